@@ -1,0 +1,298 @@
+package io.aether.sys;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.VarHandle;
+
+/**
+ * The C library calls the monitor needs, as typed Java methods over the FFM API.
+ *
+ * <p>Each failing call throws {@link NativeCallException} with the name the caller gives (an
+ * ioctl's request name, say) and the errno captured right after the call. This class is the one
+ * place that turns a native address into a sized segment ({@link #mmap}).
+ */
+public final class Libc {
+
+    public static final int O_RDONLY = 0;
+    public static final int O_WRONLY = 1;
+    public static final int O_RDWR = 2;
+    public static final int O_CREAT = 0100;
+    public static final int O_NONBLOCK = 04000;
+    public static final int O_CLOEXEC = 02000000;
+
+    public static final int PROT_NONE = 0;
+    public static final int PROT_READ = 1;
+    public static final int PROT_WRITE = 2;
+    public static final int MAP_SHARED = 0x01;
+    public static final int MAP_PRIVATE = 0x02;
+    public static final int MAP_ANONYMOUS = 0x20;
+    public static final int MAP_NORESERVE = 0x4000;
+    public static final int MADV_DONTNEED = 4;
+    public static final int MADV_DONTDUMP = 16;
+
+    public static final int EFD_CLOEXEC = O_CLOEXEC;
+    public static final int EFD_NONBLOCK = O_NONBLOCK;
+
+    private static final Linker LINKER = Linker.nativeLinker();
+    private static final SymbolLookup LIBC = LINKER.defaultLookup();
+    private static final MemoryLayout CAPTURE_LAYOUT = Linker.Option.captureStateLayout();
+    private static final VarHandle ERRNO = CAPTURE_LAYOUT.varHandle(MemoryLayout.PathElement.groupElement("errno"));
+    private static final Linker.Option CAPTURE_ERRNO = Linker.Option.captureCallState("errno");
+
+    private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT;
+    private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG;
+    private static final ValueLayout ADDR = ValueLayout.ADDRESS;
+
+    private static final MethodHandle OPEN = downcall("open", FunctionDescriptor.of(INT, ADDR, INT, INT), true, 2);
+    private static final MethodHandle CLOSE = downcall("close", FunctionDescriptor.of(INT, INT), true, -1);
+    private static final MethodHandle READ = downcall("read", FunctionDescriptor.of(LONG, INT, ADDR, LONG), true, -1);
+    private static final MethodHandle WRITE = downcall("write", FunctionDescriptor.of(LONG, INT, ADDR, LONG), true, -1);
+    private static final MethodHandle IOCTL_LONG = downcall("ioctl", FunctionDescriptor.of(INT, INT, LONG, LONG), true, 2);
+    private static final MethodHandle IOCTL_ADDR = downcall("ioctl", FunctionDescriptor.of(INT, INT, LONG, ADDR), true, 2);
+    private static final MethodHandle MMAP = downcall("mmap",
+            FunctionDescriptor.of(ADDR, ADDR, LONG, INT, INT, INT, LONG), true, -1);
+    private static final MethodHandle MUNMAP = downcall("munmap", FunctionDescriptor.of(INT, ADDR, LONG), true, -1);
+    private static final MethodHandle MADVISE = downcall("madvise", FunctionDescriptor.of(INT, ADDR, LONG, INT), true, -1);
+    private static final MethodHandle EVENTFD = downcall("eventfd", FunctionDescriptor.of(INT, INT, INT), true, -1);
+    private static final MethodHandle STRERROR = downcall("strerror", FunctionDescriptor.of(ADDR, INT), false, -1);
+    private static final MethodHandle ISATTY = downcall("isatty", FunctionDescriptor.of(INT, INT), false, -1);
+    private static final MethodHandle GETPID = downcall("getpid", FunctionDescriptor.of(INT), false, -1);
+    private static final MethodHandle GETTID = downcall("gettid", FunctionDescriptor.of(INT), false, -1);
+    private static final MethodHandle PTHREAD_SELF = downcall("pthread_self", FunctionDescriptor.of(LONG), false, -1);
+    private static final MethodHandle PTHREAD_KILL = downcall("pthread_kill", FunctionDescriptor.of(INT, LONG, INT), false, -1);
+
+    /** One errno capture buffer per thread, so concurrent vCPU threads never share one. */
+    private static final ThreadLocal<MemorySegment> CAPTURE =
+            ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(CAPTURE_LAYOUT));
+
+    private Libc() {
+    }
+
+    private static MethodHandle downcall(String name, FunctionDescriptor fd, boolean captureErrno, int firstVariadic) {
+        MemorySegment symbol = LIBC.find(name).orElseThrow(() -> new UnsatisfiedLinkError("libc has no " + name));
+        Linker.Option[] options;
+        if (captureErrno && firstVariadic >= 0) {
+            options = new Linker.Option[] {CAPTURE_ERRNO, Linker.Option.firstVariadicArg(firstVariadic)};
+        } else if (captureErrno) {
+            options = new Linker.Option[] {CAPTURE_ERRNO};
+        } else if (firstVariadic >= 0) {
+            options = new Linker.Option[] {Linker.Option.firstVariadicArg(firstVariadic)};
+        } else {
+            options = new Linker.Option[0];
+        }
+        return LINKER.downcallHandle(symbol, fd, options);
+    }
+
+    private static int lastErrno(MemorySegment capture) {
+        return (int) ERRNO.get(capture, 0L);
+    }
+
+    private static RuntimeException rethrow(Throwable t) {
+        if (t instanceof RuntimeException r) return r;
+        if (t instanceof Error e) throw e;
+        return new IllegalStateException(t);
+    }
+
+    /** Opens a file; {@code call} names it in errors (for example {@code open /dev/kvm}). */
+    public static int open(String path, int flags, int mode) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment cpath = arena.allocateFrom(path);
+            MemorySegment capture = CAPTURE.get();
+            int fd = (int) OPEN.invokeExact(capture, cpath, flags, mode);
+            if (fd < 0) throw new NativeCallException("open " + path, lastErrno(capture));
+            return fd;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** Closes a descriptor; errors on close are ignored, as the descriptor is gone either way. */
+    public static void close(int fd) {
+        try {
+            int ignored = (int) CLOSE.invokeExact(CAPTURE.get(), fd);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** Reads up to {@code length} bytes into {@code buf}; returns the count, or -1 on {@code EAGAIN}. */
+    public static long read(int fd, MemorySegment buf, long length) {
+        try {
+            MemorySegment capture = CAPTURE.get();
+            while (true) {
+                long n = (long) READ.invokeExact(capture, fd, buf, Math.min(length, buf.byteSize()));
+                if (n >= 0) return n;
+                int errno = lastErrno(capture);
+                if (errno == Errno.EINTR) continue;
+                if (errno == Errno.EAGAIN) return -1;
+                throw new NativeCallException("read", errno);
+            }
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** Writes up to {@code length} bytes of {@code buf}; returns the count, or -1 on {@code EAGAIN}. */
+    public static long write(int fd, MemorySegment buf, long length) {
+        try {
+            MemorySegment capture = CAPTURE.get();
+            while (true) {
+                long n = (long) WRITE.invokeExact(capture, fd, buf, Math.min(length, buf.byteSize()));
+                if (n >= 0) return n;
+                int errno = lastErrno(capture);
+                if (errno == Errno.EINTR) continue;
+                if (errno == Errno.EAGAIN) return -1;
+                throw new NativeCallException("write", errno);
+            }
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code ioctl(fd, request, arg)} with an integer argument; returns the call's result. */
+    public static int ioctl(String name, int fd, long request, long arg) {
+        try {
+            MemorySegment capture = CAPTURE.get();
+            int r = (int) IOCTL_LONG.invokeExact(capture, fd, request, arg);
+            if (r < 0) throw new NativeCallException(name, lastErrno(capture));
+            return r;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code ioctl(fd, request, &struct)}; returns the call's result. */
+    public static int ioctl(String name, int fd, long request, MemorySegment arg) {
+        try {
+            MemorySegment capture = CAPTURE.get();
+            int r = (int) IOCTL_ADDR.invokeExact(capture, fd, request, arg);
+            if (r < 0) throw new NativeCallException(name, lastErrno(capture));
+            return r;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * {@code ioctl} that reports the errno instead of throwing: returns the result, or
+     * {@code -errno} on failure. For calls whose failure is an expected outcome
+     * ({@code KVM_RUN} interrupted by a signal answers {@code -EINTR}).
+     */
+    public static int ioctlErrno(int fd, long request, long arg) {
+        try {
+            MemorySegment capture = CAPTURE.get();
+            int r = (int) IOCTL_LONG.invokeExact(capture, fd, request, arg);
+            return r < 0 ? -lastErrno(capture) : r;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * Maps memory and returns it as a segment of exactly {@code length} bytes.
+     *
+     * <p>mmap answers a zero-length address; giving it a size is safe because the kernel has just
+     * mapped that many bytes at it, and the segment must be {@link #munmap unmapped} by the owner
+     * before it is dropped (its scope is global, so a use after unmap is the owner's bug).
+     */
+    public static MemorySegment mmap(String name, long length, int prot, int flags, int fd, long offset) {
+        try {
+            MemorySegment capture = CAPTURE.get();
+            MemorySegment p = (MemorySegment) MMAP.invokeExact(capture, MemorySegment.NULL, length, prot, flags, fd, offset);
+            if (p.address() == -1L) throw new NativeCallException(name, lastErrno(capture));
+            return p.reinterpret(length);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    public static void munmap(MemorySegment mapping) {
+        try {
+            MemorySegment capture = CAPTURE.get();
+            int r = (int) MUNMAP.invokeExact(capture, mapping, mapping.byteSize());
+            if (r < 0) throw new NativeCallException("munmap", lastErrno(capture));
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    public static void madvise(MemorySegment range, int advice) {
+        try {
+            MemorySegment capture = CAPTURE.get();
+            int r = (int) MADVISE.invokeExact(capture, range, range.byteSize(), advice);
+            if (r < 0) throw new NativeCallException("madvise", lastErrno(capture));
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    public static int eventfd(int initial, int flags) {
+        try {
+            MemorySegment capture = CAPTURE.get();
+            int fd = (int) EVENTFD.invokeExact(capture, initial, flags);
+            if (fd < 0) throw new NativeCallException("eventfd", lastErrno(capture));
+            return fd;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    public static boolean isatty(int fd) {
+        try {
+            return (int) ISATTY.invokeExact(fd) == 1;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    public static int getpid() {
+        try {
+            return (int) GETPID.invokeExact();
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    public static int gettid() {
+        try {
+            return (int) GETTID.invokeExact();
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** The calling thread's pthread handle, for {@link #pthreadKill}. */
+    public static long pthreadSelf() {
+        try {
+            return (long) PTHREAD_SELF.invokeExact();
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** Sends {@code signal} to one thread of this process (to kick a vCPU out of {@code KVM_RUN}). */
+    public static void pthreadKill(long thread, int signal) {
+        try {
+            int r = (int) PTHREAD_KILL.invokeExact(thread, signal);
+            if (r != 0) throw new NativeCallException("pthread_kill", r);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static String strerror(int errno) {
+        try {
+            MemorySegment s = (MemorySegment) STRERROR.invokeExact(errno);
+            // strerror returns a NUL-terminated string in static storage; 256 bytes bounds the scan.
+            return s.reinterpret(256).getString(0);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+}
