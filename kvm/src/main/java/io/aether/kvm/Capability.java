@@ -1,0 +1,26 @@
+package io.aether.kvm;
+
+/** KVM capabilities the monitor asks about ({@code KVM_CAP_*}). */
+public enum Capability {
+    IRQCHIP(0),
+    USER_MEMORY(3),
+    SET_TSS_ADDR(4),
+    EXT_CPUID(7),
+    NR_VCPUS(9),
+    IRQFD(32),
+    PIT2(33),
+    IOEVENTFD(36),
+    ADJUST_CLOCK(39),
+    MAX_VCPUS(66),
+    TSC_DEADLINE_TIMER(72),
+    READONLY_MEM(81),
+    SPLIT_IRQCHIP(121),
+    X2APIC_API(129),
+    IMMEDIATE_EXIT(136);
+
+    final int number;
+
+    Capability(int number) {
+        this.number = number;
+    }
+}

@@ -1,0 +1,74 @@
+package io.aether.kvm;
+
+import io.aether.sys.Libc;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.List;
+
+/**
+ * The KVM subsystem: {@code /dev/kvm} and the system ioctls. Creates {@link Vm}s.
+ */
+public final class Kvm implements AutoCloseable {
+
+    /** The only KVM API version there has ever been. */
+    public static final int API_VERSION = 12;
+    public static final String DEFAULT_DEVICE = "/dev/kvm";
+    private static final int MAX_CPUID_ENTRIES = 256;
+
+    private final int fd;
+
+    private Kvm(int fd) {
+        this.fd = fd;
+    }
+
+    /** Opens {@code /dev/kvm} and checks the API version. */
+    public static Kvm open() {
+        return open(DEFAULT_DEVICE);
+    }
+
+    public static Kvm open(String device) {
+        int fd = Libc.open(device, Libc.O_RDWR | Libc.O_CLOEXEC, 0);
+        Kvm kvm = new Kvm(fd);
+        int version = kvm.apiVersion();
+        if (version != API_VERSION) {
+            kvm.close();
+            throw new IllegalStateException(device + " speaks KVM API version " + version + ", expected " + API_VERSION);
+        }
+        return kvm;
+    }
+
+    public int apiVersion() {
+        return Libc.ioctl("KVM_GET_API_VERSION", fd, Ioctls.KVM_GET_API_VERSION, 0);
+    }
+
+    /** 0 when absent; otherwise 1 or a capability-specific value (a count, say). */
+    public int checkExtension(Capability capability) {
+        return Libc.ioctl("KVM_CHECK_EXTENSION", fd, Ioctls.KVM_CHECK_EXTENSION, capability.number);
+    }
+
+    /** Size of each vCPU's shared {@code struct kvm_run} mapping. */
+    public int vcpuMmapSize() {
+        return Libc.ioctl("KVM_GET_VCPU_MMAP_SIZE", fd, Ioctls.KVM_GET_VCPU_MMAP_SIZE, 0);
+    }
+
+    /** The CPUID leaves KVM can present to a guest on this host. */
+    public List<CpuidEntry> supportedCpuid() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment s = arena.allocate(8 + MAX_CPUID_ENTRIES * Structs.CPUID_ENTRY_SIZE, 8);
+            s.set(Structs.U32, 0, MAX_CPUID_ENTRIES);
+            Libc.ioctl("KVM_GET_SUPPORTED_CPUID", fd, Ioctls.KVM_GET_SUPPORTED_CPUID, s);
+            return Structs.readCpuid(s);
+        }
+    }
+
+    /** Creates an empty VM (no memory, no vCPUs). */
+    public Vm createVm() {
+        int vmFd = Libc.ioctl("KVM_CREATE_VM", fd, Ioctls.KVM_CREATE_VM, 0);
+        return new Vm(vmFd, vcpuMmapSize());
+    }
+
+    @Override
+    public void close() {
+        Libc.close(fd);
+    }
+}

@@ -1,0 +1,251 @@
+package io.aether.kvm;
+
+import io.aether.sys.Errno;
+import io.aether.sys.Libc;
+import io.aether.sys.NativeCallException;
+import io.aether.sys.Signals;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.List;
+
+/**
+ * A vCPU file descriptor, its shared {@code struct kvm_run} page, and the vCPU ioctls.
+ *
+ * <p>All methods but {@link #kick()} belong to the one thread that runs this vCPU.
+ */
+public final class Vcpu implements AutoCloseable {
+
+    // struct kvm_run offsets (include/uapi/linux/kvm.h)
+    private static final long RUN_IMMEDIATE_EXIT = 1;
+    private static final long RUN_EXIT_REASON = 8;
+    private static final long RUN_EXIT = 32;
+
+    // KVM_EXIT_* reasons decoded here
+    private static final int EXIT_UNKNOWN = 0;
+    private static final int EXIT_IO = 2;
+    private static final int EXIT_HLT = 5;
+    private static final int EXIT_MMIO = 6;
+    private static final int EXIT_SHUTDOWN = 8;
+    private static final int EXIT_FAIL_ENTRY = 9;
+    private static final int EXIT_INTR = 10;
+    private static final int EXIT_INTERNAL_ERROR = 17;
+    private static final int EXIT_SYSTEM_EVENT = 24;
+
+    private static final int MP_STATE_RUNNABLE = 0;
+
+    private final int id;
+    private final int fd;
+    private final MemorySegment run;
+    private final Arena arena = Arena.ofShared();
+    private final MemorySegment regsBuffer;
+    private final MemorySegment sregsBuffer;
+    private volatile long thread;
+
+    Vcpu(int id, int fd, int mmapSize) {
+        this.id = id;
+        this.fd = fd;
+        this.run = Libc.mmap("mmap kvm_run of vCPU " + id, mmapSize, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, fd, 0);
+        this.regsBuffer = arena.allocate(Structs.REGS_SIZE, 8);
+        this.sregsBuffer = arena.allocate(Structs.SREGS_SIZE, 8);
+    }
+
+    public int id() {
+        return id;
+    }
+
+    public Regs regs() {
+        Libc.ioctl("KVM_GET_REGS", fd, Ioctls.KVM_GET_REGS, regsBuffer);
+        return Structs.readRegs(regsBuffer);
+    }
+
+    public void setRegs(Regs regs) {
+        Structs.writeRegs(regsBuffer, regs);
+        Libc.ioctl("KVM_SET_REGS", fd, Ioctls.KVM_SET_REGS, regsBuffer);
+    }
+
+    public Sregs sregs() {
+        Libc.ioctl("KVM_GET_SREGS", fd, Ioctls.KVM_GET_SREGS, sregsBuffer);
+        return Structs.readSregs(sregsBuffer);
+    }
+
+    /** Sets the special registers; the interrupt bitmap keeps what the last {@link #sregs()} read. */
+    public void setSregs(Sregs sregs) {
+        Structs.writeSregs(sregsBuffer, sregs);
+        Libc.ioctl("KVM_SET_SREGS", fd, Ioctls.KVM_SET_SREGS, sregsBuffer);
+    }
+
+    public void setCpuid(List<CpuidEntry> entries) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment s = a.allocate(8 + entries.size() * Structs.CPUID_ENTRY_SIZE, 8);
+            Structs.writeCpuid(s, entries);
+            Libc.ioctl("KVM_SET_CPUID2", fd, Ioctls.KVM_SET_CPUID2, s);
+        }
+    }
+
+    /** Sets the MSRs; fails naming the first one KVM refused. */
+    public void setMsrs(List<MsrEntry> msrs) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment s = a.allocate(8 + msrs.size() * Structs.MSR_ENTRY_SIZE, 8);
+            Structs.writeMsrs(s, msrs);
+            int set = Libc.ioctl("KVM_SET_MSRS", fd, Ioctls.KVM_SET_MSRS, s);
+            if (set != msrs.size()) {
+                throw new IllegalStateException("KVM_SET_MSRS refused MSR 0x" + Integer.toHexString(msrs.get(set).index())
+                        + " (set " + set + " of " + msrs.size() + ")");
+            }
+        }
+    }
+
+    public List<MsrEntry> msrs(List<Integer> indices) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment s = a.allocate(8 + indices.size() * Structs.MSR_ENTRY_SIZE, 8);
+            Structs.writeMsrs(s, indices.stream().map(i -> new MsrEntry(i, 0)).toList());
+            int got = Libc.ioctl("KVM_GET_MSRS", fd, Ioctls.KVM_GET_MSRS, s);
+            return Structs.readMsrs(s, got);
+        }
+    }
+
+    /** Sets the x87 control word and MXCSR (the rest of the FPU state zero). */
+    public void setFpu(int fcw, int mxcsr) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment s = a.allocate(Structs.FPU_SIZE, 8);
+            s.set(Structs.U16, Structs.FPU_FCW, (short) fcw);
+            s.set(Structs.U32, Structs.FPU_MXCSR, mxcsr);
+            Libc.ioctl("KVM_SET_FPU", fd, Ioctls.KVM_SET_FPU, s);
+        }
+    }
+
+    /** The in-kernel LAPIC's 1 KiB register page. */
+    public byte[] lapic() {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment s = a.allocate(Structs.LAPIC_SIZE, 8);
+            Libc.ioctl("KVM_GET_LAPIC", fd, Ioctls.KVM_GET_LAPIC, s);
+            return s.toArray(Structs.U8);
+        }
+    }
+
+    public void setLapic(byte[] registers) {
+        if (registers.length != Structs.LAPIC_SIZE) throw new IllegalArgumentException("LAPIC state is 1024 bytes");
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment s = a.allocate(Structs.LAPIC_SIZE, 8);
+            MemorySegment.copy(registers, 0, s, Structs.U8, 0, registers.length);
+            Libc.ioctl("KVM_SET_LAPIC", fd, Ioctls.KVM_SET_LAPIC, s);
+        }
+    }
+
+    /** Marks an application processor runnable (otherwise it waits for INIT/SIPI). */
+    public void setRunnable() {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment s = a.allocate(4);
+            s.set(Structs.U32, 0, MP_STATE_RUNNABLE);
+            Libc.ioctl("KVM_SET_MP_STATE", fd, Ioctls.KVM_SET_MP_STATE, s);
+        }
+    }
+
+    /** Remembers the calling thread as this vCPU's, so that {@link #kick()} can reach it. */
+    public void bindToCurrentThread() {
+        Signals.installKickHandler();
+        thread = Libc.pthreadSelf();
+    }
+
+    /**
+     * Makes the vCPU's thread leave {@code KVM_RUN} soon: now if it is inside, at once if it is
+     * about to enter. Safe from any thread.
+     */
+    public void kick() {
+        run.set(Structs.U8, RUN_IMMEDIATE_EXIT, (byte) 1);
+        long t = thread;
+        if (t != 0) {
+            try {
+                Libc.pthreadKill(t, Signals.KICK);
+            } catch (NativeCallException e) {
+                // The thread has already ended (ESRCH): nothing to kick.
+            }
+        }
+    }
+
+    /** Enters the guest until the next exit and decodes it. */
+    public VcpuExit run() {
+        int r = Libc.ioctlErrno(fd, Ioctls.KVM_RUN, 0);
+        if (r < 0) {
+            if (r == -Errno.EINTR || r == -Errno.EAGAIN) {
+                run.set(Structs.U8, RUN_IMMEDIATE_EXIT, (byte) 0);
+                return new VcpuExit.Interrupted();
+            }
+            throw new NativeCallException("KVM_RUN", -r);
+        }
+        return decode(run);
+    }
+
+    /** Hands the data of an {@link VcpuExit.IoIn} or {@link VcpuExit.MmioRead} back to the guest. */
+    public void complete(VcpuExit exit) {
+        switch (exit) {
+            case VcpuExit.IoIn in -> {
+                long offset = run.get(Structs.U64, RUN_EXIT + 8);
+                MemorySegment.copy(in.data(), 0, run, Structs.U8, offset, in.data().length);
+            }
+            case VcpuExit.MmioRead read -> MemorySegment.copy(read.data(), 0, run, Structs.U8, RUN_EXIT + 8, read.data().length);
+            default -> { }
+        }
+    }
+
+    /** Decodes {@code struct kvm_run} after an exit. Sizes come from KVM, but are checked anyway. */
+    static VcpuExit decode(MemorySegment run) {
+        int reason = run.get(Structs.U32, RUN_EXIT_REASON);
+        return switch (reason) {
+            case EXIT_IO -> {
+                int direction = Byte.toUnsignedInt(run.get(Structs.U8, RUN_EXIT));
+                int size = Byte.toUnsignedInt(run.get(Structs.U8, RUN_EXIT + 1));
+                int port = Short.toUnsignedInt(run.get(Structs.U16, RUN_EXIT + 2));
+                int count = run.get(Structs.U32, RUN_EXIT + 4);
+                long offset = run.get(Structs.U64, RUN_EXIT + 8);
+                long length = (long) size * count;
+                if (size == 0 || count <= 0 || offset < 0 || length > run.byteSize() || offset > run.byteSize() - length) {
+                    yield new VcpuExit.Unsupported(reason);
+                }
+                byte[] data = new byte[(int) length];
+                if (direction == 1) {
+                    MemorySegment.copy(run, Structs.U8, offset, data, 0, data.length);
+                    yield new VcpuExit.IoOut(port, size, count, data);
+                }
+                yield new VcpuExit.IoIn(port, size, count, data);
+            }
+            case EXIT_MMIO -> {
+                long address = run.get(Structs.U64, RUN_EXIT);
+                int len = Math.min(8, Math.max(0, run.get(Structs.U32, RUN_EXIT + 16)));
+                boolean write = run.get(Structs.U8, RUN_EXIT + 20) != 0;
+                byte[] data = new byte[len];
+                if (write) {
+                    MemorySegment.copy(run, Structs.U8, RUN_EXIT + 8, data, 0, len);
+                    yield new VcpuExit.MmioWrite(address, data);
+                }
+                yield new VcpuExit.MmioRead(address, data);
+            }
+            case EXIT_HLT -> new VcpuExit.Hlt();
+            case EXIT_SHUTDOWN -> new VcpuExit.Shutdown();
+            case EXIT_FAIL_ENTRY -> new VcpuExit.FailEntry(run.get(Structs.U64, RUN_EXIT), run.get(Structs.U32, RUN_EXIT + 8));
+            case EXIT_INTR -> new VcpuExit.Interrupted();
+            case EXIT_INTERNAL_ERROR -> {
+                int ndata = Math.min(16, Math.max(0, run.get(Structs.U32, RUN_EXIT + 4)));
+                long[] data = new long[ndata];
+                for (int i = 0; i < ndata; i++) data[i] = run.get(Structs.U64, RUN_EXIT + 8 + i * 8L);
+                yield new VcpuExit.InternalError(run.get(Structs.U32, RUN_EXIT), data);
+            }
+            case EXIT_SYSTEM_EVENT -> {
+                int ndata = Math.min(16, Math.max(0, run.get(Structs.U32, RUN_EXIT + 4)));
+                long[] data = new long[ndata];
+                for (int i = 0; i < ndata; i++) data[i] = run.get(Structs.U64, RUN_EXIT + 8 + i * 8L);
+                yield new VcpuExit.SystemEvent(run.get(Structs.U32, RUN_EXIT), data);
+            }
+            case EXIT_UNKNOWN -> new VcpuExit.Unsupported(EXIT_UNKNOWN);
+            default -> new VcpuExit.Unsupported(reason);
+        };
+    }
+
+    @Override
+    public void close() {
+        thread = 0;
+        Libc.munmap(run);
+        Libc.close(fd);
+        arena.close();
+    }
+}

@@ -1,0 +1,116 @@
+package io.aether.kvm;
+
+import java.util.HexFormat;
+
+/**
+ * Why {@code KVM_RUN} returned, decoded from {@code struct kvm_run} one to one with KVM's exit
+ * reasons that matter on x86 (the rest arrive as {@link Unsupported} with their code).
+ *
+ * <p>The records are plain values so that exit handling can be tested with made-up exits and
+ * no {@code /dev/kvm}. For {@link IoIn} and {@link MmioRead} the handler fills {@code data};
+ * {@link Vcpu#complete} hands it back to the guest.
+ */
+public sealed interface VcpuExit {
+
+    /** One line for {@code --trace-exits}. */
+    String describe();
+
+    /** The guest read {@code count} units of {@code size} bytes from an I/O port. */
+    record IoIn(int port, int size, int count, byte[] data) implements VcpuExit {
+        public String describe() {
+            return "IO_IN  port=0x%04x size=%d count=%d".formatted(port, size, count);
+        }
+    }
+
+    /** The guest wrote {@code count} units of {@code size} bytes to an I/O port. */
+    record IoOut(int port, int size, int count, byte[] data) implements VcpuExit {
+        public String describe() {
+            return "IO_OUT port=0x%04x size=%d count=%d data=%s".formatted(port, size, count, hex(data));
+        }
+    }
+
+    /** The guest read {@code data.length} bytes at a guest-physical address with no RAM behind it. */
+    record MmioRead(long address, byte[] data) implements VcpuExit {
+        public String describe() {
+            return "MMIO_READ  addr=0x%x len=%d".formatted(address, data.length);
+        }
+    }
+
+    /** The guest wrote {@code data} at a guest-physical address with no RAM behind it. */
+    record MmioWrite(long address, byte[] data) implements VcpuExit {
+        public String describe() {
+            return "MMIO_WRITE addr=0x%x len=%d data=%s".formatted(address, data.length, hex(data));
+        }
+    }
+
+    /** The vCPU executed HLT and the in-kernel LAPIC is not handling it. */
+    record Hlt() implements VcpuExit {
+        public String describe() {
+            return "HLT";
+        }
+    }
+
+    /** A triple fault (or a shutdown the guest cannot recover from). */
+    record Shutdown() implements VcpuExit {
+        public String describe() {
+            return "SHUTDOWN (triple fault)";
+        }
+    }
+
+    /** The hardware refused to enter the guest. */
+    record FailEntry(long hardwareReason, int cpu) implements VcpuExit {
+        public String describe() {
+            return "FAIL_ENTRY hardware_entry_failure_reason=0x%x cpu=%d".formatted(hardwareReason, cpu);
+        }
+    }
+
+    /** KVM could not continue: emulation failure, a double fault in delivery, and the like. */
+    record InternalError(int suberror, long[] data) implements VcpuExit {
+        public String describe() {
+            String what = switch (suberror) {
+                case 1 -> "emulation failure";
+                case 2 -> "simultaneous exceptions";
+                case 3 -> "delivery event failure";
+                case 4 -> "unexpected exit reason";
+                default -> "suberror " + suberror;
+            };
+            StringBuilder sb = new StringBuilder("INTERNAL_ERROR ").append(what);
+            for (long d : data) sb.append(" 0x").append(Long.toHexString(d));
+            return sb.toString();
+        }
+    }
+
+    /** The guest asked for a platform event KVM handles itself (PSCI-style shutdown, reset, crash). */
+    record SystemEvent(int type, long[] data) implements VcpuExit {
+        public static final int SHUTDOWN = 1;
+        public static final int RESET = 2;
+        public static final int CRASH = 3;
+
+        public String describe() {
+            return "SYSTEM_EVENT type=" + switch (type) {
+                case SHUTDOWN -> "shutdown";
+                case RESET -> "reset";
+                case CRASH -> "crash";
+                default -> Integer.toString(type);
+            };
+        }
+    }
+
+    /** {@code KVM_RUN} was interrupted by a signal or {@code immediate_exit} (a kick). */
+    record Interrupted() implements VcpuExit {
+        public String describe() {
+            return "INTERRUPTED";
+        }
+    }
+
+    /** An exit reason the monitor does not handle. */
+    record Unsupported(int reason) implements VcpuExit {
+        public String describe() {
+            return "UNSUPPORTED exit reason " + reason;
+        }
+    }
+
+    private static String hex(byte[] data) {
+        return data.length <= 16 ? HexFormat.of().formatHex(data) : HexFormat.of().formatHex(data, 0, 16) + "…";
+    }
+}

@@ -1,0 +1,108 @@
+package io.aether.kvm;
+
+import io.aether.sys.Libc;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+/** A VM file descriptor and its ioctls: memory slots, interrupt controllers, vCPUs. */
+public final class Vm implements AutoCloseable {
+
+    /** {@code KVM_MEM_LOG_DIRTY_PAGES}: KVM records the guest's writes to the slot. */
+    public static final int MEM_LOG_DIRTY_PAGES = 1;
+    /** {@code KVM_MEM_READONLY}: guest writes exit to the monitor as MMIO. */
+    public static final int MEM_READONLY = 2;
+
+    private final int fd;
+    private final int vcpuMmapSize;
+
+    Vm(int fd, int vcpuMmapSize) {
+        this.fd = fd;
+        this.vcpuMmapSize = vcpuMmapSize;
+    }
+
+    public int checkExtension(Capability capability) {
+        return Libc.ioctl("KVM_CHECK_EXTENSION", fd, Ioctls.KVM_CHECK_EXTENSION, capability.number);
+    }
+
+    /**
+     * Maps {@code host} at guest-physical {@code guestAddress} as memory slot {@code slot}
+     * ({@code host} of size 0 deletes the slot).
+     */
+    public void setUserMemoryRegion(int slot, int flags, long guestAddress, MemorySegment host) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment s = arena.allocate(Structs.MEMORY_REGION);
+            s.set(Structs.U32, 0, slot);
+            s.set(Structs.U32, 4, flags);
+            s.set(Structs.U64, 8, guestAddress);
+            s.set(Structs.U64, 16, host.byteSize());
+            s.set(Structs.U64, 24, host.address());
+            Libc.ioctl("KVM_SET_USER_MEMORY_REGION", fd, Ioctls.KVM_SET_USER_MEMORY_REGION, s);
+        }
+    }
+
+    /** Three pages Intel VMX needs for real-mode emulation; must lie outside RAM and MMIO. */
+    public void setTssAddress(long address) {
+        Libc.ioctl("KVM_SET_TSS_ADDR", fd, Ioctls.KVM_SET_TSS_ADDR, address);
+    }
+
+    /** One page for Intel VMX's identity map; must lie outside RAM and MMIO. */
+    public void setIdentityMapAddress(long address) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment s = arena.allocate(8);
+            s.set(Structs.U64, 0, address);
+            Libc.ioctl("KVM_SET_IDENTITY_MAP_ADDR", fd, Ioctls.KVM_SET_IDENTITY_MAP_ADDR, s);
+        }
+    }
+
+    /** Creates the in-kernel PIC, IOAPIC and per-vCPU LAPICs. */
+    public void createIrqchip() {
+        Libc.ioctl("KVM_CREATE_IRQCHIP", fd, Ioctls.KVM_CREATE_IRQCHIP, 0);
+    }
+
+    /** Creates the in-kernel i8254 PIT; {@code speakerDummy} makes port 0x61 a dummy. */
+    public void createPit2(boolean speakerDummy) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment s = arena.allocate(64);
+            s.set(Structs.U32, 0, speakerDummy ? 1 : 0);
+            Libc.ioctl("KVM_CREATE_PIT2", fd, Ioctls.KVM_CREATE_PIT2, s);
+        }
+    }
+
+    /** Drives an interrupt line (a GSI of the in-kernel IOAPIC/PIC) high or low. */
+    public void irqLine(int gsi, boolean level) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment s = arena.allocate(8);
+            s.set(Structs.U32, 0, gsi);
+            s.set(Structs.U32, 4, level ? 1 : 0);
+            Libc.ioctl("KVM_IRQ_LINE", fd, Ioctls.KVM_IRQ_LINE, s);
+        }
+    }
+
+    /**
+     * Returns and clears the slot's dirty bitmap (bit i = page i written by the guest since the
+     * last call); the slot must have {@link #MEM_LOG_DIRTY_PAGES}.
+     */
+    public long[] dirtyLog(int slot, long pages) {
+        int words = (int) ((pages + 63) / 64);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment bitmap = arena.allocate(words * 8L, 8);
+            MemorySegment s = arena.allocate(16, 8);
+            s.set(Structs.U32, 0, slot);
+            s.set(Structs.U32, 4, 0);
+            s.set(java.lang.foreign.ValueLayout.ADDRESS, 8, bitmap);
+            Libc.ioctl("KVM_GET_DIRTY_LOG", fd, Ioctls.KVM_GET_DIRTY_LOG, s);
+            return bitmap.toArray(Structs.U64);
+        }
+    }
+
+    /** Creates vCPU {@code id} (its initial APIC id too). */
+    public Vcpu createVcpu(int id) {
+        int vcpuFd = Libc.ioctl("KVM_CREATE_VCPU", fd, Ioctls.KVM_CREATE_VCPU, id);
+        return new Vcpu(id, vcpuFd, vcpuMmapSize);
+    }
+
+    @Override
+    public void close() {
+        Libc.close(fd);
+    }
+}
