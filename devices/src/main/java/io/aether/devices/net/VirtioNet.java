@@ -1,0 +1,305 @@
+package io.aether.devices.net;
+
+import io.aether.memory.GuestMemory;
+import io.aether.memory.GuestMemoryException;
+import io.aether.virtio.DescriptorChain;
+import io.aether.virtio.VirtioDevice;
+import io.aether.virtio.VirtioInterrupt;
+import io.aether.virtio.Virtqueue;
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * A virtio network device (virtio 1.2, 5.1) over a {@link NetBackend}: one receive queue (0) and
+ * one transmit queue (1), no offloads, no mergeable receive buffers, no control queue. Every
+ * buffer starts with the 12-byte {@code virtio_net_hdr} of VERSION_1 (5.1.6).
+ *
+ * <p>Transmit: each chain is header plus frame, all device-readable; the header is skipped (no
+ * offloads were offered) and the frame, 1 to {@value #MAX_FRAME} bytes, is sent. Anything else is
+ * counted and completed with 0 bytes.
+ *
+ * <p>Receive: a frame is taken from the backend only when the guest has a receive chain for it,
+ * so frames wait in the backend (not here, and are not dropped) while the guest is slow. A frame
+ * larger than the guest's chain is dropped and counted and the chain used for the next frame.
+ * {@link #processRx()} returns whether it stopped for want of guest buffers; a notification on
+ * the receive queue then resumes and, once the backend is drained, calls
+ * {@link NetBackend#rxReady()}.
+ *
+ * <p>Offers MAC, STATUS (link up) and, when {@link Options#mtu()} is set, MTU.
+ */
+public final class VirtioNet implements VirtioDevice {
+
+    public static final int DEVICE_TYPE = 1;
+    /** {@code virtio_net_hdr} with VERSION_1 (5.1.6): flags, gso_type, hdr_len, gso_size, csum_start, csum_offset, num_buffers. */
+    public static final int HEADER_BYTES = 12;
+    /** The largest frame carried: 65535 bytes of payload plus an Ethernet header with a VLAN tag and a bit to spare. */
+    public static final int MAX_FRAME = 65550;
+    /** Frames delivered per {@link #processRx()} call before it returns, so vCPU accesses are not held off long. */
+    static final int RX_BATCH = 256;
+
+    static final int RX_QUEUE = 0;
+    static final int TX_QUEUE = 1;
+
+    static final long F_MTU = 1L << 3;
+    static final long F_MAC = 1L << 5;
+    static final long F_STATUS = 1L << 16;
+    static final int S_LINK_UP = 1;
+    static final int CONFIG_BYTES = 12;
+
+    /**
+     * How to present the device.
+     *
+     * @param mac the guest's address
+     * @param mtu offered with VIRTIO_NET_F_MTU when from 68 to 65535; 0 offers none
+     * @param queueSize both queues' maximum size, a power of two from 2 to 32768
+     */
+    public record Options(MacAddress mac, int mtu, int queueSize) {
+
+        public static final int DEFAULT_QUEUE_SIZE = 256;
+
+        public Options {
+            Objects.requireNonNull(mac, "mac");
+            if (mtu != 0 && (mtu < 68 || mtu > 65535)) {
+                throw new IllegalArgumentException("network MTU must be 0 (not offered) or from 68 to 65535: " + mtu);
+            }
+            if (queueSize < 2 || queueSize > Virtqueue.MAX_SIZE || Integer.bitCount(queueSize) != 1) {
+                throw new IllegalArgumentException("network queue size must be a power of two from 2 to 32768: " + queueSize);
+            }
+        }
+
+        /** No MTU offered, 256-entry queues. */
+        public static Options of(MacAddress mac) {
+            return new Options(mac, 0, DEFAULT_QUEUE_SIZE);
+        }
+    }
+
+    /**
+     * Counters.
+     *
+     * @param rxPackets frames given to the guest
+     * @param rxBytes their bytes (without the virtio header)
+     * @param rxDropped frames dropped because the guest's buffer was too small
+     * @param rxErrors backend receive failures
+     * @param txPackets frames sent
+     * @param txBytes their bytes
+     * @param txDropped frames not sent: a malformed chain or a backend failure
+     * @param txErrors backend send failures
+     * @param faults malformed chains on either queue
+     */
+    public record Counters(long rxPackets, long rxBytes, long rxDropped, long rxErrors, long txPackets, long txBytes,
+                           long txDropped, long txErrors, long faults) {
+    }
+
+    private final NetBackend backend;
+    private final Options options;
+    private final ByteBuffer rxFrame = ByteBuffer.allocateDirect(MAX_FRAME);
+    private final ByteBuffer txFrame = ByteBuffer.allocateDirect(MAX_FRAME);
+
+    private Virtqueue rx;
+    private Virtqueue tx;
+    private VirtioInterrupt interrupt;
+    private boolean rxStalled = true;
+
+    private long rxPackets;
+    private long rxBytes;
+    private long rxDropped;
+    private long rxErrors;
+    private long txPackets;
+    private long txBytes;
+    private long txDropped;
+    private long txErrors;
+    private long faults;
+
+    public VirtioNet(NetBackend backend, Options options) {
+        this.backend = Objects.requireNonNull(backend, "backend");
+        this.options = Objects.requireNonNull(options, "options");
+    }
+
+    public Options options() {
+        return options;
+    }
+
+    public synchronized Counters counters() {
+        return new Counters(rxPackets, rxBytes, rxDropped, rxErrors, txPackets, txBytes, txDropped, txErrors, faults);
+    }
+
+    @Override
+    public int deviceType() {
+        return DEVICE_TYPE;
+    }
+
+    @Override
+    public long deviceFeatures() {
+        return F_MAC | F_STATUS | (options.mtu() != 0 ? F_MTU : 0);
+    }
+
+    @Override
+    public int queueCount() {
+        return 2;
+    }
+
+    @Override
+    public int queueMaxSize(int index) {
+        return options.queueSize();
+    }
+
+    @Override
+    public int configSize() {
+        return CONFIG_BYTES;
+    }
+
+    @Override
+    public void readConfig(int offset, byte[] data) {
+        // struct virtio_net_config (5.1.4): mac[6], status, max_virtqueue_pairs, mtu.
+        byte[] config = new byte[CONFIG_BYTES];
+        System.arraycopy(options.mac().octets(), 0, config, 0, 6);
+        config[6] = S_LINK_UP;
+        config[8] = 1;
+        config[10] = (byte) options.mtu();
+        config[11] = (byte) (options.mtu() >>> 8);
+        System.arraycopy(config, offset, data, 0, data.length);
+    }
+
+    @Override
+    public synchronized void activate(GuestMemory memory, long features, List<Virtqueue> queues, VirtioInterrupt interrupt) {
+        this.rx = queues.get(RX_QUEUE);
+        this.tx = queues.get(TX_QUEUE);
+        this.interrupt = interrupt;
+        this.rxStalled = true;
+    }
+
+    @Override
+    public synchronized void reset() {
+        rx = null;
+        tx = null;
+        interrupt = null;
+        rxStalled = true;
+    }
+
+    @Override
+    public synchronized void queueNotify(int index) {
+        if (interrupt == null) return;
+        if (index == TX_QUEUE) {
+            processTx();
+        } else if (index == RX_QUEUE) {
+            boolean wasStalled = rxStalled;
+            if (!processRx() && wasStalled) backend.rxReady();
+        }
+    }
+
+    /**
+     * Moves waiting frames from the backend into the guest's receive buffers; the monitor calls it
+     * when the backend has frames.
+     *
+     * @return {@code true} if it stopped because the guest has no receive buffer (or the device is
+     *     not running): stop watching the backend until {@link NetBackend#rxReady()}; {@code false}
+     *     if the backend had no more frames or a batch was delivered (call again while it has frames)
+     */
+    public synchronized boolean processRx() {
+        if (interrupt == null) {
+            rxStalled = true;
+            return true;
+        }
+        try {
+            for (int delivered = 0; delivered < RX_BATCH; ) {
+                DescriptorChain chain = rx.pop();
+                if (chain == null) {
+                    rxStalled = true;
+                    return true;
+                }
+                if (chain.readableLength() != 0 || chain.writableLength() < HEADER_BYTES) {
+                    faults++;
+                    rx.addUsed(chain, 0);
+                    continue;
+                }
+                rxFrame.clear();
+                int length;
+                try {
+                    length = backend.receive(rxFrame);
+                } catch (IOException e) {
+                    rxErrors++;
+                    length = 0;
+                }
+                if (length <= 0 || length > MAX_FRAME) {
+                    if (length != 0) rxErrors++; // a backend bug: treat as no frame
+                    rx.undoPop(chain);
+                    rxStalled = false;
+                    return false;
+                }
+                if (length > chain.writableLength() - HEADER_BYTES) {
+                    rxDropped++;
+                    rx.undoPop(chain); // the chain is fine: keep it for the next frame
+                    continue;
+                }
+                if (deliver(chain, length)) {
+                    delivered++;
+                } else {
+                    faults++;
+                    rx.addUsed(chain, 0);
+                }
+            }
+            rxStalled = false;
+            return false;
+        } finally {
+            interrupt.usedBuffers(RX_QUEUE);
+        }
+    }
+
+    private boolean deliver(DescriptorChain chain, int length) {
+        byte[] header = new byte[HEADER_BYTES];
+        header[10] = 1; // num_buffers: one chain holds the whole frame
+        try {
+            chain.write(0, header, 0, HEADER_BYTES);
+            MemorySegment frame = MemorySegment.ofBuffer(rxFrame.clear()); // the frame starts at index 0
+            long done = 0;
+            for (MemorySegment target : chain.writableSegments(HEADER_BYTES, length)) {
+                MemorySegment.copy(frame, done, target, 0, target.byteSize());
+                done += target.byteSize();
+            }
+        } catch (GuestMemoryException e) {
+            rxDropped++;
+            return false;
+        }
+        rx.addUsed(chain, HEADER_BYTES + (long) length);
+        rxPackets++;
+        rxBytes += length;
+        return true;
+    }
+
+    private void processTx() {
+        for (DescriptorChain chain; (chain = tx.pop()) != null; ) {
+            long length = chain.readableLength() - HEADER_BYTES;
+            if (chain.writableLength() != 0 || length < 1 || length > MAX_FRAME) {
+                faults++;
+                txDropped++;
+                tx.addUsed(chain, 0);
+                continue;
+            }
+            try {
+                List<MemorySegment> parts = chain.readableSegments(HEADER_BYTES, length);
+                ByteBuffer frame;
+                if (parts.size() == 1) {
+                    frame = parts.getFirst().asByteBuffer(); // the usual case: no copy
+                } else {
+                    txFrame.clear();
+                    for (MemorySegment part : parts) txFrame.put(part.asByteBuffer());
+                    frame = txFrame.flip();
+                }
+                backend.send(frame);
+                txPackets++;
+                txBytes += length;
+            } catch (IOException e) {
+                txErrors++;
+                txDropped++;
+            } catch (GuestMemoryException e) {
+                faults++;
+                txDropped++;
+            }
+            tx.addUsed(chain, 0);
+        }
+        interrupt.usedBuffers(TX_QUEUE);
+    }
+}

@@ -1,0 +1,46 @@
+package io.aether.loader;
+
+import io.aether.memory.GuestMemory;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+
+/** Places an initial ramdisk in guest RAM and reads it there. */
+final class Initrd {
+
+    static final long PAGE = 4096;
+    /** Above 4 GiB the 32-bit ramdisk_image field cannot point. */
+    static final long LIMIT_32 = 0x1_0000_0000L;
+
+    private Initrd() {
+    }
+
+    /**
+     * The address for an initrd of {@code size} bytes: page-aligned, as high as possible so that
+     * it ends at or below {@code min(addrMax + 1, ramEnd, 4 GiB)} (initrd_addr_max is the highest
+     * address the initrd may occupy), and not below the kernel's end.
+     */
+    static long place(String name, long size, long kernelEnd, long ramEnd, long addrMax) throws LoadException {
+        long top = Math.min(Math.min(ramEnd, LIMIT_32), addrMax + 1);
+        long bottom = (kernelEnd + PAGE - 1) & -PAGE;
+        if (size <= 0 || size > top || ((top - size) & -PAGE) < bottom) {
+            throw new LoadException(name, "the " + size + "-byte initrd does not fit between the kernel's end 0x" + Long.toHexString(bottom)
+                    + " and 0x" + Long.toHexString(top) + ": give the guest more memory");
+        }
+        return (top - size) & -PAGE;
+    }
+
+    /** Reads the file into {@code [address, address + size)} of guest memory. */
+    static void read(GuestMemory memory, Path file, long address, long size) throws LoadException {
+        ByteBuffer target = memory.sliceForWrite(address, size).asByteBuffer();
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            while (target.hasRemaining()) {
+                if (ch.read(target) < 0) throw new LoadException(file.toString(), "file shrank to " + target.position() + " bytes while it was read");
+            }
+        } catch (IOException e) {
+            throw new LoadException(file.toString(), "cannot read: " + e, e);
+        }
+    }
+}

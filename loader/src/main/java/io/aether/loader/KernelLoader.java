@@ -1,0 +1,128 @@
+package io.aether.loader;
+
+import io.aether.memory.GuestMemory;
+import io.aether.memory.GuestMemoryException;
+import io.aether.memory.MemoryRegion;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.OptionalLong;
+
+/**
+ * Loads a Linux kernel (bzImage or ELF vmlinux, told apart by magic), its initrd and its command
+ * line into guest memory. Files are the user's input: each problem ends in a one-line
+ * {@link LoadException} naming the file.
+ */
+public final class KernelLoader {
+
+    /** The largest kernel file, and the largest vmlinux a bzImage may decompress to. */
+    public static final long MAX_KERNEL_SIZE = 512L << 20;
+    /** Linux's initrd_addr_max default for kernels without a header saying otherwise. */
+    static final long DEFAULT_INITRD_ADDR_MAX = 0x7FFF_FFFFL;
+
+    private KernelLoader() {
+    }
+
+    /**
+     * Loads what {@code request} names. The kernel goes to {@code request.addresses().kernelStart()}
+     * (bzImage) or to its segments' physical addresses (ELF), the initrd as high in the RAM region
+     * holding the kernel as the kernel allows, the command line to its address.
+     *
+     * @throws LoadException naming the file and the problem
+     */
+    public static LoadedKernel load(GuestMemory memory, LoadRequest request) throws LoadException {
+        return load(memory, request, MAX_KERNEL_SIZE);
+    }
+
+    static LoadedKernel load(GuestMemory memory, LoadRequest request, long limit) throws LoadException {
+        String name = request.kernel().toString();
+        LoadAddresses at = request.addresses();
+        byte[] image = readCapped(request.kernel(), limit);
+        long ramEnd = ramEnd(memory, at.kernelStart(), name);
+        KernelFormat format;
+        KernelEntry entry;
+        long kernelEnd;
+        long initrdAddrMax;
+        long cmdlineMax;
+        try {
+            if (ElfKernel.looksLike(image)) {
+                format = KernelFormat.ELF;
+                ElfKernel elf = ElfKernel.parse(name, image);
+                kernelEnd = elf.load(memory, at.kernelStart());
+                entry = elfEntry(elf, request.mode());
+                initrdAddrMax = DEFAULT_INITRD_ADDR_MAX;
+                cmdlineMax = Cmdline.DEFAULT_MAX;
+            } else if (BzImage.looksLike(image)) {
+                format = KernelFormat.BZIMAGE;
+                BzImage bz = BzImage.parse(name, image);
+                if (request.mode() == BootMode.PVH) {
+                    ElfKernel elf = ElfKernel.parse(name + " (vmlinux inside)", bz.extractVmlinux(limit));
+                    kernelEnd = elf.load(memory, at.kernelStart());
+                    entry = elfEntry(elf, BootMode.PVH);
+                } else {
+                    kernelEnd = bz.load(memory, at.kernelStart(), ramEnd);
+                    entry = new KernelEntry.Linux64(BzImage.entry64(at.kernelStart()), bz.setupHeader());
+                }
+                initrdAddrMax = bz.initrdAddrMax;
+                cmdlineMax = bz.cmdlineSize;
+            } else {
+                throw new LoadException(name, "not a Linux kernel: neither a bzImage (0xAA55 and \"HdrS\" at 0x1FE) nor an ELF file");
+            }
+        } catch (GuestMemoryException e) {
+            throw new LoadException(name, "does not fit guest memory: " + e.getMessage(), e);
+        }
+        int cmdlineLength = Cmdline.write(memory, at.cmdlineAddress(), request.cmdline(), cmdlineMax, at.cmdlineCapacity());
+        long initrdAddress = 0;
+        long initrdSize = 0;
+        if (request.initrd().isPresent()) {
+            Path initrd = request.initrd().get();
+            initrdSize = size(initrd);
+            initrdAddress = Initrd.place(initrd.toString(), initrdSize, kernelEnd, ramEnd, initrdAddrMax);
+            Initrd.read(memory, initrd, initrdAddress, initrdSize);
+        }
+        return new LoadedKernel(format, entry, kernelEnd, at.cmdlineAddress(), cmdlineLength, initrdAddress, initrdSize);
+    }
+
+    private static KernelEntry elfEntry(ElfKernel elf, BootMode mode) throws LoadException {
+        OptionalLong pvh = elf.pvhEntry;
+        return switch (mode) {
+            case AUTO -> pvh.isPresent() ? new KernelEntry.Pvh(pvh.getAsLong()) : new KernelEntry.Linux64(elf.physicalEntry(), new byte[0]);
+            case LINUX_64 -> new KernelEntry.Linux64(elf.physicalEntry(), new byte[0]);
+            case PVH -> new KernelEntry.Pvh(pvh.orElseThrow(() -> new LoadException(elf.name,
+                    "no PVH entry: the kernel has no XEN_ELFNOTE_PHYS32_ENTRY note (built without CONFIG_PVH?)")));
+        };
+    }
+
+    /** The end of the RAM region that holds the kernel's start address. */
+    private static long ramEnd(GuestMemory memory, long kernelStart, String name) throws LoadException {
+        for (MemoryRegion r : memory.regions()) {
+            if (!r.readOnly() && r.guestBase() <= kernelStart && kernelStart < r.guestBase() + r.size()) return r.guestBase() + r.size();
+        }
+        throw new LoadException(name, "guest RAM does not reach the kernel's load address 0x" + Long.toHexString(kernelStart));
+    }
+
+    private static long size(Path file) throws LoadException {
+        try {
+            if (!Files.isRegularFile(file)) throw new LoadException(file.toString(), "not a regular file");
+            long size = Files.size(file);
+            if (size == 0) throw new LoadException(file.toString(), "file is empty");
+            return size;
+        } catch (IOException e) {
+            throw new LoadException(file.toString(), "cannot read: " + e, e);
+        }
+    }
+
+    /** Reads a whole file of at most {@code limit} bytes, refusing larger ones before reading them. */
+    private static byte[] readCapped(Path file, long limit) throws LoadException {
+        long size = size(file);
+        if (size > limit) throw new LoadException(file.toString(), size + " bytes is larger than the " + limit + "-byte limit for a kernel");
+        try (InputStream in = Files.newInputStream(file)) {
+            byte[] data = in.readNBytes((int) size);
+            if (data.length != size) throw new LoadException(file.toString(), "file shrank to " + data.length + " bytes while it was read");
+            return data;
+        } catch (IOException e) {
+            throw new LoadException(file.toString(), "cannot read: " + e, e);
+        }
+    }
+}

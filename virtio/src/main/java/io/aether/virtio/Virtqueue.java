@@ -1,0 +1,323 @@
+package io.aether.virtio;
+
+import io.aether.memory.GuestMemory;
+import io.aether.memory.GuestMemoryException;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One split virtqueue (virtio 1.2, 2.7): the device's side of the descriptor table, the available
+ * ring (driver area) and the used ring (device area).
+ *
+ * <p>The transport configures it (size, ring addresses) and makes it ready only after checking
+ * the layout: a size that is a power of two no larger than the maximum, rings aligned 16/2/4
+ * (2.7.2) and wholly inside guest memory, the used ring writable. A bad layout is refused: the
+ * queue stays not ready (QueueReady reads back 0) and {@link QueueFault#BAD_LAYOUT} is counted.
+ *
+ * <p>Devices {@link #pop()} chains and {@link #addUsed} them. Everything read from the rings is
+ * untrusted: bad chains are counted and completed with 0 bytes (or dropped when their head index
+ * is bad) and never reach the device; an available index more than the queue size ahead stops the
+ * queue until reset. Not thread-safe: the owning device's lock guards it.
+ */
+public final class Virtqueue {
+
+    /** The largest split-queue size (2.7). */
+    public static final int MAX_SIZE = 32768;
+
+    private static final int AVAIL_F_NO_INTERRUPT = 1;
+
+    private final int maxSize;
+
+    // Configuration, written by the transport while the queue is not ready.
+    private int size;
+    private long descTable;
+    private long availRing;
+    private long usedRing;
+
+    // Set when ready.
+    private boolean ready;
+    private GuestMemory memory;
+    private boolean indirect;
+    private boolean eventIdx;
+
+    // Ring positions (free-running 16-bit counters).
+    private int nextAvail;
+    private int nextUsed;
+    private int signalledUsed;
+    private boolean usedSinceSignal;
+    private boolean broken;
+    private int lastPoppedHead = -1;
+
+    private long taken;
+    private long chains;
+    private long used;
+    private long interrupts;
+    private final long[] faults = new long[QueueFault.values().length];
+
+    Virtqueue(int maxSize) {
+        if (maxSize < 1 || maxSize > MAX_SIZE || Integer.bitCount(maxSize) != 1) {
+            throw new IllegalArgumentException("queue max size must be a power of two from 1 to 32768: " + maxSize);
+        }
+        this.maxSize = maxSize;
+        this.size = maxSize;
+    }
+
+    public int maxSize() {
+        return maxSize;
+    }
+
+    /** The size the driver chose. */
+    public int size() {
+        return size;
+    }
+
+    /** Whether the driver made the queue ready with a valid layout. */
+    public boolean ready() {
+        return ready;
+    }
+
+    /** Whether a queue-wide guest error stopped the queue until the device is reset. */
+    public boolean broken() {
+        return broken;
+    }
+
+    long descTable() {
+        return descTable;
+    }
+
+    long availRing() {
+        return availRing;
+    }
+
+    long usedRing() {
+        return usedRing;
+    }
+
+    /** The transport's setters; ignored while the queue is ready (the caller counts that). */
+    boolean setSize(int value) {
+        if (ready) return false;
+        size = value;
+        return true;
+    }
+
+    boolean setDescTable(long gpa) {
+        if (ready) return false;
+        descTable = gpa;
+        return true;
+    }
+
+    boolean setAvailRing(long gpa) {
+        if (ready) return false;
+        availRing = gpa;
+        return true;
+    }
+
+    boolean setUsedRing(long gpa) {
+        if (ready) return false;
+        usedRing = gpa;
+        return true;
+    }
+
+    /**
+     * The driver set QueueReady: checks the layout (2.7.2) and starts the queue, or counts
+     * {@link QueueFault#BAD_LAYOUT} and leaves it not ready.
+     *
+     * @param features the negotiated features (for indirect descriptors and EVENT_IDX)
+     * @return whether the queue is now ready
+     */
+    boolean enable(GuestMemory guestMemory, long features) {
+        if (ready) return true;
+        boolean sizeOk = size >= 1 && size <= maxSize && Integer.bitCount(size) == 1;
+        if (!sizeOk
+                || descTable % 16 != 0 || availRing % 2 != 0 || usedRing % 4 != 0
+                || !guestMemory.contains(descTable, 16L * size)
+                || !guestMemory.contains(availRing, 6 + 2L * size)
+                || !GuestRanges.writable(guestMemory, usedRing, 6 + 8L * size)) {
+            faults[QueueFault.BAD_LAYOUT.ordinal()]++;
+            return false;
+        }
+        memory = guestMemory;
+        indirect = VirtioFeatures.has(features, VirtioFeatures.RING_INDIRECT_DESC);
+        eventIdx = VirtioFeatures.has(features, VirtioFeatures.RING_EVENT_IDX);
+        nextAvail = 0;
+        nextUsed = 0;
+        signalledUsed = 0;
+        usedSinceSignal = false;
+        broken = false;
+        lastPoppedHead = -1;
+        ready = true;
+        return true;
+    }
+
+    /** The driver wrote 0 to QueueReady: stop using the rings, keep the layout. */
+    void disable() {
+        ready = false;
+        memory = null;
+        lastPoppedHead = -1;
+    }
+
+    /** Back to the reset state: not ready, size = max, addresses 0. Counters are kept. */
+    void reset() {
+        ready = false;
+        memory = null;
+        size = maxSize;
+        descTable = 0;
+        availRing = 0;
+        usedRing = 0;
+        broken = false;
+        lastPoppedHead = -1;
+    }
+
+    /**
+     * Takes the next valid chain from the available ring, or returns {@code null} when there is none
+     * (or the queue is not ready or stopped). Invalid chains met on the way are counted and
+     * completed with 0 bytes used, or dropped if their head index is bad.
+     */
+    public DescriptorChain pop() {
+        lastPoppedHead = -1;
+        if (!ready || broken) return null;
+        try {
+            while (true) {
+                int availIdx = availIndex();
+                int pending = (availIdx - nextAvail) & 0xFFFF;
+                if (pending == 0) {
+                    if (!eventIdx) return null;
+                    // 2.7.10: ask for a notification when the driver adds past this point, then look
+                    // again in case it added one before it could see the new avail_event.
+                    memory.writeShortRelease(availEventAddress(), (short) nextAvail);
+                    memory.fence();
+                    if (availIndex() == nextAvail) return null;
+                    continue;
+                }
+                if (pending > size) {
+                    // 2.7.6: the driver cannot have more than `size` buffers outstanding.
+                    fail(QueueFault.AVAIL_INDEX_JUMP);
+                    return null;
+                }
+                int head = Short.toUnsignedInt(memory.readShort(availRing + 4 + 2L * (nextAvail & (size - 1))));
+                nextAvail = (nextAvail + 1) & 0xFFFF;
+                taken++;
+                if (head >= size) {
+                    faults[QueueFault.HEAD_OUT_OF_RANGE.ordinal()]++;
+                    continue;
+                }
+                DescriptorChain chain = walk(head);
+                if (chain != null) {
+                    chains++;
+                    lastPoppedHead = head;
+                    return chain;
+                }
+            }
+        } catch (GuestMemoryException e) {
+            fail(QueueFault.RING_ACCESS);
+            return null;
+        }
+    }
+
+    /**
+     * Puts back the chain the last {@link #pop()} returned, so a later pop returns it again (a
+     * device that found nothing to put in it, as network receive does).
+     *
+     * @throws IllegalStateException if the last pop returned no chain or it was already put back
+     */
+    public void undoPop(DescriptorChain chain) {
+        if (lastPoppedHead < 0 || chain.head() != lastPoppedHead) {
+            throw new IllegalStateException("undoPop must follow the pop that returned this chain");
+        }
+        lastPoppedHead = -1;
+        nextAvail = (nextAvail - 1) & 0xFFFF;
+        taken--;
+        chains--;
+    }
+
+    /**
+     * Returns a chain to the driver through the used ring (2.7.8), publishing the new used index
+     * with release semantics.
+     *
+     * @param bytesWritten bytes the device wrote into the chain's writable part (clamped to it)
+     */
+    public void addUsed(DescriptorChain chain, long bytesWritten) {
+        lastPoppedHead = -1;
+        if (!ready || broken) return;
+        long written = Math.clamp(bytesWritten, 0, chain.writableLength());
+        putUsed(chain.head(), (int) written);
+    }
+
+    /** Counters so far. */
+    public QueueCounters counters() {
+        Map<QueueFault, Long> byKind = new EnumMap<>(QueueFault.class);
+        for (QueueFault f : QueueFault.values()) byKind.put(f, faults[f.ordinal()]);
+        return new QueueCounters(taken, chains, used, interrupts, byKind);
+    }
+
+    /**
+     * Whether the driver wants an interrupt for the used buffers added since the last call
+     * (2.7.7.2): {@code used_event} with EVENT_IDX, else the NO_INTERRUPT flag.
+     */
+    boolean needsInterrupt() {
+        if (!ready || !usedSinceSignal) return false;
+        usedSinceSignal = false;
+        try {
+            // The used index must be visible before the driver's suppression state is read.
+            memory.fence();
+            int old = signalledUsed;
+            signalledUsed = nextUsed;
+            boolean wanted;
+            if (eventIdx) {
+                int usedEvent = Short.toUnsignedInt(memory.readShortAcquire(availRing + 4 + 2L * size));
+                // vring_need_event: did the used index step over used_event since the last signal?
+                wanted = ((nextUsed - usedEvent - 1) & 0xFFFF) < ((nextUsed - old) & 0xFFFF);
+            } else {
+                wanted = (memory.readShortAcquire(availRing) & AVAIL_F_NO_INTERRUPT) == 0;
+            }
+            if (wanted) interrupts++;
+            return wanted;
+        } catch (GuestMemoryException e) {
+            fail(QueueFault.RING_ACCESS);
+            interrupts++;
+            return true;
+        }
+    }
+
+    private DescriptorChain walk(int head) {
+        List<Descriptor> descriptors = new ArrayList<>();
+        try {
+            ChainWalker walker = new ChainWalker(memory, descTable, size, head, indirect);
+            while (walker.hasNext()) descriptors.add(walker.next());
+        } catch (ChainWalker.ChainFault f) {
+            faults[f.kind.ordinal()]++;
+            putUsed(head, 0);
+            return null;
+        } catch (GuestMemoryException e) {
+            faults[QueueFault.OUTSIDE_MEMORY.ordinal()]++;
+            putUsed(head, 0);
+            return null;
+        }
+        return new DescriptorChain(memory, head, descriptors);
+    }
+
+    private void putUsed(int head, int length) {
+        long elem = usedRing + 4 + 8L * (nextUsed & (size - 1));
+        memory.writeInt(elem, head);
+        memory.writeInt(elem + 4, length);
+        nextUsed = (nextUsed + 1) & 0xFFFF;
+        memory.writeShortRelease(usedRing + 2, (short) nextUsed);
+        used++;
+        usedSinceSignal = true;
+    }
+
+    private int availIndex() {
+        return Short.toUnsignedInt(memory.readShortAcquire(availRing + 2));
+    }
+
+    private long availEventAddress() {
+        return usedRing + 4 + 8L * size;
+    }
+
+    private void fail(QueueFault kind) {
+        faults[kind.ordinal()]++;
+        broken = true;
+    }
+}
