@@ -12,6 +12,7 @@ import picocli.CommandLine.Command;
             "Aether EdgeCloud: isolated workloads and AI models on fleets of edge machines.",
             ""},
         subcommands = {
+            VmCommand.class,
             ModelCommand.class,
             CommandLine.HelpCommand.class})
 public final class Main {

@@ -60,6 +60,7 @@ public final class Libc {
     private static final MethodHandle MUNMAP = downcall("munmap", FunctionDescriptor.of(INT, ADDR, LONG), true, -1);
     private static final MethodHandle MADVISE = downcall("madvise", FunctionDescriptor.of(INT, ADDR, LONG, INT), true, -1);
     private static final MethodHandle EVENTFD = downcall("eventfd", FunctionDescriptor.of(INT, INT, INT), true, -1);
+    private static final MethodHandle POLL = downcall("poll", FunctionDescriptor.of(INT, ADDR, LONG, INT), true, -1);
     private static final MethodHandle STRERROR = downcall("strerror", FunctionDescriptor.of(ADDR, INT), false, -1);
     private static final MethodHandle ISATTY = downcall("isatty", FunctionDescriptor.of(INT, INT), false, -1);
     private static final MethodHandle GETPID = downcall("getpid", FunctionDescriptor.of(INT), false, -1);
@@ -238,6 +239,31 @@ public final class Libc {
             int fd = (int) EVENTFD.invokeExact(capture, initial, flags);
             if (fd < 0) throw new NativeCallException("eventfd", lastErrno(capture));
             return fd;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    public static final short POLLIN = 0x1;
+
+    /**
+     * Waits until {@code fd} is readable or {@code timeoutMillis} pass; returns whether it is
+     * readable. An interrupted wait counts as "not yet".
+     */
+    public static boolean pollIn(int fd, int timeoutMillis) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment pfd = arena.allocate(8, 4);
+            pfd.set(INT, 0, fd);
+            pfd.set(ValueLayout.JAVA_SHORT, 4, POLLIN);
+            pfd.set(ValueLayout.JAVA_SHORT, 6, (short) 0);
+            MemorySegment capture = CAPTURE.get();
+            int r = (int) POLL.invokeExact(capture, pfd, 1L, timeoutMillis);
+            if (r < 0) {
+                int errno = lastErrno(capture);
+                if (errno == Errno.EINTR) return false;
+                throw new NativeCallException("poll", errno);
+            }
+            return r > 0 && (pfd.get(ValueLayout.JAVA_SHORT, 6) & POLLIN) != 0;
         } catch (Throwable t) {
             throw rethrow(t);
         }

@@ -1,0 +1,124 @@
+package io.aether.vmm;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.util.Arrays;
+
+/**
+ * Connects a host byte stream to the guest's serial console: keys go in (with back-pressure from
+ * the UART's bounded buffer), and on an interactive terminal {@code Ctrl-A x} stops the VM and
+ * {@code Ctrl-A Ctrl-A} sends one {@code Ctrl-A}, as in QEMU.
+ */
+public final class ConsoleSession {
+
+    static final int CTRL_A = 0x01;
+
+    private final MicroVm vm;
+    private final boolean escapes;
+    private boolean afterCtrlA;
+
+    private ConsoleSession(MicroVm vm, boolean escapes) {
+        this.vm = vm;
+        this.escapes = escapes;
+    }
+
+    /**
+     * Starts a daemon thread that pumps {@code in} into the guest until end of input or the VM
+     * stops. End of input leaves the VM running.
+     *
+     * @param escapes whether Ctrl-A commands are interpreted (on a terminal in raw mode)
+     */
+    public static Thread pump(InputStream in, MicroVm vm, boolean escapes) {
+        ConsoleSession session = new ConsoleSession(vm, escapes);
+        return Thread.ofPlatform().name("console-input").daemon().start(() -> session.run(in));
+    }
+
+    private void run(InputStream in) {
+        byte[] buffer = new byte[256];
+        try {
+            int n;
+            while ((n = in.read(buffer)) > 0) {
+                byte[] keys = filter(buffer, n);
+                if (keys == null) return;
+                offer(keys);
+            }
+        } catch (IOException | InterruptedException e) {
+            // The console closed or the VM is going away: nothing more to pump.
+        }
+    }
+
+    /** Applies the escape commands; returns the bytes for the guest, or null to stop. */
+    byte[] filter(byte[] buffer, int n) {
+        if (!escapes) return Arrays.copyOf(buffer, n);
+        byte[] out = new byte[n];
+        int o = 0;
+        for (int i = 0; i < n; i++) {
+            int b = buffer[i] & 0xFF;
+            if (afterCtrlA) {
+                afterCtrlA = false;
+                if (b == 'x' || b == 'X') {
+                    vm.requestStop(new StopReason.Requested("Ctrl-A x"));
+                    return null;
+                }
+                if (b == CTRL_A) out[o++] = (byte) CTRL_A;
+                // any other key after Ctrl-A is swallowed, as QEMU does with unknown commands
+            } else if (b == CTRL_A) {
+                afterCtrlA = true;
+            } else {
+                out[o++] = (byte) b;
+            }
+        }
+        return Arrays.copyOf(out, o);
+    }
+
+    private void offer(byte[] keys) throws InterruptedException {
+        int sent = 0;
+        while (sent < keys.length) {
+            int n = vm.consoleInput(Arrays.copyOfRange(keys, sent, keys.length));
+            sent += n;
+            if (n == 0) vm.awaitConsoleSpace(100);
+        }
+    }
+
+    /**
+     * An output stream for the guest's console that writes through to {@code out} and flushes at
+     * each line end, or at the latest after a short delay (prompts end without a newline).
+     */
+    public static OutputStream lineFlushing(OutputStream out) {
+        return new OutputStream() {
+            private final byte[] buffer = new byte[8192];
+            private int count;
+            private final Thread flusher = Thread.ofPlatform().name("console-flush").daemon().start(this::flushLoop);
+
+            @Override
+            public synchronized void write(int b) throws IOException {
+                if (count == buffer.length) flush();
+                buffer[count++] = (byte) b;
+                if (b == '\n') flush();
+                else notifyAll();
+            }
+
+            @Override
+            public synchronized void flush() throws IOException {
+                if (count > 0) {
+                    out.write(buffer, 0, count);
+                    count = 0;
+                }
+                out.flush();
+            }
+
+            private synchronized void flushLoop() {
+                while (true) {
+                    try {
+                        if (count == 0) wait();
+                        wait(10);
+                        flush();
+                    } catch (InterruptedException | IOException e) {
+                        return;
+                    }
+                }
+            }
+        };
+    }
+}

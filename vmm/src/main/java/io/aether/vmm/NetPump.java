@@ -1,0 +1,92 @@
+package io.aether.vmm;
+
+import io.aether.devices.net.MacAddress;
+import io.aether.devices.net.NetBackend;
+import io.aether.devices.net.VirtioNet;
+import io.aether.sys.Tap;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+
+/**
+ * A virtio-net device over a TAP interface, and the thread that moves frames from the TAP into
+ * the guest while the guest has receive buffers.
+ */
+final class NetPump implements AutoCloseable, NetBackend {
+
+    /** A locally administered unicast MAC: 52:54:00 prefix, as virtual NICs use. */
+    static final MacAddress DEFAULT_MAC = MacAddress.parse("52:54:00:12:34:56");
+
+    private final Tap tap;
+    private final VirtioNet device;
+    private final Object wake = new Object();
+    private volatile boolean stalled;
+    private volatile boolean running = true;
+    private Thread thread;
+
+    private NetPump(Tap tap) {
+        this.tap = tap;
+        this.device = new VirtioNet(this, new VirtioNet.Options(DEFAULT_MAC, 1500, 256));
+    }
+
+    static NetPump open(String name) {
+        return new NetPump(Tap.open(name));
+    }
+
+    VirtioNet device() {
+        return device;
+    }
+
+    void start() {
+        thread = Thread.ofPlatform().name("net-" + tap.name()).daemon().start(this::pump);
+    }
+
+    private void pump() {
+        while (running) {
+            if (stalled) {
+                synchronized (wake) {
+                    while (stalled && running) {
+                        try {
+                            wake.wait(200);
+                        } catch (InterruptedException e) {
+                            return;
+                        }
+                    }
+                }
+                continue;
+            }
+            if (tap.awaitReadable(200)) stalled = device.processRx();
+        }
+    }
+
+    @Override
+    public void send(ByteBuffer frame) throws IOException {
+        if (!tap.write(frame)) throw new IOException("TAP " + tap.name() + " is full");
+    }
+
+    @Override
+    public int receive(ByteBuffer into) {
+        return tap.read(into);
+    }
+
+    @Override
+    public void rxReady() {
+        synchronized (wake) {
+            stalled = false;
+            wake.notifyAll();
+        }
+    }
+
+    @Override
+    public void close() {
+        running = false;
+        rxReady();
+        if (thread != null) {
+            try {
+                thread.join(1000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        tap.close();
+    }
+}

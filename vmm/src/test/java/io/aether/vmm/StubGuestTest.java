@@ -1,0 +1,55 @@
+package io.aether.vmm;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.aether.arch.x86_64.StubGuest;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+
+/** The built-in stub guest on the host's KVM: real vCPU entry, mode switches, UART, halt. */
+class StubGuestTest {
+
+    static void requireKvm() {
+        boolean present = Files.isReadable(Path.of("/dev/kvm")) && Files.isWritable(Path.of("/dev/kvm"));
+        if ("true".equals(System.getenv("CI"))) assertTrue(present, "CI=true but /dev/kvm is not usable");
+        Assumptions.assumeTrue(present, "/dev/kvm is not usable here");
+    }
+
+    @Test
+    void stubGuestEntersLongModePrintsAndHalts() throws Exception {
+        requireKvm();
+        var console = new ByteArrayOutputStream();
+        var traceBytes = new ByteArrayOutputStream();
+        try (MicroVm vm = MicroVm.create(VmConfig.stub(true), console, new PrintStream(traceBytes, true))) {
+            vm.start();
+            StopReason reason = vm.awaitStop();
+            assertInstanceOf(StopReason.Halted.class, reason);
+            assertEquals(0, reason.exitStatus());
+        }
+        assertEquals(StubGuest.MESSAGE, console.toString(StandardCharsets.US_ASCII));
+        String trace = traceBytes.toString(StandardCharsets.US_ASCII);
+        long outs = trace.lines().filter(l -> l.startsWith("[vcpu 0] IO_OUT port=0x03f8")).count();
+        assertEquals(StubGuest.MESSAGE.length(), outs, "one UART write exit per byte");
+        assertTrue(trace.lines().anyMatch(l -> l.equals("[vcpu 0] IO_IN  port=0x03fd size=1 count=1")), "LSR polled");
+        assertTrue(trace.strip().endsWith("[vcpu 0] HLT"));
+    }
+
+    @Test
+    void aStopRequestEndsARunningVmAndCloseJoinsItsThreads() throws Exception {
+        requireKvm();
+        var console = new ByteArrayOutputStream();
+        MicroVm vm = MicroVm.create(VmConfig.stub(false), console, null);
+        vm.requestStop(new StopReason.Requested("test"));
+        vm.start();
+        assertEquals(new StopReason.Requested("test"), vm.awaitStop());
+        vm.close();
+        vm.close(); // idempotent
+    }
+}
