@@ -13,6 +13,7 @@ import picocli.CommandLine.Command;
             ""},
         subcommands = {
             VmCommand.class,
+            GuestCommand.class,
             ModelCommand.class,
             CommandLine.HelpCommand.class})
 public final class Main {

@@ -159,6 +159,7 @@ public final class MicroVm implements AutoCloseable {
         serial = new Serial16550(consoleOut, new KvmInterruptLine(vm, Layout.SERIAL_GSI),
                 Serial16550.DEFAULT_INPUT_CAPACITY, this::consoleSpace);
         io.register(Serial16550.COM1_PORT, Serial16550.PORT_COUNT, "serial", serial);
+        // The FADT claims no i8042, so Linux skips a slow probe; the reset line still works.
         io.register(I8042.BASE_PORT, I8042.PORT_COUNT, "i8042", new I8042(power));
         io.register(AcpiPowerDevice.BASE_PORT, AcpiPowerDevice.SIZE, "acpi-power", new AcpiPowerDevice(power));
         // The delay port: Linux writes it between legacy I/O; claim it so it is not counted as unknown.
@@ -200,7 +201,7 @@ public final class MicroVm implements AutoCloseable {
         };
         VcpuState boot = BootConfigurator.configureSystem(memory, new BootPlan(entry, config.memory().bytes(),
                 kernel.cmdlineAddress(), kernel.initrdAddress(), kernel.initrdSize(),
-                new PlatformConfig(config.vcpus(), windows, true, true)));
+                new PlatformConfig(config.vcpus(), windows, true, false)));
         for (int i = 0; i < config.vcpus(); i++) {
             Vcpu vcpu = vm.createVcpu(i);
             vcpus.add(vcpu);

@@ -1,0 +1,54 @@
+package io.aether.guest;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+class AptTest {
+
+    private static final String SHOW = """
+            Package: linux-image-cloud-amd64
+            Source: linux-signed-amd64 (6.1.192+2)
+            Version: 6.1.192-2
+            Installed-Size: 13
+            Provides: linux-latest-modules-6.1.0-56-cloud-amd64, wireguard-modules (= 1.0.0)
+            Depends: linux-image-6.1.0-56-cloud-amd64 (= 6.1.192-2)
+            Description: Linux for x86-64 cloud (meta-package)
+            Size: 1504
+
+            Package: linux-image-cloud-amd64
+            Version: 6.1.176-1
+            Depends: linux-image-6.1.0-50-cloud-amd64 (= 6.1.176-1)
+            """;
+
+    @Test
+    void readsTheFirstStanza() {
+        Apt.Package p = Apt.parseShow(SHOW).orElseThrow();
+        assertEquals(new Apt.Package("linux-image-cloud-amd64", "6.1.192-2",
+                "linux-image-6.1.0-56-cloud-amd64 (= 6.1.192-2)", 1504), p);
+    }
+
+    @Test
+    void nothingWithoutPackageAndVersion() {
+        assertEquals(Optional.empty(), Apt.parseShow(""));
+        assertEquals(Optional.empty(), Apt.parseShow("N: Unable to locate package x\n"));
+    }
+
+    @Test
+    void continuationLinesExtendDepends() {
+        Apt.Package p = Apt.parseShow("Package: a\nVersion: 1\nDepends: b,\n c (>= 2)\nSize: x\n").orElseThrow();
+        assertEquals("b, c (>= 2)", p.depends());
+        assertEquals(-1, p.size());
+    }
+
+    @Test
+    void findsTheVersionedImage() {
+        assertEquals(Optional.of("linux-image-6.1.0-56-cloud-amd64"),
+                Apt.dependencyStartingWith("linux-image-6.1.0-56-cloud-amd64 (= 6.1.192-2)", "linux-image-"));
+        assertEquals(Optional.of("linux-image-6.12.9-cloud-amd64"), Apt.dependencyStartingWith(
+                "initramfs-tools | linux-initramfs-tool, linux-image-6.12.9-cloud-amd64:amd64 (= 6.12.9-1)", "linux-image-"));
+        assertEquals(Optional.empty(), Apt.dependencyStartingWith("kmod, linux-base (>= 4.3~)", "linux-image-"));
+        assertEquals(Optional.empty(), Apt.dependencyStartingWith("", "linux-image-"));
+    }
+}

@@ -1,0 +1,46 @@
+package io.aether.testhost;
+
+import java.util.Map;
+import org.junit.jupiter.api.Assertions;
+import org.junit.jupiter.api.Assumptions;
+
+/**
+ * The CI policy for tests that need something this machine may lack (QEMU, network for the
+ * guest kernel, a JDK with jlink): in CI ({@code CI=true} in the environment) a missing
+ * prerequisite fails the test with the reason; elsewhere the test is skipped, and the reason
+ * is printed on stderr as well as given to JUnit. Never a silent skip.
+ */
+public final class Prerequisites {
+
+    private Prerequisites() {
+    }
+
+    /** True when the environment says this is a CI run ({@code CI=true}, as GitHub Actions and GitLab set it). */
+    public static boolean inCi() {
+        return inCi(System.getenv());
+    }
+
+    static boolean inCi(Map<String, String> env) {
+        return "true".equalsIgnoreCase(env.getOrDefault("CI", "").strip());
+    }
+
+    /**
+     * Continues when {@code met}; otherwise fails the test in CI and skips it elsewhere,
+     * naming {@code reason} either way.
+     */
+    public static void require(boolean met, String reason) {
+        if (!met) {
+            missing(reason);
+        }
+    }
+
+    /** Fails the test in CI, skips it elsewhere; never returns. */
+    public static RuntimeException missing(String reason) {
+        if (inCi()) {
+            Assertions.fail("prerequisite missing in CI (CI=true): " + reason);
+        }
+        System.err.println("*** SKIPPED (prerequisite missing; with CI=true this fails): " + reason);
+        Assumptions.abort("prerequisite missing: " + reason);
+        throw new AssertionError("unreachable: Assumptions.abort returned");
+    }
+}

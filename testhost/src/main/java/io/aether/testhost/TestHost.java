@@ -1,0 +1,421 @@
+package io.aether.testhost;
+
+import io.aether.guest.GuestArtifacts;
+import io.aether.guest.GuestFetcher;
+import io.aether.guest.Initramfs;
+import io.aether.guest.KernelModules;
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.Semaphore;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * Runs real Linux guests for tests: directly on a host with hardware KVM, or inside the
+ * nested test host where /dev/kvm is PVM (QEMU TCG emulating an AMD CPU with SVM, whose
+ * kvm-amd gives a hardware-like /dev/kvm to the monitor).
+ *
+ * <p>A test asks for the host, starts a {@link Scenario}, and talks to the guest's console:
+ * <pre>{@code
+ * TestHost host = TestHost.get();          // skips (or fails in CI) with the reason when it cannot work
+ * try (GuestRun run = host.start(Scenario.aetherVm("--vcpus", "2", "--mem", "256M").build())) {
+ *     run.console().expectLine(GuestInit.READY_MARKER);
+ *     assertEquals(List.of("2"), run.console().exec("nproc").lines());
+ *     run.console().exitShell(Duration.ofMinutes(1));   // the guest powers off, the monitor ends
+ *     assertEquals(0, run.awaitExit(Duration.ofMinutes(1)));
+ * }
+ * }</pre>
+ * Everything that can be is cached across runs under {@code ~/.cache/aether}: the guest
+ * ({@code guest/}, shared with {@code aether guest fetch}) and the jlink'ed Java runtime
+ * ({@code testhost/jdk-<key>}). One run at a time per machine: QEMU's emulation takes every
+ * core, so {@link #start} waits for a run in another test or JVM to end.
+ */
+public final class TestHost {
+
+    /** What L1 runs the monitor on: 2 emulated cores and 3 GiB. */
+    static final List<String> L1_MACHINE = List.of("-accel", "tcg,thread=multi", "-cpu", "EPYC,+svm", "-smp", "2",
+            "-m", "3G", "-M", "q35", "-nodefaults", "-no-user-config", "-nographic", "-serial", "stdio", "-no-reboot");
+    static final String L1_CMDLINE = "console=ttyS0 quiet panic=-1";
+    /** Under emulation a JVM mostly interprets and compiles: keep C2, perf data and GC threads out of the way. */
+    static final String NESTED_JVM_OPTIONS = "--enable-native-access=ALL-UNNAMED -XX:+UseSerialGC"
+            + " -XX:TieredStopAtLevel=1 -XX:-UsePerfData -Xshare:auto";
+    static final String DIRECT_JVM_OPTIONS = "--enable-native-access=ALL-UNNAMED";
+    /** Test frameworks, and ONNX Runtime's 50 MiB native bundle that only model inference loads. */
+    private static final Pattern NOT_PRODUCT = Pattern.compile(
+            "(junit-|jqwik|opentest4j|apiguardian|surefire|onnxruntime).*");
+    /** QEMU's firmware for microvm and its option ROMs for -kernel. */
+    private static final List<String> QEMU_FIRMWARE = List.of("bios-microvm.bin", "qboot.rom", "linuxboot.bin",
+            "linuxboot_dma.bin", "pvh.bin", "kvmvapic.bin");
+    private static final Duration LOCK_WAIT = Duration.ofMinutes(20);
+
+    private static final Object SETUP = new Object();
+    private static final Semaphore RUN_LOCK = new Semaphore(1);
+    private static TestHost shared;
+    private static String unavailable;
+
+    private final HostProbe probe;
+    private final HostProbe.Mode mode;
+    private final GuestArtifacts guest;
+    private final Path cacheDir;
+    private Path jdk;
+    private Set<Path> jdkLibraries;
+    private List<String> applets;
+
+    private TestHost(HostProbe probe, HostProbe.Mode mode, GuestArtifacts guest, Path cacheDir) {
+        this.probe = probe;
+        this.mode = mode;
+        this.guest = guest;
+        this.cacheDir = cacheDir;
+    }
+
+    /**
+     * The test host of this machine, prepared once per JVM (the guest fetched or found in the
+     * cache). When this machine cannot run guests, or the guest cannot be fetched, the calling
+     * test is skipped with the reason, or fails in CI ({@link Prerequisites}).
+     */
+    public static TestHost get() {
+        synchronized (SETUP) {
+            if (shared != null) {
+                return shared;
+            }
+            if (unavailable == null) {
+                try {
+                    shared = prepare();
+                    return shared;
+                } catch (Unavailable e) {
+                    unavailable = e.getMessage();
+                }
+            }
+            throw Prerequisites.missing(unavailable);
+        }
+    }
+
+    private static final class Unavailable extends Exception {
+        Unavailable(String reason) {
+            super(reason);
+        }
+    }
+
+    private static TestHost prepare() throws Unavailable {
+        HostProbe probe = HostProbe.probe();
+        HostProbe.Mode mode = probe.mode().orElseThrow(() -> new Unavailable(probe.unavailableReason()));
+        GuestArtifacts guest;
+        try {
+            guest = new GuestFetcher(GuestFetcher.defaultCacheRoot(), TestHost::progress).fetch(false);
+        } catch (IOException e) {
+            throw new Unavailable("cannot fetch the guest kernel and initramfs (apt and network to Debian's mirror"
+                    + " are needed once): " + e.getMessage());
+        }
+        progress("mode " + mode.name().toLowerCase(Locale.ROOT) + "; guest " + guest.kernelRelease() + " in "
+                + guest.directory());
+        return new TestHost(probe, mode, guest, GuestFetcher.userCacheDirectory().resolve("testhost"));
+    }
+
+    /** How this host runs guests. */
+    public HostProbe.Mode mode() {
+        return mode;
+    }
+
+    /** The guest that scenarios boot ({@code $GUEST_KERNEL}, {@code $GUEST_INITRD}). */
+    public GuestArtifacts guest() {
+        return guest;
+    }
+
+    /**
+     * This JVM's classpath less test frameworks and ONNX Runtime: what {@code aether} runs with
+     * in a scenario unless it {@linkplain Scenario.Builder#classpath names its own}.
+     */
+    public static List<Path> productClasspath() {
+        return productClasspath(System.getProperty("java.class.path", ""));
+    }
+
+    static List<Path> productClasspath(String classPath) {
+        List<Path> result = new ArrayList<>();
+        for (String entry : classPath.split(File.pathSeparator)) {
+            if (entry.isBlank()) {
+                continue;
+            }
+            Path p = Path.of(entry).toAbsolutePath().normalize();
+            if (Files.exists(p) && !NOT_PRODUCT.matcher(p.getFileName().toString()).matches()) {
+                result.add(p);
+            }
+        }
+        return result;
+    }
+
+    /**
+     * Starts {@code scenario}; waits first while another run (in this or another JVM) goes on.
+     * The caller closes the returned run.
+     */
+    public GuestRun start(Scenario scenario) throws IOException {
+        RunLock lock = RunLock.acquire(cacheDir.resolve("run.lock"));
+        try {
+            GuestRun run = switch (mode) {
+                case NESTED -> startNested(scenario, lock);
+                case DIRECT -> startDirect(scenario, lock);
+            };
+            lock = null;
+            return run;
+        } finally {
+            if (lock != null) {
+                lock.close();
+            }
+        }
+    }
+
+    private GuestRun startNested(Scenario scenario, RunLock lock) throws IOException {
+        long t0 = System.nanoTime();
+        NestedImage image = nestedImage(scenario);
+        Initramfs layout = image.layout();
+        Path initrd = Files.createTempFile("aether-l1-", ".cpio");
+        Process qemu;
+        try {
+            layout.write(initrd, false);
+            progress(String.format(Locale.ROOT, "L1 initramfs: %d entries, %.0f MiB, written in %.1f s",
+                    layout.entries().size(), Files.size(initrd) / 1048576.0, (System.nanoTime() - t0) / 1e9));
+            List<String> command = new ArrayList<>();
+            command.add(probe.qemu().orElseThrow().toString());
+            command.addAll(L1_MACHINE);
+            command.addAll(List.of("-kernel", guest.kernel().toString(), "-initrd", initrd.toString(),
+                    "-append", L1_CMDLINE));
+            qemu = new ProcessBuilder(command).start();
+        } catch (IOException | RuntimeException e) {
+            Files.deleteIfExists(initrd);
+            throw e;
+        }
+        return new GuestRun(HostProbe.Mode.NESTED, qemu, scenario.timeout(),
+                run -> exitStatus(run.transcript()),
+                () -> {
+                    try {
+                        Files.deleteIfExists(initrd);
+                    } finally {
+                        lock.close();
+                    }
+                });
+    }
+
+    /** The scenario's status from L1's last {@code AETHER-L1-EXIT <n>} line. */
+    static OptionalInt exitStatus(String transcript) {
+        OptionalInt status = OptionalInt.empty();
+        for (String line : transcript.lines().toList()) {
+            Matcher m = NestedImage.EXIT_LINE.matcher(line);
+            if (m.matches()) {
+                status = OptionalInt.of(Integer.parseInt(m.group(1)));
+            }
+        }
+        return status;
+    }
+
+    NestedImage nestedImage(Scenario scenario) throws IOException {
+        List<NestedImage.ModuleLoad> modules = new ArrayList<>();
+        for (Path m : guest.hostModules()) {
+            String name = KernelModules.canonicalName(m.getFileName().toString().replaceFirst("\\.ko$", ""));
+            modules.add(new NestedImage.ModuleLoad(m, name.equals("kvm_amd") ? "nested=1" : ""));
+        }
+        Set<Path> libraries = new TreeSet<>();
+        Optional<Path> runtime = Optional.empty();
+        List<Path> classpath = List.of();
+        if (scenario.needsJava()) {
+            runtime = Optional.of(jdk());
+            libraries.addAll(jdkLibraries);
+            classpath = scenario.classpath().orElseGet(TestHost::productClasspath);
+        }
+        Set<Path> hostFiles = new LinkedHashSet<>();
+        Optional<Path> qemu = Optional.empty();
+        if (scenario.needsQemu()) {
+            Path binary = probe.qemu().orElseThrow();
+            qemu = Optional.of(binary);
+            hostFiles.add(binary);
+            libraries.addAll(SharedLibraries.resolve(List.of(binary), binary.getParent(), Set.of()));
+            Path data = qemuDataDirectory(binary);
+            for (String f : QEMU_FIRMWARE) {
+                if (Files.isRegularFile(data.resolve(f))) {
+                    hostFiles.add(data.resolve(f));
+                }
+            }
+        }
+        return new NestedImage(guest.busybox(), applets(), modules, runtime, classpath,
+                scenario.jvmOptions().orElse(NESTED_JVM_OPTIONS), libraries, hostFiles, qemu,
+                guest.kernel(), guest.initramfs(), scenario);
+    }
+
+    /** Where QEMU looks for firmware: {@code ../share/qemu} beside its {@code bin}. */
+    private static Path qemuDataDirectory(Path binary) {
+        return binary.toAbsolutePath().getParent().resolveSibling("share").resolve("qemu");
+    }
+
+    private synchronized Path jdk() throws IOException {
+        if (jdk == null) {
+            Path javaHome = Path.of(System.getProperty("java.home"));
+            Path image;
+            try {
+                image = JdkImage.ensure(cacheDir, javaHome, JdkImage.MODULES, TestHost::progress);
+            } catch (IOException e) {
+                throw Prerequisites.missing("cannot make the Java runtime for the nested host: " + e.getMessage());
+            }
+            List<Path> binaries = new ArrayList<>();
+            binaries.add(image.resolve("bin/java"));
+            Set<String> provided = new HashSet<>();
+            try (Stream<Path> walk = Files.walk(image.resolve("lib"))) {
+                for (Path p : walk.filter(Files::isRegularFile).toList()) {
+                    if (p.getFileName().toString().endsWith(".so") && SharedLibraries.isElf(p)) {
+                        binaries.add(p);
+                        provided.add(p.getFileName().toString());
+                    }
+                }
+            }
+            jdkLibraries = SharedLibraries.resolve(binaries, image.toRealPath(), provided);
+            jdk = image;
+        }
+        return jdk;
+    }
+
+    private synchronized List<String> applets() throws IOException {
+        if (applets == null) {
+            Process p = new ProcessBuilder(guest.busybox().toString(), "--list-full").redirectErrorStream(true).start();
+            String out;
+            try (InputStream in = p.getInputStream()) {
+                out = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+            }
+            try {
+                if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) {
+                    p.destroyForcibly();
+                    throw new IOException("busybox --list-full failed: " + out.strip());
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while listing the busybox applets", e);
+            }
+            applets = out.lines().toList();
+        }
+        return applets;
+    }
+
+    private GuestRun startDirect(Scenario scenario, RunLock lock) throws IOException {
+        Path dir = Files.createTempDirectory("aether-scenario-");
+        try {
+            Optional<ScenarioFiles.JavaCommand> java = Optional.empty();
+            if (scenario.needsJava()) {
+                List<String> classpath = scenario.classpath().orElseGet(TestHost::productClasspath).stream()
+                        .map(Path::toString).toList();
+                java = Optional.of(new ScenarioFiles.JavaCommand(
+                        Path.of(System.getProperty("java.home"), "bin", "java").toString(), classpath,
+                        scenario.jvmOptions().orElse(DIRECT_JVM_OPTIONS)));
+            }
+            for (Map.Entry<String, Scenario.FileContent> f : ScenarioFiles.of(scenario, java).entrySet()) {
+                Path target = dir.resolve(f.getKey());
+                Files.createDirectories(target.getParent());
+                switch (f.getValue()) {
+                    case Scenario.HostFile h -> Files.copy(h.path(), target);
+                    case Scenario.Text t -> Files.write(target, t.bytes());
+                }
+                target.toFile().setExecutable(switch (f.getValue()) {
+                    case Scenario.HostFile h -> (h.permissions() & 0100) != 0;
+                    case Scenario.Text t -> (t.permissions() & 0100) != 0;
+                }, false);
+            }
+            ProcessBuilder pb = new ProcessBuilder("/bin/sh", "./run.sh").directory(dir.toFile()).redirectErrorStream(true);
+            Map<String, String> env = pb.environment();
+            env.putAll(ScenarioFiles.environment(dir, guest.kernel(), guest.initramfs(),
+                    scenario.needsQemu() ? probe.qemu() : Optional.empty(), scenario.needsJava()));
+            env.put("PATH", dir.resolve("bin") + File.pathSeparator + env.getOrDefault("PATH", "/usr/bin:/bin"));
+            Process p = pb.start();
+            return new GuestRun(HostProbe.Mode.DIRECT, p, scenario.timeout(),
+                    run -> OptionalInt.of(run.processExitValue()),
+                    () -> {
+                        try {
+                            JdkImage.deleteTree(dir);
+                        } finally {
+                            lock.close();
+                        }
+                    });
+        } catch (IOException | RuntimeException e) {
+            JdkImage.deleteTree(dir);
+            throw e;
+        }
+    }
+
+    static void progress(String line) {
+        System.err.println("testhost: " + line);
+    }
+
+    /** One run at a time: a lock within this JVM and a file lock across JVMs. */
+    private static final class RunLock implements AutoCloseable {
+        private final FileChannel channel;
+        private final FileLock fileLock;
+
+        private RunLock(FileChannel channel, FileLock fileLock) {
+            this.channel = channel;
+            this.fileLock = fileLock;
+        }
+
+        static RunLock acquire(Path file) throws IOException {
+            long deadline = System.nanoTime() + LOCK_WAIT.toNanos();
+            try {
+                if (!RUN_LOCK.tryAcquire(LOCK_WAIT.toMillis(), TimeUnit.MILLISECONDS)) {
+                    throw new IOException("another run in this JVM did not end within " + LOCK_WAIT.toMinutes() + " minutes");
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while waiting for another run to end", e);
+            }
+            try {
+                Files.createDirectories(file.getParent());
+                FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+                boolean told = false;
+                while (true) {
+                    FileLock l = channel.tryLock();
+                    if (l != null) {
+                        return new RunLock(channel, l);
+                    }
+                    if (!told) {
+                        progress("waiting for another process's nested run to end (" + file + ")");
+                        told = true;
+                    }
+                    if (System.nanoTime() > deadline) {
+                        channel.close();
+                        throw new IOException("another process held " + file + " for " + LOCK_WAIT.toMinutes() + " minutes");
+                    }
+                    Thread.sleep(500);
+                }
+            } catch (IOException | RuntimeException e) {
+                RUN_LOCK.release();
+                throw e;
+            } catch (InterruptedException e) {
+                RUN_LOCK.release();
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while waiting for another run to end", e);
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            try {
+                fileLock.release();
+                channel.close();
+            } finally {
+                RUN_LOCK.release();
+            }
+        }
+    }
+}
