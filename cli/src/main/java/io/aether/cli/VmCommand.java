@@ -1,5 +1,6 @@
 package io.aether.cli;
 
+import io.aether.arch.x86_64.StubGuest;
 import io.aether.common.ByteSize;
 import io.aether.sys.NativeCallException;
 import io.aether.sys.Terminal;
@@ -42,6 +43,7 @@ final class VmCommand {
                 "",
                 "Examples:",
                 "  aether vm run --stub",
+                "  aether vm run --stub=echo",
                 "  aether vm run --kernel vmlinuz --initrd initramfs.cpio.gz --mem 512M --vcpus 2",
                 "  aether vm run --kernel vmlinuz --initrd initrd.gz --disk data.img --disk base.img,ro --net tap0",
                 ""},
@@ -54,8 +56,10 @@ final class VmCommand {
                 "130/143:stopped by SIGINT/SIGTERM (the VM was stopped cleanly first)"})
     static final class Run implements Callable<Integer> {
 
-        @Option(names = "--stub", description = "Run the built-in stub guest (no kernel needed): it enters long mode, prints a line on the UART and halts.")
-        boolean stub;
+        @Option(names = "--stub", arity = "0..1", fallbackValue = "hello", paramLabel = "PROGRAM",
+                description = {"Run the built-in stub guest (no kernel needed): it enters long mode and prints a line on the UART, then",
+                    "hello: halts;  echo: echoes what you type until Ctrl-D;  crash: triple-faults (exit status 3)."})
+        String stub;
 
         @Option(names = "--kernel", paramLabel = "PATH", description = "Linux kernel: a bzImage (vmlinuz) or an ELF vmlinux with a PVH entry.")
         Path kernel;
@@ -97,9 +101,17 @@ final class VmCommand {
         }
 
         VmConfig config() {
-            if (stub && kernel != null) throw new IllegalArgumentException("--stub and --kernel exclude each other");
-            if (!stub && kernel == null) throw new IllegalArgumentException("--kernel is required (or --stub for the built-in guest)");
-            if (stub) return VmConfig.stub(traceExits);
+            if (stub != null && kernel != null) throw new IllegalArgumentException("--stub and --kernel exclude each other");
+            if (stub == null && kernel == null) throw new IllegalArgumentException("--kernel is required (or --stub for the built-in guest)");
+            if (stub != null) {
+                StubGuest.Program program = switch (stub) {
+                    case "hello" -> StubGuest.Program.HELLO;
+                    case "echo" -> StubGuest.Program.ECHO;
+                    case "crash" -> StubGuest.Program.CRASH;
+                    default -> throw new IllegalArgumentException("--stub: '" + stub + "' is not hello, echo or crash");
+                };
+                return VmConfig.stub(program, traceExits);
+            }
             ByteSize memory;
             try {
                 memory = ByteSize.parse(mem);
@@ -111,7 +123,7 @@ final class VmCommand {
                 case "restart" -> true;
                 default -> throw new IllegalArgumentException("--on-reboot: '" + onReboot + "' is not exit or restart");
             };
-            return new VmConfig(Optional.of(kernel), Optional.ofNullable(initrd), cmdline, memory, vcpus,
+            return new VmConfig(Optional.of(kernel), Optional.empty(), Optional.ofNullable(initrd), cmdline, memory, vcpus,
                     disks.stream().map(VmConfig.Disk::parse).toList(), Optional.ofNullable(tap), traceExits, restart);
         }
     }
@@ -168,7 +180,9 @@ final class VmCommand {
                     System.err.println("\r\naether: guest rebooted; restarting the VM");
                     continue;
                 }
-                if (reason.exitStatus() != 0 || config.traceExits()) {
+                boolean expected = reason instanceof StopReason.PowerOff || reason instanceof StopReason.Halted
+                        || reason instanceof StopReason.Reboot;
+                if (!expected || config.traceExits()) {
                     System.err.println("\r\naether: " + reason.message());
                 }
                 return reason.exitStatus();

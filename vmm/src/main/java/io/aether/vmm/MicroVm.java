@@ -133,9 +133,9 @@ public final class MicroVm implements AutoCloseable {
 
     /** The stub guest runs without an interrupt controller, so that its final HLT reaches us. */
     private void buildStub(OutputStream consoleOut, List<CpuidEntry> supported) {
-        serial = new Serial16550(consoleOut, InterruptLine.NONE);
+        serial = new Serial16550(consoleOut, InterruptLine.NONE, Serial16550.DEFAULT_INPUT_CAPACITY, this::consoleSpace);
         io.register(Serial16550.COM1_PORT, Serial16550.PORT_COUNT, "serial", serial);
-        for (StubGuest.Chunk chunk : StubGuest.image()) memory.write(chunk.address(), chunk.bytes());
+        for (StubGuest.Chunk chunk : StubGuest.image(config.stub().orElseThrow())) memory.write(chunk.address(), chunk.bytes());
         Vcpu vcpu = vm.createVcpu(0);
         vcpus.add(vcpu);
         X86Vcpus.configureCommon(vcpu, supported, 1, false);

@@ -1,5 +1,6 @@
 package io.aether.vmm;
 
+import io.aether.arch.x86_64.StubGuest;
 import io.aether.common.ByteSize;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -12,6 +13,7 @@ import java.util.Optional;
  * VM is created, so that a bad argument fails with one line naming it.
  *
  * @param kernel bzImage or ELF vmlinux; absent for the built-in stub guest
+ * @param stub the built-in stub guest's program, present exactly when {@code kernel} is absent
  * @param initrd optional initramfs
  * @param cmdline kernel command line
  * @param memory guest RAM
@@ -21,7 +23,7 @@ import java.util.Optional;
  * @param traceExits print every vCPU exit on standard error
  * @param restartOnReboot a guest reboot restarts the VM instead of ending it
  */
-public record VmConfig(Optional<Path> kernel, Optional<Path> initrd, String cmdline, ByteSize memory, int vcpus,
+public record VmConfig(Optional<Path> kernel, Optional<StubGuest.Program> stub, Optional<Path> initrd, String cmdline, ByteSize memory, int vcpus,
                        List<Disk> disks, Optional<String> tap, boolean traceExits, boolean restartOnReboot) {
 
     public static final String DEFAULT_CMDLINE = "console=ttyS0 panic=-1";
@@ -48,6 +50,7 @@ public record VmConfig(Optional<Path> kernel, Optional<Path> initrd, String cmdl
 
     public VmConfig {
         Objects.requireNonNull(kernel);
+        if (kernel.isPresent() == stub.isPresent()) throw new IllegalArgumentException("a VM runs either a kernel or the stub guest");
         Objects.requireNonNull(initrd);
         Objects.requireNonNull(cmdline);
         Objects.requireNonNull(memory);
@@ -55,14 +58,20 @@ public record VmConfig(Optional<Path> kernel, Optional<Path> initrd, String cmdl
         Objects.requireNonNull(tap);
     }
 
-    /** The configuration of the built-in stub guest. */
-    public static VmConfig stub(boolean traceExits) {
-        return new VmConfig(Optional.empty(), Optional.empty(), "", ByteSize.ofMiB(16), 1, List.of(),
+    /** The configuration of the built-in stub guest running {@code program}. */
+    public static VmConfig stub(StubGuest.Program program, boolean traceExits) {
+        return new VmConfig(Optional.empty(), Optional.of(program), Optional.empty(), "", ByteSize.ofMiB(16), 1, List.of(),
                 Optional.empty(), traceExits, false);
     }
 
+    /** A Linux guest with the defaults for everything but the kernel. */
+    public static VmConfig linux(Path kernel) {
+        return new VmConfig(Optional.of(kernel), Optional.empty(), Optional.empty(), DEFAULT_CMDLINE, DEFAULT_MEMORY, 1,
+                List.of(), Optional.empty(), false, false);
+    }
+
     public boolean isStub() {
-        return kernel.isEmpty();
+        return stub.isPresent();
     }
 
     /**

@@ -27,7 +27,7 @@ class StubGuestTest {
         requireKvm();
         var console = new ByteArrayOutputStream();
         var traceBytes = new ByteArrayOutputStream();
-        try (MicroVm vm = MicroVm.create(VmConfig.stub(true), console, new PrintStream(traceBytes, true))) {
+        try (MicroVm vm = MicroVm.create(VmConfig.stub(StubGuest.Program.HELLO, true), console, new PrintStream(traceBytes, true))) {
             vm.start();
             StopReason reason = vm.awaitStop();
             assertInstanceOf(StopReason.Halted.class, reason);
@@ -42,10 +42,42 @@ class StubGuestTest {
     }
 
     @Test
+    void consoleInputReachesTheGuestWhichEchoesItBack() throws Exception {
+        requireKvm();
+        var console = new ByteArrayOutputStream();
+        try (MicroVm vm = MicroVm.create(VmConfig.stub(StubGuest.Program.ECHO, false), console, null)) {
+            vm.start();
+            byte[] keys = ("typed into the guest" + (char) StubGuest.END_OF_ECHO).getBytes(StandardCharsets.US_ASCII);
+            int sent = 0;
+            while (sent < keys.length) {
+                sent += vm.consoleInput(java.util.Arrays.copyOfRange(keys, sent, keys.length));
+                vm.awaitConsoleSpace(100);
+            }
+            assertInstanceOf(StopReason.Halted.class, vm.awaitStop());
+        }
+        assertEquals(StubGuest.MESSAGE + "typed into the guest", console.toString(StandardCharsets.US_ASCII));
+    }
+
+    @Test
+    void aTripleFaultStopsTheVmWithANonZeroStatusAndSaysSo() throws Exception {
+        requireKvm();
+        var console = new ByteArrayOutputStream();
+        try (MicroVm vm = MicroVm.create(VmConfig.stub(StubGuest.Program.CRASH, false), console, null)) {
+            vm.start();
+            StopReason reason = vm.awaitStop();
+            var crash = assertInstanceOf(StopReason.GuestCrash.class, reason);
+            assertEquals(3, crash.exitStatus());
+            // KVM reports a triple fault; a host that emulates the guest may report the failure instead.
+            assertTrue(crash.what().equals("triple fault") || crash.what().contains("emulation failure"), crash.what());
+        }
+        assertEquals(StubGuest.MESSAGE, console.toString(StandardCharsets.US_ASCII));
+    }
+
+    @Test
     void aStopRequestEndsARunningVmAndCloseJoinsItsThreads() throws Exception {
         requireKvm();
         var console = new ByteArrayOutputStream();
-        MicroVm vm = MicroVm.create(VmConfig.stub(false), console, null);
+        MicroVm vm = MicroVm.create(VmConfig.stub(StubGuest.Program.HELLO, false), console, null);
         vm.requestStop(new StopReason.Requested("test"));
         vm.start();
         assertEquals(new StopReason.Requested("test"), vm.awaitStop());

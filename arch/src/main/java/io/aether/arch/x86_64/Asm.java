@@ -162,6 +162,22 @@ final class Asm {
         return bytes(0xA8, value);
     }
 
+    /** {@code cmp al, imm8}. */
+    Asm cmpAl(int value) {
+        return bytes(0x3C, value);
+    }
+
+    /** {@code jnz rel8}. */
+    Asm jnz(String label) {
+        bytes(0x75);
+        return relative8(label);
+    }
+
+    /** {@code ud2}: the undefined-instruction exception on purpose. */
+    Asm ud2() {
+        return bytes(0x0F, 0x0B);
+    }
+
     /** {@code jz rel8}. */
     Asm jz(String label) {
         bytes(0x74);

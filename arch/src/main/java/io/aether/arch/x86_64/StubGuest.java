@@ -14,6 +14,7 @@ import java.util.List;
  * <p>It is the minimal guest of roadmap phase 2: it proves memory slots, vCPU entry, mode
  * switches, port I/O exits and a clean halt without any kernel. The mode switch goes through
  * protected mode, the sequence the Intel SDM (vol. 3, 10.8.5) describes for IA-32e activation.
+ * After the message it runs one of the {@link Program}s.
  */
 public final class StubGuest {
 
@@ -34,6 +35,25 @@ public final class StubGuest {
     private static final int DATA = 0x10;
     private static final int CODE32 = 0x18;
 
+    /** What the stub does after its message. */
+    public enum Program {
+        /** Halts. */
+        HELLO,
+        /**
+         * Echoes every byte it receives on the UART (polling the line status register) until it
+         * receives Ctrl-D, then halts: the console's input direction, without a kernel.
+         */
+        ECHO,
+        /**
+         * Executes an undefined instruction with no interrupt table: #UD, then #GP, then a
+         * double fault that cannot be delivered either, which is a triple fault.
+         */
+        CRASH
+    }
+
+    /** The byte that ends the {@link Program#ECHO} program (Ctrl-D). */
+    public static final int END_OF_ECHO = 0x04;
+
     /** A block of bytes to place at a guest-physical address. */
     public record Chunk(long address, byte[] bytes) {
     }
@@ -41,9 +61,9 @@ public final class StubGuest {
     private StubGuest() {
     }
 
-    /** The stub's memory image: GDT, page tables and code. */
-    public static List<Chunk> image() {
-        return List.of(new Chunk(GDT, gdt()), new Chunk(PML4, pageTables()), new Chunk(ENTRY, code()));
+    /** The stub's memory image for {@code program}: GDT, page tables and code. */
+    public static List<Chunk> image(Program program) {
+        return List.of(new Chunk(GDT, gdt()), new Chunk(PML4, pageTables()), new Chunk(ENTRY, code(program)));
     }
 
     /** Null, 64-bit code, flat data, flat 32-bit code; then the GDTR image (limit, base). */
@@ -71,7 +91,7 @@ public final class StubGuest {
         return b.array();
     }
 
-    static byte[] code() {
+    static byte[] code(Program program) {
         byte[] message = MESSAGE.getBytes(StandardCharsets.US_ASCII);
         Asm a = new Asm(ENTRY);
         a.bits(16);
@@ -92,6 +112,15 @@ public final class StubGuest {
         a.label("next").movDx(COM1 + 5);                             // LSR
         a.label("wait").inAlDx().testAl(0x20).jz("wait");           // THR empty?
         a.movDx(COM1).lodsb().outDxAl().loop("next");
+        switch (program) {
+            case HELLO -> { }
+            case ECHO -> {
+                a.label("poll").movDx(COM1 + 5).inAlDx().testAl(0x01).jz("poll");   // LSR.DR: a byte waits
+                a.movDx(COM1).inAlDx().cmpAl(END_OF_ECHO).jz("halt");              // RBR
+                a.movDx(COM1).outDxAl().jmp("poll");                               // echo it
+            }
+            case CRASH -> a.ud2();
+        }
         a.label("halt").hlt().jmp("halt");
         a.label("message").bytes(message);
         return a.assemble();
