@@ -35,6 +35,19 @@ public final class KernelLoader {
         return load(memory, request, MAX_KERNEL_SIZE);
     }
 
+    /**
+     * The ELF {@code vmlinux} inside a bzImage, decompressed (bounded by {@link #MAX_KERNEL_SIZE}):
+     * the same kernel, bootable through its PVH entry.
+     *
+     * @throws LoadException naming the file when it is not a bzImage or its payload does not unpack
+     */
+    public static byte[] extractVmlinux(Path bzImage) throws LoadException {
+        String name = bzImage.toString();
+        byte[] image = readCapped(bzImage, MAX_KERNEL_SIZE);
+        if (!BzImage.looksLike(image)) throw new LoadException(name, "not a bzImage (0xAA55 and \"HdrS\" at 0x1FE)");
+        return BzImage.parse(name, image).extractVmlinux(MAX_KERNEL_SIZE);
+    }
+
     static LoadedKernel load(GuestMemory memory, LoadRequest request, long limit) throws LoadException {
         String name = request.kernel().toString();
         LoadAddresses at = request.addresses();

@@ -1,17 +1,15 @@
 package io.aether.loader;
 
 import static io.aether.loader.TestImages.MIB;
+import static io.aether.testkit.Gen.weighted;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.aether.memory.GuestMemory;
 import io.aether.memory.RegionSpec;
+import io.aether.testkit.Gen;
+import io.aether.testkit.Property;
 import java.util.List;
-import net.jqwik.api.Arbitraries;
-import net.jqwik.api.Arbitrary;
-import net.jqwik.api.Combinators;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.Provide;
+import org.junit.jupiter.api.Test;
 
 /**
  * Fuzz targets: valid test images with random bytes overwritten (and sometimes cut short) must
@@ -33,21 +31,23 @@ class HostileImageTest {
             TestImages.vmlinux(false),
     };
 
-    @Provide
-    Arbitrary<Case> cases() {
-        Arbitrary<Integer> base = Arbitraries.integers().between(0, BASES.length - 1);
+    private static Gen<Case> cases() {
+        Gen<Integer> base = Gen.ints(0, BASES.length - 1);
         // Positions biased to the headers, where the parsers look first.
-        Arbitrary<Integer> position = Arbitraries.oneOf(Arbitraries.integers().between(0, 0x300), Arbitraries.integers().between(0, 40_000));
-        Arbitrary<Byte> value = Arbitraries.oneOf(Arbitraries.bytes(), Arbitraries.of((byte) 0, (byte) 0xFF, (byte) 0x7F, (byte) 0x80));
-        Arbitrary<List<Mutation>> mutations = Combinators.combine(position, value).as(Mutation::new).list().ofMinSize(1).ofMaxSize(8);
-        Arbitrary<Integer> cut = Arbitraries.frequencyOf(
-                net.jqwik.api.Tuple.of(4, Arbitraries.just(Integer.MAX_VALUE)),
-                net.jqwik.api.Tuple.of(1, Arbitraries.integers().between(0, 40_000)));
-        return Combinators.combine(base, mutations, cut).as(Case::new);
+        Gen<Integer> position = Gen.oneOf(Gen.ints(0, 0x300), Gen.ints(0, 40_000));
+        Gen<Byte> value = Gen.oneOf(Gen.ints(Byte.MIN_VALUE, Byte.MAX_VALUE).map(Integer::byteValue),
+                Gen.choose((byte) 0, (byte) 0xFF, (byte) 0x7F, (byte) 0x80));
+        Gen<List<Mutation>> mutations = Gen.lists(r -> new Mutation(position.next(r), value.next(r)), 1, 8);
+        Gen<Integer> cut = Gen.frequency(weighted(4, Gen.constant(Integer.MAX_VALUE)), weighted(1, Gen.ints(0, 40_000)));
+        return r -> new Case(base.next(r), mutations.next(r), cut.next(r));
     }
 
-    @Property(tries = 600)
-    void mutatedImagesLoadOrFailCleanly(@ForAll("cases") Case c) {
+    @Test
+    void mutatedImagesLoadOrFailCleanly() {
+        Property.forAll(cases()).tries(600).check(HostileImageTest::loadsOrFailsCleanly);
+    }
+
+    private static void loadsOrFailsCleanly(Case c) {
         byte[] image = BASES[c.base()].clone();
         for (Mutation m : c.mutations()) {
             if (m.position() < image.length) image[m.position()] = m.value();

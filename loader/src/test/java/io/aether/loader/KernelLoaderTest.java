@@ -89,6 +89,14 @@ class KernelLoaderTest {
     }
 
     @Test
+    void theVmlinuxInsideABzImageIsExtractedAsIs() throws Exception {
+        byte[] vmlinux = TestImages.vmlinux(true);
+        assertArrayEquals(vmlinux, KernelLoader.extractVmlinux(file("vmlinuz", TestImages.bzImage(TestImages.lz4Payload(vmlinux)))));
+        LoadException e = assertThrows(LoadException.class, () -> KernelLoader.extractVmlinux(file("vmlinux", vmlinux)));
+        assertTrue(e.getMessage().contains("not a bzImage"), e.getMessage());
+    }
+
+    @Test
     void elfWithoutPvhNoteOrForcedTo64BitGetsTheLinuxEntry() throws Exception {
         for (var c : List.of(new Object[] {false, BootMode.AUTO}, new Object[] {true, BootMode.LINUX_64})) {
             LoadedKernel k = load(file("vmlinux", TestImages.vmlinux((boolean) c[0])), null, "", (BootMode) c[1]);

@@ -4,17 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.aether.testkit.Gen;
+import io.aether.testkit.Property;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.HexFormat;
-import net.jqwik.api.Arbitraries;
-import net.jqwik.api.Arbitrary;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.Provide;
-import net.jqwik.api.constraints.IntRange;
-import net.jqwik.api.constraints.Size;
 import org.junit.jupiter.api.Test;
 
 class Lz4Test {
@@ -110,11 +105,10 @@ class Lz4Test {
         assertThrows(Lz4.CorruptException.class, () -> Lz4.decodeLegacyFrame(frame, 0, frame.length, 2999, 0), "output limit");
     }
 
-    @Provide
-    Arbitrary<byte[]> compressible() {
+    private static Gen<byte[]> compressible() {
         // Short alphabets and repeated chunks give the compressor matches, overlapping ones included.
-        Arbitrary<byte[]> chunk = Arbitraries.bytes().between((byte) 'a', (byte) 'd').array(byte[].class).ofMinSize(1).ofMaxSize(40);
-        return chunk.list().ofMaxSize(200).map(chunks -> {
+        Gen<byte[]> chunk = Gen.bytes(1, 40, Gen.ints('a', 'd').map(Integer::byteValue));
+        return Gen.lists(chunk, 0, 200).map(chunks -> {
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             for (byte[] c : chunks) {
                 out.writeBytes(c);
@@ -124,27 +118,33 @@ class Lz4Test {
         });
     }
 
-    @Property(tries = 300)
-    void roundTripsWhatTheTestCompressorWrites(@ForAll("compressible") byte[] data) throws Exception {
-        byte[] frame = TestImages.legacyFrame(data, 4096);
-        assertArrayEquals(data, Lz4.decodeLegacyFrame(frame, 0, frame.length, data.length, data.length));
+    @Test
+    void roundTripsWhatTheTestCompressorWrites() {
+        Property.forAll(compressible()).tries(300).check(data -> {
+            byte[] frame = TestImages.legacyFrame(data, 4096);
+            assertArrayEquals(data, Lz4.decodeLegacyFrame(frame, 0, frame.length, data.length, data.length));
+        });
     }
 
-    @Property(tries = 200)
-    void roundTripsRandomBytes(@ForAll @Size(max = 3000) byte[] data, @ForAll @IntRange(min = 1, max = 5000) int blockSize) throws Exception {
-        byte[] frame = TestImages.legacyFrame(data, blockSize);
-        assertArrayEquals(data, Lz4.decodeLegacyFrame(frame, 0, frame.length, 1 << 20, 0));
+    @Test
+    void roundTripsRandomBytes() {
+        Property.forAll(Gen.bytes(0, 3000), Gen.ints(1, 5000)).tries(200).check((data, blockSize) -> {
+            byte[] frame = TestImages.legacyFrame(data, blockSize);
+            assertArrayEquals(data, Lz4.decodeLegacyFrame(frame, 0, frame.length, 1 << 20, 0));
+        });
     }
 
-    @Property(tries = 1000)
-    void arbitraryBytesNeverEscapeAsAnythingButCorrupt(@ForAll @Size(max = 200) byte[] junk) {
-        byte[] framed = Lz4Test.concat(TestImages.le32(Lz4.LEGACY_MAGIC), TestImages.le32(junk.length), junk);
-        try {
-            byte[] out = Lz4.decodeLegacyFrame(framed, 0, framed.length, 4096, 0);
-            assertTrue(out.length <= 4096);
-        } catch (Lz4.CorruptException expected) {
-            // refused cleanly
-        }
+    @Test
+    void arbitraryBytesNeverEscapeAsAnythingButCorrupt() {
+        Property.forAll(Gen.bytes(0, 200)).tries(1000).check(junk -> {
+            byte[] framed = Lz4Test.concat(TestImages.le32(Lz4.LEGACY_MAGIC), TestImages.le32(junk.length), junk);
+            try {
+                byte[] out = Lz4.decodeLegacyFrame(framed, 0, framed.length, 4096, 0);
+                assertTrue(out.length <= 4096);
+            } catch (Lz4.CorruptException expected) {
+                // refused cleanly
+            }
+        });
     }
 
     static byte[] concat(byte[]... parts) {

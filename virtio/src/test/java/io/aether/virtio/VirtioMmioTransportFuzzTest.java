@@ -1,19 +1,16 @@
 package io.aether.virtio;
 
+import static io.aether.testkit.Gen.weighted;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.aether.memory.GuestMemory;
 import io.aether.memory.RegionSpec;
+import io.aether.testkit.Gen;
+import io.aether.testkit.Property;
 import java.util.ArrayList;
 import java.util.List;
-import net.jqwik.api.Arbitraries;
-import net.jqwik.api.Arbitrary;
-import net.jqwik.api.Combinators;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.Provide;
-import net.jqwik.api.Tuple;
+import org.junit.jupiter.api.Test;
 
 /**
  * Fuzz target for the virtio-mmio register file: random sequences of accesses (any offset, size
@@ -29,9 +26,12 @@ class VirtioMmioTransportFuzzTest {
     private static final Long[] REGISTERS = {0x000L, 0x004L, 0x008L, 0x00cL, 0x010L, 0x014L, 0x020L, 0x024L, 0x030L, 0x034L, 0x038L,
         0x044L, 0x050L, 0x060L, 0x064L, 0x070L, 0x080L, 0x084L, 0x090L, 0x094L, 0x0a0L, 0x0a4L, 0x0acL, 0x0b0L, 0x0fcL, 0x100L, 0x104L};
 
-    @Property(tries = 300)
-    void registerFileSurvivesAnyAccesses(@ForAll("accesses") List<Access> accesses, @ForAll boolean startFirst,
-                                         @ForAll("ringBytes") byte[] ringNoise) {
+    @Test
+    void registerFileSurvivesAnyAccesses() {
+        Property.forAll(accesses(), Gen.booleans(), ringBytes()).tries(300).check(VirtioMmioTransportFuzzTest::survives);
+    }
+
+    private static void survives(List<Access> accesses, boolean startFirst, byte[] ringNoise) {
         try (GuestMemory memory = GuestMemory.anonymous(List.of(RegionSpec.ram(0, 0x40000)))) {
             List<Boolean> line = new ArrayList<>();
             LoopbackDevice device = new LoopbackDevice();
@@ -65,22 +65,21 @@ class VirtioMmioTransportFuzzTest {
         }
     }
 
-    @Provide
-    Arbitrary<byte[]> ringBytes() {
-        return Arbitraries.bytes().array(byte[].class).ofSize(16 * 16 + 40);
+    private static Gen<byte[]> ringBytes() {
+        return Gen.bytes(16 * 16 + 40, 16 * 16 + 40);
     }
 
-    @Provide
-    Arbitrary<List<Access>> accesses() {
-        Arbitrary<Long> offset = Arbitraries.frequencyOf(
-                Tuple.of(8, Arbitraries.of(REGISTERS)),
-                Tuple.of(1, Arbitraries.longs().between(0, 0x200)),
-                Tuple.of(1, Arbitraries.longs()));
-        Arbitrary<Integer> size = Arbitraries.frequencyOf(Tuple.of(8, Arbitraries.just(4)), Tuple.of(1, Arbitraries.of(1, 2, 3, 8)));
-        Arbitrary<Long> value = Arbitraries.frequencyOf(
-                Tuple.of(4, Arbitraries.longs().between(0, 20)),
-                Tuple.of(2, Arbitraries.of(0x1000L, 0x2000L, 0x3000L, 15L, 16L, 0xFFL, 0x8FL)),
-                Tuple.of(1, Arbitraries.longs()));
-        return Combinators.combine(Arbitraries.of(true, false), offset, size, value).as(Access::new).list().ofMaxSize(120);
+    private static Gen<List<Access>> accesses() {
+        Gen<Long> offset = Gen.frequency(
+                weighted(8, Gen.choose(REGISTERS)),
+                weighted(1, Gen.longs(0, 0x200)),
+                weighted(1, Gen.longs()));
+        Gen<Integer> size = Gen.frequency(weighted(8, Gen.constant(4)), weighted(1, Gen.choose(1, 2, 3, 8)));
+        Gen<Long> value = Gen.frequency(
+                weighted(4, Gen.longs(0, 20)),
+                weighted(2, Gen.choose(0x1000L, 0x2000L, 0x3000L, 15L, 16L, 0xFFL, 0x8FL)),
+                weighted(1, Gen.longs()));
+        Gen<Boolean> write = Gen.booleans();
+        return Gen.lists(r -> new Access(write.next(r), offset.next(r), size.next(r), value.next(r)), 0, 120);
     }
 }

@@ -1,21 +1,17 @@
 package io.aether.virtio;
 
+import static io.aether.testkit.Gen.weighted;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.aether.memory.GuestMemory;
 import io.aether.memory.RegionSpec;
+import io.aether.testkit.Coverage;
+import io.aether.testkit.Gen;
+import io.aether.testkit.Property;
 import java.util.ArrayList;
 import java.util.List;
-import net.jqwik.api.Arbitraries;
-import net.jqwik.api.Arbitrary;
-import net.jqwik.api.Combinators;
-import net.jqwik.api.Example;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.Provide;
-import net.jqwik.api.Tuple;
-import net.jqwik.api.statistics.Statistics;
+import org.junit.jupiter.api.Test;
 
 /**
  * Fuzz target for the split virtqueue: random descriptor tables, indirect tables, available
@@ -37,17 +33,20 @@ class VirtqueueFuzzTest {
                     int availIdx, int usedEvent, int availFlags) {
     }
 
-    @Property(tries = 400)
-    void queueSurvivesAnyRingContents(@ForAll("scenarios") Scenario s) {
-        QueueCounters c = check(s);
+    @Test
+    void queueSurvivesAnyRingContents() {
+        Coverage coverage = new Coverage();
+        Property.forAll(scenarios()).tries(400).check(s -> {
+            QueueCounters c = check(s);
+            coverage.collect("valid chains", c.chains() > 0);
+            coverage.collect("faults", c.totalFaults() > 0);
+        });
         // The generators must produce valid chains as well as faults.
-        Statistics.label("valid chains").collect(c.chains() > 0);
-        Statistics.label("faults").collect(c.totalFaults() > 0);
-        Statistics.label("valid chains").coverage(k -> k.check(true).percentage(p -> p > 30));
-        Statistics.label("faults").coverage(k -> k.check(true).percentage(p -> p > 20));
+        coverage.require("valid chains", 30);
+        coverage.require("faults", 20);
     }
 
-    @Example
+    @Test
     void wellFormedChainsPass() {
         List<RawDesc> table = new ArrayList<>();
         for (int i = 0; i < 8; i++) {
@@ -62,7 +61,7 @@ class VirtqueueFuzzTest {
         assertEquals(0, c.totalFaults());
     }
 
-    @Example
+    @Test
     void hostileRingIsContained() {
         List<RawDesc> table = List.of(new RawDesc(DATA, 8, MockDriver.F_NEXT, 1), new RawDesc(DATA, 8, MockDriver.F_NEXT, 0),
                 new RawDesc(-1L, 0xFFFF_FFFFL, 0, 0), new RawDesc(DATA, 8, MockDriver.F_WRITE | MockDriver.F_NEXT, 3));
@@ -118,62 +117,65 @@ class VirtqueueFuzzTest {
         }
     }
 
-    @Provide
-    Arbitrary<Scenario> scenarios() {
-        return Arbitraries.frequencyOf(Tuple.of(1, random()), Tuple.of(1, wellFormed()));
+    private static Gen<Scenario> scenarios() {
+        return Gen.frequency(weighted(1, random()), weighted(1, wellFormed()));
     }
 
     /** Chains as a driver builds them: 1 to 3 descriptors, readable before writable, in the data area. */
-    private static Arbitrary<Scenario> wellFormed() {
-        return Arbitraries.of(4, 8, 16).flatMap(size -> Combinators.combine(
-                Arbitraries.integers().between(1, 3),
-                Arbitraries.integers().between(0, 3),
-                Arbitraries.longs().between(0, 512),
-                Arbitraries.integers().between(1, size))
-                .as((perChain, readable, length, count) -> {
-                    List<RawDesc> table = new ArrayList<>();
-                    List<Integer> heads = new ArrayList<>();
-                    for (int i = 0; i < size; i++) {
-                        int inChain = i % perChain;
-                        boolean last = inChain == perChain - 1 || i == size - 1;
-                        if (inChain == 0) heads.add(i);
-                        int flags = (inChain >= readable ? MockDriver.F_WRITE : 0) | (last ? 0 : MockDriver.F_NEXT);
-                        table.add(new RawDesc(DATA + 512L * (i % 8), length, flags, last ? 0 : i + 1));
-                    }
-                    while (heads.size() < size) heads.add(0);
-                    int published = Math.min(count, (size + perChain - 1) / perChain);
-                    return new Scenario(size, VirtioFeatures.TRANSPORT, table, List.of(), heads, published, 0, 0);
-                }));
+    private static Gen<Scenario> wellFormed() {
+        return Gen.choose(4, 8, 16).flatMap(size -> {
+            Gen<Integer> perChain = Gen.ints(1, 3);
+            Gen<Integer> readable = Gen.ints(0, 3);
+            Gen<Long> length = Gen.longs(0, 512);
+            Gen<Integer> count = Gen.ints(1, size);
+            return r -> wellFormed(size, perChain.next(r), readable.next(r), length.next(r), count.next(r));
+        });
     }
 
-    private static Arbitrary<Scenario> random() {
-        return Arbitraries.of(1, 2, 4, 8, 16).flatMap(size -> Combinators.combine(
-                Arbitraries.of(VirtioFeatures.VERSION_1, VirtioFeatures.TRANSPORT, VirtioFeatures.VERSION_1 | VirtioFeatures.RING_INDIRECT_DESC),
-                descriptor(size).list().ofSize(size),
-                descriptor(8).list().ofMaxSize(10),
-                Arbitraries.frequencyOf(Tuple.of(8, Arbitraries.integers().between(0, size - 1)),
-                        Tuple.of(1, Arbitraries.integers().between(0, 0xFFFF))).list().ofSize(size),
-                Arbitraries.frequencyOf(Tuple.of(8, Arbitraries.integers().between(1, size)),
-                        Tuple.of(1, Arbitraries.integers().between(0, 0xFFFF))),
-                Arbitraries.integers().between(0, 0xFFFF),
-                Arbitraries.of(0, 1))
-                .as((f, table, indirect, heads, idx, usedEvent, flags) -> new Scenario(size, f, table, indirect, heads, idx, usedEvent, flags)));
+    private static Scenario wellFormed(int size, int perChain, int readable, long length, int count) {
+        List<RawDesc> table = new ArrayList<>();
+        List<Integer> heads = new ArrayList<>();
+        for (int i = 0; i < size; i++) {
+            int inChain = i % perChain;
+            boolean last = inChain == perChain - 1 || i == size - 1;
+            if (inChain == 0) heads.add(i);
+            int flags = (inChain >= readable ? MockDriver.F_WRITE : 0) | (last ? 0 : MockDriver.F_NEXT);
+            table.add(new RawDesc(DATA + 512L * (i % 8), length, flags, last ? 0 : i + 1));
+        }
+        while (heads.size() < size) heads.add(0);
+        int published = Math.min(count, (size + perChain - 1) / perChain);
+        return new Scenario(size, VirtioFeatures.TRANSPORT, table, List.of(), heads, published, 0, 0);
     }
 
-    private static Arbitrary<RawDesc> descriptor(int tableSize) {
-        Arbitrary<Long> address = Arbitraries.frequencyOf(
-                Tuple.of(6, Arbitraries.longs().between(DATA, DATA + 0x1000)),
-                Tuple.of(2, Arbitraries.just(TABLE)),
-                Tuple.of(1, Arbitraries.longs().between(MEMORY - 64, MEMORY + 64)),
-                Tuple.of(1, Arbitraries.longs()));
-        Arbitrary<Long> length = Arbitraries.frequencyOf(
-                Tuple.of(6, Arbitraries.longs().between(0, 256)),
-                Tuple.of(2, Arbitraries.of(16L, 32L, 160L, 17L)),
-                Tuple.of(1, Arbitraries.just(0xFFFF_FFFFL)),
-                Tuple.of(1, Arbitraries.longs().between(0, 0xFFFF_FFFFL)));
-        Arbitrary<Integer> next = Arbitraries.frequencyOf(
-                Tuple.of(8, Arbitraries.integers().between(0, tableSize - 1)),
-                Tuple.of(1, Arbitraries.integers().between(0, 0xFFFF)));
-        return Combinators.combine(address, length, Arbitraries.integers().between(0, 7), next).as(RawDesc::new);
+    private static Gen<Scenario> random() {
+        return Gen.choose(1, 2, 4, 8, 16).flatMap(size -> {
+            Gen<Long> features = Gen.choose(VirtioFeatures.VERSION_1, VirtioFeatures.TRANSPORT,
+                    VirtioFeatures.VERSION_1 | VirtioFeatures.RING_INDIRECT_DESC);
+            Gen<List<RawDesc>> table = Gen.lists(descriptor(size), size, size);
+            Gen<List<RawDesc>> indirect = Gen.lists(descriptor(8), 0, 10);
+            Gen<List<Integer>> heads = Gen.lists(
+                    Gen.frequency(weighted(8, Gen.ints(0, size - 1)), weighted(1, Gen.ints(0, 0xFFFF))), size, size);
+            Gen<Integer> availIdx = Gen.frequency(weighted(8, Gen.ints(1, size)), weighted(1, Gen.ints(0, 0xFFFF)));
+            Gen<Integer> usedEvent = Gen.ints(0, 0xFFFF);
+            Gen<Integer> availFlags = Gen.choose(0, 1);
+            return r -> new Scenario(size, features.next(r), table.next(r), indirect.next(r), heads.next(r), availIdx.next(r),
+                    usedEvent.next(r), availFlags.next(r));
+        });
+    }
+
+    private static Gen<RawDesc> descriptor(int tableSize) {
+        Gen<Long> address = Gen.frequency(
+                weighted(6, Gen.longs(DATA, DATA + 0x1000)),
+                weighted(2, Gen.constant(TABLE)),
+                weighted(1, Gen.longs(MEMORY - 64, MEMORY + 64)),
+                weighted(1, Gen.longs()));
+        Gen<Long> length = Gen.frequency(
+                weighted(6, Gen.longs(0, 256)),
+                weighted(2, Gen.choose(16L, 32L, 160L, 17L)),
+                weighted(1, Gen.constant(0xFFFF_FFFFL)),
+                weighted(1, Gen.longs(0, 0xFFFF_FFFFL)));
+        Gen<Integer> flags = Gen.ints(0, 7);
+        Gen<Integer> next = Gen.frequency(weighted(8, Gen.ints(0, tableSize - 1)), weighted(1, Gen.ints(0, 0xFFFF)));
+        return r -> new RawDesc(address.next(r), length.next(r), flags.next(r), next.next(r));
     }
 }

@@ -162,6 +162,11 @@ final class Asm {
         return bytes(0xA8, value);
     }
 
+    /** {@code mov al, imm8}. */
+    Asm movAl(int value) {
+        return bytes(0xB0, value);
+    }
+
     /** {@code cmp al, imm8}. */
     Asm cmpAl(int value) {
         return bytes(0x3C, value);

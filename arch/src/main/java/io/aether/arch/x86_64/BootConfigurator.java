@@ -7,7 +7,8 @@ import java.util.List;
 
 /**
  * Prepares an x86_64 guest to boot a loaded kernel: writes the ACPI tables, the GDT and IDT, the
- * page tables, and the zero page or PVH start info, and computes the boot vCPU's registers.
+ * page tables, the reset vector, and the zero page or PVH start info, and computes the boot
+ * vCPU's registers.
  */
 public final class BootConfigurator {
 
@@ -37,6 +38,7 @@ public final class BootConfigurator {
         boolean longMode = plan.entry() instanceof BootEntry.LinuxBoot;
         memory.write(Layout.GDT_ADDRESS, Gdt.bytes(longMode));
         memory.write(Layout.IDT_ADDRESS, new byte[8]);
+        memory.write(ResetVector.ADDRESS, ResetVector.code());
         GeneralRegisters regs = switch (plan.entry()) {
             case BootEntry.LinuxBoot linux -> {
                 writePageTables(memory);

@@ -70,6 +70,16 @@ class BootConfiguratorTest {
     }
 
     @Test
+    void theResetVectorWritesTheAcpiResetRegister() {
+        var plan = new BootPlan(new BootEntry.Pvh(0x100_0000), RAM, 0, 0, 0, platform);
+        BootConfigurator.configureSystem(memory, plan);
+        // cli; mov al, 1; mov dx, 0x602; out dx, al; hlt; jmp back to the hlt
+        byte[] expected = {(byte) 0xFA, (byte) 0xB0, 0x01, (byte) 0xBA, 0x02, 0x06, (byte) 0xEE, (byte) 0xF4, (byte) 0xEB, (byte) 0xFD};
+        org.junit.jupiter.api.Assertions.assertArrayEquals(expected, memory.read(0xF_FFF0, expected.length));
+        assertEquals(AcpiTables.RESET_PORT, 0x602);
+    }
+
+    @Test
     void gdtInMemoryMatchesTheSegmentRegisters() {
         var plan = new BootPlan(new BootEntry.LinuxBoot(0x100200, new byte[0]), RAM, Layout.CMDLINE_ADDRESS, 0, 0, platform);
         SpecialRegisters s = BootConfigurator.configureSystem(memory, plan).sregs();

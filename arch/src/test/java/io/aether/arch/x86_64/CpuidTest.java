@@ -4,10 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.aether.testkit.Gen;
+import io.aether.testkit.Property;
 import java.util.List;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.constraints.IntRange;
 import org.junit.jupiter.api.Test;
 
 class CpuidTest {
@@ -187,20 +186,21 @@ class CpuidTest {
         assertThrows(IllegalArgumentException.class, () -> Cpuid.forVcpu(INTEL, 0, 256));
     }
 
-    @Property(tries = 300)
-    void everyVcpuSitsInPackageZeroWithItsOwnId(@ForAll @IntRange(min = 1, max = 255) int count,
-                                                @ForAll @IntRange(min = 0, max = 254) int rawIndex) {
-        int index = rawIndex % count;
-        for (List<CpuidEntry> host : List.of(INTEL, AMD)) {
-            List<CpuidEntry> out = Cpuid.forVcpu(host, index, count);
-            assertEquals(index, one(out, 0x1).ebx() >>> 24);
-            CpuidEntry core = all(out, 0xB).get(1);
-            int shift = core.eax() & 0x1F;
-            assertEquals(index, core.edx());
-            assertEquals(0, index >>> shift, "package id 0");
-            assertTrue(count <= 1 << shift, "every core id fits the shift");
-            assertTrue(shift == 0 || count > 1 << (shift - 1), "the shift is minimal");
-            assertEquals(count, core.ebx() & 0xFFFF);
-        }
+    @Test
+    void everyVcpuSitsInPackageZeroWithItsOwnId() {
+        Property.forAll(Gen.ints(1, 255), Gen.ints(0, 254)).tries(300).check((count, rawIndex) -> {
+            int index = rawIndex % count;
+            for (List<CpuidEntry> host : List.of(INTEL, AMD)) {
+                List<CpuidEntry> out = Cpuid.forVcpu(host, index, count);
+                assertEquals(index, one(out, 0x1).ebx() >>> 24);
+                CpuidEntry core = all(out, 0xB).get(1);
+                int shift = core.eax() & 0x1F;
+                assertEquals(index, core.edx());
+                assertEquals(0, index >>> shift, "package id 0");
+                assertTrue(count <= 1 << shift, "every core id fits the shift");
+                assertTrue(shift == 0 || count > 1 << (shift - 1), "the shift is minimal");
+                assertEquals(count, core.ebx() & 0xFFFF);
+            }
+        });
     }
 }

@@ -6,10 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.aether.arch.VirtioMmioWindow;
 import io.aether.memory.RegionSpec;
+import io.aether.testkit.Gen;
+import io.aether.testkit.Property;
 import java.util.List;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.constraints.LongRange;
 import org.junit.jupiter.api.Test;
 
 class LayoutTest {
@@ -51,18 +50,20 @@ class LayoutTest {
         assertEquals(2, Layout.e820(Layout.MIN_RAM).size(), "no usable RAM above 1 MiB to report");
     }
 
-    @Property
-    void e820CoversExactlyTheRamRegions(@ForAll @LongRange(min = 256, max = 1 << 22) long pages) {
-        long ram = pages * 4096;
-        List<RegionSpec> regions = Layout.memoryRegions(ram);
-        List<E820Entry> map = Layout.e820(ram);
-        assertEquals(ram, regions.stream().mapToLong(RegionSpec::size).sum());
-        assertEquals(ram, map.stream().mapToLong(E820Entry::size).sum(), "every byte of RAM is in the map once");
-        for (int i = 1; i < map.size(); i++) assertTrue(map.get(i).address() >= map.get(i - 1).end(), "sorted, no overlap");
-        for (E820Entry e : map) {
-            assertTrue(regions.stream().anyMatch(r -> r.guestBase() <= e.address() && e.end() <= r.end()), "inside a region: " + e);
-            assertTrue(e.end() <= Layout.MMIO_GAP_START || e.address() >= Layout.MMIO_GAP_END, "nothing in the gap: " + e);
-        }
+    @Test
+    void e820CoversExactlyTheRamRegions() {
+        Property.forAll(Gen.longs(256, 1 << 22)).check(pages -> {
+            long ram = pages * 4096;
+            List<RegionSpec> regions = Layout.memoryRegions(ram);
+            List<E820Entry> map = Layout.e820(ram);
+            assertEquals(ram, regions.stream().mapToLong(RegionSpec::size).sum());
+            assertEquals(ram, map.stream().mapToLong(E820Entry::size).sum(), "every byte of RAM is in the map once");
+            for (int i = 1; i < map.size(); i++) assertTrue(map.get(i).address() >= map.get(i - 1).end(), "sorted, no overlap");
+            for (E820Entry e : map) {
+                assertTrue(regions.stream().anyMatch(r -> r.guestBase() <= e.address() && e.end() <= r.end()), "inside a region: " + e);
+                assertTrue(e.end() <= Layout.MMIO_GAP_START || e.address() >= Layout.MMIO_GAP_END, "nothing in the gap: " + e);
+            }
+        });
     }
 
     @Test

@@ -1,19 +1,14 @@
 package io.aether.devices.acpi;
 
+import static io.aether.testkit.Gen.weighted;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.aether.devices.PowerEvents;
+import io.aether.testkit.Gen;
+import io.aether.testkit.Property;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
-import net.jqwik.api.Arbitraries;
-import net.jqwik.api.Arbitrary;
-import net.jqwik.api.Combinators;
-import net.jqwik.api.Example;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.Provide;
-import net.jqwik.api.Tuple;
 import org.junit.jupiter.api.Test;
 
 class AcpiPowerDeviceTest {
@@ -87,8 +82,12 @@ class AcpiPowerDeviceTest {
         assertEquals(1, acpi.counters().ignoredAccesses());
     }
 
-    @Property(tries = 300)
-    void onlyTheDeclaredValuesActOnPower(@ForAll("accesses") List<Access> accesses) {
+    @Test
+    void onlyTheDeclaredValuesActOnPower() {
+        Property.forAll(accesses()).tries(300).check(this::actsOnlyOnDeclaredValues);
+    }
+
+    private void actsOnlyOnDeclaredValues(List<Access> accesses) {
         resets.set(0);
         powerOffs.set(0);
         AcpiPowerDevice acpi = new AcpiPowerDevice(power);
@@ -119,20 +118,19 @@ class AcpiPowerDeviceTest {
         return a.size() == 1 && ((a.offset() == 0 && (a.value() & 0x3C) == S5) || (a.offset() == 2 && a.value() == 1));
     }
 
-    @Example
+    @Test
     void linuxPowerOffAndReboot() {
         // acpi_hw_extended_sleep: clear WAK_STS, then write SLP_TYP | SLP_EN; reboot writes RESET_VALUE.
-        onlyTheDeclaredValuesActOnPower(List.of(new Access(true, 1, 1, 0x80), new Access(true, 0, 1, S5), new Access(true, 2, 1, 1)));
+        actsOnlyOnDeclaredValues(List.of(new Access(true, 1, 1, 0x80), new Access(true, 0, 1, S5), new Access(true, 2, 1, 1)));
         assertEquals(1, powerOffs.get());
         assertEquals(1, resets.get());
     }
 
-    @Provide
-    Arbitrary<List<Access>> accesses() {
-        return Combinators.combine(Arbitraries.of(true, false),
-                        Arbitraries.frequencyOf(Tuple.of(5, Arbitraries.longs().between(0, 3)), Tuple.of(1, Arbitraries.longs().between(-2, 8))),
-                        Arbitraries.frequencyOf(Tuple.of(5, Arbitraries.just(1)), Tuple.of(1, Arbitraries.of(0, 2, 4))),
-                        Arbitraries.frequencyOf(Tuple.of(1, Arbitraries.of(S5, 1, S5 | 0x80)), Tuple.of(3, Arbitraries.integers().between(0, 255))))
-                .as(Access::new).list().ofMaxSize(60);
+    private static Gen<List<Access>> accesses() {
+        Gen<Boolean> write = Gen.booleans();
+        Gen<Long> offset = Gen.frequency(weighted(5, Gen.longs(0, 3)), weighted(1, Gen.longs(-2, 8)));
+        Gen<Integer> size = Gen.frequency(weighted(5, Gen.constant(1)), weighted(1, Gen.choose(0, 2, 4)));
+        Gen<Integer> value = Gen.frequency(weighted(1, Gen.choose(S5, 1, S5 | 0x80)), weighted(3, Gen.ints(0, 255)));
+        return Gen.lists(r -> new Access(write.next(r), offset.next(r), size.next(r), value.next(r)), 0, 60);
     }
 }

@@ -1,11 +1,15 @@
 package io.aether.devices.block;
 
+import static io.aether.testkit.Gen.weighted;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.aether.devices.RecordingInterrupt;
 import io.aether.memory.GuestMemory;
 import io.aether.memory.RegionSpec;
+import io.aether.testkit.Coverage;
+import io.aether.testkit.Gen;
+import io.aether.testkit.Property;
 import io.aether.virtio.MockDriver;
 import io.aether.virtio.MockDriver.Buffer;
 import io.aether.virtio.QueueCounters;
@@ -18,15 +22,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import net.jqwik.api.Arbitraries;
-import net.jqwik.api.Arbitrary;
-import net.jqwik.api.Combinators;
-import net.jqwik.api.Example;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.Provide;
-import net.jqwik.api.statistics.Statistics;
-import net.jqwik.api.Tuple;
+import org.junit.jupiter.api.Test;
 
 /**
  * Fuzz target for virtio-blk: random request chains (types, sectors, lengths, descriptor splits
@@ -44,17 +40,20 @@ class VirtioBlockFuzzTest {
                    boolean outside) {
     }
 
-    @Property(tries = 150)
-    void blockDeviceSurvivesAnyRequests(@ForAll("requests") List<Request> requests, @ForAll boolean readOnly) throws IOException {
-        VirtioBlock.Counters c = run(requests, readOnly);
+    @Test
+    void blockDeviceSurvivesAnyRequests() {
+        Coverage coverage = new Coverage();
+        Property.forAll(requests(), Gen.booleans()).tries(150).check((requests, readOnly) -> {
+            VirtioBlock.Counters c = run(requests, readOnly);
+            coverage.collect("served", c.reads() + c.writes() > 0);
+            coverage.collect("refused", c.faults() > 0);
+        });
         // The generators must reach both the data paths and the refusals.
-        Statistics.label("served").collect(c.reads() + c.writes() > 0);
-        Statistics.label("refused").collect(c.faults() > 0);
-        Statistics.label("served").coverage(k -> k.check(true).percentage(p -> p > 20));
-        Statistics.label("refused").coverage(k -> k.check(true).percentage(p -> p > 20));
+        coverage.require("served", 20);
+        coverage.require("refused", 20);
     }
 
-    @Example
+    @Test
     void linuxLikeTraffic() throws IOException {
         run(List.of(new Request(VirtioBlock.T_GET_ID, 0, 16, 20, true, 1, 0, false),
                 new Request(VirtioBlock.T_IN, 0, 16, 4096, true, 1, 0, false),
@@ -115,18 +114,19 @@ class VirtioBlockFuzzTest {
         return out.toArray(Buffer[]::new);
     }
 
-    @Provide
-    Arbitrary<List<Request>> requests() {
-        Arbitrary<Integer> type = Arbitraries.frequencyOf(Tuple.of(8, Arbitraries.of(0, 1, 4, 8)), Tuple.of(1, Arbitraries.integers()));
-        Arbitrary<Long> sector = Arbitraries.frequencyOf(Tuple.of(6, Arbitraries.longs().between(0, SECTORS)),
-                Tuple.of(1, Arbitraries.of(-1L, Long.MAX_VALUE, Long.MAX_VALUE / 512, (long) SECTORS - 1)),
-                Tuple.of(1, Arbitraries.longs()));
-        Arbitrary<Integer> header = Arbitraries.frequencyOf(Tuple.of(8, Arbitraries.just(16)), Tuple.of(1, Arbitraries.integers().between(0, 24)));
-        Arbitrary<Integer> data = Arbitraries.frequencyOf(Tuple.of(6, Arbitraries.of(0, 512, 1024, 2048, 20)),
-                Tuple.of(2, Arbitraries.integers().between(0, 9000)));
-        return Combinators.combine(type, sector, header, data, Arbitraries.of(true, false), Arbitraries.integers().between(1, 4),
-                        Arbitraries.frequencyOf(Tuple.of(6, Arbitraries.just(0)), Tuple.of(1, Arbitraries.of(1, 2, 3))),
-                        Arbitraries.frequencyOf(Tuple.of(9, Arbitraries.just(false)), Tuple.of(1, Arbitraries.just(true))))
-                .as(Request::new).list().ofMinSize(1).ofMaxSize(12);
+    private static Gen<List<Request>> requests() {
+        Gen<Integer> type = Gen.frequency(weighted(8, Gen.choose(0, 1, 4, 8)), weighted(1, Gen.ints()));
+        Gen<Long> sector = Gen.frequency(weighted(6, Gen.longs(0, SECTORS)),
+                weighted(1, Gen.choose(-1L, Long.MAX_VALUE, Long.MAX_VALUE / 512, (long) SECTORS - 1)),
+                weighted(1, Gen.longs()));
+        Gen<Integer> header = Gen.frequency(weighted(8, Gen.constant(16)), weighted(1, Gen.ints(0, 24)));
+        Gen<Integer> data = Gen.frequency(weighted(6, Gen.choose(0, 512, 1024, 2048, 20)), weighted(2, Gen.ints(0, 9000)));
+        Gen<Boolean> dataWritable = Gen.booleans();
+        Gen<Integer> pieces = Gen.ints(1, 4);
+        Gen<Integer> status = Gen.frequency(weighted(6, Gen.constant(0)), weighted(1, Gen.choose(1, 2, 3)));
+        Gen<Boolean> outside = Gen.frequency(weighted(9, Gen.constant(false)), weighted(1, Gen.constant(true)));
+        Gen<Request> request = r -> new Request(type.next(r), sector.next(r), header.next(r), data.next(r), dataWritable.next(r),
+                pieces.next(r), status.next(r), outside.next(r));
+        return Gen.lists(request, 1, 12);
     }
 }

@@ -1,19 +1,14 @@
 package io.aether.devices.i8042;
 
+import static io.aether.testkit.Gen.weighted;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.aether.devices.PowerEvents;
+import io.aether.testkit.Gen;
+import io.aether.testkit.Property;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
-import net.jqwik.api.Arbitraries;
-import net.jqwik.api.Arbitrary;
-import net.jqwik.api.Combinators;
-import net.jqwik.api.Example;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.Provide;
-import net.jqwik.api.Tuple;
 import org.junit.jupiter.api.Test;
 
 class I8042Test {
@@ -70,8 +65,12 @@ class I8042Test {
         assertEquals(5, kbd.counters().ignoredAccesses());
     }
 
-    @Property(tries = 300)
-    void onlyTheResetCommandResets(@ForAll("accesses") List<Access> accesses) {
+    @Test
+    void onlyTheResetCommandResets() {
+        Property.forAll(accesses()).tries(300).check(this::resetsOnlyOnTheResetCommand);
+    }
+
+    private void resetsOnlyOnTheResetCommand(List<Access> accesses) {
         resets.set(0);
         I8042 kbd = new I8042(power);
         int expected = 0;
@@ -92,18 +91,17 @@ class I8042Test {
         assertEquals(0, powerOffs.get());
     }
 
-    @Example
+    @Test
     void linuxRebootThroughTheKeyboardController() {
-        onlyTheResetCommandResets(List.of(new Access(false, 4, 1, 0), new Access(true, 4, 1, 0xFE)));
+        resetsOnlyOnTheResetCommand(List.of(new Access(false, 4, 1, 0), new Access(true, 4, 1, 0xFE)));
         assertEquals(1, resets.get());
     }
 
-    @Provide
-    Arbitrary<List<Access>> accesses() {
-        return Combinators.combine(Arbitraries.of(true, false),
-                        Arbitraries.frequencyOf(Tuple.of(5, Arbitraries.of(0L, 4L)), Tuple.of(1, Arbitraries.longs().between(-1, 8))),
-                        Arbitraries.frequencyOf(Tuple.of(5, Arbitraries.just(1)), Tuple.of(1, Arbitraries.of(0, 2, 4))),
-                        Arbitraries.frequencyOf(Tuple.of(1, Arbitraries.just(0xFE)), Tuple.of(3, Arbitraries.integers().between(0, 255))))
-                .as(Access::new).list().ofMaxSize(60);
+    private static Gen<List<Access>> accesses() {
+        Gen<Boolean> write = Gen.booleans();
+        Gen<Long> offset = Gen.frequency(weighted(5, Gen.choose(0L, 4L)), weighted(1, Gen.longs(-1, 8)));
+        Gen<Integer> size = Gen.frequency(weighted(5, Gen.constant(1)), weighted(1, Gen.choose(0, 2, 4)));
+        Gen<Integer> value = Gen.frequency(weighted(1, Gen.constant(0xFE)), weighted(3, Gen.ints(0, 255)));
+        return Gen.lists(r -> new Access(write.next(r), offset.next(r), size.next(r), value.next(r)), 0, 60);
     }
 }

@@ -1,26 +1,22 @@
 package io.aether.devices.net;
 
+import static io.aether.testkit.Gen.weighted;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.aether.devices.RecordingInterrupt;
 import io.aether.memory.GuestMemory;
 import io.aether.memory.RegionSpec;
+import io.aether.testkit.Coverage;
+import io.aether.testkit.Gen;
+import io.aether.testkit.Property;
 import io.aether.virtio.MockDriver;
 import io.aether.virtio.MockDriver.Buffer;
 import io.aether.virtio.QueueCounters;
 import io.aether.virtio.VirtioFeatures;
 import io.aether.virtio.Virtqueue;
 import java.util.List;
-import net.jqwik.api.Arbitraries;
-import net.jqwik.api.Arbitrary;
-import net.jqwik.api.Combinators;
-import net.jqwik.api.Example;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.Provide;
-import net.jqwik.api.statistics.Statistics;
-import net.jqwik.api.Tuple;
+import org.junit.jupiter.api.Test;
 
 /**
  * Fuzz target for virtio-net: random transmit and receive chains (sizes, splits, directions,
@@ -36,17 +32,20 @@ class VirtioNetFuzzTest {
     record Op(int kind, List<Integer> lengths, List<Boolean> writable, boolean outside, int frameLength) {
     }
 
-    @Property(tries = 150)
-    void netDeviceSurvivesAnyTraffic(@ForAll("ops") List<Op> ops) {
-        VirtioNet.Counters c = run(ops);
+    @Test
+    void netDeviceSurvivesAnyTraffic() {
+        Coverage coverage = new Coverage();
+        Property.forAll(ops()).tries(150).check(ops -> {
+            VirtioNet.Counters c = run(ops);
+            coverage.collect("received", c.rxPackets() > 0);
+            coverage.collect("sent", c.txPackets() > 0);
+        });
         // The generators must reach delivery and transmission, not only refusals.
-        Statistics.label("received").collect(c.rxPackets() > 0);
-        Statistics.label("sent").collect(c.txPackets() > 0);
-        Statistics.label("received").coverage(k -> k.check(true).percentage(p -> p > 25));
-        Statistics.label("sent").coverage(k -> k.check(true).percentage(p -> p > 25));
+        coverage.require("received", 25);
+        coverage.require("sent", 25);
     }
 
-    @Example
+    @Test
     void linuxLikeTraffic() {
         run(List.of(new Op(1, List.of(1526), List.of(true), false, 0), new Op(3, List.of(), List.of(), false, 0),
                 new Op(2, List.of(), List.of(), false, 98), new Op(5, List.of(), List.of(), false, 0),
@@ -106,25 +105,25 @@ class VirtioNetFuzzTest {
         }
     }
 
-    @Provide
-    Arbitrary<List<Op>> ops() {
-        Arbitrary<Integer> length = Arbitraries.frequencyOf(Tuple.of(5, Arbitraries.of(0, 11, 12, 14, 60, 1514, 1526)),
-                Tuple.of(1, Arbitraries.integers().between(0, 70_000)));
-        Arbitrary<Op> hostile = Arbitraries.integers().between(1, 3).flatMap(n -> Combinators.combine(
-                Arbitraries.of(0, 1), length.list().ofSize(n),
-                Arbitraries.of(true, false).list().ofSize(n),
-                Arbitraries.frequencyOf(Tuple.of(4, Arbitraries.just(false)), Tuple.of(1, Arbitraries.just(true))))
-                .as((kind, lengths, writable, outside) -> new Op(kind, lengths, writable, outside, 0)));
+    private static Gen<List<Op>> ops() {
+        Gen<Integer> length = Gen.frequency(weighted(5, Gen.choose(0, 11, 12, 14, 60, 1514, 1526)), weighted(1, Gen.ints(0, 70_000)));
+        Gen<Integer> kind = Gen.choose(0, 1);
+        Gen<Boolean> outside = Gen.frequency(weighted(4, Gen.constant(false)), weighted(1, Gen.constant(true)));
+        Gen<Op> hostile = Gen.ints(1, 3).flatMap(n -> {
+            Gen<List<Integer>> lengths = Gen.lists(length, n, n);
+            Gen<List<Boolean>> writable = Gen.lists(Gen.booleans(), n, n);
+            return r -> new Op(kind.next(r), lengths.next(r), writable.next(r), outside.next(r), 0);
+        });
         // What Linux submits: header and frame readable for transmit; one big writable buffer, or
         // header and payload buffers, for receive.
-        Arbitrary<Op> tx = Arbitraries.frequencyOf(Tuple.of(5, Arbitraries.of(60, 98, 1514)), Tuple.of(1, Arbitraries.integers().between(1, VirtioNet.MAX_FRAME)))
+        Gen<Op> tx = Gen.frequency(weighted(5, Gen.choose(60, 98, 1514)), weighted(1, Gen.ints(1, VirtioNet.MAX_FRAME)))
                 .map(n -> new Op(0, List.of(VirtioNet.HEADER_BYTES, n), List.of(false, false), false, 0));
-        Arbitrary<Op> rx = Arbitraries.of(List.of(1526), List.of(12, 1514), List.of(12 + VirtioNet.MAX_FRAME), List.of(100))
+        Gen<Op> rx = Gen.choose(List.of(1526), List.of(12, 1514), List.of(12 + VirtioNet.MAX_FRAME), List.of(100))
                 .map(lengths -> new Op(1, lengths, lengths.stream().map(n -> true).toList(), false, 0));
-        Arbitrary<Op> frame = Arbitraries.frequencyOf(Tuple.of(5, Arbitraries.of(14, 60, 1514)), Tuple.of(1, Arbitraries.integers().between(1, VirtioNet.MAX_FRAME)))
+        Gen<Op> frame = Gen.frequency(weighted(5, Gen.choose(14, 60, 1514)), weighted(1, Gen.ints(1, VirtioNet.MAX_FRAME)))
                 .map(n -> new Op(2, List.of(), List.of(), false, n));
-        Arbitrary<Op> event = Arbitraries.of(3, 4, 5).map(k -> new Op(k, List.of(), List.of(), false, 0));
-        return Arbitraries.frequencyOf(Tuple.of(1, hostile), Tuple.of(2, tx), Tuple.of(2, rx), Tuple.of(2, frame), Tuple.of(3, event))
-                .list().ofMinSize(4).ofMaxSize(40);
+        Gen<Op> event = Gen.choose(3, 4, 5).map(k -> new Op(k, List.of(), List.of(), false, 0));
+        return Gen.lists(Gen.frequency(weighted(1, hostile), weighted(2, tx), weighted(2, rx), weighted(2, frame), weighted(3, event)),
+                4, 40);
     }
 }

@@ -1,5 +1,6 @@
 package io.aether.devices.rng;
 
+import static io.aether.testkit.Gen.weighted;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -10,6 +11,8 @@ import io.aether.devices.LineRecorder;
 import io.aether.devices.RecordingInterrupt;
 import io.aether.memory.GuestMemory;
 import io.aether.memory.RegionSpec;
+import io.aether.testkit.Gen;
+import io.aether.testkit.Property;
 import io.aether.virtio.DeviceStatus;
 import io.aether.virtio.MmioDriver;
 import io.aether.virtio.MockDriver;
@@ -19,14 +22,6 @@ import io.aether.virtio.VirtioFeatures;
 import io.aether.virtio.VirtioMmioTransport;
 import io.aether.virtio.Virtqueue;
 import java.util.List;
-import net.jqwik.api.Arbitraries;
-import net.jqwik.api.Arbitrary;
-import net.jqwik.api.Combinators;
-import net.jqwik.api.Example;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.Provide;
-import net.jqwik.api.Tuple;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -151,8 +146,12 @@ class VirtioRngTest {
     record Chain(List<Integer> lengths, List<Boolean> writable, boolean outside) {
     }
 
-    @Property(tries = 200)
-    void rngSurvivesAnyChains(@ForAll("chains") List<Chain> chains) {
+    @Test
+    void rngSurvivesAnyChains() {
+        Property.forAll(chains()).tries(200).check(VirtioRngTest::survives);
+    }
+
+    private static void survives(List<Chain> chains) {
         try (GuestMemory mem = GuestMemory.anonymous(List.of(RegionSpec.ram(0, 4 << 20)))) {
             MockDriver d = new MockDriver(mem, 16, 0x1000, 3 << 20);
             Virtqueue q = d.queue(16, VirtioFeatures.TRANSPORT);
@@ -177,18 +176,20 @@ class VirtioRngTest {
         }
     }
 
-    @Example
+    @Test
     void linuxHwRngReads() {
-        rngSurvivesAnyChains(List.of(new Chain(List.of(64), List.of(true), false), new Chain(List.of(16, 16), List.of(true, true), false)));
+        survives(List.of(new Chain(List.of(64), List.of(true), false), new Chain(List.of(16, 16), List.of(true, true), false)));
     }
 
-    @Provide
-    Arbitrary<List<Chain>> chains() {
-        return Arbitraries.integers().between(1, 4).flatMap(n -> Combinators.combine(
-                Arbitraries.frequencyOf(Tuple.of(5, Arbitraries.of(0, 1, 16, 64, 4096)), Tuple.of(1, Arbitraries.integers().between(0, 70_000)))
-                        .list().ofSize(n),
-                Arbitraries.frequencyOf(Tuple.of(5, Arbitraries.just(true)), Tuple.of(1, Arbitraries.just(false))).list().ofSize(n),
-                Arbitraries.frequencyOf(Tuple.of(9, Arbitraries.just(false)), Tuple.of(1, Arbitraries.just(true))))
-                .as(Chain::new)).list().ofMinSize(1).ofMaxSize(6);
+    private static Gen<List<Chain>> chains() {
+        Gen<Integer> length = Gen.frequency(weighted(5, Gen.choose(0, 1, 16, 64, 4096)), weighted(1, Gen.ints(0, 70_000)));
+        Gen<Boolean> writable = Gen.frequency(weighted(5, Gen.constant(true)), weighted(1, Gen.constant(false)));
+        Gen<Boolean> outside = Gen.frequency(weighted(9, Gen.constant(false)), weighted(1, Gen.constant(true)));
+        Gen<Chain> chain = Gen.ints(1, 4).flatMap(n -> {
+            Gen<List<Integer>> lengths = Gen.lists(length, n, n);
+            Gen<List<Boolean>> directions = Gen.lists(writable, n, n);
+            return r -> new Chain(lengths.next(r), directions.next(r), outside.next(r));
+        });
+        return Gen.lists(chain, 1, 6);
     }
 }

@@ -1,19 +1,15 @@
 package io.aether.devices.serial;
 
+import static io.aether.testkit.Gen.weighted;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.aether.devices.LineRecorder;
+import io.aether.testkit.Coverage;
+import io.aether.testkit.Gen;
+import io.aether.testkit.Property;
 import java.io.ByteArrayOutputStream;
 import java.util.List;
-import net.jqwik.api.Arbitraries;
-import net.jqwik.api.Arbitrary;
-import net.jqwik.api.Combinators;
-import net.jqwik.api.Example;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.Provide;
-import net.jqwik.api.Tuple;
-import net.jqwik.api.statistics.Statistics;
+import org.junit.jupiter.api.Test;
 
 /**
  * Fuzz target for the UART: random register accesses and host input. Nothing may escape, the
@@ -26,15 +22,15 @@ class Serial16550FuzzTest {
     record Op(int offset, int size, boolean write, int value) {
     }
 
-    @Property(tries = 500)
-    void uartSurvivesAnyAccesses(@ForAll("ops") List<Op> ops) {
-        Serial16550.Counters c = run(ops);
-        Statistics.label("guest read input").collect(c.bytesIn() > 0);
-        Statistics.label("guest read input").coverage(k -> k.check(true).percentage(p -> p > 10));
+    @Test
+    void uartSurvivesAnyAccesses() {
+        Coverage coverage = new Coverage();
+        Property.forAll(ops()).tries(500).check(ops -> coverage.collect("guest read input", run(ops).bytesIn() > 0));
+        coverage.require("guest read input", 10);
     }
 
     /** The Linux driver's start-up: FIFO on, 8N1 at 115200, interrupts on, then traffic. */
-    @Example
+    @Test
     void linuxStartupSequence() {
         run(List.of(new Op(3, 1, true, 0x80), new Op(0, 1, true, 1), new Op(1, 1, true, 0), new Op(3, 1, true, 0x03),
                 new Op(2, 1, true, 0x07), new Op(4, 1, true, 0x0B), new Op(1, 1, true, 0x0F), new Op(0, 0, false, 20),
@@ -70,16 +66,14 @@ class Serial16550FuzzTest {
         return c;
     }
 
-    @Provide
-    Arbitrary<List<Op>> ops() {
-        Arbitrary<Op> access = Combinators.combine(
-                Arbitraries.frequencyOf(Tuple.of(20, Arbitraries.integers().between(0, 7)), Tuple.of(1, Arbitraries.integers().between(-2, 12))),
-                Arbitraries.frequencyOf(Tuple.of(20, Arbitraries.just(1)), Tuple.of(1, Arbitraries.of(2, 4))),
-                Arbitraries.of(true, false),
-                Arbitraries.frequencyOf(Tuple.of(3, Arbitraries.integers().between(0, 255)),
-                        Tuple.of(2, Arbitraries.of(0x01, 0x03, 0x07, 0x0F, 0x10, 0x1B, 0x80, 0xC7))))
-                .as(Op::new);
-        Arbitrary<Op> input = Arbitraries.integers().between(0, 40).map(n -> new Op(0, 0, false, n));
-        return Arbitraries.frequencyOf(Tuple.of(6, access), Tuple.of(1, input)).list().ofMaxSize(150);
+    private static Gen<List<Op>> ops() {
+        Gen<Integer> offset = Gen.frequency(weighted(20, Gen.ints(0, 7)), weighted(1, Gen.ints(-2, 12)));
+        Gen<Integer> size = Gen.frequency(weighted(20, Gen.constant(1)), weighted(1, Gen.choose(2, 4)));
+        Gen<Boolean> write = Gen.booleans();
+        Gen<Integer> value = Gen.frequency(weighted(3, Gen.ints(0, 255)),
+                weighted(2, Gen.choose(0x01, 0x03, 0x07, 0x0F, 0x10, 0x1B, 0x80, 0xC7)));
+        Gen<Op> access = r -> new Op(offset.next(r), size.next(r), write.next(r), value.next(r));
+        Gen<Op> input = Gen.ints(0, 40).map(n -> new Op(0, 0, false, n));
+        return Gen.lists(Gen.frequency(weighted(6, access), weighted(1, input)), 0, 150);
     }
 }

@@ -1,0 +1,482 @@
+package io.aether.ai;
+
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * The HTTP endpoint of an {@link InferenceRuntime} (JDK HTTP server, a virtual thread per
+ * exchange). Endpoints, documented with examples in the module's README:
+ * <ul>
+ *   <li>{@code GET /healthz}</li>
+ *   <li>{@code GET /metrics}: Prometheus text format</li>
+ *   <li>{@code GET /v1/models}, {@code GET /v1/models/{name}}: versions, signatures, routing</li>
+ *   <li>{@code POST /v1/models/{name}:predict}, {@code POST /v1/models/{name}/versions/{version}:predict}:
+ *       JSON ({@code application/json}) or binary tensors ({@value TensorWireFormat#MEDIA_TYPE})</li>
+ *   <li>admin, when enabled: {@code POST /v1/models/{name}:switch}, {@code :canary}, {@code :promote},
+ *       {@code :rollback}</li>
+ * </ul>
+ * Errors are JSON {@code {"error": "..."}} with 400 (bad input, naming it), 403 (admin disabled),
+ * 404, 405, 409, 413 (body too large), 415, 422 (model refused at load), 502, 503 (queue full) or 500.
+ */
+public final class InferenceServer implements AutoCloseable {
+
+    private static final Logger LOG = Logger.getLogger(InferenceServer.class.getName());
+    private static final String JSON = "application/json";
+    /** Response header naming the model version that answered a prediction. */
+    public static final String VERSION_HEADER = "Aether-Model-Version";
+
+    private final InferenceRuntime runtime;
+    private final ServerConfig config;
+    private final HttpServer server;
+    private final ExecutorService executor;
+    private final ObjectMapper mapper = new ObjectMapper(JsonTensors.FACTORY);
+    private final Map<String, LongAdder> requestCounts = new ConcurrentHashMap<>();
+    private final Map<String, Histogram> predictLatency = new ConcurrentHashMap<>();
+
+    private record Response(int status, String contentType, byte[] body, Map<String, String> headers) {
+        static Response json(int status, byte[] body) {
+            return new Response(status, JSON, body, Map.of());
+        }
+    }
+
+    /** A failure answered with a status and a one-line JSON error. */
+    private static final class HttpError extends Exception {
+        final int status;
+        final Map<String, String> headers;
+
+        HttpError(int status, String message) {
+            this(status, message, Map.of());
+        }
+
+        HttpError(int status, String message, Map<String, String> headers) {
+            super(message, null, false, false);
+            this.status = status;
+            this.headers = headers;
+        }
+    }
+
+    private InferenceServer(InferenceRuntime runtime, ServerConfig config, HttpServer server, ExecutorService executor) {
+        this.runtime = runtime;
+        this.config = config;
+        this.server = server;
+        this.executor = executor;
+    }
+
+    /** Binds and starts serving; the runtime stays the caller's to close. */
+    public static InferenceServer start(InferenceRuntime runtime, ServerConfig config) throws IOException {
+        HttpServer http = HttpServer.create(config.address(), 0);
+        ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
+        InferenceServer s = new InferenceServer(runtime, config, http, executor);
+        http.createContext("/", s::handle);
+        http.setExecutor(executor);
+        http.start();
+        return s;
+    }
+
+    public InetSocketAddress address() {
+        return server.getAddress();
+    }
+
+    /** {@code http://host:port} of the bound socket. */
+    public URI uri() {
+        InetSocketAddress a = address();
+        String host = a.getAddress().isAnyLocalAddress() ? "127.0.0.1" : a.getAddress().getHostAddress();
+        if (host.contains(":")) {
+            host = "[" + host + "]";
+        }
+        return URI.create("http://" + host + ":" + a.getPort());
+    }
+
+    /** Stops accepting, lets running exchanges finish (up to a second), and stops. */
+    @Override
+    public void close() {
+        server.stop(1);
+        executor.shutdown();
+        try {
+            if (!executor.awaitTermination(5, TimeUnit.SECONDS)) {
+                executor.shutdownNow(); // an exchange stuck on a silent client
+            }
+        } catch (InterruptedException e) {
+            executor.shutdownNow();
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void handle(HttpExchange exchange) {
+        long start = System.nanoTime();
+        String[] endpoint = {"other", ""}; // endpoint, model (only names of deployed models: bounded labels)
+        Response response;
+        try {
+            response = route(exchange, endpoint);
+        } catch (HttpError e) {
+            response = error(e.status, e.getMessage(), e.headers);
+        } catch (RuntimeException | Error e) {
+            LOG.log(Level.SEVERE, "request " + exchange.getRequestURI() + " failed", e);
+            response = error(500, "internal error: " + e);
+        }
+        try (exchange) {
+            send(exchange, response);
+        } catch (IOException e) {
+            LOG.log(Level.FINE, "client went away", e); // nothing to answer
+        }
+        requestCounts.computeIfAbsent(Prom.labels("endpoint", endpoint[0], "model", endpoint[1],
+                "code", Integer.toString(response.status())), k -> new LongAdder()).increment();
+        if (endpoint[0].equals("predict") && !endpoint[1].isEmpty() && response.status() == 200) {
+            predictLatency.computeIfAbsent(endpoint[1], m -> new Histogram(Histogram.LATENCY_BOUNDS))
+                    .observe((System.nanoTime() - start) / 1e9);
+        }
+    }
+
+    private Response route(HttpExchange ex, String[] endpoint) throws HttpError {
+        String path = ex.getRequestURI().getPath();
+        String method = ex.getRequestMethod();
+        switch (path) {
+            case "/healthz" -> {
+                endpoint[0] = "healthz";
+                requireMethod(method, "GET");
+                return Response.json(200, ("{\"status\":\"ok\",\"models\":" + runtime.models().size() + "}")
+                        .getBytes(StandardCharsets.UTF_8));
+            }
+            case "/metrics" -> {
+                endpoint[0] = "metrics";
+                requireMethod(method, "GET");
+                return new Response(200, Prom.CONTENT_TYPE, metricsText().getBytes(StandardCharsets.UTF_8), Map.of());
+            }
+            case "/v1/models", "/v1/models/" -> {
+                endpoint[0] = "metadata";
+                requireMethod(method, "GET");
+                return Response.json(200, writeJson(g -> {
+                    g.writeStartObject();
+                    g.writeArrayFieldStart("models");
+                    for (ModelStatus s : runtime.models()) {
+                        writeModel(g, s);
+                    }
+                    g.writeEndArray();
+                    g.writeEndObject();
+                }));
+            }
+            default -> {
+                if (!path.startsWith("/v1/models/")) {
+                    throw new HttpError(404, "no such endpoint: " + path);
+                }
+                return routeModel(ex, path.substring("/v1/models/".length()), method, endpoint);
+            }
+        }
+    }
+
+    private Response routeModel(HttpExchange ex, String rest, String method, String[] endpoint) throws HttpError {
+        String action = "";
+        int colon = rest.indexOf(':');
+        if (colon >= 0) {
+            action = rest.substring(colon + 1);
+            rest = rest.substring(0, colon);
+        }
+        String version = null;
+        int slash = rest.indexOf("/versions/");
+        if (slash >= 0) {
+            version = rest.substring(slash + "/versions/".length());
+            rest = rest.substring(0, slash);
+            if (!action.equals("predict") || version.isEmpty()) {
+                throw new HttpError(404, "a version path takes only :predict, e.g. /v1/models/" + rest
+                        + "/versions/VERSION:predict");
+            }
+        }
+        String name = rest;
+        if (!InferenceRuntime.isValidName(name)) {
+            throw new HttpError(404, "no such endpoint: invalid model name '" + name + "'");
+        }
+        if (runtime.isDeployed(name)) {
+            endpoint[1] = name;
+        }
+        switch (action) {
+            case "" -> {
+                endpoint[0] = "metadata";
+                requireMethod(method, "GET");
+                ModelStatus s = runtime.status(name).orElseThrow(() -> new HttpError(404, "no model '" + name
+                        + "' is deployed"));
+                return Response.json(200, writeJson(g -> writeModel(g, s)));
+            }
+            case "predict" -> {
+                endpoint[0] = "predict";
+                requireMethod(method, "POST");
+                return predict(ex, name, version);
+            }
+            case "switch", "canary", "promote", "rollback" -> {
+                endpoint[0] = "admin";
+                requireMethod(method, "POST");
+                if (!config.admin()) {
+                    throw new HttpError(403, "admin endpoints are disabled on this server (enable them with --admin)");
+                }
+                return admin(ex, name, action);
+            }
+            default -> throw new HttpError(404, "unknown action ':" + action
+                    + "'; use :predict (or :switch, :canary, :promote, :rollback)");
+        }
+    }
+
+    private static void requireMethod(String method, String allowed) throws HttpError {
+        if (!method.equals(allowed)) {
+            throw new HttpError(405, "use " + allowed + " for this endpoint, not " + method, Map.of("Allow", allowed));
+        }
+    }
+
+    private Response predict(HttpExchange ex, String name, String version) throws HttpError {
+        String contentType = mediaType(ex.getRequestHeaders().getFirst("Content-Type"));
+        boolean binaryIn;
+        // curl -d sends form encoding unless told otherwise: read it as the JSON it almost always is.
+        if (contentType.isEmpty() || contentType.equals(JSON) || contentType.endsWith("+json")
+                || contentType.equals("application/x-www-form-urlencoded")) {
+            binaryIn = false;
+        } else if (contentType.equals(TensorWireFormat.MEDIA_TYPE)) {
+            binaryIn = true;
+        } else {
+            throw new HttpError(415, "unsupported content type '" + contentType + "'; use " + JSON + " or "
+                    + TensorWireFormat.MEDIA_TYPE);
+        }
+        boolean binaryOut = wantsBinary(ex.getRequestHeaders().getFirst("Accept"), binaryIn);
+        byte[] body = readBody(ex);
+        Prediction prediction;
+        try {
+            InputBinder binder;
+            if (binaryIn) {
+                try {
+                    binder = InputBinder.of(TensorWireFormat.decode(body));
+                } catch (IllegalArgumentException e) {
+                    throw new HttpError(400, e.getMessage());
+                }
+            } else {
+                binder = JsonTensors.parseRequest(body);
+            }
+            prediction = runtime.predict(name, version, binder);
+        } catch (InferenceException e) {
+            int status = switch (e.reason()) {
+                case INVALID_INPUT -> 400;
+                case UNKNOWN_MODEL -> 404;
+                case OVERLOADED -> 503;
+                case FAILED -> 500;
+            };
+            throw new HttpError(status, e.getMessage(),
+                    status == 503 ? Map.of("Retry-After", "1") : Map.of());
+        }
+        Map<String, String> headers = Map.of(VERSION_HEADER, prediction.version());
+        if (binaryOut) {
+            return new Response(200, TensorWireFormat.MEDIA_TYPE, TensorWireFormat.encode(prediction.outputs()), headers);
+        }
+        return new Response(200, JSON, JsonTensors.writePrediction(prediction), headers);
+    }
+
+    /** Binary answers when the Accept header asks for them, or when it says nothing and the request was binary. */
+    private static boolean wantsBinary(String accept, boolean binaryIn) {
+        if (accept == null || accept.isBlank()) {
+            return binaryIn;
+        }
+        String a = accept.toLowerCase(Locale.ROOT);
+        if (a.contains(TensorWireFormat.MEDIA_TYPE)) {
+            return true;
+        }
+        return !a.contains(JSON) && binaryIn;
+    }
+
+    private static String mediaType(String header) {
+        if (header == null) {
+            return "";
+        }
+        int semicolon = header.indexOf(';');
+        return (semicolon >= 0 ? header.substring(0, semicolon) : header).strip().toLowerCase(Locale.ROOT);
+    }
+
+    private byte[] readBody(HttpExchange ex) throws HttpError {
+        long max = config.maxBodyBytes();
+        String length = ex.getRequestHeaders().getFirst("Content-Length");
+        if (length != null) {
+            try {
+                if (Long.parseLong(length.strip()) > max) {
+                    throw tooLarge(max);
+                }
+            } catch (NumberFormatException e) {
+                throw new HttpError(400, "bad Content-Length '" + length + "'");
+            }
+        }
+        try (InputStream in = ex.getRequestBody()) {
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            byte[] buffer = new byte[64 * 1024];
+            long total = 0;
+            int n;
+            while ((n = in.read(buffer)) > 0) {
+                total += n;
+                if (total > max) {
+                    throw tooLarge(max);
+                }
+                out.write(buffer, 0, n);
+            }
+            return out.toByteArray();
+        } catch (IOException e) {
+            throw new HttpError(400, "could not read the request body: " + e.getMessage());
+        }
+    }
+
+    private static HttpError tooLarge(long max) {
+        return new HttpError(413, "request body is larger than the limit of " + max + " bytes");
+    }
+
+    private Response admin(HttpExchange ex, String name, String action) throws HttpError {
+        JsonNode body = null;
+        if (action.equals("switch") || action.equals("canary")) {
+            byte[] bytes = readBody(ex);
+            try {
+                body = mapper.readTree(bytes);
+            } catch (IOException e) {
+                throw new HttpError(400, "malformed JSON: " + e.getMessage().lines().findFirst().orElse(""));
+            }
+            if (body == null || !body.isObject() || !body.path("ref").isTextual() || body.path("ref").asText().isBlank()) {
+                throw new HttpError(400, "body must be a JSON object with a \"ref\""
+                        + (action.equals("canary") ? " and a \"percent\"" : ""));
+            }
+        }
+        try {
+            VersionStatus v = switch (action) {
+                case "switch" -> runtime.switchTo(name, body.get("ref").asText());
+                case "canary" -> {
+                    JsonNode percent = body.path("percent");
+                    if (!percent.isNumber()) {
+                        throw new HttpError(400, "canary needs a numeric \"percent\" (above 0, below 100)");
+                    }
+                    try {
+                        yield runtime.startCanary(name, body.get("ref").asText(), percent.asDouble());
+                    } catch (IllegalArgumentException e) {
+                        throw new HttpError(400, e.getMessage());
+                    }
+                }
+                case "promote" -> runtime.promoteCanary(name);
+                case "rollback" -> runtime.rollbackCanary(name);
+                default -> throw new IllegalStateException(action);
+            };
+            LOG.info(() -> "model " + name + ": " + action + " -> version " + v.version() + " (" + v.role().label() + ")");
+            ModelStatus s = runtime.status(name).orElseThrow(() -> new HttpError(404, "no model '" + name
+                    + "' is deployed"));
+            return Response.json(200, writeJson(g -> writeModel(g, s)));
+        } catch (DeploymentException e) {
+            int status = switch (e.reason()) {
+                case UNKNOWN_MODEL, UNKNOWN_REF -> 404;
+                case SOURCE_FAILED -> 502;
+                case INVALID_MODEL -> 422;
+                case CONFLICT -> 409;
+            };
+            throw new HttpError(status, e.getMessage());
+        }
+    }
+
+    private interface JsonWriter {
+        void write(JsonGenerator g) throws IOException;
+    }
+
+    private static byte[] writeJson(JsonWriter writer) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (JsonGenerator g = JsonTensors.FACTORY.createGenerator(out)) {
+            writer.write(g);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out.toByteArray();
+    }
+
+    private static void writeModel(JsonGenerator g, ModelStatus s) throws IOException {
+        g.writeStartObject();
+        g.writeStringField("name", s.name());
+        g.writeStringField("source", s.source());
+        g.writeArrayFieldStart("versions");
+        for (VersionStatus v : s.versions()) {
+            g.writeStartObject();
+            g.writeStringField("version", v.version());
+            g.writeStringField("ref", v.ref());
+            g.writeStringField("role", v.role().label());
+            g.writeNumberField("percent", v.percent());
+            g.writeStringField("loadedAt", v.loadedAt().toString());
+            g.writeBooleanField("batching", v.batching());
+            g.writeNumberField("requests", v.requests());
+            g.writeNumberField("runs", v.runs());
+            g.writeNumberField("inFlight", v.inFlight());
+            writeSpecs(g, "inputs", v.signature().inputs());
+            writeSpecs(g, "outputs", v.signature().outputs());
+            g.writeEndObject();
+        }
+        g.writeEndArray();
+        g.writeEndObject();
+    }
+
+    /** Shapes: a number for a fixed size, the name for a symbolic one, null for an unnamed dynamic one. */
+    private static void writeSpecs(JsonGenerator g, String field, List<TensorSpec> specs) throws IOException {
+        g.writeArrayFieldStart(field);
+        for (TensorSpec spec : specs) {
+            g.writeStartObject();
+            g.writeStringField("name", spec.name());
+            g.writeStringField("type", spec.type().label());
+            g.writeArrayFieldStart("shape");
+            for (Dim d : spec.shape()) {
+                switch (d) {
+                    case Dim.Fixed f -> g.writeNumber(f.size());
+                    case Dim.Symbolic sym -> g.writeString(sym.name());
+                    case Dim.Dynamic x -> g.writeNull();
+                }
+            }
+            g.writeEndArray();
+            g.writeEndObject();
+        }
+        g.writeEndArray();
+    }
+
+    private static Response error(int status, String message) {
+        return error(status, message, Map.of());
+    }
+
+    private static Response error(int status, String message, Map<String, String> headers) {
+        return new Response(status, JSON, writeJson(g -> {
+            g.writeStartObject();
+            g.writeStringField("error", message);
+            g.writeEndObject();
+        }), headers);
+    }
+
+    private static void send(HttpExchange ex, Response r) throws IOException {
+        ex.getResponseHeaders().set("Content-Type", r.contentType());
+        r.headers().forEach((k, v) -> ex.getResponseHeaders().set(k, v));
+        ex.sendResponseHeaders(r.status(), r.body().length == 0 ? -1 : r.body().length);
+        if (r.body().length > 0) {
+            ex.getResponseBody().write(r.body());
+        }
+    }
+
+    /** The runtime's metrics followed by the server's own. */
+    public String metricsText() {
+        StringBuilder out = new StringBuilder(16 * 1024);
+        runtime.writeMetrics(out);
+        Prom.family(out, "aether_http_requests_total", "counter",
+                "HTTP requests by endpoint, model (empty when none or unknown) and status code.");
+        requestCounts.forEach((labels, n) -> Prom.sample(out, "aether_http_requests_total", labels, n.sum()));
+        Prom.family(out, "aether_http_predict_duration_seconds", "histogram",
+                "Time to answer a successful predict request through the endpoint, body parsing and encoding included.");
+        predictLatency.forEach((model, h) -> h.write(out, "aether_http_predict_duration_seconds",
+                Prom.labels("model", model)));
+        return out.toString();
+    }
+}

@@ -1,0 +1,284 @@
+package io.aether.cli.model;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.aether.cli.Main;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code aether model ...} end to end, in-process through {@link Main#run}. */
+class ModelCliTest {
+
+    @TempDir
+    Path tmp;
+
+    /** What one command printed and returned. */
+    record Result(int status, String out, String err) {
+        Result ok() {
+            assertEquals(0, status, "exit status; stdout: " + out + " stderr: " + err);
+            return this;
+        }
+
+        /** Failed with exactly one line on stderr, no stack trace. */
+        Result failedWith(String fragment) {
+            assertEquals(1, status, "exit status; stdout: " + out + " stderr: " + err);
+            assertTrue(err.contains(fragment), "stderr lacks '" + fragment + "': " + err);
+            assertEquals(1, err.strip().lines().count(), "one line: " + err);
+            assertFalse(err.contains("\tat "), "no stack trace: " + err);
+            return this;
+        }
+    }
+
+    private static final Object STREAMS = new Object();
+
+    static Result run(String... args) {
+        synchronized (STREAMS) {
+            return runUnlocked(args);
+        }
+    }
+
+    private static Result runUnlocked(String... args) {
+        PrintStream oldOut = System.out;
+        PrintStream oldErr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int status;
+        try {
+            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            status = Main.run(args);
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+        return new Result(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    /** Runs {@code aether model CMD ARGS --home HOME -C DIR}. */
+    Result model(Path home, Path dir, String... args) {
+        List<String> a = new ArrayList<>();
+        a.add("model");
+        a.addAll(List.of(args));
+        a.add("--home");
+        a.add(home.toString());
+        if (dir != null) {
+            a.add("-C");
+            a.add(dir.toString());
+        }
+        return run(a.toArray(String[]::new));
+    }
+
+    static byte[] weights(long seed, int floats) {
+        byte[] b = new byte[floats * 4];
+        new Random(seed).nextBytes(b);
+        return b;
+    }
+
+    @Test
+    void helpTextsTeach() {
+        Result r = run("model", "--help").ok();
+        for (String cmd : List.of("init", "add", "commit", "log", "diff", "checkout", "branch", "tag", "gc", "keygen", "trust",
+                "push", "pull", "fetch", "merge", "resolve", "rollback", "serve-repo", "status")) {
+            assertTrue(r.out().contains(cmd), cmd + " missing from: " + r.out());
+        }
+        assertTrue(run("model", "push", "--help").ok().out().contains("fast-forward"));
+        assertTrue(run("model", "serve-repo", "--help").ok().out().contains("X25519MLKEM768"));
+    }
+
+    @Test
+    void localWorkflowEndToEnd() throws IOException {
+        Path home = tmp.resolve("home");
+        Path repo = tmp.resolve("repo");
+        model(home, tmp, "commit", "-m", "x").failedWith("not an aether repository");
+        Result kg = model(home, null, "keygen").ok();
+        assertTrue(kg.out().contains("Created ML-DSA-65 key"), kg.out());
+        model(home, null, "keygen").failedWith("already exists");
+        model(home, null, "init", repo.toString()).ok();
+        model(home, repo, "init").failedWith("already a repository");
+
+        Files.write(repo.resolve("model.bin"), weights(1, 200_000));
+        Files.writeString(repo.resolve("config.json"), "{\"lr\": 0.1}\n");
+        assertTrue(model(home, repo, "status").ok().out().contains("Untracked files:"));
+        model(home, repo, "add", ".").ok();
+        Result c1 = model(home, repo, "commit", "-m", "first").ok();
+        assertTrue(c1.out().startsWith("[main "), c1.out());
+        model(home, repo, "tag", "v1").ok();
+
+        Files.write(repo.resolve("model.bin"), weights(2, 200_000));
+        Result diff = model(home, repo, "diff").ok();
+        assertTrue(diff.out().contains("M model.bin"), diff.out());
+        model(home, repo, "add", "model.bin").ok();
+        model(home, repo, "commit", "-m", "second").ok();
+        Result diff2 = model(home, repo, "diff", "v1", "main").ok();
+        assertTrue(diff2.out().contains("M model.bin"), diff2.out());
+
+        Result log = model(home, repo, "log").ok();
+        assertTrue(log.out().contains("second") && log.out().contains("first") && log.out().contains("signature verified"), log.out());
+        assertEquals(1, model(home, repo, "log", "-n", "1").ok().out().lines().filter(l -> l.startsWith("commit ")).count());
+
+        model(home, repo, "checkout", "v1").ok();
+        assertArrayEquals(weights(1, 200_000), Files.readAllBytes(repo.resolve("model.bin")));
+        model(home, repo, "checkout", "main").ok();
+        model(home, repo, "rollback", "v1").ok();
+        assertArrayEquals(weights(1, 200_000), Files.readAllBytes(repo.resolve("model.bin")));
+        assertEquals(3, model(home, repo, "log").ok().out().lines().filter(l -> l.startsWith("commit ")).count());
+        assertTrue(model(home, repo, "status").ok().out().contains("working directory clean"));
+
+        model(home, repo, "branch", "exp", "v1").ok();
+        assertTrue(model(home, repo, "branch").ok().out().contains("* main"));
+        assertTrue(model(home, repo, "gc").ok().out().startsWith("Kept "));
+
+        model(home, repo, "checkout", "nosuch").failedWith("unknown ref 'nosuch'");
+        model(home, repo, "add", "missing.bin").failedWith("'missing.bin' matches no file");
+        model(home, repo, "commit", "-m", "empty").failedWith("nothing to commit");
+        model(home, repo, "branch", "../bad").failedWith("bad branch name");
+    }
+
+    @Test
+    void untrustedAuthorsAreRefusedAndTrustFixesIt() throws IOException {
+        Path alice = tmp.resolve("alice-home");
+        Path bob = tmp.resolve("bob-home");
+        Path repo = tmp.resolve("repo");
+        model(alice, null, "keygen").ok();
+        model(bob, null, "keygen").ok();
+        model(alice, null, "init", repo.toString()).ok();
+        Files.writeString(repo.resolve("a.txt"), "a\n");
+        model(alice, repo, "add", ".").ok();
+        model(alice, repo, "commit", "-m", "by alice").ok();
+        model(bob, repo, "log").failedWith("unknown key");
+        model(bob, null, "trust", alice.resolve("keys/identity.pub").toString()).ok();
+        assertTrue(model(bob, repo, "log").ok().out().contains("by alice"));
+        assertEquals(2, model(bob, null, "trust", "--list").ok().out().lines().count());
+    }
+
+    @Test
+    void mergeConflictResolvedFromTheCommandLine() throws IOException {
+        Path home = tmp.resolve("home");
+        Path repo = tmp.resolve("repo");
+        model(home, null, "keygen").ok();
+        model(home, null, "init", repo.toString()).ok();
+        Files.write(repo.resolve("model.onnx"), weights(1, 10_000));
+        model(home, repo, "add", ".").ok();
+        model(home, repo, "commit", "-m", "base").ok();
+        model(home, repo, "checkout", "-b", "feature").ok();
+        Files.write(repo.resolve("model.onnx"), weights(2, 10_000));
+        model(home, repo, "add", ".").ok();
+        model(home, repo, "commit", "-m", "theirs").ok();
+        model(home, repo, "checkout", "main").ok();
+        Files.write(repo.resolve("model.onnx"), weights(3, 10_000));
+        model(home, repo, "add", ".").ok();
+        model(home, repo, "commit", "-m", "ours").ok();
+
+        Result m = model(home, repo, "merge", "feature").failedWith("conflict");
+        assertTrue(m.out().contains("CONFLICT model.onnx: binary file changed on both sides"), m.out());
+        assertTrue(model(home, repo, "status").ok().out().contains("conflict: model.onnx"));
+        model(home, repo, "commit", "-m", "early").failedWith("unresolved conflicts");
+        model(home, repo, "resolve", "model.onnx").status();
+        assertEquals(2, model(home, repo, "resolve", "model.onnx").status(), "one of --ours/--theirs/--file is required");
+        model(home, repo, "resolve", "model.onnx", "--theirs").ok();
+        model(home, repo, "commit", "-m", "merged").ok();
+        assertArrayEquals(weights(2, 10_000), Files.readAllBytes(repo.resolve("model.onnx")));
+        assertTrue(model(home, repo, "log", "-n", "1").ok().out().contains("(merge)"));
+    }
+
+    @Test
+    void serveRepoPushAndPullOverHttps() throws Exception {
+        Path serverHome = tmp.resolve("server-home");
+        Path aliceHome = tmp.resolve("alice-home");
+        Path bobHome = tmp.resolve("bob-home");
+        model(aliceHome, null, "keygen").ok();
+        model(bobHome, null, "keygen").ok();
+        model(serverHome, null, "keygen").ok();
+        model(serverHome, null, "trust", aliceHome.resolve("keys/identity.pub").toString()).ok();
+        model(bobHome, null, "trust", aliceHome.resolve("keys/identity.pub").toString()).ok();
+
+        int port;
+        try (ServerSocket s = new ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        Path served = tmp.resolve("served");
+        // serve-repo runs until interrupted: give it its own stdout, bound when its command line is built.
+        ByteArrayOutputStream serveOut = new ByteArrayOutputStream();
+        int[] serveStatus = {-1};
+        Thread server = new Thread(() -> serveStatus[0] = Main.run("model", "serve-repo", served.toString(), "--init",
+                "--port", String.valueOf(port), "--bind", "127.0.0.1", "--home", serverHome.toString()));
+        synchronized (STREAMS) {
+            PrintStream old = System.out;
+            System.setOut(new PrintStream(serveOut, true, StandardCharsets.UTF_8));
+            try {
+                server.start();
+                for (int i = 0; i < 600 && !serveOut.toString(StandardCharsets.UTF_8).contains("Certificate file"); i++) {
+                    Thread.sleep(50);
+                }
+            } finally {
+                System.setOut(old);
+            }
+        }
+        String banner = serveOut.toString(StandardCharsets.UTF_8);
+        assertTrue(banner.contains("X25519MLKEM768") && banner.contains("127.0.0.1:" + port), banner);
+        try {
+            String url = "https://127.0.0.1:" + port;
+            Path alice = tmp.resolve("alice");
+            Path bob = tmp.resolve("bob");
+            model(aliceHome, null, "init", alice.toString()).ok();
+            model(bobHome, null, "init", bob.toString()).ok();
+            Files.write(alice.resolve("model.onnx"), weights(5, 500_000));
+            model(aliceHome, alice, "add", ".").ok();
+            model(aliceHome, alice, "commit", "-m", "v1").ok();
+
+            Result push = model(aliceHome, alice, "push", url, "main").ok();
+            assertTrue(push.out().contains("Pushed refs/heads/main"), push.out());
+            assertTrue(push.err().contains("Pinned the certificate of 127.0.0.1:" + port), push.err());
+            assertTrue(Files.readString(aliceHome.resolve("known_servers")).contains("127.0.0.1:" + port));
+
+            // Bob pins the certificate explicitly.
+            Result pull = model(bobHome, bob, "pull", url, "main", "--server-cert", serverHome.resolve("tls/server.crt").toString()).ok();
+            assertTrue(pull.out().contains("Fast-forward"), pull.out());
+            assertArrayEquals(weights(5, 500_000), Files.readAllBytes(bob.resolve("model.onnx")));
+
+            // Bob's own commit is refused by the server: his key is not trusted there.
+            Files.writeString(bob.resolve("notes.txt"), "bob\n");
+            model(bobHome, bob, "add", ".").ok();
+            model(bobHome, bob, "commit", "-m", "bob").ok();
+            model(bobHome, bob, "push", url, "--server-cert", serverHome.resolve("tls/server.crt").toString())
+                    .failedWith("unknown key");
+
+            // Alice changes a little; Bob fetches only that.
+            byte[] v2 = weights(5, 500_000);
+            for (int i = 1_000_000; i < 1_020_000; i++) {
+                v2[i] ^= 0x5a;
+            }
+            Files.write(alice.resolve("model.onnx"), v2);
+            model(aliceHome, alice, "add", ".").ok();
+            model(aliceHome, alice, "commit", "-m", "v2").ok();
+            model(aliceHome, alice, "push", url).ok();
+            Result fetch = model(bobHome, bob, "fetch", url, "main", "--server-cert", serverHome.resolve("tls/server.crt").toString()).ok();
+            assertTrue(fetch.out().contains("Fetched refs/heads/main"), fetch.out());
+            assertTrue(model(bobHome, bob, "log", "FETCH_HEAD", "-n", "1").ok().out().contains("v2"));
+
+            // A client that pinned another certificate for this address refuses the server.
+            Path eveHome = tmp.resolve("eve-home");
+            Files.createDirectories(eveHome);
+            Files.writeString(eveHome.resolve("known_servers"), "127.0.0.1:" + port + " " + "ab".repeat(32) + "\n");
+            model(eveHome, bob, "fetch", url, "main").failedWith("changed");
+        } finally {
+            server.interrupt();
+            server.join(10_000);
+        }
+        assertFalse(server.isAlive());
+        assertEquals(0, serveStatus[0]);
+    }
+}

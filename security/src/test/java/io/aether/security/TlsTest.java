@@ -1,0 +1,209 @@
+package io.aether.security;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.sun.net.httpserver.HttpsServer;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.Vector;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLSocket;
+import org.bouncycastle.tls.DefaultTlsClient;
+import org.bouncycastle.tls.NamedGroup;
+import org.bouncycastle.tls.ProtocolVersion;
+import org.bouncycastle.tls.ServerOnlyTlsAuthentication;
+import org.bouncycastle.tls.SignatureAndHashAlgorithm;
+import org.bouncycastle.tls.SignatureScheme;
+import org.bouncycastle.tls.TlsAuthentication;
+import org.bouncycastle.tls.TlsClientProtocol;
+import org.bouncycastle.tls.TlsServerCertificate;
+import org.bouncycastle.tls.crypto.impl.jcajce.JcaTlsCryptoProvider;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class TlsTest {
+
+    private static final ServerCredentials CREDS = ServerCredentials.generate("test-server");
+
+    @TempDir
+    Path tmp;
+
+    private HttpsServer server;
+
+    @AfterEach
+    void stop() {
+        if (server != null) {
+            server.stop(0);
+        }
+    }
+
+    /** An HTTPS server (the JDK's, with a BC engine) that answers "hello" and accepts only {@code groups}. */
+    private int serve(ServerCredentials creds, String... groups) throws IOException {
+        server = HttpsServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        server.setHttpsConfigurator(Tls.httpsConfigurator(Tls.serverContext(creds), groups));
+        server.createContext("/", ex -> {
+            byte[] body = "hello".getBytes(StandardCharsets.US_ASCII);
+            ex.sendResponseHeaders(200, body.length);
+            ex.getResponseBody().write(body);
+            ex.close();
+        });
+        server.start();
+        return server.getAddress().getPort();
+    }
+
+    private static String get(SSLSocket s) throws IOException {
+        s.getOutputStream().write("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+        s.getOutputStream().flush();
+        return readUntilHello(s.getInputStream());
+    }
+
+    /** The JDK's server closes without close_notify, which BC reports as an error: stop at the body. */
+    private static String readUntilHello(InputStream in) throws IOException {
+        StringBuilder sb = new StringBuilder();
+        int c;
+        while (!sb.toString().endsWith("hello") && (c = in.read()) >= 0) {
+            sb.append((char) c);
+        }
+        return sb.toString();
+    }
+
+    @Test
+    void pinnedClientAndServerAgreeOnTheHybridGroupOnly() throws IOException {
+        int port = serve(CREDS, Tls.GROUP);
+        SSLContext client = Tls.clientContext(ServerTrust.pinned(CREDS.certificate()));
+        try (SSLSocket s = Tls.connect(client, "127.0.0.1", port, 10_000)) {
+            assertEquals("TLSv1.3", s.getSession().getProtocol());
+            // The client offered nothing but X25519MLKEM768, so a completed handshake used it.
+            assertEquals(Tls.GROUP, String.join(",", s.getSSLParameters().getNamedGroups()));
+            assertTrue(get(s).endsWith("hello"));
+        }
+    }
+
+    @Test
+    void handshakeFailsWhenTheServerRefusesTheHybridGroup() throws IOException {
+        int port = serve(CREDS, "x25519", "secp256r1");
+        SSLContext client = Tls.clientContext(ServerTrust.pinned(CREDS.certificate()));
+        assertThrows(SSLException.class, () -> Tls.connect(client, "127.0.0.1", port, 10_000).close());
+    }
+
+    @Test
+    void handshakeFailsWhenTheClientOffersOnlyClassicalGroups() throws IOException {
+        int port = serve(CREDS, Tls.GROUP);
+        SSLContext client = Tls.clientContext(ServerTrust.pinned(CREDS.certificate()));
+        assertThrows(SSLException.class, () -> Tls.connect(client, "127.0.0.1", port, 10_000, new String[] {"x25519", "secp256r1"}).close());
+    }
+
+    /**
+     * An independent client (BC's low-level TLS API, which exposes the negotiated group) that
+     * prefers classical x25519 still ends up with X25519MLKEM768 against the Aether server.
+     */
+    @Test
+    void negotiatedGroupSeenByALowLevelClientIsX25519MLKEM768() throws IOException {
+        int port = serve(CREDS, Tls.GROUP);
+        var crypto = new JcaTlsCryptoProvider().setProvider(Tls.BC).create(new SecureRandom());
+        int[] negotiated = {-1};
+        DefaultTlsClient client = new DefaultTlsClient(crypto) {
+            @Override
+            protected ProtocolVersion[] getSupportedVersions() {
+                return ProtocolVersion.TLSv13.only();
+            }
+
+            @Override
+            protected Vector<Integer> getSupportedGroups(@SuppressWarnings("rawtypes") Vector roles) {
+                Vector<Integer> v = new Vector<>();
+                v.add(NamedGroup.x25519);
+                v.add(NamedGroup.secp256r1);
+                v.add(NamedGroup.X25519MLKEM768);
+                return v;
+            }
+
+            @Override
+            protected Vector<SignatureAndHashAlgorithm> getSupportedSignatureAlgorithms() {
+                Vector<SignatureAndHashAlgorithm> v = new Vector<>();
+                v.add(SignatureScheme.getSignatureAndHashAlgorithm(SignatureScheme.mldsa65));
+                v.add(SignatureScheme.getSignatureAndHashAlgorithm(SignatureScheme.ecdsa_secp256r1_sha256));
+                return v;
+            }
+
+            @Override
+            public TlsAuthentication getAuthentication() {
+                return new ServerOnlyTlsAuthentication() {
+                    @Override
+                    public void notifyServerCertificate(TlsServerCertificate serverCertificate) {
+                        // Trust is not the subject here; the pinning tests cover it.
+                    }
+                };
+            }
+
+            @Override
+            public void notifyHandshakeComplete() throws IOException {
+                super.notifyHandshakeComplete();
+                negotiated[0] = context.getSecurityParametersConnection().getNegotiatedGroup();
+            }
+        };
+        try (Socket raw = new Socket("127.0.0.1", port)) {
+            TlsClientProtocol protocol = new TlsClientProtocol(raw.getInputStream(), raw.getOutputStream());
+            protocol.connect(client);
+            OutputStream out = protocol.getOutputStream();
+            out.write("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            String reply = readUntilHello(protocol.getInputStream());
+            assertTrue(reply.endsWith("hello"), reply);
+        }
+        assertEquals(NamedGroup.X25519MLKEM768, negotiated[0], "negotiated " + NamedGroup.getName(negotiated[0]));
+    }
+
+    @Test
+    void aDifferentCertificateThanThePinnedOneIsRefusedWithBothFingerprints() throws IOException {
+        ServerCredentials impostor = ServerCredentials.generate("impostor");
+        int port = serve(impostor, Tls.GROUP);
+        SSLContext client = Tls.clientContext(ServerTrust.pinned(CREDS.certificate()));
+        SSLException e = assertThrows(SSLException.class, () -> Tls.connect(client, "127.0.0.1", port, 10_000).close());
+        assertTrue(e.getMessage().contains("is not the pinned sha256:" + CREDS.fingerprint()), e.getMessage());
+        assertTrue(e.getMessage().contains(impostor.fingerprint()), e.getMessage());
+    }
+
+    @Test
+    void trustOnFirstUsePinsTheFirstCertificateAndRefusesAChange() throws IOException {
+        KnownServers known = new KnownServers(tmp.resolve("known_servers"));
+        int port = serve(CREDS, Tls.GROUP);
+        ServerTrust tofu = new ServerTrust.TrustOnFirstUse(known, "edge1:7443");
+        try (SSLSocket s = Tls.connect(Tls.clientContext(tofu), "127.0.0.1", port, 10_000)) {
+            assertTrue(get(s).endsWith("hello"));
+        }
+        assertEquals(CREDS.fingerprint(), known.lookup("edge1:7443").orElseThrow());
+        assertTrue(Files.readString(known.file()).contains("edge1:7443 " + CREDS.fingerprint()));
+        // Same name, another server: refused.
+        stop();
+        int port2 = serve(ServerCredentials.generate("other"), Tls.GROUP);
+        SSLException e = assertThrows(SSLException.class, () -> Tls.connect(Tls.clientContext(tofu), "127.0.0.1", port2, 10_000).close());
+        assertTrue(e.getMessage().contains("changed"), e.getMessage());
+        assertEquals(CREDS.fingerprint(), known.lookup("edge1:7443").orElseThrow(), "the pin is unchanged");
+    }
+
+    @Test
+    void credentialsArePersistedOnceAndReloaded() throws IOException {
+        Path dir = tmp.resolve("tls");
+        ServerCredentials first = ServerCredentials.loadOrCreate(dir, "host");
+        ServerCredentials again = ServerCredentials.loadOrCreate(dir, "host");
+        assertEquals(first.fingerprint(), again.fingerprint());
+        assertEquals("ML-DSA-65", first.certificate().getSigAlgName());
+        assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("server.key"))));
+        // The reloaded key still serves handshakes that the pinned client accepts.
+        int port = serve(again, Tls.GROUP);
+        try (SSLSocket s = Tls.connect(Tls.clientContext(ServerTrust.pinnedFile(dir.resolve("server.crt"))), "127.0.0.1", port, 10_000)) {
+            assertTrue(get(s).endsWith("hello"));
+        }
+    }
+}

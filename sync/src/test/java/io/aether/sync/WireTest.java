@@ -1,0 +1,101 @@
+package io.aether.sync;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+import java.util.List;
+import java.util.zip.Inflater;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.constraints.Size;
+import org.junit.jupiter.api.Test;
+
+class WireTest {
+
+    private static byte[] frames(byte[]... objects) throws IOException {
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        DataOutputStream out = new DataOutputStream(buf);
+        try (Wire.Compressor c = new Wire.Compressor()) {
+            for (byte[] o : objects) {
+                Wire.writeFrame(out, ObjectId.hash(o), o, c);
+            }
+        }
+        out.flush();
+        return buf.toByteArray();
+    }
+
+    private static List<Wire.Frame> read(byte[] stream) throws IOException {
+        DataInputStream in = new DataInputStream(new ByteArrayInputStream(stream));
+        Inflater inf = new Inflater(true);
+        List<Wire.Frame> out = new java.util.ArrayList<>();
+        Wire.Frame f;
+        while ((f = Wire.readFrame(in, inf)) != null) {
+            out.add(f);
+        }
+        inf.end();
+        return out;
+    }
+
+    @Test
+    void textFloatsAndRandomBytesRoundTripEachWithTheRightCodec() throws IOException {
+        byte[] text = Codec.encodeChunk("the same words again and again ".repeat(2000).getBytes(), 0, 62000);
+        ByteBuffer fb = ByteBuffer.allocate(64000).order(ByteOrder.LITTLE_ENDIAN);
+        float[] w = TestModels.weights(1, 16000);
+        for (float x : w) {
+            fb.putFloat(x * 0.05f);
+        }
+        byte[] floats = Codec.encodeChunk(fb.array(), 0, 64000);
+        byte[] random = Codec.encodeChunk(TestModels.bytes(2, 50000), 0, 50000);
+        byte[] stream = frames(text, floats, random);
+        List<Wire.Frame> got = read(stream);
+        assertEquals(3, got.size());
+        assertArrayEquals(text, got.get(0).encoded());
+        assertArrayEquals(floats, got.get(1).encoded());
+        assertArrayEquals(random, got.get(2).encoded());
+        assertTrue(got.get(0).wireBytes() < text.length / 10, "text compresses well: " + got.get(0).wireBytes());
+        assertTrue(got.get(1).wireBytes() < floats.length * 0.97, "float weights gain a little: " + got.get(1).wireBytes());
+        assertEquals(random.length + 41, got.get(2).wireBytes(), "incompressible bytes travel raw");
+    }
+
+    @Test
+    void aCutStreamIsAnEofAndAnErrorFrameCarriesTheReason() throws IOException {
+        byte[] stream = frames(Codec.encodeChunk(TestModels.bytes(3, 1000), 0, 1000));
+        assertThrows(EOFException.class, () -> read(Arrays.copyOf(stream, stream.length - 10)));
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        Wire.writeError(new DataOutputStream(buf), ObjectId.hash(new byte[] {1}), "object is corrupt");
+        RepositoryException e = assertThrows(RepositoryException.class, () -> read(buf.toByteArray()));
+        assertTrue(e.getMessage().contains("object is corrupt"), e.getMessage());
+        assertNull(Wire.readFrame(new DataInputStream(new ByteArrayInputStream(new byte[0])), new Inflater(true)));
+    }
+
+    @Test
+    void hugeLengthsAreRefusedBeforeAllocating() {
+        ByteBuffer b = ByteBuffer.allocate(41);
+        b.put(new byte[32]).put((byte) 0).putInt(Integer.MAX_VALUE).putInt(Integer.MAX_VALUE);
+        IOException e = assertThrows(IOException.class, () -> read(b.array()));
+        assertTrue(e.getMessage().contains("bad lengths"), e.getMessage());
+        ByteBuffer ids = ByteBuffer.allocate(4).putInt(Integer.MAX_VALUE);
+        assertThrows(IOException.class, () -> Wire.readIds(new DataInputStream(new ByteArrayInputStream(ids.array()))));
+    }
+
+    @Property(tries = 1000)
+    void garbageStreamsFailCleanly(@ForAll @Size(max = 300) byte[] junk) {
+        try {
+            read(junk);
+        } catch (IOException | RepositoryException expected) {
+            // Refused with a reason.
+        }
+    }
+}

@@ -1,0 +1,12 @@
+/**
+ * Property testing for Aether's tests: {@link io.aether.testkit.Gen generators} that mix in edge
+ * cases, {@link io.aether.testkit.Property properties} run for many seeded tries inside ordinary
+ * JUnit {@code @Test} methods, and {@link io.aether.testkit.Coverage coverage} checks that the
+ * generators reach what a property is about.
+ *
+ * <p>A failure names its run seed; {@code -Daether.property.seed=<seed>} on the Maven command line
+ * replays the same values, and {@code -Daether.property.tries=<n>} changes the number of tries of
+ * properties that do not set their own. Plain Java with no dependencies; modules add it with test
+ * scope.
+ */
+package io.aether.testkit;
