@@ -1,6 +1,9 @@
 package io.aether.cli;
 
 import io.aether.cli.model.ModelCommand;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.function.Supplier;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -10,13 +13,22 @@ import picocli.CommandLine.Command;
         versionProvider = Main.Version.class,
         description = {
             "Aether EdgeCloud: isolated workloads and AI models on fleets of edge machines.",
-            ""},
-        subcommands = {
-            VmCommand.class,
-            GuestCommand.class,
-            ModelCommand.class,
-            CommandLine.HelpCommand.class})
+            ""})
 public final class Main {
+
+    /**
+     * The top-level commands. picocli inspects a command's whole tree when it is added, which
+     * costs a few hundred milliseconds for the larger ones; a monitor must start fast, so only
+     * the command named on the command line is added (all of them for help and errors).
+     */
+    private static final Map<String, Supplier<Object>> COMMANDS = new LinkedHashMap<>();
+
+    static {
+        COMMANDS.put("vm", VmCommand::new);
+        COMMANDS.put("guest", GuestCommand::new);
+        COMMANDS.put("model", ModelCommand::new);
+        COMMANDS.put("help", CommandLine.HelpCommand::new);
+    }
 
     public static void main(String[] args) {
         System.exit(run(args));
@@ -24,9 +36,14 @@ public final class Main {
 
     /** Runs the command line and returns its exit status (tests call this). */
     public static int run(String... args) {
-        return new CommandLine(new Main())
-                .setCaseInsensitiveEnumValuesAllowed(true)
-                .execute(args);
+        CommandLine root = new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(true);
+        Supplier<Object> chosen = args.length > 0 ? COMMANDS.get(args[0]) : null;
+        if (chosen != null && !args[0].equals("help")) {
+            root.addSubcommand(args[0], chosen.get());
+        } else {
+            COMMANDS.forEach((name, command) -> root.addSubcommand(name, command.get()));
+        }
+        return root.execute(args);
     }
 
     static final class Version implements CommandLine.IVersionProvider {

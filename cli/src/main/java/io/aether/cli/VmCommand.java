@@ -152,6 +152,7 @@ final class VmCommand {
             if (terminal != null) terminal.close();
         });
         Runtime.getRuntime().addShutdownHook(hook);
+        ConsoleSession keys = ConsoleSession.start(System.in, terminal != null);
         try {
             while (true) {
                 MicroVm vm;
@@ -169,8 +170,8 @@ final class VmCommand {
                     synchronized (current) {
                         current[0] = vm;
                     }
+                    keys.attach(vm);
                     vm.start();
-                    ConsoleSession.pump(System.in, vm, terminal != null);
                     reason = vm.awaitStop();
                 } finally {
                     vm.close();

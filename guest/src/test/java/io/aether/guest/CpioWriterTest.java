@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.aether.testkit.Gen;
+import io.aether.testkit.Property;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.File;
@@ -19,11 +21,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
-import net.jqwik.api.Arbitraries;
-import net.jqwik.api.Arbitrary;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.Provide;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -141,27 +138,38 @@ class CpioWriterTest {
                 .anyMatch(d -> !d.isEmpty() && Files.isExecutable(Path.of(d, tool)));
     }
 
-    @Property(tries = 200)
-    void anyEntriesRoundTrip(@ForAll("files") Map<String, byte[]> files) throws IOException {
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        try (CpioWriter w = CpioWriter.plain(bytes)) {
-            for (Map.Entry<String, byte[]> f : files.entrySet()) {
-                w.file(f.getKey(), 0644, f.getValue());
+    @Test
+    void anyEntriesRoundTrip() {
+        Property.forAll(files()).tries(200).check(files -> {
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+            try (CpioWriter w = CpioWriter.plain(bytes)) {
+                for (Map.Entry<String, byte[]> f : files.entrySet()) {
+                    w.file(f.getKey(), 0644, f.getValue());
+                }
             }
-        }
-        assertEquals(0, bytes.size() % 4);
-        List<CpioReader.Entry> back = CpioReader.read(bytes.toByteArray(), false);
-        assertEquals(new ArrayList<>(files.keySet()), back.stream().map(CpioReader.Entry::name).toList());
-        int i = 0;
-        for (byte[] data : files.values()) {
-            assertArrayEquals(data, back.get(i++).data());
-        }
+            assertEquals(0, bytes.size() % 4);
+            List<CpioReader.Entry> back = CpioReader.read(bytes.toByteArray(), false);
+            assertEquals(new ArrayList<>(files.keySet()), back.stream().map(CpioReader.Entry::name).toList());
+            int i = 0;
+            for (byte[] data : files.values()) {
+                assertArrayEquals(data, back.get(i++).data());
+            }
+        });
     }
 
-    @Provide
-    Arbitrary<Map<String, byte[]>> files() {
-        Arbitrary<String> names = Arbitraries.strings().withCharRange('a', 'z').ofMinLength(1).ofMaxLength(13);
-        Arbitrary<byte[]> contents = Arbitraries.bytes().array(byte[].class).ofMaxSize(70);
-        return Arbitraries.maps(names, contents).ofMaxSize(8).map(LinkedHashMap::new);
+    /** Up to 8 files with distinct names of 1 to 13 letters, each of up to 70 bytes, in insertion order. */
+    private static Gen<Map<String, byte[]>> files() {
+        Gen<Integer> sizes = Gen.ints(0, 8);
+        Gen<String> names = Gen.strings(1, 13, 'a', 'z');
+        Gen<byte[]> contents = Gen.bytes(0, 70);
+        return random -> {
+            int size = sizes.next(random);
+            Map<String, byte[]> files = new LinkedHashMap<>();
+            while (files.size() < size) {
+                // A name drawn twice is drawn again, so the map has the size drawn.
+                files.putIfAbsent(names.next(random), contents.next(random));
+            }
+            return files;
+        };
     }
 }

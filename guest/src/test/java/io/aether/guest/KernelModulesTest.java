@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.aether.testkit.Gen;
+import io.aether.testkit.Property;
 import java.io.IOException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -13,10 +15,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.constraints.IntRange;
-import net.jqwik.api.constraints.Size;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -73,40 +71,40 @@ class KernelModulesTest {
     }
 
     /** On any acyclic graph: every wanted module and dependency is there once, after all of its dependencies. */
-    @Property(tries = 300)
-    void anyAcyclicGraphOrdersCorrectly(@ForAll @Size(max = 40) List<@IntRange(min = 0, max = 1000) Integer> edges,
-                                        @ForAll @Size(min = 1, max = 5) List<@IntRange(min = 0, max = 11) Integer> wanted)
-            throws IOException {
-        // Module i may only depend on modules with a larger number: acyclic by construction.
-        Map<String, List<String>> g = new HashMap<>();
-        for (int i = 0; i < 12; i++) {
-            g.put("m" + i, new ArrayList<>());
-        }
-        for (int e : edges) {
-            int from = e % 12;
-            int to = from + 1 + (e / 12) % (12 - from);
-            if (to < 12 && !g.get("m" + from).contains("m" + to)) {
-                g.get("m" + from).add("m" + to);
+    @Test
+    void anyAcyclicGraphOrdersCorrectly() {
+        Property.forAll(Gen.lists(Gen.ints(0, 1000), 0, 40), Gen.lists(Gen.ints(0, 11), 1, 5)).tries(300).check((edges, wanted) -> {
+            // Module i may only depend on modules with a larger number: acyclic by construction.
+            Map<String, List<String>> g = new HashMap<>();
+            for (int i = 0; i < 12; i++) {
+                g.put("m" + i, new ArrayList<>());
             }
-        }
-        List<String> want = wanted.stream().map(w -> "m" + w).toList();
-        List<String> order = KernelModules.order(want, lookup(g));
+            for (int e : edges) {
+                int from = e % 12;
+                int to = from + 1 + (e / 12) % (12 - from);
+                if (to < 12 && !g.get("m" + from).contains("m" + to)) {
+                    g.get("m" + from).add("m" + to);
+                }
+            }
+            List<String> want = wanted.stream().map(w -> "m" + w).toList();
+            List<String> order = KernelModules.order(want, lookup(g));
 
-        assertEquals(new HashSet<>(order).size(), order.size(), "no duplicates");
-        Set<String> closure = new HashSet<>();
-        List<String> todo = new ArrayList<>(want);
-        while (!todo.isEmpty()) {
-            String m = todo.removeLast();
-            if (closure.add(m)) {
-                todo.addAll(g.get(m));
+            assertEquals(new HashSet<>(order).size(), order.size(), "no duplicates");
+            Set<String> closure = new HashSet<>();
+            List<String> todo = new ArrayList<>(want);
+            while (!todo.isEmpty()) {
+                String m = todo.removeLast();
+                if (closure.add(m)) {
+                    todo.addAll(g.get(m));
+                }
             }
-        }
-        assertEquals(closure, new HashSet<>(order), "exactly the wanted modules and their dependencies");
-        for (String m : order) {
-            for (String d : g.get(m)) {
-                assertTrue(order.indexOf(d) < order.indexOf(m), d + " before " + m + " in " + order);
+            assertEquals(closure, new HashSet<>(order), "exactly the wanted modules and their dependencies");
+            for (String m : order) {
+                for (String d : g.get(m)) {
+                    assertTrue(order.indexOf(d) < order.indexOf(m), d + " before " + m + " in " + order);
+                }
             }
-        }
+        });
     }
 
     private static KernelModules.Dependencies lookup(Map<String, List<String>> graph) {

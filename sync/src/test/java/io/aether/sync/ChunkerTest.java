@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.aether.testkit.Gen;
+import io.aether.testkit.Property;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -12,9 +14,6 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.constraints.IntRange;
 import org.junit.jupiter.api.Test;
 
 class ChunkerTest {
@@ -95,31 +94,31 @@ class ChunkerTest {
         assertTrue(after.size() > 30);
     }
 
-    @Property(tries = 25)
-    void anyEditChangesAtMostAFewChunks(@ForAll @IntRange(min = 0, max = 1_900_000) int at,
-                                        @ForAll @IntRange(min = 1, max = 5000) int inserted,
-                                        @ForAll @IntRange(min = 0, max = 5000) int deleted) throws IOException {
-        byte[] data = TestModels.bytes(4, 2_000_000);
-        int del = Math.min(deleted, data.length - at);
-        byte[] edited = new byte[data.length + inserted - del];
-        System.arraycopy(data, 0, edited, 0, at);
-        System.arraycopy(TestModels.bytes(at, inserted), 0, edited, at, inserted);
-        System.arraycopy(data, at + del, edited, at + inserted, data.length - at - del);
-        Set<ObjectId> before = ids(chunks(data));
-        List<byte[]> after = chunks(edited);
-        long offset = 0;
-        int changed = 0;
-        for (byte[] c : after) {
-            if (!before.contains(ObjectId.hash(c))) {
-                changed++;
-                // Locality: a new chunk begins at most one chunk before the edit and ends
-                // within two maximal chunks after it; everything else is shared.
-                assertTrue(offset >= at - Chunker.MAX && offset + c.length <= at + inserted + 2L * Chunker.MAX,
-                        "chunk at " + offset + " changed by an edit at " + at);
+    @Test
+    void anyEditChangesAtMostAFewChunks() {
+        Property.forAll(Gen.ints(0, 1_900_000), Gen.ints(1, 5000), Gen.ints(0, 5000)).tries(25).check((at, inserted, deleted) -> {
+            byte[] data = TestModels.bytes(4, 2_000_000);
+            int del = Math.min(deleted, data.length - at);
+            byte[] edited = new byte[data.length + inserted - del];
+            System.arraycopy(data, 0, edited, 0, at);
+            System.arraycopy(TestModels.bytes(at, inserted), 0, edited, at, inserted);
+            System.arraycopy(data, at + del, edited, at + inserted, data.length - at - del);
+            Set<ObjectId> before = ids(chunks(data));
+            List<byte[]> after = chunks(edited);
+            long offset = 0;
+            int changed = 0;
+            for (byte[] c : after) {
+                if (!before.contains(ObjectId.hash(c))) {
+                    changed++;
+                    // Locality: a new chunk begins at most one chunk before the edit and ends
+                    // within two maximal chunks after it; everything else is shared.
+                    assertTrue(offset >= at - Chunker.MAX && offset + c.length <= at + inserted + 2L * Chunker.MAX,
+                            "chunk at " + offset + " changed by an edit at " + at);
+                }
+                offset += c.length;
             }
-            offset += c.length;
-        }
-        assertTrue(changed >= 1 && changed <= 5, "edit at " + at + " (+" + inserted + "/-" + del + ") changed " + changed + " chunks");
+            assertTrue(changed >= 1 && changed <= 5, "edit at " + at + " (+" + inserted + "/-" + del + ") changed " + changed + " chunks");
+        });
     }
 
     @Test

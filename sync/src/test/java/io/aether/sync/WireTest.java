@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.aether.testkit.Gen;
+import io.aether.testkit.Property;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
@@ -17,9 +19,6 @@ import java.nio.ByteOrder;
 import java.util.Arrays;
 import java.util.List;
 import java.util.zip.Inflater;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.constraints.Size;
 import org.junit.jupiter.api.Test;
 
 class WireTest {
@@ -90,12 +89,14 @@ class WireTest {
         assertThrows(IOException.class, () -> Wire.readIds(new DataInputStream(new ByteArrayInputStream(ids.array()))));
     }
 
-    @Property(tries = 1000)
-    void garbageStreamsFailCleanly(@ForAll @Size(max = 300) byte[] junk) {
-        try {
-            read(junk);
-        } catch (IOException | RepositoryException expected) {
-            // Refused with a reason.
-        }
+    @Test
+    void garbageStreamsFailCleanly() {
+        Property.forAll(Gen.bytes(0, 300)).tries(1000).check(junk -> {
+            try {
+                read(junk);
+            } catch (IOException | RepositoryException expected) {
+                // Refused with a reason.
+            }
+        });
     }
 }

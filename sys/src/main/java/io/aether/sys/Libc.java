@@ -33,11 +33,6 @@ public final class Libc {
     public static final int MAP_PRIVATE = 0x02;
     public static final int MAP_ANONYMOUS = 0x20;
     public static final int MAP_NORESERVE = 0x4000;
-    public static final int MADV_DONTNEED = 4;
-    public static final int MADV_DONTDUMP = 16;
-
-    public static final int EFD_CLOEXEC = O_CLOEXEC;
-    public static final int EFD_NONBLOCK = O_NONBLOCK;
 
     private static final Linker LINKER = Linker.nativeLinker();
     private static final SymbolLookup LIBC = LINKER.defaultLookup();
@@ -49,24 +44,61 @@ public final class Libc {
     private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG;
     private static final ValueLayout ADDR = ValueLayout.ADDRESS;
 
-    private static final MethodHandle OPEN = downcall("open", FunctionDescriptor.of(INT, ADDR, INT, INT), true, 2);
-    private static final MethodHandle CLOSE = downcall("close", FunctionDescriptor.of(INT, INT), true, -1);
-    private static final MethodHandle READ = downcall("read", FunctionDescriptor.of(LONG, INT, ADDR, LONG), true, -1);
-    private static final MethodHandle WRITE = downcall("write", FunctionDescriptor.of(LONG, INT, ADDR, LONG), true, -1);
-    private static final MethodHandle IOCTL_LONG = downcall("ioctl", FunctionDescriptor.of(INT, INT, LONG, LONG), true, 2);
-    private static final MethodHandle IOCTL_ADDR = downcall("ioctl", FunctionDescriptor.of(INT, INT, LONG, ADDR), true, 2);
-    private static final MethodHandle MMAP = downcall("mmap",
+
+    // Each function is linked on its first call, in a holder class of its own: linking a
+    // downcall spins method handles (milliseconds each), and a short-lived monitor uses few.
+    private static final class Open {
+        static final MethodHandle HANDLE = downcall("open", FunctionDescriptor.of(INT, ADDR, INT, INT), true, 2);
+    }
+
+    private static final class Close {
+        static final MethodHandle HANDLE = downcall("close", FunctionDescriptor.of(INT, INT), true, -1);
+    }
+
+    private static final class Read {
+        static final MethodHandle HANDLE = downcall("read", FunctionDescriptor.of(LONG, INT, ADDR, LONG), true, -1);
+    }
+
+    private static final class Write {
+        static final MethodHandle HANDLE = downcall("write", FunctionDescriptor.of(LONG, INT, ADDR, LONG), true, -1);
+    }
+
+    private static final class IoctlLong {
+        static final MethodHandle HANDLE = downcall("ioctl", FunctionDescriptor.of(INT, INT, LONG, LONG), true, 2);
+    }
+
+    private static final class IoctlAddr {
+        static final MethodHandle HANDLE = downcall("ioctl", FunctionDescriptor.of(INT, INT, LONG, ADDR), true, 2);
+    }
+
+    private static final class Mmap {
+        static final MethodHandle HANDLE = downcall("mmap",
             FunctionDescriptor.of(ADDR, ADDR, LONG, INT, INT, INT, LONG), true, -1);
-    private static final MethodHandle MUNMAP = downcall("munmap", FunctionDescriptor.of(INT, ADDR, LONG), true, -1);
-    private static final MethodHandle MADVISE = downcall("madvise", FunctionDescriptor.of(INT, ADDR, LONG, INT), true, -1);
-    private static final MethodHandle EVENTFD = downcall("eventfd", FunctionDescriptor.of(INT, INT, INT), true, -1);
-    private static final MethodHandle POLL = downcall("poll", FunctionDescriptor.of(INT, ADDR, LONG, INT), true, -1);
-    private static final MethodHandle STRERROR = downcall("strerror", FunctionDescriptor.of(ADDR, INT), false, -1);
-    private static final MethodHandle ISATTY = downcall("isatty", FunctionDescriptor.of(INT, INT), false, -1);
-    private static final MethodHandle GETPID = downcall("getpid", FunctionDescriptor.of(INT), false, -1);
-    private static final MethodHandle GETTID = downcall("gettid", FunctionDescriptor.of(INT), false, -1);
-    private static final MethodHandle PTHREAD_SELF = downcall("pthread_self", FunctionDescriptor.of(LONG), false, -1);
-    private static final MethodHandle PTHREAD_KILL = downcall("pthread_kill", FunctionDescriptor.of(INT, LONG, INT), false, -1);
+    }
+
+    private static final class Munmap {
+        static final MethodHandle HANDLE = downcall("munmap", FunctionDescriptor.of(INT, ADDR, LONG), true, -1);
+    }
+
+    private static final class Poll {
+        static final MethodHandle HANDLE = downcall("poll", FunctionDescriptor.of(INT, ADDR, LONG, INT), true, -1);
+    }
+
+    private static final class Strerror {
+        static final MethodHandle HANDLE = downcall("strerror", FunctionDescriptor.of(ADDR, INT), false, -1);
+    }
+
+    private static final class Isatty {
+        static final MethodHandle HANDLE = downcall("isatty", FunctionDescriptor.of(INT, INT), false, -1);
+    }
+
+    private static final class PthreadSelf {
+        static final MethodHandle HANDLE = downcall("pthread_self", FunctionDescriptor.of(LONG), false, -1);
+    }
+
+    private static final class PthreadKill {
+        static final MethodHandle HANDLE = downcall("pthread_kill", FunctionDescriptor.of(INT, LONG, INT), false, -1);
+    }
 
     /** One errno capture buffer per thread, so concurrent vCPU threads never share one. */
     private static final ThreadLocal<MemorySegment> CAPTURE =
@@ -105,7 +137,7 @@ public final class Libc {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment cpath = arena.allocateFrom(path);
             MemorySegment capture = CAPTURE.get();
-            int fd = (int) OPEN.invokeExact(capture, cpath, flags, mode);
+            int fd = (int) Open.HANDLE.invokeExact(capture, cpath, flags, mode);
             if (fd < 0) throw new NativeCallException("open " + path, lastErrno(capture));
             return fd;
         } catch (Throwable t) {
@@ -116,7 +148,7 @@ public final class Libc {
     /** Closes a descriptor; errors on close are ignored, as the descriptor is gone either way. */
     public static void close(int fd) {
         try {
-            int ignored = (int) CLOSE.invokeExact(CAPTURE.get(), fd);
+            int ignored = (int) Close.HANDLE.invokeExact(CAPTURE.get(), fd);
         } catch (Throwable t) {
             throw rethrow(t);
         }
@@ -127,7 +159,7 @@ public final class Libc {
         try {
             MemorySegment capture = CAPTURE.get();
             while (true) {
-                long n = (long) READ.invokeExact(capture, fd, buf, Math.min(length, buf.byteSize()));
+                long n = (long) Read.HANDLE.invokeExact(capture, fd, buf, Math.min(length, buf.byteSize()));
                 if (n >= 0) return n;
                 int errno = lastErrno(capture);
                 if (errno == Errno.EINTR) continue;
@@ -144,7 +176,7 @@ public final class Libc {
         try {
             MemorySegment capture = CAPTURE.get();
             while (true) {
-                long n = (long) WRITE.invokeExact(capture, fd, buf, Math.min(length, buf.byteSize()));
+                long n = (long) Write.HANDLE.invokeExact(capture, fd, buf, Math.min(length, buf.byteSize()));
                 if (n >= 0) return n;
                 int errno = lastErrno(capture);
                 if (errno == Errno.EINTR) continue;
@@ -160,7 +192,7 @@ public final class Libc {
     public static int ioctl(String name, int fd, long request, long arg) {
         try {
             MemorySegment capture = CAPTURE.get();
-            int r = (int) IOCTL_LONG.invokeExact(capture, fd, request, arg);
+            int r = (int) IoctlLong.HANDLE.invokeExact(capture, fd, request, arg);
             if (r < 0) throw new NativeCallException(name, lastErrno(capture));
             return r;
         } catch (Throwable t) {
@@ -172,7 +204,7 @@ public final class Libc {
     public static int ioctl(String name, int fd, long request, MemorySegment arg) {
         try {
             MemorySegment capture = CAPTURE.get();
-            int r = (int) IOCTL_ADDR.invokeExact(capture, fd, request, arg);
+            int r = (int) IoctlAddr.HANDLE.invokeExact(capture, fd, request, arg);
             if (r < 0) throw new NativeCallException(name, lastErrno(capture));
             return r;
         } catch (Throwable t) {
@@ -188,7 +220,7 @@ public final class Libc {
     public static int ioctlErrno(int fd, long request, long arg) {
         try {
             MemorySegment capture = CAPTURE.get();
-            int r = (int) IOCTL_LONG.invokeExact(capture, fd, request, arg);
+            int r = (int) IoctlLong.HANDLE.invokeExact(capture, fd, request, arg);
             return r < 0 ? -lastErrno(capture) : r;
         } catch (Throwable t) {
             throw rethrow(t);
@@ -205,7 +237,7 @@ public final class Libc {
     public static MemorySegment mmap(String name, long length, int prot, int flags, int fd, long offset) {
         try {
             MemorySegment capture = CAPTURE.get();
-            MemorySegment p = (MemorySegment) MMAP.invokeExact(capture, MemorySegment.NULL, length, prot, flags, fd, offset);
+            MemorySegment p = (MemorySegment) Mmap.HANDLE.invokeExact(capture, MemorySegment.NULL, length, prot, flags, fd, offset);
             if (p.address() == -1L) throw new NativeCallException(name, lastErrno(capture));
             return p.reinterpret(length);
         } catch (Throwable t) {
@@ -216,33 +248,14 @@ public final class Libc {
     public static void munmap(MemorySegment mapping) {
         try {
             MemorySegment capture = CAPTURE.get();
-            int r = (int) MUNMAP.invokeExact(capture, mapping, mapping.byteSize());
+            int r = (int) Munmap.HANDLE.invokeExact(capture, mapping, mapping.byteSize());
             if (r < 0) throw new NativeCallException("munmap", lastErrno(capture));
         } catch (Throwable t) {
             throw rethrow(t);
         }
     }
 
-    public static void madvise(MemorySegment range, int advice) {
-        try {
-            MemorySegment capture = CAPTURE.get();
-            int r = (int) MADVISE.invokeExact(capture, range, range.byteSize(), advice);
-            if (r < 0) throw new NativeCallException("madvise", lastErrno(capture));
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
-    }
 
-    public static int eventfd(int initial, int flags) {
-        try {
-            MemorySegment capture = CAPTURE.get();
-            int fd = (int) EVENTFD.invokeExact(capture, initial, flags);
-            if (fd < 0) throw new NativeCallException("eventfd", lastErrno(capture));
-            return fd;
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
-    }
 
     public static final short POLLIN = 0x1;
 
@@ -257,7 +270,7 @@ public final class Libc {
             pfd.set(ValueLayout.JAVA_SHORT, 4, POLLIN);
             pfd.set(ValueLayout.JAVA_SHORT, 6, (short) 0);
             MemorySegment capture = CAPTURE.get();
-            int r = (int) POLL.invokeExact(capture, pfd, 1L, timeoutMillis);
+            int r = (int) Poll.HANDLE.invokeExact(capture, pfd, 1L, timeoutMillis);
             if (r < 0) {
                 int errno = lastErrno(capture);
                 if (errno == Errno.EINTR) return false;
@@ -271,32 +284,18 @@ public final class Libc {
 
     public static boolean isatty(int fd) {
         try {
-            return (int) ISATTY.invokeExact(fd) == 1;
+            return (int) Isatty.HANDLE.invokeExact(fd) == 1;
         } catch (Throwable t) {
             throw rethrow(t);
         }
     }
 
-    public static int getpid() {
-        try {
-            return (int) GETPID.invokeExact();
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
-    }
 
-    public static int gettid() {
-        try {
-            return (int) GETTID.invokeExact();
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
-    }
 
     /** The calling thread's pthread handle, for {@link #pthreadKill}. */
     public static long pthreadSelf() {
         try {
-            return (long) PTHREAD_SELF.invokeExact();
+            return (long) PthreadSelf.HANDLE.invokeExact();
         } catch (Throwable t) {
             throw rethrow(t);
         }
@@ -305,7 +304,7 @@ public final class Libc {
     /** Sends {@code signal} to one thread of this process (to kick a vCPU out of {@code KVM_RUN}). */
     public static void pthreadKill(long thread, int signal) {
         try {
-            int r = (int) PTHREAD_KILL.invokeExact(thread, signal);
+            int r = (int) PthreadKill.HANDLE.invokeExact(thread, signal);
             if (r != 0) throw new NativeCallException("pthread_kill", r);
         } catch (Throwable t) {
             throw rethrow(t);
@@ -314,7 +313,7 @@ public final class Libc {
 
     static String strerror(int errno) {
         try {
-            MemorySegment s = (MemorySegment) STRERROR.invokeExact(errno);
+            MemorySegment s = (MemorySegment) Strerror.HANDLE.invokeExact(errno);
             // strerror returns a NUL-terminated string in static storage; 256 bytes bounds the scan.
             return s.reinterpret(256).getString(0);
         } catch (Throwable t) {

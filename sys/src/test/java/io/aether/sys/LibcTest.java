@@ -41,18 +41,20 @@ class LibcTest {
     }
 
     @Test
-    void eventfdCarriesCounts() {
-        int fd = Libc.eventfd(0, Libc.EFD_CLOEXEC);
+    void readAndWriteMoveBytesThroughDescriptors() {
+        int zero = Libc.open("/dev/zero", Libc.O_RDONLY, 0);
+        int sink = Libc.open("/dev/null", Libc.O_WRONLY, 0);
         try (Arena arena = Arena.ofConfined()) {
-            var buf = arena.allocate(8);
-            buf.set(ValueLayout.JAVA_LONG, 0, 3);
-            assertEquals(8, Libc.write(fd, buf, 8));
-            buf.set(ValueLayout.JAVA_LONG, 0, 0);
-            assertEquals(8, Libc.read(fd, buf, 8));
-            assertEquals(3, buf.get(ValueLayout.JAVA_LONG, 0));
-            assertTrue(Libc.getpid() > 0);
+            var buf = arena.allocate(64);
+            buf.fill((byte) 7);
+            assertEquals(16, Libc.read(zero, buf, 16));
+            assertEquals(0, buf.get(ValueLayout.JAVA_BYTE, 15));
+            assertEquals(7, buf.get(ValueLayout.JAVA_BYTE, 16), "read no more than asked");
+            assertEquals(64, Libc.write(sink, buf, 64));
+            assertTrue(Libc.pollIn(zero, 0), "/dev/zero is always readable");
         } finally {
-            Libc.close(fd);
+            Libc.close(zero);
+            Libc.close(sink);
         }
     }
 }

@@ -62,7 +62,7 @@ public final class TestHost {
     static final String DIRECT_JVM_OPTIONS = "--enable-native-access=ALL-UNNAMED";
     /** Test frameworks, and ONNX Runtime's 50 MiB native bundle that only model inference loads. */
     private static final Pattern NOT_PRODUCT = Pattern.compile(
-            "(junit-|jqwik|opentest4j|apiguardian|surefire|onnxruntime).*");
+            "(junit-|aether-testkit|opentest4j|apiguardian|surefire|onnxruntime).*");
     /** QEMU's firmware for microvm and its option ROMs for -kernel. */
     private static final List<String> QEMU_FIRMWARE = List.of("bios-microvm.bin", "qboot.rom", "linuxboot.bin",
             "linuxboot_dma.bin", "pvh.bin", "kvmvapic.bin");

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.aether.guest.GuestInit;
+import io.aether.loader.KernelLoader;
+import io.aether.loader.LoadException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -66,6 +68,45 @@ class AetherBootsLinuxTest {
 
             console.expectLine(Pattern.compile("host sees: aether-persists"), STEP);
             assertEquals(0, run.awaitExit(STEP));
+        }
+    }
+
+    @Test
+    void anElfVmlinuxBootsThroughItsPvhEntryAndAGuestRebootRestartsOrEndsTheVm() throws IOException, LoadException {
+        TestHost host = TestHost.get();
+        Path vmlinux = Files.createTempFile("aether-vmlinux", ".elf");
+        try {
+            Files.write(vmlinux, KernelLoader.extractVmlinux(host.guest().kernel()));
+            String elfRestarting = Scenario.aetherVmCommand(Scenario.GUEST_CMDLINE, "--on-reboot", "restart")
+                    .replace("--kernel \"$GUEST_KERNEL\"", "--kernel vmlinux");
+            String script = """
+                    head -c 4 vmlinux | od -An -c | tr -d ' \\n'; echo
+                    %s
+                    echo "restarting monitor exited: $?"
+                    %s
+                    echo "exiting monitor exited: $?"
+                    """.formatted(elfRestarting, Scenario.aetherVmCommand(Scenario.GUEST_CMDLINE));
+            Scenario scenario = Scenario.script(script).file("vmlinux", vmlinux).timeout(Duration.ofMinutes(12)).build();
+            try (GuestRun run = host.start(scenario)) {
+                GuestConsole console = run.console();
+                console.expectLine(Pattern.compile("177ELF"), STEP);
+                console.expectLine(READY, BOOT);
+                assertEquals(List.of("ok"), console.exec("test -d /sys/bus/virtio/drivers/virtio_blk && echo ok", STEP).lines());
+                console.expect(GuestConsole.PROMPT, STEP);
+                console.sendLine("echo b > /proc/sysrq-trigger"); // an immediate reboot, as after a panic
+                console.expectLine(Pattern.compile("aether: guest rebooted; restarting the VM"), BOOT);
+                console.expectLine(READY, BOOT);
+                console.exitShell(STEP);
+                console.expectLine(Pattern.compile("restarting monitor exited: 0"), STEP);
+
+                console.expectLine(READY, BOOT);
+                console.expect(GuestConsole.PROMPT, STEP);
+                console.sendLine("reboot -f");
+                console.expectLine(Pattern.compile("exiting monitor exited: 0"), BOOT);
+                assertEquals(0, run.awaitExit(STEP));
+            }
+        } finally {
+            Files.deleteIfExists(vmlinux);
         }
     }
 

@@ -24,9 +24,9 @@ class TestHostTest {
         Path cli = Files.writeString(dir.resolve("aether-cli-0.1.0.jar"), "");
         Path classes = Files.createDirectories(dir.resolve("classes"));
         Path junit = Files.writeString(dir.resolve("junit-jupiter-api-6.1.3.jar"), "");
-        Path jqwik = Files.writeString(dir.resolve("jqwik-1.10.1.jar"), "");
+        Path testkit = Files.writeString(dir.resolve("aether-testkit-0.1.0-SNAPSHOT.jar"), "");
         Path onnx = Files.writeString(dir.resolve("onnxruntime-1.29.0.jar"), "");
-        String cp = String.join(":", cli.toString(), junit.toString(), classes.toString(), jqwik.toString(),
+        String cp = String.join(":", cli.toString(), junit.toString(), classes.toString(), testkit.toString(),
                 onnx.toString(), dir.resolve("gone.jar").toString(), "");
         assertEquals(List.of(cli, classes), TestHost.productClasspath(cp));
     }

@@ -11,9 +11,9 @@ import java.util.random.RandomGenerator;
  * A generator of test values: a function of a source of randomness. The same random state gives
  * the same value, so a run is reproduced from its seed ({@link Property}).
  *
- * <p>Numeric factories mix in edge cases the way jqwik did: about one draw in 16 is a boundary
- * value of the range (its ends and their neighbours, 0, 1, -1, the largest powers of two inside
- * it and their neighbours); of the rest, half are uniform over the range and half are biased
+ * <p>Numeric factories mix in edge cases: about one draw in 16 is a boundary value of the range
+ * (its ends and their neighbours, 0, 1, -1, the largest powers of two inside it and their
+ * neighbours); of the rest, half are uniform over the range and half are biased
  * towards the value nearest 0 (a uniform number of bits), so that wide ranges still produce small
  * values. Sizes of arrays, lists and strings have the same edge cases and are otherwise uniform:
  * the shortest and the longest come up, and long sequences are as likely as short ones.

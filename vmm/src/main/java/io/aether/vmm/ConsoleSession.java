@@ -9,29 +9,37 @@ import java.util.Arrays;
  * Connects a host byte stream to the guest's serial console: keys go in (with back-pressure from
  * the UART's bounded buffer), and on an interactive terminal {@code Ctrl-A x} stops the VM and
  * {@code Ctrl-A Ctrl-A} sends one {@code Ctrl-A}, as in QEMU.
+ *
+ * <p>One session serves the VMs that follow one another on the console (a guest reboot with
+ * restart builds a new VM): keys go to the VM last {@link #attach attached}.
  */
 public final class ConsoleSession {
 
     static final int CTRL_A = 0x01;
 
-    private final MicroVm vm;
     private final boolean escapes;
+    private volatile MicroVm vm;
     private boolean afterCtrlA;
 
-    private ConsoleSession(MicroVm vm, boolean escapes) {
-        this.vm = vm;
+    private ConsoleSession(boolean escapes) {
         this.escapes = escapes;
     }
 
     /**
-     * Starts a daemon thread that pumps {@code in} into the guest until end of input or the VM
-     * stops. End of input leaves the VM running.
+     * Starts a daemon thread that pumps {@code in} into the attached VM until end of input.
+     * End of input leaves the VM running.
      *
      * @param escapes whether Ctrl-A commands are interpreted (on a terminal in raw mode)
      */
-    public static Thread pump(InputStream in, MicroVm vm, boolean escapes) {
-        ConsoleSession session = new ConsoleSession(vm, escapes);
-        return Thread.ofPlatform().name("console-input").daemon().start(() -> session.run(in));
+    public static ConsoleSession start(InputStream in, boolean escapes) {
+        ConsoleSession session = new ConsoleSession(escapes);
+        Thread.ofPlatform().name("console-input").daemon().start(() -> session.run(in));
+        return session;
+    }
+
+    /** Sends keys from now on to {@code target}. */
+    public void attach(MicroVm target) {
+        vm = target;
     }
 
     private void run(InputStream in) {
@@ -44,7 +52,7 @@ public final class ConsoleSession {
                 offer(keys);
             }
         } catch (IOException | InterruptedException e) {
-            // The console closed or the VM is going away: nothing more to pump.
+            // The console closed or the process is going away: nothing more to pump.
         }
     }
 
@@ -58,7 +66,8 @@ public final class ConsoleSession {
             if (afterCtrlA) {
                 afterCtrlA = false;
                 if (b == 'x' || b == 'X') {
-                    vm.requestStop(new StopReason.Requested("Ctrl-A x"));
+                    MicroVm target = vm;
+                    if (target != null) target.requestStop(new StopReason.Requested("Ctrl-A x"));
                     return null;
                 }
                 if (b == CTRL_A) out[o++] = (byte) CTRL_A;
@@ -72,12 +81,18 @@ public final class ConsoleSession {
         return Arrays.copyOf(out, o);
     }
 
+    /** Hands keys to the attached VM, waiting while its UART is full or no VM is attached yet. */
     private void offer(byte[] keys) throws InterruptedException {
         int sent = 0;
         while (sent < keys.length) {
-            int n = vm.consoleInput(Arrays.copyOfRange(keys, sent, keys.length));
+            MicroVm target = vm;
+            if (target == null) {
+                Thread.sleep(50);
+                continue;
+            }
+            int n = target.consoleInput(Arrays.copyOfRange(keys, sent, keys.length));
             sent += n;
-            if (n == 0) vm.awaitConsoleSpace(100);
+            if (n == 0) target.awaitConsoleSpace(100);
         }
     }
 

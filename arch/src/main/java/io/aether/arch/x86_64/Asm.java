@@ -85,7 +85,10 @@ final class Asm {
         return bytes(0xF4);
     }
 
-    /** {@code lgdt [address]}, loading a 32-bit base; the operand must be below 64 KiB. */
+    /**
+     * {@code lgdt [address]}, loading a 32-bit base; in 16-bit code {@code address} is the offset
+     * in DS and must be below 64 KiB.
+     */
     Asm lgdt(int address) {
         if (address < 0 || address > 0xFFFF) throw new IllegalArgumentException("lgdt operand beyond 64 KiB");
         if (bits == 16) return bytes(0x66, 0x0F, 0x01, 0x16).imm16(address);
@@ -160,6 +163,22 @@ final class Asm {
     /** {@code test al, imm8}. */
     Asm testAl(int value) {
         return bytes(0xA8, value);
+    }
+
+    /** {@code mov ax, imm16} in 16-bit code. */
+    Asm movAx16(int value) {
+        if (bits != 16) throw new IllegalStateException("mov ax, imm16 is emitted for 16-bit code only");
+        return bytes(0xB8).imm16(value);
+    }
+
+    /** {@code out imm8, al}. */
+    Asm outImmAl(int port) {
+        return bytes(0xE6, port);
+    }
+
+    /** {@code jmp far segment:offset} with a 16-bit offset, from 16-bit code (the reset vector's jump). */
+    Asm jmpFar16(int segment, int offset) {
+        return bytes(0xEA).imm16(offset).imm16(segment);
     }
 
     /** {@code mov al, imm8}. */

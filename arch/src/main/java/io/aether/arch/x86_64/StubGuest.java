@@ -28,8 +28,6 @@ public final class StubGuest {
 
     static final long GDT = 0x500;
     static final long PML4 = 0x9000;
-    private static final long PDPT = 0xA000;
-    private static final long PD = 0xB000;
     private static final int COM1 = 0x3F8;
     private static final int CODE64 = 0x08;
     private static final int DATA = 0x10;
@@ -63,46 +61,87 @@ public final class StubGuest {
 
     /** The stub's memory image for {@code program}: GDT, page tables and code. */
     public static List<Chunk> image(Program program) {
-        return List.of(new Chunk(GDT, gdt()), new Chunk(PML4, pageTables()), new Chunk(ENTRY, code(program)));
+        return List.of(new Chunk(GDT, gdt(GDT)), new Chunk(PML4, pageTables(PML4)), new Chunk(ENTRY, code(program)));
     }
 
-    /** Null, 64-bit code, flat data, flat 32-bit code; then the GDTR image (limit, base). */
-    static byte[] gdt() {
+    /** The I/O port of QEMU's {@code isa-debug-exit} device in {@link #firmware()}. */
+    public static final int QEMU_DEBUG_EXIT_PORT = 0xF4;
+    /** Size of {@link #firmware()}: a BIOS image, mapped by PC firmware loaders below 1 MiB and 4 GiB. */
+    public static final int FIRMWARE_SIZE = 64 * 1024;
+    private static final long FIRMWARE_BASE = 0xF_0000;
+
+    /**
+     * The same stub as a 64 KiB BIOS image for another monitor ({@code qemu-system-x86_64 -bios}),
+     * so that a benchmark runs equivalent guest code under both: the reset vector at F000:FFF0
+     * jumps to F000:0000, which loads the GDT from ROM and runs the {@link Program#HELLO}
+     * program with its tables in ROM, then writes 0 to QEMU's isa-debug-exit port to end the
+     * process (its exit status is then 1).
+     */
+    public static byte[] firmware() {
+        Asm a = new Asm(FIRMWARE_BASE).bits(16);
+        a.cli().movAx16((int) (FIRMWARE_BASE >>> 4)).movSregFromAx(3);     // ds = F000
+        a.lgdt(0x4000 + 32);                                               // GDTR image at ds:4020
+        byte[] code = modeSwitchAndProgram(a, FIRMWARE_BASE + 0x1000, Program.HELLO, true);
+        byte[] rom = new byte[FIRMWARE_SIZE];
+        System.arraycopy(code, 0, rom, 0, code.length);
+        byte[] tables = pageTables(FIRMWARE_BASE + 0x1000);
+        System.arraycopy(tables, 0, rom, 0x1000, tables.length);
+        byte[] gdt = gdt(FIRMWARE_BASE + 0x4000);
+        System.arraycopy(gdt, 0, rom, 0x4000, gdt.length);
+        byte[] reset = new Asm(FIRMWARE_BASE + 0xFFF0).bits(16).jmpFar16((int) (FIRMWARE_BASE >>> 4), 0).assemble();
+        System.arraycopy(reset, 0, rom, 0xFFF0, reset.length);
+        if (code.length > 0x1000) throw new IllegalStateException("firmware code overlaps its page tables");
+        return rom;
+    }
+
+    /**
+     * Null, 64-bit code, flat data, flat 32-bit code (accessed bits preset, so that the CPU never
+     * writes the table, which may be in ROM); then the GDTR image (limit, base).
+     */
+    static byte[] gdt(long base) {
         ByteBuffer b = ByteBuffer.allocate(32 + 8).order(ByteOrder.LITTLE_ENDIAN);
         b.putLong(0);
-        b.putLong(0x00AF9A000000FFFFL);  // CODE64: present, DPL 0, L=1, G=1
-        b.putLong(0x00CF92000000FFFFL);  // DATA: flat 4 GiB read/write
-        b.putLong(0x00CF9A000000FFFFL);  // CODE32: flat 4 GiB, D=1
+        b.putLong(0x00AF9B000000FFFFL);  // CODE64: present, DPL 0, L=1, G=1
+        b.putLong(0x00CF93000000FFFFL);  // DATA: flat 4 GiB read/write
+        b.putLong(0x00CF9B000000FFFFL);  // CODE32: flat 4 GiB, D=1
         b.putShort((short) (32 - 1));
-        b.putInt((int) GDT);
+        b.putInt((int) base);
         return b.array();
     }
 
-    static int gdtr() {
-        return (int) GDT + 32;
-    }
-
-    /** PML4 -> PDPT -> PD of 512 2-MiB pages: the first GiB identity-mapped. */
-    static byte[] pageTables() {
+    /**
+     * PML4 -> PDPT -> PD of 512 2-MiB pages: the first GiB identity-mapped. Accessed and dirty
+     * bits are preset so that the page walk never writes the tables (they may be in ROM).
+     */
+    static byte[] pageTables(long base) {
+        long table = 0x3 | 0x20;             // present, writable, accessed
+        long page = 0x83 | 0x20 | 0x40;      // ... 2 MiB page, accessed, dirty
         ByteBuffer b = ByteBuffer.allocate(3 * 4096).order(ByteOrder.LITTLE_ENDIAN);
-        b.putLong(0, PDPT | 0x3);
-        b.putLong(4096, PD | 0x3);
-        for (int i = 0; i < 512; i++) b.putLong(2 * 4096 + i * 8, ((long) i << 21) | 0x83);
+        b.putLong(0, (base + 4096) | table);
+        b.putLong(4096, (base + 2 * 4096) | table);
+        for (int i = 0; i < 512; i++) b.putLong(2 * 4096 + i * 8, ((long) i << 21) | page);
         return b.array();
     }
 
     static byte[] code(Program program) {
+        Asm a = new Asm(ENTRY).bits(16);
+        a.cli().lgdt((int) GDT + 32);
+        return modeSwitchAndProgram(a, PML4, program, false);
+    }
+
+    /**
+     * From real mode with the GDT loaded: protected mode, long mode, the message, then the
+     * program; {@code debugExit} ends with QEMU's isa-debug-exit port instead of halting.
+     */
+    private static byte[] modeSwitchAndProgram(Asm a, long pml4, Program program, boolean debugExit) {
         byte[] message = MESSAGE.getBytes(StandardCharsets.US_ASCII);
-        Asm a = new Asm(ENTRY);
-        a.bits(16);
-        a.cli().lgdt(gdtr());
         a.movEaxFromCr(0).orEax(1).movCrFromEax(0);                  // CR0.PE
         a.jmpFar(CODE32, "protected");
 
         a.bits(32).label("protected");
         a.movImm(0, DATA).movSregFromAx(3).movSregFromAx(0).movSregFromAx(2); // ds, es, ss
         a.movEaxFromCr(4).orEax(1 << 5).movCrFromEax(4);             // CR4.PAE
-        a.movImm(0, PML4).movCrFromEax(3);                           // CR3
+        a.movImm(0, pml4).movCrFromEax(3);                           // CR3
         a.movImm(1, 0xC0000080L).rdmsr().orEax(1 << 8).wrmsr();      // EFER.LME
         a.movEaxFromCr(0).orEax(0x80000000L).movCrFromEax(0);        // CR0.PG: long mode active
         a.jmpFar(CODE64, "long");
@@ -121,7 +160,9 @@ public final class StubGuest {
             }
             case CRASH -> a.ud2();
         }
-        a.label("halt").hlt().jmp("halt");
+        a.label("halt");
+        if (debugExit) a.movAl(0).outImmAl(QEMU_DEBUG_EXIT_PORT);
+        a.hlt().jmp("halt");
         a.label("message").bytes(message);
         return a.assemble();
     }
