@@ -24,6 +24,7 @@ public final class Main {
     private static final Map<String, Supplier<Object>> COMMANDS = new LinkedHashMap<>();
 
     static {
+        COMMANDS.put("demo", DemoCommand::new);
         COMMANDS.put("vm", VmCommand::new);
         COMMANDS.put("guest", GuestCommand::new);
         COMMANDS.put("model", ModelCommand::new);

@@ -258,10 +258,14 @@ public final class Libc {
 
 
     public static final short POLLIN = 0x1;
+    private static final short POLLERR = 0x8;
+    private static final short POLLHUP = 0x10;
+    private static final short POLLNVAL = 0x20;
 
     /**
-     * Waits until {@code fd} is readable or {@code timeoutMillis} pass; returns whether it is
-     * readable. An interrupted wait counts as "not yet".
+     * Waits until {@code fd} is readable or {@code timeoutMillis} pass; returns whether a read
+     * would not block: data, end of file (POLLHUP) or an error (POLLERR, POLLNVAL) all count, so
+     * that the caller's read reports them. An interrupted wait counts as "not yet".
      */
     public static boolean pollIn(int fd, int timeoutMillis) {
         try (Arena arena = Arena.ofConfined()) {
@@ -276,7 +280,7 @@ public final class Libc {
                 if (errno == Errno.EINTR) return false;
                 throw new NativeCallException("poll", errno);
             }
-            return r > 0 && (pfd.get(ValueLayout.JAVA_SHORT, 6) & POLLIN) != 0;
+            return r > 0 && (pfd.get(ValueLayout.JAVA_SHORT, 6) & (POLLIN | POLLERR | POLLHUP | POLLNVAL)) != 0;
         } catch (Throwable t) {
             throw rethrow(t);
         }

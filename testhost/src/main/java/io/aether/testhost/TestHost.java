@@ -116,6 +116,18 @@ public final class TestHost {
         }
     }
 
+    /**
+     * The test host for a program that is not a test (the demo, the benchmarks): the same as
+     * {@link #get()}, but a machine that cannot run guests is an exception with the reason.
+     */
+    public static TestHost open() throws IOException {
+        try {
+            return prepare();
+        } catch (Unavailable e) {
+            throw new IOException(e.getMessage(), e);
+        }
+    }
+
     private static TestHost prepare() throws Unavailable {
         HostProbe probe = HostProbe.probe();
         HostProbe.Mode mode = probe.mode().orElseThrow(() -> new Unavailable(probe.unavailableReason()));
@@ -271,7 +283,7 @@ public final class TestHost {
             try {
                 image = JdkImage.ensure(cacheDir, javaHome, JdkImage.MODULES, TestHost::progress);
             } catch (IOException e) {
-                throw Prerequisites.missing("cannot make the Java runtime for the nested host: " + e.getMessage());
+                throw new IOException("cannot make the Java runtime for the nested host: " + e.getMessage(), e);
             }
             List<Path> binaries = new ArrayList<>();
             binaries.add(image.resolve("bin/java"));

@@ -101,7 +101,7 @@ public final class MicroVm implements AutoCloseable {
             config.validate(maxVcpus);
             Vm vm = kvm.createVm();
             List<RegionSpec> regions = config.isStub()
-                    ? List.of(RegionSpec.ram(0, StubGuest.MEMORY_SIZE))
+                    ? List.of(RegionSpec.ram(0, config.memory().bytes()))
                     : Layout.memoryRegions(config.memory().bytes());
             GuestMemory memory = GuestMemory.anonymous(regions);
             machine = new MicroVm(config, kvm, vm, memory, config.traceExits() ? trace : null);

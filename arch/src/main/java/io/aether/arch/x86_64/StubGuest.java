@@ -23,8 +23,6 @@ public final class StubGuest {
 
     /** Where the code starts; the vCPU enters here in real mode with CS base 0. */
     public static final long ENTRY = 0x8000;
-    /** The guest RAM the stub needs. */
-    public static final long MEMORY_SIZE = 2L << 20;
 
     static final long GDT = 0x500;
     static final long PML4 = 0x9000;

@@ -1,5 +1,11 @@
-package io.aether.testhost;
+package io.aether.it;
 
+import io.aether.testhost.GuestConsole;
+import io.aether.testhost.GuestRun;
+import io.aether.testhost.HostProbe;
+import io.aether.testhost.Prerequisites;
+import io.aether.testhost.Scenario;
+import io.aether.testhost.TestHost;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
