@@ -64,6 +64,33 @@ class KvmTest {
     }
 
     @Test
+    void dirtyLoggingReportsThePagesTheGuestWrote() {
+        requireKvm();
+        try (Kvm kvm = Kvm.open(); Vm vm = kvm.createVm()) {
+            MemorySegment ram = Libc.mmap("mmap", 0x10000, Libc.PROT_READ | Libc.PROT_WRITE,
+                    Libc.MAP_PRIVATE | Libc.MAP_ANONYMOUS, -1, 0);
+            // mov byte [0x5000], 0x2a; mov byte [0x9abc], 1; hlt
+            byte[] code = {(byte) 0xC6, 0x06, 0x00, 0x50, 0x2A, (byte) 0xC6, 0x06, (byte) 0xBC, (byte) 0x9A, 0x01, (byte) 0xF4};
+            MemorySegment.copy(code, 0, ram, ValueLayout.JAVA_BYTE, 0x1000, code.length);
+            vm.setUserMemoryRegion(0, Vm.MEM_LOG_DIRTY_PAGES, 0, ram);
+            assertEquals(0, vm.dirtyLog(0, 16)[0] & ~(1L << 1), "nothing written yet (the code page may count as loaded)");
+            try (Vcpu vcpu = vm.createVcpu(0)) {
+                Sregs s = vcpu.sregs();
+                Segment cs = new Segment(0, 0xFFFF, 0, s.cs().type(), true, 0, false, true, false, false, false, false);
+                vcpu.setSregs(new Sregs(cs, s.ds(), s.es(), s.fs(), s.gs(), s.ss(), s.tr(), s.ldt(), s.gdt(), s.idt(),
+                        s.cr0(), s.cr2(), s.cr3(), s.cr4(), s.cr8(), s.efer(), s.apicBase()));
+                vcpu.setRegs(new Regs(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x1000, 2));
+                assertInstanceOf(VcpuExit.Hlt.class, vcpu.run());
+            }
+            assertEquals(0x2A, ram.get(ValueLayout.JAVA_BYTE, 0x5000));
+            long bitmap = vm.dirtyLog(0, 16)[0];
+            assertEquals(1L << 5 | 1L << 9, bitmap, "pages 5 and 9 written: " + Long.toBinaryString(bitmap));
+            assertEquals(0, vm.dirtyLog(0, 16)[0], "reading the log clears it");
+            Libc.munmap(ram);
+        }
+    }
+
+    @Test
     void aKickInterruptsAVcpuSpinningInTheGuest() throws Exception {
         requireKvm();
         try (Kvm kvm = Kvm.open(); Vm vm = kvm.createVm()) {

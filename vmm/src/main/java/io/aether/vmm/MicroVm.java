@@ -269,6 +269,35 @@ public final class MicroVm implements AutoCloseable {
         }
     }
 
+    /**
+     * Starts dirty-page logging: from now on {@link #takeDirtyPages} reports every page written,
+     * by the guest (KVM logs its slots) or by the monitor (device DMA, logged by guest memory).
+     * Snapshots and migration copy what it reports.
+     */
+    public synchronized void startDirtyLog() {
+        memory.dirtyLog().enable();
+        for (MemoryRegion r : memory.regions()) {
+            int flags = (r.readOnly() ? Vm.MEM_READONLY : 0) | Vm.MEM_LOG_DIRTY_PAGES;
+            vm.setUserMemoryRegion(r.slot(), flags, r.guestBase(), r.host());
+        }
+    }
+
+    /**
+     * The pages written since logging started or since the last call, one bitmap per memory
+     * region (bit i = the page at the region's base + i * 4096), and clears them.
+     */
+    public synchronized java.util.List<long[]> takeDirtyPages() {
+        if (!memory.dirtyLog().enabled()) throw new IllegalStateException("dirty logging is off: call startDirtyLog first");
+        java.util.List<long[]> out = new java.util.ArrayList<>();
+        for (MemoryRegion r : memory.regions()) {
+            long[] guest = vm.dirtyLog(r.slot(), r.size() / RegionSpec.PAGE_SIZE);
+            long[] monitor = memory.dirtyLog().take(r.slot());
+            for (int i = 0; i < guest.length; i++) guest[i] |= monitor[i];
+            out.add(guest);
+        }
+        return out;
+    }
+
     /** The guest's memory (for tests and snapshots). */
     public GuestMemory memory() {
         return memory;

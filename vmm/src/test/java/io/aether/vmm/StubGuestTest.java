@@ -73,6 +73,30 @@ class StubGuestTest {
         assertEquals(StubGuest.MESSAGE, console.toString(StandardCharsets.US_ASCII));
     }
 
+    private static boolean dirty(long[] bitmap, int page) {
+        return (bitmap[page / 64] & (1L << (page % 64))) != 0;
+    }
+
+    @Test
+    void dirtyLoggingMergesTheMonitorsWritesWithKvmsLog() throws Exception {
+        requireKvm();
+        try (MicroVm vm = MicroVm.create(VmConfig.stub(StubGuest.Program.HELLO, false), new ByteArrayOutputStream(), null)) {
+            var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, vm::takeDirtyPages);
+            assertTrue(e.getMessage().contains("startDirtyLog"));
+            vm.startDirtyLog();
+            vm.memory().writeInt(0x7_0010, 42);        // a device's DMA, say: the monitor's own write
+            vm.memory().write(0x3F_F000, new byte[8192]); // two pages, across a 2 MiB boundary
+            vm.start();
+            vm.awaitStop();
+            long[] pages = vm.takeDirtyPages().getFirst();
+            assertTrue(dirty(pages, 0x70), "the page the monitor wrote");
+            assertTrue(dirty(pages, 0x3FF) && dirty(pages, 0x400), "both pages of a write across them");
+            assertTrue(!dirty(pages, 0x200), "an untouched page");
+            long[] again = vm.takeDirtyPages().getFirst();
+            assertEquals(0, java.util.Arrays.stream(again).filter(w -> w != 0).count(), "taking the pages clears them");
+        }
+    }
+
     @Test
     void aStopRequestEndsARunningVmAndCloseJoinsItsThreads() throws Exception {
         requireKvm();

@@ -94,7 +94,7 @@ public final class BootBench {
             table.append(String.format(Locale.ROOT, "| %s | %d | %.1f | %.1f | %.1f | %.1f |%n", commands.get(k).label(), ms.size(),
                     medians[k][0], medians[k][1], medians[k][2], medians[k][3]));
         }
-        table.append(String.format(Locale.ROOT, "| %s / %s | | %.2f× | %.2f× | %.2f× | %.2f× |%n", commands.get(0).label(),
+        table.append(String.format(Locale.ROOT, "| %s / %s | | %.2fx | %.2fx | %.2fx | %.2fx |%n", commands.get(0).label(),
                 commands.get(1).label(), medians[0][0] / medians[1][0], medians[0][1] / medians[1][1],
                 medians[0][2] / medians[1][2], medians[0][3] / medians[1][3]));
         return table.toString();
