@@ -47,11 +47,6 @@ public enum ElementType {
         return name().toLowerCase(Locale.ROOT);
     }
 
-    /** Whether JSON values of this type are written as floating-point numbers. */
-    public boolean isFloatingPoint() {
-        return this == FLOAT || this == DOUBLE || this == FLOAT16 || this == BFLOAT16;
-    }
-
     OnnxJavaType ortType() {
         return ortType;
     }

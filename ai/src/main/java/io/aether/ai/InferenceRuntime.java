@@ -64,11 +64,6 @@ public final class InferenceRuntime implements AutoCloseable {
         return config;
     }
 
-    /** ONNX Runtime's version, e.g. {@code 1.29.0}. */
-    public String onnxRuntimeVersion() {
-        return env.getVersion();
-    }
-
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
 
     /** Whether {@code name} is usable as a model name: 1-128 of letters, digits, '.', '_', '-', starting with a letter or digit. */
@@ -116,12 +111,7 @@ public final class InferenceRuntime implements AutoCloseable {
             String version = resolve(name, d.source, ref);
             Routing old = d.routing.get();
             LoadedVersion v = old.find(version);
-            if (v == null) {
-                v = load(name, d.source, version, ref);
-            }
-            Routing next = new Routing(v, null, 0);
-            replace(d, old, next);
-            return next.status().getFirst();
+            return routeAllTo(d, old, v != null ? v : load(name, d.source, version, ref));
         } finally {
             admin.unlock();
         }
@@ -155,29 +145,24 @@ public final class InferenceRuntime implements AutoCloseable {
 
     /** Makes the canary the stable version and retires the old stable one. */
     public VersionStatus promoteCanary(String name) throws DeploymentException {
-        admin.lock();
-        try {
-            Deployment d = deployment(name);
-            Routing old = d.routing.get();
-            requireCanary(name, old);
-            Routing next = new Routing(old.canary, null, 0);
-            replace(d, old, next);
-            return next.status().getFirst();
-        } finally {
-            admin.unlock();
-        }
+        return endCanary(name, true);
     }
 
     /** Ends the canary: all requests go to the stable version again, and the canary is retired. */
     public VersionStatus rollbackCanary(String name) throws DeploymentException {
+        return endCanary(name, false);
+    }
+
+    /** Routes everything to the canary ({@code promote}) or to the stable version, retiring the other. */
+    private VersionStatus endCanary(String name, boolean promote) throws DeploymentException {
         admin.lock();
         try {
             Deployment d = deployment(name);
             Routing old = d.routing.get();
-            requireCanary(name, old);
-            Routing next = new Routing(old.stable, null, 0);
-            replace(d, old, next);
-            return next.status().getFirst();
+            if (old.canary == null) {
+                throw new DeploymentException(DeploymentException.Reason.CONFLICT, "model '" + name + "' has no canary");
+            }
+            return routeAllTo(d, old, promote ? old.canary : old.stable);
         } finally {
             admin.unlock();
         }
@@ -201,10 +186,11 @@ public final class InferenceRuntime implements AutoCloseable {
         }
     }
 
-    private static void requireCanary(String name, Routing r) throws DeploymentException {
-        if (r.canary == null) {
-            throw new DeploymentException(DeploymentException.Reason.CONFLICT, "model '" + name + "' has no canary");
-        }
+    /** Makes {@code v} the model's only version; returns its status. */
+    private VersionStatus routeAllTo(Deployment d, Routing old, LoadedVersion v) {
+        Routing next = new Routing(v, null, 0);
+        replace(d, old, next);
+        return next.status().getFirst();
     }
 
     /** Publishes {@code next}, then retires what {@code old} routed to and {@code next} does not. */

@@ -7,6 +7,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
@@ -68,11 +69,8 @@ final class MetricsRegistry {
             all = new ArrayList<>(live.values());
             all.addAll(retired.values());
         }
-        Prom.family(out, "aether_inference_request_duration_seconds", "histogram",
+        histograms(out, all, m -> m.latency, "aether_inference_request_duration_seconds",
                 "Time from a prediction's arrival in the runtime to its answer (queueing, batching, run), successful predictions only.");
-        for (VersionMetrics m : all) {
-            m.latency.write(out, "aether_inference_request_duration_seconds", m.labels());
-        }
         Prom.family(out, "aether_inference_requests_total", "counter",
                 "Predictions answered, by outcome (ok, invalid_input, overloaded, failed).");
         for (VersionMetrics m : all) {
@@ -87,16 +85,10 @@ final class MetricsRegistry {
                                 "outcome", f.getKey().name().toLowerCase(Locale.ROOT)), f.getValue().sum());
             }
         }
-        Prom.family(out, "aether_inference_batch_size", "histogram",
+        histograms(out, all, m -> m.batchRows, "aether_inference_batch_size",
                 "Rows (first-dimension entries) per ONNX Runtime run, failed runs included; the count is the number of runs.");
-        for (VersionMetrics m : all) {
-            m.batchRows.write(out, "aether_inference_batch_size", m.labels());
-        }
-        Prom.family(out, "aether_inference_run_duration_seconds", "histogram",
+        histograms(out, all, m -> m.runDuration, "aether_inference_run_duration_seconds",
                 "Time of one ONNX Runtime session run (failed runs included), tensor copies in and out included.");
-        for (VersionMetrics m : all) {
-            m.runDuration.write(out, "aether_inference_run_duration_seconds", m.labels());
-        }
         Prom.family(out, "aether_model_traffic_percent", "gauge",
                 "Share of a model's requests routed to each loaded version, by role (stable, canary).");
         for (ModelStatus s : routes.get()) {
@@ -109,6 +101,15 @@ final class MetricsRegistry {
                 "Model versions refused at load (malformed or unsupported model, unreadable source).");
         for (Map.Entry<String, LongAdder> e : loadFailures.entrySet()) {
             Prom.sample(out, "aether_model_load_failures_total", Prom.labels("model", e.getKey()), e.getValue().sum());
+        }
+    }
+
+    /** One histogram family: the header, then each version's series. */
+    private static void histograms(StringBuilder out, List<VersionMetrics> all, Function<VersionMetrics, Histogram> histogram,
+                                   String name, String help) {
+        Prom.family(out, name, "histogram", help);
+        for (VersionMetrics m : all) {
+            histogram.apply(m).write(out, name, m.labels());
         }
     }
 }

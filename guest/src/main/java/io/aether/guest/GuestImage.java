@@ -17,22 +17,7 @@ final class GuestImage {
      * @param modules module files on the host, in load order
      */
     static Initramfs layout(Path busybox, List<String> applets, List<Path> modules) {
-        Initramfs image = new Initramfs();
-        for (String dir : List.of("bin", "sbin", "usr/bin", "usr/sbin", "etc", "proc", "sys", "dev", "root", "mnt")) {
-            image.directory(dir);
-        }
-        image.directory("tmp", 01777);
-        // The kernel opens /dev/console for init before anything mounts devtmpfs
-        // (this kernel has no CONFIG_DEVTMPFS_MOUNT), so the node must be in the archive.
-        image.charDevice("dev/console", 0600, 5, 1);
-        image.charDevice("dev/null", 0666, 1, 3);
-        image.file("bin/busybox", 0755, busybox);
-        for (String applet : applets) {
-            String path = applet.strip();
-            if (!path.isEmpty() && !path.equals("bin/busybox")) {
-                image.symlink(path, "/bin/busybox");
-            }
-        }
+        Initramfs image = Initramfs.busybox(busybox, applets, "mnt");
         image.directory(GuestInit.MODULE_DIR);
         for (Path m : modules) {
             image.file(GuestInit.MODULE_DIR + "/" + m.getFileName(), 0644, m);

@@ -101,6 +101,37 @@ public final class Initramfs {
 
     private final Map<String, Entry> entries = new LinkedHashMap<>();
 
+    /**
+     * A layout that starts as a minimal busybox system: the usual top-level directories, then
+     * {@code extraDirectories}; a sticky, world-writable /tmp; /dev/console and /dev/null (the
+     * kernel opens /dev/console for init before anything can mount devtmpfs, so the node must be
+     * in the archive); static busybox as /bin/busybox and a link to it for each applet.
+     *
+     * @param busybox the static busybox binary on the host
+     * @param applets the applet paths busybox reports ({@code busybox --list-full}: {@code bin/sh},
+     *     {@code sbin/insmod}, ...); blank lines and bin/busybox itself are skipped
+     */
+    public static Initramfs busybox(Path busybox, List<String> applets, String... extraDirectories) {
+        Initramfs image = new Initramfs();
+        for (String dir : List.of("bin", "sbin", "usr/bin", "usr/sbin", "etc", "proc", "sys", "dev", "root")) {
+            image.directory(dir);
+        }
+        for (String dir : extraDirectories) {
+            image.directory(dir);
+        }
+        image.directory("tmp", 01777);
+        image.charDevice("dev/console", 0600, 5, 1);
+        image.charDevice("dev/null", 0666, 1, 3);
+        image.file("bin/busybox", 0755, busybox);
+        for (String applet : applets) {
+            String path = applet.strip();
+            if (!path.isEmpty() && !path.equals("bin/busybox")) {
+                image.symlink(path, "/bin/busybox");
+            }
+        }
+        return image;
+    }
+
     /** Adds a directory (and its missing parents) with mode 0755. */
     public Initramfs directory(String path) {
         return directory(path, 0755);

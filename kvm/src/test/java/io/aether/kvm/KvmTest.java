@@ -24,6 +24,20 @@ class KvmTest {
         Assumptions.assumeTrue(present, "/dev/kvm is not usable here");
     }
 
+    /** 64 KiB of anonymous memory for a guest at physical address 0. */
+    private static MemorySegment guestRam() {
+        return Libc.mmap("mmap", 0x10000, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_PRIVATE | Libc.MAP_ANONYMOUS, -1, 0);
+    }
+
+    /** Real mode (the reset state) with CS based at 0, so the vCPU starts at physical address {@code ip}. */
+    private static void startInRealModeAt(Vcpu vcpu, long ip) {
+        Sregs s = vcpu.sregs();
+        Segment cs = new Segment(0, 0xFFFF, 0, s.cs().type(), true, 0, false, true, false, false, false, false);
+        vcpu.setSregs(new Sregs(cs, s.ds(), s.es(), s.fs(), s.gs(), s.ss(), s.tr(), s.ldt(), s.gdt(), s.idt(),
+                s.cr0(), s.cr2(), s.cr3(), s.cr4(), s.cr8(), s.efer(), s.apicBase()));
+        vcpu.setRegs(new Regs(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, ip, 2));
+    }
+
     @Test
     void realModeGuestWritesToAPortAndHalts() {
         requireKvm();
@@ -33,19 +47,14 @@ class KvmTest {
             assertTrue(kvm.vcpuMmapSize() >= 4096);
             assertTrue(kvm.supportedCpuid().stream().anyMatch(e -> e.function() == 0));
 
-            MemorySegment ram = Libc.mmap("mmap", 0x10000, Libc.PROT_READ | Libc.PROT_WRITE,
-                    Libc.MAP_PRIVATE | Libc.MAP_ANONYMOUS, -1, 0);
+            MemorySegment ram = guestRam();
             // mov al,'A'; out 0x3f8 via dx; in al,dx; hlt
             byte[] code = {(byte) 0xB0, 'A', (byte) 0xBA, (byte) 0xF8, 0x03, (byte) 0xEE, (byte) 0xEC, (byte) 0xF4};
             MemorySegment.copy(code, 0, ram, ValueLayout.JAVA_BYTE, 0x1000, code.length);
             vm.setUserMemoryRegion(0, 0, 0, ram);
             try (Vcpu vcpu = vm.createVcpu(0)) {
                 vcpu.bindToCurrentThread();
-                Sregs s = vcpu.sregs();
-                Segment cs = new Segment(0, 0xFFFF, 0, s.cs().type(), true, 0, false, true, false, false, false, false);
-                vcpu.setSregs(new Sregs(cs, s.ds(), s.es(), s.fs(), s.gs(), s.ss(), s.tr(), s.ldt(), s.gdt(), s.idt(),
-                        s.cr0(), s.cr2(), s.cr3(), s.cr4(), s.cr8(), s.efer(), s.apicBase()));
-                vcpu.setRegs(new Regs(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x1000, 2));
+                startInRealModeAt(vcpu, 0x1000);
 
                 VcpuExit out = vcpu.run();
                 var io = assertInstanceOf(VcpuExit.IoOut.class, out);
@@ -67,19 +76,14 @@ class KvmTest {
     void dirtyLoggingReportsThePagesTheGuestWrote() {
         requireKvm();
         try (Kvm kvm = Kvm.open(); Vm vm = kvm.createVm()) {
-            MemorySegment ram = Libc.mmap("mmap", 0x10000, Libc.PROT_READ | Libc.PROT_WRITE,
-                    Libc.MAP_PRIVATE | Libc.MAP_ANONYMOUS, -1, 0);
+            MemorySegment ram = guestRam();
             // mov byte [0x5000], 0x2a; mov byte [0x9abc], 1; hlt
             byte[] code = {(byte) 0xC6, 0x06, 0x00, 0x50, 0x2A, (byte) 0xC6, 0x06, (byte) 0xBC, (byte) 0x9A, 0x01, (byte) 0xF4};
             MemorySegment.copy(code, 0, ram, ValueLayout.JAVA_BYTE, 0x1000, code.length);
             vm.setUserMemoryRegion(0, Vm.MEM_LOG_DIRTY_PAGES, 0, ram);
             assertEquals(0, vm.dirtyLog(0, 16)[0] & ~(1L << 1), "nothing written yet (the code page may count as loaded)");
             try (Vcpu vcpu = vm.createVcpu(0)) {
-                Sregs s = vcpu.sregs();
-                Segment cs = new Segment(0, 0xFFFF, 0, s.cs().type(), true, 0, false, true, false, false, false, false);
-                vcpu.setSregs(new Sregs(cs, s.ds(), s.es(), s.fs(), s.gs(), s.ss(), s.tr(), s.ldt(), s.gdt(), s.idt(),
-                        s.cr0(), s.cr2(), s.cr3(), s.cr4(), s.cr8(), s.efer(), s.apicBase()));
-                vcpu.setRegs(new Regs(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x1000, 2));
+                startInRealModeAt(vcpu, 0x1000);
                 assertInstanceOf(VcpuExit.Hlt.class, vcpu.run());
             }
             assertEquals(0x2A, ram.get(ValueLayout.JAVA_BYTE, 0x5000));
@@ -94,8 +98,7 @@ class KvmTest {
     void aKickInterruptsAVcpuSpinningInTheGuest() throws Exception {
         requireKvm();
         try (Kvm kvm = Kvm.open(); Vm vm = kvm.createVm()) {
-            MemorySegment ram = Libc.mmap("mmap", 0x10000, Libc.PROT_READ | Libc.PROT_WRITE,
-                    Libc.MAP_PRIVATE | Libc.MAP_ANONYMOUS, -1, 0);
+            MemorySegment ram = guestRam();
             ram.set(ValueLayout.JAVA_BYTE, 0x1000, (byte) 0xEB); // jmp $
             ram.set(ValueLayout.JAVA_BYTE, 0x1001, (byte) 0xFE);
             vm.setUserMemoryRegion(0, 0, 0, ram);
@@ -103,11 +106,7 @@ class KvmTest {
                 var result = new java.util.concurrent.CompletableFuture<VcpuExit>();
                 Thread t = Thread.ofPlatform().start(() -> {
                     vcpu.bindToCurrentThread();
-                    Sregs s = vcpu.sregs();
-                    Segment cs = new Segment(0, 0xFFFF, 0, s.cs().type(), true, 0, false, true, false, false, false, false);
-                    vcpu.setSregs(new Sregs(cs, s.ds(), s.es(), s.fs(), s.gs(), s.ss(), s.tr(), s.ldt(), s.gdt(), s.idt(),
-                            s.cr0(), s.cr2(), s.cr3(), s.cr4(), s.cr8(), s.efer(), s.apicBase()));
-                    vcpu.setRegs(new Regs(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x1000, 2));
+                    startInRealModeAt(vcpu, 0x1000);
                     result.complete(vcpu.run());
                 });
                 Thread.sleep(200);

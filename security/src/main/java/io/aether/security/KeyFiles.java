@@ -32,7 +32,7 @@ public final class KeyFiles {
     }
 
     /** Writes {@code key} to {@code file} with mode 0600; refuses to overwrite an existing file. */
-    public static void writePrivate(Path file, PrivateKey key) throws IOException {
+    static void writePrivate(Path file, PrivateKey key) throws IOException {
         if (Files.exists(file)) {
             throw new FileAlreadyExistsException(file.toString(), null, "a private key is already there; refusing to overwrite it");
         }
@@ -40,12 +40,12 @@ public final class KeyFiles {
     }
 
     /** Writes {@code key} to {@code file} (replacing it). */
-    public static void writePublic(Path file, PublicKey key) throws IOException {
+    static void writePublic(Path file, PublicKey key) throws IOException {
         writeAtomically(file, Pem.encode("PUBLIC KEY", key.getEncoded()), false);
     }
 
     /** Reads an ML-DSA-65 private key; refuses a file that others can read. */
-    public static PrivateKey readPrivate(Path file) throws IOException {
+    static PrivateKey readPrivate(Path file) throws IOException {
         if (Files.getFileAttributeView(file, java.nio.file.attribute.PosixFileAttributeView.class) != null) {
             Set<PosixFilePermission> perms = Files.getPosixFilePermissions(file);
             if (!OWNER_ONLY.containsAll(perms)) {
@@ -67,7 +67,7 @@ public final class KeyFiles {
     }
 
     /** Decodes an X.509-encoded ML-DSA-65 public key; {@code what} names its source in errors. */
-    public static PublicKey decodePublic(byte[] der, String what) throws IOException {
+    static PublicKey decodePublic(byte[] der, String what) throws IOException {
         try {
             return KeyFactory.getInstance(ALGORITHM).generatePublic(new X509EncodedKeySpec(der));
         } catch (GeneralSecurityException e) {

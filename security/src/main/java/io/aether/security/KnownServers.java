@@ -30,7 +30,7 @@ public final class KnownServers {
     }
 
     /** Pins {@code fingerprint} for {@code hostPort} unless a pin exists; returns the pin in force. */
-    public synchronized String pinIfAbsent(String hostPort, String fingerprint) throws IOException {
+    synchronized String pinIfAbsent(String hostPort, String fingerprint) throws IOException {
         Map<String, String> all = read();
         String existing = all.get(hostPort);
         if (existing != null) {

@@ -85,7 +85,7 @@ public record ServerCredentials(PrivateKey privateKey, X509Certificate certifica
     }
 
     /** Reads a PEM certificate (for pinning it explicitly). */
-    public static X509Certificate readCertificate(Path file) throws IOException {
+    static X509Certificate readCertificate(Path file) throws IOException {
         byte[] der = Pem.decode("CERTIFICATE", Files.readAllBytes(file), file.toString());
         try {
             // BC's factory, so that the public key is a BC object as BC's TLS stack expects.
@@ -96,7 +96,7 @@ public record ServerCredentials(PrivateKey privateKey, X509Certificate certifica
     }
 
     /** The certificate as PEM text. */
-    public byte[] certificatePem() {
+    byte[] certificatePem() {
         try {
             return Pem.encode("CERTIFICATE", certificate.getEncoded());
         } catch (GeneralSecurityException e) {

@@ -89,34 +89,15 @@ final class HttpLink {
 
     /** Sends a request; the caller reads and closes the response. */
     Response send(String method, String path, String contentType, Body body) throws IOException {
-        long[] wire = new long[2];
         Socket raw = new Socket() {
-            private InputStream in;
-            private OutputStream out;
+            // Below TLS: what travels on the wire, handshake and record overhead included.
+            private Wire.CountingInputStream in;
+            private Wire.CountingOutputStream out;
 
             @Override
             public synchronized InputStream getInputStream() throws IOException {
                 if (in == null) {
-                    InputStream s = super.getInputStream();
-                    in = new java.io.FilterInputStream(s) {
-                        @Override
-                        public int read() throws IOException {
-                            int b = super.read();
-                            if (b >= 0) {
-                                wire[1]++;
-                            }
-                            return b;
-                        }
-
-                        @Override
-                        public int read(byte[] b, int off, int len) throws IOException {
-                            int n = super.read(b, off, len);
-                            if (n > 0) {
-                                wire[1] += n;
-                            }
-                            return n;
-                        }
-                    };
+                    in = new Wire.CountingInputStream(super.getInputStream());
                 }
                 return in;
             }
@@ -124,30 +105,21 @@ final class HttpLink {
             @Override
             public synchronized OutputStream getOutputStream() throws IOException {
                 if (out == null) {
-                    OutputStream s = super.getOutputStream();
-                    out = new java.io.FilterOutputStream(s) {
-                        @Override
-                        public void write(byte[] b, int off, int len) throws IOException {
-                            s.write(b, off, len);
-                            wire[0] += len;
-                        }
-
-                        @Override
-                        public void write(int b) throws IOException {
-                            s.write(b);
-                            wire[0]++;
-                        }
-                    };
+                    out = new Wire.CountingOutputStream(super.getOutputStream());
                 }
                 return out;
             }
 
             @Override
             public synchronized void close() throws IOException {
-                wireSent += wire[0];
-                wireReceived += wire[1];
-                wire[0] = 0;
-                wire[1] = 0;
+                if (out != null) {
+                    wireSent += out.count;
+                    out.count = 0;
+                }
+                if (in != null) {
+                    wireReceived += in.count;
+                    in.count = 0;
+                }
                 super.close();
             }
         };
@@ -214,7 +186,10 @@ final class HttpLink {
                 try {
                     len = Long.parseLong(headers.get("content-length"));
                 } catch (NumberFormatException e) {
-                    throw new IOException("bad Content-Length from " + hostPort());
+                    len = -1;
+                }
+                if (len < 0) {
+                    throw new IOException("bad Content-Length from " + hostPort() + ": '" + headers.get("content-length") + "'");
                 }
                 framed = new BoundedInputStream(in, len);
             } else {
@@ -302,8 +277,17 @@ final class HttpLink {
         }
     }
 
+    /** A response body framing: single bytes are read through {@link #read(byte[], int, int)}. */
+    private abstract static class BodyInputStream extends InputStream {
+        @Override
+        public int read() throws IOException {
+            byte[] one = new byte[1];
+            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+        }
+    }
+
     /** Chunked transfer coding, reader side; a connection cut mid-body is an EOFException. */
-    static final class ChunkedInputStream extends InputStream {
+    static final class ChunkedInputStream extends BodyInputStream {
         private final InputStream in;
         private long left;
         private boolean done;
@@ -342,12 +326,6 @@ final class HttpLink {
         }
 
         @Override
-        public int read() throws IOException {
-            byte[] one = new byte[1];
-            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
-        }
-
-        @Override
         public int read(byte[] b, int off, int len) throws IOException {
             if (len == 0) {
                 return 0;
@@ -370,19 +348,13 @@ final class HttpLink {
     }
 
     /** Exactly {@code len} bytes; a shorter stream is an EOFException. */
-    static final class BoundedInputStream extends InputStream {
+    static final class BoundedInputStream extends BodyInputStream {
         private final InputStream in;
         private long left;
 
         BoundedInputStream(InputStream in, long len) {
             this.in = in;
             this.left = len;
-        }
-
-        @Override
-        public int read() throws IOException {
-            byte[] one = new byte[1];
-            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
         }
 
         @Override

@@ -162,10 +162,12 @@ final class Refs {
         return readIdFile(store.resolve(name), name);
     }
 
+    /** Sets (or, with null, removes) a state file; either change is durable when this returns. */
     void writeSpecial(String name, ObjectId id) throws IOException {
         Path p = store.resolve(name);
         if (id == null) {
             Files.deleteIfExists(p);
+            AtomicFiles.syncDirectory(p.getParent());
         } else {
             AtomicFiles.replace(tmp, p, (id.hex() + "\n").getBytes(StandardCharsets.US_ASCII));
         }

@@ -31,6 +31,7 @@ public final class RemoteRepository {
 
     /** Objects per download or upload request; a cut transfer loses at most the batch in flight. */
     static final int BATCH_OBJECTS = 256;
+    private static final String IDS = "application/x-aether-ids";
 
     private final URI url;
     private final HttpLink link;
@@ -45,17 +46,10 @@ public final class RemoteRepository {
         this.link = new HttpLink(url, Tls.clientContext(trust), timeoutMillis);
     }
 
-    public URI url() {
-        return url;
-    }
-
     /** The remote's branches and tags by full name ({@code refs/heads/main}), and {@code HEAD} as the name it points to. */
     public Map<String, String> refs() throws IOException {
         try (HttpLink.Response r = link.send("GET", "/v1/refs", null, null)) {
-            String text = r.text();
-            if (r.status != 200) {
-                throw refused(r.status, text);
-            }
+            String text = okText(r);
             Map<String, String> m = new LinkedHashMap<>();
             for (String line : text.split("\n")) {
                 String[] f = line.strip().split(" ");
@@ -87,10 +81,7 @@ public final class RemoteRepository {
      * received are not downloaded again.
      */
     public SyncResult fetch(Repository local, String remoteRef, Progress progress) throws IOException {
-        long s0 = link.payloadSent;
-        long r0 = link.payloadReceived;
-        long ws0 = link.wireSent;
-        long wr0 = link.wireReceived;
+        Meter meter = new Meter();
         Map.Entry<String, ObjectId> ref = remoteRef(refs(), remoteRef);
         if (ref.getValue() == null) {
             throw new RefNotFoundException("the remote " + url + " has no ref '" + remoteRef + "'");
@@ -113,8 +104,7 @@ public final class RemoteRepository {
             }
             local.refs.writeSpecial("FETCH_HEAD", tip);
         }
-        return new SyncResult(ref.getKey(), before.orElse(null), tip, upToDate, objects, objectBytes,
-                link.payloadSent - s0, link.payloadReceived - r0, link.wireSent - ws0, link.wireReceived - wr0);
+        return meter.result(ref.getKey(), before.orElse(null), tip, upToDate, objects, objectBytes);
     }
 
     /** Asks the server which objects {@code tip} needs beyond the commits this store has. */
@@ -127,16 +117,19 @@ public final class RemoteRepository {
         if (head.isPresent()) {
             haves.addAll(History.ancestors(local::commit, head.get()));
         }
-        List<ObjectId> haveList = new ArrayList<>(haves);
-        try (HttpLink.Response r = link.send("POST", "/v1/plan", "application/x-aether-ids", out -> {
+        return askIds("/v1/plan", List.of(List.of(tip), new ArrayList<>(haves)));
+    }
+
+    /** Posts id lists to {@code path}; returns the id list the server answers. */
+    private List<ObjectId> askIds(String path, List<List<ObjectId>> lists) throws IOException {
+        try (HttpLink.Response r = link.send("POST", path, IDS, out -> {
             DataOutputStream d = new DataOutputStream(out);
-            Wire.writeIds(d, List.of(tip));
-            Wire.writeIds(d, haveList);
+            for (List<ObjectId> ids : lists) {
+                Wire.writeIds(d, ids);
+            }
             d.flush();
         })) {
-            if (r.status != 200) {
-                throw refused(r.status, r.text());
-            }
+            requireOk(r);
             return Wire.readIds(new DataInputStream(new BufferedInputStream(r.body)));
         }
     }
@@ -150,18 +143,15 @@ public final class RemoteRepository {
         try {
             for (int from = 0; from < ids.size(); from += BATCH_OBJECTS) {
                 List<ObjectId> batch = ids.subList(from, Math.min(ids.size(), from + BATCH_OBJECTS));
-                try (HttpLink.Response r = link.send("POST", "/v1/objects", "application/x-aether-ids", out -> {
+                try (HttpLink.Response r = link.send("POST", "/v1/objects", IDS, out -> {
                     DataOutputStream d = new DataOutputStream(out);
                     Wire.writeIds(d, batch);
                     d.flush();
                 })) {
-                    if (r.status != 200) {
-                        throw refused(r.status, r.text());
-                    }
+                    requireOk(r);
                     DataInputStream in = new DataInputStream(new BufferedInputStream(r.body, 1 << 16));
                     Set<ObjectId> asked = new HashSet<>(batch);
-                    List<ObjectId> pendingIds = new ArrayList<>();
-                    List<byte[]> pending = new ArrayList<>();
+                    IncomingBatch received = new IncomingBatch(local);
                     int got = 0;
                     try {
                         Wire.Frame f;
@@ -169,21 +159,16 @@ public final class RemoteRepository {
                             if (!asked.contains(f.id())) {
                                 throw new CorruptObjectException(f.id(), "the remote sent object " + f.id().hex() + ", which was not asked for");
                             }
-                            pendingIds.add(f.id());
-                            pending.add(f.encoded());
+                            received.add(f.id(), f.encoded());
                             got++;
                             count++;
                             bytes += f.encoded().length;
                             wireBytes += f.wireBytes();
-                            if (pending.size() == Repository.WRITE_BATCH) {
-                                storeIncoming(local, pending, pendingIds);
-                            }
                             progress.update("receiving objects", from + got, ids.size(), wireBytes);
                         }
                     } finally {
                         // Keep every complete object, also when the connection was cut.
-                        storeIncoming(local, pending, pendingIds);
-                        local.incoming.sync();
+                        received.finish();
                     }
                     if (got != batch.size()) {
                         throw new IOException("the remote sent " + got + " of " + batch.size() + " objects");
@@ -202,15 +187,6 @@ public final class RemoteRepository {
         return new long[] {count, bytes};
     }
 
-    /** Stores received objects (each checked against its id) in incoming/ and empties the lists. */
-    static void storeIncoming(Repository repo, List<byte[]> encoded, List<ObjectId> ids) throws IOException {
-        List<byte[]> e = new ArrayList<>(encoded);
-        List<ObjectId> i = new ArrayList<>(ids);
-        encoded.clear();
-        ids.clear();
-        repo.incoming.putAll(e, i);
-    }
-
     /**
      * Uploads {@code localRef} (a branch, tag, or any ref) and the objects the remote lacks, then
      * asks the remote to set {@code remoteRef} (default: the same branch or tag name) to it. The
@@ -218,10 +194,7 @@ public final class RemoteRepository {
      * signature first.
      */
     public SyncResult push(Repository local, String localRef, String remoteRef, boolean force, Progress progress) throws IOException {
-        long s0 = link.payloadSent;
-        long r0 = link.payloadReceived;
-        long ws0 = link.wireSent;
-        long wr0 = link.wireReceived;
+        Meter meter = new Meter();
         ObjectId tip = local.commit(local.resolve(localRef)).id();
         String target = remoteRef != null ? remoteRef
                 : localRef.startsWith("refs/") ? localRef
@@ -235,8 +208,7 @@ public final class RemoteRepository {
         String oldHex = refs.get(target);
         ObjectId old = oldHex == null ? null : new ObjectId(oldHex);
         if (tip.equals(old)) {
-            return new SyncResult(target, old, tip, true, 0, 0, link.payloadSent - s0, link.payloadReceived - r0,
-                    link.wireSent - ws0, link.wireReceived - wr0);
+            return meter.result(target, old, tip, true, 0, 0);
         }
         List<ObjectId> remoteKnown = new ArrayList<>();
         for (Map.Entry<String, String> e : refs.entrySet()) {
@@ -248,27 +220,13 @@ public final class RemoteRepository {
             }
         }
         List<ObjectId> candidates = Transfer.closure(local, List.of(tip), remoteKnown);
-        List<ObjectId> need;
-        try (HttpLink.Response r = link.send("POST", "/v1/missing", "application/x-aether-ids", out -> {
-            DataOutputStream d = new DataOutputStream(out);
-            Wire.writeIds(d, candidates);
-            d.flush();
-        })) {
-            if (r.status != 200) {
-                throw refused(r.status, r.text());
-            }
-            need = Wire.readIds(new DataInputStream(new BufferedInputStream(r.body)));
-        }
+        List<ObjectId> need = askIds("/v1/missing", List.of(candidates));
         long[] sent = upload(local, need, progress);
         String line = target + " " + (old == null ? "-" : old.hex()) + " " + tip.hex() + " " + (force ? "1" : "0");
         try (HttpLink.Response r = link.send("POST", "/v1/update-ref", "text/plain", out -> out.write(line.getBytes(StandardCharsets.UTF_8)))) {
-            String text = r.text();
-            if (r.status != 200) {
-                throw refused(r.status, text);
-            }
+            okText(r);
         }
-        return new SyncResult(target, old, tip, false, sent[0], sent[1], link.payloadSent - s0, link.payloadReceived - r0,
-                link.wireSent - ws0, link.wireReceived - wr0);
+        return meter.result(target, old, tip, false, sent[0], sent[1]);
     }
 
     private long[] upload(Repository local, List<ObjectId> ids, Progress progress) throws IOException {
@@ -291,10 +249,7 @@ public final class RemoteRepository {
                     }
                     d.flush();
                 })) {
-                    String text = r.text();
-                    if (r.status != 200) {
-                        throw refused(r.status, text);
-                    }
+                    okText(r);
                 } catch (java.net.SocketException | java.io.EOFException e) {
                     throw new IOException("connection to " + link.hostPort() + " lost after " + count + " of " + ids.size()
                             + " objects; run the command again to resume (the remote keeps what it received)", e);
@@ -304,6 +259,35 @@ public final class RemoteRepository {
             }
         }
         return new long[] {count, bytes};
+    }
+
+    /** The link's byte counters when an operation starts, to report what it moved. */
+    private final class Meter {
+        private final long sent = link.payloadSent;
+        private final long received = link.payloadReceived;
+        private final long wireSent = link.wireSent;
+        private final long wireReceived = link.wireReceived;
+
+        SyncResult result(String ref, ObjectId before, ObjectId after, boolean upToDate, long objects, long objectBytes) {
+            return new SyncResult(ref, before, after, upToDate, objects, objectBytes, link.payloadSent - sent,
+                    link.payloadReceived - received, link.wireSent - wireSent, link.wireReceived - wireReceived);
+        }
+    }
+
+    /** Throws the server's reason unless the answer is 200. */
+    private void requireOk(HttpLink.Response r) throws IOException {
+        if (r.status != 200) {
+            throw refused(r.status, r.text());
+        }
+    }
+
+    /** The answer's text (read in full either way); throws the server's reason unless it is 200. */
+    private String okText(HttpLink.Response r) throws IOException {
+        String text = r.text();
+        if (r.status != 200) {
+            throw refused(r.status, text);
+        }
+        return text;
     }
 
     private RepositoryException refused(int status, String text) {

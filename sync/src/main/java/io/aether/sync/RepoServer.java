@@ -1,6 +1,7 @@
 package io.aether.sync;
 
 import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpsConfigurator;
 import com.sun.net.httpserver.HttpsServer;
 import io.aether.security.ServerCredentials;
 import io.aether.security.Tls;
@@ -12,7 +13,6 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -51,8 +51,9 @@ public final class RepoServer implements AutoCloseable {
 
     /** Starts serving {@code repo} on {@code address} (port 0 picks a free port). */
     public static RepoServer start(Repository repo, InetSocketAddress address, ServerCredentials credentials) throws IOException {
+        HttpsConfigurator tls = Tls.httpsConfigurator(Tls.serverContext(credentials)); // before binding: it may throw
         HttpsServer server = HttpsServer.create(address, 64);
-        server.setHttpsConfigurator(Tls.httpsConfigurator(Tls.serverContext(credentials)));
+        server.setHttpsConfigurator(tls);
         ExecutorService ex = Executors.newVirtualThreadPerTaskExecutor();
         server.setExecutor(ex);
         RepoServer rs = new RepoServer(repo, server, ex, credentials.fingerprint());
@@ -197,26 +198,20 @@ public final class RepoServer implements AutoCloseable {
     private long receiveObjects(InputStream body) throws IOException {
         DataInputStream in = new DataInputStream(new java.io.BufferedInputStream(body, 1 << 16));
         Inflater inflater = new Inflater(true);
+        IncomingBatch batch = new IncomingBatch(repo);
         long n = 0;
-        List<ObjectId> ids = new ArrayList<>();
-        List<byte[]> encs = new ArrayList<>();
         try {
             Wire.Frame f;
             while ((f = Wire.readFrame(in, inflater)) != null) {
                 if (!repo.objects.has(f.id())) {
-                    ids.add(f.id());
-                    encs.add(f.encoded());
+                    batch.add(f.id(), f.encoded());
                 }
                 n++;
-                if (ids.size() == Repository.WRITE_BATCH) {
-                    RemoteRepository.storeIncoming(repo, encs, ids);
-                }
             }
         } finally {
             inflater.end();
             // Keep what arrived complete, also when the stream was cut.
-            RemoteRepository.storeIncoming(repo, encs, ids);
-            repo.incoming.sync();
+            batch.finish();
         }
         return n;
     }

@@ -61,11 +61,6 @@ public final class Repository {
 
     // ------------------------------------------------------------------ opening
 
-    /** Creates a repository whose store is {@code workDir/.aether}, using the default trust store. */
-    public static Repository init(Path workDir) throws IOException {
-        return init(workDir, TrustStore.defaultStore());
-    }
-
     /** Creates a repository whose store is {@code workDir/.aether}. */
     public static Repository init(Path workDir, TrustStore trust) throws IOException {
         Path wd = workDir.toAbsolutePath().normalize();
@@ -74,11 +69,6 @@ public final class Repository {
     }
 
     /** Creates a bare repository (a store with no working directory) in {@code dir}. */
-    public static Repository initBare(Path dir) throws IOException {
-        return initBare(dir, TrustStore.defaultStore());
-    }
-
-    /** Creates a bare repository in {@code dir}. */
     public static Repository initBare(Path dir, TrustStore trust) throws IOException {
         Path d = dir.toAbsolutePath().normalize();
         if (Files.isDirectory(d)) {
@@ -104,12 +94,10 @@ public final class Repository {
         return r;
     }
 
-    /** Opens the repository in {@code dir} (a working directory holding {@code .aether/}, or a bare store), default trust store. */
-    public static Repository open(Path dir) throws IOException {
-        return open(dir, TrustStore.defaultStore());
-    }
-
-    /** Opens the repository in {@code dir}, verifying commits against {@code trust}. */
+    /**
+     * Opens the repository in {@code dir} (a working directory holding {@code .aether/}, or a bare
+     * store), verifying commits against {@code trust}.
+     */
     public static Repository open(Path dir, TrustStore trust) throws IOException {
         Path d = dir.toAbsolutePath().normalize();
         if (Files.isRegularFile(d.resolve(Paths.STORE_DIR).resolve("format"))) {
@@ -152,10 +140,6 @@ public final class Repository {
     /** The store directory ({@code .aether/} of a working directory, or the bare repository itself). */
     public Path storeDir() {
         return storeDir;
-    }
-
-    public TrustStore trustStore() {
-        return trust;
     }
 
     Path tmpDir() {
@@ -500,7 +484,7 @@ public final class Repository {
     }
 
     /** Whether {@code ancestor} is {@code descendant} or reachable from it through parents. */
-    public boolean isAncestor(ObjectId ancestor, ObjectId descendant) throws IOException {
+    boolean isAncestor(ObjectId ancestor, ObjectId descendant) throws IOException {
         return History.isAncestor(this::commit, ancestor, descendant);
     }
 

@@ -105,20 +105,7 @@ record NestedImage(Path busybox, List<String> applets, List<ModuleLoad> modules,
 
     /** The layout, ready to write. */
     Initramfs layout() throws IOException {
-        Initramfs image = new Initramfs();
-        for (String dir : List.of("bin", "sbin", "usr/bin", "usr/sbin", "etc", "proc", "sys", "dev", "root", "run")) {
-            image.directory(dir);
-        }
-        image.directory("tmp", 01777);
-        image.charDevice("dev/console", 0600, 5, 1);
-        image.charDevice("dev/null", 0666, 1, 3);
-        image.file("bin/busybox", 0755, busybox);
-        for (String applet : applets) {
-            String path = applet.strip();
-            if (!path.isEmpty() && !path.equals("bin/busybox")) {
-                image.symlink(path, "/bin/busybox");
-            }
-        }
+        Initramfs image = Initramfs.busybox(busybox, applets, "run");
         for (ModuleLoad m : modules) {
             image.file("lib/modules/" + m.fileName(), 0644, m.file());
         }

@@ -57,11 +57,23 @@ public final class Virtqueue {
     private final long[] faults = new long[QueueFault.values().length];
 
     Virtqueue(int maxSize) {
-        if (maxSize < 1 || maxSize > MAX_SIZE || Integer.bitCount(maxSize) != 1) {
-            throw new IllegalArgumentException("queue max size must be a power of two from 1 to 32768: " + maxSize);
-        }
-        this.maxSize = maxSize;
+        this.maxSize = checkMaxSize("queue max size", 1, maxSize);
         this.size = maxSize;
+    }
+
+    /**
+     * Checks a maximum queue size that a device offers.
+     *
+     * @param what names the size in the message, e.g. {@code "block queue size"}
+     * @param min the smallest size the device works with
+     * @return {@code size}
+     * @throws IllegalArgumentException unless {@code size} is a power of two from {@code min} to {@value #MAX_SIZE}
+     */
+    public static int checkMaxSize(String what, int min, int size) {
+        if (size < min || size > MAX_SIZE || Integer.bitCount(size) != 1) {
+            throw new IllegalArgumentException(what + " must be a power of two from " + min + " to " + MAX_SIZE + ": " + size);
+        }
+        return size;
     }
 
     public int maxSize() {

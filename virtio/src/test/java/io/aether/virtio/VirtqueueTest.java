@@ -389,4 +389,13 @@ class VirtqueueTest {
         assertEquals(70_000 & 0xFFFF, small.usedIdx());
         assertEquals(0, q.counters().totalFaults());
     }
+
+    @Test
+    void maximumSizesArePowersOfTwoInRange() {
+        assertEquals(256, Virtqueue.checkMaxSize("block queue size", 4, 256));
+        assertEquals("block queue size must be a power of two from 4 to 32768: 2",
+                assertThrows(IllegalArgumentException.class, () -> Virtqueue.checkMaxSize("block queue size", 4, 2)).getMessage());
+        assertThrows(IllegalArgumentException.class, () -> Virtqueue.checkMaxSize("queue max size", 1, 12));
+        assertThrows(IllegalArgumentException.class, () -> Virtqueue.checkMaxSize("queue max size", 1, 65536));
+    }
 }

@@ -72,9 +72,10 @@ public final class OnnxModelBuilder {
     private record Node(String opType, List<String> inputs, List<String> outputs, List<Attribute> attributes) {
     }
 
+    private static final long IR_VERSION = 8;
+    private static final long OPSET = 17;
+
     private final String graphName;
-    private long irVersion = 8;
-    private long opset = 17;
     private final List<ValueInfo> inputs = new ArrayList<>();
     private final List<ValueInfo> outputs = new ArrayList<>();
     private final List<Node> nodes = new ArrayList<>();
@@ -88,16 +89,6 @@ public final class OnnxModelBuilder {
     /** A builder for IR version 8 and default-domain opset 17 (ONNX Runtime 1.29 runs both). */
     public static OnnxModelBuilder create(String graphName) {
         return new OnnxModelBuilder(graphName);
-    }
-
-    public OnnxModelBuilder irVersion(long version) {
-        this.irVersion = version;
-        return this;
-    }
-
-    public OnnxModelBuilder opset(long version) {
-        this.opset = version;
-        return this;
     }
 
     public OnnxModelBuilder input(String name, ElementType type, Dim... shape) {
@@ -153,10 +144,10 @@ public final class OnnxModelBuilder {
         outputs.forEach(v -> graph.message(12, valueInfo(v)));
 
         ProtoWriter model = new ProtoWriter();
-        model.varint(1, irVersion);
+        model.varint(1, IR_VERSION);
         model.string(2, "aether");
         model.message(7, graph);
-        model.message(8, new ProtoWriter().string(1, "").varint(2, opset));
+        model.message(8, new ProtoWriter().string(1, "").varint(2, OPSET));
         return model.toByteArray();
     }
 

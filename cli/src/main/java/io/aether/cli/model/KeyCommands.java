@@ -9,7 +9,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.security.PublicKey;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -26,9 +25,6 @@ final class KeyCommands {
                         + " should accept your commits ('aether model trust identity.pub' there). Refuses to overwrite"
                         + " an existing key.", ""})
     static final class Keygen extends ModelSubcommand {
-        @Mixin
-        RepoOptions repo;
-
         @Override
         int run() throws IOException {
             AetherHome home = repo.home();
@@ -52,9 +48,6 @@ final class KeyCommands {
                         + " the message. Check the key id with its owner before trusting it.", "",
                 "Examples:", "  aether model trust alice.pub", "  aether model trust --list", ""})
     static final class Trust extends ModelSubcommand {
-        @Mixin
-        RepoOptions repo;
-
         @Parameters(index = "0", arity = "0..1", paramLabel = "PUBKEY-FILE", description = "An ML-DSA-65 public key (PEM).")
         String file;
 

@@ -214,17 +214,13 @@ final class ModelRunCommand implements Callable<Integer> {
                     + (admin ? "on" : "off") + "; predict with POST " + server.uri() + "/v1/models/" + modelName
                     + ":predict");
             out.flush();
-        } catch (DeploymentException e) {
+        } catch (DeploymentException | IOException e) {
             runtime.close();
-            err.println("aether model run: " + e.getMessage());
-            return 1;
-        } catch (BindException e) {
-            runtime.close();
-            err.println("aether model run: cannot listen on " + host + ":" + port + ": " + e.getMessage());
-            return 1;
-        } catch (IOException e) {
-            runtime.close();
-            err.println("aether model run: cannot start the HTTP server: " + e.getMessage());
+            err.println("aether model run: " + switch (e) {
+                case DeploymentException d -> d.getMessage();
+                case BindException b -> "cannot listen on " + host + ":" + port + ": " + b.getMessage();
+                default -> "cannot start the HTTP server: " + e.getMessage();
+            });
             return 1;
         }
 

@@ -1,6 +1,8 @@
 package io.aether.cli.model;
 
 import io.aether.security.UntrustedKeyException;
+import io.aether.sync.ObjectId;
+import io.aether.sync.Repository;
 import io.aether.sync.RepositoryException;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -9,17 +11,22 @@ import java.nio.file.AccessDeniedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.NoSuchFileException;
 import java.util.concurrent.Callable;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
 /**
- * Base of the repository commands: runs {@link #run()} and turns the errors users can cause into
- * one line on stderr ({@code aether model NAME: reason}) and exit status 1.
+ * Base of the repository commands: holds the options they all take ({@link RepoOptions}), runs
+ * {@link #run()} and turns the errors users can cause into one line on stderr
+ * ({@code aether model NAME: reason}) and exit status 1.
  */
 abstract class ModelSubcommand implements Callable<Integer> {
 
     @Spec
     CommandSpec spec;
+
+    @Mixin
+    RepoOptions repo;
 
     /** Does the work; returns the exit status. */
     abstract int run() throws IOException;
@@ -45,6 +52,11 @@ abstract class ModelSubcommand implements Callable<Integer> {
         } catch (IOException e) {
             return fail(describe(e));
         }
+    }
+
+    /** Prints a new commit as {@code [BRANCH SHORT-ID] SUBJECT}. */
+    void printCommit(Repository r, ObjectId id) throws IOException {
+        out().println("[" + r.currentBranch().orElse("detached HEAD") + " " + id.shortHex() + "] " + r.commit(id).subject());
     }
 
     int fail(String message) {

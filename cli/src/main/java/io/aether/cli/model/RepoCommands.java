@@ -19,7 +19,6 @@ import java.util.Map;
 import java.util.Optional;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -35,9 +34,6 @@ final class RepoCommands {
                         + " the store and there is no working directory: what a server holds (see serve-repo).", "",
                 "Example:", "  aether model init models/resnet", ""})
     static final class Init extends ModelSubcommand {
-        @Mixin
-        RepoOptions repo;
-
         @Parameters(index = "0", arity = "0..1", paramLabel = "DIR", description = "Directory (default: the current one).")
         String dir;
 
@@ -60,9 +56,6 @@ final class RepoCommands {
                         + " Symbolic links are not tracked.", "",
                 "Examples:", "  aether model add model.onnx config.json", "  aether model add .", ""})
     static final class Add extends ModelSubcommand {
-        @Mixin
-        RepoOptions repo;
-
         @Parameters(arity = "1..*", paramLabel = "PATH", description = "Files or directories to stage.")
         List<String> paths;
 
@@ -85,17 +78,13 @@ final class RepoCommands {
                         + " keys they do not trust. During a merge, commit finishes it once every conflict is resolved.",
                 "", "Example:", "  aether model commit -m 'fine-tune on the March data'", ""})
     static final class CommitCmd extends ModelSubcommand {
-        @Mixin
-        RepoOptions repo;
-
         @Option(names = {"-m", "--message"}, required = true, paramLabel = "TEXT", description = "The commit message.")
         String message;
 
         @Override
         int run() throws IOException {
             Repository r = repo.open();
-            ObjectId id = r.commit(message, repo.identity());
-            out().println("[" + r.currentBranch().orElse("detached HEAD") + " " + id.shortHex() + "] " + r.commit(id).subject());
+            printCommit(r, r.commit(message, repo.identity()));
             return 0;
         }
     }
@@ -103,9 +92,6 @@ final class RepoCommands {
     @Command(name = "status", mixinStandardHelpOptions = true,
             description = {"Show the branch, staged and unstaged changes, untracked files, and merge conflicts.", ""})
     static final class StatusCmd extends ModelSubcommand {
-        @Mixin
-        RepoOptions repo;
-
         @Override
         int run() throws IOException {
             Status st = repo.open().status();
@@ -143,9 +129,6 @@ final class RepoCommands {
             description = {"Show the history of a ref, newest first, with each commit's verified author key.", "",
                 "Examples:", "  aether model log", "  aether model log v2 -n 5", ""})
     static final class Log extends ModelSubcommand {
-        @Mixin
-        RepoOptions repo;
-
         @Parameters(index = "0", arity = "0..1", paramLabel = "REF", description = "Where to start (default: HEAD).")
         String ref;
 
@@ -176,9 +159,6 @@ final class RepoCommands {
                         + " the new version sits in chunks the old one already has (what a sync does not move).", "",
                 "Examples:", "  aether model diff", "  aether model diff v1 v2", ""})
     static final class Diff extends ModelSubcommand {
-        @Mixin
-        RepoOptions repo;
-
         @Parameters(index = "0", arity = "0..1", paramLabel = "FROM", description = "Older version (default: HEAD).")
         String from;
 
@@ -225,9 +205,6 @@ final class RepoCommands {
                         + " unless --force. A branch name moves HEAD onto the branch; a tag or commit id detaches it.",
                 "", "Examples:", "  aether model checkout v1", "  aether model checkout -b experiment", ""})
     static final class Checkout extends ModelSubcommand {
-        @Mixin
-        RepoOptions repo;
-
         @Parameters(index = "0", arity = "0..1", paramLabel = "REF", description = "Branch, tag, commit id or prefix.")
         String ref;
 
@@ -263,9 +240,6 @@ final class RepoCommands {
             description = {"List, create or delete branches.", "",
                 "Examples:", "  aether model branch", "  aether model branch experiment v1", "  aether model branch -d experiment", ""})
     static final class Branch extends ModelSubcommand {
-        @Mixin
-        RepoOptions repo;
-
         @Parameters(index = "0", arity = "0..1", paramLabel = "NAME", description = "Branch to create.")
         String name;
 
@@ -298,9 +272,6 @@ final class RepoCommands {
             description = {"List, create or delete tags (fixed names for versions, e.g. v1.2).", "",
                 "A tag does not move unless --force. Examples:", "  aether model tag v1.0", "  aether model tag", ""})
     static final class Tag extends ModelSubcommand {
-        @Mixin
-        RepoOptions repo;
-
         @Parameters(index = "0", arity = "0..1", paramLabel = "NAME", description = "Tag to create.")
         String name;
 
@@ -340,9 +311,6 @@ final class RepoCommands {
             exitCodeListHeading = "%nExit status:%n",
             exitCodeList = {"0:merged, fast-forwarded or already up to date", "1:conflicts to resolve, or an error"})
     static final class Merge extends ModelSubcommand {
-        @Mixin
-        RepoOptions repo;
-
         @Parameters(index = "0", arity = "0..1", paramLabel = "REF", description = "What to merge.")
         String ref;
 
@@ -388,9 +356,6 @@ final class RepoCommands {
                         + " resolved.", "",
                 "Examples:", "  aether model resolve model.onnx --theirs", "  aether model resolve config.json --file config.json", ""})
     static final class Resolve extends ModelSubcommand {
-        @Mixin
-        RepoOptions repo;
-
         @Parameters(index = "0", paramLabel = "PATH", description = "The conflicted path.")
         String path;
 
@@ -428,17 +393,13 @@ final class RepoCommands {
                         + " itself be rolled back.", "",
                 "Examples:", "  aether model rollback v1", "  aether model rollback HEAD~2", ""})
     static final class Rollback extends ModelSubcommand {
-        @Mixin
-        RepoOptions repo;
-
         @Parameters(index = "0", paramLabel = "REF", description = "The version to return to.")
         String ref;
 
         @Override
         int run() throws IOException {
             Repository r = repo.open();
-            ObjectId id = r.rollback(ref, repo.identity());
-            out().println("[" + r.currentBranch().orElse("detached HEAD") + " " + id.shortHex() + "] " + r.commit(id).subject());
+            printCommit(r, r.rollback(ref, repo.identity()));
             return 0;
         }
     }
@@ -449,9 +410,6 @@ final class RepoCommands {
                         + " files. Other aether processes on this repository wait while it runs. An interrupted"
                         + " fetch or push starts over after gc.", ""})
     static final class Gc extends ModelSubcommand {
-        @Mixin
-        RepoOptions repo;
-
         @Override
         int run() throws IOException {
             GcResult g = repo.open().gc();

@@ -5,6 +5,7 @@ import io.aether.security.KnownServers;
 import io.aether.security.ServerCredentials;
 import io.aether.security.ServerTrust;
 import io.aether.sync.MergeResult;
+import io.aether.sync.Progress;
 import io.aether.sync.RemoteRepository;
 import io.aether.sync.RepoServer;
 import io.aether.sync.Repository;
@@ -38,8 +39,8 @@ final class SyncCommands {
                         + " and a different one is refused later.")
         Path serverCert;
 
-        /** The trust decision; prints a notice when a server is pinned for the first time. */
-        Connection connect(ModelSubcommand cmd, RepoOptions repo, String url) throws IOException {
+        /** The remote at {@code url} and how its certificate is checked. */
+        Connection connect(RepoOptions repo, String url) throws IOException {
             URI uri;
             try {
                 uri = new URI(url);
@@ -74,6 +75,50 @@ final class SyncCommands {
         }
     }
 
+    /** One transfer, given the progress line to update. */
+    @FunctionalInterface
+    interface Transfer {
+        SyncResult run(Progress progress) throws IOException;
+    }
+
+    /**
+     * Runs a transfer with a progress line on stderr, then says whether the server's certificate
+     * was pinned just now and what moved.
+     */
+    static SyncResult transfer(ModelSubcommand cmd, Connection c, String verb, Transfer transfer) throws IOException {
+        Formats.ProgressLine p = new Formats.ProgressLine(cmd.err());
+        try {
+            SyncResult res = transfer.run(p);
+            p.finish();
+            c.reportPin(cmd);
+            summary(cmd, verb, res);
+            return res;
+        } finally {
+            p.finish();
+        }
+    }
+
+    /** The options of every command that talks to a server: its URL and how to trust it. */
+    abstract static class RemoteCommand extends ModelSubcommand {
+        @Mixin
+        RemoteOptions remote;
+
+        @Parameters(index = "0", paramLabel = "URL", description = "The server, https://HOST:PORT.")
+        String url;
+    }
+
+    /** fetch and pull: download REF (default: the current branch's name) into FETCH_HEAD. */
+    abstract static class FetchCommand extends RemoteCommand {
+        @Parameters(index = "1", arity = "0..1", paramLabel = "REF", description = "Branch or tag (default: the current branch's name).")
+        String ref;
+
+        SyncResult fetch(Repository r) throws IOException {
+            Connection c = remote.connect(repo, url);
+            String what = ref != null ? ref : r.currentBranch().orElse("HEAD");
+            return transfer(this, c, "Fetched", p -> c.remote().fetch(r, what, p));
+        }
+    }
+
     static void summary(ModelSubcommand cmd, String verb, SyncResult r) {
         if (r.upToDate()) {
             cmd.out().println(r.ref() + " is up to date (" + r.after().shortHex() + ")");
@@ -93,16 +138,7 @@ final class SyncCommands {
                         + " move unless --force. An interrupted push resumes: run it again and only what the server has"
                         + " not received travels.", "",
                 "Examples:", "  aether model push https://edge-hub:7443 main", "  aether model push https://edge-hub:7443 v1.0", ""})
-    static final class Push extends ModelSubcommand {
-        @Mixin
-        RepoOptions repo;
-
-        @Mixin
-        RemoteOptions remote;
-
-        @Parameters(index = "0", paramLabel = "URL", description = "The server, https://HOST:PORT.")
-        String url;
-
+    static final class Push extends RemoteCommand {
         @Parameters(index = "1", arity = "0..1", paramLabel = "REF", description = "Branch or tag to push (default: the current branch).")
         String ref;
 
@@ -115,18 +151,10 @@ final class SyncCommands {
         @Override
         int run() throws IOException {
             Repository r = repo.open();
-            Connection c = remote.connect(this, repo, url);
-            Formats.ProgressLine p = new Formats.ProgressLine(err());
+            Connection c = remote.connect(repo, url);
             String what = ref != null ? ref : r.currentBranch().orElseThrow(
                     () -> new IllegalArgumentException("HEAD is detached: name the branch or tag to push"));
-            try {
-                SyncResult res = c.remote().push(r, what, to, force, p);
-                p.finish();
-                c.reportPin(this);
-                summary(this, "Pushed", res);
-            } finally {
-                p.finish();
-            }
+            transfer(this, c, "Pushed", p -> c.remote().push(r, what, to, force, p));
             return 0;
         }
     }
@@ -138,40 +166,11 @@ final class SyncCommands {
                         + " object is checked against its hash and every commit signature against your trust store"
                         + " before FETCH_HEAD moves. An interrupted fetch resumes where it stopped.", "",
                 "Example:", "  aether model fetch https://edge-hub:7443 main", ""})
-    static final class Fetch extends ModelSubcommand {
-        @Mixin
-        RepoOptions repo;
-
-        @Mixin
-        RemoteOptions remote;
-
-        @Parameters(index = "0", paramLabel = "URL", description = "The server, https://HOST:PORT.")
-        String url;
-
-        @Parameters(index = "1", arity = "0..1", paramLabel = "REF", description = "Branch or tag (default: the current branch's name).")
-        String ref;
-
+    static final class Fetch extends FetchCommand {
         @Override
         int run() throws IOException {
-            Repository r = repo.open();
-            fetch(this, repo, remote, r, url, ref);
+            fetch(repo.open());
             return 0;
-        }
-
-        static SyncResult fetch(ModelSubcommand cmd, RepoOptions repo, RemoteOptions remote, Repository r, String url, String ref)
-                throws IOException {
-            Connection c = remote.connect(cmd, repo, url);
-            String what = ref != null ? ref : r.currentBranch().orElse("HEAD");
-            Formats.ProgressLine p = new Formats.ProgressLine(cmd.err());
-            try {
-                SyncResult res = c.remote().fetch(r, what, p);
-                p.finish();
-                c.reportPin(cmd);
-                summary(cmd, "Fetched", res);
-                return res;
-            } finally {
-                p.finish();
-            }
         }
     }
 
@@ -180,23 +179,11 @@ final class SyncCommands {
                 "Example:", "  aether model pull https://edge-hub:7443 main", ""},
             exitCodeListHeading = "%nExit status:%n",
             exitCodeList = {"0:up to date, fast-forwarded or merged", "1:conflicts to resolve, or an error"})
-    static final class Pull extends ModelSubcommand {
-        @Mixin
-        RepoOptions repo;
-
-        @Mixin
-        RemoteOptions remote;
-
-        @Parameters(index = "0", paramLabel = "URL", description = "The server, https://HOST:PORT.")
-        String url;
-
-        @Parameters(index = "1", arity = "0..1", paramLabel = "REF", description = "Branch or tag (default: the current branch's name).")
-        String ref;
-
+    static final class Pull extends FetchCommand {
         @Override
         int run() throws IOException {
             Repository r = repo.open();
-            Fetch.fetch(this, repo, remote, r, url, ref);
+            fetch(r);
             MergeResult m = r.merge("FETCH_HEAD", repo.identity());
             return RepoCommands.Merge.report(this, m);
         }
@@ -211,9 +198,6 @@ final class SyncCommands {
                         + " this machine's trust store ('aether model trust'). Runs until interrupted (Ctrl-C).", "",
                 "Examples:", "  aether model serve-repo /srv/models/resnet --init --port 7443", "  aether model serve-repo . --port 7443", ""})
     static final class ServeRepo extends ModelSubcommand {
-        @Mixin
-        RepoOptions repo;
-
         @Parameters(index = "0", paramLabel = "DIR", description = "The repository (a working directory or a bare one).")
         String dir;
 

@@ -3,6 +3,7 @@ package io.aether.devices.block;
 import io.aether.memory.GuestMemory;
 import io.aether.memory.GuestMemoryException;
 import io.aether.virtio.DescriptorChain;
+import io.aether.virtio.RequestQueue;
 import io.aether.virtio.VirtioDevice;
 import io.aether.virtio.VirtioInterrupt;
 import io.aether.virtio.Virtqueue;
@@ -74,9 +75,7 @@ public final class VirtioBlock implements VirtioDevice, AutoCloseable {
             if (id != null && (id.length() > ID_BYTES || !StandardCharsets.US_ASCII.newEncoder().canEncode(id))) {
                 throw new IllegalArgumentException("block device id must be at most 20 ASCII characters: '" + id + "'");
             }
-            if (queueSize < 4 || queueSize > Virtqueue.MAX_SIZE || Integer.bitCount(queueSize) != 1) {
-                throw new IllegalArgumentException("block queue size must be a power of two from 4 to 32768: " + queueSize);
-            }
+            Virtqueue.checkMaxSize("block queue size", 4, queueSize);
         }
 
         /** Writable, id from the file name, 256-entry queue. */
@@ -114,9 +113,7 @@ public final class VirtioBlock implements VirtioDevice, AutoCloseable {
     private final Options options;
     private final long capacity;
     private final byte[] id;
-
-    private Virtqueue queue;
-    private VirtioInterrupt interrupt;
+    private final RequestQueue queue = new RequestQueue();
 
     private long reads;
     private long writes;
@@ -225,23 +222,17 @@ public final class VirtioBlock implements VirtioDevice, AutoCloseable {
 
     @Override
     public synchronized void activate(GuestMemory memory, long features, List<Virtqueue> queues, VirtioInterrupt interrupt) {
-        this.queue = queues.getFirst();
-        this.interrupt = interrupt;
+        queue.activate(queues, interrupt);
     }
 
     @Override
     public synchronized void reset() {
-        queue = null;
-        interrupt = null;
+        queue.reset();
     }
 
     @Override
     public synchronized void queueNotify(int index) {
-        if (queue == null) return;
-        for (DescriptorChain chain; (chain = queue.pop()) != null; ) {
-            queue.addUsed(chain, serve(chain));
-        }
-        interrupt.usedBuffers(0);
+        queue.drain(this::serve);
     }
 
     @Override

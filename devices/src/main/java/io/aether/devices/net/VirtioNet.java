@@ -65,9 +65,7 @@ public final class VirtioNet implements VirtioDevice {
             if (mtu != 0 && (mtu < 68 || mtu > 65535)) {
                 throw new IllegalArgumentException("network MTU must be 0 (not offered) or from 68 to 65535: " + mtu);
             }
-            if (queueSize < 2 || queueSize > Virtqueue.MAX_SIZE || Integer.bitCount(queueSize) != 1) {
-                throw new IllegalArgumentException("network queue size must be a power of two from 2 to 32768: " + queueSize);
-            }
+            Virtqueue.checkMaxSize("network queue size", 2, queueSize);
         }
 
         /** No MTU offered, 256-entry queues. */

@@ -3,6 +3,7 @@ package io.aether.devices.rng;
 import io.aether.memory.GuestMemory;
 import io.aether.memory.GuestMemoryException;
 import io.aether.virtio.DescriptorChain;
+import io.aether.virtio.RequestQueue;
 import io.aether.virtio.VirtioDevice;
 import io.aether.virtio.VirtioInterrupt;
 import io.aether.virtio.Virtqueue;
@@ -33,8 +34,7 @@ public final class VirtioRng implements VirtioDevice {
 
     private final EntropySource source;
     private final int queueSize;
-    private Virtqueue queue;
-    private VirtioInterrupt interrupt;
+    private final RequestQueue queue = new RequestQueue();
     private long requests;
     private long bytes;
     private long faults;
@@ -45,11 +45,8 @@ public final class VirtioRng implements VirtioDevice {
 
     /** @param queueSize the queue's maximum size, a power of two from 1 to 32768 */
     public VirtioRng(EntropySource source, int queueSize) {
-        if (queueSize < 1 || queueSize > Virtqueue.MAX_SIZE || Integer.bitCount(queueSize) != 1) {
-            throw new IllegalArgumentException("entropy queue size must be a power of two from 1 to 32768: " + queueSize);
-        }
+        this.queueSize = Virtqueue.checkMaxSize("entropy queue size", 1, queueSize);
         this.source = Objects.requireNonNull(source, "source");
-        this.queueSize = queueSize;
     }
 
     public synchronized Counters counters() {
@@ -88,23 +85,17 @@ public final class VirtioRng implements VirtioDevice {
 
     @Override
     public synchronized void activate(GuestMemory memory, long features, List<Virtqueue> queues, VirtioInterrupt interrupt) {
-        this.queue = queues.getFirst();
-        this.interrupt = interrupt;
+        queue.activate(queues, interrupt);
     }
 
     @Override
     public synchronized void reset() {
-        queue = null;
-        interrupt = null;
+        queue.reset();
     }
 
     @Override
     public synchronized void queueNotify(int index) {
-        if (queue == null) return;
-        for (DescriptorChain chain; (chain = queue.pop()) != null; ) {
-            queue.addUsed(chain, serve(chain));
-        }
-        interrupt.usedBuffers(0);
+        queue.drain(this::serve);
     }
 
     private long serve(DescriptorChain chain) {
