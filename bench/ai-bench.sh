@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Inference latency through the HTTP endpoint vs a direct OrtSession.run in the same process.
 # Usage: bench/ai-bench.sh [--requests N] [--warmup N] [--clients N]
-# Builds the bench module (and what it needs), then prints markdown tables (docs/benchmarks/ai.md).
+# Builds the bench module (and what it needs), then prints markdown tables (docs/BENCHMARKS.md, "Inference").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export JAVA_HOME="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"

@@ -20,8 +20,7 @@ trap 'rm -f "$firmware" "$archive"' EXIT
 # by the warm-up run, as a user's first run writes it.
 "$java" --enable-native-access=ALL-UNNAMED -cp "$cp" io.aether.bench.vm.BootBench compare \
   --runs "$runs" --marker "long mode" --timeout 60 \
-  --label aether -- "$java" -Xlog:disable "-Xlog:all=warning,cds*=off:stderr" -XX:+AutoCreateSharedArchive \
-      "-XX:SharedArchiveFile=$archive" -XX:TieredStopAtLevel=1 -XX:+UseSerialGC \
+  --label aether -- "$java" @dev/monitor.jvmargs -XX:+AutoCreateSharedArchive "-XX:SharedArchiveFile=$archive" \
       -jar cli/target/aether.jar vm run --stub \
   --label qemu-microvm -- qemu-system-x86_64 -M microvm -enable-kvm -m 16M -bios "$firmware" \
       -nodefaults -no-user-config -nographic -serial stdio -device isa-debug-exit,iobase=0xf4,iosize=0x04

@@ -45,7 +45,7 @@ public record RuntimeConfig(int batchMax, Duration batchDelay, int workers, int 
     /**
      * Batches of up to 32 rows with no added delay, one worker, ONNX Runtime's thread default,
      * 1024 queued, warm-up on. (A delay only pays off when many independent clients send at once:
-     * closed-loop clients wait it out on every request; see docs/benchmarks/ai.md.)
+     * closed-loop clients wait it out on every request; see docs/BENCHMARKS.md, "Inference".)
      */
     public static RuntimeConfig defaults() {
         return new RuntimeConfig(32, Duration.ZERO, 1, 0, 1024, true);

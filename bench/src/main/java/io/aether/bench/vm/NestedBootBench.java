@@ -18,9 +18,18 @@ import java.util.regex.Pattern;
  */
 public final class NestedBootBench {
 
-    /** The monitor's JVM options, as the {@code aether} launcher passes them (plus native access for -cp). */
-    static final String MONITOR_JVM = "--enable-native-access=ALL-UNNAMED -Xlog:disable -Xlog:all=warning,cds*=off:stderr"
-            + " -XX:+AutoCreateSharedArchive -XX:SharedArchiveFile=/tmp/aether-bench.jsa -XX:TieredStopAtLevel=1 -XX:+UseSerialGC";
+    /**
+     * The monitor's JVM options as the {@code aether} launcher passes them: dev/monitor.jvmargs
+     * (read from the project root, where bench/vm-nested.sh runs), the class-data archive, and
+     * native access (the launcher gets it from the jar's manifest; here the classpath is used).
+     */
+    static String monitorJvmOptions() throws java.io.IOException {
+        java.util.List<String> options = new java.util.ArrayList<>(java.nio.file.Files.readAllLines(java.nio.file.Path.of("dev/monitor.jvmargs")));
+        options.removeIf(String::isBlank);
+        options.addAll(java.util.List.of("--enable-native-access=ALL-UNNAMED", "-XX:+AutoCreateSharedArchive",
+                "-XX:SharedArchiveFile=/tmp/aether-bench.jsa"));
+        return String.join(" ", options.stream().map(Scenario::quote).toList());
+    }
 
     private NestedBootBench() {
     }
@@ -39,7 +48,7 @@ public final class NestedBootBench {
                     --label qemu-microvm -- sh -c %s
                 echo "BENCH-STATUS=$?"
                 """.formatted(runs, GuestInit.READY_MARKER, Scenario.quote("exec " + aether), Scenario.quote("exec " + qemu));
-        Scenario scenario = Scenario.script(script).withQemu().jvmOptions(MONITOR_JVM)
+        Scenario scenario = Scenario.script(script).withQemu().jvmOptions(monitorJvmOptions())
                 .timeout(Duration.ofMinutes(10 + 6L * runs)).build();
         try (GuestRun run = TestHost.get().start(scenario)) {
             GuestConsole console = run.console();
