@@ -67,21 +67,24 @@ final class DemoCommand implements Callable<Integer> {
                 ? "aether demo: booting the microVM on this host's KVM"
                 : "aether demo: this host's /dev/kvm cannot boot an unmodified kernel; booting the microVM inside the"
                         + " nested host (emulated, so expect a minute or two)");
-        try (GuestRun run = host.start(Scenario.aetherVm("--vcpus", Integer.toString(vcpus), "--mem", mem)
-                .timeout(Duration.ofMinutes(20)).build())) {
-            GuestConsole console = run.console();
-            console.expectLine(Pattern.compile(Pattern.quote(GuestInit.READY_MARKER)), Duration.ofMinutes(10));
-            for (String command : COMMANDS) {
-                console.exec(command, Duration.ofMinutes(2));
+        int[] status = {1};
+        host.retryingStalls(h -> {
+            try (GuestRun run = h.start(Scenario.aetherVm("--vcpus", Integer.toString(vcpus), "--mem", mem)
+                    .timeout(Duration.ofMinutes(20)).build())) {
+                GuestConsole console = run.console();
+                console.expectLine(Pattern.compile(Pattern.quote(GuestInit.READY_MARKER)), Duration.ofMinutes(10));
+                for (String command : COMMANDS) {
+                    console.exec(command, Duration.ofMinutes(2));
+                }
+                console.exitShell(Duration.ofMinutes(2));
+                status[0] = run.awaitExit(Duration.ofMinutes(3));
             }
-            console.exitShell(Duration.ofMinutes(2));
-            int status = run.awaitExit(Duration.ofMinutes(3));
-            System.out.println();
-            System.err.println(status == 0
-                    ? "aether demo: the microVM booted, answered " + COMMANDS.size() + " commands on its console and powered off"
-                    : "aether demo: the monitor exited with status " + status);
-            return status == 0 ? 0 : 1;
-        }
+        });
+        System.out.println();
+        System.err.println(status[0] == 0
+                ? "aether demo: the microVM booted, answered " + COMMANDS.size() + " commands on its console and powered off"
+                : "aether demo: the monitor exited with status " + status[0]);
+        return status[0] == 0 ? 0 : 1;
     }
 
     /** Installs QEMU with apt-get when running as root; says what to do otherwise. */

@@ -33,23 +33,25 @@ class AetherBootsLinuxTest {
     private static final Pattern READY = Pattern.compile(Pattern.quote(GuestInit.READY_MARKER));
 
     @Test
-    void bootsToAShellWithTheRequestedCpusAndMemory() throws IOException {
-        try (GuestRun run = TestHost.get().start(Scenario.aetherVm("--vcpus", "2", "--mem", "256M").build())) {
-            GuestConsole console = run.console();
-            console.expectLine(READY, BOOT);
-            assertEquals(List.of("hello"), console.exec("echo hello", STEP).lines());
-            assertEquals(List.of("2"), console.exec("nproc", STEP).lines());
-            String memTotal = console.exec("sed -n 's/^MemTotal: *\\([0-9]*\\) kB$/\\1/p' /proc/meminfo", STEP).output();
-            long kib = Long.parseLong(memTotal);
-            // The kernel keeps its own image and reservations out of MemTotal: most of 256 MiB, never more.
-            assertTrue(kib > 200 * 1024 && kib <= 256 * 1024, "MemTotal " + kib + " kB for --mem 256M");
-            console.exitShell(STEP);
-            assertEquals(0, run.awaitExit(STEP), "a powered-off guest ends the monitor with status 0");
-        }
+    void bootsToAShellWithTheRequestedCpusAndMemory() throws Exception {
+        TestHost.get().retryingStalls(testHost -> {
+            try (GuestRun run = testHost.start(Scenario.aetherVm("--vcpus", "2", "--mem", "256M").build())) {
+                GuestConsole console = run.console();
+                console.expectLine(READY, BOOT);
+                assertEquals(List.of("hello"), console.exec("echo hello", STEP).lines());
+                assertEquals(List.of("2"), console.exec("nproc", STEP).lines());
+                String memTotal = console.exec("sed -n 's/^MemTotal: *\\([0-9]*\\) kB$/\\1/p' /proc/meminfo", STEP).output();
+                long kib = Long.parseLong(memTotal);
+                // The kernel keeps its own image and reservations out of MemTotal: most of 256 MiB, never more.
+                assertTrue(kib > 200 * 1024 && kib <= 256 * 1024, "MemTotal " + kib + " kB for --mem 256M");
+                console.exitShell(STEP);
+                assertEquals(0, run.awaitExit(STEP), "a powered-off guest ends the monitor with status 0");
+            }
+        });
     }
 
     @Test
-    void aDiskKeepsItsDataAcrossBootsAndReadOnlyRefusesWrites() throws IOException {
+    void aDiskKeepsItsDataAcrossBootsAndReadOnlyRefusesWrites() throws Exception {
         String boot = Scenario.aetherVmCommand(Scenario.GUEST_CMDLINE);
         String script = """
                 dd if=/dev/zero of=disk.img bs=1M count=8 2>/dev/null
@@ -57,28 +59,30 @@ class AetherBootsLinuxTest {
                 %s --disk disk.img,ro || exit 11
                 echo "host sees: $(head -c 15 disk.img)"
                 """.formatted(boot, boot);
-        try (GuestRun run = TestHost.get().start(Scenario.script(script).timeout(Duration.ofMinutes(10)).build())) {
-            GuestConsole console = run.console();
-            console.expectLine(READY, BOOT);
-            assertEquals(0, console.exec("printf aether-persists > /dev/vda && sync", STEP).status());
-            assertEquals("0", console.exec("cat /sys/block/vda/ro", STEP).output());
-            console.exitShell(STEP);
+        TestHost.get().retryingStalls(testHost -> {
+            try (GuestRun run = testHost.start(Scenario.script(script).timeout(Duration.ofMinutes(10)).build())) {
+                GuestConsole console = run.console();
+                console.expectLine(READY, BOOT);
+                assertEquals(0, console.exec("printf aether-persists > /dev/vda && sync", STEP).status());
+                assertEquals("0", console.exec("cat /sys/block/vda/ro", STEP).output());
+                console.exitShell(STEP);
 
-            console.expectLine(READY, BOOT);
-            assertEquals("aether-persists", console.exec("head -c 15 /dev/vda", STEP).output(), "written in the first boot");
-            assertEquals("1", console.exec("cat /sys/block/vda/ro", STEP).output(), "VIRTIO_BLK_F_RO reaches the guest");
-            assertNotEquals(0, console.exec("printf overwritten > /dev/vda", STEP).status());
-            console.exec("sync; echo 3 > /proc/sys/vm/drop_caches", STEP);
-            assertEquals("aether-persists", console.exec("head -c 15 /dev/vda", STEP).output());
-            console.exitShell(STEP);
+                console.expectLine(READY, BOOT);
+                assertEquals("aether-persists", console.exec("head -c 15 /dev/vda", STEP).output(), "written in the first boot");
+                assertEquals("1", console.exec("cat /sys/block/vda/ro", STEP).output(), "VIRTIO_BLK_F_RO reaches the guest");
+                assertNotEquals(0, console.exec("printf overwritten > /dev/vda", STEP).status());
+                console.exec("sync; echo 3 > /proc/sys/vm/drop_caches", STEP);
+                assertEquals("aether-persists", console.exec("head -c 15 /dev/vda", STEP).output());
+                console.exitShell(STEP);
 
-            console.expectLine(Pattern.compile("host sees: aether-persists"), STEP);
-            assertEquals(0, run.awaitExit(STEP));
-        }
+                console.expectLine(Pattern.compile("host sees: aether-persists"), STEP);
+                assertEquals(0, run.awaitExit(STEP));
+            }
+        });
     }
 
     @Test
-    void anElfVmlinuxBootsThroughItsPvhEntryAndAGuestRebootRestartsOrEndsTheVm() throws IOException, LoadException {
+    void anElfVmlinuxBootsThroughItsPvhEntryAndAGuestRebootRestartsOrEndsTheVm() throws Exception {
         TestHost host = TestHost.get();
         Path vmlinux = Files.createTempFile("aether-vmlinux", ".elf");
         try {
@@ -93,31 +97,33 @@ class AetherBootsLinuxTest {
                     echo "exiting monitor exited: $?"
                     """.formatted(elfRestarting, Scenario.aetherVmCommand(Scenario.GUEST_CMDLINE));
             Scenario scenario = Scenario.script(script).file("vmlinux", vmlinux).timeout(Duration.ofMinutes(12)).build();
-            try (GuestRun run = host.start(scenario)) {
-                GuestConsole console = run.console();
-                console.expectLine(Pattern.compile("177ELF"), STEP);
-                console.expectLine(READY, BOOT);
-                assertEquals(List.of("ok"), console.exec("test -d /sys/bus/virtio/drivers/virtio_blk && echo ok", STEP).lines());
-                console.expect(GuestConsole.PROMPT, STEP);
-                console.sendLine("echo b > /proc/sysrq-trigger"); // an immediate reboot, as after a panic
-                console.expectLine(Pattern.compile("aether: guest rebooted; restarting the VM"), BOOT);
-                console.expectLine(READY, BOOT);
-                console.exitShell(STEP);
-                console.expectLine(Pattern.compile("restarting monitor exited: 0"), STEP);
+            host.retryingStalls(testHost -> {
+                try (GuestRun run = testHost.start(scenario)) {
+                    GuestConsole console = run.console();
+                    console.expectLine(Pattern.compile("177ELF"), STEP);
+                    console.expectLine(READY, BOOT);
+                    assertEquals(List.of("ok"), console.exec("test -d /sys/bus/virtio/drivers/virtio_blk && echo ok", STEP).lines());
+                    console.expect(GuestConsole.PROMPT, STEP);
+                    console.sendLine("echo b > /proc/sysrq-trigger"); // an immediate reboot, as after a panic
+                    console.expectLine(Pattern.compile("aether: guest rebooted; restarting the VM"), BOOT);
+                    console.expectLine(READY, BOOT);
+                    console.exitShell(STEP);
+                    console.expectLine(Pattern.compile("restarting monitor exited: 0"), STEP);
 
-                console.expectLine(READY, BOOT);
-                console.expect(GuestConsole.PROMPT, STEP);
-                console.sendLine("reboot -f");
-                console.expectLine(Pattern.compile("exiting monitor exited: 0"), BOOT);
-                assertEquals(0, run.awaitExit(STEP));
-            }
+                    console.expectLine(READY, BOOT);
+                    console.expect(GuestConsole.PROMPT, STEP);
+                    console.sendLine("reboot -f");
+                    console.expectLine(Pattern.compile("exiting monitor exited: 0"), BOOT);
+                    assertEquals(0, run.awaitExit(STEP));
+                }
+            });
         } finally {
             Files.deleteIfExists(vmlinux);
         }
     }
 
     @Test
-    void theGuestPingsTheHostOverVirtioNet() throws IOException {
+    void theGuestPingsTheHostOverVirtioNet() throws Exception {
         TestHost host = TestHost.get();
         if (host.mode() == HostProbe.Mode.DIRECT) {
             Prerequisites.require(isRoot(), "making a TAP device on this host (direct mode) needs root");
@@ -131,16 +137,18 @@ class AetherBootsLinuxTest {
                 ip link del aethertap0
                 exit $status
                 """.formatted(Scenario.aetherVmCommand(Scenario.GUEST_CMDLINE));
-        try (GuestRun run = host.start(Scenario.script(script).build())) {
-            GuestConsole console = run.console();
-            console.expectLine(READY, BOOT);
-            assertEquals(0, console.exec("ip link set eth0 up && ip addr add 10.213.77.2/24 dev eth0", STEP).status());
-            GuestConsole.ShellResult ping = console.exec("ping -c 3 -W 10 10.213.77.1", STEP);
-            assertEquals(0, ping.status(), ping.output());
-            assertTrue(ping.output().contains("3 packets transmitted, 3 packets received"), ping.output());
-            console.exitShell(STEP);
-            assertEquals(0, run.awaitExit(STEP));
-        }
+        host.retryingStalls(testHost -> {
+            try (GuestRun run = testHost.start(Scenario.script(script).build())) {
+                GuestConsole console = run.console();
+                console.expectLine(READY, BOOT);
+                assertEquals(0, console.exec("ip link set eth0 up && ip addr add 10.213.77.2/24 dev eth0", STEP).status());
+                GuestConsole.ShellResult ping = console.exec("ping -c 3 -W 10 10.213.77.1", STEP);
+                assertEquals(0, ping.status(), ping.output());
+                assertTrue(ping.output().contains("3 packets transmitted, 3 packets received"), ping.output());
+                console.exitShell(STEP);
+                assertEquals(0, run.awaitExit(STEP));
+            }
+        });
     }
 
     private static boolean isRoot() {

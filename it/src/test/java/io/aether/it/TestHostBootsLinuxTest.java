@@ -30,7 +30,7 @@ class TestHostBootsLinuxTest {
     private static final Duration BOOT = Duration.ofMinutes(4);
 
     @Test
-    void qemuMicrovmBootsTheGuestToAShellThatAnswers() throws IOException {
+    void qemuMicrovmBootsTheGuestToAShellThatAnswers() throws Exception {
         TestHost host = TestHost.get();
         String script = """
                 aether --version
@@ -38,25 +38,27 @@ class TestHostBootsLinuxTest {
                 if [ -d /sys/module/kvm_amd ]; then echo "kvm_amd nested: $(cat /sys/module/kvm_amd/parameters/nested)"; fi
                 exec %s
                 """.formatted(Scenario.qemuMicrovmCommand(Scenario.GUEST_CMDLINE));
-        try (GuestRun run = host.start(Scenario.script(script).withQemu().timeout(Duration.ofMinutes(6)).build())) {
-            GuestConsole console = run.console();
-            console.expectLine(Pattern.compile("aether .+"), STEP);
-            console.expectLine(Pattern.compile("kvm: present"), STEP);
-            if (host.mode() == HostProbe.Mode.NESTED) {
-                console.expectLine(Pattern.compile("kvm_amd nested: (1|Y)"), STEP);
+        host.retryingStalls(testHost -> {
+            try (GuestRun run = testHost.start(Scenario.script(script).withQemu().timeout(Duration.ofMinutes(6)).build())) {
+                GuestConsole console = run.console();
+                console.expectLine(Pattern.compile("aether .+"), STEP);
+                console.expectLine(Pattern.compile("kvm: present"), STEP);
+                if (host.mode() == HostProbe.Mode.NESTED) {
+                    console.expectLine(Pattern.compile("kvm_amd nested: (1|Y)"), STEP);
+                }
+                console.expectLine(Pattern.compile(GuestInit.READY_MARKER), BOOT);
+
+                GuestConsole.ShellResult hello = console.exec("echo hello", STEP);
+                assertEquals(List.of("hello"), hello.lines());
+                assertEquals(0, hello.status());
+                assertEquals(List.of("2"), console.exec("nproc", STEP).lines());
+                GuestConsole.ShellResult drivers = console.exec("ls /sys/bus/virtio/drivers", STEP);
+                assertTrue(drivers.output().contains("virtio_blk"), drivers.output());
+
+                console.exitShell(STEP);
+                assertEquals(0, run.awaitExit(STEP), "leaving the guest's shell powers it off and QEMU exits with 0");
+                System.err.println("testhost: nested boot-to-shell run took " + run.elapsed());
             }
-            console.expectLine(Pattern.compile(GuestInit.READY_MARKER), BOOT);
-
-            GuestConsole.ShellResult hello = console.exec("echo hello", STEP);
-            assertEquals(List.of("hello"), hello.lines());
-            assertEquals(0, hello.status());
-            assertEquals(List.of("2"), console.exec("nproc", STEP).lines());
-            GuestConsole.ShellResult drivers = console.exec("ls /sys/bus/virtio/drivers", STEP);
-            assertTrue(drivers.output().contains("virtio_blk"), drivers.output());
-
-            console.exitShell(STEP);
-            assertEquals(0, run.awaitExit(STEP), "leaving the guest's shell powers it off and QEMU exits with 0");
-            System.err.println("testhost: nested boot-to-shell run took " + run.elapsed());
-        }
+        });
     }
 }

@@ -58,24 +58,38 @@ public final class GuestConsole {
     private int cursor;
     private String ended;
     private int commands;
+    private final Duration stallLimit;
+    private long lastOutput = System.nanoTime();
+    private String stalled;
+
+    /** What the emulated host's kernel prints when one of its CPUs has stopped making progress. */
+    private static final Pattern HOST_STALL = Pattern.compile("watchdog: BUG: soft lockup|rcu: INFO: rcu_\\w+ (?:self-)?detected stall");
 
     /**
      * @param input          where {@link #send} writes (the process's stdin)
      * @param echo           receives a copy of all output as it arrives (the test's log), or null
      * @param defaultTimeout the limit for the waits that take none
      * @param diagnostics    more to show when a wait fails (e.g. the host's stderr)
+     * @param stallLimit     silence after which a wait fails with {@link HostStalledException}, or
+     *                       null (only an emulated host can stall without being the bug under test)
      */
-    GuestConsole(OutputStream input, PrintStream echo, Duration defaultTimeout, Supplier<String> diagnostics) {
+    GuestConsole(OutputStream input, PrintStream echo, Duration defaultTimeout, Supplier<String> diagnostics,
+                 Duration stallLimit) {
         this.input = input;
         this.echo = echo;
         this.defaultTimeout = defaultTimeout;
         this.diagnostics = diagnostics;
+        this.stallLimit = stallLimit;
     }
 
     /** Called by the reader with output as it arrives. */
     void received(CharSequence chunk) {
         lock.lock();
         try {
+            lastOutput = System.nanoTime();
+            if (stallLimit != null && stalled == null && HOST_STALL.matcher(chunk).find()) {
+                stalled = "its kernel reported: " + chunk.toString().strip();
+            }
             for (int i = 0; i < chunk.length(); i++) {
                 char c = chunk.charAt(i);
                 Escape before = escape;
@@ -298,11 +312,19 @@ public final class GuestConsole {
                 if (ended != null) {
                     throw new AssertionError(failure("the console ended (" + ended + ") before " + what + " appeared"));
                 }
-                long left = deadline - System.nanoTime();
+                long now = System.nanoTime();
+                if (stallLimit != null && stalled == null && now - lastOutput > stallLimit.toNanos()) {
+                    stalled = "no output for " + seconds(stallLimit);
+                }
+                if (stalled != null) {
+                    throw new HostStalledException(failure("the emulated host stalled (" + stalled + ") while waiting for " + what));
+                }
+                long left = deadline - now;
                 if (left <= 0) {
                     throw new AssertionError(failure("no " + what + " on the console within " + seconds(timeout)));
                 }
-                changed.await(left, TimeUnit.NANOSECONDS);
+                long wake = stallLimit == null ? left : Math.min(left, lastOutput + stallLimit.toNanos() - now + 1);
+                changed.await(Math.max(1, wake), TimeUnit.NANOSECONDS);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

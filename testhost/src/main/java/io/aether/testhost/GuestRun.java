@@ -40,11 +40,19 @@ public final class GuestRun implements AutoCloseable {
         this.limit = limit;
         this.status = status;
         this.cleanup = cleanup;
-        this.console = new GuestConsole(process.getOutputStream(), System.out, Duration.ofMinutes(2), this::errorsPart);
+        this.console = new GuestConsole(process.getOutputStream(), System.out, Duration.ofMinutes(2), this::errorsPart,
+                mode == HostProbe.Mode.NESTED ? STALL_LIMIT : null);
         Thread.ofPlatform().daemon().name("testhost-console").start(() -> pump(process.getInputStream()));
         Thread.ofPlatform().daemon().name("testhost-stderr").start(() -> collectErrors(process.getErrorStream()));
         this.watchdog = Thread.ofPlatform().daemon().name("testhost-watchdog").start(this::watch);
     }
+
+    /**
+     * How long an emulated host may stay silent before a console wait declares it stalled. Its
+     * silent phases (unpacking its initramfs, a JVM starting under emulation) take seconds to a
+     * minute on a loaded machine; a stall has been seen to last until the test's limit.
+     */
+    static final Duration STALL_LIMIT = Duration.ofSeconds(150);
 
     /** Whether this run is nested or direct. */
     public HostProbe.Mode mode() {

@@ -18,6 +18,9 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.jar.Manifest;
+import java.util.jar.JarFile;
+import java.util.jar.Attributes;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
@@ -143,6 +146,44 @@ public final class TestHost {
         return new TestHost(probe, mode, guest, GuestFetcher.userCacheDirectory().resolve("testhost"));
     }
 
+    /** A scenario run: opens its own {@link GuestRun}, so that running it again starts afresh. */
+    @FunctionalInterface
+    public interface Body {
+        void run(TestHost host) throws Exception;
+    }
+
+    /** How many times a scenario runs at most when the emulated host stalls. */
+    static final int STALL_ATTEMPTS = 3;
+
+    /**
+     * Runs {@code body}, and in the nested host runs it again, up to {@link #STALL_ATTEMPTS} times
+     * in all, if the emulated host stalled ({@link HostStalledException}): QEMU's emulation of
+     * nested SVM was seen to stall about one
+     * boot in ten on these machines, with QEMU's own microvm inside as well as with Aether. Each
+     * stall is said on stderr; the last stall, or any other failure, propagates. On hardware
+     * KVM (direct mode) nothing is retried.
+     */
+    public void retryingStalls(Body body) throws Exception {
+        retryingStalls(mode, () -> {
+            body.run(this);
+            return null;
+        });
+    }
+
+    /** The retry rule of {@link #retryingStalls(Body)}, for a body in a given mode. */
+    static void retryingStalls(HostProbe.Mode mode, java.util.concurrent.Callable<?> body) throws Exception {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                body.call();
+                return;
+            } catch (HostStalledException e) {
+                if (mode != HostProbe.Mode.NESTED || attempt >= STALL_ATTEMPTS) throw e;
+                progress("the emulated host stalled; running the scenario again (attempt " + (attempt + 1) + " of "
+                        + STALL_ATTEMPTS + "): " + e.getMessage().lines().findFirst().orElse(""));
+            }
+        }
+    }
+
     /** How this host runs guests. */
     public HostProbe.Mode mode() {
         return mode;
@@ -162,17 +203,38 @@ public final class TestHost {
     }
 
     static List<Path> productClasspath(String classPath) {
-        List<Path> result = new ArrayList<>();
+        Set<Path> result = new LinkedHashSet<>();
         for (String entry : classPath.split(File.pathSeparator)) {
-            if (entry.isBlank()) {
-                continue;
-            }
-            Path p = Path.of(entry).toAbsolutePath().normalize();
-            if (Files.exists(p) && !NOT_PRODUCT.matcher(p.getFileName().toString()).matches()) {
-                result.add(p);
+            if (!entry.isBlank()) {
+                addProductEntry(Path.of(entry).toAbsolutePath().normalize(), result);
             }
         }
-        return result;
+        return List.copyOf(result);
+    }
+
+    /**
+     * Adds {@code p} and, for a jar, the entries its manifest's {@code Class-Path} names: run with
+     * {@code java -jar aether.jar}, the class path property holds that one jar, and the product's
+     * other jars are listed in its manifest.
+     */
+    private static void addProductEntry(Path p, Set<Path> result) {
+        if (!Files.exists(p) || NOT_PRODUCT.matcher(p.getFileName().toString()).matches() || !result.add(p)) {
+            return;
+        }
+        if (!Files.isRegularFile(p) || !p.getFileName().toString().endsWith(".jar")) {
+            return;
+        }
+        try (JarFile jar = new JarFile(p.toFile())) {
+            Manifest manifest = jar.getManifest();
+            String classPath = manifest == null ? null : manifest.getMainAttributes().getValue(Attributes.Name.CLASS_PATH);
+            if (classPath != null) {
+                for (String relative : classPath.trim().split("\\s+")) {
+                    addProductEntry(p.getParent().resolve(relative).normalize(), result);
+                }
+            }
+        } catch (IOException e) {
+            // Not a readable jar: it stays on the class path as it is, without manifest entries.
+        }
     }
 
     /**

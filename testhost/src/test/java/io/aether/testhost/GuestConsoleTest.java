@@ -13,7 +13,7 @@ import org.junit.jupiter.api.Test;
 class GuestConsoleTest {
 
     private final ByteArrayOutputStream sent = new ByteArrayOutputStream();
-    private final GuestConsole console = new GuestConsole(sent, null, Duration.ofMillis(100), () -> "\n[diagnostics]");
+    private final GuestConsole console = new GuestConsole(sent, null, Duration.ofMillis(100), () -> "\n[diagnostics]", null);
 
     @Test
     void matchesInOrderAndConsumes() {
@@ -78,5 +78,30 @@ class GuestConsoleTest {
     void keepsTheTailOfALongTranscript() {
         String tail = GuestConsole.tail("x".repeat(100) + "END", 10);
         assertEquals("--- console transcript (last 10 characters) ---\n[...]xxxxxxxEND\n--- end of transcript ---", tail);
+    }
+
+    @Test
+    void anEmulatedHostThatFallsSilentIsReportedAsStalled() {
+        var watched = new GuestConsole(new java.io.ByteArrayOutputStream(), null, Duration.ofSeconds(30), () -> "", Duration.ofMillis(200));
+        watched.received("booting\n");
+        var e = org.junit.jupiter.api.Assertions.assertThrows(HostStalledException.class,
+                () -> watched.expectLine(java.util.regex.Pattern.compile("never"), Duration.ofSeconds(20)));
+        org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("the emulated host stalled (no output for"), e.getMessage());
+    }
+
+    @Test
+    void aSoftLockupReportedByTheEmulatedHostsKernelIsAStallAtOnce() {
+        var watched = new GuestConsole(new java.io.ByteArrayOutputStream(), null, Duration.ofSeconds(30), () -> "", Duration.ofMinutes(5));
+        watched.received("[   48.942600] watchdog: BUG: soft lockup - CPU#0 stuck for 26s! [java:100]\n");
+        var e = org.junit.jupiter.api.Assertions.assertThrows(HostStalledException.class,
+                () -> watched.expectLine(java.util.regex.Pattern.compile("never"), Duration.ofSeconds(20)));
+        org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("soft lockup"), e.getMessage());
+    }
+
+    @Test
+    void withoutAStallLimitSilenceIsAnOrdinaryTimeout() {
+        var error = org.junit.jupiter.api.Assertions.assertThrows(AssertionError.class,
+                () -> console.expectLine(java.util.regex.Pattern.compile("never"), Duration.ofMillis(50)));
+        org.junit.jupiter.api.Assertions.assertFalse(error instanceof HostStalledException);
     }
 }

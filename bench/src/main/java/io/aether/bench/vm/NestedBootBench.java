@@ -50,17 +50,19 @@ public final class NestedBootBench {
                 """.formatted(runs, GuestInit.READY_MARKER, Scenario.quote("exec " + aether), Scenario.quote("exec " + qemu));
         Scenario scenario = Scenario.script(script).withQemu().jvmOptions(monitorJvmOptions())
                 .timeout(Duration.ofMinutes(10 + 6L * runs)).build();
-        try (GuestRun run = TestHost.get().start(scenario)) {
-            GuestConsole console = run.console();
-            console.expectLine(Pattern.compile("BENCH-STATUS=\\d+"), Duration.ofMinutes(10 + 6L * runs));
-            String transcript = console.transcript();
-            // The console was echoed as it came; repeat the table alone at the end.
-            System.out.println("\n== Aether vs QEMU microvm, " + runs + " runs each, " + vcpus + " vCPU(s), medians ==");
-            transcript.lines().filter(l -> l.startsWith("|")).forEach(System.out::println);
-            if (!transcript.contains("BENCH-STATUS=0")) {
-                System.err.println(transcript);
-                System.exit(1);
+        TestHost.open().retryingStalls(host -> {
+            try (GuestRun run = host.start(scenario)) {
+                GuestConsole console = run.console();
+                console.expectLine(Pattern.compile("BENCH-STATUS=\\d+"), Duration.ofMinutes(10 + 6L * runs));
+                String transcript = console.transcript();
+                // The console was echoed as it came; repeat the table alone at the end.
+                System.out.println("\n== Aether vs QEMU microvm, " + runs + " runs each, " + vcpus + " vCPU(s), medians ==");
+                transcript.lines().filter(l -> l.startsWith("|")).forEach(System.out::println);
+                if (!transcript.contains("BENCH-STATUS=0")) {
+                    System.err.println(transcript);
+                    System.exit(1);
+                }
             }
-        }
+        });
     }
 }
