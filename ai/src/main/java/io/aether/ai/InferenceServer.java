@@ -10,8 +10,10 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
+import io.aether.sync.StallGuard;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -45,10 +47,14 @@ public final class InferenceServer implements AutoCloseable {
     /** Response header naming the model version that answered a prediction. */
     public static final String VERSION_HEADER = "Aether-Model-Version";
 
+    /** A client that moves no bytes for this long in mid-request or mid-response is cut off. */
+    static final Duration STALL_LIMIT = Duration.ofSeconds(30);
+
     private final InferenceRuntime runtime;
     private final ServerConfig config;
     private final HttpServer server;
     private final ExecutorService executor;
+    private final StallGuard stallGuard;
     private final ObjectMapper mapper = new ObjectMapper(JsonTensors.FACTORY);
     private final Map<String, LongAdder> requestCounts = new ConcurrentHashMap<>();
     private final Map<String, Histogram> predictLatency = new ConcurrentHashMap<>();
@@ -75,22 +81,34 @@ public final class InferenceServer implements AutoCloseable {
         }
     }
 
-    private InferenceServer(InferenceRuntime runtime, ServerConfig config, HttpServer server, ExecutorService executor) {
+    private InferenceServer(InferenceRuntime runtime, ServerConfig config, HttpServer server, ExecutorService executor,
+                            StallGuard stallGuard) {
         this.runtime = runtime;
         this.config = config;
         this.server = server;
         this.executor = executor;
+        this.stallGuard = stallGuard;
     }
 
     /** Binds and starts serving; the runtime stays the caller's to close. */
     public static InferenceServer start(InferenceRuntime runtime, ServerConfig config) throws IOException {
+        return start(runtime, config, STALL_LIMIT);
+    }
+
+    static InferenceServer start(InferenceRuntime runtime, ServerConfig config, Duration stallLimit) throws IOException {
         HttpServer http = HttpServer.create(config.address(), 0);
         ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
-        InferenceServer s = new InferenceServer(runtime, config, http, executor);
-        http.createContext("/", s::handle);
+        StallGuard guard = new StallGuard(stallLimit);
+        InferenceServer s = new InferenceServer(runtime, config, http, executor, guard);
+        http.createContext("/", s::handle).getFilters().add(guard);
         http.setExecutor(executor);
         http.start();
         return s;
+    }
+
+    /** Requests closed so far because their client stopped sending or reading mid-exchange. */
+    public long stalledConnections() {
+        return stallGuard.stalledExchanges();
     }
 
     public InetSocketAddress address() {
@@ -119,6 +137,8 @@ public final class InferenceServer implements AutoCloseable {
         } catch (InterruptedException e) {
             executor.shutdownNow();
             Thread.currentThread().interrupt();
+        } finally {
+            stallGuard.close();
         }
     }
 

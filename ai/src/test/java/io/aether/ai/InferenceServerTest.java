@@ -193,6 +193,24 @@ class InferenceServerTest {
     }
 
     @Test
+    void aClientThatStopsMidRequestIsCutOffAndOthersAreServed() throws Exception {
+        try (InferenceServer guarded = InferenceServer.start(runtime, ServerConfig.defaults()
+                .withAddress(new InetSocketAddress("127.0.0.1", 0)), java.time.Duration.ofMillis(300));
+             java.net.Socket s = new java.net.Socket("127.0.0.1", guarded.address().getPort())) {
+            s.setSoTimeout(30_000);
+            s.getOutputStream().write(("POST /v1/models/lin:predict HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                    + "Content-Length: 900\r\n\r\n{\"inputs\": ").getBytes(StandardCharsets.US_ASCII));
+            s.getOutputStream().flush();
+            for (int i = 0; i < 300 && guarded.stalledConnections() == 0; i++) {
+                Thread.sleep(100);
+            }
+            assertEquals(1, guarded.stalledConnections(), "the stalled request was cut off");
+            HttpResponse<byte[]> ok = new Http(guarded.uri()).postJson("/v1/models/lin:predict", "{\"inputs\": {\"X\": [[1, 2, 3]]}}");
+            assertEquals(200, ok.statusCode());
+        }
+    }
+
+    @Test
     void adminEndpointsAreOffUnlessEnabled() throws Exception {
         try (InferenceServer closed = InferenceServer.start(runtime, ServerConfig.defaults()
                 .withAddress(new InetSocketAddress("127.0.0.1", 0)))) {

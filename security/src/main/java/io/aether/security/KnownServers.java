@@ -1,16 +1,20 @@
 package io.aether.security;
 
 import java.io.IOException;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The trust-on-first-use pins: a text file of {@code host:port sha256-hex} lines (like SSH's
- * known_hosts). Rewritten atomically when a server is added.
+ * known_hosts). Rewritten atomically when a server is added, under a lock file so that two
+ * clients pinning different servers at once, in one process or in two, both keep their pin.
  */
 public final class KnownServers {
 
@@ -25,12 +29,26 @@ public final class KnownServers {
     }
 
     /** The pinned fingerprint of {@code hostPort}, if any. */
-    public synchronized Optional<String> lookup(String hostPort) throws IOException {
+    public Optional<String> lookup(String hostPort) throws IOException {
         return Optional.ofNullable(read().get(hostPort));
     }
 
+    /** One monitor per pin file in this JVM: a process may hold a POSIX file lock only once. */
+    private static final ConcurrentHashMap<Path, Object> IN_PROCESS = new ConcurrentHashMap<>();
+
     /** Pins {@code fingerprint} for {@code hostPort} unless a pin exists; returns the pin in force. */
-    synchronized String pinIfAbsent(String hostPort, String fingerprint) throws IOException {
+    String pinIfAbsent(String hostPort, String fingerprint) throws IOException {
+        synchronized (IN_PROCESS.computeIfAbsent(file, f -> new Object())) {
+            Files.createDirectories(file.getParent());
+            Path lockFile = file.resolveSibling(file.getFileName() + ".lock");
+            try (FileChannel lock = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+                lock.lock();
+                return pinLocked(hostPort, fingerprint);
+            }
+        }
+    }
+
+    private String pinLocked(String hostPort, String fingerprint) throws IOException {
         Map<String, String> all = read();
         String existing = all.get(hostPort);
         if (existing != null) {

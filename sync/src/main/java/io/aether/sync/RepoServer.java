@@ -13,6 +13,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -40,26 +41,52 @@ public final class RepoServer implements AutoCloseable {
     private final Repository repo;
     private final HttpsServer server;
     private final ExecutorService executor;
+    private final StallGuard stallGuard;
     private final String fingerprint;
 
-    private RepoServer(Repository repo, HttpsServer server, ExecutorService executor, String fingerprint) {
+    /** How long a client may leave a transfer without moving a byte, unless told otherwise. */
+    public static final Duration DEFAULT_STALL_LIMIT = Duration.ofSeconds(60);
+
+    private RepoServer(Repository repo, HttpsServer server, ExecutorService executor, StallGuard stallGuard, String fingerprint) {
         this.repo = repo;
         this.server = server;
         this.executor = executor;
+        this.stallGuard = stallGuard;
         this.fingerprint = fingerprint;
     }
 
     /** Starts serving {@code repo} on {@code address} (port 0 picks a free port). */
     public static RepoServer start(Repository repo, InetSocketAddress address, ServerCredentials credentials) throws IOException {
+        return start(repo, address, credentials, DEFAULT_STALL_LIMIT);
+    }
+
+    /**
+     * Starts serving; a connection whose client moves no bytes for {@code stallLimit} in the
+     * middle of a request or response is closed, which releases the repository for gc.
+     */
+    public static RepoServer start(Repository repo, InetSocketAddress address, ServerCredentials credentials,
+                                   Duration stallLimit) throws IOException {
         HttpsConfigurator tls = Tls.httpsConfigurator(Tls.serverContext(credentials)); // before binding: it may throw
-        HttpsServer server = HttpsServer.create(address, 64);
+        StallGuard guard = new StallGuard(stallLimit);
+        HttpsServer server;
+        try {
+            server = HttpsServer.create(address, 64);
+        } catch (IOException e) {
+            guard.close();
+            throw e;
+        }
         server.setHttpsConfigurator(tls);
         ExecutorService ex = Executors.newVirtualThreadPerTaskExecutor();
         server.setExecutor(ex);
-        RepoServer rs = new RepoServer(repo, server, ex, credentials.fingerprint());
-        server.createContext("/v1/", rs::handle);
+        RepoServer rs = new RepoServer(repo, server, ex, guard, credentials.fingerprint());
+        server.createContext("/v1/", rs::handle).getFilters().add(guard);
         server.start();
         return rs;
+    }
+
+    /** Connections closed so far because their client stalled. */
+    public long stalledConnections() {
+        return stallGuard.stalledExchanges();
     }
 
     /** The bound port. */
@@ -76,6 +103,7 @@ public final class RepoServer implements AutoCloseable {
     public void close() {
         server.stop(0);
         executor.shutdownNow();
+        stallGuard.close();
     }
 
     /** A refusal with an HTTP status and a one-line reason. */

@@ -2,6 +2,7 @@ package io.aether.sync;
 
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
+import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -150,8 +151,12 @@ final class Wire {
         if (rawLen <= 0 || rawLen > Codec.MAX_OBJECT_BYTES || wireLen <= 0 || wireLen > Codec.MAX_OBJECT_BYTES) {
             throw new IOException("frame for " + id.hex() + " has bad lengths " + rawLen + "/" + wireLen);
         }
-        byte[] wire = new byte[wireLen];
-        in.readFully(wire);
+        // readNBytes grows its buffer as bytes arrive: a header claiming 64 MiB costs the
+        // receiver only what the sender really transmits.
+        byte[] wire = in.readNBytes(wireLen);
+        if (wire.length != wireLen) {
+            throw new EOFException("frame for " + id.hex() + " ends after " + wire.length + " of " + wireLen + " bytes");
+        }
         byte[] enc;
         switch (codec) {
             case RAW -> {
@@ -160,31 +165,43 @@ final class Wire {
                 }
                 enc = wire;
             }
-            case DEFLATE -> {
-                inflater.reset();
-                inflater.setInput(wire);
-                enc = new byte[rawLen];
-                try {
-                    int got = 0;
-                    while (got < rawLen && !inflater.finished()) {
-                        int k = inflater.inflate(enc, got, rawLen - got);
-                        if (k == 0 && (inflater.needsInput() || inflater.needsDictionary())) {
-                            break;
-                        }
-                        got += k;
-                    }
-                    if (got != rawLen || !inflater.finished()) {
-                        throw new IOException("compressed frame for " + id.hex() + " does not inflate to " + rawLen + " bytes");
-                    }
-                } catch (DataFormatException e) {
-                    throw new IOException("compressed frame for " + id.hex() + " is malformed: " + e.getMessage());
-                }
-            }
+            case DEFLATE -> enc = inflate(id, wire, rawLen, inflater);
             case ERROR -> throw new RepositoryException("the sender stopped at object " + id.hex() + ": "
                     + new String(wire, java.nio.charset.StandardCharsets.UTF_8));
             default -> throw new IOException("frame for " + id.hex() + " has unknown codec " + codec);
         }
         return new Frame(id, enc, ObjectId.LENGTH + 9 + wireLen);
+    }
+
+    /**
+     * Inflates a frame whose header promises {@code rawLen} bytes. The output buffer starts at
+     * what DEFLATE could plausibly give from the bytes received and grows only with real output,
+     * so a tiny frame claiming a huge length cannot make the receiver allocate it.
+     */
+    private static byte[] inflate(ObjectId id, byte[] wire, int rawLen, Inflater inflater) throws IOException {
+        inflater.reset();
+        inflater.setInput(wire);
+        byte[] out = new byte[(int) Math.min(rawLen, Math.max(64 << 10, 4L * wire.length))];
+        int got = 0;
+        try {
+            while (got < rawLen && !inflater.finished()) {
+                if (got == out.length) {
+                    out = java.util.Arrays.copyOf(out, (int) Math.min(rawLen, 2L * out.length));
+                }
+                int k = inflater.inflate(out, got, out.length - got);
+                if (k == 0 && (inflater.needsInput() || inflater.needsDictionary())) {
+                    break;
+                }
+                got += k;
+            }
+            // A stream with more output than promised leaves the inflater unfinished.
+            if (got != rawLen || !inflater.finished()) {
+                throw new IOException("compressed frame for " + id.hex() + " does not inflate to " + rawLen + " bytes");
+            }
+        } catch (DataFormatException e) {
+            throw new IOException("compressed frame for " + id.hex() + " is malformed: " + e.getMessage());
+        }
+        return out;
     }
 
     /** An output stream that counts what passes through. */

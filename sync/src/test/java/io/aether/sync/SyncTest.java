@@ -311,6 +311,35 @@ class SyncTest {
     }
 
     @Test
+    void aClientThatStallsMidPushIsCutOffAndReleasesTheRepositoryForGc() throws Exception {
+        try (RepoServer guarded = RepoServer.start(server, new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), CREDS,
+                java.time.Duration.ofMillis(300));
+             javax.net.ssl.SSLSocket s = Tls.connect(Tls.clientContext(PIN), "127.0.0.1", guarded.port(), 10_000)) {
+            // Half a push: the handler takes the repository's shared lock, then waits for a body that never comes.
+            s.getOutputStream().write(("POST /v1/push HTTP/1.1\r\nHost: t\r\nContent-Length: 1000000\r\n\r\n"
+                    + "x".repeat(20)).getBytes(StandardCharsets.US_ASCII));
+            s.getOutputStream().flush();
+            for (int i = 0; i < 300 && guarded.stalledConnections() == 0; i++) {
+                Thread.sleep(100);
+            }
+            assertEquals(1, guarded.stalledConnections(), "the stalled push was cut off");
+            // gc needs the lock exclusively; it would wait for ever if the stalled handler still held it.
+            var gc = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                try {
+                    return server.gc();
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            assertTrue(gc.get(30, java.util.concurrent.TimeUnit.SECONDS) != null);
+            // The server goes on serving.
+            ObjectId c = commitModel(alice, model(BODY, 7), "after the stall", ALICE);
+            remote(guarded.port()).push(alice, "main", null, false, Progress.NONE);
+            assertEquals(c, server.resolve("main"));
+        }
+    }
+
+    @Test
     void theClientRefusesAnImpostorServer() throws IOException {
         ServerCredentials other = ServerCredentials.generate("impostor");
         try (RepoServer impostor = RepoServer.start(server, new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), other)) {

@@ -89,6 +89,36 @@ class WireTest {
         assertThrows(IOException.class, () -> Wire.readIds(new DataInputStream(new ByteArrayInputStream(ids.array()))));
     }
 
+    /** Bytes this thread allocated while running {@code body}. */
+    private static long allocatedBy(org.junit.jupiter.api.function.Executable body) {
+        var mx = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        long id = Thread.currentThread().threadId();
+        long before = mx.getThreadAllocatedBytes(id);
+        assertThrows(IOException.class, body);
+        return mx.getThreadAllocatedBytes(id) - before;
+    }
+
+    @Test
+    void aHeaderPromisingTheLimitCostsOnlyWhatIsSent() {
+        int claimed = Codec.MAX_OBJECT_BYTES;
+        ByteBuffer raw = ByteBuffer.allocate(41 + 1000);
+        raw.put(new byte[32]).put((byte) Wire.RAW).putInt(claimed).putInt(claimed).put(new byte[1000]);
+        long rawCost = allocatedBy(() -> read(raw.array()));
+        assertTrue(rawCost < claimed / 8, "a cut 64 MiB raw frame allocated " + rawCost + " bytes");
+
+        // A valid DEFLATE stream of 10 bytes whose header claims 64 MiB of output.
+        java.util.zip.Deflater d = new java.util.zip.Deflater(1, true);
+        d.setInput(new byte[10]);
+        d.finish();
+        byte[] z = new byte[100];
+        int zn = d.deflate(z);
+        d.end();
+        ByteBuffer bomb = ByteBuffer.allocate(41 + zn);
+        bomb.put(new byte[32]).put((byte) Wire.DEFLATE).putInt(claimed).putInt(zn).put(z, 0, zn);
+        long bombCost = allocatedBy(() -> read(bomb.array()));
+        assertTrue(bombCost < claimed / 8, "a compressed frame claiming 64 MiB allocated " + bombCost + " bytes");
+    }
+
     @Test
     void garbageStreamsFailCleanly() {
         Property.forAll(Gen.bytes(0, 300)).tries(1000).check(junk -> {

@@ -18,6 +18,7 @@ import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
@@ -210,6 +211,11 @@ final class SyncCommands {
         @Option(names = "--init", description = "Create a bare repository in DIR if there is none.")
         boolean init;
 
+        @Option(names = "--stall-limit", paramLabel = "DURATION", converter = ModelRunCommand.DurationConverter.class,
+                description = "Cut off a client that moves no bytes for this long in the middle of a transfer;"
+                        + " it would otherwise keep 'aether model gc' waiting (default: 60s).")
+        Duration stallLimit = RepoServer.DEFAULT_STALL_LIMIT;
+
         @Override
         int run() throws IOException {
             Path d = repo.path(dir);
@@ -228,7 +234,7 @@ final class SyncCommands {
             ServerCredentials creds = ServerCredentials.loadOrCreate(home.tlsDir(), InetAddress.getLocalHost().getHostName());
             RepoServer server;
             try {
-                server = RepoServer.start(r, new InetSocketAddress(InetAddress.getByName(bind), port), creds);
+                server = RepoServer.start(r, new InetSocketAddress(InetAddress.getByName(bind), port), creds, stallLimit);
             } catch (java.net.BindException e) {
                 throw new IOException("cannot listen on " + bind + ":" + port + ": " + e.getMessage(), e);
             }
