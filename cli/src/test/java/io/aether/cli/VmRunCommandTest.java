@@ -85,6 +85,8 @@ class VmRunCommandTest {
             {"--kernel", notAKernelDir.toString(), "--kernel: not a regular file: " + notAKernelDir},
             {"--stub=nope", "--stub: 'nope' is not hello, echo or crash"},
             {"--kernel is required (or --stub for the built-in guest)"},
+            {"--kernal", "pom.xml", "unknown option '--kernal' (see 'aether vm run --help')"},
+            {"--kernel", "pom.xml", "--mem", "--mem needs a value"},
         };
         for (String[] c : cases) {
             String expected = c[c.length - 1];
@@ -96,6 +98,19 @@ class VmRunCommandTest {
             assertTrue(r.err().startsWith("aether vm run: " + expected), r.err());
             assertEquals("", r.out());
         }
+    }
+
+    @Test
+    void helpTeachesEveryOptionAndStartsNothing() throws Exception {
+        for (List<String> asked : List.of(List.of("vm", "run", "--help"), List.of("help", "vm", "run"))) {
+            Result r = run(new byte[0], aether(asked.toArray(String[]::new)));
+            assertEquals(0, r.status(), r.err());
+            assertEquals(VmRunCommand.HELP, r.out());
+            assertEquals("", r.err());
+        }
+        Result group = run(new byte[0], aether("vm", "--help"));
+        assertEquals(0, group.status(), group.err());
+        assertTrue(group.out().contains("run  Boot a microVM"), group.out());
     }
 
     @Test

@@ -1,0 +1,287 @@
+package io.aether.cli;
+
+import io.aether.arch.x86_64.StubGuest;
+import io.aether.common.ByteSize;
+import io.aether.sys.NativeCallException;
+import io.aether.sys.Terminal;
+import io.aether.vmm.ConsoleSession;
+import io.aether.vmm.MicroVm;
+import io.aether.vmm.StopReason;
+import io.aether.vmm.VmConfig;
+import io.aether.vmm.VmCreationException;
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * {@code aether vm run}: the monitor, one process per microVM. A node agent starts one of these
+ * for every VM, so its start-up counts, and picocli's first use alone costs about 100 ms, a third
+ * of the time from process start to the guest's first output. This command line is therefore
+ * parsed here, by a small parser whose help text is kept next to it.
+ */
+final class VmRunCommand {
+
+    static final int STATUS_BAD_ARGUMENTS = 2;
+
+    static final String HELP = """
+            Usage: aether vm run (--stub[=PROGRAM] | --kernel PATH) [OPTIONS]
+
+            Boot a microVM and attach its serial console to this terminal.
+
+            The guest's console (COM1, ttyS0) is on standard output and reads standard input;
+            on a terminal, keys go to the guest raw: Ctrl-A x stops the VM, Ctrl-A Ctrl-A sends Ctrl-A.
+            Devices: a 16550 UART, an ACPI power button, an entropy device, and the virtio-blk
+            and virtio-net devices you ask for, found by the guest through ACPI (virtio-mmio).
+
+            Options:
+                  --stub[=PROGRAM]   Run the built-in stub guest (no kernel needed): it enters long
+                                     mode and prints a line on the UART, then
+                                     hello: halts (the default);  echo: echoes what you type until
+                                     Ctrl-D;  crash: triple-faults (exit status 3).
+                  --kernel PATH      Linux kernel: a bzImage (vmlinuz) or an ELF vmlinux with a PVH entry.
+                  --initrd PATH      Initial ramdisk (cpio archive, optionally compressed).
+                  --cmdline STR      Kernel command line (default: %s).
+                  --mem SIZE         Guest RAM, e.g. 256M or 2G (default: 256M).
+                  --vcpus N          Number of vCPUs (default: 1).
+                  --disk PATH[,ro]   A raw disk image as virtio-blk (repeatable; the first is
+                                     /dev/vda). ',ro' attaches it read-only.
+                  --net TAP          Attach a virtio-net device to this TAP interface
+                                     (create it with: ip tuntap add TAP mode tap).
+                  --trace-exits      Print every vCPU exit, decoded, on standard error.
+                  --on-reboot exit|restart
+                                     What a guest reboot does (default: exit).
+              -h, --help             Show this help and exit.
+            An option's value may follow it as the next argument or after '=' (--mem=512M).
+
+            Examples:
+              aether vm run --stub
+              aether vm run --stub=echo
+              aether vm run --kernel vmlinuz --initrd initramfs.cpio.gz --mem 512M --vcpus 2
+              aether vm run --kernel vmlinuz --initrd initrd.gz --disk data.img --disk base.img,ro --net tap0
+
+            Exit status:
+              0        the guest powered off or rebooted (or the stub guest halted)
+              2        bad arguments (nothing was started)
+              3        the guest crashed (triple fault, KVM emulation failure or failed entry)
+              4        the monitor failed (KVM or a device backend refused something)
+              130/143  stopped by SIGINT/SIGTERM (the VM was stopped cleanly first)
+            """.formatted(VmConfig.DEFAULT_CMDLINE);
+
+    /** The options that take a value, each at most once (--disk, repeatable, is apart). */
+    static final Set<String> VALUED = Set.of("--kernel", "--initrd", "--cmdline", "--mem", "--vcpus", "--net", "--on-reboot");
+
+    /** Set when SIGINT/SIGTERM started the JVM's shutdown; the signal's exit status then stands. */
+    private static volatile boolean signalled;
+
+    private VmRunCommand() {
+    }
+
+    static boolean signalled() {
+        return signalled;
+    }
+
+    /** A command line this parser refuses: one line, and nothing is started. */
+    static final class UsageException extends IllegalArgumentException {
+        UsageException(String message) {
+            super(message);
+        }
+    }
+
+    /** What the command line says, before any of it is checked against the host. */
+    record Options(boolean help, String stub, Path kernel, Path initrd, String cmdline, String mem, int vcpus,
+                   List<String> disks, String tap, boolean traceExits, String onReboot) {
+
+        static Options parse(List<String> args) {
+            boolean help = false;
+            boolean traceExits = false;
+            String stub = null;
+            List<String> disks = new ArrayList<>();
+            java.util.Map<String, String> values = new java.util.HashMap<>();
+            Set<String> seen = new HashSet<>();
+            for (int i = 0; i < args.size(); i++) {
+                String arg = args.get(i);
+                int eq = arg.startsWith("--") ? arg.indexOf('=') : -1;
+                String name = eq < 0 ? arg : arg.substring(0, eq);
+                String value = eq < 0 ? null : arg.substring(eq + 1);
+                if (!name.equals("--disk") && (name.startsWith("-") && !seen.add(name))) {
+                    throw new UsageException("option '" + name + "' should be given only once");
+                }
+                switch (name) {
+                    case "-h", "--help" -> help = true;
+                    case "--trace-exits" -> {
+                        if (value != null) {
+                            throw new UsageException("--trace-exits takes no value");
+                        }
+                        traceExits = true;
+                    }
+                    case "--stub" -> {
+                        // The program is optional: taken from the next argument unless that is an option.
+                        if (value == null && i + 1 < args.size() && !args.get(i + 1).startsWith("-")) {
+                            value = args.get(++i);
+                        }
+                        stub = value == null ? "hello" : value;
+                    }
+                    case "--disk" -> disks.add(value != null ? value : next(args, ++i, name, "PATH[,ro]"));
+                    default -> {
+                        if (VALUED.contains(name)) {
+                            values.put(name, value != null ? value : next(args, ++i, name, "a value"));
+                        } else if (arg.startsWith("-")) {
+                            throw new UsageException("unknown option '" + name + "' (see 'aether vm run --help')");
+                        } else {
+                            throw new UsageException("unexpected argument '" + arg + "' (see 'aether vm run --help')");
+                        }
+                    }
+                }
+            }
+            int vcpus;
+            try {
+                vcpus = Integer.parseInt(values.getOrDefault("--vcpus", "1"));
+            } catch (NumberFormatException e) {
+                throw new UsageException("--vcpus: '" + values.get("--vcpus") + "' is not a whole number");
+            }
+            return new Options(help, stub, path(values.get("--kernel")), path(values.get("--initrd")),
+                    values.getOrDefault("--cmdline", VmConfig.DEFAULT_CMDLINE), values.getOrDefault("--mem", "256M"),
+                    vcpus, List.copyOf(disks), values.get("--net"), traceExits, values.getOrDefault("--on-reboot", "exit"));
+        }
+
+        private static String next(List<String> args, int i, String name, String what) {
+            if (i >= args.size()) {
+                throw new UsageException(name + " needs " + what);
+            }
+            return args.get(i);
+        }
+
+        private static Path path(String s) {
+            return s == null ? null : Path.of(s);
+        }
+
+        /** The VM to build; a bad value is an IllegalArgumentException naming its option. */
+        VmConfig config() {
+            if (stub != null && kernel != null) throw new IllegalArgumentException("--stub and --kernel exclude each other");
+            if (stub == null && kernel == null) throw new IllegalArgumentException("--kernel is required (or --stub for the built-in guest)");
+            if (stub != null) {
+                StubGuest.Program program = switch (stub) {
+                    case "hello" -> StubGuest.Program.HELLO;
+                    case "echo" -> StubGuest.Program.ECHO;
+                    case "crash" -> StubGuest.Program.CRASH;
+                    default -> throw new IllegalArgumentException("--stub: '" + stub + "' is not hello, echo or crash");
+                };
+                return VmConfig.stub(program, traceExits);
+            }
+            ByteSize memory;
+            try {
+                memory = ByteSize.parse(mem);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--mem: " + e.getMessage());
+            }
+            boolean restart = switch (onReboot) {
+                case "exit" -> false;
+                case "restart" -> true;
+                default -> throw new IllegalArgumentException("--on-reboot: '" + onReboot + "' is not exit or restart");
+            };
+            return new VmConfig(Optional.of(kernel), Optional.empty(), Optional.ofNullable(initrd), cmdline, memory, vcpus,
+                    disks.stream().map(VmConfig.Disk::parse).toList(), Optional.ofNullable(tap), traceExits, restart);
+        }
+    }
+
+    /** Runs the command line (without the leading {@code vm run}) and returns the exit status. */
+    static int run(List<String> args) throws InterruptedException {
+        VmConfig config;
+        try {
+            Options options = Options.parse(args);
+            if (options.help()) {
+                System.out.print(HELP);
+                System.out.flush();
+                return 0;
+            }
+            config = options.config();
+        } catch (IllegalArgumentException e) {
+            System.err.println("aether vm run: " + e.getMessage());
+            return STATUS_BAD_ARGUMENTS;
+        }
+        return runConsole(config);
+    }
+
+    /**
+     * Runs the VM with the console on standard input and output until it stops; a reboot with
+     * restart-on-reboot builds it again. SIGINT/SIGTERM stop it cleanly (disks flushed).
+     */
+    static int runConsole(VmConfig config) throws InterruptedException {
+        OutputStream console = ConsoleSession.lineFlushing(new FileOutputStream(FileDescriptor.out));
+        PrintStream trace = new PrintStream(new FileOutputStream(FileDescriptor.err), true);
+        Terminal terminal = Terminal.rawIfTerminal(0);
+        CountDownLatch done = new CountDownLatch(1);
+        MicroVm[] current = new MicroVm[1];
+        Thread hook = new Thread(() -> {
+            signalled = true;
+            MicroVm vm;
+            synchronized (current) {
+                vm = current[0];
+            }
+            if (vm != null) vm.requestStop(new StopReason.Requested("signal"));
+            try {
+                done.await(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            if (terminal != null) terminal.close();
+        });
+        Runtime.getRuntime().addShutdownHook(hook);
+        ConsoleSession keys = ConsoleSession.start(System.in, terminal != null);
+        try {
+            while (true) {
+                MicroVm vm;
+                try {
+                    vm = MicroVm.create(config, console, trace);
+                } catch (IllegalArgumentException e) {
+                    System.err.println("aether vm run: " + e.getMessage());
+                    return STATUS_BAD_ARGUMENTS;
+                } catch (VmCreationException | NativeCallException e) {
+                    System.err.println("aether vm run: " + e.getMessage());
+                    return new StopReason.HostError(e.getMessage()).exitStatus();
+                }
+                StopReason reason;
+                try {
+                    synchronized (current) {
+                        current[0] = vm;
+                    }
+                    keys.attach(vm);
+                    vm.start();
+                    reason = vm.awaitStop();
+                } finally {
+                    vm.close();
+                    console.flush();
+                }
+                if (reason instanceof StopReason.Reboot && config.restartOnReboot()) {
+                    System.err.println("\r\naether: guest rebooted; restarting the VM");
+                    continue;
+                }
+                boolean expected = reason instanceof StopReason.PowerOff || reason instanceof StopReason.Halted
+                        || reason instanceof StopReason.Reboot;
+                if (!expected || config.traceExits()) {
+                    System.err.println("\r\naether: " + reason.message());
+                }
+                return reason.exitStatus();
+            }
+        } catch (java.io.IOException e) {
+            return 0;
+        } finally {
+            done.countDown();
+            if (terminal != null) terminal.close();
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException e) {
+                // Shutdown is already in progress: the hook is running and waits for done.
+            }
+        }
+    }
+}
