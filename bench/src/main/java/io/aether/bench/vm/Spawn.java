@@ -9,13 +9,20 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 
 /**
  * Runs one process and measures it as a user would see it: from just before {@code posix_spawnp}
  * to its first byte on standard output, to a marker text, and to its exit, plus its peak resident
- * memory as the kernel reports it to {@code wait4} ({@code ru_maxrss}). Standard input is
+ * memory: {@code VmHWM} of {@code /proc/PID/status}, sampled every few milliseconds until the
+ * process exits. ({@code ru_maxrss} from {@code wait4} cannot be used: a process spawned by a
+ * JVM starts its life sharing the JVM's memory, and the kernel carries that peak across the
+ * exec, so every child would report at least the benchmark JVM's own size.) Standard input is
  * {@code /dev/null}; standard error is discarded.
  */
 final class Spawn {
@@ -29,8 +36,7 @@ final class Spawn {
     private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT;
     private static final AddressLayout ADDR = ValueLayout.ADDRESS;
     private static final long FILE_ACTIONS_SIZE = 80;   // glibc x86_64 posix_spawn_file_actions_t
-    private static final long RUSAGE_SIZE = 144;
-    private static final long RU_MAXRSS = 32;           // after ru_utime and ru_stime (two timevals)
+    private static final int SAMPLE_MILLIS = 2;
     private static final int O_CLOEXEC = 02000000;
 
     private static final MethodHandle PIPE2 = handle("pipe2", FunctionDescriptor.of(INT, ADDR, INT));
@@ -39,6 +45,7 @@ final class Spawn {
     private static final MethodHandle FA_DESTROY = handle("posix_spawn_file_actions_destroy", FunctionDescriptor.of(INT, ADDR));
     private static final MethodHandle SPAWNP = handle("posix_spawnp", FunctionDescriptor.of(INT, ADDR, ADDR, ADDR, ADDR, ADDR, ADDR));
     private static final MethodHandle KILL = handle("kill", FunctionDescriptor.of(INT, INT, INT));
+    private static final MethodHandle PIDFD_OPEN = handle("pidfd_open", FunctionDescriptor.of(INT, INT, INT));
     private static final MethodHandle WAIT4 = handle("wait4", FunctionDescriptor.of(INT, INT, ADDR, INT, ADDR));
 
     private Spawn() {
@@ -46,6 +53,20 @@ final class Spawn {
 
     private static MethodHandle handle(String name, FunctionDescriptor fd) {
         return LINKER.downcallHandle(LIBC.find(name).orElseThrow(), fd);
+    }
+
+    /** The process's peak resident set so far, or 0 once it has exited (its memory is gone). */
+    private static long highWaterMarkKiB(Path status) {
+        try {
+            for (String line : Files.readAllLines(status)) {
+                if (line.startsWith("VmHWM:")) {
+                    return Long.parseLong(line.substring(6).replace("kB", "").strip());
+                }
+            }
+        } catch (IOException | UncheckedIOException e) {
+            // Gone between the check and the read.
+        }
+        return 0;
     }
 
     static Measurement run(List<String> argv, String marker, long timeoutNanos) throws Throwable {
@@ -80,8 +101,14 @@ final class Spawn {
             StringBuilder out = new StringBuilder();
             MemorySegment buffer = arena.allocate(65536);
             byte[] markerBytes = marker.getBytes(StandardCharsets.ISO_8859_1);
+            int child = pid.get(INT, 0);
+            int pidfd = (int) PIDFD_OPEN.invokeExact(child, 0);
+            if (pidfd < 0) throw new IllegalStateException("pidfd_open failed");
+            Path status = Path.of("/proc/" + child + "/status");
+            long peakKiB = 0;
             while (System.nanoTime() - start < timeoutNanos) {
-                if (!Libc.pollIn(readEnd, 100)) continue;
+                peakKiB = Math.max(peakKiB, highWaterMarkKiB(status));
+                if (!Libc.pollIn(readEnd, SAMPLE_MILLIS)) continue;
                 long n = Libc.read(readEnd, buffer, buffer.byteSize());
                 long now = System.nanoTime();
                 if (n <= 0) break;
@@ -90,15 +117,20 @@ final class Spawn {
                 if (seen < 0 && markerBytes.length > 0 && out.indexOf(marker) >= 0) seen = now - start;
             }
             Libc.close(readEnd);
-            int child = pid.get(INT, 0);
             if (System.nanoTime() - start >= timeoutNanos) ignored = (int) KILL.invokeExact(child, 9);
-            MemorySegment status = arena.allocate(INT);
-            MemorySegment usage = arena.allocate(RUSAGE_SIZE, 8);
-            if ((int) WAIT4.invokeExact(child, status, 0, usage) != child) throw new IllegalStateException("wait4 failed");
-            long end = System.nanoTime() - start;
-            int raw = status.get(INT, 0);
+            // The process may still be tearing down after closing its output: sample until it exits,
+            // which its pidfd reports the moment it happens.
+            long end = -1;
+            while (end < 0) {
+                peakKiB = Math.max(peakKiB, highWaterMarkKiB(status));
+                if (Libc.pollIn(pidfd, SAMPLE_MILLIS)) end = System.nanoTime() - start;
+            }
+            Libc.close(pidfd);
+            MemorySegment wstatus = arena.allocate(INT);
+            if ((int) WAIT4.invokeExact(child, wstatus, 0, MemorySegment.NULL) != child) throw new IllegalStateException("wait4 failed");
+            int raw = wstatus.get(INT, 0);
             int exitStatus = (raw & 0x7F) == 0 ? (raw >> 8) & 0xFF : 128 + (raw & 0x7F);
-            return new Measurement(first, seen, end, exitStatus, usage.get(ValueLayout.JAVA_LONG, RU_MAXRSS), out.toString());
+            return new Measurement(first, seen, end, exitStatus, peakKiB, out.toString());
         }
     }
 }
