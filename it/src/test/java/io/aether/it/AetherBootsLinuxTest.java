@@ -3,7 +3,7 @@ package io.aether.it;
 import io.aether.testhost.GuestConsole;
 import io.aether.testhost.GuestRun;
 import io.aether.testhost.HostProbe;
-import io.aether.testhost.Prerequisites;
+import io.aether.testkit.Prerequisites;
 import io.aether.testhost.Scenario;
 import io.aether.testhost.TestHost;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -34,7 +34,7 @@ class AetherBootsLinuxTest {
 
     @Test
     void bootsToAShellWithTheRequestedCpusAndMemory() throws Exception {
-        TestHost.get().retryingStalls(testHost -> {
+        GuestHost.get().retryingStalls(testHost -> {
             try (GuestRun run = testHost.start(Scenario.aetherVm("--vcpus", "2", "--mem", "256M").build())) {
                 GuestConsole console = run.console();
                 console.expectLine(READY, BOOT);
@@ -59,7 +59,7 @@ class AetherBootsLinuxTest {
                 %s --disk disk.img,ro || exit 11
                 echo "host sees: $(head -c 15 disk.img)"
                 """.formatted(boot, boot);
-        TestHost.get().retryingStalls(testHost -> {
+        GuestHost.get().retryingStalls(testHost -> {
             try (GuestRun run = testHost.start(Scenario.script(script).timeout(Duration.ofMinutes(10)).build())) {
                 GuestConsole console = run.console();
                 console.expectLine(READY, BOOT);
@@ -83,7 +83,7 @@ class AetherBootsLinuxTest {
 
     @Test
     void anElfVmlinuxBootsThroughItsPvhEntryAndAGuestRebootRestartsOrEndsTheVm() throws Exception {
-        TestHost host = TestHost.get();
+        TestHost host = GuestHost.get();
         Path vmlinux = Files.createTempFile("aether-vmlinux", ".elf");
         try {
             Files.write(vmlinux, KernelLoader.extractVmlinux(host.guest().kernel()));
@@ -124,7 +124,7 @@ class AetherBootsLinuxTest {
 
     @Test
     void theGuestPingsTheHostOverVirtioNet() throws Exception {
-        TestHost host = TestHost.get();
+        TestHost host = GuestHost.get();
         if (host.mode() == HostProbe.Mode.DIRECT) {
             Prerequisites.require(isRoot(), "making a TAP device on this host (direct mode) needs root");
         }

@@ -3,7 +3,6 @@ package io.aether.it;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.aether.testhost.TestHost;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -21,7 +20,7 @@ class DemoTest {
 
     @Test
     void theDemoBootsTheGuestAndRunsItsCommands() throws Exception {
-        TestHost.get(); // the same prerequisites as the other guest tests: skip or fail (CI) with the reason
+        GuestHost.get(); // the same prerequisites as the other guest tests: skip or fail (CI) with the reason
         Path jar = Path.of("..", "cli", "target", "aether.jar").toAbsolutePath().normalize();
         assertTrue(Files.isRegularFile(jar), "the cli module's package phase makes " + jar);
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();

@@ -3,7 +3,6 @@ package io.aether.it;
 import io.aether.testhost.GuestConsole;
 import io.aether.testhost.GuestRun;
 import io.aether.testhost.HostProbe;
-import io.aether.testhost.Prerequisites;
 import io.aether.testhost.Scenario;
 import io.aether.testhost.TestHost;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -31,7 +30,7 @@ class TestHostBootsLinuxTest {
 
     @Test
     void qemuMicrovmBootsTheGuestToAShellThatAnswers() throws Exception {
-        TestHost host = TestHost.get();
+        TestHost host = GuestHost.get();
         String script = """
                 aether --version
                 if [ -c /dev/kvm ]; then echo "kvm: present"; fi

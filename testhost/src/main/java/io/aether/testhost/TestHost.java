@@ -40,7 +40,7 @@ import java.util.stream.Stream;
  *
  * <p>A test asks for the host, starts a {@link Scenario}, and talks to the guest's console:
  * <pre>{@code
- * TestHost host = TestHost.get();          // skips (or fails in CI) with the reason when it cannot work
+ * TestHost host = TestHost.shared();       // an IOException naming the reason when it cannot work
  * try (GuestRun run = host.start(Scenario.aetherVm("--vcpus", "2", "--mem", "256M").build())) {
  *     run.console().expectLine(GuestInit.READY_MARKER);
  *     assertEquals(List.of("2"), run.console().exec("nproc").lines());
@@ -93,10 +93,11 @@ public final class TestHost {
 
     /**
      * The test host of this machine, prepared once per JVM (the guest fetched or found in the
-     * cache). When this machine cannot run guests, or the guest cannot be fetched, the calling
-     * test is skipped with the reason, or fails in CI ({@link Prerequisites}).
+     * cache) and shared by the tests that run in it. A machine that cannot run guests is an
+     * exception with the reason, remembered so that later callers get it at once. Tests turn it
+     * into a skip, or a failure under {@code CI=true} (the testkit's {@code Prerequisites}).
      */
-    public static TestHost get() {
+    public static TestHost shared() throws IOException {
         synchronized (SETUP) {
             if (shared != null) {
                 return shared;
@@ -109,7 +110,7 @@ public final class TestHost {
                     unavailable = e.getMessage();
                 }
             }
-            throw Prerequisites.missing(unavailable);
+            throw new IOException(unavailable);
         }
     }
 
@@ -119,10 +120,7 @@ public final class TestHost {
         }
     }
 
-    /**
-     * The test host for a program that is not a test (the demo, the benchmarks): the same as
-     * {@link #get()}, but a machine that cannot run guests is an exception with the reason.
-     */
+    /** A test host for a program that runs once (the demo, the benchmarks): prepared afresh. */
     public static TestHost open() throws IOException {
         try {
             return prepare();

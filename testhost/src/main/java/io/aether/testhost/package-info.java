@@ -3,6 +3,8 @@
  * {@link io.aether.testhost.Scenario} directly on hardware KVM or inside the nested test host
  * (QEMU TCG emulating an AMD CPU with SVM, where kvm-amd offers /dev/kvm), and a test talks to
  * the guest through the {@link io.aether.testhost.GuestConsole} of the {@link io.aether.testhost.GuestRun}.
- * {@link io.aether.testhost.Prerequisites} holds the CI policy: skip loudly, or fail in CI.
+ * It depends on no test framework: the product's {@code aether demo} runs on it too. A machine
+ * that cannot run guests is an {@code IOException} with the reason; tests map it to a skip, or a
+ * failure under {@code CI=true}, with the testkit's {@code Prerequisites}.
  */
 package io.aether.testhost;

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.aether.guest.GuestArtifacts;
 import io.aether.guest.GuestFetcher;
+import io.aether.testkit.Prerequisites;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;

@@ -6,7 +6,8 @@
  *
  * <p>A failure names its run seed; {@code -Daether.property.seed=<seed>} on the Maven command line
  * replays the same values, and {@code -Daether.property.tries=<n>} changes the number of tries of
- * properties that do not set their own. Plain Java with no dependencies; modules add it with test
- * scope.
+ * properties that do not set their own. {@link io.aether.testkit.Prerequisites} is the CI policy
+ * for tests that need what a machine may lack (skip here, fail under {@code CI=true}). Its only
+ * dependency is JUnit's API; modules add it with test scope.
  */
 package io.aether.testkit;

@@ -1,4 +1,4 @@
-package io.aether.testhost;
+package io.aether.testkit;
 
 import java.util.Map;
 import org.junit.jupiter.api.Assertions;

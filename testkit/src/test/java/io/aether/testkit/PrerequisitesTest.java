@@ -1,4 +1,4 @@
-package io.aether.testhost;
+package io.aether.testkit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
