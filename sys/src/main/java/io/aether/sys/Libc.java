@@ -63,10 +63,8 @@ public final class Libc {
         static final MethodHandle HANDLE = downcall("write", FunctionDescriptor.of(LONG, INT, ADDR, LONG), true, -1);
     }
 
-    private static final class IoctlLong {
-        static final MethodHandle HANDLE = downcall("ioctl", FunctionDescriptor.of(INT, INT, LONG, LONG), true, 2);
-    }
-
+    // ioctl's argument is declared as an address even where it carries a number: both travel in
+    // the same register, and a second shape would cost a second generated stub at start-up.
     private static final class IoctlAddr {
         static final MethodHandle HANDLE = downcall("ioctl", FunctionDescriptor.of(INT, INT, LONG, ADDR), true, 2);
     }
@@ -88,8 +86,9 @@ public final class Libc {
         static final MethodHandle HANDLE = downcall("strerror", FunctionDescriptor.of(ADDR, INT), false, -1);
     }
 
+    // Captures errno it does not need: the same shape and options as close, so the same stub.
     private static final class Isatty {
-        static final MethodHandle HANDLE = downcall("isatty", FunctionDescriptor.of(INT, INT), false, -1);
+        static final MethodHandle HANDLE = downcall("isatty", FunctionDescriptor.of(INT, INT), true, -1);
     }
 
     private static final class PthreadSelf {
@@ -192,7 +191,7 @@ public final class Libc {
     public static int ioctl(String name, int fd, long request, long arg) {
         try {
             MemorySegment capture = CAPTURE.get();
-            int r = (int) IoctlLong.HANDLE.invokeExact(capture, fd, request, arg);
+            int r = (int) IoctlAddr.HANDLE.invokeExact(capture, fd, request, MemorySegment.ofAddress(arg));
             if (r < 0) throw new NativeCallException(name, lastErrno(capture));
             return r;
         } catch (Throwable t) {
@@ -220,7 +219,7 @@ public final class Libc {
     public static int ioctlErrno(int fd, long request, long arg) {
         try {
             MemorySegment capture = CAPTURE.get();
-            int r = (int) IoctlLong.HANDLE.invokeExact(capture, fd, request, arg);
+            int r = (int) IoctlAddr.HANDLE.invokeExact(capture, fd, request, MemorySegment.ofAddress(arg));
             return r < 0 ? -lastErrno(capture) : r;
         } catch (Throwable t) {
             throw rethrow(t);
@@ -288,7 +287,7 @@ public final class Libc {
 
     public static boolean isatty(int fd) {
         try {
-            return (int) Isatty.HANDLE.invokeExact(fd) == 1;
+            return (int) Isatty.HANDLE.invokeExact(CAPTURE.get(), fd) == 1;
         } catch (Throwable t) {
             throw rethrow(t);
         }
