@@ -15,19 +15,26 @@ public final class Terminal implements AutoCloseable {
 
     private static final long TERMIOS_SIZE = 60; // glibc struct termios on x86_64
     private static final int TCSANOW = 0;
-    private static final MethodHandle TCGETATTR;
-    private static final MethodHandle TCSETATTR;
-    private static final MethodHandle CFMAKERAW;
 
-    static {
-        Linker linker = Linker.nativeLinker();
-        var lookup = linker.defaultLookup();
-        TCGETATTR = linker.downcallHandle(lookup.find("tcgetattr").orElseThrow(),
-                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS));
-        TCSETATTR = linker.downcallHandle(lookup.find("tcsetattr").orElseThrow(),
-                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS));
-        CFMAKERAW = linker.downcallHandle(lookup.find("cfmakeraw").orElseThrow(),
-                FunctionDescriptor.ofVoid(ValueLayout.ADDRESS));
+    /**
+     * Linked only once standard input turns out to be a terminal: each downcall costs a
+     * generated stub (milliseconds), and a monitor started by a node agent has no terminal.
+     */
+    private static final class Calls {
+        static final MethodHandle TCGETATTR;
+        static final MethodHandle TCSETATTR;
+        static final MethodHandle CFMAKERAW;
+
+        static {
+            Linker linker = Linker.nativeLinker();
+            var lookup = linker.defaultLookup();
+            TCGETATTR = linker.downcallHandle(lookup.find("tcgetattr").orElseThrow(),
+                    FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS));
+            TCSETATTR = linker.downcallHandle(lookup.find("tcsetattr").orElseThrow(),
+                    FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS));
+            CFMAKERAW = linker.downcallHandle(lookup.find("cfmakeraw").orElseThrow(),
+                    FunctionDescriptor.ofVoid(ValueLayout.ADDRESS));
+        }
     }
 
     private final int fd;
@@ -47,15 +54,15 @@ public final class Terminal implements AutoCloseable {
         Arena keep = Arena.ofShared();
         try {
             MemorySegment saved = keep.allocate(TERMIOS_SIZE, 8);
-            if ((int) TCGETATTR.invokeExact(fd, saved) != 0) {
+            if ((int) Calls.TCGETATTR.invokeExact(fd, saved) != 0) {
                 keep.close();
                 return null;
             }
             try (Arena tmp = Arena.ofConfined()) {
                 MemorySegment raw = tmp.allocate(TERMIOS_SIZE, 8);
                 raw.copyFrom(saved);
-                CFMAKERAW.invokeExact(raw);
-                if ((int) TCSETATTR.invokeExact(fd, TCSANOW, raw) != 0) {
+                Calls.CFMAKERAW.invokeExact(raw);
+                if ((int) Calls.TCSETATTR.invokeExact(fd, TCSANOW, raw) != 0) {
                     keep.close();
                     return null;
                 }
@@ -72,7 +79,7 @@ public final class Terminal implements AutoCloseable {
         if (restored) return;
         restored = true;
         try {
-            int ignored = (int) TCSETATTR.invokeExact(fd, TCSANOW, saved);
+            int ignored = (int) Calls.TCSETATTR.invokeExact(fd, TCSANOW, saved);
         } catch (Throwable e) {
             // Restoring is best effort on the way out.
         }
