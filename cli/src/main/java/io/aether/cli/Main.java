@@ -19,9 +19,9 @@ public final class Main {
 
     /**
      * The top-level commands. picocli inspects a command's whole tree when it is added, which
-     * costs a few hundred milliseconds for the larger ones; a monitor must start fast, so only
-     * the command named on the command line is added (all of them for help and errors). A holder
-     * class: {@code vm run} never touches picocli, not even to link these constructors.
+     * costs a few hundred milliseconds for the larger ones, so only the command named on the
+     * command line is added (all of them for help and errors). A holder class: {@code vm run}
+     * never touches picocli, not even to link these constructors.
      */
     private static final class Commands {
         static final Map<String, Supplier<Object>> ALL = new LinkedHashMap<>();
@@ -39,7 +39,7 @@ public final class Main {
         int status = run(args);
         if (isMonitor(args) && !VmRunCommand.signalled()) {
             // System.exit first asks for a System.Logger to log the call, a ServiceLoader scan that
-            // opens every jar on the class path: about 30 ms, a tenth of a stub VM's whole run.
+            // opens every jar on the class path: about 30 ms, a sixth of a stub VM's whole run.
             // The monitor has already closed its VM and removed its hook; nothing else is pending.
             System.out.flush();
             System.err.flush();
