@@ -364,8 +364,9 @@ public final class Repository {
         } catch (UntrustedKeyException e) {
             throw new VerificationException("commit " + id.hex() + " refused: " + e.getMessage(), e);
         }
-        if (!Signatures.verify(key, sc.signedBytes(), sc.signature())) {
-            throw new VerificationException("commit " + id.hex() + " refused: bad signature (key "
+        String bad = Signatures.problem(key, sc.signedBytes(), sc.signature());
+        if (bad != null) {
+            throw new VerificationException("commit " + id.hex() + " refused: " + bad + " (key "
                     + sc.commit().author().hex() + ")");
         }
         verifiedCommits.add(id);
