@@ -2,6 +2,7 @@ package io.aether.sync;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.FileVisitResult;
@@ -12,6 +13,7 @@ import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.PosixFileAttributeView;
 import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -21,6 +23,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.UUID;
 
 /**
  * The working directory side of a repository: staging files, computing status, and writing a
@@ -304,37 +307,71 @@ final class WorkTree {
 
     /** Writes the file with manifest {@code manifest} to {@code path}: temp file, sync, rename. */
     void writeFile(String path, ObjectId manifest) throws IOException {
-        Path abs = safePath(path);
-        Path dir = abs.getParent();
-        makeDirectories(dir, path);
-        Path tmp = Files.createTempFile(repo.tmpDir(), "co-", ".tmp");
-        try {
-            try (InputStream in = repo.openManifest(manifest);
-                 FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+        publish(path, ch -> {
+            try (InputStream in = repo.openManifest(manifest)) {
                 byte[] buf = new byte[1 << 16];
                 int n;
                 while ((n = in.read(buf)) > 0) {
-                    java.nio.ByteBuffer bb = java.nio.ByteBuffer.wrap(buf, 0, n);
-                    while (bb.hasRemaining()) {
-                        ch.write(bb);
-                    }
+                    writeFully(ch, ByteBuffer.wrap(buf, 0, n));
                 }
+            }
+        });
+    }
+
+    /** Writes raw bytes (merge results with conflict markers) to {@code path}. */
+    void writeBytes(String path, byte[] data) throws IOException {
+        publish(path, ch -> writeFully(ch, ByteBuffer.wrap(data)));
+    }
+
+    private static void writeFully(FileChannel ch, ByteBuffer bb) throws IOException {
+        while (bb.hasRemaining()) {
+            ch.write(bb);
+        }
+    }
+
+    /** Fills a working file's new content. */
+    @FunctionalInterface
+    private interface Content {
+        void writeTo(FileChannel ch) throws IOException;
+    }
+
+    /**
+     * Writes {@code path} through a temp file: filled, synced, then renamed over it. Trees record
+     * no file modes, so the file gets the mode the user's umask gives a new file (0644 under the
+     * usual 022), or keeps the mode of the file it replaces (an executable stays executable).
+     */
+    private void publish(String path, Content content) throws IOException {
+        Path abs = safePath(path);
+        makeDirectories(abs.getParent(), path);
+        // Not Files.createTempFile: it makes files 0600 whatever the umask.
+        Path tmp = repo.tmpDir().resolve("co-" + UUID.randomUUID() + ".tmp");
+        Files.createDirectories(tmp.getParent());
+        try {
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+                content.writeTo(ch);
                 ch.force(true);
             }
             if (Files.isDirectory(abs, LinkOption.NOFOLLOW_LINKS)) {
                 throw new RepositoryException("cannot write '" + path + "': a directory is in the way");
             }
+            keepMode(abs, tmp);
             AtomicFiles.publish(tmp, abs);
         } finally {
             Files.deleteIfExists(tmp);
         }
     }
 
-    /** Writes raw bytes (merge results with conflict markers) to {@code path}. */
-    void writeBytes(String path, byte[] data) throws IOException {
-        Path abs = safePath(path);
-        makeDirectories(abs.getParent(), path);
-        AtomicFiles.publish(AtomicFiles.stage(repo.tmpDir(), data, 0, data.length), abs);
+    /** Gives {@code replacement} the permissions of the regular file {@code existing}, if there is one. */
+    private static void keepMode(Path existing, Path replacement) throws IOException {
+        PosixFileAttributeView view = Files.getFileAttributeView(existing, PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS);
+        if (view == null || !Files.isRegularFile(existing, LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        try {
+            Files.setPosixFilePermissions(replacement, view.readAttributes().permissions());
+        } catch (NoSuchFileException e) {
+            // Deleted meanwhile: the new file keeps the umask's mode.
+        }
     }
 
     void deleteFile(String path) throws IOException {
