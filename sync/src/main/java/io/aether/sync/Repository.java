@@ -673,6 +673,16 @@ public final class Repository {
         }
     }
 
+    /**
+     * Verifies the whole repository: every object re-hashed and decoded, every commit's signature
+     * checked, every ref readable and everything it reaches present. Reports all problems found.
+     */
+    public FsckResult fsck() throws IOException {
+        try (RepoLock.Held _ = sharedLock()) {
+            return new Fsck(this).run();
+        }
+    }
+
     /** Removes objects no ref, index or merge state reaches, and leftover temporary and incoming files. */
     public GcResult gc() throws IOException {
         try (RepoLock.Held _ = exclusiveLock()) {
