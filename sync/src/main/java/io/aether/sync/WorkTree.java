@@ -45,11 +45,14 @@ final class WorkTree {
 
     // ------------------------------------------------------------------ add
 
-    void add(List<String> args) throws IOException {
+    /** Stages {@code args}; returns how the staging area changed, sorted by path. */
+    List<Status.Change> add(List<String> args) throws IOException {
         if (args.isEmpty()) {
             throw new IllegalArgumentException("nothing to add: name files or directories ('.' for everything)");
         }
         Index idx = Index.read(repo.indexFile());
+        Map<String, ObjectId> before = new HashMap<>();
+        idx.entries().values().forEach(e -> before.put(e.path(), e.manifest()));
         long indexTime = indexTime();
         for (String arg : args) {
             String rel = relative(arg);
@@ -84,6 +87,26 @@ final class WorkTree {
         }
         repo.objects.sync();
         idx.write(repo.indexFile(), repo.tmpDir());
+        return changes(before, idx);
+    }
+
+    /** How the staging area went from {@code before} to {@code after}. */
+    private static List<Status.Change> changes(Map<String, ObjectId> before, Index after) {
+        List<Status.Change> out = new ArrayList<>();
+        Set<String> paths = new TreeSet<>(before.keySet());
+        paths.addAll(after.entries().keySet());
+        for (String p : paths) {
+            ObjectId was = before.get(p);
+            Index.Entry now = after.entries().get(p);
+            if (now == null) {
+                out.add(new Status.Change(p, Status.Kind.DELETED));
+            } else if (was == null) {
+                out.add(new Status.Change(p, Status.Kind.ADDED));
+            } else if (!was.equals(now.manifest())) {
+                out.add(new Status.Change(p, Status.Kind.MODIFIED));
+            }
+        }
+        return out;
     }
 
     private void stage(Index idx, String rel, long indexTime) throws IOException {
@@ -253,10 +276,7 @@ final class WorkTree {
         if (!force) {
             Status st = status();
             if (!st.clean()) {
-                List<String> dirty = new ArrayList<>();
-                st.staged().forEach(c -> dirty.add(c.path()));
-                st.unstaged().forEach(c -> dirty.add(c.path()));
-                throw new RepositoryException("uncommitted changes in " + new TreeSet<>(dirty)
+                throw new RepositoryException("uncommitted changes: " + st.describeChanges()
                         + "; commit them first (or use --force to discard them)");
             }
             Set<String> untracked = new HashSet<>(st.untracked());
