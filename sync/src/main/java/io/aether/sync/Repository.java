@@ -591,14 +591,18 @@ public final class Repository {
     public void checkout(String ref, boolean force) throws IOException {
         requireWorkDir("checkout");
         try (RepoLock.Held _ = sharedLock()) {
-            if (MergeState.read(this) != null) {
-                throw new RepositoryException("a merge is in progress: finish it with 'aether model commit' or 'aether model merge --abort'");
-            }
+            refuseDuringMerge();
             ObjectId target = resolve(ref);
             WorkTree wt = new WorkTree(this);
             wt.switchTo(tree(commit(target).tree()), force);
             boolean isBranch = isName(ref) && refs.read(Refs.HEADS + ref).isPresent();
             refs.setHead(isBranch ? new Refs.Head.OnBranch(ref) : new Refs.Head.Detached(target));
+        }
+    }
+
+    private void refuseDuringMerge() throws IOException {
+        if (MergeState.read(this) != null) {
+            throw new RepositoryException("a merge is in progress: finish it with 'aether model commit' or 'aether model merge --abort'");
         }
     }
 
@@ -622,9 +626,7 @@ public final class Repository {
             Optional<ObjectId> head = refs.headCommit();
             ObjectId at = startRef == null ? head.orElse(null) : commit(resolve(startRef)).id();
             if (at != null && !head.equals(Optional.of(at))) {
-                if (MergeState.read(this) != null) {
-                    throw new RepositoryException("a merge is in progress: finish it with 'aether model commit' or 'aether model merge --abort'");
-                }
+                refuseDuringMerge();
                 new WorkTree(this).switchTo(tree(commit(at).tree()), force);
             }
             if (at != null) {
