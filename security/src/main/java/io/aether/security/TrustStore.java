@@ -24,11 +24,12 @@ public final class TrustStore {
         this.dir = dir;
     }
 
-    /** An in-memory store holding {@code keys}. */
+    /** An in-memory store holding {@code keys}; a key that is not ML-DSA-65 is refused. */
     public static TrustStore of(PublicKey... keys) {
         TrustStore ts = new TrustStore(null);
         for (PublicKey k : keys) {
-            ts.keys.put(KeyId.of(k), k);
+            PublicKey strict = Signatures.requireKey(k, "trusted key " + KeyId.of(k).shortHex());
+            ts.keys.put(KeyId.of(strict), strict);
         }
         return ts;
     }
@@ -56,13 +57,14 @@ public final class TrustStore {
         return at(AetherHome.resolve().trustDir());
     }
 
-    /** Accepts {@code key}; persisted when the store has a directory. Returns its id. */
+    /** Accepts {@code key} (ML-DSA-65 only); persisted when the store has a directory. Returns its id. */
     public KeyId trust(PublicKey key) throws IOException {
-        KeyId id = KeyId.of(key);
+        PublicKey strict = Signatures.requireKey(key, "key " + KeyId.of(key).shortHex());
+        KeyId id = KeyId.of(strict);
         if (dir != null) {
-            KeyFiles.writePublic(dir.resolve(id.hex() + ".pub"), key);
+            KeyFiles.writePublic(dir.resolve(id.hex() + ".pub"), strict);
         }
-        keys.put(id, key);
+        keys.put(id, strict);
         return id;
     }
 

@@ -52,11 +52,13 @@ final class Merger {
         }
         ObjectId theirs = repo.commit(repo.resolve(ref)).id();
         Optional<ObjectId> headOpt = repo.head();
+        // Nothing to merge touches no file, so local changes do not stand in the way.
+        if (headOpt.isPresent() && repo.isAncestor(theirs, headOpt.get())) {
+            return new MergeResult(MergeResult.Kind.UP_TO_DATE, headOpt.get(), List.of(), Map.of());
+        }
         Status st = wt.status();
         if (!st.clean()) {
-            throw new RepositoryException("commit or discard your changes before merging: "
-                    + new TreeSet<>(st.staged().stream().map(Status.Change::path).toList())
-                    + new TreeSet<>(st.unstaged().stream().map(Status.Change::path).toList()));
+            throw new RepositoryException("commit or discard your changes before merging: " + st.describeChanges());
         }
         if (headOpt.isEmpty()) {
             wt.switchTo(repo.tree(repo.commit(theirs).tree()), false);
@@ -64,9 +66,6 @@ final class Merger {
             return new MergeResult(MergeResult.Kind.FAST_FORWARD, theirs, List.of(), Map.of());
         }
         ObjectId head = headOpt.get();
-        if (repo.isAncestor(theirs, head)) {
-            return new MergeResult(MergeResult.Kind.UP_TO_DATE, head, List.of(), Map.of());
-        }
         if (repo.isAncestor(head, theirs)) {
             wt.switchTo(repo.tree(repo.commit(theirs).tree()), false);
             repo.refs.advanceHead(head, theirs);

@@ -31,10 +31,16 @@ final class Paths {
         if (!StandardCharsets.UTF_8.newEncoder().canEncode(path)) {
             return "not valid Unicode (unpaired surrogate)";
         }
+        if (path.startsWith("/")) {
+            return "absolute paths are not allowed";
+        }
         String[] parts = path.split("/", -1);
         for (String p : parts) {
-            if (p.isEmpty() || p.equals(".") || p.equals("..")) {
-                return "empty, '.' or '..' segment";
+            if (p.isEmpty()) {
+                return "empty segments ('//' or a trailing '/') are not allowed";
+            }
+            if (p.equals(".") || p.equals("..")) {
+                return "'.' and '..' segments are not allowed";
             }
         }
         if (parts[0].equals(STORE_DIR)) {
@@ -43,11 +49,19 @@ final class Paths {
         return null;
     }
 
+    /** {@code path}, or an {@link IllegalArgumentException} with the reason and the path: "absolute paths are not allowed: /x". */
     static String requireValid(String path) {
         String p = problem(path);
         if (p != null) {
-            throw new IllegalArgumentException("bad path '" + path + "': " + p);
+            throw new IllegalArgumentException(path == null || path.isEmpty() ? p : p + ": " + printable(path));
         }
         return path;
+    }
+
+    /** {@code path} with control characters escaped, safe to print on a terminal. */
+    static String printable(String path) {
+        StringBuilder sb = new StringBuilder(path.length());
+        path.chars().forEach(c -> sb.append(c < 0x20 || c == 0x7f ? String.format("\\u%04x", c) : String.valueOf((char) c)));
+        return sb.toString();
     }
 }

@@ -364,8 +364,9 @@ public final class Repository {
         } catch (UntrustedKeyException e) {
             throw new VerificationException("commit " + id.hex() + " refused: " + e.getMessage(), e);
         }
-        if (!Signatures.verify(key, sc.signedBytes(), sc.signature())) {
-            throw new VerificationException("commit " + id.hex() + " refused: bad signature (key "
+        String bad = Signatures.problem(key, sc.signedBytes(), sc.signature());
+        if (bad != null) {
+            throw new VerificationException("commit " + id.hex() + " refused: " + bad + " (key "
                     + sc.commit().author().hex() + ")");
         }
         verifiedCommits.add(id);
@@ -517,11 +518,12 @@ public final class Repository {
 
     /**
      * Stages files (paths relative to the working directory; a directory, including ".", stages
-     * everything under it, and files that are gone from it are unstaged).
+     * everything under it, and files that are gone from it are unstaged). Returns what changed in
+     * the staging area, by path: files added, modified, or deleted (no longer staged).
      */
-    public void add(List<String> paths) throws IOException {
+    public List<Status.Change> add(List<String> paths) throws IOException {
         try (RepoLock.Held _ = sharedLock()) {
-            new WorkTree(this).add(paths);
+            return new WorkTree(this).add(paths);
         }
     }
 
@@ -589,9 +591,7 @@ public final class Repository {
     public void checkout(String ref, boolean force) throws IOException {
         requireWorkDir("checkout");
         try (RepoLock.Held _ = sharedLock()) {
-            if (MergeState.read(this) != null) {
-                throw new RepositoryException("a merge is in progress: finish it with 'aether model commit' or 'aether model merge --abort'");
-            }
+            refuseDuringMerge();
             ObjectId target = resolve(ref);
             WorkTree wt = new WorkTree(this);
             wt.switchTo(tree(commit(target).tree()), force);
@@ -600,18 +600,40 @@ public final class Repository {
         }
     }
 
+    private void refuseDuringMerge() throws IOException {
+        if (MergeState.read(this) != null) {
+            throw new RepositoryException("a merge is in progress: finish it with 'aether model commit' or 'aether model merge --abort'");
+        }
+    }
+
     /** Switches HEAD to a new branch at the current commit (the files stay as they are). */
     public void checkoutNewBranch(String name) throws IOException {
+        checkoutNewBranch(name, null, false);
+    }
+
+    /**
+     * Creates branch {@code name} at {@code startRef} (null: the current commit) and switches to
+     * it. Starting elsewhere than HEAD restores that commit's files as {@link #checkout} does,
+     * refusing to lose local changes unless {@code force}; nothing changes when it refuses.
+     */
+    public void checkoutNewBranch(String name, String startRef, boolean force) throws IOException {
         requireWorkDir("checkout");
         Refs.checkName("branch", name);
-        Optional<ObjectId> head = refs.headCommit();
-        if (refs.read(Refs.HEADS + name).isPresent()) {
-            throw new RepositoryException("branch '" + name + "' already exists");
+        try (RepoLock.Held _ = sharedLock()) {
+            if (refs.read(Refs.HEADS + name).isPresent()) {
+                throw new RepositoryException("branch '" + name + "' already exists");
+            }
+            Optional<ObjectId> head = refs.headCommit();
+            ObjectId at = startRef == null ? head.orElse(null) : commit(resolve(startRef)).id();
+            if (at != null && !head.equals(Optional.of(at))) {
+                refuseDuringMerge();
+                new WorkTree(this).switchTo(tree(commit(at).tree()), force);
+            }
+            if (at != null) {
+                refs.compareAndSet(Refs.HEADS + name, null, at);
+            }
+            refs.setHead(new Refs.Head.OnBranch(name));
         }
-        if (head.isPresent()) {
-            refs.compareAndSet(Refs.HEADS + name, null, head.get());
-        }
-        refs.setHead(new Refs.Head.OnBranch(name));
     }
 
     /** The differences between two commits, or between a commit and the working directory ({@code to} null). */
@@ -669,6 +691,16 @@ public final class Repository {
                     "Roll back to " + target.id().shortHex() + ": " + target.subject(), author);
             refs.advanceHead(head, id);
             return id;
+        }
+    }
+
+    /**
+     * Verifies the whole repository: every object re-hashed and decoded, every commit's signature
+     * checked, every ref readable and everything it reaches present. Reports all problems found.
+     */
+    public FsckResult fsck() throws IOException {
+        try (RepoLock.Held _ = sharedLock()) {
+            return new Fsck(this).run();
         }
     }
 

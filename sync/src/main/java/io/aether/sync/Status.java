@@ -1,6 +1,8 @@
 package io.aether.sync;
 
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -25,7 +27,14 @@ public record Status(String branch, ObjectId head, List<Change> staged, List<Cha
     }
 
     /** How a file differs. */
-    public enum Kind { ADDED, MODIFIED, DELETED }
+    public enum Kind {
+        ADDED, MODIFIED, DELETED;
+
+        /** "added", "modified", "deleted". */
+        public String label() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+    }
 
     /** One changed file. */
     public record Change(String path, Kind kind) {
@@ -34,5 +43,22 @@ public record Status(String branch, ObjectId head, List<Change> staged, List<Cha
     /** No staged or unstaged changes to tracked files (untracked files do not count). */
     public boolean clean() {
         return staged.isEmpty() && unstaged.isEmpty();
+    }
+
+    /** How many changed files {@link #describeChanges} names before it only counts the rest. */
+    static final int DESCRIBED_CHANGES = 10;
+
+    /**
+     * The changes to tracked files, for a message: "model.onnx (deleted, not staged),
+     * config.json (modified, staged)"; past the first few, only a count of the rest.
+     */
+    public String describeChanges() {
+        List<String> parts = new ArrayList<>();
+        staged.forEach(c -> parts.add(c.path() + " (" + c.kind().label() + ", staged)"));
+        unstaged.forEach(c -> parts.add(c.path() + " (" + c.kind().label() + ", not staged)"));
+        if (parts.size() <= DESCRIBED_CHANGES) {
+            return String.join(", ", parts);
+        }
+        return String.join(", ", parts.subList(0, DESCRIBED_CHANGES)) + " and " + (parts.size() - DESCRIBED_CHANGES) + " more";
     }
 }

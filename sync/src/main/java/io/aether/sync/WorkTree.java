@@ -2,6 +2,7 @@ package io.aether.sync;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.FileVisitResult;
@@ -12,6 +13,7 @@ import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.PosixFileAttributeView;
 import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -21,6 +23,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.UUID;
 
 /**
  * The working directory side of a repository: staging files, computing status, and writing a
@@ -42,11 +45,14 @@ final class WorkTree {
 
     // ------------------------------------------------------------------ add
 
-    void add(List<String> args) throws IOException {
+    /** Stages {@code args}; returns how the staging area changed, sorted by path. */
+    List<Status.Change> add(List<String> args) throws IOException {
         if (args.isEmpty()) {
             throw new IllegalArgumentException("nothing to add: name files or directories ('.' for everything)");
         }
         Index idx = Index.read(repo.indexFile());
+        Map<String, ObjectId> before = new HashMap<>();
+        idx.entries().values().forEach(e -> before.put(e.path(), e.manifest()));
         long indexTime = indexTime();
         for (String arg : args) {
             String rel = relative(arg);
@@ -81,6 +87,26 @@ final class WorkTree {
         }
         repo.objects.sync();
         idx.write(repo.indexFile(), repo.tmpDir());
+        return changes(before, idx);
+    }
+
+    /** How the staging area went from {@code before} to {@code after}. */
+    private static List<Status.Change> changes(Map<String, ObjectId> before, Index after) {
+        List<Status.Change> out = new ArrayList<>();
+        Set<String> paths = new TreeSet<>(before.keySet());
+        paths.addAll(after.entries().keySet());
+        for (String p : paths) {
+            ObjectId was = before.get(p);
+            Index.Entry now = after.entries().get(p);
+            if (now == null) {
+                out.add(new Status.Change(p, Status.Kind.DELETED));
+            } else if (was == null) {
+                out.add(new Status.Change(p, Status.Kind.ADDED));
+            } else if (!was.equals(now.manifest())) {
+                out.add(new Status.Change(p, Status.Kind.MODIFIED));
+            }
+        }
+        return out;
     }
 
     private void stage(Index idx, String rel, long indexTime) throws IOException {
@@ -250,10 +276,7 @@ final class WorkTree {
         if (!force) {
             Status st = status();
             if (!st.clean()) {
-                List<String> dirty = new ArrayList<>();
-                st.staged().forEach(c -> dirty.add(c.path()));
-                st.unstaged().forEach(c -> dirty.add(c.path()));
-                throw new RepositoryException("uncommitted changes in " + new TreeSet<>(dirty)
+                throw new RepositoryException("uncommitted changes: " + st.describeChanges()
                         + "; commit them first (or use --force to discard them)");
             }
             Set<String> untracked = new HashSet<>(st.untracked());
@@ -304,37 +327,71 @@ final class WorkTree {
 
     /** Writes the file with manifest {@code manifest} to {@code path}: temp file, sync, rename. */
     void writeFile(String path, ObjectId manifest) throws IOException {
-        Path abs = safePath(path);
-        Path dir = abs.getParent();
-        makeDirectories(dir, path);
-        Path tmp = Files.createTempFile(repo.tmpDir(), "co-", ".tmp");
-        try {
-            try (InputStream in = repo.openManifest(manifest);
-                 FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+        publish(path, ch -> {
+            try (InputStream in = repo.openManifest(manifest)) {
                 byte[] buf = new byte[1 << 16];
                 int n;
                 while ((n = in.read(buf)) > 0) {
-                    java.nio.ByteBuffer bb = java.nio.ByteBuffer.wrap(buf, 0, n);
-                    while (bb.hasRemaining()) {
-                        ch.write(bb);
-                    }
+                    writeFully(ch, ByteBuffer.wrap(buf, 0, n));
                 }
+            }
+        });
+    }
+
+    /** Writes raw bytes (merge results with conflict markers) to {@code path}. */
+    void writeBytes(String path, byte[] data) throws IOException {
+        publish(path, ch -> writeFully(ch, ByteBuffer.wrap(data)));
+    }
+
+    private static void writeFully(FileChannel ch, ByteBuffer bb) throws IOException {
+        while (bb.hasRemaining()) {
+            ch.write(bb);
+        }
+    }
+
+    /** Fills a working file's new content. */
+    @FunctionalInterface
+    private interface Content {
+        void writeTo(FileChannel ch) throws IOException;
+    }
+
+    /**
+     * Writes {@code path} through a temp file: filled, synced, then renamed over it. Trees record
+     * no file modes, so the file gets the mode the user's umask gives a new file (0644 under the
+     * usual 022), or keeps the mode of the file it replaces (an executable stays executable).
+     */
+    private void publish(String path, Content content) throws IOException {
+        Path abs = safePath(path);
+        makeDirectories(abs.getParent(), path);
+        // Not Files.createTempFile: it makes files 0600 whatever the umask.
+        Path tmp = repo.tmpDir().resolve("co-" + UUID.randomUUID() + ".tmp");
+        Files.createDirectories(tmp.getParent());
+        try {
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+                content.writeTo(ch);
                 ch.force(true);
             }
             if (Files.isDirectory(abs, LinkOption.NOFOLLOW_LINKS)) {
                 throw new RepositoryException("cannot write '" + path + "': a directory is in the way");
             }
+            keepMode(abs, tmp);
             AtomicFiles.publish(tmp, abs);
         } finally {
             Files.deleteIfExists(tmp);
         }
     }
 
-    /** Writes raw bytes (merge results with conflict markers) to {@code path}. */
-    void writeBytes(String path, byte[] data) throws IOException {
-        Path abs = safePath(path);
-        makeDirectories(abs.getParent(), path);
-        AtomicFiles.publish(AtomicFiles.stage(repo.tmpDir(), data, 0, data.length), abs);
+    /** Gives {@code replacement} the permissions of the regular file {@code existing}, if there is one. */
+    private static void keepMode(Path existing, Path replacement) throws IOException {
+        PosixFileAttributeView view = Files.getFileAttributeView(existing, PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS);
+        if (view == null || !Files.isRegularFile(existing, LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        try {
+            Files.setPosixFilePermissions(replacement, view.readAttributes().permissions());
+        } catch (NoSuchFileException e) {
+            // Deleted meanwhile: the new file keeps the umask's mode.
+        }
     }
 
     void deleteFile(String path) throws IOException {

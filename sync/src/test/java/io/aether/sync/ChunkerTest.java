@@ -14,8 +14,11 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
 class ChunkerTest {
 
     static List<byte[]> chunks(byte[] data) throws IOException {
@@ -134,5 +137,141 @@ class ChunkerTest {
         List<byte[]> c = chunks(child);
         long sharedBytes = c.stream().filter(x -> p.contains(ObjectId.hash(x))).mapToLong(x -> x.length).sum();
         assertTrue(sharedBytes > child.length * 0.9, "only " + sharedBytes + " of " + child.length + " bytes shared");
+    }
+
+    // ---------------------------------------------------------------- format vectors
+    //
+    // The cut points are part of the on-disk format: chunk ids, and so every manifest and commit
+    // id, depend on them. The expected offsets below were computed outside Java by a separate
+    // Python rendering of the definition in sync/README.md (gear table from SplitMix64 seeded
+    // with 0x6165746865722d31, h = (h << 1) + GEAR[b] from byte MIN of a chunk on, a cut after the
+    // first byte whose h has its top 18 bits zero below 64 KiB or its top 14 bits zero above, a
+    // forced cut at 256 KiB). The reference chunker in this class is a second, straightforward
+    // rendering of the same definition: it must agree with those numbers before it is trusted to
+    // judge Chunker on other inputs.
+
+    /** End offsets of the chunks of 600,000 zero bytes: no cut point ever fires, so every chunk but the last is maximal. */
+    private static final long[] ZEROS_600K = {262_144, 524_288, 600_000};
+
+    /** End offsets of the chunks of {@link #splitMix64Stream}(42, 1,200,000): small-mask and large-mask cuts. */
+    private static final long[] SEEDED_42_1200K = {84_416, 159_704, 265_067, 343_960, 447_662, 496_076, 552_812, 652_841,
+        736_556, 805_355, 881_237, 969_630, 1_036_490, 1_145_622, 1_200_000};
+
+    @Test
+    void theTestsSplitMix64MatchesThePublishedSequence() {
+        // Vigna's reference splitmix64.c: the first outputs for seed 0 and seed 1234567.
+        long[] seed0 = splitMix64(0, 3);
+        assertEquals(0xe220a8397b1dcdafL, seed0[0]);
+        assertEquals(0x6e789e6aa1b965f4L, seed0[1]);
+        assertEquals(0x06c45d188009454fL, seed0[2]);
+        long[] seed1234567 = splitMix64(1234567, 5);
+        assertEquals("6457827717110365317", Long.toUnsignedString(seed1234567[0]));
+        assertEquals("3203168211198807973", Long.toUnsignedString(seed1234567[1]));
+        assertEquals("9817491932198370423", Long.toUnsignedString(seed1234567[2]));
+        assertEquals("4593380528125082431", Long.toUnsignedString(seed1234567[3]));
+        assertEquals("16408922859458223821", Long.toUnsignedString(seed1234567[4]));
+    }
+
+    @Test
+    void theReferenceChunkerReproducesTheVectors() {
+        assertArrayEquals(ZEROS_600K, ReferenceFastCdc.boundaries(new byte[600_000]));
+        assertArrayEquals(SEEDED_42_1200K, ReferenceFastCdc.boundaries(splitMix64Stream(42, 1_200_000)));
+    }
+
+    @Test
+    void aZeroFilledBlockIsCutIntoMaximalChunks() throws IOException {
+        assertArrayEquals(ZEROS_600K, boundaries(chunks(new byte[600_000])));
+    }
+
+    @Test
+    void aStreamWithNoCutPointIsCutAtExactlyTheMaximumSize() throws IOException {
+        // Zero bytes never satisfy either mask (see ZEROS_600K): the cut is forced at 262,144 bytes.
+        List<byte[]> cs = chunks(new byte[262_144 + 1]);
+        assertEquals(2, cs.size());
+        assertEquals(262_144, cs.get(0).length);
+        assertEquals(1, cs.get(1).length);
+        assertEquals(1, chunks(new byte[262_144]).size());
+    }
+
+    @Test
+    void aSeededStreamIsCutAtTheKnownOffsets() throws IOException {
+        assertArrayEquals(SEEDED_42_1200K, boundaries(chunks(splitMix64Stream(42, 1_200_000))));
+    }
+
+    @Test
+    void chunkerAgreesWithTheReferenceOnOtherStreams() {
+        Property.forAll(Gen.ints(1, 1_000_000), Gen.ints(1, 900_000)).tries(12).check((seed, length) -> {
+            byte[] data = splitMix64Stream(seed, length);
+            assertArrayEquals(ReferenceFastCdc.boundaries(data), boundaries(chunks(data)), "seed " + seed + ", " + length + " bytes");
+        });
+    }
+
+    private static long[] boundaries(List<byte[]> chunks) {
+        long[] ends = new long[chunks.size()];
+        long at = 0;
+        for (int i = 0; i < ends.length; i++) {
+            at += chunks.get(i).length;
+            ends[i] = at;
+        }
+        return ends;
+    }
+
+    /** The first {@code n} outputs of SplitMix64 (Steele, Lea, Flood 2014) from {@code seed}. */
+    static long[] splitMix64(long seed, int n) {
+        long[] out = new long[n];
+        long state = seed;
+        for (int i = 0; i < n; i++) {
+            state += 0x9E3779B97F4A7C15L;
+            long z = state;
+            z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+            z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+            out[i] = z ^ (z >>> 31);
+        }
+        return out;
+    }
+
+    /** {@code length} bytes: SplitMix64 outputs from {@code seed}, each written little-endian. */
+    static byte[] splitMix64Stream(long seed, int length) {
+        long[] words = splitMix64(seed, (length + 7) / 8);
+        byte[] out = new byte[length];
+        for (int i = 0; i < length; i++) {
+            out[i] = (byte) (words[i / 8] >>> (8 * (i % 8)));
+        }
+        return out;
+    }
+
+    /** FastCDC as sync/README.md defines it, one byte at a time over a whole array. */
+    private static final class ReferenceFastCdc {
+        private static final int MIN_SIZE = 16 * 1024;
+        private static final int NORMAL_SIZE = 64 * 1024;
+        private static final int MAX_SIZE = 256 * 1024;
+        private static final long[] GEAR = splitMix64(0x6165746865722d31L, 256);
+
+        static long[] boundaries(byte[] data) {
+            List<Long> ends = new ArrayList<>();
+            int start = 0;
+            while (start < data.length) {
+                start += chunkLength(data, start);
+                ends.add((long) start);
+            }
+            return ends.stream().mapToLong(Long::longValue).toArray();
+        }
+
+        private static int chunkLength(byte[] data, int start) {
+            int remaining = data.length - start;
+            if (remaining <= MIN_SIZE) {
+                return remaining;
+            }
+            int limit = Math.min(remaining, MAX_SIZE);
+            long h = 0;
+            for (int i = MIN_SIZE; i < limit; i++) {
+                h = (h << 1) + GEAR[data[start + i] & 0xff];
+                int maskBits = i < NORMAL_SIZE ? 18 : 14;
+                if (h >>> (64 - maskBits) == 0) {
+                    return i + 1; // the byte that completes the match ends the chunk
+                }
+            }
+            return limit;
+        }
     }
 }

@@ -36,6 +36,7 @@ import picocli.CommandLine.Command;
             RepoCommands.Resolve.class,
             RepoCommands.Rollback.class,
             RepoCommands.Gc.class,
+            RepoCommands.Fsck.class,
             KeyCommands.Keygen.class,
             KeyCommands.Trust.class,
             SyncCommands.Push.class,

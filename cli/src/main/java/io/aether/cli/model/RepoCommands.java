@@ -2,6 +2,7 @@ package io.aether.cli.model;
 
 import io.aether.sync.Commit;
 import io.aether.sync.FileChange;
+import io.aether.sync.FsckResult;
 import io.aether.sync.GcResult;
 import io.aether.sync.MergeResult;
 import io.aether.sync.ObjectId;
@@ -13,6 +14,7 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -54,6 +56,7 @@ final class RepoCommands {
                 "Each file is split into content-defined chunks (16-256 KiB, about 64 KiB), stored once by their"
                         + " SHA-256. A directory (for example '.') stages everything under it, including deletions."
                         + " Symbolic links are not tracked.", "",
+                "Prints each file whose staged version changed (added, modified, deleted) and a count.", "",
                 "Examples:", "  aether model add model.onnx config.json", "  aether model add .", ""})
     static final class Add extends ModelSubcommand {
         @Parameters(arity = "1..*", paramLabel = "PATH", description = "Files or directories to stage.")
@@ -66,8 +69,20 @@ final class RepoCommands {
             for (String p : paths) {
                 abs.add(repo.path(p).toString());
             }
-            r.add(abs);
-            out().println("Staged; record it with 'aether model commit -m MESSAGE'");
+            List<Status.Change> changes = r.add(abs);
+            if (changes.isEmpty()) {
+                out().println("Nothing new to stage: the staged files already match " + String.join(" ", paths));
+                return 0;
+            }
+            Map<Status.Kind, Integer> counts = new EnumMap<>(Status.Kind.class);
+            for (Status.Change c : changes) {
+                out().println("  " + c.kind().label() + ": " + c.path());
+                counts.merge(c.kind(), 1, Integer::sum);
+            }
+            List<String> summary = new ArrayList<>();
+            counts.forEach((k, n) -> summary.add(n + " " + k.label()));
+            out().println("Staged " + changes.size() + " file(s): " + String.join(", ", summary)
+                    + "; record them with 'aether model commit -m MESSAGE'");
             return 0;
         }
     }
@@ -120,7 +135,7 @@ final class RepoCommands {
         private static void section(PrintWriter o, String title, List<Status.Change> changes) {
             if (!changes.isEmpty()) {
                 o.println(title);
-                changes.forEach(c -> o.println("  " + c.kind().name().toLowerCase(Locale.ROOT) + ": " + c.path()));
+                changes.forEach(c -> o.println("  " + c.kind().label() + ": " + c.path()));
             }
         }
     }
@@ -202,13 +217,17 @@ final class RepoCommands {
     @Command(name = "checkout", mixinStandardHelpOptions = true,
             description = {"Switch to a branch, tag or commit: restore its files in the working directory.", "",
                 "Refuses when tracked files have uncommitted changes or an untracked file would be overwritten,"
-                        + " unless --force. A branch name moves HEAD onto the branch; a tag or commit id detaches it.",
-                "", "Examples:", "  aether model checkout v1", "  aether model checkout -b experiment", ""})
+                        + " unless --force. A branch name moves HEAD onto the branch; a tag or commit id detaches it."
+                        + " With -b NAME, creates branch NAME at REF (default: the current commit) and switches to it.",
+                "", "Examples:", "  aether model checkout v1", "  aether model checkout -b experiment",
+                "  aether model checkout -b hotfix v1", ""})
     static final class Checkout extends ModelSubcommand {
-        @Parameters(index = "0", arity = "0..1", paramLabel = "REF", description = "Branch, tag, commit id or prefix.")
+        @Parameters(index = "0", arity = "0..1", paramLabel = "REF", description = "Branch, tag, commit id or prefix"
+                + " (with -b: where the new branch starts).")
         String ref;
 
-        @Option(names = "-b", paramLabel = "NAME", description = "Create branch NAME at the current commit and switch to it.")
+        @Option(names = "-b", paramLabel = "NAME", description = "Create branch NAME at REF (default: the current commit)"
+                + " and switch to it.")
         String newBranch;
 
         @Option(names = {"-f", "--force"}, description = "Discard local changes to tracked files.")
@@ -218,11 +237,9 @@ final class RepoCommands {
         int run() throws IOException {
             Repository r = repo.open();
             if (newBranch != null) {
-                if (ref != null) {
-                    throw new IllegalArgumentException("give either REF or -b NAME, not both");
-                }
-                r.checkoutNewBranch(newBranch);
-                out().println("Switched to a new branch '" + newBranch + "'");
+                r.checkoutNewBranch(newBranch, ref, force);
+                out().println("Switched to a new branch '" + newBranch + "'"
+                        + r.head().map(h -> " at " + h.shortHex()).orElse(""));
                 return 0;
             }
             if (ref == null) {
@@ -415,6 +432,32 @@ final class RepoCommands {
             GcResult g = repo.open().gc();
             out().println("Kept " + g.reachable() + " objects; removed " + g.removed() + " unreachable (" + Formats.bytes(g.bytesFreed())
                     + "), " + g.tempFilesRemoved() + " temporary file(s), " + g.incomingRemoved() + " object(s) of unfinished transfers");
+            return 0;
+        }
+    }
+
+    @Command(name = "fsck", mixinStandardHelpOptions = true,
+            description = {"Verify the whole repository: every object, every signature, every ref.", "",
+                "Reads back every stored object and re-hashes it, verifies every commit's ML-DSA-65 signature against"
+                        + " your trust store, reads every branch, tag, HEAD, FETCH_HEAD and the staged files, and checks"
+                        + " that everything they reach is present and what it should be. Reading, checkout and sync"
+                        + " check only the objects they touch (an up-to-date pull reads nothing), so this is how to"
+                        + " find damage at rest. Prints one line per problem, naming the object and the ref that"
+                        + " reaches it.", "",
+                "Example:", "  aether model fsck", ""},
+            exitCodeListHeading = "%nExit status:%n",
+            exitCodeList = {"0:no problems", "1:problems found (one line each on stdout), or an error"})
+    static final class Fsck extends ModelSubcommand {
+        @Override
+        int run() throws IOException {
+            FsckResult f = repo.open().fsck();
+            f.problems().forEach(p -> out().println(p.line()));
+            String checked = "checked " + f.objects() + " objects (" + f.commits() + " commit signatures verified) from "
+                    + f.refs() + " ref(s)";
+            if (!f.ok()) {
+                return fail(f.problems().size() + " problem(s) found; " + checked);
+            }
+            out().println("No problems: " + checked);
             return 0;
         }
     }

@@ -177,6 +177,8 @@ final class SyncCommands {
 
     @Command(name = "pull", mixinStandardHelpOptions = true,
             description = {"Fetch a branch or tag, then merge it into the current branch (see fetch and merge).", "",
+                "Objects already here are not read again, so 'Already up to date' says nothing about their"
+                        + " integrity: 'aether model fsck' verifies the whole repository.", "",
                 "Example:", "  aether model pull https://edge-hub:7443 main", ""},
             exitCodeListHeading = "%nExit status:%n",
             exitCodeList = {"0:up to date, fast-forwarded or merged", "1:conflicts to resolve, or an error"})
