@@ -21,10 +21,15 @@ import java.util.Set;
  * <pre>{@code
  * FdtWriter w = new FdtWriter();
  * w.beginNode("");
+ * int gic = w.newPhandle();
  * w.propertyU32("#address-cells", 2);
+ * w.propertyPhandle("interrupt-parent", gic);
  * w.beginNode("memory@40000000");
  * w.propertyString("device_type", "memory");
  * w.propertyU64s("reg", 0x4000_0000L, 128L << 20);
+ * w.endNode();
+ * w.beginNode("intc@8000000");
+ * w.phandle(gic);
  * w.endNode();
  * w.endNode();
  * byte[] dtb = w.finish(0);
@@ -174,16 +179,20 @@ public final class FdtWriter {
         return property(name, out.toByteArray());
     }
 
-    /**
-     * Gives the open node the next free phandle (its {@code phandle} property) and returns it,
-     * for other nodes to reference with {@link #propertyPhandle}.
-     */
-    public int phandle() {
-        int handle = nextPhandle;
+    /** A fresh phandle, for a node to define with {@link #phandle} and others to reference, before or after. */
+    public int newPhandle() {
+        checkNotFinished();
+        return nextPhandle++;
+    }
+
+    /** Makes {@code handle}, from {@link #newPhandle}, the open node's phandle. */
+    public FdtWriter phandle(int handle) {
+        if (handle < 1 || handle >= nextPhandle) throw new IllegalArgumentException("phandle " + handle + " was not handed out by newPhandle");
+        String holder = phandles.get(handle);
+        if (holder != null) throw new IllegalArgumentException("phandle " + handle + " is already the phandle of " + holder);
         propertyU32("phandle", handle);
         phandles.put(handle, open.peek().path);
-        nextPhandle++;
-        return handle;
+        return this;
     }
 
     /** A property referencing a node by its phandle, such as {@code interrupt-parent}; checked in {@link #finish}. */

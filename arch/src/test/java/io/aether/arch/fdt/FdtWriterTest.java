@@ -73,10 +73,11 @@ class FdtWriterTest {
         w.propertyU32("#address-cells", 2).propertyU32("#size-cells", 2);
         w.propertyStrings("compatible", "vendor,board", "generic-board");
         w.propertyString("model", "test board");
+        int intc = w.newPhandle();
         w.beginNode("intc");
         w.propertyEmpty("interrupt-controller");
         w.propertyU32("#interrupt-cells", 3);
-        int intc = w.phandle();
+        w.phandle(intc);
         w.endNode();
         w.beginNode("device@9000000");
         w.propertyU64s("reg", 0x0900_0000L, 0x1000);
@@ -118,14 +119,32 @@ class FdtWriterTest {
     }
 
     @Test
-    void phandlesCountUpFromOne() {
+    void phandlesCountUpFromOneAndMayBeReferencedBeforeTheyAreDefined() throws Exception {
         FdtWriter w = new FdtWriter().beginNode("");
-        w.beginNode("a");
-        assertEquals(1, w.phandle());
-        w.endNode().beginNode("b");
-        assertEquals(2, w.phandle());
-        w.endNode().endNode();
-        assertTrue(w.finish(0).length > 0);
+        int first = w.newPhandle();
+        int second = w.newPhandle();
+        assertEquals(1, first);
+        assertEquals(2, second);
+        w.propertyPhandle("interrupt-parent", second);
+        w.beginNode("a").phandle(second).endNode();
+        w.beginNode("b").phandle(first).propertyPhandle("next", second).endNode();
+        w.endNode();
+        assertEquals("""
+                /dts-v1/;
+
+                / {
+                	interrupt-parent = <0x02>;
+
+                	a {
+                		phandle = <0x02>;
+                	};
+
+                	b {
+                		phandle = <0x01>;
+                		next = <0x02>;
+                	};
+                };
+                """, Dtc.decompile(w.finish(0), dir).source());
     }
 
     @Test
@@ -136,7 +155,7 @@ class FdtWriterTest {
         assertStateError("no root node was written", w -> w.finish(0));
         assertStateError("after the root node was closed", w -> w.beginNode("").endNode().beginNode(""));
         assertStateError("outside any node", w -> w.propertyU32("a", 1));
-        assertStateError("outside any node", FdtWriter::phandle);
+        assertStateError("outside any node", w -> w.phandle(w.newPhandle()));
     }
 
     @Test
@@ -166,11 +185,12 @@ class FdtWriterTest {
     void repeatedNamesAreRefused() {
         assertArgumentError("/ already has a property \"a\"", w -> w.beginNode("").propertyU32("a", 1).propertyEmpty("a"));
         assertArgumentError("/x already has a child node \"y\"", w -> w.beginNode("").beginNode("x").beginNode("y").endNode().beginNode("y"));
-        assertArgumentError("already has a property \"phandle\"", w -> {
-            w.beginNode("");
-            w.phandle();
-            w.phandle();
+        assertArgumentError("phandle 1 is already the phandle of /a", w -> {
+            int handle = w.newPhandle();
+            w.beginNode("").beginNode("a").phandle(handle).endNode().beginNode("b").phandle(handle);
         });
+        assertArgumentError("already has a property \"phandle\"", w -> w.beginNode("").phandle(w.newPhandle()).phandle(w.newPhandle()));
+        assertArgumentError("phandle 1 was not handed out by newPhandle", w -> w.beginNode("").phandle(1));
     }
 
     @Test
