@@ -41,13 +41,12 @@ final class Arm64 {
             sequenceLayout(16, Structs.U64).withName("dbg_bcr"), sequenceLayout(16, Structs.U64).withName("dbg_bvr"),
             sequenceLayout(16, Structs.U64).withName("dbg_wcr"), sequenceLayout(16, Structs.U64).withName("dbg_wvr"));
 
-    // Exit payloads in struct kvm_run, from offset 32 (after exit_reason and the fields before the union).
+    // Exit payloads in struct kvm_run's union, at the offset Vcpu reads every exit from (32).
     /** {@code kvm_run.debug.arch} for KVM_EXIT_DEBUG: ESR_EL2 in two halves, and FAR_EL2. */
     static final MemoryLayout DEBUG_EXIT = structLayout(Structs.U32.withName("hsr"), Structs.U32.withName("hsr_high"),
             Structs.U64.withName("far"));
     /** {@code kvm_run.arm_nisv} for KVM_EXIT_ARM_NISV: a data abort KVM cannot decode itself. */
     static final MemoryLayout NISV_EXIT = structLayout(Structs.U64.withName("esr_iss"), Structs.U64.withName("fault_ipa"));
-    static final long RUN_EXIT_PAYLOAD = 32;
 
     static final int EXIT_HYPERCALL = 3;
     static final int EXIT_DEBUG = 4;

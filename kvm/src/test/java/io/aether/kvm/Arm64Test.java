@@ -61,8 +61,7 @@ class Arm64Test {
         assertEquals(8, Arm64.IRQ_LEVEL.byteSize());
         assertEquals(520, Arm64.GUEST_DEBUG.byteSize());
         assertEquals(8 + 3 * 128, Arm64.GUEST_DEBUG.byteOffset(groupElement("dbg_wvr")));
-        // struct kvm_run: debug.arch.hsr at 32, far at 40; arm_nisv.esr_iss at 32, fault_ipa at 40.
-        assertEquals(32, Arm64.RUN_EXIT_PAYLOAD);
+        // struct kvm_run: debug.arch.hsr at 32, hsr_high at 36, far at 40; arm_nisv.esr_iss at 32, fault_ipa at 40.
         assertEquals(4, Arm64.DEBUG_EXIT.byteOffset(groupElement("hsr_high")));
         assertEquals(8, Arm64.DEBUG_EXIT.byteOffset(groupElement("far")));
         assertEquals(8, Arm64.NISV_EXIT.byteOffset(groupElement("fault_ipa")));

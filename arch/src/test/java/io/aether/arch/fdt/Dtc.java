@@ -1,7 +1,6 @@
 package io.aether.arch.fdt;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.aether.testkit.Prerequisites;
 import java.io.IOException;
@@ -31,7 +30,10 @@ public final class Dtc {
         Path err = dir.resolve("dtc.err");
         Process p = new ProcessBuilder("dtc", "-I", "dtb", "-O", "dts", blob.toString())
                 .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
-        assertTrue(p.waitFor(30, TimeUnit.SECONDS), "dtc did not finish in 30 s");
+        if (!p.waitFor(30, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new AssertionError("dtc did not finish in 30 s");
+        }
         String warnings = Files.readString(err, StandardCharsets.UTF_8);
         assertEquals(0, p.exitValue(), "dtc rejected the blob: " + warnings);
         return new Decompiled(Files.readString(out, StandardCharsets.UTF_8), warnings);
