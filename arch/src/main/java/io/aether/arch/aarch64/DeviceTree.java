@@ -28,7 +28,7 @@ public final class DeviceTree {
     public static byte[] build(Platform platform) {
         FdtWriter w = new FdtWriter();
         w.beginNode("");
-        w.propertyStrings("compatible", "aether,virt");
+        w.propertyString("compatible", "aether,virt");
         w.propertyString("model", "Aether microVM");
         // Two cells of address and two of size: RAM and devices may lie above 4 GiB.
         w.propertyU32("#address-cells", 2);
@@ -41,7 +41,6 @@ public final class DeviceTree {
     }
 
     private static void writeChildren(FdtWriter w, Platform p, int gicPhandle) {
-
         w.beginNode("chosen");
         w.propertyString("bootargs", p.bootargs());
         w.propertyString("stdout-path", uartPath(p.uart()));

@@ -72,7 +72,10 @@ public final class FdtWriter {
     private final ByteArrayOutputStream structure = new ByteArrayOutputStream();
     private final ByteArrayOutputStream strings = new ByteArrayOutputStream();
     private final Map<String, Integer> stringOffsets = new HashMap<>();
-    private final List<long[]> reservations = new ArrayList<>();
+    private record Reservation(long address, long size) {
+    }
+
+    private final List<Reservation> reservations = new ArrayList<>();
     private final Deque<OpenNode> open = new ArrayDeque<>();
     /** phandle → path of the node that defines it. */
     private final Map<Integer, String> phandles = new HashMap<>();
@@ -93,7 +96,7 @@ public final class FdtWriter {
             throw new IllegalArgumentException("memory reservation 0x" + Long.toHexString(address) + " + 0x" + Long.toHexString(size)
                     + " is empty or wraps past 2^64");
         }
-        reservations.add(new long[] {address, size});
+        reservations.add(new Reservation(address, size));
         return this;
     }
 
@@ -230,7 +233,7 @@ public final class FdtWriter {
         b.putInt(MAGIC).putInt(total).putInt(structOffset).putInt(stringsOffset).putInt(reservationOffset)
                 .putInt(VERSION).putInt(LAST_COMPATIBLE_VERSION).putInt(bootCpuidPhys)
                 .putInt(strings.size()).putInt(structure.size());
-        for (long[] r : reservations) b.putLong(r[0]).putLong(r[1]);
+        for (Reservation r : reservations) b.putLong(r.address()).putLong(r.size());
         b.putLong(0).putLong(0);
         b.put(structure.toByteArray()).put(strings.toByteArray());
         return b.array();
