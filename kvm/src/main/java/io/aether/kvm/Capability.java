@@ -16,7 +16,16 @@ public enum Capability {
     READONLY_MEM(81),
     SPLIT_IRQCHIP(121),
     X2APIC_API(129),
-    IMMEDIATE_EXIT(136);
+    IMMEDIATE_EXIT(136),
+
+    // arm64
+    SET_GUEST_DEBUG(23),
+    ONE_REG(70),
+    DEVICE_CTRL(89),
+    ARM_PSCI_0_2(102),
+    /** The largest guest physical address size, in bits, that KVM_CREATE_VM's type may ask for. */
+    ARM_VM_IPA_SIZE(165),
+    ARM_NISV_TO_USER(177);
 
     final int number;
 

@@ -85,12 +85,18 @@ public sealed interface VcpuExit {
         public static final int SHUTDOWN = 1;
         public static final int RESET = 2;
         public static final int CRASH = 3;
+        /** arm64: a vCPU the monitor had suspended saw a wakeup event. */
+        public static final int WAKEUP = 4;
+        /** arm64: the guest called PSCI SYSTEM_SUSPEND, which KVM passes on only when asked to. */
+        public static final int SUSPEND = 5;
 
         public String describe() {
             return "SYSTEM_EVENT type=" + switch (type) {
                 case SHUTDOWN -> "shutdown";
                 case RESET -> "reset";
                 case CRASH -> "crash";
+                case WAKEUP -> "wakeup";
+                case SUSPEND -> "suspend";
                 default -> Integer.toString(type);
             };
         }

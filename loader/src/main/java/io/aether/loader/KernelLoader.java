@@ -108,14 +108,14 @@ public final class KernelLoader {
     }
 
     /** The end of the RAM region that holds the kernel's start address. */
-    private static long ramEnd(GuestMemory memory, long kernelStart, String name) throws LoadException {
+    static long ramEnd(GuestMemory memory, long kernelStart, String name) throws LoadException {
         for (MemoryRegion r : memory.regions()) {
             if (!r.readOnly() && r.guestBase() <= kernelStart && kernelStart < r.guestBase() + r.size()) return r.guestBase() + r.size();
         }
         throw new LoadException(name, "guest RAM does not reach the kernel's load address 0x" + Long.toHexString(kernelStart));
     }
 
-    private static long size(Path file) throws LoadException {
+    static long size(Path file) throws LoadException {
         try {
             if (!Files.isRegularFile(file)) throw new LoadException(file.toString(), "not a regular file");
             long size = Files.size(file);
@@ -127,7 +127,7 @@ public final class KernelLoader {
     }
 
     /** Reads a whole file of at most {@code limit} bytes, refusing larger ones before reading them. */
-    private static byte[] readCapped(Path file, long limit) throws LoadException {
+    static byte[] readCapped(Path file, long limit) throws LoadException {
         long size = size(file);
         if (size > limit) throw new LoadException(file.toString(), size + " bytes is larger than the " + limit + "-byte limit for a kernel");
         try (InputStream in = Files.newInputStream(file)) {

@@ -1,0 +1,154 @@
+package io.aether.kvm;
+
+import static java.lang.foreign.MemoryLayout.PathElement.groupElement;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * The arm64 ABI values against independent derivations: ioctl numbers from the {@code _IOC}
+ * formula of include/uapi/asm-generic/ioctl.h computed here, struct sizes and offsets and other
+ * numbers as the Linux uapi headers write them (literals, with the header named).
+ */
+@Timeout(value = 30, unit = TimeUnit.SECONDS)
+class Arm64Test {
+
+    // include/uapi/asm-generic/ioctl.h: nr bits 0..7, type 8..15, size 16..29, dir 30..31.
+    private static final int IOC_WRITE = 1;
+    private static final int IOC_READ = 2;
+    private static final int KVMIO = 0xAE;
+
+    private static long ioc(int dir, int nr, long size) {
+        return (long) dir << 30 | size << 16 | KVMIO << 8 | nr;
+    }
+
+    @Test
+    void ioctlNumbersFollowTheGenericEncoding() {
+        // include/uapi/linux/kvm.h: _IOW(KVMIO, 0xab/0xac, struct kvm_one_reg), sizeof = 16 (__u64 id, __u64 addr)
+        assertEquals(ioc(IOC_WRITE, 0xAB, 16), Arm64.KVM_GET_ONE_REG);
+        assertEquals(ioc(IOC_WRITE, 0xAC, 16), Arm64.KVM_SET_ONE_REG);
+        // _IOW(KVMIO, 0xae, struct kvm_vcpu_init) and _IOR(KVMIO, 0xaf, ...), sizeof = 32 (__u32 target, __u32 features[7])
+        assertEquals(ioc(IOC_WRITE, 0xAE, 32), Arm64.KVM_ARM_VCPU_INIT);
+        assertEquals(ioc(IOC_READ, 0xAF, 32), Arm64.KVM_ARM_PREFERRED_TARGET);
+        // _IOWR(KVMIO, 0xe0, struct kvm_create_device), sizeof = 12 (__u32 type, fd, flags)
+        assertEquals(ioc(IOC_READ | IOC_WRITE, 0xE0, 12), Arm64.KVM_CREATE_DEVICE);
+        // _IOW(KVMIO, 0xe1/0xe3, struct kvm_device_attr), sizeof = 24 (__u32 flags, group; __u64 attr, addr)
+        assertEquals(ioc(IOC_WRITE, 0xE1, 24), Arm64.KVM_SET_DEVICE_ATTR);
+        assertEquals(ioc(IOC_WRITE, 0xE3, 24), Arm64.KVM_HAS_DEVICE_ATTR);
+        // _IOW(KVMIO, 0x9b, struct kvm_guest_debug); arm64's is __u32 control, pad + 4 x __u64[16] = 8 + 512 = 520
+        assertEquals(ioc(IOC_WRITE, 0x9B, 520), Arm64.KVM_SET_GUEST_DEBUG);
+        // _IOW(KVMIO, 0x61, struct kvm_irq_level), sizeof = 8: the one KVM_IRQ_LINE of every architecture
+        assertEquals(ioc(IOC_WRITE, 0x61, 8), Ioctls.KVM_IRQ_LINE);
+        // And as measured on the emulated arm64 host (notes): KVM_ARM_VCPU_INIT 0x4020aeae, KVM_ARM_PREFERRED_TARGET 0x8020aeaf.
+        assertEquals(0x4020_AEAEL, Arm64.KVM_ARM_VCPU_INIT);
+        assertEquals(0x8020_AEAFL, Arm64.KVM_ARM_PREFERRED_TARGET);
+    }
+
+    @Test
+    void structLayoutsHaveTheHeadersSizesAndOffsets() {
+        assertEquals(32, Arm64.VCPU_INIT.byteSize());
+        assertEquals(4, Arm64.VCPU_INIT.byteOffset(groupElement("features")));
+        assertEquals(16, Arm64.ONE_REG.byteSize());
+        assertEquals(8, Arm64.ONE_REG.byteOffset(groupElement("addr")));
+        assertEquals(12, Arm64.CREATE_DEVICE.byteSize());
+        assertEquals(4, Arm64.CREATE_DEVICE.byteOffset(groupElement("fd")));
+        assertEquals(24, Arm64.DEVICE_ATTR.byteSize());
+        assertEquals(8, Arm64.DEVICE_ATTR.byteOffset(groupElement("attr")));
+        assertEquals(16, Arm64.DEVICE_ATTR.byteOffset(groupElement("addr")));
+        assertEquals(8, Arm64.IRQ_LEVEL.byteSize());
+        assertEquals(520, Arm64.GUEST_DEBUG.byteSize());
+        assertEquals(8 + 3 * 128, Arm64.GUEST_DEBUG.byteOffset(groupElement("dbg_wvr")));
+        // struct kvm_run: debug.arch.hsr at 32, hsr_high at 36, far at 40; arm_nisv.esr_iss at 32, fault_ipa at 40.
+        assertEquals(4, Arm64.DEBUG_EXIT.byteOffset(groupElement("hsr_high")));
+        assertEquals(8, Arm64.DEBUG_EXIT.byteOffset(groupElement("far")));
+        assertEquals(8, Arm64.NISV_EXIT.byteOffset(groupElement("fault_ipa")));
+    }
+
+    @Test
+    void coreRegisterIdsIndexStructKvmRegsInWords() {
+        // KVM_REG_ARM64 0x6000000000000000 | KVM_REG_SIZE_U64 0x0030000000000000 | KVM_REG_ARM_CORE (0x0010 << 16)
+        // | offsetof(struct kvm_regs, field) / 4. user_pt_regs: regs[31] at 0, sp at 248, pc at 256, pstate at 264;
+        // then sp_el1 at 272, elr_el1 at 280, spsr[0] at 288.
+        assertEquals(0x6030_0000_0010_0000L, Arm64.x(0));
+        assertEquals(0x6030_0000_0010_0002L, Arm64.x(1)); // 8 / 4
+        assertEquals(0x6030_0000_0010_003CL, Arm64.x(30)); // 240 / 4 = 60
+        assertEquals(0x6030_0000_0010_003EL, Arm64.coreRegister(Arm64.REGS_SP_EL0)); // 248 / 4 = 62
+        assertEquals(0x6030_0000_0010_0040L, Arm64.PC); // 256 / 4 = 64
+        assertEquals(0x6030_0000_0010_0042L, Arm64.PSTATE); // 264 / 4 = 66
+        assertEquals(0x6030_0000_0010_0044L, Arm64.SP_EL1); // 272 / 4 = 68
+        assertEquals(0x6030_0000_0010_0046L, Arm64.coreRegister(Arm64.REGS_ELR_EL1)); // 280 / 4 = 70
+        assertEquals(0x6030_0000_0010_0048L, Arm64.coreRegister(Arm64.REGS_SPSR_EL1)); // 288 / 4 = 72
+        assertThrows(IllegalArgumentException.class, () -> Arm64.x(31));
+        assertThrows(IllegalArgumentException.class, () -> Arm64.coreRegister(4));
+        assertThrows(IllegalArgumentException.class, () -> Arm64.coreRegister(296));
+    }
+
+    @Test
+    void systemRegisterIdsPackTheEncoding() {
+        // KVM_REG_ARM64_SYSREG (0x0013 << 16) | Op0 << 14 | Op1 << 11 | CRn << 7 | CRm << 3 | Op2.
+        // MPIDR_EL1 = S3_0_C0_C0_5: 0xC000 | 5 = 0xC005
+        assertEquals(0x6030_0000_0013_C005L, Arm64.MPIDR_EL1);
+        // CNTVCT_EL0 = S3_3_C14_C0_2: 0xC000 | 3 << 11 = 0x1800 | 14 << 7 = 0x700 | 2 = 0xDF02
+        assertEquals(0x6030_0000_0013_DF02L, Arm64.systemRegister(3, 3, 14, 0, 2));
+        assertThrows(IllegalArgumentException.class, () -> Arm64.systemRegister(4, 0, 0, 0, 0));
+        assertThrows(IllegalArgumentException.class, () -> Arm64.systemRegister(3, 0, 16, 0, 0));
+    }
+
+    @Test
+    void irqLineNamesSpisAndPpisByInterruptId() {
+        // irq_type 1 << 24 | interrupt id 32 + 16 = 48 (0x30)
+        assertEquals(0x0100_0030, Arm64.spi(16));
+        assertEquals(0x0100_0020, Arm64.spi(0));
+        assertEquals(0x0100_03FB, Arm64.spi(987)); // interrupt id 1019, the last SPI
+        // irq_type 2 << 24 | vcpu_index 0 | interrupt id 16 + 11 = 27 (0x1B): vCPU 0's virtual timer
+        assertEquals(0x0200_001B, Arm64.ppi(0, 11));
+        // vCPU 300 = 0x12C: vcpu2_index 1 << 28, vcpu_index 0x2C << 16; PPI 14 = interrupt id 30 (0x1E)
+        assertEquals(0x122C_001E, Arm64.ppi(300, 14));
+        assertThrows(IllegalArgumentException.class, () -> Arm64.spi(988));
+        assertThrows(IllegalArgumentException.class, () -> Arm64.spi(-1));
+        assertThrows(IllegalArgumentException.class, () -> Arm64.ppi(0, 16));
+        assertThrows(IllegalArgumentException.class, () -> Arm64.ppi(4096, 0));
+    }
+
+    @Test
+    void numbersAreTheUapiHeadersOnes() {
+        // arch/arm64/include/uapi/asm/kvm.h
+        assertEquals(0, Arm64.VCPU_FEATURE_POWER_OFF); // KVM_ARM_VCPU_POWER_OFF
+        assertEquals(2, Arm64.VCPU_FEATURE_PSCI_0_2); // KVM_ARM_VCPU_PSCI_0_2
+        assertEquals(0, Arm64.VGIC_GRP_ADDR); // KVM_DEV_ARM_VGIC_GRP_ADDR
+        assertEquals(3, Arm64.VGIC_GRP_NR_IRQS); // KVM_DEV_ARM_VGIC_GRP_NR_IRQS
+        assertEquals(4, Arm64.VGIC_GRP_CTRL); // KVM_DEV_ARM_VGIC_GRP_CTRL
+        assertEquals(0, Arm64.VGIC_CTRL_INIT); // KVM_DEV_ARM_VGIC_CTRL_INIT
+        assertEquals(2, Arm64.VGIC_V3_ADDR_TYPE_DIST); // KVM_VGIC_V3_ADDR_TYPE_DIST
+        assertEquals(3, Arm64.VGIC_V3_ADDR_TYPE_REDIST); // KVM_VGIC_V3_ADDR_TYPE_REDIST
+        assertEquals(1, Arm64.IRQ_TYPE_SPI); // KVM_ARM_IRQ_TYPE_SPI
+        assertEquals(2, Arm64.IRQ_TYPE_PPI); // KVM_ARM_IRQ_TYPE_PPI
+        // include/uapi/linux/kvm.h
+        assertEquals(7, Arm64.DEV_TYPE_ARM_VGIC_V3); // enum kvm_device_type: KVM_DEV_TYPE_ARM_VGIC_V3
+        assertEquals(3, Arm64.EXIT_HYPERCALL); // KVM_EXIT_HYPERCALL
+        assertEquals(4, Arm64.EXIT_DEBUG); // KVM_EXIT_DEBUG
+        assertEquals(28, Arm64.EXIT_ARM_NISV); // KVM_EXIT_ARM_NISV
+        assertEquals(1, Arm64.GUESTDBG_ENABLE); // KVM_GUESTDBG_ENABLE
+        assertEquals(2, Arm64.GUESTDBG_SINGLESTEP); // KVM_GUESTDBG_SINGLESTEP
+        assertEquals(0x10000, Arm64.GUESTDBG_USE_SW_BP); // KVM_GUESTDBG_USE_SW_BP (1 << 16)
+        assertEquals(0x20000, Arm64.GUESTDBG_USE_HW); // KVM_GUESTDBG_USE_HW (1 << 17)
+        assertEquals(1, VcpuExit.SystemEvent.SHUTDOWN); // KVM_SYSTEM_EVENT_SHUTDOWN
+        assertEquals(2, VcpuExit.SystemEvent.RESET); // KVM_SYSTEM_EVENT_RESET
+        assertEquals(3, VcpuExit.SystemEvent.CRASH); // KVM_SYSTEM_EVENT_CRASH
+        assertEquals(4, VcpuExit.SystemEvent.WAKEUP); // KVM_SYSTEM_EVENT_WAKEUP
+        assertEquals(5, VcpuExit.SystemEvent.SUSPEND); // KVM_SYSTEM_EVENT_SUSPEND
+        assertEquals("SYSTEM_EVENT type=suspend", new VcpuExit.SystemEvent(5, new long[0]).describe());
+        assertEquals(23, Capability.SET_GUEST_DEBUG.number); // KVM_CAP_SET_GUEST_DEBUG
+        assertEquals(70, Capability.ONE_REG.number); // KVM_CAP_ONE_REG
+        assertEquals(89, Capability.DEVICE_CTRL.number); // KVM_CAP_DEVICE_CTRL
+        assertEquals(102, Capability.ARM_PSCI_0_2.number); // KVM_CAP_ARM_PSCI_0_2
+        assertEquals(165, Capability.ARM_VM_IPA_SIZE.number); // KVM_CAP_ARM_VM_IPA_SIZE
+        assertEquals(177, Capability.ARM_NISV_TO_USER.number); // KVM_CAP_ARM_NISV_TO_USER
+        // PSTATE M[3:0] = 0b0101 (EL1h) | F (6) 0x40 | I (7) 0x80 | A (8) 0x100 | D (9) 0x200 = 0x3C5,
+        // what KVM_ARM_VCPU_INIT leaves (measured on the emulated arm64 host).
+        assertEquals(0x3C5, Arm64.PSTATE_EL1H_DAIF_MASKED);
+    }
+}
