@@ -130,6 +130,11 @@ public final class GuestRun implements AutoCloseable {
         return s.getAsInt();
     }
 
+    /** The host process (QEMU in the nested mode). */
+    ProcessHandle processHandle() {
+        return process.toHandle();
+    }
+
     /** The host process's exit value (QEMU's in the nested mode); only after it ended. */
     int processExitValue() {
         return process.exitValue();

@@ -108,7 +108,7 @@ public final class TestHost {
             }
             if (unavailable == null) {
                 try {
-                    shared = prepare();
+                    shared = prepare(HostProbe.probe());
                     return shared;
                 } catch (Unavailable e) {
                     unavailable = e.getMessage();
@@ -126,15 +126,27 @@ public final class TestHost {
 
     /** A test host for a program that runs once (the demo, the benchmarks): prepared afresh. */
     public static TestHost open() throws IOException {
+        return open(HostProbe.probe());
+    }
+
+    /**
+     * A nested test host even where hardware KVM would allow the direct mode: for the tests of
+     * the nested host itself.
+     */
+    static TestHost openNested() throws IOException {
+        HostProbe p = HostProbe.probe();
+        return open(new HostProbe(p.hardwareVirtualization(), p.pvm(), p.devKvm(), p.qemu(), Optional.of("nested")));
+    }
+
+    private static TestHost open(HostProbe probe) throws IOException {
         try {
-            return prepare();
+            return prepare(probe);
         } catch (Unavailable e) {
             throw new IOException(e.getMessage(), e);
         }
     }
 
-    private static TestHost prepare() throws Unavailable {
-        HostProbe probe = HostProbe.probe();
+    private static TestHost prepare(HostProbe probe) throws Unavailable {
         HostProbe.Mode mode = probe.mode().orElseThrow(() -> new Unavailable(probe.unavailableReason()));
         GuestArtifacts guest;
         try {
