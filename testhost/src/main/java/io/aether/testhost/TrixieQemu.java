@@ -89,10 +89,13 @@ final class TrixieQemu {
             return cached.get();
         }
         Files.createDirectories(directory);
-        try (FileChannel channel = FileChannel.open(directory.resolve("fetch.lock"), StandardOpenOption.CREATE,
-                StandardOpenOption.WRITE); FileLock lock = channel.lock()) {
-            cached = cached();
-            return cached.isPresent() ? cached.get() : fetch();
+        // A file lock keeps other processes out; within this one, two holders would clash.
+        synchronized (TrixieQemu.class) {
+            try (FileChannel channel = FileChannel.open(directory.resolve("fetch.lock"), StandardOpenOption.CREATE,
+                    StandardOpenOption.WRITE); FileLock lock = channel.lock()) {
+                cached = cached();
+                return cached.isPresent() ? cached.get() : fetch();
+            }
         }
     }
 
