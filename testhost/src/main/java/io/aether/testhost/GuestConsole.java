@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
@@ -58,37 +59,43 @@ public final class GuestConsole {
     private int cursor;
     private String ended;
     private int commands;
-    private final Duration stallLimit;
-    private long lastOutput = System.nanoTime();
-    private String stalled;
-
-    /** What the emulated host's kernel prints when one of its CPUs has stopped making progress. */
-    private static final Pattern HOST_STALL = Pattern.compile("watchdog: BUG: soft lockup|rcu: INFO: rcu_\\w+ (?:self-)?detected stall");
+    private final StallClassifier stalls;
 
     /**
      * @param input          where {@link #send} writes (the process's stdin)
      * @param echo           receives a copy of all output as it arrives (the test's log), or null
      * @param defaultTimeout the limit for the waits that take none
      * @param diagnostics    more to show when a wait fails (e.g. the host's stderr)
-     * @param stallLimit     silence after which a wait fails with {@link HostStalledException}, or
-     *                       null (only an emulated host can stall without being the bug under test)
+     * @param stalls         what L1's channel says, fed by {@link #hostLine}, for a nested run;
+     *                       null for a direct one (only an emulated host can stall without being
+     *                       the bug under test)
      */
     GuestConsole(OutputStream input, PrintStream echo, Duration defaultTimeout, Supplier<String> diagnostics,
-                 Duration stallLimit) {
+                 StallClassifier stalls) {
         this.input = input;
         this.echo = echo;
         this.defaultTimeout = defaultTimeout;
         this.diagnostics = diagnostics;
-        this.stallLimit = stallLimit;
+        this.stalls = stalls;
+    }
+
+    /** Called by the reader of L1's channel (nested runs) with each line: a heartbeat or a kernel message. */
+    void hostLine(String line) {
+        lock.lock();
+        try {
+            stalls.hostLine(line, System.nanoTime());
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** Called by the reader with output as it arrives. */
     void received(CharSequence chunk) {
         lock.lock();
         try {
-            lastOutput = System.nanoTime();
-            if (stallLimit != null && stalled == null && HOST_STALL.matcher(chunk).find()) {
-                stalled = "its kernel reported: " + chunk.toString().strip();
+            if (stalls != null) {
+                stalls.consoleOutput(System.nanoTime());
             }
             for (int i = 0; i < chunk.length(); i++) {
                 char c = chunk.charAt(i);
@@ -274,7 +281,51 @@ public final class GuestConsole {
     String failure(String what) {
         lock.lock();
         try {
-            return what + "\n" + tail(text.toString(), 6000) + diagnostics.get();
+            return what + "\n" + tail(text.toString(), 6000)
+                    + (stalls == null ? "" : "\n" + stalls.report(System.nanoTime())) + diagnostics.get();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Fails when the nested host says the run cannot go on: {@link HostStalledException} when the
+     * emulator stalled or L1's kernel failed, a plain {@link AssertionError} when L1 is alive but
+     * the console has been silent past the limit.
+     *
+     * @param what what the caller waits for, for the message
+     * @return when to look again at the latest (a nanoTime), or {@link Long#MAX_VALUE} in a direct run
+     */
+    long checkHost(String what) {
+        lock.lock();
+        try {
+            if (stalls == null) {
+                return Long.MAX_VALUE;
+            }
+            return switch (stalls.verdict(System.nanoTime())) {
+                case StallClassifier.Running r -> r.recheckAt();
+                case StallClassifier.EmulatorStalled s -> throw new HostStalledException(
+                        failure("the emulated host stalled (" + s.reason() + ") while waiting for " + what));
+                case StallClassifier.MonitorHung h -> throw new AssertionError(
+                        failure("no progress while waiting for " + what + ": " + h.reason()));
+            };
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * The failure for a run that ended early: {@link HostStalledException} when L1's kernel
+     * reported a failure (a panic ends QEMU), else a plain {@link AssertionError}.
+     */
+    AssertionError endedEarly(String what) {
+        lock.lock();
+        try {
+            Optional<String> failed = stalls == null ? Optional.empty() : stalls.kernelFailure();
+            return failed.isPresent()
+                    ? new HostStalledException(failure("the emulated host failed (L1's kernel reported: " + failed.get()
+                            + "), so " + what))
+                    : new AssertionError(failure(what));
         } finally {
             lock.unlock();
         }
@@ -310,20 +361,15 @@ public final class GuestConsole {
                     return found;
                 }
                 if (ended != null) {
-                    throw new AssertionError(failure("the console ended (" + ended + ") before " + what + " appeared"));
+                    throw endedEarly("the console ended (" + ended + ") before " + what + " appeared");
                 }
+                long recheck = checkHost(what);
                 long now = System.nanoTime();
-                if (stallLimit != null && stalled == null && now - lastOutput > stallLimit.toNanos()) {
-                    stalled = "no output for " + seconds(stallLimit);
-                }
-                if (stalled != null) {
-                    throw new HostStalledException(failure("the emulated host stalled (" + stalled + ") while waiting for " + what));
-                }
                 long left = deadline - now;
                 if (left <= 0) {
                     throw new AssertionError(failure("no " + what + " on the console within " + seconds(timeout)));
                 }
-                long wake = stallLimit == null ? left : Math.min(left, lastOutput + stallLimit.toNanos() - now + 1);
+                long wake = Math.min(left, recheck - now + 1);
                 changed.await(Math.max(1, wake), TimeUnit.NANOSECONDS);
             }
         } catch (InterruptedException e) {

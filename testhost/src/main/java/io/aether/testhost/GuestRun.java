@@ -25,6 +25,11 @@ public final class GuestRun implements AutoCloseable {
     private final Duration limit;
     private final long started = System.nanoTime();
     private final Thread watchdog;
+    private final Thread l1Reader;
+    /** How often {@link #awaitExit} asks the nested host's channels whether the run can still end. */
+    private static final Duration WAIT_SLICE = Duration.ofSeconds(1);
+    /** How long the end of a run waits for L1's channel to deliver its last lines. */
+    private static final Duration L1_DRAIN = Duration.ofSeconds(5);
     private volatile boolean killedByLimit;
     private boolean closed;
 
@@ -35,24 +40,32 @@ public final class GuestRun implements AutoCloseable {
      */
     GuestRun(HostProbe.Mode mode, Process process, Duration limit, Function<GuestRun, OptionalInt> status,
              AutoCloseable cleanup) {
+        this(mode, process, limit, status, cleanup, null, null);
+    }
+
+    /**
+     * A nested run: QEMU connects L1's second serial port to {@code l1}, whose lines (L1's
+     * kernel messages and heartbeat) the console's {@link StallClassifier} judges with {@code limits}.
+     */
+    GuestRun(Process process, Duration limit, Function<GuestRun, OptionalInt> status, AutoCloseable cleanup,
+             L1Channel l1, StallClassifier.Limits limits) {
+        this(HostProbe.Mode.NESTED, process, limit, status, cleanup, l1, limits);
+    }
+
+    private GuestRun(HostProbe.Mode mode, Process process, Duration limit, Function<GuestRun, OptionalInt> status,
+                     AutoCloseable cleanup, L1Channel l1, StallClassifier.Limits limits) {
         this.mode = mode;
         this.process = process;
         this.limit = limit;
         this.status = status;
         this.cleanup = cleanup;
         this.console = new GuestConsole(process.getOutputStream(), System.out, Duration.ofMinutes(2), this::errorsPart,
-                mode == HostProbe.Mode.NESTED ? STALL_LIMIT : null);
+                l1 == null ? null : new StallClassifier(limits, started));
+        this.l1Reader = l1 == null ? null : l1.start(this::l1Line);
         Thread.ofPlatform().daemon().name("testhost-console").start(() -> pump(process.getInputStream()));
         Thread.ofPlatform().daemon().name("testhost-stderr").start(() -> collectErrors(process.getErrorStream()));
         this.watchdog = Thread.ofPlatform().daemon().name("testhost-watchdog").start(this::watch);
     }
-
-    /**
-     * How long an emulated host may stay silent before a console wait declares it stalled. Its
-     * silent phases (unpacking its initramfs, a JVM starting under emulation) take seconds to a
-     * minute on a loaded machine; a stall has been seen to last until the test's limit.
-     */
-    static final Duration STALL_LIMIT = Duration.ofSeconds(150);
 
     /** Whether this run is nested or direct. */
     public HostProbe.Mode mode() {
@@ -85,14 +98,21 @@ public final class GuestRun implements AutoCloseable {
      * Waits for the scenario to end and returns its exit status.
      *
      * @throws AssertionError with the transcript when it does not end in time (it is then
-     *     killed), or when its status cannot be known (e.g. the test host died)
+     *     killed), when its status cannot be known (e.g. the test host died), or in a nested
+     *     run when L1 stays alive while the console is silent past the limit (a hang)
+     * @throws HostStalledException in a nested run whose emulated host stalled or whose L1
+     *     kernel failed
      */
     public int awaitExit(Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
         try {
-            if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
-                process.destroyForcibly();
-                throw new AssertionError(console.failure("the run did not end within " + GuestConsole.seconds(timeout)
-                        + "; killed it"));
+            while (!process.waitFor(Math.min(deadline - System.nanoTime(), WAIT_SLICE.toNanos()), TimeUnit.NANOSECONDS)) {
+                if (System.nanoTime() - deadline >= 0) {
+                    process.destroyForcibly();
+                    throw new AssertionError(console.failure("the run did not end within "
+                            + GuestConsole.seconds(timeout) + "; killed it"));
+                }
+                console.checkHost("the run to end");
             }
         } catch (InterruptedException e) {
             process.destroyForcibly();
@@ -105,10 +125,14 @@ public final class GuestRun implements AutoCloseable {
         }
         OptionalInt s = status.apply(this);
         if (s.isEmpty()) {
-            throw new AssertionError(console.failure("the run ended (" + endDescription()
-                    + ") without reporting the scenario's exit status"));
+            throw console.endedEarly("the run ended (" + endDescription() + ") without reporting the scenario's exit status");
         }
         return s.getAsInt();
+    }
+
+    /** The host process (QEMU in the nested mode). */
+    ProcessHandle processHandle() {
+        return process.toHandle();
     }
 
     /** The host process's exit value (QEMU's in the nested mode); only after it ended. */
@@ -150,10 +174,21 @@ public final class GuestRun implements AutoCloseable {
         }
         try {
             process.waitFor();
+            if (l1Reader != null) {
+                // What L1's kernel said last (a panic ends QEMU) decides how the end is reported.
+                l1Reader.join(L1_DRAIN.toMillis());
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
         console.end(endDescription());
+    }
+
+    private void l1Line(String line) {
+        console.hostLine(line);
+        if (!line.contains(StallClassifier.HEARTBEAT)) {
+            TestHost.progress("L1: " + line);
+        }
     }
 
     private void collectErrors(InputStream stderr) {

@@ -1,19 +1,18 @@
 package io.aether.testhost;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
 
@@ -58,7 +57,7 @@ final class JdkImage {
             List<String> command = new ArrayList<>(List.of(jlink.toString(), "--add-modules", String.join(",", modules),
                     "--strip-debug", "--no-man-pages", "--no-header-files", "--generate-cds-archive",
                     "--output", out.toString()));
-            run(command);
+            HostCommand.require("linking the Java runtime", command, null, Duration.ofMinutes(10));
             // The CDS archive for uncompressed oops serves heaps over 32 GiB only; the test host has 3 GiB.
             Files.deleteIfExists(out.resolve("lib/server/classes_nocoops.jsa"));
             progress.accept(String.format(Locale.ROOT, "linked the Java runtime in %.1f s", (System.nanoTime() - t0) / 1e9));
@@ -88,28 +87,6 @@ final class JdkImage {
             return HexFormat.of().formatHex(d, 0, 8);
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("SHA-256 is missing from this JDK", e);
-        }
-    }
-
-    private static void run(List<String> command) throws IOException {
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        String out;
-        try (InputStream in = p.getInputStream()) {
-            out = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-        }
-        try {
-            if (!p.waitFor(10, TimeUnit.MINUTES)) {
-                p.destroyForcibly();
-                throw new IOException("jlink did not finish within 10 minutes");
-            }
-        } catch (InterruptedException e) {
-            p.destroyForcibly();
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted while running jlink", e);
-        }
-        if (p.exitValue() != 0) {
-            throw new IOException("linking the Java runtime: `" + String.join(" ", command) + "` exited with status "
-                    + p.exitValue() + ":\n" + out.strip());
         }
     }
 

@@ -20,9 +20,11 @@ import java.util.regex.Pattern;
  * (when the scenario runs Java); the host libraries those and QEMU need, at their host paths;
  * the guest in {@code /guest}; extra host files (QEMU and its firmware) at their host paths;
  * the scenario in {@code /scenario}. The {@code /init} mounts proc, sysfs, devtmpfs and devpts,
- * loads the modules, puts ttyS0 in raw mode (so bytes pass unchanged between the test and
- * the monitor), prints {@link #READY}, runs the scenario on the console, prints
- * {@code AETHER-L1-EXIT <status>} and powers off.
+ * moves its own input and output from the kernel's console (ttyS1, L1's channel to the test
+ * host) to ttyS0 (the scenario's console), starts a heartbeat on ttyS1, loads the modules, puts
+ * ttyS0 in raw mode (so bytes pass unchanged between the test and the monitor), prints
+ * {@link #READY}, runs the scenario on the console, prints {@code AETHER-L1-EXIT <status>} and
+ * powers off.
  *
  * @param busybox      the static busybox binary
  * @param applets      its applet paths ({@code busybox --list-full})
@@ -46,6 +48,12 @@ record NestedImage(Path busybox, List<String> applets, List<ModuleLoad> modules,
     /** Printed by L1's init, followed by a space and the scenario's exit status. */
     static final String EXIT = "AETHER-L1-EXIT";
     static final Pattern EXIT_LINE = Pattern.compile(EXIT + " (\\d+)");
+    /** L1's first serial port: the scenario's console (QEMU's stdio). */
+    static final String CONSOLE = "/dev/ttyS0";
+    /** L1's second serial port: its kernel's console and its heartbeat ({@link L1Channel}). */
+    static final String HOST_CHANNEL = "/dev/ttyS1";
+    /** L1's kernel command line: messages on its own channel, few of them, and a panic ends QEMU. */
+    static final String KERNEL_CMDLINE = "console=ttyS1 quiet panic=-1";
     static final String SCENARIO_DIR = "/scenario";
     static final String JDK_DIR = "/opt/jdk";
     static final String CLASSPATH_DIR = "/aether/lib";
@@ -154,15 +162,22 @@ record NestedImage(Path busybox, List<String> applets, List<ModuleLoad> modules,
         s.append("""
                 #!/bin/sh
                 # /init of the Aether nested test host (L1), written by io.aether.testhost.
+                # ttyS1 is L1's own channel (the kernel's console); ttyS0 is the scenario's console.
                 export PATH=/scenario/bin:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin
                 export HOME=/root
                 mount -t proc proc /proc
                 mount -t sysfs sysfs /sys
                 mount -t devtmpfs devtmpfs /dev
+                exec 0<>%1$s 1>&0 2>&0
+                # The heartbeat tells the test host that L1 runs (a silent console is then a hang
+                # of the monitor, not of the emulator); the OOM killer leaves it alone.
+                ( echo -1000 > /proc/self/oom_score_adj
+                  while :; do read -r up idle < /proc/uptime; echo "%2$s $up"; sleep %3$d; done
+                ) </dev/null >%4$s 2>&1 &
                 mkdir -p /dev/pts /dev/shm
                 mount -t devpts devpts /dev/pts
                 mount -t tmpfs tmpfs /dev/shm
-                """);
+                """.formatted(CONSOLE, StallClassifier.HEARTBEAT, StallClassifier.HEARTBEAT_INTERVAL.toSeconds(), HOST_CHANNEL));
         for (ModuleLoad m : modules) {
             s.append("insmod /lib/modules/").append(m.fileName())
                     .append(m.parameters().isEmpty() ? "" : " " + m.parameters())
@@ -178,10 +193,8 @@ record NestedImage(Path busybox, List<String> applets, List<ModuleLoad> modules,
         s.append("""
                 ip link set lo up
                 [ -c /dev/kvm ] || echo "aether-l1: no /dev/kvm after loading the modules"
-                # Kernel messages would land in the middle of the scenario's console stream.
-                dmesg -n 1
                 # Raw: no echo, no line editing, no CR/LF mapping between the test and the monitor.
-                stty -F /dev/ttyS0 raw -echo
+                stty -F %s raw -echo
                 echo %s
                 cd %s
                 sh ./run.sh
@@ -189,7 +202,7 @@ record NestedImage(Path busybox, List<String> applets, List<ModuleLoad> modules,
                 echo
                 echo "%s $status"
                 poweroff -f
-                """.formatted(READY, SCENARIO_DIR, EXIT));
+                """.formatted(CONSOLE, READY, SCENARIO_DIR, EXIT));
         return s.toString();
     }
 }

@@ -57,6 +57,7 @@ public final class Scenario {
     private final Duration timeout;
     private final Optional<List<Path>> classpath;
     private final Optional<String> jvmOptions;
+    private final StallClassifier.Limits stallLimits;
 
     private Scenario(Builder b) {
         this.script = b.script;
@@ -66,6 +67,7 @@ public final class Scenario {
         this.timeout = b.timeout;
         this.classpath = b.classpath;
         this.jvmOptions = b.jvmOptions;
+        this.stallLimits = b.stallLimits;
     }
 
     /** A scenario running {@code script} (POSIX sh). */
@@ -143,6 +145,10 @@ public final class Scenario {
         return jvmOptions;
     }
 
+    StallClassifier.Limits stallLimits() {
+        return stallLimits;
+    }
+
     /** Builds a {@link Scenario}. */
     public static final class Builder {
         private final String script;
@@ -152,6 +158,7 @@ public final class Scenario {
         private Duration timeout = Duration.ofMinutes(5);
         private Optional<List<Path>> classpath = Optional.empty();
         private Optional<String> jvmOptions = Optional.empty();
+        private StallClassifier.Limits stallLimits = StallClassifier.Limits.DEFAULT;
 
         private Builder(String script) {
             if (script.isBlank()) {
@@ -208,6 +215,12 @@ public final class Scenario {
         /** JVM options for {@code aether}, replacing the mode's defaults. */
         public Builder jvmOptions(String options) {
             this.jvmOptions = Optional.of(options);
+            return this;
+        }
+
+        /** How long the nested host's console and L1's heartbeat may stay silent (shorter in this module's tests). */
+        Builder stallLimits(StallClassifier.Limits limits) {
+            this.stallLimits = limits;
             return this;
         }
 

@@ -2,16 +2,15 @@ package io.aether.testhost;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -93,25 +92,8 @@ final class SharedLibraries {
     }
 
     private static String ldd(Path binary) throws IOException {
-        Process p = new ProcessBuilder("ldd", binary.toString()).redirectErrorStream(true).start();
-        String out;
-        try (InputStream in = p.getInputStream()) {
-            out = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-        }
-        try {
-            if (!p.waitFor(60, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                throw new IOException("ldd " + binary + " did not finish");
-            }
-        } catch (InterruptedException e) {
-            p.destroyForcibly();
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted while running ldd " + binary, e);
-        }
-        if (p.exitValue() != 0) {
-            throw new IOException("ldd " + binary + " exited with status " + p.exitValue() + ": " + out.strip());
-        }
-        return out;
+        return HostCommand.require("finding the libraries of " + binary, List.of("ldd", binary.toString()), null,
+                Duration.ofMinutes(1));
     }
 
     /** True when {@code file} starts with the ELF magic (so ldd can answer for it). */

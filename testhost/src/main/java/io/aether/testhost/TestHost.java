@@ -6,10 +6,8 @@ import io.aether.guest.Initramfs;
 import io.aether.guest.KernelModules;
 import java.io.File;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -55,10 +53,12 @@ import java.util.stream.Stream;
  */
 public final class TestHost {
 
-    /** What L1 runs the monitor on: 2 emulated cores and 3 GiB. */
+    /**
+     * What L1 runs the monitor on: 2 emulated cores and 3 GiB; its first serial port is the
+     * scenario's console (stdio), a second one ({@link L1Channel}) follows.
+     */
     static final List<String> L1_MACHINE = List.of("-accel", "tcg,thread=multi", "-cpu", "EPYC,+svm", "-smp", "2",
             "-m", "3G", "-M", "q35", "-nodefaults", "-no-user-config", "-nographic", "-serial", "stdio", "-no-reboot");
-    static final String L1_CMDLINE = "console=ttyS0 quiet panic=-1";
     /** Under emulation a JVM mostly interprets and compiles: keep C2, perf data and GC threads out of the way. */
     static final String NESTED_JVM_OPTIONS = "--enable-native-access=ALL-UNNAMED -XX:+UseSerialGC"
             + " -XX:TieredStopAtLevel=1 -XX:-UsePerfData -Xshare:auto";
@@ -80,15 +80,19 @@ public final class TestHost {
     private final HostProbe.Mode mode;
     private final GuestArtifacts guest;
     private final Path cacheDir;
+    /** The QEMU that emulates L1; present in the nested mode. */
+    private final Optional<QemuCommand> l1Qemu;
     private Path jdk;
     private Set<Path> jdkLibraries;
     private List<String> applets;
 
-    private TestHost(HostProbe probe, HostProbe.Mode mode, GuestArtifacts guest, Path cacheDir) {
+    private TestHost(HostProbe probe, HostProbe.Mode mode, GuestArtifacts guest, Path cacheDir,
+                     Optional<QemuCommand> l1Qemu) {
         this.probe = probe;
         this.mode = mode;
         this.guest = guest;
         this.cacheDir = cacheDir;
+        this.l1Qemu = l1Qemu;
     }
 
     /**
@@ -104,7 +108,7 @@ public final class TestHost {
             }
             if (unavailable == null) {
                 try {
-                    shared = prepare();
+                    shared = prepare(HostProbe.probe());
                     return shared;
                 } catch (Unavailable e) {
                     unavailable = e.getMessage();
@@ -122,15 +126,27 @@ public final class TestHost {
 
     /** A test host for a program that runs once (the demo, the benchmarks): prepared afresh. */
     public static TestHost open() throws IOException {
+        return open(HostProbe.probe());
+    }
+
+    /**
+     * A nested test host even where hardware KVM would allow the direct mode: for the tests of
+     * the nested host itself.
+     */
+    static TestHost openNested() throws IOException {
+        HostProbe p = HostProbe.probe();
+        return open(new HostProbe(p.hardwareVirtualization(), p.pvm(), p.devKvm(), p.qemu(), Optional.of("nested")));
+    }
+
+    private static TestHost open(HostProbe probe) throws IOException {
         try {
-            return prepare();
+            return prepare(probe);
         } catch (Unavailable e) {
             throw new IOException(e.getMessage(), e);
         }
     }
 
-    private static TestHost prepare() throws Unavailable {
-        HostProbe probe = HostProbe.probe();
+    private static TestHost prepare(HostProbe probe) throws Unavailable {
         HostProbe.Mode mode = probe.mode().orElseThrow(() -> new Unavailable(probe.unavailableReason()));
         GuestArtifacts guest;
         try {
@@ -139,9 +155,19 @@ public final class TestHost {
             throw new Unavailable("cannot fetch the guest kernel and initramfs (apt and network to Debian's mirror"
                     + " are needed once): " + e.getMessage());
         }
+        Optional<QemuCommand> l1Qemu = Optional.empty();
+        if (mode == HostProbe.Mode.NESTED) {
+            try {
+                QemuChoice choice = QemuChoice.parse(Optional.ofNullable(System.getenv(QemuChoice.VARIABLE)));
+                TrixieQemu trixie = new TrixieQemu(TrixieQemu.defaultDirectory(), Path.of("/etc/apt"), TestHost::progress);
+                l1Qemu = Optional.of(choice.resolve(probe.qemu().orElseThrow(), trixie::ensure, TestHost::progress));
+            } catch (IOException e) {
+                throw new Unavailable("no QEMU for the nested test host: " + e.getMessage());
+            }
+        }
         progress("mode " + mode.name().toLowerCase(Locale.ROOT) + "; guest " + guest.kernelRelease() + " in "
-                + guest.directory());
-        return new TestHost(probe, mode, guest, GuestFetcher.userCacheDirectory().resolve("testhost"));
+                + guest.directory() + l1Qemu.map(q -> "; L1 on " + q.describe()).orElse(""));
+        return new TestHost(probe, mode, guest, GuestFetcher.userCacheDirectory().resolve("testhost"), l1Qemu);
     }
 
     /** A scenario run: opens its own {@link GuestRun}, so that running it again starts afresh. */
@@ -155,11 +181,13 @@ public final class TestHost {
 
     /**
      * Runs {@code body}, and in the nested host runs it again, up to {@link #STALL_ATTEMPTS} times
-     * in all, if the emulated host stalled ({@link HostStalledException}): QEMU's emulation of
-     * nested SVM was seen to stall about one
-     * boot in ten on these machines, with QEMU's own microvm inside as well as with Aether. Each
-     * stall is said on stderr; the last stall, or any other failure, propagates. On hardware
-     * KVM (direct mode) nothing is retried.
+     * in all, if the emulated host itself stalled ({@link HostStalledException}: L1's heartbeat
+     * stopped, or L1's kernel reported a panic, a lockup or an RCU stall). QEMU 7.2's emulation
+     * of nested SVM stalled or panicked L1 in 3 of 62 boots; trixie's QEMU 10, which the nested
+     * host runs on ({@link QemuChoice}), in none of 62. A console that stays silent while L1's
+     * heartbeat goes on is a hang of the monitor or its guest and is never retried. Each stall
+     * is said on stderr; the last stall, or any other failure, propagates. On hardware KVM
+     * (direct mode) nothing is retried.
      */
     public void retryingStalls(Body body) throws Exception {
         retryingStalls(mode, () -> {
@@ -176,8 +204,8 @@ public final class TestHost {
                 return;
             } catch (HostStalledException e) {
                 if (mode != HostProbe.Mode.NESTED || attempt >= STALL_ATTEMPTS) throw e;
-                progress("the emulated host stalled; running the scenario again (attempt " + (attempt + 1) + " of "
-                        + STALL_ATTEMPTS + "): " + e.getMessage().lines().findFirst().orElse(""));
+                progress("WARNING: " + e.getMessage().lines().findFirst().orElse("the emulated host stalled")
+                        + "; running the scenario again (attempt " + (attempt + 1) + " of " + STALL_ATTEMPTS + ")");
             }
         }
     }
@@ -260,30 +288,34 @@ public final class TestHost {
         NestedImage image = nestedImage(scenario);
         Initramfs layout = image.layout();
         Path initrd = Files.createTempFile("aether-l1-", ".cpio");
+        L1Channel l1 = null;
         Process qemu;
         try {
             layout.write(initrd, false);
             progress(String.format(Locale.ROOT, "L1 initramfs: %d entries, %.0f MiB, written in %.1f s",
                     layout.entries().size(), Files.size(initrd) / 1048576.0, (System.nanoTime() - t0) / 1e9));
-            List<String> command = new ArrayList<>();
-            command.add(probe.qemu().orElseThrow().toString());
-            command.addAll(L1_MACHINE);
-            command.addAll(List.of("-kernel", guest.kernel().toString(), "-initrd", initrd.toString(),
-                    "-append", L1_CMDLINE));
-            qemu = new ProcessBuilder(command).start();
+            l1 = L1Channel.open();
+            List<String> arguments = new ArrayList<>(L1_MACHINE);
+            arguments.addAll(List.of("-serial", l1.serialArgument(), "-kernel", guest.kernel().toString(),
+                    "-initrd", initrd.toString(), "-append", NestedImage.KERNEL_CMDLINE));
+            qemu = l1Qemu.orElseThrow().processBuilder(arguments).start();
         } catch (IOException | RuntimeException e) {
-            Files.deleteIfExists(initrd);
+            try {
+                if (l1 != null) {
+                    l1.close();
+                }
+            } finally {
+                Files.deleteIfExists(initrd);
+            }
             throw e;
         }
-        return new GuestRun(HostProbe.Mode.NESTED, qemu, scenario.timeout(),
-                run -> exitStatus(run.transcript()),
+        L1Channel channel = l1;
+        return new GuestRun(qemu, scenario.timeout(), run -> exitStatus(run.transcript()),
                 () -> {
-                    try {
+                    try (lock; channel) {
                         Files.deleteIfExists(initrd);
-                    } finally {
-                        lock.close();
                     }
-                });
+                }, channel, scenario.stallLimits());
     }
 
     /** The scenario's status from L1's last {@code AETHER-L1-EXIT <n>} line. */
@@ -364,20 +396,8 @@ public final class TestHost {
 
     private synchronized List<String> applets() throws IOException {
         if (applets == null) {
-            Process p = new ProcessBuilder(guest.busybox().toString(), "--list-full").redirectErrorStream(true).start();
-            String out;
-            try (InputStream in = p.getInputStream()) {
-                out = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-            }
-            try {
-                if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) {
-                    p.destroyForcibly();
-                    throw new IOException("busybox --list-full failed: " + out.strip());
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IOException("interrupted while listing the busybox applets", e);
-            }
+            String out = HostCommand.require("listing the busybox applets",
+                    List.of(guest.busybox().toString(), "--list-full"), null, Duration.ofSeconds(30));
             applets = out.lines().toList();
         }
         return applets;

@@ -3,6 +3,9 @@
  * {@link io.aether.testhost.Scenario} directly on hardware KVM or inside the nested test host
  * (QEMU TCG emulating an AMD CPU with SVM, where kvm-amd offers /dev/kvm), and a test talks to
  * the guest through the {@link io.aether.testhost.GuestConsole} of the {@link io.aether.testhost.GuestRun}.
+ * The nested host runs on Debian trixie's QEMU 10, fetched into a private root ({@code TrixieQemu}),
+ * and tells a stall of the emulator (retried) from a hang of the monitor (failed) by L1's heartbeat
+ * ({@code StallClassifier}).
  * It depends on no test framework: the product's {@code aether demo} runs on it too. A machine
  * that cannot run guests is an {@code IOException} with the reason; tests map it to a skip, or a
  * failure under {@code CI=true}, with the testkit's {@code Prerequisites}.

@@ -1,15 +1,19 @@
 package io.aether.testhost;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
 class GuestConsoleTest {
 
     private final ByteArrayOutputStream sent = new ByteArrayOutputStream();
@@ -80,28 +84,66 @@ class GuestConsoleTest {
         assertEquals("--- console transcript (last 10 characters) ---\n[...]xxxxxxxEND\n--- end of transcript ---", tail);
     }
 
-    @Test
-    void anEmulatedHostThatFallsSilentIsReportedAsStalled() {
-        var watched = new GuestConsole(new java.io.ByteArrayOutputStream(), null, Duration.ofSeconds(30), () -> "", Duration.ofMillis(200));
-        watched.received("booting\n");
-        var e = org.junit.jupiter.api.Assertions.assertThrows(HostStalledException.class,
-                () -> watched.expectLine(java.util.regex.Pattern.compile("never"), Duration.ofSeconds(20)));
-        org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("the emulated host stalled (no output for"), e.getMessage());
+    private static GuestConsole nested(Duration consoleLimit, Duration heartbeatLimit) {
+        return new GuestConsole(new ByteArrayOutputStream(), null, Duration.ofSeconds(30), () -> "",
+                new StallClassifier(new StallClassifier.Limits(consoleLimit, heartbeatLimit), System.nanoTime()));
     }
 
     @Test
-    void aSoftLockupReportedByTheEmulatedHostsKernelIsAStallAtOnce() {
-        var watched = new GuestConsole(new java.io.ByteArrayOutputStream(), null, Duration.ofSeconds(30), () -> "", Duration.ofMinutes(5));
-        watched.received("[   48.942600] watchdog: BUG: soft lockup - CPU#0 stuck for 26s! [java:100]\n");
-        var e = org.junit.jupiter.api.Assertions.assertThrows(HostStalledException.class,
-                () -> watched.expectLine(java.util.regex.Pattern.compile("never"), Duration.ofSeconds(20)));
-        org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("soft lockup"), e.getMessage());
+    void anEmulatedHostThatFallsSilentIsReportedAsStalled() {
+        var watched = nested(Duration.ofMillis(200), Duration.ofMillis(200));
+        watched.received("booting\n");
+        var e = assertThrows(HostStalledException.class, () -> watched.expectLine(Pattern.compile("never"), Duration.ofSeconds(20)));
+        assertTrue(e.getMessage().startsWith("the emulated host stalled (no heartbeat from L1 yet and no output for"), e.getMessage());
+    }
+
+    @Test
+    void aSilentConsoleWhileL1BeatsFailsAtTheLimitAsAHangThatIsNotRetried() {
+        var watched = nested(Duration.ofMillis(300), Duration.ofSeconds(20));
+        watched.hostLine(StallClassifier.HEARTBEAT + " 4.20");
+        watched.received("AETHER-L1-READY\n");
+        long t0 = System.nanoTime();
+        var e = assertThrows(AssertionError.class, () -> watched.expectLine(Pattern.compile("never"), Duration.ofSeconds(20)));
+        assertFalse(e instanceof HostStalledException, "a hang of the monitor is no stall of the emulator: " + e.getMessage());
+        assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(10), "fails at the console limit, not at the wait's");
+        assertTrue(e.getMessage().startsWith("no progress while waiting for a line matching /never/: the console was silent"
+                + " for 0.3 s while L1 stayed alive"), e.getMessage());
+        assertTrue(e.getMessage().contains("L1's last heartbeat: "), e.getMessage());
+    }
+
+    @Test
+    void aSoftLockupReportedByL1sKernelIsAStallAtOnce() {
+        var watched = nested(Duration.ofMinutes(5), Duration.ofMinutes(5));
+        watched.hostLine("[   48.942600] watchdog: BUG: soft lockup - CPU#0 stuck for 26s! [java:100]");
+        var e = assertThrows(HostStalledException.class, () -> watched.expectLine(Pattern.compile("never"), Duration.ofSeconds(20)));
+        assertTrue(e.getMessage().startsWith("the emulated host stalled (L1's kernel reported: [   48.942600] watchdog: BUG:"
+                + " soft lockup"), e.getMessage());
+    }
+
+    @Test
+    void aSoftLockupOnTheConsoleIsTheGuestsNotTheEmulators() {
+        var watched = nested(Duration.ofMinutes(5), Duration.ofMinutes(5));
+        watched.hostLine(StallClassifier.HEARTBEAT + " 30.00");
+        watched.received("[   48.942600] watchdog: BUG: soft lockup - CPU#0 stuck for 26s! [swapper/0:1]\n");
+        var e = assertThrows(AssertionError.class, () -> watched.expectLine(Pattern.compile("never"), Duration.ofMillis(200)));
+        assertFalse(e instanceof HostStalledException, e.getMessage());
+        assertTrue(e.getMessage().startsWith("no a line matching /never/ on the console within 0.2 s"), e.getMessage());
+    }
+
+    @Test
+    void aRunThatEndsAfterL1PanickedIsAStall() {
+        var watched = nested(Duration.ofMinutes(5), Duration.ofMinutes(5));
+        watched.hostLine("[   20.000000] Kernel panic - not syncing: sysrq triggered crash");
+        watched.end("QEMU exited with status 0");
+        var e = assertThrows(HostStalledException.class, () -> watched.expectLine(Pattern.compile("READY"), Duration.ofHours(1)));
+        assertTrue(e.getMessage().startsWith("the emulated host failed (L1's kernel reported: [   20.000000] Kernel panic"
+                + " - not syncing: sysrq triggered crash), so the console ended (QEMU exited with status 0) before a line"
+                + " matching /READY/ appeared"), e.getMessage());
     }
 
     @Test
     void withoutAStallLimitSilenceIsAnOrdinaryTimeout() {
-        var error = org.junit.jupiter.api.Assertions.assertThrows(AssertionError.class,
-                () -> console.expectLine(java.util.regex.Pattern.compile("never"), Duration.ofMillis(50)));
-        org.junit.jupiter.api.Assertions.assertFalse(error instanceof HostStalledException);
+        var error = assertThrows(AssertionError.class, () -> console.expectLine(Pattern.compile("never"), Duration.ofMillis(50)));
+        assertFalse(error instanceof HostStalledException);
     }
 }

@@ -16,8 +16,10 @@ import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
 class NestedImageTest {
 
     @TempDir
@@ -76,30 +78,41 @@ class NestedImageTest {
         assertEquals(List.of("/aether/lib/00-a.jar", "/aether/lib/01-classes"), image.guestClasspath());
     }
 
-    /** Runs L1's /init under the host's sh with every command it calls stubbed, and checks the sequence. */
+    /**
+     * Runs L1's /init under the host's sh with every command it calls stubbed and its serial
+     * ports and OOM score as files, and checks the sequence on each port.
+     */
     @Test
-    void initLoadsModulesRunsTheScenarioAndReportsItsStatus() throws Exception {
-        Path init = Files.writeString(dir.resolve("init"), image.initScript());
+    void initLoadsModulesRunsTheScenarioOnTtyS0AndBeatsOnTtyS1() throws Exception {
+        Path ttyS0 = dir.resolve("ttyS0");
+        Path ttyS1 = dir.resolve("ttyS1");
+        Path oomScore = dir.resolve("oom_score_adj");
+        Path init = Files.writeString(dir.resolve("init"), image.initScript()
+                .replace(NestedImage.CONSOLE, ttyS0.toString())
+                .replace(NestedImage.HOST_CHANNEL, ttyS1.toString())
+                .replace("/proc/self/oom_score_adj", oomScore.toString()));
         Path stubs = Files.writeString(dir.resolve("stubs"), """
                 log() { echo "CALL $*"; }
                 mount() { log mount "$@"; }
                 mkdir() { log mkdir "$@"; }
                 insmod() { log insmod "$@"; }
                 ip() { log ip "$@"; }
-                dmesg() { log dmesg "$@"; }
                 stty() { log stty "$@"; }
                 cd() { log cd "$@"; }
+                sleep() { log sleep "$@"; exit 0; }
                 sh() { log sh "$@"; echo "QEMU=$QEMU AETHER=$AETHER GUEST_KERNEL=$GUEST_KERNEL"; return 3; }
-                poweroff() { log poweroff "$@"; exit 0; }
+                poweroff() { log poweroff "$@"; wait; exit 0; }
                 """);
         Process p = new ProcessBuilder("/bin/sh", "-c", ". " + stubs + "; . " + init).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        String beforeRedirect = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(30, TimeUnit.SECONDS));
-        List<String> log = out.lines().filter(l -> !l.startsWith("aether-l1: no /dev/kvm")).toList();
+        assertEquals("""
+                CALL mount -t proc proc /proc
+                CALL mount -t sysfs sysfs /sys
+                CALL mount -t devtmpfs devtmpfs /dev
+                """, beforeRedirect, "until /dev is mounted, the init speaks on the kernel's console (ttyS1)");
+        List<String> console = Files.readString(ttyS0).lines().filter(l -> !l.startsWith("aether-l1: no /dev/kvm")).toList();
         assertEquals(List.of(
-                "CALL mount -t proc proc /proc",
-                "CALL mount -t sysfs sysfs /sys",
-                "CALL mount -t devtmpfs devtmpfs /dev",
                 "CALL mkdir -p /dev/pts /dev/shm",
                 "CALL mount -t devpts devpts /dev/pts",
                 "CALL mount -t tmpfs tmpfs /dev/shm",
@@ -108,15 +121,19 @@ class NestedImageTest {
                 "CALL insmod /lib/modules/kvm-amd.ko nested=1",
                 "CALL insmod /lib/modules/tun.ko",
                 "CALL ip link set lo up",
-                "CALL dmesg -n 1",
-                "CALL stty -F /dev/ttyS0 raw -echo",
+                "CALL stty -F " + ttyS0 + " raw -echo",
                 NestedImage.READY,
                 "CALL cd /scenario",
                 "CALL sh ./run.sh",
                 "QEMU=" + qemu + " AETHER=/scenario/bin/aether GUEST_KERNEL=/guest/vmlinuz",
                 "",
                 "AETHER-L1-EXIT 3",
-                "CALL poweroff -f"), log);
+                "CALL poweroff -f"), console);
+        List<String> channel = Files.readString(ttyS1).lines().toList();
+        assertEquals(2, channel.size(), channel.toString());
+        assertTrue(channel.get(0).matches("AETHER-L1-ALIVE [0-9]+\\.[0-9]+"), "the heartbeat carries L1's uptime: " + channel);
+        assertEquals("CALL sleep 5", channel.get(1));
+        assertEquals("-1000", Files.readString(oomScore).strip(), "the OOM killer spares the heartbeat");
     }
 
     @Test

@@ -61,7 +61,8 @@ class SharedLibrariesTest {
     void namesTheBinaryWhenLddFails(@TempDir Path dir) throws IOException {
         Path notElf = Files.writeString(dir.resolve("script"), "#!/bin/sh\n");
         var e = assertThrows(IOException.class, () -> SharedLibraries.resolve(List.of(notElf), dir, Set.of()));
-        assertTrue(e.getMessage().startsWith("ldd " + notElf + " exited with status"), e.getMessage());
+        assertTrue(e.getMessage().startsWith("finding the libraries of " + notElf + ": `ldd " + notElf + "` exited with status"),
+                e.getMessage());
         assertFalse(SharedLibraries.isElf(notElf));
         assertTrue(SharedLibraries.isElf(Path.of("/bin/sh").toRealPath()));
     }
