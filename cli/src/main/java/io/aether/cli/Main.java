@@ -4,6 +4,7 @@ import io.aether.cli.model.ModelCommand;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.Supplier;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -61,6 +62,14 @@ public final class Main {
         if (args.length >= 3 && args[0].equals("help") && args[1].equals("vm") && args[2].equals("run")) {
             return runMonitor(List.of("--help"));
         }
+        // picocli would print the whole usage for an unknown command, and with --help anywhere
+        // after it, exit 0 as if the command existed.
+        String unknown = unknownCommand(args);
+        if (unknown != null) {
+            String suggestion = closestCommand(unknown).map(c -> "; did you mean '" + c + "'?").orElse("");
+            System.err.println("aether: unknown command '" + unknown + "'" + suggestion + " (see 'aether --help')");
+            return VmRunCommand.STATUS_BAD_ARGUMENTS;
+        }
         CommandLine root = new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(true);
         Supplier<Object> chosen = args.length > 0 ? Commands.ALL.get(args[0]) : null;
         if (chosen != null && !args[0].equals("help")) {
@@ -69,6 +78,45 @@ public final class Main {
             Commands.ALL.forEach((name, command) -> root.addSubcommand(name, command.get()));
         }
         return root.execute(args);
+    }
+
+    /** The command named first (or after {@code help}) when it is not one of ours; null otherwise. */
+    private static String unknownCommand(String[] args) {
+        int at = args.length > 1 && args[0].equals("help") ? 1 : 0;
+        if (args.length <= at || args[at].startsWith("-") || Commands.ALL.containsKey(args[at])) return null;
+        return args[at];
+    }
+
+    /** The command within two edits (fewer than the word's length) of {@code word}, if one is. */
+    static Optional<String> closestCommand(String word) {
+        String best = null;
+        int bestDistance = Math.min(3, word.length());
+        for (String name : Commands.ALL.keySet()) {
+            int d = editDistance(word, name);
+            if (d < bestDistance) {
+                best = name;
+                bestDistance = d;
+            }
+        }
+        return Optional.ofNullable(best);
+    }
+
+    /** Insertions, deletions and substitutions that turn {@code a} into {@code b}. */
+    static int editDistance(String a, String b) {
+        int[] previous = new int[b.length() + 1];
+        int[] current = new int[b.length() + 1];
+        for (int j = 0; j <= b.length(); j++) previous[j] = j;
+        for (int i = 1; i <= a.length(); i++) {
+            current[0] = i;
+            for (int j = 1; j <= b.length(); j++) {
+                int substitute = previous[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1);
+                current[j] = Math.min(substitute, Math.min(previous[j], current[j - 1]) + 1);
+            }
+            int[] swap = previous;
+            previous = current;
+            current = swap;
+        }
+        return previous[b.length()];
     }
 
     private static int runMonitor(List<String> args) {

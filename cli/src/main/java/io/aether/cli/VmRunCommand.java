@@ -52,8 +52,10 @@ final class VmRunCommand {
                   --cmdline STR      Kernel command line (default: %s).
                   --mem SIZE         Guest RAM, e.g. 256M or 2G (default: 256M).
                   --vcpus N          Number of vCPUs (default: 1).
-                  --disk PATH[,ro]   A raw disk image as virtio-blk (repeatable; the first is
-                                     /dev/vda). ',ro' attaches it read-only.
+                  --disk PATH[,ro|,rw]
+                                     A raw disk image as virtio-blk (repeatable; the first is
+                                     /dev/vda). ',ro' attaches it read-only; ',rw' read-write,
+                                     the default.
                   --net TAP          Attach a virtio-net device to this TAP interface
                                      (create it with: ip tuntap add TAP mode tap).
                   --trace-exits      Print every vCPU exit, decoded, on standard error.
@@ -130,7 +132,7 @@ final class VmRunCommand {
                         }
                         stub = value == null ? "hello" : value;
                     }
-                    case "--disk" -> disks.add(value != null ? value : next(args, ++i, name, "PATH[,ro]"));
+                    case "--disk" -> disks.add(value != null ? value : next(args, ++i, name, "PATH[,ro|,rw]"));
                     default -> {
                         if (VALUED.contains(name)) {
                             values.put(name, value != null ? value : next(args, ++i, name, "a value"));

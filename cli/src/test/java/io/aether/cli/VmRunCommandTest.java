@@ -31,17 +31,17 @@ class VmRunCommandTest {
         Assumptions.assumeTrue(present, "/dev/kvm is not usable here");
     }
 
-    private static List<String> aether(String... args) {
+    static List<String> aether(String... args) {
         List<String> command = new ArrayList<>(List.of(JAVA, "--enable-native-access=ALL-UNNAMED",
                 "-cp", System.getProperty("java.class.path"), Main.class.getName()));
         command.addAll(List.of(args));
         return command;
     }
 
-    private record Result(int status, String out, String err) {
+    record Result(int status, String out, String err) {
     }
 
-    private static Result run(byte[] input, List<String> command) throws Exception {
+    static Result run(byte[] input, List<String> command) throws Exception {
         Process p = new ProcessBuilder(command).start();
         try (OutputStream in = p.getOutputStream()) {
             in.write(input);

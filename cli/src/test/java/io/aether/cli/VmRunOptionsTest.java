@@ -12,8 +12,10 @@ import io.aether.vmm.VmConfig;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /** The hand-written parser of {@code aether vm run}, without starting anything. */
+@Timeout(60)
 class VmRunOptionsTest {
 
     private static VmRunCommand.Options parse(String... args) {
@@ -82,7 +84,7 @@ class VmRunOptionsTest {
         assertEquals("unknown option '--kernal' (see 'aether vm run --help')", refusal("--kernal", "k"));
         assertEquals("unexpected argument 'vmlinuz' (see 'aether vm run --help')", refusal("vmlinuz"));
         assertEquals("--mem needs a value", refusal("--kernel", "k", "--mem"));
-        assertEquals("--disk needs PATH[,ro]", refusal("--kernel", "k", "--disk"));
+        assertEquals("--disk needs PATH[,ro|,rw]", refusal("--kernel", "k", "--disk"));
         assertEquals("option '--mem' should be given only once", refusal("--mem", "1G", "--mem", "2G"));
         assertEquals("--vcpus: 'two' is not a whole number", refusal("--kernel", "k", "--vcpus", "two"));
         assertEquals("--trace-exits takes no value", refusal("--stub", "--trace-exits=yes"));
@@ -97,11 +99,24 @@ class VmRunOptionsTest {
     }
 
     @Test
+    void aDiskIsReadWriteUnlessMarkedReadOnlyAndTheHelpSaysSo() {
+        VmConfig config = parse("--kernel", "k", "--disk", "a.img", "--disk", "b.img,ro", "--disk=c.img,rw").config();
+        assertEquals(List.of(new VmConfig.Disk(Path.of("a.img"), false), new VmConfig.Disk(Path.of("b.img"), true),
+                new VmConfig.Disk(Path.of("c.img"), false)), config.disks());
+        assertTrue(VmRunCommand.HELP.contains("',ro' attaches it read-only; ',rw' read-write,\n"), VmRunCommand.HELP);
+        assertTrue(VmRunCommand.HELP.contains("the default."), VmRunCommand.HELP);
+        for (String noPath : List.of(",rw", ",ro", "")) {
+            assertEquals("--disk: empty path in '" + noPath + "'", assertThrows(IllegalArgumentException.class,
+                    () -> parse("--kernel", "k", "--disk", noPath).config()).getMessage());
+        }
+    }
+
+    @Test
     void theHelpDescribesEveryOptionTheParserKnows() {
         for (String name : VmRunCommand.VALUED) {
             assertTrue(VmRunCommand.HELP.contains("  " + name + " "), name + " is in the help");
         }
-        for (String name : List.of("--stub[=PROGRAM]", "--disk PATH[,ro]", "--trace-exits", "-h, --help")) {
+        for (String name : List.of("--stub[=PROGRAM]", "--disk PATH[,ro|,rw]", "--trace-exits", "-h, --help")) {
             assertTrue(VmRunCommand.HELP.contains(name), name + " is in the help");
         }
     }

@@ -1,6 +1,7 @@
 package io.aether.loader;
 
 import io.aether.memory.GuestMemory;
+import io.aether.memory.GuestMemoryException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -13,6 +14,8 @@ final class Initrd {
     static final long PAGE = 4096;
     /** Above 4 GiB the 32-bit ramdisk_image field cannot point. */
     static final long LIMIT_32 = 0x1_0000_0000L;
+    /** The most copied into guest memory by one read. */
+    static final long SLICE = 64L << 20;
 
     private Initrd() {
     }
@@ -32,15 +35,25 @@ final class Initrd {
         return (top - size) & -PAGE;
     }
 
-    /** Reads the file into {@code [address, address + size)} of guest memory. */
+    /**
+     * Reads the file into {@code [address, address + size)} of guest memory, a slice at a time: a
+     * {@link ByteBuffer} holds less than 2 GiB, and an initrd may be larger.
+     */
     static void read(GuestMemory memory, Path file, long address, long size) throws LoadException {
-        ByteBuffer target = memory.sliceForWrite(address, size).asByteBuffer();
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-            while (target.hasRemaining()) {
-                if (ch.read(target) < 0) throw new LoadException(file.toString(), "file shrank to " + target.position() + " bytes while it was read");
+            for (long done = 0; done < size; ) {
+                ByteBuffer target = memory.sliceForWrite(address + done, Math.min(SLICE, size - done)).asByteBuffer();
+                while (target.hasRemaining()) {
+                    if (ch.read(target) < 0) {
+                        throw new LoadException(file.toString(), "file shrank to " + (done + target.position()) + " bytes while it was read");
+                    }
+                }
+                done += target.capacity();
             }
         } catch (IOException e) {
             throw new LoadException(file.toString(), "cannot read: " + e, e);
+        } catch (GuestMemoryException e) {
+            throw new LoadException(file.toString(), "does not fit guest memory: " + e.getMessage(), e);
         }
     }
 }

@@ -22,7 +22,7 @@ public interface GuestMemory extends AutoCloseable {
     /** The regions in ascending guest-physical order. */
     List<MemoryRegion> regions();
 
-    /** Whether {@code [gpa, gpa + length)} lies wholly in guest memory. */
+    /** Whether {@code [gpa, gpa + length)} lies wholly in guest memory; never for a negative length. */
     boolean contains(long gpa, long length);
 
     /** A view of {@code [gpa, gpa + length)}, which must lie in one region, for reading. */
@@ -77,7 +77,7 @@ public interface GuestMemory extends AutoCloseable {
         java.lang.invoke.VarHandle.fullFence();
     }
 
-    /** Zeroes {@code [gpa, gpa + length)}. */
+    /** Sets every byte of {@code [gpa, gpa + length)} to {@code value}, or refuses all of it. */
     void fill(long gpa, long length, byte value);
 
     /** Total bytes of guest memory. */

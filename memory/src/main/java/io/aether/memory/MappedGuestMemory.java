@@ -87,6 +87,7 @@ final class MappedGuestMemory implements GuestMemory {
 
     @Override
     public boolean contains(long gpa, long length) {
+        if (length < 0) return false;
         if (length == 0) return find(gpa, 0) >= 0;
         long done = 0;
         while (done < length) {
@@ -124,17 +125,20 @@ final class MappedGuestMemory implements GuestMemory {
         }
     }
 
+    /** Checks every piece of a range that may span regions before any is written, so a refused write changes nothing. */
+    private void requireAllWritable(long gpa, long length) {
+        if (!contains(gpa, length)) throw new GuestMemoryException("outside guest memory", gpa, length);
+        for (long done = 0; done < length; ) {
+            MemoryRegion r = regions.get(require(gpa + done, 1));
+            if (r.readOnly()) throw new GuestMemoryException("write to read-only memory", gpa, length);
+            done += Math.min(length - done, r.guestBase() + r.size() - (gpa + done));
+        }
+    }
+
     @Override
     public void write(long gpa, byte[] src, int offset, int length) {
         java.util.Objects.checkFromIndexSize(offset, length, src.length);
-        if (!contains(gpa, length)) throw new GuestMemoryException("outside guest memory", gpa, length);
-        // Check every piece before writing any, so a refused write changes nothing.
-        for (int done = 0; done < length; ) {
-            int i = require(gpa + done, 1);
-            MemoryRegion r = regions.get(i);
-            if (r.readOnly()) throw new GuestMemoryException("write to read-only memory", gpa, length);
-            done += (int) Math.min(length - done, r.guestBase() + r.size() - (gpa + done));
-        }
+        requireAllWritable(gpa, length);
         int done = 0;
         while (done < length) {
             int i = requireWritable(gpa + done, 1);
@@ -228,7 +232,7 @@ final class MappedGuestMemory implements GuestMemory {
 
     @Override
     public void fill(long gpa, long length, byte value) {
-        if (!contains(gpa, length)) throw new GuestMemoryException("outside guest memory", gpa, length);
+        requireAllWritable(gpa, length);
         long done = 0;
         while (done < length) {
             int i = requireWritable(gpa + done, 1);

@@ -11,7 +11,10 @@ import io.aether.testkit.Property;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
+/** A bounds bug can make a range walk spin: the timeout runs the test in its own thread so that it still ends. */
+@Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class GuestMemoryTest {
 
     private static final long PAGE = RegionSpec.PAGE_SIZE;

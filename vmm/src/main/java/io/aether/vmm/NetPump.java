@@ -6,6 +6,8 @@ import io.aether.devices.net.VirtioNet;
 import io.aether.sys.Tap;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * A virtio-net device over a TAP interface, and the thread that moves frames from the TAP into
@@ -15,21 +17,65 @@ final class NetPump implements AutoCloseable, NetBackend {
 
     /** A locally administered unicast MAC: 52:54:00 prefix, as virtual NICs use. */
     static final MacAddress DEFAULT_MAC = MacAddress.parse("52:54:00:12:34:56");
+    /** How long the pump waits for frames, or for the guest, before it looks at {@link #running} again. */
+    private static final int WAIT_MILLIS = 200;
 
-    private final Tap tap;
+    /** The host end of the link: a TAP interface, or frames in memory in tests. */
+    interface Link extends AutoCloseable {
+        String name();
+
+        /** Waits up to {@code timeoutMillis} for a frame to read. */
+        boolean awaitReadable(int timeoutMillis);
+
+        /** Reads one frame into {@code into}; its length, 0 when none is waiting. */
+        int read(ByteBuffer into);
+
+        /** Writes one frame; false when the link cannot take it now. */
+        boolean write(ByteBuffer frame);
+
+        @Override
+        void close();
+    }
+
+    private record TapLink(Tap tap) implements Link {
+        @Override
+        public String name() {
+            return tap.name();
+        }
+
+        @Override
+        public boolean awaitReadable(int timeoutMillis) {
+            return tap.awaitReadable(timeoutMillis);
+        }
+
+        @Override
+        public int read(ByteBuffer into) {
+            return tap.read(into);
+        }
+
+        @Override
+        public boolean write(ByteBuffer frame) {
+            return tap.write(frame);
+        }
+
+        @Override
+        public void close() {
+            tap.close();
+        }
+    }
+
+    private final Link link;
     private final VirtioNet device;
-    private final Object wake = new Object();
-    private volatile boolean stalled;
     private volatile boolean running = true;
-    private Thread thread;
+    private volatile Thread thread;
 
-    private NetPump(Tap tap) {
-        this.tap = tap;
+    NetPump(Link link) {
+        this.link = link;
         this.device = new VirtioNet(this, new VirtioNet.Options(DEFAULT_MAC, 1500, 256));
     }
 
     static NetPump open(String name) {
-        return new NetPump(Tap.open(name));
+        return new NetPump(new TapLink(Tap.open(name)));
     }
 
     VirtioNet device() {
@@ -37,56 +83,49 @@ final class NetPump implements AutoCloseable, NetBackend {
     }
 
     void start() {
-        thread = Thread.ofPlatform().name("net-" + tap.name()).daemon().start(this::pump);
+        thread = Thread.ofPlatform().name("net-" + link.name()).daemon().start(this::pump);
     }
 
     private void pump() {
         while (running) {
-            if (stalled) {
-                synchronized (wake) {
-                    while (stalled && running) {
-                        try {
-                            wake.wait(200);
-                        } catch (InterruptedException e) {
-                            return;
-                        }
-                    }
-                }
-                continue;
+            // Whether the guest has buffers is the device's to say, under its lock: a copy kept
+            // here would miss a vCPU's notify that came between processRx returning and the copy.
+            if (device.rxStalled()) {
+                LockSupport.parkNanos(this, TimeUnit.MILLISECONDS.toNanos(WAIT_MILLIS)); // rxReady unparks
+            } else if (link.awaitReadable(WAIT_MILLIS)) {
+                device.processRx();
             }
-            if (tap.awaitReadable(200)) stalled = device.processRx();
         }
     }
 
     @Override
     public void send(ByteBuffer frame) throws IOException {
-        if (!tap.write(frame)) throw new IOException("TAP " + tap.name() + " is full");
+        if (!link.write(frame)) throw new IOException("TAP " + link.name() + " is full");
     }
 
     @Override
     public int receive(ByteBuffer into) {
-        return tap.read(into);
+        return link.read(into);
     }
 
     @Override
     public void rxReady() {
-        synchronized (wake) {
-            stalled = false;
-            wake.notifyAll();
-        }
+        // An unpark before the pump parks is kept for it, so this wake-up is not lost either.
+        LockSupport.unpark(thread);
     }
 
     @Override
     public void close() {
         running = false;
-        rxReady();
-        if (thread != null) {
+        Thread t = thread;
+        if (t != null) {
+            LockSupport.unpark(t);
             try {
-                thread.join(1000);
+                t.join(1000);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
         }
-        tap.close();
+        link.close();
     }
 }

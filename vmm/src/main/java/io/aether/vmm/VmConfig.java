@@ -39,12 +39,12 @@ public record VmConfig(Optional<Path> kernel, Optional<StubGuest.Program> stub, 
             Objects.requireNonNull(path, "path");
         }
 
-        /** Parses {@code PATH} or {@code PATH,ro}. */
+        /** Parses {@code PATH}, {@code PATH,ro} or {@code PATH,rw} (the default, said explicitly). */
         public static Disk parse(String spec) {
-            if (spec.endsWith(",ro")) return new Disk(Path.of(spec.substring(0, spec.length() - 3)), true);
-            if (spec.endsWith(",rw")) return new Disk(Path.of(spec.substring(0, spec.length() - 3)), false);
-            if (spec.isEmpty()) throw new IllegalArgumentException("--disk: empty path");
-            return new Disk(Path.of(spec), false);
+            boolean readOnly = spec.endsWith(",ro");
+            String path = readOnly || spec.endsWith(",rw") ? spec.substring(0, spec.length() - 3) : spec;
+            if (path.isEmpty()) throw new IllegalArgumentException("--disk: empty path in '" + spec + "'");
+            return new Disk(Path.of(path), readOnly);
         }
     }
 

@@ -11,7 +11,9 @@ import io.aether.testkit.Gen;
 import io.aether.testkit.Property;
 import java.util.Arrays;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
+@Timeout(60)
 class SdtTest {
 
     private static final Sdt.Oem OEM = new Sdt.Oem("AETHER", "TESTTBL", 7, "AETH", 3);
@@ -29,16 +31,26 @@ class SdtTest {
         assertEquals("AETH", new String(t, 28, 4, StandardCharsets.US_ASCII));
         assertEquals(3, b.getInt(32));
         assertArrayEquals(new byte[] {1, 2, 3}, Arrays.copyOfRange(t, 36, 39));
-        assertEquals(0, Sdt.sum(t, 0, t.length));
+        assertEquals(0, ChecksumOracle.tableSum(t));
     }
 
     @Test
     void everyTableSumsToZero() {
         Property.forAll(Gen.bytes(0, 300)).check(body -> {
             byte[] t = Sdt.table("DSDT", 2, OEM, body);
-            assertEquals(0, Sdt.sum(t, 0, t.length));
+            assertEquals(0, ChecksumOracle.tableSum(t));
             assertEquals(36 + body.length, t.length);
         });
+    }
+
+    @Test
+    void sumAndChecksumCoverExactlyTheirRange() {
+        byte[] b = {(byte) 0x80, (byte) 0x80, 5, 7, (byte) 0xFF};
+        assertEquals(0x85, Sdt.sum(b, 1, 3), "0x80 + 5: from inclusive, to exclusive");
+        assertEquals(0x0B, Sdt.sum(b, 0, 5), "0x80 + 0x80 + 5 + 7 + 0xFF = 0x20B");
+        assertEquals(0, Sdt.sum(b, 2, 2));
+        assertEquals((byte) 0xF5, Sdt.checksum(b, 0, 5));
+        assertEquals((byte) 0xFA, Sdt.checksum(b, 3, 5), "7 + 0xFF = 0x106, and 0x06 + 0xFA = 0x100");
     }
 
     @Test

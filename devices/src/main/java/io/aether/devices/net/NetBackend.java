@@ -28,7 +28,8 @@ public interface NetBackend {
     /**
      * The device had stopped taking frames because the guest had no receive buffers, and now has
      * taken all waiting ones again: resume watching for frames and calling
-     * {@link VirtioNet#processRx()}. Must not block.
+     * {@link VirtioNet#processRx()}. Called with the device's lock held, after
+     * {@link VirtioNet#rxStalled()} turned false. Must not block.
      */
     default void rxReady() {
     }

@@ -24,9 +24,13 @@ import java.util.Objects;
  * <p>Receive: a frame is taken from the backend only when the guest has a receive chain for it,
  * so frames wait in the backend (not here, and are not dropped) while the guest is slow. A frame
  * larger than the guest's chain is dropped and counted and the chain used for the next frame.
- * {@link #processRx()} returns whether it stopped for want of guest buffers; a notification on
- * the receive queue then resumes and, once the backend is drained, calls
- * {@link NetBackend#rxReady()}.
+ * {@link #processRx()} handles at most {@value #RX_BATCH} frames or chains, dropped ones
+ * included, so that a flood of frames the guest cannot take does not hold the device's lock.
+ * When it stops for want of guest buffers the device is <em>stalled</em> ({@link #rxStalled()});
+ * a notification on the receive queue then resumes and, once the backend is drained, clears the
+ * stall and calls {@link NetBackend#rxReady()}. Both happen under the device's lock, so whoever
+ * watches the backend asks {@link #rxStalled()} rather than remembering what
+ * {@link #processRx()} returned: a notification may come between that return and its use.
  *
  * <p>Offers MAC, STATUS (link up) and, when {@link Options#mtu()} is set, MTU.
  */
@@ -37,7 +41,7 @@ public final class VirtioNet implements VirtioDevice {
     public static final int HEADER_BYTES = 12;
     /** The largest frame carried: 65535 bytes of payload plus an Ethernet header with a VLAN tag and a bit to spare. */
     public static final int MAX_FRAME = 65550;
-    /** Frames delivered per {@link #processRx()} call before it returns, so vCPU accesses are not held off long. */
+    /** Frames and chains handled (delivered, dropped or refused) per {@link #processRx()} call, so vCPU accesses are not held off long. */
     static final int RX_BATCH = 256;
 
     static final int RX_QUEUE = 0;
@@ -79,7 +83,8 @@ public final class VirtioNet implements VirtioDevice {
      *
      * @param rxPackets frames given to the guest
      * @param rxBytes their bytes (without the virtio header)
-     * @param rxDropped frames dropped because the guest's buffer was too small
+     * @param rxDropped frames taken from the backend but not delivered: the guest's buffer was too
+     *     small, or its memory refused the copy
      * @param rxErrors backend receive failures
      * @param txPackets frames sent
      * @param txBytes their bytes
@@ -189,12 +194,24 @@ public final class VirtioNet implements VirtioDevice {
     }
 
     /**
-     * Moves waiting frames from the backend into the guest's receive buffers; the monitor calls it
-     * when the backend has frames.
+     * Whether receive is stalled: the guest had no receive buffer when {@link #processRx()} last
+     * looked (or the device is not running). A receive-queue notification that resumes the device
+     * clears it and calls {@link NetBackend#rxReady()}; until then there is no point in calling
+     * {@link #processRx()}.
+     */
+    public synchronized boolean rxStalled() {
+        return rxStalled;
+    }
+
+    /**
+     * Moves waiting frames from the backend into the guest's receive buffers, at most
+     * {@value #RX_BATCH} frames or chains, dropped and refused ones included; the monitor calls
+     * it when the backend has frames and {@link #rxStalled()} is false.
      *
      * @return {@code true} if it stopped because the guest has no receive buffer (or the device is
-     *     not running): stop watching the backend until {@link NetBackend#rxReady()}; {@code false}
-     *     if the backend had no more frames or a batch was delivered (call again while it has frames)
+     *     not running); {@code false} if the backend had no more frames or a batch was handled
+     *     (call again while it has frames). The state may change as soon as this returns: watchers
+     *     of the backend ask {@link #rxStalled()}.
      */
     public synchronized boolean processRx() {
         if (interrupt == null) {
@@ -202,7 +219,9 @@ public final class VirtioNet implements VirtioDevice {
             return true;
         }
         try {
-            for (int delivered = 0; delivered < RX_BATCH; ) {
+            // Every pass takes a chain and either a frame or the chain's refusal: all count, since
+            // a frame dropped for a short chain costs as much as one delivered.
+            for (int handled = 0; handled < RX_BATCH; handled++) {
                 DescriptorChain chain = rx.pop();
                 if (chain == null) {
                     rxStalled = true;
@@ -232,9 +251,7 @@ public final class VirtioNet implements VirtioDevice {
                     rx.undoPop(chain); // the chain is fine: keep it for the next frame
                     continue;
                 }
-                if (deliver(chain, length)) {
-                    delivered++;
-                } else {
+                if (!deliver(chain, length)) {
                     faults++;
                     rx.addUsed(chain, 0);
                 }

@@ -26,7 +26,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
+@Timeout(60)
 class VirtioNetTest {
 
     static final MacAddress MAC = MacAddress.parse("52:54:00:12:34:56");
@@ -170,6 +172,69 @@ class VirtioNetTest {
         assertEquals(List.of(new Used(head, 62)), rxDriver.takeUsed());
         assertEquals(1, net.counters().rxDropped());
         assertEquals(1, net.counters().rxPackets());
+    }
+
+    @Test
+    void aFloodOfFramesTooBigForTheGuestIsTakenABatchAtATime() {
+        start();
+        int head = rxDriver.add(rxDriver.writable(12 + 100));
+        int flood = 3 * VirtioNet.RX_BATCH + 1;
+        for (int i = 0; i < flood; i++) backend.offer(frame(101, i));
+        assertFalse(net.processRx(), "a full batch: not stalled, call again");
+        assertEquals(VirtioNet.RX_BATCH, backend.receiveCalls(), "dropped frames count against the batch");
+        assertEquals(VirtioNet.RX_BATCH, net.counters().rxDropped());
+        assertEquals(flood - VirtioNet.RX_BATCH, backend.waiting());
+        assertEquals(List.of(), rxDriver.takeUsed(), "the guest's buffer is kept for a frame that fits");
+        assertFalse(net.rxStalled());
+
+        for (int call = 2; call <= 3; call++) {
+            assertFalse(net.processRx());
+            assertEquals(call * VirtioNet.RX_BATCH, backend.receiveCalls());
+        }
+        assertFalse(net.processRx());
+        assertEquals(flood + 1, backend.receiveCalls(), "the last frame, then an empty backend");
+        assertEquals(flood, net.counters().rxDropped());
+        backend.offer(frame(100, 0));
+        net.processRx();
+        assertEquals(List.of(new Used(head, 12 + 100)), rxDriver.takeUsed());
+        assertEquals(1, net.counters().rxPackets());
+    }
+
+    @Test
+    void badChainsCountAgainstTheBatchToo() {
+        // A queue larger than a batch, filled with chains the device must refuse.
+        MockDriver bigRx = new MockDriver(memory, 1024, txDriver.end(), 0x100000);
+        Virtqueue rx = bigRx.queue(1024, VirtioFeatures.TRANSPORT);
+        net.activate(memory, VirtioFeatures.TRANSPORT, List.of(rx, txDriver.queue(16, VirtioFeatures.TRANSPORT)), interrupt);
+        Buffer shortBuffer = bigRx.writable(11);
+        for (int i = 0; i < 2 * VirtioNet.RX_BATCH + 5; i++) bigRx.add(shortBuffer);
+        backend.offer(frame(60, 0));
+        assertFalse(net.processRx());
+        assertEquals(VirtioNet.RX_BATCH, bigRx.takeUsed().size());
+        assertEquals(VirtioNet.RX_BATCH, net.counters().faults());
+        assertFalse(net.processRx());
+        assertTrue(net.processRx(), "the last 5, then no buffer left");
+        assertEquals(VirtioNet.RX_BATCH + 5, bigRx.takeUsed().size());
+        assertEquals(1, backend.waiting());
+    }
+
+    @Test
+    void theStallIsTheDevicesStateAndANotifyClearsIt() {
+        start();
+        rxDriver.add(rxDriver.writable(1526));
+        backend.offer(frame(60, 1));
+        // The backend's watcher: a pass that runs out of guest buffers.
+        assertTrue(net.processRx());
+        // A vCPU, before the watcher acts on that answer: new buffers and a notify (nothing waiting).
+        rxDriver.add(rxDriver.writable(1526));
+        rxDriver.add(rxDriver.writable(1526));
+        net.queueNotify(0);
+        assertEquals(1, backend.rxReadyCalls());
+        // The watcher now asks the device, not the answer it had: frames are wanted again.
+        assertFalse(net.rxStalled());
+        backend.offer(frame(70, 2));
+        assertFalse(net.processRx(), "delivered, a buffer to spare");
+        assertEquals(List.of(72, 82), rxDriver.takeUsed().stream().map(Used::length).toList());
     }
 
     @Test
