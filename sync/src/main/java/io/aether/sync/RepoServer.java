@@ -57,6 +57,8 @@ public final class RepoServer implements AutoCloseable {
     /** Largest id-list request: two lists of {@link Wire#MAX_IDS} ids. */
     private static final int MAX_ID_BODY = 2 * (4 + Wire.MAX_IDS * ObjectId.LENGTH);
     private static final int MAX_UPDATE_BODY = 4096;
+    /** Most of a refused request's body read (and dropped) so that its client gets the reason: a push batch and more. */
+    private static final long MAX_DISCARD = 4L * RemoteRepository.BATCH_BYTES;
     /** Objects read from the store under its lock at a time before they are sent without it. */
     private static final long READ_GROUP_BYTES = 4L << 20;
     private static final Pattern ABSOLUTE_PATH = Pattern.compile("(?<=^|[\\s'\"(=:])/[^\\s'\")]*");
@@ -235,6 +237,7 @@ public final class RepoServer implements AutoCloseable {
             if (r.status == 401) {
                 ex.getResponseHeaders().set("WWW-Authenticate", RequestAuth.SCHEME);
             }
+            discardRequestBody(ex);
             sendText(ex, r.status, r.getMessage());
         } catch (IOException | RuntimeException e) {
             refused.incrementAndGet();
@@ -248,6 +251,23 @@ public final class RepoServer implements AutoCloseable {
             sendText(ex, status, peerMessage(e));
         }
         ex.close();
+    }
+
+    /**
+     * Reads what is left of a refused request's body (up to {@link #MAX_DISCARD} bytes, at the
+     * stall guard's pace): a server that closed the connection on a client still sending would
+     * reset it, and the client would lose the reason along with the connection.
+     */
+    private static void discardRequestBody(HttpExchange ex) {
+        byte[] scratch = new byte[1 << 16];
+        try (InputStream in = ex.getRequestBody()) {
+            long left = MAX_DISCARD;
+            for (int n; left > 0 && (n = in.read(scratch, 0, (int) Math.min(scratch.length, left))) > 0; ) {
+                left -= n;
+            }
+        } catch (IOException e) {
+            // Gone, or too much: the connection closes, as it would have.
+        }
     }
 
     /**
