@@ -63,7 +63,7 @@ class RepoServerLimitsTest {
         AccessList.grant(server, ALICE.publicKey(), AccessList.parseRights("write"));
         AccessList.grant(server, BOB.publicKey(), AccessList.parseRights("read"));
         Repository alice = Fixture.init(tmp.resolve("alice"));
-        model = TestModels.bytes(5, 3_000_000);
+        model = TestModels.bytes(5, 12_000_000);
         c1 = Fixture.commitFile(alice, "model.onnx", model, "v1");
         http = serve(RepoServer.Options.defaults().withLimits(PATIENT));
         remote(http, ALICE).push(alice, "main", null, false, Progress.NONE);
@@ -96,9 +96,16 @@ class RepoServerLimitsTest {
         return b.toByteArray();
     }
 
-    /** Opens a signed request with its head and the first {@code sent} bytes of {@code body}; the caller goes on, or not. */
+    /**
+     * Opens a signed request with its head and the first {@code sent} bytes of {@code body}; the
+     * caller goes on, or not. The socket's receive buffer is small, so the server soon waits on
+     * a client that does not read.
+     */
     private SSLSocket begin(String path, byte[] body, int sent, io.aether.security.Identity who) throws IOException {
-        SSLSocket s = Tls.connect(Tls.clientContext(PIN), "127.0.0.1", http.port(), 10_000);
+        java.net.Socket raw = new java.net.Socket();
+        raw.setReceiveBufferSize(4096);
+        raw.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), http.port()), 10_000);
+        SSLSocket s = Tls.handshake(Tls.clientContext(PIN), raw, "127.0.0.1", http.port());
         String auth = Signed.header(who, CREDS.fingerprint(), "POST", path, body);
         OutputStream out = s.getOutputStream();
         out.write(("POST " + path + " HTTP/1.1\r\nHost: t\r\nAuthorization: " + auth + "\r\nContent-Length: " + body.length
@@ -123,7 +130,8 @@ class RepoServerLimitsTest {
     void aPushThatTricklesInDoesNotKeepGcWaiting() throws Exception {
         ByteArrayOutputStream frames = new ByteArrayOutputStream();
         try (Wire.Compressor c = new Wire.Compressor()) {
-            byte[] enc = Codec.encodeChunk(new byte[1000], 0, 1000);
+            byte[] data = TestModels.bytes(7, 1000); // incompressible: the trickle lasts minutes
+            byte[] enc = Codec.encodeChunk(data, 0, data.length);
             Wire.writeFrame(new DataOutputStream(frames), ObjectId.hash(enc), enc, c);
         }
         byte[] body = frames.toByteArray();
@@ -150,7 +158,7 @@ class RepoServerLimitsTest {
     void aClientThatDoesNotReadItsObjectsDoesNotKeepGcWaiting() throws Exception {
         byte[] body = idList(chunks());
         try (SSLSocket s = begin("/v1/objects", body, body.length, BOB)) {
-            // The answer (3 MB) is more than the socket buffers hold, and nobody reads it.
+            // The answer (12 MB) is more than the socket buffers hold, and nobody reads it.
             Thread.sleep(1000);
             assertGcDoesNotWait();
         }
