@@ -39,6 +39,8 @@ public final class RemoteRepository {
     static final int BATCH_OBJECTS = 256;
     /** Bytes per upload request: the body is built in memory, since its hash is signed before it is sent. */
     static final int BATCH_BYTES = 8 << 20;
+    /** Ids per question about what the server lacks (a 2 MiB body). */
+    static final int MISSING_BATCH = 1 << 16;
     /** What one fetch may add to {@code incoming/} unless told otherwise. */
     public static final long DEFAULT_MAX_DOWNLOAD_BYTES = 64L << 30;
     private static final String IDS = "application/x-aether-ids";
@@ -254,7 +256,10 @@ public final class RemoteRepository {
             }
         }
         List<ObjectId> candidates = Transfer.closure(local, List.of(tip), remoteKnown);
-        List<ObjectId> need = askIds("/v1/missing", List.of(candidates));
+        List<ObjectId> need = new ArrayList<>();
+        for (int from = 0; from < candidates.size(); from += MISSING_BATCH) {
+            need.addAll(askIds("/v1/missing", List.of(candidates.subList(from, Math.min(candidates.size(), from + MISSING_BATCH)))));
+        }
         long[] sent = upload(local, need, progress);
         // The update names the repository, the ref, its old and its new commit, and its hash is signed.
         String line = target + " " + (old == null ? "-" : old.hex()) + " " + tip.hex() + " " + (force ? "1" : "0") + " "

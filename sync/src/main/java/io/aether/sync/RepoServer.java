@@ -54,8 +54,11 @@ import java.util.zip.Inflater;
 public final class RepoServer implements AutoCloseable {
 
     private static final System.Logger LOG = System.getLogger(RepoServer.class.getName());
-    /** Largest id-list request: two lists of {@link Wire#MAX_IDS} ids. */
-    private static final int MAX_ID_BODY = 2 * (4 + Wire.MAX_IDS * ObjectId.LENGTH);
+    /**
+     * Largest id-list request (about 131,000 ids), read whole into memory: a client asks for 256
+     * objects at a time and checks what it lacks {@link RemoteRepository#MISSING_BATCH} at a time.
+     */
+    static final int MAX_ID_BODY = 4 << 20;
     private static final int MAX_UPDATE_BODY = 4096;
     /** Most of a refused request's body read (and dropped) so that its client gets the reason: a push batch and more. */
     private static final long MAX_DISCARD = 4L * RemoteRepository.BATCH_BYTES;

@@ -106,13 +106,12 @@ final class Staging {
     /** One client's pushed objects. */
     final class Area {
         final ObjectStore store;
-        private final KeyId key;
         private final Path dir;
+        /** Guarded by the enclosing {@link Staging}. */
         private long bytes;
         private long lastWriteMillis;
 
         private Area(KeyId key) {
-            this.key = key;
             this.dir = root.resolve(key.hex());
             this.store = new ObjectStore(dir, repo.tmpDir());
             long[] measured = measure();

@@ -27,12 +27,15 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Two (or three) repositories syncing through a real HTTPS server on loopback. */
+@Timeout(value = 180, unit = TimeUnit.SECONDS)
 class SyncTest {
 
     private static final ServerCredentials CREDS = ServerCredentials.generate("sync-test");

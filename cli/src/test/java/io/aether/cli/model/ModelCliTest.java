@@ -16,10 +16,13 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /** {@code aether model ...} end to end, in-process through {@link Main#run}. */
+@Timeout(value = 180, unit = TimeUnit.SECONDS)
 class ModelCliTest {
 
     @TempDir
