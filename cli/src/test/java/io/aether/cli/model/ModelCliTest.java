@@ -94,11 +94,14 @@ class ModelCliTest {
     void helpTextsTeach() {
         Result r = run("model", "--help").ok();
         for (String cmd : List.of("init", "add", "commit", "log", "diff", "checkout", "branch", "tag", "gc", "keygen", "trust",
-                "push", "pull", "fetch", "merge", "resolve", "rollback", "serve-repo", "status")) {
+                "push", "pull", "fetch", "clone", "merge", "resolve", "rollback", "serve-repo", "access", "status")) {
             assertTrue(r.out().contains(cmd), cmd + " missing from: " + r.out());
         }
         assertTrue(run("model", "push", "--help").ok().out().contains("fast-forward"));
         assertTrue(run("model", "serve-repo", "--help").ok().out().contains("X25519MLKEM768"));
+        assertTrue(run("model", "serve-repo", "--help").ok().out().contains("--public-read"));
+        assertTrue(run("model", "access", "--help").ok().out().contains("--grant alice.pub=read,write"));
+        assertTrue(run("model", "clone", "--help").ok().out().contains("Needs no signing key"));
     }
 
     @Test
