@@ -317,7 +317,7 @@ final class SyncCommands {
                         + " per client until a ref update reaches them; the rest is removed then, or after --staging-ttl."
                         + " Runs until interrupted (Ctrl-C).", "",
                 "Examples:", "  aether model serve-repo /srv/models/resnet --init --port 7443",
-                "  aether model access /srv/models/resnet --grant alice.pub=read,write",
+                "  aether model access /srv/models/resnet --grant alice.pub=write",
                 "  aether model serve-repo . --port 7443 --public-read", ""})
     static final class ServeRepo extends ModelSubcommand {
         @Parameters(index = "0", paramLabel = "DIR", description = "The repository (a working directory or a bare one).")
@@ -444,17 +444,17 @@ final class SyncCommands {
 
     @Command(name = "access", mixinStandardHelpOptions = true,
             description = {"Show or change which client keys may read from and push to a served repository.", "",
-                "The list lives in the repository (DIR/access, the keys in DIR/access-keys/; in .aether/ for a"
-                        + " working directory); a running serve-repo picks up changes at once. Rights: read (list refs,"
+                "The list lives in the repository's store (DIR/access and the keys in DIR/access-keys/, inside"
+                        + " the .aether directory of a working directory); a running serve-repo picks up changes at once. Rights: read (list refs,"
                         + " download), write (upload, create a branch, fast-forward a branch; implies read), tag (create"
                         + " tags; implies write), force (rewind or replace a branch; with tag, move a tag; implies write)."
                         + " KEY is a public key file (.pub), or the id of a key already on the list or in your trust store."
                         + " A grant replaces the key's rights.", "",
-                "Examples:", "  aether model access /srv/models/resnet",
-                "  aether model access /srv/models/resnet --grant alice.pub=read,write",
-                "  aether model access /srv/models/resnet --grant ci.pub=tag --grant edge-node.pub=read",
-                "  aether model access /srv/models/resnet --grant 3f0c9e...=force",
-                "  aether model access /srv/models/resnet --revoke 3f0c9e...", ""})
+                "Examples:", "  aether model access /srv/resnet",
+                "  aether model access /srv/resnet --grant alice.pub=read,write",
+                "  aether model access /srv/resnet --grant ci.pub=tag --grant edge.pub=read",
+                "  aether model access /srv/resnet --grant KEYID=force     # a key id it lists",
+                "  aether model access /srv/resnet --revoke KEYID", ""})
     static final class Access extends ModelSubcommand {
         @Parameters(index = "0", paramLabel = "DIR", description = "The served repository.")
         String dir;
