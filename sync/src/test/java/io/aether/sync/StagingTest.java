@@ -165,11 +165,11 @@ class StagingTest {
 
     @Test
     void unreferencedObjectsExpire() throws Exception {
-        serve(Duration.ofMillis(400));
+        serve(Duration.ofSeconds(2));
         List<ObjectId> junk = new ArrayList<>();
         assertTrue(push(BOB, junk(3, 2, junk)).startsWith("200"));
         assertEquals(new HashSet<>(junk), new HashSet<>(SyncTest.staged(server, BOB)));
-        for (int i = 0; i < 100 && !SyncTest.staged(server, BOB).isEmpty(); i++) {
+        for (int i = 0; i < 150 && !SyncTest.staged(server, BOB).isEmpty(); i++) {
             Thread.sleep(100);
         }
         assertNoneStored(junk);
