@@ -12,6 +12,7 @@ import java.time.Instant;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.function.LongSupplier;
 
@@ -20,8 +21,8 @@ import java.util.function.LongSupplier;
  * a well-formed header (401), a key on the {@link AccessList} (401), a time within
  * {@link RequestAuth#MAX_SKEW} of the server's clock (401), the signature over this server's
  * fingerprint, method, path, time, nonce and declared body hash (401), a nonce not seen before
- * (401: a replay), then the right the request needs (403). Without a header only reading is
- * allowed, and only when the server was started to serve reads to anyone.
+ * (401: a replay), then the right the request needs (403). Without a header, or with a key not
+ * on the list, only reading is allowed, and only when the server serves reads to anyone.
  */
 final class Gate {
 
@@ -40,6 +41,8 @@ final class Gate {
             return key == null ? "an anonymous client" : "key " + key.hex();
         }
     }
+
+    private static final Caller ANONYMOUS_READER = new Caller(null, Set.of(AccessList.Right.READ), null);
 
     private final Repository repo;
     private final String fingerprint;
@@ -81,9 +84,10 @@ final class Gate {
 
     /** Admits a request that needs {@code needed}, or says why not. */
     Caller admit(String method, String path, String authorization, AccessList.Right needed) throws Refusal, IOException {
+        boolean openToAnyone = needed == AccessList.Right.READ && publicRead;
         if (authorization == null) {
-            if (needed == AccessList.Right.READ && publicRead) {
-                return new Caller(null, Set.of(AccessList.Right.READ), null);
+            if (openToAnyone) {
+                return ANONYMOUS_READER;
             }
             throw new Refusal(401, "authentication required: this server serves only the client keys on its access list"
                     + " (sign requests with a key of yours; its operator grants it with 'aether model access')");
@@ -95,8 +99,14 @@ final class Gate {
             throw new Refusal(401, "malformed Authorization header: " + e.getMessage());
         }
         AccessList list = access();
-        PublicKey key = list.key(claim.key()).orElseThrow(
-                () -> new Refusal(401, "key " + claim.key().hex() + " is not on this server's access list"));
+        Optional<PublicKey> listed = list.key(claim.key());
+        if (listed.isEmpty()) {
+            if (openToAnyone) {
+                return ANONYMOUS_READER; // a reader with a key of its own, for other servers
+            }
+            throw new Refusal(401, "key " + claim.key().hex() + " is not on this server's access list");
+        }
+        PublicKey key = listed.get();
         long now = clock.getAsLong();
         long skew = RequestAuth.MAX_SKEW.toMillis();
         if (Math.abs(now - claim.timeMillis()) > skew) {

@@ -186,6 +186,11 @@ class AccessControlTest {
             RemoteRepository anonymous = new RemoteRepository(URI.create("https://127.0.0.1:" + open.port()), PIN);
             Repository reader = Repository.init(tmp.resolve("reader"), Fixture.trust());
             assertEquals(v2, anonymous.fetch(reader, "main", Progress.NONE).after());
+            // So may a client whose key is not on the list; it still may not write.
+            RemoteRepository unlisted = new RemoteRepository(URI.create("https://127.0.0.1:" + open.port()), PIN, MALLORY,
+                    RemoteRepository.DEFAULT_MAX_DOWNLOAD_BYTES);
+            assertEquals(v2.hex(), unlisted.refs().get("refs/heads/main"));
+            refused(401, "is not on this server's access list", () -> unlisted.push(alice, v1.hex(), "refs/heads/main", true, Progress.NONE));
             State before = state();
             RepositoryException e = assertThrows(RepositoryException.class,
                     () -> anonymous.push(unrelated(), "main", null, true, Progress.NONE));
