@@ -14,7 +14,7 @@ import java.util.stream.Stream;
  * Garbage collection, run under the store's exclusive lock (no other writer, in this process or
  * another, is between writing an object and referencing it). Marks everything reachable from
  * branches, tags, HEAD, FETCH_HEAD, MERGE_HEAD and the index; deletes the rest, leftover
- * temporary files, and objects of unfinished transfers. A corrupt reachable object stops gc
+ * temporary files, and objects of unfinished transfers (incoming/ and a server's staging/). A corrupt reachable object stops gc
  * before anything is deleted.
  */
 final class Gc {
@@ -63,6 +63,20 @@ final class Gc {
         for (ObjectId id : repo.incoming.list()) {
             repo.incoming.delete(id);
             incoming++;
+        }
+        // A server's per-client staging areas: pushes no ref update has accepted (yet).
+        Path staging = repo.storeDir().resolve(Staging.DIR);
+        if (Files.isDirectory(staging)) {
+            try (DirectoryStream<Path> areas = Files.newDirectoryStream(staging)) {
+                for (Path area : areas) {
+                    ObjectStore held = new ObjectStore(area, repo.tmpDir());
+                    for (ObjectId id : held.list()) {
+                        held.delete(id);
+                        incoming++;
+                    }
+                    pruneEmptyFanouts(area);
+                }
+            }
         }
         long temps = 0;
         if (Files.isDirectory(repo.tmpDir())) {

@@ -12,6 +12,7 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
+import java.security.cert.X509Certificate;
 import java.util.HashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -20,7 +21,8 @@ import javax.net.ssl.SSLSocket;
 
 /**
  * A minimal HTTP/1.1 client (RFC 9112) over Aether's TLS: one connection per request, request
- * bodies streamed with chunked transfer coding, responses framed by Content-Length or chunked.
+ * bodies sent whole with Content-Length (their hash is signed, see {@link RequestAuth}),
+ * responses framed by Content-Length or chunked.
  * The JDK's HttpClient is not used because it does not pass the named-group restriction on to
  * the TLS engine, so it could not guarantee X25519MLKEM768; this client also counts the bytes on
  * the wire (below TLS) and the payload bytes (HTTP bodies).
@@ -34,12 +36,23 @@ final class HttpLink {
     private final String basePath;
     private final SSLContext tls;
     private final int timeoutMillis;
+    private final Signer signer;
     long wireSent;
     long wireReceived;
     long payloadSent;
     long payloadReceived;
 
+    /** Makes a request's Authorization header; null sends requests unsigned. */
+    @FunctionalInterface
+    interface Signer {
+        String authorization(String serverFingerprint, String method, String path, byte[] body);
+    }
+
     HttpLink(URI url, SSLContext tls, int timeoutMillis) {
+        this(url, tls, timeoutMillis, null);
+    }
+
+    HttpLink(URI url, SSLContext tls, int timeoutMillis, Signer signer) {
         if (!"https".equalsIgnoreCase(url.getScheme()) || url.getHost() == null) {
             throw new IllegalArgumentException("remote URL must be https://HOST:PORT, got '" + url + "'");
         }
@@ -49,16 +62,16 @@ final class HttpLink {
         this.basePath = p.endsWith("/") ? p.substring(0, p.length() - 1) : p;
         this.tls = tls;
         this.timeoutMillis = timeoutMillis;
+        this.signer = signer;
+    }
+
+    /** Whether requests are signed. */
+    boolean signs() {
+        return signer != null;
     }
 
     String hostPort() {
         return host + ":" + port;
-    }
-
-    /** Writes a request body. */
-    @FunctionalInterface
-    interface Body {
-        void write(OutputStream out) throws IOException;
     }
 
     /** A response whose body must be read (or the response closed). */
@@ -87,8 +100,8 @@ final class HttpLink {
         }
     }
 
-    /** Sends a request; the caller reads and closes the response. */
-    Response send(String method, String path, String contentType, Body body) throws IOException {
+    /** Sends a request ({@code body} null: none); the caller reads and closes the response. */
+    Response send(String method, String path, String contentType, byte[] body) throws IOException {
         Socket raw = new Socket() {
             // Below TLS: what travels on the wire, handshake and record overhead included.
             private Wire.CountingInputStream in;
@@ -139,19 +152,20 @@ final class HttpLink {
                     .append("Host: ").append(hostPort()).append("\r\n")
                     .append("User-Agent: aether-sync\r\n")
                     .append("Connection: close\r\n");
+            if (signer != null) {
+                String server = Tls.fingerprint((X509Certificate) s.getSession().getPeerCertificates()[0]);
+                head.append(RequestAuth.HEADER).append(": ").append(signer.authorization(server, method, basePath + path, body))
+                        .append("\r\n");
+            }
             if (body != null) {
                 head.append("Content-Type: ").append(contentType).append("\r\n")
-                        .append("Transfer-Encoding: chunked\r\n");
+                        .append("Content-Length: ").append(body.length).append("\r\n");
             }
             head.append("\r\n");
             out.write(head.toString().getBytes(StandardCharsets.US_ASCII));
             if (body != null) {
-                ChunkedOutputStream chunked = new ChunkedOutputStream(out);
-                Wire.CountingOutputStream counting = new Wire.CountingOutputStream(chunked);
-                body.write(counting);
-                counting.flush();
-                chunked.finish();
-                payloadSent += counting.count;
+                out.write(body);
+                payloadSent += body.length;
             }
             out.flush();
             InputStream in = new BufferedInputStream(s.getInputStream(), 1 << 16);
@@ -220,61 +234,6 @@ final class HttpLink {
         }
         String s = b.toString(StandardCharsets.ISO_8859_1);
         return s.endsWith("\r") ? s.substring(0, s.length() - 1) : s;
-    }
-
-    /** Chunked transfer coding, writer side (RFC 9112 section 7.1). */
-    static final class ChunkedOutputStream extends OutputStream {
-        private final OutputStream out;
-        private final byte[] buf = new byte[1 << 16];
-        private int n;
-
-        ChunkedOutputStream(OutputStream out) {
-            this.out = out;
-        }
-
-        @Override
-        public void write(int b) throws IOException {
-            if (n == buf.length) {
-                flushChunk();
-            }
-            buf[n++] = (byte) b;
-        }
-
-        @Override
-        public void write(byte[] b, int off, int len) throws IOException {
-            while (len > 0) {
-                if (n == buf.length) {
-                    flushChunk();
-                }
-                int k = Math.min(len, buf.length - n);
-                System.arraycopy(b, off, buf, n, k);
-                n += k;
-                off += k;
-                len -= k;
-            }
-        }
-
-        private void flushChunk() throws IOException {
-            if (n > 0) {
-                out.write((Integer.toHexString(n) + "\r\n").getBytes(StandardCharsets.US_ASCII));
-                out.write(buf, 0, n);
-                out.write('\r');
-                out.write('\n');
-                n = 0;
-            }
-        }
-
-        @Override
-        public void flush() throws IOException {
-            flushChunk();
-            out.flush();
-        }
-
-        void finish() throws IOException {
-            flushChunk();
-            out.write("0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
-            out.flush();
-        }
     }
 
     /** A response body framing: single bytes are read through {@link #read(byte[], int, int)}. */

@@ -46,6 +46,7 @@ final class Merger {
         this.wt = new WorkTree(repo);
     }
 
+    /** Merges {@code ref}; {@code author} signs a merge commit, null when there is no key (then only a fast-forward succeeds). */
     MergeResult merge(String ref, Identity author) throws IOException {
         if (MergeState.read(repo) != null) {
             throw new RepositoryException("a merge is already in progress: resolve and commit it, or run 'aether model merge --abort'");
@@ -70,6 +71,11 @@ final class Merger {
             wt.switchTo(repo.tree(repo.commit(theirs).tree()), false);
             repo.refs.advanceHead(head, theirs);
             return new MergeResult(MergeResult.Kind.FAST_FORWARD, theirs, List.of(), Map.of());
+        }
+        if (author == null) {
+            // A fast-forward needs no signature; a merge commit does, and nothing has changed yet.
+            throw new RepositoryException("merging " + ref + " needs a merge commit, and this machine has no signing key to"
+                    + " sign it: create one with 'aether model keygen'");
         }
         Optional<ObjectId> base = History.mergeBase(repo::commit, head, theirs);
         Map<String, FileEntry> baseTree = byPath(base.isPresent() ? repo.files(base.get()) : List.of());

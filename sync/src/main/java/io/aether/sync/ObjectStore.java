@@ -13,7 +13,8 @@ import java.util.Set;
 /**
  * Objects as files named by their id: {@code <dir>/ab/cdef...} (the first two hex digits are a
  * fan-out directory). Each object is written through {@link AtomicFiles} and verified against
- * its id every time it is read.
+ * its id every time it is read. Messages name objects by id, never by file: they reach peers of
+ * a server, and the id says where the file is.
  *
  * <p>Directory entries of new objects are made durable by {@link #sync()}, which callers run
  * before any ref can point at those objects.
@@ -125,7 +126,7 @@ final class ObjectStore {
     byte[] read(ObjectId id) throws IOException {
         byte[] enc = readIfPresent(id);
         if (enc == null) {
-            throw new RepositoryException("object " + id.hex() + " is missing from " + dir);
+            throw new RepositoryException("object " + id.hex() + " is missing");
         }
         return enc;
     }
@@ -137,7 +138,7 @@ final class ObjectStore {
         try {
             long size = Files.size(p);
             if (size > Codec.MAX_OBJECT_BYTES) {
-                throw new CorruptObjectException(id, "object " + id.hex() + " at " + p + " is " + size + " bytes, over the limit");
+                throw new CorruptObjectException(id, "object " + id.hex() + " is " + size + " bytes, over the limit");
             }
             enc = Files.readAllBytes(p);
         } catch (NoSuchFileException e) {
@@ -145,7 +146,7 @@ final class ObjectStore {
         }
         ObjectId actual = ObjectId.hash(enc);
         if (!actual.equals(id)) {
-            throw new CorruptObjectException(id, "object " + id.hex() + " is corrupt: " + p + " hashes to " + actual.hex());
+            throw new CorruptObjectException(id, "object " + id.hex() + " is corrupt: its bytes hash to " + actual.hex());
         }
         return enc;
     }

@@ -1,14 +1,16 @@
 package io.aether.sync;
 
+import io.aether.security.Identity;
 import io.aether.security.ServerTrust;
 import io.aether.security.Tls;
 import java.io.BufferedInputStream;
-import java.io.BufferedOutputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -21,45 +23,82 @@ import java.util.zip.Inflater;
 /**
  * The client side of sync with a repository served by {@link RepoServer}.
  *
- * <p>Fetch: read the remote refs, send the commits this side has, get back the list of objects
- * it lacks, drop those already received by an earlier (interrupted) attempt, download the rest
- * in batches into {@code incoming/}, verify everything (hashes, structure, signatures, trusted
- * authors), move it into the store and set {@code FETCH_HEAD}. Push: the mirror image, with the
- * server verifying before it moves its ref (fast-forward only unless forced).
+ * <p>Every request is signed with the client's key when it has one ({@link RequestAuth}); a
+ * client without a key can only read from a server that serves reads to anyone.
+ *
+ * <p>Fetch: read the remote refs, then download top-down ({@link Fetcher}): the new commits
+ * (signatures verified as they arrive), their trees, manifests and chunks, asking only for what
+ * verified objects refer to, into {@code incoming/}; verify the whole history again, move it into
+ * the store and set {@code FETCH_HEAD}. Push: upload what the server lacks into its staging area,
+ * then ask it to move its ref in an update that names the repository, the ref, the old and the
+ * new commit; the server verifies before it moves the ref (fast-forward only unless forced).
  */
 public final class RemoteRepository {
 
-    /** Objects per download or upload request; a cut transfer loses at most the batch in flight. */
+    /** Objects per upload request; a cut transfer loses at most the batch in flight. */
     static final int BATCH_OBJECTS = 256;
+    /** Bytes per upload request: the body is built in memory, since its hash is signed before it is sent. */
+    static final int BATCH_BYTES = 8 << 20;
+    /** Ids per question about what the server lacks (a 2 MiB body). */
+    static final int MISSING_BATCH = 1 << 16;
+    /** What one fetch may add to {@code incoming/} unless told otherwise. */
+    public static final long DEFAULT_MAX_DOWNLOAD_BYTES = 64L << 30;
     private static final String IDS = "application/x-aether-ids";
 
     private final URI url;
     private final HttpLink link;
+    private final long maxDownloadBytes;
 
-    /** A remote at {@code url} ({@code https://HOST:PORT}) whose certificate {@code trust} checks. */
+    /** A remote at {@code url} ({@code https://HOST:PORT}) whose certificate {@code trust} checks; requests unsigned. */
     public RemoteRepository(URI url, ServerTrust trust) {
-        this(url, trust, 60_000);
+        this(url, trust, null, DEFAULT_MAX_DOWNLOAD_BYTES);
     }
 
-    RemoteRepository(URI url, ServerTrust trust, int timeoutMillis) {
+    /**
+     * A remote whose requests are signed with {@code client} (null: unsigned), and whose fetches
+     * may add at most {@code maxDownloadBytes} to {@code incoming/}.
+     */
+    public RemoteRepository(URI url, ServerTrust trust, Identity client, long maxDownloadBytes) {
+        this(url, trust, client, maxDownloadBytes, 60_000);
+    }
+
+    RemoteRepository(URI url, ServerTrust trust, Identity client, long maxDownloadBytes, int timeoutMillis) {
+        if (maxDownloadBytes <= 0) {
+            throw new IllegalArgumentException("the download limit must be positive, got " + maxDownloadBytes);
+        }
         this.url = url;
-        this.link = new HttpLink(url, Tls.clientContext(trust), timeoutMillis);
+        this.maxDownloadBytes = maxDownloadBytes;
+        SecureRandom random = new SecureRandom();
+        HttpLink.Signer signer = client == null ? null : (server, method, path, body) ->
+                RequestAuth.sign(client, server, method, path, body, System.currentTimeMillis(), random).header();
+        this.link = new HttpLink(url, Tls.clientContext(trust), timeoutMillis, signer);
+    }
+
+    /** The remote's refs and the id of the repository it serves. */
+    private record RemoteRefs(Map<String, String> refs, String repositoryId) {
     }
 
     /** The remote's branches and tags by full name ({@code refs/heads/main}), and {@code HEAD} as the name it points to. */
     public Map<String, String> refs() throws IOException {
+        return listRefs().refs();
+    }
+
+    private RemoteRefs listRefs() throws IOException {
         try (HttpLink.Response r = link.send("GET", "/v1/refs", null, null)) {
             String text = okText(r);
             Map<String, String> m = new LinkedHashMap<>();
+            String repositoryId = null;
             for (String line : text.split("\n")) {
                 String[] f = line.strip().split(" ");
                 if (f.length == 2 && f[0].equals("HEAD")) {
                     m.put("HEAD", f[1]);
+                } else if (f.length == 2 && f[0].equals("REPOSITORY")) {
+                    repositoryId = f[1];
                 } else if (f.length == 2) {
                     m.put(f[1], f[0]);
                 }
             }
-            return m;
+            return new RemoteRefs(m, repositoryId);
         }
     }
 
@@ -72,7 +111,10 @@ public final class RemoteRepository {
             full = refs.containsKey(Refs.HEADS + name) || !refs.containsKey(Refs.TAGS + name) ? Refs.HEADS + name : Refs.TAGS + name;
         }
         String id = refs.get(full);
-        return Map.entry(full, id == null ? null : new ObjectId(id));
+        if (id == null) {
+            throw new RefNotFoundException("the remote " + url + " has no ref '" + name + "'");
+        }
+        return Map.entry(full, ObjectId.parse(id));
     }
 
     /**
@@ -81,11 +123,11 @@ public final class RemoteRepository {
      * received are not downloaded again.
      */
     public SyncResult fetch(Repository local, String remoteRef, Progress progress) throws IOException {
+        return fetch(local, remoteRef(refs(), remoteRef), progress);
+    }
+
+    private SyncResult fetch(Repository local, Map.Entry<String, ObjectId> ref, Progress progress) throws IOException {
         Meter meter = new Meter();
-        Map.Entry<String, ObjectId> ref = remoteRef(refs(), remoteRef);
-        if (ref.getValue() == null) {
-            throw new RefNotFoundException("the remote " + url + " has no ref '" + remoteRef + "'");
-        }
         ObjectId tip = ref.getValue();
         Optional<ObjectId> before = local.refs.readSpecial("FETCH_HEAD");
         long objects = 0;
@@ -93,11 +135,10 @@ public final class RemoteRepository {
         boolean upToDate = local.objects.has(tip);
         try (RepoLock.Held _ = local.sharedLock()) {
             if (!upToDate) {
-                List<ObjectId> plan = plan(local, tip);
-                List<ObjectId> need = Transfer.missing(local, plan);
-                long[] moved = download(local, need, progress);
-                objects = moved[0];
-                objectBytes = moved[1];
+                Fetcher fetcher = new Fetcher(local, this::requestFrames, maxDownloadBytes, progress);
+                fetcher.fetch(tip, localCommits(local));
+                objects = fetcher.objects;
+                objectBytes = fetcher.bytes;
                 Transfer.validateAndPromote(local, tip, progress);
             } else {
                 local.commit(tip);
@@ -107,8 +148,30 @@ public final class RemoteRepository {
         return meter.result(ref.getKey(), before.orElse(null), tip, upToDate, objects, objectBytes);
     }
 
-    /** Asks the server which objects {@code tip} needs beyond the commits this store has. */
-    private List<ObjectId> plan(Repository local, ObjectId tip) throws IOException {
+    /**
+     * Makes {@code empty} (a new repository with a working directory) a copy of the remote's
+     * {@code remoteRef} (null: the branch the remote's HEAD names): fetches it, makes the local
+     * branch of the same name (a tag is checked out as a detached HEAD) and checks it out. Needs
+     * no signing key.
+     */
+    public SyncResult cloneInto(Repository empty, String remoteRef, Progress progress) throws IOException {
+        if (!empty.refs.all().isEmpty() || empty.refs.headCommit().isPresent()) {
+            throw new IllegalArgumentException(empty.workDir() + " already has commits; clone into a new directory");
+        }
+        Map.Entry<String, ObjectId> ref = remoteRef(refs(), remoteRef == null ? "HEAD" : remoteRef);
+        SyncResult r = fetch(empty, ref, progress);
+        if (ref.getKey().startsWith(Refs.HEADS)) {
+            // An unborn branch of that name, then a fast-forward into it: no merge commit, no key.
+            empty.refs.setHead(new Refs.Head.OnBranch(ref.getKey().substring(Refs.HEADS.length())));
+            empty.merge("FETCH_HEAD", null);
+        } else {
+            empty.checkout(r.after().hex(), false);
+        }
+        return r;
+    }
+
+    /** Every commit this store has on a ref or HEAD: where the server's history can stop. */
+    private static Set<ObjectId> localCommits(Repository local) throws IOException {
         Set<ObjectId> haves = new HashSet<>();
         for (ObjectId r : local.refs.all().values()) {
             haves.addAll(History.ancestors(local::commit, r));
@@ -117,74 +180,43 @@ public final class RemoteRepository {
         if (head.isPresent()) {
             haves.addAll(History.ancestors(local::commit, head.get()));
         }
-        return askIds("/v1/plan", List.of(List.of(tip), new ArrayList<>(haves)));
+        return haves;
+    }
+
+    private static byte[] idsBody(List<List<ObjectId>> lists) throws IOException {
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        DataOutputStream d = new DataOutputStream(buf);
+        for (List<ObjectId> ids : lists) {
+            Wire.writeIds(d, ids);
+        }
+        d.flush();
+        return buf.toByteArray();
     }
 
     /** Posts id lists to {@code path}; returns the id list the server answers. */
     private List<ObjectId> askIds(String path, List<List<ObjectId>> lists) throws IOException {
-        try (HttpLink.Response r = link.send("POST", path, IDS, out -> {
-            DataOutputStream d = new DataOutputStream(out);
-            for (List<ObjectId> ids : lists) {
-                Wire.writeIds(d, ids);
-            }
-            d.flush();
-        })) {
+        try (HttpLink.Response r = link.send("POST", path, IDS, idsBody(lists))) {
             requireOk(r);
             return Wire.readIds(new DataInputStream(new BufferedInputStream(r.body)));
         }
     }
 
-    /** Downloads {@code ids} into incoming/ in batches; returns {objects, bytes}. */
-    private long[] download(Repository local, List<ObjectId> ids, Progress progress) throws IOException {
-        long count = 0;
-        long bytes = 0;
-        long wireBytes = 0;
+    /** Posts id lists to {@code path}; hands each object frame of the answer to {@code frames}. */
+    private void requestFrames(String path, List<List<ObjectId>> lists, Fetcher.FrameHandler frames) throws IOException {
         Inflater inflater = new Inflater(true);
-        try {
-            for (int from = 0; from < ids.size(); from += BATCH_OBJECTS) {
-                List<ObjectId> batch = ids.subList(from, Math.min(ids.size(), from + BATCH_OBJECTS));
-                try (HttpLink.Response r = link.send("POST", "/v1/objects", IDS, out -> {
-                    DataOutputStream d = new DataOutputStream(out);
-                    Wire.writeIds(d, batch);
-                    d.flush();
-                })) {
-                    requireOk(r);
-                    DataInputStream in = new DataInputStream(new BufferedInputStream(r.body, 1 << 16));
-                    Set<ObjectId> asked = new HashSet<>(batch);
-                    IncomingBatch received = new IncomingBatch(local);
-                    int got = 0;
-                    try {
-                        Wire.Frame f;
-                        while ((f = Wire.readFrame(in, inflater)) != null) {
-                            if (!asked.contains(f.id())) {
-                                throw new CorruptObjectException(f.id(), "the remote sent object " + f.id().hex() + ", which was not asked for");
-                            }
-                            received.add(f.id(), f.encoded());
-                            got++;
-                            count++;
-                            bytes += f.encoded().length;
-                            wireBytes += f.wireBytes();
-                            progress.update("receiving objects", from + got, ids.size(), wireBytes);
-                        }
-                    } finally {
-                        // Keep every complete object, also when the connection was cut.
-                        received.finish();
-                    }
-                    if (got != batch.size()) {
-                        throw new IOException("the remote sent " + got + " of " + batch.size() + " objects");
-                    }
-                } catch (IOException e) {
-                    if (e instanceof java.io.EOFException || e instanceof java.net.SocketException) {
-                        throw new IOException("connection to " + link.hostPort() + " lost after " + count + " of " + ids.size()
-                                + " objects; run the command again to resume (objects received so far are kept)", e);
-                    }
-                    throw e;
-                }
+        try (HttpLink.Response r = link.send("POST", path, IDS, idsBody(lists))) {
+            requireOk(r);
+            DataInputStream in = new DataInputStream(new BufferedInputStream(r.body, 1 << 16));
+            Wire.Frame f;
+            while ((f = Wire.readFrame(in, inflater)) != null) {
+                frames.accept(f);
             }
+        } catch (java.io.EOFException | java.net.SocketException e) {
+            throw new IOException("connection to " + link.hostPort() + " lost; run the command again to resume"
+                    + " (objects received so far are kept)", e);
         } finally {
             inflater.end();
         }
-        return new long[] {count, bytes};
     }
 
     /**
@@ -204,26 +236,35 @@ public final class RemoteRepository {
         if (!target.startsWith("refs/")) {
             target = Refs.HEADS + target;
         }
-        Map<String, String> refs = refs();
+        RemoteRefs remote = listRefs();
+        if (remote.repositoryId() == null) {
+            throw new RepositoryException("the remote " + url + " did not name its repository; is it an Aether server?");
+        }
+        Map<String, String> refs = remote.refs();
         String oldHex = refs.get(target);
-        ObjectId old = oldHex == null ? null : new ObjectId(oldHex);
+        ObjectId old = oldHex == null ? null : ObjectId.parse(oldHex);
         if (tip.equals(old)) {
             return meter.result(target, old, tip, true, 0, 0);
         }
         List<ObjectId> remoteKnown = new ArrayList<>();
         for (Map.Entry<String, String> e : refs.entrySet()) {
             if (!e.getKey().equals("HEAD")) {
-                ObjectId id = new ObjectId(e.getValue());
+                ObjectId id = ObjectId.parse(e.getValue());
                 if (local.objects.has(id)) {
                     remoteKnown.add(id);
                 }
             }
         }
         List<ObjectId> candidates = Transfer.closure(local, List.of(tip), remoteKnown);
-        List<ObjectId> need = askIds("/v1/missing", List.of(candidates));
+        List<ObjectId> need = new ArrayList<>();
+        for (int from = 0; from < candidates.size(); from += MISSING_BATCH) {
+            need.addAll(askIds("/v1/missing", List.of(candidates.subList(from, Math.min(candidates.size(), from + MISSING_BATCH)))));
+        }
         long[] sent = upload(local, need, progress);
-        String line = target + " " + (old == null ? "-" : old.hex()) + " " + tip.hex() + " " + (force ? "1" : "0");
-        try (HttpLink.Response r = link.send("POST", "/v1/update-ref", "text/plain", out -> out.write(line.getBytes(StandardCharsets.UTF_8)))) {
+        // The update names the repository, the ref, its old and its new commit, and its hash is signed.
+        String line = target + " " + (old == null ? "-" : old.hex()) + " " + tip.hex() + " " + (force ? "1" : "0") + " "
+                + remote.repositoryId();
+        try (HttpLink.Response r = link.send("POST", "/v1/update-ref", "text/plain", line.getBytes(StandardCharsets.UTF_8))) {
             okText(r);
         }
         return meter.result(target, old, tip, false, sent[0], sent[1]);
@@ -232,30 +273,32 @@ public final class RemoteRepository {
     private long[] upload(Repository local, List<ObjectId> ids, Progress progress) throws IOException {
         long count = 0;
         long bytes = 0;
-        long[] wire = {0};
+        long wire = 0;
         try (Wire.Compressor compressor = new Wire.Compressor()) {
-            for (int from = 0; from < ids.size(); from += BATCH_OBJECTS) {
-                List<ObjectId> batch = ids.subList(from, Math.min(ids.size(), from + BATCH_OBJECTS));
-                long[] batchBytes = {0};
-                int base = from;
-                try (HttpLink.Response r = link.send("POST", "/v1/push", "application/x-aether-objects", out -> {
-                    DataOutputStream d = new DataOutputStream(new BufferedOutputStream(out, 1 << 16));
-                    int i = 0;
-                    for (ObjectId id : batch) {
-                        byte[] enc = local.objects.read(id);
-                        wire[0] += Wire.writeFrame(d, id, enc, compressor);
-                        batchBytes[0] += enc.length;
-                        progress.update("sending objects", base + ++i, ids.size(), wire[0]);
-                    }
-                    d.flush();
-                })) {
+            int from = 0;
+            while (from < ids.size()) {
+                ByteArrayOutputStream body = new ByteArrayOutputStream();
+                DataOutputStream d = new DataOutputStream(body);
+                int n = 0;
+                long batchBytes = 0;
+                while (from + n < ids.size() && n < BATCH_OBJECTS && body.size() < BATCH_BYTES) {
+                    ObjectId id = ids.get(from + n);
+                    byte[] enc = local.objects.read(id);
+                    wire += Wire.writeFrame(d, id, enc, compressor);
+                    batchBytes += enc.length;
+                    n++;
+                    progress.update("sending objects", from + n, ids.size(), wire);
+                }
+                d.flush();
+                try (HttpLink.Response r = link.send("POST", "/v1/push", "application/x-aether-objects", body.toByteArray())) {
                     okText(r);
                 } catch (java.net.SocketException | java.io.EOFException e) {
                     throw new IOException("connection to " + link.hostPort() + " lost after " + count + " of " + ids.size()
                             + " objects; run the command again to resume (the remote keeps what it received)", e);
                 }
-                count += batch.size();
-                bytes += batchBytes[0];
+                from += n;
+                count += n;
+                bytes += batchBytes;
             }
         }
         return new long[] {count, bytes};
@@ -291,7 +334,10 @@ public final class RemoteRepository {
     }
 
     private RepositoryException refused(int status, String text) {
-        String reason = text.isBlank() ? "HTTP " + status : text;
+        String reason = text.isBlank() ? "HTTP " + status : text.lines().findFirst().orElse(text);
+        if (status == 401 && !link.signs()) {
+            reason += " (this client has no key: create one with 'aether model keygen' and have the server's operator grant it)";
+        }
         return status == 403 ? new VerificationException("remote " + link.hostPort() + " refused: " + reason)
                 : new RepositoryException("remote " + link.hostPort() + " refused: " + reason);
     }

@@ -641,7 +641,10 @@ public final class Repository {
         return new Differ(this).diff(from, to);
     }
 
-    /** Merges {@code ref} into the current branch (fast-forward when possible). */
+    /**
+     * Merges {@code ref} into the current branch (fast-forward when possible); {@code author}
+     * signs a merge commit, null on a machine without a key (then only a fast-forward succeeds).
+     */
     public MergeResult merge(String ref, Identity author) throws IOException {
         requireWorkDir("merge");
         try (RepoLock.Held _ = sharedLock()) {

@@ -16,12 +16,13 @@ import java.util.Set;
  * The two halves of moving history between stores, shared by the server and the client.
  *
  * <p>{@link #closure}: which objects a receiver needs for some commits given commits it already
- * has. {@link #validateAndPromote}: on the receiving side, objects arrive in the store's
- * {@code incoming/} area (kept across interrupted transfers, so a retry fetches only what is
- * still missing); before any ref moves, everything a new commit reaches must be present,
- * well-formed, hash-correct and signed by trusted keys, and only then are the incoming objects
- * moved into {@code objects/}, leaves first, so {@code objects/} never holds an object whose
- * references are absent.
+ * has; {@link #newCommits}: the commits alone, children before parents. {@link #validate} and
+ * {@link #promote}: on the receiving side, objects arrive in a holding area (a client's
+ * {@code incoming/}, a server's per-client {@code staging/} area; kept across interrupted
+ * transfers, so a retry moves only what is still missing); before any ref moves, everything a
+ * new commit reaches must be present, well-formed, hash-correct and signed by trusted keys, and
+ * only then are the held objects moved into {@code objects/}, leaves first, so {@code objects/}
+ * never holds an object whose references are absent.
  */
 final class Transfer {
 
@@ -88,11 +89,63 @@ final class Transfer {
     }
 
     /**
-     * Checks everything {@code tip} reaches (see the class comment) and moves it from
-     * {@code incoming/} into {@code objects/}. Returns how many objects moved. Throws, moving
-     * nothing, on a missing, corrupt or unverifiable object.
+     * The commits reachable from {@code wants} and not from the {@code haves} this store knows,
+     * in breadth-first order from the wants: every commit comes after one of its children.
      */
+    static List<ObjectId> newCommits(Repository repo, Collection<ObjectId> wants, Collection<ObjectId> haves) throws IOException {
+        Set<ObjectId> known = new HashSet<>();
+        Deque<ObjectId> todo = new ArrayDeque<>();
+        for (ObjectId h : haves) {
+            if (repo.objects.has(h)) {
+                todo.add(h);
+            }
+        }
+        while (!todo.isEmpty()) {
+            ObjectId c = todo.poll();
+            if (known.add(c)) {
+                todo.addAll(repo.commit(c).parents());
+            }
+        }
+        List<ObjectId> out = new ArrayList<>();
+        Set<ObjectId> seen = new HashSet<>(known);
+        todo.addAll(wants);
+        while (!todo.isEmpty()) {
+            ObjectId c = todo.poll();
+            if (seen.add(c)) {
+                out.add(c);
+                todo.addAll(repo.commit(c).parents());
+            }
+        }
+        return out;
+    }
+
+    /**
+     * What {@link #validate} found: the held objects a new tip needs, by kind, and the parents of
+     * its new commits.
+     */
+    record Validated(ObjectStore source, Map<ObjectKind, List<ObjectId>> found, Map<ObjectId, List<ObjectId>> commitParents) {
+
+        /** Loads commits of this history, new or already in the store, for ancestry questions. */
+        History.Loader loader(Repository repo) {
+            return id -> {
+                List<ObjectId> parents = commitParents.get(id);
+                return parents == null ? repo.commit(id) : repo.verifiedCommit(id, source.read(id));
+            };
+        }
+    }
+
+    /** Checks everything {@code tip} reaches in {@code incoming/} and promotes it; see {@link #validate}. */
     static int validateAndPromote(Repository repo, ObjectId tip, Progress progress) throws IOException {
+        return promote(repo, validate(repo, repo.incoming, tip, progress));
+    }
+
+    /**
+     * Checks everything {@code tip} reaches that {@code objects/} lacks: present in
+     * {@code source}, of the kind and size its referrer says, well-formed, and every commit
+     * signed by a trusted key (see the class comment). Throws, changing nothing, on a missing,
+     * corrupt or unverifiable object.
+     */
+    static Validated validate(Repository repo, ObjectStore source, ObjectId tip, Progress progress) throws IOException {
         record Want(ObjectId id, ObjectKind kind, long size, String where) {
         }
         Map<ObjectKind, List<ObjectId>> found = new HashMap<>();
@@ -113,7 +166,7 @@ final class Transfer {
             if (repo.objects.has(w.id)) {
                 continue;
             }
-            byte[] enc = repo.incoming.readIfPresent(w.id);
+            byte[] enc = source.readIfPresent(w.id);
             if (enc == null) {
                 throw new RepositoryException("incomplete transfer: object " + w.id.hex() + " (" + w.kind.label() + " of "
                         + w.where + ") is missing; run the command again to resume");
@@ -159,15 +212,20 @@ final class Transfer {
                 progress.update("verifying", checked, checked + todo.size(), 0);
             }
         }
+        return new Validated(source, found, commitParents);
+    }
+
+    /** Moves what {@link #validate} found into {@code objects/}, leaves first; returns how many objects moved. */
+    static int promote(Repository repo, Validated v) throws IOException {
         int moved = 0;
         for (ObjectKind k : List.of(ObjectKind.CHUNK, ObjectKind.FILE, ObjectKind.TREE)) {
-            for (ObjectId id : found.get(k)) {
-                repo.incoming.moveTo(id, repo.objects);
+            for (ObjectId id : v.found().get(k)) {
+                v.source().moveTo(id, repo.objects);
                 moved++;
             }
         }
-        for (ObjectId c : parentsFirst(commitParents)) {
-            repo.incoming.moveTo(c, repo.objects);
+        for (ObjectId c : parentsFirst(v.commitParents())) {
+            v.source().moveTo(c, repo.objects);
             moved++;
         }
         repo.objects.sync();
@@ -207,11 +265,11 @@ final class Transfer {
         return order;
     }
 
-    /** The ids held neither in {@code objects/} nor in {@code incoming/}. */
-    static List<ObjectId> missing(Repository repo, Collection<ObjectId> ids) {
+    /** The ids held neither in {@code objects/} nor in {@code held}. */
+    static List<ObjectId> missing(Repository repo, ObjectStore held, Collection<ObjectId> ids) {
         List<ObjectId> out = new ArrayList<>();
-        for (ObjectId id : ids) {
-            if (!repo.objects.has(id) && !repo.incoming.has(id)) {
+        for (ObjectId id : new LinkedHashSet<>(ids)) {
+            if (!repo.objects.has(id) && !held.has(id)) {
                 out.add(id);
             }
         }

@@ -13,14 +13,21 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /** The stall guard on a plain JDK HTTP server with raw-socket clients that misbehave. */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
 class StallGuardTest {
 
     private HttpServer server;
@@ -28,12 +35,32 @@ class StallGuardTest {
     private StallGuard guard;
     private final AtomicReference<String> handlerSaw = new AtomicReference<>("nothing yet");
 
+    private final CountDownLatch release = new CountDownLatch(1);
+    private final AtomicInteger holding = new AtomicInteger();
+
     @BeforeEach
     void start() throws IOException {
+        start(StallGuard.Limits.of(Duration.ofMillis(300)));
+    }
+
+    private void start(StallGuard.Limits limits) throws IOException {
+        if (server != null) {
+            stop();
+        }
         server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 8);
         executor = Executors.newVirtualThreadPerTaskExecutor();
         server.setExecutor(executor);
-        guard = new StallGuard(Duration.ofMillis(300));
+        guard = new StallGuard(limits);
+        server.createContext("/hold", ex -> {
+            holding.incrementAndGet();
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            ex.sendResponseHeaders(200, -1);
+            ex.close();
+        }).getFilters().add(guard);
         server.createContext("/upload", ex -> {
             try {
                 handlerSaw.set("read " + ex.getRequestBody().readAllBytes().length);
@@ -146,5 +173,108 @@ class StallGuardTest {
     @Test
     void aLimitMustBePositive() {
         assertThrows(IllegalArgumentException.class, () -> new StallGuard(Duration.ZERO));
+        assertThrows(IllegalArgumentException.class, () -> new StallGuard.Limits(Duration.ofSeconds(1), -1, Duration.ofSeconds(1), 1, 1));
+        assertThrows(IllegalArgumentException.class, () -> new StallGuard.Limits(Duration.ofSeconds(1), 0, Duration.ofSeconds(1), 0, 1));
+    }
+
+    /**
+     * Sends an upload's head, then one byte every {@code everyMillis} until the server drops the
+     * connection; returns how long that took.
+     */
+    private long trickle(long everyMillis) throws Exception {
+        long t0 = System.nanoTime();
+        try (Socket s = request("POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: 100000\r\n\r\n")) {
+            OutputStream out = s.getOutputStream();
+            try {
+                for (int i = 0; i < 20_000 / everyMillis; i++) {
+                    Thread.sleep(everyMillis);
+                    out.write('x');
+                    out.flush();
+                }
+            } catch (IOException cut) {
+                return (System.nanoTime() - t0) / 1_000_000;
+            }
+        }
+        throw new AssertionError("a client sending a byte every " + everyMillis + " ms was never cut off");
+    }
+
+    @Test
+    void aClientThatSendsAByteEvery200MillisecondsIsCutOff() throws Exception {
+        // Every read finishes well inside the one-second stall limit: only the minimum rate catches it.
+        start(new StallGuard.Limits(Duration.ofSeconds(1), 1024, Duration.ofMinutes(10), 8, 8));
+        long took = trickle(200);
+        assertEquals(1, guard.stalledExchanges());
+        assertTrue(took < 10_000, "cut off after " + took + " ms");
+        for (int i = 0; i < 100 && handlerSaw.get().equals("nothing yet"); i++) {
+            Thread.sleep(50);
+        }
+        assertTrue(handlerSaw.get().startsWith("failed"), handlerSaw.get());
+    }
+
+    @Test
+    void anExchangeIsCutOffAtItsIoDeadline() throws Exception {
+        // No minimum rate: only the total time the server waits on the client ends it.
+        start(new StallGuard.Limits(Duration.ofSeconds(1), 0, Duration.ofMillis(1500), 8, 8));
+        long took = trickle(100);
+        assertEquals(1, guard.stalledExchanges());
+        assertTrue(took >= 1_400 && took < 10_000, "cut off after " + took + " ms");
+    }
+
+    private static int status(Socket s) throws IOException {
+        String line = HttpLink.readLine(s.getInputStream());
+        return Integer.parseInt(line.split(" ")[1]);
+    }
+
+    private Socket from(String localAddress, String head) throws IOException {
+        Socket s = new Socket();
+        s.bind(new InetSocketAddress(InetAddress.getByName(localAddress), 0));
+        s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), server.getAddress().getPort()));
+        s.setSoTimeout(30_000);
+        s.getOutputStream().write(head.getBytes(StandardCharsets.US_ASCII));
+        s.getOutputStream().flush();
+        return s;
+    }
+
+    private void awaitHolding(int n) throws InterruptedException {
+        for (int i = 0; i < 500 && holding.get() < n; i++) {
+            Thread.sleep(20);
+        }
+        assertEquals(n, holding.get(), "exchanges running");
+    }
+
+    @Test
+    void exchangesAtOnceAreCappedPerServerAndPerClientAddress() throws Exception {
+        start(new StallGuard.Limits(Duration.ofSeconds(30), 0, Duration.ofMinutes(10), 4, 2));
+        String hold = "GET /hold HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+        List<Socket> held = new ArrayList<>();
+        try {
+            held.add(from("127.0.0.1", hold));
+            held.add(from("127.0.0.1", hold));
+            held.add(from("127.0.0.2", hold));
+            awaitHolding(3);
+            try (Socket third = from("127.0.0.1", hold)) {
+                assertEquals(429, status(third), "a third from one address");
+            }
+            held.add(from("127.0.0.3", hold));
+            awaitHolding(4);
+            try (Socket fifth = from("127.0.0.4", hold)) {
+                assertEquals(503, status(fifth), "a fifth for the server");
+            }
+            assertEquals(4, holding.get(), "the refused ones never reached the handler");
+            assertEquals(2, guard.refusedExchanges());
+            release.countDown();
+            for (Socket s : held) {
+                assertEquals(200, status(s));
+            }
+            // Finished exchanges free their places.
+            try (Socket again = from("127.0.0.1", hold)) {
+                assertEquals(200, status(again));
+            }
+        } finally {
+            release.countDown();
+            for (Socket s : held) {
+                s.close();
+            }
+        }
     }
 }

@@ -27,12 +27,15 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Two (or three) repositories syncing through a real HTTPS server on loopback. */
+@Timeout(value = 180, unit = TimeUnit.SECONDS)
 class SyncTest {
 
     private static final ServerCredentials CREDS = ServerCredentials.generate("sync-test");
@@ -48,8 +51,10 @@ class SyncTest {
 
     @BeforeEach
     void setUp() throws IOException {
-        // The server accepts Alice's and Bob's signatures only.
+        // The server accepts Alice's and Bob's signatures only; Alice may do anything, Bob read and write.
         server = Repository.initBare(tmp.resolve("server"), Fixture.trust());
+        AccessList.grant(server, ALICE.publicKey(), AccessList.parseRights("force,tag"));
+        AccessList.grant(server, BOB.publicKey(), AccessList.parseRights("write"));
         http = RepoServer.start(server, new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), CREDS);
         alice = Fixture.init(tmp.resolve("alice"));
         bob = Fixture.init(tmp.resolve("bob"));
@@ -60,12 +65,12 @@ class SyncTest {
         http.close();
     }
 
-    private RemoteRepository remote() {
-        return remote(http.port());
+    private RemoteRepository remote(io.aether.security.Identity client) {
+        return remote(http.port(), client);
     }
 
-    private static RemoteRepository remote(int port) {
-        return new RemoteRepository(URI.create("https://127.0.0.1:" + port), PIN);
+    private static RemoteRepository remote(int port, io.aether.security.Identity client) {
+        return new RemoteRepository(URI.create("https://127.0.0.1:" + port), PIN, client, RemoteRepository.DEFAULT_MAX_DOWNLOAD_BYTES);
     }
 
     /** A ~4 MB model: body weights shared across versions, plus a small head. */
@@ -78,6 +83,11 @@ class SyncTest {
 
     private static final float[] BODY = TestModels.weights(42, 1_000_000);
 
+    /** What {@code who} pushed to {@code server} that no ref update has accepted (yet). */
+    static List<ObjectId> staged(Repository server, io.aether.security.Identity who) throws IOException {
+        return new ObjectStore(server.storeDir().resolve(Staging.DIR).resolve(who.keyId().hex()), server.tmpDir()).list();
+    }
+
     private ObjectId commitModel(Repository repo, byte[] model, String msg, io.aether.security.Identity who) throws IOException {
         write(repo.workDir().resolve("model.onnx"), model);
         repo.add(List.of("."));
@@ -88,13 +98,13 @@ class SyncTest {
     void pushThenFetchAndMergeCarriesTheModelAndThenOnlyTheChangedChunks() throws IOException {
         byte[] v1 = model(BODY, 1);
         ObjectId c1 = commitModel(alice, v1, "v1", ALICE);
-        SyncResult push1 = remote().push(alice, "main", null, false, Progress.NONE);
+        SyncResult push1 = remote(ALICE).push(alice, "main", null, false, Progress.NONE);
         assertEquals("refs/heads/main", push1.ref());
         assertEquals(c1, push1.after());
         assertEquals(c1, server.resolve("main"));
         assertTrue(push1.objectBytes() >= v1.length, push1.toString());
 
-        SyncResult fetch1 = remote().fetch(bob, "main", Progress.NONE);
+        SyncResult fetch1 = remote(BOB).fetch(bob, "main", Progress.NONE);
         assertEquals(c1, fetch1.after());
         assertEquals(c1, bob.resolve("FETCH_HEAD"));
         assertEquals(MergeResult.Kind.FAST_FORWARD, bob.merge("FETCH_HEAD", BOB).kind());
@@ -107,16 +117,16 @@ class SyncTest {
         }
         byte[] v2 = model(tuned, 1);
         ObjectId c2 = commitModel(alice, v2, "fine-tune", ALICE);
-        SyncResult push2 = remote().push(alice, "main", null, false, Progress.NONE);
+        SyncResult push2 = remote(ALICE).push(alice, "main", null, false, Progress.NONE);
         assertTrue(push2.bytesSent() < v2.length / 10, "push of a 1% change sent " + push2.bytesSent() + " of " + v2.length);
         assertTrue(push2.objects() <= 8, "objects sent: " + push2.objects());
-        SyncResult fetch2 = remote().fetch(bob, "main", Progress.NONE);
+        SyncResult fetch2 = remote(BOB).fetch(bob, "main", Progress.NONE);
         assertTrue(fetch2.bytesReceived() < v2.length / 10, "fetch received " + fetch2.bytesReceived());
         assertEquals(MergeResult.Kind.FAST_FORWARD, bob.merge("FETCH_HEAD", BOB).kind());
         assertEquals(c2, bob.resolve("main"));
         assertArrayEquals(v2, bob.readFile(c2, "model.onnx"));
 
-        SyncResult again = remote().fetch(bob, "main", Progress.NONE);
+        SyncResult again = remote(BOB).fetch(bob, "main", Progress.NONE);
         assertTrue(again.upToDate());
         assertEquals(0, again.objects());
     }
@@ -125,11 +135,11 @@ class SyncTest {
     void anInterruptedFetchResumesAndMovesOnlyWhatIsStillMissing() throws IOException {
         byte[] v1 = model(TestModels.weights(7, 1_500_000), 1);
         ObjectId c1 = commitModel(alice, v1, "v1", ALICE);
-        remote().push(alice, "main", null, false, Progress.NONE);
+        remote(ALICE).push(alice, "main", null, false, Progress.NONE);
 
         long fullPlanBytes;
         try (CuttingProxy proxy = new CuttingProxy(http.port(), v1.length / 2, true)) {
-            IOException e = assertThrows(IOException.class, () -> remote(proxy.port()).fetch(bob, "main", Progress.NONE));
+            IOException e = assertThrows(IOException.class, () -> remote(proxy.port(), BOB).fetch(bob, "main", Progress.NONE));
             assertTrue(proxy.didCut());
             assertTrue(e.getMessage().contains("run the command again to resume"), e.getMessage());
         }
@@ -140,7 +150,7 @@ class SyncTest {
         assertTrue(kept > 0, "objects received before the cut are kept");
         fullPlanBytes = v1.length;
 
-        SyncResult resumed = remote().fetch(bob, "main", Progress.NONE);
+        SyncResult resumed = remote(BOB).fetch(bob, "main", Progress.NONE);
         assertEquals(c1, resumed.after());
         assertTrue(resumed.objectBytes() < fullPlanBytes * 0.75, "resumed transfer moved " + resumed.objectBytes() + " of " + fullPlanBytes);
         assertTrue(resumed.bytesReceived() < fullPlanBytes * 0.75, "resumed transfer received " + resumed.bytesReceived());
@@ -153,15 +163,15 @@ class SyncTest {
         byte[] v1 = model(TestModels.weights(8, 1_500_000), 1);
         ObjectId c1 = commitModel(alice, v1, "v1", ALICE);
         try (CuttingProxy proxy = new CuttingProxy(http.port(), v1.length / 2, false)) {
-            assertThrows(IOException.class, () -> remote(proxy.port()).push(alice, "main", null, false, Progress.NONE));
+            assertThrows(IOException.class, () -> remote(proxy.port(), ALICE).push(alice, "main", null, false, Progress.NONE));
             assertTrue(proxy.didCut());
         }
         // Closing the proxy waited for the server to finish the cut upload: the client sees the cut at
         // once, but the server may still be reading and storing what arrived before it.
         assertTrue(server.refs.read("refs/heads/main").isEmpty(), "the remote ref did not move");
         assertTrue(server.objects.list().isEmpty(), "nothing unverified reached the server's store");
-        assertFalse(server.incoming.list().isEmpty(), "the objects received before the cut are kept");
-        SyncResult resumed = remote().push(alice, "main", null, false, Progress.NONE);
+        assertFalse(staged(server, ALICE).isEmpty(), "the objects received before the cut are kept");
+        SyncResult resumed = remote(ALICE).push(alice, "main", null, false, Progress.NONE);
         assertEquals(c1, server.resolve("main"));
         assertTrue(resumed.objectBytes() < v1.length * 0.75, "resumed push moved " + resumed.objectBytes() + " of " + v1.length);
         assertArrayEquals(v1, server.readFile(c1, "model.onnx"));
@@ -172,7 +182,7 @@ class SyncTest {
         Repository mallory = Repository.init(tmp.resolve("mallory"), TrustStore.of(MALLORY.publicKey()));
         commitModel(mallory, model(BODY, 3), "evil", MALLORY);
         VerificationException e = assertThrows(VerificationException.class,
-                () -> remote().push(mallory, "main", null, false, Progress.NONE));
+                () -> remote(ALICE).push(mallory, "main", null, false, Progress.NONE));
         assertTrue(e.getMessage().contains(MALLORY.keyId().hex()), e.getMessage());
         assertTrue(server.refs.all().isEmpty(), "no ref moved");
         assertTrue(server.objects.list().isEmpty(), "no object entered the store");
@@ -187,24 +197,25 @@ class SyncTest {
         ObjectId forgedId = ObjectId.hash(forged);
         // Upload the forged commit and its tree with the raw protocol (a normal client refuses to push it).
         List<ObjectId> ids = List.of(forgedId, good.tree());
-        HttpLink link = new HttpLink(URI.create("https://127.0.0.1:" + http.port()), Tls.clientContext(PIN), 10_000);
+        HttpLink link = Signed.link(http.port(), PIN, ALICE);
         List<ObjectId> all = new java.util.ArrayList<>(ids);
         for (FileEntry f : alice.tree(good.tree())) {
             all.add(f.manifest());
             alice.manifest(f.manifest()).chunks().forEach(c -> all.add(c.id()));
         }
-        try (Wire.Compressor compressor = new Wire.Compressor();
-             HttpLink.Response r = link.send("POST", "/v1/push", "application/x-aether-objects", out -> {
-                 DataOutputStream o = new DataOutputStream(out);
-                 for (ObjectId id : all) {
-                     Wire.writeFrame(o, id, id.equals(forgedId) ? forged : alice.objects.read(id), compressor);
-                 }
-                 o.flush();
-             })) {
+        java.io.ByteArrayOutputStream frames = new java.io.ByteArrayOutputStream();
+        try (Wire.Compressor compressor = new Wire.Compressor()) {
+            DataOutputStream o = new DataOutputStream(frames);
+            for (ObjectId id : all) {
+                Wire.writeFrame(o, id, id.equals(forgedId) ? forged : alice.objects.read(id), compressor);
+            }
+            o.flush();
+        }
+        try (HttpLink.Response r = link.send("POST", "/v1/push", "application/x-aether-objects", frames.toByteArray())) {
             assertEquals(200, r.status, r.text());
         }
         try (HttpLink.Response r = link.send("POST", "/v1/update-ref", "text/plain",
-                out -> out.write(("refs/heads/main - " + forgedId.hex() + " 0").getBytes(StandardCharsets.UTF_8)))) {
+                ("refs/heads/main - " + forgedId.hex() + " 0 " + http.repositoryId()).getBytes(StandardCharsets.UTF_8))) {
             String text = r.text();
             assertEquals(403, r.status, text);
             assertTrue(text.contains("bad signature"), text);
@@ -216,27 +227,27 @@ class SyncTest {
     @Test
     void nonFastForwardPushesAreRejectedUnlessForced() throws IOException {
         commitModel(alice, model(BODY, 1), "v1", ALICE);
-        remote().push(alice, "main", null, false, Progress.NONE);
-        remote().fetch(bob, "main", Progress.NONE);
+        remote(ALICE).push(alice, "main", null, false, Progress.NONE);
+        remote(BOB).fetch(bob, "main", Progress.NONE);
         bob.merge("FETCH_HEAD", BOB);
         ObjectId bobs = Fixture.commitFile(bob, "notes.txt", "bob\n", "bob's change");
         ObjectId alices = commitModel(alice, model(BODY, 2), "v2", ALICE);
-        remote().push(alice, "main", null, false, Progress.NONE);
+        remote(ALICE).push(alice, "main", null, false, Progress.NONE);
 
-        RepositoryException e = assertThrows(RepositoryException.class, () -> remote().push(bob, "main", null, false, Progress.NONE));
+        RepositoryException e = assertThrows(RepositoryException.class, () -> remote(BOB).push(bob, "main", null, false, Progress.NONE));
         assertTrue(e.getMessage().contains("non-fast-forward"), e.getMessage());
         assertEquals(alices, server.resolve("main"));
 
         // Bob pulls (fetch + merge), then his push is a fast-forward.
-        remote().fetch(bob, "main", Progress.NONE);
+        remote(BOB).fetch(bob, "main", Progress.NONE);
         MergeResult m = bob.merge("FETCH_HEAD", BOB);
         assertEquals(MergeResult.Kind.MERGED, m.kind());
-        remote().push(bob, "main", null, false, Progress.NONE);
+        remote(BOB).push(bob, "main", null, false, Progress.NONE);
         assertEquals(m.commit(), server.resolve("main"));
         assertTrue(server.isAncestor(bobs, m.commit()) && server.isAncestor(alices, m.commit()));
 
         // A forced push may rewind the branch.
-        remote().push(alice, alices.hex(), "refs/heads/main", true, Progress.NONE);
+        remote(ALICE).push(alice, alices.hex(), "refs/heads/main", true, Progress.NONE);
         assertEquals(alices, server.resolve("main"));
     }
 
@@ -244,27 +255,27 @@ class SyncTest {
     void tagsArePushedAndNotMovedWithoutForce() throws IOException {
         ObjectId c1 = commitModel(alice, model(BODY, 1), "v1", ALICE);
         alice.createTag("v1.0", "HEAD", false);
-        SyncResult r = remote().push(alice, "v1.0", null, false, Progress.NONE);
+        SyncResult r = remote(ALICE).push(alice, "v1.0", null, false, Progress.NONE);
         assertEquals("refs/tags/v1.0", r.ref());
         assertEquals(c1, server.resolve("v1.0"));
         ObjectId c2 = commitModel(alice, model(BODY, 2), "v2", ALICE);
         alice.createTag("v1.0", "HEAD", true);
-        RepositoryException e = assertThrows(RepositoryException.class, () -> remote().push(alice, "v1.0", null, false, Progress.NONE));
+        RepositoryException e = assertThrows(RepositoryException.class, () -> remote(ALICE).push(alice, "v1.0", null, false, Progress.NONE));
         assertTrue(e.getMessage().contains("already exists"), e.getMessage());
-        remote().push(alice, "v1.0", null, true, Progress.NONE);
+        remote(ALICE).push(alice, "v1.0", null, true, Progress.NONE);
         assertEquals(c2, server.resolve("v1.0"));
         // Fetching a tag by its short name.
-        assertEquals(c2, remote().fetch(bob, "v1.0", Progress.NONE).after());
+        assertEquals(c2, remote(BOB).fetch(bob, "v1.0", Progress.NONE).after());
         assertEquals(Optional.of(c2), bob.refs.readSpecial("FETCH_HEAD"));
     }
 
     @Test
     void aCorruptObjectOnTheServerIsNotServedAndTheReasonArrives() throws IOException {
         ObjectId c1 = commitModel(alice, model(BODY, 1), "v1", ALICE);
-        remote().push(alice, "main", null, false, Progress.NONE);
+        remote(ALICE).push(alice, "main", null, false, Progress.NONE);
         ObjectId chunk = server.manifest(server.file(c1, "model.onnx").manifest()).chunks().get(3).id();
         IntegrityTest.flipByte(server.objects.path(chunk), 500);
-        RepositoryException e = assertThrows(RepositoryException.class, () -> remote().fetch(bob, "main", Progress.NONE));
+        RepositoryException e = assertThrows(RepositoryException.class, () -> remote(BOB).fetch(bob, "main", Progress.NONE));
         assertTrue(e.getMessage().contains(chunk.hex()) && e.getMessage().contains("corrupt"), e.getMessage());
         assertTrue(bob.refs.readSpecial("FETCH_HEAD").isEmpty());
         assertTrue(bob.objects.list().isEmpty());
@@ -301,7 +312,7 @@ class SyncTest {
         liar.start();
         try {
             CorruptObjectException e = assertThrows(CorruptObjectException.class,
-                    () -> remote(liar.getAddress().getPort()).fetch(bob, "main", Progress.NONE));
+                    () -> remote(liar.getAddress().getPort(), BOB).fetch(bob, "main", Progress.NONE));
             assertTrue(e.getMessage().contains(claimed.hex()) && e.getMessage().contains("refused"), e.getMessage());
             assertFalse(bob.incoming.has(claimed));
             assertTrue(bob.refs.readSpecial("FETCH_HEAD").isEmpty());
@@ -313,11 +324,12 @@ class SyncTest {
     @Test
     void aClientThatStallsMidPushIsCutOffAndReleasesTheRepositoryForGc() throws Exception {
         try (RepoServer guarded = RepoServer.start(server, new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), CREDS,
-                java.time.Duration.ofMillis(300));
+                RepoServer.Options.defaults().withLimits(StallGuard.Limits.of(java.time.Duration.ofMillis(300))));
              javax.net.ssl.SSLSocket s = Tls.connect(Tls.clientContext(PIN), "127.0.0.1", guarded.port(), 10_000)) {
-            // Half a push: the handler takes the repository's shared lock, then waits for a body that never comes.
-            s.getOutputStream().write(("POST /v1/push HTTP/1.1\r\nHost: t\r\nContent-Length: 1000000\r\n\r\n"
-                    + "x".repeat(20)).getBytes(StandardCharsets.US_ASCII));
+            // Half a push, signed by a client that may push: the handler waits for a body that never comes.
+            String auth = Signed.header(ALICE, CREDS.fingerprint(), "POST", "/v1/push", new byte[1_000_000]);
+            s.getOutputStream().write(("POST /v1/push HTTP/1.1\r\nHost: t\r\nAuthorization: " + auth
+                    + "\r\nContent-Length: 1000000\r\n\r\n" + "x".repeat(20)).getBytes(StandardCharsets.US_ASCII));
             s.getOutputStream().flush();
             for (int i = 0; i < 300 && guarded.stalledConnections() == 0; i++) {
                 Thread.sleep(100);
@@ -334,7 +346,7 @@ class SyncTest {
             assertTrue(gc.get(30, java.util.concurrent.TimeUnit.SECONDS) != null);
             // The server goes on serving.
             ObjectId c = commitModel(alice, model(BODY, 7), "after the stall", ALICE);
-            remote(guarded.port()).push(alice, "main", null, false, Progress.NONE);
+            remote(guarded.port(), ALICE).push(alice, "main", null, false, Progress.NONE);
             assertEquals(c, server.resolve("main"));
         }
     }
@@ -343,7 +355,7 @@ class SyncTest {
     void theClientRefusesAnImpostorServer() throws IOException {
         ServerCredentials other = ServerCredentials.generate("impostor");
         try (RepoServer impostor = RepoServer.start(server, new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), other)) {
-            IOException e = assertThrows(IOException.class, () -> remote(impostor.port()).refs());
+            IOException e = assertThrows(IOException.class, () -> remote(impostor.port(), ALICE).refs());
             assertTrue(e.getMessage().contains("is not the pinned"), e.getMessage());
         }
     }
@@ -351,9 +363,9 @@ class SyncTest {
     @Test
     void aPulledCommitFromAnUntrustedAuthorIsRefusedByTheClient() throws IOException {
         commitModel(alice, model(BODY, 1), "v1", ALICE);
-        remote().push(alice, "main", null, false, Progress.NONE);
+        remote(ALICE).push(alice, "main", null, false, Progress.NONE);
         Repository carol = Repository.init(tmp.resolve("carol"), TrustStore.of(BOB.publicKey()));
-        VerificationException e = assertThrows(VerificationException.class, () -> remote().fetch(carol, "main", Progress.NONE));
+        VerificationException e = assertThrows(VerificationException.class, () -> remote(BOB).fetch(carol, "main", Progress.NONE));
         assertTrue(e.getMessage().contains(ALICE.keyId().hex()), e.getMessage());
         assertTrue(carol.refs.readSpecial("FETCH_HEAD").isEmpty());
         assertTrue(carol.objects.list().isEmpty());

@@ -4,6 +4,7 @@ import io.aether.security.Identity;
 import io.aether.security.ServerCredentials;
 import io.aether.security.ServerTrust;
 import io.aether.security.TrustStore;
+import io.aether.sync.AccessList;
 import io.aether.sync.MergeResult;
 import io.aether.sync.Progress;
 import io.aether.sync.RemoteRepository;
@@ -92,8 +93,10 @@ public final class SyncBench {
         Files.write(model, v1);
         long totalFloats = (long) tensorCount * floatsPerTensor;
 
+        AccessList.grant(server, me.publicKey(), AccessList.parseRights("write"));
         try (RepoServer http = RepoServer.start(server, new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), creds)) {
-            RemoteRepository remote = new RemoteRepository(URI.create("https://127.0.0.1:" + http.port()), ServerTrust.pinned(creds.certificate()));
+            RemoteRepository remote = new RemoteRepository(URI.create("https://127.0.0.1:" + http.port()),
+                    ServerTrust.pinned(creds.certificate()), me, RemoteRepository.DEFAULT_MAX_DOWNLOAD_BYTES);
             System.out.printf(Locale.ROOT, "Model: synthetic ONNX, %d float32 tensors x %d weights = %s%n%n",
                     tensorCount, floatsPerTensor, mib(v1.length));
 

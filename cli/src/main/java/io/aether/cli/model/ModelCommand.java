@@ -18,8 +18,9 @@ import picocli.CommandLine.Command;
             "  aether model init net && cd net && cp ~/net.onnx .",
             "  aether model add . && aether model commit -m 'first version'",
             "  aether model serve-repo /srv/net --init --port 7443   # a server",
+            "  aether model access /srv/net --grant ~/.config/aether/keys/identity.pub=write   # on the server",
             "  aether model push https://server:7443 main",
-            "  aether model pull https://server:7443 main    # another machine",
+            "  aether model clone https://server:7443 net    # another machine; no key needed with --public-read",
             "  aether model run net@main                     # inference",
             ""},
         subcommands = {
@@ -42,7 +43,9 @@ import picocli.CommandLine.Command;
             SyncCommands.Push.class,
             SyncCommands.Fetch.class,
             SyncCommands.Pull.class,
+            SyncCommands.Clone.class,
             SyncCommands.ServeRepo.class,
+            SyncCommands.Access.class,
             ModelRunCommand.class})
 public final class ModelCommand {
 }

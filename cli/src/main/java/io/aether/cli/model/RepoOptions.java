@@ -5,7 +5,9 @@ import io.aether.security.Identity;
 import io.aether.security.TrustStore;
 import io.aether.sync.Repository;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Optional;
 import picocli.CommandLine.Option;
 
 /** Options every repository command shares: where the repository and the user's keys are. */
@@ -45,5 +47,10 @@ final class RepoOptions {
 
     Identity identity() throws IOException {
         return Identity.load(home());
+    }
+
+    /** The user's key when there is one: it signs requests to servers, but reading needs none. */
+    Optional<Identity> identityIfPresent() throws IOException {
+        return Files.exists(home().privateKeyFile()) ? Optional.of(identity()) : Optional.empty();
     }
 }

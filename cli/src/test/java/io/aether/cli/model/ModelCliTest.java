@@ -16,10 +16,13 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /** {@code aether model ...} end to end, in-process through {@link Main#run}. */
+@Timeout(value = 180, unit = TimeUnit.SECONDS)
 class ModelCliTest {
 
     @TempDir
@@ -91,11 +94,14 @@ class ModelCliTest {
     void helpTextsTeach() {
         Result r = run("model", "--help").ok();
         for (String cmd : List.of("init", "add", "commit", "log", "diff", "checkout", "branch", "tag", "gc", "keygen", "trust",
-                "push", "pull", "fetch", "merge", "resolve", "rollback", "serve-repo", "status")) {
+                "push", "pull", "fetch", "clone", "merge", "resolve", "rollback", "serve-repo", "access", "status")) {
             assertTrue(r.out().contains(cmd), cmd + " missing from: " + r.out());
         }
         assertTrue(run("model", "push", "--help").ok().out().contains("fast-forward"));
         assertTrue(run("model", "serve-repo", "--help").ok().out().contains("X25519MLKEM768"));
+        assertTrue(run("model", "serve-repo", "--help").ok().out().contains("--public-read"));
+        assertTrue(run("model", "access", "--help").ok().out().contains("--grant alice.pub=read,write"));
+        assertTrue(run("model", "clone", "--help").ok().out().contains("Needs no signing key"));
     }
 
     @Test
@@ -205,30 +211,12 @@ class ModelCliTest {
         model(serverHome, null, "trust", aliceHome.resolve("keys/identity.pub").toString()).ok();
         model(bobHome, null, "trust", aliceHome.resolve("keys/identity.pub").toString()).ok();
 
-        int port;
-        try (ServerSocket s = new ServerSocket(0)) {
-            port = s.getLocalPort();
-        }
         Path served = tmp.resolve("served");
-        // serve-repo runs until interrupted: give it its own stdout, bound when its command line is built.
-        ByteArrayOutputStream serveOut = new ByteArrayOutputStream();
-        int[] serveStatus = {-1};
-        Thread server = new Thread(() -> serveStatus[0] = Main.run("model", "serve-repo", served.toString(), "--init",
-                "--port", String.valueOf(port), "--bind", "127.0.0.1", "--home", serverHome.toString()));
-        synchronized (STREAMS) {
-            PrintStream old = System.out;
-            System.setOut(new PrintStream(serveOut, true, StandardCharsets.UTF_8));
-            try {
-                server.start();
-                for (int i = 0; i < 600 && !serveOut.toString(StandardCharsets.UTF_8).contains("Certificate file"); i++) {
-                    Thread.sleep(50);
-                }
-            } finally {
-                System.setOut(old);
-            }
-        }
-        String banner = serveOut.toString(StandardCharsets.UTF_8);
-        assertTrue(banner.contains("X25519MLKEM768") && banner.contains("127.0.0.1:" + port), banner);
+        model(serverHome, null, "init", "--bare", served.toString()).ok();
+        model(serverHome, null, "access", served.toString(), "--grant", aliceHome.resolve("keys/identity.pub") + "=write",
+                "--grant", bobHome.resolve("keys/identity.pub") + "=write").ok();
+        Server server = Server.start(serverHome, served);
+        int port = server.port;
         try {
             String url = "https://127.0.0.1:" + port;
             Path alice = tmp.resolve("alice");
@@ -274,11 +262,126 @@ class ModelCliTest {
             Files.createDirectories(eveHome);
             Files.writeString(eveHome.resolve("known_servers"), "127.0.0.1:" + port + " " + "ab".repeat(32) + "\n");
             model(eveHome, bob, "fetch", url, "main").failedWith("changed");
+
+            // A client without a key is not served unless the server serves reads to anyone.
+            Path carolHome = tmp.resolve("carol-home");
+            Files.createDirectories(carolHome);
+            model(carolHome, null, "clone", url, tmp.resolve("carol").toString()).failedWith("authentication required");
+            assertFalse(Files.exists(tmp.resolve("carol")), "a failed clone leaves nothing behind");
         } finally {
-            server.interrupt();
-            server.join(10_000);
+            server.stop();
         }
-        assertFalse(server.isAlive());
-        assertEquals(0, serveStatus[0]);
+    }
+
+    @Test
+    void aConsumerWithoutAKeyClonesAndPullsFastForwards() throws Exception {
+        Path serverHome = tmp.resolve("server-home");
+        Path aliceHome = tmp.resolve("alice-home");
+        Path edgeHome = tmp.resolve("edge-home");
+        model(aliceHome, null, "keygen").ok();
+        String alicePub = aliceHome.resolve("keys/identity.pub").toString();
+        model(serverHome, null, "trust", alicePub).ok();
+        model(edgeHome, null, "trust", alicePub).ok(); // trusts Alice's commits, has no key of its own
+        assertFalse(Files.exists(edgeHome.resolve("keys")));
+        Path served = tmp.resolve("served");
+        model(serverHome, null, "init", "--bare", served.toString()).ok();
+        model(serverHome, null, "access", served.toString(), "--grant", alicePub + "=write").ok();
+        Server server = Server.start(serverHome, served, "--public-read");
+        assertTrue(server.banner().contains("anyone may read"), server.banner());
+        try {
+            String url = "https://127.0.0.1:" + server.port();
+            Path alice = tmp.resolve("alice");
+            model(aliceHome, null, "init", alice.toString()).ok();
+            Files.write(alice.resolve("model.onnx"), weights(11, 300_000));
+            model(aliceHome, alice, "add", ".").ok();
+            model(aliceHome, alice, "commit", "-m", "v1").ok();
+            model(aliceHome, alice, "push", url, "main").ok();
+
+            Path edge = tmp.resolve("edge");
+            Result clone = model(edgeHome, null, "clone", url, edge.toString()).ok();
+            assertTrue(clone.out().contains("Checked out branch main"), clone.out());
+            assertArrayEquals(weights(11, 300_000), Files.readAllBytes(edge.resolve("model.onnx")));
+            assertTrue(model(edgeHome, edge, "status").ok().out().contains("working directory clean"));
+            model(edgeHome, null, "clone", url, edge.toString()).failedWith("not empty");
+
+            byte[] v2 = weights(11, 300_000);
+            v2[1000] ^= 1;
+            Files.write(alice.resolve("model.onnx"), v2);
+            model(aliceHome, alice, "add", ".").ok();
+            model(aliceHome, alice, "commit", "-m", "v2").ok();
+            model(aliceHome, alice, "push", url).ok();
+            Result pull = model(edgeHome, edge, "pull", url, "main").ok();
+            assertTrue(pull.out().contains("Fast-forward"), pull.out());
+            assertArrayEquals(v2, Files.readAllBytes(edge.resolve("model.onnx")));
+
+            // Reading is open; writing still needs a granted key.
+            Files.writeString(edge.resolve("notes.txt"), "edge\n");
+            model(edgeHome, edge, "add", ".").ok();
+            model(edgeHome, edge, "commit", "-m", "x").failedWith("no signing key");
+            model(edgeHome, null, "clone", url, tmp.resolve("edge2").toString(), "nosuch").failedWith("no ref 'nosuch'");
+            assertFalse(Files.exists(tmp.resolve("edge2")), "a failed clone leaves nothing behind");
+        } finally {
+            server.stop();
+        }
+    }
+
+    @Test
+    void accessGrantsAndRevokesRights() throws IOException {
+        Path home = tmp.resolve("home");
+        Path other = tmp.resolve("other-home");
+        model(home, null, "keygen").ok();
+        model(other, null, "keygen").ok();
+        Path served = tmp.resolve("served");
+        model(home, null, "init", "--bare", served.toString()).ok();
+        assertTrue(model(home, null, "access", served.toString()).ok().out().contains(": 0 client key(s)"));
+        String myId = model(home, null, "trust", "--list").ok().out().strip();
+        Result g = model(home, null, "access", served.toString(), "--grant", myId + "=tag",
+                "--grant", other.resolve("keys/identity.pub") + "=read").ok();
+        assertTrue(g.out().contains("Granted " + myId + " read,write,tag"), g.out());
+        assertTrue(g.out().contains(": 2 client key(s)"), g.out());
+        model(home, null, "access", served.toString(), "--grant", myId + "=admin").failedWith("unknown right 'admin'");
+        model(home, null, "access", served.toString(), "--grant", "ab".repeat(32) + "=read").failedWith("neither on the access list");
+        Result r = model(home, null, "access", served.toString(), "--revoke", myId).ok();
+        assertTrue(r.out().contains("Revoked " + myId) && r.out().contains(": 1 client key(s)"), r.out());
+        model(home, null, "access", served.toString(), "--revoke", myId).failedWith("not on the access list");
+    }
+
+    /** {@code aether model serve-repo} on a free loopback port, in a thread of this JVM. */
+    record Server(Thread thread, int port, int[] status, String banner) {
+        static Server start(Path home, Path served, String... options) throws Exception {
+            int port;
+            try (ServerSocket s = new ServerSocket(0)) {
+                port = s.getLocalPort();
+            }
+            List<String> args = new ArrayList<>(List.of("model", "serve-repo", served.toString(), "--init", "--port",
+                    String.valueOf(port), "--bind", "127.0.0.1", "--home", home.toString()));
+            args.addAll(List.of(options));
+            // serve-repo runs until interrupted: give it its own stdout, bound when its command line is built.
+            ByteArrayOutputStream serveOut = new ByteArrayOutputStream();
+            int[] status = {-1};
+            Thread thread = new Thread(() -> status[0] = Main.run(args.toArray(String[]::new)));
+            synchronized (STREAMS) {
+                PrintStream old = System.out;
+                System.setOut(new PrintStream(serveOut, true, StandardCharsets.UTF_8));
+                try {
+                    thread.start();
+                    for (int i = 0; i < 600 && !serveOut.toString(StandardCharsets.UTF_8).contains("Certificate file"); i++) {
+                        Thread.sleep(50);
+                    }
+                } finally {
+                    System.setOut(old);
+                }
+            }
+            String banner = serveOut.toString(StandardCharsets.UTF_8);
+            assertTrue(banner.contains("X25519MLKEM768") && banner.contains("127.0.0.1:" + port), banner);
+            return new Server(thread, port, status, banner);
+        }
+
+        void stop() throws InterruptedException {
+            thread.interrupt();
+            thread.join(10_000);
+            assertFalse(thread.isAlive());
+            assertEquals(0, status[0]);
+        }
     }
 }
