@@ -1,10 +1,11 @@
 package io.aether.testkit;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.function.IntFunction;
 import java.util.function.ObjIntConsumer;
-import java.util.function.ToLongFunction;
+import java.util.function.ToIntFunction;
 import java.util.random.RandomGenerator;
 
 /**
@@ -62,20 +63,34 @@ final class Choices implements RandomGenerator {
     }
 
     /**
-     * A byte array, list or string: the index of its size choice, its minimum size and the span of
-     * choices behind each element, {@code [start, end)}, in order.
+     * A byte array, list or string: the index of its size choice, its minimum size, and where the
+     * choices behind each element start: element {@code i} made choices {@code bounds[i]} up to
+     * {@code bounds[i + 1]}, exclusive.
      */
-    record Sequence(int sizeChoice, long minSize, List<Span> elements) {
-    }
+    record Sequence(int sizeChoice, long minSize, int[] bounds) {
 
-    /** The choices from {@code start} up to {@code end}, exclusive. */
-    record Span(int start, int end) {
+        int size() {
+            return bounds.length - 1;
+        }
+
+        int start(int element) {
+            return bounds[element];
+        }
+
+        int end(int element) {
+            return bounds[element + 1];
+        }
     }
 
     private final RandomGenerator source;
     private final long[] replay;
     private int replayed;
-    private final List<Choice> made = new ArrayList<>();
+    // The choices made, in parallel arrays: a byte array draws one per byte, so no object per choice.
+    private long[] values = new long[16];
+    private long[] mins = new long[16];
+    private long[] maxs = new long[16];
+    private Kind[] kinds = new Kind[16];
+    private int count;
     private final List<Sequence> sequences = new ArrayList<>();
 
     private Choices(RandomGenerator source, long[] replay) {
@@ -93,9 +108,14 @@ final class Choices implements RandomGenerator {
         return new Choices(null, values.clone());
     }
 
-    /** The choices made so far, in order. */
-    List<Choice> made() {
-        return made;
+    /** How many choices were made. */
+    int size() {
+        return count;
+    }
+
+    /** The choice made {@code index}-th. */
+    Choice choice(int index) {
+        return new Choice(values[index], mins[index], maxs[index], kinds[index]);
     }
 
     /** The sequences drawn so far, in the order they started. */
@@ -105,7 +125,7 @@ final class Choices implements RandomGenerator {
 
     /** The values of the choices made, a recording to replay. */
     long[] values() {
-        return made.stream().mapToLong(Choice::value).toArray();
+        return Arrays.copyOf(values, count);
     }
 
     /**
@@ -113,11 +133,11 @@ final class Choices implements RandomGenerator {
      * first that differs in cost costs less.
      */
     boolean simplerThan(Choices other) {
-        if (made.size() != other.made.size()) {
-            return made.size() < other.made.size();
+        if (count != other.count) {
+            return count < other.count;
         }
-        for (int i = 0; i < made.size(); i++) {
-            int c = Long.compareUnsigned(made.get(i).cost(), other.made.get(i).cost());
+        for (int i = 0; i < count; i++) {
+            int c = Long.compareUnsigned(choice(i).cost(), other.choice(i).cost());
             if (c != 0) {
                 return c < 0;
             }
@@ -127,17 +147,21 @@ final class Choices implements RandomGenerator {
 
     /** A number of {@code range}: one choice when drawn through choices, else a plain draw. */
     static long number(RandomGenerator random, Numbers range) {
-        return random instanceof Choices choices
-                ? choices.choose(range.min(), range.max(), Kind.NUMBER, range::draw)
-                : range.draw(random);
+        if (!(random instanceof Choices choices)) {
+            return range.draw(random);
+        }
+        long value = choices.source != null ? range.draw(choices.source) : choices.replayed(range.min(), range.max(), Kind.NUMBER);
+        return choices.record(value, range.min(), range.max(), Kind.NUMBER);
     }
 
-    /** A float drawn by {@code draw}: one choice when drawn through choices. */
-    static float floating(RandomGenerator random, ToLongFunction<RandomGenerator> drawBits) {
-        long bits = random instanceof Choices choices
-                ? choices.choose(Integer.MIN_VALUE, Integer.MAX_VALUE, Kind.FLOAT, drawBits)
-                : drawBits.applyAsLong(random);
-        return Float.intBitsToFloat((int) bits);
+    /** A float whose bits {@code drawBits} draws: one choice when drawn through choices. */
+    static float floating(RandomGenerator random, ToIntFunction<RandomGenerator> drawBits) {
+        if (!(random instanceof Choices choices)) {
+            return Float.intBitsToFloat(drawBits.applyAsInt(random));
+        }
+        long bits = choices.source != null ? drawBits.applyAsInt(choices.source)
+                : choices.replayed(Integer.MIN_VALUE, Integer.MAX_VALUE, Kind.FLOAT);
+        return Float.intBitsToFloat((int) choices.record(bits, Integer.MIN_VALUE, Integer.MAX_VALUE, Kind.FLOAT));
     }
 
     /**
@@ -159,51 +183,65 @@ final class Choices implements RandomGenerator {
     private <A> A recordSequence(Numbers sizes, IntFunction<A> create, ObjIntConsumer<A> fill) {
         int index = sequences.size();
         sequences.add(null); // in start order: a sequence inside an element comes after the one holding it
-        int sizeChoice = made.size();
-        int size = (int) choose(sizes.min(), sizes.max(), Kind.SIZE, sizes::drawSize);
+        int sizeChoice = count;
+        long drawn = source != null ? sizes.drawSize(source) : replayed(sizes.min(), sizes.max(), Kind.SIZE);
+        int size = (int) record(drawn, sizes.min(), sizes.max(), Kind.SIZE);
         A out = create.apply(size);
-        List<Span> elements = new ArrayList<>(size);
+        int[] bounds = new int[size + 1];
         for (int i = 0; i < size; i++) {
-            int start = made.size();
+            bounds[i] = count;
             fill.accept(out, i);
-            elements.add(new Span(start, made.size()));
         }
-        sequences.set(index, new Sequence(sizeChoice, sizes.min(), List.copyOf(elements)));
+        bounds[size] = count;
+        sequences.set(index, new Sequence(sizeChoice, sizes.min(), bounds));
         return out;
     }
 
-    private long choose(long min, long max, Kind kind, ToLongFunction<RandomGenerator> draw) {
-        long value;
-        if (source != null) {
-            value = draw.applyAsLong(source);
-        } else {
-            Choice simplest = new Choice(0, min, max, kind);
-            value = replayed < replay.length ? replay[replayed++] : simplest.target();
-            value = kind == Kind.FLOAT ? (int) value : Math.clamp(value, min, max);
+    /** The next replayed value, made valid for its range; the simplest one past the end of the recording. */
+    private long replayed(long min, long max, Kind kind) {
+        if (replayed >= replay.length) {
+            return new Choice(0, min, max, kind).target();
         }
-        made.add(new Choice(value, min, max, kind));
+        long value = replay[replayed++];
+        return kind == Kind.FLOAT ? (int) value : Math.clamp(value, min, max);
+    }
+
+    private long record(long value, long min, long max, Kind kind) {
+        if (count == values.length) {
+            int grown = count * 2;
+            values = Arrays.copyOf(values, grown);
+            mins = Arrays.copyOf(mins, grown);
+            maxs = Arrays.copyOf(maxs, grown);
+            kinds = Arrays.copyOf(kinds, grown);
+        }
+        values[count] = value;
+        mins[count] = min;
+        maxs[count] = max;
+        kinds[count] = kind;
+        count++;
         return value;
     }
 
-    private long choose(long min, long max, ToLongFunction<RandomGenerator> draw) {
-        return choose(min, max, Kind.NUMBER, draw);
+    /** A raw draw over {@code [min, max]}: drawn from the source, or replayed. */
+    private long raw(long min, long max, long drawn) {
+        return record(source != null ? drawn : replayed(min, max, Kind.NUMBER), min, max, Kind.NUMBER);
     }
 
-    // Raw draws: each is one choice over the values it can return.
+    // Raw draws: each is one choice over the values it can return. The source is asked only when drawing.
 
     @Override
     public long nextLong() {
-        return choose(Long.MIN_VALUE, Long.MAX_VALUE, RandomGenerator::nextLong);
+        return raw(Long.MIN_VALUE, Long.MAX_VALUE, source != null ? source.nextLong() : 0);
     }
 
     @Override
     public int nextInt() {
-        return (int) choose(Integer.MIN_VALUE, Integer.MAX_VALUE, RandomGenerator::nextInt);
+        return (int) raw(Integer.MIN_VALUE, Integer.MAX_VALUE, source != null ? source.nextInt() : 0);
     }
 
     @Override
     public boolean nextBoolean() {
-        return choose(0, 1, r -> r.nextBoolean() ? 1 : 0) == 1;
+        return raw(0, 1, source != null && source.nextBoolean() ? 1 : 0) == 1;
     }
 
     @Override
@@ -211,7 +249,7 @@ final class Choices implements RandomGenerator {
         if (bound <= 0) {
             throw new IllegalArgumentException("bound must be positive, got " + bound);
         }
-        return (int) choose(0, bound - 1, r -> r.nextInt(bound));
+        return (int) raw(0, bound - 1, source != null ? source.nextInt(bound) : 0);
     }
 
     @Override
@@ -219,7 +257,7 @@ final class Choices implements RandomGenerator {
         if (origin >= bound) {
             throw new IllegalArgumentException("bound " + bound + " must be greater than origin " + origin);
         }
-        return (int) choose(origin, bound - 1L, r -> r.nextInt(origin, bound));
+        return (int) raw(origin, bound - 1L, source != null ? source.nextInt(origin, bound) : 0);
     }
 
     @Override
@@ -227,7 +265,7 @@ final class Choices implements RandomGenerator {
         if (bound <= 0) {
             throw new IllegalArgumentException("bound must be positive, got " + bound);
         }
-        return choose(0, bound - 1, r -> r.nextLong(bound));
+        return raw(0, bound - 1, source != null ? source.nextLong(bound) : 0);
     }
 
     @Override
@@ -235,6 +273,6 @@ final class Choices implements RandomGenerator {
         if (origin >= bound) {
             throw new IllegalArgumentException("bound " + bound + " must be greater than origin " + origin);
         }
-        return choose(origin, bound - 1, r -> r.nextLong(origin, bound));
+        return raw(origin, bound - 1, source != null ? source.nextLong(origin, bound) : 0);
     }
 }

@@ -94,13 +94,13 @@ final class Shrinker {
         boolean progress = false;
         for (int s = 0; s < best.sequences().size(); s++) {
             for (int chunk = deletable(best.sequences().get(s)); chunk >= 1; chunk /= 2) {
-                for (int first = count(s) - chunk; first >= 0; first -= chunk) {
+                for (int first = best.sequences().get(s).size() - chunk; first >= 0; first -= chunk) {
                     if (exhausted()) {
                         return progress;
                     }
                     // Deleting inside sequence s changes neither it nor any that starts before it.
                     Sequence sequence = best.sequences().get(s);
-                    if (first + chunk <= sequence.elements().size() && deletable(sequence) >= chunk
+                    if (first + chunk <= sequence.size() && deletable(sequence) >= chunk
                             && replay(withoutElements(sequence, first, chunk))) {
                         progress = true;
                     }
@@ -110,20 +110,16 @@ final class Shrinker {
         return progress;
     }
 
-    private int count(int sequence) {
-        return best.sequences().get(sequence).elements().size();
-    }
-
     private static int deletable(Sequence sequence) {
-        return (int) (sequence.elements().size() - sequence.minSize());
+        return (int) (sequence.size() - sequence.minSize());
     }
 
     /** The best recording less {@code count} elements of {@code sequence} from {@code first}, its size lowered to match. */
     private long[] withoutElements(Sequence sequence, int first, int count) {
         long[] values = best.values();
         values[sequence.sizeChoice()] -= count;
-        int from = sequence.elements().get(first).start();
-        int to = sequence.elements().get(first + count - 1).end();
+        int from = sequence.start(first);
+        int to = sequence.end(first + count - 1);
         long[] out = Arrays.copyOf(values, values.length - (to - from));
         System.arraycopy(values, to, out, from, values.length - to);
         return out;
@@ -132,8 +128,8 @@ final class Shrinker {
     /** Moves each number, and each float, to a simpler value that still fails. */
     private boolean shrinkNumbers() {
         boolean progress = false;
-        for (int i = 0; i < best.made().size() && !exhausted(); i++) {
-            Choice choice = best.made().get(i);
+        for (int i = 0; i < best.size() && !exhausted(); i++) {
+            Choice choice = best.choice(i);
             progress |= switch (choice.kind()) {
                 case NUMBER -> minimize(i, choice);
                 case FLOAT -> simplifyFloat(i, choice);
@@ -181,7 +177,7 @@ final class Shrinker {
     }
 
     private boolean replaceWith(int index, long value) {
-        if (index >= best.made().size()) {
+        if (index >= best.size()) {
             return false;
         }
         long[] values = best.values();
