@@ -18,13 +18,18 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * Aether's monitor boots the stock Debian guest (in the nested test host on these machines,
  * directly on hardware KVM elsewhere) and the guest sees what the command line asked for.
  */
+// Each scenario ends itself (its time limit, the console waits below); this only catches a hang outside them,
+// such as waiting for another process's run of the nested host (up to 20 minutes) and then a retried stall.
+@Timeout(value = 30, unit = TimeUnit.MINUTES)
 class AetherBootsLinuxTest {
 
     private static final Duration STEP = Duration.ofMinutes(2);

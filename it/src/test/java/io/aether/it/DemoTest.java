@@ -11,11 +11,14 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * The README's main command, {@code aether demo}, as the launcher runs it: {@code java -jar}
  * on the packaged jar, so that its manifest class path is what the product runs on.
  */
+// Above the demo's own 15 minutes, so that a demo that never ends is reported with its transcript.
+@Timeout(value = 20, unit = TimeUnit.MINUTES)
 class DemoTest {
 
     @Test

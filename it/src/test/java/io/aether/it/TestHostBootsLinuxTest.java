@@ -12,8 +12,10 @@ import io.aether.guest.GuestInit;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * Proves the test host end to end with QEMU's microvm as the monitor (until Aether's own
@@ -22,6 +24,9 @@ import org.junit.jupiter.api.Test;
  * boots to its shell, which answers over the console. Skipped with the reason where no test
  * host can run; fails in CI.
  */
+// The scenario ends itself within 6 minutes; this only catches a hang outside it, such as waiting for another
+// process's run of the nested host (up to 20 minutes).
+@Timeout(value = 30, unit = TimeUnit.MINUTES)
 class TestHostBootsLinuxTest {
 
     private static final Duration STEP = Duration.ofMinutes(2);

@@ -16,11 +16,15 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.zip.GZIPInputStream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /** A real fetch from Debian's mirror into an empty cache, then a second fetch that reuses it. */
+// Downloads about 27 MiB from Debian's mirror: 5.5 s here, far longer on a slow link.
+@Timeout(value = 5, unit = TimeUnit.MINUTES)
 class GuestFetchTest {
 
     @Test

@@ -18,6 +18,12 @@ import java.util.random.RandomGenerator;
  * values. Sizes of arrays, lists and strings have the same edge cases and are otherwise uniform:
  * the shortest and the longest come up, and long sequences are as likely as short ones.
  *
+ * <p>When a property fails, its values shrink ({@link Property}): the numbers of these factories
+ * towards 0 (or the end of their range nearest 0), byte arrays, lists and strings by losing
+ * elements, {@link #choose}, {@link #oneOf} and {@link #frequency} towards their first
+ * alternative, booleans towards {@code false}. A generator that draws from the random source
+ * directly ({@code random.nextInt(n)}) shrinks those draws towards their lowest value too.
+ *
  * <p>Values of several parts are plain lambdas, since a {@code Gen} is a function:
  * <pre>{@code
  * Gen<Integer> offsets = Gen.ints(0, 7);
@@ -68,7 +74,7 @@ public interface Gen<T> {
     /** Integers from {@code min} to {@code max} inclusive, with edge cases (see the class comment). */
     static Gen<Integer> ints(int min, int max) {
         Numbers range = new Numbers(min, max, "ints");
-        return random -> (int) range.draw(random);
+        return random -> (int) Choices.number(random, range);
     }
 
     /** Any integer, with edge cases. */
@@ -79,7 +85,7 @@ public interface Gen<T> {
     /** Longs from {@code min} to {@code max} inclusive, with edge cases (see the class comment). */
     static Gen<Long> longs(long min, long max) {
         Numbers range = new Numbers(min, max, "longs");
-        return range::draw;
+        return random -> Choices.number(random, range);
     }
 
     /** Any long, with edge cases. */
@@ -95,12 +101,12 @@ public interface Gen<T> {
     static Gen<Float> floats() {
         float[] edges = {0f, -0f, 1f, -1f, Float.MIN_VALUE, -Float.MIN_VALUE, Float.MIN_NORMAL, Float.MAX_VALUE,
             -Float.MAX_VALUE, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, Float.NaN};
-        return random -> {
-            if (Numbers.edgeDraw(random)) {
-                return edges[random.nextInt(edges.length)];
+        return random -> Choices.floating(random, r -> {
+            if (Numbers.edgeDraw(r)) {
+                return Float.floatToRawIntBits(edges[r.nextInt(edges.length)]);
             }
-            return random.nextBoolean() ? Float.intBitsToFloat(random.nextInt()) : random.nextFloat(-1000f, 1000f);
-        };
+            return r.nextBoolean() ? r.nextInt() : Float.floatToRawIntBits(r.nextFloat(-1000f, 1000f));
+        });
     }
 
     /** Byte arrays of {@code minLength} to {@code maxLength} bytes, any values (edge cases mixed into both). */
@@ -111,42 +117,24 @@ public interface Gen<T> {
     /** Byte arrays of {@code minLength} to {@code maxLength} bytes, each byte drawn from {@code each}. */
     static Gen<byte[]> bytes(int minLength, int maxLength, Gen<Byte> each) {
         Objects.requireNonNull(each, "each");
-        Gen<Integer> lengths = sizes(minLength, maxLength, "bytes");
-        return random -> {
-            byte[] out = new byte[lengths.next(random)];
-            for (int i = 0; i < out.length; i++) {
-                out[i] = each.next(random);
-            }
-            return out;
-        };
+        Numbers lengths = sizes(minLength, maxLength, "bytes");
+        return random -> Choices.sequence(random, lengths, byte[]::new, (out, i) -> out[i] = each.next(random));
     }
 
     /** Strings of {@code minLength} to {@code maxLength} characters from {@code first} to {@code last}. */
     static Gen<String> strings(int minLength, int maxLength, char first, char last) {
-        Gen<Integer> lengths = sizes(minLength, maxLength, "strings");
+        Numbers lengths = sizes(minLength, maxLength, "strings");
         Gen<Integer> chars = ints(first, last);
-        return random -> {
-            int length = lengths.next(random);
-            StringBuilder out = new StringBuilder(length);
-            for (int i = 0; i < length; i++) {
-                out.append((char) (int) chars.next(random));
-            }
-            return out.toString();
-        };
+        return random -> Choices.sequence(random, lengths, StringBuilder::new,
+                (out, i) -> out.append((char) (int) chars.next(random))).toString();
     }
 
     /** Unmodifiable lists of {@code minSize} to {@code maxSize} elements drawn from {@code element}. */
     static <T> Gen<List<T>> lists(Gen<T> element, int minSize, int maxSize) {
         Objects.requireNonNull(element, "element");
-        Gen<Integer> sizes = sizes(minSize, maxSize, "lists");
-        return random -> {
-            int size = sizes.next(random);
-            List<T> out = new ArrayList<>(size);
-            for (int i = 0; i < size; i++) {
-                out.add(element.next(random));
-            }
-            return Collections.unmodifiableList(out);
-        };
+        Numbers sizes = sizes(minSize, maxSize, "lists");
+        return random -> Collections.unmodifiableList(
+                Choices.sequence(random, sizes, ArrayList<T>::new, (out, i) -> out.add(element.next(random))));
     }
 
     /** A value of one of {@code gens}, each generator equally likely. */
@@ -203,11 +191,10 @@ public interface Gen<T> {
         }
     }
 
-    private static Gen<Integer> sizes(int min, int max, String what) {
+    private static Numbers sizes(int min, int max, String what) {
         if (min < 0) {
             throw new IllegalArgumentException(what + ": the minimum size must not be negative, got " + min);
         }
-        Numbers range = new Numbers(min, max, what + " size");
-        return random -> (int) range.drawSize(random);
+        return new Numbers(min, max, what + " size");
     }
 }

@@ -40,6 +40,14 @@ final class Numbers {
         return edgeDraw(random) ? edges[random.nextInt(edges.length)] : uniform(random);
     }
 
+    long min() {
+        return min;
+    }
+
+    long max() {
+        return max;
+    }
+
     long[] edges() {
         return edges.clone();
     }

@@ -1,5 +1,6 @@
 package io.aether.testkit;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -24,6 +25,14 @@ import java.util.function.Function;
  * its own random state, split off one run seed; a failure throws an {@link AssertionError} that
  * names the seed, the try and the values, with the body's exception as its cause.
  *
+ * <p>A failed try is first shrunk: its values are made smaller (elements of byte arrays, lists and
+ * strings deleted, numbers moved towards 0, earlier alternatives of {@link Gen#choose},
+ * {@link Gen#oneOf} and {@link Gen#frequency} preferred) for as long as the body still throws the
+ * same type of exception, and the report shows the smallest case found, then the try as it was
+ * generated. Shrinking stops after {@value #DEFAULT_SHRINK_RUNS} runs of the body or
+ * {@link #DEFAULT_SHRINK_TIME} ({@code shrinking(runs, time)} changes both; 0 runs turns it off).
+ * The run seed reproduces the try, and so the same shrinking, when the body is deterministic.
+ *
  * <p>Two system properties fill in what the test leaves open: {@value #TRIES_PROPERTY} the number
  * of tries of properties that do not set one, and {@value #SEED_PROPERTY} the run seed of
  * properties that do not set one; {@code -Daether.property.seed=<the reported seed>} reproduces a
@@ -40,6 +49,10 @@ public final class Property {
     public static final String TRIES_PROPERTY = "aether.property.tries";
     /** System property: the run seed of properties that set none. */
     public static final String SEED_PROPERTY = "aether.property.seed";
+    /** Runs of the body that shrinking a failed try may take, unless the property sets its own. */
+    public static final int DEFAULT_SHRINK_RUNS = 1000;
+    /** Time that shrinking a failed try may take, unless the property sets its own. */
+    public static final Duration DEFAULT_SHRINK_TIME = Duration.ofSeconds(10);
 
     private Property() {
     }
@@ -97,6 +110,12 @@ public final class Property {
             return this;
         }
 
+        /** Limits shrinking a failed try to {@code runs} runs of the body and {@code time}; 0 runs reports the try as generated. */
+        public Of1<A> shrinking(int runs, Duration time) {
+            runner.shrinking(runs, time);
+            return this;
+        }
+
         /** Adds an explicit example, checked before the generated tries. */
         public Of1<A> example(A a) {
             runner.example(a);
@@ -128,6 +147,12 @@ public final class Property {
         /** Uses {@code seed} as the run seed, whatever the system property says: pins a run. */
         public Of2<A, B> seed(long seed) {
             runner.seed(seed);
+            return this;
+        }
+
+        /** Limits shrinking a failed try to {@code runs} runs of the body and {@code time}; 0 runs reports the try as generated. */
+        public Of2<A, B> shrinking(int runs, Duration time) {
+            runner.shrinking(runs, time);
             return this;
         }
 
@@ -165,6 +190,12 @@ public final class Property {
             return this;
         }
 
+        /** Limits shrinking a failed try to {@code runs} runs of the body and {@code time}; 0 runs reports the try as generated. */
+        public Of3<A, B, C> shrinking(int runs, Duration time) {
+            runner.shrinking(runs, time);
+            return this;
+        }
+
         /** Adds an explicit example, checked before the generated tries. */
         public Of3<A, B, C> example(A a, B b, C c) {
             runner.example(a, b, c);
@@ -181,7 +212,7 @@ public final class Property {
 
     /** The body over an array of values, one per generator. */
     @FunctionalInterface
-    private interface Body {
+    interface Body {
         void accept(Object[] values) throws Exception;
     }
 
@@ -191,6 +222,8 @@ public final class Property {
         private final List<Object[]> examples = new ArrayList<>();
         private Integer tries;
         private Long seed;
+        private int shrinkRuns = DEFAULT_SHRINK_RUNS;
+        private Duration shrinkTime = DEFAULT_SHRINK_TIME;
 
         Runner(List<Gen<?>> gens) {
             this.gens = gens;
@@ -205,6 +238,17 @@ public final class Property {
 
         void seed(long value) {
             seed = value;
+        }
+
+        void shrinking(int runs, Duration time) {
+            if (runs < 0) {
+                throw new IllegalArgumentException("shrinking runs must not be negative, got " + runs);
+            }
+            if (Objects.requireNonNull(time, "time").isNegative()) {
+                throw new IllegalArgumentException("shrinking time must not be negative, got " + time);
+            }
+            shrinkRuns = runs;
+            shrinkTime = time;
         }
 
         void example(Object... values) {
@@ -227,19 +271,47 @@ public final class Property {
             long runSeed = seed != null ? seed : setting(SEED_PROPERTY, ThreadLocalRandom.current().nextLong(), Long::parseLong);
             SplittableRandom seeds = new SplittableRandom(runSeed);
             for (int attempt = 1; attempt <= count; attempt++) {
-                SplittableRandom random = new SplittableRandom(seeds.nextLong());
+                Choices choices = Choices.drawing(new SplittableRandom(seeds.nextLong()));
                 Object[] values = new Object[gens.size()];
                 int drawn = 0;
                 try {
                     for (; drawn < values.length; drawn++) {
-                        values[drawn] = gens.get(drawn).next(random);
+                        values[drawn] = gens.get(drawn).next(choices);
                     }
+                } catch (Throwable e) {
+                    throw failure(where(attempt, count, runSeed), e, values, drawn);
+                }
+                try {
                     body.accept(values);
                 } catch (Throwable e) {
-                    throw failure("Property failed on try " + attempt + " of " + count + ", seed " + runSeed
-                            + " (-D" + SEED_PROPERTY + "=" + runSeed + " reproduces it)", e, values, drawn);
+                    if (e instanceof OutOfMemoryError oom) {
+                        throw oom;
+                    }
+                    Shrinker.Result shrunk = Shrinker.shrink(gens, body, choices, e, shrinkRuns, shrinkTime);
+                    throw shrunkFailure(where(attempt, count, runSeed), shrunk, choices, e);
                 }
             }
+        }
+
+        private static String where(int attempt, int count, long runSeed) {
+            return "Property failed on try " + attempt + " of " + count + ", seed " + runSeed
+                    + " (-D" + SEED_PROPERTY + "=" + runSeed + " reproduces it)";
+        }
+
+        /** The report of a failed try: the smallest failing case, then (when smaller) the try as generated. */
+        private AssertionError shrunkFailure(String where, Shrinker.Result shrunk, Choices generated, Throwable original) {
+            if (shrunk.steps() == 0) {
+                return failure(where, original, Shrinker.regenerate(gens, generated), gens.size());
+            }
+            String how = "shrunk in " + shrunk.steps() + (shrunk.steps() == 1 ? " step" : " steps") + " (" + shrunk.runs() + " runs"
+                    + (shrunk.stoppedBy() == null ? "" : ", stopped by " + shrunk.stoppedBy()) + ") from the try as generated:";
+            AssertionError error = new AssertionError(where + ": " + describe(shrunk.failure())
+                    + Show.values(shrunk.values(), gens.size()) + "\n" + how + Show.values(Shrinker.regenerate(gens, generated), gens.size()),
+                    shrunk.failure());
+            if (original != shrunk.failure()) {
+                error.addSuppressed(original);
+            }
+            return error;
         }
 
         private static <T> T setting(String name, T fallback, Function<String, T> parse) {
@@ -259,8 +331,11 @@ public final class Property {
             if (e instanceof OutOfMemoryError oom) {
                 throw oom;
             }
-            String cause = e.getMessage() == null ? e.getClass().getName() : e.getClass().getSimpleName() + ": " + e.getMessage();
-            return new AssertionError(where + ": " + cause + Show.values(values, drawn), e);
+            return new AssertionError(where + ": " + describe(e) + Show.values(values, drawn), e);
+        }
+
+        private static String describe(Throwable e) {
+            return e.getMessage() == null ? e.getClass().getName() : e.getClass().getSimpleName() + ": " + e.getMessage();
         }
     }
 }

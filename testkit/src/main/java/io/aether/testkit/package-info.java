@@ -4,7 +4,9 @@
  * JUnit {@code @Test} methods, and {@link io.aether.testkit.Coverage coverage} checks that the
  * generators reach what a property is about.
  *
- * <p>A failure names its run seed; {@code -Daether.property.seed=<seed>} on the Maven command line
+ * <p>A failure is shrunk before it is reported: the smallest case found that still fails the same
+ * way comes first, then the try as it was generated ({@link io.aether.testkit.Property} says how).
+ * A failure names its run seed; {@code -Daether.property.seed=<seed>} on the Maven command line
  * replays the same values, and {@code -Daether.property.tries=<n>} changes the number of tries of
  * properties that do not set their own. {@link io.aether.testkit.Prerequisites} is the CI policy
  * for tests that need what a machine may lack (skip here, fail under {@code CI=true}). Its only
