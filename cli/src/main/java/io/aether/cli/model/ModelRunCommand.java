@@ -1,5 +1,6 @@
 package io.aether.cli.model;
 
+import io.aether.ai.AdminToken;
 import io.aether.ai.CanarySpec;
 import io.aether.ai.DeploymentException;
 import io.aether.ai.InferenceRuntime;
@@ -51,14 +52,21 @@ import picocli.CommandLine.TypeConversionException;
             "  GET  /healthz",
             "  with --admin: POST /v1/models/NAME:switch {\"ref\": \"v2\"},",
             "       :canary {\"ref\": \"v3\", \"percent\": 10}, :promote, :rollback",
+            "       each with the headers 'Authorization: Bearer TOKEN' (the token in --admin-token-file)",
+            "       and 'Content-Type: application/json', and without 'Origin' (web pages are refused)",
             "",
             "A switch loads the new version first and lets requests in flight finish on the old one, so no request"
                     + " fails. Requests for the same version are batched when the model's inputs share a symbolic"
                     + " first dimension (see --batch-max, --batch-delay).",
             "",
+            "Request tensors in flight are bounded across requests (--max-in-flight): a request that finds no room"
+                    + " waits up to a second, then is answered 503 with Retry-After.",
+            "",
             "Examples:",
             "  aether model run models/resnet@main",
             "  aether model run models/resnet@v2 --port 9000 --canary v3:10 --admin",
+            "  curl -H \"Authorization: Bearer $(cat ~/.config/aether/inference/admin-token)\" \\",
+            "       -H 'Content-Type: application/json' -d '{\"ref\": \"v3\"}' http://127.0.0.1:9000/v1/models/resnet:switch",
             "  aether model run models/resnet@main --watch 5s",
             ""},
         exitCodeListHeading = "%nExit status:%n",
@@ -124,12 +132,25 @@ final class ModelRunCommand implements Callable<Integer> {
             description = "Poll REF every INTERVAL (default 2s) and switch to each new commit it names.")
     Duration watch;
 
-    @Option(names = "--admin", description = "Serve the :switch, :canary, :promote and :rollback endpoints.")
+    @Option(names = "--admin", description = "Serve the :switch, :canary, :promote and :rollback endpoints to"
+            + " requests that present the admin token (see --admin-token-file).")
     boolean admin;
+
+    @Option(names = "--admin-token-file", paramLabel = "FILE",
+            description = "With --admin: the file holding the admin token; when there is none, a new random token"
+                    + " is written to it, readable by you only (default: inference/admin-token in --home). A file"
+                    + " that others can read is refused.")
+    Path adminTokenFile;
 
     @Option(names = "--max-body", paramLabel = "SIZE",
             description = "Largest request body (default: 32M); larger ones are answered 413.")
     String maxBody = "32M";
+
+    @Option(names = "--max-in-flight", paramLabel = "SIZE",
+            description = "Most bytes of request tensors held at once, across all requests (default: a quarter of"
+                    + " the JVM's heap, at least 64M). A request that finds no room waits up to a second, then is"
+                    + " answered 503 with Retry-After: 1 (413 if it alone needs more).")
+    String maxInFlight;
 
     @Option(names = "--home", paramLabel = "DIR",
             description = "Where your trusted author keys live (default: $AETHER_HOME, else ~/.config/aether);"
@@ -159,11 +180,15 @@ final class ModelRunCommand implements Callable<Integer> {
         try {
             repoRef = RepoRef.parse(target);
             config = new RuntimeConfig(batchMax, batchDelay, workers, intraOpThreads, queue, !noWarmUp);
-            serverConfig = new ServerConfig(new InetSocketAddress(host, port), ByteSize.parse(maxBody).bytes(), admin);
+            serverConfig = new ServerConfig(new InetSocketAddress(host, port), ByteSize.parse(maxBody).bytes(),
+                    maxInFlight == null ? ServerConfig.defaultInFlightBytes() : ByteSize.parse(maxInFlight).bytes(), null);
             canarySpec = canary == null ? null : CanarySpec.parse(canary);
             if (name != null && !InferenceRuntime.isValidName(name)) {
                 throw new IllegalArgumentException("--name '" + name
                         + "': use 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit");
+            }
+            if (adminTokenFile != null && !admin) {
+                throw new IllegalArgumentException("--admin-token-file is for --admin, which is not given");
             }
             if (watch != null && (watch.isZero() || watch.isNegative())) {
                 throw new IllegalArgumentException("--watch needs a positive interval, got " + watch);
@@ -172,10 +197,22 @@ final class ModelRunCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
 
+        AetherHome aetherHome = home != null ? new AetherHome(home) : AetherHome.resolve();
+        Path tokenFile = null;
+        if (admin) {
+            tokenFile = adminTokenFile != null ? adminTokenFile : aetherHome.dir().resolve("inference").resolve("admin-token");
+            try {
+                serverConfig = serverConfig.withAdminToken(AdminToken.loadOrCreate(tokenFile));
+            } catch (IOException e) {
+                err.println("aether model run: admin token: " + ModelSubcommand.describe(e));
+                return 1;
+            }
+        }
+
         RepositoryModelSource source;
         String modelName;
         try {
-            TrustStore trust = TrustStore.at((home != null ? new AetherHome(home) : AetherHome.resolve()).trustDir());
+            TrustStore trust = TrustStore.at(aetherHome.trustDir());
             source = RepositoryModelSource.open(repoRef.repository(), trust, modelPath);
             modelName = name != null ? name
                     : RepositoryModelSource.modelNameFor(source.modelPath(source.resolve(repoRef.ref())));
@@ -213,6 +250,9 @@ final class ModelRunCommand implements Callable<Integer> {
                     + "; admin endpoints "
                     + (admin ? "on" : "off") + "; predict with POST " + server.uri() + "/v1/models/" + modelName
                     + ":predict");
+            if (tokenFile != null) {
+                out.println("  admin token in " + tokenFile + " (send it as 'Authorization: Bearer TOKEN')");
+            }
             out.flush();
         } catch (DeploymentException | IOException e) {
             runtime.close();
