@@ -23,8 +23,12 @@ import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Model.CommandSpec;
@@ -33,6 +37,8 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.TypeConversionException;
+import sun.misc.Signal;
+import sun.misc.SignalHandler;
 
 /** {@code aether model run REPO@REF}: serves a model from a repository over HTTP until stopped. */
 @Command(name = "run",
@@ -42,7 +48,7 @@ import picocli.CommandLine.TypeConversionException;
             "",
             "Loads the .onnx file of the commit REF names (checking its signature and every chunk), runs it once on"
                     + " zeros (so a broken model is refused now, not at its first request) and serves it until"
-                    + " Ctrl-C.",
+                    + " stopped (Ctrl-C or SIGTERM).",
             "",
             "Endpoints, under http://HOST:PORT:",
             "  GET  /v1/models/NAME          versions, inputs, outputs (types, shapes)",
@@ -52,8 +58,9 @@ import picocli.CommandLine.TypeConversionException;
             "  GET  /healthz",
             "  with --admin: POST /v1/models/NAME:switch {\"ref\": \"v2\"},",
             "       :canary {\"ref\": \"v3\", \"percent\": 10}, :promote, :rollback",
-            "       each with the headers 'Authorization: Bearer TOKEN' (the token in --admin-token-file)",
-            "       and 'Content-Type: application/json', and without 'Origin' (web pages are refused)",
+            "       each with 'Authorization: Bearer TOKEN' (TOKEN: the content of",
+            "       --admin-token-file) and 'Content-Type: application/json'; requests",
+            "       with an Origin header (sent by web pages) are refused",
             "",
             "A switch loads the new version first and lets requests in flight finish on the old one, so no request"
                     + " fails. Requests for the same version are batched when the model's inputs share a symbolic"
@@ -65,13 +72,14 @@ import picocli.CommandLine.TypeConversionException;
             "Examples:",
             "  aether model run models/resnet@main",
             "  aether model run models/resnet@v2 --port 9000 --canary v3:10 --admin",
-            "  curl -H \"Authorization: Bearer $(cat ~/.config/aether/inference/admin-token)\" \\",
-            "       -H 'Content-Type: application/json' -d '{\"ref\": \"v3\"}' http://127.0.0.1:9000/v1/models/resnet:switch",
+            "  TOKEN=$(cat ~/.config/aether/inference/admin-token)",
+            "  curl -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' \\",
+            "       -d '{\"ref\": \"v3\"}' http://127.0.0.1:9000/v1/models/resnet:switch",
             "  aether model run models/resnet@main --watch 5s",
             ""},
         exitCodeListHeading = "%nExit status:%n",
-        exitCodeList = {"0:stopped by a signal (Ctrl-C)", "1:the model could not be served (the message says why)",
-            "2:bad options"})
+        exitCodeList = {"0:stopped by SIGINT (Ctrl-C) or SIGTERM, after in-flight requests were answered",
+            "1:the model could not be served (the message says why)", "2:bad options"})
 final class ModelRunCommand implements Callable<Integer> {
 
     @Spec
@@ -223,6 +231,7 @@ final class ModelRunCommand implements Callable<Integer> {
 
         InferenceRuntime runtime = InferenceRuntime.start(config);
         InferenceServer server;
+        StopSignals signals;
         try {
             runtime.deploy(modelName, source, repoRef.ref());
             if (canarySpec != null) {
@@ -232,6 +241,7 @@ final class ModelRunCommand implements Callable<Integer> {
             VersionStatus stable = status.stable();
             VersionStatus canaryStatus = status.canary().orElse(null);
             server = InferenceServer.start(runtime, serverConfig);
+            signals = StopSignals.install(); // before the line that tells a supervisor the server is up
             out.println("serving model '" + modelName + "' from " + source.describe() + " on " + server.uri());
             out.println("  version " + stable.version() + " (" + repoRef.ref() + "), " + stable.percent() + "%");
             if (canaryStatus != null) {
@@ -274,17 +284,44 @@ final class ModelRunCommand implements Callable<Integer> {
             out.flush();
         }
 
-        CountDownLatch stopped = new CountDownLatch(1);
-        RefWatcher w = watcher;
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            if (w != null) {
-                w.close();
-            }
-            server.close();
-            runtime.close();
-            stopped.countDown();
-        }, "aether-model-run-shutdown"));
-        stopped.await();
+        String signal = signals.await();
+        err.println("aether model run: stopping on SIG" + signal + " (in-flight requests are answered first)");
+        err.flush();
+        if (watcher != null) {
+            watcher.close();
+        }
+        server.close();
+        runtime.close();
         return 0;
+    }
+
+    /**
+     * SIGINT and SIGTERM, taken over from the JVM once the server is up. The JVM's own handling
+     * would run the shutdown hooks and exit 130 or 143; a stop on request is this server's normal
+     * end, so the command stops cleanly and exits 0 (what service managers count as success).
+     * The JVM's handlers are back once a signal came: a second one ends the process at once,
+     * should closing hang.
+     */
+    private static final class StopSignals {
+        private final BlockingQueue<String> received = new ArrayBlockingQueue<>(2);
+        private final Map<Signal, SignalHandler> previous = new LinkedHashMap<>();
+
+        static StopSignals install() {
+            StopSignals s = new StopSignals();
+            for (String name : List.of("INT", "TERM")) {
+                Signal signal = new Signal(name);
+                s.previous.put(signal, Signal.handle(signal, received -> s.received.offer(received.getName())));
+            }
+            return s;
+        }
+
+        /** Waits for a signal, puts the JVM's handlers back and returns the signal's name. */
+        String await() throws InterruptedException {
+            try {
+                return received.take();
+            } finally {
+                previous.forEach(Signal::handle);
+            }
+        }
     }
 }
