@@ -45,11 +45,12 @@ import java.util.logging.Logger;
  * exhausted) or 500.
  *
  * <p>Memory: a predict request's body is read only after its model and version are found, and
- * is parsed from the stream straight into tensors of that version's signature; the bytes of
- * those tensors come from a budget shared by all requests ({@link ServerConfig#maxInFlightBytes()})
- * and go back when the answer is sent. A request the budget cannot hold waits up to
- * {@link #BUDGET_WAIT} and is then answered 503 with {@code Retry-After}. Answers are written
- * straight from the output tensors.
+ * is parsed from the stream straight into tensors of that version's signature. A budget shared
+ * by all requests ({@link ServerConfig#maxInFlightBytes()}) bounds the bytes of the tensors they
+ * hold: each buffer is taken before it is allocated (a binary body's length at once), and all
+ * is given back once the request is answered. A request the budget cannot hold waits up to
+ * {@link #BUDGET_WAIT} and is then answered 503 with {@code Retry-After} (see {@link ByteBudget}
+ * for who goes first). Answers are written straight from the output tensors.
  *
  * <p>Admin requests must carry {@code Authorization: Bearer TOKEN} ({@link AdminToken}),
  * {@code Content-Type: application/json} and no {@code Origin} (the server serves no web pages,
@@ -344,6 +345,9 @@ public final class InferenceServer implements AutoCloseable {
                 if (!binaryIn) {
                     return JsonTensors.parse(body, maxBytes, signature, lease);
                 }
+                // A binary body's tensors are its length, less the headers: taken in one step, so
+                // that a request never holds some tensors while it waits for room for the next.
+                lease.reserve(Math.min(Math.max(declared, 0), budget.capacity()));
                 try {
                     return TensorWireFormat.decode(body, maxBytes, lease);
                 } catch (IllegalArgumentException e) {

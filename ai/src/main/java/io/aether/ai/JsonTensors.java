@@ -86,6 +86,7 @@ final class JsonTensors {
     /**
      * Parses a request body of at most {@code maxBytes} bytes read from {@code body} into tensors
      * of {@code signature}'s element types, taking every buffer's bytes from {@code lease} first.
+     * On success the lease holds exactly the bytes of the tensors returned.
      *
      * @throws InferenceException (INVALID_INPUT) for malformed JSON, an unknown input, or an input
      *         whose values do not fit its type or declared shape, naming it
@@ -134,6 +135,7 @@ final class JsonTensors {
         } catch (JsonProcessingException e) {
             throw malformed("malformed JSON: " + e.getOriginalMessage());
         }
+        lease.settle();
         return inputs;
     }
 

@@ -115,7 +115,8 @@ public final class TensorWireFormat {
     /**
      * Decodes a message of at most {@code maxBytes} bytes read from {@code in}. Every length and
      * count is checked against its shape and against the bytes that can still follow, and a
-     * tensor's bytes are taken from {@code lease}, before its buffer is allocated.
+     * tensor's bytes are taken from {@code lease}, before its buffer is allocated. On success
+     * the lease holds exactly the bytes of the tensors returned.
      *
      * @throws IllegalArgumentException naming the tensor and field at fault
      * @throws IOException when the message cannot be read
@@ -186,6 +187,7 @@ public final class TensorWireFormat {
         if (trailing > 0) {
             throw new IllegalArgumentException(trailing + " bytes after the last tensor");
         }
+        lease.settle();
         return out;
     }
 

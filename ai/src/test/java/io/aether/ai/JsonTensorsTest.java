@@ -163,7 +163,7 @@ class JsonTensorsTest {
     @Test
     void aBufferTheBudgetCannotHoldIsRefusedByTheBudgetNotAllocated() throws Exception {
         ByteBudget b = parseWithin(11, "{\"inputs\": {\"X\": {\"shape\": [1, 3], \"data\": [1, 2, 3]}}}",
-                ByteBudget.Refused.class, "request needs more than the server's in-flight budget of 11 bytes of tensors");
+                ByteBudget.Refused.class, "request needs more than the server's in-flight budget of 11 bytes");
         assertEquals(0, b.peak());
         assertEquals(1, b.refusals());
     }
