@@ -3,6 +3,7 @@ package io.aether.ai;
 import java.time.Duration;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.LongSupplier;
 
 /**
  * The bytes of requests a server holds at once, across all its requests. Parsers take bytes
@@ -47,39 +48,28 @@ final class ByteBudget {
 
     /** Bytes taken now by all leases. */
     long used() {
-        lock.lock();
-        try {
-            return used;
-        } finally {
-            lock.unlock();
-        }
+        return read(() -> used);
     }
 
     /** The most bytes ever taken at once. */
     long peak() {
-        lock.lock();
-        try {
-            return peak;
-        } finally {
-            lock.unlock();
-        }
+        return read(() -> peak);
     }
 
     /** Takes that were refused, waiting or not. */
     long refusals() {
-        lock.lock();
-        try {
-            return refusals;
-        } finally {
-            lock.unlock();
-        }
+        return read(() -> refusals);
     }
 
     /** Requests holding bytes that wait for more, for tests. */
-    int waitingHolders() {
+    long waitingHolders() {
+        return read(() -> waitingHolders);
+    }
+
+    private long read(LongSupplier field) {
         lock.lock();
         try {
-            return waitingHolders;
+            return field.getAsLong();
         } finally {
             lock.unlock();
         }

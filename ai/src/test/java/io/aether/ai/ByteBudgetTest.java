@@ -134,7 +134,7 @@ class ByteBudgetTest {
         assertEquals(0, budget.used());
     }
 
-    private static void awaitWaitingHolders(ByteBudget budget, int n) throws InterruptedException {
+    private static void awaitWaitingHolders(ByteBudget budget, long n) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (budget.waitingHolders() != n && System.nanoTime() < deadline) {
             Thread.sleep(5);
