@@ -293,13 +293,13 @@ final class JsonTensors {
                 } catch (IllegalArgumentException e) {
                     throw InferenceException.invalidInput(name, "input '" + name + "': " + e.getMessage());
                 }
+                String needs = "input '" + name + "': " + (shape != null ? "shape " : "expected shape ")
+                        + Tensor.shapeText(declared) + " needs " + n + " values, ";
                 if (n > maxValues) {
-                    throw InferenceException.invalidInput(name, "input '" + name + "': shape " + Tensor.shapeText(declared)
-                            + " needs " + n + " values, more than a body of " + maxBytes + " bytes can hold");
+                    throw InferenceException.invalidInput(name, needs + "more than a body of " + maxBytes + " bytes can hold");
                 }
                 limit = n;
-                overflow = "input '" + name + "': " + (shape != null ? "shape " : "expected shape ")
-                        + Tensor.shapeText(declared) + " needs " + n + " values, got more";
+                overflow = needs + "got more";
                 resize(n);
             } else {
                 limit = tooMany;
