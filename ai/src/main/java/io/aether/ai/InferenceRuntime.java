@@ -223,11 +223,14 @@ public final class InferenceRuntime implements AutoCloseable {
         }
     }
 
+    /** A ref that names nothing is the caller's mistake, not a failed load: only the source failing counts. */
     private String resolve(String name, ModelSource source, String ref) throws DeploymentException {
         try {
             return source.resolve(ref);
         } catch (ModelSourceException e) {
-            metrics.loadFailed(name);
+            if (e.reason() != ModelSourceException.Reason.UNKNOWN_REF) {
+                metrics.loadFailed(name);
+            }
             throw fromSource(e);
         }
     }
@@ -284,14 +287,17 @@ public final class InferenceRuntime implements AutoCloseable {
 
     /**
      * Predicts with a given loaded version ({@code version} non-null) or the one routing picks;
-     * the binder turns the request into tensors for the chosen version's signature.
+     * the binder turns the request into tensors for the chosen version's signature (it may read
+     * the request only then). An unchecked exception from the binder is passed on as it is, and
+     * counted against no version.
      */
     public Prediction predict(String name, String version, InputBinder binder) throws InferenceException {
-        long start = System.nanoTime();
         LoadedVersion v = acquire(name, version);
         CompletableFuture<Map<String, Tensor>> result;
+        long start;
         try {
             Map<String, Tensor> inputs = binder.bind(v.signature);
+            start = System.nanoTime(); // a binder that reads a slow client's body would blur the latency
             long rows = InputValidator.validate(v.signature, inputs);
             result = v.runner().submit(inputs, rows);
         } catch (InferenceException e) {

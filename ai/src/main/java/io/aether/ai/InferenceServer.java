@@ -6,8 +6,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import java.io.ByteArrayOutputStream;
+import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import io.aether.sync.StallGuard;
@@ -37,8 +39,23 @@ import java.util.logging.Logger;
  *   <li>admin, when enabled: {@code POST /v1/models/{name}:switch}, {@code :canary}, {@code :promote},
  *       {@code :rollback}</li>
  * </ul>
- * Errors are JSON {@code {"error": "..."}} with 400 (bad input, naming it), 403 (admin disabled),
- * 404, 405, 409, 413 (body too large), 415, 422 (model refused at load), 502, 503 (queue full) or 500.
+ * Errors are JSON {@code {"error": "..."}} with 400 (bad input, naming it), 401 (admin token
+ * missing or wrong), 403 (admin disabled, or a cross-origin admin request), 404, 405, 409, 413 (body
+ * too large), 415, 422 (model refused at load), 502, 503 (queue full or in-flight budget
+ * exhausted) or 500.
+ *
+ * <p>Memory: a predict request's body is read only after its model and version are found, and
+ * is parsed from the stream straight into tensors of that version's signature. A budget shared
+ * by all requests ({@link ServerConfig#maxInFlightBytes()}) bounds the bytes of the tensors they
+ * hold: each buffer is taken before it is allocated (a binary body's length at once), and all
+ * is given back once the request is answered. A request the budget cannot hold waits up to
+ * {@link #BUDGET_WAIT} and is then answered 503 with {@code Retry-After} (see {@link ByteBudget}
+ * for who goes first). Answers are written straight from the output tensors.
+ *
+ * <p>Admin requests must carry {@code Authorization: Bearer TOKEN} ({@link AdminToken}),
+ * {@code Content-Type: application/json} and no {@code Origin} (the server serves no web pages,
+ * so every origin is foreign): a web page cannot send such a request across sites without a
+ * preflight this server never answers, nor know the token.
  */
 public final class InferenceServer implements AutoCloseable {
 
@@ -49,19 +66,36 @@ public final class InferenceServer implements AutoCloseable {
 
     /** A client that moves no bytes for this long in mid-request or mid-response is cut off. */
     static final Duration STALL_LIMIT = Duration.ofSeconds(30);
+    /** How long a request waits for others to give back in-flight budget before it is answered 503. */
+    static final Duration BUDGET_WAIT = Duration.ofSeconds(1);
+    /** Largest admin request body ({"ref": ..., "percent": ...}). */
+    static final int MAX_ADMIN_BODY = 64 * 1024;
 
     private final InferenceRuntime runtime;
     private final ServerConfig config;
     private final HttpServer server;
     private final ExecutorService executor;
     private final StallGuard stallGuard;
+    private final ByteBudget budget;
     private final ObjectMapper mapper = new ObjectMapper(JsonTensors.FACTORY);
     private final Map<String, LongAdder> requestCounts = new ConcurrentHashMap<>();
     private final Map<String, Histogram> predictLatency = new ConcurrentHashMap<>();
 
-    private record Response(int status, String contentType, byte[] body, Map<String, String> headers) {
+    /** Writes a response body to the exchange. */
+    private interface BodyWriter {
+        void writeTo(OutputStream out) throws IOException;
+    }
+
+    /** {@code length} is {@link #STREAMED} for a body of unknown length (sent chunked). */
+    private record Response(int status, String contentType, Map<String, String> headers, long length, BodyWriter body) {
+        static final long STREAMED = -1;
+
+        static Response bytes(int status, String contentType, byte[] body, Map<String, String> headers) {
+            return new Response(status, contentType, headers, body.length, out -> out.write(body));
+        }
+
         static Response json(int status, byte[] body) {
-            return new Response(status, JSON, body, Map.of());
+            return bytes(status, JSON, body, Map.of());
         }
     }
 
@@ -81,25 +115,42 @@ public final class InferenceServer implements AutoCloseable {
         }
     }
 
+    /** A failure inside the body-reading binder, carried through the runtime unchanged. */
+    private static final class BodyFailure extends RuntimeException {
+        final HttpError error;
+
+        BodyFailure(HttpError error) {
+            super(error.getMessage(), null, false, false);
+            this.error = error;
+        }
+    }
+
     private InferenceServer(InferenceRuntime runtime, ServerConfig config, HttpServer server, ExecutorService executor,
-                            StallGuard stallGuard) {
+                            StallGuard stallGuard, ByteBudget budget) {
         this.runtime = runtime;
         this.config = config;
         this.server = server;
         this.executor = executor;
         this.stallGuard = stallGuard;
+        this.budget = budget;
     }
 
     /** Binds and starts serving; the runtime stays the caller's to close. */
     public static InferenceServer start(InferenceRuntime runtime, ServerConfig config) throws IOException {
-        return start(runtime, config, STALL_LIMIT);
+        return start(runtime, config, STALL_LIMIT, BUDGET_WAIT);
     }
 
     static InferenceServer start(InferenceRuntime runtime, ServerConfig config, Duration stallLimit) throws IOException {
+        return start(runtime, config, stallLimit, BUDGET_WAIT);
+    }
+
+    static InferenceServer start(InferenceRuntime runtime, ServerConfig config, Duration stallLimit, Duration budgetWait)
+            throws IOException {
         HttpServer http = HttpServer.create(config.address(), 0);
         ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
         StallGuard guard = new StallGuard(stallLimit);
-        InferenceServer s = new InferenceServer(runtime, config, http, executor, guard);
+        InferenceServer s = new InferenceServer(runtime, config, http, executor, guard,
+                new ByteBudget(config.maxInFlightBytes(), budgetWait));
         http.createContext("/", s::handle).getFilters().add(guard);
         http.setExecutor(executor);
         http.start();
@@ -109,6 +160,11 @@ public final class InferenceServer implements AutoCloseable {
     /** Requests closed so far because their client stopped sending or reading mid-exchange. */
     public long stalledConnections() {
         return stallGuard.stalledExchanges();
+    }
+
+    /** The in-flight budget, for tests. */
+    ByteBudget budget() {
+        return budget;
     }
 
     public InetSocketAddress address() {
@@ -146,18 +202,21 @@ public final class InferenceServer implements AutoCloseable {
         long start = System.nanoTime();
         String[] endpoint = {"other", ""}; // endpoint, model (only names of deployed models: bounded labels)
         Response response;
-        try {
-            response = route(exchange, endpoint);
-        } catch (HttpError e) {
-            response = error(e.status, e.getMessage(), e.headers);
-        } catch (RuntimeException | Error e) {
-            LOG.log(Level.SEVERE, "request " + exchange.getRequestURI() + " failed", e);
-            response = error(500, "internal error: " + e);
-        }
-        try (exchange) {
-            send(exchange, response);
-        } catch (IOException e) {
-            LOG.log(Level.FINE, "client went away", e); // nothing to answer
+        // The lease holds the request's tensors' bytes until its answer is sent, whatever happens.
+        try (ByteBudget.Lease lease = budget.lease()) {
+            try {
+                response = route(exchange, endpoint, lease);
+            } catch (HttpError e) {
+                response = error(e.status, e.getMessage(), e.headers);
+            } catch (RuntimeException | Error e) {
+                LOG.log(Level.SEVERE, "request " + exchange.getRequestURI() + " failed", e);
+                response = error(500, "internal error: " + e);
+            }
+            try (exchange) {
+                send(exchange, response, lease);
+            } catch (IOException | RuntimeException e) {
+                LOG.log(Level.FINE, "client went away", e); // nothing to answer
+            }
         }
         requestCounts.computeIfAbsent(Prom.labels("endpoint", endpoint[0], "model", endpoint[1],
                 "code", Integer.toString(response.status())), k -> new LongAdder()).increment();
@@ -167,7 +226,7 @@ public final class InferenceServer implements AutoCloseable {
         }
     }
 
-    private Response route(HttpExchange ex, String[] endpoint) throws HttpError {
+    private Response route(HttpExchange ex, String[] endpoint, ByteBudget.Lease lease) throws HttpError {
         String path = ex.getRequestURI().getPath();
         String method = ex.getRequestMethod();
         switch (path) {
@@ -180,7 +239,7 @@ public final class InferenceServer implements AutoCloseable {
             case "/metrics" -> {
                 endpoint[0] = "metrics";
                 requireMethod(method, "GET");
-                return new Response(200, Prom.CONTENT_TYPE, metricsText().getBytes(StandardCharsets.UTF_8), Map.of());
+                return Response.bytes(200, Prom.CONTENT_TYPE, metricsText().getBytes(StandardCharsets.UTF_8), Map.of());
             }
             case "/v1/models", "/v1/models/" -> {
                 endpoint[0] = "metadata";
@@ -199,12 +258,13 @@ public final class InferenceServer implements AutoCloseable {
                 if (!path.startsWith("/v1/models/")) {
                     throw new HttpError(404, "no such endpoint: " + path);
                 }
-                return routeModel(ex, path.substring("/v1/models/".length()), method, endpoint);
+                return routeModel(ex, path.substring("/v1/models/".length()), method, endpoint, lease);
             }
         }
     }
 
-    private Response routeModel(HttpExchange ex, String rest, String method, String[] endpoint) throws HttpError {
+    private Response routeModel(HttpExchange ex, String rest, String method, String[] endpoint, ByteBudget.Lease lease)
+            throws HttpError {
         String action = "";
         int colon = rest.indexOf(':');
         if (colon >= 0) {
@@ -239,7 +299,7 @@ public final class InferenceServer implements AutoCloseable {
             case "predict" -> {
                 endpoint[0] = "predict";
                 requireMethod(method, "POST");
-                return predict(ex, name, version);
+                return predict(ex, name, version, lease);
             }
             case "switch", "canary", "promote", "rollback" -> {
                 endpoint[0] = "admin";
@@ -247,6 +307,7 @@ public final class InferenceServer implements AutoCloseable {
                 if (!config.admin()) {
                     throw new HttpError(403, "admin endpoints are disabled on this server (enable them with --admin)");
                 }
+                authorizeAdmin(ex);
                 return admin(ex, name, action);
             }
             default -> throw new HttpError(404, "unknown action ':" + action
@@ -260,7 +321,7 @@ public final class InferenceServer implements AutoCloseable {
         }
     }
 
-    private Response predict(HttpExchange ex, String name, String version) throws HttpError {
+    private Response predict(HttpExchange ex, String name, String version, ByteBudget.Lease lease) throws HttpError {
         String contentType = mediaType(ex.getRequestHeaders().getFirst("Content-Type"));
         boolean binaryIn;
         // curl -d sends form encoding unless told otherwise: read it as the JSON it almost always is.
@@ -274,19 +335,32 @@ public final class InferenceServer implements AutoCloseable {
                     + TensorWireFormat.MEDIA_TYPE);
         }
         boolean binaryOut = wantsBinary(ex.getRequestHeaders().getFirst("Accept"), binaryIn);
-        byte[] body = readBody(ex);
+        long declared = declaredLength(ex, config.maxBodyBytes());
+        long maxBytes = declared >= 0 ? declared : config.maxBodyBytes();
+        InputStream body = new BoundedInput(ex.getRequestBody(), config.maxBodyBytes());
+        // The runtime calls this once it holds the version that answers, so an unknown model or
+        // version is answered before the body is read, and the body is parsed for its signature.
+        InputBinder binder = signature -> {
+            try {
+                if (!binaryIn) {
+                    return JsonTensors.parse(body, maxBytes, signature, lease);
+                }
+                // A binary body's tensors are its length, less the headers: taken in one step, so
+                // that a request never holds some tensors while it waits for room for the next.
+                lease.reserve(Math.min(Math.max(declared, 0), budget.capacity()));
+                try {
+                    return TensorWireFormat.decode(body, maxBytes, lease);
+                } catch (IllegalArgumentException e) {
+                    throw InferenceException.invalidInput(null, e.getMessage());
+                }
+            } catch (BoundedInput.TooLarge e) {
+                throw new BodyFailure(tooLarge(config.maxBodyBytes()));
+            } catch (IOException e) {
+                throw new BodyFailure(new HttpError(400, "could not read the request body: " + e.getMessage()));
+            }
+        };
         Prediction prediction;
         try {
-            InputBinder binder;
-            if (binaryIn) {
-                try {
-                    binder = InputBinder.of(TensorWireFormat.decode(body));
-                } catch (IllegalArgumentException e) {
-                    throw new HttpError(400, e.getMessage());
-                }
-            } else {
-                binder = JsonTensors.parseRequest(body);
-            }
             prediction = runtime.predict(name, version, binder);
         } catch (InferenceException e) {
             int status = switch (e.reason()) {
@@ -297,12 +371,80 @@ public final class InferenceServer implements AutoCloseable {
             };
             throw new HttpError(status, e.getMessage(),
                     status == 503 ? Map.of("Retry-After", "1") : Map.of());
+        } catch (BodyFailure e) {
+            throw e.error;
+        } catch (ByteBudget.Refused e) {
+            throw e.never ? new HttpError(413, e.getMessage())
+                    : new HttpError(503, e.getMessage(), Map.of("Retry-After", "1"));
         }
         Map<String, String> headers = Map.of(VERSION_HEADER, prediction.version());
         if (binaryOut) {
-            return new Response(200, TensorWireFormat.MEDIA_TYPE, TensorWireFormat.encode(prediction.outputs()), headers);
+            Map<String, Tensor> outputs = prediction.outputs();
+            return new Response(200, TensorWireFormat.MEDIA_TYPE, headers, TensorWireFormat.encodedLength(outputs),
+                    out -> TensorWireFormat.encode(outputs, out));
         }
-        return new Response(200, JSON, JsonTensors.writePrediction(prediction), headers);
+        return new Response(200, JSON, headers, Response.STREAMED, out -> JsonTensors.writePrediction(prediction, out));
+    }
+
+    /** The request's Content-Length, or -1 when it has none; refuses one over {@code max}. */
+    private static long declaredLength(HttpExchange ex, long max) throws HttpError {
+        String length = ex.getRequestHeaders().getFirst("Content-Length");
+        if (length == null) {
+            return -1;
+        }
+        long n;
+        try {
+            n = Long.parseLong(length.strip());
+        } catch (NumberFormatException e) {
+            throw new HttpError(400, "bad Content-Length '" + length + "'");
+        }
+        if (n > max) {
+            throw tooLarge(max);
+        }
+        return n;
+    }
+
+    /** A request body that may not go over a limit (a chunked body declares no length). */
+    private static final class BoundedInput extends FilterInputStream {
+        /** The body went over the limit. */
+        static final class TooLarge extends IOException {
+            TooLarge() {
+                super("request body over the limit", null);
+            }
+        }
+
+        private final long max;
+        private long read;
+
+        BoundedInput(InputStream in, long max) {
+            super(in);
+            this.max = max;
+        }
+
+        @Override
+        public int read() throws IOException {
+            int b = super.read();
+            if (b >= 0) {
+                count(1);
+            }
+            return b;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            int n = super.read(b, off, len);
+            if (n > 0) {
+                count(n);
+            }
+            return n;
+        }
+
+        private void count(int n) throws TooLarge {
+            read += n;
+            if (read > max) {
+                throw new TooLarge();
+            }
+        }
     }
 
     /** Binary answers when the Accept header asks for them, or when it says nothing and the request was binary. */
@@ -317,6 +459,27 @@ public final class InferenceServer implements AutoCloseable {
         return !a.contains(JSON) && binaryIn;
     }
 
+    /**
+     * Refuses admin requests a web page could have sent (any Origin: the server serves no pages),
+     * those without the admin token, and those not declared as JSON (a cross-site form can send
+     * text/plain without a preflight, never application/json).
+     */
+    private void authorizeAdmin(HttpExchange ex) throws HttpError {
+        String origin = ex.getRequestHeaders().getFirst("Origin");
+        if (origin != null) {
+            throw new HttpError(403, "admin requests from web pages are refused (Origin: " + origin + ")");
+        }
+        if (!config.adminToken().acceptsAuthorization(ex.getRequestHeaders().getFirst("Authorization"))) {
+            throw new HttpError(401, "admin requests need the header 'Authorization: Bearer TOKEN' with this server's"
+                    + " admin token", Map.of("WWW-Authenticate", "Bearer realm=\"aether-admin\""));
+        }
+        String contentType = mediaType(ex.getRequestHeaders().getFirst("Content-Type"));
+        if (!contentType.equals(JSON)) {
+            throw new HttpError(415, "admin requests must be sent as Content-Type: " + JSON
+                    + (contentType.isEmpty() ? "" : ", not '" + contentType + "'"));
+        }
+    }
+
     private static String mediaType(String header) {
         if (header == null) {
             return "";
@@ -325,31 +488,13 @@ public final class InferenceServer implements AutoCloseable {
         return (semicolon >= 0 ? header.substring(0, semicolon) : header).strip().toLowerCase(Locale.ROOT);
     }
 
-    private byte[] readBody(HttpExchange ex) throws HttpError {
-        long max = config.maxBodyBytes();
-        String length = ex.getRequestHeaders().getFirst("Content-Length");
-        if (length != null) {
-            try {
-                if (Long.parseLong(length.strip()) > max) {
-                    throw tooLarge(max);
-                }
-            } catch (NumberFormatException e) {
-                throw new HttpError(400, "bad Content-Length '" + length + "'");
-            }
-        }
-        try (InputStream in = ex.getRequestBody()) {
-            ByteArrayOutputStream out = new ByteArrayOutputStream();
-            byte[] buffer = new byte[64 * 1024];
-            long total = 0;
-            int n;
-            while ((n = in.read(buffer)) > 0) {
-                total += n;
-                if (total > max) {
-                    throw tooLarge(max);
-                }
-                out.write(buffer, 0, n);
-            }
-            return out.toByteArray();
+    /** Reads a small body whole (admin requests). */
+    private static byte[] readBody(HttpExchange ex, int max) throws HttpError {
+        declaredLength(ex, max);
+        try (InputStream in = new BoundedInput(ex.getRequestBody(), max)) {
+            return in.readAllBytes();
+        } catch (BoundedInput.TooLarge e) {
+            throw tooLarge(max);
         } catch (IOException e) {
             throw new HttpError(400, "could not read the request body: " + e.getMessage());
         }
@@ -362,7 +507,7 @@ public final class InferenceServer implements AutoCloseable {
     private Response admin(HttpExchange ex, String name, String action) throws HttpError {
         JsonNode body = null;
         if (action.equals("switch") || action.equals("canary")) {
-            byte[] bytes = readBody(ex);
+            byte[] bytes = readBody(ex, MAX_ADMIN_BODY);
             try {
                 body = mapper.readTree(bytes);
             } catch (IOException e) {
@@ -470,19 +615,46 @@ public final class InferenceServer implements AutoCloseable {
     }
 
     private static Response error(int status, String message, Map<String, String> headers) {
-        return new Response(status, JSON, writeJson(g -> {
+        return Response.bytes(status, JSON, writeJson(g -> {
             g.writeStartObject();
             g.writeStringField("error", message);
             g.writeEndObject();
         }), headers);
     }
 
-    private static void send(HttpExchange ex, Response r) throws IOException {
+    /** Sends the response; the lease is given back once it is written, before what the client still sends is read. */
+    private void send(HttpExchange ex, Response r, ByteBudget.Lease lease) throws IOException {
         ex.getResponseHeaders().set("Content-Type", r.contentType());
         r.headers().forEach((k, v) -> ex.getResponseHeaders().set(k, v));
-        ex.sendResponseHeaders(r.status(), r.body().length == 0 ? -1 : r.body().length);
-        if (r.body().length > 0) {
-            ex.getResponseBody().write(r.body());
+        // The JDK server's lengths: 0 means chunked, -1 means no body.
+        ex.sendResponseHeaders(r.status(), r.length() == Response.STREAMED ? 0 : r.length() == 0 ? -1 : r.length());
+        if (r.length() != 0) {
+            try (OutputStream out = ex.getResponseBody()) {
+                r.body().writeTo(out);
+                out.flush();
+                lease.close();
+                discardRestOfBody(ex);
+            }
+        }
+    }
+
+    /**
+     * Reads and drops what the client still sends of a request answered early (unknown model,
+     * bad input, full budget). Closing the exchange would read only 64 KiB of it and then close
+     * the connection, and a connection closed with unread bytes is reset: the client would lose
+     * the answer already sent. Bounded by the body limit; the stall guard bounds the time.
+     */
+    private void discardRestOfBody(HttpExchange ex) {
+        byte[] sink = new byte[8192];
+        long left = config.maxBodyBytes();
+        try {
+            InputStream in = ex.getRequestBody();
+            int n;
+            while (left > 0 && (n = in.read(sink, 0, (int) Math.min(sink.length, left))) > 0) {
+                left -= n;
+            }
+        } catch (IOException e) {
+            // The client went away or stalled: nothing left to protect.
         }
     }
 
@@ -497,6 +669,12 @@ public final class InferenceServer implements AutoCloseable {
                 "Time to answer a successful predict request through the endpoint, body parsing and encoding included.");
         predictLatency.forEach((model, h) -> h.write(out, "aether_http_predict_duration_seconds",
                 Prom.labels("model", model)));
+        Prom.family(out, "aether_http_inflight_tensor_bytes", "gauge",
+                "Bytes of request tensors held now, against the in-flight budget (--max-in-flight).");
+        Prom.sample(out, "aether_http_inflight_tensor_bytes", "", budget.used());
+        Prom.family(out, "aether_http_inflight_refusals_total", "counter",
+                "Requests refused (503, or 413 when one needs more than all of it) because the in-flight budget was full.");
+        Prom.sample(out, "aether_http_inflight_refusals_total", "", budget.refusals());
         return out.toString();
     }
 }

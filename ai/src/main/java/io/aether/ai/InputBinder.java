@@ -4,7 +4,8 @@ import java.util.Map;
 
 /**
  * Turns a request's inputs into tensors once the version that will answer it is chosen, so
- * that untyped inputs (JSON numbers) take the element types of that version's signature.
+ * that untyped inputs (JSON numbers) take the element types of that version's signature, and
+ * so that a request for no such model or version is refused before its body is read.
  */
 @FunctionalInterface
 public interface InputBinder {

@@ -37,10 +37,7 @@ final class InputValidator {
                         + spec.type().label() + ", got " + t.type().label());
             }
             List<Dim> dims = spec.shape();
-            if (t.rank() != dims.size() || !fits(dims, t)) {
-                throw InferenceException.invalidInput(spec.name(), "input '" + spec.name() + "': expected shape "
-                        + spec.shapeText() + ", got " + Tensor.shapeText(t.shape()));
-            }
+            checkShape(spec, t.shape());
             for (int i = 0; i < dims.size(); i++) {
                 if (dims.get(i) instanceof Dim.Symbolic(String dimName)) {
                     Long earlier = bound.putIfAbsent(dimName, t.dim(i));
@@ -57,12 +54,16 @@ final class InputValidator {
         return signature.batchable() ? inputs.get(signature.inputs().getFirst().name()).dim(0) : 1;
     }
 
-    private static boolean fits(List<Dim> dims, Tensor t) {
-        for (int i = 0; i < dims.size(); i++) {
-            if (!dims.get(i).accepts(t.dim(i))) {
-                return false;
-            }
+    /** Refuses a shape of another rank or with another size where the spec fixes one. */
+    static void checkShape(TensorSpec spec, long[] shape) throws InferenceException {
+        List<Dim> dims = spec.shape();
+        boolean fits = shape.length == dims.size();
+        for (int i = 0; fits && i < dims.size(); i++) {
+            fits = dims.get(i).accepts(shape[i]);
         }
-        return true;
+        if (!fits) {
+            throw InferenceException.invalidInput(spec.name(), "input '" + spec.name() + "': expected shape "
+                    + spec.shapeText() + ", got " + Tensor.shapeText(shape));
+        }
     }
 }

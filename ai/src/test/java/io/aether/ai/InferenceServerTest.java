@@ -13,10 +13,13 @@ import java.util.Set;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
+@Timeout(60)
 class InferenceServerTest {
 
     private static final String BINARY = TensorWireFormat.MEDIA_TYPE;
+    private static final String TOKEN = "test-admin-token-0123456789";
 
     private final InMemorySource source = new InMemorySource();
     private final String v1 = source.put("main", TestModels.linear());
@@ -29,7 +32,7 @@ class InferenceServerTest {
         runtime = InferenceRuntime.start(RuntimeConfig.defaults());
         runtime.deploy("lin", source, "main");
         server = InferenceServer.start(runtime, ServerConfig.defaults()
-                .withAddress(new InetSocketAddress("127.0.0.1", 0)).withMaxBodyBytes(4096).withAdmin(true));
+                .withAddress(new InetSocketAddress("127.0.0.1", 0)).withMaxBodyBytes(4096).withAdminToken(AdminToken.of(TOKEN)));
         http = new Http(server.uri());
     }
 
@@ -157,33 +160,53 @@ class InferenceServerTest {
         String v2 = source.put("v2", TestModels.linear(new float[] {1, 0, 0, 1, 0, 0}, new float[] {0, 0}));
         source.put("broken", "not a model".getBytes(StandardCharsets.UTF_8));
 
-        HttpResponse<byte[]> bad = http.postJson("/v1/models/lin:switch", "{\"ref\": \"broken\"}");
+        HttpResponse<byte[]> bad = admin("/v1/models/lin:switch", "{\"ref\": \"broken\"}");
         assertEquals(422, bad.statusCode());
         assertTrue(Http.error(bad).contains("is not a valid ONNX model"), Http.error(bad));
-        assertEquals(404, http.postJson("/v1/models/lin:switch", "{\"ref\": \"nowhere\"}").statusCode());
-        assertEquals(400, http.postJson("/v1/models/lin:switch", "{\"branch\": \"v2\"}").statusCode());
+        assertEquals(404, admin("/v1/models/lin:switch", "{\"ref\": \"nowhere\"}").statusCode());
+        assertEquals(400, admin("/v1/models/lin:switch", "{\"branch\": \"v2\"}").statusCode());
         assertEquals(v1, predictVersion());
 
-        HttpResponse<byte[]> canary = http.postJson("/v1/models/lin:canary", "{\"ref\": \"v2\", \"percent\": 50}");
+        HttpResponse<byte[]> canary = admin("/v1/models/lin:canary", "{\"ref\": \"v2\", \"percent\": 50}");
         assertEquals(200, canary.statusCode(), new String(canary.body()));
         assertEquals("canary", Http.json(canary).get("versions").get(1).get("role").asText());
         String a = predictVersion();
         String b = predictVersion();
         assertEquals(Set.of(v1, v2), Set.of(a, b));
-        assertEquals(400, http.postJson("/v1/models/lin:canary", "{\"ref\": \"v2\", \"percent\": 100}").statusCode());
+        assertEquals(400, admin("/v1/models/lin:canary", "{\"ref\": \"v2\", \"percent\": 100}").statusCode());
 
-        assertEquals(200, http.postJson("/v1/models/lin:rollback", "").statusCode());
+        assertEquals(200, admin("/v1/models/lin:rollback", "").statusCode());
         assertEquals(v1, predictVersion());
-        assertEquals(409, http.postJson("/v1/models/lin:promote", "").statusCode());
+        assertEquals(409, admin("/v1/models/lin:promote", "").statusCode());
 
-        http.postJson("/v1/models/lin:canary", "{\"ref\": \"v2\", \"percent\": 10}");
-        HttpResponse<byte[]> promoted = http.postJson("/v1/models/lin:promote", "");
+        admin("/v1/models/lin:canary", "{\"ref\": \"v2\", \"percent\": 10}");
+        HttpResponse<byte[]> promoted = admin("/v1/models/lin:promote", "");
         assertEquals(200, promoted.statusCode());
         assertEquals(v2, Http.json(promoted).get("versions").get(0).get("version").asText());
         assertEquals(v2, predictVersion());
 
-        assertEquals(200, http.postJson("/v1/models/lin:switch", "{\"ref\": \"main\"}").statusCode());
+        assertEquals(200, admin("/v1/models/lin:switch", "{\"ref\": \"main\"}").statusCode());
         assertEquals(v1, predictVersion());
+    }
+
+    @Test
+    void aSwitchToAnUnknownRefIsAClientErrorNotALoadFailure() throws Exception {
+        source.put("broken", "not a model".getBytes(StandardCharsets.UTF_8));
+        assertEquals(404, admin("/v1/models/lin:switch", "{\"ref\": \"nowhere\"}").statusCode());
+        assertEquals(404, admin("/v1/models/lin:canary", "{\"ref\": \"nowhere\", \"percent\": 5}").statusCode());
+        PrometheusText m = PrometheusText.parse(new String(http.get("/metrics").body(), StandardCharsets.UTF_8));
+        assertTrue(m.samples.stream().noneMatch(s -> s.name().equals("aether_model_load_failures_total")),
+                "no load failure: " + m.samples);
+        assertEquals(2, m.value("aether_http_requests_total", Map.of("endpoint", "admin", "model", "lin", "code", "404")));
+        // A version that exists and cannot load is a load failure.
+        assertEquals(422, admin("/v1/models/lin:switch", "{\"ref\": \"broken\"}").statusCode());
+        m = PrometheusText.parse(new String(http.get("/metrics").body(), StandardCharsets.UTF_8));
+        assertEquals(1, m.value("aether_model_load_failures_total", Map.of("model", "lin")));
+    }
+
+    /** An admin request as a client with the token sends it. */
+    private HttpResponse<byte[]> admin(String path, String json) throws Exception {
+        return http.post(path, "application/json", json.getBytes(StandardCharsets.UTF_8), "Authorization", "Bearer " + TOKEN);
     }
 
     private String predictVersion() throws Exception {

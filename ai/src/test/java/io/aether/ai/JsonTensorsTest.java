@@ -8,11 +8,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.aether.testkit.Property;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
+@Timeout(60)
 class JsonTensorsTest {
 
     private static final ModelSignature SIG = new ModelSignature(
@@ -25,7 +31,13 @@ class JsonTensorsTest {
             List.of(new TensorSpec("Y", ElementType.FLOAT, List.of(Dim.symbolic("N")))));
 
     private static Map<String, Tensor> bind(String json) throws InferenceException {
-        return JsonTensors.parseRequest(json.getBytes(StandardCharsets.UTF_8)).bind(SIG);
+        return JsonTensors.parse(json.getBytes(StandardCharsets.UTF_8), SIG);
+    }
+
+    private static byte[] write(Prediction p) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        JsonTensors.writePrediction(p, out);
+        return out.toByteArray();
     }
 
     private static InferenceException refused(String json) {
@@ -102,11 +114,96 @@ class JsonTensorsTest {
                 refused("{\"inputs\": {\"X\": " + deep + "}}").getMessage());
     }
 
+    /** Parses through a budget of {@code capacity} bytes; returns the budget to look at what was taken. */
+    private static ByteBudget parseWithin(long capacity, String json, Class<? extends Exception> expected, String message)
+            throws Exception {
+        ByteBudget budget = new ByteBudget(capacity, Duration.ZERO);
+        byte[] body = json.getBytes(StandardCharsets.UTF_8);
+        try (ByteBudget.Lease lease = budget.lease()) {
+            Exception e = assertThrows(expected, () -> JsonTensors.parse(new ByteArrayInputStream(body), body.length, SIG, lease));
+            assertEquals(message, e.getMessage());
+        }
+        assertEquals(0, budget.used(), "everything taken is given back");
+        return budget;
+    }
+
+    private static String values(int n) {
+        return "1, ".repeat(n - 1) + "1";
+    }
+
+    @Test
+    void aDeclaredShapeSizesTheBufferAndOneValueMoreIsRefusedAtOnce() throws Exception {
+        // A million values after "shape": [1, 3]: refused at the fourth, with no more than the 12 bytes of float[1,3] taken.
+        ByteBudget b = parseWithin(12, "{\"inputs\": {\"X\": {\"shape\": [1, 3], \"data\": [" + values(1_000_000) + "]}}}",
+                InferenceException.class, "input 'X': shape [1,3] needs 3 values, got more");
+        assertEquals(12, b.peak());
+        // The model's own fixed shape does the same when the request declares none: uint8[2].
+        ByteBudget fixed = parseWithin(2, "{\"inputs\": {\"small\": [" + values(1_000_000) + "]}}",
+                InferenceException.class, "input 'small': expected shape [2] needs 2 values, got more");
+        assertEquals(2, fixed.peak());
+    }
+
+    @Test
+    void shapeMismatchesAreRefusedBeforeAnyBufferIsTaken() throws Exception {
+        String data = "[" + values(1000) + "]";
+        assertEquals(0, parseWithin(1 << 20, "{\"inputs\": {\"X\": {\"shape\": [1, 4], \"data\": " + data + "}}}",
+                InferenceException.class, "input 'X': expected shape [N,3], got [1,4]").peak());
+        assertEquals(0, parseWithin(1 << 20, "{\"inputs\": {\"X\": {\"shape\": [3], \"data\": " + data + "}}}",
+                InferenceException.class, "input 'X': expected shape [N,3], got [3]").peak());
+        assertEquals(0, parseWithin(1 << 20, "{\"inputs\": {\"X\": {\"type\": \"double\", \"data\": " + data + "}}}",
+                InferenceException.class, "input 'X': expected element type float, got double").peak());
+        assertEquals(0, parseWithin(1 << 20, "{\"inputs\": {\"Z\": " + data + "}}",
+                InferenceException.class, "unknown input 'Z'; the model's inputs are: X, ids, small, mask, h, bf").peak());
+        // A shape that a body this small could never fill takes nothing either (the body is 62 bytes).
+        String tiny = "{\"inputs\": {\"X\": {\"shape\": [100000000, 3], \"data\": [1]}}}";
+        assertEquals(0, parseWithin(1L << 32, tiny, InferenceException.class, "input 'X': shape [100000000,3] needs"
+                + " 300000000 values, more than a body of " + tiny.length() + " bytes can hold").peak());
+    }
+
+    @Test
+    void aBufferTheBudgetCannotHoldIsRefusedByTheBudgetNotAllocated() throws Exception {
+        ByteBudget b = parseWithin(11, "{\"inputs\": {\"X\": {\"shape\": [1, 3], \"data\": [1, 2, 3]}}}",
+                ByteBudget.Refused.class, "request needs more than the server's in-flight budget of 11 bytes");
+        assertEquals(0, b.peak());
+        assertEquals(1, b.refusals());
+    }
+
+    @Test
+    void dataWithoutADeclaredSizeGrowsWithinTheBudgetAndKeepsOnlyWhatItHolds() throws Exception {
+        int rows = 5000;
+        StringBuilder json = new StringBuilder("{\"inputs\": {\"X\": [");
+        float[] expected = new float[rows * 3];
+        for (int r = 0; r < rows; r++) {
+            json.append(r > 0 ? ", " : "").append('[').append(r).append(", 0.5, -").append(r).append(']');
+            expected[3 * r] = r;
+            expected[3 * r + 1] = 0.5f;
+            expected[3 * r + 2] = -r;
+        }
+        byte[] body = json.append("]}}").toString().getBytes(StandardCharsets.UTF_8);
+        ByteBudget budget = new ByteBudget(1 << 20, Duration.ZERO);
+        try (ByteBudget.Lease lease = budget.lease()) {
+            Tensor x = JsonTensors.parse(new ByteArrayInputStream(body), body.length, SIG, lease).get("X");
+            assertEquals(Tensor.ofFloats(new long[] {rows, 3}, expected), x);
+            assertEquals(rows * 3 * 4, lease.held(), "the request holds exactly its tensor");
+            // Growth by doubling from 1024 values: at most the final buffer and the one before it at once.
+            assertTrue(budget.peak() <= 3L * rows * 3 * 4, "peak " + budget.peak());
+        }
+        assertEquals(0, budget.used());
+    }
+
+    @Test
+    void stringsLongerThanAnyNameAreRefusedAsMalformed() {
+        String longName = "a".repeat(JsonTensors.MAX_STRING + 1);
+        assertTrue(refused("{\"inputs\": {\"" + longName + "\": [1]}}").getMessage().startsWith("malformed JSON"));
+        assertTrue(refused("{\"inputs\": {\"X\": {\"type\": \"" + longName + "\", \"data\": [1]}}}").getMessage()
+                .startsWith("malformed JSON"));
+    }
+
     @Test
     void writesPredictionsWithShapesAndNonFiniteStrings() throws Exception {
         Prediction p = new Prediction("m", "v1", Map.of("Y", Tensor.ofFloats(new long[] {1, 3}, 0.1f, Float.NaN,
                 Float.POSITIVE_INFINITY)));
-        JsonNode root = new ObjectMapper().readTree(JsonTensors.writePrediction(p));
+        JsonNode root = new ObjectMapper().readTree(write(p));
         assertEquals("v1", root.get("version").asText());
         JsonNode y = root.get("outputs").get("Y");
         assertEquals("float", y.get("type").asText());
@@ -119,11 +216,11 @@ class JsonTensorsTest {
     void floatOutputsReadBackExactly() {
         Property.forAll(TensorTest.floatArrays(1, 32)).check(values -> {
             Tensor t = Tensor.ofFloats(new long[] {1, values.length}, values);
-            byte[] json = JsonTensors.writePrediction(new Prediction("m", "v", Map.of("X", t)));
+            byte[] json = write(new Prediction("m", "v", Map.of("X", t)));
             String request = "{\"inputs\": " + new ObjectMapper().readTree(json).get("outputs") + "}";
             ModelSignature sig = new ModelSignature(
                     List.of(new TensorSpec("X", ElementType.FLOAT, List.of(Dim.of(1), Dim.dynamic()))), SIG.outputs());
-            Tensor back = JsonTensors.parseRequest(request.getBytes(StandardCharsets.UTF_8)).bind(sig).get("X");
+            Tensor back = JsonTensors.parse(request.getBytes(StandardCharsets.UTF_8), sig).get("X");
             assertArrayEquals(t.shape(), back.shape());
             assertArrayEquals(values, back.toFloats()); // NaN payloads aside, bit for bit
         });
@@ -133,9 +230,9 @@ class JsonTensorsTest {
     void longOutputsReadBackExactly() {
         Property.forAll(TensorTest.longArrays(1, 32)).check(values -> {
             Tensor t = Tensor.ofLongs(new long[] {1, values.length}, values);
-            byte[] json = JsonTensors.writePrediction(new Prediction("m", "v", Map.of("ids", t)));
+            byte[] json = write(new Prediction("m", "v", Map.of("ids", t)));
             String request = "{\"inputs\": " + new ObjectMapper().readTree(json).get("outputs") + "}";
-            assertEquals(t, JsonTensors.parseRequest(request.getBytes(StandardCharsets.UTF_8)).bind(SIG).get("ids"));
+            assertEquals(t, JsonTensors.parse(request.getBytes(StandardCharsets.UTF_8), SIG).get("ids"));
         });
     }
 

@@ -5,8 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -14,7 +17,9 @@ import io.aether.testkit.Gen;
 import io.aether.testkit.Property;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
+@Timeout(60)
 class TensorWireFormatTest {
 
     @Test
@@ -47,6 +52,46 @@ class TensorWireFormatTest {
         Map<String, Tensor> out = TensorWireFormat.decode(TensorWireFormat.encode(in));
         assertEquals(in, out);
         assertEquals(List.of("b", "a", "scalar"), List.copyOf(out.keySet()));
+    }
+
+    @Test
+    void streamsTheSameBytesAndTakesEachTensorFromTheBudget() throws Exception {
+        Map<String, Tensor> in = new LinkedHashMap<>();
+        in.put("X", Tensor.ofFloats(new long[] {2, 3}, 1, 2, 3, 4, 5, 6));
+        in.put("ids", Tensor.ofLongs(new long[] {2}, 7, 8));
+        byte[] whole = TensorWireFormat.encode(in);
+        ByteArrayOutputStream streamed = new ByteArrayOutputStream();
+        TensorWireFormat.encode(in, streamed);
+        assertArrayEquals(whole, streamed.toByteArray());
+        assertEquals(whole.length, TensorWireFormat.encodedLength(in));
+
+        ByteBudget budget = new ByteBudget(40, Duration.ZERO);
+        try (ByteBudget.Lease lease = budget.lease()) {
+            assertEquals(in, TensorWireFormat.decode(new ByteArrayInputStream(whole), whole.length, lease));
+            assertEquals(24 + 16, lease.held(), "each tensor's data, nothing more");
+        }
+        assertEquals(0, budget.used());
+        ByteBudget small = new ByteBudget(39, Duration.ZERO);
+        try (ByteBudget.Lease lease = small.lease()) {
+            assertThrows(ByteBudget.Refused.class,
+                    () -> TensorWireFormat.decode(new ByteArrayInputStream(whole), whole.length, lease));
+        }
+        assertEquals(24, small.peak(), "refused before the second tensor was allocated");
+    }
+
+    @Test
+    void aDataLengthLongerThanWhatCanFollowTakesNothing() {
+        // float[1000000]: 4 MB announced in a message that ends after its header.
+        ByteBuffer b = ByteBuffer.allocate(8 + 2 + 1 + 2 + 8 + 8).order(ByteOrder.LITTLE_ENDIAN);
+        b.put("AETN".getBytes()).put((byte) 1).put((byte) 0).putShort((short) 1);
+        b.putShort((short) 1).put((byte) 'X').put((byte) 1).put((byte) 1).putLong(1_000_000).putLong(4_000_000);
+        ByteBudget budget = new ByteBudget(1L << 30, Duration.ZERO);
+        try (ByteBudget.Lease lease = budget.lease()) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> TensorWireFormat.decode(new ByteArrayInputStream(b.array()), b.capacity(), lease));
+            assertEquals("tensor 'X': data length 4000000 but only 0 bytes follow", e.getMessage());
+        }
+        assertEquals(0, budget.peak());
     }
 
     @Test

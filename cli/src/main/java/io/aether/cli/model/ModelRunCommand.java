@@ -1,5 +1,6 @@
 package io.aether.cli.model;
 
+import io.aether.ai.AdminToken;
 import io.aether.ai.CanarySpec;
 import io.aether.ai.DeploymentException;
 import io.aether.ai.InferenceRuntime;
@@ -22,8 +23,12 @@ import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Model.CommandSpec;
@@ -32,6 +37,8 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.TypeConversionException;
+import sun.misc.Signal;
+import sun.misc.SignalHandler;
 
 /** {@code aether model run REPO@REF}: serves a model from a repository over HTTP until stopped. */
 @Command(name = "run",
@@ -41,7 +48,7 @@ import picocli.CommandLine.TypeConversionException;
             "",
             "Loads the .onnx file of the commit REF names (checking its signature and every chunk), runs it once on"
                     + " zeros (so a broken model is refused now, not at its first request) and serves it until"
-                    + " Ctrl-C.",
+                    + " stopped (Ctrl-C or SIGTERM).",
             "",
             "Endpoints, under http://HOST:PORT:",
             "  GET  /v1/models/NAME          versions, inputs, outputs (types, shapes)",
@@ -51,19 +58,28 @@ import picocli.CommandLine.TypeConversionException;
             "  GET  /healthz",
             "  with --admin: POST /v1/models/NAME:switch {\"ref\": \"v2\"},",
             "       :canary {\"ref\": \"v3\", \"percent\": 10}, :promote, :rollback",
+            "       each with 'Authorization: Bearer TOKEN' (TOKEN: the content of",
+            "       --admin-token-file) and 'Content-Type: application/json'; requests",
+            "       with an Origin header (sent by web pages) are refused",
             "",
             "A switch loads the new version first and lets requests in flight finish on the old one, so no request"
                     + " fails. Requests for the same version are batched when the model's inputs share a symbolic"
                     + " first dimension (see --batch-max, --batch-delay).",
             "",
+            "Request tensors in flight are bounded across requests (--max-in-flight): a request that finds no room"
+                    + " waits up to a second, then is answered 503 with Retry-After.",
+            "",
             "Examples:",
             "  aether model run models/resnet@main",
             "  aether model run models/resnet@v2 --port 9000 --canary v3:10 --admin",
+            "  TOKEN=$(cat ~/.config/aether/inference/admin-token)",
+            "  curl -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' \\",
+            "       -d '{\"ref\": \"v3\"}' http://127.0.0.1:9000/v1/models/resnet:switch",
             "  aether model run models/resnet@main --watch 5s",
             ""},
         exitCodeListHeading = "%nExit status:%n",
-        exitCodeList = {"0:stopped by a signal (Ctrl-C)", "1:the model could not be served (the message says why)",
-            "2:bad options"})
+        exitCodeList = {"0:stopped by SIGINT (Ctrl-C) or SIGTERM, after in-flight requests were answered",
+            "1:the model could not be served (the message says why)", "2:bad options"})
 final class ModelRunCommand implements Callable<Integer> {
 
     @Spec
@@ -124,12 +140,25 @@ final class ModelRunCommand implements Callable<Integer> {
             description = "Poll REF every INTERVAL (default 2s) and switch to each new commit it names.")
     Duration watch;
 
-    @Option(names = "--admin", description = "Serve the :switch, :canary, :promote and :rollback endpoints.")
+    @Option(names = "--admin", description = "Serve the :switch, :canary, :promote and :rollback endpoints to"
+            + " requests that present the admin token (see --admin-token-file).")
     boolean admin;
+
+    @Option(names = "--admin-token-file", paramLabel = "FILE",
+            description = "With --admin: the file holding the admin token; when there is none, a new random token"
+                    + " is written to it, readable by you only (default: inference/admin-token in --home). A file"
+                    + " that others can read is refused.")
+    Path adminTokenFile;
 
     @Option(names = "--max-body", paramLabel = "SIZE",
             description = "Largest request body (default: 32M); larger ones are answered 413.")
     String maxBody = "32M";
+
+    @Option(names = "--max-in-flight", paramLabel = "SIZE",
+            description = "Most bytes of request tensors held at once, across all requests (default: a quarter of"
+                    + " the JVM's heap, at least 64M). A request that finds no room waits up to a second, then is"
+                    + " answered 503 with Retry-After: 1 (413 if it alone needs more).")
+    String maxInFlight;
 
     @Option(names = "--home", paramLabel = "DIR",
             description = "Where your trusted author keys live (default: $AETHER_HOME, else ~/.config/aether);"
@@ -159,11 +188,15 @@ final class ModelRunCommand implements Callable<Integer> {
         try {
             repoRef = RepoRef.parse(target);
             config = new RuntimeConfig(batchMax, batchDelay, workers, intraOpThreads, queue, !noWarmUp);
-            serverConfig = new ServerConfig(new InetSocketAddress(host, port), ByteSize.parse(maxBody).bytes(), admin);
+            serverConfig = new ServerConfig(new InetSocketAddress(host, port), ByteSize.parse(maxBody).bytes(),
+                    maxInFlight == null ? ServerConfig.defaultInFlightBytes() : ByteSize.parse(maxInFlight).bytes(), null);
             canarySpec = canary == null ? null : CanarySpec.parse(canary);
             if (name != null && !InferenceRuntime.isValidName(name)) {
                 throw new IllegalArgumentException("--name '" + name
                         + "': use 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit");
+            }
+            if (adminTokenFile != null && !admin) {
+                throw new IllegalArgumentException("--admin-token-file is for --admin, which is not given");
             }
             if (watch != null && (watch.isZero() || watch.isNegative())) {
                 throw new IllegalArgumentException("--watch needs a positive interval, got " + watch);
@@ -172,10 +205,22 @@ final class ModelRunCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
 
+        AetherHome aetherHome = home != null ? new AetherHome(home) : AetherHome.resolve();
+        Path tokenFile = null;
+        if (admin) {
+            tokenFile = adminTokenFile != null ? adminTokenFile : aetherHome.dir().resolve("inference").resolve("admin-token");
+            try {
+                serverConfig = serverConfig.withAdminToken(AdminToken.loadOrCreate(tokenFile));
+            } catch (IOException e) {
+                err.println("aether model run: admin token: " + ModelSubcommand.describe(e));
+                return 1;
+            }
+        }
+
         RepositoryModelSource source;
         String modelName;
         try {
-            TrustStore trust = TrustStore.at((home != null ? new AetherHome(home) : AetherHome.resolve()).trustDir());
+            TrustStore trust = TrustStore.at(aetherHome.trustDir());
             source = RepositoryModelSource.open(repoRef.repository(), trust, modelPath);
             modelName = name != null ? name
                     : RepositoryModelSource.modelNameFor(source.modelPath(source.resolve(repoRef.ref())));
@@ -186,6 +231,7 @@ final class ModelRunCommand implements Callable<Integer> {
 
         InferenceRuntime runtime = InferenceRuntime.start(config);
         InferenceServer server;
+        StopSignals signals;
         try {
             runtime.deploy(modelName, source, repoRef.ref());
             if (canarySpec != null) {
@@ -195,6 +241,7 @@ final class ModelRunCommand implements Callable<Integer> {
             VersionStatus stable = status.stable();
             VersionStatus canaryStatus = status.canary().orElse(null);
             server = InferenceServer.start(runtime, serverConfig);
+            signals = StopSignals.install(); // before the line that tells a supervisor the server is up
             out.println("serving model '" + modelName + "' from " + source.describe() + " on " + server.uri());
             out.println("  version " + stable.version() + " (" + repoRef.ref() + "), " + stable.percent() + "%");
             if (canaryStatus != null) {
@@ -213,6 +260,9 @@ final class ModelRunCommand implements Callable<Integer> {
                     + "; admin endpoints "
                     + (admin ? "on" : "off") + "; predict with POST " + server.uri() + "/v1/models/" + modelName
                     + ":predict");
+            if (tokenFile != null) {
+                out.println("  admin token in " + tokenFile + " (send it as 'Authorization: Bearer TOKEN')");
+            }
             out.flush();
         } catch (DeploymentException | IOException e) {
             runtime.close();
@@ -234,17 +284,44 @@ final class ModelRunCommand implements Callable<Integer> {
             out.flush();
         }
 
-        CountDownLatch stopped = new CountDownLatch(1);
-        RefWatcher w = watcher;
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            if (w != null) {
-                w.close();
-            }
-            server.close();
-            runtime.close();
-            stopped.countDown();
-        }, "aether-model-run-shutdown"));
-        stopped.await();
+        String signal = signals.await();
+        err.println("aether model run: stopping on SIG" + signal + " (in-flight requests are answered first)");
+        err.flush();
+        if (watcher != null) {
+            watcher.close();
+        }
+        server.close();
+        runtime.close();
         return 0;
+    }
+
+    /**
+     * SIGINT and SIGTERM, taken over from the JVM once the server is up. The JVM's own handling
+     * would run the shutdown hooks and exit 130 or 143; a stop on request is this server's normal
+     * end, so the command stops cleanly and exits 0 (what service managers count as success).
+     * The JVM's handlers are back once a signal came: a second one ends the process at once,
+     * should closing hang.
+     */
+    private static final class StopSignals {
+        private final BlockingQueue<String> received = new ArrayBlockingQueue<>(2);
+        private final Map<Signal, SignalHandler> previous = new LinkedHashMap<>();
+
+        static StopSignals install() {
+            StopSignals s = new StopSignals();
+            for (String name : List.of("INT", "TERM")) {
+                Signal signal = new Signal(name);
+                s.previous.put(signal, Signal.handle(signal, received -> s.received.offer(received.getName())));
+            }
+            return s;
+        }
+
+        /** Waits for a signal, puts the JVM's handlers back and returns the signal's name. */
+        String await() throws InterruptedException {
+            try {
+                return received.take();
+            } finally {
+                previous.forEach(Signal::handle);
+            }
+        }
     }
 }

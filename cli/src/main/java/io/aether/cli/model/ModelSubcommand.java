@@ -66,7 +66,7 @@ abstract class ModelSubcommand implements Callable<Integer> {
         return 1;
     }
 
-    private static String describe(IOException e) {
+    static String describe(IOException e) {
         return switch (e) {
             case NoSuchFileException n -> "no such file: " + n.getFile();
             case AccessDeniedException a -> "permission denied: " + a.getFile();
