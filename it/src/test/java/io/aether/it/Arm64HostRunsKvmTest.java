@@ -103,7 +103,8 @@ class Arm64HostRunsKvmTest {
 
         // The HVC at 0x38 returned to 0x3c; x12 holds the word read plus one.
         assertTrue(facts.contains("after pc=0x4000003c x12=0x12345679"), facts.toString());
-        // MPIDR_EL1 from the vCPU id (Aff0), with bit 31 RES1; the secondary stays powered off (KVM_MP_STATE_STOPPED 5).
-        assertTrue(facts.contains("vcpu0 mpidr=0x80000000; vcpu1 mpidr=0x80000001 mp_state=5"), facts.toString());
+        // MPIDR_EL1 from the vCPU id (Aff0), with bit 31 RES1; the boot vCPU runnable (KVM_MP_STATE_RUNNABLE 0),
+        // the secondary powered off until a PSCI CPU_ON (KVM_MP_STATE_STOPPED 5).
+        assertTrue(facts.contains("vcpu0 mpidr=0x80000000 mp_state=0; vcpu1 mpidr=0x80000001 mp_state=5"), facts.toString());
     }
 }

@@ -88,6 +88,10 @@ public final class Arm64KvmProbe {
                 secondary.armInit(target, true);
                 System.out.printf(Locale.ROOT, "probe: target=%d pstate_after_init=0x%x%n", target,
                         boot.register(Arm64Register.PSTATE));
+                // Before the run: the guest's PSCI SYSTEM_OFF stops every vCPU, powered off at the start or not.
+                System.out.printf(Locale.ROOT, "probe: vcpu0 mpidr=0x%x mp_state=%d; vcpu1 mpidr=0x%x mp_state=%d%n",
+                        boot.register(Arm64Register.MPIDR_EL1), boot.mpState(),
+                        secondary.register(Arm64Register.MPIDR_EL1), secondary.mpState());
                 try (VgicV3 gic = vm.createVgicV3(Layout.GIC_DISTRIBUTOR_BASE, Layout.GIC_REDISTRIBUTOR_BASE)) {
                     gic.initialize();
                     vm.armSpiLine(SPI, true);
@@ -98,9 +102,6 @@ public final class Arm64KvmProbe {
                     long t2 = System.nanoTime();
                     System.out.printf(Locale.ROOT, "probe: after pc=0x%x x12=0x%x%n", boot.register(Arm64Register.PC),
                             boot.register(Arm64Register.x(12)));
-                    System.out.printf(Locale.ROOT, "probe: vcpu0 mpidr=0x%x; vcpu1 mpidr=0x%x mp_state=%d%n",
-                            boot.register(Arm64Register.MPIDR_EL1), secondary.register(Arm64Register.MPIDR_EL1),
-                            secondary.mpState());
                     System.out.printf(Locale.ROOT, "probe: timing setup=%.0f ms run=%.0f ms exits=%d%n",
                             (t1 - t0) / 1e6, (t2 - t1) / 1e6, exits);
                 }
