@@ -64,9 +64,9 @@ record Arm64HostImage(Arm64HostFiles files, Arm64Program program, String jvmOpti
         return image;
     }
 
-    /** The command line that starts the program in L1. */
+    /** The command line that starts the program in L1 ({@code java} is on its PATH). */
     String javaCommand() {
-        return "/" + Arm64HostFiles.JAVA_HOME + "/bin/java" + (jvmOptions.isBlank() ? "" : " " + jvmOptions.strip())
+        return "java" + (jvmOptions.isBlank() ? "" : " " + jvmOptions.strip())
                 + " -cp " + Scenario.quote(String.join(":", guestClasspath())) + " " + program.mainClass()
                 + program.arguments().stream().map(a -> " " + Scenario.quote(a)).collect(Collectors.joining());
     }
@@ -76,9 +76,10 @@ record Arm64HostImage(Arm64HostFiles files, Arm64Program program, String jvmOpti
         return """
                 #!/bin/busybox sh
                 # /init of Aether's arm64 test host (L1), written by io.aether.testhost.
-                /bin/busybox --install -s /bin
-                export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+                export JAVA_HOME=/%4$s
+                export PATH=/bin:/sbin:/usr/bin:/usr/sbin:$JAVA_HOME/bin
                 export HOME=/root
+                busybox --install -s /bin
                 mount -t proc proc /proc
                 mount -t sysfs sysfs /sys
                 mount -t devtmpfs devtmpfs /dev
@@ -94,6 +95,6 @@ record Arm64HostImage(Arm64HostFiles files, Arm64Program program, String jvmOpti
                 echo
                 echo "%3$s $status uptime=$(cut -d ' ' -f 1 /proc/uptime)"
                 poweroff -f
-                """.formatted(KVM, javaCommand(), EXIT);
+                """.formatted(KVM, javaCommand(), EXIT, Arm64HostFiles.JAVA_HOME);
     }
 }
