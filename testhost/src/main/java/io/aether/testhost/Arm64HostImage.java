@@ -79,8 +79,9 @@ record Arm64HostImage(Arm64HostFiles files, Arm64Program program, String jvmOpti
                 export JAVA_HOME=/%4$s
                 export PATH=/bin:/sbin:/usr/bin:/usr/sbin:$JAVA_HOME/bin
                 export HOME=/root
+                # busybox links its applets to where /proc/self/exe says it is.
+                busybox mount -t proc proc /proc
                 busybox --install -s /bin
-                mount -t proc proc /proc
                 mount -t sysfs sysfs /sys
                 mount -t devtmpfs devtmpfs /dev
                 mount -t tmpfs tmpfs /tmp

@@ -151,8 +151,8 @@ class Arm64TestHostTest {
                 .map(l -> l.replaceFirst("^(AETHER-ARM64-L1|AETHER-ARM64-EXIT 7) uptime=.*", "$1 uptime=..."))
                 .toList();
         assertEquals(List.of(
+                "CALL busybox mount -t proc proc /proc",
                 "CALL busybox --install -s /bin",
-                "CALL mount -t proc proc /proc",
                 "CALL mount -t sysfs sysfs /sys",
                 "CALL mount -t devtmpfs devtmpfs /dev",
                 "CALL mount -t tmpfs tmpfs /tmp",
