@@ -1,8 +1,10 @@
 package io.aether.testhost;
 
+import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import java.util.regex.Pattern;
 
@@ -50,7 +52,7 @@ public record Arm64Program(String mainClass, List<Path> classpath, List<String> 
      * order and without repeats; for a program built from a few of the product's modules.
      */
     public static List<Path> classpathOf(Class<?>... classes) {
-        return java.util.Arrays.stream(classes).map(Arm64Program::location).distinct().toList();
+        return Arrays.stream(classes).map(Arm64Program::location).distinct().toList();
     }
 
     private static Path location(Class<?> c) {
@@ -60,7 +62,7 @@ public record Arm64Program(String mainClass, List<Path> classpath, List<String> 
         }
         try {
             return Path.of(source.getLocation().toURI()).toAbsolutePath().normalize();
-        } catch (java.net.URISyntaxException e) {
+        } catch (URISyntaxException e) {
             throw new IllegalArgumentException(c.getName() + " comes from " + source.getLocation() + ", not a file", e);
         }
     }
