@@ -12,7 +12,9 @@ import java.util.stream.Stream;
 /**
  * The few apt and dpkg operations the fetch needs: look a package up, download it as a
  * {@code .deb} without installing it, and unpack it into a directory. Nothing is installed,
- * so no root is needed except to refresh the package lists.
+ * so no root is needed except to refresh the machine's package lists. With {@code options}
+ * ({@code -o Dir::...}, see {@link PrivateApt}) apt works on a private state instead of the
+ * machine's.
  */
 final class Apt {
 
@@ -29,15 +31,33 @@ final class Apt {
     private static final Duration DOWNLOAD_TIMEOUT = Duration.ofMinutes(15);
 
     private final Path workDir;
+    private final List<String> options;
 
+    /** apt on the machine's own configuration and state. */
     Apt(Path workDir) {
+        this(workDir, List.of());
+    }
+
+    /** apt with {@code options} (each passed as {@code -o option}) before its arguments. */
+    Apt(Path workDir, List<String> options) {
         this.workDir = workDir;
+        this.options = List.copyOf(options);
+    }
+
+    private List<String> command(String tool, String... arguments) {
+        List<String> command = new ArrayList<>(List.of(tool, "-q"));
+        for (String option : options) {
+            command.add("-o");
+            command.add(option);
+        }
+        command.addAll(List.of(arguments));
+        return command;
     }
 
     /** The candidate version of {@code name}, or empty when apt does not know the package. */
     Optional<Package> show(String name) throws IOException {
         Commands.Result r = Commands.run("looking up " + name, workDir, QUERY_TIMEOUT,
-                List.of("apt-cache", "show", "--no-all-versions", name));
+                command("apt-cache", "show", "--no-all-versions", name));
         if (r.status() != 0) {
             // apt-cache exits 100 with "E: No packages found" for a package it does not know.
             return Optional.empty();
@@ -45,15 +65,14 @@ final class Apt {
         return parseShow(r.stdout());
     }
 
-    /** Refreshes the package lists ({@code apt-get update}; needs root). */
+    /** Refreshes the package lists ({@code apt-get update}; the machine's need root). */
     void update() throws IOException {
-        Commands.require("refreshing the package lists", workDir, DOWNLOAD_TIMEOUT,
-                List.of("apt-get", "-q", "update"));
+        Commands.require("refreshing the package lists", workDir, DOWNLOAD_TIMEOUT, command("apt-get", "update"));
     }
 
     /** Downloads the given package versions into {@code dir}; returns their files in order. */
     List<Path> download(List<Package> packages, Path dir) throws IOException {
-        List<String> command = new ArrayList<>(List.of("apt-get", "-q", "download"));
+        List<String> command = command("apt-get", "download");
         for (Package p : packages) {
             command.add(p.name() + "=" + p.version());
         }

@@ -46,6 +46,14 @@ public final class Kvm implements AutoCloseable {
         return Libc.ioctl("KVM_CHECK_EXTENSION", fd, Ioctls.KVM_CHECK_EXTENSION, capability.number);
     }
 
+    /**
+     * arm64: the widest guest-physical address space, in bits, a VM may ask for
+     * ({@code KVM_CAP_ARM_VM_IPA_SIZE}); 0 when KVM offers only its default of 40 bits.
+     */
+    public int armIpaLimitBits() {
+        return checkExtension(Capability.ARM_VM_IPA_SIZE);
+    }
+
     /** Size of each vCPU's shared {@code struct kvm_run} mapping. */
     public int vcpuMmapSize() {
         return Libc.ioctl("KVM_GET_VCPU_MMAP_SIZE", fd, Ioctls.KVM_GET_VCPU_MMAP_SIZE, 0);

@@ -31,7 +31,10 @@ public final class Vcpu implements AutoCloseable {
     private static final int EXIT_INTERNAL_ERROR = 17;
     private static final int EXIT_SYSTEM_EVENT = 24;
 
-    private static final int MP_STATE_RUNNABLE = 0;
+    /** {@code KVM_MP_STATE_RUNNABLE}: the vCPU runs when entered. */
+    public static final int MP_STATE_RUNNABLE = 0;
+    /** {@code KVM_MP_STATE_STOPPED}: arm64, powered off until PSCI CPU_ON starts it. */
+    public static final int MP_STATE_STOPPED = 5;
 
     private final int id;
     private final int fd;
@@ -139,6 +142,60 @@ public final class Vcpu implements AutoCloseable {
             s.set(Structs.U32, 0, MP_STATE_RUNNABLE);
             Libc.ioctl("KVM_SET_MP_STATE", fd, Ioctls.KVM_SET_MP_STATE, s);
         }
+    }
+
+    /** The vCPU's multiprocessing state ({@code KVM_GET_MP_STATE}), e.g. {@link #MP_STATE_STOPPED}. */
+    public int mpState() {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment s = a.allocate(4);
+            Libc.ioctl("KVM_GET_MP_STATE", fd, Ioctls.KVM_GET_MP_STATE, s);
+            return s.get(Structs.U32, 0);
+        }
+    }
+
+    /**
+     * arm64: initialises the vCPU ({@code KVM_ARM_VCPU_INIT}) as {@code target} (from
+     * {@link Vm#armPreferredTarget}) with PSCI 0.2 and later, which KVM serves itself over HVC.
+     * A secondary vCPU starts {@code poweredOff}, until the guest starts it with PSCI CPU_ON.
+     * Afterwards PSTATE is EL1h with DAIF masked and the other core registers are zero.
+     */
+    public void armInit(int target, boolean poweredOff) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment s = a.allocate(Arm64.VCPU_INIT);
+            s.set(Structs.U32, 0, target);
+            int features = 1 << Arm64.VCPU_FEATURE_PSCI_0_2;
+            if (poweredOff) {
+                features |= 1 << Arm64.VCPU_FEATURE_POWER_OFF;
+            }
+            s.set(Structs.U32, 4, features);
+            Libc.ioctl("KVM_ARM_VCPU_INIT", fd, Arm64.KVM_ARM_VCPU_INIT, s);
+        }
+    }
+
+    /** arm64: reads {@code register} ({@code KVM_GET_ONE_REG}). */
+    public long register(Arm64Register register) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment value = a.allocate(Structs.U64);
+            Libc.ioctl("KVM_GET_ONE_REG " + register.name(), fd, Arm64.KVM_GET_ONE_REG, oneReg(a, register, value));
+            return value.get(Structs.U64, 0);
+        }
+    }
+
+    /** arm64: writes {@code register} ({@code KVM_SET_ONE_REG}). */
+    public void setRegister(Arm64Register register, long value) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment v = a.allocate(Structs.U64);
+            v.set(Structs.U64, 0, value);
+            Libc.ioctl("KVM_SET_ONE_REG " + register.name(), fd, Arm64.KVM_SET_ONE_REG, oneReg(a, register, v));
+        }
+    }
+
+    /** {@code struct kvm_one_reg} naming {@code register} and the 8 bytes at {@code value}. */
+    private static MemorySegment oneReg(Arena a, Arm64Register register, MemorySegment value) {
+        MemorySegment s = a.allocate(Arm64.ONE_REG);
+        s.set(Structs.U64, 0, register.id());
+        s.set(Structs.U64, 8, value.address());
+        return s;
     }
 
     /** Remembers the calling thread as this vCPU's, so that {@link #kick()} can reach it. */

@@ -4,7 +4,10 @@ import java.util.HexFormat;
 
 /**
  * Why {@code KVM_RUN} returned, decoded from {@code struct kvm_run} one to one with KVM's exit
- * reasons that matter on x86 (the rest arrive as {@link Unsupported} with their code).
+ * reasons that matter on x86_64 and arm64 (the rest arrive as {@link Unsupported} with their
+ * code). The header and the payloads decoded here (MMIO, system events, entry failures,
+ * internal errors) have the same layout on both; the payloads that differ are KVM_EXIT_DEBUG's
+ * {@code arch} part and the x86-only I/O port exit, which arm64 never produces.
  *
  * <p>The records are plain values so that exit handling can be tested with made-up exits and
  * no {@code /dev/kvm}. For {@link IoIn} and {@link MmioRead} the handler fills {@code data};

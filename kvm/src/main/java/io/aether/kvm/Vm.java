@@ -68,7 +68,10 @@ public final class Vm implements AutoCloseable {
         }
     }
 
-    /** Drives an interrupt line (a GSI of the in-kernel IOAPIC/PIC) high or low. */
+    /**
+     * Drives an interrupt line high or low: on x86_64 a GSI of the in-kernel IOAPIC/PIC, on
+     * arm64 the encoded field {@link #armSpiLine} builds.
+     */
     public void irqLine(int gsi, boolean level) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment s = arena.allocate(8);
@@ -93,6 +96,35 @@ public final class Vm implements AutoCloseable {
             Libc.ioctl("KVM_GET_DIRTY_LOG", fd, Ioctls.KVM_GET_DIRTY_LOG, s);
             return bitmap.toArray(Structs.U64);
         }
+    }
+
+    /**
+     * arm64: the vCPU target KVM prefers on this host ({@code KVM_ARM_PREFERRED_TARGET}), for
+     * {@link Vcpu#armInit}.
+     */
+    public int armPreferredTarget() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment s = arena.allocate(Arm64.VCPU_INIT);
+            Libc.ioctl("KVM_ARM_PREFERRED_TARGET", fd, Arm64.KVM_ARM_PREFERRED_TARGET, s);
+            return s.get(Structs.U32, 0);
+        }
+    }
+
+    /**
+     * arm64: creates the in-kernel GICv3 with its distributor at {@code distributorBase} and the
+     * vCPUs' redistributors from {@code redistributorBase} on (both 64 KiB-aligned). Call
+     * {@link VgicV3#initialize} once every vCPU exists.
+     */
+    public VgicV3 createVgicV3(long distributorBase, long redistributorBase) {
+        return VgicV3.create(fd, distributorBase, redistributorBase);
+    }
+
+    /**
+     * arm64: drives shared peripheral interrupt {@code spi} (the device tree's number, 0..987;
+     * interrupt id 32 + spi) of the in-kernel GIC high or low.
+     */
+    public void armSpiLine(int spi, boolean level) {
+        irqLine(Arm64.spi(spi), level);
     }
 
     /** Creates vCPU {@code id} (its initial APIC id too). */

@@ -1,9 +1,13 @@
 package io.aether.kvm;
 
 import static java.lang.foreign.MemoryLayout.PathElement.groupElement;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -150,5 +154,79 @@ class Arm64Test {
         // PSTATE M[3:0] = 0b0101 (EL1h) | F (6) 0x40 | I (7) 0x80 | A (8) 0x100 | D (9) 0x200 = 0x3C5,
         // what KVM_ARM_VCPU_INIT leaves (measured on the emulated arm64 host).
         assertEquals(0x3C5, Arm64.PSTATE_EL1H_DAIF_MASKED);
+    }
+
+    @Test
+    void registersAre64BitArm64IdsWithTheirNames() {
+        assertEquals(new Arm64Register("x4", 0x6030_0000_0010_0008L), Arm64Register.x(4)); // 32 / 4 = 8
+        assertEquals(0x6030_0000_0010_0040L, Arm64Register.PC.id());
+        assertEquals(0x6030_0000_0010_0042L, Arm64Register.PSTATE.id());
+        // CNTVCT_EL0 = S3_3_C14_C0_2, as in systemRegisterIdsPackTheEncoding
+        assertEquals(new Arm64Register("CNTVCT_EL0", 0x6030_0000_0013_DF02L), Arm64Register.system("CNTVCT_EL0", 3, 3, 14, 0, 2));
+        assertEquals("MPIDR_EL1", Arm64Register.MPIDR_EL1.toString());
+        // A 128-bit id (KVM_REG_SIZE_U128 = 0x0040 << 48: an FP/SIMD register) would make KVM copy 16 bytes into 8.
+        var wide = assertThrows(IllegalArgumentException.class, () -> new Arm64Register("v0", 0x6040_0000_0010_0054L));
+        assertEquals("register v0: id 0x6040000000100054 is not a 64-bit arm64 register id", wide.getMessage());
+        // A 32-bit id (KVM_REG_SIZE_U32 = 0x0020 << 48), and an x86 id (KVM_REG_X86 = 0x2000 << 48).
+        assertThrows(IllegalArgumentException.class, () -> new Arm64Register("fpsr", 0x6020_0000_0010_00D4L));
+        assertThrows(IllegalArgumentException.class, () -> new Arm64Register("x86", 0x2030_0000_0000_0000L));
+        assertThrows(IllegalArgumentException.class, () -> new Arm64Register(" ", Arm64.PC));
+    }
+
+    @Test
+    void gicFramesMustBe64KiBAligned() {
+        // Checked before any ioctl: -1 is no VM file descriptor, so reaching KVM would fail differently.
+        var e = assertThrows(IllegalArgumentException.class, () -> VgicV3.create(-1, 0x0800_1000L, 0x080A_0000L));
+        assertEquals("GICv3 distributor base 0x8001000 is not 64 KiB-aligned", e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> VgicV3.create(-1, 0x0800_0000L, 0x080A_8000L));
+        assertThrows(IllegalArgumentException.class, () -> VgicV3.create(-1, -0x1_0000L, 0x080A_0000L));
+    }
+
+    /**
+     * arm64's exits through the same decoder as x86_64's, from a {@code struct kvm_run} laid out
+     * by include/uapi/linux/kvm.h: exit_reason at 8, the union at 32; mmio = {phys_addr 32,
+     * data[8] 40, len 48, is_write 52}; system_event = {type 32, ndata 36, data[] 40}.
+     */
+    @Test
+    void arm64MmioAndSystemEventExitsDecode() {
+        MemorySegment run = MemorySegment.ofArray(new long[512]);
+        run.set(ValueLayout.JAVA_INT, 8, 6); // KVM_EXIT_MMIO
+        run.set(ValueLayout.JAVA_LONG, 32, 0x0900_0000L);
+        run.set(ValueLayout.JAVA_BYTE, 40, (byte) 'A');
+        run.set(ValueLayout.JAVA_INT, 48, 1);
+        run.set(ValueLayout.JAVA_BYTE, 52, (byte) 1);
+        var write = assertInstanceOf(VcpuExit.MmioWrite.class, Vcpu.decode(run));
+        assertEquals(0x0900_0000L, write.address());
+        assertArrayEquals(new byte[] {'A'}, write.data());
+        assertEquals("MMIO_WRITE addr=0x9000000 len=1 data=41", write.describe());
+
+        run.set(ValueLayout.JAVA_LONG, 32, 0x0900_0004L);
+        run.set(ValueLayout.JAVA_INT, 48, 4);
+        run.set(ValueLayout.JAVA_BYTE, 52, (byte) 0);
+        var read = assertInstanceOf(VcpuExit.MmioRead.class, Vcpu.decode(run));
+        assertEquals(4, read.data().length);
+        assertEquals("MMIO_READ  addr=0x9000004 len=4", read.describe());
+
+        // PSCI SYSTEM_RESET2 as Linux 6.x reports it: type RESET, ndata 1, data[0] = KVM_SYSTEM_EVENT_RESET_FLAG_PSCI_RESET2 (1 << 0).
+        run.set(ValueLayout.JAVA_INT, 8, 24); // KVM_EXIT_SYSTEM_EVENT
+        run.set(ValueLayout.JAVA_INT, 32, 2);
+        run.set(ValueLayout.JAVA_INT, 36, 1);
+        run.set(ValueLayout.JAVA_LONG, 40, 1L);
+        var reset = assertInstanceOf(VcpuExit.SystemEvent.class, Vcpu.decode(run));
+        assertEquals(VcpuExit.SystemEvent.RESET, reset.type());
+        assertArrayEquals(new long[] {1L}, reset.data());
+        assertEquals("SYSTEM_EVENT type=reset", reset.describe());
+
+        run.set(ValueLayout.JAVA_INT, 32, 1); // PSCI SYSTEM_OFF: SHUTDOWN
+        run.set(ValueLayout.JAVA_INT, 36, 0);
+        var off = assertInstanceOf(VcpuExit.SystemEvent.class, Vcpu.decode(run));
+        assertEquals(VcpuExit.SystemEvent.SHUTDOWN, off.type());
+        assertEquals(0, off.data().length);
+    }
+
+    @Test
+    void mpStatesAreTheUapiHeadersOnes() {
+        assertEquals(0, Vcpu.MP_STATE_RUNNABLE); // KVM_MP_STATE_RUNNABLE
+        assertEquals(5, Vcpu.MP_STATE_STOPPED); // KVM_MP_STATE_STOPPED
     }
 }

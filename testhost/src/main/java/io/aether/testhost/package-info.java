@@ -9,5 +9,9 @@
  * It depends on no test framework: the product's {@code aether demo} runs on it too. A machine
  * that cannot run guests is an {@code IOException} with the reason; tests map it to a skip, or a
  * failure under {@code CI=true}, with the testkit's {@code Prerequisites}.
+ *
+ * <p>{@link io.aether.testhost.Arm64TestHost} is the arm64 counterpart: QEMU emulates an arm64
+ * machine with EL2 whose Linux offers arm64 KVM, and an {@link io.aether.testhost.Arm64Program}
+ * runs there on an arm64 Java runtime.
  */
 package io.aether.testhost;
