@@ -16,11 +16,13 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * {@code aether vm run} as a user runs it: a separate process, its exit status, its console on
  * standard input and output, signals, and (through {@code script}) a real terminal.
  */
+@Timeout(300)
 class VmRunCommandTest {
 
     private static final String JAVA = Path.of(System.getProperty("java.home"), "bin", "java").toString();

@@ -35,6 +35,8 @@ import io.aether.memory.MemoryRegion;
 import io.aether.memory.RegionSpec;
 import io.aether.virtio.VirtioDevice;
 import io.aether.virtio.VirtioMmioTransport;
+import io.aether.vmspec.SpecException;
+import io.aether.vmspec.VmSpec;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
@@ -47,7 +49,7 @@ import java.util.concurrent.ExecutionException;
  * One microVM: its KVM VM, guest memory, devices and vCPU threads, from creation to teardown.
  *
  * <pre>
- *   MicroVm vm = MicroVm.create(config, consoleOut);   // everything allocated, kernel loaded
+ *   MicroVm vm = MicroVm.create(spec, consoleOut, null); // everything allocated, kernel loaded
  *   vm.start();                                        // vCPU threads enter the guest
  *   vm.consoleInput(bytes);                            // keys for the guest's serial console
  *   StopReason why = vm.awaitStop();                   // poweroff, reboot, crash, or requestStop
@@ -60,7 +62,7 @@ public final class MicroVm implements AutoCloseable {
     private static final long TSS_ADDRESS = 0xFFFB_D000L;
     private static final long IDENTITY_MAP_ADDRESS = 0xFFFB_C000L;
 
-    private final VmConfig config;
+    private final VmSpec spec;
     private final Kvm kvm;
     private final Vm vm;
     private final GuestMemory memory;
@@ -73,11 +75,11 @@ public final class MicroVm implements AutoCloseable {
     private final CompletableFuture<StopReason> stopped = new CompletableFuture<>();
     private final PrintStream trace;
     private Serial16550 serial;
-    private NetPump netPump;
+    private final List<NetPump> netPumps = new ArrayList<>();
     private boolean closed;
 
-    private MicroVm(VmConfig config, Kvm kvm, Vm vm, GuestMemory memory, PrintStream trace) {
-        this.config = config;
+    private MicroVm(VmSpec spec, Kvm kvm, Vm vm, GuestMemory memory, PrintStream trace) {
+        this.spec = spec;
         this.kvm = kvm;
         this.vm = vm;
         this.memory = memory;
@@ -85,26 +87,27 @@ public final class MicroVm implements AutoCloseable {
     }
 
     /**
-     * Creates the VM: validates the configuration against the host, maps memory, creates the
-     * devices and vCPUs and loads the guest. Nothing runs until {@link #start()}.
+     * Creates the VM: checks the spec against the host, maps memory, creates the devices and
+     * vCPUs and loads the guest. Nothing runs until {@link #start()}.
      *
+     * @param spec the VM, with every NIC's MAC address chosen ({@link VmSpec#withMacsFor})
      * @param consoleOut where the guest's serial console output goes
-     * @param trace where {@code --trace-exits} prints (used only when the config asks for it)
-     * @throws IllegalArgumentException for a configuration the host cannot run (one line)
+     * @param trace where every vCPU exit is printed, decoded; null prints nothing
+     * @throws SpecException for a spec this host cannot run (one line naming the field)
      * @throws VmCreationException when the host refuses something while building the VM
      */
-    public static MicroVm create(VmConfig config, OutputStream consoleOut, PrintStream trace) {
+    public static MicroVm create(VmSpec spec, OutputStream consoleOut, PrintStream trace) {
         Kvm kvm = Kvm.open();
         MicroVm machine = null;
         try {
             int maxVcpus = Math.max(kvm.checkExtension(Capability.MAX_VCPUS), kvm.checkExtension(Capability.NR_VCPUS));
-            config.validate(maxVcpus);
+            spec.checkHost(maxVcpus);
             Vm vm = kvm.createVm();
-            List<RegionSpec> regions = config.isStub()
-                    ? List.of(RegionSpec.ram(0, config.memory().bytes()))
-                    : Layout.memoryRegions(config.memory().bytes());
+            List<RegionSpec> regions = isStub(spec)
+                    ? List.of(RegionSpec.ram(0, spec.memory().bytes()))
+                    : Layout.memoryRegions(spec.memory().bytes());
             GuestMemory memory = GuestMemory.anonymous(regions);
-            machine = new MicroVm(config, kvm, vm, memory, config.traceExits() ? trace : null);
+            machine = new MicroVm(spec, kvm, vm, memory, trace);
             machine.build(consoleOut);
             return machine;
         } catch (RuntimeException e) {
@@ -124,25 +127,33 @@ public final class MicroVm implements AutoCloseable {
             vm.setUserMemoryRegion(r.slot(), r.readOnly() ? Vm.MEM_READONLY : 0, r.guestBase(), r.host());
         }
         List<CpuidEntry> supported = kvm.supportedCpuid();
-        if (config.isStub()) {
-            buildStub(consoleOut, supported);
-        } else {
-            buildLinux(consoleOut, supported);
+        switch (spec.boot()) {
+            case VmSpec.Boot.Stub stub -> buildStub(consoleOut, supported, stub.program());
+            case VmSpec.Boot.Linux linux -> buildLinux(consoleOut, supported, linux);
         }
     }
 
+    private static boolean isStub(VmSpec spec) {
+        return spec.boot() instanceof VmSpec.Boot.Stub;
+    }
+
     /** The stub guest runs without an interrupt controller, so that its final HLT reaches us. */
-    private void buildStub(OutputStream consoleOut, List<CpuidEntry> supported) {
+    private void buildStub(OutputStream consoleOut, List<CpuidEntry> supported, VmSpec.StubProgram program) {
         serial = new Serial16550(consoleOut, InterruptLine.NONE, Serial16550.DEFAULT_INPUT_CAPACITY, this::consoleSpace);
         io.register(Serial16550.COM1_PORT, Serial16550.PORT_COUNT, "serial", serial);
-        for (StubGuest.Chunk chunk : StubGuest.image(config.stub().orElseThrow())) memory.write(chunk.address(), chunk.bytes());
+        StubGuest.Program code = switch (program) {
+            case HELLO -> StubGuest.Program.HELLO;
+            case ECHO -> StubGuest.Program.ECHO;
+            case CRASH -> StubGuest.Program.CRASH;
+        };
+        for (StubGuest.Chunk chunk : StubGuest.image(code)) memory.write(chunk.address(), chunk.bytes());
         Vcpu vcpu = vm.createVcpu(0);
         vcpus.add(vcpu);
         X86Vcpus.configureCommon(vcpu, supported, 1, false);
         X86Vcpus.loadRealModeEntry(vcpu, StubGuest.ENTRY);
     }
 
-    private void buildLinux(OutputStream consoleOut, List<CpuidEntry> supported) {
+    private void buildLinux(OutputStream consoleOut, List<CpuidEntry> supported, VmSpec.Boot.Linux linux) {
         vm.createIrqchip();
         vm.createPit2(true);
         PowerEvents power = new PowerEvents() {
@@ -167,19 +178,23 @@ public final class MicroVm implements AutoCloseable {
 
         List<VirtioDevice> virtio = new ArrayList<>();
         try {
-            for (VmConfig.Disk disk : config.disks()) {
+            for (VmSpec.Disk disk : spec.disks()) {
                 VirtioBlock block = VirtioBlock.open(disk.path(), VirtioBlock.Options.defaults().withReadOnly(disk.readOnly()));
                 resources.add(block);
                 virtio.add(block);
             }
         } catch (IOException e) {
-            throw new VmCreationException("--disk: " + e.getMessage(), e);
+            throw new VmCreationException(e.getMessage(), e);
         }
-        config.tap().ifPresent(name -> {
-            netPump = NetPump.open(name);
-            resources.add(netPump);
-            virtio.add(netPump.device());
-        });
+        for (int i = 0; i < spec.nics().size(); i++) {
+            VmSpec.Nic nic = spec.nics().get(i);
+            int index = i;
+            NetPump pump = NetPump.open(nic.tap(), nic.mac().orElseThrow(
+                    () -> new IllegalArgumentException("nics[" + index + "].mac: not chosen (VmSpec.withMacsFor chooses one)")));
+            netPumps.add(pump);
+            resources.add(pump);
+            virtio.add(pump.device());
+        }
         virtio.add(new VirtioRng(EntropySource.secureRandom()));
         List<VirtioMmioWindow> windows = Layout.virtioMmioWindows(virtio.size());
         for (int i = 0; i < virtio.size(); i++) {
@@ -190,7 +205,7 @@ public final class MicroVm implements AutoCloseable {
 
         LoadedKernel kernel;
         try {
-            kernel = KernelLoader.load(memory, new LoadRequest(config.kernel().orElseThrow(), config.initrd(), config.cmdline(),
+            kernel = KernelLoader.load(memory, new LoadRequest(linux.kernel(), linux.initrd(), linux.cmdline(),
                     BootMode.AUTO, new LoadAddresses(Layout.KERNEL_START, Layout.CMDLINE_ADDRESS, Layout.CMDLINE_CAPACITY)));
         } catch (LoadException e) {
             throw new VmCreationException(e.getMessage(), e);
@@ -199,13 +214,13 @@ public final class MicroVm implements AutoCloseable {
             case KernelEntry.Linux64 l -> new BootEntry.LinuxBoot(l.address(), l.setupHeader());
             case KernelEntry.Pvh p -> new BootEntry.Pvh(p.address());
         };
-        VcpuState boot = BootConfigurator.configureSystem(memory, new BootPlan(entry, config.memory().bytes(),
+        VcpuState boot = BootConfigurator.configureSystem(memory, new BootPlan(entry, spec.memory().bytes(),
                 kernel.cmdlineAddress(), kernel.initrdAddress(), kernel.initrdSize(),
-                new PlatformConfig(config.vcpus(), windows, true, false)));
-        for (int i = 0; i < config.vcpus(); i++) {
+                new PlatformConfig(spec.vcpus(), windows, true, false)));
+        for (int i = 0; i < spec.vcpus(); i++) {
             Vcpu vcpu = vm.createVcpu(i);
             vcpus.add(vcpu);
-            X86Vcpus.configureCommon(vcpu, supported, config.vcpus(), true);
+            X86Vcpus.configureCommon(vcpu, supported, spec.vcpus(), true);
             if (i == 0) X86Vcpus.loadBootState(vcpu, boot);
         }
     }
@@ -225,11 +240,11 @@ public final class MicroVm implements AutoCloseable {
     public synchronized void start() {
         if (!threads.isEmpty()) throw new IllegalStateException("already started");
         for (Vcpu vcpu : vcpus) {
-            VcpuRunner runner = new VcpuRunner(vcpu, io, mmio, config.isStub(), trace, this::requestStop);
+            VcpuRunner runner = new VcpuRunner(vcpu, io, mmio, isStub(spec), trace, this::requestStop);
             runners.add(runner);
             threads.add(Thread.ofPlatform().name("vcpu-" + vcpu.id()).daemon().start(runner));
         }
-        if (netPump != null) netPump.start();
+        netPumps.forEach(NetPump::start);
     }
 
     /** Stops the VM for {@code reason}; the first reason given wins. Safe from any thread. */
@@ -303,8 +318,8 @@ public final class MicroVm implements AutoCloseable {
         return memory;
     }
 
-    public VmConfig config() {
-        return config;
+    public VmSpec spec() {
+        return spec;
     }
 
     /** Stops the vCPUs, joins their threads, closes devices and releases KVM and memory. */

@@ -1,6 +1,6 @@
 package io.aether.vmm;
 
-import io.aether.devices.net.MacAddress;
+import io.aether.common.MacAddress;
 import io.aether.devices.net.NetBackend;
 import io.aether.devices.net.VirtioNet;
 import io.aether.sys.Tap;
@@ -13,9 +13,6 @@ import java.nio.ByteBuffer;
  */
 final class NetPump implements AutoCloseable, NetBackend {
 
-    /** A locally administered unicast MAC: 52:54:00 prefix, as virtual NICs use. */
-    static final MacAddress DEFAULT_MAC = MacAddress.parse("52:54:00:12:34:56");
-
     private final Tap tap;
     private final VirtioNet device;
     private final Object wake = new Object();
@@ -23,13 +20,13 @@ final class NetPump implements AutoCloseable, NetBackend {
     private volatile boolean running = true;
     private Thread thread;
 
-    private NetPump(Tap tap) {
+    private NetPump(Tap tap, MacAddress mac) {
         this.tap = tap;
-        this.device = new VirtioNet(this, new VirtioNet.Options(DEFAULT_MAC, 1500, 256));
+        this.device = new VirtioNet(this, new VirtioNet.Options(mac, 1500, 256));
     }
 
-    static NetPump open(String name) {
-        return new NetPump(Tap.open(name));
+    static NetPump open(String name, MacAddress mac) {
+        return new NetPump(Tap.open(name), mac);
     }
 
     VirtioNet device() {
