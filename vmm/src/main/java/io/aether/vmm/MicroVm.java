@@ -1,43 +1,13 @@
 package io.aether.vmm;
 
-import io.aether.arch.VirtioMmioWindow;
-import io.aether.arch.x86_64.BootConfigurator;
-import io.aether.arch.x86_64.BootEntry;
-import io.aether.arch.x86_64.BootPlan;
-import io.aether.arch.x86_64.Layout;
-import io.aether.arch.x86_64.PlatformConfig;
-import io.aether.arch.x86_64.StubGuest;
-import io.aether.arch.x86_64.VcpuState;
-import io.aether.common.BusDevice;
-import io.aether.common.InterruptLine;
-import io.aether.devices.PowerEvents;
-import io.aether.devices.acpi.AcpiPowerDevice;
-import io.aether.devices.block.VirtioBlock;
-import io.aether.devices.i8042.I8042;
-import io.aether.devices.net.VirtioNet;
-import io.aether.devices.rng.EntropySource;
-import io.aether.devices.rng.VirtioRng;
-import io.aether.devices.serial.Serial16550;
-import io.aether.kvm.Capability;
-import io.aether.kvm.CpuidEntry;
 import io.aether.kvm.Kvm;
 import io.aether.kvm.Vcpu;
 import io.aether.kvm.Vm;
-import io.aether.loader.BootMode;
-import io.aether.loader.KernelEntry;
-import io.aether.loader.KernelLoader;
-import io.aether.loader.LoadAddresses;
-import io.aether.loader.LoadException;
-import io.aether.loader.LoadRequest;
-import io.aether.loader.LoadedKernel;
 import io.aether.memory.GuestMemory;
 import io.aether.memory.MemoryRegion;
 import io.aether.memory.RegionSpec;
-import io.aether.virtio.VirtioDevice;
-import io.aether.virtio.VirtioMmioTransport;
 import io.aether.vmspec.SpecException;
 import io.aether.vmspec.VmSpec;
-import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.util.ArrayList;
@@ -47,6 +17,7 @@ import java.util.concurrent.ExecutionException;
 
 /**
  * One microVM: its KVM VM, guest memory, devices and vCPU threads, from creation to teardown.
+ * {@link VmBuilder} assembles it; the {@link DeviceManager} owns its devices.
  *
  * <pre>
  *   MicroVm vm = MicroVm.create(spec, consoleOut, null); // everything allocated, kernel loaded
@@ -58,32 +29,34 @@ import java.util.concurrent.ExecutionException;
  */
 public final class MicroVm implements AutoCloseable {
 
-    /** Where KVM's Intel real-mode helpers live: above RAM and devices, below 4 GiB. */
-    private static final long TSS_ADDRESS = 0xFFFB_D000L;
-    private static final long IDENTITY_MAP_ADDRESS = 0xFFFB_C000L;
-
     private final VmSpec spec;
     private final Kvm kvm;
     private final Vm vm;
     private final GuestMemory memory;
-    private final Bus io = new Bus("port I/O");
-    private final Bus mmio = new Bus("MMIO");
-    private final List<Vcpu> vcpus = new ArrayList<>();
+    private final DeviceManager devices;
+    private final List<Vcpu> vcpus;
     private final List<VcpuRunner> runners = new ArrayList<>();
     private final List<Thread> threads = new ArrayList<>();
-    private final List<AutoCloseable> resources = new ArrayList<>();
-    private final CompletableFuture<StopReason> stopped = new CompletableFuture<>();
-    private final PrintStream trace;
-    private Serial16550 serial;
-    private final List<NetPump> netPumps = new ArrayList<>();
+    private final CompletableFuture<StopReason> stopped;
     private boolean closed;
 
-    private MicroVm(VmSpec spec, Kvm kvm, Vm vm, GuestMemory memory, PrintStream trace) {
+    /**
+     * @param stopped completed by whatever stops the VM first (its guest's power events included)
+     * @param haltStops whether HLT ends the VM (the stub guest, which has no interrupt controller)
+     * @param trace where every vCPU exit is printed, or null
+     */
+    MicroVm(VmSpec spec, Kvm kvm, Vm vm, GuestMemory memory, DeviceManager devices, List<Vcpu> vcpus,
+            CompletableFuture<StopReason> stopped, boolean haltStops, PrintStream trace) {
         this.spec = spec;
         this.kvm = kvm;
         this.vm = vm;
         this.memory = memory;
-        this.trace = trace;
+        this.devices = devices;
+        this.vcpus = List.copyOf(vcpus);
+        this.stopped = stopped;
+        for (Vcpu vcpu : this.vcpus) runners.add(new VcpuRunner(vcpu, devices.io(), devices.mmio(), haltStops, trace, this::requestStop));
+        // Whoever completes the future first (a power event, a crash, a request), the vCPUs stop.
+        stopped.thenRun(() -> runners.forEach(VcpuRunner::stop));
     }
 
     /**
@@ -97,159 +70,19 @@ public final class MicroVm implements AutoCloseable {
      * @throws VmCreationException when the host refuses something while building the VM
      */
     public static MicroVm create(VmSpec spec, OutputStream consoleOut, PrintStream trace) {
-        Kvm kvm = Kvm.open();
-        MicroVm machine = null;
-        try {
-            int maxVcpus = Math.max(kvm.checkExtension(Capability.MAX_VCPUS), kvm.checkExtension(Capability.NR_VCPUS));
-            spec.checkHost(maxVcpus);
-            Vm vm = kvm.createVm();
-            List<RegionSpec> regions = isStub(spec)
-                    ? List.of(RegionSpec.ram(0, spec.memory().bytes()))
-                    : Layout.memoryRegions(spec.memory().bytes());
-            GuestMemory memory = GuestMemory.anonymous(regions);
-            machine = new MicroVm(spec, kvm, vm, memory, trace);
-            machine.build(consoleOut);
-            return machine;
-        } catch (RuntimeException e) {
-            if (machine != null) {
-                machine.close();
-            } else {
-                kvm.close();
-            }
-            throw e;
-        }
+        return VmBuilder.build(spec, consoleOut, trace);
     }
 
-    private void build(OutputStream consoleOut) {
-        vm.setTssAddress(TSS_ADDRESS);
-        vm.setIdentityMapAddress(IDENTITY_MAP_ADDRESS);
-        for (MemoryRegion r : memory.regions()) {
-            vm.setUserMemoryRegion(r.slot(), r.readOnly() ? Vm.MEM_READONLY : 0, r.guestBase(), r.host());
-        }
-        List<CpuidEntry> supported = kvm.supportedCpuid();
-        switch (spec.boot()) {
-            case VmSpec.Boot.Stub stub -> buildStub(consoleOut, supported, stub.program());
-            case VmSpec.Boot.Linux linux -> buildLinux(consoleOut, supported, linux);
-        }
-    }
-
-    private static boolean isStub(VmSpec spec) {
-        return spec.boot() instanceof VmSpec.Boot.Stub;
-    }
-
-    /** The stub guest runs without an interrupt controller, so that its final HLT reaches us. */
-    private void buildStub(OutputStream consoleOut, List<CpuidEntry> supported, VmSpec.StubProgram program) {
-        serial = new Serial16550(consoleOut, InterruptLine.NONE, Serial16550.DEFAULT_INPUT_CAPACITY, this::consoleSpace);
-        io.register(Serial16550.COM1_PORT, Serial16550.PORT_COUNT, "serial", serial);
-        StubGuest.Program code = switch (program) {
-            case HELLO -> StubGuest.Program.HELLO;
-            case ECHO -> StubGuest.Program.ECHO;
-            case CRASH -> StubGuest.Program.CRASH;
-        };
-        for (StubGuest.Chunk chunk : StubGuest.image(code)) memory.write(chunk.address(), chunk.bytes());
-        Vcpu vcpu = vm.createVcpu(0);
-        vcpus.add(vcpu);
-        X86Vcpus.configureCommon(vcpu, supported, 1, false);
-        X86Vcpus.loadRealModeEntry(vcpu, StubGuest.ENTRY);
-    }
-
-    private void buildLinux(OutputStream consoleOut, List<CpuidEntry> supported, VmSpec.Boot.Linux linux) {
-        vm.createIrqchip();
-        vm.createPit2(true);
-        PowerEvents power = new PowerEvents() {
-            @Override
-            public void powerOff() {
-                requestStop(new StopReason.PowerOff());
-            }
-
-            @Override
-            public void reset() {
-                requestStop(new StopReason.Reboot());
-            }
-        };
-        serial = new Serial16550(consoleOut, new KvmInterruptLine(vm, Layout.SERIAL_GSI),
-                Serial16550.DEFAULT_INPUT_CAPACITY, this::consoleSpace);
-        io.register(Serial16550.COM1_PORT, Serial16550.PORT_COUNT, "serial", serial);
-        // The FADT claims no i8042, so Linux skips a slow probe; the reset line still works.
-        io.register(I8042.BASE_PORT, I8042.PORT_COUNT, "i8042", new I8042(power));
-        io.register(AcpiPowerDevice.BASE_PORT, AcpiPowerDevice.SIZE, "acpi-power", new AcpiPowerDevice(power));
-        // The delay port: Linux writes it between legacy I/O; claim it so it is not counted as unknown.
-        io.register(0x80, 1, "post-code", IGNORE);
-
-        List<VirtioDevice> virtio = new ArrayList<>();
-        try {
-            for (VmSpec.Disk disk : spec.disks()) {
-                VirtioBlock block = VirtioBlock.open(disk.path(), VirtioBlock.Options.defaults().withReadOnly(disk.readOnly()));
-                resources.add(block);
-                virtio.add(block);
-            }
-        } catch (IOException e) {
-            throw new VmCreationException(e.getMessage(), e);
-        }
-        for (int i = 0; i < spec.nics().size(); i++) {
-            VmSpec.Nic nic = spec.nics().get(i);
-            int index = i;
-            NetPump pump = NetPump.open(nic.tap(), nic.mac().orElseThrow(
-                    () -> new IllegalArgumentException("nics[" + index + "].mac: not chosen (VmSpec.withMacsFor chooses one)")));
-            netPumps.add(pump);
-            resources.add(pump);
-            virtio.add(pump.device());
-        }
-        virtio.add(new VirtioRng(EntropySource.secureRandom()));
-        List<VirtioMmioWindow> windows = Layout.virtioMmioWindows(virtio.size());
-        for (int i = 0; i < virtio.size(); i++) {
-            VirtioMmioWindow w = windows.get(i);
-            var transport = new VirtioMmioTransport(virtio.get(i), memory, new KvmInterruptLine(vm, w.gsi()));
-            mmio.register(w.base(), w.size(), "virtio-mmio@" + Long.toHexString(w.base()), transport);
-        }
-
-        LoadedKernel kernel;
-        try {
-            kernel = KernelLoader.load(memory, new LoadRequest(linux.kernel(), linux.initrd(), linux.cmdline(),
-                    BootMode.AUTO, new LoadAddresses(Layout.KERNEL_START, Layout.CMDLINE_ADDRESS, Layout.CMDLINE_CAPACITY)));
-        } catch (LoadException e) {
-            throw new VmCreationException(e.getMessage(), e);
-        }
-        BootEntry entry = switch (kernel.entry()) {
-            case KernelEntry.Linux64 l -> new BootEntry.LinuxBoot(l.address(), l.setupHeader());
-            case KernelEntry.Pvh p -> new BootEntry.Pvh(p.address());
-        };
-        VcpuState boot = BootConfigurator.configureSystem(memory, new BootPlan(entry, spec.memory().bytes(),
-                kernel.cmdlineAddress(), kernel.initrdAddress(), kernel.initrdSize(),
-                new PlatformConfig(spec.vcpus(), windows, true, false)));
-        for (int i = 0; i < spec.vcpus(); i++) {
-            Vcpu vcpu = vm.createVcpu(i);
-            vcpus.add(vcpu);
-            X86Vcpus.configureCommon(vcpu, supported, spec.vcpus(), true);
-            if (i == 0) X86Vcpus.loadBootState(vcpu, boot);
-        }
-    }
-
-    private static final BusDevice IGNORE = new BusDevice() {
-        @Override
-        public void read(long offset, byte[] data) {
-            java.util.Arrays.fill(data, (byte) 0);
-        }
-
-        @Override
-        public void write(long offset, byte[] data) {
-        }
-    };
-
-    /** Starts one platform thread per vCPU. */
+    /** Starts one platform thread per vCPU, and the devices' own threads. */
     public synchronized void start() {
         if (!threads.isEmpty()) throw new IllegalStateException("already started");
-        for (Vcpu vcpu : vcpus) {
-            VcpuRunner runner = new VcpuRunner(vcpu, io, mmio, isStub(spec), trace, this::requestStop);
-            runners.add(runner);
-            threads.add(Thread.ofPlatform().name("vcpu-" + vcpu.id()).daemon().start(runner));
-        }
-        netPumps.forEach(NetPump::start);
+        for (VcpuRunner runner : runners) threads.add(Thread.ofPlatform().name("vcpu-" + runner.id()).daemon().start(runner));
+        devices.start();
     }
 
     /** Stops the VM for {@code reason}; the first reason given wins. Safe from any thread. */
     public void requestStop(StopReason reason) {
-        if (stopped.complete(reason)) runners.forEach(VcpuRunner::stop);
+        stopped.complete(reason);
     }
 
     /** Blocks until the VM stops and says why. */
@@ -266,22 +99,12 @@ public final class MicroVm implements AutoCloseable {
      * buffer is bounded: retry the rest after {@link #awaitConsoleSpace}).
      */
     public int consoleInput(byte[] data) {
-        return serial.enqueueInput(data);
-    }
-
-    private final Object consoleSpaceLock = new Object();
-
-    private void consoleSpace() {
-        synchronized (consoleSpaceLock) {
-            consoleSpaceLock.notifyAll();
-        }
+        return devices.consoleInput(data);
     }
 
     /** Waits until the console may take input again, or {@code millis} pass. */
     public void awaitConsoleSpace(long millis) throws InterruptedException {
-        synchronized (consoleSpaceLock) {
-            if (serial.inputSpace() == 0) consoleSpaceLock.wait(millis);
-        }
+        devices.awaitConsoleSpace(millis);
     }
 
     /**
@@ -301,9 +124,9 @@ public final class MicroVm implements AutoCloseable {
      * The pages written since logging started or since the last call, one bitmap per memory
      * region (bit i = the page at the region's base + i * 4096), and clears them.
      */
-    public synchronized java.util.List<long[]> takeDirtyPages() {
+    public synchronized List<long[]> takeDirtyPages() {
         if (!memory.dirtyLog().enabled()) throw new IllegalStateException("dirty logging is off: call startDirtyLog first");
-        java.util.List<long[]> out = new java.util.ArrayList<>();
+        List<long[]> out = new ArrayList<>();
         for (MemoryRegion r : memory.regions()) {
             long[] guest = vm.dirtyLog(r.slot(), r.size() / RegionSpec.PAGE_SIZE);
             long[] monitor = memory.dirtyLog().take(r.slot());
@@ -316,6 +139,11 @@ public final class MicroVm implements AutoCloseable {
     /** The guest's memory (for tests and snapshots). */
     public GuestMemory memory() {
         return memory;
+    }
+
+    /** Every device of this VM: counters now, and its state for snapshots. */
+    public DeviceManager devices() {
+        return devices;
     }
 
     public VmSpec spec() {
@@ -336,13 +164,7 @@ public final class MicroVm implements AutoCloseable {
             }
         }
         boolean joined = threads.stream().noneMatch(Thread::isAlive);
-        for (AutoCloseable r : resources.reversed()) {
-            try {
-                r.close();
-            } catch (Exception e) {
-                // Closing is best effort; a flush failure was already counted by the device.
-            }
-        }
+        devices.close();
         if (joined) {
             vcpus.forEach(Vcpu::close);
             vm.close();

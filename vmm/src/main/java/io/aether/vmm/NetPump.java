@@ -11,7 +11,7 @@ import java.nio.ByteBuffer;
  * A virtio-net device over a TAP interface, and the thread that moves frames from the TAP into
  * the guest while the guest has receive buffers.
  */
-final class NetPump implements AutoCloseable, NetBackend {
+final class NetPump implements DeviceThread, NetBackend {
 
     private final Tap tap;
     private final VirtioNet device;
@@ -33,7 +33,8 @@ final class NetPump implements AutoCloseable, NetBackend {
         return device;
     }
 
-    void start() {
+    @Override
+    public void start() {
         thread = Thread.ofPlatform().name("net-" + tap.name()).daemon().start(this::pump);
     }
 

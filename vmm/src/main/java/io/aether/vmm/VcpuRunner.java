@@ -29,6 +29,10 @@ final class VcpuRunner implements Runnable {
         this.onStop = onStop;
     }
 
+    int id() {
+        return vcpu.id();
+    }
+
     synchronized RunState state() {
         return state;
     }
