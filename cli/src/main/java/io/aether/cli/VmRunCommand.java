@@ -47,7 +47,8 @@ final class VmRunCommand {
                   --stub[=PROGRAM]   Run the built-in stub guest (no kernel needed): it enters long
                                      mode and prints a line on the UART, then
                                      hello: halts (the default);  echo: echoes what you type until
-                                     Ctrl-D;  crash: triple-faults (exit status 3).
+                                     Ctrl-D;  count: prints 0123456789 lines for ever;
+                                     crash: triple-faults (exit status 3).
                   --kernel PATH      Linux kernel: a bzImage (vmlinuz) or an ELF vmlinux with a PVH entry.
                   --initrd PATH      Initial ramdisk (cpio archive, optionally compressed).
                   --cmdline STR      Kernel command line (default: %s).

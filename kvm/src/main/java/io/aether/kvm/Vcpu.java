@@ -31,8 +31,6 @@ public final class Vcpu implements AutoCloseable {
     private static final int EXIT_INTERNAL_ERROR = 17;
     private static final int EXIT_SYSTEM_EVENT = 24;
 
-    private static final int MP_STATE_RUNNABLE = 0;
-
     private final int id;
     private final int fd;
     private final MemorySegment run;
@@ -129,15 +127,6 @@ public final class Vcpu implements AutoCloseable {
             MemorySegment s = a.allocate(Structs.LAPIC_SIZE, 8);
             MemorySegment.copy(registers, 0, s, Structs.U8, 0, registers.length);
             Libc.ioctl("KVM_SET_LAPIC", fd, Ioctls.KVM_SET_LAPIC, s);
-        }
-    }
-
-    /** Marks an application processor runnable (otherwise it waits for INIT/SIPI). */
-    public void setRunnable() {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment s = a.allocate(4);
-            s.set(Structs.U32, 0, MP_STATE_RUNNABLE);
-            Libc.ioctl("KVM_SET_MP_STATE", fd, Ioctls.KVM_SET_MP_STATE, s);
         }
     }
 

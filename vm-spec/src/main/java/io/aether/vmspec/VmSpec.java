@@ -82,20 +82,19 @@ public record VmSpec(Boot boot, ByteSize memory, int vcpus, List<Disk> disks, Li
         HELLO,
         /** Echoes what it reads on the UART until Ctrl-D, then halts. */
         ECHO,
+        /** Prints the digits 0 to 9 and a line break, over and over, for ever. */
+        COUNT,
         /** Triple-faults. */
         CRASH;
 
         /** The name users write: {@code hello}. */
         public String id() {
-            return name().toLowerCase(Locale.ROOT);
+            return VmSpec.id(this);
         }
 
         /** The program called {@code id}; the error names {@code boot.stub}. */
         public static StubProgram parse(String id) {
-            for (StubProgram p : values()) {
-                if (p.id().equals(id)) return p;
-            }
-            throw new SpecException("boot.stub", "'" + printable(id) + "' is not " + choices(values()));
+            return byId(values(), id, "boot.stub");
         }
     }
 
@@ -107,15 +106,12 @@ public record VmSpec(Boot boot, ByteSize memory, int vcpus, List<Disk> disks, Li
         RESTART;
 
         public String id() {
-            return name().toLowerCase(Locale.ROOT);
+            return VmSpec.id(this);
         }
 
         /** The action called {@code id}; the error names {@code onReboot}. */
         public static OnReboot parse(String id) {
-            for (OnReboot r : values()) {
-                if (r.id().equals(id)) return r;
-            }
-            throw new SpecException("onReboot", "'" + printable(id) + "' is not " + choices(values()));
+            return byId(values(), id, "onReboot");
         }
     }
 
@@ -290,14 +286,20 @@ public record VmSpec(Boot boot, ByteSize memory, int vcpus, List<Disk> disks, Li
         if (!Files.isReadable(path)) throw new SpecException(field, "cannot read " + shown);
     }
 
-    /** {@code hello, echo or crash}. */
-    private static String choices(Enum<?>[] values) {
-        StringBuilder b = new StringBuilder();
+    /** An enum constant as the JSON and the command line write it: {@code hello}, {@code restart}. */
+    private static String id(Enum<?> value) {
+        return value.name().toLowerCase(Locale.ROOT);
+    }
+
+    /** The constant written {@code id}, or an error for {@code field} that lists them all ("hello, echo, count or crash"). */
+    private static <E extends Enum<E>> E byId(E[] values, String id, String field) {
+        StringBuilder choices = new StringBuilder();
         for (int i = 0; i < values.length; i++) {
-            if (i > 0) b.append(i == values.length - 1 ? " or " : ", ");
-            b.append(values[i].name().toLowerCase(Locale.ROOT));
+            if (id(values[i]).equals(id)) return values[i];
+            if (i > 0) choices.append(i == values.length - 1 ? " or " : ", ");
+            choices.append(id(values[i]));
         }
-        return b.toString();
+        throw new SpecException(field, "'" + printable(id) + "' is not " + choices);
     }
 
     /** Text from outside, fit for a one-line message: control and non-ASCII characters as '?', at most 200 of them. */

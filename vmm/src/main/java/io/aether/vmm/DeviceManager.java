@@ -8,12 +8,17 @@ import java.util.List;
 /**
  * Every device of one VM: where each sits on the two buses, its counters, its threads and
  * backends, and the console. {@link VmBuilder} attaches the devices while it assembles the VM;
- * from then on the set is fixed, and the VM starts, stops and closes them through here.
+ * from then on the set is fixed, and the VM starts, pauses, resumes and closes them through here.
+ *
+ * <p>Paused, the devices change nothing the guest can see: the vCPUs, which drive every device
+ * model but the network's receive side, are out of the guest (the VM sees to that), the device
+ * threads hold still, and console input waits on the host's side (the UART takes none).
  *
  * <p>Threading: attaching happens on the assembling thread before any vCPU runs. The buses are
  * read without locks afterwards (see {@link Bus}); each device guards its own state, so
  * {@link #devices()} and the counters may be read from any thread. Console input may come from
- * any thread. {@link #start} and {@link #close} belong to the VM's lifecycle.
+ * any thread. {@link #start}, {@link #pause}, {@link #resume} and {@link #close} belong to the
+ * VM's lifecycle, called one at a time.
  */
 public final class DeviceManager implements AutoCloseable {
 
@@ -22,8 +27,17 @@ public final class DeviceManager implements AutoCloseable {
     private final List<Device> devices = new ArrayList<>();
     private final List<DeviceThread> threads = new ArrayList<>();
     private final List<AutoCloseable> backends = new ArrayList<>();
+    /** Taken around console input, never while waiting, so that pause can shut it out. */
+    private final Object consoleGate = new Object();
+    /**
+     * Signals room in the UART. Never held while calling into the UART: the UART signals room
+     * under its own lock, on a vCPU thread.
+     */
     private final Object consoleSpace = new Object();
+    private long spaceSignals;
     private Device.Uart console;
+    /** Written under consoleGate: console input waits while the VM is paused. */
+    private volatile boolean paused;
 
     DeviceManager() {
     }
@@ -96,25 +110,54 @@ public final class DeviceManager implements AutoCloseable {
         threads.forEach(DeviceThread::start);
     }
 
+    /** Holds the device threads and console input still; returns once none is at work. */
+    void pause() {
+        synchronized (consoleGate) {
+            if (paused) throw new IllegalStateException("the devices are already paused");
+            paused = true;
+        }
+        threads.forEach(DeviceThread::pause);
+    }
+
+    /** Lets the device threads and console input go on. */
+    void resume() {
+        if (!paused) throw new IllegalStateException("the devices are not paused");
+        threads.forEach(DeviceThread::resume);
+        synchronized (consoleGate) {
+            paused = false;
+        }
+        consoleSpaceFreed();
+    }
+
     /**
-     * Offers bytes to the console UART; returns how many it took (its receive buffer is bounded:
-     * retry the rest after {@link #awaitConsoleSpace}).
+     * Offers bytes to the console UART; returns how many it took: none while paused, and no more
+     * than its bounded receive buffer holds (retry the rest after {@link #awaitConsoleSpace}).
      */
     int consoleInput(byte[] data) {
-        return console == null ? 0 : console.model().enqueueInput(data);
+        synchronized (consoleGate) {
+            // Under the gate, so that no input lands once pause() has returned.
+            return console == null || paused ? 0 : console.model().enqueueInput(data);
+        }
     }
 
     /** What the UART calls when its receive buffer has room again. */
     void consoleSpaceFreed() {
         synchronized (consoleSpace) {
+            spaceSignals++;
             consoleSpace.notifyAll();
         }
     }
 
-    /** Waits until the console may take input again, or {@code millis} pass. */
+    /** Waits until the console may take input again (room in the UART, the VM not paused), or {@code millis} pass. */
     void awaitConsoleSpace(long millis) throws InterruptedException {
+        long seen;
         synchronized (consoleSpace) {
-            if (console == null || console.model().inputSpace() == 0) consoleSpace.wait(millis);
+            seen = spaceSignals;
+        }
+        // Asked outside consoleSpace: the UART takes its own lock, and signals room holding it.
+        if (console != null && !paused && console.model().inputSpace() > 0) return;
+        synchronized (consoleSpace) {
+            if (spaceSignals == seen) consoleSpace.wait(millis);
         }
     }
 

@@ -23,9 +23,15 @@ import java.util.concurrent.ExecutionException;
  *   MicroVm vm = MicroVm.create(spec, consoleOut, null); // everything allocated, kernel loaded
  *   vm.start();                                        // vCPU threads enter the guest
  *   vm.consoleInput(bytes);                            // keys for the guest's serial console
+ *   vm.pause(); ... vm.resume();                       // the whole VM holds still, then goes on
  *   StopReason why = vm.awaitStop();                   // poweroff, reboot, crash, or requestStop
  *   vm.close();                                        // threads joined, disks flushed, memory unmapped
  * </pre>
+ *
+ * <p>Its {@link #state()} moves CREATED → RUNNING ⇄ PAUSED → STOPPED, any state → STOPPED (a
+ * stop may come from the guest at any time). {@link #start}, {@link #pause} and {@link #resume}
+ * refuse, naming the state, a VM not in the state they start from; they may be called from any
+ * thread, one at a time.
  */
 public final class MicroVm implements AutoCloseable {
 
@@ -38,6 +44,10 @@ public final class MicroVm implements AutoCloseable {
     private final List<VcpuRunner> runners = new ArrayList<>();
     private final List<Thread> threads = new ArrayList<>();
     private final CompletableFuture<StopReason> stopped;
+    /** Serialises start, pause, resume and close; a stop request never waits for it. */
+    private final Object lifecycle = new Object();
+    /** Guarded by lifecycle; STOPPED is read from {@link #stopped}, which may complete at any time. */
+    private RunState state = RunState.CREATED;
     private boolean closed;
 
     /**
@@ -73,11 +83,74 @@ public final class MicroVm implements AutoCloseable {
         return VmBuilder.build(spec, consoleOut, trace);
     }
 
-    /** Starts one platform thread per vCPU, and the devices' own threads. */
-    public synchronized void start() {
-        if (!threads.isEmpty()) throw new IllegalStateException("already started");
-        for (VcpuRunner runner : runners) threads.add(Thread.ofPlatform().name("vcpu-" + runner.id()).daemon().start(runner));
-        devices.start();
+    /**
+     * Starts one platform thread per vCPU, and the devices' own threads. A VM stopped before it
+     * started stays stopped: this then does nothing.
+     *
+     * @throws IllegalStateException if it already started
+     */
+    public void start() {
+        synchronized (lifecycle) {
+            if (stopped.isDone()) return;
+            require(RunState.CREATED, "start");
+            devices.start();
+            for (VcpuRunner runner : runners) {
+                Thread thread = runner.start();
+                if (thread != null) threads.add(thread);
+            }
+            state = RunState.RUNNING;
+        }
+    }
+
+    /**
+     * Pauses the whole VM and returns once it holds still: every vCPU out of the guest (an exit
+     * being handled finishes first), the device threads idle, console input held back on the host
+     * side. Guest memory and device state stay as they are until {@link #resume}.
+     *
+     * @throws IllegalStateException naming the state, if the VM is not running, or if it stopped
+     *     while pausing
+     * @throws InterruptedException if interrupted while waiting for the vCPUs; the VM then runs on
+     */
+    public void pause() throws InterruptedException {
+        synchronized (lifecycle) {
+            require(RunState.RUNNING, "pause");
+            try {
+                for (VcpuRunner runner : runners) runner.pause();
+            } catch (InterruptedException e) {
+                runners.forEach(VcpuRunner::resume);
+                throw e;
+            }
+            devices.pause();
+            state = RunState.PAUSED;
+            StopReason reason = stopped.getNow(null);
+            if (reason != null) throw new IllegalStateException("cannot pause: the VM stopped (" + reason.message() + ")");
+        }
+    }
+
+    /**
+     * Lets a paused VM go on where it stopped.
+     *
+     * @throws IllegalStateException naming the state, if the VM is not paused
+     */
+    public void resume() {
+        synchronized (lifecycle) {
+            require(RunState.PAUSED, "resume");
+            devices.resume();
+            runners.forEach(VcpuRunner::resume);
+            state = RunState.RUNNING;
+        }
+    }
+
+    /** Where the VM is in its life: CREATED, RUNNING, PAUSED or STOPPED. */
+    public RunState state() {
+        synchronized (lifecycle) {
+            return stopped.isDone() ? RunState.STOPPED : state;
+        }
+    }
+
+    private void require(RunState expected, String action) {
+        RunState now = stopped.isDone() ? RunState.STOPPED : state;
+        if (now != expected) throw new IllegalStateException("cannot " + action + ": the VM is " + now.describe());
     }
 
     /** Stops the VM for {@code reason}; the first reason given wins. Safe from any thread. */
@@ -152,25 +225,27 @@ public final class MicroVm implements AutoCloseable {
 
     /** Stops the vCPUs, joins their threads, closes devices and releases KVM and memory. */
     @Override
-    public synchronized void close() {
-        if (closed) return;
-        closed = true;
+    public void close() {
         requestStop(new StopReason.Requested("close"));
-        for (Thread t : threads) {
-            try {
-                t.join(5_000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
+        synchronized (lifecycle) {
+            if (closed) return;
+            closed = true;
+            for (Thread t : threads) {
+                try {
+                    t.join(5_000);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
             }
+            boolean joined = threads.stream().noneMatch(Thread::isAlive);
+            devices.close();
+            if (joined) {
+                vcpus.forEach(Vcpu::close);
+                vm.close();
+                kvm.close();
+                memory.close();
+            }
+            // A vCPU thread that did not leave KVM_RUN still maps guest memory: the process exit frees it.
         }
-        boolean joined = threads.stream().noneMatch(Thread::isAlive);
-        devices.close();
-        if (joined) {
-            vcpus.forEach(Vcpu::close);
-            vm.close();
-            kvm.close();
-            memory.close();
-        }
-        // A vCPU thread that did not leave KVM_RUN still maps guest memory: the process exit frees it.
     }
 }

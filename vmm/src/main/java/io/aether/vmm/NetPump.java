@@ -17,6 +17,8 @@ final class NetPump implements DeviceThread, NetBackend {
     private final VirtioNet device;
     private final Object wake = new Object();
     private volatile boolean stalled;
+    /** Set under the device's lock, so that no receive is under way once {@link #pause} returns. */
+    private volatile boolean paused;
     private volatile boolean running = true;
     private Thread thread;
 
@@ -40,9 +42,9 @@ final class NetPump implements DeviceThread, NetBackend {
 
     private void pump() {
         while (running) {
-            if (stalled) {
+            if (stalled || paused) {
                 synchronized (wake) {
-                    while (stalled && running) {
+                    while ((stalled || paused) && running) {
                         try {
                             wake.wait(200);
                         } catch (InterruptedException e) {
@@ -52,7 +54,27 @@ final class NetPump implements DeviceThread, NetBackend {
                 }
                 continue;
             }
-            if (tap.awaitReadable(200)) stalled = device.processRx();
+            if (tap.awaitReadable(200)) {
+                synchronized (device) {
+                    if (!paused) stalled = device.processRx();
+                }
+            }
+        }
+    }
+
+    /** Waits out a receive under way (it holds the device's lock); none starts until {@link #resume}. */
+    @Override
+    public void pause() {
+        synchronized (device) {
+            paused = true;
+        }
+    }
+
+    @Override
+    public void resume() {
+        synchronized (wake) {
+            paused = false;
+            wake.notifyAll();
         }
     }
 

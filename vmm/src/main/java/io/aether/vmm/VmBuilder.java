@@ -111,6 +111,7 @@ final class VmBuilder {
         StubGuest.Program code = switch (program) {
             case HELLO -> StubGuest.Program.HELLO;
             case ECHO -> StubGuest.Program.ECHO;
+            case COUNT -> StubGuest.Program.COUNT;
             case CRASH -> StubGuest.Program.CRASH;
         };
         for (StubGuest.Chunk chunk : StubGuest.image(code)) memory.write(chunk.address(), chunk.bytes());

@@ -63,6 +63,16 @@ class DeviceManagerTest {
             }
 
             @Override
+            public void pause() {
+                events.add("pause " + name);
+            }
+
+            @Override
+            public void resume() {
+                events.add("resume " + name);
+            }
+
+            @Override
             public void close() {
                 events.add("close " + name);
             }
@@ -158,5 +168,63 @@ class DeviceManagerTest {
         assertEquals(1, devices.consoleInput("!".getBytes(StandardCharsets.US_ASCII)));
         assertEquals(1, uart.counters().bytesIn());
         assertEquals(1, uart.counters().inputRefused());
+    }
+
+    @Test
+    void pausedTheDeviceThreadsHoldStillAndConsoleInputWaitsUntilResume() throws Exception {
+        Device.Uart uart = devices.attachPorts(Serial16550.COM1_PORT, Serial16550.PORT_COUNT, uart());
+        devices.addThread(thread("net0"));
+        devices.addThread(thread("net1"));
+        devices.start();
+        devices.pause();
+        assertEquals(List.of("start net0", "start net1", "pause net0", "pause net1"), events);
+        assertEquals(0, devices.consoleInput(new byte[] {'a'}), "no input while paused");
+        assertEquals(0, uart.counters().inputRefused(), "held back before the UART, not refused by it");
+        assertEquals("the devices are already paused", assertThrows(IllegalStateException.class, devices::pause).getMessage());
+
+        var woken = new java.util.concurrent.CountDownLatch(1);
+        Thread waiter = Thread.ofPlatform().daemon().start(() -> {
+            try {
+                devices.awaitConsoleSpace(20_000);
+                woken.countDown();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        assertEquals(false, woken.await(200, java.util.concurrent.TimeUnit.MILLISECONDS), "a paused console has no room");
+        devices.resume();
+        assertEquals(true, woken.await(10, java.util.concurrent.TimeUnit.SECONDS), "resuming wakes whoever waits to type");
+        waiter.join();
+        assertEquals(List.of("start net0", "start net1", "pause net0", "pause net1", "resume net0", "resume net1"), events);
+        assertEquals(1, devices.consoleInput(new byte[] {'a'}));
+        assertEquals("the devices are not paused", assertThrows(IllegalStateException.class, devices::resume).getMessage());
+    }
+
+    @Test
+    void waitingForConsoleRoomNeverHoldsWhatTheUartSignalsRoomWith() throws Exception {
+        // The UART signals room under its own lock (on a vCPU thread, reading the guest's byte); a
+        // console pump that asked the UART for room while holding the signal's lock would deadlock
+        // against it. Here the test holds the UART's lock, as the vCPU thread would.
+        Device.Uart uart = devices.attachPorts(Serial16550.COM1_PORT, Serial16550.PORT_COUNT, uart());
+        Thread pump;
+        var signalled = new java.util.concurrent.CountDownLatch(1);
+        synchronized (uart.model()) {
+            pump = Thread.ofPlatform().daemon().start(() -> {
+                try {
+                    devices.awaitConsoleSpace(1);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (pump.getState() != Thread.State.BLOCKED && System.nanoTime() < deadline) Thread.sleep(1);
+            assertEquals(Thread.State.BLOCKED, pump.getState(), "the pump asks the UART for room");
+            Thread.ofPlatform().daemon().start(() -> {
+                devices.consoleSpaceFreed();
+                signalled.countDown();
+            });
+            assertEquals(true, signalled.await(5, java.util.concurrent.TimeUnit.SECONDS), "signalling room deadlocked");
+        }
+        pump.join(5_000);
     }
 }
