@@ -1,14 +1,14 @@
 package io.aether.cli;
 
-import io.aether.arch.x86_64.StubGuest;
 import io.aether.common.ByteSize;
 import io.aether.sys.NativeCallException;
 import io.aether.sys.Terminal;
 import io.aether.vmm.ConsoleSession;
 import io.aether.vmm.MicroVm;
 import io.aether.vmm.StopReason;
-import io.aether.vmm.VmConfig;
 import io.aether.vmm.VmCreationException;
+import io.aether.vmspec.SpecException;
+import io.aether.vmspec.VmSpec;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
 import java.io.OutputStream;
@@ -19,6 +19,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
@@ -46,7 +47,8 @@ final class VmRunCommand {
                   --stub[=PROGRAM]   Run the built-in stub guest (no kernel needed): it enters long
                                      mode and prints a line on the UART, then
                                      hello: halts (the default);  echo: echoes what you type until
-                                     Ctrl-D;  crash: triple-faults (exit status 3).
+                                     Ctrl-D;  count: prints 0123456789 lines for ever;
+                                     crash: triple-faults (exit status 3).
                   --kernel PATH      Linux kernel: a bzImage (vmlinuz) or an ELF vmlinux with a PVH entry.
                   --initrd PATH      Initial ramdisk (cpio archive, optionally compressed).
                   --cmdline STR      Kernel command line (default: %s).
@@ -57,7 +59,8 @@ final class VmRunCommand {
                                      /dev/vda). ',ro' attaches it read-only; ',rw' read-write,
                                      the default.
                   --net TAP          Attach a virtio-net device to this TAP interface
-                                     (create it with: ip tuntap add TAP mode tap).
+                                     (create it with: ip tuntap add TAP mode tap); the guest's
+                                     MAC address is chosen for this VM (locally administered).
                   --trace-exits      Print every vCPU exit, decoded, on standard error.
                   --on-reboot exit|restart
                                      What a guest reboot does (default: exit).
@@ -76,7 +79,7 @@ final class VmRunCommand {
               3        the guest crashed (triple fault, KVM emulation failure or failed entry)
               4        the monitor failed (KVM or a device backend refused something)
               130/143  stopped by SIGINT/SIGTERM (the VM was stopped cleanly first)
-            """.formatted(VmConfig.DEFAULT_CMDLINE);
+            """.formatted(VmSpec.DEFAULT_CMDLINE);
 
     /** The options that take a value, each at most once (--disk, repeatable, is apart). */
     static final Set<String> VALUED = Set.of("--kernel", "--initrd", "--cmdline", "--mem", "--vcpus", "--net", "--on-reboot");
@@ -98,7 +101,10 @@ final class VmRunCommand {
         }
     }
 
-    /** What the command line says, before any of it is checked against the host. */
+    /**
+     * What the command line says, before any of it is checked against the host; null for an
+     * option not given (its default depends on the guest: see {@link #spec}).
+     */
     record Options(boolean help, String stub, Path kernel, Path initrd, String cmdline, String mem, int vcpus,
                    List<String> disks, String tap, boolean traceExits, String onReboot) {
 
@@ -151,7 +157,7 @@ final class VmRunCommand {
                 throw new UsageException("--vcpus: '" + values.get("--vcpus") + "' is not a whole number");
             }
             return new Options(help, stub, path(values.get("--kernel")), path(values.get("--initrd")),
-                    values.getOrDefault("--cmdline", VmConfig.DEFAULT_CMDLINE), values.getOrDefault("--mem", "256M"),
+                    values.get("--cmdline"), values.get("--mem"),
                     vcpus, List.copyOf(disks), values.get("--net"), traceExits, values.getOrDefault("--on-reboot", "exit"));
         }
 
@@ -166,60 +172,90 @@ final class VmRunCommand {
             return s == null ? null : Path.of(s);
         }
 
-        /** The VM to build; a bad value is an IllegalArgumentException naming its option. */
-        VmConfig config() {
+        /**
+         * The VM to build, each option mapped onto its field of the spec; a bad value is an
+         * IllegalArgumentException naming its option.
+         */
+        VmSpec spec() {
             if (stub != null && kernel != null) throw new IllegalArgumentException("--stub and --kernel exclude each other");
             if (stub == null && kernel == null) throw new IllegalArgumentException("--kernel is required (or --stub for the built-in guest)");
-            if (stub != null) {
-                StubGuest.Program program = switch (stub) {
-                    case "hello" -> StubGuest.Program.HELLO;
-                    case "echo" -> StubGuest.Program.ECHO;
-                    case "crash" -> StubGuest.Program.CRASH;
-                    default -> throw new IllegalArgumentException("--stub: '" + stub + "' is not hello, echo or crash");
-                };
-                return VmConfig.stub(program, traceExits);
-            }
+            if (stub != null && initrd != null) throw new IllegalArgumentException("--initrd needs --kernel");
+            if (stub != null && cmdline != null) throw new IllegalArgumentException("--cmdline needs --kernel");
             ByteSize memory;
             try {
-                memory = ByteSize.parse(mem);
+                memory = mem != null ? ByteSize.parse(mem) : stub != null ? VmSpec.STUB_MEMORY : VmSpec.DEFAULT_MEMORY;
             } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("--mem: " + e.getMessage());
+                throw new IllegalArgumentException("--mem: " + e.getMessage(), e);
             }
-            boolean restart = switch (onReboot) {
-                case "exit" -> false;
-                case "restart" -> true;
-                default -> throw new IllegalArgumentException("--on-reboot: '" + onReboot + "' is not exit or restart");
-            };
-            return new VmConfig(Optional.of(kernel), Optional.empty(), Optional.ofNullable(initrd), cmdline, memory, vcpus,
-                    disks.stream().map(VmConfig.Disk::parse).toList(), Optional.ofNullable(tap), traceExits, restart);
+            try {
+                VmSpec.Boot boot = stub != null
+                        ? new VmSpec.Boot.Stub(VmSpec.StubProgram.parse(stub))
+                        : new VmSpec.Boot.Linux(kernel, Optional.ofNullable(initrd), cmdline != null ? cmdline : VmSpec.DEFAULT_CMDLINE);
+                List<VmSpec.Nic> nics = tap == null ? List.of() : List.of(new VmSpec.Nic(tap, Optional.empty()));
+                return new VmSpec(boot, memory, vcpus, disks.stream().map(Options::disk).toList(), nics, VmSpec.OnReboot.parse(onReboot));
+            } catch (SpecException e) {
+                throw new IllegalArgumentException(inFlags(e), e);
+            }
         }
+
+        /** {@code PATH}, {@code PATH,ro} or {@code PATH,rw}. */
+        private static VmSpec.Disk disk(String option) {
+            if (option.endsWith(",ro")) return new VmSpec.Disk(Path.of(option.substring(0, option.length() - 3)), true);
+            if (option.endsWith(",rw")) return new VmSpec.Disk(Path.of(option.substring(0, option.length() - 3)), false);
+            return new VmSpec.Disk(Path.of(option), false);
+        }
+    }
+
+    /** A spec's complaint in this command's terms: {@code --mem: ...} for {@code memory: ...}. */
+    static String inFlags(SpecException e) {
+        return flag(e.field()) + ": " + e.problem();
+    }
+
+    /** The option that sets {@code field} of the spec (every disk's fields are --disk's, and so on). */
+    static String flag(String field) {
+        return switch (field.replaceAll("\\[\\d+]", "")) {
+            case "boot.kernel" -> "--kernel";
+            case "boot.initrd" -> "--initrd";
+            case "boot.cmdline" -> "--cmdline";
+            case "boot.stub" -> "--stub";
+            case "memory" -> "--mem";
+            case "vcpus" -> "--vcpus";
+            case "disks", "disks.path", "disks.readOnly" -> "--disk";
+            case "nics", "nics.tap", "nics.mac" -> "--net";
+            case "onReboot" -> "--on-reboot";
+            default -> field;
+        };
     }
 
     /** Runs the command line (without the leading {@code vm run}) and returns the exit status. */
     static int run(List<String> args) throws InterruptedException {
-        VmConfig config;
+        Options options;
+        VmSpec spec;
         try {
-            Options options = Options.parse(args);
+            options = Options.parse(args);
             if (options.help()) {
                 System.out.print(HELP);
                 System.out.flush();
                 return 0;
             }
-            config = options.config();
+            // The MAC addresses are this VM's for the life of the process, restarts included.
+            spec = options.spec().withMacsFor(UUID.randomUUID().toString());
         } catch (IllegalArgumentException e) {
             System.err.println("aether vm run: " + e.getMessage());
             return STATUS_BAD_ARGUMENTS;
         }
-        return runConsole(config);
+        return runConsole(spec, options.traceExits());
     }
 
     /**
      * Runs the VM with the console on standard input and output until it stops; a reboot with
      * restart-on-reboot builds it again. SIGINT/SIGTERM stop it cleanly (disks flushed).
+     *
+     * @param traceExits print every vCPU exit on standard error
      */
-    static int runConsole(VmConfig config) throws InterruptedException {
+    static int runConsole(VmSpec spec, boolean traceExits) throws InterruptedException {
         OutputStream console = ConsoleSession.lineFlushing(new FileOutputStream(FileDescriptor.out));
-        PrintStream trace = new PrintStream(new FileOutputStream(FileDescriptor.err), true);
+        PrintStream trace = traceExits ? new PrintStream(new FileOutputStream(FileDescriptor.err), true) : null;
         Terminal terminal = Terminal.rawIfTerminal(0);
         CountDownLatch done = new CountDownLatch(1);
         MicroVm[] current = new MicroVm[1];
@@ -243,7 +279,10 @@ final class VmRunCommand {
             while (true) {
                 MicroVm vm;
                 try {
-                    vm = MicroVm.create(config, console, trace);
+                    vm = MicroVm.create(spec, console, trace);
+                } catch (SpecException e) {
+                    System.err.println("aether vm run: " + inFlags(e));
+                    return STATUS_BAD_ARGUMENTS;
                 } catch (IllegalArgumentException e) {
                     System.err.println("aether vm run: " + e.getMessage());
                     return STATUS_BAD_ARGUMENTS;
@@ -263,13 +302,13 @@ final class VmRunCommand {
                     vm.close();
                     console.flush();
                 }
-                if (reason instanceof StopReason.Reboot && config.restartOnReboot()) {
+                if (reason instanceof StopReason.Reboot && spec.onReboot() == VmSpec.OnReboot.RESTART) {
                     System.err.println("\r\naether: guest rebooted; restarting the VM");
                     continue;
                 }
                 boolean expected = reason instanceof StopReason.PowerOff || reason instanceof StopReason.Halted
                         || reason instanceof StopReason.Reboot;
-                if (!expected || config.traceExits()) {
+                if (!expected || traceExits) {
                     System.err.println("\r\naether: " + reason.message());
                 }
                 return reason.exitStatus();

@@ -16,11 +16,13 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * {@code aether vm run} as a user runs it: a separate process, its exit status, its console on
  * standard input and output, signals, and (through {@code script}) a real terminal.
  */
+@Timeout(300)
 class VmRunCommandTest {
 
     private static final String JAVA = Path.of(System.getProperty("java.home"), "bin", "java").toString();
@@ -83,7 +85,7 @@ class VmRunCommandTest {
             {"--kernel", "pom.xml", "--vcpus", "100000", "--vcpus: 100000 is out of range (1 to "},
             {"--kernel", "pom.xml", "--disk", "/nonexistent.img", "--disk: no such file: /nonexistent.img"},
             {"--kernel", notAKernelDir.toString(), "--kernel: not a regular file: " + notAKernelDir},
-            {"--stub=nope", "--stub: 'nope' is not hello, echo or crash"},
+            {"--stub=nope", "--stub: 'nope' is not hello, echo, count or crash"},
             {"--kernel is required (or --stub for the built-in guest)"},
             {"--kernal", "pom.xml", "unknown option '--kernal' (see 'aether vm run --help')"},
             {"--kernel", "pom.xml", "--mem", "--mem needs a value"},

@@ -8,7 +8,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.aether.testkit.Gen;
 import io.aether.testkit.Property;
-import io.aether.vmm.VmConfig;
+import io.aether.common.ByteSize;
+import io.aether.vmspec.SpecException;
+import io.aether.vmspec.VmSpec;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -32,16 +34,19 @@ class VmRunOptionsTest {
         assertEquals(Path.of("vmlinuz"), o.kernel());
         assertNull(o.initrd());
         assertNull(o.stub());
-        assertEquals("256M", o.mem());
+        assertNull(o.mem());
         assertEquals(1, o.vcpus());
-        assertEquals(VmConfig.DEFAULT_CMDLINE, o.cmdline());
+        assertNull(o.cmdline());
         assertEquals("exit", o.onReboot());
         assertEquals(List.of(), o.disks());
         assertNull(o.tap());
         assertFalse(o.traceExits());
         assertFalse(o.help());
         assertTrue(VmRunCommand.HELP.contains("(default: 256M)") && VmRunCommand.HELP.contains("(default: 1)")
-                && VmRunCommand.HELP.contains("(default: exit)") && VmRunCommand.HELP.contains(VmConfig.DEFAULT_CMDLINE));
+                && VmRunCommand.HELP.contains("(default: exit)") && VmRunCommand.HELP.contains(VmSpec.DEFAULT_CMDLINE));
+        assertEquals(VmSpec.linux(Path.of("vmlinuz")), o.spec());
+        assertEquals(ByteSize.ofMiB(256), o.spec().memory());
+        assertEquals("console=ttyS0 panic=-1", o.spec().boot() instanceof VmSpec.Boot.Linux l ? l.cmdline() : null);
     }
 
     @Test
@@ -69,7 +74,9 @@ class VmRunOptionsTest {
         VmRunCommand.Options o = parse("--stub", "--trace-exits");
         assertEquals("hello", o.stub());
         assertTrue(o.traceExits(), "an option after --stub is not its program");
-        assertEquals(VmConfig.stub(io.aether.arch.x86_64.StubGuest.Program.ECHO, false), parse("--stub=echo").config());
+        assertEquals(VmSpec.stub(VmSpec.StubProgram.ECHO), parse("--stub=echo").spec());
+        assertEquals(ByteSize.ofMiB(16), parse("--stub").spec().memory());
+        assertEquals(ByteSize.ofMiB(64), parse("--stub", "--mem", "64M").spec().memory());
     }
 
     @Test
@@ -91,23 +98,54 @@ class VmRunOptionsTest {
     }
 
     @Test
-    void meaningMistakesAreRefusedWhenTheConfigurationIsBuilt() {
-        assertEquals("--stub and --kernel exclude each other", assertThrows(IllegalArgumentException.class,
-                () -> parse("--stub", "--kernel", "k").config()).getMessage());
-        assertEquals("--on-reboot: 'later' is not exit or restart", assertThrows(IllegalArgumentException.class,
-                () -> parse("--kernel", "pom.xml", "--on-reboot", "later").config()).getMessage());
+    void everyOptionLandsInItsFieldOfTheSpec() {
+        VmSpec spec = parse("--kernel=k", "--initrd", "i", "--cmdline", "quiet", "--mem=512M", "--vcpus", "2", "--disk", "a.img",
+                "--disk=b.img,ro", "--disk", "c.img,rw", "--net", "tap0", "--trace-exits", "--on-reboot=restart").spec();
+        assertEquals(new VmSpec(new VmSpec.Boot.Linux(Path.of("k"), java.util.Optional.of(Path.of("i")), "quiet"), ByteSize.ofMiB(512), 2,
+                List.of(new VmSpec.Disk(Path.of("a.img"), false), new VmSpec.Disk(Path.of("b.img"), true), new VmSpec.Disk(Path.of("c.img"), false)),
+                List.of(new VmSpec.Nic("tap0", java.util.Optional.empty())), VmSpec.OnReboot.RESTART), spec);
+    }
+
+    private static String specRefusal(String... args) {
+        return assertThrows(IllegalArgumentException.class, () -> parse(args).spec()).getMessage();
+    }
+
+    @Test
+    void meaningMistakesAreRefusedInTheCommandLinesTerms() {
+        assertEquals("--stub and --kernel exclude each other", specRefusal("--stub", "--kernel", "k"));
+        assertEquals("--on-reboot: 'later' is not exit or restart", specRefusal("--kernel", "pom.xml", "--on-reboot", "later"));
+        assertEquals("--mem: 8M is too small (at least 16M)", specRefusal("--kernel", "k", "--mem", "8M"));
+        assertEquals("--mem: not a size: 'lots' (expected e.g. 512M, 2G or a number of bytes)", specRefusal("--kernel", "k", "--mem", "lots"));
+        assertEquals("--vcpus: 0 is out of range (1 to 254)", specRefusal("--kernel", "k", "--vcpus", "0"));
+        assertEquals("--cmdline: contains a NUL character", specRefusal("--kernel", "k", "--cmdline", "a\0b"));
+        assertEquals("--disk: empty path", specRefusal("--kernel", "k", "--disk", "a.img", "--disk", ",ro"));
+        assertEquals("--disk: a.img is already disks[0]", specRefusal("--kernel", "k", "--disk", "a.img", "--disk", "a.img,ro"));
+        assertEquals("--net: 'a/b' is not an interface name (1 to 15 characters, no '/' or spaces)", specRefusal("--kernel", "k", "--net", "a/b"));
+        assertEquals("--stub: 'nope' is not hello, echo, count or crash", specRefusal("--stub=nope"));
+        assertEquals("--vcpus: the stub guest runs on 1 vCPU, not 2", specRefusal("--stub", "--vcpus", "2"));
+        assertEquals("--disk: the stub guest has no disks", specRefusal("--stub", "--disk", "a.img"));
+        assertEquals("--net: the stub guest has no network devices", specRefusal("--stub", "--net", "tap0"));
+        assertEquals("--initrd needs --kernel", specRefusal("--stub", "--initrd", "i"));
+        assertEquals("--cmdline needs --kernel", specRefusal("--stub", "--cmdline", "quiet"));
+    }
+
+    @Test
+    void everyFieldASpecCanNameHasItsOption() {
+        String[][] fields = {{"boot.kernel", "--kernel"}, {"boot.initrd", "--initrd"}, {"boot.cmdline", "--cmdline"},
+            {"boot.stub", "--stub"}, {"memory", "--mem"}, {"vcpus", "--vcpus"}, {"disks", "--disk"}, {"disks[12].path", "--disk"},
+            {"nics", "--net"}, {"nics[0].tap", "--net"}, {"onReboot", "--on-reboot"}};
+        for (String[] f : fields) assertEquals(f[1] + ": bad", VmRunCommand.inFlags(new SpecException(f[0], "bad")), f[0]);
     }
 
     @Test
     void aDiskIsReadWriteUnlessMarkedReadOnlyAndTheHelpSaysSo() {
-        VmConfig config = parse("--kernel", "k", "--disk", "a.img", "--disk", "b.img,ro", "--disk=c.img,rw").config();
-        assertEquals(List.of(new VmConfig.Disk(Path.of("a.img"), false), new VmConfig.Disk(Path.of("b.img"), true),
-                new VmConfig.Disk(Path.of("c.img"), false)), config.disks());
+        VmSpec spec = parse("--kernel", "k", "--disk", "a.img", "--disk", "b.img,ro", "--disk=c.img,rw").spec();
+        assertEquals(List.of(new VmSpec.Disk(Path.of("a.img"), false), new VmSpec.Disk(Path.of("b.img"), true),
+                new VmSpec.Disk(Path.of("c.img"), false)), spec.disks());
         assertTrue(VmRunCommand.HELP.contains("',ro' attaches it read-only; ',rw' read-write,\n"), VmRunCommand.HELP);
         assertTrue(VmRunCommand.HELP.contains("the default."), VmRunCommand.HELP);
         for (String noPath : List.of(",rw", ",ro", "")) {
-            assertEquals("--disk: empty path in '" + noPath + "'", assertThrows(IllegalArgumentException.class,
-                    () -> parse("--kernel", "k", "--disk", noPath).config()).getMessage());
+            assertEquals("--disk: empty path", specRefusal("--kernel", "k", "--disk", noPath));
         }
     }
 

@@ -12,12 +12,6 @@ public interface InterruptLine {
     /** Drives the line high ({@code true}) or low ({@code false}). */
     void set(boolean asserted);
 
-    /** An edge: high, then low. */
-    default void pulse() {
-        set(true);
-        set(false);
-    }
-
     /** A line connected to nothing, for devices created before their wiring is known. */
     InterruptLine NONE = asserted -> { };
 }

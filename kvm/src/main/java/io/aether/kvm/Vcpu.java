@@ -135,15 +135,6 @@ public final class Vcpu implements AutoCloseable {
         }
     }
 
-    /** Marks an application processor runnable (otherwise it waits for INIT/SIPI). */
-    public void setRunnable() {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment s = a.allocate(4);
-            s.set(Structs.U32, 0, MP_STATE_RUNNABLE);
-            Libc.ioctl("KVM_SET_MP_STATE", fd, Ioctls.KVM_SET_MP_STATE, s);
-        }
-    }
-
     /** The vCPU's multiprocessing state ({@code KVM_GET_MP_STATE}), e.g. {@link #MP_STATE_STOPPED}. */
     public int mpState() {
         try (Arena a = Arena.ofConfined()) {

@@ -1,41 +1,13 @@
 package io.aether.vmm;
 
-import io.aether.arch.VirtioMmioWindow;
-import io.aether.arch.x86_64.BootConfigurator;
-import io.aether.arch.x86_64.BootEntry;
-import io.aether.arch.x86_64.BootPlan;
-import io.aether.arch.x86_64.Layout;
-import io.aether.arch.x86_64.PlatformConfig;
-import io.aether.arch.x86_64.StubGuest;
-import io.aether.arch.x86_64.VcpuState;
-import io.aether.common.BusDevice;
-import io.aether.common.InterruptLine;
-import io.aether.devices.PowerEvents;
-import io.aether.devices.acpi.AcpiPowerDevice;
-import io.aether.devices.block.VirtioBlock;
-import io.aether.devices.i8042.I8042;
-import io.aether.devices.net.VirtioNet;
-import io.aether.devices.rng.EntropySource;
-import io.aether.devices.rng.VirtioRng;
-import io.aether.devices.serial.Serial16550;
-import io.aether.kvm.Capability;
-import io.aether.kvm.CpuidEntry;
 import io.aether.kvm.Kvm;
 import io.aether.kvm.Vcpu;
 import io.aether.kvm.Vm;
-import io.aether.loader.BootMode;
-import io.aether.loader.KernelEntry;
-import io.aether.loader.KernelLoader;
-import io.aether.loader.LoadAddresses;
-import io.aether.loader.LoadException;
-import io.aether.loader.LoadRequest;
-import io.aether.loader.LoadedKernel;
 import io.aether.memory.GuestMemory;
 import io.aether.memory.MemoryRegion;
 import io.aether.memory.RegionSpec;
-import io.aether.virtio.VirtioDevice;
-import io.aether.virtio.VirtioMmioTransport;
-import java.io.IOException;
+import io.aether.vmspec.SpecException;
+import io.aether.vmspec.VmSpec;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.util.ArrayList;
@@ -45,196 +17,145 @@ import java.util.concurrent.ExecutionException;
 
 /**
  * One microVM: its KVM VM, guest memory, devices and vCPU threads, from creation to teardown.
+ * {@link VmBuilder} assembles it; the {@link DeviceManager} owns its devices.
  *
  * <pre>
- *   MicroVm vm = MicroVm.create(config, consoleOut);   // everything allocated, kernel loaded
+ *   MicroVm vm = MicroVm.create(spec, consoleOut, null); // everything allocated, kernel loaded
  *   vm.start();                                        // vCPU threads enter the guest
  *   vm.consoleInput(bytes);                            // keys for the guest's serial console
+ *   vm.pause(); ... vm.resume();                       // the whole VM holds still, then goes on
  *   StopReason why = vm.awaitStop();                   // poweroff, reboot, crash, or requestStop
  *   vm.close();                                        // threads joined, disks flushed, memory unmapped
  * </pre>
+ *
+ * <p>Its {@link #state()} moves CREATED → RUNNING ⇄ PAUSED → STOPPED, any state → STOPPED (a
+ * stop may come from the guest at any time). {@link #start}, {@link #pause} and {@link #resume}
+ * refuse, naming the state, a VM not in the state they start from; they may be called from any
+ * thread, one at a time.
  */
 public final class MicroVm implements AutoCloseable {
 
-    /** Where KVM's Intel real-mode helpers live: above RAM and devices, below 4 GiB. */
-    private static final long TSS_ADDRESS = 0xFFFB_D000L;
-    private static final long IDENTITY_MAP_ADDRESS = 0xFFFB_C000L;
-
-    private final VmConfig config;
+    private final VmSpec spec;
     private final Kvm kvm;
     private final Vm vm;
     private final GuestMemory memory;
-    private final Bus io = new Bus("port I/O");
-    private final Bus mmio = new Bus("MMIO");
-    private final List<Vcpu> vcpus = new ArrayList<>();
+    private final DeviceManager devices;
+    private final List<Vcpu> vcpus;
     private final List<VcpuRunner> runners = new ArrayList<>();
     private final List<Thread> threads = new ArrayList<>();
-    private final List<AutoCloseable> resources = new ArrayList<>();
-    private final CompletableFuture<StopReason> stopped = new CompletableFuture<>();
-    private final PrintStream trace;
-    private Serial16550 serial;
-    private NetPump netPump;
+    private final CompletableFuture<StopReason> stopped;
+    /** Serialises start, pause, resume and close; a stop request never waits for it. */
+    private final Object lifecycle = new Object();
+    /** Guarded by lifecycle; STOPPED is read from {@link #stopped}, which may complete at any time. */
+    private RunState state = RunState.CREATED;
     private boolean closed;
 
-    private MicroVm(VmConfig config, Kvm kvm, Vm vm, GuestMemory memory, PrintStream trace) {
-        this.config = config;
+    /**
+     * @param stopped completed by whatever stops the VM first (its guest's power events included)
+     * @param haltStops whether HLT ends the VM (the stub guest, which has no interrupt controller)
+     * @param trace where every vCPU exit is printed, or null
+     */
+    MicroVm(VmSpec spec, Kvm kvm, Vm vm, GuestMemory memory, DeviceManager devices, List<Vcpu> vcpus,
+            CompletableFuture<StopReason> stopped, boolean haltStops, PrintStream trace) {
+        this.spec = spec;
         this.kvm = kvm;
         this.vm = vm;
         this.memory = memory;
-        this.trace = trace;
+        this.devices = devices;
+        this.vcpus = List.copyOf(vcpus);
+        this.stopped = stopped;
+        for (Vcpu vcpu : this.vcpus) runners.add(new VcpuRunner(vcpu, devices.io(), devices.mmio(), haltStops, trace, this::requestStop));
+        // Whoever completes the future first (a power event, a crash, a request), the vCPUs stop.
+        stopped.thenRun(() -> runners.forEach(VcpuRunner::stop));
     }
 
     /**
-     * Creates the VM: validates the configuration against the host, maps memory, creates the
-     * devices and vCPUs and loads the guest. Nothing runs until {@link #start()}.
+     * Creates the VM: checks the spec against the host, maps memory, creates the devices and
+     * vCPUs and loads the guest. Nothing runs until {@link #start()}.
      *
+     * @param spec the VM, with every NIC's MAC address chosen ({@link VmSpec#withMacsFor})
      * @param consoleOut where the guest's serial console output goes
-     * @param trace where {@code --trace-exits} prints (used only when the config asks for it)
-     * @throws IllegalArgumentException for a configuration the host cannot run (one line)
+     * @param trace where every vCPU exit is printed, decoded; null prints nothing
+     * @throws SpecException for a spec this host cannot run (one line naming the field)
      * @throws VmCreationException when the host refuses something while building the VM
      */
-    public static MicroVm create(VmConfig config, OutputStream consoleOut, PrintStream trace) {
-        Kvm kvm = Kvm.open();
-        MicroVm machine = null;
-        try {
-            int maxVcpus = Math.max(kvm.checkExtension(Capability.MAX_VCPUS), kvm.checkExtension(Capability.NR_VCPUS));
-            config.validate(maxVcpus);
-            Vm vm = kvm.createVm();
-            List<RegionSpec> regions = config.isStub()
-                    ? List.of(RegionSpec.ram(0, config.memory().bytes()))
-                    : Layout.memoryRegions(config.memory().bytes());
-            GuestMemory memory = GuestMemory.anonymous(regions);
-            machine = new MicroVm(config, kvm, vm, memory, config.traceExits() ? trace : null);
-            machine.build(consoleOut);
-            return machine;
-        } catch (RuntimeException e) {
-            if (machine != null) {
-                machine.close();
-            } else {
-                kvm.close();
+    public static MicroVm create(VmSpec spec, OutputStream consoleOut, PrintStream trace) {
+        return VmBuilder.build(spec, consoleOut, trace);
+    }
+
+    /**
+     * Starts one platform thread per vCPU, and the devices' own threads. A VM stopped before it
+     * started stays stopped: this then does nothing.
+     *
+     * @throws IllegalStateException if it already started
+     */
+    public void start() {
+        synchronized (lifecycle) {
+            if (stopped.isDone()) return;
+            require(RunState.CREATED, "start");
+            devices.start();
+            for (VcpuRunner runner : runners) {
+                Thread thread = runner.start();
+                if (thread != null) threads.add(thread);
             }
-            throw e;
+            state = RunState.RUNNING;
         }
     }
 
-    private void build(OutputStream consoleOut) {
-        vm.setTssAddress(TSS_ADDRESS);
-        vm.setIdentityMapAddress(IDENTITY_MAP_ADDRESS);
-        for (MemoryRegion r : memory.regions()) {
-            vm.setUserMemoryRegion(r.slot(), r.readOnly() ? Vm.MEM_READONLY : 0, r.guestBase(), r.host());
-        }
-        List<CpuidEntry> supported = kvm.supportedCpuid();
-        if (config.isStub()) {
-            buildStub(consoleOut, supported);
-        } else {
-            buildLinux(consoleOut, supported);
+    /**
+     * Pauses the whole VM and returns once it holds still: every vCPU out of the guest (an exit
+     * being handled finishes first), the device threads idle, console input held back on the host
+     * side. Guest memory and device state stay as they are until {@link #resume}.
+     *
+     * @throws IllegalStateException naming the state, if the VM is not running, or if it stopped
+     *     while pausing
+     * @throws InterruptedException if interrupted while waiting for the vCPUs; the VM then runs on
+     */
+    public void pause() throws InterruptedException {
+        synchronized (lifecycle) {
+            require(RunState.RUNNING, "pause");
+            try {
+                for (VcpuRunner runner : runners) runner.pause();
+            } catch (InterruptedException e) {
+                runners.forEach(VcpuRunner::resume);
+                throw e;
+            }
+            devices.pause();
+            state = RunState.PAUSED;
+            StopReason reason = stopped.getNow(null);
+            if (reason != null) throw new IllegalStateException("cannot pause: the VM stopped (" + reason.message() + ")");
         }
     }
 
-    /** The stub guest runs without an interrupt controller, so that its final HLT reaches us. */
-    private void buildStub(OutputStream consoleOut, List<CpuidEntry> supported) {
-        serial = new Serial16550(consoleOut, InterruptLine.NONE, Serial16550.DEFAULT_INPUT_CAPACITY, this::consoleSpace);
-        io.register(Serial16550.COM1_PORT, Serial16550.PORT_COUNT, "serial", serial);
-        for (StubGuest.Chunk chunk : StubGuest.image(config.stub().orElseThrow())) memory.write(chunk.address(), chunk.bytes());
-        Vcpu vcpu = vm.createVcpu(0);
-        vcpus.add(vcpu);
-        X86Vcpus.configureCommon(vcpu, supported, 1, false);
-        X86Vcpus.loadRealModeEntry(vcpu, StubGuest.ENTRY);
-    }
-
-    private void buildLinux(OutputStream consoleOut, List<CpuidEntry> supported) {
-        vm.createIrqchip();
-        vm.createPit2(true);
-        PowerEvents power = new PowerEvents() {
-            @Override
-            public void powerOff() {
-                requestStop(new StopReason.PowerOff());
-            }
-
-            @Override
-            public void reset() {
-                requestStop(new StopReason.Reboot());
-            }
-        };
-        serial = new Serial16550(consoleOut, new KvmInterruptLine(vm, Layout.SERIAL_GSI),
-                Serial16550.DEFAULT_INPUT_CAPACITY, this::consoleSpace);
-        io.register(Serial16550.COM1_PORT, Serial16550.PORT_COUNT, "serial", serial);
-        // The FADT claims no i8042, so Linux skips a slow probe; the reset line still works.
-        io.register(I8042.BASE_PORT, I8042.PORT_COUNT, "i8042", new I8042(power));
-        io.register(AcpiPowerDevice.BASE_PORT, AcpiPowerDevice.SIZE, "acpi-power", new AcpiPowerDevice(power));
-        // The delay port: Linux writes it between legacy I/O; claim it so it is not counted as unknown.
-        io.register(0x80, 1, "post-code", IGNORE);
-
-        List<VirtioDevice> virtio = new ArrayList<>();
-        try {
-            for (VmConfig.Disk disk : config.disks()) {
-                VirtioBlock block = VirtioBlock.open(disk.path(), VirtioBlock.Options.defaults().withReadOnly(disk.readOnly()));
-                resources.add(block);
-                virtio.add(block);
-            }
-        } catch (IOException e) {
-            throw new VmCreationException("--disk: " + e.getMessage(), e);
-        }
-        config.tap().ifPresent(name -> {
-            netPump = NetPump.open(name);
-            resources.add(netPump);
-            virtio.add(netPump.device());
-        });
-        virtio.add(new VirtioRng(EntropySource.secureRandom()));
-        List<VirtioMmioWindow> windows = Layout.virtioMmioWindows(virtio.size());
-        for (int i = 0; i < virtio.size(); i++) {
-            VirtioMmioWindow w = windows.get(i);
-            var transport = new VirtioMmioTransport(virtio.get(i), memory, new KvmInterruptLine(vm, w.gsi()));
-            mmio.register(w.base(), w.size(), "virtio-mmio@" + Long.toHexString(w.base()), transport);
-        }
-
-        LoadedKernel kernel;
-        try {
-            kernel = KernelLoader.load(memory, new LoadRequest(config.kernel().orElseThrow(), config.initrd(), config.cmdline(),
-                    BootMode.AUTO, new LoadAddresses(Layout.KERNEL_START, Layout.CMDLINE_ADDRESS, Layout.CMDLINE_CAPACITY)));
-        } catch (LoadException e) {
-            throw new VmCreationException(e.getMessage(), e);
-        }
-        BootEntry entry = switch (kernel.entry()) {
-            case KernelEntry.Linux64 l -> new BootEntry.LinuxBoot(l.address(), l.setupHeader());
-            case KernelEntry.Pvh p -> new BootEntry.Pvh(p.address());
-        };
-        VcpuState boot = BootConfigurator.configureSystem(memory, new BootPlan(entry, config.memory().bytes(),
-                kernel.cmdlineAddress(), kernel.initrdAddress(), kernel.initrdSize(),
-                new PlatformConfig(config.vcpus(), windows, true, false)));
-        for (int i = 0; i < config.vcpus(); i++) {
-            Vcpu vcpu = vm.createVcpu(i);
-            vcpus.add(vcpu);
-            X86Vcpus.configureCommon(vcpu, supported, config.vcpus(), true);
-            if (i == 0) X86Vcpus.loadBootState(vcpu, boot);
+    /**
+     * Lets a paused VM go on where it stopped.
+     *
+     * @throws IllegalStateException naming the state, if the VM is not paused
+     */
+    public void resume() {
+        synchronized (lifecycle) {
+            require(RunState.PAUSED, "resume");
+            devices.resume();
+            runners.forEach(VcpuRunner::resume);
+            state = RunState.RUNNING;
         }
     }
 
-    private static final BusDevice IGNORE = new BusDevice() {
-        @Override
-        public void read(long offset, byte[] data) {
-            java.util.Arrays.fill(data, (byte) 0);
+    /** Where the VM is in its life: CREATED, RUNNING, PAUSED or STOPPED. */
+    public RunState state() {
+        synchronized (lifecycle) {
+            return stopped.isDone() ? RunState.STOPPED : state;
         }
+    }
 
-        @Override
-        public void write(long offset, byte[] data) {
-        }
-    };
-
-    /** Starts one platform thread per vCPU. */
-    public synchronized void start() {
-        if (!threads.isEmpty()) throw new IllegalStateException("already started");
-        for (Vcpu vcpu : vcpus) {
-            VcpuRunner runner = new VcpuRunner(vcpu, io, mmio, config.isStub(), trace, this::requestStop);
-            runners.add(runner);
-            threads.add(Thread.ofPlatform().name("vcpu-" + vcpu.id()).daemon().start(runner));
-        }
-        if (netPump != null) netPump.start();
+    private void require(RunState expected, String action) {
+        RunState now = stopped.isDone() ? RunState.STOPPED : state;
+        if (now != expected) throw new IllegalStateException("cannot " + action + ": the VM is " + now.describe());
     }
 
     /** Stops the VM for {@code reason}; the first reason given wins. Safe from any thread. */
     public void requestStop(StopReason reason) {
-        if (stopped.complete(reason)) runners.forEach(VcpuRunner::stop);
+        stopped.complete(reason);
     }
 
     /** Blocks until the VM stops and says why. */
@@ -251,22 +172,12 @@ public final class MicroVm implements AutoCloseable {
      * buffer is bounded: retry the rest after {@link #awaitConsoleSpace}).
      */
     public int consoleInput(byte[] data) {
-        return serial.enqueueInput(data);
-    }
-
-    private final Object consoleSpaceLock = new Object();
-
-    private void consoleSpace() {
-        synchronized (consoleSpaceLock) {
-            consoleSpaceLock.notifyAll();
-        }
+        return devices.consoleInput(data);
     }
 
     /** Waits until the console may take input again, or {@code millis} pass. */
     public void awaitConsoleSpace(long millis) throws InterruptedException {
-        synchronized (consoleSpaceLock) {
-            if (serial.inputSpace() == 0) consoleSpaceLock.wait(millis);
-        }
+        devices.awaitConsoleSpace(millis);
     }
 
     /**
@@ -286,9 +197,9 @@ public final class MicroVm implements AutoCloseable {
      * The pages written since logging started or since the last call, one bitmap per memory
      * region (bit i = the page at the region's base + i * 4096), and clears them.
      */
-    public synchronized java.util.List<long[]> takeDirtyPages() {
+    public synchronized List<long[]> takeDirtyPages() {
         if (!memory.dirtyLog().enabled()) throw new IllegalStateException("dirty logging is off: call startDirtyLog first");
-        java.util.List<long[]> out = new java.util.ArrayList<>();
+        List<long[]> out = new ArrayList<>();
         for (MemoryRegion r : memory.regions()) {
             long[] guest = vm.dirtyLog(r.slot(), r.size() / RegionSpec.PAGE_SIZE);
             long[] monitor = memory.dirtyLog().take(r.slot());
@@ -303,37 +214,38 @@ public final class MicroVm implements AutoCloseable {
         return memory;
     }
 
-    public VmConfig config() {
-        return config;
+    /** Every device of this VM: counters now, and its state for snapshots. */
+    public DeviceManager devices() {
+        return devices;
+    }
+
+    public VmSpec spec() {
+        return spec;
     }
 
     /** Stops the vCPUs, joins their threads, closes devices and releases KVM and memory. */
     @Override
-    public synchronized void close() {
-        if (closed) return;
-        closed = true;
+    public void close() {
         requestStop(new StopReason.Requested("close"));
-        for (Thread t : threads) {
-            try {
-                t.join(5_000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
+        synchronized (lifecycle) {
+            if (closed) return;
+            closed = true;
+            for (Thread t : threads) {
+                try {
+                    t.join(5_000);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
             }
-        }
-        boolean joined = threads.stream().noneMatch(Thread::isAlive);
-        for (AutoCloseable r : resources.reversed()) {
-            try {
-                r.close();
-            } catch (Exception e) {
-                // Closing is best effort; a flush failure was already counted by the device.
+            boolean joined = threads.stream().noneMatch(Thread::isAlive);
+            devices.close();
+            if (joined) {
+                vcpus.forEach(Vcpu::close);
+                vm.close();
+                kvm.close();
+                memory.close();
             }
+            // A vCPU thread that did not leave KVM_RUN still maps guest memory: the process exit frees it.
         }
-        if (joined) {
-            vcpus.forEach(Vcpu::close);
-            vm.close();
-            kvm.close();
-            memory.close();
-        }
-        // A vCPU thread that did not leave KVM_RUN still maps guest memory: the process exit frees it.
     }
 }

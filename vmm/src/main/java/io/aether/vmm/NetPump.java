@@ -1,6 +1,6 @@
 package io.aether.vmm;
 
-import io.aether.devices.net.MacAddress;
+import io.aether.common.MacAddress;
 import io.aether.devices.net.NetBackend;
 import io.aether.devices.net.VirtioNet;
 import io.aether.sys.Tap;
@@ -13,11 +13,9 @@ import java.util.concurrent.locks.LockSupport;
  * A virtio-net device over a TAP interface, and the thread that moves frames from the TAP into
  * the guest while the guest has receive buffers.
  */
-final class NetPump implements AutoCloseable, NetBackend {
+final class NetPump implements DeviceThread, NetBackend {
 
-    /** A locally administered unicast MAC: 52:54:00 prefix, as virtual NICs use. */
-    static final MacAddress DEFAULT_MAC = MacAddress.parse("52:54:00:12:34:56");
-    /** How long the pump waits for frames, or for the guest, before it looks at {@link #running} again. */
+    /** How long the pump waits for frames, or for the guest, before it looks at its flags again. */
     private static final int WAIT_MILLIS = 200;
 
     /** The host end of the link: a TAP interface, or frames in memory in tests. */
@@ -66,23 +64,26 @@ final class NetPump implements AutoCloseable, NetBackend {
 
     private final Link link;
     private final VirtioNet device;
+    /** Set under the device's lock, so that no receive is under way once {@link #pause} returns. */
+    private volatile boolean paused;
     private volatile boolean running = true;
     private volatile Thread thread;
 
-    NetPump(Link link) {
+    NetPump(Link link, MacAddress mac) {
         this.link = link;
-        this.device = new VirtioNet(this, new VirtioNet.Options(DEFAULT_MAC, 1500, 256));
+        this.device = new VirtioNet(this, new VirtioNet.Options(mac, 1500, 256));
     }
 
-    static NetPump open(String name) {
-        return new NetPump(new TapLink(Tap.open(name)));
+    static NetPump open(String name, MacAddress mac) {
+        return new NetPump(new TapLink(Tap.open(name)), mac);
     }
 
     VirtioNet device() {
         return device;
     }
 
-    void start() {
+    @Override
+    public void start() {
         thread = Thread.ofPlatform().name("net-" + link.name()).daemon().start(this::pump);
     }
 
@@ -90,12 +91,28 @@ final class NetPump implements AutoCloseable, NetBackend {
         while (running) {
             // Whether the guest has buffers is the device's to say, under its lock: a copy kept
             // here would miss a vCPU's notify that came between processRx returning and the copy.
-            if (device.rxStalled()) {
-                LockSupport.parkNanos(this, TimeUnit.MILLISECONDS.toNanos(WAIT_MILLIS)); // rxReady unparks
+            if (paused || device.rxStalled()) {
+                LockSupport.parkNanos(this, TimeUnit.MILLISECONDS.toNanos(WAIT_MILLIS)); // rxReady and resume unpark
             } else if (link.awaitReadable(WAIT_MILLIS)) {
-                device.processRx();
+                synchronized (device) {
+                    if (!paused) device.processRx();
+                }
             }
         }
+    }
+
+    /** Waits out a receive under way (it holds the device's lock); none starts until {@link #resume}. */
+    @Override
+    public void pause() {
+        synchronized (device) {
+            paused = true;
+        }
+    }
+
+    @Override
+    public void resume() {
+        paused = false;
+        LockSupport.unpark(thread);
     }
 
     @Override

@@ -1,13 +1,17 @@
 package io.aether.vmm;
 
 import java.util.EnumSet;
+import java.util.Locale;
 import java.util.Set;
 
-/** A vCPU's run state, with the transitions allowed between them. */
-enum RunState {
+/** The run state of a VM or of one of its vCPUs, with the transitions allowed between them. */
+public enum RunState {
+    /** Built, not started. */
     CREATED,
     RUNNING,
+    /** Out of the guest and holding still until resumed: vCPUs, device threads and console input. */
     PAUSED,
+    /** For good: the guest will not run again. */
     STOPPED;
 
     Set<RunState> next() {
@@ -21,5 +25,10 @@ enum RunState {
 
     boolean canMoveTo(RunState target) {
         return next().contains(target);
+    }
+
+    /** How messages say it: "not started", "running", "paused", "stopped". */
+    String describe() {
+        return this == CREATED ? "not started" : name().toLowerCase(Locale.ROOT);
     }
 }

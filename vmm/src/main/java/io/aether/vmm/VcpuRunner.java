@@ -18,6 +18,7 @@ final class VcpuRunner implements Runnable {
     private final PrintStream trace;
     private final Consumer<StopReason> onStop;
     private RunState state = RunState.CREATED;
+    /** The thread waits in {@link #awaitRunnable}: out of the guest, and done with its last exit. */
     private boolean parked;
 
     VcpuRunner(Vcpu vcpu, Bus io, Bus mmio, boolean haltStops, PrintStream trace, Consumer<StopReason> onStop) {
@@ -29,8 +30,8 @@ final class VcpuRunner implements Runnable {
         this.onStop = onStop;
     }
 
-    synchronized RunState state() {
-        return state;
+    int id() {
+        return vcpu.id();
     }
 
     private synchronized boolean moveTo(RunState target) {
@@ -40,12 +41,25 @@ final class VcpuRunner implements Runnable {
         return true;
     }
 
+    /**
+     * Starts the vCPU's thread, already RUNNING so that a pause from now on holds even before the
+     * thread first enters the guest; null if the vCPU was stopped before it started.
+     */
+    Thread start() {
+        if (!moveTo(RunState.RUNNING)) return null;
+        return Thread.ofPlatform().name("vcpu-" + vcpu.id()).daemon().start(this);
+    }
+
     /** Asks the vCPU to stop; returns at once (join the thread to wait). */
     void stop() {
         if (moveTo(RunState.STOPPED)) vcpu.kick();
     }
 
-    /** Pauses the vCPU and waits until it is out of the guest. */
+    /**
+     * Pauses the vCPU and waits until its thread is out of the guest and done with the exit it
+     * was handling (or has stopped). An exit being handled finishes first: a device access is
+     * never cut in half.
+     */
     synchronized void pause() throws InterruptedException {
         if (!moveTo(RunState.PAUSED)) return;
         vcpu.kick();
@@ -60,7 +74,6 @@ final class VcpuRunner implements Runnable {
     public void run() {
         try {
             vcpu.bindToCurrentThread();
-            if (!moveTo(RunState.RUNNING)) return;
             while (awaitRunnable()) {
                 VcpuExit exit = vcpu.run();
                 switch (ExitHandler.handle(vcpu.id(), exit, io, mmio, haltStops, trace)) {

@@ -37,7 +37,7 @@ class NetPumpTest {
     private final MockDriver rxDriver = new MockDriver(memory, 16, 0x1000, 0x100000);
     private final MockDriver txDriver = new MockDriver(memory, 16, rxDriver.end(), 0x100000);
     private final MemoryLink link = new MemoryLink();
-    private final NetPump pump = new NetPump(link);
+    private final NetPump pump = new NetPump(link, io.aether.common.MacAddress.parse("52:54:00:12:34:56"));
     /** Runs once, on the thread that completes the next pass over the receive queue, inside the device's lock. */
     private final AtomicReference<Runnable> onNextRxPass = new AtomicReference<>();
 

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.aether.arch.x86_64.StubGuest;
+import io.aether.vmspec.VmSpec;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -12,8 +13,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /** The built-in stub guest on the host's KVM: real vCPU entry, mode switches, UART, halt. */
+@Timeout(300)
 class StubGuestTest {
 
     static void requireKvm() {
@@ -27,7 +30,7 @@ class StubGuestTest {
         requireKvm();
         var console = new ByteArrayOutputStream();
         var traceBytes = new ByteArrayOutputStream();
-        try (MicroVm vm = MicroVm.create(VmConfig.stub(StubGuest.Program.HELLO, true), console, new PrintStream(traceBytes, true))) {
+        try (MicroVm vm = MicroVm.create(VmSpec.stub(VmSpec.StubProgram.HELLO), console, new PrintStream(traceBytes, true))) {
             vm.start();
             StopReason reason = vm.awaitStop();
             assertInstanceOf(StopReason.Halted.class, reason);
@@ -45,7 +48,7 @@ class StubGuestTest {
     void consoleInputReachesTheGuestWhichEchoesItBack() throws Exception {
         requireKvm();
         var console = new ByteArrayOutputStream();
-        try (MicroVm vm = MicroVm.create(VmConfig.stub(StubGuest.Program.ECHO, false), console, null)) {
+        try (MicroVm vm = MicroVm.create(VmSpec.stub(VmSpec.StubProgram.ECHO), console, null)) {
             vm.start();
             byte[] keys = ("typed into the guest" + (char) StubGuest.END_OF_ECHO).getBytes(StandardCharsets.US_ASCII);
             int sent = 0;
@@ -62,7 +65,7 @@ class StubGuestTest {
     void aTripleFaultStopsTheVmWithANonZeroStatusAndSaysSo() throws Exception {
         requireKvm();
         var console = new ByteArrayOutputStream();
-        try (MicroVm vm = MicroVm.create(VmConfig.stub(StubGuest.Program.CRASH, false), console, null)) {
+        try (MicroVm vm = MicroVm.create(VmSpec.stub(VmSpec.StubProgram.CRASH), console, null)) {
             vm.start();
             StopReason reason = vm.awaitStop();
             var crash = assertInstanceOf(StopReason.GuestCrash.class, reason);
@@ -80,7 +83,7 @@ class StubGuestTest {
     @Test
     void dirtyLoggingMergesTheMonitorsWritesWithKvmsLog() throws Exception {
         requireKvm();
-        try (MicroVm vm = MicroVm.create(VmConfig.stub(StubGuest.Program.HELLO, false), new ByteArrayOutputStream(), null)) {
+        try (MicroVm vm = MicroVm.create(VmSpec.stub(VmSpec.StubProgram.HELLO), new ByteArrayOutputStream(), null)) {
             var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, vm::takeDirtyPages);
             assertTrue(e.getMessage().contains("startDirtyLog"));
             vm.startDirtyLog();
@@ -101,7 +104,7 @@ class StubGuestTest {
     void aStopRequestEndsARunningVmAndCloseJoinsItsThreads() throws Exception {
         requireKvm();
         var console = new ByteArrayOutputStream();
-        MicroVm vm = MicroVm.create(VmConfig.stub(StubGuest.Program.HELLO, false), console, null);
+        MicroVm vm = MicroVm.create(VmSpec.stub(VmSpec.StubProgram.HELLO), console, null);
         vm.requestStop(new StopReason.Requested("test"));
         vm.start();
         assertEquals(new StopReason.Requested("test"), vm.awaitStop());

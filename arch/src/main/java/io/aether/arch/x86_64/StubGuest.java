@@ -41,11 +41,19 @@ public final class StubGuest {
          */
         ECHO,
         /**
+         * Prints {@link #COUNT_LINE} over and over, for ever: a guest whose progress shows on the
+         * console byte by byte, and whose every byte says which must follow it.
+         */
+        COUNT,
+        /**
          * Executes an undefined instruction with no interrupt table: #UD, then #GP, then a
          * double fault that cannot be delivered either, which is a triple fault.
          */
         CRASH
     }
+
+    /** What the {@link Program#COUNT} program prints, again and again. */
+    public static final String COUNT_LINE = "0123456789\r\n";
 
     /** The byte that ends the {@link Program#ECHO} program (Ctrl-D). */
     public static final int END_OF_ECHO = 0x04;
@@ -156,12 +164,19 @@ public final class StubGuest {
                 a.movDx(COM1).inAlDx().cmpAl(END_OF_ECHO).jz("halt");              // RBR
                 a.movDx(COM1).outDxAl().jmp("poll");                               // echo it
             }
+            case COUNT -> {
+                a.label("count").movLabel(6, "digits").movImm(1, COUNT_LINE.length());
+                a.label("digit").movDx(COM1 + 5);
+                a.label("ready").inAlDx().testAl(0x20).jz("ready");
+                a.movDx(COM1).lodsb().outDxAl().loop("digit").jmp("count");
+            }
             case CRASH -> a.ud2();
         }
         a.label("halt");
         if (debugExit) a.movAl(0).outImmAl(QEMU_DEBUG_EXIT_PORT);
         a.hlt().jmp("halt");
         a.label("message").bytes(message);
+        if (program == Program.COUNT) a.label("digits").bytes(COUNT_LINE.getBytes(StandardCharsets.US_ASCII));
         return a.assemble();
     }
 }

@@ -42,6 +42,9 @@ class StubGuestTest {
         assertTrue(indexOf(crash, new byte[] {0x0F, 0x0B, (byte) 0xF4, (byte) 0xEB, (byte) 0xFD}) > 0, "ud2 before the halt");
         assertTrue(indexOf(echo, new byte[] {0x3C, StubGuest.END_OF_ECHO}) > 0, "cmp al, Ctrl-D");
         assertEquals(-1, indexOf(hello, new byte[] {0x0F, 0x0B}));
+        byte[] count = StubGuest.image(StubGuest.Program.COUNT).get(2).bytes();
+        assertTrue(indexOf(count, "0123456789\r\n".getBytes(StandardCharsets.US_ASCII)) > 0, "the line it repeats");
+        assertEquals(-1, indexOf(hello, "0123456789".getBytes(StandardCharsets.US_ASCII)));
     }
 
     @Test

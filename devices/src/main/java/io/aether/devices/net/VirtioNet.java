@@ -1,5 +1,6 @@
 package io.aether.devices.net;
 
+import io.aether.common.MacAddress;
 import io.aether.memory.GuestMemory;
 import io.aether.memory.GuestMemoryException;
 import io.aether.virtio.DescriptorChain;

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.aether.common.MacAddress;
 import io.aether.devices.LineRecorder;
 import io.aether.devices.RecordingInterrupt;
 import io.aether.memory.GuestMemory;

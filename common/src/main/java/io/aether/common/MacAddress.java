@@ -1,4 +1,4 @@
-package io.aether.devices.net;
+package io.aether.common;
 
 import java.util.HexFormat;
 

@@ -1,0 +1,109 @@
+package io.aether.vmm;
+
+import io.aether.common.BusDevice;
+import io.aether.devices.acpi.AcpiPowerDevice;
+import io.aether.devices.block.VirtioBlock;
+import io.aether.devices.i8042.I8042;
+import io.aether.devices.net.VirtioNet;
+import io.aether.devices.rng.VirtioRng;
+import io.aether.devices.serial.Serial16550;
+import io.aether.virtio.VirtioMmioTransport;
+
+/**
+ * One device of a VM as its {@link DeviceManager} knows it: a name unique in the VM, the model,
+ * and what the guest reaches it through. Switch over the kinds (no default) to read a kind's own
+ * counters; {@link #counters()} gives any device's.
+ */
+public sealed interface Device {
+
+    /** Unique in the VM: {@code serial}, {@code virtio-blk0}, ... */
+    String name();
+
+    /** The model's counters (each kind has its own record). */
+    Record counters();
+
+    /** What the bus routes the guest's accesses to. */
+    BusDevice busDevice();
+
+    /** The 16550 UART: the guest's console. */
+    record Uart(String name, Serial16550 model) implements Device {
+        @Override
+        public Serial16550.Counters counters() {
+            return model.counters();
+        }
+
+        @Override
+        public BusDevice busDevice() {
+            return model;
+        }
+    }
+
+    /** The i8042's reset line (the keyboard controller's "pulse reset" command). */
+    record ResetLine(String name, I8042 model) implements Device {
+        @Override
+        public I8042.Counters counters() {
+            return model.counters();
+        }
+
+        @Override
+        public BusDevice busDevice() {
+            return model;
+        }
+    }
+
+    /** The ACPI power-off and reset registers. */
+    record AcpiPower(String name, AcpiPowerDevice model) implements Device {
+        @Override
+        public AcpiPowerDevice.Counters counters() {
+            return model.counters();
+        }
+
+        @Override
+        public BusDevice busDevice() {
+            return model;
+        }
+    }
+
+    /** A virtio device behind its virtio-mmio transport. */
+    sealed interface Virtio extends Device {
+        VirtioMmioTransport transport();
+
+        @Override
+        default BusDevice busDevice() {
+            return transport();
+        }
+    }
+
+    record Block(String name, VirtioBlock model, VirtioMmioTransport transport) implements Virtio {
+        public Block {
+            if (transport.device() != model) throw new IllegalArgumentException(name + ": the transport drives another device");
+        }
+
+        @Override
+        public VirtioBlock.Counters counters() {
+            return model.counters();
+        }
+    }
+
+    record Net(String name, VirtioNet model, VirtioMmioTransport transport) implements Virtio {
+        public Net {
+            if (transport.device() != model) throw new IllegalArgumentException(name + ": the transport drives another device");
+        }
+
+        @Override
+        public VirtioNet.Counters counters() {
+            return model.counters();
+        }
+    }
+
+    record Rng(String name, VirtioRng model, VirtioMmioTransport transport) implements Virtio {
+        public Rng {
+            if (transport.device() != model) throw new IllegalArgumentException(name + ": the transport drives another device");
+        }
+
+        @Override
+        public VirtioRng.Counters counters() {
+            return model.counters();
+        }
+    }
+}

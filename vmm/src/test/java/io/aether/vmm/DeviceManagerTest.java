@@ -1,0 +1,230 @@
+package io.aether.vmm;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import io.aether.common.InterruptLine;
+import io.aether.devices.PowerEvents;
+import io.aether.devices.i8042.I8042;
+import io.aether.devices.rng.VirtioRng;
+import io.aether.devices.serial.Serial16550;
+import io.aether.memory.GuestMemory;
+import io.aether.memory.RegionSpec;
+import io.aether.virtio.VirtioMmioTransport;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** The device manager without KVM: buses, names, counters, threads, backends, console. */
+@Timeout(30)
+class DeviceManagerTest {
+
+    private final GuestMemory memory = GuestMemory.anonymous(List.of(RegionSpec.ram(0, 1 << 20)));
+    private final ByteArrayOutputStream console = new ByteArrayOutputStream();
+    private final DeviceManager devices = new DeviceManager();
+    private final List<String> events = new ArrayList<>();
+
+    @AfterEach
+    void unmap() {
+        memory.close();
+    }
+
+    private static final PowerEvents NO_POWER = new PowerEvents() {
+        @Override
+        public void powerOff() {
+        }
+
+        @Override
+        public void reset() {
+        }
+    };
+
+    private Device.Uart uart() {
+        return new Device.Uart("serial", new Serial16550(console, InterruptLine.NONE, 4, devices::consoleSpaceFreed));
+    }
+
+    private Device.Rng rng(String name) {
+        VirtioRng model = new VirtioRng(buffer -> java.util.Arrays.fill(buffer, (byte) 7));
+        return new Device.Rng(name, model, new VirtioMmioTransport(model, memory, InterruptLine.NONE));
+    }
+
+    /** A device thread that records what the manager asks of it. */
+    private DeviceThread thread(String name) {
+        return new DeviceThread() {
+            @Override
+            public void start() {
+                events.add("start " + name);
+            }
+
+            @Override
+            public void pause() {
+                events.add("pause " + name);
+            }
+
+            @Override
+            public void resume() {
+                events.add("resume " + name);
+            }
+
+            @Override
+            public void close() {
+                events.add("close " + name);
+            }
+        };
+    }
+
+    @Test
+    void theGuestReachesEachDeviceAtItsPlaceOnItsBus() {
+        devices.attachPorts(Serial16550.COM1_PORT, Serial16550.PORT_COUNT, uart());
+        devices.attachMmio(0xD000_0000L, VirtioMmioTransport.REGION_SIZE, rng("virtio-rng0"));
+        devices.claimPorts(0x80, 1, "post-code");
+
+        devices.io().write(Serial16550.COM1_PORT, "A".getBytes(StandardCharsets.US_ASCII));
+        assertEquals("A", console.toString(StandardCharsets.US_ASCII));
+        byte[] magic = new byte[4];
+        devices.mmio().read(0xD000_0000L, magic);
+        assertArrayEquals(new byte[] {'v', 'i', 'r', 't'}, magic, "virtio-mmio MagicValue, little-endian");
+        byte[] post = {(byte) 0xAA};
+        devices.io().write(0x80, post);
+        devices.io().read(0x80, post);
+        assertEquals(0, post[0], "the post-code port reads zero");
+        assertEquals(0, devices.io().unclaimedAccesses() + devices.mmio().unclaimedAccesses());
+        devices.io().read(0x81, post);
+        assertEquals(1, devices.io().unclaimedAccesses(), "a port next to them is nobody's");
+    }
+
+    @Test
+    void everyDeviceIsListedInOrderWithItsOwnCounters() {
+        devices.attachPorts(Serial16550.COM1_PORT, Serial16550.PORT_COUNT, uart());
+        devices.attachPorts(I8042.BASE_PORT, I8042.PORT_COUNT, new Device.ResetLine("i8042", new I8042(NO_POWER)));
+        devices.attachMmio(0xD000_0000L, VirtioMmioTransport.REGION_SIZE, rng("virtio-rng0"));
+        devices.io().write(Serial16550.COM1_PORT, new byte[] {'x'});
+        devices.io().write(Serial16550.COM1_PORT, new byte[] {'y'});
+        devices.io().read(I8042.BASE_PORT + 7, new byte[1]); // outside the i8042's ports: nobody's
+        devices.io().write(I8042.BASE_PORT + 1, new byte[] {1}); // a port it has but does not use
+
+        List<Device> all = devices.devices();
+        assertEquals(List.of("serial", "i8042", "virtio-rng0"), all.stream().map(Device::name).toList());
+        var uart = assertInstanceOf(Serial16550.Counters.class, all.get(0).counters());
+        assertEquals(2, uart.bytesOut());
+        var i8042 = assertInstanceOf(I8042.Counters.class, all.get(1).counters());
+        assertEquals(1, i8042.ignoredAccesses());
+        var rng = assertInstanceOf(Device.Rng.class, all.get(2));
+        assertEquals(0, rng.counters().requests());
+        assertEquals(0, rng.transport().counters().notifications());
+    }
+
+    @Test
+    void namesAndPlacesAreEachDevicesOwn() {
+        devices.attachPorts(Serial16550.COM1_PORT, Serial16550.PORT_COUNT, uart());
+        assertEquals("a device named serial is already attached", assertThrows(IllegalArgumentException.class,
+                () -> devices.attachPorts(0x2F8, 8, uart())).getMessage());
+        assertEquals("a VM has one console UART; serial is already attached", assertThrows(IllegalArgumentException.class,
+                () -> devices.attachPorts(0x2F8, 8, new Device.Uart("serial1", new Serial16550(console, InterruptLine.NONE)))).getMessage());
+        devices.attachMmio(0xD000_0000L, VirtioMmioTransport.REGION_SIZE, rng("virtio-rng0"));
+        assertThrows(IllegalArgumentException.class, () -> devices.attachMmio(0xD000_0100L, VirtioMmioTransport.REGION_SIZE, rng("virtio-rng1")));
+        assertEquals(List.of("serial", "virtio-rng0"), devices.devices().stream().map(Device::name).toList(), "a refused device is not listed");
+        VirtioRng other = new VirtioRng(buffer -> { });
+        assertThrows(IllegalArgumentException.class, () -> new Device.Rng("virtio-rng2", other,
+                new VirtioMmioTransport(new VirtioRng(buffer -> { }), memory, InterruptLine.NONE)));
+    }
+
+    @Test
+    void threadsStartWithTheVmAndBackendsCloseLastAttachedFirstEvenAfterAFailure() {
+        devices.addThread(thread("net0"));
+        devices.addBackend(() -> events.add("close disk0"));
+        devices.addBackend(() -> {
+            events.add("close disk1");
+            throw new java.io.IOException("flush failed");
+        });
+        devices.addThread(thread("net1"));
+        devices.start();
+        devices.close();
+        assertEquals(List.of("start net0", "start net1", "close net1", "close disk1", "close disk0", "close net0"), events);
+    }
+
+    @Test
+    void consoleInputGoesToTheUartWhichTakesWhatItHasRoomFor() throws Exception {
+        assertEquals(0, devices.consoleInput(new byte[] {'a'}), "no UART, no input");
+        Device.Uart uart = devices.attachPorts(Serial16550.COM1_PORT, Serial16550.PORT_COUNT, uart());
+        assertEquals(5, devices.consoleInput("keys!!".getBytes(StandardCharsets.US_ASCII)), "one byte in the receive register, 4 behind it");
+        long start = System.nanoTime();
+        devices.awaitConsoleSpace(50);
+        assertEquals(true, System.nanoTime() - start >= 40_000_000L, "full: the wait lasts its time");
+        Thread reader = Thread.ofPlatform().start(() -> {
+            byte[] b = new byte[1];
+            devices.io().read(Serial16550.COM1_PORT, b); // the guest takes a byte: room for one more
+        });
+        reader.join();
+        start = System.nanoTime();
+        devices.awaitConsoleSpace(10_000);
+        assertEquals(true, System.nanoTime() - start < 5_000_000_000L, "room: no waiting");
+        assertEquals(1, devices.consoleInput("!".getBytes(StandardCharsets.US_ASCII)));
+        assertEquals(1, uart.counters().bytesIn());
+        assertEquals(1, uart.counters().inputRefused());
+    }
+
+    @Test
+    void pausedTheDeviceThreadsHoldStillAndConsoleInputWaitsUntilResume() throws Exception {
+        Device.Uart uart = devices.attachPorts(Serial16550.COM1_PORT, Serial16550.PORT_COUNT, uart());
+        devices.addThread(thread("net0"));
+        devices.addThread(thread("net1"));
+        devices.start();
+        devices.pause();
+        assertEquals(List.of("start net0", "start net1", "pause net0", "pause net1"), events);
+        assertEquals(0, devices.consoleInput(new byte[] {'a'}), "no input while paused");
+        assertEquals(0, uart.counters().inputRefused(), "held back before the UART, not refused by it");
+        assertEquals("the devices are already paused", assertThrows(IllegalStateException.class, devices::pause).getMessage());
+
+        var woken = new java.util.concurrent.CountDownLatch(1);
+        Thread waiter = Thread.ofPlatform().daemon().start(() -> {
+            try {
+                devices.awaitConsoleSpace(20_000);
+                woken.countDown();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        assertEquals(false, woken.await(200, java.util.concurrent.TimeUnit.MILLISECONDS), "a paused console has no room");
+        devices.resume();
+        assertEquals(true, woken.await(10, java.util.concurrent.TimeUnit.SECONDS), "resuming wakes whoever waits to type");
+        waiter.join();
+        assertEquals(List.of("start net0", "start net1", "pause net0", "pause net1", "resume net0", "resume net1"), events);
+        assertEquals(1, devices.consoleInput(new byte[] {'a'}));
+        assertEquals("the devices are not paused", assertThrows(IllegalStateException.class, devices::resume).getMessage());
+    }
+
+    @Test
+    void waitingForConsoleRoomNeverHoldsWhatTheUartSignalsRoomWith() throws Exception {
+        // The UART signals room under its own lock (on a vCPU thread, reading the guest's byte); a
+        // console pump that asked the UART for room while holding the signal's lock would deadlock
+        // against it. Here the test holds the UART's lock, as the vCPU thread would.
+        Device.Uart uart = devices.attachPorts(Serial16550.COM1_PORT, Serial16550.PORT_COUNT, uart());
+        Thread pump;
+        var signalled = new java.util.concurrent.CountDownLatch(1);
+        synchronized (uart.model()) {
+            pump = Thread.ofPlatform().daemon().start(() -> {
+                try {
+                    devices.awaitConsoleSpace(1);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (pump.getState() != Thread.State.BLOCKED && System.nanoTime() < deadline) Thread.sleep(1);
+            assertEquals(Thread.State.BLOCKED, pump.getState(), "the pump asks the UART for room");
+            Thread.ofPlatform().daemon().start(() -> {
+                devices.consoleSpaceFreed();
+                signalled.countDown();
+            });
+            assertEquals(true, signalled.await(5, java.util.concurrent.TimeUnit.SECONDS), "signalling room deadlocked");
+        }
+        pump.join(5_000);
+    }
+}

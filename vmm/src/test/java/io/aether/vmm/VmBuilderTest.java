@@ -1,0 +1,87 @@
+package io.aether.vmm;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.aether.devices.serial.Serial16550;
+import io.aether.vmspec.VmSpec;
+import java.io.ByteArrayOutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The machines the builder assembles, on the host's KVM. */
+@Timeout(120)
+class VmBuilderTest {
+
+    /** Waits until {@code console} holds at least {@code bytes}. */
+    static void awaitOutput(ByteArrayOutputStream console, int bytes) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (console.size() < bytes) {
+            assertTrue(System.nanoTime() < deadline, "the guest printed only " + console.size() + " bytes");
+            Thread.sleep(5);
+        }
+    }
+
+    @Test
+    void theStubMachineHasOnlyItsConsole() {
+        StubGuestTest.requireKvm();
+        try (MicroVm vm = MicroVm.create(VmSpec.stub(VmSpec.StubProgram.HELLO), new ByteArrayOutputStream(), null)) {
+            assertEquals(List.of("serial"), vm.devices().devices().stream().map(Device::name).toList());
+        }
+    }
+
+    @Test
+    void aLinuxMachineListsEveryDeviceInItsWindowAndRunsItsKernel(@TempDir Path dir) throws Exception {
+        StubGuestTest.requireKvm();
+        Path disk = Files.write(dir.resolve("disk.img"), new byte[1 << 20]);
+        VmSpec spec = VmSpec.linux(PvhTestKernel.write(dir)).withMemory(io.aether.common.ByteSize.ofMiB(32))
+                .withDisks(List.of(new VmSpec.Disk(disk, true)));
+        var console = new ByteArrayOutputStream();
+        try (MicroVm vm = MicroVm.create(spec, console, null)) {
+            List<Device> devices = vm.devices().devices();
+            assertEquals(List.of("serial", "i8042", "acpi-power", "virtio-blk0", "virtio-rng0"), devices.stream().map(Device::name).toList());
+            var block = assertInstanceOf(Device.Block.class, devices.get(3));
+            assertEquals(2048, block.model().capacity());
+            byte[] id = new byte[4];
+            vm.devices().mmio().read(0xD000_0008L, id);
+            assertEquals(2, id[0], "virtio-mmio DeviceID at the first window: block");
+            vm.devices().mmio().read(0xD000_1008L, id);
+            assertEquals(4, id[0], "the next window: entropy");
+            vm.start();
+            awaitOutput(console, 3);
+            vm.requestStop(new StopReason.Requested("test"));
+            assertEquals(new StopReason.Requested("test"), vm.awaitStop());
+            var uart = assertInstanceOf(Serial16550.Counters.class, devices.getFirst().counters());
+            assertTrue(uart.bytesOut() >= 3, uart.toString());
+        }
+        assertTrue(console.toString().chars().allMatch(c -> c == '!'), console.toString());
+    }
+
+    private static long openFiles() throws Exception {
+        try (var fds = Files.list(Path.of("/proc/self/fd"))) {
+            return fds.count();
+        }
+    }
+
+    @Test
+    void aMachineThatCannotBeBuiltLeavesNothingOpen(@TempDir Path dir) throws Exception {
+        StubGuestTest.requireKvm();
+        Path notAKernel = Files.writeString(dir.resolve("vmlinuz"), "not a kernel");
+        Path disk = Files.write(dir.resolve("disk.img"), new byte[4096]);
+        VmSpec spec = VmSpec.linux(notAKernel).withDisks(List.of(new VmSpec.Disk(disk, false)));
+        assertThrows(VmCreationException.class, () -> MicroVm.create(spec, new ByteArrayOutputStream(), null).close());
+        long before = openFiles();
+        for (int i = 0; i < 3; i++) {
+            var e = assertThrows(VmCreationException.class, () -> MicroVm.create(spec, new ByteArrayOutputStream(), null).close());
+            assertTrue(e.getMessage().contains("vmlinuz"), e.getMessage());
+        }
+        assertEquals(before, openFiles(), "KVM, VM, vCPU and disk descriptors all closed");
+    }
+}
