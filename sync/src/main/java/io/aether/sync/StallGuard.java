@@ -139,29 +139,33 @@ public final class StallGuard extends Filter implements AutoCloseable {
         AtomicInteger mine = client == null ? new AtomicInteger() : perClient.computeIfAbsent(client, _ -> new AtomicInteger());
         int all = running.incrementAndGet();
         int own = mine.incrementAndGet();
+        String busy = all > limits.maxExchanges() ? "the server is busy: " + limits.maxExchanges() + " requests are running; try again later"
+                : own > limits.maxExchangesPerClient() ? "too many requests at once from " + client.getHostAddress() + " (limit "
+                        + limits.maxExchangesPerClient() + "); try again later"
+                : null;
         try {
-            if (all > limits.maxExchanges()) {
-                refuse(ex, 503, "the server is busy: " + limits.maxExchanges() + " requests are running; try again later");
-                return;
-            }
-            if (own > limits.maxExchangesPerClient()) {
-                refuse(ex, 429, "too many requests at once from " + client.getHostAddress() + " (limit "
-                        + limits.maxExchangesPerClient() + "); try again later");
-                return;
-            }
-            Watched w = new Watched(ex);
-            ex.setStreams(w.in(ex.getRequestBody()), w.out(ex.getResponseBody()));
-            live.add(w);
-            try {
-                chain.doFilter(ex);
-            } finally {
-                live.remove(w);
+            if (busy == null) {
+                Watched w = new Watched(ex);
+                ex.setStreams(w.in(ex.getRequestBody()), w.out(ex.getResponseBody()));
+                live.add(w);
+                try {
+                    chain.doFilter(ex);
+                } finally {
+                    live.remove(w);
+                }
             }
         } finally {
-            running.decrementAndGet();
-            if (mine.decrementAndGet() == 0 && client != null) {
-                perClient.remove(client, mine);
-            }
+            release(client, mine);
+        }
+        // A refused exchange gives its place back before its client can read the answer, so a
+        // client that retries at once is not refused again by its own earlier attempt.
+        if (busy != null) refuse(ex, all > limits.maxExchanges() ? 503 : 429, busy);
+    }
+
+    private void release(InetAddress client, AtomicInteger mine) {
+        running.decrementAndGet();
+        if (mine.decrementAndGet() == 0 && client != null) {
+            perClient.remove(client, mine);
         }
     }
 
