@@ -303,7 +303,7 @@ final class Dispatcher extends Handler.Abstract.NonBlocking {
             }
             headers.put(HttpHeader.CACHE_CONTROL, "no-store");
             switch (error) {
-                case ApiError.MethodNotAllowed m -> headers.put(HttpHeader.ALLOW, String.join(", ", m.allowed()));
+                case ApiError.MethodNotAllowed m -> headers.put(HttpHeader.ALLOW, String.join(", ", new java.util.TreeSet<>(m.allowed())));
                 case ApiError.TooManyRequests t -> headers.put(HttpHeader.RETRY_AFTER, retryAfter(t.retryAfter()));
                 case ApiError.Unavailable u -> headers.put(HttpHeader.RETRY_AFTER, retryAfter(u.retryAfter()));
                 case null, default -> { }

@@ -3,6 +3,7 @@ package io.aether.http;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.exc.StreamConstraintsException;
@@ -24,7 +25,7 @@ import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
 /**
- * JSON in and out. Reading is strict (unknown fields, trailing tokens and nulls for primitives
+ * JSON in and out. Reading is strict (unknown fields, trailing data and nulls for primitives
  * are refused; nesting, string and number sizes are bounded) and every failure becomes a 400
  * that names the field in the peer's terms: no Java type, class or parser internals.
  */
@@ -33,7 +34,7 @@ final class Json {
     private static final ObjectMapper MAPPER = new ObjectMapper(JsonFactory.builder()
             .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(64).maxNumberLength(64).build())
             .build())
-            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS, DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+            .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
             .setSerializationInclusion(JsonInclude.Include.NON_ABSENT);
 
     /** {@code field: problem} as the validation messages of Aether's records read. */
@@ -66,8 +67,12 @@ final class Json {
         if (body.length == 0) {
             throw new ApiError.BadRequest("body", "a JSON body is required").exception();
         }
-        try {
-            return MAPPER.readValue(body, type);
+        try (JsonParser parser = MAPPER.createParser(body)) {
+            T value = MAPPER.readValue(parser, type);
+            if (parser.nextToken() != null) {
+                throw new ApiError.BadRequest("body", "more data after the JSON value" + where(parser.currentTokenLocation())).exception();
+            }
+            return value;
         } catch (InvalidDefinitionException e) {
             // The handler asked for a type Jackson cannot build: the server's fault, not the peer's.
             throw new IllegalStateException("cannot read " + type.getName() + " from JSON", e);
