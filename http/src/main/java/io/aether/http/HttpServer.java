@@ -17,6 +17,7 @@ import org.eclipse.jetty.server.Connector;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.NetworkConnectionLimit;
+import org.eclipse.jetty.server.SecureRequestCustomizer;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.server.SslConnectionFactory;
@@ -111,7 +112,10 @@ public final class HttpServer implements AutoCloseable {
                     }
                     case Listener.Tcp t -> {
                         var ssl = new SslConnectionFactory(PqTls.jetty(t.credentials(), t.clientAuth()), "http/1.1");
-                        var connector = new ServerConnector(server, 1, 1, ssl, new HttpConnectionFactory(new HttpConfiguration(http)));
+                        HttpConfiguration https = new HttpConfiguration(http);
+                        // Pinned, self-signed certificates name no host: the Host header is not checked against them.
+                        https.addCustomizer(new SecureRequestCustomizer(false, false, -1, false));
+                        var connector = new ServerConnector(server, 1, 1, ssl, new HttpConnectionFactory(https));
                         connector.setHost(t.host());
                         connector.setPort(t.port());
                         tcp.add(connector);

@@ -126,7 +126,7 @@ final class Raw implements AutoCloseable {
         String body = text.substring(end + 4);
         String length = headers.get("content-length");
         if (length != null) {
-            body = body.substring(0, Integer.parseInt(length));
+            body = body.substring(0, Math.min(body.length(), Integer.parseInt(length)));
         }
         return new Answer(status, headers, body);
     }
