@@ -112,14 +112,6 @@ public final class ApiClient {
         return send("POST", path, body);
     }
 
-    public Reply put(String path, Object body) throws IOException {
-        return send("PUT", path, body);
-    }
-
-    public Reply delete(String path) throws IOException {
-        return send("DELETE", path, null);
-    }
-
     /** Sends {@code body} (null for none) as JSON and reads the whole answer. */
     public Reply send(String method, String path, Object body) throws IOException {
         try (Exchange x = open(method, path, body == null ? null : Json.write(body), "application/json", timeout)) {

@@ -92,16 +92,6 @@ public record Limits(int maxConnections, int maxConnectionsPerClient, Duration i
                 requestDeadline, maxHeaderBytes, heartbeat, stopGrace);
     }
 
-    public Limits withMaxBodyBytes(long n) {
-        return new Limits(maxConnections, maxConnectionsPerClient, idleTimeout, minDataRate, rateGrace, n, requestDeadline,
-                maxHeaderBytes, heartbeat, stopGrace);
-    }
-
-    public Limits withRequestDeadline(Duration d) {
-        return new Limits(maxConnections, maxConnectionsPerClient, idleTimeout, minDataRate, rateGrace, maxBodyBytes, d,
-                maxHeaderBytes, heartbeat, stopGrace);
-    }
-
     public Limits withHeartbeat(Duration d) {
         return new Limits(maxConnections, maxConnectionsPerClient, idleTimeout, minDataRate, rateGrace, maxBodyBytes,
                 requestDeadline, maxHeaderBytes, d, stopGrace);

@@ -47,11 +47,8 @@ public sealed interface Response {
         }
     }
 
+    /** 200 with {@code body} as JSON. */
     static Response ok(Object body) {
         return new Json(200, body);
-    }
-
-    static Response events(EventHub hub) {
-        return new Events(hub, List.of());
     }
 }

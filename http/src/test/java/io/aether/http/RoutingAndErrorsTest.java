@@ -91,6 +91,8 @@ class RoutingAndErrorsTest {
         assertEquals(Map.of("error", "method_not_allowed", "message", "POST is not allowed here; allowed: DELETE, GET"), body(wrong));
         assertEquals(1, server.stats().refused(Stats.Refusal.NO_ROUTE));
         assertEquals(1, server.stats().refused(Stats.Refusal.METHOD));
+        assertEquals(1, server.stats().answered(404));
+        assertEquals(1, server.stats().answered(405));
         assertEquals(0, server.stats().requests(), "no handler ran");
     }
 
@@ -285,8 +287,10 @@ class RoutingAndErrorsTest {
     void aHandlerPastItsDeadlineIsAnswered503AndInterrupted() throws Exception {
         CountDownLatch interrupted = new CountDownLatch(1);
         start(new Router().add("GET", "/v1/slow", req -> {
+            Duration left = Duration.between(java.time.Instant.now(), req.deadline());
+            assertTrue(left.compareTo(Duration.ofMillis(300)) <= 0 && !left.isNegative(), "the handler sees its deadline: " + left);
             try {
-                Thread.sleep(Duration.ofSeconds(30));
+                Thread.sleep(left.plusSeconds(30));
             } catch (InterruptedException e) {
                 interrupted.countDown();
                 throw e;

@@ -76,6 +76,16 @@ class TlsListenerTest {
     }
 
     @Test
+    void aPortInUseIsRefusedNamingIt() throws Exception {
+        start(new Listener.ClientAuth.None(), Limits.DEFAULTS);
+        int port = server.port();
+        IOException e = assertThrows(IOException.class, () -> HttpServer.start(
+                List.of(new Listener.Tcp("127.0.0.1", port, serverCert, new Listener.ClientAuth.None())), whoami(), Limits.DEFAULTS));
+        assertTrue(e.getMessage().startsWith("cannot listen on 127.0.0.1:" + port + ": "), e.getMessage());
+        assertEquals(200, ApiClient.tls("127.0.0.1", port, serverPin(), WAIT).get("/v1/whoami").status(), "the first server is unharmed");
+    }
+
+    @Test
     void aClientOfferingOnlyAClassicalGroupIsRefused() throws Exception {
         start(new Listener.ClientAuth.None(), Limits.DEFAULTS);
         SSLContext ctx = Tls.clientContext(serverPin());
