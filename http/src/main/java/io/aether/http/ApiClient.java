@@ -309,28 +309,7 @@ public final class ApiClient {
                 if (n < 0 || n > MAX_BODY_BYTES) {
                     throw new IOException(host + ": answer body of " + length + " bytes is over " + MAX_BODY_BYTES);
                 }
-                return new java.io.FilterInputStream(in) {
-                    private long left = n;
-
-                    @Override
-                    public int read() throws IOException {
-                        byte[] one = new byte[1];
-                        return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
-                    }
-
-                    @Override
-                    public int read(byte[] b, int off, int len) throws IOException {
-                        if (left == 0) {
-                            return -1;
-                        }
-                        int r = in.read(b, off, (int) Math.min(len, left));
-                        if (r < 0) {
-                            throw new EOFException(host + ": the answer ended " + left + " bytes short of its Content-Length");
-                        }
-                        left -= r;
-                        return r;
-                    }
-                };
+                return new Sized(this, n);
             }
             return in;
         }
@@ -383,20 +362,47 @@ public final class ApiClient {
         }
     }
 
+    /** An answer body read in blocks; single bytes go through the block read. */
+    private abstract static class BodyStream extends InputStream {
+        @Override
+        public final int read() throws IOException {
+            byte[] one = new byte[1];
+            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+        }
+    }
+
+    /** A body of a Content-Length; one that ends short is an error. */
+    private static final class Sized extends BodyStream {
+        private final Exchange x;
+        private long left;
+
+        Sized(Exchange x, long length) {
+            this.x = x;
+            this.left = length;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            if (left == 0) {
+                return -1;
+            }
+            int r = x.in.read(b, off, (int) Math.min(len, left));
+            if (r < 0) {
+                throw new EOFException(x.host + ": the answer ended " + left + " bytes short of its Content-Length");
+            }
+            left -= r;
+            return r;
+        }
+    }
+
     /** The chunked transfer coding (RFC 9112 section 7.1); a stream that breaks before its last chunk is an error. */
-    private static final class Chunked extends InputStream {
+    private static final class Chunked extends BodyStream {
         private final Exchange x;
         private long left;
         private boolean done;
 
         Chunked(Exchange x) {
             this.x = x;
-        }
-
-        @Override
-        public int read() throws IOException {
-            byte[] one = new byte[1];
-            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
         }
 
         @Override

@@ -11,6 +11,7 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -54,56 +55,51 @@ final class Raw implements AutoCloseable {
 
     /** Reads until the server closes or {@code within} passes; returns what came. */
     String readToEnd(Duration within) throws Exception {
-        try (var ex = Executors.newVirtualThreadPerTaskExecutor()) {
-            Future<String> f = ex.submit(() -> {
-                ByteBuffer buf = ByteBuffer.allocate(8192);
-                try {
-                    while (channel.read(buf.clear()) >= 0) {
-                        received.append(new String(buf.array(), 0, buf.position(), StandardCharsets.UTF_8));
-                    }
-                } catch (IOException reset) {
-                    // a reset ends the stream too
-                }
-                return received.toString();
-            });
+        return within(within, () -> {
+            ByteBuffer buf = ByteBuffer.allocate(8192);
             try {
-                return f.get(within.toMillis(), TimeUnit.MILLISECONDS);
-            } catch (TimeoutException e) {
-                channel.close();
-                throw new AssertionError("the server did not close within " + within + "; received: " + received, e);
-            } catch (ExecutionException e) {
-                throw new AssertionError(e.getCause());
+                while (channel.read(buf.clear()) >= 0) {
+                    received.append(new String(buf.array(), 0, buf.position(), StandardCharsets.UTF_8));
+                }
+            } catch (IOException reset) {
+                // a reset ends the stream too
             }
-        }
+            return received.toString();
+        });
     }
 
     /** Reads one answer with a Content-Length body, leaving the connection open. */
     Answer readAnswer(Duration within) throws Exception {
-        try (var ex = Executors.newVirtualThreadPerTaskExecutor()) {
-            Future<Answer> f = ex.submit(() -> {
-                ByteBuffer buf = ByteBuffer.allocate(8192);
-                while (true) {
-                    String text = received.toString();
-                    int end = text.indexOf("\r\n\r\n");
-                    if (end >= 0) {
-                        Answer head = parse(text.substring(0, end + 4));
-                        int length = Integer.parseInt(head.headers().getOrDefault("content-length", "0"));
-                        if (text.length() >= end + 4 + length) {
-                            received.delete(0, end + 4 + length);
-                            return parse(text.substring(0, end + 4 + length));
-                        }
+        return within(within, () -> {
+            ByteBuffer buf = ByteBuffer.allocate(8192);
+            while (true) {
+                String text = received.toString();
+                int end = text.indexOf("\r\n\r\n");
+                if (end >= 0) {
+                    Answer head = parse(text.substring(0, end + 4));
+                    int length = Integer.parseInt(head.headers().getOrDefault("content-length", "0"));
+                    if (text.length() >= end + 4 + length) {
+                        received.delete(0, end + 4 + length);
+                        return parse(text.substring(0, end + 4 + length));
                     }
-                    if (channel.read(buf.clear()) < 0) {
-                        throw new AssertionError("closed before a whole answer; received: '" + received + "'");
-                    }
-                    received.append(new String(buf.array(), 0, buf.position(), StandardCharsets.UTF_8));
                 }
-            });
+                if (channel.read(buf.clear()) < 0) {
+                    throw new AssertionError("closed before a whole answer; received: '" + received + "'");
+                }
+                received.append(new String(buf.array(), 0, buf.position(), StandardCharsets.UTF_8));
+            }
+        });
+    }
+
+    /** Runs a read; past {@code limit} the connection is closed and the test fails with what came so far. */
+    private <T> T within(Duration limit, Callable<T> read) throws Exception {
+        try (var ex = Executors.newVirtualThreadPerTaskExecutor()) {
+            Future<T> f = ex.submit(read);
             try {
-                return f.get(within.toMillis(), TimeUnit.MILLISECONDS);
+                return f.get(limit.toMillis(), TimeUnit.MILLISECONDS);
             } catch (TimeoutException e) {
                 channel.close();
-                throw new AssertionError("no whole answer within " + within + "; received: " + received, e);
+                throw new AssertionError("the server did not answer and close within " + limit + "; received: " + received, e);
             } catch (ExecutionException e) {
                 throw new AssertionError(e.getCause());
             }
