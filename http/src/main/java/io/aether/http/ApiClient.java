@@ -148,7 +148,7 @@ public final class ApiClient {
          * The next event within {@code wait}; empty when the server ended the stream cleanly.
          *
          * @throws IOException when the stream broke (a server that dropped this client closes it
-         *                     without the final chunk) or {@code wait} passed
+         *                     without the final chunk) or {@code wait} passed (which closes the stream)
          */
         public Optional<Event> next(Duration wait) throws IOException {
             exchange.arm(wait);

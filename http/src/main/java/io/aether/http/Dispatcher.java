@@ -204,7 +204,8 @@ final class Dispatcher extends Handler.Abstract.NonBlocking {
             if (declared > limit) {
                 throw refuse(Stats.Refusal.BODY_TOO_LARGE, tooLarge(declared + " bytes", limit));
             }
-            ByteArrayOutputStream body = new ByteArrayOutputStream((int) Math.min(declared > 0 ? declared : 8192, limit));
+            // Grown as bytes arrive: a declared length alone reserves no memory.
+            ByteArrayOutputStream body = new ByteArrayOutputStream((int) Math.min(declared > 0 ? declared : 8192, 64 << 10));
             long start = System.nanoTime();
             long received = 0;
             long checkMillis = guard.sweepPeriod().toMillis();
@@ -277,7 +278,9 @@ final class Dispatcher extends Handler.Abstract.NonBlocking {
         private Peer peer() {
             var remote = request.getConnectionMetaData().getRemoteSocketAddress();
             String address = remote instanceof java.net.InetSocketAddress inet
-                    ? inet.getAddress().getHostAddress() + ":" + inet.getPort() : "unix";
+                    ? (inet.getAddress() instanceof java.net.Inet6Address ? "[" + inet.getAddress().getHostAddress() + "]"
+                            : inet.getAddress().getHostAddress()) + ":" + inet.getPort()
+                    : "unix";
             EndPoint.SslSessionData tls = request.getConnectionMetaData().getConnection().getEndPoint().getSslSessionData();
             X509Certificate[] certs = tls == null ? null : tls.peerCertificates();
             return new Peer(address, certs == null || certs.length == 0 ? Optional.empty() : Optional.of(certs[0]));

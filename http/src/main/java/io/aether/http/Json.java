@@ -39,6 +39,7 @@ final class Json {
 
     /** {@code field: problem} as the validation messages of Aether's records read. */
     private static final Pattern FIELD_MESSAGE = Pattern.compile("([A-Za-z][A-Za-z0-9_.\\[\\]-]{0,63}): (.+)", Pattern.DOTALL);
+    private static final Pattern FIELD = Pattern.compile("[A-Za-z][A-Za-z0-9_]{0,63}");
 
     private Json() {
     }
@@ -88,6 +89,9 @@ final class Json {
             case UnrecognizedPropertyException u -> new ApiError.BadRequest(path(u), "unknown field");
             case InvalidFormatException f -> new ApiError.BadRequest(path(f), "expected " + kind(f.getTargetType()));
             case ValueInstantiationException v when v.getCause() instanceof IllegalArgumentException refused -> refusal(v, refused);
+            // Objects.requireNonNull(value, "name") in a record's constructor: the field is missing.
+            case ValueInstantiationException v when v.getCause() instanceof NullPointerException npe && npe.getMessage() != null
+                    && FIELD.matcher(npe.getMessage()).matches() -> new ApiError.BadRequest(npe.getMessage(), "required");
             case MismatchedInputException m when m.getPath().isEmpty() -> new ApiError.BadRequest("body", "expected " + kind(m.getTargetType()));
             case MismatchedInputException m -> new ApiError.BadRequest(path(m), "expected " + kind(m.getTargetType()));
             case JsonMappingException m when !m.getPath().isEmpty() -> new ApiError.BadRequest(path(m), "invalid value");

@@ -35,6 +35,7 @@ class RoutingAndErrorsTest {
     /** A spec record that validates itself the way Aether's records do. */
     record Spec(String name, int memoryMib, List<Disk> disks, Mode mode) {
         Spec {
+            java.util.Objects.requireNonNull(name, "name");
             if (memoryMib < 16) {
                 throw new IllegalArgumentException("memoryMib: " + memoryMib + " MiB is too small (at least 16 MiB)");
             }
@@ -190,6 +191,7 @@ class RoutingAndErrorsTest {
                 new Case("{\"name\":\"a\",\"memoryMib\":64,\"mode\":\"turbo\"}", "mode", "mode: expected one of fast, safe"),
                 new Case("{\"name\":\"a\",\"memoryMib\":null}", "memoryMib", "memoryMib: expected an integer"),
                 new Case("{\"name\":[1],\"memoryMib\":64}", "name", "name: expected a string"),
+                new Case("{\"memoryMib\":64}", "name", "name: required"),
                 new Case("[1,2]", "body", "body: expected an object"),
                 new Case("{\"name\":\"a\",", "body", "body: not valid JSON at line 1, column 13"),
                 new Case("{\"name\":\"a\",\"memoryMib\":64} {}", "body", "body: more data after the JSON value at line 1, column 29"),
