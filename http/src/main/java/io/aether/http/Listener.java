@@ -1,0 +1,64 @@
+package io.aether.http;
+
+import io.aether.security.ServerCredentials;
+import java.nio.file.Path;
+import java.util.Objects;
+import java.util.Set;
+
+/** Where a server listens. */
+public sealed interface Listener {
+
+    /**
+     * A Unix domain socket at {@code path}, mode 0600 (only the server's user may connect). A
+     * stale socket file there (no server answering) is replaced; a live one, or anything that
+     * is not a socket, is refused with the reason.
+     */
+    record UnixSocket(Path path) implements Listener {
+        public UnixSocket {
+            Objects.requireNonNull(path, "path");
+        }
+    }
+
+    /**
+     * TCP, always with TLS 1.3, X25519MLKEM768 and ML-DSA-65 only (the security module's post-quantum
+     * TLS), presenting {@code credentials}.
+     *
+     * @param port 0 picks a free port ({@link HttpServer#port})
+     */
+    record Tcp(String host, int port, ServerCredentials credentials, ClientAuth clientAuth) implements Listener {
+        public Tcp {
+            Objects.requireNonNull(host, "host");
+            Objects.requireNonNull(credentials, "credentials");
+            Objects.requireNonNull(clientAuth, "clientAuth");
+            if (port < 0 || port > 65_535) {
+                throw new IllegalArgumentException("port must be 0..65535, got " + port);
+            }
+        }
+    }
+
+    /** Whether a TLS listener asks its clients for certificates. */
+    sealed interface ClientAuth {
+
+        /** Any client that completes the handshake. */
+        record None() implements ClientAuth { }
+
+        /**
+         * Mutual TLS: the handshake fails unless the client presents a currently valid
+         * certificate whose SHA-256 fingerprint (lower-case hex) is one of {@code fingerprints};
+         * the handler sees it in {@link Peer#certificate}.
+         */
+        record Pinned(Set<String> fingerprints) implements ClientAuth {
+            public Pinned {
+                fingerprints = Set.copyOf(fingerprints);
+                if (fingerprints.isEmpty()) {
+                    throw new IllegalArgumentException("mutual TLS needs at least one client certificate fingerprint");
+                }
+                for (String f : fingerprints) {
+                    if (!f.matches("[0-9a-f]{64}")) {
+                        throw new IllegalArgumentException("a certificate fingerprint is 64 lower-case hex digits: '" + f + "'");
+                    }
+                }
+            }
+        }
+    }
+}
