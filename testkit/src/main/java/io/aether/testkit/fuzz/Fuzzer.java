@@ -386,11 +386,22 @@ public final class Fuzzer {
         }
     }
 
+    /** A hex dump; a run of lines equal to the one before shows as one "*", as hexdump prints it. */
     private static String hex(byte[] input) {
         StringBuilder s = new StringBuilder();
         HexFormat hex = HexFormat.ofDelimiter(" ");
+        String previous = null;
+        boolean skipping = false;
         for (int at = 0; at < Math.min(input.length, SHOWN_BYTES); at += 32) {
-            s.append(String.format("  %04x: ", at)).append(hex.formatHex(input, at, Math.min(input.length, at + 32))).append('\n');
+            String line = hex.formatHex(input, at, Math.min(input.length, at + 32));
+            if (line.equals(previous)) {
+                if (!skipping) s.append("  *\n");
+                skipping = true;
+                continue;
+            }
+            skipping = false;
+            previous = line;
+            s.append(String.format("  %04x: ", at)).append(line).append('\n');
         }
         if (input.length > SHOWN_BYTES) s.append("  ... ").append(input.length - SHOWN_BYTES).append(" more bytes\n");
         return s.toString();
