@@ -49,6 +49,17 @@ class CodecTest {
     }
 
     @Test
+    void aRefusedPathIsQuotedWithoutItsControlCharacters() {
+        // Found by WireCoverageFuzzTest: the refusal echoed the escape sequence it refused, so a peer's
+        // tree could drive the receiver's terminal. Tag 3 (tree), one entry "a<ESC>[2Jb<LF>".
+        byte[] path = "a\u001b[2Jb\n".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(1 + 4 + 2 + path.length + 32 + 8);
+        b.put((byte) 3).putInt(1).putShort((short) path.length).put(path).put(A.bytes()).putLong(1);
+        CorruptObjectException e = assertThrows(CorruptObjectException.class, () -> Codec.decodeTree(A, b.array()));
+        assertEquals("object " + A.hex() + ": tree entry 'a?[2Jb?': control character or backslash in path", e.getMessage());
+    }
+
+    @Test
     void commitRoundTripSignedBytesCoverEverythingButTheSignature() {
         byte[] body = Codec.commitBody(A, List.of(B), Fixture.ALICE.keyId(), 1234, "msg\nmore");
         byte[] sig = Fixture.ALICE.sign(Codec.signedBytes(body));
