@@ -150,7 +150,8 @@ final class JsonTensors {
         } catch (JsonProcessingException e) {
             throw malformed("malformed JSON: " + e.getOriginalMessage());
         } catch (IOException e) {
-            throw new UncheckedIOException(e); // a byte array cannot fail to read
+            // Not a read failure (the body is in memory) but bad encoding, e.g. a cut UTF-32 character.
+            throw malformed("malformed JSON: " + e.getMessage());
         }
         return signature -> bind(inputs, signature);
     }
