@@ -44,7 +44,8 @@ import java.util.stream.Stream;
  * {@value #DEFAULT_SECONDS}, 0 only replays); {@value #SEED_PROPERTY} the random seed (reported
  * with each failure); {@value #DIR_PROPERTY} where new corpus entries and failing inputs go
  * (default {@code target/fuzz}); {@value #BLIND_PROPERTY}{@code =true} keeps no new inputs, a run
- * without coverage feedback to compare with.
+ * without coverage feedback to compare with; {@value #MERGE_PROPERTY}{@code =true} adds what the
+ * run found to the kept corpus ({@link #merge}).
  */
 public final class Fuzzer {
 
@@ -52,6 +53,7 @@ public final class Fuzzer {
     public static final String SEED_PROPERTY = "aether.fuzz.seed";
     public static final String DIR_PROPERTY = "aether.fuzz.dir";
     public static final String BLIND_PROPERTY = "aether.fuzz.blind";
+    public static final String MERGE_PROPERTY = "aether.fuzz.merge";
     public static final double DEFAULT_SECONDS = 2;
     public static final int DEFAULT_MAX_LENGTH = 4096;
     public static final long HANG_MILLIS = 10_000;
@@ -68,6 +70,7 @@ public final class Fuzzer {
     private double seconds = Double.parseDouble(System.getProperty(SECONDS_PROPERTY, String.valueOf(DEFAULT_SECONDS)));
     private long seed = Long.decode(System.getProperty(SEED_PROPERTY, String.valueOf(ThreadLocalRandom.current().nextLong())));
     private boolean blind = Boolean.getBoolean(BLIND_PROPERTY);
+    private boolean merge = Boolean.getBoolean(MERGE_PROPERTY);
     private long hangMillis = HANG_MILLIS;
     private Path directory;
     private final Dictionary dictionary = new Dictionary();
@@ -106,6 +109,16 @@ public final class Fuzzer {
 
     public Fuzzer blind(boolean value) {
         this.blind = value;
+        return this;
+    }
+
+    /**
+     * After a run without failure, adds to the corpus kept with the sources (under
+     * {@code src/test/resources} of the working directory, the module) each input found that
+     * reaches an edge the kept corpus and the inputs added before it do not, smallest first.
+     */
+    public Fuzzer merge(boolean value) {
+        this.merge = value;
         return this;
     }
 
@@ -206,6 +219,7 @@ public final class Fuzzer {
             try {
                 replay();
                 if (failure == null) fuzz();
+                if (failure == null && merge) merge();
             } catch (IOException e) {
                 error = new UncheckedIOException("fuzz " + name() + ": " + e.getMessage(), e);
             } catch (RuntimeException e) {
@@ -256,6 +270,41 @@ public final class Fuzzer {
                     save(directory.resolve("corpus"), child);
                 }
             }
+        }
+
+        /**
+         * Adds to the kept corpus, smallest first, each input that reaches an edge the kept corpus
+         * and the inputs added before it do not (hit counts aside, which would keep nearly all).
+         */
+        private void merge() throws IOException {
+            Path kept = Path.of("src/test/resources", testClass.getPackageName().replace('.', '/'), testClass.getSimpleName() + "Inputs",
+                    method);
+            boolean[] reached = new boolean[Edges.MAP_SIZE];
+            for (Path file : list(kept)) {
+                execute(Files.readAllBytes(file));
+                newEdges(reached);
+            }
+            List<byte[]> found = new ArrayList<>(corpus);
+            found.sort(java.util.Comparator.comparingInt(b -> b.length));
+            int added = 0;
+            for (byte[] input : found) {
+                if (execute(input) == null && newEdges(reached)) {
+                    save(kept, input);
+                    added++;
+                }
+            }
+            System.out.printf("fuzz %s: merged %d inputs into %s%n", name(), added, kept);
+        }
+
+        private static boolean newEdges(boolean[] reached) {
+            boolean found = false;
+            for (int i = 0; i < Edges.MAP.length; i++) {
+                if (Edges.MAP[i] != 0 && !reached[i]) {
+                    reached[i] = true;
+                    found = true;
+                }
+            }
+            return found;
         }
 
         /** Runs the target once; returns what it threw, or null. */
