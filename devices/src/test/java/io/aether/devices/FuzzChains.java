@@ -5,6 +5,7 @@ import io.aether.virtio.MockDriver;
 import io.aether.virtio.MockDriver.Buffer;
 import java.io.ByteArrayOutputStream;
 import java.util.List;
+import java.util.function.BiConsumer;
 
 /**
  * Descriptor chains that a device fuzz target reads from its input: 1 to 4 buffers, each with a
@@ -20,7 +21,36 @@ public final class FuzzChains {
     public record Chain(int head, List<Buffer> buffers, byte[] readable, boolean hostile) {
     }
 
+    /** What {@link #submitEach} did: chains submitted, and whether one had a buffer anywhere. */
+    public record Submitted(int chains, boolean hostile) {
+    }
+
     private FuzzChains() {
+    }
+
+    /**
+     * Submits up to {@code most} chains read from {@code in}, calling {@code notify} after each.
+     * Until a chain has a buffer anywhere (which may cover the rings: the device then overwrites
+     * them at the guest's request), each chain must be answered at once, and {@code check} sees it
+     * with its used entry.
+     */
+    public static Submitted submitEach(MockDriver driver, FuzzInput in, int most, int maxLength, Runnable notify,
+                                       BiConsumer<Chain, MockDriver.Used> check) {
+        int submitted = 0;
+        boolean hostile = false;
+        for (; submitted < most && in.remaining() > 0; submitted++) {
+            Chain chain = add(driver, in, maxLength);
+            if (chain == null) break;
+            notify.run();
+            List<MockDriver.Used> used = driver.takeUsed();
+            hostile |= chain.hostile();
+            if (hostile) continue;
+            if (used.size() != 1 || used.getFirst().id() != chain.head()) {
+                throw new AssertionError("chain " + chain.head() + " was answered " + used + " instead of once");
+            }
+            check.accept(chain, used.getFirst());
+        }
+        return new Submitted(submitted, hostile);
     }
 
     /** Reads one chain from {@code in} and submits it; null when the driver has no room left for it. */

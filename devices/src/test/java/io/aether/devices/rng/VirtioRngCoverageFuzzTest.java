@@ -43,41 +43,28 @@ class VirtioRngCoverageFuzzTest {
             MockDriver driver = new MockDriver(memory, 16, 0x1000, 0x40000);
             Virtqueue queue = driver.queue(16, VirtioFeatures.TRANSPORT);
             device.activate(memory, VirtioFeatures.TRANSPORT, List.of(queue), new RecordingInterrupt());
-            long served = 0;
-            long bytes = 0;
-            int submitted = 0;
-            boolean anyHostile = false;
-            for (int op = 0; op < 12 && in.remaining() > 0; op++) {
-                FuzzChains.Chain chain = FuzzChains.add(driver, in, 1100);
-                if (chain == null) break;
-                submitted++;
-                device.queueNotify(0);
-                List<MockDriver.Used> used = driver.takeUsed();
-                anyHostile |= chain.hostile();
-                // A buffer anywhere may cover the rings, which the device then overwrites at the guest's request.
-                if (anyHostile) continue;
-                assertEquals(1, used.size(), "every chain is answered");
+            long[] served = new long[2]; // requests, bytes
+            FuzzChains.Submitted submitted = FuzzChains.submitEach(driver, in, 12, 1100, () -> device.queueNotify(0), (chain, used) -> {
                 long writable = chain.buffers().stream().filter(MockDriver.Buffer::writable).mapToLong(MockDriver.Buffer::length).sum();
                 // Readable buffers may only be empty, and (2.7.4.2) none may follow a writable one.
-                boolean onlyWritable = chain.readable().length == 0 && !readableAfterWritable(chain);
-                if (onlyWritable && writable > 0) {
+                if (chain.readable().length == 0 && !readableAfterWritable(chain) && writable > 0) {
                     int n = (int) Math.min(writable, VirtioRng.MAX_BYTES_PER_REQUEST);
-                    assertEquals(n, used.getFirst().length(), "used length");
+                    assertEquals(n, used.length(), "used length");
                     byte[] expected = new byte[n];
                     Arrays.fill(expected, ENTROPY);
                     assertArrayEquals(expected, Arrays.copyOf(FuzzChains.written(driver, chain), n), "the source's bytes, from the start");
-                    served++;
-                    bytes += n;
+                    served[0]++;
+                    served[1] += n;
                 } else {
-                    assertEquals(0, used.getFirst().length(), "a malformed chain gets 0 bytes");
+                    assertEquals(0, used.length(), "a malformed chain gets 0 bytes");
                 }
-            }
+            });
             VirtioRng.Counters c = device.counters();
             assertEquals(queue.counters().chains(), c.requests() + c.faults());
-            if (!anyHostile) {
-                assertEquals(submitted, queue.counters().taken());
-                assertEquals(served, c.requests());
-                assertEquals(bytes, c.bytes());
+            if (!submitted.hostile()) {
+                assertEquals(submitted.chains(), queue.counters().taken());
+                assertEquals(served[0], c.requests());
+                assertEquals(served[1], c.bytes());
             }
         }
     }
