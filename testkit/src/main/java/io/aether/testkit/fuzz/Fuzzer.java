@@ -68,7 +68,7 @@ public final class Fuzzer {
     private final String method;
     private int maxLength = DEFAULT_MAX_LENGTH;
     private double seconds = Double.parseDouble(System.getProperty(SECONDS_PROPERTY, String.valueOf(DEFAULT_SECONDS)));
-    private long seed = Long.decode(System.getProperty(SEED_PROPERTY, String.valueOf(ThreadLocalRandom.current().nextLong())));
+    private long seed = parseSeed(System.getProperty(SEED_PROPERTY, String.valueOf(ThreadLocalRandom.current().nextLong())));
     private boolean blind = Boolean.getBoolean(BLIND_PROPERTY);
     private boolean merge = Boolean.getBoolean(MERGE_PROPERTY);
     private long hangMillis = HANG_MILLIS;
@@ -79,6 +79,11 @@ public final class Fuzzer {
         this.testClass = testClass;
         this.method = method;
         this.directory = Path.of(System.getProperty(DIR_PROPERTY, "target/fuzz")).resolve(name());
+    }
+
+    /** A seed as failures print it ({@code 0x} and 64 bits of hex), or in decimal. */
+    static long parseSeed(String text) {
+        return text.startsWith("0x") || text.startsWith("0X") ? Long.parseUnsignedLong(text.substring(2), 16) : Long.parseLong(text);
     }
 
     /** The fuzz target {@code static void method(FuzzInput)} of {@code testClass}. */

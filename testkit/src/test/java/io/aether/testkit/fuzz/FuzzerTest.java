@@ -86,6 +86,12 @@ class FuzzerTest {
     }
 
     @Test
+    void aSeedIsReadAsFailuresPrintIt() {
+        assertEquals(0x9c2e_5cac_c270_d25aL, Fuzzer.parseSeed(String.format("%#x", 0x9c2e_5cac_c270_d25aL)));
+        assertEquals(-5, Fuzzer.parseSeed("-5"));
+    }
+
+    @Test
     void hitCountsFallIntoAflBuckets() {
         int[] expected = {0, 1, 2, 4, 8, 8, 8, 8, 16, 16};
         for (int count = 0; count < expected.length; count++) assertEquals(expected[count], Fuzzer.bucket(count), "count " + count);
