@@ -134,6 +134,9 @@ final class JsonTensors {
             }
         } catch (JsonProcessingException e) {
             throw malformed("malformed JSON: " + e.getOriginalMessage());
+        } catch (java.io.CharConversionException e) {
+            // Bad encoding (e.g. a cut UTF-32 character) is the client's error; other I/O failures are the connection's.
+            throw malformed("malformed JSON: " + e.getMessage());
         }
         lease.settle();
         return inputs;

@@ -27,7 +27,8 @@ import java.util.Map;
  * </pre>
  *
  * Element type codes: float 1, uint8 2, int8 3, int16 5, int32 6, int64 7, bool 9 (one byte, 0
- * or 1), float16 10, double 11, bfloat16 16. Names are unique; nothing may follow the last tensor.
+ * or 1), float16 10, double 11, bfloat16 16. Names are unique and hold no control or formatting
+ * characters; nothing may follow the last tensor.
  *
  * <p>Entry points: {@link #decode(byte[])} and {@link #encode(Map)} over whole messages;
  * the server decodes from the request stream with a budget ({@code decode(InputStream, long, Lease)})
@@ -242,11 +243,17 @@ public final class TensorWireFormat {
     }
 
     private static String utf8(byte[] bytes, int index) {
+        String name;
         try {
-            return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+            name = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
                     .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(bytes)).toString();
         } catch (CharacterCodingException e) {
             throw new IllegalArgumentException("tensor " + index + ": name is not UTF-8");
         }
+        // Names go into messages and logs: no line breaks, escapes or bidi overrides.
+        if (name.codePoints().anyMatch(c -> Character.isISOControl(c) || Character.getType(c) == Character.FORMAT)) {
+            throw new IllegalArgumentException("tensor " + index + ": name has a control or formatting character");
+        }
+        return name;
     }
 }

@@ -120,6 +120,16 @@ class TensorWireFormatTest {
     }
 
     @Test
+    void refusesANameWithAControlCharacterWithoutEchoingIt() {
+        // Found by TensorCoverageFuzzTest: the name went into the error verbatim, newline and all.
+        // Header, one tensor named "a<LF>b" of element type 0, as the fuzzer sent it.
+        byte[] m = {'A', 'E', 'T', 'N', 1, 0, 1, 0, 3, 0, 'a', '\n', 'b', 0};
+        assertMessage("tensor 0: name has a control or formatting character", m);
+        byte[] bidi = {'A', 'E', 'T', 'N', 1, 0, 1, 0, 3, 0, (byte) 0xE2, (byte) 0x80, (byte) 0xAE, 1, 0, 4, 0, 0, 0, 0, 0, 0, 0};
+        assertMessage("tensor 0: name has a control or formatting character", bidi);
+    }
+
+    @Test
     void refusesDuplicateNames() {
         byte[] one = TensorWireFormat.encode(Map.of("X", Tensor.ofFloats(new long[] {1}, 1)));
         int tensorLength = one.length - 8;

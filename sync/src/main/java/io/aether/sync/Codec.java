@@ -26,6 +26,8 @@ final class Codec {
     static final int MAX_MESSAGE_BYTES = 1 << 20;
     static final int MAX_PARENTS = 16;
     static final int MAX_SIGNATURE_BYTES = 8192;
+    /** The most characters of a peer's text a message shows. */
+    static final int MAX_SHOWN = 200;
 
     private Codec() {
     }
@@ -139,7 +141,7 @@ final class Codec {
                 String path = utf8(id, p, "path");
                 String problem = Paths.problem(path);
                 if (problem != null) {
-                    throw bad(id, "tree entry '" + path + "': " + problem);
+                    throw bad(id, "tree entry '" + printable(path) + "': " + problem);
                 }
                 ObjectId m = readId(b);
                 long size = b.getLong();
@@ -299,6 +301,18 @@ final class Codec {
         } catch (CharacterCodingException e) {
             throw bad(id, what + " is not valid UTF-8");
         }
+    }
+
+    /**
+     * Text a peer sent, for a message: one line of at most {@value #MAX_SHOWN} characters, each
+     * control or formatting character (newline, escape, bidi override) shown as '?', so the peer
+     * cannot forge lines of the receiver's output or drive its terminal.
+     */
+    static String printable(String text) {
+        StringBuilder s = new StringBuilder();
+        text.codePoints().limit(MAX_SHOWN)
+                .forEach(c -> s.appendCodePoint(Character.isISOControl(c) || Character.getType(c) == Character.FORMAT ? '?' : c));
+        return text.codePointCount(0, text.length()) > MAX_SHOWN ? s + "..." : s.toString();
     }
 
     private static CorruptObjectException bad(ObjectId id, String why) {

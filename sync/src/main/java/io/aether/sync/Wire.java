@@ -167,7 +167,7 @@ final class Wire {
             }
             case DEFLATE -> enc = inflate(id, wire, rawLen, inflater);
             case ERROR -> throw new RepositoryException("the sender stopped at object " + id.hex() + ": "
-                    + new String(wire, java.nio.charset.StandardCharsets.UTF_8));
+                    + Codec.printable(new String(wire, java.nio.charset.StandardCharsets.UTF_8)));
             default -> throw new IOException("frame for " + id.hex() + " has unknown codec " + codec);
         }
         return new Frame(id, enc, ObjectId.LENGTH + 9 + wireLen);

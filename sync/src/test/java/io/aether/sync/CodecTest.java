@@ -38,14 +38,27 @@ class CodecTest {
         }
     }
 
+    /** A tree object (tag 3) with one entry, encoded by hand so that the path is not checked on the way. */
+    private static byte[] oneEntryTree(String path) {
+        byte[] p = path.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(1 + 4 + 2 + p.length + 32 + 8);
+        b.put((byte) 3).putInt(1).putShort((short) p.length).put(p).put(A.bytes()).putLong(1);
+        return b.array();
+    }
+
     @Test
     void aTreeSmuggledWithAnEscapingPathIsRefused() {
         // Hand-built encoding of one entry "../evil": the decoder, not just the constructor, refuses it.
-        byte[] path = "../evil".getBytes(java.nio.charset.StandardCharsets.UTF_8);
-        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(1 + 4 + 2 + path.length + 32 + 8);
-        b.put((byte) 3).putInt(1).putShort((short) path.length).put(path).put(A.bytes()).putLong(1);
-        CorruptObjectException e = assertThrows(CorruptObjectException.class, () -> Codec.decodeTree(A, b.array()));
+        CorruptObjectException e = assertThrows(CorruptObjectException.class, () -> Codec.decodeTree(A, oneEntryTree("../evil")));
         assertTrue(e.getMessage().contains("'..'"), e.getMessage());
+    }
+
+    @Test
+    void aRefusedPathIsQuotedWithoutItsControlCharacters() {
+        // Found by WireCoverageFuzzTest: the refusal echoed the escape sequence it refused, so a peer's
+        // tree could drive the receiver's terminal. One entry "a<ESC>[2Jb<LF>".
+        CorruptObjectException e = assertThrows(CorruptObjectException.class, () -> Codec.decodeTree(A, oneEntryTree("a\u001b[2Jb\n")));
+        assertEquals("object " + A.hex() + ": tree entry 'a?[2Jb?': control character or backslash in path", e.getMessage());
     }
 
     @Test

@@ -80,6 +80,22 @@ class WireTest {
     }
 
     @Test
+    void aPeersErrorReasonIsShownAsOnePrintableLineOfBoundedLength() throws IOException {
+        // Found by WireCoverageFuzzTest: a newline (or an escape sequence, or a bidi override) in the
+        // reason let a hostile peer forge lines of the receiver's output.
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        ObjectId id = ObjectId.hash(new byte[] {1});
+        Wire.writeError(new DataOutputStream(buf), id, "corrupt\n\u001b[31mall good\u202e\r\t!");
+        RepositoryException e = assertThrows(RepositoryException.class, () -> read(buf.toByteArray()));
+        assertEquals("the sender stopped at object " + id.hex() + ": corrupt??[31mall good???!", e.getMessage());
+
+        buf.reset();
+        Wire.writeError(new DataOutputStream(buf), id, "x".repeat(5000));
+        e = assertThrows(RepositoryException.class, () -> read(buf.toByteArray()));
+        assertEquals("the sender stopped at object " + id.hex() + ": " + "x".repeat(200) + "...", e.getMessage());
+    }
+
+    @Test
     void hugeLengthsAreRefusedBeforeAllocating() {
         ByteBuffer b = ByteBuffer.allocate(41);
         b.put(new byte[32]).put((byte) 0).putInt(Integer.MAX_VALUE).putInt(Integer.MAX_VALUE);
