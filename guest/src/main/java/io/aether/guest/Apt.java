@@ -7,6 +7,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
@@ -63,6 +65,30 @@ final class Apt {
             return Optional.empty();
         }
         return parseShow(r.stdout());
+    }
+
+    /**
+     * What {@code apt-get -s install --no-install-recommends name} would install, in apt's order:
+     * on a private state with an empty dpkg status, {@code name} and its whole dependency closure.
+     */
+    List<Package> installClosure(String name) throws IOException {
+        Commands.Result r = Commands.require("resolving " + name + "'s dependencies", workDir, QUERY_TIMEOUT,
+                command("apt-get", "-s", "install", "--no-install-recommends", name));
+        return parseSimulation(r.stdout());
+    }
+
+    private static final Pattern SIMULATED_INSTALL = Pattern.compile("^Inst (\\S+) (?:\\[\\S+\\] )?\\((\\S+) ");
+
+    /** The name and version of each {@code Inst} line of a simulated install (depends and size unknown). */
+    static List<Package> parseSimulation(String simulation) {
+        List<Package> packages = new ArrayList<>();
+        for (String line : simulation.lines().toList()) {
+            Matcher m = SIMULATED_INSTALL.matcher(line);
+            if (m.find()) {
+                packages.add(new Package(m.group(1), m.group(2), "", -1));
+            }
+        }
+        return packages;
     }
 
     /** Refreshes the package lists ({@code apt-get update}; the machine's need root). */

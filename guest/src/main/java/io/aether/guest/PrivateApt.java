@@ -27,8 +27,8 @@ import java.util.regex.Pattern;
  * signing keyring), its own package lists and download cache, and an empty dpkg status. apt is
  * told that the wanted architecture is the native one, so plain package names mean it.
  *
- * <p>One private state serves any fetch of one suite and architecture; the x86 test host's
- * fetch of trixie's QEMU can move onto it.
+ * <p>One private state serves any fetch of one suite and architecture: the arm64 test host's
+ * kernel and runtime, and the x86 test host's trixie QEMU with its closure.
  */
 public final class PrivateApt {
 
@@ -65,7 +65,12 @@ public final class PrivateApt {
         return create(state, suite, architecture, Path.of("/etc/apt"));
     }
 
-    static PrivateApt create(Path state, String suite, String architecture, Path aptConfiguration) throws IOException {
+    /**
+     * The same, on the mirrors of the sources under {@code aptConfiguration} (the machine's is
+     * {@code /etc/apt}); that directory is only read.
+     */
+    public static PrivateApt create(Path state, String suite, String architecture, Path aptConfiguration)
+            throws IOException {
         if (!RELEASE_NAME.matcher(suite).matches()) {
             throw new IllegalArgumentException("suite '" + suite + "' is not a Debian release name");
         }
@@ -125,7 +130,25 @@ public final class PrivateApt {
         for (String name : names) {
             packages.add(lookUp(name));
         }
-        List<Path> files = apt.download(packages, dir);
+        return fetched(packages, apt.download(packages, dir));
+    }
+
+    /**
+     * Downloads {@code name} and everything it needs on a machine with nothing installed (what
+     * {@code apt-get -s install --no-install-recommends} would install) into {@code dir}, in apt's order.
+     *
+     * @param limit the most packages expected: a larger closure means the sources are not what the caller thinks
+     */
+    public List<Fetched> downloadClosure(String name, int limit, Path dir) throws IOException {
+        List<Apt.Package> packages = apt.installClosure(name);
+        if (packages.isEmpty() || packages.size() > limit) {
+            throw new GuestFetchException("resolving " + name + "'s dependencies: apt-get named " + packages.size()
+                    + " packages (expected 1 to " + limit + ")");
+        }
+        return fetched(packages, apt.download(packages, dir));
+    }
+
+    private static List<Fetched> fetched(List<Apt.Package> packages, List<Path> files) {
         List<Fetched> result = new ArrayList<>();
         for (int i = 0; i < packages.size(); i++) {
             result.add(new Fetched(packages.get(i).name(), packages.get(i).version(), files.get(i)));

@@ -56,7 +56,7 @@ class PrivateAptTest {
     }
 
     @Test
-    void readsDebLinesOfAOneLineFile() {
+    void readsDebLinesOfAOneLineFile() throws IOException {
         String text = """
                 # comment
                 deb [arch=amd64 signed-by=/etc/apt/keyrings/debian.gpg] http://ftp.example/debian bookworm main contrib
@@ -68,6 +68,35 @@ class PrivateAptTest {
                         new PrivateApt.Source("http://security.example/debian-security", List.of("bookworm-security"),
                                 Optional.empty())),
                 PrivateApt.parseOneLine(text));
+        assertEquals("""
+                deb [arch=amd64 signed-by=/etc/apt/keyrings/debian.gpg] http://ftp.example/debian trixie main
+                deb [arch=amd64] http://security.example/debian-security trixie-security main
+                """, PrivateApt.sourcesList(PrivateApt.parseOneLine(text), "trixie", "amd64"));
+    }
+
+    @Test
+    void deb822StanzasThatAreSourceOnlyOrCarryAnInlineKey() throws IOException {
+        List<PrivateApt.Source> sources = PrivateApt.parseDeb822("""
+                Types: deb-src
+                URIs: http://src.example/debian
+                Suites: bookworm
+
+                Types: deb deb-src
+                URIs: http://a.example/debian http://b.example/debian
+                Suites: stable stable-backports
+                Signed-By:
+                 -----BEGIN PGP PUBLIC KEY BLOCK-----
+                 .
+                 mQINBGPL0BUBEADmW5NdOOHwPIJlgPu6JDcKw/NZJPJwEzhS
+                 -----END PGP PUBLIC KEY BLOCK-----
+                """);
+        assertEquals(List.of(
+                new PrivateApt.Source("http://a.example/debian", List.of("stable", "stable-backports"), Optional.empty()),
+                new PrivateApt.Source("http://b.example/debian", List.of("stable", "stable-backports"), Optional.empty())), sources);
+        assertEquals("""
+                deb [arch=amd64] http://a.example/debian trixie main
+                deb [arch=amd64] http://b.example/debian trixie main
+                """, PrivateApt.sourcesList(sources, "trixie", "amd64"), "backports left out; an inline key cannot be passed on");
     }
 
     @Test

@@ -67,7 +67,7 @@ public final class ApiClient {
 
     /** A client of a mutual-TLS listener: pins the server's certificate and presents {@code certificate}. */
     public static ApiClient mutualTls(String host, int port, ServerTrust.Pinned server, ServerCredentials certificate, Duration timeout) {
-        return new ApiClient(new Transport.Tcp(host, port, PqTls.mutualClient(server, certificate)), timeout);
+        return new ApiClient(new Transport.Tcp(host, port, Tls.mutualClientContext(server, certificate)), timeout);
     }
 
     /**

@@ -15,16 +15,16 @@ import java.security.cert.CertificateEncodingException;
 import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
 import java.util.HexFormat;
+import java.util.Set;
 import java.util.logging.Level;
 import java.util.logging.Logger;
+import javax.net.ssl.KeyManager;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.TrustManager;
-import javax.net.ssl.X509ExtendedTrustManager;
 import org.bouncycastle.jce.provider.BouncyCastleProvider;
 import org.bouncycastle.jsse.provider.BouncyCastleJsseProvider;
 
@@ -70,15 +70,7 @@ public final class Tls {
     /** A server context presenting {@code credentials}. */
     public static SSLContext serverContext(ServerCredentials credentials) {
         try {
-            KeyStore ks = KeyStore.getInstance("PKCS12", BC);
-            ks.load(null, null);
-            char[] pw = new char[0];
-            ks.setKeyEntry("server", credentials.privateKey(), pw, new Certificate[] {credentials.certificate()});
-            KeyManagerFactory kmf = KeyManagerFactory.getInstance("PKIX", JSSE);
-            kmf.init(ks, pw);
-            SSLContext ctx = SSLContext.getInstance(PROTOCOL, JSSE);
-            ctx.init(kmf.getKeyManagers(), null, new SecureRandom());
-            return ctx;
+            return context(keyManagers(credentials), null);
         } catch (GeneralSecurityException | IOException e) {
             throw new IllegalStateException("cannot build the TLS server context", e);
         }
@@ -88,13 +80,52 @@ public final class Tls {
     public static SSLContext clientContext(ServerTrust trust) {
         try {
             PinningTrustManager tm = new PinningTrustManager(trust);
-            SSLContext ctx = SSLContext.getInstance(PROTOCOL, JSSE);
-            ctx.init(null, new TrustManager[] {tm}, new SecureRandom());
+            SSLContext ctx = context(null, tm);
             PinningTrustManager.BY_CONTEXT.put(ctx, tm);
             return ctx;
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("cannot build the TLS client context", e);
         }
+    }
+
+    /**
+     * A mutual-TLS server context presenting {@code credentials} that accepts exactly the client
+     * certificates with these SHA-256 fingerprints (lower-case hex). The listener must also ask
+     * for a client certificate ({@link SSLParameters#setNeedClientAuth}).
+     */
+    public static SSLContext mutualServerContext(ServerCredentials credentials, Set<String> clientFingerprints) {
+        return mutualContext(credentials, new PinnedPeers(clientFingerprints, true));
+    }
+
+    /** A mutual-TLS client context presenting {@code certificate} to the server {@code server} pins. */
+    public static SSLContext mutualClientContext(ServerTrust.Pinned server, ServerCredentials certificate) {
+        return mutualContext(certificate, new PinnedPeers(Set.of(server.fingerprint()), false));
+    }
+
+    private static SSLContext mutualContext(ServerCredentials own, PinnedPeers peers) {
+        try {
+            return context(keyManagers(own), peers);
+        } catch (GeneralSecurityException | IOException e) {
+            throw new IllegalStateException("cannot build a mutual TLS context", e);
+        }
+    }
+
+    /** The key managers that present {@code own}'s certificate and sign with its key. */
+    private static KeyManager[] keyManagers(ServerCredentials own) throws GeneralSecurityException, IOException {
+        KeyStore ks = KeyStore.getInstance("PKCS12", BC);
+        ks.load(null, null);
+        char[] none = new char[0];
+        ks.setKeyEntry("own", own.privateKey(), none, new Certificate[] {own.certificate()});
+        KeyManagerFactory kmf = KeyManagerFactory.getInstance("PKIX", JSSE);
+        kmf.init(ks, none);
+        return kmf.getKeyManagers();
+    }
+
+    /** A TLS 1.3 context of BC's JSSE; without a trust manager it trusts no peer certificate. */
+    private static SSLContext context(KeyManager[] keys, OneWayTrustManager peers) throws GeneralSecurityException {
+        SSLContext ctx = SSLContext.getInstance(PROTOCOL, JSSE);
+        ctx.init(keys, peers == null ? null : new TrustManager[] {peers}, new SecureRandom());
+        return ctx;
     }
 
     /** The parameters every Aether socket and engine uses: TLS 1.3, {@value #GROUP}, {@value #SIGNATURE_SCHEME}. */
@@ -182,7 +213,7 @@ public final class Tls {
     }
 
     /** Checks the server's leaf certificate against a pin; never trusts a client certificate. */
-    static final class PinningTrustManager extends X509ExtendedTrustManager {
+    static final class PinningTrustManager extends OneWayTrustManager {
 
         private static final java.util.Map<SSLContext, PinningTrustManager> BY_CONTEXT =
                 java.util.Collections.synchronizedMap(new java.util.WeakHashMap<>());
@@ -234,38 +265,13 @@ public final class Tls {
         }
 
         @Override
-        public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+        void checkFromServer(X509Certificate[] chain) throws CertificateException {
             check(chain);
         }
 
         @Override
-        public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
-            check(chain);
-        }
-
-        @Override
-        public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
-            check(chain);
-        }
-
-        @Override
-        public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+        void checkFromClient(X509Certificate[] chain) throws CertificateException {
             throw new CertificateException("client certificates are not accepted by a client");
-        }
-
-        @Override
-        public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
-            checkClientTrusted(chain, authType);
-        }
-
-        @Override
-        public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
-            checkClientTrusted(chain, authType);
-        }
-
-        @Override
-        public X509Certificate[] getAcceptedIssuers() {
-            return new X509Certificate[0];
         }
     }
 }

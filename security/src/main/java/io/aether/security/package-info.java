@@ -14,7 +14,8 @@
  *   <li>{@link io.aether.security.Tls}: TLS 1.3 contexts from BouncyCastle's JSSE provider whose only
  *       key exchange is the hybrid group X25519MLKEM768 and whose only signature scheme is ML-DSA-65,
  *       with self-signed ML-DSA-65 server certificates ({@link io.aether.security.ServerCredentials})
- *       pinned by clients ({@link io.aether.security.ServerTrust}).</li>
+ *       pinned by clients ({@link io.aether.security.ServerTrust}); for mutual TLS, servers that
+ *       pin client certificates and clients that present one.</li>
  *   <li>{@link io.aether.security.AetherHome}: where these files live by default.</li>
  * </ul>
  */
