@@ -1,6 +1,7 @@
 package io.aether.snapshot;
 
 import java.nio.ByteBuffer;
+import java.util.function.Supplier;
 
 /**
  * Reads one section's fields back. Every read is checked against what is left of the section,
@@ -60,6 +61,18 @@ public final class StateReader {
     public void end() throws SnapshotException {
         if (in.hasRemaining()) {
             throw new SnapshotException("section " + section + ": " + in.remaining() + " bytes after the last field");
+        }
+    }
+
+    /**
+     * Builds the component's state from the fields read, turning the refusal of its constructor
+     * ({@link IllegalArgumentException}, whose message names the field) into one naming the section.
+     */
+    public <T> T build(Supplier<T> construct) throws SnapshotException {
+        try {
+            return construct.get();
+        } catch (IllegalArgumentException e) {
+            throw new SnapshotException("section " + section + ": " + e.getMessage(), e);
         }
     }
 

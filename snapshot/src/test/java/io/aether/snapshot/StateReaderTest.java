@@ -35,6 +35,16 @@ class StateReaderTest {
     }
 
     @Test
+    void aConstructorsRefusalNamesTheSection() throws Exception {
+        StateReader r = new Section("uart", new byte[0]).reader();
+        var e = assertThrows(SnapshotException.class, () -> r.build(() -> {
+            throw new IllegalArgumentException("ier: 0x10 has bits outside 0xf");
+        }));
+        assertEquals("section uart: ier: 0x10 has bits outside 0xf", e.getMessage());
+        assertEquals("ok", r.build(() -> "ok"));
+    }
+
+    @Test
     void refusalsNameTheSectionAndField() {
         var e = assertThrows(SnapshotException.class, () -> new Section("serial", new byte[] {0, 0, 0}).reader().i32("lcr"));
         assertEquals("section serial: field lcr: truncated", e.getMessage());

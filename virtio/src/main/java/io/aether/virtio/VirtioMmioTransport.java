@@ -218,12 +218,8 @@ public final class VirtioMmioTransport implements BusDevice {
             if (count > MAX_SAVED_QUEUES) throw in.fail("queues", count + " is more than " + MAX_SAVED_QUEUES);
             List<Virtqueue.State> queues = new ArrayList<>(count);
             for (int i = 0; i < count; i++) queues.add(Virtqueue.State.read(in));
-            try {
-                return new State(deviceType, offered, deviceSel, driverSel, driverFeatures, queueSel, status, interruptStatus,
-                        generation, activated, queues);
-            } catch (IllegalArgumentException e) {
-                throw new SnapshotException("section " + in.section() + ": " + e.getMessage(), e);
-            }
+            return in.build(() -> new State(deviceType, offered, deviceSel, driverSel, driverFeatures, queueSel, status, interruptStatus,
+                        generation, activated, queues));
         }
     }
 

@@ -229,12 +229,8 @@ public final class Virtqueue {
             int signalled = in.u16("signalledUsed");
             boolean usedSinceSignal = in.bool("usedSinceSignal");
             boolean broken = in.bool("broken");
-            try {
-                return new State(maxSize, size, ready, desc, avail, used, indirect, eventIdx, nextAvail, nextUsed, signalled,
-                        usedSinceSignal, broken);
-            } catch (IllegalArgumentException e) {
-                throw new SnapshotException("section " + in.section() + ": " + e.getMessage(), e);
-            }
+            return in.build(() -> new State(maxSize, size, ready, desc, avail, used, indirect, eventIdx, nextAvail, nextUsed, signalled,
+                        usedSinceSignal, broken));
         }
     }
 

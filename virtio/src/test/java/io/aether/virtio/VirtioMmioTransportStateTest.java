@@ -167,6 +167,19 @@ class VirtioMmioTransportStateTest {
     }
 
     @Test
+    void queueIndicesOutOfRangeAreRefusedNamingTheField() {
+        var e = assertThrows(IllegalArgumentException.class,
+                () -> new Virtqueue.State(16, 16, true, 0, 0x100, 0x200, false, false, 0x10000, 0, 0, false, false));
+        assertEquals("nextAvail: 65536 is not a 16-bit index", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> new Virtqueue.State(16, 16, true, 0, 0x100, 0x200, false, false, 0, -1, 0, false, false));
+        assertEquals("nextUsed: -1 is not a 16-bit index", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> new Virtqueue.State(48, 16, true, 0, 0x100, 0x200, false, false, 0, 0, 0, false, false));
+        assertEquals("maxSize must be a power of two from 1 to 32768: 48", e.getMessage());
+    }
+
+    @Test
     void aDeviceThatRefusesToStartLeavesTheTransportUntouched() {
         VirtioMmioTransport.State state = running();
         LoopbackDevice device = new LoopbackDevice();

@@ -209,11 +209,7 @@ public final class VirtioBlock implements VirtioDevice, AutoCloseable {
             boolean readOnly = in.bool("readOnly");
             String id = new String(in.bytes("id", ID_BYTES), StandardCharsets.US_ASCII);
             int queueSize = in.i32("queueSize");
-            try {
-                return new State(capacity, readOnly, id, queueSize);
-            } catch (IllegalArgumentException e) {
-                throw new SnapshotException("section " + in.section() + ": " + e.getMessage(), e);
-            }
+            return in.build(() -> new State(capacity, readOnly, id, queueSize));
         }
     }
 

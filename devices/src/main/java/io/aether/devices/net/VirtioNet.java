@@ -153,11 +153,7 @@ public final class VirtioNet implements VirtioDevice {
             int mtu = in.i32("mtu");
             int queueSize = in.i32("queueSize");
             boolean rxStalled = in.bool("rxStalled");
-            try {
-                return new State(new Options(new MacAddress(mac), mtu, queueSize), rxStalled);
-            } catch (IllegalArgumentException e) {
-                throw new SnapshotException("section " + in.section() + ": " + e.getMessage(), e);
-            }
+            return in.build(() -> new State(new Options(new MacAddress(mac), mtu, queueSize), rxStalled));
         }
     }
 

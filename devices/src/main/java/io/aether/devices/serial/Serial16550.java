@@ -265,11 +265,7 @@ public final class Serial16550 implements BusDevice {
             boolean thrPending = in.bool("thrPending");
             byte[] fifo = in.bytes("fifo", FIFO_SIZE);
             byte[] backlog = in.bytes("backlog", MAX_SAVED_BACKLOG);
-            try {
-                return new State(ier, lcr, mcr, msrDelta, scr, dll, dlm, fifoEnabled, overrun, thrPending, fifo, backlog);
-            } catch (IllegalArgumentException e) {
-                throw new SnapshotException("section " + in.section() + ": " + e.getMessage(), e);
-            }
+            return in.build(() -> new State(ier, lcr, mcr, msrDelta, scr, dll, dlm, fifoEnabled, overrun, thrPending, fifo, backlog));
         }
 
         @Override
