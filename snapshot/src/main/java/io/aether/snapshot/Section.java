@@ -43,6 +43,11 @@ public record Section(String name, byte[] payload) {
         return name.chars().allMatch(c -> c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-');
     }
 
+    /** The payload itself, not a copy: for the encoder, which only reads it. */
+    byte[] rawPayload() {
+        return payload;
+    }
+
     byte[] nameBytes() {
         return name.getBytes(StandardCharsets.US_ASCII);
     }

@@ -64,14 +64,14 @@ public final class StateFile {
         Set<String> names = new HashSet<>();
         for (Section s : sections) {
             if (!names.add(s.name())) throw new IllegalArgumentException("section " + s.name() + " appears twice");
-            total += 1 + s.name().length() + 4 + s.payload().length + 4;
+            total += 1 + s.name().length() + 4 + s.rawPayload().length + 4;
         }
         if (total > MAX_FILE_BYTES) throw new IllegalArgumentException("state of " + total + " bytes is more than " + MAX_FILE_BYTES);
         ByteBuffer out = ByteBuffer.allocate((int) total);
         out.put(MAGIC_BYTES).putInt(FORMAT_VERSION).putInt(sections.size());
         for (Section s : sections) {
             byte[] name = s.nameBytes();
-            byte[] payload = s.payload();
+            byte[] payload = s.rawPayload();
             out.put((byte) name.length).put(name).putInt(payload.length).put(payload).putInt(crc(payload, 0, payload.length));
         }
         out.putInt(crc(out.array(), 0, out.position()));

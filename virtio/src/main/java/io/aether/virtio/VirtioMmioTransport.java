@@ -219,7 +219,7 @@ public final class VirtioMmioTransport implements BusDevice {
             List<Virtqueue.State> queues = new ArrayList<>(count);
             for (int i = 0; i < count; i++) queues.add(Virtqueue.State.read(in));
             return in.build(() -> new State(deviceType, offered, deviceSel, driverSel, driverFeatures, queueSel, status, interruptStatus,
-                        generation, activated, queues));
+                    generation, activated, queues));
         }
     }
 

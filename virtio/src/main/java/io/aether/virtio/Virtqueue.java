@@ -230,7 +230,7 @@ public final class Virtqueue {
             boolean usedSinceSignal = in.bool("usedSinceSignal");
             boolean broken = in.bool("broken");
             return in.build(() -> new State(maxSize, size, ready, desc, avail, used, indirect, eventIdx, nextAvail, nextUsed, signalled,
-                        usedSinceSignal, broken));
+                    usedSinceSignal, broken));
         }
     }
 
