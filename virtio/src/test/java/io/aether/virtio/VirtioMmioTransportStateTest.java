@@ -125,6 +125,44 @@ class VirtioMmioTransportStateTest {
                 q.nextUsed(), q.signalledUsed(), q.usedSinceSignal(), q.broken());
     }
 
+    private static final int[] WRITABLE = {MmioDriver.DEVICE_FEATURES_SEL, MmioDriver.DRIVER_FEATURES, MmioDriver.DRIVER_FEATURES_SEL,
+        MmioDriver.QUEUE_SEL, MmioDriver.QUEUE_NUM, MmioDriver.QUEUE_READY, MmioDriver.QUEUE_NOTIFY, MmioDriver.INTERRUPT_ACK,
+        MmioDriver.STATUS, MmioDriver.QUEUE_DESC_LOW, MmioDriver.QUEUE_DRIVER_LOW, MmioDriver.QUEUE_DEVICE_LOW};
+
+    /** Every register a driver can read, for each queue selected. */
+    private static List<Integer> registers(MmioDriver driver) {
+        List<Integer> seen = new ArrayList<>();
+        for (int sel = 0; sel < 3; sel++) {
+            driver.write(MmioDriver.QUEUE_SEL, sel);
+            for (int offset = 0; offset < 0x100; offset += 4) seen.add(driver.read(offset));
+        }
+        return seen;
+    }
+
+    @Test
+    void statesReachedThroughTheRegistersSurviveARestore() {
+        Gen<List<Integer>> writes = Gen.lists(Gen.ints(0, WRITABLE.length - 1), 0, 60);
+        Gen<List<Integer>> values = Gen.lists(Gen.choose(0, 1, 2, 3, 7, 11, 15, 16, 0x1000, 0x2000, 0x3000, 1 << 29), 60, 60);
+        Property.forAll(Gen.booleans(), writes, values).tries(200).check((startFirst, registers, chosen) -> {
+            memory.fill(0, MEMORY, (byte) 0);
+            VirtioMmioTransport original = fresh(new ArrayList<>());
+            MmioDriver driver = new MmioDriver(original);
+            if (startFirst) {
+                MockDriver q0 = new MockDriver(memory, 16, 0x1000, 0x1000);
+                driver.start(VirtioFeatures.TRANSPORT | LoopbackDevice.FEATURE_B, q0);
+                q0.add(q0.readable(new byte[] {1, 2}), q0.writable(2));
+            }
+            for (int i = 0; i < registers.size(); i++) driver.write(WRITABLE[registers.get(i)], chosen.get(i));
+            VirtioMmioTransport.State state = original.state();
+            List<Boolean> line = new ArrayList<>();
+            VirtioMmioTransport restored = fresh(line);
+            restored.restore(throughFile(state));
+            assertEquals(state, restored.state());
+            assertEquals(original.interruptStatus() != 0, !line.isEmpty() && line.getLast());
+            assertEquals(registers(driver), registers(new MmioDriver(restored)));
+        });
+    }
+
     @Test
     void refusesWhatTheLivePathRefuses() {
         refused("queue 0: size: 12 is not a power of two from 1 to 16", s -> with(s, s.status(), s.driverFeatures(), true,
