@@ -3,6 +3,9 @@ package io.aether.virtio;
 import io.aether.common.BusDevice;
 import io.aether.common.InterruptLine;
 import io.aether.memory.GuestMemory;
+import io.aether.snapshot.SnapshotException;
+import io.aether.snapshot.StateReader;
+import io.aether.snapshot.StateWriter;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -158,6 +161,160 @@ public final class VirtioMmioTransport implements BusDevice {
     public List<QueueCounters> queueCounters() {
         synchronized (device) {
             return queues.stream().map(Virtqueue::counters).toList();
+        }
+    }
+
+    /** The most queues a saved transport may have: more than any device here offers. */
+    static final int MAX_SAVED_QUEUES = 1024;
+
+    private static final int KNOWN_STATUS = DeviceStatus.ACKNOWLEDGE | DeviceStatus.DRIVER | DeviceStatus.FEATURES_OK
+            | DeviceStatus.DRIVER_OK | DeviceStatus.DEVICE_NEEDS_RESET | DeviceStatus.FAILED;
+
+    /**
+     * The transport's state: the register file as the driver left it and each queue's state.
+     *
+     * @param deviceType the device behind it; a restore checks it against the device's
+     * @param offeredFeatures the features offered (the device's and the transport's); checked likewise
+     * @param activated whether DRIVER_OK started the device (it stays unset if the device refused to start)
+     * @param queues each queue's state, by index
+     */
+    public record State(int deviceType, long offeredFeatures, int deviceFeaturesSel, int driverFeaturesSel,
+                        long driverFeatures, int queueSel, int status, int interruptStatus, int configGeneration,
+                        boolean activated, List<Virtqueue.State> queues) {
+
+        public State {
+            if ((status & ~KNOWN_STATUS) != 0) {
+                throw new IllegalArgumentException("status: 0x" + Integer.toHexString(status) + " has unknown bits");
+            }
+            int used = INTERRUPT_USED_BUFFER | INTERRUPT_CONFIG_CHANGE;
+            if ((interruptStatus & ~used) != 0) {
+                throw new IllegalArgumentException("interruptStatus: 0x" + Integer.toHexString(interruptStatus) + " has unknown bits");
+            }
+            if (queues.size() > MAX_SAVED_QUEUES) {
+                throw new IllegalArgumentException("queues: " + queues.size() + " is more than " + MAX_SAVED_QUEUES);
+            }
+            queues = List.copyOf(queues);
+        }
+
+        /** Writes the fields in the order {@link #read} takes them. */
+        public void write(StateWriter out) {
+            out.i32(deviceType).i64(offeredFeatures).i32(deviceFeaturesSel).i32(driverFeaturesSel).i64(driverFeatures)
+                    .i32(queueSel).i32(status).i32(interruptStatus).i32(configGeneration).bool(activated).u16(queues.size());
+            queues.forEach(q -> q.write(out));
+        }
+
+        public static State read(StateReader in) throws SnapshotException {
+            int deviceType = in.i32("deviceType");
+            long offered = in.i64("offeredFeatures");
+            int deviceSel = in.i32("deviceFeaturesSel");
+            int driverSel = in.i32("driverFeaturesSel");
+            long driverFeatures = in.i64("driverFeatures");
+            int queueSel = in.i32("queueSel");
+            int status = in.i32("status");
+            int interruptStatus = in.i32("interruptStatus");
+            int generation = in.i32("configGeneration");
+            boolean activated = in.bool("activated");
+            int count = in.u16("queues");
+            if (count > MAX_SAVED_QUEUES) throw in.fail("queues", count + " is more than " + MAX_SAVED_QUEUES);
+            List<Virtqueue.State> queues = new ArrayList<>(count);
+            for (int i = 0; i < count; i++) queues.add(Virtqueue.State.read(in));
+            return in.build(() -> new State(deviceType, offered, deviceSel, driverSel, driverFeatures, queueSel, status, interruptStatus,
+                    generation, activated, queues));
+        }
+    }
+
+    /** The transport's state and its queues', taken under the device's lock. */
+    public State state() {
+        synchronized (device) {
+            return new State(device.deviceType(), offeredFeatures, deviceFeaturesSel, driverFeaturesSel, driverFeatures,
+                    queueSel, status, interruptStatus, configGeneration, activated,
+                    queues.stream().map(Virtqueue::state).toList());
+        }
+    }
+
+    /**
+     * Puts a transport that the driver has not touched since it was made into {@code state}: the
+     * registers, the queues, and, if the device was started, the device started again over the
+     * restored queues (its own state is restored after this). Checked first as the live path
+     * checks it: the same device type and features, status bits in the order a driver sets them,
+     * accepted features offered and with VERSION_1 once FEATURES_OK is set, ready queues only after
+     * FEATURES_OK and each one's layout inside guest memory. A refused state changes nothing.
+     *
+     * @throws IllegalArgumentException naming the field, if the state is refused
+     * @throws IllegalStateException if the transport is in use
+     */
+    public void restore(State state) {
+        synchronized (device) {
+            if (status != 0 || activated) throw new IllegalStateException("restore needs a transport the driver has not used");
+            checkRestore(state);
+            List<Virtqueue.State> untouched = queues.stream().map(Virtqueue::state).toList();
+            for (int i = 0; i < queues.size(); i++) queues.get(i).restore(state.queues().get(i), memory);
+            if (state.activated()) {
+                ActiveInterrupt restored = new ActiveInterrupt();
+                try {
+                    device.activate(memory, state.driverFeatures(), queues, restored);
+                } catch (RuntimeException e) {
+                    restored.live = false;
+                    for (int i = 0; i < queues.size(); i++) queues.get(i).restore(untouched.get(i), memory);
+                    throw new IllegalArgumentException("activated: the device refused to start: " + e.getMessage(), e);
+                }
+                interrupt = restored;
+                activated = true;
+            }
+            deviceFeaturesSel = state.deviceFeaturesSel();
+            driverFeaturesSel = state.driverFeaturesSel();
+            driverFeatures = state.driverFeatures();
+            queueSel = state.queueSel();
+            status = state.status();
+            configGeneration = state.configGeneration();
+            interruptStatus = state.interruptStatus();
+            setLine(interruptStatus != 0);
+        }
+    }
+
+    private void checkRestore(State state) {
+        if (state.deviceType() != device.deviceType()) {
+            throw new IllegalArgumentException("deviceType: " + state.deviceType() + " differs from this device's " + device.deviceType());
+        }
+        if (state.offeredFeatures() != offeredFeatures) {
+            throw new IllegalArgumentException("offeredFeatures: 0x" + Long.toHexString(state.offeredFeatures())
+                    + " differ from this device's 0x" + Long.toHexString(offeredFeatures));
+        }
+        int s = state.status();
+        requireStep(s, DeviceStatus.DRIVER, DeviceStatus.ACKNOWLEDGE, "DRIVER without ACKNOWLEDGE");
+        requireStep(s, DeviceStatus.FEATURES_OK, DeviceStatus.DRIVER, "FEATURES_OK without DRIVER");
+        requireStep(s, DeviceStatus.DRIVER_OK, DeviceStatus.FEATURES_OK, "DRIVER_OK without FEATURES_OK");
+        boolean featuresOk = (s & DeviceStatus.FEATURES_OK) != 0;
+        if (featuresOk && ((state.driverFeatures() & ~offeredFeatures) != 0
+                || !VirtioFeatures.has(state.driverFeatures(), VirtioFeatures.VERSION_1))) {
+            throw new IllegalArgumentException("driverFeatures: 0x" + Long.toHexString(state.driverFeatures())
+                    + " were not offered or lack VERSION_1, yet FEATURES_OK is set");
+        }
+        if (state.activated() && (s & DeviceStatus.DRIVER_OK) == 0) {
+            throw new IllegalArgumentException("activated: the device was started without DRIVER_OK");
+        }
+        if (state.queues().size() != queues.size()) {
+            throw new IllegalArgumentException("queues: " + state.queues().size() + " differs from this device's " + queues.size());
+        }
+        boolean indirect = VirtioFeatures.has(state.driverFeatures(), VirtioFeatures.RING_INDIRECT_DESC);
+        boolean eventIdx = VirtioFeatures.has(state.driverFeatures(), VirtioFeatures.RING_EVENT_IDX);
+        for (int i = 0; i < queues.size(); i++) {
+            Virtqueue.State q = state.queues().get(i);
+            try {
+                queues.get(i).checkRestore(q, memory);
+                if (q.ready() && !featuresOk) throw new IllegalArgumentException("ready: set before FEATURES_OK");
+                if (q.ready() && (q.indirect() != indirect || q.eventIdx() != eventIdx)) {
+                    throw new IllegalArgumentException("indirect/eventIdx: differ from the accepted features");
+                }
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("queue " + i + ": " + e.getMessage(), e);
+            }
+        }
+    }
+
+    private static void requireStep(int status, int bit, int required, String problem) {
+        if ((status & bit) != 0 && (status & required) == 0) {
+            throw new IllegalArgumentException("status: 0x" + Integer.toHexString(status) + " sets " + problem);
         }
     }
 

@@ -2,6 +2,9 @@ package io.aether.virtio;
 
 import io.aether.memory.GuestMemory;
 import io.aether.memory.GuestMemoryException;
+import io.aether.snapshot.SnapshotException;
+import io.aether.snapshot.StateReader;
+import io.aether.snapshot.StateWriter;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
@@ -141,12 +144,7 @@ public final class Virtqueue {
      */
     boolean enable(GuestMemory guestMemory, long features) {
         if (ready) return true;
-        boolean sizeOk = size >= 1 && size <= maxSize && Integer.bitCount(size) == 1;
-        if (!sizeOk
-                || descTable % 16 != 0 || availRing % 2 != 0 || usedRing % 4 != 0
-                || !guestMemory.contains(descTable, 16L * size)
-                || !guestMemory.contains(availRing, 6 + 2L * size)
-                || !GuestRanges.writable(guestMemory, usedRing, 6 + 8L * size)) {
+        if (layoutProblem(guestMemory, maxSize, size, descTable, availRing, usedRing) != null) {
             faults[QueueFault.BAD_LAYOUT.ordinal()]++;
             return false;
         }
@@ -161,6 +159,120 @@ public final class Virtqueue {
         lastPoppedHead = -1;
         ready = true;
         return true;
+    }
+
+    /** What is wrong with a layout (2.7.2), naming the field, or {@code null} if the queue may start with it. */
+    private static String layoutProblem(GuestMemory guestMemory, int maxSize, int size, long descTable, long availRing,
+                                        long usedRing) {
+        if (size < 1 || size > maxSize || Integer.bitCount(size) != 1) {
+            return "size: " + size + " is not a power of two from 1 to " + maxSize;
+        }
+        if (descTable % 16 != 0 || !guestMemory.contains(descTable, 16L * size)) {
+            return "descriptor table: 0x" + Long.toHexString(descTable) + " is not 16-aligned inside guest memory";
+        }
+        if (availRing % 2 != 0 || !guestMemory.contains(availRing, 6 + 2L * size)) {
+            return "available ring: 0x" + Long.toHexString(availRing) + " is not 2-aligned inside guest memory";
+        }
+        if (usedRing % 4 != 0 || !GuestRanges.writable(guestMemory, usedRing, 6 + 8L * size)) {
+            return "used ring: 0x" + Long.toHexString(usedRing) + " is not 4-aligned inside writable guest memory";
+        }
+        return null;
+    }
+
+    /**
+     * A queue's state (counters are not part of it: they count this process's work).
+     *
+     * @param maxSize the size the device offers; a restore checks it against the device's
+     * @param size the size the driver wrote (any value while not ready, as the register takes any)
+     * @param ready whether the queue runs; its layout then passes the checks of QueueReady
+     * @param indirect whether indirect descriptors were negotiated (meaningful when ready; QueueReady sets
+     *     this and the ring positions afresh)
+     * @param eventIdx whether EVENT_IDX was negotiated (meaningful when ready)
+     * @param nextAvail the next available-ring index the device reads (16 bits)
+     * @param nextUsed the next used-ring index the device writes (16 bits)
+     * @param signalledUsed the used index at the last interrupt decision (16 bits)
+     * @param usedSinceSignal whether buffers were used since that decision
+     * @param broken whether a guest error stopped the queue until reset
+     */
+    public record State(int maxSize, int size, boolean ready, long descTable, long availRing, long usedRing,
+                        boolean indirect, boolean eventIdx, int nextAvail, int nextUsed, int signalledUsed,
+                        boolean usedSinceSignal, boolean broken) {
+
+        public State {
+            checkMaxSize("maxSize", 1, maxSize);
+            index("nextAvail", nextAvail);
+            index("nextUsed", nextUsed);
+            index("signalledUsed", signalledUsed);
+        }
+
+        private static void index(String field, int value) {
+            if (value < 0 || value > 0xFFFF) throw new IllegalArgumentException(field + ": " + value + " is not a 16-bit index");
+        }
+
+        /** Writes the fields in the order {@link #read} takes them. */
+        public void write(StateWriter out) {
+            out.i32(maxSize).i32(size).bool(ready).i64(descTable).i64(availRing).i64(usedRing).bool(indirect)
+                    .bool(eventIdx).u16(nextAvail).u16(nextUsed).u16(signalledUsed).bool(usedSinceSignal).bool(broken);
+        }
+
+        public static State read(StateReader in) throws SnapshotException {
+            int maxSize = in.i32("maxSize");
+            int size = in.i32("size");
+            boolean ready = in.bool("ready");
+            long desc = in.i64("descTable");
+            long avail = in.i64("availRing");
+            long used = in.i64("usedRing");
+            boolean indirect = in.bool("indirect");
+            boolean eventIdx = in.bool("eventIdx");
+            int nextAvail = in.u16("nextAvail");
+            int nextUsed = in.u16("nextUsed");
+            int signalled = in.u16("signalledUsed");
+            boolean usedSinceSignal = in.bool("usedSinceSignal");
+            boolean broken = in.bool("broken");
+            return in.build(() -> new State(maxSize, size, ready, desc, avail, used, indirect, eventIdx, nextAvail, nextUsed, signalled,
+                    usedSinceSignal, broken));
+        }
+    }
+
+    /** This queue's state; the owning device's lock must be held. */
+    State state() {
+        return new State(maxSize, size, ready, descTable, availRing, usedRing, indirect, eventIdx, nextAvail, nextUsed,
+                signalledUsed, usedSinceSignal, broken);
+    }
+
+    /**
+     * Whether {@code state} may be restored into this queue over {@code guestMemory}: the device's
+     * maximum size, and for a ready queue the layout QueueReady checks.
+     *
+     * @throws IllegalArgumentException naming the field, if not
+     */
+    void checkRestore(State state, GuestMemory guestMemory) {
+        if (state.maxSize() != maxSize) {
+            throw new IllegalArgumentException("maxSize: " + state.maxSize() + " differs from the device's " + maxSize);
+        }
+        if (state.ready()) {
+            String problem = layoutProblem(guestMemory, maxSize, state.size(), state.descTable(), state.availRing(),
+                    state.usedRing());
+            if (problem != null) throw new IllegalArgumentException(problem);
+        }
+    }
+
+    /** Puts this queue in {@code state}, which {@link #checkRestore} accepted; counters are kept. */
+    void restore(State state, GuestMemory guestMemory) {
+        size = state.size();
+        descTable = state.descTable();
+        availRing = state.availRing();
+        usedRing = state.usedRing();
+        ready = state.ready();
+        memory = state.ready() ? guestMemory : null;
+        indirect = state.indirect();
+        eventIdx = state.eventIdx();
+        nextAvail = state.nextAvail();
+        nextUsed = state.nextUsed();
+        signalledUsed = state.signalledUsed();
+        usedSinceSignal = state.usedSinceSignal();
+        broken = state.broken();
+        lastPoppedHead = -1;
     }
 
     /** The driver wrote 0 to QueueReady: stop using the rings, keep the layout. */

@@ -1,6 +1,9 @@
 package io.aether.devices.block;
 
 import io.aether.memory.GuestMemory;
+import io.aether.snapshot.SnapshotException;
+import io.aether.snapshot.StateReader;
+import io.aether.snapshot.StateWriter;
 import io.aether.memory.GuestMemoryException;
 import io.aether.virtio.DescriptorChain;
 import io.aether.virtio.RequestQueue;
@@ -179,6 +182,64 @@ public final class VirtioBlock implements VirtioDevice, AutoCloseable {
 
     public Options options() {
         return options;
+    }
+
+    /**
+     * What a restored device must match: requests are served whole under the device's lock, so
+     * none is ever in flight, and the rest of the device's state is its transport's. A disk whose
+     * size, mode, id or queue size changed since the snapshot would show the guest another disk.
+     *
+     * @param capacity sectors
+     * @param id the GET_ID answer without its NUL padding
+     */
+    public record State(long capacity, boolean readOnly, String id, int queueSize) {
+
+        public State {
+            if (capacity < 0) throw new IllegalArgumentException("capacity: " + capacity + " sectors is negative");
+            new Options(readOnly, id, queueSize); // the same rules as the live options
+        }
+
+        /** Writes the fields in the order {@link #read} takes them. */
+        public void write(StateWriter out) {
+            out.i64(capacity).bool(readOnly).bytes(id.getBytes(StandardCharsets.US_ASCII)).i32(queueSize);
+        }
+
+        public static State read(StateReader in) throws SnapshotException {
+            long capacity = in.i64("capacity");
+            boolean readOnly = in.bool("readOnly");
+            String id = new String(in.bytes("id", ID_BYTES), StandardCharsets.US_ASCII);
+            int queueSize = in.i32("queueSize");
+            return in.build(() -> new State(capacity, readOnly, id, queueSize));
+        }
+    }
+
+    public State state() {
+        int length = 0;
+        while (length < ID_BYTES && id[length] != 0) length++;
+        return new State(capacity, options.readOnly(), new String(id, 0, length, StandardCharsets.US_ASCII), options.queueSize());
+    }
+
+    /**
+     * Checks that this device, opened for a restore, is the one {@code state} describes.
+     *
+     * @throws IllegalArgumentException naming the field that differs
+     */
+    public void restore(State state) {
+        State mine = state();
+        if (state.capacity() != mine.capacity()) {
+            throw new IllegalArgumentException("capacity: the disk has " + mine.capacity() + " sectors, the snapshot "
+                    + state.capacity() + " (its size changed)");
+        }
+        if (state.readOnly() != mine.readOnly()) {
+            throw new IllegalArgumentException("readOnly: the disk is " + (mine.readOnly() ? "read-only" : "writable")
+                    + ", in the snapshot it was not");
+        }
+        if (!state.id().equals(mine.id())) {
+            throw new IllegalArgumentException("id: the disk's is '" + mine.id() + "', the snapshot's '" + state.id() + "'");
+        }
+        if (state.queueSize() != mine.queueSize()) {
+            throw new IllegalArgumentException("queueSize: the disk's is " + mine.queueSize() + ", the snapshot's " + state.queueSize());
+        }
     }
 
     public synchronized Counters counters() {

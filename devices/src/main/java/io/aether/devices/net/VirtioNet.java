@@ -3,6 +3,9 @@ package io.aether.devices.net;
 import io.aether.common.MacAddress;
 import io.aether.memory.GuestMemory;
 import io.aether.memory.GuestMemoryException;
+import io.aether.snapshot.SnapshotException;
+import io.aether.snapshot.StateReader;
+import io.aether.snapshot.StateWriter;
 import io.aether.virtio.DescriptorChain;
 import io.aether.virtio.VirtioDevice;
 import io.aether.virtio.VirtioInterrupt;
@@ -124,6 +127,55 @@ public final class VirtioNet implements VirtioDevice {
 
     public Options options() {
         return options;
+    }
+
+    /**
+     * The device's own state beside its transport's: what the guest was shown, which a restored
+     * device must match, and whether receive was stalled. Frames wait in the backend, never here,
+     * and transmit is served whole under the lock, so no frame is in flight.
+     *
+     * @param rxStalled whether receive waits for a notification on the receive queue; a running
+     *     device that was not stalled must be polled again after a restore
+     */
+    public record State(Options options, boolean rxStalled) {
+
+        public State {
+            Objects.requireNonNull(options, "options");
+        }
+
+        /** Writes the fields in the order {@link #read} takes them. */
+        public void write(StateWriter out) {
+            out.i64(options.mac().value()).i32(options.mtu()).i32(options.queueSize()).bool(rxStalled);
+        }
+
+        public static State read(StateReader in) throws SnapshotException {
+            long mac = in.i64("mac");
+            int mtu = in.i32("mtu");
+            int queueSize = in.i32("queueSize");
+            boolean rxStalled = in.bool("rxStalled");
+            return in.build(() -> new State(new Options(new MacAddress(mac), mtu, queueSize), rxStalled));
+        }
+    }
+
+    /** The device's state, taken under its lock. */
+    public synchronized State state() {
+        return new State(options, rxStalled);
+    }
+
+    /**
+     * Restores the receive state after the transport's restore started the device again.
+     *
+     * @throws IllegalArgumentException naming the field, if the options differ from this device's
+     *     or receive was running on a device that is not; the device is then unchanged
+     */
+    public synchronized void restore(State state) {
+        if (!state.options().equals(options)) {
+            throw new IllegalArgumentException("options: the snapshot's " + state.options() + " differ from this device's " + options);
+        }
+        if (!state.rxStalled() && interrupt == null) {
+            throw new IllegalArgumentException("rxStalled: receive was running, but the device is not started");
+        }
+        rxStalled = state.rxStalled();
     }
 
     public synchronized Counters counters() {

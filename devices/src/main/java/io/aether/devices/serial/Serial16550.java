@@ -2,8 +2,13 @@ package io.aether.devices.serial;
 
 import io.aether.common.BusDevice;
 import io.aether.common.InterruptLine;
+import io.aether.snapshot.SnapshotException;
+import io.aether.snapshot.StateReader;
+import io.aether.snapshot.StateWriter;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.util.Arrays;
+import java.util.HexFormat;
 import java.util.Objects;
 
 /**
@@ -176,6 +181,148 @@ public final class Serial16550 implements BusDevice {
 
     public synchronized Counters counters() {
         return new Counters(bytesOut, bytesIn, inputRefused, inputDropped, outputErrors, badAccesses);
+    }
+
+    /** The most host input a saved UART may hold: larger backlogs are refused before they are read. */
+    static final int MAX_SAVED_BACKLOG = 1 << 20;
+
+    /**
+     * The UART's state: every register and the received bytes. Transmission is instant, so nothing
+     * waits to go out; THR/TEMT are always empty and the IIR/LSR values follow from these fields.
+     *
+     * @param ier interrupt enables (4 bits)
+     * @param lcr line control, DLAB included
+     * @param mcr modem control (5 bits)
+     * @param msrDelta the MSR change bits not yet read (DCTS, DDSR, TERI, DDCD)
+     * @param scr the scratch register
+     * @param dll the divisor latch's low byte
+     * @param dlm the divisor latch's high byte
+     * @param fifoEnabled FCR bit 0
+     * @param overrun a receiver overrun not yet read from LSR
+     * @param thrPending a THRE interrupt not yet acknowledged
+     * @param fifo the receive FIFO, oldest first: at most 16 bytes, 1 with the FIFO disabled
+     * @param backlog host input waiting for room in the FIFO, oldest first
+     */
+    public record State(int ier, int lcr, int mcr, int msrDelta, int scr, int dll, int dlm, boolean fifoEnabled,
+                        boolean overrun, boolean thrPending, byte[] fifo, byte[] backlog) {
+
+        public State {
+            checkBits("ier", ier, 0x0F);
+            checkBits("lcr", lcr, 0xFF);
+            checkBits("mcr", mcr, 0x1F);
+            checkBits("msrDelta", msrDelta, MSR_DCTS | MSR_DDSR | MSR_TERI | MSR_DDCD);
+            checkBits("scr", scr, 0xFF);
+            checkBits("dll", dll, 0xFF);
+            checkBits("dlm", dlm, 0xFF);
+            int depth = fifoEnabled ? FIFO_SIZE : 1;
+            if (fifo.length > depth) {
+                throw new IllegalArgumentException("fifo: " + fifo.length + " bytes is more than its depth " + depth);
+            }
+            if (backlog.length > MAX_SAVED_BACKLOG) {
+                throw new IllegalArgumentException("backlog: " + backlog.length + " bytes is more than " + MAX_SAVED_BACKLOG);
+            }
+            // Outside loopback, host input moves into the FIFO whenever it has room.
+            if ((mcr & MCR_LOOP) == 0 && backlog.length > 0 && fifo.length < depth) {
+                throw new IllegalArgumentException("backlog: host input waits while the FIFO has room");
+            }
+            fifo = fifo.clone();
+            backlog = backlog.clone();
+        }
+
+        private static void checkBits(String field, int value, int allowed) {
+            if ((value & ~allowed) != 0) {
+                throw new IllegalArgumentException(field + ": 0x" + Integer.toHexString(value) + " has bits outside 0x"
+                        + Integer.toHexString(allowed));
+            }
+        }
+
+        @Override
+        public byte[] fifo() {
+            return fifo.clone();
+        }
+
+        @Override
+        public byte[] backlog() {
+            return backlog.clone();
+        }
+
+        /** Writes the fields in the order {@link #read} takes them. */
+        public void write(StateWriter out) {
+            out.u8(ier).u8(lcr).u8(mcr).u8(msrDelta).u8(scr).u8(dll).u8(dlm).bool(fifoEnabled).bool(overrun)
+                    .bool(thrPending).bytes(fifo).bytes(backlog);
+        }
+
+        public static State read(StateReader in) throws SnapshotException {
+            int ier = in.u8("ier");
+            int lcr = in.u8("lcr");
+            int mcr = in.u8("mcr");
+            int msrDelta = in.u8("msrDelta");
+            int scr = in.u8("scr");
+            int dll = in.u8("dll");
+            int dlm = in.u8("dlm");
+            boolean fifoEnabled = in.bool("fifoEnabled");
+            boolean overrun = in.bool("overrun");
+            boolean thrPending = in.bool("thrPending");
+            byte[] fifo = in.bytes("fifo", FIFO_SIZE);
+            byte[] backlog = in.bytes("backlog", MAX_SAVED_BACKLOG);
+            return in.build(() -> new State(ier, lcr, mcr, msrDelta, scr, dll, dlm, fifoEnabled, overrun, thrPending, fifo, backlog));
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof State s && s.ier == ier && s.lcr == lcr && s.mcr == mcr && s.msrDelta == msrDelta
+                    && s.scr == scr && s.dll == dll && s.dlm == dlm && s.fifoEnabled == fifoEnabled && s.overrun == overrun
+                    && s.thrPending == thrPending && Arrays.equals(s.fifo, fifo) && Arrays.equals(s.backlog, backlog);
+        }
+
+        @Override
+        public int hashCode() {
+            return Objects.hash(ier, lcr, mcr, msrDelta, scr, dll, dlm, fifoEnabled, overrun, thrPending,
+                    Arrays.hashCode(fifo), Arrays.hashCode(backlog));
+        }
+
+        @Override
+        public String toString() {
+            return "State[ier=" + ier + ", lcr=" + lcr + ", mcr=" + mcr + ", msrDelta=" + msrDelta + ", scr=" + scr
+                    + ", dll=" + dll + ", dlm=" + dlm + ", fifoEnabled=" + fifoEnabled + ", overrun=" + overrun
+                    + ", thrPending=" + thrPending + ", fifo=" + HexFormat.of().formatHex(fifo) + ", backlog="
+                    + HexFormat.of().formatHex(backlog) + "]";
+        }
+    }
+
+    /** The UART's state, taken under its lock. */
+    public synchronized State state() {
+        return new State(ier, lcr, mcr, msrDelta, scr, dll, dlm, fifoEnabled, overrun, thrPending, fifo.toArray(),
+                backlog.toArray());
+    }
+
+    /**
+     * Puts the UART into {@code state}, counters kept, and drives the interrupt line to match.
+     *
+     * @throws IllegalArgumentException naming the field, if the backlog is larger than this UART's
+     *     input capacity; the UART is then unchanged
+     */
+    public synchronized void restore(State state) {
+        if (state.backlog.length > backlog.capacity()) {
+            throw new IllegalArgumentException("backlog: " + state.backlog.length + " bytes is more than this UART's input capacity "
+                    + backlog.capacity());
+        }
+        ier = state.ier;
+        lcr = state.lcr;
+        mcr = state.mcr;
+        msrDelta = state.msrDelta;
+        scr = state.scr;
+        dll = state.dll;
+        dlm = state.dlm;
+        fifoEnabled = state.fifoEnabled;
+        overrun = state.overrun;
+        thrPending = state.thrPending;
+        fifo.clear();
+        for (byte b : state.fifo) fifo.add(b);
+        backlog.clear();
+        for (byte b : state.backlog) backlog.add(b);
+        refusedInput = false;
+        updateInterrupt();
     }
 
     @Override
@@ -375,6 +522,16 @@ public final class Serial16550 implements BusDevice {
 
         int free() {
             return bytes.length - size;
+        }
+
+        int capacity() {
+            return bytes.length;
+        }
+
+        byte[] toArray() {
+            byte[] copy = new byte[size];
+            for (int i = 0; i < size; i++) copy[i] = bytes[(head + i) % bytes.length];
+            return copy;
         }
 
         boolean isEmpty() {
