@@ -13,11 +13,13 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
 
 /**
  * The control protocol's wire: one JSON object per line each way, UTF-8, one request per
@@ -76,7 +78,7 @@ public final class ControlCodec {
             case ControlResponse.Metrics m -> {
                 o.put("ok", "metrics");
                 ObjectNode values = o.putObject("values");
-                new java.util.TreeMap<>(m.values()).forEach(values::put);
+                new TreeMap<>(m.values()).forEach(values::put);
             }
             case ControlResponse.ConsoleAttached a -> o.put("ok", "console-attached");
             case ControlResponse.Refused r -> o.put("error", r.code()).put("message", r.message());
@@ -219,7 +221,7 @@ public final class ControlCodec {
 
         /** {@code value}, once no field but {@code op} (or {@code ok}) and {@code known} is present. */
         <T> T only(T value, String... known) {
-            Set<String> allowed = new java.util.HashSet<>(Set.of(known));
+            Set<String> allowed = new HashSet<>(Set.of(known));
             allowed.add(node.has("op") ? "op" : "ok");
             for (Iterator<String> it = node.fieldNames(); it.hasNext(); ) {
                 String name = it.next();

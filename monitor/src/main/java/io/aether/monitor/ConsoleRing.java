@@ -20,10 +20,6 @@ final class ConsoleRing extends OutputStream {
         this.ring = new byte[capacity];
     }
 
-    int capacity() {
-        return ring.length;
-    }
-
     @Override
     public synchronized void write(int b) {
         ring[(int) (total % ring.length)] = (byte) b;

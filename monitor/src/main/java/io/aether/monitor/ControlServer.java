@@ -38,19 +38,27 @@ final class ControlServer implements AutoCloseable {
     static final int MAX_CONNECTIONS = 16;
     /** A client must send its request line within this time. */
     static final long REQUEST_MILLIS = 5_000;
+    /** How long a connection over the cap is given to take its busy answer. */
+    static final long BUSY_MILLIS = 1_000;
 
     private final Path path;
+    /** The socket file's identity (device and inode), so that close removes it only if it is still ours. */
+    private final Object fileKey;
     private final ServerSocketChannel server;
     private final Function<ControlRequest, ControlResponse> handler;
     private final ConsoleRing console;
     private final Semaphore slots = new Semaphore(MAX_CONNECTIONS);
+    /** Connections over the cap being told so; beyond these they are closed unanswered. */
+    private final Semaphore busySlots = new Semaphore(MAX_CONNECTIONS);
     private final Set<SocketChannel> open = ConcurrentHashMap.newKeySet();
     private final AtomicLong refused = new AtomicLong();
     private final Thread acceptor;
     private volatile boolean closing;
 
-    private ControlServer(Path path, ServerSocketChannel server, Function<ControlRequest, ControlResponse> handler, ConsoleRing console) {
+    private ControlServer(Path path, ServerSocketChannel server, Function<ControlRequest, ControlResponse> handler, ConsoleRing console)
+            throws IOException {
         this.path = path;
+        this.fileKey = Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).fileKey();
         this.server = server;
         this.handler = handler;
         this.console = console;
@@ -64,9 +72,15 @@ final class ControlServer implements AutoCloseable {
      *     there, or something that is not a socket is in the way
      */
     static ControlServer start(Path path, Function<ControlRequest, ControlResponse> handler, ConsoleRing console) throws IOException {
-        ControlServer s = new ControlServer(path, bind(path), handler, console);
-        s.acceptor.start();
-        return s;
+        ServerSocketChannel channel = bind(path);
+        try {
+            ControlServer s = new ControlServer(path, channel, handler, console);
+            s.acceptor.start();
+            return s;
+        } catch (IOException e) {
+            channel.close();
+            throw e;
+        }
     }
 
     /** Requests refused for being malformed, late or over the connection cap. */
@@ -85,13 +99,8 @@ final class ControlServer implements AutoCloseable {
         if (Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
             BasicFileAttributes a = Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
             if (!a.isOther()) throw new IOException(path + ": exists and is not a socket");
-            try (SocketChannel probe = SocketChannel.open(StandardProtocolFamily.UNIX)) {
-                probe.connect(UnixDomainSocketAddress.of(path));
-                throw new IOException(path + ": another monitor answers on this socket");
-            } catch (IOException e) {
-                if (e.getMessage() != null && e.getMessage().contains("another monitor")) throw e;
-                // Nobody answers: a socket left by a monitor that died; the rename below replaces it.
-            }
+            if (answers(path)) throw new IOException(path + ": another monitor answers on this socket");
+            // Nobody answers: a socket left by a monitor that died; the rename below replaces it.
         }
         Path staging = Files.createTempDirectory(dir, ".monitor-", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         Path temporary = staging.resolve("s");
@@ -110,6 +119,15 @@ final class ControlServer implements AutoCloseable {
         }
     }
 
+    private static boolean answers(Path socket) {
+        try (SocketChannel probe = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            probe.connect(UnixDomainSocketAddress.of(socket));
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
     private void acceptLoop() {
         while (!closing) {
             SocketChannel client;
@@ -122,8 +140,21 @@ final class ControlServer implements AutoCloseable {
             }
             if (!slots.tryAcquire()) {
                 refused.incrementAndGet();
-                Thread.ofVirtual().start(() -> answerAndClose(client, new ControlResponse.Refused(ControlResponse.Refused.BUSY,
-                        "the monitor serves " + MAX_CONNECTIONS + " connections at once; try again")));
+                if (!busySlots.tryAcquire()) {
+                    closeQuietly(client); // a flood: not even an answer
+                    continue;
+                }
+                Thread.ofVirtual().start(() -> {
+                    Thread watchdog = closeAfter(client, BUSY_MILLIS);
+                    try {
+                        refuse(client, Channels.newInputStream(client), ControlResponse.Refused.BUSY,
+                                "the monitor serves " + MAX_CONNECTIONS + " connections at once; try again");
+                    } finally {
+                        watchdog.interrupt();
+                        closeQuietly(client);
+                        busySlots.release();
+                    }
+                });
                 continue;
             }
             open.add(client);
@@ -143,23 +174,18 @@ final class ControlServer implements AutoCloseable {
         InputStream in = Channels.newInputStream(client);
         ControlRequest request;
         // A client that sends nothing, or trickles, is cut off: the read ends when the channel closes.
-        Thread watchdog = Thread.ofVirtual().start(() -> {
-            try {
-                Thread.sleep(REQUEST_MILLIS);
-                closeQuietly(client);
-            } catch (InterruptedException e) {
-                // The request arrived in time.
-            }
-        });
+        Thread watchdog = closeAfter(client, REQUEST_MILLIS);
         try {
             String line = ControlCodec.readLine(in, ControlCodec.MAX_REQUEST_LINE);
             if (line == null) return;
             request = ControlCodec.readRequest(line);
         } catch (IOException e) {
-            refuse(client, in, "request: " + e.getMessage());
+            refused.incrementAndGet();
+            refuse(client, in, ControlResponse.Refused.BAD_REQUEST, "request: " + e.getMessage());
             return;
         } catch (IllegalArgumentException e) {
-            refuse(client, in, e.getMessage());
+            refused.incrementAndGet();
+            refuse(client, in, ControlResponse.Refused.BAD_REQUEST, e.getMessage());
             return;
         } finally {
             watchdog.interrupt();
@@ -173,14 +199,25 @@ final class ControlServer implements AutoCloseable {
         }
     }
 
+    /** Closes {@code client} after {@code millis} unless the returned thread is interrupted first. */
+    private static Thread closeAfter(SocketChannel client, long millis) {
+        return Thread.ofVirtual().start(() -> {
+            try {
+                Thread.sleep(millis);
+                closeQuietly(client);
+            } catch (InterruptedException e) {
+                // Done in time.
+            }
+        });
+    }
+
     /**
-     * Answers a bad request, then reads (a bounded amount of) what the client still sends before
+     * Answers a refusal, then reads (a bounded amount of) what the client still sends before
      * closing: closing with unread bytes would reset the connection and lose the answer. The
-     * request's watchdog bounds the time.
+     * caller's watchdog bounds the time.
      */
-    private void refuse(SocketChannel client, InputStream in, String why) {
-        refused.incrementAndGet();
-        if (!answer(client, new ControlResponse.Refused(ControlResponse.Refused.BAD_REQUEST, why))) return;
+    private static void refuse(SocketChannel client, InputStream in, String code, String why) {
+        if (!answer(client, new ControlResponse.Refused(code, why))) return;
         try {
             client.shutdownOutput();
             byte[] sink = new byte[4096];
@@ -223,11 +260,6 @@ final class ControlServer implements AutoCloseable {
         }
     }
 
-    private void answerAndClose(SocketChannel client, ControlResponse response) {
-        answer(client, response);
-        closeQuietly(client);
-    }
-
     private static boolean answer(SocketChannel client, ControlResponse response) {
         try {
             ByteBuffer buffer = ByteBuffer.wrap(ControlCodec.write(response).getBytes(StandardCharsets.UTF_8));
@@ -258,9 +290,10 @@ final class ControlServer implements AutoCloseable {
             // Closing the listener cannot fail in a way that matters here.
         }
         try {
-            Files.deleteIfExists(path);
+            Object now = Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).fileKey();
+            if (now != null && now.equals(fileKey)) Files.delete(path);
         } catch (IOException e) {
-            // Left for the next monitor at this path, which replaces a stale socket.
+            // Gone already, or left for the next monitor at this path, which replaces a stale socket.
         }
         try {
             if (slots.tryAcquire(MAX_CONNECTIONS, graceMillis, TimeUnit.MILLISECONDS)) slots.release(MAX_CONNECTIONS);
