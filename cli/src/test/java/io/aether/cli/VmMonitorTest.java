@@ -57,8 +57,10 @@ class VmMonitorTest {
         return Files.writeString(dir.resolve("spec.json"), json);
     }
 
-    private Process monitor(Path spec, Path socket) throws IOException {
-        Process p = new ProcessBuilder(VmRunCommandTest.aether("vm", "monitor", "--spec", spec.toString(), "--socket", socket.toString()))
+    private Process monitor(Path spec, Path socket, String... more) throws IOException {
+        List<String> args = new java.util.ArrayList<>(List.of("vm", "monitor", "--spec", spec.toString(), "--socket", socket.toString()));
+        args.addAll(List.of(more));
+        Process p = new ProcessBuilder(VmRunCommandTest.aether(args.toArray(String[]::new)))
                 .redirectErrorStream(true).redirectOutput(dir.resolve("monitor.out").toFile()).start();
         started.add(p.toHandle());
         return p;
@@ -208,9 +210,12 @@ class VmMonitorTest {
     void theMonitorExitsWithVmRunsStatusesAndRemovesItsSocket() throws Exception {
         VmRunCommandTest.requireKvm();
         Path socket = dir.resolve("vm.sock");
-        Process hello = monitor(spec("{\"boot\": {\"stub\": \"hello\"}}"), socket);
+        Path log = dir.resolve("console.log");
+        Process hello = monitor(spec("{\"boot\": {\"stub\": \"hello\"}}"), socket, "--console-log", log.toString());
         assertTrue(hello.waitFor(60, TimeUnit.SECONDS));
         assertEquals(0, hello.exitValue(), monitorOutput());
+        assertEquals(StubGuest.MESSAGE, Files.readString(log), "the console log has the guest's output");
+        assertEquals("", monitorOutput(), "a guest that halts is no failure: nothing on stderr");
         assertFalse(Files.exists(socket, LinkOption.NOFOLLOW_LINKS));
 
         Process crash = monitor(spec("{\"boot\": {\"stub\": \"crash\"}}"), socket);

@@ -25,6 +25,8 @@ final class Monitor {
 
     private final VmSpec spec;
     private final ConsoleRing console;
+    /** The console log, or null without --console-log. */
+    private final ConsoleLog log;
     private final long startNanos = System.nanoTime();
     private final AtomicLong pauses = new AtomicLong();
     private final AtomicLong restarts = new AtomicLong();
@@ -35,9 +37,10 @@ final class Monitor {
     private volatile StopReason pendingStop;
     private volatile ControlServer server;
 
-    Monitor(VmSpec spec, ConsoleRing console) {
+    Monitor(VmSpec spec, ConsoleRing console, ConsoleLog log) {
         this.spec = spec;
         this.console = console;
+        this.log = log;
     }
 
     void serving(ControlServer server) {
@@ -142,6 +145,7 @@ final class Monitor {
         values.put("monitor.consoleBytes", console.total());
         values.put("monitor.pauses", pauses.get());
         values.put("monitor.restarts", restarts.get());
+        values.put("monitor.consoleLogLostBytes", log == null ? 0 : log.lostBytes());
         ControlServer s = server;
         values.put("monitor.refusedRequests", s == null ? 0 : s.refused());
         MicroVm vm = current;

@@ -33,9 +33,11 @@ public final class MonitorCommand {
     public static final int STATUS_BAD_ARGUMENTS = 2;
     /** Recent console output kept for clients that attach later. */
     static final int CONSOLE_RING_BYTES = 64 * 1024;
+    /** Where a console log rotates: a guest that prints for ever holds at most twice this on disk. */
+    static final long CONSOLE_LOG_BYTES = 16L << 20;
 
     public static final String HELP = """
-            Usage: aether vm monitor --spec FILE --socket PATH
+            Usage: aether vm monitor --spec FILE --socket PATH [--console-log FILE]
 
             Run one microVM in the background and control it through a Unix socket: the node
             agent's way to run VMs, one monitor process each.
@@ -52,6 +54,9 @@ public final class MonitorCommand {
                   --socket PATH   The control socket to create (mode 0600; removed on exit).
                                   Requests, one JSON line each: state, pause, resume, stop,
                                   metrics, console-attach, console-detach.
+                  --console-log FILE
+                                  Also append the console output to FILE; at %d MiB it becomes
+                                  FILE.1 (replacing the last one) and FILE starts again.
               -h, --help          Show this help and exit.
 
             Exit status (as for 'aether vm run'):
@@ -60,7 +65,7 @@ public final class MonitorCommand {
               3        the guest crashed (triple fault, KVM emulation failure or failed entry)
               4        the monitor failed, or this host cannot run the guest
               130/143  stopped by SIGINT/SIGTERM (the VM was stopped cleanly first)
-            """.formatted(CONSOLE_RING_BYTES / 1024);
+            """.formatted(CONSOLE_RING_BYTES / 1024, CONSOLE_LOG_BYTES >> 20);
 
     private static volatile boolean signalled;
 
@@ -72,24 +77,33 @@ public final class MonitorCommand {
         return signalled;
     }
 
-    record Options(boolean help, Path spec, Path socket) {
+    record Options(boolean help, Path spec, Path socket, Path consoleLog) {
 
         static Options parse(List<String> args) {
             boolean help = false;
             Path spec = null;
             Path socket = null;
+            Path consoleLog = null;
             for (int i = 0; i < args.size(); i++) {
                 String arg = args.get(i);
                 int eq = arg.startsWith("--") ? arg.indexOf('=') : -1;
                 String name = eq < 0 ? arg : arg.substring(0, eq);
                 switch (name) {
                     case "-h", "--help" -> help = true;
-                    case "--spec", "--socket" -> {
+                    case "--spec", "--socket", "--console-log" -> {
                         String value = eq >= 0 ? arg.substring(eq + 1) : i + 1 < args.size() ? args.get(++i) : null;
                         if (value == null || value.isEmpty()) throw new IllegalArgumentException(name + " needs a path");
-                        if ((name.equals("--spec") ? spec : socket) != null) throw new IllegalArgumentException("option '" + name + "' should be given only once");
-                        if (name.equals("--spec")) spec = Path.of(value);
-                        else socket = Path.of(value);
+                        Path given = switch (name) {
+                            case "--spec" -> spec;
+                            case "--socket" -> socket;
+                            default -> consoleLog;
+                        };
+                        if (given != null) throw new IllegalArgumentException("option '" + name + "' should be given only once");
+                        switch (name) {
+                            case "--spec" -> spec = Path.of(value);
+                            case "--socket" -> socket = Path.of(value);
+                            default -> consoleLog = Path.of(value);
+                        }
                     }
                     default -> throw new IllegalArgumentException((arg.startsWith("-") ? "unknown option '" + name + "'" : "unexpected argument '" + arg + "'")
                             + " (see 'aether vm monitor --help')");
@@ -97,7 +111,7 @@ public final class MonitorCommand {
             }
             if (!help && spec == null) throw new IllegalArgumentException("--spec is required");
             if (!help && socket == null) throw new IllegalArgumentException("--socket is required");
-            return new Options(help, spec, socket);
+            return new Options(help, spec, socket, consoleLog);
         }
     }
 
@@ -151,22 +165,33 @@ public final class MonitorCommand {
             System.err.println("aether vm monitor: " + e.getMessage());
             return new StopReason.HostError(e.getMessage()).exitStatus();
         }
+        ConsoleLog log = null;
+        if (options.consoleLog() != null) {
+            try {
+                log = new ConsoleLog(options.consoleLog(), CONSOLE_LOG_BYTES);
+            } catch (IOException e) {
+                System.err.println("aether vm monitor: --console-log " + options.consoleLog() + ": cannot open: " + e.getMessage());
+                return STATUS_BAD_ARGUMENTS;
+            }
+        }
         detachFromSession();
         ConsoleRing ring = new ConsoleRing(CONSOLE_RING_BYTES);
-        Monitor monitor = new Monitor(spec, ring);
+        Monitor monitor = new Monitor(spec, ring, log);
         ControlServer server;
         try {
             server = ControlServer.start(options.socket(), monitor::handle, ring);
         } catch (IOException e) {
             System.err.println("aether vm monitor: --socket " + e.getMessage());
+            if (log != null) log.close();
             return STATUS_BAD_ARGUMENTS;
         }
         monitor.serving(server);
         int status;
         try {
-            status = runVm(spec, monitor, ring);
+            status = runVm(spec, monitor, log == null ? ring : tee(ring, log));
         } finally {
             ring.close();
+            if (log != null) log.close();
             server.close();
         }
         return status;
@@ -187,8 +212,30 @@ public final class MonitorCommand {
     }
 
     /** The VM's life: built, run, rebuilt after a reboot when the spec says so; returns the exit status. */
-    private static int runVm(VmSpec spec, Monitor monitor, ConsoleRing ring) throws InterruptedException {
-        OutputStream console = ConsoleSession.lineFlushing(ring);
+    /** Both: the ring first (attached clients), then the log. Neither throws. */
+    private static OutputStream tee(ConsoleRing ring, ConsoleLog log) {
+        return new OutputStream() {
+            @Override
+            public void write(int b) {
+                ring.write(b);
+                log.write(b);
+            }
+
+            @Override
+            public void write(byte[] data, int offset, int length) {
+                ring.write(data, offset, length);
+                log.write(data, offset, length);
+            }
+
+            @Override
+            public void flush() {
+                log.flush();
+            }
+        };
+    }
+
+    private static int runVm(VmSpec spec, Monitor monitor, OutputStream sink) throws InterruptedException {
+        OutputStream console = ConsoleSession.lineFlushing(sink);
         CountDownLatch done = new CountDownLatch(1);
         Thread hook = new Thread(() -> {
             signalled = true;
