@@ -243,6 +243,11 @@ class VmMonitorTest {
             assertEquals("aether vm monitor: " + spec + ": " + c[1] + "\n", out);
             assertFalse(Files.exists(socket, LinkOption.NOFOLLOW_LINKS), "nothing was started");
         }
+        Path large = Files.writeString(dir.resolve("large.json"), "{\"boot\": {\"stub\": \"count\"}}" + " ".repeat(70_000));
+        Process tooLarge = monitor(large, socket);
+        assertTrue(tooLarge.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(2, tooLarge.exitValue());
+        assertEquals("aether vm monitor: " + large + ": spec: more than a spec may have (65536 bytes)\n", monitorOutput());
         Process missing = monitor(dir.resolve("absent.json"), socket);
         assertTrue(missing.waitFor(60, TimeUnit.SECONDS));
         assertEquals(2, missing.exitValue());

@@ -23,7 +23,8 @@ public sealed interface ControlRequest {
     /**
      * Stops the VM; the monitor then removes its socket and exits. A graceful stop asks the guest
      * to shut down and forces the stop after {@code timeout}; a forced one (graceful false)
-     * stops it at once.
+     * stops it at once, whatever the timeout. Monitors refuse graceful stops for now: the device
+     * models have no way yet to ask a guest to shut down.
      */
     record Stop(boolean graceful, Duration timeout) implements ControlRequest {
         public Stop {

@@ -12,7 +12,9 @@ import io.aether.vmspec.SpecException;
 import io.aether.vmspec.VmSpec;
 import io.aether.vmspec.VmSpecJson;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -118,12 +120,17 @@ public final class MonitorCommand {
     /** Reads the spec file: bounded, UTF-8, every complaint prefixed with the file's name. */
     static VmSpec readSpec(Path file) {
         try {
-            if (!Files.isRegularFile(file)) throw new IllegalArgumentException(file + ": no such file");
-            if (Files.size(file) > VmSpecJson.MAX_CHARS) {
-                throw new IllegalArgumentException(file + ": spec: " + Files.size(file) + " bytes is more than a spec may have (" + VmSpecJson.MAX_CHARS + ")");
+            if (!Files.exists(file)) throw new IllegalArgumentException(file + ": no such file");
+            if (!Files.isRegularFile(file)) throw new IllegalArgumentException(file + ": not a regular file");
+            byte[] bytes;
+            try (InputStream in = Files.newInputStream(file)) {
+                // At most one byte more than a spec may have: enough to tell it is too long, whatever the file's size now.
+                bytes = in.readNBytes(VmSpecJson.MAX_CHARS + 1);
             }
-            String json = StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(Files.readAllBytes(file))).toString();
-            return VmSpecJson.read(json);
+            if (bytes.length > VmSpecJson.MAX_CHARS) {
+                throw new IllegalArgumentException(file + ": spec: more than a spec may have (" + VmSpecJson.MAX_CHARS + " bytes)");
+            }
+            return VmSpecJson.read(StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(bytes)).toString());
         } catch (SpecException e) {
             throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
         } catch (CharacterCodingException e) {
