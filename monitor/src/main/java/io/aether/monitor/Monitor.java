@@ -95,7 +95,8 @@ final class Monitor {
 
     private MicroVm vm(String action) {
         MicroVm vm = current;
-        if (vm == null || finished.isDone()) throw new IllegalStateException("cannot " + action + ": the VM is stopped");
+        if (finished.isDone()) throw new IllegalStateException("cannot " + action + ": the VM is stopped");
+        if (vm == null) throw new IllegalStateException("cannot " + action + ": the VM is still being built");
         return vm;
     }
 
