@@ -199,6 +199,18 @@ class VmMonitorTest {
         assertFalse(Files.exists(socket, LinkOption.NOFOLLOW_LINKS));
     }
 
+    @Test
+    void sigtermStopsTheVmRemovesTheSocketAndExitsWith143() throws Exception {
+        VmRunCommandTest.requireKvm();
+        Path socket = dir.resolve("vm.sock");
+        Process p = monitor(spec("{\"boot\": {\"stub\": \"count\"}}"), socket);
+        awaitMonitor(socket);
+        p.toHandle().destroy(); // SIGTERM
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS), "SIGTERM must stop the monitor");
+        assertEquals(143, p.exitValue(), monitorOutput());
+        assertFalse(Files.exists(socket, LinkOption.NOFOLLOW_LINKS), "the socket is removed before the JVM exits");
+    }
+
     /** The session id, field 6 of /proc/PID/stat (after the command name in parentheses). */
     private static long sessionOf(long pid) throws IOException {
         String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));

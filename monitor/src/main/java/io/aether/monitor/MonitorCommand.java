@@ -193,15 +193,31 @@ public final class MonitorCommand {
             return STATUS_BAD_ARGUMENTS;
         }
         monitor.serving(server);
-        int status;
+        // SIGINT/SIGTERM stop the VM; the hook holds the JVM until the socket is gone too.
+        CountDownLatch done = new CountDownLatch(1);
+        Thread hook = new Thread(() -> {
+            signalled = true;
+            monitor.requestStop(new StopReason.Requested("signal"));
+            try {
+                done.await(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        Runtime.getRuntime().addShutdownHook(hook);
         try {
-            status = runVm(spec, monitor, log == null ? ring : tee(ring, log));
+            return runVm(spec, monitor, log == null ? ring : tee(ring, log));
         } finally {
             ring.close();
             if (log != null) log.close();
             server.close();
+            done.countDown();
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException e) {
+                // Shutdown is already in progress: the hook is running and waits for done.
+            }
         }
-        return status;
     }
 
     /**
@@ -243,17 +259,6 @@ public final class MonitorCommand {
 
     private static int runVm(VmSpec spec, Monitor monitor, OutputStream sink) throws InterruptedException {
         OutputStream console = ConsoleSession.lineFlushing(sink);
-        CountDownLatch done = new CountDownLatch(1);
-        Thread hook = new Thread(() -> {
-            signalled = true;
-            monitor.requestStop(new StopReason.Requested("signal"));
-            try {
-                done.await(10, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        });
-        Runtime.getRuntime().addShutdownHook(hook);
         StopReason reason = null;
         try {
             boolean restarted = false;
@@ -291,12 +296,6 @@ public final class MonitorCommand {
             }
         } finally {
             monitor.finished(reason != null ? reason : new StopReason.HostError("the monitor ended"));
-            done.countDown();
-            try {
-                Runtime.getRuntime().removeShutdownHook(hook);
-            } catch (IllegalStateException e) {
-                // Shutdown is already in progress: the hook is running and waits for done.
-            }
         }
     }
 }
