@@ -1,6 +1,7 @@
 package io.aether.cli;
 
 import io.aether.cli.model.ModelCommand;
+import io.aether.monitor.MonitorCommand;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -38,7 +39,7 @@ public final class Main {
 
     public static void main(String[] args) {
         int status = run(args);
-        if (isMonitor(args) && !VmRunCommand.signalled()) {
+        if (isMonitor(args) && !VmRunCommand.signalled() && !MonitorCommand.signalled()) {
             // System.exit first asks for a System.Logger to log the call, a ServiceLoader scan that
             // opens every jar on the class path: about 30 ms, a sixth of a stub VM's whole run.
             // The monitor has already closed its VM and removed its hook; nothing else is pending.
@@ -49,18 +50,19 @@ public final class Main {
         System.exit(status);
     }
 
+    /** {@code vm run} and {@code vm monitor}: the commands that run a VM, started without picocli. */
     private static boolean isMonitor(String[] args) {
-        return args.length >= 2 && args[0].equals("vm") && args[1].equals("run");
+        return args.length >= 2 && args[0].equals("vm") && (args[1].equals("run") || args[1].equals("monitor"));
     }
 
     /** Runs the command line and returns its exit status (tests call this). */
     public static int run(String... args) {
         // The monitor starts without picocli (see VmRunCommand).
         if (isMonitor(args)) {
-            return runMonitor(List.of(args).subList(2, args.length));
+            return runMonitor(args[1], List.of(args).subList(2, args.length));
         }
-        if (args.length >= 3 && args[0].equals("help") && args[1].equals("vm") && args[2].equals("run")) {
-            return runMonitor(List.of("--help"));
+        if (args.length >= 3 && args[0].equals("help") && args[1].equals("vm") && (args[2].equals("run") || args[2].equals("monitor"))) {
+            return runMonitor(args[2], List.of("--help"));
         }
         // picocli would print the whole usage for an unknown command, and with --help anywhere
         // after it, exit 0 as if the command existed.
@@ -119,9 +121,9 @@ public final class Main {
         return previous[b.length()];
     }
 
-    private static int runMonitor(List<String> args) {
+    private static int runMonitor(String command, List<String> args) {
         try {
-            return VmRunCommand.run(args);
+            return command.equals("run") ? VmRunCommand.run(args) : MonitorCommand.run(args);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return 130;

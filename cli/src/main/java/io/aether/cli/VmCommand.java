@@ -1,5 +1,6 @@
 package io.aether.cli;
 
+import io.aether.monitor.MonitorCommand;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -7,13 +8,13 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Unmatched;
 
 /**
- * {@code aether vm}: the microVM monitor. Its one subcommand, {@code run}, has its own parser
- * ({@link VmRunCommand}); {@link Main} hands {@code vm run} to it before picocli starts, and the
- * entry here lists it in {@code aether vm --help}.
+ * {@code aether vm}: the microVM monitor. Its subcommands, {@code run} and {@code monitor}, have
+ * their own parsers ({@link VmRunCommand}, {@link MonitorCommand}); {@link Main} hands them over
+ * before picocli starts, and the entries here list them in {@code aether vm --help}.
  */
 @Command(name = "vm", mixinStandardHelpOptions = true,
         description = "Run microVMs on this host's KVM.",
-        subcommands = VmCommand.Run.class)
+        subcommands = {VmCommand.Run.class, VmCommand.Monitor.class})
 final class VmCommand {
 
     @Command(name = "run", description = "Boot a microVM and attach its serial console to this terminal"
@@ -25,6 +26,18 @@ final class VmCommand {
         @Override
         public Integer call() throws InterruptedException {
             return VmRunCommand.run(args);
+        }
+    }
+
+    @Command(name = "monitor", description = "Run a microVM in the background, controlled through a Unix socket"
+            + " (see: aether vm monitor --help).")
+    static final class Monitor implements Callable<Integer> {
+        @Unmatched
+        List<String> args = new ArrayList<>();
+
+        @Override
+        public Integer call() throws InterruptedException {
+            return MonitorCommand.run(args);
         }
     }
 }

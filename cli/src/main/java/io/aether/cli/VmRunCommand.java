@@ -4,6 +4,7 @@ import io.aether.common.ByteSize;
 import io.aether.sys.NativeCallException;
 import io.aether.sys.Terminal;
 import io.aether.vmm.ConsoleSession;
+import io.aether.vmm.KvmHost;
 import io.aether.vmm.MicroVm;
 import io.aether.vmm.StopReason;
 import io.aether.vmm.VmCreationException;
@@ -77,7 +78,8 @@ final class VmRunCommand {
               0        the guest powered off or rebooted (or the stub guest halted)
               2        bad arguments (nothing was started)
               3        the guest crashed (triple fault, KVM emulation failure or failed entry)
-              4        the monitor failed (KVM or a device backend refused something)
+              4        the monitor failed (KVM or a device backend refused something), or this
+                       host cannot boot the guest (a PVM-backed /dev/kvm runs only --stub)
               130/143  stopped by SIGINT/SIGTERM (the VM was stopped cleanly first)
             """.formatted(VmSpec.DEFAULT_CMDLINE);
 
@@ -240,9 +242,20 @@ final class VmRunCommand {
             }
             // The MAC addresses are this VM's for the life of the process, restarts included.
             spec = options.spec().withMacsFor(UUID.randomUUID().toString());
+            // Files first, so that a missing kernel is named before what the host can boot.
+            spec.checkHost(VmSpec.MAX_VCPUS);
+        } catch (SpecException e) {
+            System.err.println("aether vm run: " + inFlags(e));
+            return STATUS_BAD_ARGUMENTS;
         } catch (IllegalArgumentException e) {
             System.err.println("aether vm run: " + e.getMessage());
             return STATUS_BAD_ARGUMENTS;
+        }
+        try {
+            KvmHost.requireLinuxBootable(spec, Path.of("/"));
+        } catch (VmCreationException e) {
+            System.err.println("aether vm run: " + e.getMessage());
+            return new StopReason.HostError(e.getMessage()).exitStatus();
         }
         return runConsole(spec, options.traceExits());
     }

@@ -91,6 +91,10 @@ public final class Libc {
         static final MethodHandle HANDLE = downcall("isatty", FunctionDescriptor.of(INT, INT), true, -1);
     }
 
+    private static final class Setsid {
+        static final MethodHandle HANDLE = downcall("setsid", FunctionDescriptor.of(INT), true, -1);
+    }
+
     private static final class PthreadSelf {
         static final MethodHandle HANDLE = downcall("pthread_self", FunctionDescriptor.of(LONG), false, -1);
     }
@@ -294,6 +298,24 @@ public final class Libc {
     }
 
 
+
+    /**
+     * Makes this process the leader of a new session with no controlling terminal, so that a
+     * hang-up or a signal to its parent's session or process group does not reach it; returns
+     * the new session's id.
+     *
+     * @throws NativeCallException EPERM if this process already leads a process group
+     */
+    public static int setsid() {
+        try {
+            MemorySegment capture = CAPTURE.get();
+            int r = (int) Setsid.HANDLE.invokeExact(capture);
+            if (r < 0) throw new NativeCallException("setsid", lastErrno(capture));
+            return r;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
 
     /** The calling thread's pthread handle, for {@link #pthreadKill}. */
     public static long pthreadSelf() {

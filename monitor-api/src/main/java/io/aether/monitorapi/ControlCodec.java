@@ -1,0 +1,233 @@
+package io.aether.monitorapi;
+
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.aether.vmspec.SpecException;
+import io.aether.vmspec.VmSpecJson;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * The control protocol's wire: one JSON object per line each way, UTF-8, one request per
+ * connection (a console stream excepted, see {@link ControlRequest.ConsoleAttach}).
+ *
+ * <pre>{@code
+ * -> {"op":"pause"}
+ * <- {"ok":"status","state":"paused","spec":{...},"pid":4242}
+ * -> {"op":"stop","graceful":false,"timeoutMillis":0}
+ * <- {"error":"conflict","message":"cannot stop: the VM is stopped"}
+ * }</pre>
+ *
+ * Reading is strict: an unknown {@code op}, an unknown or missing field, or a value of the wrong
+ * kind is an {@link IllegalArgumentException} naming the field, and a line over its limit is
+ * refused before it is parsed.
+ */
+public final class ControlCodec {
+
+    /** A request is a few dozen bytes; this bounds what a client can make the monitor read. */
+    public static final int MAX_REQUEST_LINE = 4096;
+    /** A status carries the VM's spec, at most {@link VmSpecJson#MAX_CHARS}. */
+    public static final int MAX_RESPONSE_LINE = VmSpecJson.MAX_CHARS + 4096;
+
+    private static final JsonMapper MAPPER = JsonMapper.builder()
+            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .build();
+
+    private ControlCodec() {
+    }
+
+    /** The request as one line, its line feed included. */
+    public static String write(ControlRequest request) {
+        ObjectNode o = MAPPER.createObjectNode();
+        switch (request) {
+            case ControlRequest.State s -> o.put("op", "state");
+            case ControlRequest.Pause p -> o.put("op", "pause");
+            case ControlRequest.Resume r -> o.put("op", "resume");
+            case ControlRequest.Stop s -> o.put("op", "stop").put("graceful", s.graceful()).put("timeoutMillis", s.timeout().toMillis());
+            case ControlRequest.Metrics m -> o.put("op", "metrics");
+            case ControlRequest.ConsoleAttach a -> o.put("op", "console-attach").put("replay", a.replay());
+            case ControlRequest.ConsoleDetach d -> o.put("op", "console-detach");
+        }
+        return o + "\n";
+    }
+
+    /** The response as one line, its line feed included. */
+    public static String write(ControlResponse response) {
+        ObjectNode o = MAPPER.createObjectNode();
+        switch (response) {
+            case ControlResponse.Status s -> {
+                o.put("ok", "status").put("state", s.state().id());
+                s.reason().ifPresent(r -> o.put("reason", r));
+                o.set("spec", tree(VmSpecJson.write(s.spec())));
+                o.put("pid", s.pid());
+            }
+            case ControlResponse.Metrics m -> {
+                o.put("ok", "metrics");
+                ObjectNode values = o.putObject("values");
+                new TreeMap<>(m.values()).forEach(values::put);
+            }
+            case ControlResponse.ConsoleAttached a -> o.put("ok", "console-attached");
+            case ControlResponse.Refused r -> o.put("error", r.code()).put("message", r.message());
+        }
+        return o + "\n";
+    }
+
+    /** Reads a request line (without its line feed). */
+    public static ControlRequest readRequest(String line) {
+        Fields f = Fields.of(tree(line));
+        String op = f.text("op");
+        return switch (op) {
+            case "state" -> f.only(new ControlRequest.State());
+            case "pause" -> f.only(new ControlRequest.Pause());
+            case "resume" -> f.only(new ControlRequest.Resume());
+            case "metrics" -> f.only(new ControlRequest.Metrics());
+            case "console-detach" -> f.only(new ControlRequest.ConsoleDetach());
+            case "console-attach" -> f.only(new ControlRequest.ConsoleAttach(f.bool("replay")), "replay");
+            case "stop" -> {
+                long millis = f.number("timeoutMillis");
+                if (millis < 0 || millis > ControlRequest.MAX_STOP_TIMEOUT.toMillis()) {
+                    throw new IllegalArgumentException("timeoutMillis: " + millis + " is out of range (0 to "
+                            + ControlRequest.MAX_STOP_TIMEOUT.toMillis() + ")");
+                }
+                yield f.only(new ControlRequest.Stop(f.bool("graceful"), Duration.ofMillis(millis)), "graceful", "timeoutMillis");
+            }
+            default -> throw new IllegalArgumentException("op: unknown operation '" + printable(op)
+                    + "' (known: state, pause, resume, stop, metrics, console-attach, console-detach)");
+        };
+    }
+
+    /** Reads a response line (without its line feed). */
+    public static ControlResponse readResponse(String line) {
+        Fields f = Fields.of(tree(line));
+        if (f.node.has("error")) {
+            return f.only(new ControlResponse.Refused(f.text("error"), f.text("message")), "error", "message");
+        }
+        String ok = f.text("ok");
+        return switch (ok) {
+            case "status" -> {
+                Optional<String> reason = f.node.has("reason") ? Optional.of(f.text("reason")) : Optional.empty();
+                JsonNode spec = f.node.get("spec");
+                if (spec == null) throw new IllegalArgumentException("spec: missing");
+                ControlResponse.Status status;
+                try {
+                    status = new ControlResponse.Status(VmState.parse(f.text("state")), reason, VmSpecJson.read(spec.toString()), f.number("pid"));
+                } catch (SpecException e) {
+                    throw new IllegalArgumentException("spec." + e.getMessage(), e);
+                }
+                yield f.only(status, "ok", "state", "reason", "spec", "pid");
+            }
+            case "metrics" -> {
+                JsonNode values = f.node.get("values");
+                if (values == null || !values.isObject()) throw new IllegalArgumentException("values: expected an object");
+                Map<String, Long> out = new LinkedHashMap<>();
+                for (Iterator<Map.Entry<String, JsonNode>> it = values.fields(); it.hasNext(); ) {
+                    Map.Entry<String, JsonNode> e = it.next();
+                    if (!e.getValue().isIntegralNumber() || !e.getValue().canConvertToLong()) {
+                        throw new IllegalArgumentException("values." + printable(e.getKey()) + ": expected a whole number");
+                    }
+                    out.put(e.getKey(), e.getValue().longValue());
+                }
+                yield f.only(new ControlResponse.Metrics(out), "ok", "values");
+            }
+            case "console-attached" -> f.only(new ControlResponse.ConsoleAttached(), "ok");
+            default -> throw new IllegalArgumentException("ok: unknown answer '" + printable(ok) + "'");
+        };
+    }
+
+    /**
+     * Reads one line of at most {@code max} bytes before its line feed; null at the end of the
+     * stream before any byte.
+     *
+     * @throws IOException for a longer line, or a stream that ends inside one
+     */
+    public static String readLine(InputStream in, int max) throws IOException {
+        ByteArrayOutputStream line = new ByteArrayOutputStream();
+        while (true) {
+            int b = in.read();
+            if (b < 0) {
+                if (line.size() == 0) return null;
+                throw new IOException("the connection ended inside a line");
+            }
+            if (b == '\n') return line.toString(StandardCharsets.UTF_8);
+            if (line.size() == max) throw new IOException("a line longer than " + max + " bytes");
+            line.write(b);
+        }
+    }
+
+    /** {@code text} with control characters shown as {@code ?}, cut to 64 characters, for one-line messages. */
+    static String printable(String text) {
+        String cut = text.length() > 64 ? text.substring(0, 64) + "..." : text;
+        return cut.codePoints().map(c -> Character.isISOControl(c) ? '?' : c)
+                .collect(StringBuilder::new, StringBuilder::appendCodePoint, StringBuilder::append).toString();
+    }
+
+    private static JsonNode tree(String json) {
+        try (JsonParser parser = MAPPER.createParser(json)) {
+            JsonNode tree = MAPPER.readTree(parser);
+            if (tree == null || parser.nextToken() != null) throw new IllegalArgumentException("line: expected one JSON object");
+            return tree;
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException("line: not JSON: " + printable(e.getOriginalMessage()));
+        } catch (IOException e) {
+            throw new IllegalArgumentException("line: " + printable(String.valueOf(e.getMessage())));
+        }
+    }
+
+    /** One object's fields, read strictly. */
+    private record Fields(JsonNode node) {
+
+        static Fields of(JsonNode node) {
+            if (!node.isObject()) throw new IllegalArgumentException("line: expected a JSON object");
+            return new Fields(node);
+        }
+
+        JsonNode required(String name) {
+            JsonNode v = node.get(name);
+            if (v == null || v.isNull()) throw new IllegalArgumentException(name + ": missing");
+            return v;
+        }
+
+        String text(String name) {
+            JsonNode v = required(name);
+            if (!v.isTextual()) throw new IllegalArgumentException(name + ": expected a string");
+            return v.textValue();
+        }
+
+        boolean bool(String name) {
+            JsonNode v = required(name);
+            if (!v.isBoolean()) throw new IllegalArgumentException(name + ": expected true or false");
+            return v.booleanValue();
+        }
+
+        long number(String name) {
+            JsonNode v = required(name);
+            if (!v.isIntegralNumber() || !v.canConvertToLong()) throw new IllegalArgumentException(name + ": expected a whole number");
+            return v.longValue();
+        }
+
+        /** {@code value}, once no field but {@code op} (or {@code ok}) and {@code known} is present. */
+        <T> T only(T value, String... known) {
+            Set<String> allowed = new HashSet<>(Set.of(known));
+            allowed.add(node.has("op") ? "op" : "ok");
+            for (Iterator<String> it = node.fieldNames(); it.hasNext(); ) {
+                String name = it.next();
+                if (!allowed.contains(name)) throw new IllegalArgumentException(printable(name) + ": unknown field");
+            }
+            return value;
+        }
+    }
+}

@@ -1,0 +1,52 @@
+package io.aether.monitorapi;
+
+import java.time.Duration;
+
+/** What a client may ask a VM's monitor over its control socket. */
+public sealed interface ControlRequest {
+
+    /** The longest a stop may wait for the VM to end before it is forced. */
+    Duration MAX_STOP_TIMEOUT = Duration.ofMinutes(10);
+
+    /** The VM's state, its spec and the monitor's process id. Answered with {@link ControlResponse.Status}. */
+    record State() implements ControlRequest {
+    }
+
+    /** Pauses the whole VM; answered once it holds still. */
+    record Pause() implements ControlRequest {
+    }
+
+    /** Lets a paused VM go on. */
+    record Resume() implements ControlRequest {
+    }
+
+    /**
+     * Stops the VM; the monitor then removes its socket and exits. A graceful stop asks the guest
+     * to shut down and forces the stop after {@code timeout}; a forced one (graceful false)
+     * stops it at once, whatever the timeout. Monitors refuse graceful stops for now: the device
+     * models have no way yet to ask a guest to shut down.
+     */
+    record Stop(boolean graceful, Duration timeout) implements ControlRequest {
+        public Stop {
+            if (timeout == null || timeout.isNegative() || timeout.compareTo(MAX_STOP_TIMEOUT) > 0) {
+                throw new IllegalArgumentException("timeout: " + timeout + " is out of range (0 to " + MAX_STOP_TIMEOUT.toMinutes() + " minutes)");
+            }
+        }
+    }
+
+    /** The VM's counters now. Answered with {@link ControlResponse.Metrics}. */
+    record Metrics() implements ControlRequest {
+    }
+
+    /**
+     * Turns the connection into the guest's console output: after {@link ControlResponse.ConsoleAttached},
+     * the recent output the monitor kept (when {@code replay}), then what the guest prints, as raw bytes,
+     * until the client sends {@link ConsoleDetach} or closes the connection. The guest is not disturbed.
+     */
+    record ConsoleAttach(boolean replay) implements ControlRequest {
+    }
+
+    /** Sent on an attached connection: the monitor ends the stream and closes it. */
+    record ConsoleDetach() implements ControlRequest {
+    }
+}

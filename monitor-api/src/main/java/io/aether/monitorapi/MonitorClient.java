@@ -1,0 +1,213 @@
+package io.aether.monitorapi;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.Channels;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+
+/**
+ * The client of one VM's monitor, over its control socket: one connection per request, each
+ * bounded by the timeout (a console stream excepted: it lasts until detached).
+ *
+ * <pre>
+ *   MonitorClient monitor = new MonitorClient(Path.of("/run/aether/vm1.sock"), Duration.ofSeconds(5));
+ *   monitor.pause();
+ *   VmState state = monitor.state().state();
+ *   try (MonitorClient.Console console = monitor.attachConsole(true)) { console.output().read(...); }
+ * </pre>
+ */
+public final class MonitorClient {
+
+    private final Path socket;
+    private final Duration timeout;
+
+    public MonitorClient(Path socket, Duration timeout) {
+        this.socket = socket;
+        this.timeout = timeout;
+    }
+
+    /** A request the monitor refused: {@link #code()} is one of {@link ControlResponse.Refused}'s. */
+    public static final class RefusedException extends IOException {
+        private final String code;
+
+        RefusedException(ControlResponse.Refused refused) {
+            super(refused.code() + ": " + refused.message());
+            this.code = refused.code();
+        }
+
+        public String code() {
+            return code;
+        }
+    }
+
+    public ControlResponse.Status state() throws IOException {
+        return expect(call(new ControlRequest.State()), ControlResponse.Status.class);
+    }
+
+    /** Pauses the VM; returns once it holds still. */
+    public ControlResponse.Status pause() throws IOException {
+        return expect(call(new ControlRequest.Pause()), ControlResponse.Status.class);
+    }
+
+    public ControlResponse.Status resume() throws IOException {
+        return expect(call(new ControlRequest.Resume()), ControlResponse.Status.class);
+    }
+
+    /** Stops the VM and returns its final state; the monitor then exits. */
+    public ControlResponse.Status stop(boolean graceful, Duration stopTimeout) throws IOException {
+        return expect(call(new ControlRequest.Stop(graceful, stopTimeout)), ControlResponse.Status.class);
+    }
+
+    public Map<String, Long> metrics() throws IOException {
+        return expect(call(new ControlRequest.Metrics()), ControlResponse.Metrics.class).values();
+    }
+
+    /**
+     * Sends one request and reads its answer, a {@link ControlResponse.Refused} included.
+     * A stop waits for the VM to end, so its time limit is the client's plus the stop's.
+     *
+     * @throws IOException if the monitor cannot be reached, or does not answer in time
+     */
+    public ControlResponse call(ControlRequest request) throws IOException {
+        if (request instanceof ControlRequest.ConsoleAttach || request instanceof ControlRequest.ConsoleDetach) {
+            throw new IllegalArgumentException("the console is attached with attachConsole");
+        }
+        Duration limit = request instanceof ControlRequest.Stop stop ? timeout.plus(stop.timeout()) : timeout;
+        try (SocketChannel channel = connect(); Deadline deadline = Deadline.start(channel, limit)) {
+            try {
+                return exchange(channel, request);
+            } catch (IOException e) {
+                deadline.check();
+                throw e;
+            }
+        }
+    }
+
+    /**
+     * Attaches to the guest's console: what {@link Console#output()} reads is the recent output
+     * the monitor kept (when {@code replay}), then the guest's output as it comes.
+     */
+    public Console attachConsole(boolean replay) throws IOException {
+        SocketChannel channel = connect();
+        try (Deadline deadline = Deadline.start(channel, timeout)) {
+            try {
+                expect(exchange(channel, new ControlRequest.ConsoleAttach(replay)), ControlResponse.ConsoleAttached.class);
+            } catch (IOException e) {
+                deadline.check();
+                throw e;
+            }
+        } catch (IOException | RuntimeException e) {
+            channel.close();
+            throw e;
+        }
+        return new Console(channel);
+    }
+
+    /** An attached console; closing it detaches. */
+    public static final class Console implements AutoCloseable {
+        private final SocketChannel channel;
+        private final InputStream output;
+
+        Console(SocketChannel channel) {
+            this.channel = channel;
+            this.output = Channels.newInputStream(channel);
+        }
+
+        /** The guest's console output, raw; ends when the VM stops or the console is detached. */
+        public InputStream output() {
+            return output;
+        }
+
+        /** Asks the monitor to end the stream, then closes the connection. */
+        @Override
+        public void close() throws IOException {
+            try {
+                if (channel.isOpen()) {
+                    channel.write(java.nio.ByteBuffer.wrap(ControlCodec.write(new ControlRequest.ConsoleDetach()).getBytes(StandardCharsets.UTF_8)));
+                }
+            } catch (IOException e) {
+                // The monitor already ended the stream.
+            } finally {
+                channel.close();
+            }
+        }
+    }
+
+    private SocketChannel connect() throws IOException {
+        SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX);
+        try {
+            channel.connect(UnixDomainSocketAddress.of(socket));
+            return channel;
+        } catch (IOException e) {
+            channel.close();
+            throw new IOException("cannot reach the monitor at " + socket + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Writes the request and reads one answer line; a channel blocked by a slow monitor is closed by its deadline. */
+    private static ControlResponse exchange(SocketChannel channel, ControlRequest request) throws IOException {
+        OutputStream out = Channels.newOutputStream(channel);
+        out.write(ControlCodec.write(request).getBytes(StandardCharsets.UTF_8));
+        out.flush();
+        String line = ControlCodec.readLine(Channels.newInputStream(channel), ControlCodec.MAX_RESPONSE_LINE);
+        if (line == null) throw new IOException("the monitor closed the connection without an answer");
+        try {
+            return ControlCodec.readResponse(line);
+        } catch (IllegalArgumentException e) {
+            throw new IOException("the monitor's answer is malformed: " + e.getMessage(), e);
+        }
+    }
+
+    private static <T extends ControlResponse> T expect(ControlResponse response, Class<T> type) throws IOException {
+        if (response instanceof ControlResponse.Refused refused) throw new RefusedException(refused);
+        if (!type.isInstance(response)) throw new IOException("the monitor answered " + response + " where " + type.getSimpleName() + " was due");
+        return type.cast(response);
+    }
+
+    /** Closes the channel when the time is up, so that a blocked read or write ends. */
+    private static final class Deadline implements AutoCloseable {
+        private final Thread timer;
+        private volatile boolean expired;
+        private final Duration limit;
+
+        private Deadline(SocketChannel channel, Duration limit) {
+            this.limit = limit;
+            this.timer = Thread.ofVirtual().start(() -> {
+                try {
+                    Thread.sleep(limit);
+                    expired = true;
+                    channel.close();
+                } catch (InterruptedException | IOException e) {
+                    // Finished in time, or the channel is closed already.
+                }
+            });
+        }
+
+        static Deadline start(SocketChannel channel, Duration limit) {
+            return new Deadline(channel, limit);
+        }
+
+        /** Throws the timeout if it passed (a failed read or write was then its doing). */
+        void check() throws IOException {
+            timer.interrupt();
+            try {
+                timer.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            if (expired) throw new IOException("the monitor did not answer within " + limit.toMillis() + " ms");
+        }
+
+        @Override
+        public void close() {
+            timer.interrupt();
+        }
+    }
+}

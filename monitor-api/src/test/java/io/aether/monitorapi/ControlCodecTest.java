@@ -1,0 +1,82 @@
+package io.aether.monitorapi;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import io.aether.vmspec.VmSpec;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** The control protocol's lines, against JSON written by hand. */
+@Timeout(30)
+class ControlCodecTest {
+
+    @Test
+    void requestsAreTheDocumentedLines() {
+        assertEquals("{\"op\":\"state\"}\n", ControlCodec.write(new ControlRequest.State()));
+        assertEquals("{\"op\":\"pause\"}\n", ControlCodec.write(new ControlRequest.Pause()));
+        assertEquals("{\"op\":\"stop\",\"graceful\":false,\"timeoutMillis\":2500}\n",
+                ControlCodec.write(new ControlRequest.Stop(false, Duration.ofMillis(2500))));
+        assertEquals("{\"op\":\"console-attach\",\"replay\":true}\n", ControlCodec.write(new ControlRequest.ConsoleAttach(true)));
+        assertEquals(new ControlRequest.Stop(true, Duration.ofSeconds(3)),
+                ControlCodec.readRequest("{\"timeoutMillis\": 3000, \"op\": \"stop\", \"graceful\": true}"));
+        assertEquals(new ControlRequest.Resume(), ControlCodec.readRequest(" {\"op\":\"resume\"} "));
+        assertEquals(new ControlRequest.ConsoleDetach(), ControlCodec.readRequest("{\"op\":\"console-detach\"}"));
+        assertEquals(new ControlRequest.Metrics(), ControlCodec.readRequest("{\"op\":\"metrics\"}"));
+    }
+
+    @Test
+    void badRequestsNameTheField() {
+        String[][] cases = {
+            {"{\"op\":\"reboot\"}", "op: unknown operation 'reboot' (known: state, pause, resume, stop, metrics, console-attach, console-detach)"},
+            {"{\"op\":\"pause\",\"now\":true}", "now: unknown field"},
+            {"{\"op\":\"stop\",\"graceful\":false}", "timeoutMillis: missing"},
+            {"{\"op\":\"stop\",\"graceful\":\"no\",\"timeoutMillis\":1}", "graceful: expected true or false"},
+            {"{\"op\":\"stop\",\"graceful\":false,\"timeoutMillis\":-1}", "timeoutMillis: -1 is out of range (0 to 600000)"},
+            {"{\"op\":\"stop\",\"graceful\":false,\"timeoutMillis\":1.5}", "timeoutMillis: expected a whole number"},
+            {"{\"op\":7}", "op: expected a string"},
+            {"[]", "line: expected a JSON object"},
+            {"{\"op\":\"state\"} {}", "line: expected one JSON object"},
+            {"{\"op\":\"state\",\"op\":\"pause\"}", "line: not JSON: Duplicate field 'op'"},
+        };
+        for (String[] c : cases) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ControlCodec.readRequest(c[0]), c[0]);
+            assertEquals(c[1], e.getMessage(), c[0]);
+        }
+    }
+
+    @Test
+    void responsesRoundTripThroughTheirLines() {
+        VmSpec spec = VmSpec.stub(VmSpec.StubProgram.COUNT);
+        String status = "{\"ok\":\"status\",\"state\":\"failed\",\"reason\":\"guest crashed on vCPU 0: triple fault\","
+                + "\"spec\":{\"boot\":{\"stub\":\"count\"},\"memory\":\"16M\",\"vcpus\":1,\"disks\":[],\"nics\":[],\"onReboot\":\"exit\"},\"pid\":42}\n";
+        ControlResponse.Status read = (ControlResponse.Status) ControlCodec.readResponse(status.strip());
+        assertEquals(new ControlResponse.Status(VmState.FAILED, Optional.of("guest crashed on vCPU 0: triple fault"), spec, 42), read);
+        assertEquals(status, ControlCodec.write(read));
+        assertEquals("{\"ok\":\"metrics\",\"values\":{\"a\":1,\"b\":2}}\n", ControlCodec.write(new ControlResponse.Metrics(Map.of("b", 2L, "a", 1L))));
+        assertEquals(new ControlResponse.Metrics(Map.of("a", 1L)), ControlCodec.readResponse("{\"ok\":\"metrics\",\"values\":{\"a\":1}}"));
+        assertEquals(new ControlResponse.Refused("conflict", "cannot pause: the VM is paused"),
+                ControlCodec.readResponse("{\"error\":\"conflict\",\"message\":\"cannot pause: the VM is paused\"}"));
+        assertEquals("state: unknown state 'sleeping'", assertThrows(IllegalArgumentException.class, () -> ControlCodec.readResponse(
+                status.replace("failed", "sleeping"))).getMessage());
+    }
+
+    @Test
+    void linesAreBoundedAndMustEnd() throws IOException {
+        assertEquals("abc", ControlCodec.readLine(in("abc\nrest"), 3));
+        assertNull(ControlCodec.readLine(in(""), 3));
+        assertEquals("a line longer than 3 bytes", assertThrows(IOException.class, () -> ControlCodec.readLine(in("abcd\n"), 3)).getMessage());
+        assertEquals("the connection ended inside a line", assertThrows(IOException.class, () -> ControlCodec.readLine(in("ab"), 3)).getMessage());
+    }
+
+    private static ByteArrayInputStream in(String s) {
+        return new ByteArrayInputStream(s.getBytes(StandardCharsets.UTF_8));
+    }
+}

@@ -1,0 +1,310 @@
+package io.aether.monitor;
+
+import io.aether.monitorapi.ControlCodec;
+import io.aether.monitorapi.ControlRequest;
+import io.aether.monitorapi.ControlResponse;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
+
+/**
+ * The control socket: a Unix socket (mode 0600 from the moment it exists) on which each
+ * connection carries one request line and its answer, or a console stream. Every client is
+ * hostile: a request line is bounded in length and in time, connections are capped, and a
+ * refused request changes nothing.
+ */
+final class ControlServer implements AutoCloseable {
+
+    /** Connections served at once; more are answered busy. */
+    static final int MAX_CONNECTIONS = 16;
+    /** A client must send its request line within this time. */
+    static final long REQUEST_MILLIS = 5_000;
+    /** How long a connection over the cap is given to take its busy answer. */
+    static final long BUSY_MILLIS = 1_000;
+
+    private final Path path;
+    /** The socket file's identity (device and inode), so that close removes it only if it is still ours. */
+    private final Object fileKey;
+    private final ServerSocketChannel server;
+    private final Function<ControlRequest, ControlResponse> handler;
+    private final ConsoleRing console;
+    private final Semaphore slots = new Semaphore(MAX_CONNECTIONS);
+    /** Connections over the cap being told so; beyond these they are closed unanswered. */
+    private final Semaphore busySlots = new Semaphore(MAX_CONNECTIONS);
+    private final Set<SocketChannel> open = ConcurrentHashMap.newKeySet();
+    private final AtomicLong refused = new AtomicLong();
+    private final Thread acceptor;
+    private volatile boolean closing;
+
+    private ControlServer(Path path, ServerSocketChannel server, Function<ControlRequest, ControlResponse> handler, ConsoleRing console)
+            throws IOException {
+        this.path = path;
+        this.fileKey = Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).fileKey();
+        this.server = server;
+        this.handler = handler;
+        this.console = console;
+        this.acceptor = Thread.ofPlatform().name("control-accept").daemon().unstarted(this::acceptLoop);
+    }
+
+    /**
+     * Binds the socket at {@code path} and serves {@code handler} there.
+     *
+     * @throws IOException naming the path: its directory is missing, a monitor already answers
+     *     there, or something that is not a socket is in the way
+     */
+    static ControlServer start(Path path, Function<ControlRequest, ControlResponse> handler, ConsoleRing console) throws IOException {
+        ServerSocketChannel channel = bind(path);
+        try {
+            ControlServer s = new ControlServer(path, channel, handler, console);
+            s.acceptor.start();
+            return s;
+        } catch (IOException e) {
+            channel.close();
+            throw e;
+        }
+    }
+
+    /** Requests refused for being malformed, late or over the connection cap. */
+    long refused() {
+        return refused.get();
+    }
+
+    /**
+     * Binds in a fresh 0700 directory beside {@code path}, sets the socket to 0600 and renames it
+     * into place, so that no other user can connect in between; a stale socket (nobody answers)
+     * is replaced, anything else is left alone.
+     */
+    private static ServerSocketChannel bind(Path path) throws IOException {
+        Path dir = path.toAbsolutePath().getParent();
+        if (!Files.isDirectory(dir)) throw new IOException(path + ": no such directory");
+        if (Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
+            BasicFileAttributes a = Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+            if (!a.isOther()) throw new IOException(path + ": exists and is not a socket");
+            if (answers(path)) throw new IOException(path + ": another monitor answers on this socket");
+            // Nobody answers: a socket left by a monitor that died; the rename below replaces it.
+        }
+        Path staging = Files.createTempDirectory(dir, ".monitor-", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        Path temporary = staging.resolve("s");
+        ServerSocketChannel channel = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+        try {
+            channel.bind(UnixDomainSocketAddress.of(temporary));
+            Files.setPosixFilePermissions(temporary, PosixFilePermissions.fromString("rw-------"));
+            Files.move(temporary, path, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            return channel;
+        } catch (IOException | RuntimeException e) {
+            channel.close();
+            Files.deleteIfExists(temporary);
+            throw new IOException(path + ": cannot serve the control socket: " + e.getMessage(), e);
+        } finally {
+            Files.deleteIfExists(staging);
+        }
+    }
+
+    private static boolean answers(Path socket) {
+        try (SocketChannel probe = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            probe.connect(UnixDomainSocketAddress.of(socket));
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private void acceptLoop() {
+        while (!closing) {
+            SocketChannel client;
+            try {
+                client = server.accept();
+            } catch (ClosedChannelException e) {
+                return;
+            } catch (IOException e) {
+                continue;
+            }
+            if (!slots.tryAcquire()) {
+                refused.incrementAndGet();
+                if (!busySlots.tryAcquire()) {
+                    closeQuietly(client); // a flood: not even an answer
+                    continue;
+                }
+                Thread.ofVirtual().start(() -> {
+                    Thread watchdog = closeAfter(client, BUSY_MILLIS);
+                    try {
+                        refuse(client, Channels.newInputStream(client), ControlResponse.Refused.BUSY,
+                                "the monitor serves " + MAX_CONNECTIONS + " connections at once; try again");
+                    } finally {
+                        watchdog.interrupt();
+                        closeQuietly(client);
+                        busySlots.release();
+                    }
+                });
+                continue;
+            }
+            open.add(client);
+            Thread.ofVirtual().name("control-client").start(() -> {
+                try {
+                    serve(client);
+                } finally {
+                    open.remove(client);
+                    slots.release();
+                    closeQuietly(client);
+                }
+            });
+        }
+    }
+
+    private void serve(SocketChannel client) {
+        InputStream in = Channels.newInputStream(client);
+        ControlRequest request;
+        // A client that sends nothing, or trickles, is cut off: the read ends when the channel closes.
+        Thread watchdog = closeAfter(client, REQUEST_MILLIS);
+        try {
+            String line = ControlCodec.readLine(in, ControlCodec.MAX_REQUEST_LINE);
+            if (line == null) return;
+            request = ControlCodec.readRequest(line);
+        } catch (IOException e) {
+            refused.incrementAndGet();
+            refuse(client, in, ControlResponse.Refused.BAD_REQUEST, "request: " + e.getMessage());
+            return;
+        } catch (IllegalArgumentException e) {
+            refused.incrementAndGet();
+            refuse(client, in, ControlResponse.Refused.BAD_REQUEST, e.getMessage());
+            return;
+        } finally {
+            watchdog.interrupt();
+        }
+        if (request instanceof ControlRequest.ConsoleAttach attach) {
+            streamConsole(client, in, attach.replay());
+        } else if (request instanceof ControlRequest.ConsoleDetach) {
+            answer(client, new ControlResponse.Refused(ControlResponse.Refused.BAD_REQUEST, "op: console-detach is sent on an attached console"));
+        } else {
+            answer(client, handler.apply(request));
+        }
+    }
+
+    /** Closes {@code client} after {@code millis} unless the returned thread is interrupted first. */
+    private static Thread closeAfter(SocketChannel client, long millis) {
+        return Thread.ofVirtual().start(() -> {
+            try {
+                Thread.sleep(millis);
+                closeQuietly(client);
+            } catch (InterruptedException e) {
+                // Done in time.
+            }
+        });
+    }
+
+    /**
+     * Answers a refusal, then reads (a bounded amount of) what the client still sends before
+     * closing: closing with unread bytes would reset the connection and lose the answer. The
+     * caller's watchdog bounds the time.
+     */
+    private static void refuse(SocketChannel client, InputStream in, String code, String why) {
+        if (!answer(client, new ControlResponse.Refused(code, why))) return;
+        try {
+            client.shutdownOutput();
+            byte[] sink = new byte[4096];
+            long left = 16L * ControlCodec.MAX_REQUEST_LINE;
+            int n;
+            while (left > 0 && (n = in.read(sink, 0, (int) Math.min(sink.length, left))) > 0) left -= n;
+        } catch (IOException e) {
+            // The client went away, or the watchdog closed the connection.
+        }
+    }
+
+    /** Sends the ring's output from its oldest byte (or from now) until detach, close, or the VM's end. */
+    private void streamConsole(SocketChannel client, InputStream in, boolean replay) {
+        if (!answer(client, new ControlResponse.ConsoleAttached())) return;
+        Thread detacher = Thread.ofVirtual().start(() -> {
+            // Whatever the client sends next (a detach, or its end of the connection) ends the stream.
+            try {
+                ControlCodec.readLine(in, ControlCodec.MAX_REQUEST_LINE);
+            } catch (IOException e) {
+                // The client went away.
+            }
+            closeQuietly(client);
+        });
+        byte[] chunk = new byte[8192];
+        long position = replay ? console.oldest() : console.total();
+        try {
+            while (client.isOpen()) {
+                int n = console.read(position, chunk, 200);
+                if (n < 0) break;
+                position += n;
+                ByteBuffer buffer = ByteBuffer.wrap(chunk, 0, n);
+                while (buffer.hasRemaining()) client.write(buffer);
+            }
+        } catch (ConsoleRing.Overrun e) {
+            refused.incrementAndGet();
+        } catch (IOException | InterruptedException e) {
+            // Detached, or the client stopped reading.
+        } finally {
+            detacher.interrupt();
+        }
+    }
+
+    private static boolean answer(SocketChannel client, ControlResponse response) {
+        try {
+            ByteBuffer buffer = ByteBuffer.wrap(ControlCodec.write(response).getBytes(StandardCharsets.UTF_8));
+            while (buffer.hasRemaining()) client.write(buffer);
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private static void closeQuietly(SocketChannel channel) {
+        try {
+            channel.close();
+        } catch (IOException e) {
+            // Closing a connection that failed: nothing left to do.
+        }
+    }
+
+    /**
+     * Stops accepting and removes the socket file, gives answers in flight up to {@code graceMillis}
+     * to be written, then closes every connection.
+     */
+    void close(long graceMillis) {
+        closing = true;
+        try {
+            server.close();
+        } catch (IOException e) {
+            // Closing the listener cannot fail in a way that matters here.
+        }
+        try {
+            Object now = Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).fileKey();
+            if (now != null && now.equals(fileKey)) Files.delete(path);
+        } catch (IOException e) {
+            // Gone already, or left for the next monitor at this path, which replaces a stale socket.
+        }
+        try {
+            if (slots.tryAcquire(MAX_CONNECTIONS, graceMillis, TimeUnit.MILLISECONDS)) slots.release(MAX_CONNECTIONS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        open.forEach(ControlServer::closeQuietly);
+    }
+
+    @Override
+    public void close() {
+        close(2_000);
+    }
+}

@@ -1,0 +1,301 @@
+package io.aether.monitor;
+
+import io.aether.sys.Errno;
+import io.aether.sys.Libc;
+import io.aether.sys.NativeCallException;
+import io.aether.vmm.ConsoleSession;
+import io.aether.vmm.KvmHost;
+import io.aether.vmm.MicroVm;
+import io.aether.vmm.StopReason;
+import io.aether.vmm.VmCreationException;
+import io.aether.vmspec.SpecException;
+import io.aether.vmspec.VmSpec;
+import io.aether.vmspec.VmSpecJson;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * {@code aether vm monitor}: one VM's monitor process, run by a node agent (or by hand). It reads
+ * a {@link VmSpec} in its JSON form, runs the VM, and serves the control socket
+ * ({@link io.aether.monitorapi.MonitorClient} is its client) until the VM stops. Parsed without
+ * picocli, like {@code vm run}, for the same start-up reason.
+ */
+public final class MonitorCommand {
+
+    public static final int STATUS_BAD_ARGUMENTS = 2;
+    /** Recent console output kept for clients that attach later. */
+    static final int CONSOLE_RING_BYTES = 64 * 1024;
+    /** Where a console log rotates: a guest that prints for ever holds at most twice this on disk. */
+    static final long CONSOLE_LOG_BYTES = 16L << 20;
+
+    public static final String HELP = """
+            Usage: aether vm monitor --spec FILE --socket PATH [--console-log FILE]
+
+            Run one microVM in the background and control it through a Unix socket: the node
+            agent's way to run VMs, one monitor process each.
+
+            The monitor leaves its parent's session (setsid), reads nothing from standard input,
+            and keeps running when whoever started it dies. The guest's console output is kept
+            (the last %d KiB) for clients that attach to it through the socket.
+
+            Options:
+                  --spec FILE     The VM in its JSON form, for example
+                                  {"boot": {"stub": "count"}, "memory": "16M"} or
+                                  {"boot": {"kernel": "/vm/vmlinuz", "initrd": "/vm/initrd.gz"},
+                                   "memory": "512M", "vcpus": 2, "disks": [{"path": "/vm/root.img"}]}
+                  --socket PATH   The control socket to create (mode 0600; removed on exit).
+                                  Requests, one JSON line each: state, pause, resume, stop,
+                                  metrics, console-attach, console-detach.
+                  --console-log FILE
+                                  Also append the console output to FILE; at %d MiB it becomes
+                                  FILE.1 (replacing the last one) and FILE starts again.
+              -h, --help          Show this help and exit.
+
+            Exit status (as for 'aether vm run'):
+              0        the guest powered off, rebooted or halted, or a stop request ended it
+              2        bad arguments or spec (nothing was started)
+              3        the guest crashed (triple fault, KVM emulation failure or failed entry)
+              4        the monitor failed, or this host cannot run the guest
+              130/143  stopped by SIGINT/SIGTERM (the VM was stopped cleanly first)
+            """.formatted(CONSOLE_RING_BYTES / 1024, CONSOLE_LOG_BYTES >> 20);
+
+    private static volatile boolean signalled;
+
+    private MonitorCommand() {
+    }
+
+    /** Set when SIGINT/SIGTERM started the JVM's shutdown; the signal's exit status then stands. */
+    public static boolean signalled() {
+        return signalled;
+    }
+
+    record Options(boolean help, Path spec, Path socket, Path consoleLog) {
+
+        static Options parse(List<String> args) {
+            boolean help = false;
+            Path spec = null;
+            Path socket = null;
+            Path consoleLog = null;
+            for (int i = 0; i < args.size(); i++) {
+                String arg = args.get(i);
+                int eq = arg.startsWith("--") ? arg.indexOf('=') : -1;
+                String name = eq < 0 ? arg : arg.substring(0, eq);
+                switch (name) {
+                    case "-h", "--help" -> help = true;
+                    case "--spec", "--socket", "--console-log" -> {
+                        String value = eq >= 0 ? arg.substring(eq + 1) : i + 1 < args.size() ? args.get(++i) : null;
+                        if (value == null || value.isEmpty()) throw new IllegalArgumentException(name + " needs a path");
+                        Path given = switch (name) {
+                            case "--spec" -> spec;
+                            case "--socket" -> socket;
+                            default -> consoleLog;
+                        };
+                        if (given != null) throw new IllegalArgumentException("option '" + name + "' should be given only once");
+                        switch (name) {
+                            case "--spec" -> spec = Path.of(value);
+                            case "--socket" -> socket = Path.of(value);
+                            default -> consoleLog = Path.of(value);
+                        }
+                    }
+                    default -> throw new IllegalArgumentException((arg.startsWith("-") ? "unknown option '" + name + "'" : "unexpected argument '" + arg + "'")
+                            + " (see 'aether vm monitor --help')");
+                }
+            }
+            if (!help && spec == null) throw new IllegalArgumentException("--spec is required");
+            if (!help && socket == null) throw new IllegalArgumentException("--socket is required");
+            return new Options(help, spec, socket, consoleLog);
+        }
+    }
+
+    /** Reads the spec file: bounded, UTF-8, every complaint prefixed with the file's name. */
+    static VmSpec readSpec(Path file) {
+        try {
+            if (!Files.exists(file)) throw new IllegalArgumentException(file + ": no such file");
+            if (!Files.isRegularFile(file)) throw new IllegalArgumentException(file + ": not a regular file");
+            byte[] bytes;
+            try (InputStream in = Files.newInputStream(file)) {
+                // At most one byte more than a spec may have: enough to tell it is too long, whatever the file's size now.
+                bytes = in.readNBytes(VmSpecJson.MAX_CHARS + 1);
+            }
+            if (bytes.length > VmSpecJson.MAX_CHARS) {
+                throw new IllegalArgumentException(file + ": spec: more than a spec may have (" + VmSpecJson.MAX_CHARS + " bytes)");
+            }
+            return VmSpecJson.read(StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(bytes)).toString());
+        } catch (SpecException e) {
+            throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
+        } catch (CharacterCodingException e) {
+            throw new IllegalArgumentException(file + ": spec: not UTF-8", e);
+        } catch (IOException e) {
+            throw new IllegalArgumentException(file + ": cannot read: " + e.getMessage(), e);
+        }
+    }
+
+    /** Runs the command line (without the leading {@code vm monitor}) and returns the exit status. */
+    public static int run(List<String> args) throws InterruptedException {
+        Options options;
+        try {
+            options = Options.parse(args);
+        } catch (IllegalArgumentException e) {
+            System.err.println("aether vm monitor: " + e.getMessage());
+            return STATUS_BAD_ARGUMENTS;
+        }
+        if (options.help()) {
+            System.out.print(HELP);
+            System.out.flush();
+            return 0;
+        }
+        VmSpec spec;
+        try {
+            spec = readSpec(options.spec()).withMacsFor(UUID.randomUUID().toString());
+            // Files first, so that a missing kernel is named before what the host can boot.
+            spec.checkHost(VmSpec.MAX_VCPUS);
+        } catch (SpecException e) {
+            System.err.println("aether vm monitor: " + options.spec() + ": " + e.getMessage());
+            return STATUS_BAD_ARGUMENTS;
+        } catch (IllegalArgumentException e) {
+            System.err.println("aether vm monitor: " + e.getMessage());
+            return STATUS_BAD_ARGUMENTS;
+        }
+        try {
+            KvmHost.requireLinuxBootable(spec, Path.of("/"));
+        } catch (VmCreationException e) {
+            System.err.println("aether vm monitor: " + e.getMessage());
+            return new StopReason.HostError(e.getMessage()).exitStatus();
+        }
+        ConsoleLog log = null;
+        if (options.consoleLog() != null) {
+            try {
+                log = new ConsoleLog(options.consoleLog(), CONSOLE_LOG_BYTES);
+            } catch (IOException e) {
+                System.err.println("aether vm monitor: --console-log " + options.consoleLog() + ": cannot open: " + e.getMessage());
+                return STATUS_BAD_ARGUMENTS;
+            }
+        }
+        detachFromSession();
+        ConsoleRing ring = new ConsoleRing(CONSOLE_RING_BYTES);
+        Monitor monitor = new Monitor(spec, ring, log);
+        ControlServer server;
+        try {
+            server = ControlServer.start(options.socket(), monitor::handle, ring);
+        } catch (IOException e) {
+            System.err.println("aether vm monitor: --socket " + e.getMessage());
+            if (log != null) log.close();
+            return STATUS_BAD_ARGUMENTS;
+        }
+        monitor.serving(server);
+        // SIGINT/SIGTERM stop the VM; the hook holds the JVM until the socket is gone too.
+        CountDownLatch done = new CountDownLatch(1);
+        Thread hook = new Thread(() -> {
+            signalled = true;
+            monitor.requestStop(new StopReason.Requested("signal"));
+            try {
+                done.await(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        Runtime.getRuntime().addShutdownHook(hook);
+        try {
+            return runVm(spec, monitor, log == null ? ring : tee(ring, log));
+        } finally {
+            ring.close();
+            if (log != null) log.close();
+            server.close();
+            done.countDown();
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException e) {
+                // Shutdown is already in progress: the hook is running and waits for done.
+            }
+        }
+    }
+
+    /**
+     * Leaves the parent's session and process group: a hang-up of its terminal or a signal to
+     * its group does not reach the VM. A process that already leads a group (started by a shell
+     * with job control) cannot; it says so and runs on.
+     */
+    private static void detachFromSession() {
+        try {
+            Libc.setsid();
+        } catch (NativeCallException e) {
+            if (e.errno() != Errno.EPERM) throw e;
+            System.err.println("aether vm monitor: still in the parent's session (it leads a process group); start it with setsid(1) to detach");
+        }
+    }
+
+    /** The VM's life: built, run, rebuilt after a reboot when the spec says so; returns the exit status. */
+    /** Both: the ring first (attached clients), then the log. Neither throws. */
+    private static OutputStream tee(ConsoleRing ring, ConsoleLog log) {
+        return new OutputStream() {
+            @Override
+            public void write(int b) {
+                ring.write(b);
+                log.write(b);
+            }
+
+            @Override
+            public void write(byte[] data, int offset, int length) {
+                ring.write(data, offset, length);
+                log.write(data, offset, length);
+            }
+
+            @Override
+            public void flush() {
+                log.flush();
+            }
+        };
+    }
+
+    private static int runVm(VmSpec spec, Monitor monitor, OutputStream sink) throws InterruptedException {
+        OutputStream console = ConsoleSession.lineFlushing(sink);
+        StopReason reason = null;
+        try {
+            boolean restarted = false;
+            while (true) {
+                MicroVm vm;
+                try {
+                    vm = MicroVm.create(spec, console, null);
+                } catch (IllegalArgumentException e) {
+                    System.err.println("aether vm monitor: " + e.getMessage());
+                    reason = new StopReason.HostError(e.getMessage());
+                    return STATUS_BAD_ARGUMENTS;
+                } catch (VmCreationException | NativeCallException e) {
+                    System.err.println("aether vm monitor: " + e.getMessage());
+                    reason = new StopReason.HostError(e.getMessage());
+                    return reason.exitStatus();
+                }
+                try {
+                    monitor.running(vm, restarted);
+                    vm.start();
+                    reason = vm.awaitStop();
+                } finally {
+                    vm.close();
+                    try {
+                        console.flush();
+                    } catch (IOException e) {
+                        // The ring never fails a write.
+                    }
+                }
+                if (reason instanceof StopReason.Reboot && spec.onReboot() == VmSpec.OnReboot.RESTART) {
+                    restarted = true;
+                    continue;
+                }
+                if (Monitor.failure(reason)) System.err.println("aether: " + reason.message());
+                return reason.exitStatus();
+            }
+        } finally {
+            monitor.finished(reason != null ? reason : new StopReason.HostError("the monitor ended"));
+        }
+    }
+}
