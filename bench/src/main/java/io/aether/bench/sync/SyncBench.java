@@ -142,8 +142,8 @@ public final class SyncBench {
             System.out.println("### Bytes moved to update the model after changing 1% of its weights");
             System.out.println();
             System.out.println("| change (1% = " + totalFloats / 100 + " weights) | aether push | aether fetch | aether fetch, wire (TLS) "
-                    + "| full copy | full copy, deflated | rsync --no-whole-file | rsync -z |");
-            System.out.println("|---|---:|---:|---:|---:|---:|---:|---:|");
+                    + "| full copy | full copy, deflated | rsync --no-whole-file | rsync -z | aether push time | aether fetch time | rsync time |");
+            System.out.println("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
             String[] kinds = {"one contiguous block", "10 blocks spread over the file", "scattered at random"};
             byte[] previous = v1;
             for (int k = 0; k < kinds.length; k++) {
@@ -154,30 +154,37 @@ public final class SyncBench {
                 Path rsyncSrc = root.resolve("rsync-src-" + k);
                 Files.createDirectories(rsyncSrc);
                 Files.write(rsyncSrc.resolve("model.onnx"), next);
+                long tRsync = System.nanoTime();
                 long rsync = rsync(shell, rsyncSrc.resolve("model.onnx"), rsyncOld, false);
+                tRsync = System.nanoTime() - tRsync;
                 Files.write(rsyncOld.resolve("model.onnx"), previous);
                 long rsyncZ = rsync(shell, rsyncSrc.resolve("model.onnx"), rsyncOld, true);
 
                 Files.write(model, next);
                 alice.add(List.of("model.onnx"));
                 alice.commit("change " + k, me);
+                long tDeltaPush = System.nanoTime();
                 SyncResult push = remote.push(alice, "main", null, false, Progress.NONE);
+                tDeltaPush = System.nanoTime() - tDeltaPush;
+                long tDeltaFetch = System.nanoTime();
                 SyncResult fetch = remote.fetch(bob, "main", Progress.NONE);
+                tDeltaFetch = System.nanoTime() - tDeltaFetch;
                 bob.merge("FETCH_HEAD", me);
                 if (!java.util.Arrays.equals(next, Files.readAllBytes(bob.workDir().resolve("model.onnx")))) {
                     throw new IllegalStateException("bob's model differs after the sync");
                 }
-                System.out.printf(Locale.ROOT, "| %s | %s | %s | %s | %s | %s | %s | %s |%n", kinds[k],
+                System.out.printf(Locale.ROOT, "| %s | %s | %s | %s | %s | %s | %s | %s | %.2f s | %.2f s | %.2f s |%n", kinds[k],
                         mib(push.bytesSent() + push.bytesReceived()), mib(fetch.bytesSent() + fetch.bytesReceived()),
                         mib(fetch.wireBytesSent() + fetch.wireBytesReceived()), mib(next.length), mib(deflated(next)),
-                        mib(rsync), mib(rsyncZ));
+                        mib(rsync), mib(rsyncZ), tDeltaPush / 1e9, tDeltaFetch / 1e9, tRsync / 1e9);
                 previous = next;
             }
             System.out.println();
             System.out.println("aether push/fetch: HTTP request and response bodies (negotiation included);"
                     + " wire: every byte on the TCP connections (TLS handshakes with ML-DSA-65 certificates and"
                     + " X25519MLKEM768 key shares, HTTP headers). rsync: 'Total bytes sent' + 'Total bytes received'"
-                    + " of rsync --stats, run through a local remote shell so that it uses its delta algorithm.");
+                    + " of rsync --stats, run through a local remote shell so that it uses its delta algorithm. Times:"
+                    + " the push, the fetch (without the merge), and the plain rsync of the same update.");
         }
     }
 
