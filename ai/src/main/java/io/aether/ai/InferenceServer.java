@@ -12,6 +12,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
+import io.aether.sync.JdkHttpServers;
 import io.aether.sync.StallGuard;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
@@ -146,6 +147,7 @@ public final class InferenceServer implements AutoCloseable {
 
     static InferenceServer start(InferenceRuntime runtime, ServerConfig config, Duration stallLimit, Duration budgetWait)
             throws IOException {
+        JdkHttpServers.configure();
         HttpServer http = HttpServer.create(config.address(), 0);
         ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
         StallGuard guard = new StallGuard(stallLimit);

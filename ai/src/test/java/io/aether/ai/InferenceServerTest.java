@@ -43,6 +43,12 @@ class InferenceServerTest {
     }
 
     @Test
+    void theServerSendsWithoutNaglesDelay() {
+        // A streamed answer's last small write would otherwise wait ~40 ms for the client's delayed ACK.
+        assertEquals("true", System.getProperty("sun.net.httpserver.nodelay"));
+    }
+
+    @Test
     void healthz() throws Exception {
         HttpResponse<byte[]> r = http.get("/healthz");
         assertEquals(200, r.statusCode());

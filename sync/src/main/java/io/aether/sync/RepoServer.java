@@ -175,6 +175,7 @@ public final class RepoServer implements AutoCloseable {
                 System::currentTimeMillis);
         StallGuard guard = new StallGuard(options.limits());
         HttpsServer server;
+        JdkHttpServers.configure();
         try {
             server = HttpsServer.create(address, 64);
         } catch (IOException e) {
