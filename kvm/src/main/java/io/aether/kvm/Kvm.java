@@ -14,6 +14,8 @@ public final class Kvm implements AutoCloseable {
     public static final int API_VERSION = 12;
     public static final String DEFAULT_DEVICE = "/dev/kvm";
     private static final int MAX_CPUID_ENTRIES = 256;
+    /** Far above the few hundred MSRs any KVM lists; a longer list fails with E2BIG. */
+    private static final int MAX_MSR_INDICES = 4096;
 
     private final int fd;
 
@@ -66,6 +68,17 @@ public final class Kvm implements AutoCloseable {
             s.set(Structs.U32, 0, MAX_CPUID_ENTRIES);
             Libc.ioctl("KVM_GET_SUPPORTED_CPUID", fd, Ioctls.KVM_GET_SUPPORTED_CPUID, s);
             return Structs.readCpuid(s);
+        }
+    }
+
+    /** The MSRs KVM can read and write for a guest on this host ({@code KVM_GET_MSR_INDEX_LIST}). */
+    public List<Integer> msrIndexList() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment s = arena.allocate(4 + MAX_MSR_INDICES * 4L, 4);
+            s.set(Structs.U32, 0, MAX_MSR_INDICES);
+            Libc.ioctl("KVM_GET_MSR_INDEX_LIST", fd, Ioctls.KVM_GET_MSR_INDEX_LIST, s);
+            int count = Math.min(s.get(Structs.U32, 0), MAX_MSR_INDICES);
+            return java.util.Arrays.stream(s.asSlice(4, count * 4L).toArray(Structs.U32)).boxed().toList();
         }
     }
 
