@@ -73,10 +73,16 @@ public record VcpuState(Regs regs, Sregs sregs, byte[] xsave, byte[] xcrs, List<
         debugRegs = debugRegs.clone();
     }
 
-    /** The MSRs of {@link #SAVED_MSRS} that {@code supported} (the host's {@link Kvm#msrIndexList()}) holds. */
+    /** IA32_MTRR_DEF_TYPE: KVM emulates the MTRRs for every guest but leaves them out of its MSR index list. */
+    private static final int MTRR_DEF_TYPE = 0x2FF;
+
+    /**
+     * The MSRs of {@link #SAVED_MSRS} that {@code supported} (the host's {@link Kvm#msrIndexList()})
+     * holds, and the MTRR default type. EFER, where the list leaves it out, travels in the sregs.
+     */
     public static List<Integer> savedMsrs(List<Integer> supported) {
         Set<Integer> host = Set.copyOf(supported);
-        return SAVED_MSRS.stream().filter(host::contains).toList();
+        return SAVED_MSRS.stream().filter(m -> m == MTRR_DEF_TYPE || host.contains(m)).toList();
     }
 
     @Override

@@ -31,6 +31,8 @@ class X86StateTest {
 
     private static final long TSC = 1L << 40;
     private static final long CLOCK = 10_000_000_000L;
+    private static final int MP_STATE_HALTED = 3;
+    private static final boolean PVM = java.nio.file.Files.isDirectory(java.nio.file.Path.of("/sys/module/kvm_pvm"));
 
     @Test
     void ioctlNumbersFollowTheEncodingWithTheHeadersStructSizes() {
@@ -117,6 +119,7 @@ class X86StateTest {
                 case 0x174 -> 0x10;
                 case 0x175 -> 0xFFFF_8000_0000_1000L;
                 case 0x176 -> 0xFFFF_8000_0000_2000L;
+                case 0x2FF -> 0xC06; // MTRRs on, write-back default
                 case 0x277 -> 0x0007_0106_0007_0106L; // PAT: types WB, WT, UC-, UC, all valid
                 case 0xC000_0081 -> 0x0023_0010_0000_0000L;
                 case 0xC000_0082 -> 0xFFFF_FFFF_8100_0000L;
@@ -154,6 +157,7 @@ class X86StateTest {
         pit[13] = 2; // mode
         vm.setPit(pit);
         vm.setClock(CLOCK);
+        vcpu.setMpState(MP_STATE_HALTED);
         return msrs;
     }
 
@@ -173,6 +177,15 @@ class X86StateTest {
             assertEquals(0x1FC0, ByteBuffer.wrap(saved.xsave()).order(ByteOrder.LITTLE_ENDIAN).getInt(24));
             assertEquals(0x0123_4567_89AB_CDEFL, u64(saved.xsave(), 160));
             assertEquals(0x30, saved.lapic()[0x80]);
+            assertEquals(MP_STATE_HALTED, saved.mpState());
+            assertEquals(0xC06, saved.msrs().stream().filter(e -> e.index() == 0x2FF).findFirst().orElseThrow().data());
+            long tsc = saved.msrs().stream().filter(e -> e.index() == 0x10).findFirst().orElseThrow().data();
+            if (PVM) {
+                // PVM runs the guest on the host's TSC: a write of IA32_TSC is accepted and has no effect
+                assertTrue(tsc > TSC + 50_000_000_000L, "TSC " + tsc);
+            } else {
+                assertTrue(tsc >= TSC && tsc - TSC < 50_000_000_000L, "TSC " + tsc);
+            }
             assertEquals(1, saved.vcpuEvents()[14]);
             assertEquals(0x3000, u64(saved.debugRegs(), 16));
             assertEquals((byte) 0xA5, savedVm.picMaster()[2]);
@@ -216,5 +229,120 @@ class X86StateTest {
             assertTrue(restoredVm.clock() >= savedVm.clock() && restoredVm.clock() < savedVm.clock() + 5_000_000_000L,
                     "clock " + savedVm.clock() + " -> " + restoredVm.clock());
         }
+    }
+
+    private static byte[] pattern(int length, int seed) {
+        byte[] b = new byte[length];
+        for (int i = 0; i < b.length; i++) b[i] = (byte) (i * 31 + seed);
+        return b;
+    }
+
+    private static VcpuState sampleVcpu() {
+        Segment cs = new Segment(0xFFFF_0000L, 0xFFFF, 0xF000, 11, true, 0, false, true, false, false, false, false);
+        Segment data = new Segment(0, 0xFFFF_FFFF, 0x18, 3, true, 3, true, true, false, true, true, false);
+        Segment unusable = new Segment(0, 0, 0, 0, false, 0, false, false, false, false, false, true);
+        Sregs sregs = new Sregs(cs, data, data, unusable, data, data, unusable, unusable, new DescriptorTable(0x1000, 0x27),
+                new DescriptorTable(0x2000, 0xFFFF), 0x8005_0033L, 0xDEAD_B000L, 0x9000, 0x20, 3, 0x500, 0xFEE0_0900L);
+        Regs regs = new Regs(-1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 0xFFFF_FFFF_8100_0000L, 0x246);
+        return new VcpuState(regs, sregs, pattern(4096, 1), pattern(392, 2),
+                List.of(new MsrEntry(0x10, 123), new MsrEntry(0xC000_0082, 0xFFFF_FFFF_8100_0000L)),
+                pattern(1024, 3), pattern(64, 4), 3, pattern(128, 5));
+    }
+
+    private static VmState sampleVm() {
+        return new VmState(pattern(512, 6), pattern(512, 7), pattern(512, 8), pattern(112, 9), CLOCK);
+    }
+
+    /** Through a whole state file, as a snapshot stores it. */
+    private static Section throughStateFile(Section section) throws SnapshotException {
+        return StateFile.decode(StateFile.encode(List.of(section))).getFirst();
+    }
+
+    private static VcpuState readVcpu(byte[] payload) throws SnapshotException {
+        var in = new Section("vcpu0", payload).reader();
+        VcpuState state = VcpuState.read(in);
+        in.end();
+        return state;
+    }
+
+    // Payload offsets from the layout: 18 registers of 8 bytes, 8 segments of 8+4+2+1+1+1+6 bytes,
+    // two tables of 8+2, seven control registers of 8, then the length-prefixed XSAVE area, XCRs...
+    private static final int CS_TYPE = 18 * 8 + 8 + 4 + 2;
+    private static final int XSAVE_LENGTH = 18 * 8 + 8 * 23 + 2 * 10 + 7 * 8;
+    private static final int MSR_COUNT = XSAVE_LENGTH + 4 + 4096 + 4 + 392;
+
+    @Test
+    void statesSurviveAStateFileAndTheLayoutIsTheDocumentedOne() throws Exception {
+        VcpuState vcpu = sampleVcpu();
+        StateWriter out = new StateWriter();
+        vcpu.write(out);
+        byte[] payload = throughStateFile(out.toSection("vcpu0")).payload();
+        assertEquals(MSR_COUNT + 4 + 2 * (4 + 8) + (4 + 1024) + (4 + 64) + 4 + (4 + 128), payload.length);
+        ByteBuffer b = ByteBuffer.wrap(payload); // big-endian, as StateWriter writes
+        assertEquals(-1L, b.getLong(0));
+        assertEquals(11, payload[CS_TYPE]);
+        assertEquals(4096, b.getInt(XSAVE_LENGTH));
+        assertEquals(2, b.getInt(MSR_COUNT));
+        assertEquals(0xC000_0082, b.getInt(MSR_COUNT + 4 + 12));
+        assertEquals(vcpu, readVcpu(payload));
+
+        VmState vm = sampleVm();
+        StateWriter vmOut = new StateWriter();
+        vm.write(vmOut);
+        var in = throughStateFile(vmOut.toSection("vm")).reader();
+        assertEquals(vm, VmState.read(in));
+        in.end();
+    }
+
+    private static String refusal(byte[] payload) {
+        return assertThrows(SnapshotException.class, () -> readVcpu(payload)).getMessage();
+    }
+
+    @Test
+    void truncatedOversizedAndInvalidSectionsAreRefusedNamingTheField() {
+        StateWriter out = new StateWriter();
+        sampleVcpu().write(out);
+        byte[] payload = out.toSection("vcpu0").payload();
+
+        for (int length = 0; length < payload.length; length++) {
+            String message = refusal(Arrays.copyOf(payload, length));
+            assertTrue(message.startsWith("section vcpu0: field ") && message.endsWith(": truncated"), length + ": " + message);
+        }
+        assertEquals("section vcpu0: 1 bytes after the last field", refusal(Arrays.copyOf(payload, payload.length + 1)));
+
+        byte[] oversized = payload.clone();
+        ByteBuffer.wrap(oversized).putInt(XSAVE_LENGTH, 4097);
+        assertEquals("section vcpu0: field xsave: length 4097 is more than 4096", refusal(oversized));
+
+        // an XSAVE area one byte short, the rest of the section intact
+        byte[] undersized = new byte[payload.length - 1];
+        System.arraycopy(payload, 0, undersized, 0, XSAVE_LENGTH + 4 + 4095);
+        System.arraycopy(payload, XSAVE_LENGTH + 4 + 4096, undersized, XSAVE_LENGTH + 4 + 4095, payload.length - XSAVE_LENGTH - 4 - 4096);
+        ByteBuffer.wrap(undersized).putInt(XSAVE_LENGTH, 4095);
+        assertEquals("section vcpu0: xsave: 4095 bytes, expected 4096", refusal(undersized));
+
+        byte[] manyMsrs = payload.clone();
+        ByteBuffer.wrap(manyMsrs).putInt(MSR_COUNT, 100_000);
+        assertEquals("section vcpu0: field msrs: count 100000 is more than 256", refusal(manyMsrs));
+
+        byte[] twice = payload.clone();
+        ByteBuffer.wrap(twice).putInt(MSR_COUNT + 4 + 12, 0x10);
+        assertEquals("section vcpu0: msrs: MSR 0x10 twice", refusal(twice));
+
+        byte[] badType = payload.clone();
+        badType[CS_TYPE] = 16;
+        assertEquals("section vcpu0: field cs.type: 16 is more than 4 bits", refusal(badType));
+
+        byte[] badMpState = payload.clone();
+        ByteBuffer.wrap(badMpState).putInt(payload.length - 4 - 128 - 4, 11);
+        assertEquals("section vcpu0: mpState: 11 is no KVM_MP_STATE (0 to 10)", refusal(badMpState));
+
+        StateWriter vmOut = new StateWriter();
+        sampleVm().write(vmOut);
+        byte[] vm = vmOut.toSection("vm").payload();
+        ByteBuffer.wrap(vm).putInt(3 * (4 + 512), 113);
+        var in = new Section("vm", vm).reader();
+        assertEquals("section vm: field pit: length 113 is more than 112",
+                assertThrows(SnapshotException.class, () -> VmState.read(in)).getMessage());
     }
 }
