@@ -184,7 +184,9 @@ public final class Vcpu implements AutoCloseable {
 
     /**
      * Everything KVM holds for this vCPU, with the MSRs {@code msrIndices} (each one the host
-     * supports: see {@link Kvm#msrIndexList()}).
+     * supports: see {@link Kvm#msrIndexList()}). After an I/O or MMIO exit the instruction is only
+     * complete once KVM_RUN is entered again: {@link #kick()} and {@link #run()} first, which
+     * returns {@link VcpuExit.Interrupted} at once.
      */
     public VcpuState state(List<Integer> msrIndices) {
         List<MsrEntry> msrs = msrs(msrIndices);

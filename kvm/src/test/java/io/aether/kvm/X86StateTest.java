@@ -5,6 +5,7 @@ import static io.aether.kvm.Arm64Test.IOC_WRITE;
 import static io.aether.kvm.Arm64Test.ioc;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -12,6 +13,9 @@ import io.aether.snapshot.Section;
 import io.aether.snapshot.SnapshotException;
 import io.aether.snapshot.StateFile;
 import io.aether.snapshot.StateWriter;
+import io.aether.sys.Libc;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
@@ -344,5 +348,47 @@ class X86StateTest {
         var in = new Section("vm", vm).reader();
         assertEquals("section vm: field pit: length 113 is more than 112",
                 assertThrows(SnapshotException.class, () -> VmState.read(in)).getMessage());
+    }
+
+    @Test
+    void aRunningGuestRestoredIntoAFreshVmContinuesWhereItStopped() {
+        KvmTest.requireKvm();
+        // real mode at 0x1000: inc bx; mov al, bl; out 0x10, al; jmp back to the inc
+        byte[] code = {0x43, (byte) 0x88, (byte) 0xD8, (byte) 0xE6, 0x10, (byte) 0xEB, (byte) 0xF9};
+        MemorySegment ram = Libc.mmap("mmap", 0x10000, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_PRIVATE | Libc.MAP_ANONYMOUS, -1, 0);
+        MemorySegment copy = Libc.mmap("mmap", 0x10000, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_PRIVATE | Libc.MAP_ANONYMOUS, -1, 0);
+        MemorySegment.copy(code, 0, ram, ValueLayout.JAVA_BYTE, 0x1000, code.length);
+        try (Kvm kvm = Kvm.open(); Machine first = Machine.create(kvm); Machine second = Machine.create(kvm)) {
+            first.vm().setUserMemoryRegion(0, 0, 0, ram);
+            second.vm().setUserMemoryRegion(0, 0, 0, copy);
+            Vcpu vcpu = first.vcpu();
+            vcpu.bindToCurrentThread();
+            Sregs s = vcpu.sregs();
+            Segment cs = new Segment(0, 0xFFFF, 0, s.cs().type(), true, 0, false, true, false, false, false, false);
+            vcpu.setSregs(new Sregs(cs, s.ds(), s.es(), s.fs(), s.gs(), s.ss(), s.tr(), s.ldt(), s.gdt(), s.idt(),
+                    s.cr0(), s.cr2(), s.cr3(), s.cr4(), s.cr8(), s.efer(), s.apicBase()));
+            vcpu.setRegs(new Regs(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x1000, 2));
+            for (int i = 1; i <= 3; i++) {
+                var out = assertInstanceOf(VcpuExit.IoOut.class, vcpu.run());
+                assertEquals(i, out.data()[0]);
+            }
+            vcpu.kick(); // completes the OUT before the state is read
+            assertInstanceOf(VcpuExit.Interrupted.class, vcpu.run());
+            VcpuState saved = vcpu.state(VcpuState.savedMsrs(kvm.msrIndexList()));
+            VmState savedVm = first.vm().state();
+            MemorySegment.copy(ram, 0, copy, 0, ram.byteSize());
+
+            second.vm().restore(savedVm);
+            second.vcpu().restore(saved);
+            second.vcpu().bindToCurrentThread();
+            for (int i = 4; i <= 6; i++) {
+                var out = assertInstanceOf(VcpuExit.IoOut.class, second.vcpu().run());
+                assertEquals(0x10, out.port());
+                assertEquals(i, out.data()[0], "the counter goes on from 3");
+            }
+        } finally {
+            Libc.munmap(ram);
+            Libc.munmap(copy);
+        }
     }
 }
