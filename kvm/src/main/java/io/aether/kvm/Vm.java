@@ -196,12 +196,15 @@ public final class Vm implements AutoCloseable {
         return new VmState(irqchip(IRQCHIP_PIC_MASTER), irqchip(IRQCHIP_PIC_SLAVE), irqchip(IRQCHIP_IOAPIC), pit(), clock());
     }
 
-    /** Loads {@code state} into this VM, created with the irqchip and the PIT. */
+    /**
+     * Loads {@code state} into this VM, created with the irqchip and the PIT. The PIT goes first:
+     * a fresh PIT's timer could otherwise raise IRQ 0 into the chips just restored.
+     */
     public void restore(VmState state) {
+        setPit(state.pit());
         setIrqchip(IRQCHIP_PIC_MASTER, state.picMaster());
         setIrqchip(IRQCHIP_PIC_SLAVE, state.picSlave());
         setIrqchip(IRQCHIP_IOAPIC, state.ioapic());
-        setPit(state.pit());
         setClock(state.clock());
     }
 

@@ -149,17 +149,19 @@ class X86StateTest {
         vcpu.setDebugRegs(dr);
 
         Vm vm = m.vm();
+        // first, so that the PIT, silenced by HPET legacy mode, raises no IRQ 0 after the PIC is set
+        byte[] pit = vm.pit();
+        withU32(pit, 0, 0x1234); // channels[0].count
+        pit[12] = 3; // rw_mode
+        pit[13] = 2; // mode
+        withU32(pit, 72, 1); // flags: KVM_PIT_FLAGS_HPET_LEGACY
+        vm.setPit(pit);
         byte[] master = vm.irqchip(Vm.IRQCHIP_PIC_MASTER);
         master[2] = (byte) 0xA5; // kvm_pic_state.imr
         vm.setIrqchip(Vm.IRQCHIP_PIC_MASTER, master);
         byte[] ioapic = vm.irqchip(Vm.IRQCHIP_IOAPIC);
         withU64(ioapic, 24 + 3 * 8, 0x1_0031L); // redirtbl[3]: masked, vector 0x31
         vm.setIrqchip(Vm.IRQCHIP_IOAPIC, ioapic);
-        byte[] pit = vm.pit();
-        withU32(pit, 0, 0x1234); // channels[0].count
-        pit[12] = 3; // rw_mode
-        pit[13] = 2; // mode
-        vm.setPit(pit);
         vm.setClock(CLOCK);
         vcpu.setMpState(MP_STATE_HALTED);
         return msrs;
