@@ -82,6 +82,17 @@ public final class Kvm implements AutoCloseable {
         }
     }
 
+    /** What {@link Vcpu#state}, {@link Vm#state} and their restores call on x86_64. */
+    private static final List<Capability> STATE_CAPABILITIES = List.of(Capability.MP_STATE, Capability.PIT_STATE2,
+            Capability.ADJUST_CLOCK, Capability.VCPU_EVENTS, Capability.DEBUGREGS, Capability.XSAVE, Capability.XCRS);
+
+    /** Fails naming the first capability that reading or loading an x86_64 VM's state needs and this KVM lacks. */
+    public void requireStateCapabilities() {
+        for (Capability c : STATE_CAPABILITIES) {
+            if (checkExtension(c) <= 0) throw new IllegalStateException("KVM lacks KVM_CAP_" + c + ", which saving a VM's state needs");
+        }
+    }
+
     /** Creates an empty VM (no memory, no vCPUs). */
     public Vm createVm() {
         int vmFd = Libc.ioctl("KVM_CREATE_VM", fd, Ioctls.KVM_CREATE_VM, 0);

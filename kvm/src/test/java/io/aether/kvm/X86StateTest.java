@@ -171,6 +171,7 @@ class X86StateTest {
     void stateReadFromOneVmLoadsIntoAFreshOneAndReadsBackTheSame() throws Exception {
         KvmTest.requireKvm();
         try (Kvm kvm = Kvm.open(); Machine first = Machine.create(kvm); Machine second = Machine.create(kvm)) {
+            kvm.requireStateCapabilities();
             List<Integer> msrs = setDistinctiveState(kvm, first);
             VcpuState saved = first.vcpu().state(msrs);
             VmState savedVm = first.vm().state();
