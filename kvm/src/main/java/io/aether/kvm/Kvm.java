@@ -3,6 +3,7 @@ package io.aether.kvm;
 import io.aether.sys.Libc;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -78,7 +79,7 @@ public final class Kvm implements AutoCloseable {
             s.set(Structs.U32, 0, MAX_MSR_INDICES);
             Libc.ioctl("KVM_GET_MSR_INDEX_LIST", fd, Ioctls.KVM_GET_MSR_INDEX_LIST, s);
             int count = Math.min(s.get(Structs.U32, 0), MAX_MSR_INDICES);
-            return java.util.Arrays.stream(s.asSlice(4, count * 4L).toArray(Structs.U32)).boxed().toList();
+            return Arrays.stream(s.asSlice(4, count * 4L).toArray(Structs.U32)).boxed().toList();
         }
     }
 

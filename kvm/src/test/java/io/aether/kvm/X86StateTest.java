@@ -175,7 +175,6 @@ class X86StateTest {
             List<Integer> msrs = setDistinctiveState(kvm, first);
             VcpuState saved = first.vcpu().state(msrs);
             VmState savedVm = first.vm().state();
-            System.out.println("MSRs saved: " + saved.msrs());
 
             assertEquals(0xDEAD_B000L, saved.sregs().cr2());
             assertEquals(0x1234, saved.sregs().ds().selector());
