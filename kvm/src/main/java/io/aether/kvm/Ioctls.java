@@ -20,6 +20,12 @@ final class Ioctls {
     static final long KVM_SET_IDENTITY_MAP_ADDR = 0x4008AE48;
     static final long KVM_CREATE_IRQCHIP = 0xAE60;
     static final long KVM_IRQ_LINE = 0x4008AE61;
+    // struct kvm_irqchip, 520 bytes; SET is _IOR in the header, a historical mistake kept for ABI.
+    static final long KVM_GET_IRQCHIP = 0xC208AE62L;
+    static final long KVM_SET_IRQCHIP = 0x8208AE63L;
+    // struct kvm_pit_state2, 112 bytes (KVM_CAP_PIT_STATE2)
+    static final long KVM_GET_PIT2 = 0x8070AE9FL;
+    static final long KVM_SET_PIT2 = 0x4070AEA0;
     static final long KVM_IRQFD = 0x4020AE76;
     static final long KVM_CREATE_PIT2 = 0x4040AE77;
     static final long KVM_IOEVENTFD = 0x4040AE79;
@@ -41,6 +47,18 @@ final class Ioctls {
     static final long KVM_SET_CPUID2 = 0x4008AE90;
     static final long KVM_GET_MP_STATE = 0x8004AE98L;
     static final long KVM_SET_MP_STATE = 0x4004AE99;
+    // struct kvm_vcpu_events, 64 bytes (KVM_CAP_VCPU_EVENTS)
+    static final long KVM_GET_VCPU_EVENTS = 0x8040AE9FL;
+    static final long KVM_SET_VCPU_EVENTS = 0x4040AEA0;
+    // struct kvm_debugregs, 128 bytes (KVM_CAP_DEBUGREGS)
+    static final long KVM_GET_DEBUGREGS = 0x8080AEA1L;
+    static final long KVM_SET_DEBUGREGS = 0x4080AEA2;
+    // struct kvm_xsave, 4096 bytes (KVM_CAP_XSAVE)
+    static final long KVM_GET_XSAVE = 0x9000AEA4L;
+    static final long KVM_SET_XSAVE = 0x5000AEA5;
+    // struct kvm_xcrs, 392 bytes (KVM_CAP_XCRS)
+    static final long KVM_GET_XCRS = 0x8188AEA6L;
+    static final long KVM_SET_XCRS = 0x4188AEA7;
 
     private Ioctls() {
     }

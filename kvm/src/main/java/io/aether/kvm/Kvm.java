@@ -3,6 +3,7 @@ package io.aether.kvm;
 import io.aether.sys.Libc;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -14,6 +15,8 @@ public final class Kvm implements AutoCloseable {
     public static final int API_VERSION = 12;
     public static final String DEFAULT_DEVICE = "/dev/kvm";
     private static final int MAX_CPUID_ENTRIES = 256;
+    /** Far above the few hundred MSRs any KVM lists; a longer list fails with E2BIG. */
+    private static final int MAX_MSR_INDICES = 4096;
 
     private final int fd;
 
@@ -66,6 +69,28 @@ public final class Kvm implements AutoCloseable {
             s.set(Structs.U32, 0, MAX_CPUID_ENTRIES);
             Libc.ioctl("KVM_GET_SUPPORTED_CPUID", fd, Ioctls.KVM_GET_SUPPORTED_CPUID, s);
             return Structs.readCpuid(s);
+        }
+    }
+
+    /** The MSRs KVM can read and write for a guest on this host ({@code KVM_GET_MSR_INDEX_LIST}). */
+    public List<Integer> msrIndexList() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment s = arena.allocate(4 + MAX_MSR_INDICES * 4L, 4);
+            s.set(Structs.U32, 0, MAX_MSR_INDICES);
+            Libc.ioctl("KVM_GET_MSR_INDEX_LIST", fd, Ioctls.KVM_GET_MSR_INDEX_LIST, s);
+            int count = Math.min(s.get(Structs.U32, 0), MAX_MSR_INDICES);
+            return Arrays.stream(s.asSlice(4, count * 4L).toArray(Structs.U32)).boxed().toList();
+        }
+    }
+
+    /** What {@link Vcpu#state}, {@link Vm#state} and their restores call on x86_64. */
+    private static final List<Capability> STATE_CAPABILITIES = List.of(Capability.MP_STATE, Capability.PIT_STATE2,
+            Capability.ADJUST_CLOCK, Capability.VCPU_EVENTS, Capability.DEBUGREGS, Capability.XSAVE, Capability.XCRS);
+
+    /** Fails naming the first capability that reading or loading an x86_64 VM's state needs and this KVM lacks. */
+    public void requireStateCapabilities() {
+        for (Capability c : STATE_CAPABILITIES) {
+            if (checkExtension(c) <= 0) throw new IllegalStateException("KVM lacks KVM_CAP_" + c + ", which saving a VM's state needs");
         }
     }
 

@@ -26,6 +26,16 @@ final class Structs {
     static final long FPU_FCW = 128;
     static final long FPU_MXCSR = 408;
     static final long LAPIC_SIZE = 1024;
+    // arch/x86/include/uapi/asm/kvm.h, sizes checked with sizeof against the installed headers
+    static final int XSAVE_SIZE = 4096;
+    static final int XCRS_SIZE = 392;
+    static final int VCPU_EVENTS_SIZE = 64;
+    static final int DEBUGREGS_SIZE = 128;
+    /** {@code struct kvm_irqchip}: chip_id, pad, then the 512-byte union of PIC or IOAPIC state. */
+    static final int IRQCHIP_SIZE = 520;
+    static final int IRQCHIP_STATE_OFFSET = 8;
+    static final int PIT_STATE2_SIZE = 112;
+    static final int CLOCK_DATA_SIZE = 48;
 
     /** {@code struct kvm_userspace_memory_region}. */
     static final MemoryLayout MEMORY_REGION = MemoryLayout.structLayout(

@@ -119,20 +119,11 @@ public final class Vcpu implements AutoCloseable {
 
     /** The in-kernel LAPIC's 1 KiB register page. */
     public byte[] lapic() {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment s = a.allocate(Structs.LAPIC_SIZE, 8);
-            Libc.ioctl("KVM_GET_LAPIC", fd, Ioctls.KVM_GET_LAPIC, s);
-            return s.toArray(Structs.U8);
-        }
+        return read("KVM_GET_LAPIC", Ioctls.KVM_GET_LAPIC, (int) Structs.LAPIC_SIZE);
     }
 
     public void setLapic(byte[] registers) {
-        if (registers.length != Structs.LAPIC_SIZE) throw new IllegalArgumentException("LAPIC state is 1024 bytes");
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment s = a.allocate(Structs.LAPIC_SIZE, 8);
-            MemorySegment.copy(registers, 0, s, Structs.U8, 0, registers.length);
-            Libc.ioctl("KVM_SET_LAPIC", fd, Ioctls.KVM_SET_LAPIC, s);
-        }
+        write("KVM_SET_LAPIC", Ioctls.KVM_SET_LAPIC, registers, (int) Structs.LAPIC_SIZE);
     }
 
     /** The vCPU's multiprocessing state ({@code KVM_GET_MP_STATE}), e.g. {@link #MP_STATE_STOPPED}. */
@@ -141,6 +132,103 @@ public final class Vcpu implements AutoCloseable {
             MemorySegment s = a.allocate(4);
             Libc.ioctl("KVM_GET_MP_STATE", fd, Ioctls.KVM_GET_MP_STATE, s);
             return s.get(Structs.U32, 0);
+        }
+    }
+
+    public void setMpState(int state) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment s = a.allocate(4);
+            s.set(Structs.U32, 0, state);
+            Libc.ioctl("KVM_SET_MP_STATE", fd, Ioctls.KVM_SET_MP_STATE, s);
+        }
+    }
+
+    /** {@code struct kvm_xsave}: the x87, SSE and AVX state in the XSAVE layout (needs {@link Capability#XSAVE}). */
+    public byte[] xsave() {
+        return read("KVM_GET_XSAVE", Ioctls.KVM_GET_XSAVE, Structs.XSAVE_SIZE);
+    }
+
+    public void setXsave(byte[] region) {
+        write("KVM_SET_XSAVE", Ioctls.KVM_SET_XSAVE, region, Structs.XSAVE_SIZE);
+    }
+
+    /** {@code struct kvm_xcrs}: the extended control registers (XCR0), needs {@link Capability#XCRS}. */
+    public byte[] xcrs() {
+        return read("KVM_GET_XCRS", Ioctls.KVM_GET_XCRS, Structs.XCRS_SIZE);
+    }
+
+    public void setXcrs(byte[] xcrs) {
+        write("KVM_SET_XCRS", Ioctls.KVM_SET_XCRS, xcrs, Structs.XCRS_SIZE);
+    }
+
+    /**
+     * {@code struct kvm_vcpu_events}: pending or injected exception, interrupt and NMI, SIPI
+     * vector, SMM state. It also holds the interrupt the sregs' interrupt bitmap would report.
+     */
+    public byte[] vcpuEvents() {
+        return read("KVM_GET_VCPU_EVENTS", Ioctls.KVM_GET_VCPU_EVENTS, Structs.VCPU_EVENTS_SIZE);
+    }
+
+    public void setVcpuEvents(byte[] events) {
+        write("KVM_SET_VCPU_EVENTS", Ioctls.KVM_SET_VCPU_EVENTS, events, Structs.VCPU_EVENTS_SIZE);
+    }
+
+    /** {@code struct kvm_debugregs}: DR0-3, DR6, DR7. */
+    public byte[] debugRegs() {
+        return read("KVM_GET_DEBUGREGS", Ioctls.KVM_GET_DEBUGREGS, Structs.DEBUGREGS_SIZE);
+    }
+
+    public void setDebugRegs(byte[] registers) {
+        write("KVM_SET_DEBUGREGS", Ioctls.KVM_SET_DEBUGREGS, registers, Structs.DEBUGREGS_SIZE);
+    }
+
+    /**
+     * Everything KVM holds for this vCPU, with the MSRs {@code msrIndices} (each one the host
+     * supports: see {@link Kvm#msrIndexList()}). After an I/O or MMIO exit the instruction is only
+     * complete once KVM_RUN is entered again: {@link #kick()} and {@link #run()} first, which
+     * returns {@link VcpuExit.Interrupted} at once.
+     */
+    public VcpuState state(List<Integer> msrIndices) {
+        List<MsrEntry> msrs = msrs(msrIndices);
+        if (msrs.size() != msrIndices.size()) {
+            throw new IllegalStateException("KVM_GET_MSRS could not read MSR 0x" + Integer.toHexString(msrIndices.get(msrs.size()))
+                    + " (read " + msrs.size() + " of " + msrIndices.size() + ")");
+        }
+        return new VcpuState(regs(), sregs(), xsave(), xcrs(), msrs, lapic(), vcpuEvents(), mpState(), debugRegs());
+    }
+
+    /**
+     * Loads {@code state} into this vCPU, which must not be running. The order matters: the APIC
+     * base (sregs) before the LAPIC, the LAPIC before the MSRs (TSC deadline), the events last,
+     * since setting sregs may queue an interrupt that the events then state exactly.
+     */
+    public void restore(VcpuState state) {
+        sregs(); // setSregs keeps the interrupt bitmap it read; the events below carry the pending interrupt
+        setSregs(state.sregs());
+        setRegs(state.regs());
+        setXsave(state.xsave());
+        setXcrs(state.xcrs());
+        setLapic(state.lapic());
+        setMsrs(state.msrs());
+        setDebugRegs(state.debugRegs());
+        setMpState(state.mpState());
+        setVcpuEvents(state.vcpuEvents());
+    }
+
+    private byte[] read(String name, long request, int size) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment s = a.allocate(size, 8);
+            Libc.ioctl(name, fd, request, s);
+            return s.toArray(Structs.U8);
+        }
+    }
+
+    private void write(String name, long request, byte[] value, int size) {
+        if (value.length != size) throw new IllegalArgumentException(name + ": " + value.length + " bytes, expected " + size);
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment s = a.allocate(size, 8);
+            MemorySegment.copy(value, 0, s, Structs.U8, 0, size);
+            Libc.ioctl(name, fd, request, s);
         }
     }
 

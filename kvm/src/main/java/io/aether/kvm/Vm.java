@@ -127,6 +127,87 @@ public final class Vm implements AutoCloseable {
         irqLine(Arm64.spi(spi), level);
     }
 
+    /** {@code KVM_IRQCHIP_*}: the chips of the in-kernel irqchip, in {@code chip_id} order. */
+    static final int IRQCHIP_PIC_MASTER = 0;
+    static final int IRQCHIP_PIC_SLAVE = 1;
+    static final int IRQCHIP_IOAPIC = 2;
+
+    /** The 512-byte state of in-kernel chip {@code chipId} ({@code KVM_GET_IRQCHIP}). */
+    byte[] irqchip(int chipId) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment s = arena.allocate(Structs.IRQCHIP_SIZE, 8);
+            s.set(Structs.U32, 0, chipId);
+            Libc.ioctl("KVM_GET_IRQCHIP", fd, Ioctls.KVM_GET_IRQCHIP, s);
+            return s.asSlice(Structs.IRQCHIP_STATE_OFFSET).toArray(Structs.U8);
+        }
+    }
+
+    void setIrqchip(int chipId, byte[] state) {
+        int size = Structs.IRQCHIP_SIZE - Structs.IRQCHIP_STATE_OFFSET;
+        if (state.length != size) throw new IllegalArgumentException("irqchip " + chipId + ": " + state.length + " bytes, expected " + size);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment s = arena.allocate(Structs.IRQCHIP_SIZE, 8);
+            s.set(Structs.U32, 0, chipId);
+            MemorySegment.copy(state, 0, s, Structs.U8, Structs.IRQCHIP_STATE_OFFSET, size);
+            Libc.ioctl("KVM_SET_IRQCHIP", fd, Ioctls.KVM_SET_IRQCHIP, s);
+        }
+    }
+
+    /** {@code struct kvm_pit_state2} of the in-kernel PIT (needs {@link Capability#PIT_STATE2}). */
+    byte[] pit() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment s = arena.allocate(Structs.PIT_STATE2_SIZE, 8);
+            Libc.ioctl("KVM_GET_PIT2", fd, Ioctls.KVM_GET_PIT2, s);
+            return s.toArray(Structs.U8);
+        }
+    }
+
+    void setPit(byte[] state) {
+        if (state.length != Structs.PIT_STATE2_SIZE) {
+            throw new IllegalArgumentException("PIT: " + state.length + " bytes, expected " + Structs.PIT_STATE2_SIZE);
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment s = arena.allocate(Structs.PIT_STATE2_SIZE, 8);
+            MemorySegment.copy(state, 0, s, Structs.U8, 0, state.length);
+            Libc.ioctl("KVM_SET_PIT2", fd, Ioctls.KVM_SET_PIT2, s);
+        }
+    }
+
+    /** The guest's kvmclock in nanoseconds ({@code KVM_GET_CLOCK}). */
+    public long clock() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment s = arena.allocate(Structs.CLOCK_DATA_SIZE, 8);
+            Libc.ioctl("KVM_GET_CLOCK", fd, Ioctls.KVM_GET_CLOCK, s);
+            return s.get(Structs.U64, 0);
+        }
+    }
+
+    /** Sets the kvmclock, so that a restored guest's time continues from where it stopped. */
+    public void setClock(long nanoseconds) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment s = arena.allocate(Structs.CLOCK_DATA_SIZE, 8);
+            s.set(Structs.U64, 0, nanoseconds);
+            Libc.ioctl("KVM_SET_CLOCK", fd, Ioctls.KVM_SET_CLOCK, s);
+        }
+    }
+
+    /** The in-kernel irqchip's, PIT's and clock's state; the VM must have all three, and no vCPU running. */
+    public VmState state() {
+        return new VmState(irqchip(IRQCHIP_PIC_MASTER), irqchip(IRQCHIP_PIC_SLAVE), irqchip(IRQCHIP_IOAPIC), pit(), clock());
+    }
+
+    /**
+     * Loads {@code state} into this VM, created with the irqchip and the PIT. The PIT goes first:
+     * a fresh PIT's timer could otherwise raise IRQ 0 into the chips just restored.
+     */
+    public void restore(VmState state) {
+        setPit(state.pit());
+        setIrqchip(IRQCHIP_PIC_MASTER, state.picMaster());
+        setIrqchip(IRQCHIP_PIC_SLAVE, state.picSlave());
+        setIrqchip(IRQCHIP_IOAPIC, state.ioapic());
+        setClock(state.clock());
+    }
+
     /** Creates vCPU {@code id} (its initial APIC id too). */
     public Vcpu createVcpu(int id) {
         int vcpuFd = Libc.ioctl("KVM_CREATE_VCPU", fd, Ioctls.KVM_CREATE_VCPU, id);

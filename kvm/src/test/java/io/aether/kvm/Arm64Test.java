@@ -21,11 +21,11 @@ import org.junit.jupiter.api.Timeout;
 class Arm64Test {
 
     // include/uapi/asm-generic/ioctl.h: nr bits 0..7, type 8..15, size 16..29, dir 30..31.
-    private static final int IOC_WRITE = 1;
-    private static final int IOC_READ = 2;
+    static final int IOC_WRITE = 1;
+    static final int IOC_READ = 2;
     private static final int KVMIO = 0xAE;
 
-    private static long ioc(int dir, int nr, long size) {
+    static long ioc(int dir, int nr, long size) {
         return (long) dir << 30 | size << 16 | KVMIO << 8 | nr;
     }
 
