@@ -231,6 +231,9 @@ final class ControlServer implements AutoCloseable {
 
     /** Sends the ring's output from its oldest byte (or from now) until detach, close, or the VM's end. */
     private void streamConsole(SocketChannel client, InputStream in, boolean replay) {
+        // The position is fixed before the client hears it is attached: output written once it
+        // knows is never missed.
+        long position = replay ? console.oldest() : console.total();
         if (!answer(client, new ControlResponse.ConsoleAttached())) return;
         Thread detacher = Thread.ofVirtual().start(() -> {
             // Whatever the client sends next (a detach, or its end of the connection) ends the stream.
@@ -242,7 +245,6 @@ final class ControlServer implements AutoCloseable {
             closeQuietly(client);
         });
         byte[] chunk = new byte[8192];
-        long position = replay ? console.oldest() : console.total();
         try {
             while (client.isOpen()) {
                 int n = console.read(position, chunk, 200);
