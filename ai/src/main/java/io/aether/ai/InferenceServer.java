@@ -214,12 +214,20 @@ public final class InferenceServer implements AutoCloseable {
                 LOG.log(Level.SEVERE, "request " + exchange.getRequestURI() + " failed", e);
                 response = error(500, "internal error: " + e);
             }
+            count(endpoint, response, start);
             try (exchange) {
                 send(exchange, response, lease);
             } catch (IOException | RuntimeException e) {
                 LOG.log(Level.FINE, "client went away", e); // nothing to answer
             }
         }
+    }
+
+    /**
+     * Counts the answer before it is sent: a client that has read it and then reads the metrics
+     * must see it counted.
+     */
+    private void count(String[] endpoint, Response response, long start) {
         requestCounts.computeIfAbsent(Prom.labels("endpoint", endpoint[0], "model", endpoint[1],
                 "code", Integer.toString(response.status())), k -> new LongAdder()).increment();
         if (endpoint[0].equals("predict") && !endpoint[1].isEmpty() && response.status() == 200) {
