@@ -96,7 +96,7 @@ class KernelCgroupTest {
     }
 
     /**
-     * Gives the group and its parents ten times the default scheduling weight, so that the
+     * Gives the group and its parents a hundred times the default scheduling weight, so that the
      * loops get a CPU each on a machine busy with other work and the test measures the quota,
      * not the contention. A test's knob only: Aether leaves weights alone.
      */
@@ -106,9 +106,9 @@ class KernelCgroupTest {
         for (Path name : Path.of(parent, group.vmId())) {
             dir = dir.resolve(name);
             if (cpu.unified()) {
-                Files.writeString(dir.resolve("cpu.weight"), "1000", StandardOpenOption.WRITE);
+                Files.writeString(dir.resolve("cpu.weight"), "10000", StandardOpenOption.WRITE);
             } else {
-                Files.writeString(dir.resolve("cpu.shares"), "10240", StandardOpenOption.WRITE);
+                Files.writeString(dir.resolve("cpu.shares"), "102400", StandardOpenOption.WRITE);
             }
         }
     }

@@ -80,7 +80,7 @@ class MonitorCgroupTest {
     }
 
     /**
-     * Ten times the default scheduling weight for the group and its parents: on a machine busy
+     * A hundred times the default scheduling weight for the group and its parents: on a machine busy
      * with other work the guest then gets as much CPU as its quota allows, and the test measures
      * the quota rather than the contention. A test's knob only: Aether leaves weights alone.
      */
@@ -89,7 +89,7 @@ class MonitorCgroupTest {
         Path path = cpu.mount();
         for (Path name : Path.of(parent, group.vmId())) {
             path = path.resolve(name);
-            Files.writeString(path.resolve(cpu.unified() ? "cpu.weight" : "cpu.shares"), cpu.unified() ? "1000" : "10240", StandardOpenOption.WRITE);
+            Files.writeString(path.resolve(cpu.unified() ? "cpu.weight" : "cpu.shares"), cpu.unified() ? "10000" : "102400", StandardOpenOption.WRITE);
         }
     }
 
