@@ -1,6 +1,7 @@
 package io.aether.cgroups;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
@@ -33,14 +34,15 @@ final class CgroupFiles {
     }
 
     static String read(Path file) throws CgroupException {
-        try {
-            if (Files.size(file) > MAX_CONTROL_FILE) throw new CgroupException(file + ": larger than " + MAX_CONTROL_FILE + " bytes");
-            return Files.readString(file, StandardCharsets.US_ASCII);
-        } catch (CgroupException e) {
-            throw e;
+        byte[] content;
+        // kernfs reports a size of 4096 or 0 whatever a file holds: bound the read itself
+        try (InputStream in = Files.newInputStream(file)) {
+            content = in.readNBytes(MAX_CONTROL_FILE + 1);
         } catch (IOException e) {
             throw new CgroupException("cannot read " + file + ": " + reason(e), e);
         }
+        if (content.length > MAX_CONTROL_FILE) throw new CgroupException(file + ": longer than " + MAX_CONTROL_FILE + " bytes");
+        return new String(content, StandardCharsets.US_ASCII);
     }
 
     /** A file holding one number. */

@@ -79,6 +79,8 @@ class UnifiedHierarchyTest {
                 assertThrows(CgroupException.class, group::usage).getMessage());
         write("cpu.stat", "nr_throttled 0\n");
         assertEquals(mount.resolve("aether/vm1/cpu.stat") + ": no 'usage_usec' line", assertThrows(CgroupException.class, group::usage).getMessage());
+        write("cpu.stat", "usage_usec 1\n" + "x".repeat(64 * 1024));
+        assertEquals(mount.resolve("aether/vm1/cpu.stat") + ": longer than 65536 bytes", assertThrows(CgroupException.class, group::usage).getMessage());
         write("cpu.max", "max 100000\n");
         assertEquals(mount.resolve("aether/vm1/cpu.max") + ": no CPU limit set", assertThrows(CgroupException.class, group::limits).getMessage());
     }
