@@ -67,7 +67,7 @@ public final class Cgroups {
      */
     public VmCgroup create(String vmId, Quota quota) throws CgroupException {
         checkVmId(vmId);
-        if (quota.cpus() > hostCpus) quota.checkCpus(hostCpus);
+        quota.checkCpus(hostCpus);
         KernelCgroup group = group(vmId);
         for (Path dir : group.paths()) {
             if (Files.exists(dir)) throw new CgroupException("a group for VM " + vmId + " already exists: " + dir);
