@@ -71,7 +71,7 @@ class VmMonitorTest {
     }
 
     /** Waits until the monitor answers on {@code socket} and its VM runs (it answers CREATED while it builds the VM). */
-    private static MonitorClient awaitMonitor(Path socket) throws Exception {
+    static MonitorClient awaitMonitor(Path socket) throws Exception {
         MonitorClient client = new MonitorClient(socket, CLIENT_TIMEOUT);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         String last = "no answer";
@@ -89,12 +89,12 @@ class VmMonitorTest {
         }
     }
 
-    private static long consoleBytes(MonitorClient client) throws IOException {
+    static long consoleBytes(MonitorClient client) throws IOException {
         return client.metrics().get("monitor.consoleBytes");
     }
 
     /** Waits until the console has grown by at least {@code bytes} since {@code from}. */
-    private static long awaitConsoleGrowth(MonitorClient client, long from, long bytes) throws Exception {
+    static long awaitConsoleGrowth(MonitorClient client, long from, long bytes) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         long now;
         while ((now = consoleBytes(client)) < from + bytes) {
