@@ -209,7 +209,7 @@ final class ControlServer implements AutoCloseable {
 
     /** The progress listener of the request this thread handles, or null if its client did not ask for progress. */
     static VmSnapshot.Progress progress() {
-        return PROGRESS.orElse(null);
+        return PROGRESS.isBound() ? PROGRESS.get() : null;
     }
 
     /** Closes {@code client} after {@code millis} unless the returned thread is interrupted first. */

@@ -144,7 +144,7 @@ final class Monitor {
                 failedSnapshots.incrementAndGet();
                 if (pausedHere) vm.resume();
                 if (e instanceof IllegalStateException conflict) throw conflict;
-                return new ControlResponse.Refused(ControlResponse.Refused.FAILED, "snapshot: " + e.getMessage());
+                return new ControlResponse.Refused(ControlResponse.Refused.FAILED, "snapshot: " + (e.getMessage() != null ? e.getMessage() : e.toString()));
             }
             snapshots.incrementAndGet();
             if (request.resume()) vm.resume();
