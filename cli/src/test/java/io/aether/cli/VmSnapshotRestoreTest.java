@@ -185,6 +185,11 @@ class VmSnapshotRestoreTest {
         Process first = monitor("first", "--spec", spec.toString(), "--socket", socket.toString());
         MonitorClient client = await(socket, VmState.RUNNING);
         awaitConsole(client, 100);
+        Path notADirectory = Files.writeString(dir.resolve("file"), "x");
+        MonitorClient.RefusedException failed = org.junit.jupiter.api.Assertions.assertThrows(MonitorClient.RefusedException.class,
+                () -> client.snapshot(notADirectory, false, null));
+        assertEquals("failed: snapshot: " + notADirectory + ": exists and is not a directory", failed.getMessage());
+        assertEquals(VmState.RUNNING, client.state().state(), "a failed snapshot resumes the VM it paused");
         client.snapshot(snapshot, true, null);
         assertEquals(VmState.RUNNING, client.state().state(), "resume: true lets it go on");
         stop(client, first);
