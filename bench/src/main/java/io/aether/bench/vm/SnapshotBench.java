@@ -5,6 +5,7 @@ import io.aether.vmm.MicroVm;
 import io.aether.vmm.StopReason;
 import io.aether.vmm.VmSnapshot;
 import io.aether.vmspec.VmSpec;
+import io.aether.vmspec.VmSpecJson;
 import io.aether.common.ByteSize;
 import java.io.OutputStream;
 import java.nio.file.Files;
@@ -22,7 +23,8 @@ import java.util.concurrent.TimeUnit;
  * (guest memory as the stub leaves it, mostly zero pages, and with every page written), beside
  * {@code cp} of the same memory file in the same run; restore to running in this process (the
  * monitor's own cost: state checked, memory mapped, states loaded, first output); and restore to
- * running in a new monitor process ({@code aether vm monitor --restore}, JVM start included).
+ * running in a new monitor process ({@code aether vm monitor --restore}, JVM start included),
+ * beside the same guest booted from its spec by a new monitor process in the same run.
  *
  * <pre>
  *   SnapshotBench --runs 20 --write-runs 5 --memory-mib 256 --work DIR -- AETHER_COMMAND...
@@ -91,10 +93,18 @@ public final class SnapshotBench {
         System.out.printf(Locale.ROOT, "restore in this process: VM built %.2f ms, first output %.2f ms (median of %d)%n",
                 median(restoreBuilt) / 1e6, median(restoreRunning) / 1e6, runs);
 
+        // The peer: the same guest booted by a new monitor process from its spec, alternating with the restores.
+        Path specFile = Files.writeString(work.resolve("spec.json"), VmSpecJson.write(spec));
         long[] cold = new long[runs];
-        for (int i = 0; i < runs; i++) cold[i] = restoreInNewMonitor(aether, sparse, work);
+        long[] boot = new long[runs];
+        for (int i = 0; i < runs; i++) {
+            cold[i] = inNewMonitor(aether, work, "--restore", sparse.toString());
+            boot[i] = inNewMonitor(aether, work, "--spec", specFile.toString());
+        }
         System.out.printf(Locale.ROOT, "restore in a new monitor process: start to first output %.1f ms (median of %d)%n",
                 median(cold) / 1e6, runs);
+        System.out.printf(Locale.ROOT, "boot in a new monitor process (peer): start to first output %.1f ms (median of %d)%n",
+                median(boot) / 1e6, runs);
     }
 
     /** Runs the guest until it prints, then snapshots it {@code runs} times (paused); with {@code dirty}, every page past 1 MiB written first. */
@@ -141,20 +151,20 @@ public final class SnapshotBench {
         }
     }
 
-    /** Nanoseconds from starting {@code aether vm monitor --restore} to the restored guest's first byte in its console log. */
-    private static long restoreInNewMonitor(List<String> aether, Path dir, Path work) throws Exception {
+    /** Nanoseconds from starting {@code aether vm monitor OPTION VALUE} to the guest's first byte in its console log. */
+    private static long inNewMonitor(List<String> aether, Path work, String option, String value) throws Exception {
         Path socket = work.resolve("restore.sock");
         Path log = work.resolve("restore.log");
         Files.deleteIfExists(log);
         List<String> command = new ArrayList<>(aether);
-        command.addAll(List.of("vm", "monitor", "--restore", dir.toString(), "--socket", socket.toString(), "--console-log", log.toString()));
+        command.addAll(List.of("vm", "monitor", option, value, "--socket", socket.toString(), "--console-log", log.toString()));
         long start = System.nanoTime();
         Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(work.resolve("restore.out").toFile()).start();
         try {
             long deadline = start + TimeUnit.SECONDS.toNanos(60);
             while (!Files.exists(log) || Files.size(log) == 0) {
                 if (!p.isAlive()) throw new IllegalStateException("the monitor exited: " + Files.readString(work.resolve("restore.out")));
-                if (System.nanoTime() > deadline) throw new IllegalStateException("no output from the restored guest");
+                if (System.nanoTime() > deadline) throw new IllegalStateException("no output from the guest");
                 Thread.onSpinWait();
             }
             long elapsed = System.nanoTime() - start;
