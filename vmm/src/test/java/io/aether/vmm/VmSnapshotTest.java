@@ -45,16 +45,6 @@ class VmSnapshotTest {
         }
     }
 
-    /** The COUNT program's output from its start: the greeting, then its line again and again, nothing lost or doubled. */
-    private static void assertCountedInOrder(String output) {
-        String greeting = StubGuest.MESSAGE;
-        String line = StubGuest.COUNT_LINE;
-        for (int i = 0; i < output.length(); i++) {
-            char expected = i < greeting.length() ? greeting.charAt(i) : line.charAt((i - greeting.length()) % line.length());
-            if (output.charAt(i) != expected) throw new AssertionError("byte " + i + " is '" + output.charAt(i) + "', not '" + expected + "'");
-        }
-    }
-
     @Test
     void aCountingGuestRestoredIntoAFreshVmCountsOnFromWhereItStopped() throws Exception {
         Path snapshot = dir.resolve("snap");
@@ -69,7 +59,7 @@ class VmSnapshotTest {
         }
         String after = console.toString(StandardCharsets.US_ASCII);
         assertTrue(!after.startsWith(StubGuest.MESSAGE), "the restored guest does not start again: " + after.substring(0, 20));
-        assertCountedInOrder(before + after);
+        MicroVmPauseTest.assertCountedInOrder(before + after);
     }
 
     @Test
@@ -120,7 +110,7 @@ class VmSnapshotTest {
             again.requestStop(new StopReason.Requested("test"));
             again.awaitStop();
         }
-        assertCountedInOrder(before + restored.toString(StandardCharsets.US_ASCII));
+        MicroVmPauseTest.assertCountedInOrder(before + restored.toString(StandardCharsets.US_ASCII));
     }
 
     @Test
