@@ -189,12 +189,21 @@ public final class Vcpu implements AutoCloseable {
      * returns {@link VcpuExit.Interrupted} at once.
      */
     public VcpuState state(List<Integer> msrIndices) {
+        return state(msrIndices, true);
+    }
+
+    /**
+     * As {@link #state(List)}; without {@code withLapic} (a VM without the in-kernel irqchip, which
+     * has no LAPIC to read) the state's LAPIC is empty.
+     */
+    public VcpuState state(List<Integer> msrIndices, boolean withLapic) {
         List<MsrEntry> msrs = msrs(msrIndices);
         if (msrs.size() != msrIndices.size()) {
             throw new IllegalStateException("KVM_GET_MSRS could not read MSR 0x" + Integer.toHexString(msrIndices.get(msrs.size()))
                     + " (read " + msrs.size() + " of " + msrIndices.size() + ")");
         }
-        return new VcpuState(regs(), sregs(), xsave(), xcrs(), msrs, lapic(), vcpuEvents(), mpState(), debugRegs());
+        return new VcpuState(regs(), sregs(), xsave(), xcrs(), msrs, withLapic ? lapic() : new byte[0], vcpuEvents(), mpState(),
+                debugRegs());
     }
 
     /**
@@ -208,7 +217,7 @@ public final class Vcpu implements AutoCloseable {
         setRegs(state.regs());
         setXsave(state.xsave());
         setXcrs(state.xcrs());
-        setLapic(state.lapic());
+        if (state.lapic().length != 0) setLapic(state.lapic());
         setMsrs(state.msrs());
         setDebugRegs(state.debugRegs());
         setMpState(state.mpState());

@@ -12,6 +12,8 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.Iterator;
@@ -28,6 +30,9 @@ import java.util.TreeMap;
  * <pre>{@code
  * -> {"op":"pause"}
  * <- {"ok":"status","state":"paused","spec":{...},"pid":4242}
+ * -> {"op":"snapshot","directory":"/var/lib/aether/vm1/snap","resume":false,"progress":true}
+ * <- {"ok":"progress","done":16777216,"total":268435456}   (with "progress": true, while memory is written)
+ * <- {"ok":"snapshot","memoryBytes":268435456,"memoryDataBytes":1228800,"stateBytes":9321,"millis":84}
  * -> {"op":"stop","graceful":false,"timeoutMillis":0}
  * <- {"error":"conflict","message":"cannot stop: the VM is stopped"}
  * }</pre>
@@ -42,6 +47,8 @@ public final class ControlCodec {
     public static final int MAX_REQUEST_LINE = 4096;
     /** A status carries the VM's spec, at most {@link VmSpecJson#MAX_CHARS}. */
     public static final int MAX_RESPONSE_LINE = VmSpecJson.MAX_CHARS + 4096;
+    /** The longest snapshot directory a request may name (Linux's PATH_MAX). */
+    public static final int MAX_PATH_CHARS = 4096;
 
     private static final JsonMapper MAPPER = JsonMapper.builder()
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
@@ -61,6 +68,8 @@ public final class ControlCodec {
             case ControlRequest.Metrics m -> o.put("op", "metrics");
             case ControlRequest.ConsoleAttach a -> o.put("op", "console-attach").put("replay", a.replay());
             case ControlRequest.ConsoleDetach d -> o.put("op", "console-detach");
+            case ControlRequest.Snapshot s -> o.put("op", "snapshot").put("directory", s.directory().toString()).put("resume", s.resume())
+                    .put("progress", s.progress());
         }
         return o + "\n";
     }
@@ -82,6 +91,9 @@ public final class ControlCodec {
             }
             case ControlResponse.ConsoleAttached a -> o.put("ok", "console-attached");
             case ControlResponse.Refused r -> o.put("error", r.code()).put("message", r.message());
+            case ControlResponse.SnapshotTaken t -> o.put("ok", "snapshot").put("memoryBytes", t.memoryBytes())
+                    .put("memoryDataBytes", t.memoryDataBytes()).put("stateBytes", t.stateBytes()).put("millis", t.millis());
+            case ControlResponse.Progress p -> o.put("ok", "progress").put("done", p.done()).put("total", p.total());
         }
         return o + "\n";
     }
@@ -105,8 +117,23 @@ public final class ControlCodec {
                 }
                 yield f.only(new ControlRequest.Stop(f.bool("graceful"), Duration.ofMillis(millis)), "graceful", "timeoutMillis");
             }
+            case "snapshot" -> {
+                String directory = f.text("directory");
+                if (directory.isEmpty() || directory.length() > MAX_PATH_CHARS || directory.indexOf('\0') >= 0) {
+                    throw new IllegalArgumentException("directory: not a path (1 to " + MAX_PATH_CHARS + " characters, no NUL)");
+                }
+                Path path;
+                try {
+                    path = Path.of(directory);
+                } catch (InvalidPathException e) {
+                    throw new IllegalArgumentException("directory: not a path: " + printable(directory));
+                }
+                boolean resume = f.node.has("resume") && f.bool("resume");
+                boolean progress = f.node.has("progress") && f.bool("progress");
+                yield f.only(new ControlRequest.Snapshot(path, resume, progress), "directory", "resume", "progress");
+            }
             default -> throw new IllegalArgumentException("op: unknown operation '" + printable(op)
-                    + "' (known: state, pause, resume, stop, metrics, console-attach, console-detach)");
+                    + "' (known: state, pause, resume, stop, metrics, snapshot, console-attach, console-detach)");
         };
     }
 
@@ -144,6 +171,9 @@ public final class ControlCodec {
                 yield f.only(new ControlResponse.Metrics(out), "ok", "values");
             }
             case "console-attached" -> f.only(new ControlResponse.ConsoleAttached(), "ok");
+            case "snapshot" -> f.only(new ControlResponse.SnapshotTaken(f.number("memoryBytes"), f.number("memoryDataBytes"),
+                    f.number("stateBytes"), f.number("millis")), "ok", "memoryBytes", "memoryDataBytes", "stateBytes", "millis");
+            case "progress" -> f.only(new ControlResponse.Progress(f.number("done"), f.number("total")), "ok", "done", "total");
             default -> throw new IllegalArgumentException("ok: unknown answer '" + printable(ok) + "'");
         };
     }

@@ -1,5 +1,6 @@
 package io.aether.monitorapi;
 
+import java.nio.file.Path;
 import java.time.Duration;
 
 /** What a client may ask a VM's monitor over its control socket. */
@@ -48,5 +49,21 @@ public sealed interface ControlRequest {
 
     /** Sent on an attached connection: the monitor ends the stream and closes it. */
     record ConsoleDetach() implements ControlRequest {
+    }
+
+    /**
+     * Writes a snapshot of the VM into {@code directory} (created if missing): the monitor pauses
+     * the VM if it runs, writes the {@code memory} and {@code state} files and syncs them, then
+     * leaves the VM paused, or lets it go on when {@code resume}. Answered with
+     * {@link ControlResponse.SnapshotTaken}; with {@code progress}, {@link ControlResponse.Progress}
+     * lines come first while guest memory is written. A snapshot that fails resumes a VM it paused
+     * and changes neither the VM nor the snapshot already in the directory.
+     *
+     * @param directory an absolute path on the monitor's host
+     */
+    record Snapshot(Path directory, boolean resume, boolean progress) implements ControlRequest {
+        public Snapshot {
+            if (directory == null || !directory.isAbsolute()) throw new IllegalArgumentException("directory: " + directory + " is not an absolute path");
+        }
     }
 }

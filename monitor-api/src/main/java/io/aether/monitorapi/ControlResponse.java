@@ -52,4 +52,19 @@ public sealed interface ControlResponse {
             Objects.requireNonNull(message, "message");
         }
     }
+
+    /**
+     * A snapshot was written.
+     *
+     * @param memoryBytes the memory file's size (the guest's RAM)
+     * @param memoryDataBytes what of it was written: the pages not all zero (the rest are holes)
+     * @param stateBytes the state file's size
+     * @param millis the time from the request to both files synced (the pause included)
+     */
+    record SnapshotTaken(long memoryBytes, long memoryDataBytes, long stateBytes, long millis) implements ControlResponse {
+    }
+
+    /** How far a long operation is: {@code done} of {@code total} bytes; the answer follows on the same connection. */
+    record Progress(long done, long total) implements ControlResponse {
+    }
 }

@@ -11,6 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
+import java.util.function.Consumer;
 
 /**
  * The client of one VM's monitor, over its control socket: one connection per request, each
@@ -65,13 +66,43 @@ public final class MonitorClient {
         return expect(call(new ControlRequest.Stop(graceful, stopTimeout)), ControlResponse.Status.class);
     }
 
+    /** The longest a snapshot may take beyond the client's timeout: its memory is written to disk. */
+    public static final Duration SNAPSHOT_TIME = Duration.ofMinutes(5);
+
+    /**
+     * Snapshots the VM into {@code directory} (see {@link ControlRequest.Snapshot}); {@code progress},
+     * if not null, is told how far the memory file is as the monitor reports it.
+     */
+    public ControlResponse.SnapshotTaken snapshot(Path directory, boolean resume, Consumer<ControlResponse.Progress> progress) throws IOException {
+        return expect(snapshot(new ControlRequest.Snapshot(directory, resume, progress != null), progress), ControlResponse.SnapshotTaken.class);
+    }
+
+    /** The snapshot's answer, after the progress lines (each given to {@code progress}). */
+    private ControlResponse snapshot(ControlRequest.Snapshot request, Consumer<ControlResponse.Progress> progress) throws IOException {
+        try (SocketChannel channel = connect(); Deadline deadline = Deadline.start(channel, timeout.plus(SNAPSHOT_TIME))) {
+            try {
+                ControlResponse response = exchange(channel, request);
+                InputStream in = Channels.newInputStream(channel);
+                while (response instanceof ControlResponse.Progress p) {
+                    if (progress != null) progress.accept(p);
+                    response = readAnswer(in);
+                }
+                return response;
+            } catch (IOException e) {
+                deadline.check();
+                throw e;
+            }
+        }
+    }
+
     public Map<String, Long> metrics() throws IOException {
         return expect(call(new ControlRequest.Metrics()), ControlResponse.Metrics.class).values();
     }
 
     /**
      * Sends one request and reads its answer, a {@link ControlResponse.Refused} included.
-     * A stop waits for the VM to end, so its time limit is the client's plus the stop's.
+     * A stop waits for the VM to end, so its time limit is the client's plus the stop's; a
+     * snapshot's is the client's plus {@link #SNAPSHOT_TIME}, and its progress lines are skipped.
      *
      * @throws IOException if the monitor cannot be reached, or does not answer in time
      */
@@ -79,6 +110,7 @@ public final class MonitorClient {
         if (request instanceof ControlRequest.ConsoleAttach || request instanceof ControlRequest.ConsoleDetach) {
             throw new IllegalArgumentException("the console is attached with attachConsole");
         }
+        if (request instanceof ControlRequest.Snapshot s) return snapshot(s, null);
         Duration limit = request instanceof ControlRequest.Stop stop ? timeout.plus(stop.timeout()) : timeout;
         try (SocketChannel channel = connect(); Deadline deadline = Deadline.start(channel, limit)) {
             try {
@@ -156,7 +188,11 @@ public final class MonitorClient {
         OutputStream out = Channels.newOutputStream(channel);
         out.write(ControlCodec.write(request).getBytes(StandardCharsets.UTF_8));
         out.flush();
-        String line = ControlCodec.readLine(Channels.newInputStream(channel), ControlCodec.MAX_RESPONSE_LINE);
+        return readAnswer(Channels.newInputStream(channel));
+    }
+
+    private static ControlResponse readAnswer(InputStream in) throws IOException {
+        String line = ControlCodec.readLine(in, ControlCodec.MAX_RESPONSE_LINE);
         if (line == null) throw new IOException("the monitor closed the connection without an answer");
         try {
             return ControlCodec.readResponse(line);

@@ -35,7 +35,7 @@ class ControlCodecTest {
     @Test
     void badRequestsNameTheField() {
         String[][] cases = {
-            {"{\"op\":\"reboot\"}", "op: unknown operation 'reboot' (known: state, pause, resume, stop, metrics, console-attach, console-detach)"},
+            {"{\"op\":\"reboot\"}", "op: unknown operation 'reboot' (known: state, pause, resume, stop, metrics, snapshot, console-attach, console-detach)"},
             {"{\"op\":\"pause\",\"now\":true}", "now: unknown field"},
             {"{\"op\":\"stop\",\"graceful\":false}", "timeoutMillis: missing"},
             {"{\"op\":\"stop\",\"graceful\":\"no\",\"timeoutMillis\":1}", "graceful: expected true or false"},
@@ -78,5 +78,31 @@ class ControlCodecTest {
 
     private static ByteArrayInputStream in(String s) {
         return new ByteArrayInputStream(s.getBytes(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void snapshotRequestsAndAnswersAreTheDocumentedLines() {
+        assertEquals("{\"op\":\"snapshot\",\"directory\":\"/var/snap\",\"resume\":true,\"progress\":false}\n",
+                ControlCodec.write(new ControlRequest.Snapshot(java.nio.file.Path.of("/var/snap"), true, false)));
+        assertEquals(new ControlRequest.Snapshot(java.nio.file.Path.of("/s"), false, false), ControlCodec.readRequest("{\"op\":\"snapshot\",\"directory\":\"/s\"}"));
+        assertEquals(new ControlRequest.Snapshot(java.nio.file.Path.of("/s"), false, true),
+                ControlCodec.readRequest("{\"progress\":true,\"op\":\"snapshot\",\"directory\":\"/s\",\"resume\":false}"));
+        assertEquals("{\"ok\":\"snapshot\",\"memoryBytes\":268435456,\"memoryDataBytes\":4096,\"stateBytes\":900,\"millis\":12}\n",
+                ControlCodec.write(new ControlResponse.SnapshotTaken(268435456, 4096, 900, 12)));
+        assertEquals(new ControlResponse.SnapshotTaken(1, 2, 3, 4),
+                ControlCodec.readResponse("{\"ok\":\"snapshot\",\"millis\":4,\"stateBytes\":3,\"memoryDataBytes\":2,\"memoryBytes\":1}"));
+        assertEquals("{\"ok\":\"progress\",\"done\":16,\"total\":32}\n", ControlCodec.write(new ControlResponse.Progress(16, 32)));
+        assertEquals(new ControlResponse.Progress(16, 32), ControlCodec.readResponse("{\"ok\":\"progress\",\"total\":32,\"done\":16}"));
+        String[][] bad = {
+            {"{\"op\":\"snapshot\"}", "directory: missing"},
+            {"{\"op\":\"snapshot\",\"directory\":\"relative/dir\"}", "directory: relative/dir is not an absolute path"},
+            {"{\"op\":\"snapshot\",\"directory\":\"\"}", "directory: not a path (1 to 4096 characters, no NUL)"},
+            {"{\"op\":\"snapshot\",\"directory\":\"/s\\u0000x\"}", "directory: not a path (1 to 4096 characters, no NUL)"},
+            {"{\"op\":\"snapshot\",\"directory\":\"/s\",\"resume\":\"yes\"}", "resume: expected true or false"},
+            {"{\"op\":\"snapshot\",\"directory\":\"/s\",\"compress\":true}", "compress: unknown field"},
+        };
+        for (String[] c : bad) {
+            assertEquals(c[1], assertThrows(IllegalArgumentException.class, () -> ControlCodec.readRequest(c[0])).getMessage(), c[0]);
+        }
     }
 }

@@ -3,6 +3,7 @@ package io.aether.monitor;
 import io.aether.monitorapi.ControlCodec;
 import io.aether.monitorapi.ControlRequest;
 import io.aether.monitorapi.ControlResponse;
+import io.aether.vmm.VmSnapshot;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.StandardProtocolFamily;
@@ -194,9 +195,21 @@ final class ControlServer implements AutoCloseable {
             streamConsole(client, in, attach.replay());
         } else if (request instanceof ControlRequest.ConsoleDetach) {
             answer(client, new ControlResponse.Refused(ControlResponse.Refused.BAD_REQUEST, "op: console-detach is sent on an attached console"));
+        } else if (request instanceof ControlRequest.Snapshot snapshot && snapshot.progress()) {
+            // Progress lines go out on this connection while the handler works; the answer follows them.
+            VmSnapshot.Progress progress = (done, total) -> answer(client, new ControlResponse.Progress(done, total));
+            answer(client, ScopedValue.where(PROGRESS, progress).call(() -> handler.apply(request)));
         } else {
             answer(client, handler.apply(request));
         }
+    }
+
+    /** Where the request being handled on this thread reports progress, if its client asked for it. */
+    private static final ScopedValue<VmSnapshot.Progress> PROGRESS = ScopedValue.newInstance();
+
+    /** The progress listener of the request this thread handles, or null if its client did not ask for progress. */
+    static VmSnapshot.Progress progress() {
+        return PROGRESS.isBound() ? PROGRESS.get() : null;
     }
 
     /** Closes {@code client} after {@code millis} unless the returned thread is interrupted first. */

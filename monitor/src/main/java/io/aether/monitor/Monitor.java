@@ -7,7 +7,9 @@ import io.aether.vmm.Device;
 import io.aether.vmm.MicroVm;
 import io.aether.vmm.RunState;
 import io.aether.vmm.StopReason;
+import io.aether.vmm.VmSnapshot;
 import io.aether.vmspec.VmSpec;
+import java.io.IOException;
 import java.lang.reflect.RecordComponent;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -30,6 +32,10 @@ final class Monitor {
     private final long startNanos = System.nanoTime();
     private final AtomicLong pauses = new AtomicLong();
     private final AtomicLong restarts = new AtomicLong();
+    private final AtomicLong snapshots = new AtomicLong();
+    private final AtomicLong failedSnapshots = new AtomicLong();
+    /** One snapshot at a time: two would pause, write and resume over each other. */
+    private final Object snapshotting = new Object();
     /** Completed by the run loop once the last VM is closed, with why it stopped. */
     private final CompletableFuture<StopReason> finished = new CompletableFuture<>();
     private volatile MicroVm current;
@@ -81,6 +87,7 @@ final class Monitor {
                     yield status();
                 }
                 case ControlRequest.Stop stop -> stop(stop);
+                case ControlRequest.Snapshot snapshot -> snapshot(snapshot);
                 case ControlRequest.Metrics m -> new ControlResponse.Metrics(metrics());
                 case ControlRequest.ConsoleAttach a -> throw new IllegalStateException("the server streams the console itself");
                 case ControlRequest.ConsoleDetach d -> throw new IllegalStateException("the server streams the console itself");
@@ -116,6 +123,36 @@ final class Monitor {
         return status();
     }
 
+    /**
+     * Pauses the VM if it runs, writes the snapshot, and leaves it paused unless asked to resume.
+     * A failed snapshot resumes a VM it paused: a request that fails changes nothing.
+     */
+    private ControlResponse snapshot(ControlRequest.Snapshot request) throws InterruptedException {
+        MicroVm vm = vm("snapshot");
+        long start = System.nanoTime();
+        synchronized (snapshotting) {
+            boolean pausedHere = false;
+            if (vm.state() == RunState.RUNNING) {
+                vm.pause();
+                pauses.incrementAndGet();
+                pausedHere = true;
+            }
+            VmSnapshot.Written written;
+            try {
+                written = vm.snapshot(request.directory(), ControlServer.progress());
+            } catch (IOException | RuntimeException e) {
+                failedSnapshots.incrementAndGet();
+                if (pausedHere) vm.resume();
+                if (e instanceof IllegalStateException conflict) throw conflict;
+                return new ControlResponse.Refused(ControlResponse.Refused.FAILED, "snapshot: " + (e.getMessage() != null ? e.getMessage() : e.toString()));
+            }
+            snapshots.incrementAndGet();
+            if (request.resume()) vm.resume();
+            return new ControlResponse.SnapshotTaken(written.memoryBytes(), written.memoryDataBytes(), written.stateBytes(),
+                    (System.nanoTime() - start) / 1_000_000);
+        }
+    }
+
     ControlResponse.Status status() {
         StopReason reason = finished.getNow(null);
         MicroVm vm = current;
@@ -146,6 +183,8 @@ final class Monitor {
         values.put("monitor.consoleBytes", console.total());
         values.put("monitor.pauses", pauses.get());
         values.put("monitor.restarts", restarts.get());
+        values.put("monitor.snapshots", snapshots.get());
+        values.put("monitor.failedSnapshots", failedSnapshots.get());
         values.put("monitor.consoleLogLostBytes", log == null ? 0 : log.lostBytes());
         ControlServer s = server;
         values.put("monitor.refusedRequests", s == null ? 0 : s.refused());

@@ -8,13 +8,17 @@ import io.aether.vmm.KvmHost;
 import io.aether.vmm.MicroVm;
 import io.aether.vmm.StopReason;
 import io.aether.vmm.VmCreationException;
+import io.aether.vmm.VmSnapshot;
+import io.aether.snapshot.SnapshotException;
 import io.aether.vmspec.SpecException;
 import io.aether.vmspec.VmSpec;
 import io.aether.vmspec.VmSpecJson;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.lang.ref.Reference;
 import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -40,22 +44,38 @@ public final class MonitorCommand {
 
     public static final String HELP = """
             Usage: aether vm monitor --spec FILE --socket PATH [--console-log FILE]
+                   aether vm monitor --restore DIR --socket PATH [--console-log FILE] [--paused] [--allow-clone]
 
             Run one microVM in the background and control it through a Unix socket: the node
-            agent's way to run VMs, one monitor process each.
+            agent's way to run VMs, one monitor process each. With --restore, the VM is the
+            snapshot in DIR (written by the socket's snapshot request), going on where it stopped.
 
             The monitor leaves its parent's session (setsid), reads nothing from standard input,
             and keeps running when whoever started it dies. The guest's console output is kept
             (the last %d KiB) for clients that attach to it through the socket.
 
             Options:
+                  --restore DIR   Restore the snapshot in DIR instead: its memory file is mapped
+                                  copy-on-write (not copied), every state checked and loaded.
+                                  A missing, truncated, corrupt or other-version snapshot, a
+                                  memory file of the wrong size, a disk missing or resized since,
+                                  or a host CPU without a feature the guest used is refused with
+                                  the reason, and nothing starts. While the restored VM runs,
+                                  its monitor holds DIR/restore.lock: a second restore of the
+                                  same snapshot is refused, since two guests would share their
+                                  random number generators' state, MAC addresses and every
+                                  secret in memory.
+                  --paused        With --restore: stay paused until a resume request.
+                  --allow-clone   With --restore: restore even while another restore of DIR
+                                  runs (and take no lock). Only for guests that reseed their
+                                  randomness and change their identity after a restore.
                   --spec FILE     The VM in its JSON form, for example
                                   {"boot": {"stub": "count"}, "memory": "16M"} or
                                   {"boot": {"kernel": "/vm/vmlinuz", "initrd": "/vm/initrd.gz"},
                                    "memory": "512M", "vcpus": 2, "disks": [{"path": "/vm/root.img"}]}
                   --socket PATH   The control socket to create (mode 0600; removed on exit).
                                   Requests, one JSON line each: state, pause, resume, stop,
-                                  metrics, console-attach, console-detach.
+                                  metrics, snapshot, console-attach, console-detach.
                   --console-log FILE
                                   Also append the console output to FILE; at %d MiB it becomes
                                   FILE.1 (replacing the last one) and FILE starts again.
@@ -63,7 +83,7 @@ public final class MonitorCommand {
 
             Exit status (as for 'aether vm run'):
               0        the guest powered off, rebooted or halted, or a stop request ended it
-              2        bad arguments or spec (nothing was started)
+              2        bad arguments, spec or snapshot (nothing was started)
               3        the guest crashed (triple fault, KVM emulation failure or failed entry)
               4        the monitor failed, or this host cannot run the guest
               130/143  stopped by SIGINT/SIGTERM (the VM was stopped cleanly first)
@@ -79,31 +99,38 @@ public final class MonitorCommand {
         return signalled;
     }
 
-    record Options(boolean help, Path spec, Path socket, Path consoleLog) {
+    record Options(boolean help, Path spec, Path socket, Path consoleLog, Path restore, boolean paused, boolean allowClone) {
 
         static Options parse(List<String> args) {
             boolean help = false;
             Path spec = null;
             Path socket = null;
             Path consoleLog = null;
+            Path restore = null;
+            boolean paused = false;
+            boolean allowClone = false;
             for (int i = 0; i < args.size(); i++) {
                 String arg = args.get(i);
                 int eq = arg.startsWith("--") ? arg.indexOf('=') : -1;
                 String name = eq < 0 ? arg : arg.substring(0, eq);
                 switch (name) {
                     case "-h", "--help" -> help = true;
-                    case "--spec", "--socket", "--console-log" -> {
+                    case "--paused" -> paused = true;
+                    case "--allow-clone" -> allowClone = true;
+                    case "--spec", "--socket", "--console-log", "--restore" -> {
                         String value = eq >= 0 ? arg.substring(eq + 1) : i + 1 < args.size() ? args.get(++i) : null;
                         if (value == null || value.isEmpty()) throw new IllegalArgumentException(name + " needs a path");
                         Path given = switch (name) {
                             case "--spec" -> spec;
                             case "--socket" -> socket;
+                            case "--restore" -> restore;
                             default -> consoleLog;
                         };
                         if (given != null) throw new IllegalArgumentException("option '" + name + "' should be given only once");
                         switch (name) {
                             case "--spec" -> spec = Path.of(value);
                             case "--socket" -> socket = Path.of(value);
+                            case "--restore" -> restore = Path.of(value);
                             default -> consoleLog = Path.of(value);
                         }
                     }
@@ -111,9 +138,13 @@ public final class MonitorCommand {
                             + " (see 'aether vm monitor --help')");
                 }
             }
-            if (!help && spec == null) throw new IllegalArgumentException("--spec is required");
+            if (!help && spec != null && restore != null) throw new IllegalArgumentException("--spec and --restore exclude each other");
+            if (!help && spec == null && restore == null) throw new IllegalArgumentException("--spec is required");
+            if (!help && restore == null && (paused || allowClone)) {
+                throw new IllegalArgumentException((paused ? "--paused" : "--allow-clone") + " goes with --restore");
+            }
             if (!help && socket == null) throw new IllegalArgumentException("--socket is required");
-            return new Options(help, spec, socket, consoleLog);
+            return new Options(help, spec, socket, consoleLog, restore, paused, allowClone);
         }
     }
 
@@ -154,6 +185,7 @@ public final class MonitorCommand {
             System.out.flush();
             return 0;
         }
+        if (options.restore() != null) return restore(options);
         VmSpec spec;
         try {
             spec = readSpec(options.spec()).withMacsFor(UUID.randomUUID().toString());
@@ -172,23 +204,90 @@ public final class MonitorCommand {
             System.err.println("aether vm monitor: " + e.getMessage());
             return new StopReason.HostError(e.getMessage()).exitStatus();
         }
-        ConsoleLog log = null;
-        if (options.consoleLog() != null) {
+        ConsoleLog log;
+        try {
+            log = openLog(options);
+        } catch (IOException e) {
+            System.err.println("aether vm monitor: --console-log " + options.consoleLog() + ": cannot open: " + e.getMessage());
+            return STATUS_BAD_ARGUMENTS;
+        }
+        ConsoleRing ring = new ConsoleRing(CONSOLE_RING_BYTES);
+        return serve(options, spec, null, ring, log, console(ring, log));
+    }
+
+    /** The guest's console: the ring first (attached clients), then the log, flushed by line. */
+    private static OutputStream console(ConsoleRing ring, ConsoleLog log) {
+        return ConsoleSession.lineFlushing(log == null ? ring : tee(ring, log));
+    }
+
+    private static ConsoleLog openLog(Options options) throws IOException {
+        return options.consoleLog() == null ? null : new ConsoleLog(options.consoleLog(), CONSOLE_LOG_BYTES);
+    }
+
+    /**
+     * {@code --restore}: the snapshot checked and its VM built before anything else starts (no
+     * socket, no detaching), so that a refusal leaves nothing behind.
+     */
+    private static int restore(Options options) throws InterruptedException {
+        Path dir = options.restore();
+        VmSpec spec;
+        try {
+            spec = VmSnapshot.spec(dir);
+            KvmHost.requireLinuxBootable(spec, Path.of("/"));
+        } catch (SnapshotException e) {
+            System.err.println("aether vm monitor: --restore " + e.getMessage());
+            return STATUS_BAD_ARGUMENTS;
+        } catch (VmCreationException e) {
+            System.err.println("aether vm monitor: " + e.getMessage());
+            return new StopReason.HostError(e.getMessage()).exitStatus();
+        }
+        FileChannel lock = null;
+        if (!options.allowClone()) {
             try {
-                log = new ConsoleLog(options.consoleLog(), CONSOLE_LOG_BYTES);
+                lock = RestoreLock.acquire(dir);
             } catch (IOException e) {
-                System.err.println("aether vm monitor: --console-log " + options.consoleLog() + ": cannot open: " + e.getMessage());
+                System.err.println("aether vm monitor: --restore " + e.getMessage());
                 return STATUS_BAD_ARGUMENTS;
             }
         }
-        detachFromSession();
+        ConsoleLog log;
+        try {
+            log = openLog(options);
+        } catch (IOException e) {
+            System.err.println("aether vm monitor: --console-log " + options.consoleLog() + ": cannot open: " + e.getMessage());
+            RestoreLock.release(lock);
+            return STATUS_BAD_ARGUMENTS;
+        }
         ConsoleRing ring = new ConsoleRing(CONSOLE_RING_BYTES);
+        OutputStream console = console(ring, log);
+        MicroVm vm;
+        try {
+            vm = VmSnapshot.restore(dir, console, null, System.err);
+        } catch (SnapshotException e) {
+            System.err.println("aether vm monitor: --restore " + e.getMessage());
+            if (log != null) log.close();
+            RestoreLock.release(lock);
+            return STATUS_BAD_ARGUMENTS;
+        }
+        try {
+            return serve(options, spec, vm, ring, log, console);
+        } finally {
+            // Held until the process ends (the kernel drops it then, however it ends); unreachable, its cleaner would close it.
+            Reference.reachabilityFence(lock);
+        }
+    }
+
+    /** Serves the control socket and runs the VM ({@code restored}, or one built from {@code spec}); returns the exit status. */
+    private static int serve(Options options, VmSpec spec, MicroVm restored, ConsoleRing ring, ConsoleLog log, OutputStream console)
+            throws InterruptedException {
+        detachFromSession();
         Monitor monitor = new Monitor(spec, ring, log);
         ControlServer server;
         try {
             server = ControlServer.start(options.socket(), monitor::handle, ring);
         } catch (IOException e) {
             System.err.println("aether vm monitor: --socket " + e.getMessage());
+            if (restored != null) restored.close();
             if (log != null) log.close();
             return STATUS_BAD_ARGUMENTS;
         }
@@ -206,7 +305,7 @@ public final class MonitorCommand {
         });
         Runtime.getRuntime().addShutdownHook(hook);
         try {
-            return runVm(spec, monitor, log == null ? ring : tee(ring, log));
+            return runVm(spec, restored, options.paused(), monitor, console);
         } finally {
             ring.close();
             if (log != null) log.close();
@@ -257,15 +356,14 @@ public final class MonitorCommand {
         };
     }
 
-    private static int runVm(VmSpec spec, Monitor monitor, OutputStream sink) throws InterruptedException {
-        OutputStream console = ConsoleSession.lineFlushing(sink);
+    private static int runVm(VmSpec spec, MicroVm restored, boolean paused, Monitor monitor, OutputStream console) throws InterruptedException {
         StopReason reason = null;
         try {
             boolean restarted = false;
             while (true) {
                 MicroVm vm;
                 try {
-                    vm = MicroVm.create(spec, console, null);
+                    vm = restored != null && !restarted ? restored : MicroVm.create(spec, console, null);
                 } catch (IllegalArgumentException e) {
                     System.err.println("aether vm monitor: " + e.getMessage());
                     reason = new StopReason.HostError(e.getMessage());
@@ -277,7 +375,7 @@ public final class MonitorCommand {
                 }
                 try {
                     monitor.running(vm, restarted);
-                    vm.start();
+                    vm.start(paused && !restarted);
                     reason = vm.awaitStop();
                 } finally {
                     vm.close();

@@ -1,5 +1,6 @@
 package io.aether.vmm;
 
+import io.aether.kvm.CpuidEntry;
 import io.aether.kvm.Kvm;
 import io.aether.kvm.Vcpu;
 import io.aether.kvm.Vm;
@@ -8,8 +9,10 @@ import io.aether.memory.MemoryRegion;
 import io.aether.memory.RegionSpec;
 import io.aether.vmspec.SpecException;
 import io.aether.vmspec.VmSpec;
+import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -41,6 +44,10 @@ public final class MicroVm implements AutoCloseable {
     private final GuestMemory memory;
     private final DeviceManager devices;
     private final List<Vcpu> vcpus;
+    /** The CPUID each vCPU was given: a snapshot keeps it, a restore gives it again. */
+    private final List<List<CpuidEntry>> cpuids;
+    /** Whether the VM has KVM's irqchip and PIT (Linux guests; the stub runs without). */
+    private final boolean irqchip;
     private final List<VcpuRunner> runners = new ArrayList<>();
     private final List<Thread> threads = new ArrayList<>();
     private final CompletableFuture<StopReason> stopped;
@@ -56,13 +63,15 @@ public final class MicroVm implements AutoCloseable {
      * @param trace where every vCPU exit is printed, or null
      */
     MicroVm(VmSpec spec, Kvm kvm, Vm vm, GuestMemory memory, DeviceManager devices, List<Vcpu> vcpus,
-            CompletableFuture<StopReason> stopped, boolean haltStops, PrintStream trace) {
+            List<List<CpuidEntry>> cpuids, CompletableFuture<StopReason> stopped, boolean haltStops, PrintStream trace) {
         this.spec = spec;
         this.kvm = kvm;
         this.vm = vm;
         this.memory = memory;
         this.devices = devices;
         this.vcpus = List.copyOf(vcpus);
+        this.cpuids = List.copyOf(cpuids);
+        this.irqchip = !haltStops;
         this.stopped = stopped;
         for (Vcpu vcpu : this.vcpus) runners.add(new VcpuRunner(vcpu, devices.io(), devices.mmio(), haltStops, trace, this::requestStop));
         // Whoever completes the future first (a power event, a crash, a request), the vCPUs stop.
@@ -90,15 +99,24 @@ public final class MicroVm implements AutoCloseable {
      * @throws IllegalStateException if it already started
      */
     public void start() {
+        start(false);
+    }
+
+    /**
+     * As {@link #start()}, but with {@code paused} the VM starts PAUSED: its threads wait before
+     * the guest runs a single instruction (a restore that stays paused), until {@link #resume}.
+     */
+    public void start(boolean paused) {
         synchronized (lifecycle) {
             if (stopped.isDone()) return;
             require(RunState.CREATED, "start");
             devices.start();
             for (VcpuRunner runner : runners) {
-                Thread thread = runner.start();
+                Thread thread = runner.start(paused);
                 if (thread != null) threads.add(thread);
             }
-            state = RunState.RUNNING;
+            if (paused) devices.pause();
+            state = paused ? RunState.PAUSED : RunState.RUNNING;
         }
     }
 
@@ -139,6 +157,42 @@ public final class MicroVm implements AutoCloseable {
             runners.forEach(VcpuRunner::resume);
             state = RunState.RUNNING;
         }
+    }
+
+    /**
+     * Writes a snapshot of this paused VM into {@code dir} (created if missing): its memory file,
+     * then its state file, each written beside and renamed into place, and synced. The VM stays
+     * paused. See {@link VmSnapshot}.
+     *
+     * @param progress told how much memory is written, or null
+     * @throws IllegalStateException naming the state, if the VM is not paused
+     * @throws IOException naming the file that could not be written; the VM is unchanged
+     */
+    public VmSnapshot.Written snapshot(Path dir, VmSnapshot.Progress progress) throws IOException, InterruptedException {
+        synchronized (lifecycle) {
+            require(RunState.PAUSED, "snapshot");
+            return VmSnapshot.write(this, dir, progress);
+        }
+    }
+
+    Kvm kvm() {
+        return kvm;
+    }
+
+    Vm kvmVm() {
+        return vm;
+    }
+
+    List<VcpuRunner> runners() {
+        return runners;
+    }
+
+    List<List<CpuidEntry>> cpuids() {
+        return cpuids;
+    }
+
+    boolean hasIrqchip() {
+        return irqchip;
     }
 
     /** Where the VM is in its life: CREATED, RUNNING, PAUSED or STOPPED. */

@@ -4,6 +4,7 @@ import io.aether.kvm.Vcpu;
 import io.aether.kvm.VcpuExit;
 import java.io.PrintStream;
 import java.util.function.Consumer;
+import java.util.function.Function;
 
 /**
  * One vCPU's platform thread: enters the guest, hands each exit to {@link ExitHandler}, and
@@ -20,6 +21,10 @@ final class VcpuRunner implements Runnable {
     private RunState state = RunState.CREATED;
     /** The thread waits in {@link #awaitRunnable}: out of the guest, and done with its last exit. */
     private boolean parked;
+    /** Work for the parked thread (vCPU ioctls belong to it), and what came of it. */
+    private Function<Vcpu, ?> task;
+    private Object taskResult;
+    private RuntimeException taskFailure;
 
     VcpuRunner(Vcpu vcpu, Bus io, Bus mmio, boolean haltStops, PrintStream trace, Consumer<StopReason> onStop) {
         this.vcpu = vcpu;
@@ -42,11 +47,13 @@ final class VcpuRunner implements Runnable {
     }
 
     /**
-     * Starts the vCPU's thread, already RUNNING so that a pause from now on holds even before the
-     * thread first enters the guest; null if the vCPU was stopped before it started.
+     * Starts the vCPU's thread, already RUNNING (or PAUSED: it parks before it first enters the
+     * guest) so that a pause from now on holds even before the thread first enters the guest;
+     * null if the vCPU was stopped before it started.
      */
-    Thread start() {
+    Thread start(boolean paused) {
         if (!moveTo(RunState.RUNNING)) return null;
+        if (paused) moveTo(RunState.PAUSED);
         return Thread.ofPlatform().name("vcpu-" + vcpu.id()).daemon().start(this);
     }
 
@@ -68,6 +75,30 @@ final class VcpuRunner implements Runnable {
 
     void resume() {
         moveTo(RunState.RUNNING);
+    }
+
+    /**
+     * Runs {@code work} on the vCPU's own thread while it is paused and parked (the vCPU's
+     * ioctls belong to that thread), and returns what it gave.
+     *
+     * @throws IllegalStateException if the vCPU is not parked in a pause
+     */
+    synchronized <T> T whileParked(Function<Vcpu, T> work) throws InterruptedException {
+        while (state == RunState.PAUSED && !parked) wait(); // a VM started paused: its thread is on its way
+        if (state != RunState.PAUSED) throw new IllegalStateException("vCPU " + vcpu.id() + " is not paused");
+        task = work;
+        taskResult = null;
+        taskFailure = null;
+        notifyAll();
+        while (task != null && state == RunState.PAUSED) wait();
+        if (task != null) {
+            task = null;
+            throw new IllegalStateException("vCPU " + vcpu.id() + " stopped");
+        }
+        if (taskFailure != null) throw taskFailure;
+        @SuppressWarnings("unchecked")
+        T result = (T) taskResult;
+        return result;
     }
 
     @Override
@@ -97,6 +128,15 @@ final class VcpuRunner implements Runnable {
         while (state == RunState.PAUSED) {
             parked = true;
             notifyAll();
+            if (task != null) {
+                try {
+                    taskResult = task.apply(vcpu);
+                } catch (RuntimeException e) {
+                    taskFailure = e;
+                }
+                task = null;
+                continue;
+            }
             try {
                 wait();
             } catch (InterruptedException e) {

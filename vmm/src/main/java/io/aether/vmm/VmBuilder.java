@@ -31,6 +31,7 @@ import io.aether.loader.LoadedKernel;
 import io.aether.memory.GuestMemory;
 import io.aether.memory.MemoryRegion;
 import io.aether.memory.RegionSpec;
+import io.aether.snapshot.SnapshotException;
 import io.aether.virtio.VirtioDevice;
 import io.aether.virtio.VirtioMmioTransport;
 import io.aether.vmspec.VmSpec;
@@ -60,17 +61,22 @@ final class VmBuilder {
     /** Completed by the guest's power events before the VM object exists; MicroVm takes it over. */
     private final CompletableFuture<StopReason> stopped = new CompletableFuture<>();
     private final List<AutoCloseable> made = new ArrayList<>();
+    /** The CPUID each vCPU was given, in vCPU order (a snapshot keeps it). */
+    private final List<List<CpuidEntry>> cpuids = new ArrayList<>();
+    /** The snapshot being restored, or null for a fresh boot. */
+    private final VmSnapshot.Saved saved;
     private Vm vm;
     private GuestMemory memory;
 
-    private VmBuilder(VmSpec spec, OutputStream consoleOut) {
+    private VmBuilder(VmSpec spec, OutputStream consoleOut, VmSnapshot.Saved saved) {
         this.spec = spec;
         this.consoleOut = consoleOut;
+        this.saved = saved;
     }
 
     /** See {@link MicroVm#create}. */
     static MicroVm build(VmSpec spec, OutputStream consoleOut, PrintStream trace) {
-        VmBuilder builder = new VmBuilder(spec, consoleOut);
+        VmBuilder builder = new VmBuilder(spec, consoleOut, null);
         try {
             return builder.assemble(trace);
         } catch (RuntimeException e) {
@@ -79,15 +85,49 @@ final class VmBuilder {
         }
     }
 
+    /**
+     * The VM of a snapshot: built as its spec says, its memory the snapshot's memory file mapped
+     * copy-on-write, the guest's code not loaded again, every vCPU, chip and device state loaded.
+     * See {@link VmSnapshot#restore}.
+     */
+    static MicroVm restore(VmSnapshot.Saved saved, OutputStream consoleOut, PrintStream trace) throws SnapshotException {
+        VmBuilder builder = new VmBuilder(saved.spec(), consoleOut, saved);
+        try {
+            MicroVm vm = builder.assemble(trace);
+            VmSnapshot.restoreDevices(saved, builder.devices);
+            return vm;
+        } catch (SnapshotException e) {
+            builder.release();
+            throw e;
+        } catch (RuntimeException e) {
+            // The host refused something (a CPU feature, a capability, a state KVM would not load, a disk that would not open).
+            builder.release();
+            throw new SnapshotException("cannot restore on this host: " + e.getMessage(), e);
+        }
+    }
+
+    /** Where the spec puts guest memory: one region for the stub, RAM around the MMIO gap for Linux. */
+    static List<RegionSpec> regions(VmSpec spec) {
+        return spec.boot() instanceof VmSpec.Boot.Stub
+                ? List.of(RegionSpec.ram(0, spec.memory().bytes()))
+                : Layout.memoryRegions(spec.memory().bytes());
+    }
+
     private MicroVm assemble(PrintStream trace) {
         Kvm kvm = Kvm.open();
         made.add(kvm);
         int maxVcpus = Math.max(kvm.checkExtension(Capability.MAX_VCPUS), kvm.checkExtension(Capability.NR_VCPUS));
         spec.checkHost(maxVcpus);
         boolean stub = spec.boot() instanceof VmSpec.Boot.Stub;
-        memory = GuestMemory.anonymous(stub
-                ? List.of(RegionSpec.ram(0, spec.memory().bytes()))
-                : Layout.memoryRegions(spec.memory().bytes()));
+        if (saved != null) {
+            kvm.requireStateCapabilities();
+            try {
+                VmSnapshot.checkHost(saved, kvm);
+            } catch (SnapshotException e) {
+                throw new IllegalStateException(e.getMessage(), e);
+            }
+        }
+        memory = saved == null ? GuestMemory.anonymous(regions(spec)) : GuestMemory.privateFile(regions(spec), saved.memoryFile());
         made.add(memory);
         vm = kvm.createVm();
         made.add(vm);
@@ -102,7 +142,7 @@ final class VmBuilder {
             case VmSpec.Boot.Stub s -> buildStub(supported, s.program());
             case VmSpec.Boot.Linux linux -> buildLinux(supported, linux);
         }
-        return new MicroVm(spec, kvm, vm, memory, devices, vcpus, stopped, stub, trace);
+        return new MicroVm(spec, kvm, vm, memory, devices, vcpus, cpuids, stopped, stub, trace);
     }
 
     /** The stub guest runs without an interrupt controller, so that its final HLT reaches us. */
@@ -114,10 +154,22 @@ final class VmBuilder {
             case COUNT -> StubGuest.Program.COUNT;
             case CRASH -> StubGuest.Program.CRASH;
         };
-        for (StubGuest.Chunk chunk : StubGuest.image(code)) memory.write(chunk.address(), chunk.bytes());
         Vcpu vcpu = createVcpu(0);
-        X86Vcpus.configureCommon(vcpu, supported, 1, false);
+        if (saved != null) {
+            restoreVcpu(vcpu);
+            return;
+        }
+        for (StubGuest.Chunk chunk : StubGuest.image(code)) memory.write(chunk.address(), chunk.bytes());
+        cpuids.add(X86Vcpus.configureCommon(vcpu, supported, 1, false));
         X86Vcpus.loadRealModeEntry(vcpu, StubGuest.ENTRY);
+    }
+
+    /** The saved CPUID (the guest sees the CPU it saw), then the saved state. */
+    private void restoreVcpu(Vcpu vcpu) {
+        List<CpuidEntry> cpuid = saved.cpuids().get(vcpu.id());
+        vcpu.setCpuid(cpuid);
+        cpuids.add(cpuid);
+        vcpu.restore(saved.vcpus().get(vcpu.id()));
     }
 
     private void buildLinux(List<CpuidEntry> supported, VmSpec.Boot.Linux linux) {
@@ -141,6 +193,11 @@ final class VmBuilder {
         // The delay port: Linux writes it between legacy I/O; claim it so it is not counted as unknown.
         devices.claimPorts(0x80, 1, "post-code");
         attachVirtio();
+        if (saved != null) {
+            vm.restore(saved.vm().orElseThrow(() -> new IllegalStateException("the snapshot of a Linux guest has no VM state")));
+            for (int i = 0; i < spec.vcpus(); i++) restoreVcpu(createVcpu(i));
+            return;
+        }
 
         LoadedKernel kernel;
         try {
@@ -158,7 +215,7 @@ final class VmBuilder {
                 new PlatformConfig(spec.vcpus(), windows(), true, false)));
         for (int i = 0; i < spec.vcpus(); i++) {
             Vcpu vcpu = createVcpu(i);
-            X86Vcpus.configureCommon(vcpu, supported, spec.vcpus(), true);
+            cpuids.add(X86Vcpus.configureCommon(vcpu, supported, spec.vcpus(), true));
             if (i == 0) X86Vcpus.loadBootState(vcpu, boot);
         }
     }
