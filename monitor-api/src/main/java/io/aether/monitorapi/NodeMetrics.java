@@ -10,10 +10,12 @@ import io.prometheus.metrics.model.snapshots.MetricSnapshot;
 import io.prometheus.metrics.model.snapshots.MetricSnapshots;
 import java.util.ArrayList;
 import java.util.EnumMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import java.util.function.ToLongFunction;
@@ -52,11 +54,15 @@ public final class NodeMetrics implements MultiCollector {
         }
     }
 
-    /** The node at one moment. */
+    /** The node at one moment; each VM's id appears once (two would give Prometheus the same series twice). */
     public record Sample(Capacity capacity, List<Vm> vms) {
         public Sample {
             Objects.requireNonNull(capacity, "capacity");
             vms = List.copyOf(vms);
+            Set<String> ids = new HashSet<>();
+            for (Vm vm : vms) {
+                if (!ids.add(vm.id())) throw new IllegalArgumentException("vms: " + ControlCodec.printable(vm.id()) + " appears twice");
+            }
         }
     }
 

@@ -77,8 +77,16 @@ public record VmMetrics(long uptimeMillis, List<Vcpu> vcpus, Memory memory, List
     /** virtio-blk2 before virtio-blk10: device names differ only in their numbers within a kind. */
     private static final Comparator<String> BY_DEVICE_ORDER = Comparator.comparingInt(String::length).thenComparing(Comparator.naturalOrder());
 
-    /** Reads a monitor's answer. */
+    /**
+     * Reads a monitor's answer.
+     *
+     * @throws IllegalArgumentException naming the first counter that is negative (a counter never
+     *     is, and Prometheus refuses one: the whole answer is refused rather than half read)
+     */
     public static VmMetrics of(Map<String, Long> values) {
+        values.forEach((name, n) -> {
+            if (n < 0) throw new IllegalArgumentException(ControlCodec.printable(name) + ": " + n + " is negative");
+        });
         Map<Integer, Long> cpu = new TreeMap<>();
         Map<Integer, Map<String, Long>> exits = new TreeMap<>();
         Map<String, Map<String, Long>> devices = new TreeMap<>(BY_DEVICE_ORDER);

@@ -1,6 +1,7 @@
 package io.aether.monitorapi;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
@@ -69,6 +70,17 @@ class VmMetricsTest {
                 new VmMetrics.DeviceFault("virtio-blk2", "bad_register_access", 3),
                 new VmMetrics.DeviceFault("virtio-blk2", "malformed_request", 1),
                 new VmMetrics.DeviceFault("virtio-blk2", "queue_head_out_of_range", 2)), m.faults(), "kinds counted at least once");
+    }
+
+    @Test
+    void aNegativeCounterOrATwiceListedVmIsRefusedNamingIt() {
+        Map<String, Long> bad = answer();
+        bad.put("virtio-blk2.reads", -5L);
+        assertEquals("virtio-blk2.reads: -5 is negative",
+                assertThrows(IllegalArgumentException.class, () -> VmMetrics.of(bad)).getMessage());
+        NodeMetrics.Vm vm = new NodeMetrics.Vm("web", VmState.RUNNING, 1, 1 << 20, Optional.empty());
+        assertEquals("vms: web appears twice", assertThrows(IllegalArgumentException.class,
+                () -> new NodeMetrics.Sample(new NodeMetrics.Capacity(1, 1 << 20), List.of(vm, vm))).getMessage());
     }
 
     @Test
