@@ -9,6 +9,8 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
@@ -17,6 +19,24 @@ import org.junit.jupiter.api.Timeout;
 /** The control protocol's lines, against JSON written by hand. */
 @Timeout(30)
 class ControlCodecTest {
+
+    @Test
+    void theMetricsOfTheLargestVmFitAResponseLine() throws IOException {
+        Map<String, Long> values = new LinkedHashMap<>();
+        for (int v = 0; v < VmSpec.MAX_VCPUS; v++) {
+            values.put("vcpu." + v + ".cpuNanos", Long.MAX_VALUE);
+            for (String reason : List.of("io_in", "io_out", "mmio_read", "mmio_write", "hlt", "shutdown", "internal_error",
+                    "fail_entry", "system_event", "interrupted", "unsupported")) {
+                values.put("vcpu." + v + ".exits." + reason, Long.MAX_VALUE);
+            }
+        }
+        for (int d = 0; d < VmSpec.MAX_DEVICES + 1; d++) {
+            for (int c = 0; c < 40; c++) values.put("virtio-net" + d + ".queue1.fault.readable_after_writable" + c, Long.MAX_VALUE);
+        }
+        String line = ControlCodec.write(new ControlResponse.Metrics(values));
+        String read = ControlCodec.readLine(new ByteArrayInputStream(line.getBytes(StandardCharsets.UTF_8)), ControlCodec.MAX_RESPONSE_LINE);
+        assertEquals(new ControlResponse.Metrics(values), ControlCodec.readResponse(read));
+    }
 
     @Test
     void requestsAreTheDocumentedLines() {

@@ -7,6 +7,7 @@ import io.aether.vmm.Device;
 import io.aether.vmm.MicroVm;
 import io.aether.vmm.RunState;
 import io.aether.vmm.StopReason;
+import io.aether.vmm.VcpuStats;
 import io.aether.vmm.VmSnapshot;
 import io.aether.vmspec.VmSpec;
 import java.io.IOException;
@@ -36,6 +37,7 @@ final class Monitor {
     private final AtomicLong failedSnapshots = new AtomicLong();
     /** One snapshot at a time: two would pause, write and resume over each other. */
     private final Object snapshotting = new Object();
+    private final AtomicLong memoryReadFailures = new AtomicLong();
     /** Completed by the run loop once the last VM is closed, with why it stopped. */
     private final CompletableFuture<StopReason> finished = new CompletableFuture<>();
     private volatile MicroVm current;
@@ -177,6 +179,13 @@ final class Monitor {
     }
 
     /** The monitor's counters and every device's, as {@code device.counter}. */
+    /**
+     * The VM's counters by name; {@code VmMetrics} in monitor-api reads them and its README lists
+     * the names: the monitor's own ({@code monitor.*}), its memory ({@code memory.*}), each vCPU's
+     * ({@code vcpu.N.*}), each device's ({@code <device>.<counter>}), each virtio device's
+     * transport ({@code <device>.transport.<counter>}) and queue faults
+     * ({@code <device>.queueN.fault.<kind>}).
+     */
     Map<String, Long> metrics() {
         Map<String, Long> values = new LinkedHashMap<>();
         values.put("monitor.uptimeMillis", (System.nanoTime() - startNanos) / 1_000_000);
@@ -188,18 +197,24 @@ final class Monitor {
         values.put("monitor.consoleLogLostBytes", log == null ? 0 : log.lostBytes());
         ControlServer s = server;
         values.put("monitor.refusedRequests", s == null ? 0 : s.refused());
+        try {
+            ProcessMemory memory = ProcessMemory.read(ProcessMemory.SELF);
+            values.put("memory.rssBytes", memory.rssBytes());
+            values.put("memory.pssBytes", memory.pssBytes());
+            values.put("memory.privateBytes", memory.privateBytes());
+        } catch (IOException e) {
+            memoryReadFailures.incrementAndGet(); // the rest still answers; the gap is counted
+        }
+        values.put("monitor.memoryReadFailures", memoryReadFailures.get());
         MicroVm vm = current;
         if (vm != null) {
+            for (VcpuStats vcpu : vm.vcpuStats()) {
+                String prefix = "vcpu." + vcpu.id() + ".";
+                values.put(prefix + "cpuNanos", vcpu.cpuNanos());
+                vcpu.exits().forEach((reason, n) -> values.put(prefix + "exits." + reason, n));
+            }
             for (Device device : vm.devices().devices()) {
-                Record counters = device.counters();
-                for (RecordComponent c : counters.getClass().getRecordComponents()) {
-                    if (c.getType() != long.class) continue;
-                    try {
-                        values.put(device.name() + "." + c.getName(), (Long) c.getAccessor().invoke(counters));
-                    } catch (ReflectiveOperationException e) {
-                        throw new IllegalStateException("counter " + device.name() + "." + c.getName() + " is unreadable", e);
-                    }
-                }
+                device.counterValues().forEach((name, n) -> values.put(device.name() + "." + name, n));
             }
         }
         return values;

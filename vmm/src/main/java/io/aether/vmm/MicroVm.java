@@ -268,6 +268,11 @@ public final class MicroVm implements AutoCloseable {
         return memory;
     }
 
+    /** Each vCPU's exits and CPU time so far, by vCPU id. */
+    public List<VcpuStats> vcpuStats() {
+        return runners.stream().map(VcpuRunner::stats).toList();
+    }
+
     /** Every device of this VM: counters now, and its state for snapshots. */
     public DeviceManager devices() {
         return devices;

@@ -3,6 +3,11 @@ package io.aether.vmm;
 import io.aether.kvm.Vcpu;
 import io.aether.kvm.VcpuExit;
 import java.io.PrintStream;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.function.Consumer;
 import java.util.function.Function;
 
@@ -25,6 +30,16 @@ final class VcpuRunner implements Runnable {
     private Function<Vcpu, ?> task;
     private Object taskResult;
     private RuntimeException taskFailure;
+    /** By {@link ExitReason} ordinal; written by the vCPU's thread, read by anyone. */
+    private final AtomicLongArray exits = new AtomicLongArray(ExitReason.values().length);
+    private volatile Thread thread;
+    /** The thread's CPU time when it ended; -1 while it runs. */
+    private volatile long finalCpuNanos = -1;
+
+    /** Linked on first use: java.management costs start-up time that a VM's start should not pay. */
+    private static final class Cpu {
+        static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
+    }
 
     VcpuRunner(Vcpu vcpu, Bus io, Bus mmio, boolean haltStops, PrintStream trace, Consumer<StopReason> onStop) {
         this.vcpu = vcpu;
@@ -54,7 +69,20 @@ final class VcpuRunner implements Runnable {
     Thread start(boolean paused) {
         if (!moveTo(RunState.RUNNING)) return null;
         if (paused) moveTo(RunState.PAUSED);
-        return Thread.ofPlatform().name("vcpu-" + vcpu.id()).daemon().start(this);
+        thread = Thread.ofPlatform().name("vcpu-" + vcpu.id()).daemon().unstarted(this);
+        thread.start();
+        return thread;
+    }
+
+    /** Exits so far by reason, and the thread's CPU time (0 before it started). */
+    VcpuStats stats() {
+        Map<String, Long> byReason = new LinkedHashMap<>();
+        for (ExitReason r : ExitReason.values()) byReason.put(r.label(), exits.get(r.ordinal()));
+        long cpu = finalCpuNanos;
+        Thread t = thread;
+        if (cpu < 0) cpu = t == null ? 0 : Cpu.THREADS.getThreadCpuTime(t.threadId());
+        if (cpu < 0) cpu = finalCpuNanos; // it ended between the two reads
+        return new VcpuStats(vcpu.id(), Math.max(0, cpu), byReason);
     }
 
     /** Asks the vCPU to stop; returns at once (join the thread to wait). */
@@ -107,6 +135,7 @@ final class VcpuRunner implements Runnable {
             vcpu.bindToCurrentThread();
             while (awaitRunnable()) {
                 VcpuExit exit = vcpu.run();
+                exits.incrementAndGet(ExitReason.of(exit).ordinal());
                 switch (ExitHandler.handle(vcpu.id(), exit, io, mmio, haltStops, trace)) {
                     case ExitHandler.Action.Resume r -> vcpu.complete(exit);
                     case ExitHandler.Action.CheckState c -> { }
@@ -120,6 +149,8 @@ final class VcpuRunner implements Runnable {
         } catch (RuntimeException e) {
             moveTo(RunState.STOPPED);
             onStop.accept(new StopReason.HostError("vCPU " + vcpu.id() + ": " + e.getMessage()));
+        } finally {
+            finalCpuNanos = Cpu.THREADS.getCurrentThreadCpuTime();
         }
     }
 

@@ -13,6 +13,8 @@ import io.aether.devices.PowerEvents;
 import io.aether.devices.acpi.AcpiPowerDevice;
 import io.aether.devices.block.VirtioBlock;
 import io.aether.devices.i8042.I8042;
+import io.aether.devices.ratelimit.RateLimiter;
+import io.aether.devices.ratelimit.Throttle;
 import io.aether.devices.rng.EntropySource;
 import io.aether.devices.rng.VirtioRng;
 import io.aether.devices.serial.Serial16550;
@@ -40,6 +42,7 @@ import java.io.OutputStream;
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -67,6 +70,8 @@ final class VmBuilder {
     private final VmSnapshot.Saved saved;
     private Vm vm;
     private GuestMemory memory;
+    /** Runs rate-limit retries; made only for a VM with a rate limit. */
+    private ThrottleTimer throttleTimer;
 
     private VmBuilder(VmSpec spec, OutputStream consoleOut, VmSnapshot.Saved saved) {
         this.spec = spec;
@@ -233,7 +238,8 @@ final class VmBuilder {
             VmSpec.Disk disk = spec.disks().get(i);
             VirtioBlock block;
             try {
-                block = VirtioBlock.open(disk.path(), VirtioBlock.Options.defaults().withReadOnly(disk.readOnly()));
+                block = VirtioBlock.open(disk.path(), VirtioBlock.Options.defaults().withReadOnly(disk.readOnly()),
+                        throttle(disk.rateLimit()));
             } catch (IOException e) {
                 throw new VmCreationException(e.getMessage(), e);
             }
@@ -245,7 +251,8 @@ final class VmBuilder {
             VmSpec.Nic nic = spec.nics().get(i);
             int index = i;
             NetPump pump = NetPump.open(nic.tap(), nic.mac().orElseThrow(
-                    () -> new IllegalArgumentException("nics[" + index + "].mac: not chosen (VmSpec.withMacsFor chooses one)")));
+                    () -> new IllegalArgumentException("nics[" + index + "].mac: not chosen (VmSpec.withMacsFor chooses one)")),
+                    throttle(nic.rxRateLimit()), throttle(nic.txRateLimit()));
             devices.addThread(pump);
             VirtioMmioWindow w = windows.get(next++);
             devices.attachMmio(w.base(), w.size(), new Device.Net("virtio-net" + i, pump.device(), transport(pump.device(), w)));
@@ -253,6 +260,20 @@ final class VmBuilder {
         VirtioRng rng = new VirtioRng(EntropySource.secureRandom());
         VirtioMmioWindow w = windows.get(next);
         devices.attachMmio(w.base(), w.size(), new Device.Rng("virtio-rng0", rng, transport(rng, w)));
+    }
+
+    /** A device queue's throttle for the spec's limit; the VM's retry timer is made with the first. */
+    private Throttle throttle(Optional<VmSpec.RateLimit> limit) {
+        if (limit.isEmpty()) return Throttle.NONE;
+        VmSpec.RateLimit l = limit.get();
+        if (throttleTimer == null) {
+            throttleTimer = new ThrottleTimer();
+            devices.addThread(throttleTimer);
+        }
+        return Throttle.of(new RateLimiter(
+                l.bytesPerSecond() == 0 ? Optional.empty() : Optional.of(new RateLimiter.Limit(l.bytesPerSecond(), l.bytesCapacity())),
+                l.opsPerSecond() == 0 ? Optional.empty() : Optional.of(new RateLimiter.Limit(l.opsPerSecond(), l.opsCapacity())),
+                System::nanoTime), throttleTimer);
     }
 
     /** One window per virtio device: the disks, the NICs and the entropy device. */
