@@ -56,18 +56,27 @@ class VcpuStatsTest {
         }
     }
 
-    /** The task directory of this process's thread named {@code name} (its comm). */
-    private static Path vcpuTask(String name) throws IOException {
+    /**
+     * The task directory of this process's thread named {@code name} (its comm). The thread names
+     * itself once it runs, a little after it was started: wait for it, within a second.
+     */
+    private static Path vcpuTask(String name) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + 1_000_000_000L;
+        while (System.nanoTime() < deadline && tasksNamed(name).isEmpty()) Thread.sleep(5);
+        List<Path> found = tasksNamed(name);
+        assertEquals(1, found.size(), "threads named " + name);
+        return found.getFirst();
+    }
+
+    private static List<Path> tasksNamed(String name) throws IOException {
         try (Stream<Path> tasks = Files.list(Path.of("/proc/self/task"))) {
-            List<Path> found = tasks.filter(t -> {
+            return tasks.filter(t -> {
                 try {
                     return Files.readString(t.resolve("comm")).strip().equals(name);
                 } catch (IOException e) {
                     return false; // the thread ended
                 }
             }).toList();
-            assertEquals(1, found.size(), "threads named " + name);
-            return found.getFirst();
         }
     }
 
