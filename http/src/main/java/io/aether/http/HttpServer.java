@@ -121,6 +121,13 @@ public final class HttpServer implements AutoCloseable {
                         tcp.add(connector);
                         yield connector;
                     }
+                    case Listener.PlainTcp p -> {
+                        var connector = new ServerConnector(server, 1, 1, new HttpConnectionFactory(http));
+                        connector.setHost(p.host());
+                        connector.setPort(p.port());
+                        tcp.add(connector);
+                        yield connector;
+                    }
                 };
                 c.setIdleTimeout(limits.idleTimeout().toMillis());
                 c.addBean(guard);
