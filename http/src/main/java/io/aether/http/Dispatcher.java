@@ -259,13 +259,15 @@ final class Dispatcher extends Handler.Abstract.NonBlocking {
         }
 
         /**
-         * A streamed route's body as it arrives, under the route's limit and the minimum rate.
+         * A streamed route's body as it arrives, under the route's limit and the minimum rate
+         * (measured over the time spent waiting for the peer only).
          * A refusal (too large, too slow) is counted once and closes the connection after the
          * answer; the handler sees it as an {@link IOException} and answers as it likes.
          */
         private final class BodyStream extends InputStream {
             private final long limit;
-            private final long start = System.nanoTime();
+            /** Time spent waiting for the peer: what the handler spends computing is not the peer's to answer for. */
+            private long waited;
             private long received;
             private Content.Chunk current;
             private boolean ended;
@@ -312,8 +314,9 @@ final class Dispatcher extends Handler.Abstract.NonBlocking {
 
             private void fill() throws IOException {
                 Content.Chunk chunk;
+                long waitStart = System.nanoTime();
                 try {
-                    chunk = nextChunk(received, start);
+                    chunk = nextChunk(received, waitStart - waited);
                 } catch (ApiException slow) {
                     throw fail(new IOException(slow.error().message()));
                 } catch (InterruptedException e) {
@@ -329,8 +332,13 @@ final class Dispatcher extends Handler.Abstract.NonBlocking {
                     counters.refused(Stats.Refusal.BODY_TOO_LARGE);
                     throw fail(new Request.BodyTooLarge(limit));
                 }
+                waited += System.nanoTime() - waitStart;
                 current = chunk;
-                checkRate(received, start);
+                try {
+                    checkRate(received, System.nanoTime() - waited);
+                } catch (ApiException slow) {
+                    throw fail(new IOException(slow.error().message()));
+                }
             }
 
             private IOException fail(IOException e) {

@@ -123,6 +123,8 @@ public final class HttpServer implements AutoCloseable {
                     }
                     case Listener.PlainTcp p -> {
                         var connector = new ServerConnector(server, 1, 1, new HttpConnectionFactory(http));
+                        // Jetty's default, kept on purpose: a chunked answer's last small write would wait for the peer's delayed ACK.
+                        connector.setAcceptedTcpNoDelay(true);
                         connector.setHost(p.host());
                         connector.setPort(p.port());
                         tcp.add(connector);
