@@ -132,6 +132,18 @@ class StreamedRoutesTest {
     }
 
     @Test
+    void timeTheHandlerSpendsBeforeReadingIsNotCountedAgainstThePeer() throws Exception {
+        URI base = start(new Router().stream("POST", "/later", req -> {
+            Thread.sleep(1500); // computing (waiting for a budget, say) while the body sits in the buffers
+            return tally(req);
+        }, 1 << 20, Duration.ofSeconds(30)), Limits.DEFAULTS.withMinDataRate(1024, Duration.ofMillis(300)));
+        HttpResponse<String> r = post(base, "/later", "text/plain", new byte[1000]);
+        assertEquals(200, r.statusCode(), r.body());
+        assertEquals("1000 0 text/plain", r.body());
+        assertEquals(0, server.stats().refused(Stats.Refusal.SLOW_PEER));
+    }
+
+    @Test
     void whatTheHandlerLeavesUnreadIsDroppedSoTheConnectionServesTheNextRequest() throws Exception {
         start(new Router().stream("POST", "/early", req -> new Response.Stream(404, "application/json", Map.of(), Response.Stream.CHUNKED,
                 out -> out.write("{\"error\": \"no such thing\"}".getBytes(StandardCharsets.US_ASCII))), 1 << 20, Duration.ofSeconds(30)),
