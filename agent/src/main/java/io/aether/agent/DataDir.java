@@ -144,9 +144,10 @@ final class DataDir {
         } catch (SpecException e) {
             throw new IOException(specFile + ": " + e.getMessage(), e);
         }
+        byte[] recordBytes = readBounded(recordFile);
         VmRecord record;
         try {
-            record = MAPPER.readValue(readBounded(recordFile), VmRecord.class);
+            record = MAPPER.readValue(recordBytes, VmRecord.class);
         } catch (IOException e) {
             throw new IOException(recordFile + ": not a VM record: " + (e instanceof com.fasterxml.jackson.core.JsonProcessingException j ? j.getOriginalMessage() : e.getMessage()), e);
         }
