@@ -346,4 +346,25 @@ class NodeAgentTest {
         assertNotNull(vm.pid());
         assertFalse(vm.state().equals("failed"));
     }
+
+    @Test
+    void listenServesTheApiOverTlsToPinnedClientsOnly() throws Exception {
+        io.aether.security.ServerCredentials fabric = io.aether.security.ServerCredentials.generate("fabric");
+        io.aether.security.ServerCredentials stranger = io.aether.security.ServerCredentials.generate("fabric");
+        NodeAgent agent = NodeAgent.start(NodeAgent.Options.defaults(data()).withListen("127.0.0.1:0", java.util.Set.of(fabric.fingerprint())));
+        open.add(agent);
+        var pin = new io.aether.security.ServerTrust.Pinned(agent.fingerprint().orElseThrow());
+        AgentClient remote = new AgentClient(ApiClient.mutualTls("127.0.0.1", agent.port(), pin, fabric, Duration.ofSeconds(10)));
+        assertEquals(Runtime.getRuntime().availableProcessors(), remote.node().capacity().cpus());
+        AgentClient impostor = new AgentClient(ApiClient.mutualTls("127.0.0.1", agent.port(), pin, stranger, Duration.ofSeconds(10)));
+        org.junit.jupiter.api.Assertions.assertThrows(IOException.class, impostor::node);
+        // The certificate is made once: a restarted agent presents the same one.
+        agent.close();
+        NodeAgent again = NodeAgent.start(NodeAgent.Options.defaults(data()).withListen("127.0.0.1:0", java.util.Set.of(fabric.fingerprint())));
+        open.add(again);
+        assertEquals(agent.fingerprint(), again.fingerprint());
+        assertEquals("--listen: needs at least one --client-cert (the API is never served to anyone who asks)",
+                org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                        () -> NodeAgent.Options.defaults(data()).withListen("127.0.0.1:0", java.util.Set.of())).getMessage());
+    }
 }
