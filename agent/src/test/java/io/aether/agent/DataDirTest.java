@@ -98,4 +98,28 @@ class DataDirTest {
         assertEquals(List.of("d", "f.json"), names(dir));
         assertFalse(Files.isRegularFile(dir.resolve("d")));
     }
+
+    @Test
+    void aReaderNeverSeesAHalfWrittenFile() throws Exception {
+        Path file = dir.resolve("record.json");
+        byte[] a = "a".repeat(256 * 1024).getBytes();
+        byte[] b = "b".repeat(256 * 1024).getBytes();
+        DataDir.writeAtomically(file, a);
+        java.util.concurrent.atomic.AtomicBoolean writing = new java.util.concurrent.atomic.AtomicBoolean(true);
+        java.util.List<String> torn = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        Thread reader = Thread.ofPlatform().start(() -> {
+            while (writing.get()) {
+                try {
+                    byte[] seen = Files.readAllBytes(file);
+                    if (!java.util.Arrays.equals(seen, a) && !java.util.Arrays.equals(seen, b)) torn.add(seen.length + " bytes");
+                } catch (IOException e) {
+                    torn.add(e.toString());
+                }
+            }
+        });
+        for (int i = 0; i < 100; i++) DataDir.writeAtomically(file, i % 2 == 0 ? b : a);
+        writing.set(false);
+        reader.join();
+        assertEquals(List.of(), torn);
+    }
 }
