@@ -311,8 +311,28 @@ class NodeAgentTest {
     void concurrentCallsOnOneVmAreSerialised() throws Exception {
         VmRunCommandTest.requireKvm();
         AgentClient node = agent();
-        node.create(counter(), Map.of(), RestartPolicy.NEVER, "busy", true);
+        node.create(counter(), Map.of(), RestartPolicy.NEVER, "busy", false);
         Path socket = data().resolve("node.sock");
+        // Ten starts at once: one starts the VM, the others wait for it and are refused; one monitor runs.
+        List<Integer> statuses = java.util.Collections.synchronizedList(new ArrayList<>());
+        List<Thread> starters = new ArrayList<>();
+        for (int t = 0; t < 10; t++) {
+            starters.add(Thread.ofVirtual().start(() -> {
+                try {
+                    statuses.add(ApiClient.unix(socket, CLIENT_TIMEOUT).post("/v1/vms/busy/start", Map.of()).status());
+                } catch (IOException e) {
+                    statuses.add(-1);
+                }
+            }));
+        }
+        for (Thread t : starters) t.join();
+        assertEquals(1, statuses.stream().filter(s -> s == 200).count(), statuses.toString());
+        assertEquals(9, statuses.stream().filter(s -> s == 409).count(), statuses.toString());
+        try (Stream<ProcessHandle> all = ProcessHandle.allProcesses()) {
+            String busySocket = data().resolve("vms/busy/monitor.sock").toString();
+            assertEquals(1, all.filter(p -> p.info().arguments().map(a -> List.of(a).contains(busySocket)).orElse(false)).count(),
+                    "one monitor for the VM");
+        }
         List<Thread> threads = new ArrayList<>();
         List<String> unexpected = java.util.Collections.synchronizedList(new ArrayList<>());
         java.util.concurrent.atomic.AtomicInteger done = new java.util.concurrent.atomic.AtomicInteger();
