@@ -68,6 +68,11 @@ public final class AgentClient {
         api.send("DELETE", vm(id) + (force ? "?force=true" : ""), null).requireOk();
     }
 
+    /** The last {@code bytes} of the VM's console log (also after it stopped or failed). */
+    public byte[] logs(String id, int bytes) throws IOException {
+        return api.get(vm(id) + "/logs?bytes=" + bytes).requireOk().body();
+    }
+
     public NodeInfo node() throws IOException {
         return api.get("/v1/node").json(NodeInfo.class);
     }

@@ -273,6 +273,29 @@ final class Node implements AutoCloseable {
         });
     }
 
+    /** The most a logs request returns: the end of the console log, which the monitor bounds on disk. */
+    static final int MAX_LOG_BYTES = 1 << 20;
+
+    /** The last {@code bytes} of the VM's console log, kept after it stops or fails (empty before its first start). */
+    byte[] logs(String id, int bytes) {
+        if (bytes < 1 || bytes > MAX_LOG_BYTES) {
+            throw new ApiError.BadRequest("bytes", bytes + " is out of range (1 to " + MAX_LOG_BYTES + ")").exception();
+        }
+        Vm vm = find(id);
+        try (java.io.RandomAccessFile log = new java.io.RandomAccessFile(data.consoleLog(vm.id).toFile(), "r")) {
+            long length = log.length();
+            int n = (int) Math.min(length, bytes);
+            byte[] tail = new byte[n];
+            log.seek(length - n);
+            log.readFully(tail);
+            return tail;
+        } catch (java.io.FileNotFoundException e) {
+            return new byte[0];
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the console log of " + id, e);
+        }
+    }
+
     NodeInfo node() {
         return new NodeInfo(admission.capacity(), admission.admitted(), capabilities);
     }

@@ -163,6 +163,9 @@ public final class NodeAgent implements AutoCloseable {
                     return new Response.Empty(204);
                 }, 0, SLOW_ROUTE)
                 .get("/v1/vms/{id}/console", req -> node.console(req.param("id"), flag(req, "replay", true)))
+                // The console is bytes; a tail cut inside a UTF-8 character shows a replacement character there.
+                .get("/v1/vms/{id}/logs", req -> new Response.Text(200, "text/plain; charset=utf-8",
+                        new String(node.logs(req.param("id"), number(req, "bytes", 64 * 1024)), StandardCharsets.UTF_8)))
                 .get("/v1/events", req -> new Response.Events(node.events().hub(), node.events().after(after(req))));
     }
 
@@ -174,6 +177,16 @@ public final class NodeAgent implements AutoCloseable {
             case "false" -> false;
             default -> throw new ApiError.BadRequest(name, "expected true or false").exception();
         };
+    }
+
+    private static int number(Request req, String name, int absent) {
+        Optional<String> v = req.query(name);
+        if (v.isEmpty()) return absent;
+        try {
+            return Integer.parseInt(v.get());
+        } catch (NumberFormatException e) {
+            throw new ApiError.BadRequest(name, "expected a whole number").exception();
+        }
     }
 
     /** {@code ?after=SEQ}: replay what the agent still has after that event; absent: nothing, only what comes. */
