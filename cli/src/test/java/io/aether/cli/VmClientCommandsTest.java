@@ -130,4 +130,18 @@ class VmClientCommandsTest {
         assertEquals(1, noNode.status());
         assertTrue(noNode.err().startsWith("aether vm ls: " + dir.resolve("nothing.sock") + ": "), noNode.err());
     }
+
+    @Test
+    void nodeHelpTeachesAndBadNodeOptionsAreOneLine() {
+        Result help = run("node", "--help");
+        assertEquals(0, help.status());
+        for (String taught : List.of("--data", "--listen", "--client-cert", "--overcommit", "restart policy", "SIGKILL", "/openapi.json")) {
+            assertTrue(help.out().contains(taught), taught + " in " + help.out());
+        }
+        Result listen = run("node", "--data", dir.resolve("data").toString(), "--listen", "127.0.0.1:0");
+        assertEquals(2, listen.status());
+        assertEquals("aether node: --listen: needs at least one --client-cert (the API is never served to anyone who asks)\n", listen.err());
+        Result overcommit = run("node", "--data", dir.resolve("data").toString(), "--overcommit", "0.5");
+        assertEquals("aether node: --overcommit: 0.5 is out of range (1.0 to 16.0)\n", overcommit.err());
+    }
 }
