@@ -194,52 +194,49 @@ final class VmClientCommands {
         }
     }
 
-    @Command(name = "start", mixinStandardHelpOptions = true, description = "Start a created, stopped or failed VM.")
-    static final class Start implements Callable<Integer> {
+    /** A command that does one thing to one VM and prints the VM as it is then. */
+    abstract static class OneVm implements Callable<Integer> {
         @Mixin
         NodeOptions node;
         @Parameters(paramLabel = "ID")
         String id;
 
+        abstract VmInfo act(AgentClient client) throws IOException;
+
         @Override
         public Integer call() {
-            return attempt("start", () -> print(node, List.of(node.client().start(id))));
+            String name = getClass().getAnnotation(Command.class).name();
+            return attempt(name, () -> print(node, List.of(act(node.client()))));
+        }
+    }
+
+    @Command(name = "start", mixinStandardHelpOptions = true, description = "Start a created, stopped or failed VM.")
+    static final class Start extends OneVm {
+        @Override
+        VmInfo act(AgentClient client) throws IOException {
+            return client.start(id);
         }
     }
 
     @Command(name = "pause", mixinStandardHelpOptions = true, description = "Pause a running VM.")
-    static final class Pause implements Callable<Integer> {
-        @Mixin
-        NodeOptions node;
-        @Parameters(paramLabel = "ID")
-        String id;
-
+    static final class Pause extends OneVm {
         @Override
-        public Integer call() {
-            return attempt("pause", () -> print(node, List.of(node.client().pause(id))));
+        VmInfo act(AgentClient client) throws IOException {
+            return client.pause(id);
         }
     }
 
     @Command(name = "resume", mixinStandardHelpOptions = true, description = "Resume a paused VM.")
-    static final class Resume implements Callable<Integer> {
-        @Mixin
-        NodeOptions node;
-        @Parameters(paramLabel = "ID")
-        String id;
-
+    static final class Resume extends OneVm {
         @Override
-        public Integer call() {
-            return attempt("resume", () -> print(node, List.of(node.client().resume(id))));
+        VmInfo act(AgentClient client) throws IOException {
+            return client.resume(id);
         }
     }
 
     @Command(name = "stop", mixinStandardHelpOptions = true,
             description = "Stop a VM: the guest is asked to shut down, then stopped by force after --timeout (at once with --force).")
-    static final class Stop implements Callable<Integer> {
-        @Mixin
-        NodeOptions node;
-        @Parameters(paramLabel = "ID")
-        String id;
+    static final class Stop extends OneVm {
         @Option(names = "--force", description = "Do not ask the guest; stop it at once.")
         boolean force;
         @Option(names = "--timeout", paramLabel = "MILLIS", defaultValue = "10000",
@@ -247,8 +244,8 @@ final class VmClientCommands {
         long timeoutMillis;
 
         @Override
-        public Integer call() {
-            return attempt("stop", () -> print(node, List.of(node.client().stop(id, force ? StopVm.forced() : new StopVm(true, timeoutMillis)))));
+        VmInfo act(AgentClient client) throws IOException {
+            return client.stop(id, force ? StopVm.forced() : new StopVm(true, timeoutMillis));
         }
     }
 

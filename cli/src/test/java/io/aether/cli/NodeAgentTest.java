@@ -57,12 +57,16 @@ class NodeAgentTest {
     @AfterEach
     void stopEverything() throws Exception {
         for (AutoCloseable c : open.reversed()) c.close();
-        // The monitors outlive the agent by design: every one under this test's data directory goes.
+        killProcessesUnder(dir);
+        processes.forEach(ProcessHandle::destroyForcibly);
+    }
+
+    /** Kills every process whose arguments name {@code dir}: monitors outlive their agent by design. */
+    static void killProcessesUnder(Path dir) {
         try (Stream<ProcessHandle> all = ProcessHandle.allProcesses()) {
             all.filter(p -> p.info().arguments().map(a -> String.join(" ", a).contains(dir.toString())).orElse(false))
                     .forEach(ProcessHandle::destroyForcibly);
         }
-        processes.forEach(ProcessHandle::destroyForcibly);
     }
 
     private Path data() {

@@ -17,7 +17,6 @@ import java.time.Duration;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -37,10 +36,7 @@ class NodeApiDocumentTest {
     @AfterEach
     void stop() {
         if (agent != null) agent.close();
-        try (Stream<ProcessHandle> all = ProcessHandle.allProcesses()) {
-            all.filter(p -> p.info().arguments().map(a -> String.join(" ", a).contains(dir.toString())).orElse(false))
-                    .forEach(ProcessHandle::destroyForcibly);
-        }
+        NodeAgentTest.killProcessesUnder(dir);
     }
 
     /** Asserts that {@code reply} has {@code status} and a body the document describes for it. */

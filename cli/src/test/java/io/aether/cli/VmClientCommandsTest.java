@@ -18,7 +18,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -36,10 +35,7 @@ class VmClientCommandsTest {
     @AfterEach
     void stop() {
         if (agent != null) agent.close();
-        try (Stream<ProcessHandle> all = ProcessHandle.allProcesses()) {
-            all.filter(p -> p.info().arguments().map(a -> String.join(" ", a).contains(dir.toString())).orElse(false))
-                    .forEach(ProcessHandle::destroyForcibly);
-        }
+        NodeAgentTest.killProcessesUnder(dir);
     }
 
     record Result(int status, String out, String err) {
@@ -53,10 +49,14 @@ class VmClientCommandsTest {
         return run(all.toArray(String[]::new));
     }
 
-    private static synchronized Result run(String... args) {
+    private static Result run(String... args) {
+        return run(new ByteArrayOutputStream(), args);
+    }
+
+    /** Runs {@code aether ARGS} in this JVM, its standard output going to {@code out} as it comes. */
+    private static synchronized Result run(ByteArrayOutputStream out, String... args) {
         PrintStream oldOut = System.out;
         PrintStream oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         try {
             System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
@@ -95,14 +95,15 @@ class VmClientCommandsTest {
 
         // The console follows the guest until it stops.
         Result[] console = new Result[1];
-        Thread follower = Thread.ofPlatform().start(() -> console[0] = vm("console", "c1"));
-        AgentClient node = new AgentClient(ApiClient.unix(agent.socket(), Duration.ofSeconds(30)));
+        ByteArrayOutputStream followed = new ByteArrayOutputStream();
+        String socket = agent.socket().toString();
+        Thread follower = Thread.ofPlatform().start(() -> console[0] = run(followed, "vm", "console", "c1", "--node", socket));
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (new String(node.logs("c1", 4096), StandardCharsets.US_ASCII).split(StubGuest.COUNT_LINE, -1).length < 50) {
-            assertTrue(System.nanoTime() < deadline, "the guest does not count");
+        while (!followed.toString(StandardCharsets.US_ASCII).contains(StubGuest.COUNT_LINE + StubGuest.COUNT_LINE)) {
+            assertTrue(System.nanoTime() < deadline && follower.isAlive(), "no console output: " + followed);
             Thread.sleep(20);
         }
-        node.stop("c1", StopVm.forced());
+        new AgentClient(ApiClient.unix(agent.socket(), Duration.ofSeconds(30))).stop("c1", StopVm.forced());
         follower.join(TimeUnit.SECONDS.toMillis(30));
         assertEquals(0, console[0].status(), console[0].err());
         assertTrue(console[0].out().startsWith(StubGuest.MESSAGE + StubGuest.COUNT_LINE), console[0].out());
