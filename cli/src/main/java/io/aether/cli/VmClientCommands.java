@@ -194,13 +194,16 @@ final class VmClientCommands {
         }
     }
 
-    /** A command that does one thing to one VM and prints the VM as it is then. */
-    abstract static class OneVm implements Callable<Integer> {
+    /** A command about one VM of a node. */
+    abstract static class OnVm implements Callable<Integer> {
         @Mixin
         NodeOptions node;
         @Parameters(paramLabel = "ID")
         String id;
+    }
 
+    /** A command that does one thing to one VM and prints the VM as it is then. */
+    abstract static class OneVm extends OnVm {
         abstract VmInfo act(AgentClient client) throws IOException;
 
         @Override
@@ -250,11 +253,7 @@ final class VmClientCommands {
     }
 
     @Command(name = "rm", mixinStandardHelpOptions = true, description = "Delete a VM that is not running (--force stops it first).")
-    static final class Rm implements Callable<Integer> {
-        @Mixin
-        NodeOptions node;
-        @Parameters(paramLabel = "ID")
-        String id;
+    static final class Rm extends OnVm {
         @Option(names = "--force", description = "Stop it first if it runs.")
         boolean force;
 
@@ -266,11 +265,7 @@ final class VmClientCommands {
 
     @Command(name = "logs", mixinStandardHelpOptions = true,
             description = "Print the end of a VM's console log (kept after it stops or fails).")
-    static final class Logs implements Callable<Integer> {
-        @Mixin
-        NodeOptions node;
-        @Parameters(paramLabel = "ID")
-        String id;
+    static final class Logs extends OnVm {
         @Option(names = "--bytes", paramLabel = "N", defaultValue = "65536", description = "How much of the end (default: ${DEFAULT-VALUE}).")
         int bytes;
 
@@ -286,11 +281,7 @@ final class VmClientCommands {
     @Command(name = "console", mixinStandardHelpOptions = true,
             description = {"Follow a VM's console: the recent output, then what the guest prints, until it stops.",
                 "Ctrl-C detaches; the guest runs on undisturbed."})
-    static final class Console implements Callable<Integer> {
-        @Mixin
-        NodeOptions node;
-        @Parameters(paramLabel = "ID")
-        String id;
+    static final class Console extends OnVm {
         @Option(names = "--no-replay", description = "Start with what the guest prints next.")
         boolean noReplay;
 
