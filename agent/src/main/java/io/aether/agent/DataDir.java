@@ -29,9 +29,10 @@ import java.util.stream.Stream;
  * {@code console.log}. Every file is written whole or not at all (a temporary file, fsync,
  * rename, fsync of the directory); a VM's folder appears whole (built under a temporary name,
  * then renamed) and goes whole (renamed away, then removed), so an agent killed at any moment
- * finds each VM complete or absent.
+ * finds each VM complete or absent. One agent at a time: {@code agent.lock} is locked while it
+ * is open, so a second agent on the same directory is refused before it touches anything.
  */
-final class DataDir {
+final class DataDir implements AutoCloseable {
 
     /** Far above a real record; bounds what a damaged file can make the agent read. */
     private static final int MAX_RECORD_BYTES = 64 * 1024;
@@ -44,6 +45,7 @@ final class DataDir {
 
     private final Path root;
     private final Path vms;
+    private FileChannel lock;
 
     private DataDir(Path root) {
         this.root = root;
@@ -58,13 +60,37 @@ final class DataDir {
                 Files.createDirectories(p, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
             }
         }
+        dir.lock = FileChannel.open(dir.root.resolve("agent.lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        boolean locked;
+        try {
+            locked = dir.lock.tryLock() != null;
+        } catch (java.nio.channels.OverlappingFileLockException e) {
+            locked = false; // this JVM holds it
+        }
+        if (!locked) {
+            dir.lock.close();
+            throw new IOException(dir.root + ": another aether node is using this data directory");
+        }
         try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir.vms)) {
             for (Path p : entries) {
                 String name = p.getFileName().toString();
                 if (name.startsWith(TEMP_PREFIX) || name.startsWith(TRASH_PREFIX)) deleteTree(p);
             }
+        } catch (IOException | RuntimeException e) {
+            dir.close();
+            throw e;
         }
         return dir;
+    }
+
+    /** Lets another agent open the directory. */
+    @Override
+    public void close() {
+        try {
+            lock.close();
+        } catch (IOException e) {
+            // Closing the channel releases the lock whatever it says.
+        }
     }
 
     Path root() {

@@ -135,6 +135,17 @@ final class Node implements AutoCloseable {
     /** Opens the node on {@code data}: every VM folder read, every live monitor re-adopted, every dead one reported failed. */
     static Node open(DataDir data, Launcher launcher, NodeInfo.Capacity capacity, NodeInfo.Capabilities capabilities) throws IOException {
         Node node = new Node(data, launcher, new Admission(capacity), capabilities);
+        try {
+            node.adoptAll();
+        } catch (IOException | RuntimeException e) {
+            node.close();
+            throw e;
+        }
+        return node;
+    }
+
+    /** Reads every VM folder; a damaged one is skipped with a warning (the others run on), not deleted. */
+    private void adoptAll() throws IOException {
         for (String id : data.ids()) {
             DataDir.Stored stored;
             try {
@@ -145,15 +156,14 @@ final class Node implements AutoCloseable {
             }
             Vm vm = new Vm(id, stored.spec(), stored.record());
             vm.announced = true;
-            node.vms.put(id, vm);
+            vms.put(id, vm);
             vm.lock.lock();
             try {
-                node.adopt(vm);
+                adopt(vm);
             } finally {
                 vm.lock.unlock();
             }
         }
-        return node;
     }
 
     Events events() {
@@ -660,5 +670,6 @@ final class Node implements AutoCloseable {
     public void close() {
         closed = true;
         events.close();
+        data.close();
     }
 }

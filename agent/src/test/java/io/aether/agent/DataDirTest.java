@@ -60,6 +60,17 @@ class DataDirTest {
     }
 
     @Test
+    void oneAgentAtATimeOpensADataDirectory() throws Exception {
+        DataDir first = DataDir.open(dir.resolve("node"));
+        Files.createDirectories(dir.resolve("node/vms/.new-x-1"));
+        assertEquals(dir.resolve("node") + ": another aether node is using this data directory",
+                assertThrows(IOException.class, () -> DataDir.open(dir.resolve("node"))).getMessage());
+        assertTrue(Files.exists(dir.resolve("node/vms/.new-x-1")), "the refused open touched nothing");
+        first.close();
+        DataDir.open(dir.resolve("node")).close();
+    }
+
+    @Test
     void leftoversOfAnInterruptedCreateOrDeleteAreRemovedAtOpen() throws Exception {
         Path vms = Files.createDirectories(dir.resolve("node/vms"));
         Files.createDirectories(vms.resolve(".new-b-123"));

@@ -175,13 +175,19 @@ class NodeAgentTest {
     }
 
     @Test
+    @Timeout(120) // two agent JVMs and two monitor JVMs: about 15 s here, several times that on a loaded machine
     void killedAgentReadoptsItsMonitorsAndReportsTheOneThatDied() throws Exception {
         VmRunCommandTest.requireKvm();
         Path socket = data().resolve("node.sock");
         Process agent = startAgentProcess();
         AgentClient node = new AgentClient(ApiClient.unix(socket, CLIENT_TIMEOUT));
-        VmInfo a = node.create(counter(), Map.of(), RestartPolicy.NEVER, "a", true);
-        VmInfo b = node.create(counter(), Map.of(), RestartPolicy.NEVER, "b", true);
+        // Created side by side: each waits for its monitor's JVM.
+        var creating = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
+        var createA = creating.submit(() -> node.create(counter(), Map.of(), RestartPolicy.NEVER, "a", true));
+        var createB = creating.submit(() -> node.create(counter(), Map.of(), RestartPolicy.NEVER, "b", true));
+        VmInfo a = createA.get();
+        VmInfo b = createB.get();
+        creating.close();
 
         agent.destroyForcibly().waitFor(); // SIGKILL: no chance to tidy anything
         assertTrue(ProcessHandle.of(a.pid()).orElseThrow().isAlive());
@@ -214,7 +220,7 @@ class NodeAgentTest {
                 .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("agent.out").toFile())).start();
         processes.add(p.toHandle());
         AgentClient node = new AgentClient(ApiClient.unix(data().resolve("node.sock"), Duration.ofSeconds(5)));
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (true) {
             try {
                 node.node();
