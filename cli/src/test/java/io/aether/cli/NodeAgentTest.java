@@ -172,6 +172,13 @@ class NodeAgentTest {
             IOException gone = org.junit.jupiter.api.Assertions.assertThrows(IOException.class, () -> node.get("counter"));
             assertEquals("404 not_found: no VM named counter", gone.getMessage());
         }
+        // A client that lost its stream asks for what came after the last change it saw.
+        try (ApiClient.EventStream replay = node.events(Optional.of(2L))) {
+            StateChange third = nextChange(replay);
+            assertEquals(3, third.seq());
+            assertEquals("running", third.state());
+            assertEquals(4, nextChange(replay).seq());
+        }
     }
 
     @Test
