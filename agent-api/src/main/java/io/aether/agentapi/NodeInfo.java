@@ -1,7 +1,14 @@
 package io.aether.agentapi;
 
-/** The answer of {@code GET /v1/node}: what the node has, what it has admitted, what its KVM can run. */
-public record NodeInfo(Capacity capacity, Admitted admitted, Capabilities capabilities) {
+import java.util.List;
+
+/**
+ * The answer of {@code GET /v1/node}: what the node has, what it has admitted, what its KVM can run.
+ *
+ * @param unreadableVms the ids of VM folders the agent could not read when it started (damaged
+ *     by hand or by the disk): left as they are, without a VM, the agent's log says why
+ */
+public record NodeInfo(Capacity capacity, Admitted admitted, Capabilities capabilities, List<String> unreadableVms) {
 
     /**
      * @param cpus host CPUs the agent schedules on

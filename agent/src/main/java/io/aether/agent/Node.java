@@ -26,7 +26,6 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HashSet;
 import java.util.HexFormat;
@@ -74,6 +73,8 @@ final class Node implements AutoCloseable {
     private final Map<String, Vm> vms = new ConcurrentHashMap<>();
     /** Ids being created: taken, not yet visible. */
     private final Set<String> creating = new HashSet<>();
+    /** VM folders the agent could not read at start: left alone for a person to look at, counted in {@code GET /v1/node}. */
+    private final List<String> unreadable = new java.util.concurrent.CopyOnWriteArrayList<>();
     private volatile boolean closed;
 
     /** One VM. Its spec never changes; everything else is guarded by {@link #lock}. */
@@ -152,6 +153,7 @@ final class Node implements AutoCloseable {
                 stored = data.read(id);
             } catch (IOException | RuntimeException e) {
                 LOG.warning("skipping the VM folder " + data.folder(id) + ": " + e.getMessage());
+                unreadable.add(id);
                 continue;
             }
             Vm vm = new Vm(id, stored.spec(), stored.record());
@@ -234,9 +236,7 @@ final class Node implements AutoCloseable {
     }
 
     VmList list() {
-        List<VmInfo> all = new ArrayList<>();
-        vms.values().stream().sorted(java.util.Comparator.comparing(v -> v.id)).forEach(v -> all.add(info(v)));
-        return new VmList(all);
+        return new VmList(vms.values().stream().sorted(java.util.Comparator.comparing(v -> v.id)).map(this::info).toList());
     }
 
     VmInfo get(String id) {
@@ -307,7 +307,7 @@ final class Node implements AutoCloseable {
     }
 
     NodeInfo node() {
-        return new NodeInfo(admission.capacity(), admission.admitted(), capabilities);
+        return new NodeInfo(admission.capacity(), admission.admitted(), capabilities, List.copyOf(unreadable));
     }
 
     /**

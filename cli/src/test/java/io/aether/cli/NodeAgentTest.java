@@ -404,4 +404,19 @@ class NodeAgentTest {
                 org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
                         () -> NodeAgent.Options.defaults(data()).withListen("127.0.0.1:0", java.util.Set.of())).getMessage());
     }
+
+    @Test
+    void aDamagedVmFolderIsLeftAloneCountedAndTheAgentServesTheRest() throws Exception {
+        try (AutoCloseable first = NodeAgent.start(NodeAgent.Options.defaults(data()))) {
+            AgentClient node = new AgentClient(ApiClient.unix(data().resolve("node.sock"), CLIENT_TIMEOUT));
+            node.create(counter(), Map.of(), RestartPolicy.NEVER, "good", false);
+            node.create(counter(), Map.of(), RestartPolicy.NEVER, "bad", false);
+        }
+        Path record = data().resolve("vms/bad/record.json");
+        Files.writeString(record, "{\"id\": \"bad\", \"labels\": ");
+        AgentClient node = agent();
+        assertEquals(List.of("good"), node.list().vms().stream().map(VmInfo::id).toList());
+        assertEquals(List.of("bad"), node.node().unreadableVms());
+        assertEquals("{\"id\": \"bad\", \"labels\": ", Files.readString(record), "left for a person to look at");
+    }
 }
