@@ -104,8 +104,15 @@ final class Node implements AutoCloseable {
         }
     }
 
-    /** How a monitor ended: why, and whether the guest ended on its own (exit status 0). */
-    record Ending(String reason, boolean clean) {
+    /**
+     * How a monitor ended: why, whether the guest ended on its own (exit status 0), and whether
+     * the guest ran at all (it ended or crashed: exit status 0 or 3) rather than the monitor
+     * failing to run it.
+     */
+    record Ending(String reason, boolean clean, boolean guestRan) {
+        Ending(String reason, boolean clean) {
+            this(reason, clean, clean);
+        }
     }
 
     /** One monitor process's life. */
@@ -209,7 +216,7 @@ final class Node implements AutoCloseable {
             try {
                 if (request.start()) {
                     try {
-                        start(vm);
+                        start(vm, false);
                     } catch (RuntimeException e) {
                         // Nothing half-created: the folder goes, the VM was never visible.
                         vm.deleted = true;
@@ -245,7 +252,7 @@ final class Node implements AutoCloseable {
 
     VmInfo start(String id) {
         return locked(find(id), vm -> {
-            start(vm);
+            start(vm, false);
             return info(vm);
         });
     }
@@ -368,7 +375,7 @@ final class Node implements AutoCloseable {
     // ---- what the operations do, under the VM's lock ----
 
     /** Starts a monitor for the VM and returns once its VM runs; a monitor that fails leaves the VM failed, with the reason. */
-    private void start(Vm vm) {
+    private void start(Vm vm, boolean underPolicy) {
         if (vm.run != null) throw conflict("cannot start " + vm.id + ": the VM is " + vm.record.state());
         try {
             admission.reserve(vm.id, vm.spec);
@@ -379,31 +386,39 @@ final class Node implements AutoCloseable {
         try {
             process = launcher.start(data.specFile(vm.id), data.socket(vm.id), data.consoleLog(vm.id), data.monitorLog(vm.id));
         } catch (IOException e) {
-            admission.release(vm.id);
             String reason = "cannot start a monitor: " + e.getMessage();
-            save(vm, vm.record.failed(reason, null));
+            recordEnd(vm, new Ending(reason, false), underPolicy, System.nanoTime());
             throw conflict("cannot start " + vm.id + ": " + reason);
         }
         Run run = new Run(process.pid(), process, new MonitorClient(data.socket(vm.id), CLIENT_TIMEOUT));
         vm.run = run;
         watch(vm, run);
-        ControlResponse.Status status = awaitRunning(vm, run);
-        VmRecord r = vm.record.withDesired("running");
-        save(vm, r.withState(status.state().id(), null, run.pid));
+        // Wanted running from now: a guest that ends at once is restarted as its policy says.
+        save(vm, vm.record.withDesired("running"));
+        awaitRunning(vm, run, underPolicy).ifPresent(status -> save(vm, vm.record.withState(status.state().id(), null, run.pid)));
     }
 
-    private ControlResponse.Status awaitRunning(Vm vm, Run run) {
+    /**
+     * Waits until the monitor runs the VM and returns its state; empty when the guest has run and
+     * ended already (a stub that halts at once). A monitor that ends without running the guest
+     * fails the start.
+     */
+    private Optional<ControlResponse.Status> awaitRunning(Vm vm, Run run, boolean underPolicy) {
         long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
         String last = "no answer";
         while (true) {
             Ending ending = run.ended.getNow(null);
+            if (ending != null && ending.guestRan()) {
+                endRun(vm, run, ending, true);
+                return Optional.empty();
+            }
             if (ending != null) {
-                endRun(vm, run, ending, false);
+                endRun(vm, run, ending, underPolicy);
                 throw conflict("cannot start " + vm.id + ": " + ending.reason());
             }
             try {
                 ControlResponse.Status status = run.client.state();
-                if (status.state() == VmState.RUNNING || status.state() == VmState.PAUSED) return status;
+                if (status.state() == VmState.RUNNING || status.state() == VmState.PAUSED) return Optional.of(status);
                 last = "the monitor says " + status.state().id();
             } catch (IOException e) {
                 last = e.getMessage();
@@ -413,7 +428,7 @@ final class Node implements AutoCloseable {
                 Ending killed = awaitEnd(run, EXIT_TIMEOUT).orElse(new Ending("monitor process " + run.pid + " would not die", false));
                 String reason = "the monitor did not run the VM within " + START_TIMEOUT.toSeconds() + " s (" + last + "); "
                         + killed.reason();
-                endRun(vm, run, new Ending(reason, false), false);
+                endRun(vm, run, new Ending(reason, false), underPolicy);
                 throw conflict("cannot start " + vm.id + ": " + reason);
             }
             sleep(POLL);
@@ -441,6 +456,11 @@ final class Node implements AutoCloseable {
      */
     private void stop(Vm vm, StopVm how) {
         Run run = vm.run;
+        if (run == null && vm.record.desired().equals("running")) {
+            // Between two runs under its restart policy: stopping it cancels the restart.
+            save(vm, vm.record.withDesired("stopped"));
+            return;
+        }
         if (run == null) throw conflict("cannot stop " + vm.id + ": the VM is " + vm.record.state());
         save(vm, vm.record.withDesired("stopped"));
         String note = "";
@@ -479,14 +499,22 @@ final class Node implements AutoCloseable {
     private void endRun(Vm vm, Run run, Ending ending, boolean restart) {
         run.handled = true;
         vm.run = null;
+        recordEnd(vm, ending, restart, run.startedNanos);
+    }
+
+    /**
+     * Records that the VM has no monitor any more, and starts it again later if {@code restart}
+     * and its policy say so; it stays wanted running only while a restart is pending.
+     */
+    private void recordEnd(Vm vm, Ending ending, boolean restart, long startedNanos) {
         admission.release(vm.id);
-        save(vm, ending.clean() ? vm.record.withState("stopped", ending.reason(), null) : vm.record.failed(ending.reason(), null));
-        if (!restart) return;
         RestartPolicy policy = RestartPolicy.parse(vm.record.restartPolicy());
-        boolean wanted = vm.record.desired().equals("running")
+        boolean again = restart && vm.record.desired().equals("running")
                 && (policy == RestartPolicy.ALWAYS || policy == RestartPolicy.ON_FAILURE && !ending.clean());
-        if (!wanted) return;
-        long ran = System.nanoTime() - run.startedNanos;
+        VmRecord ended = ending.clean() ? vm.record.withState("stopped", ending.reason(), null) : vm.record.failed(ending.reason(), null);
+        save(vm, ended.withDesired(again ? "running" : "stopped"));
+        if (!again) return;
+        long ran = System.nanoTime() - startedNanos;
         vm.quickEnds = ran < STABLE_RUN.toNanos() ? vm.quickEnds + 1 : 0;
         Duration backoff = BACKOFF_MIN.multipliedBy(1L << Math.min(vm.quickEnds, 10));
         scheduleRestart(vm, backoff.compareTo(BACKOFF_MAX) > 0 ? BACKOFF_MAX : backoff);
@@ -500,13 +528,9 @@ final class Node implements AutoCloseable {
                 if (closed || vm.deleted || vm.run != null || !vm.record.desired().equals("running")) return;
                 save(vm, vm.record.restarted());
                 try {
-                    start(vm);
+                    start(vm, true);
                 } catch (ApiException e) {
-                    // start recorded the failure; the policy decides again.
-                    if (!vm.record.state().equals("failed")) return;
-                    vm.quickEnds++;
-                    Duration next = BACKOFF_MIN.multipliedBy(1L << Math.min(vm.quickEnds, 10));
-                    scheduleRestart(vm, next.compareTo(BACKOFF_MAX) > 0 ? BACKOFF_MAX : next);
+                    // start recorded the failure and, as the policy says, planned the next try.
                 }
             } finally {
                 vm.lock.unlock();
@@ -530,7 +554,8 @@ final class Node implements AutoCloseable {
             } catch (InterruptedException e) {
                 return;
             }
-            Ending ending = new Ending(Launcher.describeExit(run.pid, status, data.monitorLog(vm.id)), status.equals(Optional.of(0)));
+            Ending ending = new Ending(Launcher.describeExit(run.pid, status, data.monitorLog(vm.id)), status.equals(Optional.of(0)),
+                    status.equals(Optional.of(0)) || status.equals(Optional.of(3)));
             run.ended.complete(ending);
             if (closed) return;
             vm.lock.lock();

@@ -419,4 +419,24 @@ class NodeAgentTest {
         assertEquals(List.of("bad"), node.node().unreadableVms());
         assertEquals("{\"id\": \"bad\", \"labels\": ", Files.readString(record), "left for a person to look at");
     }
+
+    @Test
+    void aGuestThatEndsOnItsOwnIsStoppedAndStartedAgainOnlyUnderAlways() throws Exception {
+        VmRunCommandTest.requireKvm();
+        AgentClient node = agent();
+        VmSpec hello = VmSpec.stub(VmSpec.StubProgram.HELLO); // prints its greeting and halts at once
+        node.create(hello, Map.of(), RestartPolicy.ON_FAILURE, "once", true);
+        VmInfo ended = await(node, "once", v -> v.state().equals("stopped"), "stopped");
+        assertEquals("the guest ended (monitor exit status 0)", ended.reason());
+        assertEquals(0, ended.restarts(), "ending is not failing");
+        assertNull(ended.lastFailure());
+        assertEquals(StubGuest.MESSAGE, new String(node.logs("once", 4096), StandardCharsets.US_ASCII));
+
+        node.create(hello, Map.of(), RestartPolicy.ALWAYS, "again", true);
+        await(node, "again", v -> v.restarts() >= 1, "started again");
+        // Stopped while it runs or while it waits for its next start: either way it stays stopped.
+        assertEquals("stopped", node.stop("again", StopVm.forced()).state());
+        IOException twice = org.junit.jupiter.api.Assertions.assertThrows(IOException.class, () -> node.stop("again", StopVm.forced()));
+        assertEquals("409 conflict: cannot stop again: the VM is stopped", twice.getMessage());
+    }
 }
