@@ -6,7 +6,8 @@ import java.util.Map;
 /**
  * One VM as the agent knows it.
  *
- * @param state {@code created}, {@code running}, {@code paused}, {@code stopped} or {@code failed}
+ * @param state {@code created} (never started, or its monitor is building it), {@code running},
+ *     {@code paused}, {@code stopped} or {@code failed}
  * @param reason why it stopped or failed (absent while it runs)
  * @param pid its monitor's process id (absent without a monitor)
  * @param restarts how often the agent has started it again under its restart policy

@@ -393,8 +393,10 @@ final class Node implements AutoCloseable {
         Run run = new Run(process.pid(), process, new MonitorClient(data.socket(vm.id), CLIENT_TIMEOUT));
         vm.run = run;
         watch(vm, run);
-        // Wanted running from now: a guest that ends at once is restarted as its policy says.
-        save(vm, vm.record.withDesired("running"));
+        // A monitor exists from now (created: building the VM), and the VM is wanted running: one
+        // that ends at once is restarted as its policy says; a restart is counted when it happens.
+        VmRecord starting = (underPolicy ? vm.record.restarted() : vm.record).withDesired("running");
+        save(vm, starting.withState("created", null, run.pid));
         awaitRunning(vm, run, underPolicy).ifPresent(status -> save(vm, vm.record.withState(status.state().id(), null, run.pid)));
     }
 
@@ -526,7 +528,6 @@ final class Node implements AutoCloseable {
             vm.lock.lock();
             try {
                 if (closed || vm.deleted || vm.run != null || !vm.record.desired().equals("running")) return;
-                save(vm, vm.record.restarted());
                 try {
                     start(vm, true);
                 } catch (ApiException e) {

@@ -250,6 +250,7 @@ class NodeAgentTest {
             StateChange failed = nextChange(events);
             assertEquals("failed", failed.state());
             assertEquals("monitor process " + vm.pid() + " was killed by signal 9 (exit status 137)", failed.reason());
+            assertEquals("created", nextChange(events).state(), "a new monitor builds the VM");
             assertEquals("running", nextChange(events).state());
         }
         VmInfo again = node.get("phoenix");
@@ -433,9 +434,11 @@ class NodeAgentTest {
         assertEquals(StubGuest.MESSAGE, new String(node.logs("once", 4096), StandardCharsets.US_ASCII));
 
         node.create(hello, Map.of(), RestartPolicy.ALWAYS, "again", true);
-        await(node, "again", v -> v.restarts() >= 1, "started again");
-        // Stopped while it runs or while it waits for its next start: either way it stays stopped.
-        assertEquals("stopped", node.stop("again", StopVm.forced()).state());
+        // Between two runs (no monitor; after the first restart the next start waits 2 s): stopped then, it stays stopped.
+        await(node, "again", v -> v.restarts() >= 1 && v.pid() == null, "started again and ended");
+        VmInfo cancelled = node.stop("again", StopVm.forced());
+        assertEquals("stopped", cancelled.state());
+        assertNull(cancelled.pid());
         IOException twice = org.junit.jupiter.api.Assertions.assertThrows(IOException.class, () -> node.stop("again", StopVm.forced()));
         assertEquals("409 conflict: cannot stop again: the VM is stopped", twice.getMessage());
     }
