@@ -13,8 +13,8 @@ import picocli.CommandLine.Unmatched;
  * before picocli starts, and the entries here list them in {@code aether vm --help}.
  */
 @Command(name = "vm", mixinStandardHelpOptions = true,
-        description = {"Run microVMs on this host's KVM: 'run' and 'monitor' here, the rest through a node agent",
-            "('aether node', its socket given by --node)."},
+        description = {"Run microVMs on this host's KVM: 'run' and 'monitor' here, the rest",
+            "through a node agent ('aether node'; --node names its socket)."},
         subcommands = {VmCommand.Run.class, VmCommand.Monitor.class, VmClientCommands.Create.class, VmClientCommands.Ls.class,
             VmClientCommands.Start.class, VmClientCommands.Pause.class, VmClientCommands.Resume.class, VmClientCommands.Stop.class,
             VmClientCommands.Rm.class, VmClientCommands.Logs.class, VmClientCommands.Console.class})
