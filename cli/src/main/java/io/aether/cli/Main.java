@@ -31,6 +31,7 @@ public final class Main {
         static {
             ALL.put("demo", DemoCommand::new);
             ALL.put("vm", VmCommand::new);
+            ALL.put("node", NodeCommand::new);
             ALL.put("guest", GuestCommand::new);
             ALL.put("model", ModelCommand::new);
             ALL.put("help", CommandLine.HelpCommand::new);
