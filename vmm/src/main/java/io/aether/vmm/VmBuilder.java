@@ -60,6 +60,17 @@ final class VmBuilder {
     /** Completed by the guest's power events before the VM object exists; MicroVm takes it over. */
     private final CompletableFuture<StopReason> stopped = new CompletableFuture<>();
     private final List<AutoCloseable> made = new ArrayList<>();
+    private final PowerEvents power = new PowerEvents() {
+        @Override
+        public void powerOff() {
+            stopped.complete(new StopReason.PowerOff());
+        }
+
+        @Override
+        public void reset() {
+            stopped.complete(new StopReason.Reboot());
+        }
+    };
     private Vm vm;
     private GuestMemory memory;
 
@@ -108,11 +119,14 @@ final class VmBuilder {
     /** The stub guest runs without an interrupt controller, so that its final HLT reaches us. */
     private void buildStub(List<CpuidEntry> supported, VmSpec.StubProgram program) {
         attachConsole(InterruptLine.NONE);
+        // Polled: the stub has no interrupt controller.
+        attachKeyboard(InterruptLine.NONE);
         StubGuest.Program code = switch (program) {
             case HELLO -> StubGuest.Program.HELLO;
             case ECHO -> StubGuest.Program.ECHO;
             case COUNT -> StubGuest.Program.COUNT;
             case CRASH -> StubGuest.Program.CRASH;
+            case KEYBOARD -> StubGuest.Program.KEYBOARD;
         };
         for (StubGuest.Chunk chunk : StubGuest.image(code)) memory.write(chunk.address(), chunk.bytes());
         Vcpu vcpu = createVcpu(0);
@@ -123,20 +137,8 @@ final class VmBuilder {
     private void buildLinux(List<CpuidEntry> supported, VmSpec.Boot.Linux linux) {
         vm.createIrqchip();
         vm.createPit2(true);
-        PowerEvents power = new PowerEvents() {
-            @Override
-            public void powerOff() {
-                stopped.complete(new StopReason.PowerOff());
-            }
-
-            @Override
-            public void reset() {
-                stopped.complete(new StopReason.Reboot());
-            }
-        };
         attachConsole(new KvmInterruptLine(vm, Layout.SERIAL_GSI));
-        // The FADT claims no i8042, so Linux skips a slow probe; the reset line still works.
-        devices.attachPorts(I8042.BASE_PORT, I8042.PORT_COUNT, new Device.ResetLine("i8042", new I8042(power)));
+        attachKeyboard(new KvmInterruptLine(vm, Layout.KEYBOARD_GSI));
         devices.attachPorts(AcpiPowerDevice.BASE_PORT, AcpiPowerDevice.SIZE, new Device.AcpiPower("acpi-power", new AcpiPowerDevice(power)));
         // The delay port: Linux writes it between legacy I/O; claim it so it is not counted as unknown.
         devices.claimPorts(0x80, 1, "post-code");
@@ -155,7 +157,7 @@ final class VmBuilder {
         };
         VcpuState boot = BootConfigurator.configureSystem(memory, new BootPlan(entry, spec.memory().bytes(),
                 kernel.cmdlineAddress(), kernel.initrdAddress(), kernel.initrdSize(),
-                new PlatformConfig(spec.vcpus(), windows(), true, false)));
+                new PlatformConfig(spec.vcpus(), windows(), true, true)));
         for (int i = 0; i < spec.vcpus(); i++) {
             Vcpu vcpu = createVcpu(i);
             X86Vcpus.configureCommon(vcpu, supported, spec.vcpus(), true);
@@ -166,6 +168,10 @@ final class VmBuilder {
     private void attachConsole(InterruptLine irq) {
         Serial16550 uart = new Serial16550(consoleOut, irq, Serial16550.DEFAULT_INPUT_CAPACITY, devices::consoleSpaceFreed);
         devices.attachPorts(Serial16550.COM1_PORT, Serial16550.PORT_COUNT, new Device.Uart("serial", uart));
+    }
+
+    private void attachKeyboard(InterruptLine irq) {
+        devices.attachPorts(I8042.BASE_PORT, I8042.PORT_COUNT, new Device.Keyboard("i8042", new I8042(power, irq)));
     }
 
     /** The disks, the NICs, then the entropy device, each in the next virtio-mmio window. */
