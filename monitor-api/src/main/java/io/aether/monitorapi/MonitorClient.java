@@ -80,9 +80,10 @@ public final class MonitorClient {
             throw new IllegalArgumentException("the console is attached with attachConsole");
         }
         Duration limit = request instanceof ControlRequest.Stop stop ? timeout.plus(stop.timeout()) : timeout;
+        byte[] line = encode(request);
         try (SocketChannel channel = connect(); Deadline deadline = Deadline.start(channel, limit)) {
             try {
-                return exchange(channel, request);
+                return exchange(channel, line);
             } catch (IOException e) {
                 deadline.check();
                 throw e;
@@ -95,10 +96,11 @@ public final class MonitorClient {
      * the monitor kept (when {@code replay}), then the guest's output as it comes.
      */
     public Console attachConsole(boolean replay) throws IOException {
+        byte[] line = encode(new ControlRequest.ConsoleAttach(replay));
         SocketChannel channel = connect();
         try (Deadline deadline = Deadline.start(channel, timeout)) {
             try {
-                expect(exchange(channel, new ControlRequest.ConsoleAttach(replay)), ControlResponse.ConsoleAttached.class);
+                expect(exchange(channel, line), ControlResponse.ConsoleAttached.class);
             } catch (IOException e) {
                 deadline.check();
                 throw e;
@@ -151,10 +153,19 @@ public final class MonitorClient {
         }
     }
 
-    /** Writes the request and reads one answer line; a channel blocked by a slow monitor is closed by its deadline. */
-    private static ControlResponse exchange(SocketChannel channel, ControlRequest request) throws IOException {
+    /**
+     * The request's line, made before connecting: the monitor gives a connection 5 s to send its
+     * request, and a client JVM's first encoding (Jackson's start) took longer than that in the
+     * nested test host, which cut the connection off before the request was written.
+     */
+    private static byte[] encode(ControlRequest request) {
+        return ControlCodec.write(request).getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** Writes the request's line and reads one answer line; a channel blocked by a slow monitor is closed by its deadline. */
+    private static ControlResponse exchange(SocketChannel channel, byte[] request) throws IOException {
         OutputStream out = Channels.newOutputStream(channel);
-        out.write(ControlCodec.write(request).getBytes(StandardCharsets.UTF_8));
+        out.write(request);
         out.flush();
         String line = ControlCodec.readLine(Channels.newInputStream(channel), ControlCodec.MAX_RESPONSE_LINE);
         if (line == null) throw new IOException("the monitor closed the connection without an answer");
