@@ -73,6 +73,8 @@ final class VmBuilder {
     };
     private Vm vm;
     private GuestMemory memory;
+    /** Whether virtio notifications and interrupts go through ioeventfd and irqfd (see {@link VirtioNotifier}). */
+    private boolean eventFds;
 
     private VmBuilder(VmSpec spec, OutputStream consoleOut) {
         this.spec = spec;
@@ -137,6 +139,7 @@ final class VmBuilder {
     private void buildLinux(List<CpuidEntry> supported, VmSpec.Boot.Linux linux) {
         vm.createIrqchip();
         vm.createPit2(true);
+        eventFds = useEventFds(vm);
         attachConsole(new KvmInterruptLine(vm, Layout.SERIAL_GSI));
         attachKeyboard(new KvmInterruptLine(vm, Layout.KEYBOARD_GSI));
         devices.attachPorts(AcpiPowerDevice.BASE_PORT, AcpiPowerDevice.SIZE, new Device.AcpiPower("acpi-power", new AcpiPowerDevice(power)));
@@ -188,7 +191,7 @@ final class VmBuilder {
             }
             devices.addBackend(block);
             VirtioMmioWindow w = windows.get(next++);
-            devices.attachMmio(w.base(), w.size(), new Device.Block("virtio-blk" + i, block, transport(block, w)));
+            devices.attachMmio(w.base(), w.size(), new Device.Block("virtio-blk" + i, block, transport("virtio-blk" + i, block, w)));
         }
         for (int i = 0; i < spec.nics().size(); i++) {
             VmSpec.Nic nic = spec.nics().get(i);
@@ -197,11 +200,11 @@ final class VmBuilder {
                     () -> new IllegalArgumentException("nics[" + index + "].mac: not chosen (VmSpec.withMacsFor chooses one)")));
             devices.addThread(pump);
             VirtioMmioWindow w = windows.get(next++);
-            devices.attachMmio(w.base(), w.size(), new Device.Net("virtio-net" + i, pump.device(), transport(pump.device(), w)));
+            devices.attachMmio(w.base(), w.size(), new Device.Net("virtio-net" + i, pump.device(), transport("virtio-net" + i, pump.device(), w)));
         }
         VirtioRng rng = new VirtioRng(EntropySource.secureRandom());
         VirtioMmioWindow w = windows.get(next);
-        devices.attachMmio(w.base(), w.size(), new Device.Rng("virtio-rng0", rng, transport(rng, w)));
+        devices.attachMmio(w.base(), w.size(), new Device.Rng("virtio-rng0", rng, transport("virtio-rng0", rng, w)));
     }
 
     /** One window per virtio device: the disks, the NICs and the entropy device. */
@@ -209,8 +212,31 @@ final class VmBuilder {
         return Layout.virtioMmioWindows(spec.disks().size() + spec.nics().size() + 1);
     }
 
-    private VirtioMmioTransport transport(VirtioDevice device, VirtioMmioWindow w) {
-        return new VirtioMmioTransport(device, memory, new KvmInterruptLine(vm, w.gsi()));
+    /** The system property that turns ioeventfd and irqfd off ({@code off}), to compare or to work around a host. */
+    static final String EVENT_FDS_PROPERTY = "aether.kvm.eventfds";
+
+    /** Whether this host's KVM has both ioeventfd and irqfd, and they are not turned off. */
+    private static boolean useEventFds(Vm vm) {
+        return !"off".equals(System.getProperty(EVENT_FDS_PROPERTY))
+                && vm.checkExtension(Capability.IOEVENTFD) > 0 && vm.checkExtension(Capability.IRQFD) > 0;
+    }
+
+    /**
+     * The device's transport in window {@code w}. With eventfds, its interrupt is an irqfd and its
+     * QueueNotify writes wake a thread of its own; otherwise they exit to the vCPU, and the
+     * interrupt is a {@code KVM_IRQ_LINE} ioctl.
+     */
+    private VirtioMmioTransport transport(String name, VirtioDevice device, VirtioMmioWindow w) {
+        if (!eventFds) return new VirtioMmioTransport(device, memory, new KvmInterruptLine(vm, w.gsi()));
+        IrqFdLine irq = IrqFdLine.register(vm, w.gsi());
+        try {
+            VirtioMmioTransport transport = new VirtioMmioTransport(device, memory, irq);
+            devices.addThread(VirtioNotifier.register(name, vm, w.base(), transport, irq));
+            return transport;
+        } catch (RuntimeException e) {
+            irq.close();
+            throw e;
+        }
     }
 
     private Vcpu createVcpu(int id) {
