@@ -3,9 +3,14 @@ package io.aether.devices.i8042;
 import io.aether.common.BusDevice;
 import io.aether.common.InterruptLine;
 import io.aether.devices.PowerEvents;
+import io.aether.snapshot.SnapshotException;
+import io.aether.snapshot.StateReader;
+import io.aether.snapshot.StateWriter;
 import java.util.ArrayDeque;
 import java.util.Arrays;
+import java.util.HexFormat;
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * An i8042 keyboard controller with an AT keyboard behind it, as much of the pair as a guest needs
@@ -125,6 +130,111 @@ public final class I8042 implements BusDevice {
     public record Counters(long resetRequests, long ctrlAltDels, long refusedKeys, long ignoredAccesses) {
     }
 
+    /** Controller commands that wait for a data byte. */
+    private static final Set<Integer> CONTROLLER_COMMANDS_WITH_DATA = Set.of(
+            CMD_WRITE_CONFIG, CMD_WRITE_OUTPUT_PORT, CMD_WRITE_KEYBOARD_OUTPUT, CMD_WRITE_AUX_OUTPUT, CMD_WRITE_AUX);
+    /** Keyboard commands that wait for an argument byte. */
+    private static final Set<Integer> KEYBOARD_COMMANDS_WITH_ARGUMENT = Set.of(KBD_SET_LEDS, KBD_SET_TYPEMATIC, KBD_SCAN_CODE_SET);
+
+    /**
+     * What a snapshot keeps of the controller and its keyboard; the interrupt line follows from it.
+     *
+     * @param config the configuration byte (never with the translation bit)
+     * @param outputPort the output port
+     * @param lastWriteWasCommand status bit 3
+     * @param controllerArgumentFor the controller command waiting for its data byte, or -1
+     * @param keyboardArgumentFor the keyboard command waiting for its argument, or -1
+     * @param scanning whether the keyboard sends keys
+     * @param lastKeyboardByte what the keyboard's resend command repeats
+     * @param lastRead what the data port gives while the buffers are empty
+     * @param controllerOutput the controller's answers not yet read, oldest first
+     * @param keyboardOutput the keyboard's bytes not yet read, oldest first
+     */
+    public record State(int config, int outputPort, boolean lastWriteWasCommand, int controllerArgumentFor,
+                        int keyboardArgumentFor, boolean scanning, int lastKeyboardByte, int lastRead,
+                        byte[] controllerOutput, byte[] keyboardOutput) {
+
+        public State {
+            checkByte("config", config);
+            if ((config & CONFIG_TRANSLATE) != 0) throw new IllegalArgumentException("config: 0x" + Integer.toHexString(config) + " asks for translation, which this controller lacks");
+            checkByte("outputPort", outputPort);
+            checkByte("lastKeyboardByte", lastKeyboardByte);
+            checkByte("lastRead", lastRead);
+            if (controllerArgumentFor != -1 && !CONTROLLER_COMMANDS_WITH_DATA.contains(controllerArgumentFor)) {
+                throw new IllegalArgumentException("controllerArgumentFor: 0x" + Integer.toHexString(controllerArgumentFor) + " takes no data byte");
+            }
+            if (keyboardArgumentFor != -1 && !KEYBOARD_COMMANDS_WITH_ARGUMENT.contains(keyboardArgumentFor)) {
+                throw new IllegalArgumentException("keyboardArgumentFor: 0x" + Integer.toHexString(keyboardArgumentFor) + " takes no argument");
+            }
+            if (controllerOutput.length > CONTROLLER_BUFFER) {
+                throw new IllegalArgumentException("controllerOutput: " + controllerOutput.length + " bytes is more than " + CONTROLLER_BUFFER);
+            }
+            if (keyboardOutput.length > KEYBOARD_BUFFER) {
+                throw new IllegalArgumentException("keyboardOutput: " + keyboardOutput.length + " bytes is more than " + KEYBOARD_BUFFER);
+            }
+            controllerOutput = controllerOutput.clone();
+            keyboardOutput = keyboardOutput.clone();
+        }
+
+        private static void checkByte(String field, int value) {
+            if (value < 0 || value > 0xFF) throw new IllegalArgumentException(field + ": " + value + " is not a byte");
+        }
+
+        @Override
+        public byte[] controllerOutput() {
+            return controllerOutput.clone();
+        }
+
+        @Override
+        public byte[] keyboardOutput() {
+            return keyboardOutput.clone();
+        }
+
+        /** Writes the fields in the order {@link #read} takes them. */
+        public void write(StateWriter out) {
+            out.u8(config).u8(outputPort).bool(lastWriteWasCommand).i32(controllerArgumentFor).i32(keyboardArgumentFor)
+                    .bool(scanning).u8(lastKeyboardByte).u8(lastRead).bytes(controllerOutput).bytes(keyboardOutput);
+        }
+
+        public static State read(StateReader in) throws SnapshotException {
+            int config = in.u8("config");
+            int outputPort = in.u8("outputPort");
+            boolean lastWriteWasCommand = in.bool("lastWriteWasCommand");
+            int controllerArgumentFor = in.i32("controllerArgumentFor");
+            int keyboardArgumentFor = in.i32("keyboardArgumentFor");
+            boolean scanning = in.bool("scanning");
+            int lastKeyboardByte = in.u8("lastKeyboardByte");
+            int lastRead = in.u8("lastRead");
+            byte[] controllerOutput = in.bytes("controllerOutput", CONTROLLER_BUFFER);
+            byte[] keyboardOutput = in.bytes("keyboardOutput", KEYBOARD_BUFFER);
+            return in.build(() -> new State(config, outputPort, lastWriteWasCommand, controllerArgumentFor, keyboardArgumentFor,
+                    scanning, lastKeyboardByte, lastRead, controllerOutput, keyboardOutput));
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof State s && s.config == config && s.outputPort == outputPort && s.lastWriteWasCommand == lastWriteWasCommand
+                    && s.controllerArgumentFor == controllerArgumentFor && s.keyboardArgumentFor == keyboardArgumentFor
+                    && s.scanning == scanning && s.lastKeyboardByte == lastKeyboardByte && s.lastRead == lastRead
+                    && Arrays.equals(s.controllerOutput, controllerOutput) && Arrays.equals(s.keyboardOutput, keyboardOutput);
+        }
+
+        @Override
+        public int hashCode() {
+            return Objects.hash(config, outputPort, lastWriteWasCommand, controllerArgumentFor, keyboardArgumentFor, scanning,
+                    lastKeyboardByte, lastRead, Arrays.hashCode(controllerOutput), Arrays.hashCode(keyboardOutput));
+        }
+
+        @Override
+        public String toString() {
+            return "State[config=" + config + ", outputPort=" + outputPort + ", lastWriteWasCommand=" + lastWriteWasCommand
+                    + ", controllerArgumentFor=" + controllerArgumentFor + ", keyboardArgumentFor=" + keyboardArgumentFor
+                    + ", scanning=" + scanning + ", lastKeyboardByte=" + lastKeyboardByte + ", lastRead=" + lastRead
+                    + ", controllerOutput=" + HexFormat.of().formatHex(controllerOutput) + ", keyboardOutput="
+                    + HexFormat.of().formatHex(keyboardOutput) + "]";
+        }
+    }
+
     private final PowerEvents power;
     private final InterruptLine irq;
     /** The controller's own answers, read before the keyboard's bytes. */
@@ -158,6 +268,36 @@ public final class I8042 implements BusDevice {
 
     public synchronized Counters counters() {
         return new Counters(resetRequests, ctrlAltDels, refusedKeys, ignoredAccesses);
+    }
+
+    /** The controller's and keyboard's state, taken under the device's lock. */
+    public synchronized State state() {
+        return new State(config, outputPort, lastWriteWasCommand, controllerArgumentFor, keyboardArgumentFor, scanning,
+                lastKeyboardByte, lastRead, bytes(controllerOutput), bytes(keyboardOutput));
+    }
+
+    /** Puts the controller and keyboard into {@code state}, counters kept, and drives the interrupt line to match. */
+    public synchronized void restore(State state) {
+        config = state.config;
+        outputPort = state.outputPort;
+        lastWriteWasCommand = state.lastWriteWasCommand;
+        controllerArgumentFor = state.controllerArgumentFor;
+        keyboardArgumentFor = state.keyboardArgumentFor;
+        scanning = state.scanning;
+        lastKeyboardByte = state.lastKeyboardByte;
+        lastRead = state.lastRead;
+        controllerOutput.clear();
+        for (byte b : state.controllerOutput) controllerOutput.add(b);
+        keyboardOutput.clear();
+        for (byte b : state.keyboardOutput) keyboardOutput.add(b);
+        updateIrq();
+    }
+
+    private static byte[] bytes(ArrayDeque<Byte> queue) {
+        byte[] out = new byte[queue.size()];
+        int i = 0;
+        for (byte b : queue) out[i++] = b;
+        return out;
     }
 
     /**
