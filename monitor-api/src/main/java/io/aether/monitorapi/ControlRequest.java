@@ -23,9 +23,9 @@ public sealed interface ControlRequest {
 
     /**
      * Stops the VM; the monitor then removes its socket and exits. A graceful stop asks the guest
-     * to shut down and forces the stop after {@code timeout}; a forced one (graceful false)
-     * stops it at once, whatever the timeout. Monitors refuse graceful stops for now: the device
-     * models have no way yet to ask a guest to shut down.
+     * to shut down (Ctrl-Alt-Del on its i8042 keyboard; a guest reboot then ends the VM) and
+     * forces the stop after {@code timeout}; a forced one (graceful false) stops it at once,
+     * whatever the timeout. A paused VM is refused a graceful stop: its guest could not react.
      */
     record Stop(boolean graceful, Duration timeout) implements ControlRequest {
         public Stop {

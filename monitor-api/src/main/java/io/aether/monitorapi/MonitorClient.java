@@ -79,9 +79,10 @@ public final class MonitorClient {
 
     /** The snapshot's answer, after the progress lines (each given to {@code progress}). */
     private ControlResponse snapshot(ControlRequest.Snapshot request, Consumer<ControlResponse.Progress> progress) throws IOException {
+        byte[] line = encode(request);
         try (SocketChannel channel = connect(); Deadline deadline = Deadline.start(channel, timeout.plus(SNAPSHOT_TIME))) {
             try {
-                ControlResponse response = exchange(channel, request);
+                ControlResponse response = exchange(channel, line);
                 InputStream in = Channels.newInputStream(channel);
                 while (response instanceof ControlResponse.Progress p) {
                     if (progress != null) progress.accept(p);
@@ -112,9 +113,10 @@ public final class MonitorClient {
         }
         if (request instanceof ControlRequest.Snapshot s) return snapshot(s, null);
         Duration limit = request instanceof ControlRequest.Stop stop ? timeout.plus(stop.timeout()) : timeout;
+        byte[] line = encode(request);
         try (SocketChannel channel = connect(); Deadline deadline = Deadline.start(channel, limit)) {
             try {
-                return exchange(channel, request);
+                return exchange(channel, line);
             } catch (IOException e) {
                 deadline.check();
                 throw e;
@@ -127,10 +129,11 @@ public final class MonitorClient {
      * the monitor kept (when {@code replay}), then the guest's output as it comes.
      */
     public Console attachConsole(boolean replay) throws IOException {
+        byte[] line = encode(new ControlRequest.ConsoleAttach(replay));
         SocketChannel channel = connect();
         try (Deadline deadline = Deadline.start(channel, timeout)) {
             try {
-                expect(exchange(channel, new ControlRequest.ConsoleAttach(replay)), ControlResponse.ConsoleAttached.class);
+                expect(exchange(channel, line), ControlResponse.ConsoleAttached.class);
             } catch (IOException e) {
                 deadline.check();
                 throw e;
@@ -183,10 +186,19 @@ public final class MonitorClient {
         }
     }
 
-    /** Writes the request and reads one answer line; a channel blocked by a slow monitor is closed by its deadline. */
-    private static ControlResponse exchange(SocketChannel channel, ControlRequest request) throws IOException {
+    /**
+     * The request's line, made before connecting: the monitor gives a connection 5 s to send its
+     * request, and a client JVM's first encoding (Jackson's start) took longer than that in the
+     * nested test host, which cut the connection off before the request was written.
+     */
+    private static byte[] encode(ControlRequest request) {
+        return ControlCodec.write(request).getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** Writes the request's line and reads one answer line; a channel blocked by a slow monitor is closed by its deadline. */
+    private static ControlResponse exchange(SocketChannel channel, byte[] request) throws IOException {
         OutputStream out = Channels.newOutputStream(channel);
-        out.write(ControlCodec.write(request).getBytes(StandardCharsets.UTF_8));
+        out.write(request);
         out.flush();
         return readAnswer(Channels.newInputStream(channel));
     }

@@ -385,7 +385,7 @@ public final class MonitorCommand {
                         // The ring never fails a write.
                     }
                 }
-                if (reason instanceof StopReason.Reboot && spec.onReboot() == VmSpec.OnReboot.RESTART) {
+                if (reason instanceof StopReason.Reboot && spec.onReboot() == VmSpec.OnReboot.RESTART && !monitor.shuttingDown()) {
                     restarted = true;
                     continue;
                 }

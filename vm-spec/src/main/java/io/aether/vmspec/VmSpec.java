@@ -85,7 +85,9 @@ public record VmSpec(Boot boot, ByteSize memory, int vcpus, List<Disk> disks, Li
         /** Prints the digits 0 to 9 and a line break, over and over, for ever. */
         COUNT,
         /** Triple-faults. */
-        CRASH;
+        CRASH,
+        /** Polls the i8042 keyboard until Ctrl-Alt-Del arrives, then resets through the controller. */
+        KEYBOARD;
 
         /** The name users write: {@code hello}. */
         public String id() {
