@@ -1,5 +1,8 @@
 package io.aether.monitor;
 
+import io.aether.monitorapi.ControlCodec;
+import io.aether.monitorapi.ControlRequest;
+import io.aether.monitorapi.WarmPool;
 import io.aether.sys.Errno;
 import io.aether.sys.Libc;
 import io.aether.sys.NativeCallException;
@@ -20,6 +23,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -40,9 +44,20 @@ public final class MonitorCommand {
 
     public static final String HELP = """
             Usage: aether vm monitor --spec FILE --socket PATH [--console-log FILE]
+               or: aether vm monitor --standby --socket PATH
 
             Run one microVM in the background and control it through a Unix socket: the node
             agent's way to run VMs, one monitor process each.
+
+            With --standby the monitor starts without a VM: it warms up (it runs a throwaway
+            stub VM, so that KVM and every native call are ready), serves the socket, prints
+            'standby PID PATH' on standard output, and waits for a launch request carrying the
+            spec (and optionally a console log and a new socket path, to which the socket is
+            renamed). It then runs that VM as if started with --spec: a VM starts in a few
+            milliseconds instead of the JVM's start-up. A launch that is refused (a bad spec, a
+            log or path it cannot take) leaves it on standby. A standby monitor exits (status 0,
+            socket removed) when its parent process dies; once launched it no longer depends
+            on its parent.
 
             The monitor leaves its parent's session (setsid), reads nothing from standard input,
             and keeps running when whoever started it dies. The guest's console output is kept
@@ -55,7 +70,8 @@ public final class MonitorCommand {
                                    "memory": "512M", "vcpus": 2, "disks": [{"path": "/vm/root.img"}]}
                   --socket PATH   The control socket to create (mode 0600; removed on exit).
                                   Requests, one JSON line each: state, pause, resume, stop,
-                                  metrics, console-attach, console-detach.
+                                  metrics, console-attach, console-detach, launch.
+                  --standby       Start without a VM and wait for a launch request.
                   --console-log FILE
                                   Also append the console output to FILE; at %d MiB it becomes
                                   FILE.1 (replacing the last one) and FILE starts again.
@@ -69,6 +85,9 @@ public final class MonitorCommand {
               130/143  stopped by SIGINT/SIGTERM (the VM was stopped cleanly first)
             """.formatted(CONSOLE_RING_BYTES / 1024, CONSOLE_LOG_BYTES >> 20);
 
+    /** How often a standby monitor checks that its parent lives. */
+    static final long PARENT_POLL_MILLIS = 100;
+
     private static volatile boolean signalled;
 
     private MonitorCommand() {
@@ -79,10 +98,11 @@ public final class MonitorCommand {
         return signalled;
     }
 
-    record Options(boolean help, Path spec, Path socket, Path consoleLog) {
+    record Options(boolean help, boolean standby, Path spec, Path socket, Path consoleLog) {
 
         static Options parse(List<String> args) {
             boolean help = false;
+            boolean standby = false;
             Path spec = null;
             Path socket = null;
             Path consoleLog = null;
@@ -92,6 +112,7 @@ public final class MonitorCommand {
                 String name = eq < 0 ? arg : arg.substring(0, eq);
                 switch (name) {
                     case "-h", "--help" -> help = true;
+                    case "--standby" -> standby = true;
                     case "--spec", "--socket", "--console-log" -> {
                         String value = eq >= 0 ? arg.substring(eq + 1) : i + 1 < args.size() ? args.get(++i) : null;
                         if (value == null || value.isEmpty()) throw new IllegalArgumentException(name + " needs a path");
@@ -111,9 +132,11 @@ public final class MonitorCommand {
                             + " (see 'aether vm monitor --help')");
                 }
             }
-            if (!help && spec == null) throw new IllegalArgumentException("--spec is required");
+            if (standby && spec != null) throw new IllegalArgumentException("--standby takes no --spec: the launch request carries it");
+            if (standby && consoleLog != null) throw new IllegalArgumentException("--standby takes no --console-log: the launch request carries it");
+            if (!help && !standby && spec == null) throw new IllegalArgumentException("--spec is required (or --standby)");
             if (!help && socket == null) throw new IllegalArgumentException("--socket is required");
-            return new Options(help, spec, socket, consoleLog);
+            return new Options(help, standby, spec, socket, consoleLog);
         }
     }
 
@@ -154,6 +177,7 @@ public final class MonitorCommand {
             System.out.flush();
             return 0;
         }
+        if (options.standby()) return runStandby(options.socket());
         VmSpec spec;
         try {
             spec = readSpec(options.spec()).withMacsFor(UUID.randomUUID().toString());
@@ -193,11 +217,99 @@ public final class MonitorCommand {
             return STATUS_BAD_ARGUMENTS;
         }
         monitor.serving(server);
-        // SIGINT/SIGTERM stop the VM; the hook holds the JVM until the socket is gone too.
         CountDownLatch done = new CountDownLatch(1);
+        Thread hook = shutdownHook(() -> monitor.requestStop(new StopReason.Requested("signal")), done);
+        return serve(spec, monitor, server, ring, log, hook, done);
+    }
+
+    /**
+     * {@code --standby}: warms up, serves the socket, says so on standard output, and waits for a
+     * launch (then runs its VM as {@link #run} does), for a signal, or for its parent to die.
+     */
+    private static int runStandby(Path socket) throws InterruptedException {
+        detachFromSession();
+        try {
+            warmUp();
+        } catch (RuntimeException e) {
+            System.err.println("aether vm monitor: standby: the warm-up VM failed: " + e.getMessage());
+            return new StopReason.HostError(e.getMessage()).exitStatus();
+        }
+        ConsoleRing ring = new ConsoleRing(CONSOLE_RING_BYTES);
+        Standby standby = new Standby(ring, CONSOLE_LOG_BYTES);
+        ControlServer server;
+        try {
+            server = ControlServer.start(socket, standby::handle, ring);
+        } catch (IOException e) {
+            System.err.println("aether vm monitor: --socket " + e.getMessage());
+            return STATUS_BAD_ARGUMENTS;
+        }
+        standby.serving(server);
+        CountDownLatch done = new CountDownLatch(1);
+        Thread hook = shutdownHook(() -> {
+            Monitor launched = standby.giveUp();
+            if (launched != null) launched.requestStop(new StopReason.Requested("signal"));
+        }, done);
+        Thread.ofPlatform().name("standby-parent").daemon().start(() -> giveUpWhenOrphaned(standby));
+        System.out.println(WarmPool.READY_LINE_PREFIX + ProcessHandle.current().pid() + " " + socket);
+        System.out.flush();
+        Optional<Standby.Launched> launched = standby.await();
+        if (launched.isEmpty()) {
+            ring.close();
+            server.close();
+            done.countDown();
+            removeHook(hook);
+            return 0;
+        }
+        Standby.Launched l = launched.get();
+        return serve(l.spec(), l.monitor(), server, ring, l.log(), hook, done);
+    }
+
+    /**
+     * A standby monitor is its parent's (a node agent's pool): when the parent dies the kernel
+     * gives the process a new parent, and the standby ends rather than wait for a launch that
+     * nobody will send. Polled: a parent-death signal would follow the thread that forked, not
+     * the process.
+     */
+    private static void giveUpWhenOrphaned(Standby standby) {
+        Optional<Long> parent = ProcessHandle.current().parent().map(ProcessHandle::pid);
+        while (standby.waiting()) {
+            try {
+                Thread.sleep(PARENT_POLL_MILLIS);
+            } catch (InterruptedException e) {
+                return;
+            }
+            if (!ProcessHandle.current().parent().map(ProcessHandle::pid).equals(parent)) {
+                standby.giveUp();
+                return;
+            }
+        }
+    }
+
+    /**
+     * What a standby does before it says it is ready: a throwaway stub VM through the path a
+     * launched one takes (the launch request's JSON, the spec's checks, the VM built, run to its
+     * end and closed, the status answered), so that the classes are loaded, the native calls
+     * linked and {@code /dev/kvm} proven before a VM waits on them.
+     */
+    static void warmUp() throws InterruptedException {
+        VmSpec spec = VmSpec.stub(VmSpec.StubProgram.HELLO);
+        ControlRequest.Launch launch = (ControlRequest.Launch) ControlCodec.readRequest(
+                ControlCodec.write(new ControlRequest.Launch(spec, Optional.empty(), Optional.empty())).strip());
+        launch.spec().withMacsFor(UUID.randomUUID().toString()).checkHost(VmSpec.MAX_VCPUS);
+        ConsoleRing ring = new ConsoleRing(CONSOLE_RING_BYTES);
+        Monitor monitor = new Monitor(spec, ring, null);
+        ControlCodec.readResponse(ControlCodec.write(monitor.status()).strip());
+        int status = runVm(spec, monitor, ring);
+        if (status != 0) throw new IllegalStateException("exit status " + status + ": " + monitor.status().reason().orElse("no reason"));
+        monitor.metrics();
+        ring.close();
+    }
+
+    /** SIGINT/SIGTERM run {@code stop}; the hook then holds the JVM until {@code done}, when the socket is gone too. */
+    private static Thread shutdownHook(Runnable stop, CountDownLatch done) {
         Thread hook = new Thread(() -> {
             signalled = true;
-            monitor.requestStop(new StopReason.Requested("signal"));
+            stop.run();
             try {
                 done.await(10, TimeUnit.SECONDS);
             } catch (InterruptedException e) {
@@ -205,6 +317,20 @@ public final class MonitorCommand {
             }
         });
         Runtime.getRuntime().addShutdownHook(hook);
+        return hook;
+    }
+
+    private static void removeHook(Thread hook) {
+        try {
+            Runtime.getRuntime().removeShutdownHook(hook);
+        } catch (IllegalStateException e) {
+            // Shutdown is already in progress: the hook is running and waits for done.
+        }
+    }
+
+    /** Runs the VM behind its served socket, then cleans up: the ring, the log, the socket, the hook. */
+    private static int serve(VmSpec spec, Monitor monitor, ControlServer server, ConsoleRing ring, ConsoleLog log,
+            Thread hook, CountDownLatch done) throws InterruptedException {
         try {
             return runVm(spec, monitor, log == null ? ring : tee(ring, log));
         } finally {
@@ -212,11 +338,7 @@ public final class MonitorCommand {
             if (log != null) log.close();
             server.close();
             done.countDown();
-            try {
-                Runtime.getRuntime().removeShutdownHook(hook);
-            } catch (IllegalStateException e) {
-                // Shutdown is already in progress: the hook is running and waits for done.
-            }
+            removeHook(hook);
         }
     }
 
@@ -234,7 +356,6 @@ public final class MonitorCommand {
         }
     }
 
-    /** The VM's life: built, run, rebuilt after a reboot when the spec says so; returns the exit status. */
     /** Both: the ring first (attached clients), then the log. Neither throws. */
     private static OutputStream tee(ConsoleRing ring, ConsoleLog log) {
         return new OutputStream() {
@@ -257,6 +378,7 @@ public final class MonitorCommand {
         };
     }
 
+    /** The VM's life: built, run, rebuilt after a reboot when the spec says so; returns the exit status. */
     private static int runVm(VmSpec spec, Monitor monitor, OutputStream sink) throws InterruptedException {
         OutputStream console = ConsoleSession.lineFlushing(sink);
         StopReason reason = null;
