@@ -40,6 +40,8 @@ public final class WarmPool implements AutoCloseable {
     public static final int MAX_SIZE = 64;
     static final Duration FIRST_RETRY_DELAY = Duration.ofMillis(100);
     static final Duration MAX_RETRY_DELAY = Duration.ofSeconds(10);
+    /** How long the replacement of a standby handed out waits, so that it does not compete with the launched VM. */
+    static final Duration REFILL_DELAY = Duration.ofMillis(200);
     /** How long a standby may take to answer a launch (it checks the spec's files and opens the log). */
     static final Duration LAUNCH_TIMEOUT = Duration.ofSeconds(10);
     /** The line a standby monitor prints on standard output once it answers on its socket. */
@@ -96,7 +98,8 @@ public final class WarmPool implements AutoCloseable {
     private long failed;
     private long reaped;
     private int failuresInARow;
-    private long retryAtNanos;
+    /** No standby is started before this: a retry delay, or a launched one's refill delay. */
+    private long nextStartNanos;
     private String lastFailure;
     private boolean closed;
 
@@ -189,7 +192,12 @@ public final class WarmPool implements AutoCloseable {
     private void settle(Standby standby, boolean refused) {
         synchronized (lock) {
             if (!launching.remove(standby)) return; // it died meanwhile
-            if (refused && !closed) ready.addFirst(standby);
+            if (refused && !closed) {
+                ready.addFirst(standby);
+            } else {
+                // Its replacement waits a moment: a JVM starting now would take the CPU the new VM needs.
+                nextStartNanos = Math.max(nextStartNanos, System.nanoTime() + REFILL_DELAY.toNanos());
+            }
             lock.notifyAll(); // the refiller replaces one handed out
         }
         if (refused && closed) standby.process().destroy();
@@ -199,8 +207,8 @@ public final class WarmPool implements AutoCloseable {
         while (true) {
             synchronized (lock) {
                 try {
-                    while (!closed && (held() >= config.size() || System.nanoTime() < retryAtNanos)) {
-                        long wait = retryAtNanos - System.nanoTime();
+                    while (!closed && (held() >= config.size() || System.nanoTime() < nextStartNanos)) {
+                        long wait = nextStartNanos - System.nanoTime();
                         if (wait > 0 && held() < config.size()) {
                             TimeUnit.NANOSECONDS.timedWait(lock, wait);
                         } else {
@@ -320,7 +328,7 @@ public final class WarmPool implements AutoCloseable {
             lastFailure = why;
             long delay = Math.min(MAX_RETRY_DELAY.toNanos(), FIRST_RETRY_DELAY.toNanos() << Math.min(failuresInARow, 20));
             failuresInARow++;
-            retryAtNanos = System.nanoTime() + delay;
+            nextStartNanos = System.nanoTime() + delay;
             lock.notifyAll();
         }
     }

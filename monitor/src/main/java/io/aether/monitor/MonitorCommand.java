@@ -2,6 +2,8 @@ package io.aether.monitor;
 
 import io.aether.monitorapi.ControlCodec;
 import io.aether.monitorapi.ControlRequest;
+import io.aether.monitorapi.ControlResponse;
+import io.aether.monitorapi.MonitorClient;
 import io.aether.monitorapi.WarmPool;
 import io.aether.sys.Errno;
 import io.aether.sys.Libc;
@@ -22,6 +24,7 @@ import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
@@ -85,6 +88,9 @@ public final class MonitorCommand {
               130/143  stopped by SIGINT/SIGTERM (the VM was stopped cleanly first)
             """.formatted(CONSOLE_RING_BYTES / 1024, CONSOLE_LOG_BYTES >> 20);
 
+    /** Rounds of a standby's warm-up through the request path, and throwaway VMs it runs. */
+    static final int WARM_UP_ROUNDS = 300;
+    static final int WARM_UP_VMS = 2;
     /** How often a standby monitor checks that its parent lives. */
     static final long PARENT_POLL_MILLIS = 100;
 
@@ -244,6 +250,13 @@ public final class MonitorCommand {
             return STATUS_BAD_ARGUMENTS;
         }
         standby.serving(server);
+        try {
+            warmUpSocket(socket);
+        } catch (IllegalStateException e) {
+            System.err.println("aether vm monitor: standby: " + e.getMessage());
+            server.close();
+            return new StopReason.HostError(e.getMessage()).exitStatus();
+        }
         CountDownLatch done = new CountDownLatch(1);
         Thread hook = shutdownHook(() -> {
             Monitor launched = standby.giveUp();
@@ -293,16 +306,38 @@ public final class MonitorCommand {
      */
     static void warmUp() throws InterruptedException {
         VmSpec spec = VmSpec.stub(VmSpec.StubProgram.HELLO);
-        ControlRequest.Launch launch = (ControlRequest.Launch) ControlCodec.readRequest(
-                ControlCodec.write(new ControlRequest.Launch(spec, Optional.empty(), Optional.empty())).strip());
-        launch.spec().withMacsFor(UUID.randomUUID().toString()).checkHost(VmSpec.MAX_VCPUS);
-        ConsoleRing ring = new ConsoleRing(CONSOLE_RING_BYTES);
-        Monitor monitor = new Monitor(spec, ring, null);
-        ControlCodec.readResponse(ControlCodec.write(monitor.status()).strip());
-        int status = runVm(spec, monitor, ring);
-        if (status != 0) throw new IllegalStateException("exit status " + status + ": " + monitor.status().reason().orElse("no reason"));
-        monitor.metrics();
-        ring.close();
+        String line = ControlCodec.write(new ControlRequest.Launch(spec, Optional.empty(), Optional.of(Path.of("/vm.sock")))).strip();
+        // Often enough for the JIT to compile the request's path (its thresholds are a few hundred calls).
+        for (int i = 0; i < WARM_UP_ROUNDS; i++) {
+            ControlRequest.Launch launch = (ControlRequest.Launch) ControlCodec.readRequest(line);
+            launch.spec().withMacsFor(UUID.randomUUID().toString()).checkHost(VmSpec.MAX_VCPUS);
+            ControlCodec.readResponse(ControlCodec.write(new Monitor(launch.spec(), new ConsoleRing(64), null).status()).strip());
+        }
+        for (int i = 0; i < WARM_UP_VMS; i++) {
+            ConsoleRing ring = new ConsoleRing(CONSOLE_RING_BYTES);
+            Monitor monitor = new Monitor(spec, ring, null);
+            int status = runVm(spec, monitor, ring);
+            if (status != 0) throw new IllegalStateException("exit status " + status + ": " + monitor.status().reason().orElse("no reason"));
+            monitor.metrics();
+            ring.close();
+        }
+    }
+
+    /**
+     * The control socket's path (accept, read, parse, answer) taken often enough to be compiled,
+     * and a launch's move of a socket made once, on a throwaway socket beside the real one.
+     */
+    private static void warmUpSocket(Path socket) {
+        MonitorClient self = new MonitorClient(socket, Duration.ofSeconds(5));
+        Path scratch = socket.resolveSibling(socket.getFileName() + ".warm-up");
+        try {
+            for (int i = 0; i < WARM_UP_ROUNDS; i++) self.call(new ControlRequest.State());
+            try (ControlServer moved = ControlServer.start(scratch, r -> new ControlResponse.Standby(0), new ConsoleRing(64))) {
+                moved.moveTo(scratch.resolveSibling(scratch.getFileName() + ".moved"));
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException("the standby's own socket does not answer: " + e.getMessage(), e);
+        }
     }
 
     /** SIGINT/SIGTERM run {@code stop}; the hook then holds the JVM until {@code done}, when the socket is gone too. */
