@@ -36,7 +36,15 @@ if [ "${SKIP_START:-}" != 1 ]; then
     --label qemu -- "${qemu[@]}" -bios "$work/hello.bin"
 fi
 [ "${SKIP_MEMORY:-}" = 1 ] && exit 0
+# Memory, step by step: each row undoes the later steps of dev/monitor.jvmargs (the JVM takes the
+# last occurrence of an option), so the table shows what each step saved.
+step() { echo "${aether[@]:0:2}" "$@" "${aether[@]:2}"; }
+# shellcheck disable=SC2046
 "${bench[@]}" memory --vms "$vms" --dir "$work" \
-  --label "cold aether vm monitor" -- "${aether[@]}" vm monitor \
-  --label "pool:aether vm monitor --standby" -- "${aether[@]}" vm monitor \
+  --label "0. before: young gen 8 MiB, CDS relocated, no malloc trim" -- \
+      $(step -Xmn8m -XX:ArchiveRelocationMode=1 -XX:TrimNativeHeapInterval=0) vm monitor \
+  --label "1. + CDS archives mapped at their base address" -- $(step -Xmn8m -XX:TrimNativeHeapInterval=0) vm monitor \
+  --label "2. + young gen 2 MiB" -- $(step -XX:TrimNativeHeapInterval=0) vm monitor \
+  --label "3. + malloc trimmed every 2 s (dev/monitor.jvmargs now)" -- "${aether[@]}" vm monitor \
+  --label "pool:from the warm pool (dev/monitor.jvmargs now)" -- "${aether[@]}" vm monitor \
   --label qemu-microvm -- "${qemu[@]}" -bios "$work/echo.bin"

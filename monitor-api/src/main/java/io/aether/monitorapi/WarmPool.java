@@ -290,6 +290,7 @@ public final class WarmPool implements AutoCloseable {
         } finally {
             timer.interrupt();
         }
+        String why = problem == null ? null : "standby monitor " + process.pid() + " did not start: " + problem + lastErrorLine(standby.errors());
         synchronized (lock) {
             if (!starting.remove(standby)) return; // exited meanwhile: counted there
             if (problem == null && process.isAlive() && !closed) {
@@ -298,26 +299,26 @@ public final class WarmPool implements AutoCloseable {
                 lock.notifyAll();
                 return;
             }
+            // Counted as it leaves starting, so that stats never show it in neither.
+            if (why != null) failure(why);
         }
         process.destroyForcibly();
-        if (problem != null) failure("standby monitor " + process.pid() + " did not start: " + problem + lastErrorLine(standby.errors()));
     }
 
     private void exited(Standby standby) {
-        boolean wasStarting;
-        boolean wasReady;
+        String why = "standby monitor " + standby.process().pid() + " exited with status " + standby.process().exitValue()
+                + " before it was ready" + lastErrorLine(standby.errors());
+        boolean pools;
         synchronized (lock) {
-            wasStarting = starting.remove(standby);
-            wasReady = ready.remove(standby) || launching.remove(standby);
+            boolean wasStarting = starting.remove(standby);
+            boolean wasReady = ready.remove(standby) || launching.remove(standby);
             if (wasReady) reaped++;
+            if (wasStarting) failure(why);
+            pools = wasStarting || wasReady;
             lock.notifyAll();
         }
-        if (wasStarting || wasReady) {
+        if (pools) {
             deleteQuietly(standby.socket());
-            if (wasStarting) {
-                failure("standby monitor " + standby.process().pid() + " exited with status " + standby.process().exitValue()
-                        + " before it was ready" + lastErrorLine(standby.errors()));
-            }
             deleteQuietly(standby.errors());
         }
     }

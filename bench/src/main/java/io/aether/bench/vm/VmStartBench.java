@@ -48,6 +48,11 @@ public final class VmStartBench {
     private static final Duration CLIENT = Duration.ofSeconds(10);
     private static final VmSpec ECHO = VmSpec.stub(VmSpec.StubProgram.ECHO);
     private static final long TIMEOUT = TimeUnit.SECONDS.toNanos(60);
+    /**
+     * How long the VMs idle before their memory is read: past the JVM's start-up, whose compiler
+     * arenas go back to malloc when its chunk pool is next cleaned (every 5 s).
+     */
+    private static final long SETTLE_MILLIS = 8_000;
 
     record Command(String label, List<String> argv) {
     }
@@ -289,7 +294,7 @@ public final class VmStartBench {
                 List<Process> ps = new ArrayList<>();
                 try {
                     for (int k = 0; k < vms; k++) ps.add(qemuWithMessage(c.argv()));
-                    Thread.sleep(1_000);
+                    Thread.sleep(SETTLE_MILLIS);
                     table.append(memoryRow(c.label(), ps.stream().map(Process::pid).toList()));
                 } finally {
                     ps.forEach(Process::destroyForcibly);
@@ -300,7 +305,7 @@ public final class VmStartBench {
                 List<ProcessHandle> launched = new ArrayList<>();
                 try (WarmPool pool = WarmPool.start(new WarmPool.Config(c.argv(), poolDir, vms, Duration.ofSeconds(120)))) {
                     awaitFull(pool, vms);
-                    Thread.sleep(1_000);
+                    Thread.sleep(SETTLE_MILLIS);
                     table.append(memoryRow(c.label() + " standby (no VM)", pool.readyPids()));
                     List<Path> sockets = new ArrayList<>();
                     for (int k = 0; k < vms; k++) {
@@ -310,7 +315,7 @@ public final class VmStartBench {
                     }
                     pool.close(); // its refills are not measured
                     for (Path s : sockets) firstByte(new MonitorClient(s, CLIENT));
-                    Thread.sleep(1_000);
+                    Thread.sleep(SETTLE_MILLIS);
                     table.append(memoryRow(c.label() + " launched", launched.stream().map(ProcessHandle::pid).toList()));
                     for (int k = 0; k < vms; k++) stop(new MonitorClient(sockets.get(k), CLIENT), launched.get(k));
                 } finally {
@@ -336,7 +341,7 @@ public final class VmStartBench {
                         }
                         firstByte(new MonitorClient(s, CLIENT));
                     }
-                    Thread.sleep(1_000);
+                    Thread.sleep(SETTLE_MILLIS);
                     table.append(memoryRow(c.label(), ps.stream().map(Process::pid).toList()));
                     for (int k = 0; k < vms; k++) stop(new MonitorClient(sockets.get(k), CLIENT), ps.get(k).toHandle());
                 } finally {
