@@ -14,6 +14,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.HashSet;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -177,14 +178,18 @@ public final class WarmPool implements AutoCloseable {
         }
     }
 
+    /** The oldest live ready standby, now launching; a dead one not reaped yet stays for its exit handler. */
     private Standby take() {
         synchronized (lock) {
-            Standby s;
-            while ((s = ready.pollFirst()) != null && !s.process().isAlive()) {
-                // Dead but not reaped yet: its exit handler is on its way.
+            for (Iterator<Standby> it = ready.iterator(); it.hasNext(); ) {
+                Standby s = it.next();
+                if (s.process().isAlive()) {
+                    it.remove();
+                    launching.add(s);
+                    return s;
+                }
             }
-            if (s != null) launching.add(s);
-            return s;
+            return null;
         }
     }
 
@@ -255,11 +260,11 @@ public final class WarmPool implements AutoCloseable {
             if (closed) process.destroy();
         }
         process.onExit().thenRun(() -> exited(standby));
-        Thread.ofVirtual().name("warm-pool-start").start(() -> awaitReady(standby));
+        Thread.ofVirtual().name("warm-pool-start").start(() -> watchStart(standby));
     }
 
     /** Reads the standby's ready line, then checks that it answers as a standby on its socket. */
-    private void awaitReady(Standby standby) {
+    private void watchStart(Standby standby) {
         Process process = standby.process();
         Thread timer = Thread.ofVirtual().start(() -> {
             try {
