@@ -59,7 +59,8 @@ public sealed interface ControlRequest {
      * monitor, as if it had been started with {@code --spec}, and answers the VM's
      * {@link ControlResponse.Status} (state {@code created} while the VM is built). A spec the
      * host cannot run, a console log that cannot be opened or a socket path that cannot be taken
-     * is refused, and the monitor stays on standby, unchanged.
+     * is refused, and the monitor stays on standby, unchanged. A console attached to a standby
+     * monitor before its launch streams the VM's output from its first byte.
      *
      * @param consoleLog as {@code --console-log}: the console also appended to this file
      * @param socket where the control socket moves (it is renamed: the same directory tree and

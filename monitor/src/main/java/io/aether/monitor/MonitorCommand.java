@@ -52,8 +52,8 @@ public final class MonitorCommand {
             Run one microVM in the background and control it through a Unix socket: the node
             agent's way to run VMs, one monitor process each.
 
-            With --standby the monitor starts without a VM: it warms up (it runs a throwaway
-            stub VM, so that KVM and every native call are ready), serves the socket, prints
+            With --standby the monitor starts without a VM: it warms up (it runs throwaway
+            stub VMs, so that KVM and every native call are ready), serves the socket, prints
             'standby PID PATH' on standard output, and waits for a launch request carrying the
             spec (and optionally a console log and a new socket path, to which the socket is
             renamed). It then runs that VM as if started with --spec: a VM starts in a few
