@@ -111,14 +111,18 @@ public final class WarmPool implements AutoCloseable {
 
     /**
      * Starts filling the pool in the background, after removing what an earlier pool left in
-     * its directory.
+     * its directory: files, and a standby monitor still answering there (its parent died before
+     * the standby could note which process its parent was, so it did not see it go).
      *
      * @throws IOException naming the directory when it is missing or unreadable
      */
     public static WarmPool start(Config config) throws IOException {
         if (!Files.isDirectory(config.directory())) throw new IOException(config.directory() + ": no such directory");
         try (DirectoryStream<Path> leftovers = Files.newDirectoryStream(config.directory(), "standby-*")) {
-            for (Path p : leftovers) Files.deleteIfExists(p);
+            for (Path p : leftovers) {
+                if (p.getFileName().toString().endsWith(".sock")) endLeftover(p);
+                Files.deleteIfExists(p);
+            }
         }
         WarmPool pool = new WarmPool(config);
         pool.refiller.start();
@@ -150,6 +154,17 @@ public final class WarmPool implements AutoCloseable {
         }
         settle(standby, false);
         return Optional.of(new Launched(standby.process(), launch.socket().orElse(standby.socket()), standby.errors(), status));
+    }
+
+    /** Ends the standby monitor answering on {@code socket}, if one does (and only a standby: never a launched VM's monitor). */
+    private static void endLeftover(Path socket) {
+        try {
+            if (new MonitorClient(socket, Duration.ofSeconds(1)).call(new ControlRequest.State()) instanceof ControlResponse.Standby s) {
+                ProcessHandle.of(s.pid()).ifPresent(ProcessHandle::destroy);
+            }
+        } catch (IOException e) {
+            // Nobody answers: a stale socket file, removed by the caller.
+        }
     }
 
     public Stats stats() {
@@ -212,7 +227,9 @@ public final class WarmPool implements AutoCloseable {
         while (true) {
             synchronized (lock) {
                 try {
-                    while (!closed && (held() >= config.size() || System.nanoTime() < nextStartNanos)) {
+                    // After a failure, one start at a time: the delays then apply to each try.
+                    while (!closed && (held() >= config.size() || System.nanoTime() < nextStartNanos
+                            || failuresInARow > 0 && !starting.isEmpty())) {
                         long wait = nextStartNanos - System.nanoTime();
                         if (wait > 0 && held() < config.size()) {
                             TimeUnit.NANOSECONDS.timedWait(lock, wait);

@@ -233,6 +233,8 @@ public final class MonitorCommand {
      * launch (then runs its VM as {@link #run} does), for a signal, or for its parent to die.
      */
     private static int runStandby(Path socket) throws InterruptedException {
+        // Read first: a parent that dies during the warm-up, or before the watcher runs, is still seen to go.
+        Optional<Long> parent = ProcessHandle.current().parent().map(ProcessHandle::pid);
         detachFromSession();
         try {
             warmUp();
@@ -262,7 +264,7 @@ public final class MonitorCommand {
             Monitor launched = standby.giveUp();
             if (launched != null) launched.requestStop(new StopReason.Requested("signal"));
         }, done);
-        Thread.ofPlatform().name("standby-parent").daemon().start(() -> giveUpWhenOrphaned(standby));
+        Thread.ofPlatform().name("standby-parent").daemon().start(() -> giveUpWhenOrphaned(standby, parent));
         System.out.println(WarmPool.READY_LINE_PREFIX + ProcessHandle.current().pid() + " " + socket);
         System.out.flush();
         Optional<Standby.Launched> launched = standby.await();
@@ -283,8 +285,7 @@ public final class MonitorCommand {
      * nobody will send. Polled: a parent-death signal would follow the thread that forked, not
      * the process.
      */
-    private static void giveUpWhenOrphaned(Standby standby) {
-        Optional<Long> parent = ProcessHandle.current().parent().map(ProcessHandle::pid);
+    private static void giveUpWhenOrphaned(Standby standby, Optional<Long> parent) {
         while (standby.waiting()) {
             try {
                 Thread.sleep(PARENT_POLL_MILLIS);

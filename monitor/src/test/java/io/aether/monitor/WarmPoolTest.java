@@ -94,17 +94,34 @@ class WarmPoolTest {
     }
 
     @Test
+    void aPoolStartEndsAStandbyLeftAnsweringInItsDirectory() throws Exception {
+        MonitorProcesses.requireKvm();
+        Path socket = dir.resolve("standby-1-0.sock");
+        List<String> command = MonitorProcesses.command();
+        command.addAll(List.of("--standby", "--socket", socket.toString()));
+        Process leftover = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        handedOut.add(leftover.toHandle());
+        assertTrue(new String(leftover.getInputStream().readNBytes(8), StandardCharsets.US_ASCII).startsWith("standby "));
+        try (WarmPool pool = WarmPool.start(new WarmPool.Config(List.of("true"), dir, 0, READY))) {
+            assertTrue(leftover.waitFor(30, TimeUnit.SECONDS), "the leftover standby is ended");
+            assertFalse(Files.exists(socket));
+            assertEquals(0, pool.stats().started());
+        }
+    }
+
+    @Test
     void aCommandThatCannotStartIsRetriedAfterGrowingDelays() throws Exception {
         long start = System.nanoTime();
         try (WarmPool pool = WarmPool.start(new WarmPool.Config(List.of("sh", "-c", "echo broken install >&2; exit 3", "monitor"), dir, 2, READY))) {
             long deadline = start + TimeUnit.SECONDS.toNanos(60);
-            while (pool.stats().failed() < 5) {
-                assertTrue(System.nanoTime() < deadline, () -> "five failed starts: " + pool.stats());
+            while (pool.stats().failed() < 7) {
+                assertTrue(System.nanoTime() < deadline, () -> "seven failed starts: " + pool.stats());
                 Thread.sleep(10);
             }
             long elapsed = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
-            // 100, 200, 400 and 800 ms between the five tries, not one try per millisecond.
-            assertTrue(elapsed >= 1_500, "five failures after " + elapsed + " ms");
+            // The first two start at once (the pool's size); after them one try at a time, 200, 400,
+            // 800, 1600 and 3200 ms apart: not one try per millisecond.
+            assertTrue(elapsed >= 6_200, "seven failures after " + elapsed + " ms");
             WarmPool.Stats stats = pool.stats();
             assertEquals(0, stats.ready());
             assertTrue(stats.lastFailure().orElseThrow().matches("standby monitor \\d+ exited with status 3 before it was ready: broken install"),
