@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.aether.arch.x86_64.StubGuest;
 import io.aether.monitor.MonitorCommand;
+import io.aether.monitorapi.ControlCodec;
 import io.aether.monitorapi.ControlResponse;
 import io.aether.monitorapi.MonitorClient;
 import io.aether.monitorapi.VmState;
@@ -154,7 +155,8 @@ class VmMonitorTest {
         assertEquals(1, client.metrics().get("monitor.pauses"));
 
         assertTrue(raw(socket, "{\"op\": \"reboot\"}\n").startsWith("{\"error\":\"bad_request\",\"message\":\"op: unknown operation 'reboot'"));
-        assertTrue(raw(socket, "x".repeat(10_000) + "\n").startsWith("{\"error\":\"bad_request\",\"message\":\"request: a line longer than 4096 bytes\"}"));
+        assertTrue(raw(socket, "x".repeat(ControlCodec.MAX_REQUEST_LINE + 1) + "\n").startsWith(
+                "{\"error\":\"bad_request\",\"message\":\"request: a line longer than " + ControlCodec.MAX_REQUEST_LINE + " bytes\"}"));
         assertEquals(VmState.RUNNING, client.state().state(), "bad requests change nothing");
 
         ControlResponse.Status last = client.stop(false, Duration.ZERO);

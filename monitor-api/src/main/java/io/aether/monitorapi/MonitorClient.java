@@ -48,6 +48,7 @@ public final class MonitorClient {
         }
     }
 
+    /** The VM's state; a standby monitor, which has none yet, answers {@link ControlResponse.Standby} (see {@link #call}). */
     public ControlResponse.Status state() throws IOException {
         return expect(call(new ControlRequest.State()), ControlResponse.Status.class);
     }
@@ -98,6 +99,14 @@ public final class MonitorClient {
 
     public Map<String, Long> metrics() throws IOException {
         return expect(call(new ControlRequest.Metrics()), ControlResponse.Metrics.class).values();
+    }
+
+    /**
+     * Hands a VM to a standby monitor and returns its status ({@code created} while the VM is
+     * built). When {@code launch} moves the socket, later requests go to a client of the new path.
+     */
+    public ControlResponse.Status launch(ControlRequest.Launch launch) throws IOException {
+        return expect(call(launch), ControlResponse.Status.class);
     }
 
     /**

@@ -100,6 +100,7 @@ final class Monitor {
                 case ControlRequest.Metrics m -> new ControlResponse.Metrics(metrics());
                 case ControlRequest.ConsoleAttach a -> throw new IllegalStateException("the server streams the console itself");
                 case ControlRequest.ConsoleDetach d -> throw new IllegalStateException("the server streams the console itself");
+                case ControlRequest.Launch l -> throw new IllegalStateException("cannot launch: this monitor already runs a VM");
             };
         } catch (IllegalStateException e) {
             return new ControlResponse.Refused(ControlResponse.Refused.CONFLICT, e.getMessage());

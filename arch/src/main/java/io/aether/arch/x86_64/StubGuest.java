@@ -97,10 +97,15 @@ public final class StubGuest {
      * process (its exit status is then 1).
      */
     public static byte[] firmware() {
+        return firmware(Program.HELLO);
+    }
+
+    /** {@link #firmware()} running {@code program} after the message (ECHO: an idle guest that waits for input). */
+    public static byte[] firmware(Program program) {
         Asm a = new Asm(FIRMWARE_BASE).bits(16);
         a.cli().movAx16((int) (FIRMWARE_BASE >>> 4)).movSregFromAx(3);     // ds = F000
         a.lgdt(0x4000 + 32);                                               // GDTR image at ds:4020
-        byte[] code = modeSwitchAndProgram(a, FIRMWARE_BASE + 0x1000, Program.HELLO, true);
+        byte[] code = modeSwitchAndProgram(a, FIRMWARE_BASE + 0x1000, program, true);
         byte[] rom = new byte[FIRMWARE_SIZE];
         System.arraycopy(code, 0, rom, 0, code.length);
         byte[] tables = pageTables(FIRMWARE_BASE + 0x1000);
