@@ -127,7 +127,8 @@ class SchedulerTest {
             Map<String, String> labels = new HashMap<>();
             if (random.nextBoolean()) labels.put("zone", random.nextBoolean() ? "x" : "y");
             if (random.nextInt(4) == 0) labels.put("gpu", "yes");
-            Node node = Fabrics.node("n" + i, random.nextInt(1, 17), 256 * random.nextInt(1, 33), labels);
+            // Few sizes, as in real fleets: equal ranks are common, so a tie broken by input order would show.
+            Node node = Fabrics.node("n" + i, 4 << random.nextInt(3), 2048 << random.nextInt(3), labels);
             state.apply(new Command.JoinNode(hash, random.nextInt(8) == 0 ? node.withStatus(Node.Status.DRAINING) : node, T));
         }
         for (int round = 0; round < 2; round++) {
