@@ -14,6 +14,13 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
+import org.apache.ratis.client.RaftClient;
+import org.apache.ratis.conf.RaftProperties;
+import org.apache.ratis.protocol.Message;
+import org.apache.ratis.protocol.RaftClientReply;
+import org.apache.ratis.protocol.RaftGroup;
+import org.apache.ratis.protocol.RaftPeer;
+import org.apache.ratis.retry.RetryPolicies;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -67,6 +74,31 @@ class ReplicatedFabricTest {
             assertInstanceOf(Outcome.Applied.class, again.propose(new Command.SubmitJob(Fabrics.stubJob("after"), Instant.ofEpochMilli(3_000))));
             assertTrue(jobNames(again.query(Fabrics.query("jobs"))).contains("after"));
             assertFalse(jobNames(again.query(Fabrics.query("jobs"))).contains("job-7"));
+        }
+    }
+
+    /** A Ratis client is a peer like any other: what it sends that is not a command never enters the log. */
+    @Test
+    void aMalformedCommandIsRefusedBeforeTheLog() throws IOException {
+        ControllerConfig config = Fabrics.group(dir, 1, 1000).getFirst();
+        try (ReplicatedFabric fabric = ReplicatedFabric.start(config)) {
+            fabric.propose(new Command.SubmitJob(Fabrics.stubJob("one"), Instant.ofEpochMilli(1)));
+            long applied = fabric.appliedIndex();
+            byte[] before = fabric.readLocal(FabricCodec::snapshot);
+            RaftProperties properties = new RaftProperties();
+            try (RaftClient raw = RaftClient.newBuilder().setProperties(properties)
+                    .setRaftGroup(RaftGroup.valueOf(ReplicatedFabric.GROUP_ID, RaftPeer.newBuilder().setId("c1").setAddress(config.peers().getFirst().address()).build()))
+                    .setRetryPolicy(RetryPolicies.noRetry()).build()) {
+                RaftClientReply reply;
+                try {
+                    reply = raw.io().send(Message.valueOf("{\"type\":\"format-disk\",\"at\":1}"));
+                } catch (IOException e) {
+                    reply = null;
+                }
+                assertTrue(reply == null || !reply.isSuccess());
+            }
+            assertEquals(applied, fabric.appliedIndex());
+            assertArrayEquals(before, fabric.readLocal(FabricCodec::snapshot));
         }
     }
 
