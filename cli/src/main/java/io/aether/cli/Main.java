@@ -33,6 +33,7 @@ public final class Main {
             ALL.put("vm", VmCommand::new);
             ALL.put("guest", GuestCommand::new);
             ALL.put("model", ModelCommand::new);
+            ALL.put("controller", ControllerCommand::new);
             ALL.put("help", CommandLine.HelpCommand::new);
         }
     }

@@ -39,7 +39,8 @@ public record ControllerConfig(Path dataDir, String self, List<Peer> peers, long
             if (port < 1 || port > 65535) throw new IllegalArgumentException("peers: " + id + "'s port " + port + " is out of range (1 to 65535)");
         }
 
-        String address() {
+        /** {@code host:port}, an IPv6 host in brackets. */
+        public String address() {
             return host.contains(":") && !host.startsWith("[") ? "[" + host + "]:" + port : host + ":" + port;
         }
     }
