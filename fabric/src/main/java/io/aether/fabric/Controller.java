@@ -54,19 +54,24 @@ public final class Controller implements AutoCloseable {
     private final HttpServer server;
     private final Object reconciling = new Object();
 
-    private Controller(ReplicatedFabric fabric, Clock clock, List<Listener> listeners) throws IOException {
+    private Controller(ReplicatedFabric fabric, Clock clock, List<Listener> listeners, Duration reconcileEvery) throws IOException {
         this.fabric = fabric;
         this.clock = clock;
         this.reconciler = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("fabric-reconciler").daemon().factory());
         this.server = HttpServer.start(listeners, routes(), Limits.DEFAULTS);
-        reconciler.scheduleWithFixedDelay(this::reconcileQuietly, RECONCILE_EVERY.toMillis(), RECONCILE_EVERY.toMillis(), TimeUnit.MILLISECONDS);
+        reconciler.scheduleWithFixedDelay(this::reconcileQuietly, reconcileEvery.toMillis(), reconcileEvery.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     /** Starts this controller: its Raft server (which joins the group) and its API on {@code listeners}. */
     public static Controller start(ControllerConfig config, List<Listener> listeners) throws IOException {
+        return start(config, listeners, RECONCILE_EVERY);
+    }
+
+    /** As {@link #start(ControllerConfig, List)}, with the background scheduling pass every {@code reconcileEvery} (tests make it rare to control when plans happen). */
+    static Controller start(ControllerConfig config, List<Listener> listeners, Duration reconcileEvery) throws IOException {
         ReplicatedFabric fabric = ReplicatedFabric.start(config);
         try {
-            return new Controller(fabric, Clock.systemUTC(), listeners);
+            return new Controller(fabric, Clock.systemUTC(), listeners, reconcileEvery);
         } catch (IOException | RuntimeException e) {
             fabric.close();
             throw e;
