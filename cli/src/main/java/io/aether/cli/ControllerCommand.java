@@ -99,6 +99,10 @@ final class ControllerCommand implements Callable<Integer> {
                 .filter(p -> p.id().equals(id)).findFirst().orElseThrow().address() + "), state in " + data);
         out.println("API on unix:" + ((Listener.UnixSocket) listeners.getFirst()).path()
                 + (listen == null ? "" : " and https://" + listen.substring(0, listen.lastIndexOf(':') + 1) + controller.port()));
+        if (listen != null) {
+            out.println("TLS 1.3, X25519MLKEM768, ML-DSA-65 certificate sha256:" + ((Listener.Tcp) listeners.getLast()).credentials().fingerprint()
+                    + " (" + data.resolve("tls") + "); " + allowedClients.size() + " client certificate(s) allowed");
+        }
         out.flush();
         try {
             signals.await();

@@ -2,12 +2,15 @@ package io.aether.fabric;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.aether.http.ApiClient;
 import io.aether.http.Listener;
+import io.aether.security.ServerCredentials;
+import io.aether.security.ServerTrust;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,6 +20,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -65,6 +69,23 @@ class ControllerTest {
 
             assertEquals(204, api.send("DELETE", "/v1/jobs/hello-vm", null).status());
             assertEquals(0, api.get("/v1/allocations").json(JsonNode.class).path("allocations").size());
+        }
+    }
+
+    /** Over TCP the API is post-quantum mutual TLS: a pinned client reads, any other client fails the handshake. */
+    @Test
+    void overTcpOnlyAllowedClientsGetIn() throws IOException {
+        ServerCredentials server = ServerCredentials.generate("controller-test");
+        ServerCredentials allowed = ServerCredentials.generate("allowed-client");
+        ServerCredentials stranger = ServerCredentials.generate("stranger");
+        Listener tls = new Listener.Tcp("127.0.0.1", 0, server, new Listener.ClientAuth.Pinned(Set.of(allowed.fingerprint())));
+        try (Controller controller = Controller.start(Fabrics.group(dir, 1, 1000).getFirst(), List.of(tls))) {
+            ServerTrust.Pinned pin = new ServerTrust.Pinned(server.fingerprint());
+            ApiClient client = ApiClient.mutualTls("127.0.0.1", controller.port(), pin, allowed, Duration.ofSeconds(10));
+            assertEquals("{\"nodes\":[]}", client.get("/v1/nodes").requireOk().text());
+            ApiClient intruder = ApiClient.mutualTls("127.0.0.1", controller.port(), pin, stranger, Duration.ofSeconds(10));
+            assertThrows(IOException.class, () -> intruder.post("/v1/jobs", JSON.readTree(Files.readString(EXAMPLES.resolve("hello-vm.json")))));
+            assertEquals("{\"jobs\":[]}", client.get("/v1/jobs").requireOk().text());
         }
     }
 
