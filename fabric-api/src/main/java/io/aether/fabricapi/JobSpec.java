@@ -4,6 +4,7 @@ import io.aether.common.ByteSize;
 import io.aether.vmspec.VmSpec;
 import java.net.URI;
 import java.time.Duration;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -121,7 +122,7 @@ public record JobSpec(String name, Workload workload, Resources resources, int r
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(workload, "workload");
         Objects.requireNonNull(resources, "resources");
-        constraints = java.util.Collections.unmodifiableSortedMap(new TreeMap<>(constraints));
+        constraints = Collections.unmodifiableSortedMap(new TreeMap<>(constraints));
         affinity = List.copyOf(affinity);
         antiAffinity = List.copyOf(antiAffinity);
         Objects.requireNonNull(placement, "placement");

@@ -4,6 +4,7 @@ import io.aether.fabricapi.Allocation;
 import io.aether.fabricapi.JobSpec;
 import io.aether.fabricapi.Node;
 import java.time.Instant;
+import java.util.Collections;
 import java.util.List;
 import java.util.Objects;
 import java.util.SortedMap;
@@ -86,7 +87,7 @@ sealed interface Command {
             placements = List.copyOf(placements);
             stops = List.copyOf(stops);
             preemptions = List.copyOf(preemptions);
-            pending = java.util.Collections.unmodifiableSortedMap(new TreeMap<>(pending));
+            pending = Collections.unmodifiableSortedMap(new TreeMap<>(pending));
         }
 
         boolean changesNothing(SortedMap<String, String> pendingNow) {

@@ -143,13 +143,15 @@ final class FabricStateMachine extends BaseStateMachine {
     /**
      * Reads: {@code {"query": "nodes" | "jobs" | "allocations" | "pending"}}, {@code {"query":
      * "events", "after": N}} (at most {@link #MAX_EVENTS_PER_QUERY}), {@code {"query": "desired",
-     * "node": NAME}}. The answer is a JSON object; its {@code applied} is the last log index the state reflects.
+     * "node": NAME}}. The answer is a JSON object; its {@code applied} is the last log index the state reflects, and
+     * {@code refusedEntries} counts the log entries refused since this peer started (malformed, or
+     * refused by the state).
      */
     @Override
     public CompletableFuture<Message> query(Message request) {
         try {
             JsonNode q = FabricCodec.parse(request.getContent().toByteArray(), "query");
-            ObjectNode answer = read(s -> answer(q, s).put("applied", appliedIndex()));
+            ObjectNode answer = read(s -> answer(q, s).put("applied", appliedIndex()).put("refusedEntries", refusedEntries()));
             return CompletableFuture.completedFuture(Message.valueOf(ByteString.copyFrom(FabricCodec.bytes(answer))));
         } catch (RuntimeException e) {
             return CompletableFuture.failedFuture(new IllegalArgumentException("query refused: " + e.getMessage()));
@@ -204,7 +206,7 @@ final class FabricStateMachine extends BaseStateMachine {
         return last == null ? RaftLog.INVALID_LOG_INDEX : last.getIndex();
     }
 
-    /** Log entries refused when applied (malformed, or refused by the state): a count for metrics. */
+    /** Log entries refused when applied (malformed, or refused by the state) since this peer started. */
     long refusedEntries() {
         lock.readLock().lock();
         try {

@@ -12,6 +12,8 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
@@ -78,7 +80,9 @@ class JoinTokensTest {
             assertEquals(new Outcome.Refused("join token expired at " + shortLived.expires()),
                     onThird.join(shortLived.secret(), Fabrics.node("n4", 4, 4096, Map.of())));
 
-            JsonNode nodes = peers.get(2).queryOn("c3", Fabrics.query("nodes")).path("nodes");
+            JsonNode answer = peers.get(2).queryOn("c3", Fabrics.query("nodes"));
+            assertEquals(3, answer.path("refusedEntries").asLong(), "used, unknown and expired were refused in the log; the bad secret never reached it");
+            JsonNode nodes = answer.path("nodes");
             assertEquals(1, nodes.size());
             assertEquals("n1", nodes.get(0).path("name").asText());
             // The second token's creation is the only change since `before`: no refusal recorded anything.
@@ -99,9 +103,9 @@ class JoinTokensTest {
         try (ReplicatedFabric fabric = ReplicatedFabric.start(config)) {
             token = new JoinTokens(fabric, Clock.systemUTC(), new SecureRandom()).create(Duration.ofHours(1));
             byte[] snapshot = fabric.readLocal(FabricCodec::snapshot);
-            String hash = HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(token.secret().getBytes(StandardCharsets.UTF_8)));
+            String hash = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(token.secret().getBytes(StandardCharsets.UTF_8)));
             assertTrue(new String(snapshot, StandardCharsets.UTF_8).contains(hash));
-        } catch (java.security.NoSuchAlgorithmException e) {
+        } catch (NoSuchAlgorithmException e) {
             throw new AssertionError(e);
         }
         String secretPart = token.secret().substring(JoinTokens.PREFIX.length());
