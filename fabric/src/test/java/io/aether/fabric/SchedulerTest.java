@@ -1,5 +1,6 @@
 package io.aether.fabric;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -108,6 +109,36 @@ class SchedulerTest {
         Command.Plan plan = Scheduler.plan(new Scheduler.View(nodes, List.of(submitted(kept)), running));
         assertEquals(List.of("gone.0", "kept.0", "kept.3"), plan.stops());
         assertEquals(Map.of("kept.0", "a"), nodesOf(plan));
+    }
+
+    /** A plan made from a state that has moved on is refused whole, and the state is left as it was. */
+    @Test
+    void aStalePlanIsRefusedWholeAndChangesNothing() {
+        FabricState state = new FabricState();
+        for (String name : List.of("a", "b")) {
+            String hash = JoinTokens.hash(name);
+            state.apply(new Command.CreateToken(hash, T.plusSeconds(60), T));
+            state.apply(new Command.JoinNode(hash, Fabrics.node(name, 4, 4096, Map.of()), T));
+        }
+        state.apply(new Command.SubmitJob(sized("web", 2, 2, 1024).withPlacement(JobSpec.Placement.SPREAD, Optional.empty()), T));
+        Command.Plan plan = Scheduler.plan(Scheduler.View.of(state));
+        assertEquals(Map.of("web.0", "a", "web.1", "b"), nodesOf(plan));
+
+        state.apply(new Command.DrainNode("b", T));
+        byte[] before = FabricCodec.snapshot(state);
+        assertEquals(new Outcome.Refused("plan no longer holds: node b takes no new work"), state.apply(new Command.ApplyPlan(plan, T)));
+        assertEquals(new Outcome.Refused("plan no longer holds: allocation web.0 is not there to preempt"),
+                state.apply(new Command.ApplyPlan(new Command.Plan(plan.placements().subList(0, 1), List.of(), List.of("web.0"), plan.pending()), T)));
+        assertArrayEquals(before, FabricCodec.snapshot(state));
+        state.apply(new Command.SubmitJob(sized("big", 1, 4, 1024), T));
+        before = FabricCodec.snapshot(state);
+        Allocation big = new Allocation("big", 0, "a", new Resources(4, ByteSize.ofMiB(1024)), 0);
+        assertEquals(new Outcome.Refused("plan no longer holds: node a has no room for big.0"),
+                state.apply(new Command.ApplyPlan(new Command.Plan(List.of(plan.placements().get(0), big), List.of(), List.of(), plan.pending()), T)));
+        assertArrayEquals(before, FabricCodec.snapshot(state));
+
+        state.apply(new Command.StopJob("web", T));
+        assertEquals(new Outcome.Refused("plan no longer holds: job web is gone"), state.apply(new Command.ApplyPlan(plan, T)));
     }
 
     /** A fabric built through the state machine's own commands: nodes joined, jobs submitted, plans applied, then more jobs. */
