@@ -8,10 +8,12 @@ import io.aether.fabricapi.Resources;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.PriorityQueue;
+import java.util.Set;
 import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.stream.Collectors;
@@ -70,6 +72,10 @@ final class Scheduler {
         private final TreeMap<String, JobSpec> jobs = new TreeMap<>();
         /** Allocations as the plan leaves them, by node, each node's sorted by id. */
         private final TreeMap<String, TreeMap<String, Allocation>> byNode = new TreeMap<>();
+        /** The ids in byNode, for a look-up that does not walk every node. */
+        private final Set<String> placed = new HashSet<>();
+        /** Jobs some other job's anti-affinity names: only their placements need the reverse check. */
+        private final Set<String> avoided = new HashSet<>();
         private final TreeMap<String, Resources> free = new TreeMap<>();
         private final List<Allocation> placements = new ArrayList<>();
         private final List<String> stops = new ArrayList<>();
@@ -80,6 +86,7 @@ final class Scheduler {
         Run(View view) {
             view.nodes().forEach(n -> nodes.put(n.name(), n));
             view.jobs().forEach(j -> jobs.put(j.name(), j.spec()));
+            jobs.values().forEach(j -> avoided.addAll(j.antiAffinity()));
             nodes.forEach((name, node) -> {
                 byNode.put(name, new TreeMap<>());
                 free.put(name, node.capacity());
@@ -100,7 +107,7 @@ final class Scheduler {
             PriorityQueue<Wanted> queue = new PriorityQueue<>(ORDER);
             for (JobSpec job : jobs.values()) {
                 for (int r = 0; r < job.replicas(); r++) {
-                    if (!isPlaced(job.name() + "." + r)) queue.add(new Wanted(job, r));
+                    if (!placed.contains(job.name() + "." + r)) queue.add(new Wanted(job, r));
                 }
             }
             while (!queue.isEmpty()) {
@@ -120,16 +127,11 @@ final class Scheduler {
             return new Command.Plan(placements, stops, preemptions, pending);
         }
 
-        private boolean isPlaced(String id) {
-            for (TreeMap<String, Allocation> onNode : byNode.values()) if (onNode.containsKey(id)) return true;
-            return false;
-        }
-
         private Optional<String> bestNode(Wanted w) {
             String best = null;
             long[] bestRank = null;
             for (Node node : nodes.values()) {
-                if (refusal(w.job, node).isPresent() || !free.get(node.name()).fits(w.job.resources())) continue;
+                if (!free.get(node.name()).fits(w.job.resources()) || refusal(w.job, node).isPresent()) continue;
                 long[] rank = rank(w.job, node);
                 if (bestRank == null || Arrays.compare(rank, bestRank) < 0) {
                     best = node.name();
@@ -145,6 +147,7 @@ final class Scheduler {
             for (Map.Entry<String, String> c : job.constraints().entrySet()) {
                 if (!c.getValue().equals(node.labels().get(c.getKey()))) return Optional.of("without label " + c.getKey() + "=" + c.getValue());
             }
+            if (job.antiAffinity().isEmpty() && !avoided.contains(job.name())) return Optional.empty();
             for (Allocation a : byNode.get(node.name()).values()) {
                 if (job.antiAffinity().contains(a.job()) || jobs.get(a.job()).antiAffinity().contains(job.name())) {
                     return Optional.of("running " + a.job() + " (anti-affinity)");
@@ -156,7 +159,7 @@ final class Scheduler {
         /** Smaller is better, compared element by element. */
         private long[] rank(JobSpec job, Node node) {
             long spread = job.spreadBy().map(label -> sameLabelValue(job.name(), label, node.labels().getOrDefault(label, ""))).orElse(0L);
-            long affinity = byNode.get(node.name()).values().stream().filter(a -> job.affinity().contains(a.job())).count();
+            long affinity = job.affinity().isEmpty() ? 0 : byNode.get(node.name()).values().stream().filter(a -> job.affinity().contains(a.job())).count();
             Resources left = free.get(node.name()).minus(job.resources());
             long fullness = usedMillionths(node.capacity(), left);
             return new long[] {spread, -affinity, job.placement() == JobSpec.Placement.BINPACK ? -fullness : fullness};
@@ -206,6 +209,7 @@ final class Scheduler {
             if (bestVictims == null) return false;
             for (Allocation victim : bestVictims) {
                 byNode.get(victim.node()).remove(victim.id());
+                placed.remove(victim.id());
                 free.put(victim.node(), free.get(victim.node()).plus(victim.resources()));
                 if (!placements.removeIf(p -> p.id().equals(victim.id()))) preemptions.add(victim.id());
                 queue.add(new Wanted(jobs.get(victim.job()), victim.replica()));
@@ -226,6 +230,7 @@ final class Scheduler {
 
         private void take(Allocation a) {
             byNode.get(a.node()).put(a.id(), a);
+            placed.add(a.id());
             free.put(a.node(), free.get(a.node()).minus(a.resources()));
         }
 
