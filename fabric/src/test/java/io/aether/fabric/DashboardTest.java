@@ -64,8 +64,8 @@ class DashboardTest {
             assertTrue(dom.contains("<td>web</td><td>1</td><td>vm {\"kernel\":\"/vm/vmlinuz\",\"cmdline\":\"console=ttyS0 " + HOSTILE_AS_TEXT + "\"}</td><td>0</td><td>1 / 1</td><td class=\"pending\"></td>"), dom);
             assertTrue(dom.contains("<td>huge</td><td>1</td><td>vm {\"stub\":\"hello\"}</td><td>0</td><td>0 / 1</td><td class=\"pending\">1 of 1 replicas have no node: "), dom);
             assertTrue(dom.contains("<td>web</td><td>0</td><td>edge-1</td><td>1</td><td>256 MiB</td><td>0</td>"), dom);
-            assertTrue(dom.contains(" NODE_JOINED edge-1"), dom);
-            assertTrue(dom.contains(" ALLOCATION_PLACED "), dom);
+            assertTrue(dom.contains("Z NODE_JOINED node edge-1: capacity 4 vCPUs, 4G, labels {rack=" + HOSTILE_AS_TEXT + "}</li>"), dom);
+            assertTrue(dom.contains("Z ALLOCATION_PLACED allocation web.0: on node edge-1</li>"), dom);
             assertFalse(dom.contains("<img"), "a value became markup: " + dom);
             assertTrue(dom.contains("<p id=\"status\" role=\"status\" class=\"\">updated "), dom);
         }
