@@ -116,6 +116,16 @@ class InferenceServerTest {
     }
 
     @Test
+    void theLongestModelNameTheRuntimeAcceptsIsServed() throws Exception {
+        String longest = "m" + "x".repeat(127);
+        runtime.deploy(longest, source, "main");
+        HttpResponse<byte[]> r = http.postJson("/v1/models/" + longest + ":predict", "{\"inputs\": {\"X\": [[1, 2, 3]]}}");
+        assertEquals(200, r.statusCode(), new String(r.body()));
+        assertEquals(longest, Http.json(r).get("model").asText());
+        assertEquals(200, http.get("/v1/models/" + longest).statusCode());
+    }
+
+    @Test
     void aSpecificVersionCanBeAskedFor() throws Exception {
         HttpResponse<byte[]> r = http.postJson("/v1/models/lin/versions/" + v1 + ":predict", "{\"inputs\": {\"X\": [[1, 2, 3]]}}");
         assertEquals(200, r.statusCode());

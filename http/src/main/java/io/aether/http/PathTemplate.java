@@ -27,8 +27,8 @@ record PathTemplate(String text, List<Segment> segments) {
     private static final Pattern LITERAL = Pattern.compile("[A-Za-z0-9._~:@!$&'()*+,;=-]+");
     private static final Pattern NAME = Pattern.compile("[a-z][A-Za-z0-9]{0,31}");
     private static final Pattern VERB = Pattern.compile(":[a-z][A-Za-z0-9]{0,31}");
-    static final Pattern VALUE = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
-    static final String VALUE_RULE = "must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit";
+    static final Pattern VALUE = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
+    static final String VALUE_RULE = "must be 1 to 128 letters, digits, '.', '_' or '-', starting with a letter or digit";
 
     PathTemplate {
         segments = List.copyOf(segments);
