@@ -28,7 +28,8 @@ import picocli.CommandLine.Spec;
                     + " State lives under --data: the Raft log and snapshots (DIR/raft), the API socket (DIR/controller.sock)"
                     + " and, with --listen, the TLS certificate (DIR/tls). The API is served on the Unix socket (mode 0600:"
                     + " this user only) and, with --listen, over TLS 1.3 with X25519MLKEM768 and ML-DSA-65 to clients whose"
-                    + " certificate fingerprint is given with --allow-client. API: fabric/README.md.",
+                    + " certificate fingerprint is given with --allow-client. The dashboard is at / on the same listeners; open it"
+                    + " through a forward of the socket (socat or ssh -L to 127.0.0.1:8080). API and dashboard: fabric/README.md.",
             "",
             "Examples:",
             "  aether controller --data /var/lib/aether/controller",

@@ -111,7 +111,7 @@ public final class Controller implements AutoCloseable {
     }
 
     private Router routes() {
-        return new Router()
+        return Dashboard.mount(new Router())
                 .get("/v1/nodes", req -> read("nodes"))
                 .get("/v1/jobs", req -> read("jobs"))
                 .get("/v1/allocations", req -> read("allocations"))

@@ -358,7 +358,7 @@ public record VmSpec(Boot boot, ByteSize memory, int vcpus, List<Disk> disks, Li
         return value.name().toLowerCase(Locale.ROOT);
     }
 
-    /** The constant written {@code id}, or an error for {@code field} that lists them all ("hello, echo, count or crash"). */
+    /** The constant written {@code id}, or an error for {@code field} that lists them all ("hello, echo, count, crash or keyboard"). */
     private static <E extends Enum<E>> E byId(E[] values, String id, String field) {
         StringBuilder choices = new StringBuilder();
         for (int i = 0; i < values.length; i++) {
