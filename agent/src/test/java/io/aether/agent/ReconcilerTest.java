@@ -118,9 +118,8 @@ class ReconcilerTest {
         FakeVms vms = new FakeVms();
         Reconciler r = Reconciler.open(vms, dir, "n1");
         r.offer(desired(1, "a.0", "a.1", "a.2"));
-        Map<String, String> labels = vms.vms.get("a.1").labels();
-        vms.put("a.1", "stopped", labels);
-        vms.put("a.2", "failed", labels);
+        vms.put("a.1", "stopped", vms.vms.get("a.1").labels());
+        vms.put("a.2", "failed", vms.vms.get("a.2").labels());
         vms.calls.clear();
         Map<String, JsonNode> next = new TreeMap<>(desired(2, "a.1", "a.2").vms());
         next.put("a.0", json(VmSpec.stub(VmSpec.StubProgram.COUNT)));
