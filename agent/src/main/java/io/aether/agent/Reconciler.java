@@ -30,7 +30,9 @@ import java.util.TreeMap;
  * accepted state is kept in {@code desired.json} and applied again after a restart.
  *
  * <p>Only VMs carrying {@link #ALLOCATION} are the fabric's; VMs made by hand are never touched.
- * A failed VM is reported, not recreated: its restart policy is the agent's business.
+ * A VM that stopped or failed is reported, not started again or recreated: whether it restarts is
+ * its restart policy's business, the agent's (starting every stopped VM would start a guest that
+ * halts, like the {@code hello} stub, again on every pass).
  */
 final class Reconciler {
 
@@ -48,8 +50,6 @@ final class Reconciler {
 
         void create(String id, VmSpec spec, Map<String, String> labels) throws IOException;
 
-        void start(String id) throws IOException;
-
         void delete(String id) throws IOException;
     }
 
@@ -65,9 +65,6 @@ final class Reconciler {
         }
 
         record Create(String id, VmSpec spec, String fingerprint) implements Step {
-        }
-
-        record Start(String id) implements Step {
         }
     }
 
@@ -109,11 +106,6 @@ final class Reconciler {
             }
 
             @Override
-            public void start(String id) throws IOException {
-                agent.start(id);
-            }
-
-            @Override
             public void delete(String id) throws IOException {
                 agent.delete(id, true);
             }
@@ -147,7 +139,6 @@ final class Reconciler {
             switch (step) {
                 case Step.Delete d -> vms.delete(d.id());
                 case Step.Create c -> vms.create(c.id(), c.spec(), Map.of(ALLOCATION, c.id(), SPEC, c.fingerprint()));
-                case Step.Start s -> vms.start(s.id());
             }
         }
         List<Report> reports = new ArrayList<>();
@@ -173,11 +164,7 @@ final class Reconciler {
         wanted.forEach((id, spec) -> {
             VmInfo vm = byId.get(id);
             boolean replaced = deletes.stream().anyMatch(d -> d.id().equals(id));
-            if (vm == null || replaced) {
-                rest.add(new Step.Create(id, spec, fingerprint(spec)));
-            } else if (vm.id().equals(vm.labels().get(ALLOCATION)) && (vm.state().equals("created") || vm.state().equals("stopped"))) {
-                rest.add(new Step.Start(id));
-            }
+            if (vm == null || replaced) rest.add(new Step.Create(id, spec, fingerprint(spec)));
         });
         deletes.addAll(rest);
         return deletes;

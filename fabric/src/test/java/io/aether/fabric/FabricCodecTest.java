@@ -3,6 +3,7 @@ package io.aether.fabric;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.aether.common.ByteSize;
 import io.aether.fabricapi.Allocation;
@@ -54,6 +55,22 @@ class FabricCodecTest {
             assertEquals(c, FabricCodec.decodeCommand(FabricCodec.encode(c)));
             assertArrayEquals(FabricCodec.encode(c), FabricCodec.encode(FabricCodec.decodeCommand(FabricCodec.encode(c))));
         }
+    }
+
+    /** A node's key and its allocations' reported states survive a snapshot, and a report changes the state only once. */
+    @Test
+    void keysAndReportedStatesAreInTheSnapshot() {
+        FabricState state = new FabricState();
+        assertEquals(Outcome.Applied.class, state.apply(new Command.CreateToken(HASH, T.plusSeconds(60), T)).getClass());
+        assertEquals(Outcome.Applied.class, state.apply(new Command.JoinNode(HASH, Fabrics.node("n1", 4, 4096, Map.of()), Fabrics.key("n1"), T)).getClass());
+        state.apply(new Command.SubmitJob(Fabrics.stubJob("hello"), T));
+        state.apply(new Command.ApplyPlan(Scheduler.plan(Scheduler.View.of(state)), T));
+        Command report = new Command.ReportAllocations("n1", new TreeMap<>(Map.of("hello.0", "running")), T);
+        assertEquals(new Outcome.Applied(state.lastSequence + 1), state.apply(report));
+        assertEquals(new Outcome.Applied(0), state.apply(report), "the same report again records nothing");
+        String snapshot = new String(FabricCodec.snapshot(state), StandardCharsets.UTF_8);
+        assertTrue(snapshot.contains("\"keys\":{\"n1\":\"a2V5IG9mIG4x\"},\"actual\":{\"hello.0\":\"running\"}"), snapshot);
+        assertArrayEquals(FabricCodec.snapshot(state), FabricCodec.snapshot(FabricCodec.restore(FabricCodec.snapshot(state))));
     }
 
     @Test
