@@ -84,12 +84,11 @@ final class JobCommand {
                 } catch (IOException e) {
                     throw new IOException(file + ": not JSON (" + e.getMessage().lines().findFirst().orElse("") + ")");
                 }
+                if (spec == null || !spec.isObject()) throw new IOException(file + ": not a JSON object");
                 ApiClient api = controller.client();
-                ApiClient.Reply reply = api.post("/v1/jobs", spec);
-                if (reply.status() == 400) throw new IOException(file + ": " + reply.json(JsonNode.class));
                 JsonNode created;
                 try {
-                    created = reply.json(JsonNode.class);
+                    created = api.post("/v1/jobs", spec).json(JsonNode.class);
                 } catch (IOException e) {
                     throw new IOException(file + ": " + e.getMessage());
                 }
@@ -139,14 +138,17 @@ final class JobCommand {
         }
     }
 
-    @Command(name = "status", mixinStandardHelpOptions = true, description = "Show one job: its version, each replica's node and state, why some are pending.")
-    static final class Status implements Callable<Integer> {
+    /** What the commands about one job have: the controller and the job's name. */
+    abstract static class OneJob implements Callable<Integer> {
         @Mixin
         ControllerOptions controller;
 
         @Parameters(paramLabel = "NAME", description = "The job's name.")
         String name;
+    }
 
+    @Command(name = "status", mixinStandardHelpOptions = true, description = "Show one job: its version, each replica's node and state, why some are pending.")
+    static final class Status extends OneJob {
         @Override
         public Integer call() {
             return attempt("job status", () -> {
@@ -163,13 +165,7 @@ final class JobCommand {
     }
 
     @Command(name = "stop", mixinStandardHelpOptions = true, description = "Stop a job: its replicas are stopped on their nodes and the job is forgotten.")
-    static final class Stop implements Callable<Integer> {
-        @Mixin
-        ControllerOptions controller;
-
-        @Parameters(paramLabel = "NAME", description = "The job's name.")
-        String name;
-
+    static final class Stop extends OneJob {
         @Override
         public Integer call() {
             return attempt("job stop", () -> {

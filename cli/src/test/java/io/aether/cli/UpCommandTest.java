@@ -49,6 +49,12 @@ class UpCommandTest {
         NodeAgentTest.killProcessesUnder(dir);
     }
 
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
     /** Starts {@code aether up} and waits for its last start-up line; returns what it printed. */
     private List<String> up(int raftPort) throws Exception {
         Process p = new ProcessBuilder(aether("up", "--data", dir.resolve("data").toString(), "--name", "n1", "--raft-port", Integer.toString(raftPort)))
@@ -83,10 +89,7 @@ class UpCommandTest {
     @Test
     void aJobRunsAsVmsSurvivesAKilledUpWithoutDuplicatesAndStopRemovesThem() throws Exception {
         VmRunCommandTest.requireKvm();
-        int raftPort;
-        try (ServerSocket s = new ServerSocket(0)) {
-            raftPort = s.getLocalPort();
-        }
+        int raftPort = freePort();
         List<String> printed = up(raftPort);
         Path controllerSocket = dir.resolve("data/controller/controller.sock");
         assertTrue(printed.stream().anyMatch(l -> l.startsWith("Dashboard: http://127.0.0.1:8080/")), printed.toString());
@@ -125,13 +128,9 @@ class UpCommandTest {
     }
 
     @Test
-    void aTokenIsPrintedAloneAndABadTtlIsOneLine() throws Exception {
-        int raftPort;
-        try (ServerSocket s = new ServerSocket(0)) {
-            raftPort = s.getLocalPort();
-        }
+    void aTokenIsPrintedAloneAndBadTtlsAndSpecsAreOneLineNamingTheProblem() throws Exception {
         VmRunCommandTest.requireKvm();
-        up(raftPort);
+        up(freePort());
         String socket = dir.resolve("data/controller/controller.sock").toString();
         VmRunCommandTest.Result token = run(new byte[0], aether("token", "create", "--ttl", "1h", "--controller", socket));
         assertEquals(0, token.status(), token.err());
@@ -142,5 +141,17 @@ class UpCommandTest {
         VmRunCommandTest.Result tooLong = run(new byte[0], aether("token", "create", "--ttl", "30d", "--controller", socket));
         assertEquals(1, tooLong.status());
         assertTrue(tooLong.err().startsWith("aether token create: 400 bad_request: ttlSeconds: "), tooLong.err());
+
+        Path noReplicas = Files.writeString(dir.resolve("bad.json"), "{\"name\":\"a\",\"workload\":{\"vm\":{\"boot\":{\"stub\":\"count\"}}},\"replicas\":0}");
+        VmRunCommandTest.Result badSpec = run(new byte[0], aether("job", "run", noReplicas.toString(), "--controller", socket));
+        assertEquals(1, badSpec.status());
+        assertEquals(1, badSpec.err().lines().count(), badSpec.err());
+        assertTrue(badSpec.err().startsWith("aether job run: " + noReplicas + ": 400 bad_request: replicas: "), badSpec.err());
+        Path notJson = Files.writeString(dir.resolve("notes.txt"), "replicas: 2");
+        VmRunCommandTest.Result notSpec = run(new byte[0], aether("job", "run", notJson.toString(), "--controller", socket));
+        assertTrue(notSpec.err().startsWith("aether job run: " + notJson + ": not JSON ("), notSpec.err());
+        VmRunCommandTest.Result missing = run(new byte[0], aether("job", "run", dir.resolve("absent.json").toString(), "--controller", socket));
+        assertEquals("aether job run: " + dir.resolve("absent.json") + ": no such file" + System.lineSeparator(), missing.err());
+        assertEquals("{\"jobs\":[]}", ApiClient.unix(Path.of(socket), Duration.ofSeconds(30)).get("/v1/jobs").requireOk().text(), "nothing was submitted");
     }
 }
