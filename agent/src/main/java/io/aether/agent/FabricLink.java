@@ -110,7 +110,7 @@ public final class FabricLink implements AutoCloseable {
         try {
             desired = controller.get("/v1/nodes/" + options.node() + "/desired").json(DesiredVms.class);
         } catch (IOException e) {
-            LOG.fine(() -> "controllers unreachable, reconciling to the kept desired state: " + e.getMessage());
+            LOG.fine(() -> "no desired state from the controllers (" + e.getMessage() + "); reconciling to the one kept");
             reconciler.reconcile();
             return;
         }

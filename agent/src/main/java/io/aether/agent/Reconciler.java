@@ -48,7 +48,7 @@ final class Reconciler {
     interface Vms {
         List<VmInfo> list() throws IOException;
 
-        void create(String id, VmSpec spec, Map<String, String> labels) throws IOException;
+        void create(String id, VmSpec spec, Map<String, String> labels, RestartPolicy restart) throws IOException;
 
         void delete(String id) throws IOException;
     }
@@ -81,7 +81,7 @@ final class Reconciler {
     /** A reconciler keeping its state in {@code dataDir}: the state kept there, or none for {@code node}. */
     static Reconciler open(Vms vms, Path dataDir, String node) throws IOException {
         Path file = dataDir.resolve(FILE);
-        DesiredVms kept = new DesiredVms(node, 0, Map.of());
+        DesiredVms kept = new DesiredVms(node, 0, Map.of(), Map.of());
         if (Files.exists(file)) {
             if (Files.size(file) > MAX_FILE_BYTES) throw new IOException(file + ": over " + MAX_FILE_BYTES + " bytes");
             try {
@@ -101,8 +101,8 @@ final class Reconciler {
             }
 
             @Override
-            public void create(String id, VmSpec spec, Map<String, String> labels) throws IOException {
-                agent.create(spec, labels, RestartPolicy.ON_FAILURE, id, true);
+            public void create(String id, VmSpec spec, Map<String, String> labels, RestartPolicy restart) throws IOException {
+                agent.create(spec, labels, restart, id, true);
             }
 
             @Override
@@ -138,7 +138,7 @@ final class Reconciler {
         for (Step step : plan(specs(desired), vms.list())) {
             switch (step) {
                 case Step.Delete d -> vms.delete(d.id());
-                case Step.Create c -> vms.create(c.id(), c.spec(), Map.of(ALLOCATION, c.id(), SPEC, c.fingerprint()));
+                case Step.Create c -> vms.create(c.id(), c.spec(), Map.of(ALLOCATION, c.id(), SPEC, c.fingerprint()), desired.restartOf(c.id()));
             }
         }
         List<Report> reports = new ArrayList<>();

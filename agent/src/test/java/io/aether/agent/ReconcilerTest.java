@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.aether.agentapi.DesiredVms;
+import io.aether.agentapi.RestartPolicy;
 import io.aether.agentapi.VmInfo;
 import io.aether.vmspec.VmSpec;
 import io.aether.vmspec.VmSpecJson;
@@ -41,10 +42,10 @@ class ReconcilerTest {
         }
 
         @Override
-        public void create(String id, VmSpec spec, Map<String, String> labels) throws IOException {
+        public void create(String id, VmSpec spec, Map<String, String> labels, RestartPolicy restart) throws IOException {
             calls.add("create " + id);
             if (vms.containsKey(id)) throw new IOException("409 conflict: " + id + " exists");
-            vms.put(id, new VmInfo(id, "running", null, 1L, labels, "on-failure", 0, null, MAPPER.readTree(VmSpecJson.write(spec))));
+            vms.put(id, new VmInfo(id, "running", null, 1L, labels, restart.id(), 0, null, MAPPER.readTree(VmSpecJson.write(spec))));
         }
 
         @Override
@@ -66,7 +67,7 @@ class ReconcilerTest {
     private static DesiredVms desired(long revision, String... ids) throws IOException {
         Map<String, JsonNode> vms = new TreeMap<>();
         for (String id : ids) vms.put(id, json(VmSpec.stub(VmSpec.StubProgram.HELLO)));
-        return new DesiredVms("n1", revision, vms);
+        return new DesiredVms("n1", revision, vms, Map.of());
     }
 
     @Test
@@ -80,6 +81,18 @@ class ReconcilerTest {
         vms.calls.clear();
         r.offer(desired(3, "web.0", "web.1"));
         assertEquals(List.of(), vms.calls);
+    }
+
+    @Test
+    void eachVmIsCreatedWithItsJobsRestartPolicy() throws Exception {
+        FakeVms vms = new FakeVms();
+        Reconciler r = Reconciler.open(vms, dir, "n1");
+        DesiredVms two = desired(1, "batch.0", "web.0");
+        r.offer(new DesiredVms("n1", 1, two.vms(), Map.of("batch.0", "never")));
+        assertEquals("never", vms.vms.get("batch.0").restartPolicy());
+        assertEquals("on-failure", vms.vms.get("web.0").restartPolicy(), "the default when the job names none");
+        assertThrows(IllegalArgumentException.class, () -> new DesiredVms("n1", 2, two.vms(), Map.of("web.0", "sometimes")));
+        assertThrows(IllegalArgumentException.class, () -> new DesiredVms("n1", 2, two.vms(), Map.of("gone.0", "never")));
     }
 
     @Test
@@ -116,7 +129,7 @@ class ReconcilerTest {
         vms.calls.clear();
         Map<String, JsonNode> next = new TreeMap<>(desired(2, "a.1", "a.2").vms());
         next.put("a.0", json(VmSpec.stub(VmSpec.StubProgram.COUNT)));
-        List<Reconciler.Report> reports = r.offer(new DesiredVms("n1", 2, next));
+        List<Reconciler.Report> reports = r.offer(new DesiredVms("n1", 2, next, Map.of()));
         assertEquals(List.of("delete a.0", "create a.0"), vms.calls, "a.1's guest halted: its restart policy decides, not the reconciler");
         assertEquals("stopped", reports.stream().filter(rep -> rep.allocation().equals("a.1")).findFirst().orElseThrow().state());
         Reconciler.Report failed = reports.stream().filter(rep -> rep.allocation().equals("a.2")).findFirst().orElseThrow();
@@ -144,9 +157,9 @@ class ReconcilerTest {
         byte[] kept = Files.readAllBytes(dir.resolve(Reconciler.FILE));
         vms.calls.clear();
         Map<String, JsonNode> bad = Map.of("web.0", MAPPER.readTree("{\"memory\": \"lots\"}"));
-        String problem = assertThrows(IllegalArgumentException.class, () -> r.offer(new DesiredVms("n1", 2, bad))).getMessage();
+        String problem = assertThrows(IllegalArgumentException.class, () -> r.offer(new DesiredVms("n1", 2, bad, Map.of()))).getMessage();
         assertTrue(problem.startsWith("vms.web.0."), problem);
-        assertThrows(IllegalArgumentException.class, () -> r.offer(new DesiredVms("n2", 3, desired(3, "x.0").vms())));
+        assertThrows(IllegalArgumentException.class, () -> r.offer(new DesiredVms("n2", 3, desired(3, "x.0").vms(), Map.of())));
         assertEquals(1, r.desired().revision());
         assertTrue(java.util.Arrays.equals(kept, Files.readAllBytes(dir.resolve(Reconciler.FILE))));
         assertFalse(vms.calls.contains("delete web.0"));

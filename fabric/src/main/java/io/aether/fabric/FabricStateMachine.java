@@ -193,10 +193,13 @@ final class FabricStateMachine extends BaseStateMachine {
                 var desired = s.desiredFor(q.path("node").asText(""));
                 out.put("node", desired.node()).put("revision", desired.revision());
                 ObjectNode vms = out.putObject("vms");
+                ObjectNode restart = out.putObject("restart");
                 for (Allocation a : desired.allocations()) {
                     Job job = s.jobs.get(a.job());
                     if (job != null && job.spec().workload() instanceof JobSpec.Workload.Vm) {
-                        vms.set(a.id(), JobSpecJson.tree(job.spec()).path("workload").path("vm"));
+                        ObjectNode spec = JobSpecJson.tree(job.spec());
+                        vms.set(a.id(), spec.path("workload").path("vm"));
+                        restart.set(a.id(), spec.path("restart"));
                     }
                 }
             }

@@ -104,15 +104,17 @@ class NodeApiTest {
             ApiClient api = ApiClient.unix(socket, Duration.ofSeconds(10));
             Identity node = Identity.generate();
             assertEquals(201, api.post("/v1/nodes", request("n1", token(api), node, node)).status());
-            assertEquals("{\"node\":\"n1\",\"revision\":0,\"vms\":{}}", api.get("/v1/nodes/n1/desired").requireOk().text());
+            assertEquals("{\"node\":\"n1\",\"revision\":0,\"vms\":{},\"restart\":{}}", api.get("/v1/nodes/n1/desired").requireOk().text());
             assertEquals(404, api.get("/v1/nodes/n9/desired").status());
 
-            String spec = "{\"name\":\"web\",\"workload\":{\"vm\":{\"boot\":{\"stub\":\"count\"},\"memory\":\"16M\"}},\"resources\":{\"vcpus\":1,\"memory\":\"32M\"},\"replicas\":2}";
+            String spec = "{\"name\":\"web\",\"workload\":{\"vm\":{\"boot\":{\"stub\":\"count\"},\"memory\":\"16M\"}},\"resources\":{\"vcpus\":1,\"memory\":\"32M\"},\"replicas\":2,"
+                    + "\"restart\":\"always\"}";
             assertEquals(201, api.post("/v1/jobs", JSON.readTree(spec)).status());
             JsonNode desired = api.get("/v1/nodes/n1/desired").json(JsonNode.class);
             assertEquals(List.of("web.0", "web.1"), names(desired.path("vms")));
             assertEquals("count", desired.path("vms").path("web.1").path("boot").path("stub").asText());
             assertEquals("16M", desired.path("vms").path("web.1").path("memory").asText(), desired.toString());
+            assertEquals("always", desired.path("restart").path("web.1").asText(), desired.toString());
             long revision = desired.path("revision").asLong();
             assertTrue(revision > 0, desired.toString());
 
