@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.time.Duration;
 import java.util.Base64;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -35,7 +36,13 @@ public final class AgentClient {
 
     /** Creates a VM, started at once when {@code start}; {@code id} null lets the agent name it. */
     public VmInfo create(VmSpec spec, Map<String, String> labels, RestartPolicy policy, String id, boolean start) throws IOException {
-        CreateVm body = new CreateVm(MAPPER.readTree(VmSpecJson.write(spec)), labels, policy.id(), id, start);
+        return create(spec, labels, policy, id, start, List.of());
+    }
+
+    /** Creates a VM with node volumes attached after its spec's disks. */
+    public VmInfo create(VmSpec spec, Map<String, String> labels, RestartPolicy policy, String id, boolean start,
+                         List<VolumeAttachment> volumes) throws IOException {
+        CreateVm body = new CreateVm(MAPPER.readTree(VmSpecJson.write(spec)), labels, policy.id(), id, start, volumes);
         return api.post("/v1/vms", body).json(VmInfo.class);
     }
 
@@ -71,6 +78,20 @@ public final class AgentClient {
     /** The last {@code bytes} of the VM's console log (also after it stopped or failed). */
     public byte[] logs(String id, int bytes) throws IOException {
         return api.get(vm(id) + "/logs?bytes=" + bytes).requireOk().body();
+    }
+
+    /** Creates a volume of {@code size} ({@code 512M}, {@code 10G}). */
+    public VolumeInfo createVolume(String name, String size, Map<String, String> labels) throws IOException {
+        return api.post("/v1/volumes", new CreateVolume(name, size, labels)).json(VolumeInfo.class);
+    }
+
+    public VolumeList volumes() throws IOException {
+        return api.get("/v1/volumes").json(VolumeList.class);
+    }
+
+    /** Deletes a volume and its data (refused while a VM has it attached). */
+    public void deleteVolume(String name) throws IOException {
+        api.send("DELETE", "/v1/volumes/" + Names.requireVolumeName(name), null).requireOk();
     }
 
     public NodeInfo node() throws IOException {

@@ -23,6 +23,14 @@ public final class Names {
         return id;
     }
 
+    /** Throws {@code IllegalArgumentException("name: ...")} unless {@code name} is a valid volume name (the rule of VM ids). */
+    public static String requireVolumeName(String name) {
+        if (!VM_ID.matcher(name).matches()) {
+            throw new IllegalArgumentException("name: '" + printable(name) + "' is not a volume name (1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit)");
+        }
+        return name;
+    }
+
     /** A copy of {@code labels}, checked: keys like {@code team} or {@code example.com/tier}, printable values. */
     public static Map<String, String> requireLabels(Map<String, String> labels) {
         if (labels.size() > MAX_LABELS) throw new IllegalArgumentException("labels: " + labels.size() + " labels (at most " + MAX_LABELS + ")");

@@ -218,13 +218,13 @@ final class DataDir implements AutoCloseable {
         fsync(file.getParent());
     }
 
-    private static void fsync(Path directory) throws IOException {
+    static void fsync(Path directory) throws IOException {
         try (FileChannel ch = FileChannel.open(directory, StandardOpenOption.READ)) {
             ch.force(true);
         }
     }
 
-    private static void deleteTree(Path top) throws IOException {
+    static void deleteTree(Path top) throws IOException {
         if (!Files.exists(top, LinkOption.NOFOLLOW_LINKS)) return;
         try (Stream<Path> all = Files.walk(top)) {
             for (Path p : all.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);

@@ -1,6 +1,7 @@
 package io.aether.agent;
 
 import io.aether.agentapi.CreateVm;
+import io.aether.agentapi.CreateVolume;
 import io.aether.agentapi.NodeInfo;
 import io.aether.agentapi.StopVm;
 import io.aether.http.ApiError;
@@ -43,8 +44,11 @@ public final class NodeAgent implements AutoCloseable {
      * @param listen {@code HOST:PORT} of a TLS listener beside the Unix socket, if any
      * @param clientCertificates SHA-256 fingerprints of the client certificates the TLS listener accepts
      */
+    /** Volume capacity that means: the data directory's free space, looked at when the agent starts. */
+    public static final long DEFAULT_VOLUME_CAPACITY = 0;
+
     public record Options(Path data, List<String> monitorCommand, int cpus, long memoryBytes, double overcommit,
-                          Optional<String> listen, Set<String> clientCertificates) {
+                          Optional<String> listen, Set<String> clientCertificates, long volumeCapacityBytes) {
         public Options {
             Objects.requireNonNull(data, "data");
             monitorCommand = List.copyOf(monitorCommand);
@@ -54,6 +58,7 @@ public final class NodeAgent implements AutoCloseable {
             if (!(overcommit >= 1.0 && overcommit <= 16.0)) throw new IllegalArgumentException("--overcommit: " + overcommit + " is out of range (1.0 to 16.0)");
             Objects.requireNonNull(listen, "listen");
             clientCertificates = Set.copyOf(clientCertificates);
+            if (volumeCapacityBytes < 0) throw new IllegalArgumentException("--volume-capacity: must not be negative");
             if (listen.isPresent() && clientCertificates.isEmpty()) {
                 throw new IllegalArgumentException("--listen: needs at least one --client-cert (the API is never served to anyone who asks)");
             }
@@ -62,19 +67,24 @@ public final class NodeAgent implements AutoCloseable {
         /** This host's CPUs and memory, no overcommit, the Unix socket only, monitors run by this JVM's {@code aether}. */
         public static Options defaults(Path data) {
             return new Options(data, Launcher.defaultPrefix(), Runtime.getRuntime().availableProcessors(), hostMemory(), 1.0,
-                    Optional.empty(), Set.of());
+                    Optional.empty(), Set.of(), DEFAULT_VOLUME_CAPACITY);
         }
 
         public Options withMonitorCommand(List<String> value) {
-            return new Options(data, value, cpus, memoryBytes, overcommit, listen, clientCertificates);
+            return new Options(data, value, cpus, memoryBytes, overcommit, listen, clientCertificates, volumeCapacityBytes);
         }
 
         public Options withCapacity(int cpusValue, long memoryValue, double overcommitValue) {
-            return new Options(data, monitorCommand, cpusValue, memoryValue, overcommitValue, listen, clientCertificates);
+            return new Options(data, monitorCommand, cpusValue, memoryValue, overcommitValue, listen, clientCertificates, volumeCapacityBytes);
         }
 
         public Options withListen(String hostPort, Set<String> fingerprints) {
-            return new Options(data, monitorCommand, cpus, memoryBytes, overcommit, Optional.of(hostPort), fingerprints);
+            return new Options(data, monitorCommand, cpus, memoryBytes, overcommit, Optional.of(hostPort), fingerprints, volumeCapacityBytes);
+        }
+
+        /** What the node's volumes may add up to; {@link #DEFAULT_VOLUME_CAPACITY}: the data directory's free space when the agent starts. */
+        public Options withVolumeCapacity(long bytes) {
+            return new Options(data, monitorCommand, cpus, memoryBytes, overcommit, listen, clientCertificates, bytes);
         }
     }
 
@@ -114,7 +124,10 @@ public final class NodeAgent implements AutoCloseable {
                     new Listener.ClientAuth.Pinned(options.clientCertificates())));
         }
         try {
-            return new NodeAgent(node, HttpServer.start(listeners, routes(node), Limits.DEFAULTS), socket, fingerprint);
+            long volumeCapacity = options.volumeCapacityBytes() != DEFAULT_VOLUME_CAPACITY ? options.volumeCapacityBytes()
+                    : java.nio.file.Files.getFileStore(data.root()).getUsableSpace();
+            Volumes volumes = new Volumes(VolumeStore.open(data.root(), volumeCapacity), node);
+            return new NodeAgent(node, HttpServer.start(listeners, routes(node, volumes), Limits.DEFAULTS), socket, fingerprint);
         } catch (IOException | RuntimeException e) {
             node.close();
             throw e;
@@ -143,12 +156,19 @@ public final class NodeAgent implements AutoCloseable {
         server.close();
     }
 
-    static Router routes(Node node) {
+    static Router routes(Node node, Volumes volumes) {
         String openApi = openApiDocument();
         return new Router()
                 .get("/openapi.json", req -> new Response.Text(200, "application/json", openApi))
                 .get("/v1/node", req -> Response.ok(node.node()))
-                .add("POST", "/v1/vms", req -> new Response.Json(201, node.create(req.body(CreateVm.class))), Limits.DEFAULTS.maxBodyBytes(), SLOW_ROUTE)
+                .get("/v1/volumes", req -> Response.ok(volumes.list()))
+                .post("/v1/volumes", req -> new Response.Json(201, volumes.create(req.body(CreateVolume.class))))
+                .get("/v1/volumes/{name}", req -> Response.ok(volumes.get(req.param("name"))))
+                .add("DELETE", "/v1/volumes/{name}", req -> {
+                    volumes.delete(req.param("name"));
+                    return new Response.Empty(204);
+                }, 0, SLOW_ROUTE)
+                .add("POST", "/v1/vms", req -> new Response.Json(201, volumes.createVm(req.body(CreateVm.class), node::create)), Limits.DEFAULTS.maxBodyBytes(), SLOW_ROUTE)
                 .get("/v1/vms", req -> Response.ok(node.list()))
                 .get("/v1/vms/{id}", req -> Response.ok(node.get(req.param("id"))))
                 .add("POST", "/v1/vms/{id}/start", req -> Response.ok(node.start(req.param("id"))), 4096, SLOW_ROUTE)

@@ -55,6 +55,10 @@ final class NodeCommand implements Callable<Integer> {
             description = "How far past --cpus and --memory admission may go, 1.0 to 16.0 (default: ${DEFAULT-VALUE}, none).")
     double overcommit;
 
+    @Option(names = "--volume-capacity", paramLabel = "SIZE",
+            description = "What the node's volumes may add up to, e.g. 100G (default: the data directory's free space when the agent starts).")
+    String volumeCapacity;
+
     @Option(names = "--listen", paramLabel = "HOST:PORT",
             description = "Also serve the API over TLS on HOST:PORT, to the clients given with --client-cert. The server's"
                     + " certificate is made once and kept in DATA/tls; its fingerprint is printed at start.")
@@ -71,6 +75,7 @@ final class NodeCommand implements Callable<Integer> {
             NodeAgent.Options defaults = NodeAgent.Options.defaults(data);
             options = defaults.withCapacity(cpus != null ? cpus : defaults.cpus(),
                     memory != null ? parseMemory(memory) : defaults.memoryBytes(), overcommit);
+            if (volumeCapacity != null) options = options.withVolumeCapacity(parseSize("--volume-capacity", volumeCapacity));
             if (listen != null) options = options.withListen(listen, new HashSet<>(clientCertificates));
             else if (!clientCertificates.isEmpty()) throw new IllegalArgumentException("--client-cert: only with --listen");
         } catch (IllegalArgumentException e) {
@@ -102,10 +107,14 @@ final class NodeCommand implements Callable<Integer> {
     }
 
     private static long parseMemory(String text) {
+        return parseSize("--memory", text);
+    }
+
+    private static long parseSize(String option, String text) {
         try {
             return ByteSize.parse(text).bytes();
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("--memory: " + e.getMessage());
+            throw new IllegalArgumentException(option + ": " + e.getMessage());
         }
     }
 }

@@ -6,6 +6,7 @@ import io.aether.agentapi.AgentClient;
 import io.aether.agentapi.RestartPolicy;
 import io.aether.agentapi.StopVm;
 import io.aether.agentapi.VmInfo;
+import io.aether.agentapi.VolumeAttachment;
 import io.aether.common.ByteSize;
 import io.aether.http.ApiClient;
 import io.aether.http.Event;
@@ -57,20 +58,25 @@ final class VmClientCommands {
     }
 
     /** Runs {@code action}; a refusal or an unreachable agent is one line on stderr and status 1. */
-    private static int attempt(String command, IoAction action) {
+    static int attempt(String command, IoAction action) {
+        return attemptAs("aether vm " + command, action);
+    }
+
+    /** {@link #attempt} for another command of the agent's clients, {@code commandLine} being "aether volume ls" say. */
+    static int attemptAs(String commandLine, IoAction action) {
         try {
             action.run();
             return 0;
         } catch (IOException e) {
-            System.err.println("aether vm " + command + ": " + e.getMessage());
+            System.err.println(commandLine + ": " + e.getMessage());
             return 1;
         } catch (IllegalArgumentException e) {
-            System.err.println("aether vm " + command + ": " + e.getMessage());
+            System.err.println(commandLine + ": " + e.getMessage());
             return VmRunCommand.STATUS_BAD_ARGUMENTS;
         }
     }
 
-    private interface IoAction {
+    interface IoAction {
         void run() throws IOException;
     }
 
@@ -116,7 +122,8 @@ final class VmClientCommands {
             description = {"Create a VM on the node and start it (unless --no-start).", "",
                 "Examples:",
                 "  aether vm create --id counter --stub count",
-                "  aether vm create --spec vm.json --label team=edge --restart on-failure"})
+                "  aether vm create --spec vm.json --label team=edge --restart on-failure",
+                "  aether vm create --spec vm.json --volume data --volume models:ro"})
     static final class Create implements Callable<Integer> {
         @Mixin
         NodeOptions node;
@@ -143,6 +150,10 @@ final class VmClientCommands {
         @Option(names = "--no-start", description = "Create it stopped.")
         boolean noStart;
 
+        @Option(names = "--volume", paramLabel = "NAME[:ro]",
+                description = "A node volume ('aether volume create') as a further disk, read-only with :ro; repeatable.")
+        List<String> volumes = new ArrayList<>();
+
         @Override
         public Integer call() {
             return attempt("create", () -> {
@@ -159,7 +170,16 @@ final class VmClientCommands {
                 } catch (IllegalArgumentException e) {
                     throw new IllegalArgumentException("--restart: " + e.getMessage().replaceFirst("^restartPolicy: ", ""));
                 }
-                print(node, List.of(node.client().create(vm, labelMap, policy, id, !noStart)));
+                List<VolumeAttachment> attach = new ArrayList<>();
+                for (String v : volumes) {
+                    boolean ro = v.endsWith(":ro");
+                    try {
+                        attach.add(new VolumeAttachment(ro ? v.substring(0, v.length() - 3) : v, ro));
+                    } catch (IllegalArgumentException e) {
+                        throw new IllegalArgumentException("--volume: " + e.getMessage().replaceFirst("^name: ", ""));
+                    }
+                }
+                print(node, List.of(node.client().create(vm, labelMap, policy, id, !noStart, attach)));
             });
         }
 

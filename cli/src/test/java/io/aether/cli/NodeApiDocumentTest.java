@@ -64,7 +64,7 @@ class NodeApiDocumentTest {
             for (Iterator<String> methods = p.getValue().fieldNames(); methods.hasNext(); ) {
                 String method = methods.next();
                 if (method.equals("parameters") || p.getKey().equals("/v1/events")) continue;
-                String path = p.getKey().replace("{id}", "nosuch");
+                String path = p.getKey().replace("{id}", "nosuch").replace("{name}", "nosuch");
                 ApiClient.Reply r = api.send(method.toUpperCase(java.util.Locale.ROOT), path, method.equals("post") ? Map.of() : null);
                 assertNotEquals(405, r.status(), method + " " + path);
                 assertFalse(r.text().contains("no route for"), method + " " + path + ": " + r.text());
@@ -77,6 +77,22 @@ class NodeApiDocumentTest {
         conforms(doc, "get", "/v1/vms/{id}", 404, api.get("/v1/vms/nosuch"));
         JsonNode bad = conforms(doc, "post", "/v1/vms", 400, api.post("/v1/vms", JSON.readTree("{\"spec\": {\"boot\": {\"stub\": \"nope\"}}}")));
         assertEquals("spec.boot.stub", bad.get("field").asText());
+
+        // Volumes, and a VM that has one (created stopped: no KVM needed).
+        conforms(doc, "post", "/v1/volumes", 201, api.post("/v1/volumes", Map.of("name", "vol", "size", "2M", "labels", Map.of("job", "web"))));
+        conforms(doc, "post", "/v1/volumes", 409, api.post("/v1/volumes", Map.of("name", "vol", "size", "2M")));
+        JsonNode badSize = conforms(doc, "post", "/v1/volumes", 400, api.post("/v1/volumes", Map.of("name", "v2", "size", "3")));
+        assertEquals("size", badSize.get("field").asText());
+        Path kernel = java.nio.file.Files.writeString(dir.resolve("vmlinuz"), "never loaded: the VM is created stopped");
+        conforms(doc, "post", "/v1/vms", 201, api.post("/v1/vms", JSON.readTree("{\"id\": \"withvol\", \"start\": false, \"spec\": {\"boot\": {\"kernel\": \""
+                + kernel + "\"}}, \"volumes\": [{\"name\": \"vol\", \"readOnly\": true}]}")));
+        JsonNode vol = conforms(doc, "get", "/v1/volumes/{name}", 200, api.get("/v1/volumes/vol"));
+        assertEquals("[\"withvol\"]", vol.get("attachedTo").toString());
+        conforms(doc, "get", "/v1/volumes", 200, api.get("/v1/volumes"));
+        conforms(doc, "delete", "/v1/volumes/{name}", 409, api.send("DELETE", "/v1/volumes/vol", null));
+        assertEquals(204, api.send("DELETE", "/v1/vms/withvol", null).status());
+        assertEquals(204, api.send("DELETE", "/v1/volumes/vol", null).status());
+        conforms(doc, "get", "/v1/volumes/{name}", 404, api.get("/v1/volumes/vol"));
 
         VmRunCommandTest.requireKvm();
         try (ApiClient.EventStream events = api.events("/v1/events")) {

@@ -49,12 +49,12 @@ class VmClientCommandsTest {
         return run(all.toArray(String[]::new));
     }
 
-    private static Result run(String... args) {
+    static Result run(String... args) {
         return run(new ByteArrayOutputStream(), args);
     }
 
     /** Runs {@code aether ARGS} in this JVM, its standard output going to {@code out} as it comes. */
-    private static synchronized Result run(ByteArrayOutputStream out, String... args) {
+    static synchronized Result run(ByteArrayOutputStream out, String... args) {
         PrintStream oldOut = System.out;
         PrintStream oldErr = System.err;
         ByteArrayOutputStream err = new ByteArrayOutputStream();
