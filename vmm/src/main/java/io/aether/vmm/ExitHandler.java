@@ -34,10 +34,11 @@ final class ExitHandler {
     /**
      * @param haltStops whether HLT ends the VM (the stub guest runs without an in-kernel
      *     interrupt controller, so its final HLT reaches the monitor)
+     * @param decoding how the trace line reads the exit's architecture-specific payload
      * @param trace where {@code --trace-exits} prints, or null
      */
-    static Action handle(int vcpu, VcpuExit exit, Bus io, Bus mmio, boolean haltStops, PrintStream trace) {
-        if (trace != null) trace.println("[vcpu " + vcpu + "] " + exit.describe());
+    static Action handle(int vcpu, VcpuExit exit, Bus io, Bus mmio, boolean haltStops, ExitDecoding decoding, PrintStream trace) {
+        if (trace != null) trace.println("[vcpu " + vcpu + "] " + decoding.describe(exit));
         return switch (exit) {
             case VcpuExit.IoOut out -> {
                 byte[] unit = new byte[out.size()];

@@ -53,10 +53,11 @@ public final class MicroVm implements AutoCloseable {
     /**
      * @param stopped completed by whatever stops the VM first (its guest's power events included)
      * @param haltStops whether HLT ends the VM (the stub guest, which has no interrupt controller)
+     * @param decoding how the trace reads the architecture's exits
      * @param trace where every vCPU exit is printed, or null
      */
     MicroVm(VmSpec spec, Kvm kvm, Vm vm, GuestMemory memory, DeviceManager devices, List<Vcpu> vcpus,
-            CompletableFuture<StopReason> stopped, boolean haltStops, PrintStream trace) {
+            CompletableFuture<StopReason> stopped, boolean haltStops, ExitDecoding decoding, PrintStream trace) {
         this.spec = spec;
         this.kvm = kvm;
         this.vm = vm;
@@ -64,7 +65,7 @@ public final class MicroVm implements AutoCloseable {
         this.devices = devices;
         this.vcpus = List.copyOf(vcpus);
         this.stopped = stopped;
-        for (Vcpu vcpu : this.vcpus) runners.add(new VcpuRunner(vcpu, devices.io(), devices.mmio(), haltStops, trace, this::requestStop));
+        for (Vcpu vcpu : this.vcpus) runners.add(new VcpuRunner(vcpu, devices.io(), devices.mmio(), haltStops, decoding, trace, this::requestStop));
         // Whoever completes the future first (a power event, a crash, a request), the vCPUs stop.
         stopped.thenRun(() -> runners.forEach(VcpuRunner::stop));
     }

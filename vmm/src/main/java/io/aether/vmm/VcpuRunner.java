@@ -15,17 +15,19 @@ final class VcpuRunner implements Runnable {
     private final Bus io;
     private final Bus mmio;
     private final boolean haltStops;
+    private final ExitDecoding decoding;
     private final PrintStream trace;
     private final Consumer<StopReason> onStop;
     private RunState state = RunState.CREATED;
     /** The thread waits in {@link #awaitRunnable}: out of the guest, and done with its last exit. */
     private boolean parked;
 
-    VcpuRunner(Vcpu vcpu, Bus io, Bus mmio, boolean haltStops, PrintStream trace, Consumer<StopReason> onStop) {
+    VcpuRunner(Vcpu vcpu, Bus io, Bus mmio, boolean haltStops, ExitDecoding decoding, PrintStream trace, Consumer<StopReason> onStop) {
         this.vcpu = vcpu;
         this.io = io;
         this.mmio = mmio;
         this.haltStops = haltStops;
+        this.decoding = decoding;
         this.trace = trace;
         this.onStop = onStop;
     }
@@ -76,7 +78,7 @@ final class VcpuRunner implements Runnable {
             vcpu.bindToCurrentThread();
             while (awaitRunnable()) {
                 VcpuExit exit = vcpu.run();
-                switch (ExitHandler.handle(vcpu.id(), exit, io, mmio, haltStops, trace)) {
+                switch (ExitHandler.handle(vcpu.id(), exit, io, mmio, haltStops, decoding, trace)) {
                     case ExitHandler.Action.Resume r -> vcpu.complete(exit);
                     case ExitHandler.Action.CheckState c -> { }
                     case ExitHandler.Action.Stop s -> {

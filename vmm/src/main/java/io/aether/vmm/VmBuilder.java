@@ -1,36 +1,18 @@
 package io.aether.vmm;
 
 import io.aether.arch.VirtioMmioWindow;
-import io.aether.arch.x86_64.BootConfigurator;
-import io.aether.arch.x86_64.BootEntry;
-import io.aether.arch.x86_64.BootPlan;
-import io.aether.arch.x86_64.Layout;
-import io.aether.arch.x86_64.PlatformConfig;
-import io.aether.arch.x86_64.StubGuest;
-import io.aether.arch.x86_64.VcpuState;
 import io.aether.common.InterruptLine;
 import io.aether.devices.PowerEvents;
-import io.aether.devices.acpi.AcpiPowerDevice;
 import io.aether.devices.block.VirtioBlock;
-import io.aether.devices.i8042.I8042;
 import io.aether.devices.rng.EntropySource;
 import io.aether.devices.rng.VirtioRng;
 import io.aether.devices.serial.Serial16550;
 import io.aether.kvm.Capability;
-import io.aether.kvm.CpuidEntry;
 import io.aether.kvm.Kvm;
 import io.aether.kvm.Vcpu;
 import io.aether.kvm.Vm;
-import io.aether.loader.BootMode;
-import io.aether.loader.KernelEntry;
-import io.aether.loader.KernelLoader;
-import io.aether.loader.LoadAddresses;
-import io.aether.loader.LoadException;
-import io.aether.loader.LoadRequest;
-import io.aether.loader.LoadedKernel;
 import io.aether.memory.GuestMemory;
 import io.aether.memory.MemoryRegion;
-import io.aether.memory.RegionSpec;
 import io.aether.virtio.VirtioDevice;
 import io.aether.virtio.VirtioMmioTransport;
 import io.aether.vmspec.VmSpec;
@@ -44,14 +26,10 @@ import java.util.concurrent.CompletableFuture;
 /**
  * Assembles a {@link MicroVm} from its spec: the KVM VM and its memory slots, every device
  * (attached to the VM's {@link DeviceManager}), the guest's code and boot tables in memory, and
- * the vCPUs configured to enter it. Nothing runs until {@link MicroVm#start()}. On failure,
+ * the vCPUs configured to enter it; what differs by architecture comes from the host's {@link Arch}. Nothing runs until {@link MicroVm#start()}. On failure,
  * everything made so far is released before the exception leaves.
  */
 final class VmBuilder {
-
-    /** Where KVM's Intel real-mode helpers live: above RAM and devices, below 4 GiB. */
-    private static final long TSS_ADDRESS = 0xFFFB_D000L;
-    private static final long IDENTITY_MAP_ADDRESS = 0xFFFB_C000L;
 
     private final VmSpec spec;
     private final OutputStream consoleOut;
@@ -60,6 +38,7 @@ final class VmBuilder {
     /** Completed by the guest's power events before the VM object exists; MicroVm takes it over. */
     private final CompletableFuture<StopReason> stopped = new CompletableFuture<>();
     private final List<AutoCloseable> made = new ArrayList<>();
+    private Arch arch;
     private Vm vm;
     private GuestMemory memory;
 
@@ -84,46 +63,47 @@ final class VmBuilder {
         made.add(kvm);
         int maxVcpus = Math.max(kvm.checkExtension(Capability.MAX_VCPUS), kvm.checkExtension(Capability.NR_VCPUS));
         spec.checkHost(maxVcpus);
+        arch = Arch.of(System.getProperty("os.arch"), kvm);
         boolean stub = spec.boot() instanceof VmSpec.Boot.Stub;
-        memory = GuestMemory.anonymous(stub
-                ? List.of(RegionSpec.ram(0, spec.memory().bytes()))
-                : Layout.memoryRegions(spec.memory().bytes()));
+        memory = GuestMemory.anonymous(arch.memoryRegions(spec.boot(), spec.memory().bytes()));
         made.add(memory);
         vm = kvm.createVm();
         made.add(vm);
         made.add(devices);
-        vm.setTssAddress(TSS_ADDRESS);
-        vm.setIdentityMapAddress(IDENTITY_MAP_ADDRESS);
+        arch.reserveKvmAreas(vm);
         for (MemoryRegion r : memory.regions()) {
             vm.setUserMemoryRegion(r.slot(), r.readOnly() ? Vm.MEM_READONLY : 0, r.guestBase(), r.host());
         }
-        List<CpuidEntry> supported = kvm.supportedCpuid();
         switch (spec.boot()) {
-            case VmSpec.Boot.Stub s -> buildStub(supported, s.program());
-            case VmSpec.Boot.Linux linux -> buildLinux(supported, linux);
+            case VmSpec.Boot.Stub s -> buildStub(s.program());
+            case VmSpec.Boot.Linux linux -> buildLinux(linux);
         }
-        return new MicroVm(spec, kvm, vm, memory, devices, vcpus, stopped, stub, trace);
+        return new MicroVm(spec, kvm, vm, memory, devices, vcpus, stopped, stub, arch, trace);
     }
 
-    /** The stub guest runs without an interrupt controller, so that its final HLT reaches us. */
-    private void buildStub(List<CpuidEntry> supported, VmSpec.StubProgram program) {
-        attachConsole(InterruptLine.NONE);
-        StubGuest.Program code = switch (program) {
-            case HELLO -> StubGuest.Program.HELLO;
-            case ECHO -> StubGuest.Program.ECHO;
-            case COUNT -> StubGuest.Program.COUNT;
-            case CRASH -> StubGuest.Program.CRASH;
-        };
-        for (StubGuest.Chunk chunk : StubGuest.image(code)) memory.write(chunk.address(), chunk.bytes());
-        Vcpu vcpu = createVcpu(0);
-        X86Vcpus.configureCommon(vcpu, supported, 1, false);
-        X86Vcpus.loadRealModeEntry(vcpu, StubGuest.ENTRY);
+    private void buildStub(VmSpec.StubProgram program) {
+        arch.attachPlatformDevices(devices, vm, this::console, power(), true);
+        createVcpus(1);
+        arch.configureVcpus(vm, vcpus, true);
+        arch.loadStub(memory, program, vcpus.getFirst());
     }
 
-    private void buildLinux(List<CpuidEntry> supported, VmSpec.Boot.Linux linux) {
-        vm.createIrqchip();
-        vm.createPit2(true);
-        PowerEvents power = new PowerEvents() {
+    private void buildLinux(VmSpec.Boot.Linux linux) {
+        arch.createInterruptController(vm);
+        arch.attachPlatformDevices(devices, vm, this::console, power(), false);
+        List<VirtioMmioWindow> windows = arch.virtioWindows(spec.disks().size() + spec.nics().size() + 1);
+        attachVirtio(windows);
+        arch.loadKernel(memory, linux);
+        createVcpus(spec.vcpus());
+        arch.configureVcpus(vm, vcpus, false);
+        arch.finishInterruptController(vm);
+        arch.describePlatform(memory, spec, windows, vcpus);
+        arch.enterKernel(vcpus.getFirst());
+    }
+
+    /** The guest's power-off and reset, from whichever device or firmware call the platform has. */
+    private PowerEvents power() {
+        return new PowerEvents() {
             @Override
             public void powerOff() {
                 stopped.complete(new StopReason.PowerOff());
@@ -134,43 +114,14 @@ final class VmBuilder {
                 stopped.complete(new StopReason.Reboot());
             }
         };
-        attachConsole(new KvmInterruptLine(vm, Layout.SERIAL_GSI));
-        // The FADT claims no i8042, so Linux skips a slow probe; the reset line still works.
-        devices.attachPorts(I8042.BASE_PORT, I8042.PORT_COUNT, new Device.ResetLine("i8042", new I8042(power)));
-        devices.attachPorts(AcpiPowerDevice.BASE_PORT, AcpiPowerDevice.SIZE, new Device.AcpiPower("acpi-power", new AcpiPowerDevice(power)));
-        // The delay port: Linux writes it between legacy I/O; claim it so it is not counted as unknown.
-        devices.claimPorts(0x80, 1, "post-code");
-        attachVirtio();
-
-        LoadedKernel kernel;
-        try {
-            kernel = KernelLoader.load(memory, new LoadRequest(linux.kernel(), linux.initrd(), linux.cmdline(),
-                    BootMode.AUTO, new LoadAddresses(Layout.KERNEL_START, Layout.CMDLINE_ADDRESS, Layout.CMDLINE_CAPACITY)));
-        } catch (LoadException e) {
-            throw new VmCreationException(e.getMessage(), e);
-        }
-        BootEntry entry = switch (kernel.entry()) {
-            case KernelEntry.Linux64 l -> new BootEntry.LinuxBoot(l.address(), l.setupHeader());
-            case KernelEntry.Pvh p -> new BootEntry.Pvh(p.address());
-        };
-        VcpuState boot = BootConfigurator.configureSystem(memory, new BootPlan(entry, spec.memory().bytes(),
-                kernel.cmdlineAddress(), kernel.initrdAddress(), kernel.initrdSize(),
-                new PlatformConfig(spec.vcpus(), windows(), true, false)));
-        for (int i = 0; i < spec.vcpus(); i++) {
-            Vcpu vcpu = createVcpu(i);
-            X86Vcpus.configureCommon(vcpu, supported, spec.vcpus(), true);
-            if (i == 0) X86Vcpus.loadBootState(vcpu, boot);
-        }
     }
 
-    private void attachConsole(InterruptLine irq) {
-        Serial16550 uart = new Serial16550(consoleOut, irq, Serial16550.DEFAULT_INPUT_CAPACITY, devices::consoleSpaceFreed);
-        devices.attachPorts(Serial16550.COM1_PORT, Serial16550.PORT_COUNT, new Device.Uart("serial", uart));
+    private Device.Uart console(InterruptLine irq) {
+        return new Device.Uart("serial", new Serial16550(consoleOut, irq, Serial16550.DEFAULT_INPUT_CAPACITY, devices::consoleSpaceFreed));
     }
 
     /** The disks, the NICs, then the entropy device, each in the next virtio-mmio window. */
-    private void attachVirtio() {
-        List<VirtioMmioWindow> windows = windows();
+    private void attachVirtio(List<VirtioMmioWindow> windows) {
         int next = 0;
         for (int i = 0; i < spec.disks().size(); i++) {
             VmSpec.Disk disk = spec.disks().get(i);
@@ -198,20 +149,16 @@ final class VmBuilder {
         devices.attachMmio(w.base(), w.size(), new Device.Rng("virtio-rng0", rng, transport(rng, w)));
     }
 
-    /** One window per virtio device: the disks, the NICs and the entropy device. */
-    private List<VirtioMmioWindow> windows() {
-        return Layout.virtioMmioWindows(spec.disks().size() + spec.nics().size() + 1);
-    }
-
     private VirtioMmioTransport transport(VirtioDevice device, VirtioMmioWindow w) {
-        return new VirtioMmioTransport(device, memory, new KvmInterruptLine(vm, w.gsi()));
+        return new VirtioMmioTransport(device, memory, arch.interruptLine(vm, w.gsi()));
     }
 
-    private Vcpu createVcpu(int id) {
-        Vcpu vcpu = vm.createVcpu(id);
-        vcpus.add(vcpu);
-        made.add(vcpu);
-        return vcpu;
+    private void createVcpus(int count) {
+        for (int id = 0; id < count; id++) {
+            Vcpu vcpu = vm.createVcpu(id);
+            vcpus.add(vcpu);
+            made.add(vcpu);
+        }
     }
 
     /** Closes what was made, the last first; a failure to close one does not keep the rest open. */
