@@ -224,6 +224,29 @@ class Arm64Test {
         assertEquals(0, off.data().length);
     }
 
+    /**
+     * KVM_EXIT_DEBUG (4) and KVM_EXIT_ARM_NISV (28) from include/uapi/linux/kvm.h: debug.arch on
+     * arm64 = {hsr 32, hsr_high 36, far 40}; arm_nisv = {esr_iss 32, fault_ipa 40}.
+     */
+    @Test
+    void arm64DebugAndNisvExitsDecode() {
+        MemorySegment run = MemorySegment.ofArray(new long[512]);
+        run.set(ValueLayout.JAVA_INT, 8, 4);
+        run.set(ValueLayout.JAVA_INT, 32, 0xCB00_0022);
+        run.set(ValueLayout.JAVA_INT, 36, 0x1);
+        run.set(ValueLayout.JAVA_LONG, 40, 0x4008_0000L);
+        var debug = assertInstanceOf(VcpuExit.Debug.class, Vcpu.decode(run));
+        // hsr_high is ESR_EL2 bits 63:32 (ISS2).
+        assertEquals(0x1_CB00_0022L, debug.arch()[0]);
+        assertEquals(0x4008_0000L, debug.arch()[1]);
+        assertEquals("DEBUG arch=0x1cb000022 0x40080000 0x0 0x0", debug.describe());
+
+        run.set(ValueLayout.JAVA_INT, 8, 28);
+        run.set(ValueLayout.JAVA_LONG, 32, 0x46L);
+        run.set(ValueLayout.JAVA_LONG, 40, 0x0A00_0100L);
+        assertEquals(new VcpuExit.ArmNisv(0x46, 0x0A00_0100L), Vcpu.decode(run));
+    }
+
     @Test
     void mpStatesAreTheUapiHeadersOnes() {
         assertEquals(0, Vcpu.MP_STATE_RUNNABLE); // KVM_MP_STATE_RUNNABLE

@@ -10,13 +10,14 @@ import io.aether.kvm.Kvm;
  * controller, the platform's devices, the kernel, the vCPUs, the platform description, the entry.
  */
 sealed interface Arch extends MemoryLayout, InterruptController, PlatformDescription, VcpuSetup, BootEntry,
-        ExitDecoding permits X86Arch {
+        ExitDecoding permits X86Arch, Arm64Arch {
 
     /** The architecture {@code osArch} (the JVM's {@code os.arch}: KVM runs guests of its host's only). */
     static Arch of(String osArch, Kvm kvm) {
         return switch (osArch) {
             case "amd64", "x86_64" -> new X86Arch(kvm);
-            default -> throw new VmCreationException("this monitor runs guests on x86_64 hosts, not on " + osArch, null);
+            case "aarch64" -> new Arm64Arch();
+            default -> throw new VmCreationException("this monitor runs guests on x86_64 and aarch64 hosts, not on " + osArch, null);
         };
     }
 }

@@ -73,6 +73,9 @@ final class ExitHandler {
                 case VcpuExit.SystemEvent.RESET -> new Action.Stop(new StopReason.Reboot());
                 default -> new Action.Stop(new StopReason.GuestCrash(vcpu, e.describe()));
             };
+            // A single step or breakpoint asked for by --debug: the trace line above is its whole point.
+            case VcpuExit.Debug d -> RESUME;
+            case VcpuExit.ArmNisv n -> new Action.Stop(new StopReason.GuestCrash(vcpu, "an access KVM cannot decode, " + decoding.describe(n)));
             case VcpuExit.Interrupted i -> CHECK_STATE;
             case VcpuExit.Unsupported u -> new Action.Stop(new StopReason.GuestCrash(vcpu, u.describe()));
         };
