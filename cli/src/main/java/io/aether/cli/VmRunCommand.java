@@ -63,6 +63,9 @@ final class VmRunCommand {
                                      (create it with: ip tuntap add TAP mode tap); the guest's
                                      MAC address is chosen for this VM (locally administered).
                   --trace-exits      Print every vCPU exit, decoded, on standard error.
+                  --debug            Single-step the guest and stop at its software breakpoints
+                                     (KVM_SET_GUEST_DEBUG; aarch64): every instruction's exit is
+                                     traced with its ESR_EL2 decoded. Implies --trace-exits.
                   --on-reboot exit|restart
                                      What a guest reboot does (default: exit).
               -h, --help             Show this help and exit.
@@ -108,11 +111,12 @@ final class VmRunCommand {
      * option not given (its default depends on the guest: see {@link #spec}).
      */
     record Options(boolean help, String stub, Path kernel, Path initrd, String cmdline, String mem, int vcpus,
-                   List<String> disks, String tap, boolean traceExits, String onReboot) {
+                   List<String> disks, String tap, boolean traceExits, boolean debug, String onReboot) {
 
         static Options parse(List<String> args) {
             boolean help = false;
             boolean traceExits = false;
+            boolean debug = false;
             String stub = null;
             List<String> disks = new ArrayList<>();
             java.util.Map<String, String> values = new java.util.HashMap<>();
@@ -132,6 +136,12 @@ final class VmRunCommand {
                             throw new UsageException("--trace-exits takes no value");
                         }
                         traceExits = true;
+                    }
+                    case "--debug" -> {
+                        if (value != null) {
+                            throw new UsageException("--debug takes no value");
+                        }
+                        debug = true;
                     }
                     case "--stub" -> {
                         // The program is optional: taken from the next argument unless that is an option.
@@ -160,7 +170,7 @@ final class VmRunCommand {
             }
             return new Options(help, stub, path(values.get("--kernel")), path(values.get("--initrd")),
                     values.get("--cmdline"), values.get("--mem"),
-                    vcpus, List.copyOf(disks), values.get("--net"), traceExits, values.getOrDefault("--on-reboot", "exit"));
+                    vcpus, List.copyOf(disks), values.get("--net"), traceExits, debug, values.getOrDefault("--on-reboot", "exit"));
         }
 
         private static String next(List<String> args, int i, String name, String what) {
@@ -205,6 +215,16 @@ final class VmRunCommand {
             if (option.endsWith(",ro")) return new VmSpec.Disk(Path.of(option.substring(0, option.length() - 3)), true);
             if (option.endsWith(",rw")) return new VmSpec.Disk(Path.of(option.substring(0, option.length() - 3)), false);
             return new VmSpec.Disk(Path.of(option), false);
+        }
+    }
+
+    /** Turns on guest debugging; a VM that refuses it is closed before the refusal leaves. */
+    private static void debug(MicroVm vm) {
+        try {
+            vm.enableGuestDebug();
+        } catch (RuntimeException e) {
+            vm.close();
+            throw e;
         }
     }
 
@@ -257,7 +277,7 @@ final class VmRunCommand {
             System.err.println("aether vm run: " + e.getMessage());
             return new StopReason.HostError(e.getMessage()).exitStatus();
         }
-        return runConsole(spec, options.traceExits());
+        return runConsole(spec, options.traceExits() || options.debug(), options.debug());
     }
 
     /**
@@ -265,8 +285,9 @@ final class VmRunCommand {
      * restart-on-reboot builds it again. SIGINT/SIGTERM stop it cleanly (disks flushed).
      *
      * @param traceExits print every vCPU exit on standard error
+     * @param debug single-step the guest ({@link MicroVm#enableGuestDebug})
      */
-    static int runConsole(VmSpec spec, boolean traceExits) throws InterruptedException {
+    static int runConsole(VmSpec spec, boolean traceExits, boolean debug) throws InterruptedException {
         OutputStream console = ConsoleSession.lineFlushing(new FileOutputStream(FileDescriptor.out));
         PrintStream trace = traceExits ? new PrintStream(new FileOutputStream(FileDescriptor.err), true) : null;
         Terminal terminal = Terminal.rawIfTerminal(0);
@@ -293,6 +314,7 @@ final class VmRunCommand {
                 MicroVm vm;
                 try {
                     vm = MicroVm.create(spec, console, trace);
+                    if (debug) debug(vm);
                 } catch (SpecException e) {
                     System.err.println("aether vm run: " + inFlags(e));
                     return STATUS_BAD_ARGUMENTS;

@@ -67,6 +67,16 @@ class VmRunOptionsTest {
     }
 
     @Test
+    void debugIsAFlagOfItsOwn() {
+        VmRunCommand.Options o = parse("--kernel", "k", "--debug");
+        assertTrue(o.debug());
+        assertFalse(o.traceExits(), "--debug turns the trace on when the VM runs, not in the options");
+        assertFalse(parse("--kernel", "k").debug());
+        var e = assertThrows(IllegalArgumentException.class, () -> parse("--kernel", "k", "--debug=step"));
+        assertEquals("--debug takes no value", e.getMessage());
+    }
+
+    @Test
     void theStubProgramIsOptional() {
         assertEquals("hello", parse("--stub").stub());
         assertEquals("echo", parse("--stub=echo").stub());

@@ -91,6 +91,16 @@ public final class Arm64TestHost {
         return new Arm64TestHost(qemu, files);
     }
 
+    /** L1's kernel, Debian's stock arm64 cloud {@code Image}: a guest kernel for a monitor running in L1 too. */
+    public Path kernel() {
+        return files.kernel();
+    }
+
+    /** The static arm64 busybox, for a guest's initramfs. */
+    public Path busybox() {
+        return files.busybox();
+    }
+
     /** Starts L1 running {@code program}; the caller closes the returned run. */
     public GuestRun start(Arm64Program program) throws IOException {
         long t0 = System.nanoTime();

@@ -124,6 +124,11 @@ final class Arm64Arch implements Arch {
     }
 
     @Override
+    public void enableGuestDebug(Vcpu vcpu) {
+        vcpu.armSetGuestDebug(true, true);
+    }
+
+    @Override
     public void loadStub(GuestMemory memory, VmSpec.StubProgram program, Vcpu vcpu) {
         throw new VmCreationException("the stub guests are x86_64 code; on aarch64 boot a kernel (--kernel)", null);
     }

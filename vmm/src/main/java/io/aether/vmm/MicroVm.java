@@ -41,6 +41,7 @@ public final class MicroVm implements AutoCloseable {
     private final GuestMemory memory;
     private final DeviceManager devices;
     private final List<Vcpu> vcpus;
+    private final Arch arch;
     private final List<VcpuRunner> runners = new ArrayList<>();
     private final List<Thread> threads = new ArrayList<>();
     private final CompletableFuture<StopReason> stopped;
@@ -53,19 +54,20 @@ public final class MicroVm implements AutoCloseable {
     /**
      * @param stopped completed by whatever stops the VM first (its guest's power events included)
      * @param haltStops whether HLT ends the VM (the stub guest, which has no interrupt controller)
-     * @param decoding how the trace reads the architecture's exits
+     * @param arch the guest's architecture (how the trace reads its exits, how its vCPUs are debugged)
      * @param trace where every vCPU exit is printed, or null
      */
     MicroVm(VmSpec spec, Kvm kvm, Vm vm, GuestMemory memory, DeviceManager devices, List<Vcpu> vcpus,
-            CompletableFuture<StopReason> stopped, boolean haltStops, ExitDecoding decoding, PrintStream trace) {
+            CompletableFuture<StopReason> stopped, boolean haltStops, Arch arch, PrintStream trace) {
         this.spec = spec;
         this.kvm = kvm;
         this.vm = vm;
         this.memory = memory;
         this.devices = devices;
         this.vcpus = List.copyOf(vcpus);
+        this.arch = arch;
         this.stopped = stopped;
-        for (Vcpu vcpu : this.vcpus) runners.add(new VcpuRunner(vcpu, devices.io(), devices.mmio(), haltStops, decoding, trace, this::requestStop));
+        for (Vcpu vcpu : this.vcpus) runners.add(new VcpuRunner(vcpu, devices.io(), devices.mmio(), haltStops, arch, trace, this::requestStop));
         // Whoever completes the future first (a power event, a crash, a request), the vCPUs stop.
         stopped.thenRun(() -> runners.forEach(VcpuRunner::stop));
     }
@@ -100,6 +102,20 @@ public final class MicroVm implements AutoCloseable {
                 if (thread != null) threads.add(thread);
             }
             state = RunState.RUNNING;
+        }
+    }
+
+    /**
+     * Single-steps every vCPU and stops at its software breakpoints: each instruction is a debug
+     * exit, which the exit trace prints with its syndrome decoded (ESR_EL2 on aarch64).
+     *
+     * @throws IllegalStateException if the VM has started
+     * @throws VmCreationException where the architecture has no decoded debug exits
+     */
+    public void enableGuestDebug() {
+        synchronized (lifecycle) {
+            require(RunState.CREATED, "debug");
+            vcpus.forEach(arch::enableGuestDebug);
         }
     }
 

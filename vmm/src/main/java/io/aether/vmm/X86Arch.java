@@ -119,6 +119,11 @@ final class X86Arch implements Arch {
     }
 
     @Override
+    public void enableGuestDebug(Vcpu vcpu) {
+        throw new VmCreationException("guest debugging (single step, breakpoints) is implemented for aarch64 guests only", null);
+    }
+
+    @Override
     public void loadStub(GuestMemory memory, VmSpec.StubProgram program, Vcpu vcpu) {
         StubGuest.Program code = switch (program) {
             case HELLO -> StubGuest.Program.HELLO;

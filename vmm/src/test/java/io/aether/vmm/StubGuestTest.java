@@ -2,6 +2,7 @@ package io.aether.vmm;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.aether.arch.x86_64.StubGuest;
@@ -42,6 +43,18 @@ class StubGuestTest {
         assertEquals(StubGuest.MESSAGE.length(), outs, "one UART write exit per byte");
         assertTrue(trace.lines().anyMatch(l -> l.equals("[vcpu 0] IO_IN  port=0x03fd size=1 count=1")), "LSR polled");
         assertTrue(trace.strip().endsWith("[vcpu 0] HLT"));
+    }
+
+    @Test
+    void guestDebuggingIsRefusedOnX86InOneLineAndOnlyBeforeTheStart() throws Exception {
+        requireKvm();
+        try (MicroVm vm = MicroVm.create(VmSpec.stub(VmSpec.StubProgram.HELLO), new ByteArrayOutputStream(), null)) {
+            var e = assertThrows(VmCreationException.class, vm::enableGuestDebug);
+            assertEquals("guest debugging (single step, breakpoints) is implemented for aarch64 guests only", e.getMessage());
+            vm.start();
+            var late = assertThrows(IllegalStateException.class, vm::enableGuestDebug);
+            assertTrue(late.getMessage().startsWith("cannot debug: the VM is "), late.getMessage());
+        }
     }
 
     @Test

@@ -1,0 +1,89 @@
+package io.aether.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.aether.guest.Initramfs;
+import io.aether.testhost.Arm64Program;
+import io.aether.testhost.Arm64TestHost;
+import io.aether.testhost.GuestConsole;
+import io.aether.testhost.GuestRun;
+import io.aether.testhost.TestHost;
+import io.aether.testkit.Prerequisites;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The product on arm64: inside the arm64 test host (L1, an emulated arm64 machine whose KVM runs
+ * at EL2), {@code aether vm run} on the arm64 Java runtime boots Debian's stock arm64 cloud kernel
+ * (the same {@code Image} L1 runs) with a busybox initramfs, through the device tree, the GICv3
+ * and PSCI, to its init and a PSCI power-off.
+ */
+class Arm64AetherBootsLinuxTest {
+
+    /** Printed by the L2 guest's init with what it sees. */
+    static final String MARKER = "AETHER-ARM64-GUEST-UP";
+    private static final Duration L1_BOOT = Duration.ofMinutes(2);
+    /** The JVM's start in L1 and a Linux boot under KVM whose every exit is emulated: a minute quiet, several under load. */
+    private static final Duration L2_BOOT = Duration.ofMinutes(6);
+
+    private static Arm64TestHost host;
+
+    @BeforeAll
+    @Timeout(value = 10, unit = TimeUnit.MINUTES)
+    static void prepare() {
+        try {
+            host = Arm64TestHost.shared();
+        } catch (IOException unavailable) {
+            throw Prerequisites.missing(unavailable.getMessage());
+        }
+    }
+
+    /** The guest's /init: says what it sees, then powers off (busybox: reboot(2) POWER_OFF, PSCI SYSTEM_OFF on arm64). */
+    static String guestInit() {
+        return """
+                #!/bin/sh
+                mount -t proc proc /proc
+                echo "%s cpus=$(nproc) memtotal_kb=$(sed -n 's/^MemTotal: *\\([0-9]*\\) kB$/\\1/p' /proc/meminfo) arch=$(uname -m)"
+                poweroff -f
+                """.formatted(MARKER);
+    }
+
+    @Test
+    @Timeout(value = 12, unit = TimeUnit.MINUTES)
+    void aetherBootsDebiansStockArm64KernelToItsInitAndPowersOffWithStatusZero(@TempDir Path dir) throws IOException {
+        Path initrd = dir.resolve("guest-initrd.cpio");
+        Initramfs guest = Initramfs.busybox(host.busybox(), List.of("bin/sh", "bin/mount", "bin/sed", "bin/uname", "usr/bin/nproc", "sbin/poweroff"));
+        guest.text("init", 0755, guestInit());
+        guest.write(initrd, false);
+        String files = Arm64Program.FILES_DIR + "/";
+        Arm64Program program = new Arm64Program("io.aether.cli.Main", TestHost.productClasspath(),
+                List.of("vm", "run", "--kernel", files + host.kernel().getFileName(), "--initrd", files + initrd.getFileName(),
+                        "--vcpus", "2", "--mem", "256M", "--cmdline", "console=ttyS0 quiet panic=-1"),
+                Duration.ofMinutes(10), List.of(host.kernel(), initrd));
+        try (GuestRun run = host.start(program)) {
+            GuestConsole console = run.console();
+            console.expectLine(Pattern.compile(Arm64TestHost.KVM_PRESENT), L1_BOOT);
+            Pattern upLine = Pattern.compile(MARKER + " cpus=(\\d+) memtotal_kb=(\\d+) arch=(\\S+)\\s*");
+            // The whole line: a match on what has arrived so far could end inside a value.
+            Matcher up = upLine.matcher(console.expectLine(upLine, L2_BOOT).strip());
+            assertTrue(up.matches(), up.toString());
+            assertEquals("2", up.group(1), "nproc equals --vcpus: the second vCPU came up through PSCI CPU_ON");
+            long kib = Long.parseLong(up.group(2));
+            // The kernel keeps its own image and reservations out of MemTotal: most of 256 MiB, never more.
+            assertTrue(kib > 150 * 1024 && kib <= 256 * 1024, "MemTotal " + kib + " kB for --mem 256M");
+            assertEquals("aarch64", up.group(3));
+            assertEquals(0, run.awaitExit(Duration.ofMinutes(2)), "a PSCI power-off ends aether vm run with status 0:\n" + run.transcript());
+            System.err.println("testhost: arm64: L1 boot, aether's JVM, the L2 boot and both power-offs took " + run.elapsed());
+        }
+    }
+}
