@@ -58,6 +58,34 @@ class Arm64AetherBootsLinuxTest {
                 """.formatted(MARKER);
     }
 
+    /**
+     * {@code --debug} on real EL2 syndromes: each single step of the kernel's first instructions
+     * is a KVM_EXIT_DEBUG whose ESR_EL2 the trace decodes. EC 0x32 is a software step from a
+     * lower EL; the ISS's low six bits (IFSC) read 0x22, debug exception (Arm ARM, ESR_EL2).
+     */
+    @Test
+    @Timeout(value = 8, unit = TimeUnit.MINUTES)
+    void debugSingleStepsTheKernelAndTracesEachStepsEsrEl2Decoded() throws IOException {
+        String files = Arm64Program.FILES_DIR + "/";
+        Arm64Program program = new Arm64Program("io.aether.cli.Main", TestHost.productClasspath(),
+                List.of("vm", "run", "--kernel", files + host.kernel().getFileName(), "--debug"),
+                Duration.ofMinutes(5), List.of(host.kernel()));
+        try (GuestRun run = host.start(program)) {
+            GuestConsole console = run.console();
+            console.expectLine(Pattern.compile(Arm64TestHost.KVM_PRESENT), L1_BOOT);
+            Pattern step = Pattern.compile("\\[vcpu 0] DEBUG ESR_EL2=0x(c[ab][0-9a-f]{6}) EC=0x32 SOFTSTP_LOW \\(software step from a lower EL\\) IL=32:"
+                    + " ISV=[01] EX=[01] IFSC=0x22 \\(debug exception\\) far=0x[0-9a-f]+\\s*");
+            for (int i = 0; i < 3; i++) {
+                Matcher m = step.matcher(console.expectLine(step, L2_BOOT).strip());
+                assertTrue(m.matches());
+                // EC in bits 31:26 and IL in bit 25 of the raw value agree with the decoded fields.
+                long esr = Long.parseLong(m.group(1), 16);
+                assertEquals(0x32, esr >>> 26);
+                assertEquals(1, esr >>> 25 & 1);
+            }
+        }
+    }
+
     @Test
     @Timeout(value = 12, unit = TimeUnit.MINUTES)
     void aetherBootsDebiansStockArm64KernelToItsInitAndPowersOffWithStatusZero(@TempDir Path dir) throws IOException {
