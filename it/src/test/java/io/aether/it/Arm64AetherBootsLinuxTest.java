@@ -9,7 +9,6 @@ import io.aether.testhost.Arm64TestHost;
 import io.aether.testhost.GuestConsole;
 import io.aether.testhost.GuestRun;
 import io.aether.testhost.TestHost;
-import io.aether.testkit.Prerequisites;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -41,11 +40,7 @@ class Arm64AetherBootsLinuxTest {
     @BeforeAll
     @Timeout(value = 10, unit = TimeUnit.MINUTES)
     static void prepare() {
-        try {
-            host = Arm64TestHost.shared();
-        } catch (IOException unavailable) {
-            throw Prerequisites.missing(unavailable.getMessage());
-        }
+        host = Arm64Hosts.shared();
     }
 
     /** The guest's /init: says what it sees, then powers off (busybox: reboot(2) POWER_OFF, PSCI SYSTEM_OFF on arm64). */
