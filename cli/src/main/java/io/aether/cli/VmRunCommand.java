@@ -46,10 +46,10 @@ final class VmRunCommand {
 
             Options:
                   --stub[=PROGRAM]   Run the built-in stub guest (no kernel needed): it enters long
-                                     mode and prints a line on the UART, then
-                                     hello: halts (the default);  echo: echoes what you type until
-                                     Ctrl-D;  count: prints 0123456789 lines for ever;
-                                     crash: triple-faults (exit status 3).
+                                     mode (x86_64) or EL1 (aarch64) and prints a line on the UART, then
+                                     hello: halts or powers off (the default);  echo: echoes what you
+                                     type until Ctrl-D;  count: prints 0123456789 lines for ever;
+                                     crash (x86_64): triple-faults (exit status 3).
                   --kernel PATH      Linux kernel: a bzImage (vmlinuz) or an ELF vmlinux with a PVH entry.
                   --initrd PATH      Initial ramdisk (cpio archive, optionally compressed).
                   --cmdline STR      Kernel command line (default: %s).

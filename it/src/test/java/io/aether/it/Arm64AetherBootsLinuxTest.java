@@ -53,6 +53,20 @@ class Arm64AetherBootsLinuxTest {
                 """.formatted(MARKER);
     }
 
+    /** The arm64 stub guest: A64 code from the project's encoder prints over MMIO and powers off through PSCI. */
+    @Test
+    @Timeout(value = 6, unit = TimeUnit.MINUTES)
+    void theStubGuestPrintsOnTheUartAndPowersOffThroughPsci() throws IOException {
+        Arm64Program program = new Arm64Program("io.aether.cli.Main", TestHost.productClasspath(), List.of("vm", "run", "--stub"),
+                Duration.ofMinutes(4));
+        try (GuestRun run = host.start(program)) {
+            GuestConsole console = run.console();
+            console.expectLine(Pattern.compile(Arm64TestHost.KVM_PRESENT), L1_BOOT);
+            console.expectLine(Pattern.compile("Aether stub guest: hello from EL1\\s*"), L2_BOOT);
+            assertEquals(0, run.awaitExit(Duration.ofMinutes(2)), "PSCI SYSTEM_OFF ends aether vm run with status 0:\n" + run.transcript());
+        }
+    }
+
     /**
      * {@code --debug} on real EL2 syndromes: each single step of the kernel's first instructions
      * is a KVM_EXIT_DEBUG whose ESR_EL2 the trace decodes. EC 0x32 is a software step from a

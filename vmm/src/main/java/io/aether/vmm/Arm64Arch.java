@@ -4,6 +4,7 @@ import io.aether.arch.VirtioMmioWindow;
 import io.aether.arch.aarch64.DeviceTree;
 import io.aether.arch.aarch64.Layout;
 import io.aether.arch.aarch64.Platform;
+import io.aether.arch.aarch64.StubGuest;
 import io.aether.common.InterruptLine;
 import io.aether.devices.PowerEvents;
 import io.aether.kvm.Arm64Register;
@@ -128,9 +129,19 @@ final class Arm64Arch implements Arch {
         vcpu.armSetGuestDebug(true, true);
     }
 
+    /** The stub at the start of RAM, entered at EL1h with DAIF masked; it ends with PSCI SYSTEM_OFF. */
     @Override
     public void loadStub(GuestMemory memory, VmSpec.StubProgram program, Vcpu vcpu) {
-        throw new VmCreationException("the stub guests are x86_64 code; on aarch64 boot a kernel (--kernel)", null);
+        StubGuest.Program code = switch (program) {
+            case HELLO -> StubGuest.Program.HELLO;
+            case ECHO -> StubGuest.Program.ECHO;
+            case COUNT -> StubGuest.Program.COUNT;
+            case CRASH -> throw new VmCreationException("--stub=crash: the crash program (a triple fault) is x86_64's; "
+                    + "arm64 has hello, echo and count", null);
+        };
+        memory.write(StubGuest.ENTRY, StubGuest.image(code));
+        vcpu.setRegister(Arm64Register.PSTATE, BOOT_PSTATE);
+        vcpu.setRegister(Arm64Register.PC, StubGuest.ENTRY);
     }
 
     /** x0 = the device tree, x1..x3 = 0, PC = the kernel's first byte, EL1h with DAIF masked. */

@@ -109,6 +109,15 @@ class Arm64ArchTest {
     }
 
     @Test
+    void theStubIsWrittenAtTheStartOfRamAndTheX86CrashProgramIsRefusedByName() {
+        try (GuestMemory memory = GuestMemory.anonymous(arch.memoryRegions(VmSpec.stub(VmSpec.StubProgram.CRASH).boot(), 16L << 20))) {
+            var e = assertThrows(VmCreationException.class, () -> arch.loadStub(memory, VmSpec.StubProgram.CRASH, null));
+            assertEquals("--stub=crash: the crash program (a triple fault) is x86_64's; arm64 has hello, echo and count", e.getMessage());
+            assertEquals(0, memory.read(0x4000_0000L, 4)[0], "nothing written on refusal");
+        }
+    }
+
+    @Test
     void aSingleStepShowsEsrEl2DecodedAndTheTraceGoesOn() {
         var sink = new ByteArrayOutputStream();
         // EC 0x32 (software step, lower EL) << 26 | IL | ISV (bit 24) | IFSC 0x22 (debug exception) = 0xcb000022.
