@@ -34,6 +34,7 @@ class Arm64AetherBootsLinuxTest {
     private static final Duration L1_BOOT = Duration.ofMinutes(2);
     /** The JVM's start in L1 and a Linux boot under KVM whose every exit is emulated: a minute quiet, several under load. */
     private static final Duration L2_BOOT = Duration.ofMinutes(6);
+    private static final Duration STEP = Duration.ofMinutes(1);
 
     private static Arm64TestHost host;
 
@@ -51,6 +52,58 @@ class Arm64AetherBootsLinuxTest {
                 echo "%s cpus=$(nproc) memtotal_kb=$(sed -n 's/^MemTotal: *\\([0-9]*\\) kB$/\\1/p' /proc/meminfo) arch=$(uname -m)"
                 poweroff -f
                 """.formatted(MARKER);
+    }
+
+    /**
+     * virtio-mmio on GICv3 SPIs: the stock kernel's own virtio_mmio and virtio_blk modules find
+     * two disks through the device tree; the guest reads what the host wrote, writes the
+     * read-write disk, and cannot write the read-only one (VIRTIO_BLK_F_RO).
+     */
+    @Test
+    @Timeout(value = 12, unit = TimeUnit.MINUTES)
+    void theGuestFindsVirtioDisksThroughTheDeviceTreeAndTheReadOnlyOneRefusesWrites(@TempDir Path dir) throws IOException {
+        List<Path> modules = host.guestModules();
+        Path initrd = dir.resolve("disk-initrd.cpio");
+        Initramfs guest = Initramfs.busybox(host.busybox(), List.of("bin/sh", "bin/mount", "sbin/insmod", "bin/cat", "usr/bin/head",
+                "bin/dd", "bin/sync", "sbin/poweroff"));
+        for (Path m : modules) guest.file(m.getFileName().toString(), 0644, m);
+        guest.text("init", 0755, """
+                #!/bin/sh
+                mount -t proc proc /proc
+                mount -t sysfs sysfs /sys
+                mount -t devtmpfs devtmpfs /dev
+                for m in %s; do insmod /$m || echo "cannot load $m"; done
+                echo "host-data: $(head -c 14 /dev/vda) $(head -c 14 /dev/vdb)"
+                echo "read-only: $(cat /sys/block/vda/ro) $(cat /sys/block/vdb/ro)"
+                echo guest-wrote | dd of=/dev/vda bs=512 seek=1 conv=fsync 2>/dev/null; echo "write-rw: $?"
+                echo guest-wrote | dd of=/dev/vdb bs=512 seek=1 conv=fsync 2>/dev/null; echo "write-ro: $?"
+                echo 3 > /proc/sys/vm/drop_caches
+                echo "read-back: $(dd if=/dev/vda bs=512 skip=1 count=1 2>/dev/null | head -c 11)"
+                poweroff -f
+                """.formatted(String.join(" ", modules.stream().map(m -> m.getFileName().toString()).toList())));
+        guest.write(initrd, false);
+        byte[] disk = new byte[1 << 20];
+        byte[] rw = "host-disk-rw-1".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        System.arraycopy(rw, 0, disk, 0, rw.length);
+        Path rwDisk = java.nio.file.Files.write(dir.resolve("rw.img"), disk);
+        byte[] ro = "host-disk-ro-2".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        System.arraycopy(ro, 0, disk, 0, ro.length);
+        Path roDisk = java.nio.file.Files.write(dir.resolve("ro.img"), disk);
+        String files = Arm64Program.FILES_DIR + "/";
+        Arm64Program program = new Arm64Program("io.aether.cli.Main", TestHost.productClasspath(),
+                List.of("vm", "run", "--kernel", files + host.kernel().getFileName(), "--initrd", files + initrd.getFileName(),
+                        "--disk", files + "rw.img", "--disk", files + "ro.img,ro", "--cmdline", "console=ttyS0 quiet panic=-1"),
+                Duration.ofMinutes(10), List.of(host.kernel(), initrd, rwDisk, roDisk));
+        try (GuestRun run = host.start(program)) {
+            GuestConsole console = run.console();
+            console.expectLine(Pattern.compile(Arm64TestHost.KVM_PRESENT), L1_BOOT);
+            assertEquals("host-data: host-disk-rw-1 host-disk-ro-2", console.expectLine(Pattern.compile("host-data: .*"), L2_BOOT).strip());
+            assertEquals("read-only: 0 1", console.expectLine(Pattern.compile("read-only: .*"), STEP).strip());
+            assertEquals("write-rw: 0", console.expectLine(Pattern.compile("write-rw: .*"), STEP).strip());
+            assertTrue(!console.expectLine(Pattern.compile("write-ro: .*"), STEP).strip().equals("write-ro: 0"), "the read-only disk took a write");
+            assertEquals("read-back: guest-wrote", console.expectLine(Pattern.compile("read-back: .*"), STEP).strip());
+            assertEquals(0, run.awaitExit(Duration.ofMinutes(2)), run.transcript());
+        }
     }
 
     /** The arm64 stub guest: A64 code from the project's encoder prints over MMIO and powers off through PSCI. */

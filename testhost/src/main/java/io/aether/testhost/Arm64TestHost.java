@@ -101,6 +101,16 @@ public final class Arm64TestHost {
         return files.busybox();
     }
 
+    /**
+     * The virtio-mmio and virtio-blk modules of {@link #kernel()}, decompressed, in load order:
+     * for a guest of that kernel that uses a disk. Fetched once (see {@link Arm64GuestModules}).
+     */
+    public List<Path> guestModules() throws IOException {
+        List<String> kernelPackage = Arm64GuestModules.kernelPackage(files.packages());
+        return Arm64GuestModules.ensure(files.directory().getParent(), kernelPackage.get(0), kernelPackage.get(1),
+                Arm64TestHost::progress).files();
+    }
+
     /** Starts L1 running {@code program}; the caller closes the returned run. */
     public GuestRun start(Arm64Program program) throws IOException {
         long t0 = System.nanoTime();

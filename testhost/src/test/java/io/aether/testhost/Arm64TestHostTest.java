@@ -142,6 +142,20 @@ class Arm64TestHostTest {
         assertEquals("file " + dir.resolve("gone") + " for L1 is not a regular file", missing.getMessage());
     }
 
+    @Test
+    void guestModulesAreThoseOfTheHostsKernelPackageAndACompleteCacheIsReused() throws IOException {
+        assertEquals(List.of("linux-image-6.12.1-cloud-arm64", "6.12.1-1"),
+                Arm64GuestModules.kernelPackage(List.of("busybox-static=1:1.37", "linux-image-6.12.1-cloud-arm64=6.12.1-1")));
+        var none = assertThrows(IOException.class, () -> Arm64GuestModules.kernelPackage(List.of("busybox-static=1:1.37")));
+        assertEquals("the arm64 host's manifest names no linux-image-* package: [busybox-static=1:1.37]", none.getMessage());
+        // An epoch's colon is kept out of the directory name.
+        Path cached = Files.createDirectories(dir.resolve("cache/guest-modules/linux-image-x_1%2.0"));
+        Files.writeString(cached.resolve("complete"), "linux-image-x=1:2.0\n");
+        Arm64GuestModules modules = Arm64GuestModules.ensure(dir.resolve("cache"), "linux-image-x", "1:2.0",
+                line -> { throw new AssertionError("fetched again: " + line); });
+        assertEquals(List.of(cached.resolve("virtio_mmio.ko"), cached.resolve("virtio_blk.ko")), modules.files());
+    }
+
     /**
      * Runs L1's /init under the host's sh with every command it calls stubbed, and checks the
      * sequence. Only shell functions can stub commands, so the init must name none by its path:
