@@ -55,17 +55,18 @@ class Arm64AetherBootsLinuxTest {
     }
 
     /**
-     * virtio-mmio on GICv3 SPIs: the stock kernel's own virtio_mmio and virtio_blk modules find
-     * two disks through the device tree; the guest reads what the host wrote, writes the
-     * read-write disk, and cannot write the read-only one (VIRTIO_BLK_F_RO).
+     * virtio-mmio on GICv3 SPIs: the stock kernel's own virtio_mmio, virtio_blk and virtio-rng
+     * modules find two disks and the entropy device through the device tree; the guest reads what
+     * the host wrote, writes the read-write disk, cannot write the read-only one
+     * (VIRTIO_BLK_F_RO), and reads entropy.
      */
     @Test
     @Timeout(value = 12, unit = TimeUnit.MINUTES)
-    void theGuestFindsVirtioDisksThroughTheDeviceTreeAndTheReadOnlyOneRefusesWrites(@TempDir Path dir) throws IOException {
+    void theGuestFindsVirtioDisksAndEntropyThroughTheDeviceTreeAndTheReadOnlyDiskRefusesWrites(@TempDir Path dir) throws IOException {
         List<Path> modules = host.guestModules();
         Path initrd = dir.resolve("disk-initrd.cpio");
         Initramfs guest = Initramfs.busybox(host.busybox(), List.of("bin/sh", "bin/mount", "sbin/insmod", "bin/cat", "usr/bin/head",
-                "bin/dd", "bin/sync", "sbin/poweroff"));
+                "bin/dd", "usr/bin/wc", "sbin/poweroff"));
         for (Path m : modules) guest.file(m.getFileName().toString(), 0644, m);
         guest.text("init", 0755, """
                 #!/bin/sh
@@ -79,6 +80,7 @@ class Arm64AetherBootsLinuxTest {
                 echo guest-wrote | dd of=/dev/vdb bs=512 seek=1 conv=fsync 2>/dev/null; echo "write-ro: $?"
                 echo 3 > /proc/sys/vm/drop_caches
                 echo "read-back: $(dd if=/dev/vda bs=512 skip=1 count=1 2>/dev/null | head -c 11)"
+                echo "rng: $(cat /sys/class/misc/hw_random/rng_current) $(head -c 64 /dev/hwrng | wc -c)"
                 poweroff -f
                 """.formatted(String.join(" ", modules.stream().map(m -> m.getFileName().toString()).toList())));
         guest.write(initrd, false);
@@ -102,6 +104,8 @@ class Arm64AetherBootsLinuxTest {
             assertEquals("write-rw: 0", console.expectLine(Pattern.compile("write-rw: .*"), STEP).strip());
             assertTrue(!console.expectLine(Pattern.compile("write-ro: .*"), STEP).strip().equals("write-ro: 0"), "the read-only disk took a write");
             assertEquals("read-back: guest-wrote", console.expectLine(Pattern.compile("read-back: .*"), STEP).strip());
+            // The entropy device, the window after the disks: the kernel's hw_random core picks it and reads from it.
+            assertEquals("rng: virtio_rng.0 64", console.expectLine(Pattern.compile("rng: .*"), STEP).strip());
             assertEquals(0, run.awaitExit(Duration.ofMinutes(2)), run.transcript());
         }
     }

@@ -15,18 +15,20 @@ import java.util.function.Consumer;
 import java.util.stream.Stream;
 
 /**
- * The virtio-mmio and virtio-blk modules of the kernel package L1 boots, for an L2 guest of that
+ * The virtio-mmio, virtio-blk and virtio-rng modules of the kernel package L1 boots, for an L2 guest of that
  * same kernel under Aether (Debian's arm64 cloud kernel builds them as modules, xz-compressed:
  * they are decompressed here, as busybox's insmod takes plain {@code .ko} files). Fetched once
- * with a {@link PrivateApt} into {@code guest-modules/<kernel package>_<version>/} beside the
- * host's files, apart from them so that the host's cache stays as it is.
+ * with a {@link PrivateApt} into {@code guest-modules/<kernel package>_<version>-<recipe>/} beside
+ * the host's files, apart from them so that the host's cache stays as it is.
  *
  * @param directory where the modules lie
  */
 record Arm64GuestModules(Path directory) {
 
-    /** In load order: the transport, then the block driver on it. */
-    static final List<String> MODULES = List.of("virtio_mmio", "virtio_blk");
+    /** In load order: the transport, then the drivers on it (file names as kbuild writes them). */
+    static final List<String> MODULES = List.of("virtio_mmio", "virtio_blk", "virtio-rng");
+    /** Bumped when {@link #MODULES} changes, so that an older cache is fetched again. */
+    static final String RECIPE = "2";
     private static final String DONE = "complete";
 
     /** The module files, in load order. */
@@ -40,7 +42,7 @@ record Arm64GuestModules(Path directory) {
      * modules that kernel would not load.
      */
     static Arm64GuestModules ensure(Path cache, String kernelPackage, String version, Consumer<String> progress) throws IOException {
-        Path directory = cache.resolve("guest-modules").resolve(kernelPackage + "_" + version.replace(':', '%'));
+        Path directory = cache.resolve("guest-modules").resolve(kernelPackage + "_" + version.replace(':', '%') + "-" + RECIPE);
         if (Files.isRegularFile(directory.resolve(DONE))) return new Arm64GuestModules(directory);
         Files.createDirectories(directory.getParent());
         synchronized (Arm64GuestModules.class) {

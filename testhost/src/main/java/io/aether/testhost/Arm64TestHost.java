@@ -102,8 +102,8 @@ public final class Arm64TestHost {
     }
 
     /**
-     * The virtio-mmio and virtio-blk modules of {@link #kernel()}, decompressed, in load order:
-     * for a guest of that kernel that uses a disk. Fetched once (see {@link Arm64GuestModules}).
+     * The virtio-mmio, virtio-blk and virtio-rng modules of {@link #kernel()}, decompressed, in
+     * load order: for a guest of that kernel that uses its disks and entropy device. Fetched once (see {@link Arm64GuestModules}).
      */
     public List<Path> guestModules() throws IOException {
         List<String> kernelPackage = Arm64GuestModules.kernelPackage(files.packages());

@@ -149,11 +149,12 @@ class Arm64TestHostTest {
         var none = assertThrows(IOException.class, () -> Arm64GuestModules.kernelPackage(List.of("busybox-static=1:1.37")));
         assertEquals("the arm64 host's manifest names no linux-image-* package: [busybox-static=1:1.37]", none.getMessage());
         // An epoch's colon is kept out of the directory name.
-        Path cached = Files.createDirectories(dir.resolve("cache/guest-modules/linux-image-x_1%2.0"));
+        Path cached = Files.createDirectories(dir.resolve("cache/guest-modules/linux-image-x_1%2.0-" + Arm64GuestModules.RECIPE));
         Files.writeString(cached.resolve("complete"), "linux-image-x=1:2.0\n");
         Arm64GuestModules modules = Arm64GuestModules.ensure(dir.resolve("cache"), "linux-image-x", "1:2.0",
                 line -> { throw new AssertionError("fetched again: " + line); });
-        assertEquals(List.of(cached.resolve("virtio_mmio.ko"), cached.resolve("virtio_blk.ko")), modules.files());
+        assertEquals(List.of(cached.resolve("virtio_mmio.ko"), cached.resolve("virtio_blk.ko"), cached.resolve("virtio-rng.ko")),
+                modules.files());
     }
 
     /**
