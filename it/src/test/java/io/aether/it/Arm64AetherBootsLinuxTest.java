@@ -3,6 +3,10 @@ package io.aether.it;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.aether.guest.Arm64GuestFetcher;
+import io.aether.guest.GuestArtifacts;
+import io.aether.guest.GuestFetcher;
+import io.aether.guest.GuestInit;
 import io.aether.guest.Initramfs;
 import io.aether.testhost.Arm64Program;
 import io.aether.testhost.Arm64TestHost;
@@ -107,6 +111,30 @@ class Arm64AetherBootsLinuxTest {
             // The entropy device, the window after the disks: the kernel's hw_random core picks it and reads from it.
             assertEquals("rng: virtio_rng.0 64", console.expectLine(Pattern.compile("rng: .*"), STEP).strip());
             assertEquals(0, run.awaitExit(Duration.ofMinutes(2)), run.transcript());
+        }
+    }
+
+    /**
+     * The guest {@code aether guest fetch --arch arm64} builds (Debian's gzip-compressed arm64
+     * {@code vmlinuz}, its virtio modules decompressed, the project's initramfs) boots under Aether
+     * in L1 to its ready marker, loads every module, and powers off at once (aether.init=poweroff).
+     */
+    @Test
+    @Timeout(value = 12, unit = TimeUnit.MINUTES)
+    void theGuestThatGuestFetchBuildsForArm64BootsToItsReadyMarker() throws IOException {
+        GuestArtifacts fetched = new Arm64GuestFetcher(GuestFetcher.defaultCacheRoot(), line -> System.err.println("guest fetch: " + line))
+                .fetch(false);
+        String files = Arm64Program.FILES_DIR + "/";
+        Arm64Program program = new Arm64Program("io.aether.cli.Main", TestHost.productClasspath(),
+                List.of("vm", "run", "--kernel", files + fetched.kernel().getFileName(), "--initrd", files + fetched.initramfs().getFileName(),
+                        "--cmdline", "console=ttyS0 quiet panic=-1 " + GuestInit.POWEROFF_PARAMETER),
+                Duration.ofMinutes(10), List.of(fetched.kernel(), fetched.initramfs()));
+        try (GuestRun run = host.start(program)) {
+            GuestConsole console = run.console();
+            console.expectLine(Pattern.compile(Arm64TestHost.KVM_PRESENT), L1_BOOT);
+            console.expectLine(Pattern.compile(Pattern.quote(GuestInit.READY_MARKER) + "\\s*"), L2_BOOT);
+            assertEquals(0, run.awaitExit(Duration.ofMinutes(2)), run.transcript());
+            assertTrue(!run.transcript().contains("aether-init: cannot load"), "every virtio module loads:\n" + run.transcript());
         }
     }
 
