@@ -2,6 +2,7 @@ package io.aether.ai;
 
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtLoggingLevel;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -33,7 +34,7 @@ public final class InferenceRuntime implements AutoCloseable {
     private final RuntimeConfig config;
     private final Map<String, Deployment> deployments = new ConcurrentHashMap<>();
     private final ReentrantLock admin = new ReentrantLock();
-    private final MetricsRegistry metrics = new MetricsRegistry();
+    private final MetricsRegistry metrics = new MetricsRegistry(this::models);
     private volatile boolean closed;
 
     /** A deployed model: its source and its current routing (null once undeployed). */
@@ -312,7 +313,7 @@ public final class InferenceRuntime implements AutoCloseable {
         result.whenComplete((outputs, failure) -> v.release());
         try {
             Map<String, Tensor> outputs = result.join();
-            v.metrics.ok.increment();
+            v.metrics.ok.inc();
             v.metrics.latency.observe((System.nanoTime() - start) / 1e9);
             return new Prediction(name, v.version, outputs);
         } catch (CompletionException | CancellationException e) {
@@ -342,9 +343,9 @@ public final class InferenceRuntime implements AutoCloseable {
         }
     }
 
-    /** Appends the runtime's metrics in the Prometheus text format. */
-    public void writeMetrics(StringBuilder out) {
-        metrics.write(out, this::models);
+    /** The runtime's metrics (read at each scrape), for a host to serve or merge with its own. */
+    public PrometheusRegistry metrics() {
+        return metrics.registry;
     }
 
     /** Undeploys every model; in-flight predictions are answered first. */

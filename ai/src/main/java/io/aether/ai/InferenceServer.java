@@ -5,6 +5,16 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import io.aether.sync.JdkHttpServers;
+import io.aether.sync.StallGuard;
+import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.CounterWithCallback;
+import io.prometheus.metrics.core.metrics.GaugeWithCallback;
+import io.prometheus.metrics.core.metrics.Histogram;
+import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import io.prometheus.metrics.model.snapshots.MetricSnapshot;
+import io.prometheus.metrics.model.snapshots.MetricSnapshots;
 import java.io.ByteArrayOutputStream;
 import java.io.FilterInputStream;
 import java.io.IOException;
@@ -12,19 +22,16 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
-import io.aether.sync.JdkHttpServers;
-import io.aether.sync.StallGuard;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.LongAdder;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -79,8 +86,14 @@ public final class InferenceServer implements AutoCloseable {
     private final StallGuard stallGuard;
     private final ByteBudget budget;
     private final ObjectMapper mapper = new ObjectMapper(JsonTensors.FACTORY);
-    private final Map<String, LongAdder> requestCounts = new ConcurrentHashMap<>();
-    private final Map<String, Histogram> predictLatency = new ConcurrentHashMap<>();
+    /** The server's own metrics; the runtime's are in {@link InferenceRuntime#metrics()}. */
+    private final PrometheusRegistry serverMetrics = new PrometheusRegistry();
+    private final Counter requestCounts = Counter.builder().name("aether_http_requests_total")
+            .help("HTTP requests by endpoint, model (empty when none or unknown) and status code.")
+            .labelNames("endpoint", "model", "code").register(serverMetrics);
+    private final Histogram predictLatency = Histogram.builder().name("aether_http_predict_duration_seconds")
+            .help("Time to answer a successful predict request through the endpoint, body parsing and encoding included.")
+            .labelNames("model").classicOnly().classicUpperBounds(MetricsRegistry.LATENCY_BOUNDS).register(serverMetrics);
 
     /** Writes a response body to the exchange. */
     private interface BodyWriter {
@@ -134,6 +147,12 @@ public final class InferenceServer implements AutoCloseable {
         this.executor = executor;
         this.stallGuard = stallGuard;
         this.budget = budget;
+        GaugeWithCallback.builder().name("aether_http_inflight_tensor_bytes")
+                .help("Bytes of request tensors held now, against the in-flight budget (--max-in-flight).")
+                .callback(gauge -> gauge.call(budget.used())).register(serverMetrics);
+        CounterWithCallback.builder().name("aether_http_inflight_refusals_total")
+                .help("Requests refused (503, or 413 when one needs more than all of it) because the in-flight budget was full.")
+                .callback(counter -> counter.call(budget.refusals())).register(serverMetrics);
     }
 
     /** Binds and starts serving; the runtime stays the caller's to close. */
@@ -228,11 +247,9 @@ public final class InferenceServer implements AutoCloseable {
      * must see it counted.
      */
     private void count(String[] endpoint, Response response, long start) {
-        requestCounts.computeIfAbsent(Prom.labels("endpoint", endpoint[0], "model", endpoint[1],
-                "code", Integer.toString(response.status())), k -> new LongAdder()).increment();
+        requestCounts.labelValues(endpoint[0], endpoint[1], Integer.toString(response.status())).inc();
         if (endpoint[0].equals("predict") && !endpoint[1].isEmpty() && response.status() == 200) {
-            predictLatency.computeIfAbsent(endpoint[1], m -> new Histogram(Histogram.LATENCY_BOUNDS))
-                    .observe((System.nanoTime() - start) / 1e9);
+            predictLatency.labelValues(endpoint[1]).observe((System.nanoTime() - start) / 1e9);
         }
     }
 
@@ -249,7 +266,7 @@ public final class InferenceServer implements AutoCloseable {
             case "/metrics" -> {
                 endpoint[0] = "metrics";
                 requireMethod(method, "GET");
-                return Response.bytes(200, Prom.CONTENT_TYPE, metricsText().getBytes(StandardCharsets.UTF_8), Map.of());
+                return Response.bytes(200, PrometheusTextFormatWriter.CONTENT_TYPE, metricsText().getBytes(StandardCharsets.UTF_8), Map.of());
             }
             case "/v1/models", "/v1/models/" -> {
                 endpoint[0] = "metadata";
@@ -668,23 +685,17 @@ public final class InferenceServer implements AutoCloseable {
         }
     }
 
-    /** The runtime's metrics followed by the server's own. */
+    /** The runtime's metrics and the server's own, in the Prometheus text format 0.0.4. */
     public String metricsText() {
-        StringBuilder out = new StringBuilder(16 * 1024);
-        runtime.writeMetrics(out);
-        Prom.family(out, "aether_http_requests_total", "counter",
-                "HTTP requests by endpoint, model (empty when none or unknown) and status code.");
-        requestCounts.forEach((labels, n) -> Prom.sample(out, "aether_http_requests_total", labels, n.sum()));
-        Prom.family(out, "aether_http_predict_duration_seconds", "histogram",
-                "Time to answer a successful predict request through the endpoint, body parsing and encoding included.");
-        predictLatency.forEach((model, h) -> h.write(out, "aether_http_predict_duration_seconds",
-                Prom.labels("model", model)));
-        Prom.family(out, "aether_http_inflight_tensor_bytes", "gauge",
-                "Bytes of request tensors held now, against the in-flight budget (--max-in-flight).");
-        Prom.sample(out, "aether_http_inflight_tensor_bytes", "", budget.used());
-        Prom.family(out, "aether_http_inflight_refusals_total", "counter",
-                "Requests refused (503, or 413 when one needs more than all of it) because the in-flight budget was full.");
-        Prom.sample(out, "aether_http_inflight_refusals_total", "", budget.refusals());
-        return out.toString();
+        List<MetricSnapshot> all = new ArrayList<>();
+        runtime.metrics().scrape().forEach(all::add);
+        serverMetrics.scrape().forEach(all::add);
+        ByteArrayOutputStream out = new ByteArrayOutputStream(16 * 1024);
+        try {
+            PrometheusTextFormatWriter.create().write(out, new MetricSnapshots(all));
+        } catch (IOException e) {
+            throw new UncheckedIOException("writing to memory cannot fail", e);
+        }
+        return out.toString(StandardCharsets.UTF_8);
     }
 }

@@ -387,7 +387,7 @@ final class JsonTensors {
                 case VALUE_NUMBER_FLOAT -> {
                     double d = p.getDoubleValue();
                     if (d != Math.rint(d) || Double.isInfinite(d) || d < -0x1p63 || d >= 0x1p63) {
-                        throw InferenceException.invalidInput(name, "input '" + name + "': value " + Prom.number(d)
+                        throw InferenceException.invalidInput(name, "input '" + name + "': value " + p.getText()
                                 + " at index " + count + " is not an " + type.label());
                     }
                     value = (long) d;

@@ -208,6 +208,6 @@ final class LoadedVersion {
 
     VersionStatus status(VersionStatus.Role role, double percent) {
         return new VersionStatus(version, ref, role, percent, signature, runner.batching(), loadedAt,
-                metrics.requests(), metrics.batchRows.count(), inFlight());
+                metrics.requests(), metrics.batchRows.getCount(), inFlight());
     }
 }

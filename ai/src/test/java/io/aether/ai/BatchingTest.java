@@ -76,12 +76,11 @@ class BatchingTest {
             VersionStatus v = runtime.status("lin").orElseThrow().stable();
             assertEquals(8, v.requests());
             assertEquals(1, v.runs(), "all 8 requests ran in one session run");
-            StringBuilder m = new StringBuilder();
-            runtime.writeMetrics(m);
-            assertTrue(m.toString().contains("aether_inference_batch_size_bucket{model=\"lin\",version=\""
-                    + v.version() + "\",le=\"8\"} 0"), m.toString());
-            assertTrue(m.toString().contains("aether_inference_batch_size_sum{model=\"lin\",version=\"" + v.version()
-                    + "\"} 12"));
+            PrometheusText m = PrometheusText.scrape(runtime.metrics());
+            Map<String, String> version = Map.of("model", "lin", "version", v.version());
+            assertEquals(0, m.bucket("aether_inference_batch_size", version, 8));
+            assertEquals(1, m.bucket("aether_inference_batch_size", version, 16));
+            assertEquals(12, m.value("aether_inference_batch_size_sum", version));
         }
     }
 

@@ -191,9 +191,7 @@ class InferenceRuntimeTest {
         assertEquals(v1, p.version());
         assertArrayEquals(new float[] {2.5f, 6}, p.output("Y").toFloats());
         assertEquals(1, runtime.status("lin").orElseThrow().versions().size());
-        StringBuilder metrics = new StringBuilder();
-        runtime.writeMetrics(metrics);
-        assertTrue(metrics.toString().contains("aether_model_load_failures_total{model=\"lin\"} 2"), metrics.toString());
+        assertEquals(2, PrometheusText.scrape(runtime.metrics()).value("aether_model_load_failures_total", Map.of("model", "lin")));
     }
 
     @Test
@@ -255,7 +253,7 @@ class InferenceRuntimeTest {
                     List.of(new TensorSpec("Y", ElementType.FLOAT, List.of(Dim.symbolic("N"), Dim.of(2)))));
             // Not started: nothing takes from the queue of one.
             VersionRunner runner = new VersionRunner(env, session, sig, RuntimeConfig.defaults().withQueueCapacity(1),
-                    new VersionMetrics("lin", "v1"));
+                    new MetricsRegistry(List::of).open("lin", "v1"));
             runner.submit(x(1, 1, 2, 3), 1);
             assertEquals(1, runner.queued());
             InferenceException e = assertThrows(InferenceException.class, () -> runner.submit(x(1, 1, 2, 3), 1));

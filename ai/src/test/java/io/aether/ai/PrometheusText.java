@@ -4,6 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -28,6 +33,13 @@ final class PrometheusText {
 
     final List<Sample> samples = new ArrayList<>();
     final Map<String, String> types = new LinkedHashMap<>();
+
+    /** Writes {@code registry} with the client library's text writer and parses the text. */
+    static PrometheusText scrape(PrometheusRegistry registry) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        PrometheusTextFormatWriter.create().write(out, registry.scrape());
+        return parse(out.toString(StandardCharsets.UTF_8));
+    }
 
     static PrometheusText parse(String text) {
         PrometheusText p = new PrometheusText();
@@ -114,6 +126,21 @@ final class PrometheusText {
             String base = first.name().substring(0, first.name().length() - "_bucket".length());
             assertEquals(previous, value(base + "_count", labels), "+Inf bucket != count for " + labels);
         }
+    }
+
+    /** The cumulative count of the histogram bucket whose upper bound is {@code le}, however the bound is written. */
+    double bucket(String histogram, Map<String, String> labels, double le) {
+        List<Sample> found = samples.stream().filter(s -> s.name().equals(histogram + "_bucket")
+                && !s.labels().get("le").equals("+Inf") && Double.parseDouble(s.labels().get("le")) == le
+                && labels.equals(without(s.labels(), "le"))).toList();
+        assertEquals(1, found.size(), "bucket le=" + le + " of " + histogram + labels + ": " + found);
+        return found.getFirst().value();
+    }
+
+    private static Map<String, String> without(Map<String, String> labels, String name) {
+        Map<String, String> rest = new LinkedHashMap<>(labels);
+        rest.remove(name);
+        return rest;
     }
 
     /** The value of the one sample with this name and exactly these labels. */

@@ -31,8 +31,10 @@ public final class Main {
         static {
             ALL.put("demo", DemoCommand::new);
             ALL.put("vm", VmCommand::new);
+            ALL.put("node", NodeCommand::new);
             ALL.put("guest", GuestCommand::new);
             ALL.put("model", ModelCommand::new);
+            ALL.put("controller", ControllerCommand::new);
             ALL.put("help", CommandLine.HelpCommand::new);
         }
     }

@@ -8,13 +8,16 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Unmatched;
 
 /**
- * {@code aether vm}: the microVM monitor. Its subcommands, {@code run} and {@code monitor}, have
- * their own parsers ({@link VmRunCommand}, {@link MonitorCommand}); {@link Main} hands them over
+ * {@code aether vm}: the microVM monitor, and the clients of a node agent ({@link VmClientCommands}).
+ * {@code run} and {@code monitor} have their own parsers ({@link VmRunCommand}, {@link MonitorCommand}); {@link Main} hands them over
  * before picocli starts, and the entries here list them in {@code aether vm --help}.
  */
 @Command(name = "vm", mixinStandardHelpOptions = true,
-        description = "Run microVMs on this host's KVM.",
-        subcommands = {VmCommand.Run.class, VmCommand.Monitor.class})
+        description = {"Run microVMs on this host's KVM: 'run' and 'monitor' here, the rest",
+            "through a node agent ('aether node'; --node names its socket)."},
+        subcommands = {VmCommand.Run.class, VmCommand.Monitor.class, VmClientCommands.Create.class, VmClientCommands.Ls.class,
+            VmClientCommands.Start.class, VmClientCommands.Pause.class, VmClientCommands.Resume.class, VmClientCommands.Stop.class,
+            VmClientCommands.Rm.class, VmClientCommands.Logs.class, VmClientCommands.Console.class})
 final class VmCommand {
 
     @Command(name = "run", description = "Boot a microVM and attach its serial console to this terminal"

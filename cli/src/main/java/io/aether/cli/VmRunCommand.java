@@ -41,15 +41,17 @@ final class VmRunCommand {
 
             The guest's console (COM1, ttyS0) is on standard output and reads standard input;
             on a terminal, keys go to the guest raw: Ctrl-A x stops the VM, Ctrl-A Ctrl-A sends Ctrl-A.
-            Devices: a 16550 UART, an ACPI power button, an entropy device, and the virtio-blk
-            and virtio-net devices you ask for, found by the guest through ACPI (virtio-mmio).
+            Devices: a 16550 UART, an i8042 keyboard controller, ACPI power registers, an entropy device, and the virtio-blk
+            and virtio-net devices you ask for, found by the guest through ACPI (virtio-mmio); on aarch64 the
+            UART is on MMIO, power-off is PSCI's, and a device tree describes the machine.
 
             Options:
                   --stub[=PROGRAM]   Run the built-in stub guest (no kernel needed): it enters long
                                      mode (x86_64) or EL1 (aarch64) and prints a line on the UART, then
                                      hello: halts or powers off (the default);  echo: echoes what you
                                      type until Ctrl-D;  count: prints 0123456789 lines for ever;
-                                     crash (x86_64): triple-faults (exit status 3).
+                                     crash (x86_64): triple-faults (exit status 3);  keyboard (x86_64):
+                                     waits for Ctrl-Alt-Del on the i8042 (a graceful stop), then resets.
                   --kernel PATH      Linux kernel: a bzImage (vmlinuz) or an ELF vmlinux with a PVH entry.
                   --initrd PATH      Initial ramdisk (cpio archive, optionally compressed).
                   --cmdline STR      Kernel command line (default: %s).

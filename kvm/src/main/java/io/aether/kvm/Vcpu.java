@@ -43,6 +43,13 @@ public final class Vcpu implements AutoCloseable {
     private final MemorySegment regsBuffer;
     private final MemorySegment sregsBuffer;
     private volatile long thread;
+    /**
+     * Guards kvm_run's mapping against a kick from another thread: a stop request's kick can come
+     * after the vCPU's thread saw the stop on its own and the VM was closed, and writing to the
+     * unmapped page would crash the JVM.
+     */
+    private final Object mapping = new Object();
+    private boolean closed;
 
     Vcpu(int id, int fd, int mmapSize) {
         this.id = id;
@@ -189,12 +196,21 @@ public final class Vcpu implements AutoCloseable {
      * returns {@link VcpuExit.Interrupted} at once.
      */
     public VcpuState state(List<Integer> msrIndices) {
+        return state(msrIndices, true);
+    }
+
+    /**
+     * As {@link #state(List)}; without {@code withLapic} (a VM without the in-kernel irqchip, which
+     * has no LAPIC to read) the state's LAPIC is empty.
+     */
+    public VcpuState state(List<Integer> msrIndices, boolean withLapic) {
         List<MsrEntry> msrs = msrs(msrIndices);
         if (msrs.size() != msrIndices.size()) {
             throw new IllegalStateException("KVM_GET_MSRS could not read MSR 0x" + Integer.toHexString(msrIndices.get(msrs.size()))
                     + " (read " + msrs.size() + " of " + msrIndices.size() + ")");
         }
-        return new VcpuState(regs(), sregs(), xsave(), xcrs(), msrs, lapic(), vcpuEvents(), mpState(), debugRegs());
+        return new VcpuState(regs(), sregs(), xsave(), xcrs(), msrs, withLapic ? lapic() : new byte[0], vcpuEvents(), mpState(),
+                debugRegs());
     }
 
     /**
@@ -208,7 +224,7 @@ public final class Vcpu implements AutoCloseable {
         setRegs(state.regs());
         setXsave(state.xsave());
         setXcrs(state.xcrs());
-        setLapic(state.lapic());
+        if (state.lapic().length != 0) setLapic(state.lapic());
         setMsrs(state.msrs());
         setDebugRegs(state.debugRegs());
         setMpState(state.mpState());
@@ -304,7 +320,10 @@ public final class Vcpu implements AutoCloseable {
      * about to enter. Safe from any thread.
      */
     public void kick() {
-        run.set(Structs.U8, RUN_IMMEDIATE_EXIT, (byte) 1);
+        synchronized (mapping) {
+            if (closed) return; // its thread has ended: nothing to kick
+            run.set(Structs.U8, RUN_IMMEDIATE_EXIT, (byte) 1);
+        }
         long t = thread;
         if (t != 0) {
             try {
@@ -398,6 +417,10 @@ public final class Vcpu implements AutoCloseable {
 
     @Override
     public void close() {
+        synchronized (mapping) {
+            if (closed) return;
+            closed = true;
+        }
         thread = 0;
         Libc.munmap(run);
         Libc.close(fd);

@@ -15,6 +15,7 @@ import java.util.Set;
  * loads it. Registers, special registers and MSRs are typed; the XSAVE area, XCRs, LAPIC page,
  * vCPU events and debug registers are the kernel's structs as bytes, which the monitor never
  * interprets. The sregs' interrupt bitmap is not kept: the vCPU events hold the same interrupt.
+ * A VM without the in-kernel irqchip (the stub guest) has no LAPIC: {@code lapic} is then empty.
  *
  * @param mpState {@code KVM_MP_STATE_*}
  */
@@ -54,7 +55,7 @@ public record VcpuState(Regs regs, Sregs sregs, byte[] xsave, byte[] xcrs, List<
     public VcpuState {
         exact("xsave", xsave, Structs.XSAVE_SIZE);
         exact("xcrs", xcrs, Structs.XCRS_SIZE);
-        exact("lapic", lapic, (int) Structs.LAPIC_SIZE);
+        if (lapic.length != 0) exact("lapic", lapic, (int) Structs.LAPIC_SIZE);
         exact("vcpuEvents", vcpuEvents, Structs.VCPU_EVENTS_SIZE);
         exact("debugRegs", debugRegs, Structs.DEBUGREGS_SIZE);
         if (msrs.size() > MAX_MSRS) throw new IllegalArgumentException("msrs: " + msrs.size() + " is more than " + MAX_MSRS);

@@ -393,4 +393,40 @@ class X86StateTest {
             Libc.munmap(copy);
         }
     }
+    @Test
+    void aVcpuWithoutAnInKernelLapicIsSavedAndRestoredWithoutOne() throws SnapshotException {
+        KvmTest.requireKvm();
+        // real mode at 0x1000: inc bx; mov al, bl; out 0x10, al; jmp back to the inc (as above, no irqchip: the stub guest's VM)
+        byte[] code = {0x43, (byte) 0x88, (byte) 0xD8, (byte) 0xE6, 0x10, (byte) 0xEB, (byte) 0xF9};
+        MemorySegment ram = Libc.mmap("mmap", 0x10000, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_PRIVATE | Libc.MAP_ANONYMOUS, -1, 0);
+        MemorySegment.copy(code, 0, ram, ValueLayout.JAVA_BYTE, 0x1000, code.length);
+        try (Kvm kvm = Kvm.open(); Vm first = kvm.createVm(); Vm second = kvm.createVm()) {
+            first.setTssAddress(0xFFFB_D000L);
+            second.setTssAddress(0xFFFB_D000L);
+            first.setUserMemoryRegion(0, 0, 0, ram);
+            second.setUserMemoryRegion(0, 0, 0, ram);
+            try (Vcpu vcpu = first.createVcpu(0); Vcpu fresh = second.createVcpu(0)) {
+                vcpu.bindToCurrentThread();
+                Sregs s = vcpu.sregs();
+                Segment cs = new Segment(0, 0xFFFF, 0, s.cs().type(), true, 0, false, true, false, false, false, false);
+                vcpu.setSregs(new Sregs(cs, s.ds(), s.es(), s.fs(), s.gs(), s.ss(), s.tr(), s.ldt(), s.gdt(), s.idt(),
+                        s.cr0(), s.cr2(), s.cr3(), s.cr4(), s.cr8(), s.efer(), s.apicBase()));
+                vcpu.setRegs(new Regs(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x1000, 2));
+                assertEquals(1, assertInstanceOf(VcpuExit.IoOut.class, vcpu.run()).data()[0]);
+                vcpu.kick();
+                assertInstanceOf(VcpuExit.Interrupted.class, vcpu.run());
+                VcpuState saved = vcpu.state(VcpuState.savedMsrs(kvm.msrIndexList()), false);
+                assertEquals(0, saved.lapic().length);
+                StateWriter out = new StateWriter();
+                saved.write(out);
+                VcpuState read = VcpuState.read(out.toSection("vcpu0").reader());
+                assertEquals(saved, read);
+                fresh.restore(read);
+                fresh.bindToCurrentThread();
+                assertEquals(2, assertInstanceOf(VcpuExit.IoOut.class, fresh.run()).data()[0], "the counter goes on from 1");
+            }
+        } finally {
+            Libc.munmap(ram);
+        }
+    }
 }

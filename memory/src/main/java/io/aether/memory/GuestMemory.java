@@ -19,6 +19,18 @@ public interface GuestMemory extends AutoCloseable {
         return MappedGuestMemory.anonymous(regions);
     }
 
+    /**
+     * Maps {@code file} as the guest's memory, lazily and copy-on-write ({@code MAP_PRIVATE}):
+     * nothing is read until the guest touches a page, and what the guest writes stays in this
+     * process; the file is never written. The file holds the regions one after another in
+     * guest-physical order (a snapshot's memory file), so its size must be their total.
+     *
+     * @throws IllegalArgumentException naming the file, if it cannot be read or has another size
+     */
+    static GuestMemory privateFile(List<RegionSpec> regions, java.nio.file.Path file) {
+        return MappedGuestMemory.privateFile(regions, file);
+    }
+
     /** The regions in ascending guest-physical order. */
     List<MemoryRegion> regions();
 

@@ -4,12 +4,15 @@ import io.aether.sys.Libc;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.VarHandle;
+import java.io.IOException;
 import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 
-/** Guest memory backed by anonymous host mappings, one per region. */
+/** Guest memory backed by host mappings, one per region: anonymous, or a file's pages copied on write. */
 final class MappedGuestMemory implements GuestMemory {
 
     private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -27,14 +30,7 @@ final class MappedGuestMemory implements GuestMemory {
     }
 
     static MappedGuestMemory anonymous(List<RegionSpec> specs) {
-        if (specs.isEmpty()) throw new IllegalArgumentException("guest memory needs at least one region");
-        List<RegionSpec> sorted = new ArrayList<>(specs);
-        sorted.sort(Comparator.comparingLong(RegionSpec::guestBase));
-        for (int i = 1; i < sorted.size(); i++) {
-            if (sorted.get(i - 1).overlaps(sorted.get(i))) {
-                throw new IllegalArgumentException("guest memory regions overlap: " + sorted.get(i - 1) + " and " + sorted.get(i));
-            }
-        }
+        List<RegionSpec> sorted = sorted(specs);
         List<MemoryRegion> regions = new ArrayList<>();
         try {
             for (RegionSpec spec : sorted) {
@@ -45,6 +41,56 @@ final class MappedGuestMemory implements GuestMemory {
         } catch (RuntimeException e) {
             regions.forEach(r -> Libc.munmap(r.host()));
             throw e;
+        }
+        return new MappedGuestMemory(regions);
+    }
+
+    /** The regions in guest-physical order, refused if there are none or two overlap. */
+    private static List<RegionSpec> sorted(List<RegionSpec> specs) {
+        if (specs.isEmpty()) throw new IllegalArgumentException("guest memory needs at least one region");
+        List<RegionSpec> sorted = new ArrayList<>(specs);
+        sorted.sort(Comparator.comparingLong(RegionSpec::guestBase));
+        for (int i = 1; i < sorted.size(); i++) {
+            if (sorted.get(i - 1).overlaps(sorted.get(i))) {
+                throw new IllegalArgumentException("guest memory regions overlap: " + sorted.get(i - 1) + " and " + sorted.get(i));
+            }
+        }
+        return sorted;
+    }
+
+    /**
+     * Maps {@code file} privately (copy-on-write): the regions one after another in guest-physical
+     * order, as {@link GuestMemory#privateFile} describes. The descriptor is closed once mapped;
+     * the mappings keep the file's pages alive even if it is replaced or removed.
+     */
+    static MappedGuestMemory privateFile(List<RegionSpec> specs, Path file) {
+        List<RegionSpec> sorted = sorted(specs);
+        long total = sorted.stream().mapToLong(RegionSpec::size).sum();
+        long size;
+        try {
+            size = Files.size(file);
+        } catch (IOException e) {
+            throw new IllegalArgumentException(file + ": cannot read: " + e.getMessage(), e);
+        }
+        if (size != total) {
+            throw new IllegalArgumentException(file + ": " + size + " bytes, but the guest's memory is " + total + " bytes");
+        }
+        int fd = Libc.open(file.toString(), Libc.O_RDONLY | Libc.O_CLOEXEC, 0);
+        List<MemoryRegion> regions = new ArrayList<>();
+        try {
+            long offset = 0;
+            for (RegionSpec spec : sorted) {
+                // Writable and private: the guest's writes land in pages of this process, never in the file.
+                MemorySegment host = Libc.mmap("mmap " + file + " (" + spec.size() + " bytes at " + offset + ")", spec.size(),
+                        Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_PRIVATE | Libc.MAP_NORESERVE, fd, offset);
+                regions.add(new MemoryRegion(regions.size(), spec, host));
+                offset += spec.size();
+            }
+        } catch (RuntimeException e) {
+            regions.forEach(r -> Libc.munmap(r.host()));
+            throw e;
+        } finally {
+            Libc.close(fd);
         }
         return new MappedGuestMemory(regions);
     }

@@ -23,6 +23,13 @@ public sealed interface ControlResponse {
         }
     }
 
+    /**
+     * A standby monitor's answer to {@link ControlRequest.State}: warmed up, no VM yet, waiting
+     * for {@link ControlRequest.Launch}.
+     */
+    record Standby(long pid) implements ControlResponse {
+    }
+
     /** Counters by name: vCPU exits, device operations and faults, console bytes. */
     record Metrics(Map<String, Long> values) implements ControlResponse {
         public Metrics {
@@ -51,5 +58,20 @@ public sealed interface ControlResponse {
             Objects.requireNonNull(code, "code");
             Objects.requireNonNull(message, "message");
         }
+    }
+
+    /**
+     * A snapshot was written.
+     *
+     * @param memoryBytes the memory file's size (the guest's RAM)
+     * @param memoryDataBytes what of it was written: the pages not all zero (the rest are holes)
+     * @param stateBytes the state file's size
+     * @param millis the time from the request to both files synced (the pause included)
+     */
+    record SnapshotTaken(long memoryBytes, long memoryDataBytes, long stateBytes, long millis) implements ControlResponse {
+    }
+
+    /** How far a long operation is: {@code done} of {@code total} bytes; the answer follows on the same connection. */
+    record Progress(long done, long total) implements ControlResponse {
     }
 }

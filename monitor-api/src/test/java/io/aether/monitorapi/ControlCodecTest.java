@@ -8,7 +8,10 @@ import io.aether.vmspec.VmSpec;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
@@ -17,6 +20,24 @@ import org.junit.jupiter.api.Timeout;
 /** The control protocol's lines, against JSON written by hand. */
 @Timeout(30)
 class ControlCodecTest {
+
+    @Test
+    void theMetricsOfTheLargestVmFitAResponseLine() throws IOException {
+        Map<String, Long> values = new LinkedHashMap<>();
+        for (int v = 0; v < VmSpec.MAX_VCPUS; v++) {
+            values.put("vcpu." + v + ".cpuNanos", Long.MAX_VALUE);
+            for (String reason : List.of("io_in", "io_out", "mmio_read", "mmio_write", "hlt", "shutdown", "internal_error",
+                    "fail_entry", "system_event", "interrupted", "unsupported")) {
+                values.put("vcpu." + v + ".exits." + reason, Long.MAX_VALUE);
+            }
+        }
+        for (int d = 0; d < VmSpec.MAX_DEVICES + 1; d++) {
+            for (int c = 0; c < 40; c++) values.put("virtio-net" + d + ".queue1.fault.readable_after_writable" + c, Long.MAX_VALUE);
+        }
+        String line = ControlCodec.write(new ControlResponse.Metrics(values));
+        String read = ControlCodec.readLine(new ByteArrayInputStream(line.getBytes(StandardCharsets.UTF_8)), ControlCodec.MAX_RESPONSE_LINE);
+        assertEquals(new ControlResponse.Metrics(values), ControlCodec.readResponse(read));
+    }
 
     @Test
     void requestsAreTheDocumentedLines() {
@@ -35,7 +56,7 @@ class ControlCodecTest {
     @Test
     void badRequestsNameTheField() {
         String[][] cases = {
-            {"{\"op\":\"reboot\"}", "op: unknown operation 'reboot' (known: state, pause, resume, stop, metrics, console-attach, console-detach)"},
+            {"{\"op\":\"reboot\"}", "op: unknown operation 'reboot' (known: state, pause, resume, stop, metrics, snapshot, console-attach, console-detach, launch)"},
             {"{\"op\":\"pause\",\"now\":true}", "now: unknown field"},
             {"{\"op\":\"stop\",\"graceful\":false}", "timeoutMillis: missing"},
             {"{\"op\":\"stop\",\"graceful\":\"no\",\"timeoutMillis\":1}", "graceful: expected true or false"},
@@ -50,6 +71,32 @@ class ControlCodecTest {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ControlCodec.readRequest(c[0]), c[0]);
             assertEquals(c[1], e.getMessage(), c[0]);
         }
+    }
+
+    @Test
+    void aLaunchCarriesTheSpecAndAbsolutePaths() {
+        String line = "{\"op\":\"launch\",\"spec\":{\"boot\":{\"stub\":\"count\"},\"memory\":\"16M\",\"vcpus\":1,\"disks\":[],\"nics\":[],"
+                + "\"onReboot\":\"exit\"},\"consoleLog\":\"/vms/a/console.log\",\"socket\":\"/vms/a/monitor.sock\"}\n";
+        ControlRequest.Launch launch = new ControlRequest.Launch(VmSpec.stub(VmSpec.StubProgram.COUNT),
+                Optional.of(Path.of("/vms/a/console.log")), Optional.of(Path.of("/vms/a/monitor.sock")));
+        assertEquals(line, ControlCodec.write(launch));
+        assertEquals(launch, ControlCodec.readRequest(line.strip()));
+        assertEquals(new ControlRequest.Launch(VmSpec.stub(VmSpec.StubProgram.HELLO), Optional.empty(), Optional.empty()),
+                ControlCodec.readRequest("{\"op\":\"launch\",\"spec\":{\"boot\":{\"stub\":\"hello\"}}}"));
+        String[][] cases = {
+            {"{\"op\":\"launch\"}", "spec: missing"},
+            {"{\"op\":\"launch\",\"spec\":{\"boot\":{\"stub\":\"count\"},\"memory\":\"1M\"}}", "spec.memory: 1M is too small (at least 16M)"},
+            {"{\"op\":\"launch\",\"spec\":{\"boot\":{\"stub\":\"count\"}},\"socket\":\"vm.sock\"}", "socket: vm.sock is not an absolute path"},
+            {"{\"op\":\"launch\",\"spec\":{\"boot\":{\"stub\":\"count\"}},\"consoleLog\":\"\"}", "consoleLog: empty"},
+            {"{\"op\":\"launch\",\"spec\":{\"boot\":{\"stub\":\"count\"}},\"consoleLog\":\"/a\\u0000b\"}", "consoleLog: not a path: /a?b"},
+            {"{\"op\":\"launch\",\"spec\":{\"boot\":{\"stub\":\"count\"}},\"console\":\"/a\"}", "console: unknown field"},
+        };
+        for (String[] c : cases) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ControlCodec.readRequest(c[0]), c[0]);
+            assertEquals(c[1], e.getMessage(), c[0]);
+        }
+        assertEquals("{\"ok\":\"standby\",\"pid\":42}\n", ControlCodec.write(new ControlResponse.Standby(42)));
+        assertEquals(new ControlResponse.Standby(7), ControlCodec.readResponse("{\"pid\":7,\"ok\":\"standby\"}"));
     }
 
     @Test
@@ -78,5 +125,31 @@ class ControlCodecTest {
 
     private static ByteArrayInputStream in(String s) {
         return new ByteArrayInputStream(s.getBytes(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void snapshotRequestsAndAnswersAreTheDocumentedLines() {
+        assertEquals("{\"op\":\"snapshot\",\"directory\":\"/var/snap\",\"resume\":true,\"progress\":false}\n",
+                ControlCodec.write(new ControlRequest.Snapshot(java.nio.file.Path.of("/var/snap"), true, false)));
+        assertEquals(new ControlRequest.Snapshot(java.nio.file.Path.of("/s"), false, false), ControlCodec.readRequest("{\"op\":\"snapshot\",\"directory\":\"/s\"}"));
+        assertEquals(new ControlRequest.Snapshot(java.nio.file.Path.of("/s"), false, true),
+                ControlCodec.readRequest("{\"progress\":true,\"op\":\"snapshot\",\"directory\":\"/s\",\"resume\":false}"));
+        assertEquals("{\"ok\":\"snapshot\",\"memoryBytes\":268435456,\"memoryDataBytes\":4096,\"stateBytes\":900,\"millis\":12}\n",
+                ControlCodec.write(new ControlResponse.SnapshotTaken(268435456, 4096, 900, 12)));
+        assertEquals(new ControlResponse.SnapshotTaken(1, 2, 3, 4),
+                ControlCodec.readResponse("{\"ok\":\"snapshot\",\"millis\":4,\"stateBytes\":3,\"memoryDataBytes\":2,\"memoryBytes\":1}"));
+        assertEquals("{\"ok\":\"progress\",\"done\":16,\"total\":32}\n", ControlCodec.write(new ControlResponse.Progress(16, 32)));
+        assertEquals(new ControlResponse.Progress(16, 32), ControlCodec.readResponse("{\"ok\":\"progress\",\"total\":32,\"done\":16}"));
+        String[][] bad = {
+            {"{\"op\":\"snapshot\"}", "directory: missing"},
+            {"{\"op\":\"snapshot\",\"directory\":\"relative/dir\"}", "directory: relative/dir is not an absolute path"},
+            {"{\"op\":\"snapshot\",\"directory\":\"\"}", "directory: not a path (1 to 4096 characters, no NUL)"},
+            {"{\"op\":\"snapshot\",\"directory\":\"/s\\u0000x\"}", "directory: not a path (1 to 4096 characters, no NUL)"},
+            {"{\"op\":\"snapshot\",\"directory\":\"/s\",\"resume\":\"yes\"}", "resume: expected true or false"},
+            {"{\"op\":\"snapshot\",\"directory\":\"/s\",\"compress\":true}", "compress: unknown field"},
+        };
+        for (String[] c : bad) {
+            assertEquals(c[1], assertThrows(IllegalArgumentException.class, () -> ControlCodec.readRequest(c[0])).getMessage(), c[0]);
+        }
     }
 }

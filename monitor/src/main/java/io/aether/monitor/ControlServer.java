@@ -3,6 +3,7 @@ package io.aether.monitor;
 import io.aether.monitorapi.ControlCodec;
 import io.aether.monitorapi.ControlRequest;
 import io.aether.monitorapi.ControlResponse;
+import io.aether.vmm.VmSnapshot;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.StandardProtocolFamily;
@@ -13,6 +14,7 @@ import java.nio.channels.ClosedChannelException;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -41,7 +43,8 @@ final class ControlServer implements AutoCloseable {
     /** How long a connection over the cap is given to take its busy answer. */
     static final long BUSY_MILLIS = 1_000;
 
-    private final Path path;
+    /** Where the socket is now: a launch may move it. */
+    private volatile Path path;
     /** The socket file's identity (device and inode), so that close removes it only if it is still ours. */
     private final Object fileKey;
     private final ServerSocketChannel server;
@@ -94,14 +97,7 @@ final class ControlServer implements AutoCloseable {
      * is replaced, anything else is left alone.
      */
     private static ServerSocketChannel bind(Path path) throws IOException {
-        Path dir = path.toAbsolutePath().getParent();
-        if (!Files.isDirectory(dir)) throw new IOException(path + ": no such directory");
-        if (Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
-            BasicFileAttributes a = Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-            if (!a.isOther()) throw new IOException(path + ": exists and is not a socket");
-            if (answers(path)) throw new IOException(path + ": another monitor answers on this socket");
-            // Nobody answers: a socket left by a monitor that died; the rename below replaces it.
-        }
+        Path dir = requireFree(path);
         Path staging = Files.createTempDirectory(dir, ".monitor-", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         Path temporary = staging.resolve("s");
         ServerSocketChannel channel = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
@@ -117,6 +113,42 @@ final class ControlServer implements AutoCloseable {
         } finally {
             Files.deleteIfExists(staging);
         }
+    }
+
+    /**
+     * Checks that the socket may be put at {@code path}, and returns its directory: a stale socket
+     * there (nobody answers: left by a monitor that died) is replaced by the rename that follows,
+     * anything else is left alone.
+     */
+    private static Path requireFree(Path path) throws IOException {
+        Path dir = path.toAbsolutePath().getParent();
+        if (!Files.isDirectory(dir)) throw new IOException(path + ": no such directory");
+        if (Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
+            BasicFileAttributes a = Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+            if (!a.isOther()) throw new IOException(path + ": exists and is not a socket");
+            if (answers(path)) throw new IOException(path + ": another monitor answers on this socket");
+        }
+        return dir;
+    }
+
+    /**
+     * Moves the socket to {@code target} by renaming it, so that it keeps serving (connections
+     * made since included) and never is absent. The same rules as for binding hold at the
+     * target; on a refusal the socket stays where it was.
+     *
+     * @throws IOException naming the target: missing directory, something in the way, another
+     *     file system
+     */
+    synchronized void moveTo(Path target) throws IOException {
+        requireFree(target);
+        try {
+            Files.move(path, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (AtomicMoveNotSupportedException e) {
+            throw new IOException(target + ": not on the file system of " + path + " (the socket is moved by renaming it)", e);
+        } catch (IOException e) {
+            throw new IOException(target + ": cannot move the socket there: " + e.getMessage(), e);
+        }
+        path = target;
     }
 
     private static boolean answers(Path socket) {
@@ -194,9 +226,21 @@ final class ControlServer implements AutoCloseable {
             streamConsole(client, in, attach.replay());
         } else if (request instanceof ControlRequest.ConsoleDetach) {
             answer(client, new ControlResponse.Refused(ControlResponse.Refused.BAD_REQUEST, "op: console-detach is sent on an attached console"));
+        } else if (request instanceof ControlRequest.Snapshot snapshot && snapshot.progress()) {
+            // Progress lines go out on this connection while the handler works; the answer follows them.
+            VmSnapshot.Progress progress = (done, total) -> answer(client, new ControlResponse.Progress(done, total));
+            answer(client, ScopedValue.where(PROGRESS, progress).call(() -> handler.apply(request)));
         } else {
             answer(client, handler.apply(request));
         }
+    }
+
+    /** Where the request being handled on this thread reports progress, if its client asked for it. */
+    private static final ScopedValue<VmSnapshot.Progress> PROGRESS = ScopedValue.newInstance();
+
+    /** The progress listener of the request this thread handles, or null if its client did not ask for progress. */
+    static VmSnapshot.Progress progress() {
+        return PROGRESS.isBound() ? PROGRESS.get() : null;
     }
 
     /** Closes {@code client} after {@code millis} unless the returned thread is interrupted first. */
@@ -285,6 +329,7 @@ final class ControlServer implements AutoCloseable {
      * to be written, then closes every connection.
      */
     void close(long graceMillis) {
+        Path path = this.path;
         closing = true;
         try {
             server.close();

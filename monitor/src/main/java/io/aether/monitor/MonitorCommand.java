@@ -1,5 +1,10 @@
 package io.aether.monitor;
 
+import io.aether.monitorapi.ControlCodec;
+import io.aether.monitorapi.ControlRequest;
+import io.aether.monitorapi.ControlResponse;
+import io.aether.monitorapi.MonitorClient;
+import io.aether.monitorapi.WarmPool;
 import io.aether.sys.Errno;
 import io.aether.sys.Libc;
 import io.aether.sys.NativeCallException;
@@ -8,18 +13,24 @@ import io.aether.vmm.KvmHost;
 import io.aether.vmm.MicroVm;
 import io.aether.vmm.StopReason;
 import io.aether.vmm.VmCreationException;
+import io.aether.vmm.VmSnapshot;
+import io.aether.snapshot.SnapshotException;
 import io.aether.vmspec.SpecException;
 import io.aether.vmspec.VmSpec;
 import io.aether.vmspec.VmSpecJson;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.lang.ref.Reference;
 import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -40,22 +51,50 @@ public final class MonitorCommand {
 
     public static final String HELP = """
             Usage: aether vm monitor --spec FILE --socket PATH [--console-log FILE]
+                   aether vm monitor --restore DIR --socket PATH [--console-log FILE] [--paused] [--allow-clone]
+               or: aether vm monitor --standby --socket PATH
 
             Run one microVM in the background and control it through a Unix socket: the node
-            agent's way to run VMs, one monitor process each.
+            agent's way to run VMs, one monitor process each. With --restore, the VM is the
+            snapshot in DIR (written by the socket's snapshot request), going on where it stopped.
+
+            With --standby the monitor starts without a VM: it warms up (it runs throwaway
+            stub VMs, so that KVM and every native call are ready), serves the socket, prints
+            'standby PID PATH' on standard output, and waits for a launch request carrying the
+            spec (and optionally a console log and a new socket path, to which the socket is
+            renamed). It then runs that VM as if started with --spec: a VM starts in a few
+            milliseconds instead of the JVM's start-up. A launch that is refused (a bad spec, a
+            log or path it cannot take) leaves it on standby. A standby monitor exits (status 0,
+            socket removed) when its parent process dies; once launched it no longer depends
+            on its parent.
 
             The monitor leaves its parent's session (setsid), reads nothing from standard input,
             and keeps running when whoever started it dies. The guest's console output is kept
             (the last %d KiB) for clients that attach to it through the socket.
 
             Options:
+                  --restore DIR   Restore the snapshot in DIR instead: its memory file is mapped
+                                  copy-on-write (not copied), every state checked and loaded.
+                                  A missing, truncated, corrupt or other-version snapshot, a
+                                  memory file of the wrong size, a disk missing or resized since,
+                                  or a host CPU without a feature the guest used is refused with
+                                  the reason, and nothing starts. While the restored VM runs,
+                                  its monitor holds DIR/restore.lock: a second restore of the
+                                  same snapshot is refused, since two guests would share their
+                                  random number generators' state, MAC addresses and every
+                                  secret in memory.
+                  --paused        With --restore: stay paused until a resume request.
+                  --allow-clone   With --restore: restore even while another restore of DIR
+                                  runs (and take no lock). Only for guests that reseed their
+                                  randomness and change their identity after a restore.
                   --spec FILE     The VM in its JSON form, for example
                                   {"boot": {"stub": "count"}, "memory": "16M"} or
                                   {"boot": {"kernel": "/vm/vmlinuz", "initrd": "/vm/initrd.gz"},
                                    "memory": "512M", "vcpus": 2, "disks": [{"path": "/vm/root.img"}]}
                   --socket PATH   The control socket to create (mode 0600; removed on exit).
                                   Requests, one JSON line each: state, pause, resume, stop,
-                                  metrics, console-attach, console-detach.
+                                  metrics, snapshot, console-attach, console-detach, launch.
+                  --standby       Start without a VM and wait for a launch request.
                   --console-log FILE
                                   Also append the console output to FILE; at %d MiB it becomes
                                   FILE.1 (replacing the last one) and FILE starts again.
@@ -63,11 +102,17 @@ public final class MonitorCommand {
 
             Exit status (as for 'aether vm run'):
               0        the guest powered off, rebooted or halted, or a stop request ended it
-              2        bad arguments or spec (nothing was started)
+              2        bad arguments, spec or snapshot (nothing was started)
               3        the guest crashed (triple fault, KVM emulation failure or failed entry)
               4        the monitor failed, or this host cannot run the guest
               130/143  stopped by SIGINT/SIGTERM (the VM was stopped cleanly first)
             """.formatted(CONSOLE_RING_BYTES / 1024, CONSOLE_LOG_BYTES >> 20);
+
+    /** Rounds of a standby's warm-up through the request path, and throwaway VMs it runs. */
+    static final int WARM_UP_ROUNDS = 300;
+    static final int WARM_UP_VMS = 2;
+    /** How often a standby monitor checks that its parent lives. */
+    static final long PARENT_POLL_MILLIS = 100;
 
     private static volatile boolean signalled;
 
@@ -79,31 +124,40 @@ public final class MonitorCommand {
         return signalled;
     }
 
-    record Options(boolean help, Path spec, Path socket, Path consoleLog) {
+    record Options(boolean help, boolean standby, Path spec, Path socket, Path consoleLog, Path restore, boolean paused, boolean allowClone) {
 
         static Options parse(List<String> args) {
             boolean help = false;
+            boolean standby = false;
             Path spec = null;
             Path socket = null;
             Path consoleLog = null;
+            Path restore = null;
+            boolean paused = false;
+            boolean allowClone = false;
             for (int i = 0; i < args.size(); i++) {
                 String arg = args.get(i);
                 int eq = arg.startsWith("--") ? arg.indexOf('=') : -1;
                 String name = eq < 0 ? arg : arg.substring(0, eq);
                 switch (name) {
                     case "-h", "--help" -> help = true;
-                    case "--spec", "--socket", "--console-log" -> {
+                    case "--standby" -> standby = true;
+                    case "--paused" -> paused = true;
+                    case "--allow-clone" -> allowClone = true;
+                    case "--spec", "--socket", "--console-log", "--restore" -> {
                         String value = eq >= 0 ? arg.substring(eq + 1) : i + 1 < args.size() ? args.get(++i) : null;
                         if (value == null || value.isEmpty()) throw new IllegalArgumentException(name + " needs a path");
                         Path given = switch (name) {
                             case "--spec" -> spec;
                             case "--socket" -> socket;
+                            case "--restore" -> restore;
                             default -> consoleLog;
                         };
                         if (given != null) throw new IllegalArgumentException("option '" + name + "' should be given only once");
                         switch (name) {
                             case "--spec" -> spec = Path.of(value);
                             case "--socket" -> socket = Path.of(value);
+                            case "--restore" -> restore = Path.of(value);
                             default -> consoleLog = Path.of(value);
                         }
                     }
@@ -111,9 +165,15 @@ public final class MonitorCommand {
                             + " (see 'aether vm monitor --help')");
                 }
             }
-            if (!help && spec == null) throw new IllegalArgumentException("--spec is required");
+            if (standby && (spec != null || restore != null)) throw new IllegalArgumentException("--standby takes no --spec or --restore: the launch request carries the spec");
+            if (standby && consoleLog != null) throw new IllegalArgumentException("--standby takes no --console-log: the launch request carries it");
+            if (!help && spec != null && restore != null) throw new IllegalArgumentException("--spec and --restore exclude each other");
+            if (!help && !standby && spec == null && restore == null) throw new IllegalArgumentException("--spec is required (or --restore, or --standby)");
+            if (!help && restore == null && (paused || allowClone)) {
+                throw new IllegalArgumentException((paused ? "--paused" : "--allow-clone") + " goes with --restore");
+            }
             if (!help && socket == null) throw new IllegalArgumentException("--socket is required");
-            return new Options(help, spec, socket, consoleLog);
+            return new Options(help, standby, spec, socket, consoleLog, restore, paused, allowClone);
         }
     }
 
@@ -154,6 +214,8 @@ public final class MonitorCommand {
             System.out.flush();
             return 0;
         }
+        if (options.restore() != null) return restore(options);
+        if (options.standby()) return runStandby(options.socket());
         VmSpec spec;
         try {
             spec = readSpec(options.spec()).withMacsFor(UUID.randomUUID().toString());
@@ -172,32 +234,217 @@ public final class MonitorCommand {
             System.err.println("aether vm monitor: " + e.getMessage());
             return new StopReason.HostError(e.getMessage()).exitStatus();
         }
-        ConsoleLog log = null;
-        if (options.consoleLog() != null) {
+        ConsoleLog log;
+        try {
+            log = openLog(options);
+        } catch (IOException e) {
+            System.err.println("aether vm monitor: --console-log " + options.consoleLog() + ": cannot open: " + e.getMessage());
+            return STATUS_BAD_ARGUMENTS;
+        }
+        ConsoleRing ring = new ConsoleRing(CONSOLE_RING_BYTES);
+        return serve(options, spec, null, ring, log, console(ring, log));
+    }
+
+    /** The guest's console: the ring first (attached clients), then the log, flushed by line. */
+    private static OutputStream console(ConsoleRing ring, ConsoleLog log) {
+        return ConsoleSession.lineFlushing(log == null ? ring : tee(ring, log));
+    }
+
+    private static ConsoleLog openLog(Options options) throws IOException {
+        return options.consoleLog() == null ? null : new ConsoleLog(options.consoleLog(), CONSOLE_LOG_BYTES);
+    }
+
+    /**
+     * {@code --restore}: the snapshot checked and its VM built before anything else starts (no
+     * socket, no detaching), so that a refusal leaves nothing behind.
+     */
+    private static int restore(Options options) throws InterruptedException {
+        Path dir = options.restore();
+        VmSpec spec;
+        try {
+            spec = VmSnapshot.spec(dir);
+            KvmHost.requireLinuxBootable(spec, Path.of("/"));
+        } catch (SnapshotException e) {
+            System.err.println("aether vm monitor: --restore " + e.getMessage());
+            return STATUS_BAD_ARGUMENTS;
+        } catch (VmCreationException e) {
+            System.err.println("aether vm monitor: " + e.getMessage());
+            return new StopReason.HostError(e.getMessage()).exitStatus();
+        }
+        FileChannel lock = null;
+        if (!options.allowClone()) {
             try {
-                log = new ConsoleLog(options.consoleLog(), CONSOLE_LOG_BYTES);
+                lock = RestoreLock.acquire(dir);
             } catch (IOException e) {
-                System.err.println("aether vm monitor: --console-log " + options.consoleLog() + ": cannot open: " + e.getMessage());
+                System.err.println("aether vm monitor: --restore " + e.getMessage());
                 return STATUS_BAD_ARGUMENTS;
             }
         }
-        detachFromSession();
+        ConsoleLog log;
+        try {
+            log = openLog(options);
+        } catch (IOException e) {
+            System.err.println("aether vm monitor: --console-log " + options.consoleLog() + ": cannot open: " + e.getMessage());
+            RestoreLock.release(lock);
+            return STATUS_BAD_ARGUMENTS;
+        }
         ConsoleRing ring = new ConsoleRing(CONSOLE_RING_BYTES);
+        OutputStream console = console(ring, log);
+        MicroVm vm;
+        try {
+            vm = VmSnapshot.restore(dir, console, null, System.err);
+        } catch (SnapshotException e) {
+            System.err.println("aether vm monitor: --restore " + e.getMessage());
+            if (log != null) log.close();
+            RestoreLock.release(lock);
+            return STATUS_BAD_ARGUMENTS;
+        }
+        try {
+            return serve(options, spec, vm, ring, log, console);
+        } finally {
+            // Held until the process ends (the kernel drops it then, however it ends); unreachable, its cleaner would close it.
+            Reference.reachabilityFence(lock);
+        }
+    }
+
+    /** Serves the control socket and runs the VM ({@code restored}, or one built from {@code spec}); returns the exit status. */
+    private static int serve(Options options, VmSpec spec, MicroVm restored, ConsoleRing ring, ConsoleLog log, OutputStream console)
+            throws InterruptedException {
+        detachFromSession();
         Monitor monitor = new Monitor(spec, ring, log);
         ControlServer server;
         try {
             server = ControlServer.start(options.socket(), monitor::handle, ring);
         } catch (IOException e) {
             System.err.println("aether vm monitor: --socket " + e.getMessage());
+            if (restored != null) restored.close();
             if (log != null) log.close();
             return STATUS_BAD_ARGUMENTS;
         }
         monitor.serving(server);
-        // SIGINT/SIGTERM stop the VM; the hook holds the JVM until the socket is gone too.
         CountDownLatch done = new CountDownLatch(1);
+        Thread hook = shutdownHook(() -> monitor.requestStop(new StopReason.Requested("signal")), done);
+        return runServed(spec, restored, options.paused(), monitor, server, ring, log, console, hook, done);
+    }
+
+    /**
+     * {@code --standby}: warms up, serves the socket, says so on standard output, and waits for a
+     * launch (then runs its VM as {@link #run} does), for a signal, or for its parent to die.
+     */
+    private static int runStandby(Path socket) throws InterruptedException {
+        // Read first: a parent that dies during the warm-up, or before the watcher runs, is still seen to go.
+        Optional<Long> parent = ProcessHandle.current().parent().map(ProcessHandle::pid);
+        detachFromSession();
+        try {
+            warmUp();
+        } catch (RuntimeException e) {
+            System.err.println("aether vm monitor: standby: the warm-up VM failed: " + e.getMessage());
+            return new StopReason.HostError(e.getMessage()).exitStatus();
+        }
+        ConsoleRing ring = new ConsoleRing(CONSOLE_RING_BYTES);
+        Standby standby = new Standby(ring, CONSOLE_LOG_BYTES);
+        ControlServer server;
+        try {
+            server = ControlServer.start(socket, standby::handle, ring);
+        } catch (IOException e) {
+            System.err.println("aether vm monitor: --socket " + e.getMessage());
+            return STATUS_BAD_ARGUMENTS;
+        }
+        standby.serving(server);
+        try {
+            warmUpSocket(socket);
+        } catch (IllegalStateException e) {
+            System.err.println("aether vm monitor: standby: " + e.getMessage());
+            server.close();
+            return new StopReason.HostError(e.getMessage()).exitStatus();
+        }
+        CountDownLatch done = new CountDownLatch(1);
+        Thread hook = shutdownHook(() -> {
+            Monitor launched = standby.giveUp();
+            if (launched != null) launched.requestStop(new StopReason.Requested("signal"));
+        }, done);
+        Thread.ofPlatform().name("standby-parent").daemon().start(() -> giveUpWhenOrphaned(standby, parent));
+        System.out.println(WarmPool.READY_LINE_PREFIX + ProcessHandle.current().pid() + " " + socket);
+        System.out.flush();
+        Optional<Standby.Launched> launched = standby.await();
+        if (launched.isEmpty()) {
+            ring.close();
+            server.close();
+            done.countDown();
+            removeHook(hook);
+            return 0;
+        }
+        Standby.Launched l = launched.get();
+        return runServed(l.spec(), null, false, l.monitor(), server, ring, l.log(), console(ring, l.log()), hook, done);
+    }
+
+    /**
+     * A standby monitor is its parent's (a node agent's pool): when the parent dies the kernel
+     * gives the process a new parent, and the standby ends rather than wait for a launch that
+     * nobody will send. Polled: a parent-death signal would follow the thread that forked, not
+     * the process.
+     */
+    private static void giveUpWhenOrphaned(Standby standby, Optional<Long> parent) {
+        while (standby.waiting()) {
+            try {
+                Thread.sleep(PARENT_POLL_MILLIS);
+            } catch (InterruptedException e) {
+                return;
+            }
+            if (!ProcessHandle.current().parent().map(ProcessHandle::pid).equals(parent)) {
+                standby.giveUp();
+                return;
+            }
+        }
+    }
+
+    /**
+     * What a standby does before it says it is ready: a throwaway stub VM through the path a
+     * launched one takes (the launch request's JSON, the spec's checks, the VM built, run to its
+     * end and closed, the status answered), so that the classes are loaded, the native calls
+     * linked and {@code /dev/kvm} proven before a VM waits on them.
+     */
+    static void warmUp() throws InterruptedException {
+        VmSpec spec = VmSpec.stub(VmSpec.StubProgram.HELLO);
+        String line = ControlCodec.write(new ControlRequest.Launch(spec, Optional.empty(), Optional.of(Path.of("/vm.sock")))).strip();
+        // Often enough for the JIT to compile the request's path (its thresholds are a few hundred calls).
+        for (int i = 0; i < WARM_UP_ROUNDS; i++) {
+            ControlRequest.Launch launch = (ControlRequest.Launch) ControlCodec.readRequest(line);
+            launch.spec().withMacsFor(UUID.randomUUID().toString()).checkHost(VmSpec.MAX_VCPUS);
+            ControlCodec.readResponse(ControlCodec.write(new Monitor(launch.spec(), new ConsoleRing(64), null).status()).strip());
+        }
+        for (int i = 0; i < WARM_UP_VMS; i++) {
+            ConsoleRing ring = new ConsoleRing(CONSOLE_RING_BYTES);
+            Monitor monitor = new Monitor(spec, ring, null);
+            int status = runVm(spec, null, false, monitor, ConsoleSession.lineFlushing(ring));
+            if (status != 0) throw new IllegalStateException("exit status " + status + ": " + monitor.status().reason().orElse("no reason"));
+            monitor.metrics();
+            ring.close();
+        }
+    }
+
+    /**
+     * The control socket's path (accept, read, parse, answer) taken often enough to be compiled,
+     * and a launch's move of a socket made once, on a throwaway socket beside the real one.
+     */
+    private static void warmUpSocket(Path socket) {
+        MonitorClient self = new MonitorClient(socket, Duration.ofSeconds(5));
+        Path scratch = socket.resolveSibling(socket.getFileName() + ".warm-up");
+        try {
+            for (int i = 0; i < WARM_UP_ROUNDS; i++) self.call(new ControlRequest.State());
+            try (ControlServer moved = ControlServer.start(scratch, r -> new ControlResponse.Standby(0), new ConsoleRing(64))) {
+                moved.moveTo(scratch.resolveSibling(scratch.getFileName() + ".moved"));
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException("the standby's own socket does not answer: " + e.getMessage(), e);
+        }
+    }
+
+    /** SIGINT/SIGTERM run {@code stop}; the hook then holds the JVM until {@code done}, when the socket is gone too. */
+    private static Thread shutdownHook(Runnable stop, CountDownLatch done) {
         Thread hook = new Thread(() -> {
             signalled = true;
-            monitor.requestStop(new StopReason.Requested("signal"));
+            stop.run();
             try {
                 done.await(10, TimeUnit.SECONDS);
             } catch (InterruptedException e) {
@@ -205,18 +452,28 @@ public final class MonitorCommand {
             }
         });
         Runtime.getRuntime().addShutdownHook(hook);
+        return hook;
+    }
+
+    private static void removeHook(Thread hook) {
         try {
-            return runVm(spec, monitor, log == null ? ring : tee(ring, log));
+            Runtime.getRuntime().removeShutdownHook(hook);
+        } catch (IllegalStateException e) {
+            // Shutdown is already in progress: the hook is running and waits for done.
+        }
+    }
+
+    /** Runs the VM behind its served socket, then cleans up: the ring, the log, the socket, the hook. */
+    private static int runServed(VmSpec spec, MicroVm restored, boolean paused, Monitor monitor, ControlServer server,
+            ConsoleRing ring, ConsoleLog log, OutputStream console, Thread hook, CountDownLatch done) throws InterruptedException {
+        try {
+            return runVm(spec, restored, paused, monitor, console);
         } finally {
             ring.close();
             if (log != null) log.close();
             server.close();
             done.countDown();
-            try {
-                Runtime.getRuntime().removeShutdownHook(hook);
-            } catch (IllegalStateException e) {
-                // Shutdown is already in progress: the hook is running and waits for done.
-            }
+            removeHook(hook);
         }
     }
 
@@ -234,7 +491,6 @@ public final class MonitorCommand {
         }
     }
 
-    /** The VM's life: built, run, rebuilt after a reboot when the spec says so; returns the exit status. */
     /** Both: the ring first (attached clients), then the log. Neither throws. */
     private static OutputStream tee(ConsoleRing ring, ConsoleLog log) {
         return new OutputStream() {
@@ -257,15 +513,15 @@ public final class MonitorCommand {
         };
     }
 
-    private static int runVm(VmSpec spec, Monitor monitor, OutputStream sink) throws InterruptedException {
-        OutputStream console = ConsoleSession.lineFlushing(sink);
+    /** The VM's life: built (or {@code restored}), run, rebuilt after a reboot when the spec says so; returns the exit status. */
+    private static int runVm(VmSpec spec, MicroVm restored, boolean paused, Monitor monitor, OutputStream console) throws InterruptedException {
         StopReason reason = null;
         try {
             boolean restarted = false;
             while (true) {
                 MicroVm vm;
                 try {
-                    vm = MicroVm.create(spec, console, null);
+                    vm = restored != null && !restarted ? restored : MicroVm.create(spec, console, null);
                 } catch (IllegalArgumentException e) {
                     System.err.println("aether vm monitor: " + e.getMessage());
                     reason = new StopReason.HostError(e.getMessage());
@@ -277,7 +533,7 @@ public final class MonitorCommand {
                 }
                 try {
                     monitor.running(vm, restarted);
-                    vm.start();
+                    vm.start(paused && !restarted);
                     reason = vm.awaitStop();
                 } finally {
                     vm.close();
@@ -287,7 +543,7 @@ public final class MonitorCommand {
                         // The ring never fails a write.
                     }
                 }
-                if (reason instanceof StopReason.Reboot && spec.onReboot() == VmSpec.OnReboot.RESTART) {
+                if (reason instanceof StopReason.Reboot && spec.onReboot() == VmSpec.OnReboot.RESTART && !monitor.shuttingDown()) {
                     restarted = true;
                     continue;
                 }

@@ -1,6 +1,7 @@
 package io.aether.monitor;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.aether.monitorapi.ControlRequest;
@@ -8,8 +9,14 @@ import io.aether.monitorapi.ControlResponse;
 import io.aether.monitorapi.VmState;
 import io.aether.vmm.StopReason;
 import io.aether.vmspec.VmSpec;
+import io.aether.vmm.MicroVm;
+import java.io.ByteArrayOutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Map;
 import java.util.Optional;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -50,12 +57,13 @@ class MonitorTest {
     }
 
     @Test
-    void aGracefulStopIsRefusedAndChangesNothing() {
+    void aGracefulStopBeforeTheVmExistsIsRefusedAndChangesNothing() {
         Monitor monitor = new Monitor(spec, new ConsoleRing(16), null);
         ControlResponse.Refused r = refused(monitor.handle(new ControlRequest.Stop(true, Duration.ofSeconds(5))));
-        assertEquals("failed", r.code());
-        assertTrue(r.message().startsWith("a graceful stop needs an ACPI power button"), r.message());
+        assertEquals("conflict", r.code());
+        assertEquals("cannot stop: the VM is still being built", r.message());
         assertEquals(VmState.CREATED, monitor.status().state());
+        assertFalse(monitor.shuttingDown());
     }
 
     @Test
@@ -67,5 +75,28 @@ class MonitorTest {
         assertEquals(10L, m.values().get("monitor.consoleBytes"), "every byte the guest printed, not only those the ring holds");
         assertEquals(0L, m.values().get("monitor.pauses"));
         assertEquals(0L, m.values().get("monitor.consoleLogLostBytes"));
+        long rss = m.values().get("memory.rssBytes");
+        assertTrue(m.values().get("memory.pssBytes") > 0 && m.values().get("memory.pssBytes") <= rss, m.values().toString());
+        assertTrue(m.values().get("memory.privateBytes") > 0 && m.values().get("memory.privateBytes") <= rss, m.values().toString());
+        assertEquals(0L, m.values().get("monitor.memoryReadFailures"));
+    }
+
+    @Test
+    void metricsOfARunningVmHaveItsVcpusAndDevices() throws Exception {
+        boolean kvm = Files.isReadable(Path.of("/dev/kvm")) && Files.isWritable(Path.of("/dev/kvm"));
+        if ("true".equals(System.getenv("CI"))) assertTrue(kvm, "CI=true but /dev/kvm is not usable");
+        Assumptions.assumeTrue(kvm, "/dev/kvm is not usable here");
+        Monitor monitor = new Monitor(VmSpec.stub(VmSpec.StubProgram.HELLO), new ConsoleRing(256), null);
+        try (MicroVm vm = MicroVm.create(VmSpec.stub(VmSpec.StubProgram.HELLO), new ByteArrayOutputStream(), null)) {
+            monitor.running(vm, false);
+            vm.start();
+            vm.awaitStop();
+            Map<String, Long> values = ((ControlResponse.Metrics) monitor.handle(new ControlRequest.Metrics())).values();
+            // Two counts of the greeting made apart: the vCPU's exits to the UART's data port, and the UART's bytes.
+            assertTrue(values.get("serial.bytesOut") > 0);
+            assertEquals(values.get("serial.bytesOut"), values.get("vcpu.0.exits.io_out"));
+            assertEquals(1L, values.get("vcpu.0.exits.hlt"));
+            assertTrue(values.get("vcpu.0.cpuNanos") > 0);
+        }
     }
 }

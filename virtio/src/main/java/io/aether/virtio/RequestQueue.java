@@ -10,10 +10,16 @@ import java.util.List;
  */
 public final class RequestQueue {
 
+    /** What {@link Server#serve} answers for a chain it will not serve yet (over a rate limit): it stays in the queue. */
+    public static final long NOT_NOW = -1;
+
     /** Serves one chain. */
     @FunctionalInterface
     public interface Server {
-        /** Handles {@code chain}; returns the bytes written into it (0 for a request that was refused). */
+        /**
+         * Handles {@code chain}; returns the bytes written into it (0 for a request that was
+         * refused), or {@link #NOT_NOW} to leave it, and those after it, in the queue for later.
+         */
         long serve(DescriptorChain chain);
     }
 
@@ -33,13 +39,19 @@ public final class RequestQueue {
     }
 
     /**
-     * Completes every available chain with the length {@code server} returns, then signals the
-     * driver once (the used ring, 2.7.8, and its interrupt, 2.7.7.2); does nothing before activation.
+     * Completes every available chain with the length {@code server} returns, up to one it
+     * answers {@link #NOT_NOW}, then signals the driver once (the used ring, 2.7.8, and its
+     * interrupt, 2.7.7.2); does nothing before activation.
      */
     public void drain(Server server) {
         if (queue == null) return;
         for (DescriptorChain chain; (chain = queue.pop()) != null; ) {
-            queue.addUsed(chain, server.serve(chain));
+            long written = server.serve(chain);
+            if (written == NOT_NOW) {
+                queue.undoPop(chain);
+                break;
+            }
+            queue.addUsed(chain, written);
         }
         interrupt.usedBuffers(0);
     }

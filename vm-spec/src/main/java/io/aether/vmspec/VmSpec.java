@@ -85,7 +85,9 @@ public record VmSpec(Boot boot, ByteSize memory, int vcpus, List<Disk> disks, Li
         /** Prints the digits 0 to 9 and a line break, over and over, for ever. */
         COUNT,
         /** Triple-faults. */
-        CRASH;
+        CRASH,
+        /** Polls the i8042 keyboard until Ctrl-Alt-Del arrives, then resets through the controller. */
+        KEYBOARD;
 
         /** The name users write: {@code hello}. */
         public String id() {
@@ -115,10 +117,62 @@ public record VmSpec(Boot boot, ByteSize memory, int vcpus, List<Disk> disks, Li
         }
     }
 
-    /** A virtio-blk disk: a raw image file. */
-    public record Disk(Path path, boolean readOnly) {
+    /**
+     * Token buckets on one device's traffic, enforced by its device model without busy-waiting: a
+     * request over the budget waits in its queue until tokens return, so the guest sees a slower
+     * device, not errors. On average at most {@code bytesPerSecond} bytes and {@code opsPerSecond}
+     * operations (disk requests, network frames) a second, 0 leaving that one unlimited; a bucket
+     * holds {@code bytesBurst} / {@code opsBurst} tokens (0: one second's worth), what an idle
+     * device may spend at once. One request larger than its bucket goes when the bucket is full
+     * and leaves it in debt, so no request is refused for its size.
+     */
+    public record RateLimit(long bytesPerSecond, long opsPerSecond, long bytesBurst, long opsBurst) {
+
+        /** 2^40 a second (1 TiB/s, or 10^12 operations): far above any device, and keeps token arithmetic in range. */
+        public static final long MAX = 1L << 40;
+
+        /** Errors name the field inside the limit ({@code opsBurst}), or {@code rateLimit} for the whole. */
+        public RateLimit {
+            inRange("bytesPerSecond", bytesPerSecond);
+            inRange("opsPerSecond", opsPerSecond);
+            inRange("bytesBurst", bytesBurst);
+            inRange("opsBurst", opsBurst);
+            if (bytesPerSecond == 0 && opsPerSecond == 0) {
+                throw new SpecException("rateLimit", "limits nothing (give bytesPerSecond, opsPerSecond or both)");
+            }
+            if (bytesBurst != 0 && bytesPerSecond == 0) throw new SpecException("bytesBurst", "needs bytesPerSecond");
+            if (opsBurst != 0 && opsPerSecond == 0) throw new SpecException("opsBurst", "needs opsPerSecond");
+        }
+
+        private static void inRange(String field, long value) {
+            if (value < 0 || value > MAX) throw new SpecException(field, value + " is out of range (0 to " + MAX + ")");
+        }
+
+        /** The bytes bucket's size. */
+        public long bytesCapacity() {
+            return bytesBurst != 0 ? bytesBurst : bytesPerSecond;
+        }
+
+        /** The operations bucket's size. */
+        public long opsCapacity() {
+            return opsBurst != 0 ? opsBurst : opsPerSecond;
+        }
+    }
+
+    /**
+     * A virtio-blk disk: a raw image file.
+     *
+     * @param rateLimit IOPS and bandwidth of the disk's requests, reads and writes together
+     */
+    public record Disk(Path path, boolean readOnly, Optional<RateLimit> rateLimit) {
         public Disk {
             Objects.requireNonNull(path, "path");
+            Objects.requireNonNull(rateLimit, "rateLimit");
+        }
+
+        /** A disk without a rate limit. */
+        public Disk(Path path, boolean readOnly) {
+            this(path, readOnly, Optional.empty());
         }
     }
 
@@ -126,11 +180,24 @@ public record VmSpec(Boot boot, ByteSize memory, int vcpus, List<Disk> disks, Li
      * A virtio-net device on a host TAP interface.
      *
      * @param mac the guest's address; absent until {@link #withMacsFor} chooses one
+     * @param rxRateLimit frames and bytes to the guest
+     * @param txRateLimit frames and bytes from the guest
      */
-    public record Nic(String tap, Optional<MacAddress> mac) {
+    public record Nic(String tap, Optional<MacAddress> mac, Optional<RateLimit> rxRateLimit, Optional<RateLimit> txRateLimit) {
         public Nic {
             Objects.requireNonNull(tap, "tap");
             Objects.requireNonNull(mac, "mac");
+            Objects.requireNonNull(rxRateLimit, "rxRateLimit");
+            Objects.requireNonNull(txRateLimit, "txRateLimit");
+        }
+
+        /** A NIC without rate limits. */
+        public Nic(String tap, Optional<MacAddress> mac) {
+            this(tap, mac, Optional.empty(), Optional.empty());
+        }
+
+        public Nic withMac(MacAddress value) {
+            return new Nic(tap, Optional.of(value), rxRateLimit, txRateLimit);
         }
     }
 
@@ -233,7 +300,7 @@ public record VmSpec(Boot boot, ByteSize memory, int vcpus, List<Disk> disks, Li
         List<Nic> chosen = new ArrayList<>(nics.size());
         for (int i = 0; i < nics.size(); i++) {
             Nic nic = nics.get(i);
-            chosen.add(nic.mac().isPresent() ? nic : new Nic(nic.tap(), Optional.of(derivedMac(vmId, i))));
+            chosen.add(nic.mac().isPresent() ? nic : nic.withMac(derivedMac(vmId, i)));
         }
         return withNics(chosen);
     }
@@ -291,7 +358,7 @@ public record VmSpec(Boot boot, ByteSize memory, int vcpus, List<Disk> disks, Li
         return value.name().toLowerCase(Locale.ROOT);
     }
 
-    /** The constant written {@code id}, or an error for {@code field} that lists them all ("hello, echo, count or crash"). */
+    /** The constant written {@code id}, or an error for {@code field} that lists them all ("hello, echo, count, crash or keyboard"). */
     private static <E extends Enum<E>> E byId(E[] values, String id, String field) {
         StringBuilder choices = new StringBuilder();
         for (int i = 0; i < values.length; i++) {

@@ -28,12 +28,15 @@ import java.util.function.BiFunction;
  * <pre>{@code
  * {"boot": {"kernel": "/vm/vmlinuz", "initrd": "/vm/initrd.gz", "cmdline": "console=ttyS0 panic=-1"},
  *  "memory": "512M", "vcpus": 2,
- *  "disks": [{"path": "/vm/root.img", "readOnly": false}],
- *  "nics": [{"tap": "tap0", "mac": "02:8e:2b:67:31:0c"}],
+ *  "disks": [{"path": "/vm/root.img", "readOnly": false, "rateLimit": {"bytesPerSecond": 52428800, "opsPerSecond": 1000}}],
+ *  "nics": [{"tap": "tap0", "mac": "02:8e:2b:67:31:0c", "txRateLimit": {"bytesPerSecond": 12500000, "bytesBurst": 1048576}}],
  *  "onReboot": "exit"}
  * }</pre>
  *
  * {@code boot} is either {@code {"kernel", "initrd"?, "cmdline"?}} or {@code {"stub": "hello"}}.
+ * A disk's {@code rateLimit} and a NIC's {@code rxRateLimit} and {@code txRateLimit} are
+ * {@link VmSpec.RateLimit}s: {@code bytesPerSecond}, {@code opsPerSecond}, {@code bytesBurst},
+ * {@code opsBurst}, whole numbers, each optional (0 when absent).
  * Only {@code boot} and each disk's {@code path} and NIC's {@code tap} are required; the rest
  * default as {@link VmSpec#linux} and {@link VmSpec#stub} do ({@code memory} may also be a
  * number of bytes). Reading refuses, naming the field, any field it does not know, a field
@@ -68,14 +71,27 @@ public final class VmSpecJson {
         root.put("memory", spec.memory().toString());
         root.put("vcpus", spec.vcpus());
         ArrayNode disks = root.putArray("disks");
-        for (VmSpec.Disk d : spec.disks()) disks.addObject().put("path", d.path().toString()).put("readOnly", d.readOnly());
+        for (VmSpec.Disk d : spec.disks()) {
+            ObjectNode disk = disks.addObject().put("path", d.path().toString()).put("readOnly", d.readOnly());
+            d.rateLimit().ifPresent(l -> writeLimit(disk.putObject("rateLimit"), l));
+        }
         ArrayNode nics = root.putArray("nics");
         for (VmSpec.Nic n : spec.nics()) {
             ObjectNode nic = nics.addObject().put("tap", n.tap());
             n.mac().ifPresent(m -> nic.put("mac", m.toString()));
+            n.rxRateLimit().ifPresent(l -> writeLimit(nic.putObject("rxRateLimit"), l));
+            n.txRateLimit().ifPresent(l -> writeLimit(nic.putObject("txRateLimit"), l));
         }
         root.put("onReboot", spec.onReboot().id());
         return root.toString();
+    }
+
+    /** The limit's fields that are set (not 0). */
+    private static void writeLimit(ObjectNode out, VmSpec.RateLimit limit) {
+        if (limit.bytesPerSecond() != 0) out.put("bytesPerSecond", limit.bytesPerSecond());
+        if (limit.opsPerSecond() != 0) out.put("opsPerSecond", limit.opsPerSecond());
+        if (limit.bytesBurst() != 0) out.put("bytesBurst", limit.bytesBurst());
+        if (limit.opsBurst() != 0) out.put("opsBurst", limit.opsBurst());
     }
 
     /**
@@ -108,12 +124,15 @@ public final class VmSpecJson {
         ByteSize memory = root.optional("memory").map(v -> size("memory", v)).orElse(defaultMemory);
         int vcpus = root.optional("vcpus").map(v -> wholeNumber("vcpus", v)).orElse(1);
         List<VmSpec.Disk> disks = root.list("disks", (field, node) -> {
-            Fields disk = Fields.of(field, node, "path", "readOnly");
-            return new VmSpec.Disk(disk.path("path"), disk.optional("readOnly").map(v -> bool(disk.field("readOnly"), v)).orElse(false));
+            Fields disk = Fields.of(field, node, "path", "readOnly", "rateLimit");
+            return new VmSpec.Disk(disk.path("path"), disk.optional("readOnly").map(v -> bool(disk.field("readOnly"), v)).orElse(false),
+                    disk.optional("rateLimit").map(v -> rateLimit(disk.field("rateLimit"), v)));
         });
         List<VmSpec.Nic> nics = root.list("nics", (field, node) -> {
-            Fields nic = Fields.of(field, node, "tap", "mac");
-            return new VmSpec.Nic(nic.string("tap"), nic.optional("mac").map(v -> mac(nic.field("mac"), v)));
+            Fields nic = Fields.of(field, node, "tap", "mac", "rxRateLimit", "txRateLimit");
+            return new VmSpec.Nic(nic.string("tap"), nic.optional("mac").map(v -> mac(nic.field("mac"), v)),
+                    nic.optional("rxRateLimit").map(v -> rateLimit(nic.field("rxRateLimit"), v)),
+                    nic.optional("txRateLimit").map(v -> rateLimit(nic.field("txRateLimit"), v)));
         });
         VmSpec.OnReboot onReboot = root.optional("onReboot").map(v -> VmSpec.OnReboot.parse(text("onReboot", v)))
                 .orElse(VmSpec.OnReboot.EXIT);
@@ -205,6 +224,26 @@ public final class VmSpecJson {
     private static int wholeNumber(String field, JsonNode value) {
         if (!value.isIntegralNumber() || !value.canConvertToInt()) throw new SpecException(field, "expected a whole number, got " + kind(value));
         return value.intValue();
+    }
+
+    private static VmSpec.RateLimit rateLimit(String field, JsonNode value) {
+        Fields limit = Fields.of(field, value, "bytesPerSecond", "opsPerSecond", "bytesBurst", "opsBurst");
+        long[] v = new long[4];
+        String[] names = {"bytesPerSecond", "opsPerSecond", "bytesBurst", "opsBurst"};
+        for (int i = 0; i < names.length; i++) {
+            String name = names[i];
+            v[i] = limit.optional(name).map(n -> wholeLong(limit.field(name), n)).orElse(0L);
+        }
+        try {
+            return new VmSpec.RateLimit(v[0], v[1], v[2], v[3]);
+        } catch (SpecException e) {
+            throw new SpecException(e.field().equals("rateLimit") ? field : limit.field(e.field()), e.problem());
+        }
+    }
+
+    private static long wholeLong(String field, JsonNode value) {
+        if (!value.isIntegralNumber() || !value.canConvertToLong()) throw new SpecException(field, "expected a whole number, got " + kind(value));
+        return value.longValue();
     }
 
     private static boolean bool(String field, JsonNode value) {

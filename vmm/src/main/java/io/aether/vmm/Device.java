@@ -7,7 +7,14 @@ import io.aether.devices.i8042.I8042;
 import io.aether.devices.net.VirtioNet;
 import io.aether.devices.rng.VirtioRng;
 import io.aether.devices.serial.Serial16550;
+import io.aether.virtio.QueueCounters;
+import io.aether.virtio.QueueFault;
 import io.aether.virtio.VirtioMmioTransport;
+import java.lang.reflect.RecordComponent;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 
 /**
  * One device of a VM as its {@link DeviceManager} knows it: a name unique in the VM, the model,
@@ -21,6 +28,38 @@ public sealed interface Device {
 
     /** The model's counters (each kind has its own record). */
     Record counters();
+
+    /**
+     * Every counter of the device as a number by name: the model's ({@code bytesRead}), and for
+     * a virtio device its transport's ({@code transport.deviceErrors}) and each queue's faults
+     * ({@code queue0.fault.head_out_of_range}).
+     */
+    default Map<String, Long> counterValues() {
+        Map<String, Long> values = new LinkedHashMap<>();
+        putLongs(values, "", counters());
+        if (this instanceof Virtio virtio) {
+            putLongs(values, "transport.", virtio.transport().counters());
+            List<QueueCounters> queues = virtio.transport().queueCounters();
+            for (int q = 0; q < queues.size(); q++) {
+                for (Map.Entry<QueueFault, Long> fault : queues.get(q).faults().entrySet()) {
+                    values.put("queue" + q + ".fault." + fault.getKey().name().toLowerCase(Locale.ROOT), fault.getValue());
+                }
+            }
+        }
+        return values;
+    }
+
+    /** Each long component of a counters record, under {@code prefix}. */
+    private static void putLongs(Map<String, Long> values, String prefix, Record counters) {
+        for (RecordComponent c : counters.getClass().getRecordComponents()) {
+            if (c.getType() != long.class) continue;
+            try {
+                values.put(prefix + c.getName(), (Long) c.getAccessor().invoke(counters));
+            } catch (ReflectiveOperationException e) {
+                throw new IllegalStateException("counter " + prefix + c.getName() + " is unreadable", e);
+            }
+        }
+    }
 
     /** What the bus routes the guest's accesses to. */
     BusDevice busDevice();
@@ -38,8 +77,8 @@ public sealed interface Device {
         }
     }
 
-    /** The i8042's reset line (the keyboard controller's "pulse reset" command). */
-    record ResetLine(String name, I8042 model) implements Device {
+    /** The i8042 keyboard controller: Ctrl-Alt-Del for the guest, and the CPU reset line. */
+    record Keyboard(String name, I8042 model) implements Device {
         @Override
         public I8042.Counters counters() {
             return model.counters();

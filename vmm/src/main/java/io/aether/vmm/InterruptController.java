@@ -11,6 +11,13 @@ interface InterruptController {
     /** The line of interrupt {@code number} (a GSI on x86_64, an SPI on aarch64). */
     InterruptLine interruptLine(Vm vm, int number);
 
+    /**
+     * Whether this VM's virtio devices may signal through an irqfd on their interrupt number and
+     * be notified through an ioeventfd on their window (see {@link VirtioNotifier}), after
+     * {@link #createInterruptController}: the host's KVM has both.
+     */
+    boolean eventFds(Vm vm);
+
     /** Completes it once every vCPU exists. */
     void finishInterruptController(Vm vm);
 }

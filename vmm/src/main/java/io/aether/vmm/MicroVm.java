@@ -1,5 +1,6 @@
 package io.aether.vmm;
 
+import io.aether.kvm.CpuidEntry;
 import io.aether.kvm.Kvm;
 import io.aether.kvm.Vcpu;
 import io.aether.kvm.Vm;
@@ -8,8 +9,10 @@ import io.aether.memory.MemoryRegion;
 import io.aether.memory.RegionSpec;
 import io.aether.vmspec.SpecException;
 import io.aether.vmspec.VmSpec;
+import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -24,6 +27,7 @@ import java.util.concurrent.ExecutionException;
  *   vm.start();                                        // vCPU threads enter the guest
  *   vm.consoleInput(bytes);                            // keys for the guest's serial console
  *   vm.pause(); ... vm.resume();                       // the whole VM holds still, then goes on
+ *   vm.pressCtrlAltDel();                              // asks the guest to shut down
  *   StopReason why = vm.awaitStop();                   // poweroff, reboot, crash, or requestStop
  *   vm.close();                                        // threads joined, disks flushed, memory unmapped
  * </pre>
@@ -42,6 +46,8 @@ public final class MicroVm implements AutoCloseable {
     private final DeviceManager devices;
     private final List<Vcpu> vcpus;
     private final Arch arch;
+    /** Whether the VM has KVM's irqchip and PIT (Linux guests; the stub runs without). */
+    private final boolean irqchip;
     private final List<VcpuRunner> runners = new ArrayList<>();
     private final List<Thread> threads = new ArrayList<>();
     private final CompletableFuture<StopReason> stopped;
@@ -66,6 +72,7 @@ public final class MicroVm implements AutoCloseable {
         this.devices = devices;
         this.vcpus = List.copyOf(vcpus);
         this.arch = arch;
+        this.irqchip = !haltStops;
         this.stopped = stopped;
         for (Vcpu vcpu : this.vcpus) runners.add(new VcpuRunner(vcpu, devices.io(), devices.mmio(), haltStops, arch, trace, this::requestStop));
         // Whoever completes the future first (a power event, a crash, a request), the vCPUs stop.
@@ -93,15 +100,24 @@ public final class MicroVm implements AutoCloseable {
      * @throws IllegalStateException if it already started
      */
     public void start() {
+        start(false);
+    }
+
+    /**
+     * As {@link #start()}, but with {@code paused} the VM starts PAUSED: its threads wait before
+     * the guest runs a single instruction (a restore that stays paused), until {@link #resume}.
+     */
+    public void start(boolean paused) {
         synchronized (lifecycle) {
             if (stopped.isDone()) return;
             require(RunState.CREATED, "start");
             devices.start();
             for (VcpuRunner runner : runners) {
-                Thread thread = runner.start();
+                Thread thread = runner.start(paused);
                 if (thread != null) threads.add(thread);
             }
-            state = RunState.RUNNING;
+            if (paused) devices.pause();
+            state = paused ? RunState.PAUSED : RunState.RUNNING;
         }
     }
 
@@ -158,6 +174,44 @@ public final class MicroVm implements AutoCloseable {
         }
     }
 
+    /**
+     * Writes a snapshot of this paused VM into {@code dir} (created if missing): its memory file,
+     * then its state file, each written beside and renamed into place, and synced. The VM stays
+     * paused. See {@link VmSnapshot}.
+     *
+     * @param progress told how much memory is written, or null
+     * @throws IllegalStateException naming the state, if the VM is not paused
+     * @throws UnsupportedOperationException for an architecture whose VMs cannot be saved (aarch64)
+     * @throws IOException naming the file that could not be written; the VM is unchanged
+     */
+    public VmSnapshot.Written snapshot(Path dir, VmSnapshot.Progress progress) throws IOException, InterruptedException {
+        synchronized (lifecycle) {
+            arch.requireSnapshots("snapshot");
+            require(RunState.PAUSED, "snapshot");
+            return VmSnapshot.write(this, dir, progress);
+        }
+    }
+
+    Kvm kvm() {
+        return kvm;
+    }
+
+    Vm kvmVm() {
+        return vm;
+    }
+
+    List<VcpuRunner> runners() {
+        return runners;
+    }
+
+    List<List<CpuidEntry>> cpuids() {
+        return arch.cpuids();
+    }
+
+    boolean hasIrqchip() {
+        return irqchip;
+    }
+
     /** Where the VM is in its life: CREATED, RUNNING, PAUSED or STOPPED. */
     public RunState state() {
         synchronized (lifecycle) {
@@ -173,6 +227,25 @@ public final class MicroVm implements AutoCloseable {
     /** Stops the VM for {@code reason}; the first reason given wins. Safe from any thread. */
     public void requestStop(StopReason reason) {
         stopped.complete(reason);
+    }
+
+    /**
+     * Asks the guest to shut down: types Ctrl-Alt-Del on its i8042 keyboard. What follows is the
+     * guest's choice (Linux restarts by default, an init may power off or ignore it); a reboot or
+     * power-off then stops the VM as usual. Returns false when the keyboard took no keys (the guest
+     * disabled scanning, or has not read the keys it has).
+     *
+     * @throws IllegalStateException naming the state, if the VM is not running (a paused guest
+     *     could not react, and its devices must not change)
+     */
+    public boolean pressCtrlAltDel() {
+        synchronized (lifecycle) {
+            require(RunState.RUNNING, "ask the guest to shut down");
+            for (Device device : devices.devices()) {
+                if (device instanceof Device.Keyboard keyboard) return keyboard.model().pressCtrlAltDel();
+            }
+            throw new IllegalStateException("cannot ask the guest to shut down: the VM has no keyboard controller");
+        }
     }
 
     /** Blocks until the VM stops and says why. */
@@ -229,6 +302,11 @@ public final class MicroVm implements AutoCloseable {
     /** The guest's memory (for tests and snapshots). */
     public GuestMemory memory() {
         return memory;
+    }
+
+    /** Each vCPU's exits and CPU time so far, by vCPU id. */
+    public List<VcpuStats> vcpuStats() {
+        return runners.stream().map(VcpuRunner::stats).toList();
     }
 
     /** Every device of this VM: counters now, and its state for snapshots. */

@@ -2,6 +2,7 @@ package io.aether.vmm;
 
 import io.aether.common.MacAddress;
 import io.aether.devices.net.NetBackend;
+import io.aether.devices.ratelimit.Throttle;
 import io.aether.devices.net.VirtioNet;
 import io.aether.sys.Tap;
 import java.io.IOException;
@@ -70,12 +71,16 @@ final class NetPump implements DeviceThread, NetBackend {
     private volatile Thread thread;
 
     NetPump(Link link, MacAddress mac) {
-        this.link = link;
-        this.device = new VirtioNet(this, new VirtioNet.Options(mac, 1500, 256));
+        this(link, mac, Throttle.NONE, Throttle.NONE);
     }
 
-    static NetPump open(String name, MacAddress mac) {
-        return new NetPump(new TapLink(Tap.open(name)), mac);
+    NetPump(Link link, MacAddress mac, Throttle rx, Throttle tx) {
+        this.link = link;
+        this.device = new VirtioNet(this, new VirtioNet.Options(mac, 1500, 256), rx, tx);
+    }
+
+    static NetPump open(String name, MacAddress mac, Throttle rx, Throttle tx) {
+        return new NetPump(new TapLink(Tap.open(name)), mac, rx, tx);
     }
 
     VirtioNet device() {

@@ -4,6 +4,8 @@ import io.aether.arch.VirtioMmioWindow;
 import io.aether.common.InterruptLine;
 import io.aether.devices.PowerEvents;
 import io.aether.devices.block.VirtioBlock;
+import io.aether.devices.ratelimit.RateLimiter;
+import io.aether.devices.ratelimit.Throttle;
 import io.aether.devices.rng.EntropySource;
 import io.aether.devices.rng.VirtioRng;
 import io.aether.devices.serial.Serial16550;
@@ -13,6 +15,8 @@ import io.aether.kvm.Vcpu;
 import io.aether.kvm.Vm;
 import io.aether.memory.GuestMemory;
 import io.aether.memory.MemoryRegion;
+import io.aether.memory.RegionSpec;
+import io.aether.snapshot.SnapshotException;
 import io.aether.virtio.VirtioDevice;
 import io.aether.virtio.VirtioMmioTransport;
 import io.aether.vmspec.VmSpec;
@@ -21,6 +25,7 @@ import java.io.OutputStream;
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -38,23 +43,63 @@ final class VmBuilder {
     /** Completed by the guest's power events before the VM object exists; MicroVm takes it over. */
     private final CompletableFuture<StopReason> stopped = new CompletableFuture<>();
     private final List<AutoCloseable> made = new ArrayList<>();
+    /** The snapshot being restored, or null for a fresh boot. */
+    private final VmSnapshot.Saved saved;
     private Arch arch;
     private Vm vm;
     private GuestMemory memory;
+    /** Runs rate-limit retries; made only for a VM with a rate limit. */
+    private ThrottleTimer throttleTimer;
+    /** The guest's power-off and reset, from whichever device or firmware call the platform has. */
+    private final PowerEvents power = new PowerEvents() {
+        @Override
+        public void powerOff() {
+            stopped.complete(new StopReason.PowerOff());
+        }
 
-    private VmBuilder(VmSpec spec, OutputStream consoleOut) {
+        @Override
+        public void reset() {
+            stopped.complete(new StopReason.Reboot());
+        }
+    };
+    /** Whether virtio notifications and interrupts go through ioeventfd and irqfd (see {@link VirtioNotifier}). */
+    private boolean eventFds;
+
+    private VmBuilder(VmSpec spec, OutputStream consoleOut, VmSnapshot.Saved saved) {
         this.spec = spec;
         this.consoleOut = consoleOut;
+        this.saved = saved;
     }
 
     /** See {@link MicroVm#create}. */
     static MicroVm build(VmSpec spec, OutputStream consoleOut, PrintStream trace) {
-        VmBuilder builder = new VmBuilder(spec, consoleOut);
+        VmBuilder builder = new VmBuilder(spec, consoleOut, null);
         try {
             return builder.assemble(trace);
         } catch (RuntimeException e) {
             builder.release();
             throw e;
+        }
+    }
+
+    /**
+     * The VM of a snapshot: built as its spec says, its memory the snapshot's memory file mapped
+     * copy-on-write, the guest's code not loaded again, every vCPU, chip and device state loaded.
+     * See {@link VmSnapshot#restore}.
+     */
+    static MicroVm restore(VmSnapshot.Saved saved, OutputStream consoleOut, PrintStream trace) throws SnapshotException {
+        VmBuilder builder = new VmBuilder(saved.spec(), consoleOut, saved);
+        try {
+            MicroVm vm = builder.assemble(trace);
+            VmSnapshot.restoreDevices(saved, builder.devices);
+            return vm;
+        } catch (SnapshotException e) {
+            builder.release();
+            throw e;
+        } catch (RuntimeException e) {
+            // The host refused something (an architecture, a CPU feature, a capability, a state KVM would not load, a disk that would not open).
+            builder.release();
+            throw new SnapshotException("cannot restore on this host: " + e.getMessage(), e);
         }
     }
 
@@ -65,7 +110,17 @@ final class VmBuilder {
         spec.checkHost(maxVcpus);
         arch = Arch.of(System.getProperty("os.arch"), kvm);
         boolean stub = spec.boot() instanceof VmSpec.Boot.Stub;
-        memory = GuestMemory.anonymous(arch.memoryRegions(spec.boot(), spec.memory().bytes()));
+        if (saved != null) {
+            arch.requireSnapshots("restore a snapshot");
+            kvm.requireStateCapabilities();
+            try {
+                VmSnapshot.checkHost(saved, kvm);
+            } catch (SnapshotException e) {
+                throw new IllegalStateException(e.getMessage(), e);
+            }
+        }
+        List<RegionSpec> regions = arch.memoryRegions(spec.boot(), spec.memory().bytes());
+        memory = saved == null ? GuestMemory.anonymous(regions) : GuestMemory.privateFile(regions, saved.memoryFile());
         made.add(memory);
         vm = kvm.createVm();
         made.add(vm);
@@ -82,38 +137,34 @@ final class VmBuilder {
     }
 
     private void buildStub(VmSpec.StubProgram program) {
-        arch.attachPlatformDevices(devices, vm, this::console, power(), true);
+        arch.attachPlatformDevices(devices, vm, this::console, power, true);
         createVcpus(1);
+        if (saved != null) {
+            arch.restoreVcpu(vcpus.getFirst(), saved);
+            return;
+        }
         arch.configureVcpus(vm, vcpus, true);
         arch.loadStub(memory, program, vcpus.getFirst());
     }
 
     private void buildLinux(VmSpec.Boot.Linux linux) {
         arch.createInterruptController(vm);
-        arch.attachPlatformDevices(devices, vm, this::console, power(), false);
+        eventFds = !"off".equals(System.getProperty(EVENT_FDS_PROPERTY)) && arch.eventFds(vm);
+        arch.attachPlatformDevices(devices, vm, this::console, power, false);
         List<VirtioMmioWindow> windows = arch.virtioWindows(spec.disks().size() + spec.nics().size() + 1);
         attachVirtio(windows);
+        if (saved != null) {
+            arch.restoreVm(vm, saved);
+            createVcpus(spec.vcpus());
+            vcpus.forEach(vcpu -> arch.restoreVcpu(vcpu, saved));
+            return;
+        }
         arch.loadKernel(memory, linux);
         createVcpus(spec.vcpus());
         arch.configureVcpus(vm, vcpus, false);
         arch.finishInterruptController(vm);
         arch.describePlatform(memory, spec, windows, vcpus);
         arch.enterKernel(vcpus.getFirst());
-    }
-
-    /** The guest's power-off and reset, from whichever device or firmware call the platform has. */
-    private PowerEvents power() {
-        return new PowerEvents() {
-            @Override
-            public void powerOff() {
-                stopped.complete(new StopReason.PowerOff());
-            }
-
-            @Override
-            public void reset() {
-                stopped.complete(new StopReason.Reboot());
-            }
-        };
     }
 
     private Device.Uart console(InterruptLine irq) {
@@ -127,30 +178,63 @@ final class VmBuilder {
             VmSpec.Disk disk = spec.disks().get(i);
             VirtioBlock block;
             try {
-                block = VirtioBlock.open(disk.path(), VirtioBlock.Options.defaults().withReadOnly(disk.readOnly()));
+                block = VirtioBlock.open(disk.path(), VirtioBlock.Options.defaults().withReadOnly(disk.readOnly()),
+                        throttle(disk.rateLimit()));
             } catch (IOException e) {
                 throw new VmCreationException(e.getMessage(), e);
             }
             devices.addBackend(block);
             VirtioMmioWindow w = windows.get(next++);
-            devices.attachMmio(w.base(), w.size(), new Device.Block("virtio-blk" + i, block, transport(block, w)));
+            devices.attachMmio(w.base(), w.size(), new Device.Block("virtio-blk" + i, block, transport("virtio-blk" + i, block, w)));
         }
         for (int i = 0; i < spec.nics().size(); i++) {
             VmSpec.Nic nic = spec.nics().get(i);
             int index = i;
             NetPump pump = NetPump.open(nic.tap(), nic.mac().orElseThrow(
-                    () -> new IllegalArgumentException("nics[" + index + "].mac: not chosen (VmSpec.withMacsFor chooses one)")));
+                    () -> new IllegalArgumentException("nics[" + index + "].mac: not chosen (VmSpec.withMacsFor chooses one)")),
+                    throttle(nic.rxRateLimit()), throttle(nic.txRateLimit()));
             devices.addThread(pump);
             VirtioMmioWindow w = windows.get(next++);
-            devices.attachMmio(w.base(), w.size(), new Device.Net("virtio-net" + i, pump.device(), transport(pump.device(), w)));
+            devices.attachMmio(w.base(), w.size(), new Device.Net("virtio-net" + i, pump.device(), transport("virtio-net" + i, pump.device(), w)));
         }
         VirtioRng rng = new VirtioRng(EntropySource.secureRandom());
         VirtioMmioWindow w = windows.get(next);
-        devices.attachMmio(w.base(), w.size(), new Device.Rng("virtio-rng0", rng, transport(rng, w)));
+        devices.attachMmio(w.base(), w.size(), new Device.Rng("virtio-rng0", rng, transport("virtio-rng0", rng, w)));
     }
 
-    private VirtioMmioTransport transport(VirtioDevice device, VirtioMmioWindow w) {
-        return new VirtioMmioTransport(device, memory, arch.interruptLine(vm, w.gsi()));
+    /** A device queue's throttle for the spec's limit; the VM's retry timer is made with the first. */
+    private Throttle throttle(Optional<VmSpec.RateLimit> limit) {
+        if (limit.isEmpty()) return Throttle.NONE;
+        VmSpec.RateLimit l = limit.get();
+        if (throttleTimer == null) {
+            throttleTimer = new ThrottleTimer();
+            devices.addThread(throttleTimer);
+        }
+        return Throttle.of(new RateLimiter(
+                l.bytesPerSecond() == 0 ? Optional.empty() : Optional.of(new RateLimiter.Limit(l.bytesPerSecond(), l.bytesCapacity())),
+                l.opsPerSecond() == 0 ? Optional.empty() : Optional.of(new RateLimiter.Limit(l.opsPerSecond(), l.opsCapacity())),
+                System::nanoTime), throttleTimer);
+    }
+
+    /** The system property that turns ioeventfd and irqfd off ({@code off}), to compare or to work around a host. */
+    static final String EVENT_FDS_PROPERTY = "aether.kvm.eventfds";
+
+    /**
+     * The device's transport in window {@code w}. With eventfds, its interrupt is an irqfd and its
+     * QueueNotify writes wake a thread of its own; otherwise they exit to the vCPU, and the
+     * interrupt is a {@code KVM_IRQ_LINE} ioctl.
+     */
+    private VirtioMmioTransport transport(String name, VirtioDevice device, VirtioMmioWindow w) {
+        if (!eventFds) return new VirtioMmioTransport(device, memory, arch.interruptLine(vm, w.gsi()));
+        IrqFdLine irq = IrqFdLine.register(vm, w.gsi());
+        try {
+            VirtioMmioTransport transport = new VirtioMmioTransport(device, memory, irq);
+            devices.addThread(VirtioNotifier.register(name, vm, w.base(), transport, irq));
+            return transport;
+        } catch (RuntimeException e) {
+            irq.close();
+            throw e;
+        }
     }
 
     private void createVcpus(int count) {

@@ -12,6 +12,7 @@ import io.aether.devices.PowerEvents;
 import io.aether.devices.acpi.AcpiPowerDevice;
 import io.aether.devices.i8042.I8042;
 import io.aether.devices.serial.Serial16550;
+import io.aether.kvm.Capability;
 import io.aether.kvm.CpuidEntry;
 import io.aether.kvm.Kvm;
 import io.aether.kvm.Vcpu;
@@ -27,10 +28,14 @@ import io.aether.loader.LoadedKernel;
 import io.aether.memory.GuestMemory;
 import io.aether.memory.RegionSpec;
 import io.aether.vmspec.VmSpec;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Function;
 
-/** x86_64: the PC layout, the in-kernel IOAPIC and PIT, ACPI and boot parameters, the Linux or PVH entry. */
+/**
+ * x86_64: the PC layout, the in-kernel IOAPIC and PIT, ACPI and boot parameters, the Linux or PVH
+ * entry, the i8042 (reset line and Ctrl-Alt-Del), and snapshots (CPUID and vCPU state).
+ */
 final class X86Arch implements Arch {
 
     /** Where KVM's Intel real-mode helpers live: above RAM and devices, below 4 GiB. */
@@ -38,6 +43,8 @@ final class X86Arch implements Arch {
     private static final long IDENTITY_MAP_ADDRESS = 0xFFFB_C000L;
 
     private final List<CpuidEntry> supportedCpuid;
+    /** The CPUID each vCPU was given, in vCPU order (a snapshot keeps it). */
+    private final List<List<CpuidEntry>> cpuids = new ArrayList<>();
     /** Set by {@link #loadKernel}, then {@link #describePlatform}, then read by {@link #enterKernel}. */
     private LoadedKernel kernel;
     private VcpuState boot;
@@ -48,6 +55,11 @@ final class X86Arch implements Arch {
 
     @Override
     public List<RegionSpec> memoryRegions(VmSpec.Boot boot, long bytes) {
+        return regions(boot, bytes);
+    }
+
+    /** One region for the stub, RAM around the MMIO gap for Linux (a snapshot's memory is checked against it). */
+    static List<RegionSpec> regions(VmSpec.Boot boot, long bytes) {
         return boot instanceof VmSpec.Boot.Stub ? List.of(RegionSpec.ram(0, bytes)) : Layout.memoryRegions(bytes);
     }
 
@@ -74,19 +86,27 @@ final class X86Arch implements Arch {
     }
 
     @Override
+    public boolean eventFds(Vm vm) {
+        return vm.checkExtension(Capability.IOEVENTFD) > 0 && vm.checkExtension(Capability.IRQFD) > 0;
+    }
+
+    @Override
     public void finishInterruptController(Vm vm) {
         // The IOAPIC and the LAPICs are complete once made.
     }
 
-    /** The stub guest runs without an interrupt controller, so that its final HLT reaches us. */
+    /**
+     * The stub guest runs without an interrupt controller, so that its final HLT reaches us; it
+     * polls the console and the keyboard.
+     */
     @Override
     public void attachPlatformDevices(DeviceManager devices, Vm vm, Function<InterruptLine, Device.Uart> console, PowerEvents power,
                                       boolean stub) {
         devices.attachPorts(Serial16550.COM1_PORT, Serial16550.PORT_COUNT,
                 console.apply(stub ? InterruptLine.NONE : interruptLine(vm, Layout.SERIAL_GSI)));
+        devices.attachPorts(I8042.BASE_PORT, I8042.PORT_COUNT,
+                new Device.Keyboard("i8042", new I8042(power, stub ? InterruptLine.NONE : interruptLine(vm, Layout.KEYBOARD_GSI))));
         if (stub) return;
-        // The FADT claims no i8042, so Linux skips a slow probe; the reset line still works.
-        devices.attachPorts(I8042.BASE_PORT, I8042.PORT_COUNT, new Device.ResetLine("i8042", new I8042(power)));
         devices.attachPorts(AcpiPowerDevice.BASE_PORT, AcpiPowerDevice.SIZE, new Device.AcpiPower("acpi-power", new AcpiPowerDevice(power)));
         // The delay port: Linux writes it between legacy I/O; claim it so it is not counted as unknown.
         devices.claimPorts(0x80, 1, "post-code");
@@ -110,12 +130,12 @@ final class X86Arch implements Arch {
         };
         boot = BootConfigurator.configureSystem(memory, new BootPlan(entry, spec.memory().bytes(),
                 kernel.cmdlineAddress(), kernel.initrdAddress(), kernel.initrdSize(),
-                new PlatformConfig(vcpus.size(), windows, true, false)));
+                new PlatformConfig(vcpus.size(), windows, true, true)));
     }
 
     @Override
     public void configureVcpus(Vm vm, List<Vcpu> vcpus, boolean stub) {
-        for (Vcpu vcpu : vcpus) X86Vcpus.configureCommon(vcpu, supportedCpuid, vcpus.size(), !stub);
+        for (Vcpu vcpu : vcpus) cpuids.add(X86Vcpus.configureCommon(vcpu, supportedCpuid, vcpus.size(), !stub));
     }
 
     @Override
@@ -130,6 +150,7 @@ final class X86Arch implements Arch {
             case ECHO -> StubGuest.Program.ECHO;
             case COUNT -> StubGuest.Program.COUNT;
             case CRASH -> StubGuest.Program.CRASH;
+            case KEYBOARD -> StubGuest.Program.KEYBOARD;
         };
         for (StubGuest.Chunk chunk : StubGuest.image(code)) memory.write(chunk.address(), chunk.bytes());
         X86Vcpus.loadRealModeEntry(vcpu, StubGuest.ENTRY);
@@ -143,5 +164,28 @@ final class X86Arch implements Arch {
     @Override
     public String describe(VcpuExit exit) {
         return exit.describe();
+    }
+
+    @Override
+    public void requireSnapshots(String action) {
+        // VmSnapshot's format is this architecture's.
+    }
+
+    @Override
+    public List<List<CpuidEntry>> cpuids() {
+        return cpuids;
+    }
+
+    @Override
+    public void restoreVm(Vm vm, VmSnapshot.Saved saved) {
+        vm.restore(saved.vm().orElseThrow(() -> new IllegalStateException("the snapshot of a Linux guest has no VM state")));
+    }
+
+    @Override
+    public void restoreVcpu(Vcpu vcpu, VmSnapshot.Saved saved) {
+        List<CpuidEntry> cpuid = saved.cpuids().get(vcpu.id());
+        vcpu.setCpuid(cpuid);
+        cpuids.add(cpuid);
+        vcpu.restore(saved.vcpus().get(vcpu.id()));
     }
 }

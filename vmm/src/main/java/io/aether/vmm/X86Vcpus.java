@@ -22,14 +22,23 @@ final class X86Vcpus {
     private X86Vcpus() {
     }
 
-    /** CPUID with this vCPU's place in the topology, boot MSRs, FPU, and LAPIC LINT pins. */
-    static void configureCommon(Vcpu vcpu, List<CpuidEntry> supported, int count, boolean lapic) {
+    /** The CPUID a guest's vCPU {@code index} of {@code count} gets on a host that supports {@code supported}. */
+    static List<CpuidEntry> guestCpuid(List<CpuidEntry> supported, int index, int count) {
         List<io.aether.arch.x86_64.CpuidEntry> host = supported.stream()
                 .map(e -> new io.aether.arch.x86_64.CpuidEntry(e.function(), e.index(), e.flags(), e.eax(), e.ebx(), e.ecx(), e.edx()))
                 .toList();
-        vcpu.setCpuid(Cpuid.forVcpu(host, vcpu.id(), count).stream()
+        return Cpuid.forVcpu(host, index, count).stream()
                 .map(e -> new CpuidEntry(e.function(), e.index(), e.flags(), e.eax(), e.ebx(), e.ecx(), e.edx()))
-                .toList());
+                .toList();
+    }
+
+    /**
+     * CPUID with this vCPU's place in the topology, boot MSRs, FPU, and LAPIC LINT pins; returns
+     * the CPUID set (a snapshot keeps it).
+     */
+    static List<CpuidEntry> configureCommon(Vcpu vcpu, List<CpuidEntry> supported, int count, boolean lapic) {
+        List<CpuidEntry> cpuid = guestCpuid(supported, vcpu.id(), count);
+        vcpu.setCpuid(cpuid);
         vcpu.setMsrs(Msr.bootDefaults().stream().map(m -> new MsrEntry(m.index(), m.value())).toList());
         vcpu.setFpu(FpuState.INITIAL.fcw(), FpuState.INITIAL.mxcsr());
         if (lapic) {
@@ -37,6 +46,7 @@ final class X86Vcpus {
             LocalApic.configureLint(registers);
             vcpu.setLapic(registers);
         }
+        return cpuid;
     }
 
     /** Loads the boot vCPU's entry state. */

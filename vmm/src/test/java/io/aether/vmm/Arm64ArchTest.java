@@ -109,12 +109,29 @@ class Arm64ArchTest {
     }
 
     @Test
-    void theStubIsWrittenAtTheStartOfRamAndTheX86CrashProgramIsRefusedByName() {
+    void theStubIsWrittenAtTheStartOfRamAndTheX86CrashAndKeyboardProgramsAreRefusedByName() {
         try (GuestMemory memory = GuestMemory.anonymous(arch.memoryRegions(VmSpec.stub(VmSpec.StubProgram.CRASH).boot(), 16L << 20))) {
             var e = assertThrows(VmCreationException.class, () -> arch.loadStub(memory, VmSpec.StubProgram.CRASH, null));
-            assertEquals("--stub=crash: the crash program (a triple fault) is x86_64's; arm64 has hello, echo and count", e.getMessage());
+            assertEquals("--stub=crash: the crash (a triple fault) and keyboard (the i8042) programs are x86_64's; "
+                    + "arm64 has hello, echo and count", e.getMessage());
+            var k = assertThrows(VmCreationException.class, () -> arch.loadStub(memory, VmSpec.StubProgram.KEYBOARD, null));
+            assertTrue(k.getMessage().startsWith("--stub=keyboard: "), k.getMessage());
             assertEquals(0, memory.read(0x4000_0000L, 4)[0], "nothing written on refusal");
         }
+    }
+
+    @Test
+    void snapshotsAreRefusedInOneLineNamingTheArchitecture() {
+        var e = assertThrows(UnsupportedOperationException.class, () -> arch.requireSnapshots("snapshot"));
+        assertEquals("cannot snapshot: snapshots are implemented for x86_64 guests only, not aarch64", e.getMessage());
+        assertThrows(UnsupportedOperationException.class, () -> arch.restoreVcpu(null, null));
+        assertEquals(List.of(), arch.cpuids());
+    }
+
+    @Test
+    void debugAndUndecodableAbortExitsAreCountedUnderTheirOwnReasons() {
+        assertEquals("debug", ExitReason.of(new VcpuExit.Debug(new long[] {0, 0, 0, 0})).label());
+        assertEquals("arm_nisv", ExitReason.of(new VcpuExit.ArmNisv(0, 0x900_0000L)).label());
     }
 
     @Test

@@ -17,6 +17,7 @@ import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -102,7 +103,7 @@ class DeviceManagerTest {
     @Test
     void everyDeviceIsListedInOrderWithItsOwnCounters() {
         devices.attachPorts(Serial16550.COM1_PORT, Serial16550.PORT_COUNT, uart());
-        devices.attachPorts(I8042.BASE_PORT, I8042.PORT_COUNT, new Device.ResetLine("i8042", new I8042(NO_POWER)));
+        devices.attachPorts(I8042.BASE_PORT, I8042.PORT_COUNT, new Device.Keyboard("i8042", new I8042(NO_POWER, InterruptLine.NONE)));
         devices.attachMmio(0xD000_0000L, VirtioMmioTransport.REGION_SIZE, rng("virtio-rng0"));
         devices.io().write(Serial16550.COM1_PORT, new byte[] {'x'});
         devices.io().write(Serial16550.COM1_PORT, new byte[] {'y'});
@@ -118,6 +119,22 @@ class DeviceManagerTest {
         var rng = assertInstanceOf(Device.Rng.class, all.get(2));
         assertEquals(0, rng.counters().requests());
         assertEquals(0, rng.transport().counters().notifications());
+    }
+
+    @Test
+    void counterValuesNameEveryCounterOfTheModelItsTransportAndItsQueues() {
+        Device.Uart uart = devices.attachPorts(Serial16550.COM1_PORT, Serial16550.PORT_COUNT, uart());
+        Device rng = devices.attachMmio(0xD000_0000L, VirtioMmioTransport.REGION_SIZE, rng("virtio-rng0"));
+        devices.io().write(Serial16550.COM1_PORT, new byte[] {'x'});
+        devices.mmio().read(0xD000_0000L + 1, new byte[4]); // misaligned: the transport ignores it
+        assertEquals(Map.of("bytesOut", 1L, "bytesIn", 0L, "inputRefused", 0L, "inputDropped", 0L, "outputErrors", 0L,
+                "badAccesses", 0L), uart.counterValues());
+        Map<String, Long> values = rng.counterValues();
+        assertEquals(0L, values.get("requests"));
+        assertEquals(1L, values.get("transport.ignoredAccesses"));
+        assertEquals(0L, values.get("queue0.fault.head_out_of_range"));
+        // 3 of the model, 8 of the transport, 9 fault kinds of its one queue.
+        assertEquals(3 + 8 + 9, values.size(), values.toString());
     }
 
     @Test

@@ -30,7 +30,7 @@ class MicroVmPauseTest {
     }
 
     /** The count program's output (or its start): its greeting, then its line over and over, no byte lost or doubled. */
-    private static void assertCountedInOrder(String output) {
+    static void assertCountedInOrder(String output) {
         String greeting = StubGuest.MESSAGE;
         String line = StubGuest.COUNT_LINE;
         for (int i = 0; i < output.length(); i++) {

@@ -5,12 +5,19 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.aether.devices.block.VirtioBlock;
 import io.aether.devices.serial.Serial16550;
+import io.aether.memory.GuestMemory;
+import io.aether.memory.RegionSpec;
+import io.aether.virtio.MockDriver;
+import io.aether.virtio.VirtioFeatures;
+import io.aether.virtio.VirtioInterrupt;
 import io.aether.vmspec.VmSpec;
 import java.io.ByteArrayOutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -30,10 +37,10 @@ class VmBuilderTest {
     }
 
     @Test
-    void theStubMachineHasOnlyItsConsole() {
+    void theStubMachineHasItsConsoleAndItsKeyboard() {
         StubGuestTest.requireKvm();
         try (MicroVm vm = MicroVm.create(VmSpec.stub(VmSpec.StubProgram.HELLO), new ByteArrayOutputStream(), null)) {
-            assertEquals(List.of("serial"), vm.devices().devices().stream().map(Device::name).toList());
+            assertEquals(List.of("serial", "i8042"), vm.devices().devices().stream().map(Device::name).toList());
         }
     }
 
@@ -62,6 +69,45 @@ class VmBuilderTest {
             assertTrue(uart.bytesOut() >= 3, uart.toString());
         }
         assertTrue(console.toString().chars().allMatch(c -> c == '!'), console.toString());
+    }
+
+    @Test
+    void aDisksRateLimitFromTheSpecHoldsItsRequestsUntilTheTimerRetries(@TempDir Path dir) throws Exception {
+        StubGuestTest.requireKvm();
+        Path disk = Files.write(dir.resolve("disk.img"), new byte[1 << 20]);
+        VmSpec spec = VmSpec.linux(PvhTestKernel.write(dir)).withMemory(io.aether.common.ByteSize.ofMiB(32))
+                .withDisks(List.of(new VmSpec.Disk(disk, true, Optional.of(new VmSpec.RateLimit(0, 5, 0, 1)))));
+        try (MicroVm vm = MicroVm.create(spec, new ByteArrayOutputStream(), null);
+             GuestMemory memory = GuestMemory.anonymous(List.of(RegionSpec.ram(0, 1 << 20)))) {
+            // The device model alone, driven by a mock driver: the VM is never started.
+            VirtioBlock block = assertInstanceOf(Device.Block.class, vm.devices().devices().get(3)).model();
+            MockDriver driver = new MockDriver(memory, 16, 0x1000, 0x40000);
+            block.activate(memory, VirtioFeatures.TRANSPORT, List.of(driver.queue(16, VirtioFeatures.TRANSPORT)), new VirtioInterrupt() {
+                @Override
+                public void usedBuffers(int queue) {
+                }
+
+                @Override
+                public void configChanged() {
+                }
+            });
+            for (int i = 0; i < 2; i++) {
+                byte[] header = new byte[16]; // type 0 (IN), sector 0
+                driver.add(driver.readable(header), driver.writable(512), driver.writable(1));
+            }
+            long start = System.nanoTime();
+            block.queueNotify(0);
+            assertEquals(1, driver.takeUsed().size(), "a bucket of one request");
+            assertEquals(1, block.counters().throttled());
+            List<MockDriver.Used> later = List.of();
+            while (later.isEmpty() && System.nanoTime() - start < 10_000_000_000L) {
+                Thread.sleep(10);
+                later = driver.takeUsed();
+            }
+            assertEquals(1, later.size(), "the VM's timer served the queue again");
+            assertTrue(System.nanoTime() - start >= 190_000_000L, "not before the next token, 1/5 s later");
+            assertEquals(2, block.counters().reads());
+        }
     }
 
     private static long openFiles() throws Exception {

@@ -1,5 +1,6 @@
 package io.aether.devices.block;
 
+import io.aether.devices.ratelimit.Throttle;
 import io.aether.memory.GuestMemory;
 import io.aether.snapshot.SnapshotException;
 import io.aether.snapshot.StateReader;
@@ -33,6 +34,10 @@ import java.util.Objects;
  * disk answers {@code VIRTIO_BLK_S_IOERR} and touches nothing; an unknown type answers
  * {@code VIRTIO_BLK_S_UNSUPP}; a chain with no writable byte for the status is completed with 0
  * bytes. All of these are counted.
+ *
+ * <p>A {@link Throttle} limits IOPS and bandwidth: each request costs one operation and its data
+ * bytes, reads and writes alike. One over the budget stays in the queue, the requests behind it
+ * too, until the throttle's retry serves the queue again; the guest sees a slower disk.
  *
  * <p>Offers VERSION_1 (through the transport), SEG_MAX (queue size - 2), BLK_SIZE (512), FLUSH,
  * and RO when read-only. One request queue.
@@ -107,9 +112,10 @@ public final class VirtioBlock implements VirtioDevice, AutoCloseable {
      * @param faults malformed or refused requests (bad shape, range, length, write to read-only)
      * @param unsupported requests of an unknown type
      * @param ioErrors host I/O errors (the request answered IOERR)
+     * @param throttled times a request was held back by the rate limit
      */
     public record Counters(long reads, long writes, long bytesRead, long bytesWritten, long flushes, long idRequests,
-                           long faults, long unsupported, long ioErrors) {
+                           long faults, long unsupported, long ioErrors, long throttled) {
     }
 
     private final FileChannel file;
@@ -117,6 +123,7 @@ public final class VirtioBlock implements VirtioDevice, AutoCloseable {
     private final long capacity;
     private final byte[] id;
     private final RequestQueue queue = new RequestQueue();
+    private final Throttle throttle;
 
     private long reads;
     private long writes;
@@ -128,11 +135,12 @@ public final class VirtioBlock implements VirtioDevice, AutoCloseable {
     private long unsupported;
     private long ioErrors;
 
-    private VirtioBlock(FileChannel file, Options options, long capacity, byte[] id) {
+    private VirtioBlock(FileChannel file, Options options, long capacity, byte[] id, Throttle throttle) {
         this.file = file;
         this.options = options;
         this.capacity = capacity;
         this.id = id;
+        this.throttle = throttle;
     }
 
     /**
@@ -142,7 +150,13 @@ public final class VirtioBlock implements VirtioDevice, AutoCloseable {
      * @throws IOException naming the image when it cannot be opened
      */
     public static VirtioBlock open(Path image, Options options) throws IOException {
+        return open(image, options, Throttle.NONE);
+    }
+
+    /** Opens a raw image ({@link #open(Path, Options)}) whose requests pass {@code throttle}. */
+    public static VirtioBlock open(Path image, Options options, Throttle throttle) throws IOException {
         Objects.requireNonNull(options, "options");
+        Objects.requireNonNull(throttle, "throttle");
         FileChannel file;
         try {
             file = options.readOnly()
@@ -157,7 +171,7 @@ public final class VirtioBlock implements VirtioDevice, AutoCloseable {
             byte[] id = new byte[ID_BYTES]; // NUL-padded (5.2.6)
             byte[] ascii = name.getBytes(StandardCharsets.US_ASCII);
             System.arraycopy(ascii, 0, id, 0, Math.min(ascii.length, ID_BYTES));
-            return new VirtioBlock(file, options, capacity, id);
+            return new VirtioBlock(file, options, capacity, id, throttle);
         } catch (IOException | RuntimeException e) {
             file.close();
             throw e;
@@ -243,7 +257,8 @@ public final class VirtioBlock implements VirtioDevice, AutoCloseable {
     }
 
     public synchronized Counters counters() {
-        return new Counters(reads, writes, bytesRead, bytesWritten, flushes, idRequests, faults, unsupported, ioErrors);
+        return new Counters(reads, writes, bytesRead, bytesWritten, flushes, idRequests, faults, unsupported, ioErrors,
+                throttle.throttled());
     }
 
     @Override
@@ -301,8 +316,12 @@ public final class VirtioBlock implements VirtioDevice, AutoCloseable {
         file.close();
     }
 
-    /** Serves one request; returns the bytes written into the chain (data plus status). */
+    /** Serves one request; returns the bytes written into the chain (data plus status), or NOT_NOW over the rate limit. */
     private long serve(DescriptorChain chain) {
+        // The data a well-formed request moves, from the chain's shape alone (IN: all writable
+        // bytes but the status; OUT: all readable bytes but the header): a malformed one costs as much.
+        long dataBytes = Math.max(0, chain.readableLength() + chain.writableLength() - HEADER_BYTES - 1);
+        if (!throttle.admit(dataBytes, 1, () -> queueNotify(0))) return RequestQueue.NOT_NOW;
         if (chain.writableLength() == 0) {
             faults++; // nowhere to put a status: completed with 0 bytes
             return 0;

@@ -1,6 +1,7 @@
 package io.aether.devices.net;
 
 import io.aether.common.MacAddress;
+import io.aether.devices.ratelimit.Throttle;
 import io.aether.memory.GuestMemory;
 import io.aether.memory.GuestMemoryException;
 import io.aether.snapshot.SnapshotException;
@@ -35,6 +36,11 @@ import java.util.Objects;
  * stall and calls {@link NetBackend#rxReady()}. Both happen under the device's lock, so whoever
  * watches the backend asks {@link #rxStalled()} rather than remembering what
  * {@link #processRx()} returned: a notification may come between that return and its use.
+ *
+ * <p>Each direction may have a {@link Throttle} (frames and bytes). A transmit chain over the
+ * budget stays in its queue until the throttle's retry; receive stops, as if stalled, while the
+ * receive budget is spent (a frame's size is known only once it is taken from the backend, so
+ * it is charged then) and its retry resumes it, calling {@link NetBackend#rxReady()}.
  *
  * <p>Offers MAC, STATUS (link up) and, when {@link Options#mtu()} is set, MTU.
  */
@@ -97,11 +103,13 @@ public final class VirtioNet implements VirtioDevice {
      * @param faults malformed chains on either queue
      */
     public record Counters(long rxPackets, long rxBytes, long rxDropped, long rxErrors, long txPackets, long txBytes,
-                           long txDropped, long txErrors, long faults) {
+                           long txDropped, long txErrors, long faults, long rxThrottled, long txThrottled) {
     }
 
     private final NetBackend backend;
     private final Options options;
+    private final Throttle rxThrottle;
+    private final Throttle txThrottle;
     private final ByteBuffer rxFrame = ByteBuffer.allocateDirect(MAX_FRAME);
     private final ByteBuffer txFrame = ByteBuffer.allocateDirect(MAX_FRAME);
 
@@ -121,8 +129,15 @@ public final class VirtioNet implements VirtioDevice {
     private long faults;
 
     public VirtioNet(NetBackend backend, Options options) {
+        this(backend, options, Throttle.NONE, Throttle.NONE);
+    }
+
+    /** A device whose frames to the guest pass {@code rxThrottle} and from it {@code txThrottle}. */
+    public VirtioNet(NetBackend backend, Options options, Throttle rxThrottle, Throttle txThrottle) {
         this.backend = Objects.requireNonNull(backend, "backend");
         this.options = Objects.requireNonNull(options, "options");
+        this.rxThrottle = Objects.requireNonNull(rxThrottle, "rxThrottle");
+        this.txThrottle = Objects.requireNonNull(txThrottle, "txThrottle");
     }
 
     public Options options() {
@@ -179,7 +194,8 @@ public final class VirtioNet implements VirtioDevice {
     }
 
     public synchronized Counters counters() {
-        return new Counters(rxPackets, rxBytes, rxDropped, rxErrors, txPackets, txBytes, txDropped, txErrors, faults);
+        return new Counters(rxPackets, rxBytes, rxDropped, rxErrors, txPackets, txBytes, txDropped, txErrors, faults,
+                rxThrottle.throttled(), txThrottle.throttled());
     }
 
     @Override
@@ -285,6 +301,13 @@ public final class VirtioNet implements VirtioDevice {
                     rx.addUsed(chain, 0);
                     continue;
                 }
+                // A frame's bytes are known only once it is taken: its operation is taken now, its
+                // bytes after (so a bytes budget in debt holds receive back), and no frame gives the operation back.
+                if (!rxThrottle.admit(0, 1, () -> queueNotify(RX_QUEUE))) {
+                    rx.undoPop(chain);
+                    rxStalled = true;
+                    return true;
+                }
                 rxFrame.clear();
                 int length;
                 try {
@@ -295,10 +318,12 @@ public final class VirtioNet implements VirtioDevice {
                 }
                 if (length <= 0 || length > MAX_FRAME) {
                     if (length != 0) rxErrors++; // a backend bug: treat as no frame
+                    rxThrottle.charge(0, -1);
                     rx.undoPop(chain);
                     rxStalled = false;
                     return false;
                 }
+                rxThrottle.charge(length, 0);
                 if (length > chain.writableLength() - HEADER_BYTES) {
                     rxDropped++;
                     rx.undoPop(chain); // the chain is fine: keep it for the next frame
@@ -340,6 +365,10 @@ public final class VirtioNet implements VirtioDevice {
     private void processTx() {
         for (DescriptorChain chain; (chain = tx.pop()) != null; ) {
             long length = chain.readableLength() - HEADER_BYTES;
+            if (!txThrottle.admit(Math.max(0, length), 1, () -> queueNotify(TX_QUEUE))) {
+                tx.undoPop(chain); // sent when the retry comes
+                break;
+            }
             if (chain.writableLength() != 0 || length < 1 || length > MAX_FRAME) {
                 faults++;
                 txDropped++;

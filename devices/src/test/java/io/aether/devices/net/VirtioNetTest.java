@@ -264,7 +264,7 @@ class VirtioNetTest {
         net.queueNotify(1);
         assertEquals(3, txDriver.takeUsed().size(), "bad chains completed, the bad head dropped");
         assertEquals(4, txDriver.availIdx());
-        assertEquals(new VirtioNet.Counters(0, 0, 0, 0, 0, 0, 0, 0, 0), net.counters());
+        assertEquals(new VirtioNet.Counters(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), net.counters());
         // An available index far ahead stops the queue; the device itself stays sane.
         rxDriver.setAvailIdx(1000);
         backend.offer(frame(60, 0));

@@ -1,0 +1,33 @@
+package io.aether.agentapi;
+
+import java.util.List;
+
+/**
+ * The answer of {@code GET /v1/node}: what the node has, what it has admitted, what its KVM can run.
+ *
+ * @param unreadableVms the ids of VM folders the agent could not read when it started (damaged
+ *     by hand or by the disk): left as they are, without a VM, the agent's log says why
+ */
+public record NodeInfo(Capacity capacity, Admitted admitted, Capabilities capabilities, List<String> unreadableVms) {
+
+    /**
+     * @param cpus host CPUs the agent schedules on
+     * @param memoryBytes host memory the agent schedules
+     * @param overcommit how far admission may go past them (1.0: not at all)
+     */
+    public record Capacity(int cpus, long memoryBytes, double overcommit) {
+    }
+
+    /** What the VMs that hold resources (created, running, paused) take together. */
+    public record Admitted(int vms, int vcpus, long memoryBytes) {
+    }
+
+    /**
+     * @param kvm whether /dev/kvm is there and this agent may open it
+     * @param pvm whether it is PVM-backed (the {@code kvm_pvm} module): stub guests only
+     * @param linuxGuests whether an unmodified Linux kernel can boot here
+     * @param note one line for a person: what the host is and what to do instead
+     */
+    public record Capabilities(boolean kvm, boolean pvm, boolean linuxGuests, String note) {
+    }
+}

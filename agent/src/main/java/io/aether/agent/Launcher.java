@@ -1,0 +1,109 @@
+package io.aether.agent;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Starts monitor processes: {@code PREFIX --spec FILE --socket PATH --console-log FILE}, where the
+ * prefix runs {@code aether vm monitor}. Each monitor's standard output and error go to its
+ * folder's {@code monitor.log}, not to a pipe: a pipe would break when the agent dies, and the
+ * monitor must outlive it.
+ */
+final class Launcher {
+
+    /** The main class of the {@code aether} command, named as a string: the agent does not depend on the CLI. */
+    static final String MAIN_CLASS = "io.aether.cli.Main";
+    /** A monitor log over this is moved to {@code monitor.log.1} before the next start. */
+    private static final long MAX_LOG_BYTES = 1 << 20;
+    /** How much of a log's end is read for its last line. */
+    private static final int TAIL_BYTES = 4096;
+
+    private final List<String> prefix;
+
+    Launcher(List<String> prefix) {
+        if (prefix.isEmpty()) throw new IllegalArgumentException("the monitor command is empty");
+        this.prefix = List.copyOf(prefix);
+    }
+
+    /** {@code aether vm monitor} run the way this JVM runs: the same java, class path and native access. */
+    static List<String> defaultPrefix() {
+        String java = ProcessHandle.current().info().command()
+                .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        return List.of(java, "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"), MAIN_CLASS, "vm", "monitor");
+    }
+
+    List<String> prefix() {
+        return prefix;
+    }
+
+    Process start(Path spec, Path socket, Path consoleLog, Path monitorLog) throws IOException {
+        if (Files.exists(monitorLog) && Files.size(monitorLog) > MAX_LOG_BYTES) {
+            Files.move(monitorLog, monitorLog.resolveSibling(monitorLog.getFileName() + ".1"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        }
+        List<String> command = new ArrayList<>(prefix);
+        command.addAll(List.of("--spec", spec.toString(), "--socket", socket.toString(), "--console-log", consoleLog.toString()));
+        return new ProcessBuilder(command)
+                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+                .redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(monitorLog.toFile()))
+                .start();
+    }
+
+    /**
+     * Why a monitor ended, for the VM's reason.
+     *
+     * @param status its exit status, when the agent is its parent (known); empty for an adopted one
+     */
+    static String describeExit(long pid, Optional<Integer> status, Path monitorLog) {
+        String said = lastLine(monitorLog).map(l -> ": " + l).orElse("");
+        if (status.isEmpty()) return "monitor process " + pid + " vanished" + said;
+        int s = status.get();
+        return switch (s) {
+            case 0 -> "the guest ended (monitor exit status 0)" + said;
+            case 2 -> "the monitor refused the spec (exit status 2)" + said;
+            case 3 -> "the guest crashed (exit status 3)" + said;
+            case 4 -> "the monitor failed (exit status 4)" + said;
+            default -> s > 128
+                    ? "monitor process " + pid + " was killed by signal " + (s - 128) + " (exit status " + s + ")" + said
+                    : "monitor process " + pid + " exited with status " + s + said;
+        };
+    }
+
+    /** The last line of text in {@code log} (printable, at most 200 characters), if there is one. */
+    static Optional<String> lastLine(Path log) {
+        try (RandomAccessFile f = new RandomAccessFile(log.toFile(), "r")) {
+            long length = f.length();
+            int n = (int) Math.min(length, TAIL_BYTES);
+            byte[] tail = new byte[n];
+            f.seek(length - n);
+            f.readFully(tail);
+            List<String> lines = new String(tail, StandardCharsets.UTF_8).lines().map(String::strip).filter(l -> !l.isEmpty()).toList();
+            if (lines.isEmpty()) return Optional.empty();
+            String last = lines.getLast().codePoints().map(c -> c >= ' ' && c < 0x7F ? c : '?')
+                    .collect(StringBuilder::new, StringBuilder::appendCodePoint, StringBuilder::append).toString();
+            return Optional.of(last.length() > 200 ? last.substring(0, 200) + "..." : last);
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** Whether {@code pid} is a live process (a zombie is not: it has ended, only its parent has not reaped it). */
+    static boolean alive(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+            // "pid (comm) S ...": the state follows the last ')' (comm may hold parentheses).
+            int close = stat.lastIndexOf(')');
+            char state = close >= 0 && close + 2 < stat.length() ? stat.charAt(close + 2) : '?';
+            return state != 'Z' && state != 'X';
+        } catch (IOException e) {
+            return false;
+        }
+    }
+}

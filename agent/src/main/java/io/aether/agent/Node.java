@@ -1,0 +1,701 @@
+package io.aether.agent;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.aether.agentapi.ConsoleOutput;
+import io.aether.agentapi.CreateVm;
+import io.aether.agentapi.NodeInfo;
+import io.aether.agentapi.RestartPolicy;
+import io.aether.agentapi.StopVm;
+import io.aether.agentapi.VmInfo;
+import io.aether.agentapi.VmList;
+import io.aether.http.ApiError;
+import io.aether.http.ApiException;
+import io.aether.http.Event;
+import io.aether.http.EventHub;
+import io.aether.http.Response;
+import io.aether.monitorapi.ControlResponse;
+import io.aether.monitorapi.MonitorClient;
+import io.aether.monitorapi.VmState;
+import io.aether.vmspec.SpecException;
+import io.aether.vmspec.VmSpec;
+import io.aether.vmspec.VmSpecJson;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.HashSet;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * The VMs of this node: their folders, their monitor processes, their states. Every change to
+ * one VM happens under that VM's lock, and is written to its record before it is answered or
+ * published. A monitor that ends without being asked to is reported (stopped if the guest
+ * ended, failed otherwise) and started again when the VM's restart policy says so.
+ */
+final class Node implements AutoCloseable {
+
+    private static final Logger LOG = Logger.getLogger(Node.class.getName());
+    private static final ObjectMapper MAPPER = new ObjectMapper();
+
+    static final Duration CLIENT_TIMEOUT = Duration.ofSeconds(5);
+    /** A monitor is a JVM: on a loaded host its start takes seconds. */
+    static final Duration START_TIMEOUT = Duration.ofSeconds(60);
+    /** How long a stopped monitor may take to exit before it is killed. */
+    static final Duration EXIT_TIMEOUT = Duration.ofSeconds(15);
+    static final Duration BACKOFF_MIN = Duration.ofMillis(500);
+    static final Duration BACKOFF_MAX = Duration.ofSeconds(30);
+    /** A VM that ran this long before it ended starts its backoff afresh. */
+    static final Duration STABLE_RUN = Duration.ofSeconds(60);
+    private static final Duration POLL = Duration.ofMillis(20);
+
+    private final DataDir data;
+    private final Launcher launcher;
+    private final Admission admission;
+    private final Events events;
+    private final NodeInfo.Capabilities capabilities;
+    private final Map<String, Vm> vms = new ConcurrentHashMap<>();
+    /** Ids being created: taken, not yet visible. */
+    private final Set<String> creating = new HashSet<>();
+    /** VM folders the agent could not read at start: left alone for a person to look at, counted in {@code GET /v1/node}. */
+    private final List<String> unreadable = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private volatile boolean closed;
+
+    /** One VM. Its spec never changes; everything else is guarded by {@link #lock}. */
+    static final class Vm {
+        final String id;
+        final VmSpec spec;
+        final JsonNode specJson;
+        final ReentrantLock lock = new ReentrantLock();
+        volatile VmRecord record;
+        /** Its monitor now; null without one. */
+        Run run;
+        /** Published once its create has succeeded. */
+        boolean announced;
+        boolean deleted;
+        /** Restarts in a row after runs shorter than {@link #STABLE_RUN}: the backoff's exponent. */
+        int quickEnds;
+
+        Vm(String id, VmSpec spec, VmRecord record) {
+            this.id = id;
+            this.spec = spec;
+            this.record = record;
+            try {
+                this.specJson = MAPPER.readTree(VmSpecJson.write(spec));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+    }
+
+    /**
+     * How a monitor ended: why, whether the guest ended on its own (exit status 0), and whether
+     * the guest ran at all (it ended or crashed: exit status 0 or 3) rather than the monitor
+     * failing to run it.
+     */
+    record Ending(String reason, boolean clean, boolean guestRan) {
+        Ending(String reason, boolean clean) {
+            this(reason, clean, clean);
+        }
+    }
+
+    /** One monitor process's life. */
+    static final class Run {
+        final long pid;
+        final Process child;
+        final MonitorClient client;
+        final long startedNanos = System.nanoTime();
+        final CompletableFuture<Ending> ended = new CompletableFuture<>();
+        /** Set once an API call has dealt with the end (a stop, a failed start): the watcher then leaves it. */
+        boolean handled;
+
+        Run(long pid, Process child, MonitorClient client) {
+            this.pid = pid;
+            this.child = child;
+            this.client = client;
+        }
+    }
+
+    private Node(DataDir data, Launcher launcher, Admission admission, NodeInfo.Capabilities capabilities) {
+        this.data = data;
+        this.launcher = launcher;
+        this.admission = admission;
+        this.events = new Events();
+        this.capabilities = capabilities;
+    }
+
+    /** Opens the node on {@code data}: every VM folder read, every live monitor re-adopted, every dead one reported failed. */
+    static Node open(DataDir data, Launcher launcher, NodeInfo.Capacity capacity, NodeInfo.Capabilities capabilities) throws IOException {
+        Node node = new Node(data, launcher, new Admission(capacity), capabilities);
+        try {
+            node.adoptAll();
+        } catch (IOException | RuntimeException e) {
+            node.close();
+            throw e;
+        }
+        return node;
+    }
+
+    /** Reads every VM folder; a damaged one is skipped with a warning (the others run on), not deleted. */
+    private void adoptAll() throws IOException {
+        for (String id : data.ids()) {
+            DataDir.Stored stored;
+            try {
+                stored = data.read(id);
+            } catch (IOException | RuntimeException e) {
+                LOG.warning("skipping the VM folder " + data.folder(id) + ": " + e.getMessage());
+                unreadable.add(id);
+                continue;
+            }
+            Vm vm = new Vm(id, stored.spec(), stored.record());
+            vm.announced = true;
+            vms.put(id, vm);
+            vm.lock.lock();
+            try {
+                adopt(vm);
+            } finally {
+                vm.lock.unlock();
+            }
+        }
+    }
+
+    Events events() {
+        return events;
+    }
+
+    // ---- the API's operations ----
+
+    VmInfo create(CreateVm request) {
+        VmSpec spec;
+        try {
+            spec = VmSpecJson.read(request.spec().toString());
+            spec.checkHost(VmSpec.MAX_VCPUS);
+        } catch (SpecException e) {
+            throw new ApiError.BadRequest("spec." + e.field(), e.problem()).exception();
+        }
+        String id;
+        synchronized (creating) {
+            id = request.id() != null ? request.id() : freshId();
+            if (vms.containsKey(id) || creating.contains(id)) throw conflict("a VM named " + id + " exists");
+            int socketPath = data.socket(id).toString().getBytes(StandardCharsets.UTF_8).length;
+            if (socketPath > DataDir.MAX_SOCKET_PATH) {
+                throw new ApiError.BadRequest("id", "too long for this node: its monitor socket " + data.socket(id) + " would take "
+                        + socketPath + " bytes (at most " + DataDir.MAX_SOCKET_PATH + ")").exception();
+            }
+            creating.add(id);
+        }
+        try {
+            spec = spec.withMacsFor(id);
+            VmRecord record = new VmRecord(id, request.labels(), request.restartPolicy(), request.start() ? "running" : "stopped",
+                    "created", null, null, 0, null);
+            try {
+                data.create(spec, record);
+            } catch (FileAlreadyExistsException e) {
+                throw conflict("a VM named " + id + " exists");
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot create the folder of " + id, e);
+            }
+            Vm vm = new Vm(id, spec, record);
+            vm.lock.lock();
+            try {
+                if (request.start()) {
+                    try {
+                        start(vm, false);
+                    } catch (RuntimeException e) {
+                        // Nothing half-created: the folder goes, the VM was never visible.
+                        vm.deleted = true;
+                        try {
+                            data.delete(id);
+                        } catch (IOException d) {
+                            LOG.log(Level.WARNING, "cannot remove the folder of the VM " + id + " that failed to start", d);
+                        }
+                        throw e;
+                    }
+                }
+                vms.put(id, vm);
+                vm.announced = true;
+                events.publish(id, vm.record.state(), vm.record.reason());
+                return info(vm);
+            } finally {
+                vm.lock.unlock();
+            }
+        } finally {
+            synchronized (creating) {
+                creating.remove(id);
+            }
+        }
+    }
+
+    VmList list() {
+        return new VmList(vms.values().stream().sorted(java.util.Comparator.comparing(v -> v.id)).map(this::info).toList());
+    }
+
+    VmInfo get(String id) {
+        return info(find(id));
+    }
+
+    VmInfo start(String id) {
+        return locked(find(id), vm -> {
+            start(vm, false);
+            return info(vm);
+        });
+    }
+
+    VmInfo pause(String id) {
+        return locked(find(id), vm -> control(vm, "pause"));
+    }
+
+    VmInfo resume(String id) {
+        return locked(find(id), vm -> control(vm, "resume"));
+    }
+
+    VmInfo stop(String id, StopVm how) {
+        return locked(find(id), vm -> {
+            stop(vm, how);
+            return info(vm);
+        });
+    }
+
+    void delete(String id, boolean force) {
+        locked(find(id), vm -> {
+            if (vm.run != null) {
+                if (!force) throw conflict("cannot delete " + id + ": the VM is " + vm.record.state() + " (stop it first, or delete with ?force=true)");
+                stop(vm, StopVm.forced());
+            }
+            vm.deleted = true;
+            try {
+                data.delete(id);
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot remove the folder of " + id, e);
+            }
+            vms.remove(id);
+            events.publish(id, "deleted", null);
+            return null;
+        });
+    }
+
+    /** The most a logs request returns: the end of the console log, which the monitor bounds on disk. */
+    static final int MAX_LOG_BYTES = 1 << 20;
+
+    /** The last {@code bytes} of the VM's console log, kept after it stops or fails (empty before its first start). */
+    byte[] logs(String id, int bytes) {
+        if (bytes < 1 || bytes > MAX_LOG_BYTES) {
+            throw new ApiError.BadRequest("bytes", bytes + " is out of range (1 to " + MAX_LOG_BYTES + ")").exception();
+        }
+        Vm vm = find(id);
+        try (java.io.RandomAccessFile log = new java.io.RandomAccessFile(data.consoleLog(vm.id).toFile(), "r")) {
+            long length = log.length();
+            int n = (int) Math.min(length, bytes);
+            byte[] tail = new byte[n];
+            log.seek(length - n);
+            log.readFully(tail);
+            return tail;
+        } catch (java.io.FileNotFoundException e) {
+            return new byte[0];
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the console log of " + id, e);
+        }
+    }
+
+    NodeInfo node() {
+        return new NodeInfo(admission.capacity(), admission.admitted(), capabilities, List.copyOf(unreadable));
+    }
+
+    /**
+     * The VM's console as an event stream: the monitor's recent output (when {@code replay}),
+     * then the live output, each chunk an {@code output} event. The stream ends when the VM
+     * stops; a client that goes away detaches (the monitor's console connection is closed), and
+     * the guest notices nothing either way.
+     */
+    Response console(String id, boolean replay) {
+        Vm vm = find(id);
+        MonitorClient client = locked(vm, v -> {
+            if (v.run == null) throw conflict("cannot attach to the console of " + id + ": the VM is " + v.record.state());
+            return v.run.client;
+        });
+        MonitorClient.Console console;
+        try {
+            console = client.attachConsole(replay);
+        } catch (IOException e) {
+            throw conflict("cannot attach to the console of " + id + ": " + e.getMessage());
+        }
+        EventHub hub = new EventHub(256);
+        Thread.ofVirtual().name("console-" + id).start(() -> pumpConsole(console, hub));
+        return new Response.Events(hub, List.of());
+    }
+
+    private static void pumpConsole(MonitorClient.Console console, EventHub hub) {
+        try (console; hub) {
+            // The server subscribes its client once the handler has answered: wait for it, so the replay reaches it.
+            long deadline = System.nanoTime() + CLIENT_TIMEOUT.toNanos();
+            while (hub.subscribers() == 0) {
+                if (System.nanoTime() > deadline) return;
+                Thread.sleep(5);
+            }
+            // A client that left is noticed on the next write; the read is then ended by closing the console.
+            Thread watchdog = Thread.ofVirtual().start(() -> {
+                try {
+                    while (hub.subscribers() > 0) Thread.sleep(200);
+                    console.close();
+                } catch (InterruptedException | IOException e) {
+                    // the pump ended first
+                }
+            });
+            try {
+                InputStream in = console.output();
+                byte[] buffer = new byte[8192];
+                int n;
+                while ((n = in.read(buffer)) > 0 && hub.subscribers() > 0) {
+                    hub.publish(Event.json("output", new ConsoleOutput(Base64.getEncoder().encodeToString(java.util.Arrays.copyOf(buffer, n)))));
+                }
+            } finally {
+                watchdog.interrupt();
+            }
+        } catch (IOException | InterruptedException e) {
+            // The client detached or the monitor went: the stream ends.
+        }
+    }
+
+    // ---- what the operations do, under the VM's lock ----
+
+    /** Starts a monitor for the VM and returns once its VM runs; a monitor that fails leaves the VM failed, with the reason. */
+    private void start(Vm vm, boolean underPolicy) {
+        if (vm.run != null) throw conflict("cannot start " + vm.id + ": the VM is " + vm.record.state());
+        try {
+            admission.reserve(vm.id, vm.spec);
+        } catch (IllegalStateException e) {
+            throw conflict("cannot start " + vm.id + ": " + e.getMessage());
+        }
+        Process process;
+        try {
+            process = launcher.start(data.specFile(vm.id), data.socket(vm.id), data.consoleLog(vm.id), data.monitorLog(vm.id));
+        } catch (IOException e) {
+            String reason = "cannot start a monitor: " + e.getMessage();
+            recordEnd(vm, new Ending(reason, false), underPolicy, System.nanoTime());
+            throw conflict("cannot start " + vm.id + ": " + reason);
+        }
+        Run run = new Run(process.pid(), process, new MonitorClient(data.socket(vm.id), CLIENT_TIMEOUT));
+        vm.run = run;
+        watch(vm, run);
+        // A monitor exists from now (created: building the VM), and the VM is wanted running: one
+        // that ends at once is restarted as its policy says; a restart is counted when it happens.
+        VmRecord starting = (underPolicy ? vm.record.restarted() : vm.record).withDesired("running");
+        save(vm, starting.withState("created", null, run.pid));
+        awaitRunning(vm, run, underPolicy).ifPresent(status -> save(vm, vm.record.withState(status.state().id(), null, run.pid)));
+    }
+
+    /**
+     * Waits until the monitor runs the VM and returns its state; empty when the guest has run and
+     * ended already (a stub that halts at once). A monitor that ends without running the guest
+     * fails the start.
+     */
+    private Optional<ControlResponse.Status> awaitRunning(Vm vm, Run run, boolean underPolicy) {
+        long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
+        String last = "no answer";
+        while (true) {
+            Ending ending = run.ended.getNow(null);
+            if (ending != null && ending.guestRan()) {
+                endRun(vm, run, ending, true);
+                return Optional.empty();
+            }
+            if (ending != null) {
+                endRun(vm, run, ending, underPolicy);
+                throw conflict("cannot start " + vm.id + ": " + ending.reason());
+            }
+            try {
+                ControlResponse.Status status = run.client.state();
+                if (status.state() == VmState.RUNNING || status.state() == VmState.PAUSED) return Optional.of(status);
+                last = "the monitor says " + status.state().id();
+            } catch (IOException e) {
+                last = e.getMessage();
+            }
+            if (System.nanoTime() > deadline) {
+                kill(run);
+                Ending killed = awaitEnd(run, EXIT_TIMEOUT).orElse(new Ending("monitor process " + run.pid + " would not die", false));
+                String reason = "the monitor did not run the VM within " + START_TIMEOUT.toSeconds() + " s (" + last + "); "
+                        + killed.reason();
+                endRun(vm, run, new Ending(reason, false), underPolicy);
+                throw conflict("cannot start " + vm.id + ": " + reason);
+            }
+            sleep(POLL);
+        }
+    }
+
+    private VmInfo control(Vm vm, String action) {
+        Run run = vm.run;
+        if (run == null) throw conflict("cannot " + action + " " + vm.id + ": the VM is " + vm.record.state());
+        ControlResponse.Status status;
+        try {
+            status = action.equals("pause") ? run.client.pause() : run.client.resume();
+        } catch (MonitorClient.RefusedException e) {
+            throw conflict(refusal(e));
+        } catch (IOException e) {
+            throw conflict("cannot " + action + " " + vm.id + ": its monitor did not answer: " + e.getMessage());
+        }
+        save(vm, vm.record.withState(status.state().id(), status.reason().orElse(null), run.pid));
+        return info(vm);
+    }
+
+    /**
+     * Stops the VM's monitor: asked to stop gracefully when {@code how} says so, forced when it
+     * refuses or the guest has not ended in time, killed when it does not answer or exit.
+     */
+    private void stop(Vm vm, StopVm how) {
+        Run run = vm.run;
+        if (run == null && vm.record.desired().equals("running")) {
+            // Between two runs under its restart policy: stopping it cancels the restart.
+            save(vm, vm.record.withDesired("stopped"));
+            return;
+        }
+        if (run == null) throw conflict("cannot stop " + vm.id + ": the VM is " + vm.record.state());
+        save(vm, vm.record.withDesired("stopped"));
+        String note = "";
+        boolean done = false;
+        if (how.graceful()) {
+            try {
+                run.client.stop(true, Duration.ofMillis(how.timeoutMillis()));
+                done = true;
+            } catch (MonitorClient.RefusedException e) {
+                done = e.code().equals(ControlResponse.Refused.CONFLICT); // it has stopped already
+                note = done ? "" : " (graceful stop refused: " + refusal(e) + "; forced)";
+            } catch (IOException e) {
+                note = " (no graceful stop within " + how.timeoutMillis() + " ms; forced)";
+            }
+        }
+        if (!done) {
+            try {
+                run.client.stop(false, Duration.ZERO);
+            } catch (MonitorClient.RefusedException e) {
+                if (!e.code().equals(ControlResponse.Refused.CONFLICT)) kill(run);
+            } catch (IOException e) {
+                kill(run);
+                note += " (monitor did not answer; killed)";
+            }
+        }
+        Optional<Ending> ending = awaitEnd(run, EXIT_TIMEOUT);
+        if (ending.isEmpty()) {
+            kill(run);
+            awaitEnd(run, EXIT_TIMEOUT);
+            note += " (monitor did not exit; killed)";
+        }
+        endRun(vm, run, new Ending("stopped through the API" + note, true), false);
+    }
+
+    /** The monitor is gone: the VM's share is released and its end recorded, published, and acted on if {@code restart}. */
+    private void endRun(Vm vm, Run run, Ending ending, boolean restart) {
+        run.handled = true;
+        vm.run = null;
+        recordEnd(vm, ending, restart, run.startedNanos);
+    }
+
+    /**
+     * Records that the VM has no monitor any more, and starts it again later if {@code restart}
+     * and its policy say so; it stays wanted running only while a restart is pending.
+     */
+    private void recordEnd(Vm vm, Ending ending, boolean restart, long startedNanos) {
+        admission.release(vm.id);
+        RestartPolicy policy = RestartPolicy.parse(vm.record.restartPolicy());
+        boolean again = restart && vm.record.desired().equals("running")
+                && (policy == RestartPolicy.ALWAYS || policy == RestartPolicy.ON_FAILURE && !ending.clean());
+        VmRecord ended = ending.clean() ? vm.record.withState("stopped", ending.reason(), null) : vm.record.failed(ending.reason(), null);
+        save(vm, ended.withDesired(again ? "running" : "stopped"));
+        if (!again) return;
+        long ran = System.nanoTime() - startedNanos;
+        vm.quickEnds = ran < STABLE_RUN.toNanos() ? vm.quickEnds + 1 : 0;
+        Duration backoff = BACKOFF_MIN.multipliedBy(1L << Math.min(vm.quickEnds, 10));
+        scheduleRestart(vm, backoff.compareTo(BACKOFF_MAX) > 0 ? BACKOFF_MAX : backoff);
+    }
+
+    private void scheduleRestart(Vm vm, Duration backoff) {
+        Thread.ofVirtual().name("restart-" + vm.id).start(() -> {
+            sleep(backoff);
+            vm.lock.lock();
+            try {
+                if (closed || vm.deleted || vm.run != null || !vm.record.desired().equals("running")) return;
+                try {
+                    start(vm, true);
+                } catch (ApiException e) {
+                    // start recorded the failure and, as the policy says, planned the next try.
+                }
+            } finally {
+                vm.lock.unlock();
+            }
+        });
+    }
+
+    /**
+     * Waits on its own virtual thread for the monitor to end: a child through its exit status, an
+     * adopted monitor (another process's child once) by its pid.
+     */
+    private void watch(Vm vm, Run run) {
+        Thread.ofVirtual().name("watch-" + vm.id).start(() -> {
+            Optional<Integer> status = Optional.empty();
+            try {
+                if (run.child != null) {
+                    status = Optional.of(run.child.waitFor());
+                } else {
+                    while (Launcher.alive(run.pid)) Thread.sleep(100);
+                }
+            } catch (InterruptedException e) {
+                return;
+            }
+            Ending ending = new Ending(Launcher.describeExit(run.pid, status, data.monitorLog(vm.id)), status.equals(Optional.of(0)),
+                    status.equals(Optional.of(0)) || status.equals(Optional.of(3)));
+            run.ended.complete(ending);
+            if (closed) return;
+            vm.lock.lock();
+            try {
+                if (vm.run == run && !run.handled && !vm.deleted && !closed) endRun(vm, run, ending, true);
+            } finally {
+                vm.lock.unlock();
+            }
+        });
+    }
+
+    /** At start: takes over a live monitor that runs this VM, or reports the VM failed (and restarts it if its policy says so). */
+    private void adopt(Vm vm) {
+        VmRecord r = vm.record;
+        boolean hadMonitor = r.pid() != null && Set.of("created", "running", "paused").contains(r.state());
+        if (!hadMonitor) return;
+        long pid = r.pid();
+        String reason;
+        MonitorClient client = new MonitorClient(data.socket(vm.id), CLIENT_TIMEOUT);
+        try {
+            ControlResponse.Status status = client.state();
+            if (status.pid() != pid) {
+                reason = "the socket of monitor process " + pid + " is answered by process " + status.pid();
+            } else if (!status.spec().equals(vm.spec)) {
+                reason = "monitor process " + pid + " runs another spec than the VM's";
+            } else if (status.state() == VmState.STOPPED || status.state() == VmState.FAILED) {
+                reason = status.reason().orElse("the VM " + status.state().id());
+            } else {
+                Run run = new Run(pid, null, client);
+                vm.run = run;
+                admission.hold(vm.id, vm.spec);
+                save(vm, r.withState(status.state().id(), null, pid));
+                watch(vm, run);
+                return;
+            }
+        } catch (IOException e) {
+            reason = Launcher.alive(pid)
+                    ? "monitor process " + pid + " does not answer on its socket: " + e.getMessage()
+                    : Launcher.describeExit(pid, Optional.empty(), data.monitorLog(vm.id)) + " while the agent was down";
+        }
+        Run gone = new Run(pid, null, client);
+        gone.ended.complete(new Ending(reason, false));
+        endRun(vm, gone, new Ending(reason, false), true);
+    }
+
+    // ---- helpers ----
+
+    private VmInfo info(Vm vm) {
+        VmRecord r = vm.record;
+        return new VmInfo(vm.id, r.state(), r.reason(), r.pid(), r.labels(), r.restartPolicy(), r.restarts(), r.lastFailure(), vm.specJson);
+    }
+
+    private Vm find(String id) {
+        Vm vm = vms.get(id);
+        if (vm == null) throw new ApiError.NotFound("no VM named " + id).exception();
+        return vm;
+    }
+
+    private interface Locked<T> {
+        T apply(Vm vm);
+    }
+
+    private <T> T locked(Vm vm, Locked<T> action) {
+        vm.lock.lock();
+        try {
+            if (vm.deleted) throw new ApiError.NotFound("no VM named " + vm.id).exception();
+            return action.apply(vm);
+        } finally {
+            vm.lock.unlock();
+        }
+    }
+
+    /** Writes the record, then makes it the VM's; a change of state is published. */
+    private void save(Vm vm, VmRecord next) {
+        VmRecord before = vm.record;
+        if (!vm.deleted) {
+            try {
+                data.write(next);
+            } catch (IOException e) {
+                // The VM's real state is what it is: keep it in memory, say so, and let the next write try again.
+                LOG.log(Level.WARNING, "cannot write the record of " + vm.id, e);
+            }
+        }
+        vm.record = next;
+        boolean changed = !next.state().equals(before.state()) || !java.util.Objects.equals(next.reason(), before.reason());
+        if (vm.announced && changed) events.publish(vm.id, next.state(), next.reason());
+    }
+
+    private static Optional<Ending> awaitEnd(Run run, Duration limit) {
+        try {
+            return Optional.of(run.ended.get(limit.toMillis(), TimeUnit.MILLISECONDS));
+        } catch (TimeoutException e) {
+            return Optional.empty();
+        } catch (ExecutionException e) {
+            throw new IllegalStateException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return Optional.empty();
+        }
+    }
+
+    private static void kill(Run run) {
+        if (run.child != null) {
+            run.child.destroyForcibly();
+        } else {
+            ProcessHandle.of(run.pid).ifPresent(ProcessHandle::destroyForcibly);
+        }
+    }
+
+    private String freshId() {
+        while (true) {
+            String id = "vm-" + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt());
+            if (!vms.containsKey(id) && !creating.contains(id)) return id;
+        }
+    }
+
+    private static String refusal(MonitorClient.RefusedException e) {
+        String m = e.getMessage();
+        return m.startsWith(e.code() + ": ") ? m.substring(e.code().length() + 2) : m;
+    }
+
+    private static ApiException conflict(String message) {
+        return new ApiError.Conflict(message).exception();
+    }
+
+    private static void sleep(Duration d) {
+        try {
+            Thread.sleep(d);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ApiError.Unavailable("interrupted", Duration.ofSeconds(1)).exception();
+        }
+    }
+
+    /** Stops watching; the monitors run on, and the next agent re-adopts them. */
+    @Override
+    public void close() {
+        closed = true;
+        events.close();
+        data.close();
+    }
+}

@@ -1,0 +1,225 @@
+package io.aether.agent;
+
+import io.aether.agentapi.CreateVm;
+import io.aether.agentapi.NodeInfo;
+import io.aether.agentapi.StopVm;
+import io.aether.http.ApiError;
+import io.aether.http.HttpServer;
+import io.aether.http.Limits;
+import io.aether.http.Listener;
+import io.aether.http.Request;
+import io.aether.http.Response;
+import io.aether.http.Router;
+import io.aether.security.ServerCredentials;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * {@code aether node}: the node agent. It keeps its VMs in a data directory, runs each as an
+ * {@code aether vm monitor} process, and serves the {@code /v1} API on {@code DATA/node.sock}
+ * (mode 0600) and, when asked, over post-quantum TLS with pinned client certificates.
+ * Closing it stops the API; the monitors run on, and the next agent on the same data
+ * directory re-adopts them.
+ */
+public final class NodeAgent implements AutoCloseable {
+
+    /** Start and stop wait on a monitor process: longer than the server's default request deadline. */
+    private static final Duration SLOW_ROUTE = Node.START_TIMEOUT.plus(Duration.ofSeconds(30));
+
+    /**
+     * How the agent runs.
+     *
+     * @param data the data directory
+     * @param monitorCommand what runs {@code aether vm monitor}, its options following
+     * @param listen {@code HOST:PORT} of a TLS listener beside the Unix socket, if any
+     * @param clientCertificates SHA-256 fingerprints of the client certificates the TLS listener accepts
+     */
+    public record Options(Path data, List<String> monitorCommand, int cpus, long memoryBytes, double overcommit,
+                          Optional<String> listen, Set<String> clientCertificates) {
+        public Options {
+            Objects.requireNonNull(data, "data");
+            monitorCommand = List.copyOf(monitorCommand);
+            if (monitorCommand.isEmpty()) throw new IllegalArgumentException("--monitor-command: empty");
+            if (cpus < 1) throw new IllegalArgumentException("--cpus: " + cpus + " is not a positive number");
+            if (memoryBytes < 1) throw new IllegalArgumentException("--memory: must be positive");
+            if (!(overcommit >= 1.0 && overcommit <= 16.0)) throw new IllegalArgumentException("--overcommit: " + overcommit + " is out of range (1.0 to 16.0)");
+            Objects.requireNonNull(listen, "listen");
+            clientCertificates = Set.copyOf(clientCertificates);
+            if (listen.isPresent() && clientCertificates.isEmpty()) {
+                throw new IllegalArgumentException("--listen: needs at least one --client-cert (the API is never served to anyone who asks)");
+            }
+        }
+
+        /** This host's CPUs and memory, no overcommit, the Unix socket only, monitors run by this JVM's {@code aether}. */
+        public static Options defaults(Path data) {
+            return new Options(data, Launcher.defaultPrefix(), Runtime.getRuntime().availableProcessors(), hostMemory(), 1.0,
+                    Optional.empty(), Set.of());
+        }
+
+        public Options withMonitorCommand(List<String> value) {
+            return new Options(data, value, cpus, memoryBytes, overcommit, listen, clientCertificates);
+        }
+
+        public Options withCapacity(int cpusValue, long memoryValue, double overcommitValue) {
+            return new Options(data, monitorCommand, cpusValue, memoryValue, overcommitValue, listen, clientCertificates);
+        }
+
+        public Options withListen(String hostPort, Set<String> fingerprints) {
+            return new Options(data, monitorCommand, cpus, memoryBytes, overcommit, Optional.of(hostPort), fingerprints);
+        }
+    }
+
+    private final Node node;
+    private final HttpServer server;
+    private final Path socket;
+    private final Optional<String> fingerprint;
+
+    private NodeAgent(Node node, HttpServer server, Path socket, Optional<String> fingerprint) {
+        this.node = node;
+        this.server = server;
+        this.socket = socket;
+        this.fingerprint = fingerprint;
+    }
+
+    /** Opens the data directory, re-adopts the monitors found there, and serves the API. */
+    public static NodeAgent start(Options options) throws IOException {
+        DataDir data = DataDir.open(options.data());
+        Node node = Node.open(data, new Launcher(options.monitorCommand()),
+                new NodeInfo.Capacity(options.cpus(), options.memoryBytes(), options.overcommit()), Capabilities.probe());
+        Path socket = data.root().resolve("node.sock");
+        List<Listener> listeners = new ArrayList<>(List.of(new Listener.UnixSocket(socket)));
+        Optional<String> fingerprint = Optional.empty();
+        if (options.listen().isPresent()) {
+            String hostPort = options.listen().get();
+            int colon = hostPort.lastIndexOf(':');
+            int port;
+            try {
+                port = Integer.parseInt(hostPort.substring(colon + 1));
+            } catch (NumberFormatException e) {
+                port = -1;
+            }
+            if (colon < 1 || port < 0 || port > 65_535) throw new IllegalArgumentException("--listen: '" + hostPort + "' is not HOST:PORT");
+            ServerCredentials credentials = ServerCredentials.loadOrCreate(data.root().resolve("tls"), "aether-node");
+            fingerprint = Optional.of(credentials.fingerprint());
+            listeners.add(new Listener.Tcp(hostPort.substring(0, colon), port, credentials,
+                    new Listener.ClientAuth.Pinned(options.clientCertificates())));
+        }
+        try {
+            return new NodeAgent(node, HttpServer.start(listeners, routes(node), Limits.DEFAULTS), socket, fingerprint);
+        } catch (IOException | RuntimeException e) {
+            node.close();
+            throw e;
+        }
+    }
+
+    /** The API's Unix socket. */
+    public Path socket() {
+        return socket;
+    }
+
+    /** The TLS listener's port (0 without one). */
+    public int port() {
+        return fingerprint.isPresent() ? server.port() : 0;
+    }
+
+    /** The SHA-256 fingerprint of the TLS listener's certificate, for clients to pin. */
+    public Optional<String> fingerprint() {
+        return fingerprint;
+    }
+
+    /** Stops serving; the monitors run on. */
+    @Override
+    public void close() {
+        node.close();
+        server.close();
+    }
+
+    static Router routes(Node node) {
+        String openApi = openApiDocument();
+        return new Router()
+                .get("/openapi.json", req -> new Response.Text(200, "application/json", openApi))
+                .get("/v1/node", req -> Response.ok(node.node()))
+                .add("POST", "/v1/vms", req -> new Response.Json(201, node.create(req.body(CreateVm.class))), Limits.DEFAULTS.maxBodyBytes(), SLOW_ROUTE)
+                .get("/v1/vms", req -> Response.ok(node.list()))
+                .get("/v1/vms/{id}", req -> Response.ok(node.get(req.param("id"))))
+                .add("POST", "/v1/vms/{id}/start", req -> Response.ok(node.start(req.param("id"))), 4096, SLOW_ROUTE)
+                .post("/v1/vms/{id}/pause", req -> Response.ok(node.pause(req.param("id"))))
+                .post("/v1/vms/{id}/resume", req -> Response.ok(node.resume(req.param("id"))))
+                .add("POST", "/v1/vms/{id}/stop", req -> {
+                    StopVm how = req.body(StopVm.class);
+                    return Response.ok(node.stop(req.param("id"), how));
+                }, 4096, Duration.ofMillis(StopVm.MAX_TIMEOUT_MILLIS).plus(SLOW_ROUTE))
+                .add("DELETE", "/v1/vms/{id}", req -> {
+                    node.delete(req.param("id"), flag(req, "force", false));
+                    return new Response.Empty(204);
+                }, 0, SLOW_ROUTE)
+                .get("/v1/vms/{id}/console", req -> node.console(req.param("id"), flag(req, "replay", true)))
+                // The console is bytes; a tail cut inside a UTF-8 character shows a replacement character there.
+                .get("/v1/vms/{id}/logs", req -> new Response.Text(200, "text/plain; charset=utf-8",
+                        new String(node.logs(req.param("id"), number(req, "bytes", 64 * 1024)), StandardCharsets.UTF_8)))
+                .get("/v1/events", req -> new Response.Events(node.events().hub(), node.events().after(after(req))));
+    }
+
+    private static boolean flag(Request req, String name, boolean absent) {
+        Optional<String> v = req.query(name);
+        if (v.isEmpty()) return absent;
+        return switch (v.get()) {
+            case "true" -> true;
+            case "false" -> false;
+            default -> throw new ApiError.BadRequest(name, "expected true or false").exception();
+        };
+    }
+
+    private static int number(Request req, String name, int absent) {
+        Optional<String> v = req.query(name);
+        if (v.isEmpty()) return absent;
+        try {
+            return Integer.parseInt(v.get());
+        } catch (NumberFormatException e) {
+            throw new ApiError.BadRequest(name, "expected a whole number").exception();
+        }
+    }
+
+    /** {@code ?after=SEQ}: replay what the agent still has after that event; absent: nothing, only what comes. */
+    private static long after(Request req) {
+        Optional<String> v = req.query("after");
+        if (v.isEmpty()) return Long.MAX_VALUE;
+        try {
+            long seq = Long.parseLong(v.get());
+            if (seq < 0) throw new NumberFormatException();
+            return seq;
+        } catch (NumberFormatException e) {
+            throw new ApiError.BadRequest("after", "expected an event sequence number (0 or more)").exception();
+        }
+    }
+
+    private static String openApiDocument() {
+        try (InputStream in = NodeAgent.class.getResourceAsStream("openapi.json")) {
+            if (in == null) throw new IllegalStateException("openapi.json is missing from the agent's jar");
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot read openapi.json", e);
+        }
+    }
+
+    /** MemTotal of /proc/meminfo; the JVM's view of the machine otherwise. */
+    static long hostMemory() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/meminfo"))) {
+                if (line.startsWith("MemTotal:")) return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+            }
+        } catch (IOException | NumberFormatException e) {
+            // fall through
+        }
+        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean()).getTotalMemorySize();
+    }
+}

@@ -1,0 +1,199 @@
+package io.aether.cgroups;
+
+import io.aether.common.ByteSize;
+import java.io.IOException;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+
+/** A VM's group on the running kernel: its directory for CPU bandwidth, for CPU accounting and for memory (some may be one). */
+final class KernelCgroup implements VmCgroup {
+
+    /** How long a just-exited process may keep its group busy before removal gives up. */
+    private static final long EXIT_GRACE_NANOS = TimeUnit.SECONDS.toNanos(2);
+
+    /** How far v1's memory+swap limit lies above the memory limit: one page (see {@link #setLimits}). */
+    static final long MEMSW_MARGIN = 4096;
+
+    /** The group's directory in one hierarchy. */
+    record Dir(Hierarchy hierarchy, Path path) {
+        Path file(String name) {
+            return path.resolve(name);
+        }
+
+        boolean unified() {
+            return hierarchy.unified();
+        }
+    }
+
+    private final String vmId;
+    private final Dir cpu;
+    private final Dir cpuAccounting;
+    private final Dir memory;
+
+    KernelCgroup(String vmId, Dir cpu, Dir cpuAccounting, Dir memory) {
+        this.vmId = vmId;
+        this.cpu = cpu;
+        this.cpuAccounting = cpuAccounting;
+        this.memory = memory;
+    }
+
+    @Override
+    public String vmId() {
+        return vmId;
+    }
+
+    @Override
+    public List<Path> paths() {
+        Set<Path> paths = new LinkedHashSet<>(List.of(cpu.path(), cpuAccounting.path(), memory.path()));
+        return List.copyOf(paths);
+    }
+
+    Path dir(Hierarchy h) {
+        for (Dir d : List.of(cpu, cpuAccounting, memory)) {
+            if (d.hierarchy().equals(h)) return d.path();
+        }
+        throw new IllegalArgumentException("not a hierarchy of this group: " + h);
+    }
+
+    /**
+     * Writes the limits. The memory+swap limit (v1) or a swap limit of 0 (v2) keeps the guest
+     * from escaping the memory limit into swap. In v1 it may never be below the memory limit, so
+     * it is written second, one page above it: a charge is tried against memory+swap first, and
+     * kernels since 6.16 count no failures of that counter, so with equal limits every refused
+     * charge would go uncounted ({@code memory.failcnt} stuck at 0); one page higher, the memory
+     * counter refuses first and counts.
+     */
+    void setLimits(Quota quota) throws CgroupException {
+        long quotaMicros = quota.quotaMicros(Cgroups.PERIOD_MICROS);
+        if (cpu.unified()) {
+            CgroupFiles.write(cpu.file("cpu.max"), quotaMicros + " " + Cgroups.PERIOD_MICROS);
+        } else {
+            CgroupFiles.write(cpu.file("cpu.cfs_period_us"), Long.toString(Cgroups.PERIOD_MICROS));
+            CgroupFiles.write(cpu.file("cpu.cfs_quota_us"), Long.toString(quotaMicros));
+        }
+        String bytes = Long.toString(quota.memory().bytes());
+        if (memory.unified()) {
+            CgroupFiles.write(memory.file("memory.max"), bytes);
+            if (Files.exists(memory.file("memory.swap.max"))) CgroupFiles.write(memory.file("memory.swap.max"), "0");
+        } else {
+            CgroupFiles.write(memory.file("memory.limit_in_bytes"), bytes);
+            // absent when the kernel does not account swap (swapaccount=0)
+            if (Files.exists(memory.file("memory.memsw.limit_in_bytes"))) {
+                CgroupFiles.write(memory.file("memory.memsw.limit_in_bytes"), Long.toString(Math.addExact(quota.memory().bytes(), MEMSW_MARGIN)));
+            }
+        }
+    }
+
+    @Override
+    public void attach(long pid) throws CgroupException {
+        if (pid <= 0) throw new IllegalArgumentException("pid: " + pid + " is not a process id");
+        for (Path dir : paths()) {
+            // cgroup.procs moves the whole thread group; tasks would move one thread
+            CgroupFiles.write(dir.resolve("cgroup.procs"), Long.toString(pid));
+        }
+    }
+
+    @Override
+    public Quota limits() throws CgroupException {
+        double cpus;
+        if (cpu.unified()) {
+            String[] max = CgroupFiles.read(cpu.file("cpu.max")).strip().split(" ");
+            if (max.length != 2 || max[0].equals("max")) throw new CgroupException(cpu.file("cpu.max") + ": no CPU limit set");
+            cpus = (double) CgroupFiles.parse(cpu.file("cpu.max"), max[0]) / CgroupFiles.parse(cpu.file("cpu.max"), max[1]);
+        } else {
+            long quota = CgroupFiles.readLong(cpu.file("cpu.cfs_quota_us"));
+            if (quota < 0) throw new CgroupException(cpu.file("cpu.cfs_quota_us") + ": no CPU limit set");
+            cpus = (double) quota / CgroupFiles.readLong(cpu.file("cpu.cfs_period_us"));
+        }
+        Path limitFile = memory.file(memory.unified() ? "memory.max" : "memory.limit_in_bytes");
+        String limit = CgroupFiles.read(limitFile).strip();
+        if (limit.equals("max")) throw new CgroupException(limitFile + ": no memory limit set");
+        return new Quota(cpus, new ByteSize(CgroupFiles.parse(limitFile, limit)));
+    }
+
+    @Override
+    public CgroupUsage usage() throws CgroupException {
+        Duration cpuTime = cpuAccounting.unified()
+                ? Duration.ofNanos(Math.multiplyExact(CgroupFiles.readKey(cpuAccounting.file("cpu.stat"), "usage_usec"), 1000L))
+                : Duration.ofNanos(CgroupFiles.readLong(cpuAccounting.file("cpuacct.usage")));
+        long throttled = CgroupFiles.readKey(cpu.file("cpu.stat"), "nr_throttled");
+        if (memory.unified()) {
+            Optional<ByteSize> peak = Files.exists(memory.file("memory.peak"))
+                    ? Optional.of(new ByteSize(CgroupFiles.readLong(memory.file("memory.peak"))))
+                    : Optional.empty();
+            return new CgroupUsage(cpuTime, throttled, new ByteSize(CgroupFiles.readLong(memory.file("memory.current"))), peak,
+                    CgroupFiles.readKey(memory.file("memory.events"), "max"), CgroupFiles.readKey(memory.file("memory.events"), "oom_kill"));
+        }
+        return new CgroupUsage(cpuTime, throttled, new ByteSize(CgroupFiles.readLong(memory.file("memory.usage_in_bytes"))),
+                Optional.of(new ByteSize(CgroupFiles.readLong(memory.file("memory.max_usage_in_bytes")))),
+                limitHitsV1(), CgroupFiles.readKey(memory.file("memory.oom_control"), "oom_kill"));
+    }
+
+    /** Older kernels count a charge refused by the memory+swap counter there, not in {@code memory.failcnt}. */
+    private long limitHitsV1() throws CgroupException {
+        long hits = CgroupFiles.readLong(memory.file("memory.failcnt"));
+        Path memsw = memory.file("memory.memsw.failcnt");
+        return Files.exists(memsw) ? Math.addExact(hits, CgroupFiles.readLong(memsw)) : hits;
+    }
+
+    @Override
+    public List<Long> pids() throws CgroupException {
+        Set<Long> pids = new LinkedHashSet<>();
+        for (Path dir : paths()) {
+            if (Files.isDirectory(dir)) pids.addAll(CgroupFiles.pids(dir.resolve("cgroup.procs")));
+        }
+        return List.copyOf(pids);
+    }
+
+    @Override
+    public void remove() throws CgroupException {
+        refuseIfBusy();
+        long deadline = System.nanoTime() + EXIT_GRACE_NANOS;
+        for (Path dir : paths()) {
+            while (true) {
+                try {
+                    Files.delete(dir); // rmdir: a group's control files are not files to delete
+                    break;
+                } catch (NoSuchFileException gone) {
+                    break;
+                } catch (FileSystemException e) {
+                    // EBUSY: a process that has just exited is still leaving the group
+                    refuseIfBusy();
+                    if (System.nanoTime() - deadline > 0) {
+                        throw new CgroupException("cannot remove " + dir + ": " + CgroupFiles.reason(e)
+                                + " (no process inside for " + TimeUnit.NANOSECONDS.toSeconds(EXIT_GRACE_NANOS) + " s)", e);
+                    }
+                    sleepBriefly();
+                } catch (IOException e) {
+                    throw new CgroupException("cannot remove " + dir + ": " + CgroupFiles.reason(e), e);
+                }
+            }
+        }
+    }
+
+    private void refuseIfBusy() throws CgroupException {
+        List<Long> inside = pids();
+        if (!inside.isEmpty()) {
+            throw new CgroupBusyException("cannot remove the group of VM " + vmId + ": processes still inside ("
+                    + inside.stream().map(String::valueOf).collect(Collectors.joining(", ")) + "); stop them first", inside);
+        }
+    }
+
+    private static void sleepBriefly() throws CgroupException {
+        try {
+            Thread.sleep(20);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new CgroupException("interrupted while removing a group", e);
+        }
+    }
+}

@@ -1,0 +1,122 @@
+package io.aether.cli;
+
+import io.aether.agent.NodeAgent;
+import io.aether.common.ByteSize;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code aether node}: the node agent daemon. */
+@Command(name = "node", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {
+            "Run the node agent: this machine's microVMs behind an HTTP API.",
+            "",
+            "Each VM gets a folder under --data (spec.json, record.json, monitor.sock,",
+            "monitor.log, console.log) and runs in its own monitor process",
+            "('aether vm monitor'). The agent watches them: a monitor that dies marks",
+            "its VM failed with the reason, and the VM's restart policy (never,",
+            "on-failure, always) decides whether it starts again, after a delay that",
+            "doubles up to 30 s. Monitors outlive the agent: stop or kill it (even with",
+            "SIGKILL), start it again on the same --data, and it takes them over",
+            "through their sockets; a VM whose monitor died meanwhile is reported failed.",
+            "",
+            "The API (JSON, /v1/..., described at /openapi.json) listens on",
+            "DATA/node.sock, mode 0600. --listen adds TLS 1.3 (X25519MLKEM768,",
+            "ML-DSA-65) for the clients whose certificates --client-cert names. VMs",
+            "are admitted against --cpus and --memory times --overcommit; one that",
+            "does not fit is refused, naming what does not fit. 'aether vm ls',",
+            "'aether vm create' and the other vm commands are its clients.",
+            "",
+            "Examples:",
+            "  aether node --data /var/lib/aether/node",
+            "  curl --unix-socket /var/lib/aether/node/node.sock \\",
+            "       -H 'Content-Type: application/json' http://node/v1/vms \\",
+            "       -d '{\"id\": \"c1\", \"spec\": {\"boot\": {\"stub\": \"count\"}}}'",
+            "  curl --unix-socket /var/lib/aether/node/node.sock http://node/v1/events",
+            ""})
+final class NodeCommand implements Callable<Integer> {
+
+    @Option(names = "--data", paramLabel = "DIR", defaultValue = "/var/lib/aether/node",
+            description = "The data directory, created mode 0700 if missing (default: ${DEFAULT-VALUE}).")
+    Path data;
+
+    @Option(names = "--cpus", paramLabel = "N", description = "CPUs to admit vCPUs against (default: this host's).")
+    Integer cpus;
+
+    @Option(names = "--memory", paramLabel = "SIZE", description = "Memory to admit guest RAM against, e.g. 8G (default: this host's).")
+    String memory;
+
+    @Option(names = "--overcommit", paramLabel = "RATIO", defaultValue = "1.0",
+            description = "How far past --cpus and --memory admission may go, 1.0 to 16.0 (default: ${DEFAULT-VALUE}, none).")
+    double overcommit;
+
+    @Option(names = "--listen", paramLabel = "HOST:PORT",
+            description = "Also serve the API over TLS on HOST:PORT, to the clients given with --client-cert. The server's"
+                    + " certificate is made once and kept in DATA/tls; its fingerprint is printed at start.")
+    String listen;
+
+    @Option(names = "--client-cert", paramLabel = "FINGERPRINT",
+            description = "SHA-256 fingerprint (64 hex digits) of a client certificate --listen accepts; repeatable.")
+    List<String> clientCertificates = new ArrayList<>();
+
+    @Override
+    public Integer call() throws IOException {
+        NodeAgent.Options options;
+        try {
+            NodeAgent.Options defaults = NodeAgent.Options.defaults(data);
+            options = defaults.withCapacity(cpus != null ? cpus : defaults.cpus(),
+                    memory != null ? parseMemory(memory) : defaults.memoryBytes(), overcommit);
+            if (listen != null) options = options.withListen(listen, new HashSet<>(clientCertificates));
+            else if (!clientCertificates.isEmpty()) throw new IllegalArgumentException("--client-cert: only with --listen");
+        } catch (IllegalArgumentException e) {
+            System.err.println("aether node: " + e.getMessage());
+            return VmRunCommand.STATUS_BAD_ARGUMENTS;
+        }
+        NodeAgent agent;
+        try {
+            agent = NodeAgent.start(options);
+        } catch (IllegalArgumentException | IOException e) {
+            System.err.println("aether node: " + e.getMessage());
+            return 1;
+        }
+        CountDownLatch stop = new CountDownLatch(1);
+        Thread hook = new Thread(() -> {
+            agent.close();
+            stop.countDown();
+        });
+        Runtime.getRuntime().addShutdownHook(hook);
+        System.out.println("aether node: serving " + agent.socket() + " (data " + options.data() + ")");
+        if (agent.fingerprint().isPresent()) {
+            System.out.println("aether node: TLS on " + options.listen().get() + " (port " + agent.port() + "), certificate sha256:"
+                    + agent.fingerprint().get() + ", " + options.clientCertificates().size() + " client certificate(s)");
+        }
+        System.out.flush();
+        try {
+            stop.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            agent.close();
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException e) {
+                // The JVM is shutting down; the hook is running.
+            }
+        }
+        return 0;
+    }
+
+    private static long parseMemory(String text) {
+        try {
+            return ByteSize.parse(text).bytes();
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--memory: " + e.getMessage());
+        }
+    }
+}
