@@ -54,6 +54,14 @@ class MainTest {
     }
 
     @Test
+    void theDemoTakesOnlyTheArchitecturesItCanBoot() throws Exception {
+        Result r = run(new byte[0], aether("demo", "--arch", "riscv64"));
+        assertEquals(2, r.status(), r.err());
+        assertEquals("--arch: 'riscv64' is not amd64 or arm64", r.err().lines().findFirst().orElse(""));
+        assertEquals("", r.out(), "nothing booted on refusal");
+    }
+
+    @Test
     void theClosestCommandIsOfferedOnlyWhenItIsClose() {
         assertEquals(Optional.of("model"), Main.closestCommand("mdoel"));
         assertEquals(Optional.of("model"), Main.closestCommand("modl"));

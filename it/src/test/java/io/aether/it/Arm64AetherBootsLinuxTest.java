@@ -3,9 +3,6 @@ package io.aether.it;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.aether.guest.Arm64GuestFetcher;
-import io.aether.guest.GuestArtifacts;
-import io.aether.guest.GuestFetcher;
 import io.aether.guest.GuestInit;
 import io.aether.guest.Initramfs;
 import io.aether.testhost.Arm64Program;
@@ -13,7 +10,11 @@ import io.aether.testhost.Arm64TestHost;
 import io.aether.testhost.GuestConsole;
 import io.aether.testhost.GuestRun;
 import io.aether.testhost.TestHost;
+import java.io.ByteArrayOutputStream;
+import java.io.File;
 import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -115,27 +116,54 @@ class Arm64AetherBootsLinuxTest {
     }
 
     /**
-     * The guest {@code aether guest fetch --arch arm64} builds (Debian's gzip-compressed arm64
+     * {@code aether demo --arch arm64} as a user runs it (its own JVM, the product's classpath):
+     * the guest {@code aether guest fetch --arch arm64} builds (Debian's gzip-compressed arm64
      * {@code vmlinuz}, its virtio modules decompressed, the project's initramfs) boots under Aether
-     * in L1 to its ready marker, loads every module, and powers off at once (aether.init=poweroff).
+     * in L1 to its ready marker with every module loaded, answers the demo's commands on its
+     * console, and powers off when its shell ends: status 0.
      */
     @Test
-    @Timeout(value = 12, unit = TimeUnit.MINUTES)
-    void theGuestThatGuestFetchBuildsForArm64BootsToItsReadyMarker() throws IOException {
-        GuestArtifacts fetched = new Arm64GuestFetcher(GuestFetcher.defaultCacheRoot(), line -> System.err.println("guest fetch: " + line))
-                .fetch(false);
-        String files = Arm64Program.FILES_DIR + "/";
-        Arm64Program program = new Arm64Program("io.aether.cli.Main", TestHost.productClasspath(),
-                List.of("vm", "run", "--kernel", files + fetched.kernel().getFileName(), "--initrd", files + fetched.initramfs().getFileName(),
-                        "--cmdline", "console=ttyS0 quiet panic=-1 " + GuestInit.POWEROFF_PARAMETER),
-                Duration.ofMinutes(10), List.of(fetched.kernel(), fetched.initramfs()));
-        try (GuestRun run = host.start(program)) {
-            GuestConsole console = run.console();
-            console.expectLine(Pattern.compile(Arm64TestHost.KVM_PRESENT), L1_BOOT);
-            console.expectLine(Pattern.compile(Pattern.quote(GuestInit.READY_MARKER) + "\\s*"), L2_BOOT);
-            assertEquals(0, run.awaitExit(Duration.ofMinutes(2)), run.transcript());
-            assertTrue(!run.transcript().contains("aether-init: cannot load"), "every virtio module loads:\n" + run.transcript());
+    @Timeout(value = 15, unit = TimeUnit.MINUTES)
+    void theArm64DemoBootsTheFetchedGuestWhichAnswersItsCommandsAndPowersOff() throws Exception {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        String classpath = String.join(File.pathSeparator, TestHost.productClasspath().stream().map(Path::toString).toList());
+        Process p = new ProcessBuilder(List.of(java, "-cp", classpath, "io.aether.cli.Main", "demo", "--arch", "arm64", "--vcpus", "2"))
+                .redirectErrorStream(true).start();
+        p.getOutputStream().close();
+        var out = new ByteArrayOutputStream();
+        Thread reader = Thread.ofVirtual().start(() -> {
+            try (var in = p.getInputStream()) {
+                in.transferTo(new OutputStream() {
+                    @Override
+                    public void write(int b) {
+                        out.write(b);
+                        System.out.write(b);
+                    }
+
+                    @Override
+                    public void write(byte[] b, int off, int len) {
+                        out.write(b, off, len);
+                        System.out.write(b, off, len);
+                        System.out.flush();
+                    }
+                });
+            } catch (IOException e) {
+                // the process ended
+            }
+        });
+        if (!p.waitFor(14, TimeUnit.MINUTES)) {
+            p.destroyForcibly();
+            throw new AssertionError("the arm64 demo did not finish:\n" + out);
         }
+        reader.join();
+        String transcript = out.toString(StandardCharsets.UTF_8);
+        assertEquals(0, p.exitValue(), transcript);
+        assertTrue(transcript.contains(GuestInit.READY_MARKER), transcript);
+        assertTrue(!transcript.contains("aether-init: cannot load"), "every virtio module loads:\n" + transcript);
+        assertTrue(Pattern.compile("Linux \\S+ \\S+ .* aarch64").matcher(transcript).find(), "uname -a answers aarch64:\n" + transcript);
+        assertTrue(transcript.contains("virtio_rng.0"), "the entropy device serves the guest's hwrng:\n" + transcript);
+        assertTrue(transcript.contains("Machine model: Aether microVM"), "the kernel read Aether's device tree:\n" + transcript);
+        assertTrue(transcript.contains("aether demo: the microVM booted, answered 7 commands on its console and powered off"), transcript);
     }
 
     /** The arm64 stub guest: A64 code from the project's encoder prints over MMIO and powers off through PSCI. */
