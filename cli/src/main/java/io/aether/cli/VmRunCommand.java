@@ -51,7 +51,9 @@ final class VmRunCommand {
                                      hello: halts or powers off (the default);  echo: echoes what you
                                      type until Ctrl-D;  count: prints 0123456789 lines for ever;
                                      crash (x86_64): triple-faults (exit status 3);  keyboard (x86_64):
-                                     waits for Ctrl-Alt-Del on the i8042 (a graceful stop), then resets.
+                                     waits for Ctrl-Alt-Del on the i8042 (a graceful stop), then resets;
+                                     hypercall (aarch64): calls the monitor through HVC (an SMCCC
+                                     vendor hypervisor call KVM passes on) and prints its answer.
                   --kernel PATH      Linux kernel: a bzImage (vmlinuz) or an ELF vmlinux with a PVH entry.
                   --initrd PATH      Initial ramdisk (cpio archive, optionally compressed).
                   --cmdline STR      Kernel command line (default: %s).

@@ -181,6 +181,30 @@ class Arm64AetherBootsLinuxTest {
     }
 
     /**
+     * The monitor's own SMCCC call on a real arm64 KVM: the stub's HVC with function id
+     * 0x8600AE00 reaches the monitor through KVM's SMCCC filter as KVM_EXIT_HYPERCALL (traced),
+     * the monitor answers x0 = SUCCESS and x1 = 'A' + 1 in the vCPU's registers, the guest prints
+     * the answer, then PSCI SYSTEM_OFF (which KVM still answers) ends the run with status 0.
+     */
+    @Test
+    @Timeout(value = 6, unit = TimeUnit.MINUTES)
+    void theHypercallStubGetsTheMonitorsAnswerThroughKvmsSmcccFilter() throws IOException {
+        Arm64Program program = new Arm64Program("io.aether.cli.Main", TestHost.productClasspath(),
+                List.of("vm", "run", "--stub=hypercall", "--trace-exits"), Duration.ofMinutes(4));
+        try (GuestRun run = host.start(program)) {
+            GuestConsole console = run.console();
+            console.expectLine(Pattern.compile(Arm64TestHost.KVM_PRESENT), L1_BOOT);
+            console.expectLine(Pattern.compile(".*\\[vcpu 0] HYPERCALL function=0x8600ae00 \\(HVC\\)\\s*"), L2_BOOT);
+            // The guest writes the line byte by byte, each write traced between: read the bytes back from the trace.
+            assertEquals(0, run.awaitExit(Duration.ofMinutes(2)), "PSCI SYSTEM_OFF ends the run with status 0:\n" + run.transcript());
+            StringBuilder printed = new StringBuilder();
+            Matcher write = Pattern.compile("\\[vcpu 0] MMIO_WRITE addr=0x9000000 len=1 data=([0-9a-f]{2})").matcher(run.transcript());
+            while (write.find()) printed.append((char) Integer.parseInt(write.group(1), 16));
+            assertTrue(printed.toString().contains("hypercall: B\r\n"), "the guest printed the monitor's answer: " + printed);
+        }
+    }
+
+    /**
      * {@code --debug} on real EL2 syndromes: each single step of the kernel's first instructions
      * is a KVM_EXIT_DEBUG whose ESR_EL2 the trace decodes. EC 0x32 is a software step from a
      * lower EL; the ISS's low six bits (IFSC) read 0x22, debug exception (Arm ARM, ESR_EL2).

@@ -409,6 +409,8 @@ public final class Vcpu implements AutoCloseable {
             }
             case Arm64.EXIT_DEBUG -> new VcpuExit.Debug(new long[] {run.get(Structs.U64, RUN_EXIT), run.get(Structs.U64, RUN_EXIT + 8),
                 run.get(Structs.U64, RUN_EXIT + 16), run.get(Structs.U64, RUN_EXIT + 24)});
+            case Arm64.EXIT_HYPERCALL -> new VcpuExit.Hypercall(run.get(Structs.U64, RUN_EXIT),
+                    run.get(Structs.U64, RUN_EXIT + Arm64.HYPERCALL_FLAGS_OFFSET));
             case Arm64.EXIT_ARM_NISV -> new VcpuExit.ArmNisv(run.get(Structs.U64, RUN_EXIT), run.get(Structs.U64, RUN_EXIT + 8));
             case EXIT_UNKNOWN -> new VcpuExit.Unsupported(EXIT_UNKNOWN);
             default -> new VcpuExit.Unsupported(reason);

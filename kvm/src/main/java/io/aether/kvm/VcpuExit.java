@@ -134,6 +134,20 @@ public sealed interface VcpuExit {
         }
     }
 
+    /**
+     * arm64: an SMCCC call (HVC or SMC) whose function id the monitor asked KVM to pass on
+     * ({@link Vm#armForwardSmccc}). The arguments are in the vCPU's x1..x17, the answer goes in
+     * x0..x3; after an HVC the guest resumes at the next instruction. {@code flags}: bit 0 the
+     * call was an SMC, bit 1 a 16-bit instruction.
+     */
+    record Hypercall(long functionId, long flags) implements VcpuExit {
+        public static final long FLAG_SMC = 1;
+
+        public String describe() {
+            return "HYPERCALL function=0x%x%s".formatted(functionId, (flags & FLAG_SMC) != 0 ? " (SMC)" : " (HVC)");
+        }
+    }
+
     /** {@code KVM_RUN} was interrupted by a signal or {@code immediate_exit} (a kick). */
     record Interrupted() implements VcpuExit {
         public String describe() {

@@ -225,6 +225,40 @@ class Arm64Test {
     }
 
     /**
+     * KVM_EXIT_HYPERCALL (3) from a filtered SMCCC call, include/uapi/linux/kvm.h: hypercall =
+     * {nr 32, args[6] 40..87, ret 88, flags 96}; arm64's flags: KVM_HYPERCALL_EXIT_SMC (1 << 0),
+     * KVM_HYPERCALL_EXIT_16BIT (1 << 1).
+     */
+    @Test
+    void arm64HypercallExitsDecodeTheFunctionIdAndConduit() {
+        MemorySegment run = MemorySegment.ofArray(new long[512]);
+        run.set(ValueLayout.JAVA_INT, 8, 3);
+        run.set(ValueLayout.JAVA_LONG, 32, 0x8600_0A37L);
+        run.set(ValueLayout.JAVA_LONG, 88, 0xDEADL); // ret: nothing the decoder reads
+        var hvc = assertInstanceOf(VcpuExit.Hypercall.class, Vcpu.decode(run));
+        assertEquals(new VcpuExit.Hypercall(0x8600_0A37L, 0), hvc);
+        assertEquals("HYPERCALL function=0x86000a37 (HVC)", hvc.describe());
+        run.set(ValueLayout.JAVA_LONG, 96, 1L);
+        assertEquals(new VcpuExit.Hypercall(0x8600_0A37L, 1), Vcpu.decode(run));
+        assertEquals("HYPERCALL function=0x86000a37 (SMC)", Vcpu.decode(run).describe());
+    }
+
+    /**
+     * struct kvm_smccc_filter (arch/arm64/include/uapi/asm/kvm.h): __u32 base, __u32 nr_functions,
+     * __u8 action, __u8 pad[15]: 24 bytes; KVM_ARM_VM_SMCCC_CTRL 0, KVM_ARM_VM_SMCCC_FILTER 0,
+     * enum kvm_smccc_filter_action {HANDLE, DENY, FWD_TO_USER}.
+     */
+    @Test
+    void theSmcccFilterIsTheUapiStruct() {
+        assertEquals(24, Arm64.SMCCC_FILTER.byteSize());
+        assertEquals(8, Arm64.SMCCC_FILTER.byteOffset(java.lang.foreign.MemoryLayout.PathElement.groupElement("action")));
+        assertEquals(0, Arm64.VM_SMCCC_CTRL);
+        assertEquals(0, Arm64.VM_SMCCC_FILTER);
+        assertEquals(2, Arm64.SMCCC_FILTER_FWD_TO_USER);
+        assertThrows(IllegalArgumentException.class, () -> new Vm(-1, 0).armForwardSmccc(0x8600_0A37, 0));
+    }
+
+    /**
      * KVM_EXIT_DEBUG (4) and KVM_EXIT_ARM_NISV (28) from include/uapi/linux/kvm.h: debug.arch on
      * arm64 = {hsr 32, hsr_high 36, far 40}; arm_nisv = {esr_iss 32, fault_ipa 40}.
      */

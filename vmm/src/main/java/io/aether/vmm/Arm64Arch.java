@@ -4,6 +4,7 @@ import io.aether.arch.VirtioMmioWindow;
 import io.aether.arch.aarch64.DeviceTree;
 import io.aether.arch.aarch64.Layout;
 import io.aether.arch.aarch64.Platform;
+import io.aether.arch.aarch64.Smccc;
 import io.aether.arch.aarch64.StubGuest;
 import io.aether.common.InterruptLine;
 import io.aether.devices.PowerEvents;
@@ -133,6 +134,33 @@ final class Arm64Arch implements Arch {
     public void configureVcpus(Vm vm, List<Vcpu> vcpus, boolean stub) {
         int target = vm.armPreferredTarget();
         for (int i = 0; i < vcpus.size(); i++) vcpus.get(i).armInit(target, i > 0);
+        forwardHypercalls(vm);
+    }
+
+    /**
+     * {@link Smccc#AETHER_NEXT} through KVM's SMCCC filter. A host without the filter (before
+     * Linux 6.4) answers the call NOT_SUPPORTED itself, which the guest sees as a refusal.
+     */
+    @Override
+    public void forwardHypercalls(Vm vm) {
+        vm.armForwardSmccc(Smccc.AETHER_NEXT, 1);
+    }
+
+    @Override
+    public boolean answerHypercall(Vcpu vcpu, VcpuExit.Hypercall call) {
+        long[] answer = answer(call.functionId(), vcpu.register(Arm64Register.x(1)));
+        for (int i = 0; i < answer.length; i++) vcpu.setRegister(Arm64Register.x(i), answer[i]);
+        return true;
+    }
+
+    /**
+     * What the monitor puts in x0 and x1 for the SMCCC call {@code functionId} whose x1 was
+     * {@code argument}: {@link Smccc#AETHER_NEXT} answers SUCCESS and argument + 1; any other id
+     * KVM passed on is NOT_SUPPORTED, as SMCCC says of a function nobody serves.
+     */
+    static long[] answer(long functionId, long argument) {
+        if (functionId == Integer.toUnsignedLong(Smccc.AETHER_NEXT)) return new long[] {Smccc.SUCCESS, argument + 1};
+        return new long[] {Smccc.NOT_SUPPORTED};
     }
 
     @Override
@@ -147,8 +175,9 @@ final class Arm64Arch implements Arch {
             case HELLO -> StubGuest.Program.HELLO;
             case ECHO -> StubGuest.Program.ECHO;
             case COUNT -> StubGuest.Program.COUNT;
+            case HYPERCALL -> StubGuest.Program.HYPERCALL;
             case CRASH, KEYBOARD -> throw new VmCreationException("--stub=" + program.name().toLowerCase(Locale.ROOT)
-                    + ": the crash (a triple fault) and keyboard (the i8042) programs are x86_64's; arm64 has hello, echo and count", null);
+                    + ": the crash (a triple fault) and keyboard (the i8042) programs are x86_64's; arm64 has hello, echo, count and hypercall", null);
         };
         memory.write(StubGuest.ENTRY, StubGuest.image(code));
         vcpu.setRegister(Arm64Register.PSTATE, BOOT_PSTATE);

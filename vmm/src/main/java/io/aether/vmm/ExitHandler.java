@@ -20,6 +20,10 @@ final class ExitHandler {
         record CheckState() implements Action {
         }
 
+        /** Answer the guest's call to the monitor in its vCPU's registers ({@link Hypercalls}), then run it again. */
+        record AnswerHypercall(VcpuExit.Hypercall call) implements Action {
+        }
+
         /** Stop the VM. */
         record Stop(StopReason reason) implements Action {
         }
@@ -75,6 +79,7 @@ final class ExitHandler {
             };
             // A single step or breakpoint asked for by --debug: the trace line above is its whole point.
             case VcpuExit.Debug d -> RESUME;
+            case VcpuExit.Hypercall h -> new Action.AnswerHypercall(h);
             case VcpuExit.ArmNisv n -> new Action.Stop(new StopReason.GuestCrash(vcpu, "an access KVM cannot decode, " + decoding.describe(n)));
             case VcpuExit.Interrupted i -> CHECK_STATE;
             case VcpuExit.Unsupported u -> new Action.Stop(new StopReason.GuestCrash(vcpu, u.describe()));

@@ -151,6 +151,8 @@ final class X86Arch implements Arch {
             case COUNT -> StubGuest.Program.COUNT;
             case CRASH -> StubGuest.Program.CRASH;
             case KEYBOARD -> StubGuest.Program.KEYBOARD;
+            case HYPERCALL -> throw new VmCreationException("--stub=hypercall: the hypercall program (an SMCCC call through HVC) is aarch64's; "
+                    + "x86_64 has hello, echo, count, crash and keyboard", null);
         };
         for (StubGuest.Chunk chunk : StubGuest.image(code)) memory.write(chunk.address(), chunk.bytes());
         X86Vcpus.loadRealModeEntry(vcpu, StubGuest.ENTRY);
@@ -164,6 +166,16 @@ final class X86Arch implements Arch {
     @Override
     public String describe(VcpuExit exit) {
         return exit.describe();
+    }
+
+    /** KVM answers x86's VMCALL itself (KVM_CAP_EXIT_HYPERCALL is not enabled): the monitor takes over none. */
+    @Override
+    public void forwardHypercalls(Vm vm) {
+    }
+
+    @Override
+    public boolean answerHypercall(Vcpu vcpu, VcpuExit.Hypercall call) {
+        return false;
     }
 
     @Override

@@ -1,5 +1,6 @@
 package io.aether.vmm;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -113,7 +114,7 @@ class Arm64ArchTest {
         try (GuestMemory memory = GuestMemory.anonymous(arch.memoryRegions(VmSpec.stub(VmSpec.StubProgram.CRASH).boot(), 16L << 20))) {
             var e = assertThrows(VmCreationException.class, () -> arch.loadStub(memory, VmSpec.StubProgram.CRASH, null));
             assertEquals("--stub=crash: the crash (a triple fault) and keyboard (the i8042) programs are x86_64's; "
-                    + "arm64 has hello, echo and count", e.getMessage());
+                    + "arm64 has hello, echo, count and hypercall", e.getMessage());
             var k = assertThrows(VmCreationException.class, () -> arch.loadStub(memory, VmSpec.StubProgram.KEYBOARD, null));
             assertTrue(k.getMessage().startsWith("--stub=keyboard: "), k.getMessage());
             assertEquals(0, memory.read(0x4000_0000L, 4)[0], "nothing written on refusal");
@@ -129,9 +130,22 @@ class Arm64ArchTest {
     }
 
     @Test
-    void debugAndUndecodableAbortExitsAreCountedUnderTheirOwnReasons() {
+    void debugHypercallAndUndecodableAbortExitsAreCountedUnderTheirOwnReasons() {
         assertEquals("debug", ExitReason.of(new VcpuExit.Debug(new long[] {0, 0, 0, 0})).label());
+        assertEquals("hypercall", ExitReason.of(new VcpuExit.Hypercall(0x8600_AE00L, 0)).label());
         assertEquals("arm_nisv", ExitReason.of(new VcpuExit.ArmNisv(0, 0x900_0000L)).label());
+    }
+
+    /** SMCCC (DEN 0028): status in x0, SUCCESS 0 and NOT_SUPPORTED -1 (all ones); results from x1. */
+    @Test
+    void theMonitorsCallAnswersItsArgumentPlusOneAndAnyOtherForwardedCallIsNotSupported() {
+        assertArrayEquals(new long[] {0, 'B'}, Arm64Arch.answer(0x8600_AE00L, 'A'));
+        assertArrayEquals(new long[] {0, 0}, Arm64Arch.answer(0x8600_AE00L, -1L), "x1 wraps as a 64-bit register does");
+        assertArrayEquals(new long[] {0xFFFF_FFFF_FFFF_FFFFL}, Arm64Arch.answer(0x8600_AE01L, 'A'));
+        // Sign-extended, the 32-bit id is not the one KVM reports (its nr is the zero-extended w0).
+        assertArrayEquals(new long[] {-1L}, Arm64Arch.answer(0xFFFF_FFFF_8600_AE00L, 'A'));
+        var action = ExitHandler.handle(0, new VcpuExit.Hypercall(0x8600_AE00L, 0), new Bus("io"), new Bus("mmio"), false, arch, null);
+        assertEquals(new ExitHandler.Action.AnswerHypercall(new VcpuExit.Hypercall(0x8600_AE00L, 0)), action);
     }
 
     @Test

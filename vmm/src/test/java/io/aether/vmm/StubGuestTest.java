@@ -58,6 +58,15 @@ class StubGuestTest {
     }
 
     @Test
+    void theArm64HypercallProgramIsRefusedOnX86InOneLine() throws Exception {
+        requireKvm();
+        var e = assertThrows(VmCreationException.class,
+                () -> MicroVm.create(VmSpec.stub(VmSpec.StubProgram.HYPERCALL), new ByteArrayOutputStream(), null).close());
+        assertEquals("--stub=hypercall: the hypercall program (an SMCCC call through HVC) is aarch64's; "
+                + "x86_64 has hello, echo, count, crash and keyboard", e.getMessage());
+    }
+
+    @Test
     void consoleInputReachesTheGuestWhichEchoesItBack() throws Exception {
         requireKvm();
         var console = new ByteArrayOutputStream();

@@ -21,7 +21,11 @@ public final class StubGuest {
     public static final long ENTRY = Layout.RAM_BASE;
 
     /** PSCI 0.2 SYSTEM_OFF, an SMC32 fast call (function id in w0). */
-    static final int PSCI_SYSTEM_OFF = 0x8400_0008;
+    static final int PSCI_SYSTEM_OFF = Smccc.fastCall32(Smccc.OWNER_STANDARD_SECURE, 8);
+    /** What {@link Program#HYPERCALL} passes in x1 ('A'), and the line it prints when the monitor answers. */
+    public static final int HYPERCALL_ARGUMENT = 'A';
+    public static final String HYPERCALL_PREFIX = "hypercall: ";
+    public static final String HYPERCALL_REFUSED = "refused";
     /** The 16550's line status register and its data-ready bit. */
     static final int UART_LSR = 5;
     static final int LSR_DATA_READY_BIT = 0;
@@ -30,6 +34,8 @@ public final class StubGuest {
     private static final int UART = 1;
     private static final int TEXT = 2;
     private static final int BYTE = 3;
+    /** The UART's address while x1 carries the hypercall's argument and answer. */
+    private static final int UART_DURING_CALL = 4;
 
     /** What the stub does after its message. */
     public enum Program {
@@ -38,7 +44,13 @@ public final class StubGuest {
         /** Echoes every byte it receives (polling the line status register) until Ctrl-D, then powers off. */
         ECHO,
         /** Prints {@link #COUNT_LINE} over and over, for ever. */
-        COUNT
+        COUNT,
+        /**
+         * Calls {@link Smccc#AETHER_NEXT} with {@link #HYPERCALL_ARGUMENT} through HVC and prints
+         * {@link #HYPERCALL_PREFIX} and the answer's low byte ('B'), or {@link #HYPERCALL_REFUSED}
+         * when x0 is not {@link Smccc#SUCCESS}; then powers off.
+         */
+        HYPERCALL
     }
 
     private StubGuest() {
@@ -60,12 +72,29 @@ public final class StubGuest {
                 print(a, "line", "count-line");
                 a.b("count");
             }
+            case HYPERCALL -> {
+                print(a, "hypercall-prefix", "prefix");
+                a.movz(X0, Smccc.AETHER_NEXT & 0xFFFF, 0).movk(X0, Smccc.AETHER_NEXT >>> 16, 16)
+                        .movz(UART, HYPERCALL_ARGUMENT, 0).hvc(0)
+                        .movz(UART_DURING_CALL, (int) (Layout.UART_BASE >>> 16), 16)
+                        .cbz(X0, "answered");
+                a.movz(UART, (int) (Layout.UART_BASE >>> 16), 16);
+                print(a, "hypercall-refused", "refused");
+                a.b("off");
+                a.label("answered").strb(UART, UART_DURING_CALL, 0).movz(UART, (int) (Layout.UART_BASE >>> 16), 16);
+                print(a, "line-end", "end");
+            }
         }
         a.label("off").movz(X0, PSCI_SYSTEM_OFF & 0xFFFF, 0).movk(X0, PSCI_SYSTEM_OFF >>> 16, 16).hvc(0)
                 // SYSTEM_OFF does not return; should it, the guest stays here.
                 .b("off");
         a.bytes("message", cString(MESSAGE));
         if (program == Program.COUNT) a.bytes("line", cString(COUNT_LINE));
+        if (program == Program.HYPERCALL) {
+            a.bytes("hypercall-prefix", cString(HYPERCALL_PREFIX));
+            a.bytes("hypercall-refused", cString(HYPERCALL_REFUSED + "\r\n"));
+            a.bytes("line-end", cString("\r\n"));
+        }
         return a.assemble();
     }
 

@@ -3,6 +3,7 @@ package io.aether.arch.aarch64;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -90,5 +91,39 @@ class StubGuestTest {
         }, code);
         byte[] message = (StubGuest.MESSAGE + "\0").getBytes(StandardCharsets.US_ASCII);
         assertArrayEquals(message, Arrays.copyOfRange(image, 40, image.length));
+    }
+
+    @Test
+    void smcccFunctionIdsPackFastCallOwnerAndFunction() {
+        // DEN 0028: bit 31 fast call, bit 30 SMC64 (clear: SMC32), bits 29:24 owner, bits 15:0 function.
+        assertEquals(0x8400_0008, Smccc.fastCall32(4, 8)); // PSCI SYSTEM_OFF, as Linux's psci.h numbers it
+        assertEquals(0x8600_AE00, Smccc.AETHER_NEXT); // 0x8000_0000 | 6 << 24 | 0xAE00
+        assertEquals(0x8600_AE00, Smccc.fastCall32(Smccc.OWNER_VENDOR_HYPERVISOR, 0xAE00));
+        assertThrows(IllegalArgumentException.class, () -> Smccc.fastCall32(64, 0));
+        assertThrows(IllegalArgumentException.class, () -> Smccc.fastCall32(6, 0x1_0000));
+    }
+
+    @Test
+    void hypercallPassesItsArgumentInX1ThroughHvcAndPrintsTheAnswerThroughAnotherUartRegister() {
+        byte[] image = StubGuest.image(StubGuest.Program.HYPERCALL);
+        int[] words = new int[image.length / 4];
+        ByteBuffer.wrap(image).order(ByteOrder.LITTLE_ENDIAN).asIntBuffer().get(words);
+        int call = -1;
+        for (int i = 0; i < words.length && call < 0; i++) {
+            if (words[i] == 0xD295_C000) call = i; // movz x0, #0xAE00 (0xD2800000 | 0xAE00 << 5 | 0)
+        }
+        assertTrue(call > 0, "the call's function id is loaded");
+        assertArrayEquals(new int[] {
+            0xD295_C000, // movz x0, #0xae00
+            0xF2B0_C000, // movk x0, #0x8600, lsl #16 (0xF2800000 | hw 1 << 21 | 0x8600 << 5): x0 = 0x8600ae00
+            0xD280_0821, // movz x1, #0x41 ('A')
+            0xD400_0002, // hvc #0
+            0xD2A1_2004, // movz x4, #0x900, lsl #16: the UART, x1 being the answer
+        }, Arrays.copyOfRange(words, call, call + 5));
+        assertEquals(0x3400_0000, words[call + 5] & 0xFF00_001F, "cbz w0: SUCCESS (0) goes to the answer");
+        int answered = call + 5 + (words[call + 5] >> 5 & 0x7FFFF);
+        assertEquals(0x3900_0081, words[answered], "strb w1, [x4]: the answer's low byte on the UART");
+        String text = new String(image, StandardCharsets.US_ASCII);
+        assertTrue(text.contains("hypercall: \0refused\r\n\0\r\n\0"), "the strings after the code");
     }
 }
