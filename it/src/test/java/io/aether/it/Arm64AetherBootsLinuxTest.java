@@ -3,6 +3,9 @@ package io.aether.it;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.aether.guest.Arm64GuestFetcher;
+import io.aether.guest.GuestArtifacts;
+import io.aether.guest.GuestFetcher;
 import io.aether.guest.GuestInit;
 import io.aether.guest.Initramfs;
 import io.aether.testhost.Arm64Program;
@@ -177,6 +180,39 @@ class Arm64AetherBootsLinuxTest {
             console.expectLine(Pattern.compile(Arm64TestHost.KVM_PRESENT), L1_BOOT);
             console.expectLine(Pattern.compile("Aether stub guest: hello from EL1\\s*"), L2_BOOT);
             assertEquals(0, run.awaitExit(Duration.ofMinutes(2)), "PSCI SYSTEM_OFF ends aether vm run with status 0:\n" + run.transcript());
+        }
+    }
+
+    /**
+     * virtio-net on arm64: the guest {@code aether guest fetch --arch arm64} builds (its initramfs
+     * loads virtio_net) gets a NIC on a TAP in L1 ({@link Arm64TapHost} loads L1's tun module and
+     * addresses the TAP the monitor makes); the guest brings eth0 up and pings L1 through it.
+     */
+    @Test
+    @Timeout(value = 12, unit = TimeUnit.MINUTES)
+    void theGuestsVirtioNetReachesATapInTheTestHost() throws IOException {
+        GuestArtifacts fetched = new Arm64GuestFetcher(GuestFetcher.defaultCacheRoot(), line -> System.err.println("guest fetch: " + line))
+                .fetch(false);
+        Path tun = host.hostModules().getFirst();
+        String files = Arm64Program.FILES_DIR + "/";
+        List<String> arguments = List.of(files + tun.getFileName(), "vm", "run", "--kernel", files + fetched.kernel().getFileName(),
+                "--initrd", files + fetched.initramfs().getFileName(), "--net", Arm64TapHost.TAP, "--cmdline", "console=ttyS0 quiet panic=-1");
+        Arm64Program program = new Arm64Program(Arm64TapHost.class.getName(), TestHost.productClasspath(), arguments,
+                Duration.ofMinutes(10), List.of(fetched.kernel(), fetched.initramfs(), tun));
+        try (GuestRun run = host.start(program)) {
+            GuestConsole console = run.console();
+            console.expectLine(Pattern.compile(Arm64TestHost.KVM_PRESENT), L1_BOOT);
+            console.expectLine(Pattern.compile(Pattern.quote(GuestInit.READY_MARKER) + "\\s*"), L2_BOOT);
+            assertTrue(run.transcript().contains(Arm64TapHost.UP), "L1's TAP is up:\n" + run.transcript());
+            String driver = console.exec("busybox readlink /sys/class/net/eth0/device/driver", STEP).output().strip();
+            assertTrue(driver.endsWith("/virtio_net"), "eth0 is virtio_net's: " + driver);
+            assertEquals(0, console.exec("ip link set eth0 up && ip addr add 10.213.78.2/24 dev eth0", STEP).status());
+            // busybox is the whole toolbox; the guest's initramfs links only the applets its init uses.
+            GuestConsole.ShellResult ping = console.exec("busybox ping -c 3 -W 10 " + Arm64TapHost.HOST_ADDRESS, STEP);
+            assertEquals(0, ping.status(), ping.output());
+            assertTrue(ping.output().contains("3 packets transmitted, 3 packets received"), ping.output());
+            console.exitShell(STEP);
+            assertEquals(0, run.awaitExit(Duration.ofMinutes(2)), run.transcript());
         }
     }
 

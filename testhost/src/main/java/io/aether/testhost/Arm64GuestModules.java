@@ -27,13 +27,20 @@ record Arm64GuestModules(Path directory) {
 
     /** In load order: the transport, then the drivers on it (file names as kbuild writes them). */
     static final List<String> MODULES = List.of("virtio_mmio", "virtio_blk", "virtio-rng");
-    /** Bumped when {@link #MODULES} changes, so that an older cache is fetched again. */
-    static final String RECIPE = "2";
+    /** For L1 itself, which runs the same kernel: tun, for the TAP a monitor in L1 gives its guest. */
+    static final List<String> HOST_MODULES = List.of("tun");
+    /** Bumped when {@link #MODULES} or {@link #HOST_MODULES} change, so that an older cache is fetched again. */
+    static final String RECIPE = "3";
     private static final String DONE = "complete";
 
     /** The module files, in load order. */
     List<Path> files() {
         return MODULES.stream().map(m -> directory.resolve(m + ".ko")).toList();
+    }
+
+    /** The {@link #HOST_MODULES} files, in load order. */
+    List<Path> hostFiles() {
+        return HOST_MODULES.stream().map(m -> directory.resolve(m + ".ko")).toList();
     }
 
     /**
@@ -56,7 +63,8 @@ record Arm64GuestModules(Path directory) {
 
     private static void fetch(Path cache, String kernelPackage, String version, Path directory, Consumer<String> progress)
             throws IOException {
-        progress.accept("fetching " + kernelPackage + " " + version + " for its " + String.join(" and ", MODULES) + " modules, once");
+        List<String> modules = Stream.concat(MODULES.stream(), HOST_MODULES.stream()).toList();
+        progress.accept("fetching " + kernelPackage + " " + version + " for its " + String.join(", ", modules) + " modules, once");
         Path work = Files.createTempDirectory(cache, ".modules-");
         try {
             PrivateApt apt = PrivateApt.create(work.resolve("apt"), Arm64HostFiles.SUITE, Arm64HostFiles.ARCHITECTURE);
@@ -69,7 +77,7 @@ record Arm64GuestModules(Path directory) {
             Path tree = work.resolve("kernel-package");
             apt.unpack(deb.deb(), tree);
             Path staged = Files.createDirectories(work.resolve("modules"));
-            for (String module : MODULES) decompress(find(tree, module), staged.resolve(module + ".ko"));
+            for (String module : modules) decompress(find(tree, module), staged.resolve(module + ".ko"));
             Files.writeString(staged.resolve(DONE), kernelPackage + "=" + version + "\n");
             Files.move(staged, directory, StandardCopyOption.ATOMIC_MOVE);
         } finally {

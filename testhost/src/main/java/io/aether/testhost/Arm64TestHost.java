@@ -106,9 +106,21 @@ public final class Arm64TestHost {
      * load order: for a guest of that kernel that uses its disks and entropy device. Fetched once (see {@link Arm64GuestModules}).
      */
     public List<Path> guestModules() throws IOException {
+        return modules().files();
+    }
+
+    /**
+     * The modules L1's own kernel lacks for some programs, decompressed, in load order: {@code
+     * tun}, for a TAP (the program loads it; L1's init loads nothing). Fetched with {@link #guestModules}.
+     */
+    public List<Path> hostModules() throws IOException {
+        return modules().hostFiles();
+    }
+
+    private Arm64GuestModules modules() throws IOException {
         List<String> kernelPackage = Arm64GuestModules.kernelPackage(files.packages());
         return Arm64GuestModules.ensure(files.directory().getParent(), kernelPackage.get(0), kernelPackage.get(1),
-                Arm64TestHost::progress).files();
+                Arm64TestHost::progress);
     }
 
     /** Starts L1 running {@code program}; the caller closes the returned run. */
