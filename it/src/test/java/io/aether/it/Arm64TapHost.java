@@ -1,16 +1,20 @@
 package io.aether.it;
 
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
  * Runs inside the arm64 test host (L1): loads the {@code tun} module it is given (L1's init loads
- * none), starts {@code aether} with the rest of its arguments, whose {@code --net} {@link #TAP}
- * makes the TAP, and gives that TAP {@link #HOST_ADDRESS} and brings it up once it exists. The
- * line {@link #UP} (or one saying what failed) tells the test.
+ * none), starts {@code aether} (a child JVM with this one's options and class path, the console
+ * its own) with the rest of its arguments, whose {@code --net} {@link #TAP} makes the TAP, and
+ * gives that TAP {@link #HOST_ADDRESS} and brings it up once it exists. The line {@link #UP} (or
+ * one saying what failed) tells the test; the exit status is {@code aether}'s.
  *
  * <p>Arguments: the path of {@code tun.ko}, then {@code aether}'s.
  */
@@ -30,8 +34,14 @@ public final class Arm64TapHost {
             System.out.println("tap-host: cannot load " + args[0]);
             System.exit(10);
         }
+        List<String> command = new ArrayList<>();
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.aether.cli.Main"));
+        command.addAll(Arrays.asList(args).subList(1, args.length));
+        Process aether = new ProcessBuilder(command).inheritIO().start();
         Thread.ofPlatform().daemon().start(Arm64TapHost::configureTap);
-        io.aether.cli.Main.main(Arrays.copyOfRange(args, 1, args.length));
+        System.exit(aether.waitFor());
     }
 
     private static void configureTap() {
