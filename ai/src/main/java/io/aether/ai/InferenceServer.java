@@ -3,20 +3,23 @@ package io.aether.ai;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
-import io.aether.sync.JdkHttpServers;
-import io.aether.sync.StallGuard;
+import io.aether.http.Handler;
+import io.aether.http.HttpServer;
+import io.aether.http.Limits;
+import io.aether.http.Listener;
+import io.aether.http.MetricsEndpoint;
+import io.aether.http.Request;
+import io.aether.http.Response;
+import io.aether.http.Router;
+import io.aether.http.Stats;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.core.metrics.Histogram;
-import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.prometheus.metrics.model.snapshots.MetricSnapshot;
 import io.prometheus.metrics.model.snapshots.MetricSnapshots;
 import java.io.ByteArrayOutputStream;
-import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -29,15 +32,13 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * The HTTP endpoint of an {@link InferenceRuntime} (JDK HTTP server, a virtual thread per
- * exchange). Endpoints, documented with examples in the module's README:
+ * The HTTP endpoint of an {@link InferenceRuntime}, on the http module's server (Jetty, a
+ * virtual thread per request, plain HTTP as before: loopback by default). Endpoints, documented
+ * with examples in the module's README:
  * <ul>
  *   <li>{@code GET /healthz}</li>
  *   <li>{@code GET /metrics}: Prometheus text format</li>
@@ -50,7 +51,9 @@ import java.util.logging.Logger;
  * Errors are JSON {@code {"error": "..."}} with 400 (bad input, naming it), 401 (admin token
  * missing or wrong), 403 (admin disabled, or a cross-origin admin request), 404, 405, 409, 413 (body
  * too large), 415, 422 (model refused at load), 502, 503 (queue full or in-flight budget
- * exhausted) or 500.
+ * exhausted) or 500. What the http module refuses before a handler runs (an unknown path or
+ * action, a wrong method, a model name outside its parameter rule, too many connections, a body
+ * slower than {@link #MIN_DATA_RATE}) is answered in its format, {@code {"error": CODE, "message": ...}}.
  *
  * <p>Memory: a predict request's body is read only after its model and version are found, and
  * is parsed from the stream straight into tensors of that version's signature. A budget shared
@@ -72,8 +75,21 @@ public final class InferenceServer implements AutoCloseable {
     /** Response header naming the model version that answered a prediction. */
     public static final String VERSION_HEADER = "Aether-Model-Version";
 
-    /** A client that moves no bytes for this long in mid-request or mid-response is cut off. */
-    static final Duration STALL_LIMIT = Duration.ofSeconds(30);
+    /**
+     * How long a client may send a request body slower than {@link #MIN_DATA_RATE} before it is
+     * cut off (the http module's rate grace): a request that trickles in cannot hold a
+     * connection, a handler and its budget.
+     */
+    static final Duration RATE_GRACE = Duration.ofSeconds(2);
+    /** Bytes per second a client must average while it sends a body, once the grace is over. */
+    static final long MIN_DATA_RATE = 1024;
+    /**
+     * Head to answer for predictions and admin calls: a switch loads a model, which may take a
+     * while; the other endpoints take the http module's default (30 s).
+     */
+    static final Duration REQUEST_DEADLINE = Duration.ofMinutes(10);
+    /** How long {@link #close()} lets requests in flight finish. */
+    static final Duration STOP_GRACE = Duration.ofSeconds(5);
     /** How long a request waits for others to give back in-flight budget before it is answered 503. */
     static final Duration BUDGET_WAIT = Duration.ofSeconds(1);
     /** Largest admin request body ({"ref": ..., "percent": ...}). */
@@ -81,9 +97,6 @@ public final class InferenceServer implements AutoCloseable {
 
     private final InferenceRuntime runtime;
     private final ServerConfig config;
-    private final HttpServer server;
-    private final ExecutorService executor;
-    private final StallGuard stallGuard;
     private final ByteBudget budget;
     private final ObjectMapper mapper = new ObjectMapper(JsonTensors.FACTORY);
     /** The server's own metrics; the runtime's are in {@link InferenceRuntime#metrics()}. */
@@ -94,21 +107,22 @@ public final class InferenceServer implements AutoCloseable {
     private final Histogram predictLatency = Histogram.builder().name("aether_http_predict_duration_seconds")
             .help("Time to answer a successful predict request through the endpoint, body parsing and encoding included.")
             .labelNames("model").classicOnly().classicUpperBounds(MetricsRegistry.LATENCY_BOUNDS).register(serverMetrics);
+    private final HttpServer http;
 
-    /** Writes a response body to the exchange. */
+    /** Writes a response body. */
     private interface BodyWriter {
         void writeTo(OutputStream out) throws IOException;
     }
 
-    /** {@code length} is {@link #STREAMED} for a body of unknown length (sent chunked). */
-    private record Response(int status, String contentType, Map<String, String> headers, long length, BodyWriter body) {
-        static final long STREAMED = -1;
+    /** An answer in this server's format; {@code length} is {@link #CHUNKED} for a body of unknown length. */
+    private record Reply(int status, String contentType, Map<String, String> headers, long length, BodyWriter body) {
+        static final long CHUNKED = Response.Stream.CHUNKED;
 
-        static Response bytes(int status, String contentType, byte[] body, Map<String, String> headers) {
-            return new Response(status, contentType, headers, body.length, out -> out.write(body));
+        static Reply bytes(int status, String contentType, byte[] body, Map<String, String> headers) {
+            return new Reply(status, contentType, headers, body.length, out -> out.write(body));
         }
 
-        static Response json(int status, byte[] body) {
+        static Reply json(int status, byte[] body) {
             return bytes(status, JSON, body, Map.of());
         }
     }
@@ -139,13 +153,9 @@ public final class InferenceServer implements AutoCloseable {
         }
     }
 
-    private InferenceServer(InferenceRuntime runtime, ServerConfig config, HttpServer server, ExecutorService executor,
-                            StallGuard stallGuard, ByteBudget budget) {
+    private InferenceServer(InferenceRuntime runtime, ServerConfig config, Duration rateGrace, ByteBudget budget) throws IOException {
         this.runtime = runtime;
         this.config = config;
-        this.server = server;
-        this.executor = executor;
-        this.stallGuard = stallGuard;
         this.budget = budget;
         GaugeWithCallback.builder().name("aether_http_inflight_tensor_bytes")
                 .help("Bytes of request tensors held now, against the in-flight budget (--max-in-flight).")
@@ -153,34 +163,28 @@ public final class InferenceServer implements AutoCloseable {
         CounterWithCallback.builder().name("aether_http_inflight_refusals_total")
                 .help("Requests refused (503, or 413 when one needs more than all of it) because the in-flight budget was full.")
                 .callback(counter -> counter.call(budget.refusals())).register(serverMetrics);
+        Limits limits = Limits.DEFAULTS.withMinDataRate(MIN_DATA_RATE, rateGrace).withStopGrace(STOP_GRACE);
+        this.http = HttpServer.start(List.of(new Listener.PlainTcp(config.address().getHostString(), config.address().getPort())),
+                routes(), limits);
     }
 
     /** Binds and starts serving; the runtime stays the caller's to close. */
     public static InferenceServer start(InferenceRuntime runtime, ServerConfig config) throws IOException {
-        return start(runtime, config, STALL_LIMIT, BUDGET_WAIT);
+        return start(runtime, config, RATE_GRACE, BUDGET_WAIT);
     }
 
-    static InferenceServer start(InferenceRuntime runtime, ServerConfig config, Duration stallLimit) throws IOException {
-        return start(runtime, config, stallLimit, BUDGET_WAIT);
+    static InferenceServer start(InferenceRuntime runtime, ServerConfig config, Duration rateGrace) throws IOException {
+        return start(runtime, config, rateGrace, BUDGET_WAIT);
     }
 
-    static InferenceServer start(InferenceRuntime runtime, ServerConfig config, Duration stallLimit, Duration budgetWait)
+    static InferenceServer start(InferenceRuntime runtime, ServerConfig config, Duration rateGrace, Duration budgetWait)
             throws IOException {
-        JdkHttpServers.configure();
-        HttpServer http = HttpServer.create(config.address(), 0);
-        ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
-        StallGuard guard = new StallGuard(stallLimit);
-        InferenceServer s = new InferenceServer(runtime, config, http, executor, guard,
-                new ByteBudget(config.maxInFlightBytes(), budgetWait));
-        http.createContext("/", s::handle).getFilters().add(guard);
-        http.setExecutor(executor);
-        http.start();
-        return s;
+        return new InferenceServer(runtime, config, rateGrace, new ByteBudget(config.maxInFlightBytes(), budgetWait));
     }
 
-    /** Requests closed so far because their client stopped sending or reading mid-exchange. */
+    /** Requests cut off so far because their client sent the body slower than the minimum rate. */
     public long stalledConnections() {
-        return stallGuard.stalledExchanges();
+        return http.stats().refused(Stats.Refusal.SLOW_PEER);
     }
 
     /** The in-flight budget, for tests. */
@@ -189,7 +193,7 @@ public final class InferenceServer implements AutoCloseable {
     }
 
     public InetSocketAddress address() {
-        return server.getAddress();
+        return new InetSocketAddress(config.address().getAddress(), http.port());
     }
 
     /** {@code http://host:port} of the bound socket. */
@@ -202,76 +206,62 @@ public final class InferenceServer implements AutoCloseable {
         return URI.create("http://" + host + ":" + a.getPort());
     }
 
-    /** Stops accepting, lets running exchanges finish (up to a second), and stops. */
+    /** Stops accepting, lets running requests finish (up to {@link #STOP_GRACE}), and stops. */
     @Override
     public void close() {
-        server.stop(1);
-        executor.shutdown();
-        try {
-            if (!executor.awaitTermination(5, TimeUnit.SECONDS)) {
-                executor.shutdownNow(); // an exchange stuck on a silent client
-            }
-        } catch (InterruptedException e) {
-            executor.shutdownNow();
-            Thread.currentThread().interrupt();
-        } finally {
-            stallGuard.close();
-        }
-    }
-
-    private void handle(HttpExchange exchange) {
-        long start = System.nanoTime();
-        String[] endpoint = {"other", ""}; // endpoint, model (only names of deployed models: bounded labels)
-        Response response;
-        // The lease holds the request's tensors' bytes until its answer is sent, whatever happens.
-        try (ByteBudget.Lease lease = budget.lease()) {
-            try {
-                response = route(exchange, endpoint, lease);
-            } catch (HttpError e) {
-                response = error(e.status, e.getMessage(), e.headers);
-            } catch (RuntimeException | Error e) {
-                LOG.log(Level.SEVERE, "request " + exchange.getRequestURI() + " failed", e);
-                response = error(500, "internal error: " + e);
-            }
-            count(endpoint, response, start);
-            try (exchange) {
-                send(exchange, response, lease);
-            } catch (IOException | RuntimeException e) {
-                LOG.log(Level.FINE, "client went away", e); // nothing to answer
-            }
-        }
+        http.close();
     }
 
     /**
      * Counts the answer before it is sent: a client that has read it and then reads the metrics
      * must see it counted.
      */
-    private void count(String[] endpoint, Response response, long start) {
-        requestCounts.labelValues(endpoint[0], endpoint[1], Integer.toString(response.status())).inc();
-        if (endpoint[0].equals("predict") && !endpoint[1].isEmpty() && response.status() == 200) {
-            predictLatency.labelValues(endpoint[1]).observe((System.nanoTime() - start) / 1e9);
+    private void count(String endpoint, String model, Reply reply, long start) {
+        requestCounts.labelValues(endpoint, model, Integer.toString(reply.status())).inc();
+        if (endpoint.equals("predict") && !model.isEmpty() && reply.status() == 200) {
+            predictLatency.labelValues(model).observe((System.nanoTime() - start) / 1e9);
         }
     }
 
-    private Response route(HttpExchange ex, String[] endpoint, ByteBudget.Lease lease) throws HttpError {
-        String path = ex.getRequestURI().getPath();
-        String method = ex.getRequestMethod();
-        switch (path) {
-            case "/healthz" -> {
-                endpoint[0] = "healthz";
-                requireMethod(method, "GET");
-                return Response.json(200, ("{\"status\":\"ok\",\"models\":" + runtime.models().size() + "}")
-                        .getBytes(StandardCharsets.UTF_8));
+    /** Answers in this server's own format, counts the answer, and holds the request's budget lease until its body is written. */
+    private Handler endpoint(String endpoint, Endpoint answer) {
+        return req -> {
+            long start = System.nanoTime();
+            String[] model = {""}; // only names of deployed models: bounded labels
+            ByteBudget.Lease lease = budget.lease();
+            Reply reply;
+            try {
+                reply = answer.answer(req, model, lease);
+            } catch (HttpError e) {
+                reply = error(e.status, e.getMessage(), e.headers);
+            } catch (RuntimeException | Error e) {
+                LOG.log(Level.SEVERE, "request " + req.method() + " " + req.path() + " failed", e);
+                reply = error(500, "internal error: " + e);
             }
-            case "/metrics" -> {
-                endpoint[0] = "metrics";
-                requireMethod(method, "GET");
-                return Response.bytes(200, PrometheusTextFormatWriter.CONTENT_TYPE, metricsText().getBytes(StandardCharsets.UTF_8), Map.of());
-            }
-            case "/v1/models", "/v1/models/" -> {
-                endpoint[0] = "metadata";
-                requireMethod(method, "GET");
-                return Response.json(200, writeJson(g -> {
+            count(endpoint, model[0], reply, start);
+            Reply r = reply;
+            // Given back once the answer is written, before the stack drops what the client still sends.
+            return new Response.Stream(r.status(), r.contentType(), r.headers(), r.length(), out -> {
+                try (lease) {
+                    r.body().writeTo(out);
+                }
+            });
+        };
+    }
+
+    /** One endpoint: sets {@code model[0]} to the model's name once it is known to be deployed. */
+    @FunctionalInterface
+    private interface Endpoint {
+        Reply answer(Request req, String[] model, ByteBudget.Lease lease) throws HttpError;
+    }
+
+    private Router routes() {
+        Router router = new Router()
+                .get("/healthz", endpoint("healthz", (req, model, lease) -> Reply.json(200,
+                        ("{\"status\":\"ok\",\"models\":" + runtime.models().size() + "}").getBytes(StandardCharsets.UTF_8))))
+                .get("/metrics", endpoint("metrics", (req, model, lease) -> Reply.bytes(200, MetricsEndpoint.CONTENT_TYPE,
+                        metricsText().getBytes(StandardCharsets.UTF_8), Map.of())))
+                .get("/v1/models", endpoint("metadata", (req, model, lease) -> Reply.json(200, writeJson(g -> {
                     g.writeStartObject();
                     g.writeArrayFieldStart("models");
                     for (ModelStatus s : runtime.models()) {
@@ -279,77 +269,45 @@ public final class InferenceServer implements AutoCloseable {
                     }
                     g.writeEndArray();
                     g.writeEndObject();
-                }));
-            }
-            default -> {
-                if (!path.startsWith("/v1/models/")) {
-                    throw new HttpError(404, "no such endpoint: " + path);
-                }
-                return routeModel(ex, path.substring("/v1/models/".length()), method, endpoint, lease);
-            }
-        }
-    }
-
-    private Response routeModel(HttpExchange ex, String rest, String method, String[] endpoint, ByteBudget.Lease lease)
-            throws HttpError {
-        String action = "";
-        int colon = rest.indexOf(':');
-        if (colon >= 0) {
-            action = rest.substring(colon + 1);
-            rest = rest.substring(0, colon);
-        }
-        String version = null;
-        int slash = rest.indexOf("/versions/");
-        if (slash >= 0) {
-            version = rest.substring(slash + "/versions/".length());
-            rest = rest.substring(0, slash);
-            if (!action.equals("predict") || version.isEmpty()) {
-                throw new HttpError(404, "a version path takes only :predict, e.g. /v1/models/" + rest
-                        + "/versions/VERSION:predict");
-            }
-        }
-        String name = rest;
-        if (!InferenceRuntime.isValidName(name)) {
-            throw new HttpError(404, "no such endpoint: invalid model name '" + name + "'");
-        }
-        if (runtime.isDeployed(name)) {
-            endpoint[1] = name;
-        }
-        switch (action) {
-            case "" -> {
-                endpoint[0] = "metadata";
-                requireMethod(method, "GET");
-                ModelStatus s = runtime.status(name).orElseThrow(() -> new HttpError(404, "no model '" + name
-                        + "' is deployed"));
-                return Response.json(200, writeJson(g -> writeModel(g, s)));
-            }
-            case "predict" -> {
-                endpoint[0] = "predict";
-                requireMethod(method, "POST");
-                return predict(ex, name, version, lease);
-            }
-            case "switch", "canary", "promote", "rollback" -> {
-                endpoint[0] = "admin";
-                requireMethod(method, "POST");
+                }))))
+                .get("/v1/models/{name}", endpoint("metadata", (req, model, lease) -> {
+                    String name = deployed(req, model);
+                    ModelStatus s = runtime.status(name).orElseThrow(() -> notDeployed(name));
+                    return Reply.json(200, writeJson(g -> writeModel(g, s)));
+                }))
+                .stream("POST", "/v1/models/{name}:predict", endpoint("predict",
+                        (req, model, lease) -> predict(req, deployed(req, model), null, lease)), config.maxBodyBytes(), REQUEST_DEADLINE)
+                .stream("POST", "/v1/models/{name}/versions/{version}:predict", endpoint("predict",
+                        (req, model, lease) -> predict(req, deployed(req, model), req.param("version"), lease)),
+                        config.maxBodyBytes(), REQUEST_DEADLINE);
+        for (String action : List.of("switch", "canary", "promote", "rollback")) {
+            router.stream("POST", "/v1/models/{name}:" + action, endpoint("admin", (req, model, lease) -> {
+                String name = deployed(req, model);
                 if (!config.admin()) {
                     throw new HttpError(403, "admin endpoints are disabled on this server (enable them with --admin)");
                 }
-                authorizeAdmin(ex);
-                return admin(ex, name, action);
-            }
-            default -> throw new HttpError(404, "unknown action ':" + action
-                    + "'; use :predict (or :switch, :canary, :promote, :rollback)");
+                authorizeAdmin(req);
+                return admin(req, name, action);
+            }), MAX_ADMIN_BODY, REQUEST_DEADLINE);
         }
+        return router;
     }
 
-    private static void requireMethod(String method, String allowed) throws HttpError {
-        if (!method.equals(allowed)) {
-            throw new HttpError(405, "use " + allowed + " for this endpoint, not " + method, Map.of("Allow", allowed));
+    /** The request's model name, labelled on its metrics only when such a model is deployed. */
+    private String deployed(Request req, String[] model) {
+        String name = req.param("name");
+        if (runtime.isDeployed(name)) {
+            model[0] = name;
         }
+        return name;
     }
 
-    private Response predict(HttpExchange ex, String name, String version, ByteBudget.Lease lease) throws HttpError {
-        String contentType = mediaType(ex.getRequestHeaders().getFirst("Content-Type"));
+    private static HttpError notDeployed(String name) {
+        return new HttpError(404, "no model '" + name + "' is deployed");
+    }
+
+    private Reply predict(Request req, String name, String version, ByteBudget.Lease lease) throws HttpError {
+        String contentType = mediaType(req.header("Content-Type").orElse(null));
         boolean binaryIn;
         // curl -d sends form encoding unless told otherwise: read it as the JSON it almost always is.
         if (contentType.isEmpty() || contentType.equals(JSON) || contentType.endsWith("+json")
@@ -361,10 +319,10 @@ public final class InferenceServer implements AutoCloseable {
             throw new HttpError(415, "unsupported content type '" + contentType + "'; use " + JSON + " or "
                     + TensorWireFormat.MEDIA_TYPE);
         }
-        boolean binaryOut = wantsBinary(ex.getRequestHeaders().getFirst("Accept"), binaryIn);
-        long declared = declaredLength(ex, config.maxBodyBytes());
+        boolean binaryOut = wantsBinary(req.header("Accept").orElse(null), binaryIn);
+        long declared = declaredLength(req, config.maxBodyBytes());
         long maxBytes = declared >= 0 ? declared : config.maxBodyBytes();
-        InputStream body = new BoundedInput(ex.getRequestBody(), config.maxBodyBytes());
+        InputStream body = req.bodyStream();
         // The runtime calls this once it holds the version that answers, so an unknown model or
         // version is answered before the body is read, and the body is parsed for its signature.
         InputBinder binder = signature -> {
@@ -380,7 +338,7 @@ public final class InferenceServer implements AutoCloseable {
                 } catch (IllegalArgumentException e) {
                     throw InferenceException.invalidInput(null, e.getMessage());
                 }
-            } catch (BoundedInput.TooLarge e) {
+            } catch (Request.BodyTooLarge e) {
                 throw new BodyFailure(tooLarge(config.maxBodyBytes()));
             } catch (IOException e) {
                 throw new BodyFailure(new HttpError(400, "could not read the request body: " + e.getMessage()));
@@ -407,15 +365,15 @@ public final class InferenceServer implements AutoCloseable {
         Map<String, String> headers = Map.of(VERSION_HEADER, prediction.version());
         if (binaryOut) {
             Map<String, Tensor> outputs = prediction.outputs();
-            return new Response(200, TensorWireFormat.MEDIA_TYPE, headers, TensorWireFormat.encodedLength(outputs),
+            return new Reply(200, TensorWireFormat.MEDIA_TYPE, headers, TensorWireFormat.encodedLength(outputs),
                     out -> TensorWireFormat.encode(outputs, out));
         }
-        return new Response(200, JSON, headers, Response.STREAMED, out -> JsonTensors.writePrediction(prediction, out));
+        return new Reply(200, JSON, headers, Reply.CHUNKED, out -> JsonTensors.writePrediction(prediction, out));
     }
 
     /** The request's Content-Length, or -1 when it has none; refuses one over {@code max}. */
-    private static long declaredLength(HttpExchange ex, long max) throws HttpError {
-        String length = ex.getRequestHeaders().getFirst("Content-Length");
+    private static long declaredLength(Request req, long max) throws HttpError {
+        String length = req.header("Content-Length").orElse(null);
         if (length == null) {
             return -1;
         }
@@ -429,49 +387,6 @@ public final class InferenceServer implements AutoCloseable {
             throw tooLarge(max);
         }
         return n;
-    }
-
-    /** A request body that may not go over a limit (a chunked body declares no length). */
-    private static final class BoundedInput extends FilterInputStream {
-        /** The body went over the limit. */
-        static final class TooLarge extends IOException {
-            TooLarge() {
-                super("request body over the limit", null);
-            }
-        }
-
-        private final long max;
-        private long read;
-
-        BoundedInput(InputStream in, long max) {
-            super(in);
-            this.max = max;
-        }
-
-        @Override
-        public int read() throws IOException {
-            int b = super.read();
-            if (b >= 0) {
-                count(1);
-            }
-            return b;
-        }
-
-        @Override
-        public int read(byte[] b, int off, int len) throws IOException {
-            int n = super.read(b, off, len);
-            if (n > 0) {
-                count(n);
-            }
-            return n;
-        }
-
-        private void count(int n) throws TooLarge {
-            read += n;
-            if (read > max) {
-                throw new TooLarge();
-            }
-        }
     }
 
     /** Binary answers when the Accept header asks for them, or when it says nothing and the request was binary. */
@@ -491,16 +406,16 @@ public final class InferenceServer implements AutoCloseable {
      * those without the admin token, and those not declared as JSON (a cross-site form can send
      * text/plain without a preflight, never application/json).
      */
-    private void authorizeAdmin(HttpExchange ex) throws HttpError {
-        String origin = ex.getRequestHeaders().getFirst("Origin");
+    private void authorizeAdmin(Request req) throws HttpError {
+        String origin = req.header("Origin").orElse(null);
         if (origin != null) {
             throw new HttpError(403, "admin requests from web pages are refused (Origin: " + origin + ")");
         }
-        if (!config.adminToken().acceptsAuthorization(ex.getRequestHeaders().getFirst("Authorization"))) {
+        if (!config.adminToken().acceptsAuthorization(req.header("Authorization").orElse(null))) {
             throw new HttpError(401, "admin requests need the header 'Authorization: Bearer TOKEN' with this server's"
                     + " admin token", Map.of("WWW-Authenticate", "Bearer realm=\"aether-admin\""));
         }
-        String contentType = mediaType(ex.getRequestHeaders().getFirst("Content-Type"));
+        String contentType = mediaType(req.header("Content-Type").orElse(null));
         if (!contentType.equals(JSON)) {
             throw new HttpError(415, "admin requests must be sent as Content-Type: " + JSON
                     + (contentType.isEmpty() ? "" : ", not '" + contentType + "'"));
@@ -516,11 +431,11 @@ public final class InferenceServer implements AutoCloseable {
     }
 
     /** Reads a small body whole (admin requests). */
-    private static byte[] readBody(HttpExchange ex, int max) throws HttpError {
-        declaredLength(ex, max);
-        try (InputStream in = new BoundedInput(ex.getRequestBody(), max)) {
-            return in.readAllBytes();
-        } catch (BoundedInput.TooLarge e) {
+    private static byte[] readBody(Request req, int max) throws HttpError {
+        declaredLength(req, max);
+        try {
+            return req.bodyStream().readAllBytes();
+        } catch (Request.BodyTooLarge e) {
             throw tooLarge(max);
         } catch (IOException e) {
             throw new HttpError(400, "could not read the request body: " + e.getMessage());
@@ -531,10 +446,10 @@ public final class InferenceServer implements AutoCloseable {
         return new HttpError(413, "request body is larger than the limit of " + max + " bytes");
     }
 
-    private Response admin(HttpExchange ex, String name, String action) throws HttpError {
+    private Reply admin(Request req, String name, String action) throws HttpError {
         JsonNode body = null;
         if (action.equals("switch") || action.equals("canary")) {
-            byte[] bytes = readBody(ex, MAX_ADMIN_BODY);
+            byte[] bytes = readBody(req, MAX_ADMIN_BODY);
             try {
                 body = mapper.readTree(bytes);
             } catch (IOException e) {
@@ -564,9 +479,8 @@ public final class InferenceServer implements AutoCloseable {
                 default -> throw new IllegalStateException(action);
             };
             LOG.info(() -> "model " + name + ": " + action + " -> version " + v.version() + " (" + v.role().label() + ")");
-            ModelStatus s = runtime.status(name).orElseThrow(() -> new HttpError(404, "no model '" + name
-                    + "' is deployed"));
-            return Response.json(200, writeJson(g -> writeModel(g, s)));
+            ModelStatus s = runtime.status(name).orElseThrow(() -> notDeployed(name));
+            return Reply.json(200, writeJson(g -> writeModel(g, s)));
         } catch (DeploymentException e) {
             int status = switch (e.reason()) {
                 case UNKNOWN_MODEL, UNKNOWN_REF -> 404;
@@ -637,52 +551,16 @@ public final class InferenceServer implements AutoCloseable {
         g.writeEndArray();
     }
 
-    private static Response error(int status, String message) {
+    private static Reply error(int status, String message) {
         return error(status, message, Map.of());
     }
 
-    private static Response error(int status, String message, Map<String, String> headers) {
-        return Response.bytes(status, JSON, writeJson(g -> {
+    private static Reply error(int status, String message, Map<String, String> headers) {
+        return Reply.bytes(status, JSON, writeJson(g -> {
             g.writeStartObject();
             g.writeStringField("error", message);
             g.writeEndObject();
         }), headers);
-    }
-
-    /** Sends the response; the lease is given back once it is written, before what the client still sends is read. */
-    private void send(HttpExchange ex, Response r, ByteBudget.Lease lease) throws IOException {
-        ex.getResponseHeaders().set("Content-Type", r.contentType());
-        r.headers().forEach((k, v) -> ex.getResponseHeaders().set(k, v));
-        // The JDK server's lengths: 0 means chunked, -1 means no body.
-        ex.sendResponseHeaders(r.status(), r.length() == Response.STREAMED ? 0 : r.length() == 0 ? -1 : r.length());
-        if (r.length() != 0) {
-            try (OutputStream out = ex.getResponseBody()) {
-                r.body().writeTo(out);
-                out.flush();
-                lease.close();
-                discardRestOfBody(ex);
-            }
-        }
-    }
-
-    /**
-     * Reads and drops what the client still sends of a request answered early (unknown model,
-     * bad input, full budget). Closing the exchange would read only 64 KiB of it and then close
-     * the connection, and a connection closed with unread bytes is reset: the client would lose
-     * the answer already sent. Bounded by the body limit; the stall guard bounds the time.
-     */
-    private void discardRestOfBody(HttpExchange ex) {
-        byte[] sink = new byte[8192];
-        long left = config.maxBodyBytes();
-        try {
-            InputStream in = ex.getRequestBody();
-            int n;
-            while (left > 0 && (n = in.read(sink, 0, (int) Math.min(sink.length, left))) > 0) {
-                left -= n;
-            }
-        } catch (IOException e) {
-            // The client went away or stalled: nothing left to protect.
-        }
     }
 
     /** The runtime's metrics and the server's own, in the Prometheus text format 0.0.4. */
@@ -690,12 +568,6 @@ public final class InferenceServer implements AutoCloseable {
         List<MetricSnapshot> all = new ArrayList<>();
         runtime.metrics().scrape().forEach(all::add);
         serverMetrics.scrape().forEach(all::add);
-        ByteArrayOutputStream out = new ByteArrayOutputStream(16 * 1024);
-        try {
-            PrometheusTextFormatWriter.create().write(out, new MetricSnapshots(all));
-        } catch (IOException e) {
-            throw new UncheckedIOException("writing to memory cannot fail", e);
-        }
-        return out.toString(StandardCharsets.UTF_8);
+        return MetricsEndpoint.text(new MetricSnapshots(all));
     }
 }

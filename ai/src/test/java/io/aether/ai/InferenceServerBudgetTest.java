@@ -51,7 +51,7 @@ class InferenceServerBudgetTest {
         runtime = InferenceRuntime.start(RuntimeConfig.defaults());
         runtime.deploy("lin", source, "main");
         server = InferenceServer.start(runtime, ServerConfig.defaults().withAddress(new InetSocketAddress("127.0.0.1", 0))
-                .withMaxBodyBytes(MAX_BODY).withMaxInFlightBytes(BUDGET), InferenceServer.STALL_LIMIT, Duration.ofMillis(200));
+                .withMaxBodyBytes(MAX_BODY).withMaxInFlightBytes(BUDGET), InferenceServer.RATE_GRACE, Duration.ofMillis(200));
         http = new Http(server.uri());
     }
 
@@ -180,7 +180,7 @@ class InferenceServerBudgetTest {
         // of them to wait is refused at once instead, and the others go on.
         try (InferenceServer patient = InferenceServer.start(runtime, ServerConfig.defaults()
                 .withAddress(new InetSocketAddress("127.0.0.1", 0)).withMaxBodyBytes(MAX_BODY).withMaxInFlightBytes(BUDGET),
-                InferenceServer.STALL_LIMIT, Duration.ofSeconds(60))) {
+                InferenceServer.RATE_GRACE, Duration.ofSeconds(60))) {
             long start = System.nanoTime();
             Map<Integer, AtomicInteger> statuses = sendConcurrently(patient, 12, 1);
             long seconds = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - start);

@@ -35,6 +35,9 @@ public final class Main {
             ALL.put("guest", GuestCommand::new);
             ALL.put("model", ModelCommand::new);
             ALL.put("controller", ControllerCommand::new);
+            ALL.put("up", UpCommand::new);
+            ALL.put("job", JobCommand::new);
+            ALL.put("token", TokenCommand::new);
             ALL.put("help", CommandLine.HelpCommand::new);
         }
     }

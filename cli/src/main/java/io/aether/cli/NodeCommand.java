@@ -8,7 +8,6 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -78,6 +77,7 @@ final class NodeCommand implements Callable<Integer> {
             System.err.println("aether node: " + e.getMessage());
             return VmRunCommand.STATUS_BAD_ARGUMENTS;
         }
+        StopSignals signals = StopSignals.install(); // a stop on request ends the agent cleanly, with status 0
         NodeAgent agent;
         try {
             agent = NodeAgent.start(options);
@@ -85,12 +85,6 @@ final class NodeCommand implements Callable<Integer> {
             System.err.println("aether node: " + e.getMessage());
             return 1;
         }
-        CountDownLatch stop = new CountDownLatch(1);
-        Thread hook = new Thread(() -> {
-            agent.close();
-            stop.countDown();
-        });
-        Runtime.getRuntime().addShutdownHook(hook);
         System.out.println("aether node: serving " + agent.socket() + " (data " + options.data() + ")");
         if (agent.fingerprint().isPresent()) {
             System.out.println("aether node: TLS on " + options.listen().get() + " (port " + agent.port() + "), certificate sha256:"
@@ -98,16 +92,11 @@ final class NodeCommand implements Callable<Integer> {
         }
         System.out.flush();
         try {
-            stop.await();
+            System.out.println("aether node: " + signals.await() + " received; stopping (the VMs keep running)");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } finally {
             agent.close();
-            try {
-                Runtime.getRuntime().removeShutdownHook(hook);
-            } catch (IllegalStateException e) {
-                // The JVM is shutting down; the hook is running.
-            }
         }
         return 0;
     }

@@ -213,7 +213,7 @@ class NodeAgentTest {
 
         agent.destroyForcibly().waitFor(); // SIGKILL: no chance to tidy anything
         assertTrue(ProcessHandle.of(a.pid()).orElseThrow().isAlive());
-        startAgentProcess();
+        Process second = startAgentProcess();
 
         List<VmInfo> listed = node.list().vms();
         assertEquals(List.of("a", "b"), listed.stream().map(VmInfo::id).toList());
@@ -234,6 +234,13 @@ class NodeAgentTest {
         assertEquals("running", node.get("b").state());
         assertEquals(b.pid(), node.get("b").pid());
         assertEquals(1, node.node().admitted().vms());
+
+        second.destroy(); // SIGTERM: a stop on request is the agent's normal end
+        assertTrue(second.waitFor(60, TimeUnit.SECONDS), "aether node did not stop on SIGTERM");
+        String out = Files.readString(dir.resolve("agent.out"));
+        assertEquals(0, second.exitValue(), out);
+        assertTrue(out.contains("aether node: TERM received; stopping (the VMs keep running)"), out);
+        assertTrue(ProcessHandle.of(b.pid()).orElseThrow().isAlive(), "the VMs outlive a stopped agent");
     }
 
     /** {@code aether node} as a process on {@link #data()}; returns once its API answers. */

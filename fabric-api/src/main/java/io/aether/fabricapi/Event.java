@@ -17,7 +17,9 @@ public record Event(long sequence, Instant at, Kind kind, String subject, String
 
     public enum Kind {
         TOKEN_CREATED, NODE_JOINED, NODE_DRAINED, JOB_SUBMITTED, JOB_UPDATED, JOB_STOPPED, JOB_PENDING, ALLOCATION_PLACED,
-        ALLOCATION_PREEMPTED, ALLOCATION_STOPPED
+        ALLOCATION_PREEMPTED, ALLOCATION_STOPPED,
+        /** A node reported a new state of an allocation's VM (running, failed with the reason, ...). */
+        ALLOCATION_REPORTED
     }
 
     public Event {

@@ -29,11 +29,33 @@ sealed interface Command {
         }
     }
 
-    /** A node joins with the token whose secret hashes to {@code tokenHash}: the token is used up and the node recorded, or neither. */
-    record JoinNode(String tokenHash, Node node, Instant at) implements Command {
+    /**
+     * A node joins with the token whose secret hashes to {@code tokenHash}: the token is used up and
+     * the node recorded with its identity, or neither.
+     *
+     * @param key the node's ML-DSA-65 public key (X.509, base64), which the controller checked the join's signature with
+     */
+    record JoinNode(String tokenHash, Node node, String key, Instant at) implements Command {
+        /** Far above an ML-DSA-65 key's 2,600 base64 characters. */
+        static final int MAX_KEY_CHARS = 8192;
+
         public JoinNode {
             requireHash(tokenHash);
             Objects.requireNonNull(node, "node");
+            if (key.isEmpty() || key.length() > MAX_KEY_CHARS || !key.matches("[A-Za-z0-9+/=]+")) throw new IllegalArgumentException("key: not a base64 public key");
+            Objects.requireNonNull(at, "at");
+        }
+    }
+
+    /**
+     * What a node reports of its allocations: {@code states} maps an allocation id to its VM's
+     * state ({@code running}, or {@code failed: reason}). Only allocations placed on that node
+     * count; the rest of a report is stale and ignored.
+     */
+    record ReportAllocations(String node, SortedMap<String, String> states, Instant at) implements Command {
+        public ReportAllocations {
+            Objects.requireNonNull(node, "node");
+            states = Collections.unmodifiableSortedMap(new TreeMap<>(states));
             Objects.requireNonNull(at, "at");
         }
     }

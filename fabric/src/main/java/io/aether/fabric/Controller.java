@@ -3,6 +3,8 @@ package io.aether.fabric;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.aether.agentapi.AllocationReports;
+import io.aether.agentapi.JoinRequest;
 import io.aether.fabricapi.JobSpec;
 import io.aether.fabricapi.JobSpecException;
 import io.aether.fabricapi.JobSpecJson;
@@ -14,9 +16,11 @@ import io.aether.http.Request;
 import io.aether.http.Response;
 import io.aether.http.Router;
 import java.io.IOException;
+import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
+import java.util.TreeMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -35,6 +39,10 @@ import java.util.logging.Logger;
  * DELETE /v1/jobs/{name}        204; 404 for an unknown job
  * GET    /v1/allocations        {"allocations": [...]}
  * GET    /v1/events?after=N     {"events": [...]}: at most 1,000 after sequence number N
+ * POST   /v1/tokens             {"ttlSeconds": N}; 201 {"token": SECRET, "expires": ISO-8601}: a one-time join token
+ * POST   /v1/nodes              a JoinRequest (agent-api); 201 {"node": NAME, "keyId": HEX}; 403 with the reason
+ * GET    /v1/nodes/{name}/desired   the node's DesiredVms (agent-api); 404 for an unknown node
+ * POST   /v1/nodes/{name}/reports   AllocationReports (agent-api); 204; 404 for an unknown node
  * </pre>
  *
  * Reads are linearizable (through the leader), so a submit is seen by the next read on any
@@ -47,16 +55,22 @@ public final class Controller implements AutoCloseable {
     static final Duration RECONCILE_EVERY = Duration.ofSeconds(1);
     /** A job spec is at most {@link JobSpecJson#MAX_CHARS} characters, each at most 4 bytes. */
     static final long MAX_SUBMIT_BYTES = 4L * JobSpecJson.MAX_CHARS;
+    /** A report of {@link AllocationReports#MAX_REPORTS} VMs with the longest reasons takes about half of this. */
+    static final long MAX_REPORT_BYTES = 1L << 20;
 
     private final ReplicatedFabric fabric;
     private final Clock clock;
     private final ScheduledExecutorService reconciler;
     private final HttpServer server;
     private final Object reconciling = new Object();
+    private final JoinTokens tokens;
+    private final NodeRegistration registration;
 
     private Controller(ReplicatedFabric fabric, Clock clock, List<Listener> listeners, Duration reconcileEvery) throws IOException {
         this.fabric = fabric;
         this.clock = clock;
+        this.tokens = new JoinTokens(fabric, clock, new SecureRandom());
+        this.registration = new NodeRegistration(tokens);
         this.reconciler = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("fabric-reconciler").daemon().factory());
         this.server = HttpServer.start(listeners, routes(), Limits.DEFAULTS);
         reconciler.scheduleWithFixedDelay(this::reconcileQuietly, reconcileEvery.toMillis(), reconcileEvery.toMillis(), TimeUnit.MILLISECONDS);
@@ -81,6 +95,11 @@ public final class Controller implements AutoCloseable {
     /** The TCP port of the API's TLS listener, if it has one. */
     public int port() {
         return server.port();
+    }
+
+    /** Node joins this controller refused since it started. */
+    long registrationsRefused() {
+        return registration.refused();
     }
 
     ReplicatedFabric fabric() {
@@ -118,7 +137,56 @@ public final class Controller implements AutoCloseable {
                 .get("/v1/jobs/{name}", this::job)
                 .add("POST", "/v1/jobs", this::submit, MAX_SUBMIT_BYTES, Duration.ofSeconds(30))
                 .delete("/v1/jobs/{name}", this::stop)
-                .get("/v1/events", this::events);
+                .get("/v1/events", this::events)
+                .add("POST", "/v1/tokens", this::createToken, 1024, Duration.ofSeconds(30))
+                .add("POST", "/v1/nodes", this::join, 64 * 1024, Duration.ofSeconds(30))
+                .get("/v1/nodes/{name}/desired", this::desired)
+                .add("POST", "/v1/nodes/{name}/reports", this::report, MAX_REPORT_BYTES, Duration.ofSeconds(30));
+    }
+
+    private Response createToken(Request req) throws IOException {
+        JsonNode ttl = req.body(JsonNode.class).path("ttlSeconds");
+        if (!ttl.isIntegralNumber() || !ttl.canConvertToLong()) throw new ApiError.BadRequest("ttlSeconds", "expected a whole number of seconds").exception();
+        JoinTokens.Issued issued;
+        try {
+            issued = tokens.create(Duration.ofSeconds(ttl.longValue()));
+        } catch (IllegalArgumentException e) {
+            throw new ApiError.BadRequest("ttlSeconds", e.getMessage().replaceFirst("^ttl: ", "")).exception();
+        }
+        return new Response.Json(201, JsonNodeFactory.instance.objectNode().put("token", issued.secret()).put("expires", issued.expires().toString()));
+    }
+
+    private Response join(Request req) throws IOException {
+        JoinRequest request = req.body(JoinRequest.class);
+        if (registration.join(request) instanceof Outcome.Refused(String reason)) throw new ApiError.Forbidden("join refused: " + reason).exception();
+        reconcile();
+        return new Response.Json(201, JsonNodeFactory.instance.objectNode().put("node", request.name()).put("keyId", NodeRegistration.keyId(request.key())));
+    }
+
+    private Response desired(Request req) throws IOException {
+        String node = requireNode(req.param("name"));
+        ObjectNode desired = fabric.query(query("desired").put("node", node)).deepCopy();
+        return new Response.Json(200, desired.without(List.of("applied", "refusedEntries")));
+    }
+
+    private Response report(Request req) throws IOException {
+        String node = requireNode(req.param("name"));
+        AllocationReports reports = req.body(AllocationReports.class);
+        TreeMap<String, String> states = new TreeMap<>();
+        for (AllocationReports.Report r : reports.reports()) {
+            states.put(r.allocation(), r.reason() == null || r.reason().isEmpty() ? r.state() : r.state() + ": " + r.reason());
+        }
+        if (fabric.propose(new Command.ReportAllocations(node, states, clock.instant())) instanceof Outcome.Refused(String reason)) {
+            throw new ApiError.NotFound(reason).exception();
+        }
+        return new Response.Empty(204);
+    }
+
+    private String requireNode(String name) throws IOException {
+        for (JsonNode n : fabric.query(query("nodes")).path("nodes")) {
+            if (n.path("name").asText().equals(name)) return name;
+        }
+        throw new ApiError.NotFound("no node " + name).exception();
     }
 
     private Response read(String what) throws IOException {

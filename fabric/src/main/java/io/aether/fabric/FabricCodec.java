@@ -51,7 +51,15 @@ final class FabricCodec {
         ObjectNode o = MAPPER.createObjectNode();
         switch (command) {
             case Command.CreateToken c -> o.put("type", "create-token").put("hash", c.hash()).put("expires", c.expires().toEpochMilli());
-            case Command.JoinNode c -> o.put("type", "join-node").put("tokenHash", c.tokenHash()).set("node", node(c.node()));
+            case Command.JoinNode c -> {
+                o.put("type", "join-node").put("tokenHash", c.tokenHash()).set("node", node(c.node()));
+                o.put("key", c.key());
+            }
+            case Command.ReportAllocations c -> {
+                o.put("type", "report-allocations").put("node", c.node());
+                ObjectNode states = o.putObject("states");
+                c.states().forEach(states::put);
+            }
             case Command.DrainNode c -> o.put("type", "drain-node").put("node", c.node());
             case Command.SubmitJob c -> o.put("type", "submit-job").set("spec", JobSpecJson.tree(c.spec()));
             case Command.StopJob c -> o.put("type", "stop-job").put("job", c.job());
@@ -79,7 +87,8 @@ final class FabricCodec {
         Instant at = instant(o, "at");
         return switch (type) {
             case "create-token" -> new Command.CreateToken(text(o, "hash"), instant(o, "expires"), at);
-            case "join-node" -> new Command.JoinNode(text(o, "tokenHash"), node(field(o, "node")), at);
+            case "join-node" -> new Command.JoinNode(text(o, "tokenHash"), node(field(o, "node")), text(o, "key"), at);
+            case "report-allocations" -> new Command.ReportAllocations(text(o, "node"), labels(field(o, "states"), "states"), at);
             case "drain-node" -> new Command.DrainNode(text(o, "node"), at);
             case "submit-job" -> new Command.SubmitJob(JobSpecJson.read(field(o, "spec")), at);
             case "stop-job" -> new Command.StopJob(text(o, "job"), at);
@@ -122,6 +131,10 @@ final class FabricCodec {
         });
         ObjectNode revisions = o.putObject("revisions");
         state.revisions.forEach(revisions::put);
+        ObjectNode keys = o.putObject("keys");
+        state.keys.forEach(keys::put);
+        ObjectNode actual = o.putObject("actual");
+        state.actual.forEach(actual::put);
         ArrayNode events = o.putArray("events");
         state.events.forEach(e -> events.add(event(e)));
         return bytes(o);
@@ -138,6 +151,9 @@ final class FabricCodec {
         list(o, "tokens", t -> new FabricState.Token(text(t, "hash"), instant(t, "expires"), optionalText(t, "usedBy")))
                 .forEach(t -> state.tokens.put(t.hash(), t));
         field(o, "revisions").fields().forEachRemaining(e -> state.revisions.put(e.getKey(), longValue(e.getValue(), "revisions")));
+        // Snapshots written before nodes had identities and reports have neither map.
+        if (o.has("keys")) state.keys.putAll(labels(field(o, "keys"), "keys"));
+        if (o.has("actual")) state.actual.putAll(labels(field(o, "actual"), "actual"));
         list(o, "events", FabricCodec::event).forEach(state.events::addLast);
         return state;
     }

@@ -54,6 +54,10 @@ final class FabricState {
     final TreeMap<String, Job> jobs = new TreeMap<>();
     final TreeMap<String, Allocation> allocations = new TreeMap<>();
     final TreeMap<String, Token> tokens = new TreeMap<>();
+    /** Per node, its ML-DSA-65 public key (X.509, base64) as it joined with it. */
+    final TreeMap<String, String> keys = new TreeMap<>();
+    /** Per allocation, what its node last reported: {@code running}, {@code failed: reason}, ... */
+    final TreeMap<String, String> actual = new TreeMap<>();
     /** Per node, the sequence number of the last event that changed what it is to run. */
     final TreeMap<String, Long> revisions = new TreeMap<>();
     final ArrayDeque<Event> events = new ArrayDeque<>();
@@ -64,6 +68,7 @@ final class FabricState {
             case Command.CreateToken c -> createToken(c);
             case Command.JoinNode c -> join(c);
             case Command.DrainNode c -> drain(c);
+            case Command.ReportAllocations c -> report(c);
             case Command.SubmitJob c -> submit(c);
             case Command.StopJob c -> stop(c);
             case Command.ApplyPlan c -> applyPlan(c);
@@ -88,10 +93,25 @@ final class FabricState {
         if (!c.at().isBefore(token.expires())) return refuse("join token expired at " + token.expires());
         if (nodes.containsKey(name)) return refuse("node " + name + " has already joined");
         if (nodes.size() >= MAX_NODES) return refuse("the fabric has " + MAX_NODES + " nodes, its limit");
+        if (keys.containsValue(c.key())) return refuse("this key is already another node's identity");
         tokens.put(token.hash(), new Token(token.hash(), token.expires(), Optional.of(name)));
         nodes.put(name, c.node());
+        keys.put(name, c.key());
         return applied(record(c.at(), Event.Kind.NODE_JOINED, "node " + name, "capacity " + c.node().capacity().vcpus() + " vCPUs, "
                 + c.node().capacity().memory() + ", labels " + c.node().labels()));
+    }
+
+    /** Records each reported state of the node's own allocations that differs from the one kept, an event for each. */
+    private Outcome report(Command.ReportAllocations c) {
+        if (!nodes.containsKey(c.node())) return refuse("no node " + c.node());
+        long last = 0;
+        for (Map.Entry<String, String> e : c.states().entrySet()) {
+            Allocation a = allocations.get(e.getKey());
+            if (a == null || !a.node().equals(c.node()) || e.getValue().equals(actual.get(a.id()))) continue;
+            actual.put(a.id(), e.getValue());
+            last = record(c.at(), Event.Kind.ALLOCATION_REPORTED, "allocation " + a.id(), e.getValue() + " on node " + c.node());
+        }
+        return applied(last);
     }
 
     private Outcome drain(Command.DrainNode c) {
@@ -192,6 +212,7 @@ final class FabricState {
 
     private long remove(Allocation a, Instant at, Event.Kind kind, String why) {
         allocations.remove(a.id());
+        actual.remove(a.id());
         long sequence = record(at, kind, "allocation " + a.id(), why + " (was on node " + a.node() + ")");
         revisions.put(a.node(), sequence);
         return sequence;

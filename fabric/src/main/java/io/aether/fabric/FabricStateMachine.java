@@ -4,6 +4,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.aether.fabricapi.Allocation;
+import io.aether.fabricapi.Job;
+import io.aether.fabricapi.JobSpec;
+import io.aether.fabricapi.JobSpecJson;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -164,7 +168,12 @@ final class FabricStateMachine extends BaseStateMachine {
         switch (what) {
             case "nodes" -> {
                 ArrayNode nodes = out.putArray("nodes");
-                s.nodes.values().forEach(n -> nodes.add(FabricCodec.node(n)));
+                s.nodes.values().forEach(n -> {
+                    ObjectNode node = FabricCodec.node(n);
+                    String key = s.keys.get(n.name());
+                    if (key != null) node.put("keyId", NodeRegistration.keyId(key));
+                    nodes.add(node);
+                });
             }
             case "jobs" -> {
                 ArrayNode jobs = out.putArray("jobs");
@@ -172,7 +181,7 @@ final class FabricStateMachine extends BaseStateMachine {
             }
             case "allocations" -> {
                 ArrayNode allocations = out.putArray("allocations");
-                s.allocations.values().forEach(a -> allocations.add(FabricCodec.allocation(a)));
+                s.allocations.values().forEach(a -> allocations.add(FabricCodec.allocation(a).put("state", s.actual.getOrDefault(a.id(), "placed"))));
             }
             case "pending" -> s.pending().forEach(out.putObject("pending")::put);
             case "events" -> {
@@ -180,10 +189,19 @@ final class FabricStateMachine extends BaseStateMachine {
                 s.eventsAfter(q.path("after").asLong(0), MAX_EVENTS_PER_QUERY).forEach(e -> events.add(FabricCodec.event(e)));
             }
             case "desired" -> {
+                // The node agent's DesiredVms: each VM allocation's id to its job's VM spec. Model jobs are not run by agents yet.
                 var desired = s.desiredFor(q.path("node").asText(""));
                 out.put("node", desired.node()).put("revision", desired.revision());
-                ArrayNode allocations = out.putArray("allocations");
-                desired.allocations().forEach(a -> allocations.add(FabricCodec.allocation(a)));
+                ObjectNode vms = out.putObject("vms");
+                ObjectNode restart = out.putObject("restart");
+                for (Allocation a : desired.allocations()) {
+                    Job job = s.jobs.get(a.job());
+                    if (job != null && job.spec().workload() instanceof JobSpec.Workload.Vm) {
+                        ObjectNode spec = JobSpecJson.tree(job.spec());
+                        vms.set(a.id(), spec.path("workload").path("vm"));
+                        restart.set(a.id(), spec.path("restart"));
+                    }
+                }
             }
             default -> throw new IllegalArgumentException("unknown query '" + what.replaceAll("[^a-z]", "?") + "'");
         }

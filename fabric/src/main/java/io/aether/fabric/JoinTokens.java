@@ -73,10 +73,13 @@ final class JoinTokens {
         return new Issued(secret, expires);
     }
 
-    /** Records {@code node} if {@code secret} is a token that is known, unused and unexpired, and uses it up; else refuses and changes nothing. */
-    Outcome join(String secret, Node node) throws IOException {
+    /**
+     * Records {@code node} with its public key (base64) if {@code secret} is a token that is known,
+     * unused and unexpired, and uses it up; else refuses and changes nothing.
+     */
+    Outcome join(String secret, Node node, String key) throws IOException {
         if (!secret.startsWith(PREFIX) || secret.length() > 200) return new Outcome.Refused("not an Aether join token");
-        return fabric.propose(new Command.JoinNode(hash(secret), node, clock.instant()));
+        return fabric.propose(new Command.JoinNode(hash(secret), node, key, clock.instant()));
     }
 
     /** The SHA-256 of the secret's UTF-8 bytes in lower-case hex: what the state keeps. */

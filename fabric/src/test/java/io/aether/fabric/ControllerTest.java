@@ -51,7 +51,7 @@ class ControllerTest {
 
             JoinTokens tokens = new JoinTokens(controller.fabric(), Clock.systemUTC(), new SecureRandom());
             for (String node : List.of("n1", "n2")) {
-                assertInstanceOf(Outcome.Applied.class, tokens.join(tokens.create(Duration.ofMinutes(5)).secret(), Fabrics.node(node, 2, 1024, Map.of())));
+                assertInstanceOf(Outcome.Applied.class, tokens.join(tokens.create(Duration.ofMinutes(5)).secret(), Fabrics.node(node, 2, 1024, Map.of()), Fabrics.key(node)));
             }
             controller.reconcile();
             job = api.get("/v1/jobs/hello-vm").json(JsonNode.class);

@@ -44,7 +44,7 @@ class DashboardTest {
                 UnixSocketForward forward = new UnixSocketForward(socket)) {
             JoinTokens tokens = new JoinTokens(controller.fabric(), Clock.systemUTC(), new SecureRandom());
             // A node's label values are free text: the one place a node's own words reach the page.
-            assertInstanceOf(Outcome.Applied.class, tokens.join(tokens.create(Duration.ofMinutes(5)).secret(), Fabrics.node("edge-1", 4, 4096, Map.of("rack", HOSTILE))));
+            assertInstanceOf(Outcome.Applied.class, tokens.join(tokens.create(Duration.ofMinutes(5)).secret(), Fabrics.node("edge-1", 4, 4096, Map.of("rack", HOSTILE)), Fabrics.key("edge-1")));
             ApiClient api = ApiClient.unix(socket, Duration.ofSeconds(10));
             ObjectNode web = JSON.createObjectNode().put("name", "web");
             web.putObject("workload").putObject("vm").put("memory", "128M").putObject("boot").put("kernel", "/vm/vmlinuz").put("cmdline", "console=ttyS0 " + HOSTILE);

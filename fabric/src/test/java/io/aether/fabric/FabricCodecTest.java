@@ -3,6 +3,7 @@ package io.aether.fabric;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.aether.common.ByteSize;
 import io.aether.fabricapi.Allocation;
@@ -29,8 +30,8 @@ class FabricCodecTest {
     @Test
     void commandsAreTheDocumentedBytes() {
         assertEquals("{\"type\":\"join-node\",\"tokenHash\":\"" + HASH + "\",\"node\":{\"name\":\"n1\",\"labels\":{\"a\":\"1\",\"zone\":\"x\"},"
-                + "\"vcpus\":4,\"memory\":4294967296,\"status\":\"READY\"},\"at\":1765022400000}",
-                text(new Command.JoinNode(HASH, Fabrics.node("n1", 4, 4096, Map.of("zone", "x", "a", "1")), T)));
+                + "\"vcpus\":4,\"memory\":4294967296,\"status\":\"READY\"},\"key\":\"a2V5IG9mIG4x\",\"at\":1765022400000}",
+                text(new Command.JoinNode(HASH, Fabrics.node("n1", 4, 4096, Map.of("zone", "x", "a", "1")), Fabrics.key("n1"), T)));
         Command.Plan plan = new Command.Plan(List.of(new Allocation("web", 1, "n1", new Resources(2, ByteSize.ofMiB(512)), 7)),
                 List.of("old.3"), List.of("low.0"), new TreeMap<>(Map.of("big", "1 of 1 replicas have no node: no node has joined")));
         assertEquals("{\"type\":\"apply-plan\",\"placements\":[{\"job\":\"web\",\"replica\":1,\"node\":\"n1\",\"vcpus\":2,\"memory\":536870912,"
@@ -44,8 +45,9 @@ class FabricCodecTest {
     void everyCommandReadsBackEqual() {
         List<Command> commands = List.of(
                 new Command.CreateToken(HASH, T.plusSeconds(60), T),
-                new Command.JoinNode(HASH, Fabrics.node("n1", 4, 4096, Map.of("zone", "x")), T),
+                new Command.JoinNode(HASH, Fabrics.node("n1", 4, 4096, Map.of("zone", "x")), Fabrics.key("n1"), T),
                 new Command.DrainNode("n1", T),
+                new Command.ReportAllocations("n1", new TreeMap<>(Map.of("hello.0", "running", "hello.1", "failed: monitor exited with status 1")), T),
                 new Command.SubmitJob(Fabrics.stubJob("hello").withReplicas(3), T),
                 new Command.StopJob("hello", T),
                 new Command.ApplyPlan(new Command.Plan(List.of(), List.of("a.0"), List.of(), new TreeMap<>()), T));
@@ -53,6 +55,22 @@ class FabricCodecTest {
             assertEquals(c, FabricCodec.decodeCommand(FabricCodec.encode(c)));
             assertArrayEquals(FabricCodec.encode(c), FabricCodec.encode(FabricCodec.decodeCommand(FabricCodec.encode(c))));
         }
+    }
+
+    /** A node's key and its allocations' reported states survive a snapshot, and a report changes the state only once. */
+    @Test
+    void keysAndReportedStatesAreInTheSnapshot() {
+        FabricState state = new FabricState();
+        assertEquals(Outcome.Applied.class, state.apply(new Command.CreateToken(HASH, T.plusSeconds(60), T)).getClass());
+        assertEquals(Outcome.Applied.class, state.apply(new Command.JoinNode(HASH, Fabrics.node("n1", 4, 4096, Map.of()), Fabrics.key("n1"), T)).getClass());
+        state.apply(new Command.SubmitJob(Fabrics.stubJob("hello"), T));
+        state.apply(new Command.ApplyPlan(Scheduler.plan(Scheduler.View.of(state)), T));
+        Command report = new Command.ReportAllocations("n1", new TreeMap<>(Map.of("hello.0", "running")), T);
+        assertEquals(new Outcome.Applied(state.lastSequence + 1), state.apply(report));
+        assertEquals(new Outcome.Applied(0), state.apply(report), "the same report again records nothing");
+        String snapshot = new String(FabricCodec.snapshot(state), StandardCharsets.UTF_8);
+        assertTrue(snapshot.contains("\"keys\":{\"n1\":\"a2V5IG9mIG4x\"},\"actual\":{\"hello.0\":\"running\"}"), snapshot);
+        assertArrayEquals(FabricCodec.snapshot(state), FabricCodec.snapshot(FabricCodec.restore(FabricCodec.snapshot(state))));
     }
 
     @Test

@@ -9,9 +9,11 @@ import io.aether.fabricapi.Resources;
 import io.aether.vmspec.VmSpec;
 import java.io.IOException;
 import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -55,6 +57,11 @@ final class Fabrics {
 
     static Node node(String name, int vcpus, int memoryMiB, Map<String, String> labels) {
         return new Node(name, new TreeMap<>(labels), new Resources(vcpus, ByteSize.ofMiB(memoryMiB)), Node.Status.READY);
+    }
+
+    /** A stand-in for a node's public key in base64, the same for the same node (the state checks the form, the controller the key). */
+    static String key(String node) {
+        return Base64.getEncoder().encodeToString(("key of " + node).getBytes(StandardCharsets.UTF_8));
     }
 
     static ObjectNode query(String what) {

@@ -68,17 +68,17 @@ class JoinTokensTest {
             JoinTokens.Issued token = onFirst.create(Duration.ofHours(1));
             assertTrue(token.secret().startsWith(JoinTokens.PREFIX));
             assertEquals(clock.now.plus(Duration.ofHours(1)), token.expires());
-            assertInstanceOf(Outcome.Applied.class, onSecond.join(token.secret(), Fabrics.node("n1", 4, 4096, Map.of())));
+            assertInstanceOf(Outcome.Applied.class, onSecond.join(token.secret(), Fabrics.node("n1", 4, 4096, Map.of()), Fabrics.key("n1")));
 
             byte[] before = stateOf(peers.get(2));
-            assertEquals(new Outcome.Refused("join token already used"), onThird.join(token.secret(), Fabrics.node("n2", 4, 4096, Map.of())));
-            assertEquals(new Outcome.Refused("join token unknown"), onThird.join(JoinTokens.PREFIX + "made-up", Fabrics.node("n3", 4, 4096, Map.of())));
-            assertEquals(new Outcome.Refused("not an Aether join token"), onThird.join("made-up", Fabrics.node("n3", 4, 4096, Map.of())));
+            assertEquals(new Outcome.Refused("join token already used"), onThird.join(token.secret(), Fabrics.node("n2", 4, 4096, Map.of()), Fabrics.key("n2")));
+            assertEquals(new Outcome.Refused("join token unknown"), onThird.join(JoinTokens.PREFIX + "made-up", Fabrics.node("n3", 4, 4096, Map.of()), Fabrics.key("n3")));
+            assertEquals(new Outcome.Refused("not an Aether join token"), onThird.join("made-up", Fabrics.node("n3", 4, 4096, Map.of()), Fabrics.key("n3")));
 
             JoinTokens.Issued shortLived = onFirst.create(Duration.ofMinutes(10));
             clock.now = clock.now.plus(Duration.ofMinutes(10));
             assertEquals(new Outcome.Refused("join token expired at " + shortLived.expires()),
-                    onThird.join(shortLived.secret(), Fabrics.node("n4", 4, 4096, Map.of())));
+                    onThird.join(shortLived.secret(), Fabrics.node("n4", 4, 4096, Map.of()), Fabrics.key("n4")));
 
             JsonNode answer = peers.get(2).queryOn("c3", Fabrics.query("nodes"));
             assertEquals(3, answer.path("refusedEntries").asLong(), "used, unknown and expired were refused in the log; the bad secret never reached it");
@@ -127,10 +127,10 @@ class JoinTokensTest {
         Instant t0 = Instant.parse("2026-12-06T12:00:00Z");
         String hash = JoinTokens.hash(JoinTokens.PREFIX + "x");
         assertInstanceOf(Outcome.Applied.class, state.apply(new Command.CreateToken(hash, t0.plusSeconds(60), t0)));
-        assertInstanceOf(Outcome.Applied.class, state.apply(new Command.JoinNode(hash, Fabrics.node("a", 1, 64, Map.of()), t0.plusSeconds(1))));
+        assertInstanceOf(Outcome.Applied.class, state.apply(new Command.JoinNode(hash, Fabrics.node("a", 1, 64, Map.of()), Fabrics.key("a"), t0.plusSeconds(1))));
         byte[] before = FabricCodec.snapshot(state);
         List<Command> refused = List.of(
-                new Command.JoinNode(hash, Fabrics.node("b", 1, 64, Map.of()), t0.plusSeconds(2)),
+                new Command.JoinNode(hash, Fabrics.node("b", 1, 64, Map.of()), Fabrics.key("b"), t0.plusSeconds(2)),
                 new Command.CreateToken(hash, t0.plusSeconds(90), t0.plusSeconds(2)),
                 new Command.CreateToken(JoinTokens.hash("other"), t0, t0),
                 new Command.StopJob("nothing", t0),

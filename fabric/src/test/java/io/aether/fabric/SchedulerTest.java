@@ -118,7 +118,7 @@ class SchedulerTest {
         for (String name : List.of("a", "b")) {
             String hash = JoinTokens.hash(name);
             state.apply(new Command.CreateToken(hash, T.plusSeconds(60), T));
-            state.apply(new Command.JoinNode(hash, Fabrics.node(name, 4, 4096, Map.of()), T));
+            state.apply(new Command.JoinNode(hash, Fabrics.node(name, 4, 4096, Map.of()), Fabrics.key(name), T));
         }
         state.apply(new Command.SubmitJob(sized("web", 2, 2, 1024).withPlacement(JobSpec.Placement.SPREAD, Optional.empty()), T));
         Command.Plan plan = Scheduler.plan(Scheduler.View.of(state));
@@ -160,7 +160,7 @@ class SchedulerTest {
             if (random.nextInt(4) == 0) labels.put("gpu", "yes");
             // Few sizes, as in real fleets: equal ranks are common, so a tie broken by input order would show.
             Node node = Fabrics.node("n" + i, 4 << random.nextInt(3), 2048 << random.nextInt(3), labels);
-            state.apply(new Command.JoinNode(hash, random.nextInt(8) == 0 ? node.withStatus(Node.Status.DRAINING) : node, T));
+            state.apply(new Command.JoinNode(hash, random.nextInt(8) == 0 ? node.withStatus(Node.Status.DRAINING) : node, Fabrics.key(node.name()), T));
         }
         for (int round = 0; round < 2; round++) {
             int jobs = random.nextInt(1, 6);

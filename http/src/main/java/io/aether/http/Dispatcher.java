@@ -2,6 +2,9 @@ package io.aether.http;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.InterruptedIOException;
+import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.cert.X509Certificate;
@@ -137,15 +140,17 @@ final class Dispatcher extends Handler.Abstract.NonBlocking {
             Instant deadline = Instant.now().plus(route.deadline());
             ScheduledFuture<?> timeout = timer.schedule(() -> deadlinePassed(route.deadline()), route.deadline().toNanos(), TimeUnit.NANOSECONDS);
             try {
-                byte[] body = readBody(route);
+                BodyStream stream = route.streamed() ? new BodyStream(route.maxBodyBytes()) : null;
+                byte[] body = stream == null ? readBody(route) : NO_BODY;
                 counters.request();
-                Request req = new Request(request.getMethod(), path, params, query(), body, peer(), deadline);
+                Request req = new Request(request.getMethod(), path, params, query(), body, peer(), deadline, request.getHeaders(), stream);
                 Response r = route.handler().handle(req);
                 timeout.cancel(false);
                 switch (r) {
                     case Response.Json j -> send(j.status(), JSON, Json.write(j.body()));
                     case Response.Text t -> send(t.status(), t.contentType(), t.body().getBytes(StandardCharsets.UTF_8));
                     case Response.Empty e -> send(e.status(), null, NO_BODY);
+                    case Response.Stream st -> sendStream(st, stream);
                     case Response.Events ev -> stream(ev);
                 }
             } catch (ApiException e) {
@@ -209,23 +214,8 @@ final class Dispatcher extends Handler.Abstract.NonBlocking {
             ByteArrayOutputStream body = new ByteArrayOutputStream((int) Math.min(declared > 0 ? declared : 8192, 64 << 10));
             long start = System.nanoTime();
             long received = 0;
-            long checkMillis = guard.sweepPeriod().toMillis();
             while (true) {
-                Content.Chunk chunk = request.read();
-                if (chunk == null) {
-                    CompletableFuture<Void> ready = new CompletableFuture<>();
-                    request.demand(() -> ready.complete(null));
-                    while (!ready.isDone()) {
-                        try {
-                            ready.get(checkMillis, TimeUnit.MILLISECONDS);
-                        } catch (TimeoutException waiting) {
-                            checkRate(received, start);
-                        } catch (ExecutionException impossible) {
-                            throw new IllegalStateException(impossible);
-                        }
-                    }
-                    continue;
-                }
+                Content.Chunk chunk = nextChunk(received, start);
                 if (Content.Chunk.isFailure(chunk)) {
                     throw new PeerGone(chunk.getFailure());
                 }
@@ -244,6 +234,139 @@ final class Dispatcher extends Handler.Abstract.NonBlocking {
                     return body.toByteArray();
                 }
                 checkRate(received, start);
+            }
+        }
+
+        /** The next chunk of the body, waiting for it no slower than the minimum rate. */
+        private Content.Chunk nextChunk(long received, long start) throws InterruptedException {
+            long checkMillis = guard.sweepPeriod().toMillis();
+            while (true) {
+                Content.Chunk chunk = request.read();
+                if (chunk != null) {
+                    return chunk;
+                }
+                CompletableFuture<Void> ready = new CompletableFuture<>();
+                request.demand(() -> ready.complete(null));
+                while (!ready.isDone()) {
+                    try {
+                        ready.get(checkMillis, TimeUnit.MILLISECONDS);
+                    } catch (TimeoutException waiting) {
+                        checkRate(received, start);
+                    } catch (ExecutionException impossible) {
+                        throw new IllegalStateException(impossible);
+                    }
+                }
+            }
+        }
+
+        /**
+         * A streamed route's body as it arrives, under the route's limit and the minimum rate
+         * (measured over the time spent waiting for the peer only).
+         * A refusal (too large, too slow) is counted once and closes the connection after the
+         * answer; the handler sees it as an {@link IOException} and answers as it likes.
+         */
+        private final class BodyStream extends InputStream {
+            private final long limit;
+            /** Time spent waiting for the peer: what the handler spends computing is not the peer's to answer for. */
+            private long waited;
+            private long received;
+            private Content.Chunk current;
+            private boolean ended;
+            private IOException failed;
+
+            BodyStream(long limit) {
+                this.limit = limit;
+                ended = !hasBody();
+            }
+
+            @Override
+            public int read() throws IOException {
+                byte[] one = new byte[1];
+                return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+            }
+
+            @Override
+            public int read(byte[] b, int off, int len) throws IOException {
+                java.util.Objects.checkFromIndexSize(off, len, b.length);
+                if (len == 0) {
+                    return 0;
+                }
+                while (true) {
+                    if (failed != null) {
+                        throw failed;
+                    }
+                    if (current != null && current.getByteBuffer().hasRemaining()) {
+                        ByteBuffer data = current.getByteBuffer();
+                        int n = Math.min(len, data.remaining());
+                        data.get(b, off, n);
+                        return n;
+                    }
+                    if (current != null) {
+                        ended = current.isLast();
+                        current.release();
+                        current = null;
+                    }
+                    if (ended) {
+                        return -1;
+                    }
+                    fill();
+                }
+            }
+
+            private void fill() throws IOException {
+                Content.Chunk chunk;
+                long waitStart = System.nanoTime();
+                try {
+                    chunk = nextChunk(received, waitStart - waited);
+                } catch (ApiException slow) {
+                    throw fail(new IOException(slow.error().message()));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw fail(new InterruptedIOException("interrupted while reading the request body"));
+                }
+                if (Content.Chunk.isFailure(chunk)) {
+                    throw fail(new IOException("the peer went away mid-body", chunk.getFailure()));
+                }
+                received += chunk.getByteBuffer().remaining();
+                if (received > limit) {
+                    chunk.release();
+                    counters.refused(Stats.Refusal.BODY_TOO_LARGE);
+                    throw fail(new Request.BodyTooLarge(limit));
+                }
+                waited += System.nanoTime() - waitStart;
+                current = chunk;
+                try {
+                    checkRate(received, System.nanoTime() - waited);
+                } catch (ApiException slow) {
+                    throw fail(new IOException(slow.error().message()));
+                }
+            }
+
+            private IOException fail(IOException e) {
+                closeAfter = true;
+                failed = e;
+                return e;
+            }
+
+            /** Reads and drops the rest, up to the limit; whether the body ended cleanly. */
+            boolean drain() {
+                byte[] sink = new byte[8192];
+                try {
+                    while (read(sink, 0, sink.length) >= 0) {
+                        // dropped: the answer is out, the peer only needs to finish sending
+                    }
+                    return true;
+                } catch (IOException e) {
+                    return false;
+                }
+            }
+
+            @Override
+            public void close() {
+                if (current != null) {
+                    current.release();
+                    current = null;
+                }
             }
         }
 
@@ -289,6 +412,46 @@ final class Dispatcher extends Handler.Abstract.NonBlocking {
 
         private void send(int status, String contentType, byte[] body) {
             write(status, contentType, body, null, false);
+        }
+
+        /** Writes a handler's own body straight to the connection, then drops what is left of a streamed request's body. */
+        private void sendStream(Response.Stream r, BodyStream body) throws IOException {
+            if (!answered.compareAndSet(false, true)) {
+                r.body().writeTo(OutputStream.nullOutputStream());
+                return;
+            }
+            response.setStatus(r.status());
+            var headers = response.getHeaders();
+            headers.put(HttpHeader.CONTENT_TYPE, r.contentType());
+            headers.put(HttpHeader.CACHE_CONTROL, "no-store");
+            r.headers().forEach(headers::put);
+            if (r.length() != Response.Stream.CHUNKED) {
+                headers.put(HttpHeader.CONTENT_LENGTH, r.length());
+            }
+            if (closeAfter) {
+                headers.put(HttpHeader.CONNECTION, "close");
+            }
+            counters.answered(r.status());
+            try (OutputStream out = Content.Sink.asOutputStream(response)) {
+                r.body().writeTo(out);
+            } catch (IOException | RuntimeException e) {
+                LOG.log(Level.FINE, "the peer went away mid-answer", e);
+                if (body != null) {
+                    body.close();
+                }
+                done();
+                callback.failed(e);
+                return;
+            }
+            // Unread bytes left on a closed connection reset it: the peer could lose the answer.
+            if (body != null && !closeAfter && !body.drain()) {
+                closeAfter = true;
+            }
+            if (body != null) {
+                body.close();
+            }
+            done();
+            callback.succeeded();
         }
 
         /** Answers {@code error}; false when an answer was written already. */

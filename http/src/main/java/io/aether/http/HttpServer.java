@@ -121,6 +121,15 @@ public final class HttpServer implements AutoCloseable {
                         tcp.add(connector);
                         yield connector;
                     }
+                    case Listener.PlainTcp p -> {
+                        var connector = new ServerConnector(server, 1, 1, new HttpConnectionFactory(http));
+                        // Jetty's default, kept on purpose: a chunked answer's last small write would wait for the peer's delayed ACK.
+                        connector.setAcceptedTcpNoDelay(true);
+                        connector.setHost(p.host());
+                        connector.setPort(p.port());
+                        tcp.add(connector);
+                        yield connector;
+                    }
                 };
                 c.setIdleTimeout(limits.idleTimeout().toMillis());
                 c.addBean(guard);

@@ -34,6 +34,8 @@ public record Limits(int maxConnections, int maxConnectionsPerClient, Duration i
 
     /** The most any body limit may be: bodies are held in memory. */
     public static final long MAX_BODY_LIMIT = 64L << 20;
+    /** The most a streamed route's body may be: its handler holds what it keeps, not the stack. */
+    public static final long MAX_STREAMED_BODY_LIMIT = 1L << 40;
 
     /**
      * 512 connections, 32 per client address, 30 s idle, 1 KiB/s after 2 s, 1 MiB bodies,

@@ -36,6 +36,21 @@ public sealed interface Listener {
         }
     }
 
+    /**
+     * TCP without TLS, for an endpoint that has always been plain HTTP (the inference server,
+     * on loopback by default): anyone on the path reads and changes what it carries.
+     *
+     * @param port 0 picks a free port ({@link HttpServer#port})
+     */
+    record PlainTcp(String host, int port) implements Listener {
+        public PlainTcp {
+            Objects.requireNonNull(host, "host");
+            if (port < 0 || port > 65_535) {
+                throw new IllegalArgumentException("port must be 0..65535, got " + port);
+            }
+        }
+    }
+
     /** Whether a TLS listener asks its clients for certificates. */
     sealed interface ClientAuth {
 

@@ -11,19 +11,24 @@ import java.util.regex.Pattern;
  * A route's path: literal segments and whole-segment parameters, {@code /v1/vms/{id}/pause}.
  * A parameter's value is validated before any handler sees it: a name or id of letters, digits,
  * '.', '_' and '-', so that no handler has to worry about '/', '..', spaces or control characters.
+ * A parameter may end in a verb, {@code /v1/models/{name}:predict} (custom methods in the style
+ * of Google's API guide): it matches a segment that ends with that verb. A segment with a ':'
+ * is left to such templates: a bare parameter never matches one (its value could not be valid).
  */
 record PathTemplate(String text, List<Segment> segments) {
 
     sealed interface Segment {
         record Literal(String value) implements Segment { }
 
-        record Param(String name) implements Segment { }
+        /** {@code verb} is what follows the parameter in its segment (":predict"), or empty. */
+        record Param(String name, String verb) implements Segment { }
     }
 
     private static final Pattern LITERAL = Pattern.compile("[A-Za-z0-9._~:@!$&'()*+,;=-]+");
     private static final Pattern NAME = Pattern.compile("[a-z][A-Za-z0-9]{0,31}");
-    static final Pattern VALUE = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
-    static final String VALUE_RULE = "must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit";
+    private static final Pattern VERB = Pattern.compile(":[a-z][A-Za-z0-9]{0,31}");
+    static final Pattern VALUE = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
+    static final String VALUE_RULE = "must be 1 to 128 letters, digits, '.', '_' or '-', starting with a letter or digit";
 
     PathTemplate {
         segments = List.copyOf(segments);
@@ -39,15 +44,20 @@ record PathTemplate(String text, List<Segment> segments) {
         List<Segment> segments = new ArrayList<>();
         Set<String> names = new HashSet<>();
         for (String s : text.substring(1).split("/", -1)) {
-            if (s.startsWith("{") && s.endsWith("}")) {
-                String name = s.substring(1, s.length() - 1);
+            int close = s.indexOf('}');
+            if (s.startsWith("{") && close > 0) {
+                String name = s.substring(1, close);
+                String verb = s.substring(close + 1);
+                if (!verb.isEmpty() && !VERB.matcher(verb).matches()) {
+                    throw new IllegalArgumentException("route segment '" + s + "' in '" + text + "' must end with '}' or a verb like '}:run'");
+                }
                 if (!NAME.matcher(name).matches()) {
                     throw new IllegalArgumentException("route parameter '" + name + "' in '" + text + "' is not a name like 'id'");
                 }
                 if (!names.add(name)) {
                     throw new IllegalArgumentException("route parameter '" + name + "' appears twice in '" + text + "'");
                 }
-                segments.add(new Segment.Param(name));
+                segments.add(new Segment.Param(name, verb));
             } else if (LITERAL.matcher(s).matches()) {
                 segments.add(new Segment.Literal(s));
             } else {
@@ -63,7 +73,12 @@ record PathTemplate(String text, List<Segment> segments) {
             return false;
         }
         for (int i = 0; i < path.size(); i++) {
-            if (segments.get(i) instanceof Segment.Literal l && !l.value().equals(path.get(i))) {
+            boolean fits = switch (segments.get(i)) {
+                case Segment.Literal l -> l.value().equals(path.get(i));
+                case Segment.Param p -> p.verb().isEmpty() ? path.get(i).indexOf(':') < 0
+                        : path.get(i).length() > p.verb().length() && path.get(i).endsWith(p.verb());
+            };
+            if (!fits) {
                 return false;
             }
         }
@@ -79,10 +94,11 @@ record PathTemplate(String text, List<Segment> segments) {
         var params = new java.util.LinkedHashMap<String, String>();
         for (int i = 0; i < path.size(); i++) {
             if (segments.get(i) instanceof Segment.Param p) {
-                if (!VALUE.matcher(path.get(i)).matches()) {
+                String value = path.get(i).substring(0, path.get(i).length() - p.verb().length());
+                if (!VALUE.matcher(value).matches()) {
                     throw new ApiError.BadRequest(p.name(), VALUE_RULE).exception();
                 }
-                params.put(p.name(), path.get(i));
+                params.put(p.name(), value);
             }
         }
         return params;
@@ -111,7 +127,7 @@ record PathTemplate(String text, List<Segment> segments) {
         for (int i = 0; i < segments.size(); i++) {
             Segment a = segments.get(i);
             Segment b = other.segments.get(i);
-            boolean same = a instanceof Segment.Param ? b instanceof Segment.Param : a.equals(b);
+            boolean same = a instanceof Segment.Param pa ? b instanceof Segment.Param pb && pa.verb().equals(pb.verb()) : a.equals(b);
             if (!same) {
                 return false;
             }

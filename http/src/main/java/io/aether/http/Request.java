@@ -1,12 +1,24 @@
 package io.aether.http;
 
+import java.io.IOException;
+import java.io.InputStream;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
-/** A routed request with its whole body (within the route's limit) already read. */
+/**
+ * A routed request: with its whole body (within the route's limit) already read, or on a route
+ * added with {@link Router#stream}, with its body to be read from {@link #bodyStream}.
+ */
 public final class Request {
+
+    /** Thrown by {@link #bodyStream} once the body goes over the route's limit. */
+    public static final class BodyTooLarge extends IOException {
+        BodyTooLarge(long limit) {
+            super("request body is over this route's limit of " + limit + " bytes");
+        }
+    }
 
     private final String method;
     private final String path;
@@ -15,9 +27,11 @@ public final class Request {
     private final byte[] body;
     private final Peer peer;
     private final Instant deadline;
+    private final org.eclipse.jetty.http.HttpFields headers;
+    private final InputStream stream;
 
     Request(String method, String path, Map<String, String> params, Map<String, List<String>> query, byte[] body, Peer peer,
-            Instant deadline) {
+            Instant deadline, org.eclipse.jetty.http.HttpFields headers, InputStream stream) {
         this.method = method;
         this.path = path;
         this.params = Map.copyOf(params);
@@ -25,6 +39,8 @@ public final class Request {
         this.body = body;
         this.peer = peer;
         this.deadline = deadline;
+        this.headers = headers;
+        this.stream = stream;
     }
 
     public String method() {
@@ -59,6 +75,26 @@ public final class Request {
      */
     public <T> T body(Class<T> type) {
         return Json.read(body, type);
+    }
+
+    /** The first value of a request header (names are case-insensitive). */
+    public Optional<String> header(String name) {
+        return Optional.ofNullable(headers.get(name));
+    }
+
+    /**
+     * The body as it arrives, on a route added with {@link Router#stream}. Reads fail with
+     * {@link BodyTooLarge} past the route's limit, and with an {@link IOException} when the peer
+     * sends slower than the minimum rate or goes away (the connection is then closed after the
+     * answer).
+     *
+     * @throws IllegalStateException on a route whose body the stack reads
+     */
+    public InputStream bodyStream() {
+        if (stream == null) {
+            throw new IllegalStateException(method + " " + path + " is not a streamed route: its body is read already");
+        }
+        return stream;
     }
 
     public Peer peer() {

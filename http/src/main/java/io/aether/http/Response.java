@@ -1,6 +1,9 @@
 package io.aether.http;
 
+import java.io.IOException;
+import java.io.OutputStream;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 /** What a handler answers when it succeeds; failures are {@link ApiError}s. */
@@ -27,6 +30,36 @@ public sealed interface Response {
     record Empty(int status) implements Response {
         public Empty {
             success(status);
+        }
+    }
+
+    /**
+     * A body written by {@code body} straight to the connection: {@code length} bytes, or
+     * chunked when {@code length} is {@link #CHUNKED}. Any status: a daemon whose API has an
+     * error format of its own (the inference server's {@code {"error": "..."}}) answers its errors
+     * this way; the stack's own refusals stay {@link ApiError}s. {@code body} is called exactly
+     * once: with the connection, or, when the request was answered already (its deadline passed),
+     * with a sink that drops what it writes, so that whatever the writer holds is given back.
+     */
+    record Stream(int status, String contentType, Map<String, String> headers, long length, Writer body) implements Response {
+        public static final long CHUNKED = -1;
+
+        public Stream {
+            if (status < 200 || status > 599) {
+                throw new IllegalArgumentException("a status is 200..599, got " + status);
+            }
+            Objects.requireNonNull(contentType, "contentType");
+            headers = Map.copyOf(headers);
+            if (length < CHUNKED) {
+                throw new IllegalArgumentException("a body length is " + CHUNKED + " (chunked) or more, got " + length);
+            }
+            Objects.requireNonNull(body, "body");
+        }
+
+        /** Writes a {@link Stream}'s body. */
+        @FunctionalInterface
+        public interface Writer {
+            void writeTo(OutputStream out) throws IOException;
         }
     }
 

@@ -16,29 +16,40 @@ import java.util.TreeSet;
 public final class Router {
 
     /** Set when the server starts: routes added without limits of their own take the server's. */
-    private record Pending(String method, String template, Handler handler, Long maxBodyBytes, Duration deadline) { }
+    private record Pending(String method, String template, Handler handler, Long maxBodyBytes, Duration deadline, boolean streamed) { }
 
     private final List<Pending> pending = new ArrayList<>();
 
     public Router get(String template, Handler handler) {
-        return pend(new Pending("GET", template, handler, 0L, null));
+        return pend(new Pending("GET", template, handler, 0L, null, false));
     }
 
     public Router post(String template, Handler handler) {
-        return pend(new Pending("POST", template, handler, null, null));
+        return pend(new Pending("POST", template, handler, null, null, false));
     }
 
     public Router put(String template, Handler handler) {
-        return pend(new Pending("PUT", template, handler, null, null));
+        return pend(new Pending("PUT", template, handler, null, null, false));
     }
 
     public Router delete(String template, Handler handler) {
-        return pend(new Pending("DELETE", template, handler, 0L, null));
+        return pend(new Pending("DELETE", template, handler, 0L, null, false));
     }
 
     /** A route with its own body limit (bytes, 0 for none) and deadline. */
     public Router add(String method, String template, Handler handler, long maxBodyBytes, Duration deadline) {
-        return pend(new Pending(method, template, handler, maxBodyBytes, deadline));
+        return pend(new Pending(method, template, handler, maxBodyBytes, deadline, false));
+    }
+
+    /**
+     * A route whose handler reads the body itself, as it arrives, from {@link Request#bodyStream}:
+     * any media type, up to {@code maxBodyBytes} (which may exceed {@link Limits#MAX_BODY_LIMIT},
+     * up to {@link Limits#MAX_STREAMED_BODY_LIMIT}), at no less than the minimum rate. What the
+     * handler leaves unread is read and dropped (up to the limit) after its answer, so that the
+     * peer gets the answer rather than a reset connection.
+     */
+    public Router stream(String method, String template, Handler handler, long maxBodyBytes, Duration deadline) {
+        return pend(new Pending(method, template, handler, maxBodyBytes, deadline, true));
     }
 
     private Router pend(Pending p) {
@@ -56,7 +67,7 @@ public final class Router {
     private static Route resolve(Pending p, Limits limits) {
         return new Route(p.method, PathTemplate.parse(p.template), p.handler,
                 p.maxBodyBytes != null ? p.maxBodyBytes : limits.maxBodyBytes(),
-                p.deadline != null ? p.deadline : limits.requestDeadline());
+                p.deadline != null ? p.deadline : limits.requestDeadline(), p.streamed);
     }
 
     /** The routes with the server's limits filled in. */

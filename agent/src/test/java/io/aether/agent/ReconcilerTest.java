@@ -1,0 +1,167 @@
+package io.aether.agent;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.aether.agentapi.DesiredVms;
+import io.aether.agentapi.RestartPolicy;
+import io.aether.agentapi.VmInfo;
+import io.aether.vmspec.VmSpec;
+import io.aether.vmspec.VmSpecJson;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+@Timeout(10)
+class ReconcilerTest {
+
+    private static final ObjectMapper MAPPER = new ObjectMapper();
+
+    @TempDir
+    Path dir;
+
+    /** The node's VMs in memory, every call written down. */
+    static final class FakeVms implements Reconciler.Vms {
+        final Map<String, VmInfo> vms = new TreeMap<>();
+        final List<String> calls = new ArrayList<>();
+
+        @Override
+        public List<VmInfo> list() {
+            return List.copyOf(vms.values());
+        }
+
+        @Override
+        public void create(String id, VmSpec spec, Map<String, String> labels, RestartPolicy restart) throws IOException {
+            calls.add("create " + id);
+            if (vms.containsKey(id)) throw new IOException("409 conflict: " + id + " exists");
+            vms.put(id, new VmInfo(id, "running", null, 1L, labels, restart.id(), 0, null, MAPPER.readTree(VmSpecJson.write(spec))));
+        }
+
+        @Override
+        public void delete(String id) {
+            calls.add("delete " + id);
+            vms.remove(id);
+        }
+
+        void put(String id, String state, Map<String, String> labels) {
+            vms.put(id, new VmInfo(id, state, state.equals("failed") ? "monitor exited with status 1" : null, null, labels, "never", 0, null,
+                    MAPPER.createObjectNode()));
+        }
+    }
+
+    private static JsonNode json(VmSpec spec) throws IOException {
+        return MAPPER.readTree(VmSpecJson.write(spec));
+    }
+
+    private static DesiredVms desired(long revision, String... ids) throws IOException {
+        Map<String, JsonNode> vms = new TreeMap<>();
+        for (String id : ids) vms.put(id, json(VmSpec.stub(VmSpec.StubProgram.HELLO)));
+        return new DesiredVms("n1", revision, vms, Map.of());
+    }
+
+    @Test
+    void createsWhatIsMissingAndASecondIdenticalOfferChangesNothing() throws Exception {
+        FakeVms vms = new FakeVms();
+        Reconciler r = Reconciler.open(vms, dir, "n1");
+        List<Reconciler.Report> reports = r.offer(desired(3, "web.0", "web.1"));
+        assertEquals(List.of("create web.0", "create web.1"), vms.calls);
+        assertEquals(List.of("web.0", "web.1"), reports.stream().map(Reconciler.Report::allocation).toList());
+        assertTrue(reports.stream().allMatch(rep -> rep.state().equals("running")));
+        vms.calls.clear();
+        r.offer(desired(3, "web.0", "web.1"));
+        assertEquals(List.of(), vms.calls);
+    }
+
+    @Test
+    void eachVmIsCreatedWithItsJobsRestartPolicy() throws Exception {
+        FakeVms vms = new FakeVms();
+        Reconciler r = Reconciler.open(vms, dir, "n1");
+        DesiredVms two = desired(1, "batch.0", "web.0");
+        r.offer(new DesiredVms("n1", 1, two.vms(), Map.of("batch.0", "never")));
+        assertEquals("never", vms.vms.get("batch.0").restartPolicy());
+        assertEquals("on-failure", vms.vms.get("web.0").restartPolicy(), "the default when the job names none");
+        assertThrows(IllegalArgumentException.class, () -> new DesiredVms("n1", 2, two.vms(), Map.of("web.0", "sometimes")));
+        assertThrows(IllegalArgumentException.class, () -> new DesiredVms("n1", 2, two.vms(), Map.of("gone.0", "never")));
+    }
+
+    @Test
+    void anOlderRevisionArrivingLateChangesNothing() throws Exception {
+        FakeVms vms = new FakeVms();
+        Reconciler r = Reconciler.open(vms, dir, "n1");
+        r.offer(desired(5, "web.0"));
+        vms.calls.clear();
+        r.offer(desired(4, "web.0", "web.1"));
+        assertEquals(List.of(), vms.calls);
+        assertEquals(5, r.desired().revision());
+        assertEquals(5, MAPPER.readTree(dir.resolve(Reconciler.FILE).toFile()).path("revision").asLong());
+    }
+
+    @Test
+    void deletesWhatIsNoLongerWantedAndLeavesHandMadeVmsAlone() throws Exception {
+        FakeVms vms = new FakeVms();
+        vms.put("mine", "running", Map.of("team", "edge"));
+        Reconciler r = Reconciler.open(vms, dir, "n1");
+        r.offer(desired(1, "web.0", "web.1"));
+        vms.calls.clear();
+        r.offer(desired(2));
+        assertEquals(List.of("delete web.0", "delete web.1"), vms.calls);
+        assertEquals(List.of("mine"), List.copyOf(vms.vms.keySet()));
+    }
+
+    @Test
+    void aChangedSpecIsReplacedAndAStoppedOrFailedVmIsReportedNotStartedAgain() throws Exception {
+        FakeVms vms = new FakeVms();
+        Reconciler r = Reconciler.open(vms, dir, "n1");
+        r.offer(desired(1, "a.0", "a.1", "a.2"));
+        vms.put("a.1", "stopped", vms.vms.get("a.1").labels());
+        vms.put("a.2", "failed", vms.vms.get("a.2").labels());
+        vms.calls.clear();
+        Map<String, JsonNode> next = new TreeMap<>(desired(2, "a.1", "a.2").vms());
+        next.put("a.0", json(VmSpec.stub(VmSpec.StubProgram.COUNT)));
+        List<Reconciler.Report> reports = r.offer(new DesiredVms("n1", 2, next, Map.of()));
+        assertEquals(List.of("delete a.0", "create a.0"), vms.calls, "a.1's guest halted: its restart policy decides, not the reconciler");
+        assertEquals("stopped", reports.stream().filter(rep -> rep.allocation().equals("a.1")).findFirst().orElseThrow().state());
+        Reconciler.Report failed = reports.stream().filter(rep -> rep.allocation().equals("a.2")).findFirst().orElseThrow();
+        assertEquals("failed", failed.state());
+        assertEquals("monitor exited with status 1", failed.reason().orElseThrow());
+    }
+
+    @Test
+    void aRestartedNodeAppliesTheStateItKeptWithoutDuplicating() throws Exception {
+        FakeVms vms = new FakeVms();
+        Reconciler.open(vms, dir, "n1").offer(desired(7, "web.0", "web.1"));
+        vms.vms.remove("web.1");
+        vms.calls.clear();
+        Reconciler again = Reconciler.open(vms, dir, "n1");
+        assertEquals(7, again.desired().revision());
+        again.reconcile();
+        assertEquals(List.of("create web.1"), vms.calls);
+    }
+
+    @Test
+    void aBadSpecOrAnotherNodesStateIsRefusedAndTheKeptStateStays() throws Exception {
+        FakeVms vms = new FakeVms();
+        Reconciler r = Reconciler.open(vms, dir, "n1");
+        r.offer(desired(1, "web.0"));
+        byte[] kept = Files.readAllBytes(dir.resolve(Reconciler.FILE));
+        vms.calls.clear();
+        Map<String, JsonNode> bad = Map.of("web.0", MAPPER.readTree("{\"memory\": \"lots\"}"));
+        String problem = assertThrows(IllegalArgumentException.class, () -> r.offer(new DesiredVms("n1", 2, bad, Map.of()))).getMessage();
+        assertTrue(problem.startsWith("vms.web.0."), problem);
+        assertThrows(IllegalArgumentException.class, () -> r.offer(new DesiredVms("n2", 3, desired(3, "x.0").vms(), Map.of())));
+        assertEquals(1, r.desired().revision());
+        assertTrue(java.util.Arrays.equals(kept, Files.readAllBytes(dir.resolve(Reconciler.FILE))));
+        assertFalse(vms.calls.contains("delete web.0"));
+    }
+}

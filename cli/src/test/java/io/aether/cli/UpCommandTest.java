@@ -1,0 +1,157 @@
+package io.aether.cli;
+
+import static io.aether.cli.VmRunCommandTest.aether;
+import static io.aether.cli.VmRunCommandTest.run;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.aether.agentapi.AgentClient;
+import io.aether.agentapi.VmInfo;
+import io.aether.http.ApiClient;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code aether up} as a real process on this host's KVM (stub guests): a job run with the CLI
+ * becomes VMs on the node agent, survives {@code up} being killed with SIGKILL and started again
+ * without a VM started twice, and {@code job stop} removes them.
+ */
+@Timeout(300)
+class UpCommandTest {
+
+    private static final Path EXAMPLES = Path.of(System.getProperty("user.dir")).getParent().resolve("examples");
+
+    @TempDir
+    Path dir;
+
+    private final List<Process> ups = new ArrayList<>();
+
+    @AfterEach
+    void stopEverything() {
+        ups.forEach(Process::destroyForcibly);
+        NodeAgentTest.killProcessesUnder(dir);
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    /** Starts {@code aether up} and waits for its last start-up line; returns what it printed. */
+    private List<String> up(int raftPort) throws Exception {
+        Process p = new ProcessBuilder(aether("up", "--data", dir.resolve("data").toString(), "--name", "n1", "--raft-port", Integer.toString(raftPort)))
+                .redirectError(dir.resolve("up-" + ups.size() + ".err").toFile()).start();
+        ups.add(p);
+        List<String> lines = new ArrayList<>();
+        BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+        String line;
+        while ((line = out.readLine()) != null) {
+            lines.add(line);
+            if (line.startsWith("Try: ")) return lines;
+        }
+        throw new AssertionError("aether up ended: " + lines + " " + Files.readString(dir.resolve("up-" + (ups.size() - 1) + ".err")));
+    }
+
+    /** The fabric's VMs on the node, by id, once {@code done} holds for them (polled for at most 90 s). */
+    private static Map<String, VmInfo> await(AgentClient node, Predicate<Map<String, VmInfo>> done, String what) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
+        while (true) {
+            Map<String, VmInfo> vms = new TreeMap<>();
+            for (VmInfo vm : node.list().vms()) if (vm.labels().containsKey("aether.fabric/allocation")) vms.put(vm.id(), vm);
+            if (done.test(vms)) return vms;
+            assertTrue(System.nanoTime() < deadline, "never " + what + ": " + vms);
+            Thread.sleep(200);
+        }
+    }
+
+    private static boolean running(Map<String, VmInfo> vms, String... ids) {
+        return vms.keySet().equals(java.util.Set.of(ids)) && vms.values().stream().allMatch(vm -> vm.state().equals("running"));
+    }
+
+    @Test
+    void aJobRunsAsVmsSurvivesAKilledUpWithoutDuplicatesAndStopRemovesThem() throws Exception {
+        VmRunCommandTest.requireKvm();
+        int raftPort = freePort();
+        List<String> printed = up(raftPort);
+        Path controllerSocket = dir.resolve("data/controller/controller.sock");
+        assertTrue(printed.stream().anyMatch(l -> l.startsWith("Dashboard: http://127.0.0.1:8080/")), printed.toString());
+        assertTrue(printed.stream().anyMatch(l -> l.contains("UNIX-CONNECT:" + controllerSocket)), printed.toString());
+
+        VmRunCommandTest.Result submitted = run(new byte[0], aether("job", "run", EXAMPLES.resolve("hello-stub.json").toString(),
+                "--controller", controllerSocket.toString()));
+        assertEquals(0, submitted.status(), submitted.err());
+        assertTrue(submitted.out().startsWith("Job hello-stub version 1 submitted."), submitted.out());
+        assertTrue(submitted.out().contains("hello-stub.0  n1"), submitted.out());
+
+        AgentClient node = new AgentClient(ApiClient.unix(dir.resolve("data/node/node.sock"), Duration.ofSeconds(90)));
+        Map<String, VmInfo> first = await(node, vms -> running(vms, "hello-stub.0", "hello-stub.1"), "two VMs running");
+        ApiClient controller = ApiClient.unix(controllerSocket, Duration.ofSeconds(30));
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!controller.get("/v1/allocations").json(JsonNode.class).path("allocations").valueStream()
+                .allMatch(a -> a.path("state").asText().equals("running"))) {
+            assertTrue(System.nanoTime() < deadline, "the node never reported its VMs running");
+            Thread.sleep(200);
+        }
+        VmRunCommandTest.Result ls = run(new byte[0], aether("job", "ls", "--controller", controllerSocket.toString()));
+        assertTrue(ls.out().lines().anyMatch(l -> l.matches("hello-stub +1 +2 +2 +2")), ls.out());
+
+        ups.getLast().destroyForcibly().waitFor();
+        up(raftPort);
+        Thread.sleep(3000); // three pulls of the desired state
+        Map<String, VmInfo> again = await(node, vms -> running(vms, "hello-stub.0", "hello-stub.1"), "two VMs running after the restart");
+        for (String id : first.keySet()) assertEquals(first.get(id).pid(), again.get(id).pid(), id + " was started again");
+
+        VmRunCommandTest.Result stopped = run(new byte[0], aether("job", "stop", "hello-stub", "--controller", controllerSocket.toString()));
+        assertEquals(0, stopped.status(), stopped.err());
+        await(node, Map::isEmpty, "the VMs removed");
+        VmRunCommandTest.Result unknown = run(new byte[0], aether("job", "status", "hello-stub", "--controller", controllerSocket.toString()));
+        assertEquals(1, unknown.status());
+        assertEquals("aether job status: 404 not_found: no job hello-stub" + System.lineSeparator(), unknown.err());
+    }
+
+    @Test
+    void aTokenIsPrintedAloneAndBadTtlsAndSpecsAreOneLineNamingTheProblem() throws Exception {
+        VmRunCommandTest.requireKvm();
+        up(freePort());
+        String socket = dir.resolve("data/controller/controller.sock").toString();
+        VmRunCommandTest.Result token = run(new byte[0], aether("token", "create", "--ttl", "1h", "--controller", socket));
+        assertEquals(0, token.status(), token.err());
+        assertTrue(token.out().matches("aether-join-[A-Za-z0-9_-]{43}\\R"), token.out());
+        VmRunCommandTest.Result bad = run(new byte[0], aether("token", "create", "--ttl", "forever", "--controller", socket));
+        assertEquals(2, bad.status());
+        assertEquals("aether token create: --ttl: 'forever' is not a duration like 90s, 30m, 1h or 2d" + System.lineSeparator(), bad.err());
+        VmRunCommandTest.Result tooLong = run(new byte[0], aether("token", "create", "--ttl", "30d", "--controller", socket));
+        assertEquals(1, tooLong.status());
+        assertTrue(tooLong.err().startsWith("aether token create: 400 bad_request: ttlSeconds: "), tooLong.err());
+
+        Path noReplicas = Files.writeString(dir.resolve("bad.json"), "{\"name\":\"a\",\"workload\":{\"vm\":{\"boot\":{\"stub\":\"count\"}}},\"replicas\":0}");
+        VmRunCommandTest.Result badSpec = run(new byte[0], aether("job", "run", noReplicas.toString(), "--controller", socket));
+        assertEquals(1, badSpec.status());
+        assertEquals(1, badSpec.err().lines().count(), badSpec.err());
+        assertTrue(badSpec.err().startsWith("aether job run: " + noReplicas + ": 400 bad_request: replicas: "), badSpec.err());
+        Path notJson = Files.writeString(dir.resolve("notes.txt"), "replicas: 2");
+        VmRunCommandTest.Result notSpec = run(new byte[0], aether("job", "run", notJson.toString(), "--controller", socket));
+        assertTrue(notSpec.err().startsWith("aether job run: " + notJson + ": not JSON ("), notSpec.err());
+        VmRunCommandTest.Result missing = run(new byte[0], aether("job", "run", dir.resolve("absent.json").toString(), "--controller", socket));
+        assertEquals("aether job run: " + dir.resolve("absent.json") + ": no such file" + System.lineSeparator(), missing.err());
+        assertEquals("{\"jobs\":[]}", ApiClient.unix(Path.of(socket), Duration.ofSeconds(30)).get("/v1/jobs").requireOk().text(), "nothing was submitted");
+    }
+}
