@@ -1,5 +1,6 @@
 package io.aether.cli;
 
+import io.aether.guest.Arm64GuestFetcher;
 import io.aether.guest.GuestArtifacts;
 import io.aether.guest.GuestFetcher;
 import io.aether.guest.GuestInit;
@@ -65,6 +66,12 @@ public final class GuestCommand {
         @Option(names = {"-q", "--quiet"}, description = "Print no progress on stderr.")
         boolean quiet;
 
+        @Option(names = "--arch", paramLabel = "ARCH",
+                description = "amd64 or arm64: the guest's architecture (default: this host's, ${DEFAULT-VALUE}). arm64 fetches"
+                        + " Debian trixie's linux-image-cloud-arm64 and busybox-static through a private apt state in the cache"
+                        + " directory (the machine's apt configuration is left alone) into <cache>/arm64/<kernel release>/.")
+        String arch = "aarch64".equals(System.getProperty("os.arch")) ? "arm64" : "amd64";
+
         @Override
         public Integer call() {
             PrintWriter out = spec.commandLine().getOut();
@@ -72,15 +79,19 @@ public final class GuestCommand {
             if (printPaths && json) {
                 throw new ParameterException(spec.commandLine(), "choose one of --print-paths and --json");
             }
-            GuestFetcher fetcher = new GuestFetcher(cacheDir, line -> {
+            if (!arch.equals("amd64") && !arch.equals("arm64")) {
+                throw new ParameterException(spec.commandLine(), "--arch: '" + arch + "' is not amd64 or arm64");
+            }
+            java.util.function.Consumer<String> progress = line -> {
                 if (!quiet) {
                     err.println("aether guest: " + line);
                     err.flush();
                 }
-            });
+            };
             GuestArtifacts guest;
             try {
-                guest = fetcher.fetch(refresh);
+                guest = arch.equals("arm64") ? new Arm64GuestFetcher(cacheDir, progress).fetch(refresh)
+                        : new GuestFetcher(cacheDir, progress).fetch(refresh);
             } catch (IOException e) {
                 err.println("aether guest fetch: " + e.getMessage());
                 err.flush();

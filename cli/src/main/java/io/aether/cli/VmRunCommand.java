@@ -42,15 +42,18 @@ final class VmRunCommand {
             The guest's console (COM1, ttyS0) is on standard output and reads standard input;
             on a terminal, keys go to the guest raw: Ctrl-A x stops the VM, Ctrl-A Ctrl-A sends Ctrl-A.
             Devices: a 16550 UART, an i8042 keyboard controller, ACPI power registers, an entropy device, and the virtio-blk
-            and virtio-net devices you ask for, found by the guest through ACPI (virtio-mmio).
+            and virtio-net devices you ask for, found by the guest through ACPI (virtio-mmio); on aarch64 the
+            UART is on MMIO, power-off is PSCI's, and a device tree describes the machine.
 
             Options:
                   --stub[=PROGRAM]   Run the built-in stub guest (no kernel needed): it enters long
-                                     mode and prints a line on the UART, then
-                                     hello: halts (the default);  echo: echoes what you type until
-                                     Ctrl-D;  count: prints 0123456789 lines for ever;
-                                     crash: triple-faults (exit status 3);  keyboard: waits
-                                     for Ctrl-Alt-Del on the i8042 (a graceful stop), then resets.
+                                     mode (x86_64) or EL1 (aarch64) and prints a line on the UART, then
+                                     hello: halts or powers off (the default);  echo: echoes what you
+                                     type until Ctrl-D;  count: prints 0123456789 lines for ever;
+                                     crash (x86_64): triple-faults (exit status 3);  keyboard (x86_64):
+                                     waits for Ctrl-Alt-Del on the i8042 (a graceful stop), then resets;
+                                     hypercall (aarch64): calls the monitor through HVC (an SMCCC
+                                     vendor hypervisor call KVM passes on) and prints its answer.
                   --kernel PATH      Linux kernel: a bzImage (vmlinuz) or an ELF vmlinux with a PVH entry.
                   --initrd PATH      Initial ramdisk (cpio archive, optionally compressed).
                   --cmdline STR      Kernel command line (default: %s).
@@ -64,6 +67,9 @@ final class VmRunCommand {
                                      (create it with: ip tuntap add TAP mode tap); the guest's
                                      MAC address is chosen for this VM (locally administered).
                   --trace-exits      Print every vCPU exit, decoded, on standard error.
+                  --debug            Single-step the guest and stop at its software breakpoints
+                                     (KVM_SET_GUEST_DEBUG; aarch64): every instruction's exit is
+                                     traced with its ESR_EL2 decoded. Implies --trace-exits.
                   --on-reboot exit|restart
                                      What a guest reboot does (default: exit).
               -h, --help             Show this help and exit.
@@ -109,11 +115,12 @@ final class VmRunCommand {
      * option not given (its default depends on the guest: see {@link #spec}).
      */
     record Options(boolean help, String stub, Path kernel, Path initrd, String cmdline, String mem, int vcpus,
-                   List<String> disks, String tap, boolean traceExits, String onReboot) {
+                   List<String> disks, String tap, boolean traceExits, boolean debug, String onReboot) {
 
         static Options parse(List<String> args) {
             boolean help = false;
             boolean traceExits = false;
+            boolean debug = false;
             String stub = null;
             List<String> disks = new ArrayList<>();
             java.util.Map<String, String> values = new java.util.HashMap<>();
@@ -133,6 +140,12 @@ final class VmRunCommand {
                             throw new UsageException("--trace-exits takes no value");
                         }
                         traceExits = true;
+                    }
+                    case "--debug" -> {
+                        if (value != null) {
+                            throw new UsageException("--debug takes no value");
+                        }
+                        debug = true;
                     }
                     case "--stub" -> {
                         // The program is optional: taken from the next argument unless that is an option.
@@ -161,7 +174,7 @@ final class VmRunCommand {
             }
             return new Options(help, stub, path(values.get("--kernel")), path(values.get("--initrd")),
                     values.get("--cmdline"), values.get("--mem"),
-                    vcpus, List.copyOf(disks), values.get("--net"), traceExits, values.getOrDefault("--on-reboot", "exit"));
+                    vcpus, List.copyOf(disks), values.get("--net"), traceExits, debug, values.getOrDefault("--on-reboot", "exit"));
         }
 
         private static String next(List<String> args, int i, String name, String what) {
@@ -206,6 +219,16 @@ final class VmRunCommand {
             if (option.endsWith(",ro")) return new VmSpec.Disk(Path.of(option.substring(0, option.length() - 3)), true);
             if (option.endsWith(",rw")) return new VmSpec.Disk(Path.of(option.substring(0, option.length() - 3)), false);
             return new VmSpec.Disk(Path.of(option), false);
+        }
+    }
+
+    /** Turns on guest debugging; a VM that refuses it is closed before the refusal leaves. */
+    private static void debug(MicroVm vm) {
+        try {
+            vm.enableGuestDebug();
+        } catch (RuntimeException e) {
+            vm.close();
+            throw e;
         }
     }
 
@@ -258,7 +281,7 @@ final class VmRunCommand {
             System.err.println("aether vm run: " + e.getMessage());
             return new StopReason.HostError(e.getMessage()).exitStatus();
         }
-        return runConsole(spec, options.traceExits());
+        return runConsole(spec, options.traceExits() || options.debug(), options.debug());
     }
 
     /**
@@ -266,8 +289,9 @@ final class VmRunCommand {
      * restart-on-reboot builds it again. SIGINT/SIGTERM stop it cleanly (disks flushed).
      *
      * @param traceExits print every vCPU exit on standard error
+     * @param debug single-step the guest ({@link MicroVm#enableGuestDebug})
      */
-    static int runConsole(VmSpec spec, boolean traceExits) throws InterruptedException {
+    static int runConsole(VmSpec spec, boolean traceExits, boolean debug) throws InterruptedException {
         OutputStream console = ConsoleSession.lineFlushing(new FileOutputStream(FileDescriptor.out));
         PrintStream trace = traceExits ? new PrintStream(new FileOutputStream(FileDescriptor.err), true) : null;
         Terminal terminal = Terminal.rawIfTerminal(0);
@@ -294,6 +318,7 @@ final class VmRunCommand {
                 MicroVm vm;
                 try {
                     vm = MicroVm.create(spec, console, trace);
+                    if (debug) debug(vm);
                 } catch (SpecException e) {
                     System.err.println("aether vm run: " + inFlags(e));
                     return STATUS_BAD_ARGUMENTS;

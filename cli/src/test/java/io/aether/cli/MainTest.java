@@ -44,6 +44,24 @@ class MainTest {
     }
 
     @Test
+    void guestFetchTakesOnlyTheArchitecturesItCanBuild(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        Result r = run(new byte[0], aether("guest", "fetch", "--arch", "sparc", "--cache-dir", dir.toString()));
+        assertEquals(2, r.status(), r.err());
+        assertEquals("--arch: 'sparc' is not amd64 or arm64", r.err().lines().findFirst().orElse(""));
+        try (var left = java.nio.file.Files.list(dir)) {
+            assertEquals(0, left.count(), "nothing fetched or created on refusal");
+        }
+    }
+
+    @Test
+    void theDemoTakesOnlyTheArchitecturesItCanBoot() throws Exception {
+        Result r = run(new byte[0], aether("demo", "--arch", "riscv64"));
+        assertEquals(2, r.status(), r.err());
+        assertEquals("--arch: 'riscv64' is not amd64 or arm64", r.err().lines().findFirst().orElse(""));
+        assertEquals("", r.out(), "nothing booted on refusal");
+    }
+
+    @Test
     void theClosestCommandIsOfferedOnlyWhenItIsClose() {
         assertEquals(Optional.of("model"), Main.closestCommand("mdoel"));
         assertEquals(Optional.of("model"), Main.closestCommand("modl"));

@@ -67,6 +67,16 @@ class VmRunOptionsTest {
     }
 
     @Test
+    void debugIsAFlagOfItsOwn() {
+        VmRunCommand.Options o = parse("--kernel", "k", "--debug");
+        assertTrue(o.debug());
+        assertFalse(o.traceExits(), "--debug turns the trace on when the VM runs, not in the options");
+        assertFalse(parse("--kernel", "k").debug());
+        var e = assertThrows(IllegalArgumentException.class, () -> parse("--kernel", "k", "--debug=step"));
+        assertEquals("--debug takes no value", e.getMessage());
+    }
+
+    @Test
     void theStubProgramIsOptional() {
         assertEquals("hello", parse("--stub").stub());
         assertEquals("echo", parse("--stub=echo").stub());
@@ -121,7 +131,7 @@ class VmRunOptionsTest {
         assertEquals("--disk: empty path", specRefusal("--kernel", "k", "--disk", "a.img", "--disk", ",ro"));
         assertEquals("--disk: a.img is already disks[0]", specRefusal("--kernel", "k", "--disk", "a.img", "--disk", "a.img,ro"));
         assertEquals("--net: 'a/b' is not an interface name (1 to 15 characters, no '/' or spaces)", specRefusal("--kernel", "k", "--net", "a/b"));
-        assertEquals("--stub: 'nope' is not hello, echo, count, crash or keyboard", specRefusal("--stub=nope"));
+        assertEquals("--stub: 'nope' is not hello, echo, count, crash, keyboard or hypercall", specRefusal("--stub=nope"));
         assertEquals("--vcpus: the stub guest runs on 1 vCPU, not 2", specRefusal("--stub", "--vcpus", "2"));
         assertEquals("--disk: the stub guest has no disks", specRefusal("--stub", "--disk", "a.img"));
         assertEquals("--net: the stub guest has no network devices", specRefusal("--stub", "--net", "tap0"));

@@ -153,7 +153,7 @@ public final class GuestFetcher {
             Files.copy(busyboxBinary, busyboxOut);
             busyboxOut.toFile().setExecutable(true, false);
 
-            KernelModules modules = KernelModules.scan(moduleTree(kernelTree, release, image));
+            KernelModules modules = KernelModules.scan(moduleTree(kernelTree, release, image.name()));
             List<String> guestFiles = copyModules(modules, GUEST_MODULES, modulesOut);
             List<String> hostFiles = copyModules(modules, HOST_MODULES, modulesOut);
             progress.accept("modules in load order: guest " + String.join(" ", guestFiles)
@@ -182,17 +182,17 @@ public final class GuestFetcher {
     }
 
     /** Bookworm's packages put modules in /lib/modules; merged-/usr packages in /usr/lib/modules. */
-    private static Path moduleTree(Path kernelTree, String release, Apt.Package image) throws GuestFetchException {
+    static Path moduleTree(Path kernelTree, String release, String image) throws GuestFetchException {
         for (Path base : List.of(kernelTree.resolve("lib/modules"), kernelTree.resolve("usr/lib/modules"))) {
             Path tree = base.resolve(release).resolve("kernel");
             if (Files.isDirectory(tree)) {
                 return tree;
             }
         }
-        throw new GuestFetchException("unpacking " + image.name() + ": no lib/modules/" + release + "/kernel in it");
+        throw new GuestFetchException("unpacking " + image + ": no lib/modules/" + release + "/kernel in it");
     }
 
-    private static List<String> copyModules(KernelModules modules, List<String> wanted, Path dir) throws IOException {
+    static List<String> copyModules(KernelModules modules, List<String> wanted, Path dir) throws IOException {
         List<String> names = new ArrayList<>();
         for (KernelModules.Module m : modules.loadOrder(wanted)) {
             String file = m.file().getFileName().toString();
@@ -206,7 +206,7 @@ public final class GuestFetcher {
     }
 
     /** Moves the finished {@code out} into place; a concurrent fetch that got there first wins. */
-    private static void install(Path out, Path dir) throws IOException {
+    static void install(Path out, Path dir) throws IOException {
         if (Files.exists(dir)) {
             deleteTree(dir);
         }

@@ -11,7 +11,6 @@ import io.aether.testhost.Arm64Program;
 import io.aether.testhost.Arm64TestHost;
 import io.aether.testhost.GuestConsole;
 import io.aether.testhost.GuestRun;
-import io.aether.testkit.Prerequisites;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -44,11 +43,7 @@ class Arm64HostRunsKvmTest {
     @BeforeAll
     @Timeout(value = 10, unit = TimeUnit.MINUTES)
     static void prepare() {
-        try {
-            host = Arm64TestHost.shared();
-        } catch (IOException unavailable) {
-            throw Prerequisites.missing(unavailable.getMessage());
-        }
+        host = Arm64Hosts.shared();
     }
 
     @Test

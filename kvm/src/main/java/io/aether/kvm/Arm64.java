@@ -49,6 +49,8 @@ final class Arm64 {
     static final MemoryLayout NISV_EXIT = structLayout(Structs.U64.withName("esr_iss"), Structs.U64.withName("fault_ipa"));
 
     static final int EXIT_HYPERCALL = 3;
+    /** {@code kvm_run.hypercall}: nr (the SMCCC function id), args[6], ret, then flags. */
+    static final long HYPERCALL_FLAGS_OFFSET = 8 + 6 * 8 + 8;
     static final int EXIT_DEBUG = 4;
     static final int EXIT_ARM_NISV = 28;
 
@@ -85,6 +87,15 @@ final class Arm64 {
 
     /** PSTATE for entering Linux: EL1 with SP_EL1 (M = 0b0101), debug, SError, IRQ and FIQ masked (D, A, I, F, bits 9..6). */
     static final long PSTATE_EL1H_DAIF_MASKED = 0x3C5;
+
+    // The VM's own attributes (KVM_SET_DEVICE_ATTR on the VM's descriptor): the SMCCC filter.
+    static final int VM_SMCCC_CTRL = 0;
+    static final long VM_SMCCC_FILTER = 0;
+    /** {@code enum kvm_smccc_filter_action}: KVM answers the call itself, answers NOT_SUPPORTED, or exits to the monitor. */
+    static final int SMCCC_FILTER_FWD_TO_USER = 2;
+    /** {@code struct kvm_smccc_filter}: the first function id, how many, the action, 15 bytes of padding. */
+    static final MemoryLayout SMCCC_FILTER = structLayout(Structs.U32.withName("base"), Structs.U32.withName("nr_functions"),
+            Structs.U8.withName("action"), sequenceLayout(15, Structs.U8).withName("pad"));
 
     // The vGICv3 device (KVM_CREATE_DEVICE type and KVM_SET_DEVICE_ATTR groups and attributes).
     static final int DEV_TYPE_ARM_VGIC_V3 = 7;

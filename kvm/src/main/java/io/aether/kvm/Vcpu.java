@@ -293,6 +293,22 @@ public final class Vcpu implements AutoCloseable {
         return s;
     }
 
+    /**
+     * arm64: has KVM stop the guest with {@code KVM_EXIT_DEBUG} after every instruction
+     * ({@code singleStep}) and at every {@code BRK} ({@code KVM_SET_GUEST_DEBUG}, software
+     * breakpoints); both false hands debug events back to the guest.
+     */
+    public void armSetGuestDebug(boolean singleStep, boolean softwareBreakpoints) {
+        int control = 0;
+        if (singleStep) control |= Arm64.GUESTDBG_ENABLE | Arm64.GUESTDBG_SINGLESTEP;
+        if (softwareBreakpoints) control |= Arm64.GUESTDBG_ENABLE | Arm64.GUESTDBG_USE_SW_BP;
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment s = a.allocate(Arm64.GUEST_DEBUG);
+            s.set(Structs.U32, 0, control);
+            Libc.ioctl("KVM_SET_GUEST_DEBUG", fd, Arm64.KVM_SET_GUEST_DEBUG, s);
+        }
+    }
+
     /** Remembers the calling thread as this vCPU's, so that {@link #kick()} can reach it. */
     public void bindToCurrentThread() {
         Signals.installKickHandler();
@@ -391,6 +407,11 @@ public final class Vcpu implements AutoCloseable {
                 for (int i = 0; i < ndata; i++) data[i] = run.get(Structs.U64, RUN_EXIT + 8 + i * 8L);
                 yield new VcpuExit.SystemEvent(run.get(Structs.U32, RUN_EXIT), data);
             }
+            case Arm64.EXIT_DEBUG -> new VcpuExit.Debug(new long[] {run.get(Structs.U64, RUN_EXIT), run.get(Structs.U64, RUN_EXIT + 8),
+                run.get(Structs.U64, RUN_EXIT + 16), run.get(Structs.U64, RUN_EXIT + 24)});
+            case Arm64.EXIT_HYPERCALL -> new VcpuExit.Hypercall(run.get(Structs.U64, RUN_EXIT),
+                    run.get(Structs.U64, RUN_EXIT + Arm64.HYPERCALL_FLAGS_OFFSET));
+            case Arm64.EXIT_ARM_NISV -> new VcpuExit.ArmNisv(run.get(Structs.U64, RUN_EXIT), run.get(Structs.U64, RUN_EXIT + 8));
             case EXIT_UNKNOWN -> new VcpuExit.Unsupported(EXIT_UNKNOWN);
             default -> new VcpuExit.Unsupported(reason);
         };

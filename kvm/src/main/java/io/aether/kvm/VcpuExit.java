@@ -105,6 +105,49 @@ public sealed interface VcpuExit {
         }
     }
 
+    /**
+     * A debug event the monitor asked for ({@code KVM_SET_GUEST_DEBUG}: a single step or a
+     * software breakpoint). {@code arch} is {@code kvm_run.debug.arch} as four little-endian
+     * 64-bit words, which each architecture reads its own way: on arm64 word 0 is ESR_EL2
+     * ({@code hsr} and {@code hsr_high}) and word 1 is FAR_EL2; on x86_64 word 0's low half is
+     * the exception vector and word 1 is RIP.
+     */
+    record Debug(long[] arch) implements VcpuExit {
+        public Debug {
+            if (arch.length != 4) throw new IllegalArgumentException("kvm_run.debug.arch is 4 words, not " + arch.length);
+            arch = arch.clone();
+        }
+
+        public String describe() {
+            return "DEBUG arch=0x%x 0x%x 0x%x 0x%x".formatted(arch[0], arch[1], arch[2], arch[3]);
+        }
+    }
+
+    /**
+     * arm64: a data abort on an address with no memory slot whose syndrome KVM cannot turn into
+     * an MMIO exit (ISV clear: a load or store pair, a write-back form). {@code esrIss} holds
+     * ESR_EL2's ISS and the class and IL bits KVM keeps; {@code faultIpa} the guest-physical address.
+     */
+    record ArmNisv(long esrIss, long faultIpa) implements VcpuExit {
+        public String describe() {
+            return "ARM_NISV esr_iss=0x%x fault_ipa=0x%x".formatted(esrIss, faultIpa);
+        }
+    }
+
+    /**
+     * arm64: an SMCCC call (HVC or SMC) whose function id the monitor asked KVM to pass on
+     * ({@link Vm#armForwardSmccc}). The arguments are in the vCPU's x1..x17, the answer goes in
+     * x0..x3; after an HVC the guest resumes at the next instruction. {@code flags}: bit 0 the
+     * call was an SMC, bit 1 a 16-bit instruction.
+     */
+    record Hypercall(long functionId, long flags) implements VcpuExit {
+        public static final long FLAG_SMC = 1;
+
+        public String describe() {
+            return "HYPERCALL function=0x%x%s".formatted(functionId, (flags & FLAG_SMC) != 0 ? " (SMC)" : " (HVC)");
+        }
+    }
+
     /** {@code KVM_RUN} was interrupted by a signal or {@code immediate_exit} (a kick). */
     record Interrupted() implements VcpuExit {
         public String describe() {

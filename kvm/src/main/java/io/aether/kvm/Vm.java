@@ -181,6 +181,32 @@ public final class Vm implements AutoCloseable {
     }
 
     /**
+     * arm64: has KVM pass the guest's SMCCC calls (HVC or SMC) with function ids {@code base} to
+     * {@code base + count - 1} to the monitor, as {@link VcpuExit.Hypercall} exits, instead of
+     * answering them itself ({@code KVM_ARM_VM_SMCCC_FILTER}, Linux 6.4 and later). Only before
+     * any vCPU has run; KVM refuses ranges of the Arm architecture calls (0x8000_0000 and
+     * 0xC000_0000, 64 Ki ids each).
+     *
+     * @return false where this host's KVM has no SMCCC filter (nothing changed)
+     */
+    public boolean armForwardSmccc(int base, int count) {
+        if (count <= 0) throw new IllegalArgumentException("an SMCCC filter range needs at least one function id, not " + count);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment filter = arena.allocate(Arm64.SMCCC_FILTER);
+            filter.set(Structs.U32, 0, base);
+            filter.set(Structs.U32, 4, count);
+            filter.set(Structs.U8, 8, (byte) Arm64.SMCCC_FILTER_FWD_TO_USER);
+            MemorySegment attr = arena.allocate(Arm64.DEVICE_ATTR);
+            attr.set(Structs.U32, 4, Arm64.VM_SMCCC_CTRL);
+            attr.set(Structs.U64, 8, Arm64.VM_SMCCC_FILTER);
+            attr.set(Structs.U64, 16, filter.address());
+            if (Libc.ioctlErrno(fd, Arm64.KVM_HAS_DEVICE_ATTR, attr.address()) != 0) return false;
+            Libc.ioctl("KVM_SET_DEVICE_ATTR (SMCCC filter 0x" + Integer.toHexString(base) + "+" + count + ")", fd, Arm64.KVM_SET_DEVICE_ATTR, attr);
+            return true;
+        }
+    }
+
+    /**
      * arm64: drives shared peripheral interrupt {@code spi} (the device tree's number, 0..987;
      * interrupt id 32 + spi) of the in-kernel GIC high or low.
      */

@@ -224,6 +224,63 @@ class Arm64Test {
         assertEquals(0, off.data().length);
     }
 
+    /**
+     * KVM_EXIT_HYPERCALL (3) from a filtered SMCCC call, include/uapi/linux/kvm.h: hypercall =
+     * {nr 32, args[6] 40..87, ret 88, flags 96}; arm64's flags: KVM_HYPERCALL_EXIT_SMC (1 << 0),
+     * KVM_HYPERCALL_EXIT_16BIT (1 << 1).
+     */
+    @Test
+    void arm64HypercallExitsDecodeTheFunctionIdAndConduit() {
+        MemorySegment run = MemorySegment.ofArray(new long[512]);
+        run.set(ValueLayout.JAVA_INT, 8, 3);
+        run.set(ValueLayout.JAVA_LONG, 32, 0x8600_0A37L);
+        run.set(ValueLayout.JAVA_LONG, 88, 0xDEADL); // ret: nothing the decoder reads
+        var hvc = assertInstanceOf(VcpuExit.Hypercall.class, Vcpu.decode(run));
+        assertEquals(new VcpuExit.Hypercall(0x8600_0A37L, 0), hvc);
+        assertEquals("HYPERCALL function=0x86000a37 (HVC)", hvc.describe());
+        run.set(ValueLayout.JAVA_LONG, 96, 1L);
+        assertEquals(new VcpuExit.Hypercall(0x8600_0A37L, 1), Vcpu.decode(run));
+        assertEquals("HYPERCALL function=0x86000a37 (SMC)", Vcpu.decode(run).describe());
+    }
+
+    /**
+     * struct kvm_smccc_filter (arch/arm64/include/uapi/asm/kvm.h): __u32 base, __u32 nr_functions,
+     * __u8 action, __u8 pad[15]: 24 bytes; KVM_ARM_VM_SMCCC_CTRL 0, KVM_ARM_VM_SMCCC_FILTER 0,
+     * enum kvm_smccc_filter_action {HANDLE, DENY, FWD_TO_USER}.
+     */
+    @Test
+    void theSmcccFilterIsTheUapiStruct() {
+        assertEquals(24, Arm64.SMCCC_FILTER.byteSize());
+        assertEquals(8, Arm64.SMCCC_FILTER.byteOffset(java.lang.foreign.MemoryLayout.PathElement.groupElement("action")));
+        assertEquals(0, Arm64.VM_SMCCC_CTRL);
+        assertEquals(0, Arm64.VM_SMCCC_FILTER);
+        assertEquals(2, Arm64.SMCCC_FILTER_FWD_TO_USER);
+        assertThrows(IllegalArgumentException.class, () -> new Vm(-1, 0).armForwardSmccc(0x8600_0A37, 0));
+    }
+
+    /**
+     * KVM_EXIT_DEBUG (4) and KVM_EXIT_ARM_NISV (28) from include/uapi/linux/kvm.h: debug.arch on
+     * arm64 = {hsr 32, hsr_high 36, far 40}; arm_nisv = {esr_iss 32, fault_ipa 40}.
+     */
+    @Test
+    void arm64DebugAndNisvExitsDecode() {
+        MemorySegment run = MemorySegment.ofArray(new long[512]);
+        run.set(ValueLayout.JAVA_INT, 8, 4);
+        run.set(ValueLayout.JAVA_INT, 32, 0xCB00_0022);
+        run.set(ValueLayout.JAVA_INT, 36, 0x1);
+        run.set(ValueLayout.JAVA_LONG, 40, 0x4008_0000L);
+        var debug = assertInstanceOf(VcpuExit.Debug.class, Vcpu.decode(run));
+        // hsr_high is ESR_EL2 bits 63:32 (ISS2).
+        assertEquals(0x1_CB00_0022L, debug.arch()[0]);
+        assertEquals(0x4008_0000L, debug.arch()[1]);
+        assertEquals("DEBUG arch=0x1cb000022 0x40080000 0x0 0x0", debug.describe());
+
+        run.set(ValueLayout.JAVA_INT, 8, 28);
+        run.set(ValueLayout.JAVA_LONG, 32, 0x46L);
+        run.set(ValueLayout.JAVA_LONG, 40, 0x0A00_0100L);
+        assertEquals(new VcpuExit.ArmNisv(0x46, 0x0A00_0100L), Vcpu.decode(run));
+    }
+
     @Test
     void mpStatesAreTheUapiHeadersOnes() {
         assertEquals(0, Vcpu.MP_STATE_RUNNABLE); // KVM_MP_STATE_RUNNABLE

@@ -16,7 +16,7 @@ import java.util.stream.Collectors;
  * run it to list them); the sysroot's {@code /usr} (the Java runtime at its Debian path, glibc
  * and the other libraries) and {@code /etc} (the runtime's configuration), with {@code /lib}
  * a link to {@code usr/lib}, where the dynamic loader is looked for; the program's classpath
- * in {@code /aether/lib}. The {@code /init} mounts proc, sysfs, devtmpfs and a tmpfs, says
+ * in {@code /aether/lib}, its files in {@code /aether/files}. The {@code /init} mounts proc, sysfs, devtmpfs and a tmpfs, says
  * whether {@code /dev/kvm} is there and in which mode KVM started, runs the program with the
  * console as its stdin and stdout, prints {@code AETHER-ARM64-EXIT <status>} and powers off
  * (PSCI), which ends QEMU.
@@ -59,6 +59,9 @@ record Arm64HostImage(Arm64HostFiles files, Arm64Program program, String jvmOpti
             } else {
                 image.file(guestClasspath.get(i), 0644, entry);
             }
+        }
+        for (Path file : program.files()) {
+            image.file(Arm64Program.FILES_DIR.substring(1) + "/" + file.getFileName(), 0644, file);
         }
         image.text("init", 0755, initScript());
         return image;

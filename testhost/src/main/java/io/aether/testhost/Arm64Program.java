@@ -5,7 +5,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
@@ -18,8 +20,13 @@ import java.util.regex.Pattern;
  * @param arguments the program's arguments
  * @param timeout   how long the whole run (L1's boot, the program, the power-off) may take
  *                  before QEMU is killed
+ * @param files     files on this machine the program reads, copied into L1's {@link #FILES_DIR}
+ *                  under their own names (a guest kernel and initrd for the monitor, say)
  */
-public record Arm64Program(String mainClass, List<Path> classpath, List<String> arguments, Duration timeout) {
+public record Arm64Program(String mainClass, List<Path> classpath, List<String> arguments, Duration timeout, List<Path> files) {
+
+    /** Where {@link #files} are inside L1. */
+    public static final String FILES_DIR = "/aether/files";
 
     private static final Pattern CLASS_NAME = Pattern.compile("[\\p{L}_$][\\p{L}\\p{N}_$]*(\\.[\\p{L}_$][\\p{L}\\p{N}_$]*)*");
 
@@ -45,6 +52,17 @@ public record Arm64Program(String mainClass, List<Path> classpath, List<String> 
         if (timeout.isNegative() || timeout.isZero()) {
             throw new IllegalArgumentException("the run's time limit must be positive, not " + timeout);
         }
+        files = List.copyOf(files);
+        Set<Path> names = new HashSet<>();
+        for (Path file : files) {
+            if (!Files.isRegularFile(file)) throw new IllegalArgumentException("file " + file + " for L1 is not a regular file");
+            if (!names.add(file.getFileName())) throw new IllegalArgumentException("two files for L1 are called " + file.getFileName());
+        }
+    }
+
+    /** A program that needs no files of its own. */
+    public Arm64Program(String mainClass, List<Path> classpath, List<String> arguments, Duration timeout) {
+        this(mainClass, classpath, arguments, timeout, List.of());
     }
 
     /**

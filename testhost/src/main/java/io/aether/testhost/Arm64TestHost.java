@@ -91,6 +91,38 @@ public final class Arm64TestHost {
         return new Arm64TestHost(qemu, files);
     }
 
+    /** L1's kernel, Debian's stock arm64 cloud {@code Image}: a guest kernel for a monitor running in L1 too. */
+    public Path kernel() {
+        return files.kernel();
+    }
+
+    /** The static arm64 busybox, for a guest's initramfs. */
+    public Path busybox() {
+        return files.busybox();
+    }
+
+    /**
+     * The virtio-mmio, virtio-blk and virtio-rng modules of {@link #kernel()}, decompressed, in
+     * load order: for a guest of that kernel that uses its disks and entropy device. Fetched once (see {@link Arm64GuestModules}).
+     */
+    public List<Path> guestModules() throws IOException {
+        return modules().files();
+    }
+
+    /**
+     * The modules L1's own kernel lacks for some programs, decompressed, in load order: {@code
+     * tun}, for a TAP (the program loads it; L1's init loads nothing). Fetched with {@link #guestModules}.
+     */
+    public List<Path> hostModules() throws IOException {
+        return modules().hostFiles();
+    }
+
+    private Arm64GuestModules modules() throws IOException {
+        List<String> kernelPackage = Arm64GuestModules.kernelPackage(files.packages());
+        return Arm64GuestModules.ensure(files.directory().getParent(), kernelPackage.get(0), kernelPackage.get(1),
+                Arm64TestHost::progress);
+    }
+
     /** Starts L1 running {@code program}; the caller closes the returned run. */
     public GuestRun start(Arm64Program program) throws IOException {
         long t0 = System.nanoTime();

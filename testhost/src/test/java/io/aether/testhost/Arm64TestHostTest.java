@@ -123,6 +123,40 @@ class Arm64TestHostTest {
         assertEquals(0755, assertInstanceOf(Initramfs.RegularFile.class, layout.get("init")).permissions());
     }
 
+    @Test
+    void aProgramsFilesLieInAetherFilesUnderTheirNamesAndTwoOfOneNameAreRefused() throws IOException {
+        Path kernel = Files.write(dir.resolve("Image"), arm64ImageHeader());
+        Path initrd = Files.writeString(dir.resolve("guest.cpio"), "070701");
+        Arm64HostImage image = new Arm64HostImage(Arm64HostFiles.cached(files).orElseThrow(),
+                new Arm64Program("io.x.Probe", List.of(jar), List.of(), Duration.ofMinutes(1), List.of(kernel, initrd)), "");
+        Initramfs layout = image.layout();
+        assertEquals(new Initramfs.HostFile(kernel), content(layout, "aether/files/Image"));
+        assertEquals(new Initramfs.HostFile(initrd), content(layout, "aether/files/guest.cpio"));
+        Path other = Files.createDirectories(dir.resolve("other")).resolve("Image");
+        Files.write(other, arm64ImageHeader());
+        var twice = assertThrows(IllegalArgumentException.class,
+                () -> new Arm64Program("io.x.Probe", List.of(jar), List.of(), Duration.ofMinutes(1), List.of(kernel, other)));
+        assertEquals("two files for L1 are called Image", twice.getMessage());
+        var missing = assertThrows(IllegalArgumentException.class,
+                () -> new Arm64Program("io.x.Probe", List.of(jar), List.of(), Duration.ofMinutes(1), List.of(dir.resolve("gone"))));
+        assertEquals("file " + dir.resolve("gone") + " for L1 is not a regular file", missing.getMessage());
+    }
+
+    @Test
+    void guestModulesAreThoseOfTheHostsKernelPackageAndACompleteCacheIsReused() throws IOException {
+        assertEquals(List.of("linux-image-6.12.1-cloud-arm64", "6.12.1-1"),
+                Arm64GuestModules.kernelPackage(List.of("busybox-static=1:1.37", "linux-image-6.12.1-cloud-arm64=6.12.1-1")));
+        var none = assertThrows(IOException.class, () -> Arm64GuestModules.kernelPackage(List.of("busybox-static=1:1.37")));
+        assertEquals("the arm64 host's manifest names no linux-image-* package: [busybox-static=1:1.37]", none.getMessage());
+        // An epoch's colon is kept out of the directory name.
+        Path cached = Files.createDirectories(dir.resolve("cache/guest-modules/linux-image-x_1%2.0-" + Arm64GuestModules.RECIPE));
+        Files.writeString(cached.resolve("complete"), "linux-image-x=1:2.0\n");
+        Arm64GuestModules modules = Arm64GuestModules.ensure(dir.resolve("cache"), "linux-image-x", "1:2.0",
+                line -> { throw new AssertionError("fetched again: " + line); });
+        assertEquals(List.of(cached.resolve("virtio_mmio.ko"), cached.resolve("virtio_blk.ko"), cached.resolve("virtio-rng.ko")),
+                modules.files());
+    }
+
     /**
      * Runs L1's /init under the host's sh with every command it calls stubbed, and checks the
      * sequence. Only shell functions can stub commands, so the init must name none by its path:

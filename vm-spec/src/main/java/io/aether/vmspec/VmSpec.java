@@ -86,8 +86,10 @@ public record VmSpec(Boot boot, ByteSize memory, int vcpus, List<Disk> disks, Li
         COUNT,
         /** Triple-faults. */
         CRASH,
-        /** Polls the i8042 keyboard until Ctrl-Alt-Del arrives, then resets through the controller. */
-        KEYBOARD;
+        /** Polls the i8042 keyboard until Ctrl-Alt-Del arrives, then resets through the controller (x86_64). */
+        KEYBOARD,
+        /** Makes the monitor's own SMCCC call through HVC and prints its answer, then powers off (aarch64). */
+        HYPERCALL;
 
         /** The name users write: {@code hello}. */
         public String id() {
@@ -358,7 +360,7 @@ public record VmSpec(Boot boot, ByteSize memory, int vcpus, List<Disk> disks, Li
         return value.name().toLowerCase(Locale.ROOT);
     }
 
-    /** The constant written {@code id}, or an error for {@code field} that lists them all ("hello, echo, count, crash or keyboard"). */
+    /** The constant written {@code id}, or an error for {@code field} that lists them all ("hello, echo, count, crash, keyboard or hypercall"). */
     private static <E extends Enum<E>> E byId(E[] values, String id, String field) {
         StringBuilder choices = new StringBuilder();
         for (int i = 0; i < values.length; i++) {

@@ -20,6 +20,10 @@ final class ExitHandler {
         record CheckState() implements Action {
         }
 
+        /** Answer the guest's call to the monitor in its vCPU's registers ({@link Hypercalls}), then run it again. */
+        record AnswerHypercall(VcpuExit.Hypercall call) implements Action {
+        }
+
         /** Stop the VM. */
         record Stop(StopReason reason) implements Action {
         }
@@ -34,10 +38,11 @@ final class ExitHandler {
     /**
      * @param haltStops whether HLT ends the VM (the stub guest runs without an in-kernel
      *     interrupt controller, so its final HLT reaches the monitor)
+     * @param decoding how the trace line reads the exit's architecture-specific payload
      * @param trace where {@code --trace-exits} prints, or null
      */
-    static Action handle(int vcpu, VcpuExit exit, Bus io, Bus mmio, boolean haltStops, PrintStream trace) {
-        if (trace != null) trace.println("[vcpu " + vcpu + "] " + exit.describe());
+    static Action handle(int vcpu, VcpuExit exit, Bus io, Bus mmio, boolean haltStops, ExitDecoding decoding, PrintStream trace) {
+        if (trace != null) trace.println("[vcpu " + vcpu + "] " + decoding.describe(exit));
         return switch (exit) {
             case VcpuExit.IoOut out -> {
                 byte[] unit = new byte[out.size()];
@@ -72,6 +77,10 @@ final class ExitHandler {
                 case VcpuExit.SystemEvent.RESET -> new Action.Stop(new StopReason.Reboot());
                 default -> new Action.Stop(new StopReason.GuestCrash(vcpu, e.describe()));
             };
+            // A single step or breakpoint asked for by --debug: the trace line above is its whole point.
+            case VcpuExit.Debug d -> RESUME;
+            case VcpuExit.Hypercall h -> new Action.AnswerHypercall(h);
+            case VcpuExit.ArmNisv n -> new Action.Stop(new StopReason.GuestCrash(vcpu, "an access KVM cannot decode, " + decoding.describe(n)));
             case VcpuExit.Interrupted i -> CHECK_STATE;
             case VcpuExit.Unsupported u -> new Action.Stop(new StopReason.GuestCrash(vcpu, u.describe()));
         };

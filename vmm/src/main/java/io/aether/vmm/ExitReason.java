@@ -5,7 +5,8 @@ import java.util.Locale;
 
 /** Why a vCPU left the guest, as metrics count it: one per kind of {@link VcpuExit}. */
 enum ExitReason {
-    IO_IN, IO_OUT, MMIO_READ, MMIO_WRITE, HLT, SHUTDOWN, INTERNAL_ERROR, FAIL_ENTRY, SYSTEM_EVENT, INTERRUPTED, UNSUPPORTED;
+    IO_IN, IO_OUT, MMIO_READ, MMIO_WRITE, HLT, SHUTDOWN, INTERNAL_ERROR, FAIL_ENTRY, SYSTEM_EVENT, DEBUG, HYPERCALL, ARM_NISV, INTERRUPTED,
+    UNSUPPORTED;
 
     static ExitReason of(VcpuExit exit) {
         return switch (exit) {
@@ -18,6 +19,9 @@ enum ExitReason {
             case VcpuExit.InternalError e -> INTERNAL_ERROR;
             case VcpuExit.FailEntry e -> FAIL_ENTRY;
             case VcpuExit.SystemEvent e -> SYSTEM_EVENT;
+            case VcpuExit.Debug e -> DEBUG;
+            case VcpuExit.Hypercall e -> HYPERCALL;
+            case VcpuExit.ArmNisv e -> ARM_NISV;
             case VcpuExit.Interrupted e -> INTERRUPTED;
             case VcpuExit.Unsupported e -> UNSUPPORTED;
         };

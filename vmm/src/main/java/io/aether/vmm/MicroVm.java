@@ -45,8 +45,7 @@ public final class MicroVm implements AutoCloseable {
     private final GuestMemory memory;
     private final DeviceManager devices;
     private final List<Vcpu> vcpus;
-    /** The CPUID each vCPU was given: a snapshot keeps it, a restore gives it again. */
-    private final List<List<CpuidEntry>> cpuids;
+    private final Arch arch;
     /** Whether the VM has KVM's irqchip and PIT (Linux guests; the stub runs without). */
     private final boolean irqchip;
     private final List<VcpuRunner> runners = new ArrayList<>();
@@ -61,20 +60,21 @@ public final class MicroVm implements AutoCloseable {
     /**
      * @param stopped completed by whatever stops the VM first (its guest's power events included)
      * @param haltStops whether HLT ends the VM (the stub guest, which has no interrupt controller)
+     * @param arch the guest's architecture (how the trace reads its exits, how its vCPUs are debugged)
      * @param trace where every vCPU exit is printed, or null
      */
     MicroVm(VmSpec spec, Kvm kvm, Vm vm, GuestMemory memory, DeviceManager devices, List<Vcpu> vcpus,
-            List<List<CpuidEntry>> cpuids, CompletableFuture<StopReason> stopped, boolean haltStops, PrintStream trace) {
+            CompletableFuture<StopReason> stopped, boolean haltStops, Arch arch, PrintStream trace) {
         this.spec = spec;
         this.kvm = kvm;
         this.vm = vm;
         this.memory = memory;
         this.devices = devices;
         this.vcpus = List.copyOf(vcpus);
-        this.cpuids = List.copyOf(cpuids);
+        this.arch = arch;
         this.irqchip = !haltStops;
         this.stopped = stopped;
-        for (Vcpu vcpu : this.vcpus) runners.add(new VcpuRunner(vcpu, devices.io(), devices.mmio(), haltStops, trace, this::requestStop));
+        for (Vcpu vcpu : this.vcpus) runners.add(new VcpuRunner(vcpu, devices.io(), devices.mmio(), haltStops, arch, trace, this::requestStop));
         // Whoever completes the future first (a power event, a crash, a request), the vCPUs stop.
         stopped.thenRun(() -> runners.forEach(VcpuRunner::stop));
     }
@@ -118,6 +118,20 @@ public final class MicroVm implements AutoCloseable {
             }
             if (paused) devices.pause();
             state = paused ? RunState.PAUSED : RunState.RUNNING;
+        }
+    }
+
+    /**
+     * Single-steps every vCPU and stops at its software breakpoints: each instruction is a debug
+     * exit, which the exit trace prints with its syndrome decoded (ESR_EL2 on aarch64).
+     *
+     * @throws IllegalStateException if the VM has started
+     * @throws VmCreationException where the architecture has no decoded debug exits
+     */
+    public void enableGuestDebug() {
+        synchronized (lifecycle) {
+            require(RunState.CREATED, "debug");
+            vcpus.forEach(arch::enableGuestDebug);
         }
     }
 
@@ -167,10 +181,12 @@ public final class MicroVm implements AutoCloseable {
      *
      * @param progress told how much memory is written, or null
      * @throws IllegalStateException naming the state, if the VM is not paused
+     * @throws UnsupportedOperationException for an architecture whose VMs cannot be saved (aarch64)
      * @throws IOException naming the file that could not be written; the VM is unchanged
      */
     public VmSnapshot.Written snapshot(Path dir, VmSnapshot.Progress progress) throws IOException, InterruptedException {
         synchronized (lifecycle) {
+            arch.requireSnapshots("snapshot");
             require(RunState.PAUSED, "snapshot");
             return VmSnapshot.write(this, dir, progress);
         }
@@ -189,7 +205,7 @@ public final class MicroVm implements AutoCloseable {
     }
 
     List<List<CpuidEntry>> cpuids() {
-        return cpuids;
+        return arch.cpuids();
     }
 
     boolean hasIrqchip() {

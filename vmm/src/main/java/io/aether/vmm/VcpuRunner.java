@@ -21,6 +21,7 @@ final class VcpuRunner implements Runnable {
     private final Bus io;
     private final Bus mmio;
     private final boolean haltStops;
+    private final Arch arch;
     private final PrintStream trace;
     private final Consumer<StopReason> onStop;
     private RunState state = RunState.CREATED;
@@ -41,11 +42,12 @@ final class VcpuRunner implements Runnable {
         static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
     }
 
-    VcpuRunner(Vcpu vcpu, Bus io, Bus mmio, boolean haltStops, PrintStream trace, Consumer<StopReason> onStop) {
+    VcpuRunner(Vcpu vcpu, Bus io, Bus mmio, boolean haltStops, Arch arch, PrintStream trace, Consumer<StopReason> onStop) {
         this.vcpu = vcpu;
         this.io = io;
         this.mmio = mmio;
         this.haltStops = haltStops;
+        this.arch = arch;
         this.trace = trace;
         this.onStop = onStop;
     }
@@ -136,9 +138,16 @@ final class VcpuRunner implements Runnable {
             while (awaitRunnable()) {
                 VcpuExit exit = vcpu.run();
                 exits.incrementAndGet(ExitReason.of(exit).ordinal());
-                switch (ExitHandler.handle(vcpu.id(), exit, io, mmio, haltStops, trace)) {
+                switch (ExitHandler.handle(vcpu.id(), exit, io, mmio, haltStops, arch, trace)) {
                     case ExitHandler.Action.Resume r -> vcpu.complete(exit);
                     case ExitHandler.Action.CheckState c -> { }
+                    case ExitHandler.Action.AnswerHypercall h -> {
+                        if (!arch.answerHypercall(vcpu, h.call())) {
+                            moveTo(RunState.STOPPED);
+                            onStop.accept(new StopReason.GuestCrash(vcpu.id(), "a call the monitor never took over, " + h.call().describe()));
+                            return;
+                        }
+                    }
                     case ExitHandler.Action.Stop s -> {
                         moveTo(RunState.STOPPED);
                         onStop.accept(s.reason());

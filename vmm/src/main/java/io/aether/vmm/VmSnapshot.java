@@ -298,7 +298,7 @@ public final class VmSnapshot {
             throw new SnapshotException("section spec: " + e.getMessage(), e);
         }
         StateReader memory = take(left, "memory").reader();
-        List<RegionSpec> regions = VmBuilder.regions(spec);
+        List<RegionSpec> regions = X86Arch.regions(spec.boot(), spec.memory().bytes());
         int count = memory.i32("regions");
         if (count != regions.size()) throw memory.fail("regions", count + " regions, the spec's memory has " + regions.size());
         for (RegionSpec r : regions) {

@@ -46,6 +46,27 @@ class StubGuestTest {
     }
 
     @Test
+    void guestDebuggingIsRefusedOnX86InOneLineAndOnlyBeforeTheStart() throws Exception {
+        requireKvm();
+        try (MicroVm vm = MicroVm.create(VmSpec.stub(VmSpec.StubProgram.HELLO), new ByteArrayOutputStream(), null)) {
+            var e = assertThrows(VmCreationException.class, vm::enableGuestDebug);
+            assertEquals("guest debugging (single step, breakpoints) is implemented for aarch64 guests only", e.getMessage());
+            vm.start();
+            var late = assertThrows(IllegalStateException.class, vm::enableGuestDebug);
+            assertTrue(late.getMessage().startsWith("cannot debug: the VM is "), late.getMessage());
+        }
+    }
+
+    @Test
+    void theArm64HypercallProgramIsRefusedOnX86InOneLine() throws Exception {
+        requireKvm();
+        var e = assertThrows(VmCreationException.class,
+                () -> MicroVm.create(VmSpec.stub(VmSpec.StubProgram.HYPERCALL), new ByteArrayOutputStream(), null).close());
+        assertEquals("--stub=hypercall: the hypercall program (an SMCCC call through HVC) is aarch64's; "
+                + "x86_64 has hello, echo, count, crash and keyboard", e.getMessage());
+    }
+
+    @Test
     void consoleInputReachesTheGuestWhichEchoesItBack() throws Exception {
         requireKvm();
         var console = new ByteArrayOutputStream();
