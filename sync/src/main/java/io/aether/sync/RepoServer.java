@@ -16,6 +16,7 @@ import java.io.DataOutputStream;
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.security.DigestInputStream;
@@ -309,6 +310,7 @@ public final class RepoServer implements AutoCloseable {
         try {
             return serve(endpoint, req);
         } catch (Refusal r) {
+            discardRest(req);
             return refuse(r.status, r.getMessage());
         } catch (ClientFailure f) {
             if (f.getCause() instanceof Request.BodyTooLarge) {
@@ -322,11 +324,26 @@ public final class RepoServer implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             int status = e instanceof VerificationException ? 403
                     : e instanceof RepositoryException || e instanceof IllegalArgumentException ? 400 : 500;
+            discardRest(req);
             return refuse(status, peerMessage(e));
         }
     }
 
-    /** A refusal as a one-line text answer; the http module reads and drops what is left of the body. */
+    /**
+     * Reads and drops what is left of a refused request's body before the answer, so that its
+     * client, still sending, gets the reason rather than a reset connection. Here, not after the
+     * answer (where the http module would drop it too): here the request's deadline still bounds
+     * how long a client may take to send it.
+     */
+    private static void discardRest(Request req) {
+        try {
+            req.bodyStream().transferTo(OutputStream.nullOutputStream());
+        } catch (IOException e) {
+            // Too slow, too large or gone: the http module closes the connection after the answer.
+        }
+    }
+
+    /** A refusal as a one-line text answer. */
     private Response refuse(int status, String reason) {
         refused.incrementAndGet();
         Map<String, String> headers = switch (status) {
