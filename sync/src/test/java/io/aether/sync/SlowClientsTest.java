@@ -146,6 +146,21 @@ class SlowClientsTest {
         throw new AssertionError("a client sending a byte every " + everyMillis + " ms was never cut off");
     }
 
+    /** Asks for every chunk of the model (12 MB) on {@code s}, as Bob. */
+    private static void askForEveryChunk(SSLSocket s) throws IOException {
+        send(s, head("POST", "/v1/objects", chunkList, BOB));
+        s.getOutputStream().write(chunkList);
+        s.getOutputStream().flush();
+    }
+
+    /** Sends {@code head} at once, then {@code body} a byte every {@code everyMillis}; how long until the server cut it off. */
+    private long trickledAfter(String head, byte[] body, long everyMillis) throws IOException, InterruptedException {
+        try (SSLSocket s = connect("127.0.0.1")) {
+            send(s, head);
+            return trickle(s, body, everyMillis);
+        }
+    }
+
     /** Reads what the server sends until it closes the connection; the bytes read. */
     private static long drainUntilClosed(InputStream in, int chunk, long pauseMillis) throws InterruptedException {
         byte[] buf = new byte[chunk];
@@ -195,11 +210,8 @@ class SlowClientsTest {
     void aPushTricklingBelowTheMinimumRateIsCutOff() throws Exception {
         serve(Duration.ofSeconds(30), 1024, Duration.ofMinutes(10), 64, 16);
         byte[] body = onePushedChunk(100_000);
-        try (SSLSocket s = connect("127.0.0.1")) {
-            send(s, head("POST", "/v1/push", body, ALICE));
-            long took = trickle(s, body, 200);
-            assertTrue(took < 10_000, "cut off after " + took + " ms");
-        }
+        long took = trickledAfter(head("POST", "/v1/push", body, ALICE), body, 200);
+        assertTrue(took < 10_000, "cut off after " + took + " ms");
         awaitStalls(1);
         assertTrue(SyncTest.staged(server, ALICE).isEmpty(), "nothing of the trickle was stored");
     }
@@ -209,11 +221,8 @@ class SlowClientsTest {
         // Ten bytes a second clear a minimum rate of one; the 1.5 s deadline ends it.
         serve(Duration.ofSeconds(30), 1, Duration.ofMillis(1500), 64, 16);
         byte[] body = onePushedChunk(100_000);
-        try (SSLSocket s = connect("127.0.0.1")) {
-            send(s, head("POST", "/v1/push", body, ALICE));
-            long took = trickle(s, body, 100);
-            assertTrue(took >= 1_400 && took < 10_000, "cut off after " + took + " ms");
-        }
+        long took = trickledAfter(head("POST", "/v1/push", body, ALICE), body, 100);
+        assertTrue(took >= 1_400 && took < 10_000, "cut off after " + took + " ms");
         awaitStalls(1);
     }
 
@@ -222,11 +231,8 @@ class SlowClientsTest {
         // Refused at once (no key), and its body is read and dropped so that the client gets the
         // reason: within the request's deadline, not for as long as the client keeps sending.
         serve(Duration.ofSeconds(30), 1, Duration.ofMillis(1500), 64, 16);
-        try (SSLSocket s = connect("127.0.0.1")) {
-            send(s, "POST /v1/push HTTP/1.1\r\nHost: t\r\nContent-Length: 300\r\n\r\n");
-            long took = trickle(s, new byte[300], 100);
-            assertTrue(took >= 1_400 && took < 10_000, "cut off after " + took + " ms");
-        }
+        long took = trickledAfter("POST /v1/push HTTP/1.1\r\nHost: t\r\nContent-Length: 300\r\n\r\n", new byte[300], 100);
+        assertTrue(took >= 1_400 && took < 10_000, "cut off after " + took + " ms");
         awaitStalls(1);
     }
 
@@ -234,9 +240,7 @@ class SlowClientsTest {
     void aClientThatStopsReadingItsAnswerIsCutOffAtTheStallLimit() throws Exception {
         serve(Duration.ofMillis(500), 1024, Duration.ofMinutes(10), 64, 16);
         try (SSLSocket s = connect("127.0.0.1")) {
-            send(s, head("POST", "/v1/objects", chunkList, BOB));
-            s.getOutputStream().write(chunkList);
-            s.getOutputStream().flush();
+            askForEveryChunk(s);
             awaitStalls(1); // 12 MB that nobody reads
             long read = drainUntilClosed(s.getInputStream(), 1 << 16, 0);
             assertTrue(read < chunkBytes, "the answer was cut short, after " + read + " of " + chunkBytes + " bytes");
@@ -250,9 +254,7 @@ class SlowClientsTest {
         // 12 MB answer would take five minutes. The deadline, 2 s after the request, ends it.
         serve(Duration.ofSeconds(30), 1024, Duration.ofSeconds(2), 64, 16);
         try (SSLSocket s = connect("127.0.0.1")) {
-            send(s, head("POST", "/v1/objects", chunkList, BOB));
-            s.getOutputStream().write(chunkList);
-            s.getOutputStream().flush();
+            askForEveryChunk(s);
             long t0 = System.nanoTime();
             Thread reader = Thread.ofVirtual().start(() -> {
                 try {
