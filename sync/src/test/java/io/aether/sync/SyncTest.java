@@ -304,7 +304,7 @@ class SyncTest {
     @Test
     void aClientThatStallsMidPushIsCutOffAndReleasesTheRepositoryForGc() throws Exception {
         try (RepoServer guarded = RepoServer.start(server, new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), CREDS,
-                RepoServer.Options.defaults().withLimits(RepoServer.limits(java.time.Duration.ofMillis(300),
+                RepoServer.Options.defaults().withLimits(RepoServer.limits(java.time.Duration.ofSeconds(1),
                         RepoServer.DEFAULT_MIN_BYTES_PER_SECOND, RepoServer.DEFAULT_IO_DEADLINE, 64, 16)));
              javax.net.ssl.SSLSocket s = Tls.connect(Tls.clientContext(PIN), "127.0.0.1", guarded.port(), 10_000)) {
             // Half a push, signed by a client that may push: the handler waits for a body that never comes.
