@@ -376,6 +376,10 @@ final class SyncCommands {
 
         @Override
         int run() throws IOException {
+            // Checked first: limits the server cannot keep are refused before --init creates anything.
+            RepoServer.Options options = new RepoServer.Options(
+                    RepoServer.limits(stallLimit, minRate.bytes(), ioDeadline, maxConnections, maxConnectionsPerClient),
+                    publicRead, maxPush.bytes(), maxStaged.bytes(), stagingTtl, RepoServer.Options.DEFAULT_MAX_RESPONSE_BYTES);
             Path d = repo.path(dir);
             Repository r;
             try {
@@ -387,9 +391,6 @@ final class SyncCommands {
                 r = Repository.initBare(d, repo.trust());
                 out().println("Initialized empty bare model repository in " + r.storeDir());
             }
-            RepoServer.Options options = new RepoServer.Options(
-                    RepoServer.limits(stallLimit, minRate.bytes(), ioDeadline, maxConnections, maxConnectionsPerClient),
-                    publicRead, maxPush.bytes(), maxStaged.bytes(), stagingTtl, RepoServer.Options.DEFAULT_MAX_RESPONSE_BYTES);
             int clients = AccessList.load(r).grants().size();
             AetherHome home = repo.home();
             boolean fresh = !Files.exists(home.tlsDir().resolve("server.crt"));

@@ -353,8 +353,9 @@ class ModelCliTest {
         String served = tmp.resolve("served").toString();
         run("model", "serve-repo", served, "--init", "--port", "0", "--home", home.toString(), "--min-rate", "0")
                 .failedWith("minimum rate must be at least 1 byte/s, got 0");
-        run("model", "serve-repo", served, "--port", "0", "--home", home.toString(), "--max-connections", "4",
+        run("model", "serve-repo", served, "--init", "--port", "0", "--home", home.toString(), "--max-connections", "4",
                 "--max-connections-per-client", "8").failedWith("max connections per client must be 1..max connections (4), got 8");
+        assertFalse(Files.exists(tmp.resolve("served")), "refused before --init created the repository");
     }
 
     /** {@code aether model serve-repo} on a free loopback port, in a thread of this JVM. */
