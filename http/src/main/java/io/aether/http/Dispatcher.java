@@ -122,6 +122,11 @@ final class Dispatcher extends Handler.Abstract.NonBlocking {
 
         void run() {
             thread = Thread.currentThread();
+            // The idle timeout is the peer's: Jetty still fails a pending read or write with it, but
+            // asks this when neither is pending, that is while the handler computes, which the
+            // route's deadline bounds. Without it a handler working longer than the idle timeout
+            // had its request failed under it and its answer mangled.
+            request.addIdleTimeoutListener(timeout -> false);
             String path = Optional.ofNullable(request.getHttpURI().getDecodedPath()).orElse("/");
             switch (routes.match(request.getMethod(), path)) {
                 case Router.Match.Refused r -> {

@@ -12,7 +12,9 @@ import java.time.Duration;
  * @param maxConnectionsPerClient connections served at once from one TCP client address; one more
  *                                is answered 429 and closed (Unix-socket peers are all local: only
  *                                the total applies to them)
- * @param idleTimeout             a connection that moves no bytes for this long is closed
+ * @param idleTimeout             a connection that moves no bytes for this long while the server
+ *                                waits on its peer is closed (a handler's own work is bounded by
+ *                                the request deadline instead)
  * @param minDataRate             bytes per second a peer must average while it sends a request
  *                                (TLS handshake, request head, body); a slower one is cut off:
  *                                closed mid-head, answered 408 mid-body

@@ -32,6 +32,10 @@ class PeerLimitsTest {
         socket = dir.resolve("api.sock");
         server = HttpServer.start(List.of(new Listener.UnixSocket(socket)), new Router()
                 .get("/v1/hello", req -> Response.ok(Map.of("hello", "world")))
+                .get("/v1/think", req -> {
+                    Thread.sleep(1500); // computing, not waiting on the peer
+                    return Response.ok(Map.of("thought", "long"));
+                })
                 .post("/v1/echo", req -> Response.ok(req.body(Map.class))), limits);
     }
 
@@ -139,5 +143,14 @@ class PeerLimitsTest {
         }
         long millis = (System.nanoTime() - t0) / 1_000_000;
         assertTrue(millis >= 400 && millis < 5000, "closed after about 500 ms, took " + millis + " ms");
+    }
+
+    @Test
+    void aHandlerComputingLongerThanTheIdleTimeoutIsAnswered() throws Exception {
+        // The idle timeout is the peer's: nothing is read or written while the handler works, and the deadline bounds that.
+        start(Limits.DEFAULTS.withHeartbeat(Duration.ofMillis(100)).withIdleTimeout(Duration.ofMillis(300)));
+        ApiClient.Reply reply = ApiClient.unix(socket, WAIT).get("/v1/think");
+        assertEquals(200, reply.status());
+        assertEquals(Map.of("thought", "long"), reply.json(Map.class));
     }
 }

@@ -1,7 +1,5 @@
 package io.aether.security;
 
-import com.sun.net.httpserver.HttpsConfigurator;
-import com.sun.net.httpserver.HttpsParameters;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -141,20 +139,6 @@ public final class Tls {
         // Pinning replaces host-name checks: the certificate is self-signed and names no host.
         p.setEndpointIdentificationAlgorithm(null);
         return p;
-    }
-
-    /** Configures the engines of {@code com.sun.net.httpserver.HttpsServer} with {@link #parameters}. */
-    public static HttpsConfigurator httpsConfigurator(SSLContext context) {
-        return httpsConfigurator(context, new String[] {GROUP});
-    }
-
-    static HttpsConfigurator httpsConfigurator(SSLContext context, String[] groups) {
-        return new HttpsConfigurator(context) {
-            @Override
-            public void configure(HttpsParameters params) {
-                params.setSSLParameters(parameters(context, groups));
-            }
-        };
     }
 
     /**

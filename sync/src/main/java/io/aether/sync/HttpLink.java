@@ -20,9 +20,9 @@ import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
 
 /**
- * A minimal HTTP/1.1 client (RFC 9112) over Aether's TLS: one connection per request, request
- * bodies sent whole with Content-Length (their hash is signed, see {@link RequestAuth}),
- * responses framed by Content-Length or chunked.
+ * A minimal HTTP/1.1 client (RFC 9112) over Aether's TLS: one connection per request (closed once
+ * the answer is read), request bodies sent whole with Content-Length (their hash is signed, see
+ * {@link RequestAuth}), responses framed by Content-Length, chunked, or by the connection's end.
  * The JDK's HttpClient is not used because it does not pass the named-group restriction on to
  * the TLS engine, so it could not guarantee X25519MLKEM768; this client also counts the bytes on
  * the wire (below TLS) and the payload bytes (HTTP bodies).
@@ -150,8 +150,10 @@ final class HttpLink {
             StringBuilder head = new StringBuilder();
             head.append(method).append(' ').append(basePath).append(path).append(" HTTP/1.1\r\n")
                     .append("Host: ").append(hostPort()).append("\r\n")
-                    .append("User-Agent: aether-sync\r\n")
-                    .append("Connection: close\r\n");
+                    .append("User-Agent: aether-sync\r\n");
+            // No "Connection: close": the connection is closed after the answer all the same, but a
+            // server told to close may end a body of unknown length by closing, and then a body cut
+            // short by a failure would look complete. Kept open, it must frame it (chunked).
             if (signer != null) {
                 String server = Tls.fingerprint((X509Certificate) s.getSession().getPeerCertificates()[0]);
                 head.append(RequestAuth.HEADER).append(": ").append(signer.authorization(server, method, basePath + path, body))
@@ -207,7 +209,7 @@ final class HttpLink {
                 }
                 framed = new BoundedInputStream(in, len);
             } else {
-                framed = new BoundedInputStream(in, 0);
+                framed = in; // RFC 9112, 6.3: a response without a length ends when the connection closes
             }
             Wire.CountingInputStream counted = new Wire.CountingInputStream(framed);
             return new Response(code, counted, s, counted);

@@ -3,6 +3,8 @@ package io.aether.sync;
 import io.aether.security.Identity;
 import io.aether.security.ServerTrust;
 import io.aether.security.Tls;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
@@ -44,6 +46,7 @@ public final class RemoteRepository {
     /** What one fetch may add to {@code incoming/} unless told otherwise. */
     public static final long DEFAULT_MAX_DOWNLOAD_BYTES = 64L << 30;
     private static final String IDS = "application/x-aether-ids";
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     private final URI url;
     private final HttpLink link;
@@ -334,11 +337,30 @@ public final class RemoteRepository {
     }
 
     private RepositoryException refused(int status, String text) {
-        String reason = text.isBlank() ? "HTTP " + status : text.lines().findFirst().orElse(text);
+        String reason = text.isBlank() ? "HTTP " + status : reason(text);
         if (status == 401 && !link.signs()) {
             reason += " (this client has no key: create one with 'aether model keygen' and have the server's operator grant it)";
         }
         return status == 403 ? new VerificationException("remote " + link.hostPort() + " refused: " + reason)
                 : new RepositoryException("remote " + link.hostPort() + " refused: " + reason);
+    }
+
+    /**
+     * The first line of a refusal's text, or the message of the http module's JSON error
+     * ({@code {"error": CODE, "message": ...}}: a refusal of the server's HTTP stack, such as too
+     * many connections or an unknown route), kept printable.
+     */
+    static String reason(String text) {
+        if (text.startsWith("{")) {
+            try {
+                JsonNode message = JSON.readTree(text).get("message");
+                if (message != null && message.isTextual()) {
+                    return Codec.printable(message.asText());
+                }
+            } catch (IOException | RuntimeException notJson) {
+                // Shown as it came.
+            }
+        }
+        return text.lines().findFirst().orElse(text);
     }
 }

@@ -5,17 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpsServer;
 import io.aether.security.ServerCredentials;
 import io.aether.security.ServerTrust;
-import io.aether.security.Tls;
-import java.io.ByteArrayInputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -52,7 +46,7 @@ class HostileServerTest {
 
     private Repository source;
     private Repository client;
-    private HttpsServer fake;
+    private FakeServer fake;
     private volatile Lie lie = Lie.NONE;
     private volatile ObjectId tip;
     private final List<ObjectId> junk = new ArrayList<>();
@@ -71,30 +65,22 @@ class HostileServerTest {
             junkBytes.add(Codec.encodeChunk(data, 0, data.length));
             junk.add(ObjectId.hash(junkBytes.getLast()));
         }
-        fake = HttpsServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-        fake.setHttpsConfigurator(Tls.httpsConfigurator(Tls.serverContext(CREDS)));
-        fake.createContext("/v1/", this::answer);
-        fake.start();
+        fake = FakeServer.start(CREDS, this::answer);
     }
 
     @AfterEach
     void tearDown() {
-        fake.stop(0);
+        fake.close();
     }
 
-    private void answer(HttpExchange ex) throws IOException {
-        String path = ex.getRequestURI().getPath();
-        DataInputStream in = new DataInputStream(new ByteArrayInputStream(ex.getRequestBody().readAllBytes()));
+    private void answer(String path, DataInputStream in, DataOutputStream out) {
         try (Wire.Compressor c = new Wire.Compressor()) {
             if (path.equals("/v1/refs")) {
-                byte[] b = (tip.hex() + " refs/heads/main\nREPOSITORY " + "0".repeat(32) + "\n").getBytes(StandardCharsets.UTF_8);
-                ex.sendResponseHeaders(200, b.length);
-                ex.getResponseBody().write(b);
+                out.write((tip.hex() + " refs/heads/main\nREPOSITORY " + "0".repeat(32) + "\n").getBytes(StandardCharsets.UTF_8));
             } else if (path.equals("/v1/history")) {
                 List<ObjectId> wants = Wire.readIds(in);
                 wants.forEach(id -> asked.add("history " + id.hex()));
                 List<ObjectId> haves = Wire.readIds(in);
-                DataOutputStream out = frames(ex);
                 for (ObjectId id : Transfer.newCommits(source, wants, haves)) {
                     Wire.writeFrame(out, id, source.objects.read(id), c);
                 }
@@ -112,7 +98,6 @@ class HostileServerTest {
             } else {
                 List<ObjectId> ids = Wire.readIds(in);
                 ids.forEach(id -> asked.add("objects " + id.hex()));
-                DataOutputStream out = frames(ex);
                 for (ObjectId id : ids) {
                     Wire.writeFrame(out, id, source.objects.read(id), c);
                 }
@@ -124,16 +109,10 @@ class HostileServerTest {
         } catch (IOException | RuntimeException e) {
             // The client hung up on a lie: that is what the tests want.
         }
-        ex.close();
-    }
-
-    private static DataOutputStream frames(HttpExchange ex) throws IOException {
-        ex.sendResponseHeaders(200, 0);
-        return new DataOutputStream(ex.getResponseBody());
     }
 
     private RemoteRepository remote(long maxDownload) {
-        return new RemoteRepository(URI.create("https://127.0.0.1:" + fake.getAddress().getPort()), PIN, null, maxDownload);
+        return new RemoteRepository(URI.create("https://127.0.0.1:" + fake.port()), PIN, null, maxDownload);
     }
 
     /** What the client's store holds outside objects/ that the fetched tip does not reach. */

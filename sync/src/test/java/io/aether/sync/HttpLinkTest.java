@@ -14,11 +14,14 @@ import java.net.InetAddress;
 import java.net.Socket;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
+import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLServerSocket;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /** The HTTP client against a server that answers with raw, hostile responses. */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
 class HttpLinkTest {
 
     private static final ServerCredentials CREDS = ServerCredentials.generate("http-link-test");
@@ -67,6 +70,15 @@ class HttpLinkTest {
     @Test
     void aBodyFramedByContentLengthIsReadExactly() throws Exception {
         try (HttpLink.Response r = exchange("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello")) {
+            assertEquals(200, r.status);
+            assertEquals("hello", r.text());
+        }
+    }
+
+    @Test
+    void aBodyWithoutALengthEndsWithTheConnection() throws Exception {
+        // RFC 9112, 6.3: what a server that closes after its answer may send (it used to read as an empty body).
+        try (HttpLink.Response r = exchange("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nhello")) {
             assertEquals(200, r.status);
             assertEquals("hello", r.text());
         }

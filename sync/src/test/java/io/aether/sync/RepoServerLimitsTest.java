@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.aether.http.Limits;
 import io.aether.security.ServerCredentials;
 import io.aether.security.ServerTrust;
 import io.aether.security.Tls;
@@ -47,7 +48,7 @@ class RepoServerLimitsTest {
     private static final ServerCredentials CREDS = ServerCredentials.generate("limits-test");
     private static final ServerTrust PIN = ServerTrust.pinned(CREDS.certificate());
     /** Generous per exchange, so that slow clients are not cut off while the tests watch them. */
-    private static final StallGuard.Limits PATIENT = new StallGuard.Limits(Duration.ofSeconds(60), 0, Duration.ofMinutes(10), 64, 16);
+    private static final Limits PATIENT = RepoServer.limits(Duration.ofSeconds(60), 1, Duration.ofMinutes(10), 64, 16);
 
     @TempDir
     Path tmp;

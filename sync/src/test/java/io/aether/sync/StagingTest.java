@@ -120,6 +120,25 @@ class StagingTest {
     }
 
     @Test
+    void aMalformedPushIsRefusedAndKeepsNothing() throws IOException {
+        serve(RepoServer.Options.DEFAULT_STAGING_TTL);
+        List<ObjectId> ids = new ArrayList<>();
+        ByteArrayOutputStream body = new ByteArrayOutputStream();
+        body.write(junk(3, 3, ids));
+        // Then a frame header claiming an empty object: the body does not parse, the valid frames before it go too.
+        body.write(new byte[ObjectId.LENGTH + 9]);
+        String answer = push(BOB, body.toByteArray());
+        assertTrue(answer.startsWith("400 malformed push: frame for " + "0".repeat(64) + " has bad lengths 0/0"), answer);
+        assertNoneStored(ids);
+        // An id list that claims more ids than it holds is the client's mistake too, not the server's.
+        byte[] list = {0, 0, 0, 5};
+        try (HttpLink.Response r = Signed.link(http.port(), PIN, BOB).send("POST", "/v1/missing", "application/x-aether-ids", list)) {
+            String text = r.status + " " + r.text();
+            assertTrue(text.startsWith("400 malformed id list: "), text);
+        }
+    }
+
+    @Test
     void unreferencedObjectsAreBoundedAndGoneOnceARefUpdateIsAccepted() throws IOException {
         serve(RepoServer.Options.DEFAULT_STAGING_TTL);
         List<ObjectId> junk = new ArrayList<>();

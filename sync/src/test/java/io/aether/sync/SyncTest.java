@@ -10,7 +10,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.sun.net.httpserver.HttpsServer;
 import io.aether.security.ServerCredentials;
 import io.aether.security.ServerTrust;
 import io.aether.security.Tls;
@@ -285,46 +284,28 @@ class SyncTest {
     @Test
     void bytesThatDoNotMatchTheirIdAreRefusedByTheClient() throws IOException {
         ObjectId claimed = ObjectId.hash("what the server claims".getBytes(StandardCharsets.UTF_8));
-        HttpsServer liar = HttpsServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-        liar.setHttpsConfigurator(Tls.httpsConfigurator(Tls.serverContext(CREDS)));
-        liar.createContext("/v1/", ex -> {
-            String p = ex.getRequestURI().getPath();
-            ex.getRequestBody().readAllBytes();
-            if (p.equals("/v1/refs")) {
-                byte[] b = (claimed.hex() + " refs/heads/main\n").getBytes(StandardCharsets.UTF_8);
-                ex.sendResponseHeaders(200, b.length);
-                ex.getResponseBody().write(b);
-            } else if (p.equals("/v1/plan")) {
-                ex.sendResponseHeaders(200, 36);
-                DataOutputStream o = new DataOutputStream(ex.getResponseBody());
-                Wire.writeIds(o, List.of(claimed));
-                o.flush();
+        try (FakeServer liar = FakeServer.start(CREDS, (path, body, out) -> {
+            if (path.equals("/v1/refs")) {
+                out.write((claimed.hex() + " refs/heads/main\n").getBytes(StandardCharsets.UTF_8));
             } else {
-                ex.sendResponseHeaders(200, 0);
-                DataOutputStream o = new DataOutputStream(ex.getResponseBody());
                 try (Wire.Compressor c = new Wire.Compressor()) {
-                    Wire.writeFrame(o, claimed, Codec.encodeChunk(new byte[] {6, 6, 6}, 0, 3), c);
+                    Wire.writeFrame(out, claimed, Codec.encodeChunk(new byte[] {6, 6, 6}, 0, 3), c);
                 }
-                o.flush();
             }
-            ex.close();
-        });
-        liar.start();
-        try {
+        })) {
             CorruptObjectException e = assertThrows(CorruptObjectException.class,
-                    () -> remote(liar.getAddress().getPort(), BOB).fetch(bob, "main", Progress.NONE));
+                    () -> remote(liar.port(), BOB).fetch(bob, "main", Progress.NONE));
             assertTrue(e.getMessage().contains(claimed.hex()) && e.getMessage().contains("refused"), e.getMessage());
             assertFalse(bob.incoming.has(claimed));
             assertTrue(bob.refs.readSpecial("FETCH_HEAD").isEmpty());
-        } finally {
-            liar.stop(0);
         }
     }
 
     @Test
     void aClientThatStallsMidPushIsCutOffAndReleasesTheRepositoryForGc() throws Exception {
         try (RepoServer guarded = RepoServer.start(server, new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), CREDS,
-                RepoServer.Options.defaults().withLimits(StallGuard.Limits.of(java.time.Duration.ofMillis(300))));
+                RepoServer.Options.defaults().withLimits(RepoServer.limits(java.time.Duration.ofSeconds(1),
+                        RepoServer.DEFAULT_MIN_BYTES_PER_SECOND, RepoServer.DEFAULT_IO_DEADLINE, 64, 16)));
              javax.net.ssl.SSLSocket s = Tls.connect(Tls.clientContext(PIN), "127.0.0.1", guarded.port(), 10_000)) {
             // Half a push, signed by a client that may push: the handler waits for a body that never comes.
             String auth = Signed.header(ALICE, CREDS.fingerprint(), "POST", "/v1/push", new byte[1_000_000]);

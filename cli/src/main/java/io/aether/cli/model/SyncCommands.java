@@ -15,7 +15,6 @@ import io.aether.sync.RemoteRepository;
 import io.aether.sync.RepoServer;
 import io.aether.sync.Repository;
 import io.aether.sync.RepositoryException;
-import io.aether.sync.StallGuard;
 import io.aether.sync.SyncResult;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -339,25 +338,28 @@ final class SyncCommands {
         boolean publicRead;
 
         @Option(names = "--stall-limit", paramLabel = "DURATION", converter = ModelRunCommand.DurationConverter.class,
-                description = "Cut off a client that moves no bytes for this long in the middle of a transfer (default: 60s).")
+                description = "Close a connection that moves no bytes for this long, in either direction (default: 60s).")
         Duration stallLimit = RepoServer.DEFAULT_STALL_LIMIT;
 
         @Option(names = "--min-rate", paramLabel = "SIZE", converter = ByteSizeConverter.class,
-                description = "Cut off a client that moves fewer bytes per second than this, on average over the stall"
-                        + " limit, while the server waits on it (default: 1K; 0: no minimum).")
-        ByteSize minRate = new ByteSize(StallGuard.Limits.DEFAULT_MIN_BYTES_PER_SECOND);
+                description = "Cut off a client that sends its TLS handshake, request head or request body slower than"
+                        + " this many bytes per second on average, measured once it has been sending for 2 seconds"
+                        + " (default: 1K; at least 1).")
+        ByteSize minRate = new ByteSize(RepoServer.DEFAULT_MIN_BYTES_PER_SECOND);
 
         @Option(names = "--io-deadline", paramLabel = "DURATION", converter = ModelRunCommand.DurationConverter.class,
-                description = "Cut off a request that has kept the server waiting on its client this long in all"
-                        + " (default: 10m).")
-        Duration ioDeadline = StallGuard.Limits.DEFAULT_IO_DEADLINE;
+                description = "Cut off a request not answered in full this long after its head arrived: its body read,"
+                        + " its work done and its answer sent (default: 10m).")
+        Duration ioDeadline = RepoServer.DEFAULT_IO_DEADLINE;
 
-        @Option(names = "--max-requests", paramLabel = "N", description = "Requests served at once (default: ${DEFAULT-VALUE}).")
-        int maxRequests = StallGuard.Limits.DEFAULT_MAX_EXCHANGES;
+        @Option(names = "--max-connections", paramLabel = "N",
+                description = "Connections served at once; one more is answered 503 and closed (default: ${DEFAULT-VALUE}).")
+        int maxConnections = RepoServer.DEFAULT_MAX_CONNECTIONS;
 
-        @Option(names = "--max-requests-per-client", paramLabel = "N",
-                description = "Requests served at once for one client address (default: ${DEFAULT-VALUE}).")
-        int maxRequestsPerClient = StallGuard.Limits.DEFAULT_MAX_EXCHANGES_PER_CLIENT;
+        @Option(names = "--max-connections-per-client", paramLabel = "N",
+                description = "Connections served at once from one client address; one more is answered 429 and closed"
+                        + " (default: ${DEFAULT-VALUE}).")
+        int maxConnectionsPerClient = RepoServer.DEFAULT_MAX_CONNECTIONS_PER_CLIENT;
 
         @Option(names = "--max-push", paramLabel = "SIZE", converter = ByteSizeConverter.class,
                 description = "Most bytes one client may have pushed that no ref update has accepted yet (default: 16G).")
@@ -374,6 +376,10 @@ final class SyncCommands {
 
         @Override
         int run() throws IOException {
+            // Checked first: limits the server cannot keep are refused before --init creates anything.
+            RepoServer.Options options = new RepoServer.Options(
+                    RepoServer.limits(stallLimit, minRate.bytes(), ioDeadline, maxConnections, maxConnectionsPerClient),
+                    publicRead, maxPush.bytes(), maxStaged.bytes(), stagingTtl, RepoServer.Options.DEFAULT_MAX_RESPONSE_BYTES);
             Path d = repo.path(dir);
             Repository r;
             try {
@@ -385,20 +391,12 @@ final class SyncCommands {
                 r = Repository.initBare(d, repo.trust());
                 out().println("Initialized empty bare model repository in " + r.storeDir());
             }
-            RepoServer.Options options = new RepoServer.Options(
-                    new StallGuard.Limits(stallLimit, minRate.bytes(), ioDeadline, maxRequests, maxRequestsPerClient),
-                    publicRead, maxPush.bytes(), maxStaged.bytes(), stagingTtl, RepoServer.Options.DEFAULT_MAX_RESPONSE_BYTES);
-            limitConnections(options.limits());
             int clients = AccessList.load(r).grants().size();
             AetherHome home = repo.home();
             boolean fresh = !Files.exists(home.tlsDir().resolve("server.crt"));
             ServerCredentials creds = ServerCredentials.loadOrCreate(home.tlsDir(), InetAddress.getLocalHost().getHostName());
-            RepoServer server;
-            try {
-                server = RepoServer.start(r, new InetSocketAddress(InetAddress.getByName(bind), port), creds, options);
-            } catch (java.net.BindException e) {
-                throw new IOException("cannot listen on " + bind + ":" + port + ": " + e.getMessage(), e);
-            }
+            // Says which address it cannot listen on, and why.
+            RepoServer server = RepoServer.start(r, new InetSocketAddress(InetAddress.getByName(bind), port), creds, options);
             CountDownLatch stop = new CountDownLatch(1);
             Thread hook = new Thread(() -> {
                 server.close();
@@ -426,21 +424,6 @@ final class SyncCommands {
                 }
             }
             return 0;
-        }
-
-        /**
-         * Before the request reaches a handler, the JDK's HTTP server reads its head with no limit
-         * but its own properties: bound the connections it keeps open and the time a request may
-         * take to arrive, unless the user set them. They apply to the first server of the JVM,
-         * which in the serve-repo process is this one.
-         */
-        private static void limitConnections(StallGuard.Limits limits) {
-            if (System.getProperty("jdk.httpserver.maxConnections") == null) {
-                System.setProperty("jdk.httpserver.maxConnections", String.valueOf(2L * limits.maxExchanges()));
-            }
-            if (System.getProperty("sun.net.httpserver.maxReqTime") == null) {
-                System.setProperty("sun.net.httpserver.maxReqTime", String.valueOf(Math.max(1, limits.ioDeadline().toSeconds())));
-            }
         }
     }
 

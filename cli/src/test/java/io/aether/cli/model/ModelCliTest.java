@@ -100,6 +100,7 @@ class ModelCliTest {
         assertTrue(run("model", "push", "--help").ok().out().contains("fast-forward"));
         assertTrue(run("model", "serve-repo", "--help").ok().out().contains("X25519MLKEM768"));
         assertTrue(run("model", "serve-repo", "--help").ok().out().contains("--public-read"));
+        assertTrue(run("model", "serve-repo", "--help").ok().out().contains("--max-connections-per-client"));
         assertTrue(run("model", "access", "--help").ok().out().contains("--grant alice.pub=read,write"));
         assertTrue(run("model", "clone", "--help").ok().out().contains("Needs no signing key"));
     }
@@ -344,6 +345,17 @@ class ModelCliTest {
         Result r = model(home, null, "access", served.toString(), "--revoke", myId).ok();
         assertTrue(r.out().contains("Revoked " + myId) && r.out().contains(": 1 client key(s)"), r.out());
         model(home, null, "access", served.toString(), "--revoke", myId).failedWith("not on the access list");
+    }
+
+    @Test
+    void serveRepoRefusesLimitsTheServerCannotKeep() {
+        Path home = tmp.resolve("home");
+        String served = tmp.resolve("served").toString();
+        run("model", "serve-repo", served, "--init", "--port", "0", "--home", home.toString(), "--min-rate", "0")
+                .failedWith("minimum rate must be at least 1 byte/s, got 0");
+        run("model", "serve-repo", served, "--init", "--port", "0", "--home", home.toString(), "--max-connections", "4",
+                "--max-connections-per-client", "8").failedWith("max connections per client must be 1..max connections (4), got 8");
+        assertFalse(Files.exists(tmp.resolve("served")), "refused before --init created the repository");
     }
 
     /** {@code aether model serve-repo} on a free loopback port, in a thread of this JVM. */
