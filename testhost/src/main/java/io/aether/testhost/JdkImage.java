@@ -24,12 +24,13 @@ import java.util.stream.Stream;
 final class JdkImage {
 
     /**
-     * What Aether uses from the JDK. The monitor needs java.base only; jdeps names java.naming,
-     * java.sql and jdk.httpserver for the security, sync and ai modules and their libraries.
+     * What Aether uses from the JDK. The monitor needs java.base only; jdeps names java.naming and
+     * java.sql for the security, sync and ai modules and their libraries (every server is on Jetty
+     * now, so jdk.httpserver is not needed).
      * java.desktop (12 MiB, wanted only by optional java.beans support in Jackson) stays out.
      */
     static final List<String> MODULES = List.of("java.base", "java.logging", "java.management", "jdk.unsupported",
-            "java.net.http", "jdk.crypto.ec", "java.naming", "java.sql", "jdk.httpserver");
+            "java.net.http", "jdk.crypto.ec", "java.naming", "java.sql");
 
     private JdkImage() {
     }
