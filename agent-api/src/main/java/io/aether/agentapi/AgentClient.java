@@ -39,6 +39,21 @@ public final class AgentClient {
         return api.post("/v1/vms", body).json(VmInfo.class);
     }
 
+    /** Creates VM {@code id} (null: the agent names it) from snapshot {@code snapshot} of VM {@code vm}, running at once. */
+    public VmInfo restore(String vm, String snapshot, boolean allowClone, String id) throws IOException {
+        CreateVm body = new CreateVm(null, Map.of(), null, id, true, null, new CreateVm.Restore(vm, snapshot, allowClone));
+        return api.post("/v1/vms", body).json(VmInfo.class);
+    }
+
+    /** Writes snapshot {@code name} of the VM; it goes on afterwards when {@code resume}, else stays paused. */
+    public SnapshotInfo snapshot(String id, String name, boolean resume) throws IOException {
+        return api.post(vm(id) + "/snapshot", new TakeSnapshot(name, resume)).json(SnapshotInfo.class);
+    }
+
+    public SnapshotInfo.List snapshots(String id) throws IOException {
+        return api.get(vm(id) + "/snapshots").json(SnapshotInfo.List.class);
+    }
+
     public VmList list() throws IOException {
         return api.get("/v1/vms").json(VmList.class);
     }

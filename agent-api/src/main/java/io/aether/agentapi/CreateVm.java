@@ -8,20 +8,51 @@ import java.util.Objects;
  * The body of {@code POST /v1/vms}.
  *
  * @param spec the VM in {@link io.aether.vmspec.VmSpecJson}'s form; the agent reads it strictly
- *     and names a bad field {@code spec.memory}, {@code spec.boot.kernel}
+ *     and names a bad field {@code spec.memory}, {@code spec.boot.kernel}; absent with {@code restore}
  * @param labels free key/value pairs (absent: none)
  * @param restartPolicy {@code never} (absent), {@code on-failure} or {@code always}
  * @param id the VM's name (absent: the agent makes one up)
  * @param start whether to start it at once (absent: true)
+ * @param resources the CPU and memory quota of its monitor process (absent: one CPU per vCPU, the
+ *     guest's RAM plus the monitor's overhead, enforced where the node's cgroups can)
+ * @param restore a snapshot of a VM of this node to restore as the new VM, which then has that
+ *     VM's spec (absent: the VM boots from {@code spec})
  */
-public record CreateVm(JsonNode spec, Map<String, String> labels, String restartPolicy, String id, Boolean start) {
+public record CreateVm(JsonNode spec, Map<String, String> labels, String restartPolicy, String id, Boolean start, Resources resources,
+                       Restore restore) {
+
+    /**
+     * Restore snapshot {@code snapshot} of VM {@code vm} (taken with {@code POST /v1/vms/VM/snapshot}).
+     *
+     * @param allowClone restore even while another VM runs from the same snapshot (absent: false):
+     *     the two guests would share their random state, MAC addresses and secrets
+     */
+    public record Restore(String vm, String snapshot, Boolean allowClone) {
+        public Restore {
+            Objects.requireNonNull(vm, "restore.vm");
+            Objects.requireNonNull(snapshot, "restore.snapshot");
+            try {
+                Names.requireVmId(vm);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("restore." + e.getMessage());
+            }
+            Names.requireSnapshotName("restore.snapshot", snapshot);
+            allowClone = allowClone != null && allowClone;
+        }
+    }
 
     public CreateVm {
-        Objects.requireNonNull(spec, "spec");
-        if (!spec.isObject()) throw new IllegalArgumentException("spec: expected an object");
+        if (restore == null) Objects.requireNonNull(spec, "spec");
+        if (restore != null && spec != null) throw new IllegalArgumentException("spec: give a spec or restore, not both (a restored VM has its snapshot's spec)");
+        if (spec != null && !spec.isObject()) throw new IllegalArgumentException("spec: expected an object");
         labels = Names.requireLabels(labels == null ? Map.of() : labels);
         restartPolicy = RestartPolicy.parse(restartPolicy == null ? RestartPolicy.NEVER.id() : restartPolicy).id();
         if (id != null) Names.requireVmId(id);
         start = start == null || start;
+        if (restore != null && !start) throw new IllegalArgumentException("start: a restored VM starts at once (it goes on where its snapshot stopped)");
+    }
+
+    public CreateVm(JsonNode spec, Map<String, String> labels, String restartPolicy, String id, Boolean start) {
+        this(spec, labels, restartPolicy, id, start, null, null);
     }
 }

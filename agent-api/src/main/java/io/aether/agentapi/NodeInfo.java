@@ -27,7 +27,9 @@ public record NodeInfo(Capacity capacity, Admitted admitted, Capabilities capabi
      * @param pvm whether it is PVM-backed (the {@code kvm_pvm} module): stub guests only
      * @param linuxGuests whether an unmodified Linux kernel can boot here
      * @param note one line for a person: what the host is and what to do instead
+     * @param quotas whether each VM's CPU and memory quota is enforced through cgroups
+     * @param cgroups the cgroup layout in one line: where each resource lives, or why it cannot be used
      */
-    public record Capabilities(boolean kvm, boolean pvm, boolean linuxGuests, String note) {
+    public record Capabilities(boolean kvm, boolean pvm, boolean linuxGuests, String note, boolean quotas, String cgroups) {
     }
 }

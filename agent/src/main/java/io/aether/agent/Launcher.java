@@ -11,7 +11,8 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * Starts monitor processes: {@code PREFIX --spec FILE --socket PATH --console-log FILE}, where the
+ * Starts monitor processes: {@code PREFIX --spec FILE --socket PATH --console-log FILE} (or
+ * {@code --restore DIR} for {@code --spec FILE}), where the
  * prefix runs {@code aether vm monitor}. Each monitor's standard output and error go to its
  * folder's {@code monitor.log}, not to a pipe: a pipe would break when the agent dies, and the
  * monitor must outlive it.
@@ -32,23 +33,54 @@ final class Launcher {
         this.prefix = List.copyOf(prefix);
     }
 
-    /** {@code aether vm monitor} run the way this JVM runs: the same java, class path and native access. */
+    /**
+     * The JVM options of {@code dev/monitor.jvmargs}, which the {@code aether} launcher gives a
+     * monitor: the memory quota's monitor overhead was measured with them. Without them a JVM
+     * sizes its collector and JIT for a server and outgrows that overhead (a monitor of a 16 MiB
+     * stub guest was OOM-killed at 112 MiB).
+     */
+    static final List<String> MONITOR_JVM_OPTIONS = List.of("-Xlog:disable", "-Xlog:all=warning,cds*=off:stderr",
+            "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xmn8m", "-XX:-UsePerfData");
+
+    /** {@code aether vm monitor} run with this JVM's java, class path and native access, and the monitor's JVM options. */
     static List<String> defaultPrefix() {
         String java = ProcessHandle.current().info().command()
                 .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        return List.of(java, "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"), MAIN_CLASS, "vm", "monitor");
+        List<String> prefix = new ArrayList<>(List.of(java));
+        prefix.addAll(MONITOR_JVM_OPTIONS);
+        prefix.addAll(List.of("--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"), MAIN_CLASS, "vm", "monitor"));
+        return List.copyOf(prefix);
     }
 
     List<String> prefix() {
         return prefix;
     }
 
-    Process start(Path spec, Path socket, Path consoleLog, Path monitorLog) throws IOException {
+    /** What a monitor runs: a VM booted from its spec, or a snapshot restored. */
+    sealed interface Source {
+        List<String> arguments();
+    }
+
+    record Boot(Path spec) implements Source {
+        public List<String> arguments() {
+            return List.of("--spec", spec.toString());
+        }
+    }
+
+    /** @param allowClone restore even while another monitor runs from the same snapshot */
+    record Restore(Path snapshot, boolean allowClone) implements Source {
+        public List<String> arguments() {
+            return allowClone ? List.of("--restore", snapshot.toString(), "--allow-clone") : List.of("--restore", snapshot.toString());
+        }
+    }
+
+    Process start(Source source, Path socket, Path consoleLog, Path monitorLog) throws IOException {
         if (Files.exists(monitorLog) && Files.size(monitorLog) > MAX_LOG_BYTES) {
             Files.move(monitorLog, monitorLog.resolveSibling(monitorLog.getFileName() + ".1"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         }
         List<String> command = new ArrayList<>(prefix);
-        command.addAll(List.of("--spec", spec.toString(), "--socket", socket.toString(), "--console-log", consoleLog.toString()));
+        command.addAll(source.arguments());
+        command.addAll(List.of("--socket", socket.toString(), "--console-log", consoleLog.toString()));
         return new ProcessBuilder(command)
                 .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
                 .redirectErrorStream(true)
@@ -67,7 +99,7 @@ final class Launcher {
         int s = status.get();
         return switch (s) {
             case 0 -> "the guest ended (monitor exit status 0)" + said;
-            case 2 -> "the monitor refused the spec (exit status 2)" + said;
+            case 2 -> "the monitor refused the spec or snapshot (exit status 2)" + said;
             case 3 -> "the guest crashed (exit status 3)" + said;
             case 4 -> "the monitor failed (exit status 4)" + said;
             default -> s > 128

@@ -3,6 +3,9 @@ package io.aether.agent;
 import io.aether.agentapi.CreateVm;
 import io.aether.agentapi.NodeInfo;
 import io.aether.agentapi.StopVm;
+import io.aether.agentapi.TakeSnapshot;
+import io.aether.cgroups.CgroupLayout;
+import io.aether.cgroups.Cgroups;
 import io.aether.http.ApiError;
 import io.aether.http.HttpServer;
 import io.aether.http.Limits;
@@ -42,9 +45,10 @@ public final class NodeAgent implements AutoCloseable {
      * @param monitorCommand what runs {@code aether vm monitor}, its options following
      * @param listen {@code HOST:PORT} of a TLS listener beside the Unix socket, if any
      * @param clientCertificates SHA-256 fingerprints of the client certificates the TLS listener accepts
+     * @param cgroupParent the cgroup, relative to each hierarchy's root, under which each VM's group is made
      */
     public record Options(Path data, List<String> monitorCommand, int cpus, long memoryBytes, double overcommit,
-                          Optional<String> listen, Set<String> clientCertificates) {
+                          Optional<String> listen, Set<String> clientCertificates, String cgroupParent) {
         public Options {
             Objects.requireNonNull(data, "data");
             monitorCommand = List.copyOf(monitorCommand);
@@ -57,24 +61,29 @@ public final class NodeAgent implements AutoCloseable {
             if (listen.isPresent() && clientCertificates.isEmpty()) {
                 throw new IllegalArgumentException("--listen: needs at least one --client-cert (the API is never served to anyone who asks)");
             }
+            Objects.requireNonNull(cgroupParent, "cgroupParent");
         }
 
         /** This host's CPUs and memory, no overcommit, the Unix socket only, monitors run by this JVM's {@code aether}. */
         public static Options defaults(Path data) {
             return new Options(data, Launcher.defaultPrefix(), Runtime.getRuntime().availableProcessors(), hostMemory(), 1.0,
-                    Optional.empty(), Set.of());
+                    Optional.empty(), Set.of(), Cgroups.DEFAULT_PARENT);
         }
 
         public Options withMonitorCommand(List<String> value) {
-            return new Options(data, value, cpus, memoryBytes, overcommit, listen, clientCertificates);
+            return new Options(data, value, cpus, memoryBytes, overcommit, listen, clientCertificates, cgroupParent);
         }
 
         public Options withCapacity(int cpusValue, long memoryValue, double overcommitValue) {
-            return new Options(data, monitorCommand, cpusValue, memoryValue, overcommitValue, listen, clientCertificates);
+            return new Options(data, monitorCommand, cpusValue, memoryValue, overcommitValue, listen, clientCertificates, cgroupParent);
         }
 
         public Options withListen(String hostPort, Set<String> fingerprints) {
-            return new Options(data, monitorCommand, cpus, memoryBytes, overcommit, Optional.of(hostPort), fingerprints);
+            return new Options(data, monitorCommand, cpus, memoryBytes, overcommit, Optional.of(hostPort), fingerprints, cgroupParent);
+        }
+
+        public Options withCgroupParent(String value) {
+            return new Options(data, monitorCommand, cpus, memoryBytes, overcommit, listen, clientCertificates, value);
         }
     }
 
@@ -92,9 +101,10 @@ public final class NodeAgent implements AutoCloseable {
 
     /** Opens the data directory, re-adopts the monitors found there, and serves the API. */
     public static NodeAgent start(Options options) throws IOException {
+        Quotas quotas = Quotas.open(CgroupLayout.detect(), options.cgroupParent());
         DataDir data = DataDir.open(options.data());
         Node node = Node.open(data, new Launcher(options.monitorCommand()),
-                new NodeInfo.Capacity(options.cpus(), options.memoryBytes(), options.overcommit()), Capabilities.probe());
+                new NodeInfo.Capacity(options.cpus(), options.memoryBytes(), options.overcommit()), Capabilities.probe(quotas), quotas);
         Path socket = data.root().resolve("node.sock");
         List<Listener> listeners = new ArrayList<>(List.of(new Listener.UnixSocket(socket)));
         Optional<String> fingerprint = Optional.empty();
@@ -162,6 +172,9 @@ public final class NodeAgent implements AutoCloseable {
                     node.delete(req.param("id"), flag(req, "force", false));
                     return new Response.Empty(204);
                 }, 0, SLOW_ROUTE)
+                .add("POST", "/v1/vms/{id}/snapshot", req -> new Response.Json(201, node.snapshot(req.param("id"), req.body(TakeSnapshot.class))),
+                        4096, io.aether.monitorapi.MonitorClient.SNAPSHOT_TIME.plus(SLOW_ROUTE))
+                .get("/v1/vms/{id}/snapshots", req -> Response.ok(node.snapshots(req.param("id"))))
                 .get("/v1/vms/{id}/console", req -> node.console(req.param("id"), flag(req, "replay", true)))
                 // The console is bytes; a tail cut inside a UTF-8 character shows a replacement character there.
                 .get("/v1/vms/{id}/logs", req -> new Response.Text(200, "text/plain; charset=utf-8",

@@ -72,7 +72,7 @@ class VmClientCommandsTest {
     @Test
     void theVmCommandsDriveANodeWithAlignedTablesAndJson() throws Exception {
         VmRunCommandTest.requireKvm();
-        agent = NodeAgent.start(NodeAgent.Options.defaults(dir.resolve("data")));
+        agent = NodeAgent.start(NodeAgentTest.options(dir.resolve("data")));
         Result created = vm("create", "--id", "c1", "--stub", "count", "--label", "team=edge", "--restart", "on-failure");
         assertEquals(0, created.status(), created.err());
         List<String> lines = created.out().lines().toList();
@@ -118,7 +118,7 @@ class VmClientCommandsTest {
 
     @Test
     void badArgumentsAndAMissingNodeAreOneLine() throws Exception {
-        agent = NodeAgent.start(NodeAgent.Options.defaults(dir.resolve("data")));
+        agent = NodeAgent.start(NodeAgentTest.options(dir.resolve("data")));
         Result stub = vm("create", "--stub", "nope");
         assertEquals(2, stub.status());
         assertEquals("aether vm create: --stub/--memory: boot.stub: 'nope' is not hello, echo, count or crash\n", stub.err());
