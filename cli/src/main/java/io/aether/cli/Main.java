@@ -34,6 +34,7 @@ public final class Main {
             ALL.put("node", NodeCommand::new);
             ALL.put("guest", GuestCommand::new);
             ALL.put("model", ModelCommand::new);
+            ALL.put("controller", ControllerCommand::new);
             ALL.put("help", CommandLine.HelpCommand::new);
         }
     }

@@ -124,7 +124,7 @@ final class VmClientCommands {
         @Option(names = "--spec", paramLabel = "FILE", description = "The VM in its JSON form ('aether vm monitor --help' shows one).")
         Path spec;
 
-        @Option(names = "--stub", paramLabel = "PROGRAM", description = "The built-in stub guest instead: hello, echo, count or crash.")
+        @Option(names = "--stub", paramLabel = "PROGRAM", description = "The built-in stub guest instead: hello, echo, count, crash or keyboard.")
         String stub;
 
         @Option(names = "--memory", paramLabel = "SIZE", description = "With --stub: guest RAM (default 16M).")

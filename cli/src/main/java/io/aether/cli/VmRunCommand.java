@@ -41,7 +41,7 @@ final class VmRunCommand {
 
             The guest's console (COM1, ttyS0) is on standard output and reads standard input;
             on a terminal, keys go to the guest raw: Ctrl-A x stops the VM, Ctrl-A Ctrl-A sends Ctrl-A.
-            Devices: a 16550 UART, an ACPI power button, an entropy device, and the virtio-blk
+            Devices: a 16550 UART, an i8042 keyboard controller, ACPI power registers, an entropy device, and the virtio-blk
             and virtio-net devices you ask for, found by the guest through ACPI (virtio-mmio).
 
             Options:
@@ -49,7 +49,8 @@ final class VmRunCommand {
                                      mode and prints a line on the UART, then
                                      hello: halts (the default);  echo: echoes what you type until
                                      Ctrl-D;  count: prints 0123456789 lines for ever;
-                                     crash: triple-faults (exit status 3).
+                                     crash: triple-faults (exit status 3);  keyboard: waits
+                                     for Ctrl-Alt-Del on the i8042 (a graceful stop), then resets.
                   --kernel PATH      Linux kernel: a bzImage (vmlinuz) or an ELF vmlinux with a PVH entry.
                   --initrd PATH      Initial ramdisk (cpio archive, optionally compressed).
                   --cmdline STR      Kernel command line (default: %s).

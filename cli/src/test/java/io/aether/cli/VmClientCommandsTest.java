@@ -121,7 +121,7 @@ class VmClientCommandsTest {
         agent = NodeAgent.start(NodeAgentTest.options(dir.resolve("data")));
         Result stub = vm("create", "--stub", "nope");
         assertEquals(2, stub.status());
-        assertEquals("aether vm create: --stub/--memory: boot.stub: 'nope' is not hello, echo, count or crash\n", stub.err());
+        assertEquals("aether vm create: --stub/--memory: boot.stub: 'nope' is not hello, echo, count, crash or keyboard\n", stub.err());
         Result neither = vm("create");
         assertEquals("aether vm create: give either --spec FILE or --stub PROGRAM\n", neither.err());
         Result unknown = vm("rm", "ghost");

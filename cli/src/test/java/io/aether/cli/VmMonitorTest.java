@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.aether.arch.x86_64.StubGuest;
 import io.aether.monitor.MonitorCommand;
+import io.aether.monitorapi.ControlCodec;
 import io.aether.monitorapi.ControlResponse;
 import io.aether.monitorapi.MonitorClient;
 import io.aether.monitorapi.VmState;
@@ -154,7 +155,8 @@ class VmMonitorTest {
         assertEquals(1, client.metrics().get("monitor.pauses"));
 
         assertTrue(raw(socket, "{\"op\": \"reboot\"}\n").startsWith("{\"error\":\"bad_request\",\"message\":\"op: unknown operation 'reboot'"));
-        assertTrue(raw(socket, "x".repeat(10_000) + "\n").startsWith("{\"error\":\"bad_request\",\"message\":\"request: a line longer than 4096 bytes\"}"));
+        assertTrue(raw(socket, "x".repeat(ControlCodec.MAX_REQUEST_LINE + 1) + "\n").startsWith(
+                "{\"error\":\"bad_request\",\"message\":\"request: a line longer than " + ControlCodec.MAX_REQUEST_LINE + " bytes\"}"));
         assertEquals(VmState.RUNNING, client.state().state(), "bad requests change nothing");
 
         ControlResponse.Status last = client.stop(false, Duration.ZERO);
@@ -164,6 +166,48 @@ class VmMonitorTest {
         assertEquals(0, p.exitValue(), monitorOutput());
         assertFalse(Files.exists(socket, LinkOption.NOFOLLOW_LINKS), "the socket is removed on exit");
         assertThrows(IOException.class, client::state);
+    }
+
+    @Test
+    void aGracefulStopTypesCtrlAltDelAndTheGuestsResetEndsTheVmEvenWhenRebootsRestart() throws Exception {
+        VmRunCommandTest.requireKvm();
+        Path socket = dir.resolve("vm.sock");
+        Process p = monitor(spec("{\"boot\": {\"stub\": \"keyboard\"}, \"onReboot\": \"restart\"}"), socket);
+        MonitorClient client = awaitMonitor(socket);
+        // The stub polls the keyboard and resets only on Ctrl-Alt-Del: it runs until asked.
+        awaitConsoleGrowth(client, 0, StubGuest.MESSAGE.length());
+        Thread.sleep(200);
+        assertEquals(VmState.RUNNING, client.state().state());
+
+        ControlResponse.Status last = client.stop(true, Duration.ofSeconds(20));
+        assertEquals(VmState.STOPPED, last.state());
+        assertEquals(Optional.of("guest rebooted"), last.reason());
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS), "the monitor exits once its VM stopped");
+        assertEquals(0, p.exitValue(), monitorOutput());
+    }
+
+    @Test
+    void aGuestThatIgnoresCtrlAltDelIsStoppedWhenTheTimeoutEnds() throws Exception {
+        VmRunCommandTest.requireKvm();
+        Path socket = dir.resolve("vm.sock");
+        Process p = monitor(spec("{\"boot\": {\"stub\": \"count\"}}"), socket);
+        MonitorClient client = awaitMonitor(socket);
+
+        assertEquals(VmState.PAUSED, client.pause().state());
+        MonitorClient.RefusedException paused = assertThrows(MonitorClient.RefusedException.class, () -> client.stop(true, Duration.ofSeconds(1)));
+        assertEquals("conflict: cannot ask the guest to shut down: the VM is paused", paused.getMessage());
+        assertEquals(VmState.PAUSED, client.state().state(), "the refused stop changed nothing");
+        assertEquals(0, client.metrics().get("i8042.ctrlAltDels"));
+        assertEquals(VmState.RUNNING, client.resume().state());
+
+        long start = System.nanoTime();
+        ControlResponse.Status last = client.stop(true, Duration.ofMillis(700));
+        long tookMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+        assertEquals(VmState.STOPPED, last.state());
+        assertEquals(Optional.of("stopped by control socket: the guest did not shut down within 700 ms of Ctrl-Alt-Del"), last.reason());
+        assertTrue(tookMillis >= 700, "forced after the timeout, not before: " + tookMillis + " ms");
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+        assertEquals(0, p.exitValue(), monitorOutput());
     }
 
     @Test

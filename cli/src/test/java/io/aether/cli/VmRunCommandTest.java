@@ -85,7 +85,7 @@ class VmRunCommandTest {
             {"--kernel", "pom.xml", "--vcpus", "100000", "--vcpus: 100000 is out of range (1 to "},
             {"--kernel", "pom.xml", "--disk", "/nonexistent.img", "--disk: no such file: /nonexistent.img"},
             {"--kernel", notAKernelDir.toString(), "--kernel: not a regular file: " + notAKernelDir},
-            {"--stub=nope", "--stub: 'nope' is not hello, echo, count or crash"},
+            {"--stub=nope", "--stub: 'nope' is not hello, echo, count, crash or keyboard"},
             {"--kernel is required (or --stub for the built-in guest)"},
             {"--kernal", "pom.xml", "unknown option '--kernal' (see 'aether vm run --help')"},
             {"--kernel", "pom.xml", "--mem", "--mem needs a value"},

@@ -121,7 +121,7 @@ class VmRunOptionsTest {
         assertEquals("--disk: empty path", specRefusal("--kernel", "k", "--disk", "a.img", "--disk", ",ro"));
         assertEquals("--disk: a.img is already disks[0]", specRefusal("--kernel", "k", "--disk", "a.img", "--disk", "a.img,ro"));
         assertEquals("--net: 'a/b' is not an interface name (1 to 15 characters, no '/' or spaces)", specRefusal("--kernel", "k", "--net", "a/b"));
-        assertEquals("--stub: 'nope' is not hello, echo, count or crash", specRefusal("--stub=nope"));
+        assertEquals("--stub: 'nope' is not hello, echo, count, crash or keyboard", specRefusal("--stub=nope"));
         assertEquals("--vcpus: the stub guest runs on 1 vCPU, not 2", specRefusal("--stub", "--vcpus", "2"));
         assertEquals("--disk: the stub guest has no disks", specRefusal("--stub", "--disk", "a.img"));
         assertEquals("--net: the stub guest has no network devices", specRefusal("--stub", "--net", "tap0"));

@@ -44,6 +44,7 @@ final class Dispatcher extends Handler.Abstract.NonBlocking {
     private static final Logger LOG = Logger.getLogger(Dispatcher.class.getName());
     private static final String JSON = "application/json";
     private static final byte[] NO_BODY = new byte[0];
+    private static final String CONTENT_SECURITY_POLICY = "default-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
     private final Router.Table routes;
     private final Limits limits;
@@ -305,6 +306,9 @@ final class Dispatcher extends Handler.Abstract.NonBlocking {
                 headers.put(HttpHeader.CONTENT_TYPE, contentType);
             }
             headers.put(HttpHeader.CACHE_CONTROL, "no-store");
+            // A browser may open these servers (the fabric's dashboard): nothing they answer runs inline script, loads from elsewhere or is framed.
+            headers.put("Content-Security-Policy", CONTENT_SECURITY_POLICY);
+            headers.put("X-Content-Type-Options", "nosniff");
             switch (error) {
                 case ApiError.MethodNotAllowed m -> headers.put(HttpHeader.ALLOW, String.join(", ", new java.util.TreeSet<>(m.allowed())));
                 case ApiError.TooManyRequests t -> headers.put(HttpHeader.RETRY_AFTER, retryAfter(t.retryAfter()));

@@ -30,7 +30,10 @@ record PathTemplate(String text, List<Segment> segments) {
     }
 
     static PathTemplate parse(String text) {
-        if (!text.startsWith("/") || text.length() == 1 || text.endsWith("/")) {
+        if (text.equals("/")) {
+            return new PathTemplate(text, List.of());
+        }
+        if (!text.startsWith("/") || text.endsWith("/")) {
             throw new IllegalArgumentException("route path must start with '/' and not end with one: '" + text + "'");
         }
         List<Segment> segments = new ArrayList<>();

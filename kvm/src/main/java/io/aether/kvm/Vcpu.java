@@ -43,6 +43,13 @@ public final class Vcpu implements AutoCloseable {
     private final MemorySegment regsBuffer;
     private final MemorySegment sregsBuffer;
     private volatile long thread;
+    /**
+     * Guards kvm_run's mapping against a kick from another thread: a stop request's kick can come
+     * after the vCPU's thread saw the stop on its own and the VM was closed, and writing to the
+     * unmapped page would crash the JVM.
+     */
+    private final Object mapping = new Object();
+    private boolean closed;
 
     Vcpu(int id, int fd, int mmapSize) {
         this.id = id;
@@ -297,7 +304,10 @@ public final class Vcpu implements AutoCloseable {
      * about to enter. Safe from any thread.
      */
     public void kick() {
-        run.set(Structs.U8, RUN_IMMEDIATE_EXIT, (byte) 1);
+        synchronized (mapping) {
+            if (closed) return; // its thread has ended: nothing to kick
+            run.set(Structs.U8, RUN_IMMEDIATE_EXIT, (byte) 1);
+        }
         long t = thread;
         if (t != 0) {
             try {
@@ -388,6 +398,10 @@ public final class Vcpu implements AutoCloseable {
 
     @Override
     public void close() {
+        synchronized (mapping) {
+            if (closed) return;
+            closed = true;
+        }
         thread = 0;
         Libc.munmap(run);
         Libc.close(fd);

@@ -81,6 +81,67 @@ public final class Vm implements AutoCloseable {
         }
     }
 
+    static final int IOEVENTFD_FLAG_DATAMATCH = 1;
+    static final int IOEVENTFD_FLAG_PIO = 1 << 1;
+    static final int IOEVENTFD_FLAG_DEASSIGN = 1 << 2;
+    static final int IRQFD_FLAG_DEASSIGN = 1;
+    static final int IRQFD_FLAG_RESAMPLE = 1 << 1;
+
+    /**
+     * {@code KVM_IOEVENTFD}: a guest write of {@code length} bytes (1, 2, 4 or 8) of
+     * {@code datamatch} to MMIO address {@code address} signals {@code eventFd} inside KVM,
+     * without an exit to the monitor ({@link Capability#IOEVENTFD}). Writes of other values still
+     * exit as MMIO.
+     */
+    public void addIoEventFd(int eventFd, long address, int length, long datamatch) {
+        ioeventfd(eventFd, address, length, datamatch, IOEVENTFD_FLAG_DATAMATCH);
+    }
+
+    /** Undoes {@link #addIoEventFd} with the same arguments. */
+    public void removeIoEventFd(int eventFd, long address, int length, long datamatch) {
+        ioeventfd(eventFd, address, length, datamatch, IOEVENTFD_FLAG_DATAMATCH | IOEVENTFD_FLAG_DEASSIGN);
+    }
+
+    private void ioeventfd(int eventFd, long address, int length, long datamatch, int flags) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment s = arena.allocate(64, 8);
+            s.set(Structs.U64, 0, datamatch);
+            s.set(Structs.U64, 8, address);
+            s.set(Structs.U32, 16, length);
+            s.set(Structs.U32, 20, eventFd);
+            s.set(Structs.U32, 24, flags);
+            Libc.ioctl("KVM_IOEVENTFD", fd, Ioctls.KVM_IOEVENTFD, s);
+        }
+    }
+
+    /**
+     * {@code KVM_IRQFD} for a level-triggered GSI of the in-kernel IOAPIC ({@link Capability#IRQFD}):
+     * a signal on {@code triggerFd} asserts the GSI; when the guest ends the interrupt (EOI) KVM
+     * lowers it and signals {@code resampleFd}, where the monitor raises it again if its device
+     * still wants it.
+     */
+    public void addLevelIrqFd(int triggerFd, int resampleFd, int gsi) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment s = arena.allocate(32, 8);
+            s.set(Structs.U32, 0, triggerFd);
+            s.set(Structs.U32, 4, gsi);
+            s.set(Structs.U32, 8, IRQFD_FLAG_RESAMPLE);
+            s.set(Structs.U32, 12, resampleFd);
+            Libc.ioctl("KVM_IRQFD", fd, Ioctls.KVM_IRQFD, s);
+        }
+    }
+
+    /** Undoes {@link #addLevelIrqFd}. */
+    public void removeIrqFd(int triggerFd, int gsi) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment s = arena.allocate(32, 8);
+            s.set(Structs.U32, 0, triggerFd);
+            s.set(Structs.U32, 4, gsi);
+            s.set(Structs.U32, 8, IRQFD_FLAG_DEASSIGN);
+            Libc.ioctl("KVM_IRQFD", fd, Ioctls.KVM_IRQFD, s);
+        }
+    }
+
     /**
      * Returns and clears the slot's dirty bitmap (bit i = page i written by the guest since the
      * last call); the slot must have {@link #MEM_LOG_DIRTY_PAGES}.

@@ -30,7 +30,7 @@ class KvmTest {
     }
 
     /** Real mode (the reset state) with CS based at 0, so the vCPU starts at physical address {@code ip}. */
-    private static void startInRealModeAt(Vcpu vcpu, long ip) {
+    static void startInRealModeAt(Vcpu vcpu, long ip) {
         Sregs s = vcpu.sregs();
         Segment cs = new Segment(0, 0xFFFF, 0, s.cs().type(), true, 0, false, true, false, false, false, false);
         vcpu.setSregs(new Sregs(cs, s.ds(), s.es(), s.fs(), s.gs(), s.ss(), s.tr(), s.ldt(), s.gdt(), s.idt(),
@@ -115,6 +115,22 @@ class KvmTest {
                 t.join();
             }
             Libc.munmap(ram);
+        }
+    }
+
+    @Test
+    void aKickAfterCloseTouchesNothingAndASecondCloseNothingMore() {
+        requireKvm();
+        try (Kvm kvm = Kvm.open(); Vm vm = kvm.createVm()) {
+            Vcpu vcpu = vm.createVcpu(0);
+            vcpu.close();
+            // A stop request's kick may arrive after the VM was closed; kvm_run is unmapped by then
+            // (before the fix this write crashed the JVM with SIGSEGV).
+            vcpu.kick();
+            vcpu.close();
+            try (Vcpu again = vm.createVcpu(1)) {
+                again.kick();
+            }
         }
     }
 

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.aether.vmspec.SpecException;
+import io.aether.vmspec.VmSpec;
 import io.aether.vmspec.VmSpecJson;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -43,8 +44,11 @@ import java.util.TreeMap;
  */
 public final class ControlCodec {
 
-    /** A request is a few dozen bytes; this bounds what a client can make the monitor read. */
-    public static final int MAX_REQUEST_LINE = 4096;
+    /**
+     * A request is a few dozen bytes, a launch a spec and two paths: this bounds what a client
+     * can make the monitor read.
+     */
+    public static final int MAX_REQUEST_LINE = VmSpecJson.MAX_CHARS + 16 * 1024;
     /**
      * A status carries the VM's spec, at most {@link VmSpecJson#MAX_CHARS}; the metrics of the
      * largest VM (254 vCPUs with 12 counters each, 18 disks and NICs with about 40 each) come to
@@ -63,19 +67,39 @@ public final class ControlCodec {
 
     /** The request as one line, its line feed included. */
     public static String write(ControlRequest request) {
-        ObjectNode o = MAPPER.createObjectNode();
+        ObjectNode o = MAPPER.createObjectNode().put("op", op(request));
         switch (request) {
-            case ControlRequest.State s -> o.put("op", "state");
-            case ControlRequest.Pause p -> o.put("op", "pause");
-            case ControlRequest.Resume r -> o.put("op", "resume");
-            case ControlRequest.Stop s -> o.put("op", "stop").put("graceful", s.graceful()).put("timeoutMillis", s.timeout().toMillis());
-            case ControlRequest.Metrics m -> o.put("op", "metrics");
-            case ControlRequest.ConsoleAttach a -> o.put("op", "console-attach").put("replay", a.replay());
-            case ControlRequest.ConsoleDetach d -> o.put("op", "console-detach");
-            case ControlRequest.Snapshot s -> o.put("op", "snapshot").put("directory", s.directory().toString()).put("resume", s.resume())
+            case ControlRequest.Stop s -> o.put("graceful", s.graceful()).put("timeoutMillis", s.timeout().toMillis());
+            case ControlRequest.ConsoleAttach a -> o.put("replay", a.replay());
+            case ControlRequest.Launch l -> {
+                o.set("spec", tree(VmSpecJson.write(l.spec())));
+                l.consoleLog().ifPresent(p -> o.put("consoleLog", p.toString()));
+                l.socket().ifPresent(p -> o.put("socket", p.toString()));
+            }
+            case ControlRequest.Snapshot s -> o.put("directory", s.directory().toString()).put("resume", s.resume())
                     .put("progress", s.progress());
+            case ControlRequest.State s -> { }
+            case ControlRequest.Pause p -> { }
+            case ControlRequest.Resume r -> { }
+            case ControlRequest.Metrics m -> { }
+            case ControlRequest.ConsoleDetach d -> { }
         }
         return o + "\n";
+    }
+
+    /** The request's name on the wire: {@code pause}. */
+    public static String op(ControlRequest request) {
+        return switch (request) {
+            case ControlRequest.State s -> "state";
+            case ControlRequest.Pause p -> "pause";
+            case ControlRequest.Resume r -> "resume";
+            case ControlRequest.Stop s -> "stop";
+            case ControlRequest.Metrics m -> "metrics";
+            case ControlRequest.ConsoleAttach a -> "console-attach";
+            case ControlRequest.ConsoleDetach d -> "console-detach";
+            case ControlRequest.Launch l -> "launch";
+            case ControlRequest.Snapshot s -> "snapshot";
+        };
     }
 
     /** The response as one line, its line feed included. */
@@ -94,6 +118,7 @@ public final class ControlCodec {
                 new TreeMap<>(m.values()).forEach(values::put);
             }
             case ControlResponse.ConsoleAttached a -> o.put("ok", "console-attached");
+            case ControlResponse.Standby s -> o.put("ok", "standby").put("pid", s.pid());
             case ControlResponse.Refused r -> o.put("error", r.code()).put("message", r.message());
             case ControlResponse.SnapshotTaken t -> o.put("ok", "snapshot").put("memoryBytes", t.memoryBytes())
                     .put("memoryDataBytes", t.memoryDataBytes()).put("stateBytes", t.stateBytes()).put("millis", t.millis());
@@ -136,8 +161,10 @@ public final class ControlCodec {
                 boolean progress = f.node.has("progress") && f.bool("progress");
                 yield f.only(new ControlRequest.Snapshot(path, resume, progress), "directory", "resume", "progress");
             }
+            case "launch" -> f.only(new ControlRequest.Launch(f.spec(), f.optionalPath("consoleLog"), f.optionalPath("socket")),
+                    "spec", "consoleLog", "socket");
             default -> throw new IllegalArgumentException("op: unknown operation '" + printable(op)
-                    + "' (known: state, pause, resume, stop, metrics, snapshot, console-attach, console-detach)");
+                    + "' (known: state, pause, resume, stop, metrics, snapshot, console-attach, console-detach, launch)");
         };
     }
 
@@ -151,16 +178,10 @@ public final class ControlCodec {
         return switch (ok) {
             case "status" -> {
                 Optional<String> reason = f.node.has("reason") ? Optional.of(f.text("reason")) : Optional.empty();
-                JsonNode spec = f.node.get("spec");
-                if (spec == null) throw new IllegalArgumentException("spec: missing");
-                ControlResponse.Status status;
-                try {
-                    status = new ControlResponse.Status(VmState.parse(f.text("state")), reason, VmSpecJson.read(spec.toString()), f.number("pid"));
-                } catch (SpecException e) {
-                    throw new IllegalArgumentException("spec." + e.getMessage(), e);
-                }
+                ControlResponse.Status status = new ControlResponse.Status(VmState.parse(f.text("state")), reason, f.spec(), f.number("pid"));
                 yield f.only(status, "ok", "state", "reason", "spec", "pid");
             }
+            case "standby" -> f.only(new ControlResponse.Standby(f.number("pid")), "ok", "pid");
             case "metrics" -> {
                 JsonNode values = f.node.get("values");
                 if (values == null || !values.isObject()) throw new IllegalArgumentException("values: expected an object");
@@ -239,6 +260,28 @@ public final class ControlCodec {
             JsonNode v = required(name);
             if (!v.isTextual()) throw new IllegalArgumentException(name + ": expected a string");
             return v.textValue();
+        }
+
+        /** The {@code spec} field; its errors name the field within it ({@code spec.memory: ...}). */
+        VmSpec spec() {
+            JsonNode spec = node.get("spec");
+            if (spec == null) throw new IllegalArgumentException("spec: missing");
+            try {
+                return VmSpecJson.read(spec.toString());
+            } catch (SpecException e) {
+                throw new IllegalArgumentException("spec." + e.getMessage(), e);
+            }
+        }
+
+        Optional<Path> optionalPath(String name) {
+            if (!node.has(name)) return Optional.empty();
+            String text = text(name);
+            if (text.isEmpty()) throw new IllegalArgumentException(name + ": empty");
+            try {
+                return Optional.of(Path.of(text));
+            } catch (InvalidPathException e) {
+                throw new IllegalArgumentException(name + ": not a path: " + printable(text));
+            }
         }
 
         boolean bool(String name) {

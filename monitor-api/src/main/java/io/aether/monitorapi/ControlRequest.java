@@ -1,7 +1,10 @@
 package io.aether.monitorapi;
 
+import io.aether.vmspec.VmSpec;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Objects;
+import java.util.Optional;
 
 /** What a client may ask a VM's monitor over its control socket. */
 public sealed interface ControlRequest {
@@ -23,9 +26,9 @@ public sealed interface ControlRequest {
 
     /**
      * Stops the VM; the monitor then removes its socket and exits. A graceful stop asks the guest
-     * to shut down and forces the stop after {@code timeout}; a forced one (graceful false)
-     * stops it at once, whatever the timeout. Monitors refuse graceful stops for now: the device
-     * models have no way yet to ask a guest to shut down.
+     * to shut down (Ctrl-Alt-Del on its i8042 keyboard; a guest reboot then ends the VM) and
+     * forces the stop after {@code timeout}; a forced one (graceful false) stops it at once,
+     * whatever the timeout. A paused VM is refused a graceful stop: its guest could not react.
      */
     record Stop(boolean graceful, Duration timeout) implements ControlRequest {
         public Stop {
@@ -64,6 +67,34 @@ public sealed interface ControlRequest {
     record Snapshot(Path directory, boolean resume, boolean progress) implements ControlRequest {
         public Snapshot {
             if (directory == null || !directory.isAbsolute()) throw new IllegalArgumentException("directory: " + directory + " is not an absolute path");
+        }
+    }
+
+    /**
+     * Sent to a standby monitor ({@code aether vm monitor --standby}): it becomes {@code spec}'s
+     * monitor, as if it had been started with {@code --spec}, and answers the VM's
+     * {@link ControlResponse.Status} (state {@code created} while the VM is built). A spec the
+     * host cannot run, a console log that cannot be opened or a socket path that cannot be taken
+     * is refused, and the monitor stays on standby, unchanged. A console attached to a standby
+     * monitor before its launch streams the VM's output from its first byte.
+     *
+     * @param consoleLog as {@code --console-log}: the console also appended to this file
+     * @param socket where the control socket moves (it is renamed: the same directory tree and
+     *     file system as the standby socket), so that each VM's folder holds its own; empty keeps
+     *     the standby path
+     */
+    record Launch(VmSpec spec, Optional<Path> consoleLog, Optional<Path> socket) implements ControlRequest {
+        public Launch {
+            Objects.requireNonNull(spec, "spec");
+            Objects.requireNonNull(consoleLog, "consoleLog");
+            Objects.requireNonNull(socket, "socket");
+            // The monitor's working directory is not the client's: a relative path would land elsewhere.
+            consoleLog.filter(p -> !p.isAbsolute()).ifPresent(p -> {
+                throw new IllegalArgumentException("consoleLog: " + ControlCodec.printable(p.toString()) + " is not an absolute path");
+            });
+            socket.filter(p -> !p.isAbsolute()).ifPresent(p -> {
+                throw new IllegalArgumentException("socket: " + ControlCodec.printable(p.toString()) + " is not an absolute path");
+            });
         }
     }
 }

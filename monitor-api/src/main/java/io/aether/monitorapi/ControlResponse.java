@@ -23,6 +23,13 @@ public sealed interface ControlResponse {
         }
     }
 
+    /**
+     * A standby monitor's answer to {@link ControlRequest.State}: warmed up, no VM yet, waiting
+     * for {@link ControlRequest.Launch}.
+     */
+    record Standby(long pid) implements ControlResponse {
+    }
+
     /** Counters by name: vCPU exits, device operations and faults, console bytes. */
     record Metrics(Map<String, Long> values) implements ControlResponse {
         public Metrics {

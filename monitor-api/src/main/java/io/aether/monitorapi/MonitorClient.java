@@ -48,6 +48,7 @@ public final class MonitorClient {
         }
     }
 
+    /** The VM's state; a standby monitor, which has none yet, answers {@link ControlResponse.Standby} (see {@link #call}). */
     public ControlResponse.Status state() throws IOException {
         return expect(call(new ControlRequest.State()), ControlResponse.Status.class);
     }
@@ -79,9 +80,10 @@ public final class MonitorClient {
 
     /** The snapshot's answer, after the progress lines (each given to {@code progress}). */
     private ControlResponse snapshot(ControlRequest.Snapshot request, Consumer<ControlResponse.Progress> progress) throws IOException {
+        byte[] line = encode(request);
         try (SocketChannel channel = connect(); Deadline deadline = Deadline.start(channel, timeout.plus(SNAPSHOT_TIME))) {
             try {
-                ControlResponse response = exchange(channel, request);
+                ControlResponse response = exchange(channel, line);
                 InputStream in = Channels.newInputStream(channel);
                 while (response instanceof ControlResponse.Progress p) {
                     if (progress != null) progress.accept(p);
@@ -100,6 +102,14 @@ public final class MonitorClient {
     }
 
     /**
+     * Hands a VM to a standby monitor and returns its status ({@code created} while the VM is
+     * built). When {@code launch} moves the socket, later requests go to a client of the new path.
+     */
+    public ControlResponse.Status launch(ControlRequest.Launch launch) throws IOException {
+        return expect(call(launch), ControlResponse.Status.class);
+    }
+
+    /**
      * Sends one request and reads its answer, a {@link ControlResponse.Refused} included.
      * A stop waits for the VM to end, so its time limit is the client's plus the stop's; a
      * snapshot's is the client's plus {@link #SNAPSHOT_TIME}, and its progress lines are skipped.
@@ -112,9 +122,10 @@ public final class MonitorClient {
         }
         if (request instanceof ControlRequest.Snapshot s) return snapshot(s, null);
         Duration limit = request instanceof ControlRequest.Stop stop ? timeout.plus(stop.timeout()) : timeout;
+        byte[] line = encode(request);
         try (SocketChannel channel = connect(); Deadline deadline = Deadline.start(channel, limit)) {
             try {
-                return exchange(channel, request);
+                return exchange(channel, line);
             } catch (IOException e) {
                 deadline.check();
                 throw e;
@@ -127,10 +138,11 @@ public final class MonitorClient {
      * the monitor kept (when {@code replay}), then the guest's output as it comes.
      */
     public Console attachConsole(boolean replay) throws IOException {
+        byte[] line = encode(new ControlRequest.ConsoleAttach(replay));
         SocketChannel channel = connect();
         try (Deadline deadline = Deadline.start(channel, timeout)) {
             try {
-                expect(exchange(channel, new ControlRequest.ConsoleAttach(replay)), ControlResponse.ConsoleAttached.class);
+                expect(exchange(channel, line), ControlResponse.ConsoleAttached.class);
             } catch (IOException e) {
                 deadline.check();
                 throw e;
@@ -183,10 +195,19 @@ public final class MonitorClient {
         }
     }
 
-    /** Writes the request and reads one answer line; a channel blocked by a slow monitor is closed by its deadline. */
-    private static ControlResponse exchange(SocketChannel channel, ControlRequest request) throws IOException {
+    /**
+     * The request's line, made before connecting: the monitor gives a connection 5 s to send its
+     * request, and a client JVM's first encoding (Jackson's start) took longer than that in the
+     * nested test host, which cut the connection off before the request was written.
+     */
+    private static byte[] encode(ControlRequest request) {
+        return ControlCodec.write(request).getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** Writes the request's line and reads one answer line; a channel blocked by a slow monitor is closed by its deadline. */
+    private static ControlResponse exchange(SocketChannel channel, byte[] request) throws IOException {
         OutputStream out = Channels.newOutputStream(channel);
-        out.write(ControlCodec.write(request).getBytes(StandardCharsets.UTF_8));
+        out.write(request);
         out.flush();
         return readAnswer(Channels.newInputStream(channel));
     }

@@ -8,6 +8,7 @@ import io.aether.vmspec.VmSpec;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -55,7 +56,7 @@ class ControlCodecTest {
     @Test
     void badRequestsNameTheField() {
         String[][] cases = {
-            {"{\"op\":\"reboot\"}", "op: unknown operation 'reboot' (known: state, pause, resume, stop, metrics, snapshot, console-attach, console-detach)"},
+            {"{\"op\":\"reboot\"}", "op: unknown operation 'reboot' (known: state, pause, resume, stop, metrics, snapshot, console-attach, console-detach, launch)"},
             {"{\"op\":\"pause\",\"now\":true}", "now: unknown field"},
             {"{\"op\":\"stop\",\"graceful\":false}", "timeoutMillis: missing"},
             {"{\"op\":\"stop\",\"graceful\":\"no\",\"timeoutMillis\":1}", "graceful: expected true or false"},
@@ -70,6 +71,32 @@ class ControlCodecTest {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ControlCodec.readRequest(c[0]), c[0]);
             assertEquals(c[1], e.getMessage(), c[0]);
         }
+    }
+
+    @Test
+    void aLaunchCarriesTheSpecAndAbsolutePaths() {
+        String line = "{\"op\":\"launch\",\"spec\":{\"boot\":{\"stub\":\"count\"},\"memory\":\"16M\",\"vcpus\":1,\"disks\":[],\"nics\":[],"
+                + "\"onReboot\":\"exit\"},\"consoleLog\":\"/vms/a/console.log\",\"socket\":\"/vms/a/monitor.sock\"}\n";
+        ControlRequest.Launch launch = new ControlRequest.Launch(VmSpec.stub(VmSpec.StubProgram.COUNT),
+                Optional.of(Path.of("/vms/a/console.log")), Optional.of(Path.of("/vms/a/monitor.sock")));
+        assertEquals(line, ControlCodec.write(launch));
+        assertEquals(launch, ControlCodec.readRequest(line.strip()));
+        assertEquals(new ControlRequest.Launch(VmSpec.stub(VmSpec.StubProgram.HELLO), Optional.empty(), Optional.empty()),
+                ControlCodec.readRequest("{\"op\":\"launch\",\"spec\":{\"boot\":{\"stub\":\"hello\"}}}"));
+        String[][] cases = {
+            {"{\"op\":\"launch\"}", "spec: missing"},
+            {"{\"op\":\"launch\",\"spec\":{\"boot\":{\"stub\":\"count\"},\"memory\":\"1M\"}}", "spec.memory: 1M is too small (at least 16M)"},
+            {"{\"op\":\"launch\",\"spec\":{\"boot\":{\"stub\":\"count\"}},\"socket\":\"vm.sock\"}", "socket: vm.sock is not an absolute path"},
+            {"{\"op\":\"launch\",\"spec\":{\"boot\":{\"stub\":\"count\"}},\"consoleLog\":\"\"}", "consoleLog: empty"},
+            {"{\"op\":\"launch\",\"spec\":{\"boot\":{\"stub\":\"count\"}},\"consoleLog\":\"/a\\u0000b\"}", "consoleLog: not a path: /a?b"},
+            {"{\"op\":\"launch\",\"spec\":{\"boot\":{\"stub\":\"count\"}},\"console\":\"/a\"}", "console: unknown field"},
+        };
+        for (String[] c : cases) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ControlCodec.readRequest(c[0]), c[0]);
+            assertEquals(c[1], e.getMessage(), c[0]);
+        }
+        assertEquals("{\"ok\":\"standby\",\"pid\":42}\n", ControlCodec.write(new ControlResponse.Standby(42)));
+        assertEquals(new ControlResponse.Standby(7), ControlCodec.readResponse("{\"pid\":7,\"ok\":\"standby\"}"));
     }
 
     @Test

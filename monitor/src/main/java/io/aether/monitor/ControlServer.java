@@ -14,6 +14,7 @@ import java.nio.channels.ClosedChannelException;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -42,7 +43,8 @@ final class ControlServer implements AutoCloseable {
     /** How long a connection over the cap is given to take its busy answer. */
     static final long BUSY_MILLIS = 1_000;
 
-    private final Path path;
+    /** Where the socket is now: a launch may move it. */
+    private volatile Path path;
     /** The socket file's identity (device and inode), so that close removes it only if it is still ours. */
     private final Object fileKey;
     private final ServerSocketChannel server;
@@ -95,14 +97,7 @@ final class ControlServer implements AutoCloseable {
      * is replaced, anything else is left alone.
      */
     private static ServerSocketChannel bind(Path path) throws IOException {
-        Path dir = path.toAbsolutePath().getParent();
-        if (!Files.isDirectory(dir)) throw new IOException(path + ": no such directory");
-        if (Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
-            BasicFileAttributes a = Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-            if (!a.isOther()) throw new IOException(path + ": exists and is not a socket");
-            if (answers(path)) throw new IOException(path + ": another monitor answers on this socket");
-            // Nobody answers: a socket left by a monitor that died; the rename below replaces it.
-        }
+        Path dir = requireFree(path);
         Path staging = Files.createTempDirectory(dir, ".monitor-", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         Path temporary = staging.resolve("s");
         ServerSocketChannel channel = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
@@ -118,6 +113,42 @@ final class ControlServer implements AutoCloseable {
         } finally {
             Files.deleteIfExists(staging);
         }
+    }
+
+    /**
+     * Checks that the socket may be put at {@code path}, and returns its directory: a stale socket
+     * there (nobody answers: left by a monitor that died) is replaced by the rename that follows,
+     * anything else is left alone.
+     */
+    private static Path requireFree(Path path) throws IOException {
+        Path dir = path.toAbsolutePath().getParent();
+        if (!Files.isDirectory(dir)) throw new IOException(path + ": no such directory");
+        if (Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
+            BasicFileAttributes a = Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+            if (!a.isOther()) throw new IOException(path + ": exists and is not a socket");
+            if (answers(path)) throw new IOException(path + ": another monitor answers on this socket");
+        }
+        return dir;
+    }
+
+    /**
+     * Moves the socket to {@code target} by renaming it, so that it keeps serving (connections
+     * made since included) and never is absent. The same rules as for binding hold at the
+     * target; on a refusal the socket stays where it was.
+     *
+     * @throws IOException naming the target: missing directory, something in the way, another
+     *     file system
+     */
+    synchronized void moveTo(Path target) throws IOException {
+        requireFree(target);
+        try {
+            Files.move(path, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (AtomicMoveNotSupportedException e) {
+            throw new IOException(target + ": not on the file system of " + path + " (the socket is moved by renaming it)", e);
+        } catch (IOException e) {
+            throw new IOException(target + ": cannot move the socket there: " + e.getMessage(), e);
+        }
+        path = target;
     }
 
     private static boolean answers(Path socket) {
@@ -298,6 +329,7 @@ final class ControlServer implements AutoCloseable {
      * to be written, then closes every connection.
      */
     void close(long graceMillis) {
+        Path path = this.path;
         closing = true;
         try {
             server.close();

@@ -44,6 +44,8 @@ final class Monitor {
     /** A stop asked for while no VM existed yet (a signal during start-up): the next VM gets it. */
     private volatile StopReason pendingStop;
     private volatile ControlServer server;
+    /** Set by a graceful stop: the guest's reboot (Linux's answer to Ctrl-Alt-Del) then ends the VM. */
+    private volatile boolean shuttingDown;
 
     Monitor(VmSpec spec, ConsoleRing console, ConsoleLog log) {
         this.spec = spec;
@@ -66,6 +68,11 @@ final class Monitor {
     /** The run loop is done: the last VM is closed. */
     void finished(StopReason reason) {
         finished.complete(reason);
+    }
+
+    /** Whether a graceful stop asked the guest to shut down: a reboot must not restart the VM. */
+    boolean shuttingDown() {
+        return shuttingDown;
     }
 
     /** Stops whatever runs now (a signal, the monitor shutting down). */
@@ -93,6 +100,7 @@ final class Monitor {
                 case ControlRequest.Metrics m -> new ControlResponse.Metrics(metrics());
                 case ControlRequest.ConsoleAttach a -> throw new IllegalStateException("the server streams the console itself");
                 case ControlRequest.ConsoleDetach d -> throw new IllegalStateException("the server streams the console itself");
+                case ControlRequest.Launch l -> throw new IllegalStateException("cannot launch: this monitor already runs a VM");
             };
         } catch (IllegalStateException e) {
             return new ControlResponse.Refused(ControlResponse.Refused.CONFLICT, e.getMessage());
@@ -109,17 +117,36 @@ final class Monitor {
         return vm;
     }
 
+    /**
+     * A forced stop ends the VM at once. A graceful one types Ctrl-Alt-Del on the guest's i8042
+     * keyboard and waits up to the request's timeout for the guest to reboot or power off (a
+     * reboot then ends the VM whatever the spec's reboot action), then forces the stop.
+     */
     private ControlResponse stop(ControlRequest.Stop stop) throws InterruptedException {
+        MicroVm vm = vm("stop");
         if (stop.graceful()) {
-            // The device models have no way yet to ask a guest to shut down (an ACPI power button
-            // event or Ctrl-Alt-Del through the i8042); saying so beats waiting out the timeout.
-            return new ControlResponse.Refused(ControlResponse.Refused.FAILED,
-                    "a graceful stop needs an ACPI power button, which this monitor does not have yet; stop with graceful false");
+            // Before the keys: the guest may reboot before pressCtrlAltDel returns.
+            shuttingDown = true;
+            boolean asked;
+            try {
+                asked = vm.pressCtrlAltDel();
+            } catch (IllegalStateException e) {
+                if (vm.state() == RunState.STOPPED) return awaitFinished();
+                shuttingDown = false;
+                throw e;
+            }
+            if (asked && finishedWithin(stop.timeout().toMillis())) return status();
+            vm.requestStop(new StopReason.Requested(asked
+                    ? "control socket: the guest did not shut down within " + stop.timeout().toMillis() + " ms of Ctrl-Alt-Del"
+                    : "control socket: the guest's keyboard took no Ctrl-Alt-Del"));
+        } else {
+            vm.requestStop(new StopReason.Requested("control socket"));
         }
-        vm("stop").requestStop(new StopReason.Requested("control socket"));
-        try {
-            finished.get(10, TimeUnit.SECONDS);
-        } catch (TimeoutException | java.util.concurrent.ExecutionException e) {
+        return awaitFinished();
+    }
+
+    private ControlResponse awaitFinished() throws InterruptedException {
+        if (!finishedWithin(10_000)) {
             return new ControlResponse.Refused(ControlResponse.Refused.FAILED, "the VM was told to stop but has not finished after 10 s");
         }
         return status();
@@ -152,6 +179,17 @@ final class Monitor {
             if (request.resume()) vm.resume();
             return new ControlResponse.SnapshotTaken(written.memoryBytes(), written.memoryDataBytes(), written.stateBytes(),
                     (System.nanoTime() - start) / 1_000_000);
+        }
+    }
+
+    private boolean finishedWithin(long millis) throws InterruptedException {
+        try {
+            finished.get(millis, TimeUnit.MILLISECONDS);
+            return true;
+        } catch (TimeoutException e) {
+            return false;
+        } catch (java.util.concurrent.ExecutionException e) {
+            return true;
         }
     }
 

@@ -1,5 +1,10 @@
 package io.aether.monitor;
 
+import io.aether.monitorapi.ControlCodec;
+import io.aether.monitorapi.ControlRequest;
+import io.aether.monitorapi.ControlResponse;
+import io.aether.monitorapi.MonitorClient;
+import io.aether.monitorapi.WarmPool;
 import io.aether.sys.Errno;
 import io.aether.sys.Libc;
 import io.aether.sys.NativeCallException;
@@ -23,7 +28,9 @@ import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -45,10 +52,21 @@ public final class MonitorCommand {
     public static final String HELP = """
             Usage: aether vm monitor --spec FILE --socket PATH [--console-log FILE]
                    aether vm monitor --restore DIR --socket PATH [--console-log FILE] [--paused] [--allow-clone]
+               or: aether vm monitor --standby --socket PATH
 
             Run one microVM in the background and control it through a Unix socket: the node
             agent's way to run VMs, one monitor process each. With --restore, the VM is the
             snapshot in DIR (written by the socket's snapshot request), going on where it stopped.
+
+            With --standby the monitor starts without a VM: it warms up (it runs throwaway
+            stub VMs, so that KVM and every native call are ready), serves the socket, prints
+            'standby PID PATH' on standard output, and waits for a launch request carrying the
+            spec (and optionally a console log and a new socket path, to which the socket is
+            renamed). It then runs that VM as if started with --spec: a VM starts in a few
+            milliseconds instead of the JVM's start-up. A launch that is refused (a bad spec, a
+            log or path it cannot take) leaves it on standby. A standby monitor exits (status 0,
+            socket removed) when its parent process dies; once launched it no longer depends
+            on its parent.
 
             The monitor leaves its parent's session (setsid), reads nothing from standard input,
             and keeps running when whoever started it dies. The guest's console output is kept
@@ -75,7 +93,8 @@ public final class MonitorCommand {
                                    "memory": "512M", "vcpus": 2, "disks": [{"path": "/vm/root.img"}]}
                   --socket PATH   The control socket to create (mode 0600; removed on exit).
                                   Requests, one JSON line each: state, pause, resume, stop,
-                                  metrics, snapshot, console-attach, console-detach.
+                                  metrics, snapshot, console-attach, console-detach, launch.
+                  --standby       Start without a VM and wait for a launch request.
                   --console-log FILE
                                   Also append the console output to FILE; at %d MiB it becomes
                                   FILE.1 (replacing the last one) and FILE starts again.
@@ -89,6 +108,12 @@ public final class MonitorCommand {
               130/143  stopped by SIGINT/SIGTERM (the VM was stopped cleanly first)
             """.formatted(CONSOLE_RING_BYTES / 1024, CONSOLE_LOG_BYTES >> 20);
 
+    /** Rounds of a standby's warm-up through the request path, and throwaway VMs it runs. */
+    static final int WARM_UP_ROUNDS = 300;
+    static final int WARM_UP_VMS = 2;
+    /** How often a standby monitor checks that its parent lives. */
+    static final long PARENT_POLL_MILLIS = 100;
+
     private static volatile boolean signalled;
 
     private MonitorCommand() {
@@ -99,10 +124,11 @@ public final class MonitorCommand {
         return signalled;
     }
 
-    record Options(boolean help, Path spec, Path socket, Path consoleLog, Path restore, boolean paused, boolean allowClone) {
+    record Options(boolean help, boolean standby, Path spec, Path socket, Path consoleLog, Path restore, boolean paused, boolean allowClone) {
 
         static Options parse(List<String> args) {
             boolean help = false;
+            boolean standby = false;
             Path spec = null;
             Path socket = null;
             Path consoleLog = null;
@@ -115,6 +141,7 @@ public final class MonitorCommand {
                 String name = eq < 0 ? arg : arg.substring(0, eq);
                 switch (name) {
                     case "-h", "--help" -> help = true;
+                    case "--standby" -> standby = true;
                     case "--paused" -> paused = true;
                     case "--allow-clone" -> allowClone = true;
                     case "--spec", "--socket", "--console-log", "--restore" -> {
@@ -138,13 +165,15 @@ public final class MonitorCommand {
                             + " (see 'aether vm monitor --help')");
                 }
             }
+            if (standby && (spec != null || restore != null)) throw new IllegalArgumentException("--standby takes no --spec or --restore: the launch request carries the spec");
+            if (standby && consoleLog != null) throw new IllegalArgumentException("--standby takes no --console-log: the launch request carries it");
             if (!help && spec != null && restore != null) throw new IllegalArgumentException("--spec and --restore exclude each other");
-            if (!help && spec == null && restore == null) throw new IllegalArgumentException("--spec is required");
+            if (!help && !standby && spec == null && restore == null) throw new IllegalArgumentException("--spec is required (or --restore, or --standby)");
             if (!help && restore == null && (paused || allowClone)) {
                 throw new IllegalArgumentException((paused ? "--paused" : "--allow-clone") + " goes with --restore");
             }
             if (!help && socket == null) throw new IllegalArgumentException("--socket is required");
-            return new Options(help, spec, socket, consoleLog, restore, paused, allowClone);
+            return new Options(help, standby, spec, socket, consoleLog, restore, paused, allowClone);
         }
     }
 
@@ -186,6 +215,7 @@ public final class MonitorCommand {
             return 0;
         }
         if (options.restore() != null) return restore(options);
+        if (options.standby()) return runStandby(options.socket());
         VmSpec spec;
         try {
             spec = readSpec(options.spec()).withMacsFor(UUID.randomUUID().toString());
@@ -292,11 +322,129 @@ public final class MonitorCommand {
             return STATUS_BAD_ARGUMENTS;
         }
         monitor.serving(server);
-        // SIGINT/SIGTERM stop the VM; the hook holds the JVM until the socket is gone too.
         CountDownLatch done = new CountDownLatch(1);
+        Thread hook = shutdownHook(() -> monitor.requestStop(new StopReason.Requested("signal")), done);
+        return runServed(spec, restored, options.paused(), monitor, server, ring, log, console, hook, done);
+    }
+
+    /**
+     * {@code --standby}: warms up, serves the socket, says so on standard output, and waits for a
+     * launch (then runs its VM as {@link #run} does), for a signal, or for its parent to die.
+     */
+    private static int runStandby(Path socket) throws InterruptedException {
+        // Read first: a parent that dies during the warm-up, or before the watcher runs, is still seen to go.
+        Optional<Long> parent = ProcessHandle.current().parent().map(ProcessHandle::pid);
+        detachFromSession();
+        try {
+            warmUp();
+        } catch (RuntimeException e) {
+            System.err.println("aether vm monitor: standby: the warm-up VM failed: " + e.getMessage());
+            return new StopReason.HostError(e.getMessage()).exitStatus();
+        }
+        ConsoleRing ring = new ConsoleRing(CONSOLE_RING_BYTES);
+        Standby standby = new Standby(ring, CONSOLE_LOG_BYTES);
+        ControlServer server;
+        try {
+            server = ControlServer.start(socket, standby::handle, ring);
+        } catch (IOException e) {
+            System.err.println("aether vm monitor: --socket " + e.getMessage());
+            return STATUS_BAD_ARGUMENTS;
+        }
+        standby.serving(server);
+        try {
+            warmUpSocket(socket);
+        } catch (IllegalStateException e) {
+            System.err.println("aether vm monitor: standby: " + e.getMessage());
+            server.close();
+            return new StopReason.HostError(e.getMessage()).exitStatus();
+        }
+        CountDownLatch done = new CountDownLatch(1);
+        Thread hook = shutdownHook(() -> {
+            Monitor launched = standby.giveUp();
+            if (launched != null) launched.requestStop(new StopReason.Requested("signal"));
+        }, done);
+        Thread.ofPlatform().name("standby-parent").daemon().start(() -> giveUpWhenOrphaned(standby, parent));
+        System.out.println(WarmPool.READY_LINE_PREFIX + ProcessHandle.current().pid() + " " + socket);
+        System.out.flush();
+        Optional<Standby.Launched> launched = standby.await();
+        if (launched.isEmpty()) {
+            ring.close();
+            server.close();
+            done.countDown();
+            removeHook(hook);
+            return 0;
+        }
+        Standby.Launched l = launched.get();
+        return runServed(l.spec(), null, false, l.monitor(), server, ring, l.log(), console(ring, l.log()), hook, done);
+    }
+
+    /**
+     * A standby monitor is its parent's (a node agent's pool): when the parent dies the kernel
+     * gives the process a new parent, and the standby ends rather than wait for a launch that
+     * nobody will send. Polled: a parent-death signal would follow the thread that forked, not
+     * the process.
+     */
+    private static void giveUpWhenOrphaned(Standby standby, Optional<Long> parent) {
+        while (standby.waiting()) {
+            try {
+                Thread.sleep(PARENT_POLL_MILLIS);
+            } catch (InterruptedException e) {
+                return;
+            }
+            if (!ProcessHandle.current().parent().map(ProcessHandle::pid).equals(parent)) {
+                standby.giveUp();
+                return;
+            }
+        }
+    }
+
+    /**
+     * What a standby does before it says it is ready: a throwaway stub VM through the path a
+     * launched one takes (the launch request's JSON, the spec's checks, the VM built, run to its
+     * end and closed, the status answered), so that the classes are loaded, the native calls
+     * linked and {@code /dev/kvm} proven before a VM waits on them.
+     */
+    static void warmUp() throws InterruptedException {
+        VmSpec spec = VmSpec.stub(VmSpec.StubProgram.HELLO);
+        String line = ControlCodec.write(new ControlRequest.Launch(spec, Optional.empty(), Optional.of(Path.of("/vm.sock")))).strip();
+        // Often enough for the JIT to compile the request's path (its thresholds are a few hundred calls).
+        for (int i = 0; i < WARM_UP_ROUNDS; i++) {
+            ControlRequest.Launch launch = (ControlRequest.Launch) ControlCodec.readRequest(line);
+            launch.spec().withMacsFor(UUID.randomUUID().toString()).checkHost(VmSpec.MAX_VCPUS);
+            ControlCodec.readResponse(ControlCodec.write(new Monitor(launch.spec(), new ConsoleRing(64), null).status()).strip());
+        }
+        for (int i = 0; i < WARM_UP_VMS; i++) {
+            ConsoleRing ring = new ConsoleRing(CONSOLE_RING_BYTES);
+            Monitor monitor = new Monitor(spec, ring, null);
+            int status = runVm(spec, null, false, monitor, ConsoleSession.lineFlushing(ring));
+            if (status != 0) throw new IllegalStateException("exit status " + status + ": " + monitor.status().reason().orElse("no reason"));
+            monitor.metrics();
+            ring.close();
+        }
+    }
+
+    /**
+     * The control socket's path (accept, read, parse, answer) taken often enough to be compiled,
+     * and a launch's move of a socket made once, on a throwaway socket beside the real one.
+     */
+    private static void warmUpSocket(Path socket) {
+        MonitorClient self = new MonitorClient(socket, Duration.ofSeconds(5));
+        Path scratch = socket.resolveSibling(socket.getFileName() + ".warm-up");
+        try {
+            for (int i = 0; i < WARM_UP_ROUNDS; i++) self.call(new ControlRequest.State());
+            try (ControlServer moved = ControlServer.start(scratch, r -> new ControlResponse.Standby(0), new ConsoleRing(64))) {
+                moved.moveTo(scratch.resolveSibling(scratch.getFileName() + ".moved"));
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException("the standby's own socket does not answer: " + e.getMessage(), e);
+        }
+    }
+
+    /** SIGINT/SIGTERM run {@code stop}; the hook then holds the JVM until {@code done}, when the socket is gone too. */
+    private static Thread shutdownHook(Runnable stop, CountDownLatch done) {
         Thread hook = new Thread(() -> {
             signalled = true;
-            monitor.requestStop(new StopReason.Requested("signal"));
+            stop.run();
             try {
                 done.await(10, TimeUnit.SECONDS);
             } catch (InterruptedException e) {
@@ -304,18 +452,28 @@ public final class MonitorCommand {
             }
         });
         Runtime.getRuntime().addShutdownHook(hook);
+        return hook;
+    }
+
+    private static void removeHook(Thread hook) {
         try {
-            return runVm(spec, restored, options.paused(), monitor, console);
+            Runtime.getRuntime().removeShutdownHook(hook);
+        } catch (IllegalStateException e) {
+            // Shutdown is already in progress: the hook is running and waits for done.
+        }
+    }
+
+    /** Runs the VM behind its served socket, then cleans up: the ring, the log, the socket, the hook. */
+    private static int runServed(VmSpec spec, MicroVm restored, boolean paused, Monitor monitor, ControlServer server,
+            ConsoleRing ring, ConsoleLog log, OutputStream console, Thread hook, CountDownLatch done) throws InterruptedException {
+        try {
+            return runVm(spec, restored, paused, monitor, console);
         } finally {
             ring.close();
             if (log != null) log.close();
             server.close();
             done.countDown();
-            try {
-                Runtime.getRuntime().removeShutdownHook(hook);
-            } catch (IllegalStateException e) {
-                // Shutdown is already in progress: the hook is running and waits for done.
-            }
+            removeHook(hook);
         }
     }
 
@@ -333,7 +491,6 @@ public final class MonitorCommand {
         }
     }
 
-    /** The VM's life: built, run, rebuilt after a reboot when the spec says so; returns the exit status. */
     /** Both: the ring first (attached clients), then the log. Neither throws. */
     private static OutputStream tee(ConsoleRing ring, ConsoleLog log) {
         return new OutputStream() {
@@ -356,6 +513,7 @@ public final class MonitorCommand {
         };
     }
 
+    /** The VM's life: built (or {@code restored}), run, rebuilt after a reboot when the spec says so; returns the exit status. */
     private static int runVm(VmSpec spec, MicroVm restored, boolean paused, Monitor monitor, OutputStream console) throws InterruptedException {
         StopReason reason = null;
         try {
@@ -385,7 +543,7 @@ public final class MonitorCommand {
                         // The ring never fails a write.
                     }
                 }
-                if (reason instanceof StopReason.Reboot && spec.onReboot() == VmSpec.OnReboot.RESTART) {
+                if (reason instanceof StopReason.Reboot && spec.onReboot() == VmSpec.OnReboot.RESTART && !monitor.shuttingDown()) {
                     restarted = true;
                     continue;
                 }

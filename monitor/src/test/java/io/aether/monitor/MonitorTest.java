@@ -1,6 +1,7 @@
 package io.aether.monitor;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.aether.monitorapi.ControlRequest;
@@ -56,12 +57,13 @@ class MonitorTest {
     }
 
     @Test
-    void aGracefulStopIsRefusedAndChangesNothing() {
+    void aGracefulStopBeforeTheVmExistsIsRefusedAndChangesNothing() {
         Monitor monitor = new Monitor(spec, new ConsoleRing(16), null);
         ControlResponse.Refused r = refused(monitor.handle(new ControlRequest.Stop(true, Duration.ofSeconds(5))));
-        assertEquals("failed", r.code());
-        assertTrue(r.message().startsWith("a graceful stop needs an ACPI power button"), r.message());
+        assertEquals("conflict", r.code());
+        assertEquals("cannot stop: the VM is still being built", r.message());
         assertEquals(VmState.CREATED, monitor.status().state());
+        assertFalse(monitor.shuttingDown());
     }
 
     @Test

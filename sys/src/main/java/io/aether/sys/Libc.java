@@ -82,6 +82,10 @@ public final class Libc {
         static final MethodHandle HANDLE = downcall("poll", FunctionDescriptor.of(INT, ADDR, LONG, INT), true, -1);
     }
 
+    private static final class Eventfd {
+        static final MethodHandle HANDLE = downcall("eventfd", FunctionDescriptor.of(INT, INT, INT), true, -1);
+    }
+
     private static final class Strerror {
         static final MethodHandle HANDLE = downcall("strerror", FunctionDescriptor.of(ADDR, INT), false, -1);
     }
@@ -271,23 +275,52 @@ public final class Libc {
      * that the caller's read reports them. An interrupted wait counts as "not yet".
      */
     public static boolean pollIn(int fd, int timeoutMillis) {
+        return pollIn(new int[] {fd}, timeoutMillis) != 0;
+    }
+
+    /**
+     * Waits up to {@code timeoutMillis} (-1: for ever) until one of {@code fds} (at most 64) has
+     * input, or an error or hang-up for the caller's read to report; returns the ready ones as bits
+     * (bit i for {@code fds[i]}), 0 when none is ready or an interrupt ended the wait.
+     */
+    public static long pollIn(int[] fds, int timeoutMillis) {
+        if (fds.length == 0 || fds.length > 64) throw new IllegalArgumentException("poll: " + fds.length + " descriptors, not 1 to 64");
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment pfd = arena.allocate(8, 4);
-            pfd.set(INT, 0, fd);
-            pfd.set(ValueLayout.JAVA_SHORT, 4, POLLIN);
-            pfd.set(ValueLayout.JAVA_SHORT, 6, (short) 0);
+            MemorySegment pfds = arena.allocate(8L * fds.length, 4);
+            for (int i = 0; i < fds.length; i++) {
+                pfds.set(INT, 8L * i, fds[i]);
+                pfds.set(ValueLayout.JAVA_SHORT, 8L * i + 4, POLLIN);
+                pfds.set(ValueLayout.JAVA_SHORT, 8L * i + 6, (short) 0);
+            }
             MemorySegment capture = CAPTURE.get();
-            int r = (int) Poll.HANDLE.invokeExact(capture, pfd, 1L, timeoutMillis);
+            int r = (int) Poll.HANDLE.invokeExact(capture, pfds, (long) fds.length, timeoutMillis);
             if (r < 0) {
                 int errno = lastErrno(capture);
-                if (errno == Errno.EINTR) return false;
+                if (errno == Errno.EINTR) return 0;
                 throw new NativeCallException("poll", errno);
             }
-            return r > 0 && (pfd.get(ValueLayout.JAVA_SHORT, 6) & (POLLIN | POLLERR | POLLHUP | POLLNVAL)) != 0;
+            long ready = 0;
+            for (int i = 0; i < fds.length && r > 0; i++) {
+                if ((pfds.get(ValueLayout.JAVA_SHORT, 8L * i + 6) & (POLLIN | POLLERR | POLLHUP | POLLNVAL)) != 0) ready |= 1L << i;
+            }
+            return ready;
         } catch (Throwable t) {
             throw rethrow(t);
         }
     }
+
+    /** {@code eventfd(initval, flags)}: a new event counter's descriptor. */
+    public static int eventfd(int initialValue, int flags) {
+        try {
+            MemorySegment capture = CAPTURE.get();
+            int fd = (int) Eventfd.HANDLE.invokeExact(capture, initialValue, flags);
+            if (fd < 0) throw new NativeCallException("eventfd", lastErrno(capture));
+            return fd;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
 
     public static boolean isatty(int fd) {
         try {

@@ -56,7 +56,8 @@ public final class VirtioMmioTransport implements BusDevice {
     static final int QUEUE_NUM_MAX = 0x034;
     static final int QUEUE_NUM = 0x038;
     static final int QUEUE_READY = 0x044;
-    static final int QUEUE_NOTIFY = 0x050;
+    /** The QueueNotify register's offset: a monitor may have KVM catch writes to it (ioeventfd). */
+    public static final int QUEUE_NOTIFY = 0x050;
     static final int INTERRUPT_STATUS = 0x060;
     static final int INTERRUPT_ACK = 0x064;
     static final int STATUS = 0x070;
@@ -140,6 +141,21 @@ public final class VirtioMmioTransport implements BusDevice {
     public int status() {
         synchronized (device) {
             return status;
+        }
+    }
+
+    /** How many virtqueues the device has: the values a QueueNotify write may carry. */
+    public int queueCount() {
+        return queues.size();
+    }
+
+    /**
+     * A QueueNotify for {@code queueIndex} that reached the monitor without a register write
+     * (KVM signalled an ioeventfd for it): handled exactly as the write would have been.
+     */
+    public void queueNotified(int queueIndex) {
+        synchronized (device) {
+            notifyQueue(queueIndex);
         }
     }
 

@@ -85,7 +85,9 @@ public record VmSpec(Boot boot, ByteSize memory, int vcpus, List<Disk> disks, Li
         /** Prints the digits 0 to 9 and a line break, over and over, for ever. */
         COUNT,
         /** Triple-faults. */
-        CRASH;
+        CRASH,
+        /** Polls the i8042 keyboard until Ctrl-Alt-Del arrives, then resets through the controller. */
+        KEYBOARD;
 
         /** The name users write: {@code hello}. */
         public String id() {
@@ -356,7 +358,7 @@ public record VmSpec(Boot boot, ByteSize memory, int vcpus, List<Disk> disks, Li
         return value.name().toLowerCase(Locale.ROOT);
     }
 
-    /** The constant written {@code id}, or an error for {@code field} that lists them all ("hello, echo, count or crash"). */
+    /** The constant written {@code id}, or an error for {@code field} that lists them all ("hello, echo, count, crash or keyboard"). */
     private static <E extends Enum<E>> E byId(E[] values, String id, String field) {
         StringBuilder choices = new StringBuilder();
         for (int i = 0; i < values.length; i++) {

@@ -73,7 +73,7 @@ class VmSpecJsonTest {
             {"{\"boot\": {}}", "boot.kernel: missing"},
             {"{\"boot\": \"vmlinuz\"}", "boot: expected an object, got a string"},
             {"{\"boot\": {\"stub\": \"hello\", \"kernel\": \"k\"}}", "boot.kernel: not with stub (a kernel or the stub guest, not both)"},
-            {"{\"boot\": {\"stub\": \"nope\"}}", "boot.stub: 'nope' is not hello, echo, count or crash"},
+            {"{\"boot\": {\"stub\": \"nope\"}}", "boot.stub: 'nope' is not hello, echo, count, crash or keyboard"},
             {"{\"boot\": {\"stub\": 1}}", "boot.stub: expected a string, got the number 1"},
             {"{\"boot\": {\"kernel\": \"k\", \"cmdline\": [\"a\"]}}", "boot.cmdline: expected a string, got an array"},
             {"{\"boot\": {\"kernel\": \"k\\u0000\"}}", "boot.kernel: not a path: 'k?'"},

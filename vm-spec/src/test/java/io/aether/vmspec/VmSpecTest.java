@@ -47,7 +47,7 @@ class VmSpecTest {
                 new VmSpec.Boot.Linux(Path.of("k"), Optional.of(Path.of("")), ""))));
         assertEquals("boot.cmdline: contains a NUL character", refusal(() -> LINUX.withBoot(
                 new VmSpec.Boot.Linux(Path.of("k"), Optional.empty(), "a\0b"))));
-        assertEquals("boot.stub: 'nope' is not hello, echo, count or crash", refusal(() -> VmSpec.stub(VmSpec.StubProgram.parse("nope"))));
+        assertEquals("boot.stub: 'nope' is not hello, echo, count, crash or keyboard", refusal(() -> VmSpec.stub(VmSpec.StubProgram.parse("nope"))));
         assertEquals("onReboot: 'later' is not exit or restart", assertThrows(SpecException.class,
                 () -> VmSpec.OnReboot.parse("later")).getMessage());
         assertEquals("disks[1].path: empty path", refusal(() -> LINUX.withDisks(List.of(

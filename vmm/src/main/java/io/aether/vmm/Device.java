@@ -77,8 +77,8 @@ public sealed interface Device {
         }
     }
 
-    /** The i8042's reset line (the keyboard controller's "pulse reset" command). */
-    record ResetLine(String name, I8042 model) implements Device {
+    /** The i8042 keyboard controller: Ctrl-Alt-Del for the guest, and the CPU reset line. */
+    record Keyboard(String name, I8042 model) implements Device {
         @Override
         public I8042.Counters counters() {
             return model.counters();

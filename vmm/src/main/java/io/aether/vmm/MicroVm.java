@@ -27,6 +27,7 @@ import java.util.concurrent.ExecutionException;
  *   vm.start();                                        // vCPU threads enter the guest
  *   vm.consoleInput(bytes);                            // keys for the guest's serial console
  *   vm.pause(); ... vm.resume();                       // the whole VM holds still, then goes on
+ *   vm.pressCtrlAltDel();                              // asks the guest to shut down
  *   StopReason why = vm.awaitStop();                   // poweroff, reboot, crash, or requestStop
  *   vm.close();                                        // threads joined, disks flushed, memory unmapped
  * </pre>
@@ -210,6 +211,25 @@ public final class MicroVm implements AutoCloseable {
     /** Stops the VM for {@code reason}; the first reason given wins. Safe from any thread. */
     public void requestStop(StopReason reason) {
         stopped.complete(reason);
+    }
+
+    /**
+     * Asks the guest to shut down: types Ctrl-Alt-Del on its i8042 keyboard. What follows is the
+     * guest's choice (Linux restarts by default, an init may power off or ignore it); a reboot or
+     * power-off then stops the VM as usual. Returns false when the keyboard took no keys (the guest
+     * disabled scanning, or has not read the keys it has).
+     *
+     * @throws IllegalStateException naming the state, if the VM is not running (a paused guest
+     *     could not react, and its devices must not change)
+     */
+    public boolean pressCtrlAltDel() {
+        synchronized (lifecycle) {
+            require(RunState.RUNNING, "ask the guest to shut down");
+            for (Device device : devices.devices()) {
+                if (device instanceof Device.Keyboard keyboard) return keyboard.model().pressCtrlAltDel();
+            }
+            throw new IllegalStateException("cannot ask the guest to shut down: the VM has no keyboard controller");
+        }
     }
 
     /** Blocks until the VM stops and says why. */

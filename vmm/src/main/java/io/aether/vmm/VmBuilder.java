@@ -72,6 +72,19 @@ final class VmBuilder {
     private GuestMemory memory;
     /** Runs rate-limit retries; made only for a VM with a rate limit. */
     private ThrottleTimer throttleTimer;
+    private final PowerEvents power = new PowerEvents() {
+        @Override
+        public void powerOff() {
+            stopped.complete(new StopReason.PowerOff());
+        }
+
+        @Override
+        public void reset() {
+            stopped.complete(new StopReason.Reboot());
+        }
+    };
+    /** Whether virtio notifications and interrupts go through ioeventfd and irqfd (see {@link VirtioNotifier}). */
+    private boolean eventFds;
 
     private VmBuilder(VmSpec spec, OutputStream consoleOut, VmSnapshot.Saved saved) {
         this.spec = spec;
@@ -153,11 +166,14 @@ final class VmBuilder {
     /** The stub guest runs without an interrupt controller, so that its final HLT reaches us. */
     private void buildStub(List<CpuidEntry> supported, VmSpec.StubProgram program) {
         attachConsole(InterruptLine.NONE);
+        // Polled: the stub has no interrupt controller.
+        attachKeyboard(InterruptLine.NONE);
         StubGuest.Program code = switch (program) {
             case HELLO -> StubGuest.Program.HELLO;
             case ECHO -> StubGuest.Program.ECHO;
             case COUNT -> StubGuest.Program.COUNT;
             case CRASH -> StubGuest.Program.CRASH;
+            case KEYBOARD -> StubGuest.Program.KEYBOARD;
         };
         Vcpu vcpu = createVcpu(0);
         if (saved != null) {
@@ -180,20 +196,9 @@ final class VmBuilder {
     private void buildLinux(List<CpuidEntry> supported, VmSpec.Boot.Linux linux) {
         vm.createIrqchip();
         vm.createPit2(true);
-        PowerEvents power = new PowerEvents() {
-            @Override
-            public void powerOff() {
-                stopped.complete(new StopReason.PowerOff());
-            }
-
-            @Override
-            public void reset() {
-                stopped.complete(new StopReason.Reboot());
-            }
-        };
+        eventFds = useEventFds(vm);
         attachConsole(new KvmInterruptLine(vm, Layout.SERIAL_GSI));
-        // The FADT claims no i8042, so Linux skips a slow probe; the reset line still works.
-        devices.attachPorts(I8042.BASE_PORT, I8042.PORT_COUNT, new Device.ResetLine("i8042", new I8042(power)));
+        attachKeyboard(new KvmInterruptLine(vm, Layout.KEYBOARD_GSI));
         devices.attachPorts(AcpiPowerDevice.BASE_PORT, AcpiPowerDevice.SIZE, new Device.AcpiPower("acpi-power", new AcpiPowerDevice(power)));
         // The delay port: Linux writes it between legacy I/O; claim it so it is not counted as unknown.
         devices.claimPorts(0x80, 1, "post-code");
@@ -217,7 +222,7 @@ final class VmBuilder {
         };
         VcpuState boot = BootConfigurator.configureSystem(memory, new BootPlan(entry, spec.memory().bytes(),
                 kernel.cmdlineAddress(), kernel.initrdAddress(), kernel.initrdSize(),
-                new PlatformConfig(spec.vcpus(), windows(), true, false)));
+                new PlatformConfig(spec.vcpus(), windows(), true, true)));
         for (int i = 0; i < spec.vcpus(); i++) {
             Vcpu vcpu = createVcpu(i);
             cpuids.add(X86Vcpus.configureCommon(vcpu, supported, spec.vcpus(), true));
@@ -228,6 +233,10 @@ final class VmBuilder {
     private void attachConsole(InterruptLine irq) {
         Serial16550 uart = new Serial16550(consoleOut, irq, Serial16550.DEFAULT_INPUT_CAPACITY, devices::consoleSpaceFreed);
         devices.attachPorts(Serial16550.COM1_PORT, Serial16550.PORT_COUNT, new Device.Uart("serial", uart));
+    }
+
+    private void attachKeyboard(InterruptLine irq) {
+        devices.attachPorts(I8042.BASE_PORT, I8042.PORT_COUNT, new Device.Keyboard("i8042", new I8042(power, irq)));
     }
 
     /** The disks, the NICs, then the entropy device, each in the next virtio-mmio window. */
@@ -245,7 +254,7 @@ final class VmBuilder {
             }
             devices.addBackend(block);
             VirtioMmioWindow w = windows.get(next++);
-            devices.attachMmio(w.base(), w.size(), new Device.Block("virtio-blk" + i, block, transport(block, w)));
+            devices.attachMmio(w.base(), w.size(), new Device.Block("virtio-blk" + i, block, transport("virtio-blk" + i, block, w)));
         }
         for (int i = 0; i < spec.nics().size(); i++) {
             VmSpec.Nic nic = spec.nics().get(i);
@@ -255,11 +264,11 @@ final class VmBuilder {
                     throttle(nic.rxRateLimit()), throttle(nic.txRateLimit()));
             devices.addThread(pump);
             VirtioMmioWindow w = windows.get(next++);
-            devices.attachMmio(w.base(), w.size(), new Device.Net("virtio-net" + i, pump.device(), transport(pump.device(), w)));
+            devices.attachMmio(w.base(), w.size(), new Device.Net("virtio-net" + i, pump.device(), transport("virtio-net" + i, pump.device(), w)));
         }
         VirtioRng rng = new VirtioRng(EntropySource.secureRandom());
         VirtioMmioWindow w = windows.get(next);
-        devices.attachMmio(w.base(), w.size(), new Device.Rng("virtio-rng0", rng, transport(rng, w)));
+        devices.attachMmio(w.base(), w.size(), new Device.Rng("virtio-rng0", rng, transport("virtio-rng0", rng, w)));
     }
 
     /** A device queue's throttle for the spec's limit; the VM's retry timer is made with the first. */
@@ -281,8 +290,31 @@ final class VmBuilder {
         return Layout.virtioMmioWindows(spec.disks().size() + spec.nics().size() + 1);
     }
 
-    private VirtioMmioTransport transport(VirtioDevice device, VirtioMmioWindow w) {
-        return new VirtioMmioTransport(device, memory, new KvmInterruptLine(vm, w.gsi()));
+    /** The system property that turns ioeventfd and irqfd off ({@code off}), to compare or to work around a host. */
+    static final String EVENT_FDS_PROPERTY = "aether.kvm.eventfds";
+
+    /** Whether this host's KVM has both ioeventfd and irqfd, and they are not turned off. */
+    private static boolean useEventFds(Vm vm) {
+        return !"off".equals(System.getProperty(EVENT_FDS_PROPERTY))
+                && vm.checkExtension(Capability.IOEVENTFD) > 0 && vm.checkExtension(Capability.IRQFD) > 0;
+    }
+
+    /**
+     * The device's transport in window {@code w}. With eventfds, its interrupt is an irqfd and its
+     * QueueNotify writes wake a thread of its own; otherwise they exit to the vCPU, and the
+     * interrupt is a {@code KVM_IRQ_LINE} ioctl.
+     */
+    private VirtioMmioTransport transport(String name, VirtioDevice device, VirtioMmioWindow w) {
+        if (!eventFds) return new VirtioMmioTransport(device, memory, new KvmInterruptLine(vm, w.gsi()));
+        IrqFdLine irq = IrqFdLine.register(vm, w.gsi());
+        try {
+            VirtioMmioTransport transport = new VirtioMmioTransport(device, memory, irq);
+            devices.addThread(VirtioNotifier.register(name, vm, w.base(), transport, irq));
+            return transport;
+        } catch (RuntimeException e) {
+            irq.close();
+            throw e;
+        }
     }
 
     private Vcpu createVcpu(int id) {

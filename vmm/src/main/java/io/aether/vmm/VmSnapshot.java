@@ -1,5 +1,6 @@
 package io.aether.vmm;
 
+import io.aether.devices.i8042.I8042;
 import io.aether.devices.block.VirtioBlock;
 import io.aether.devices.net.VirtioNet;
 import io.aether.devices.serial.Serial16550;
@@ -160,8 +161,12 @@ public final class VmSnapshot {
                     }
                     out.add(s.toSection(device.name()));
                 }
+                case Device.Keyboard k -> {
+                    StateWriter s = new StateWriter();
+                    k.model().state().write(s);
+                    out.add(s.toSection(device.name()));
+                }
                 // Registers with no state between accesses: rebuilt as they are.
-                case Device.ResetLine r -> { }
                 case Device.AcpiPower a -> { }
             }
         }
@@ -491,7 +496,16 @@ public final class VmSnapshot {
                     left.remove(name + ".transport");
                     left.remove(name);
                 }
-                case Device.ResetLine r -> { }
+                case Device.Keyboard k -> {
+                    StateReader in = saved.section(name);
+                    I8042.State s = I8042.State.read(in);
+                    in.end();
+                    in.build(() -> {
+                        k.model().restore(s);
+                        return s;
+                    });
+                    left.remove(name);
+                }
                 case Device.AcpiPower a -> { }
             }
         }

@@ -103,7 +103,7 @@ class DeviceManagerTest {
     @Test
     void everyDeviceIsListedInOrderWithItsOwnCounters() {
         devices.attachPorts(Serial16550.COM1_PORT, Serial16550.PORT_COUNT, uart());
-        devices.attachPorts(I8042.BASE_PORT, I8042.PORT_COUNT, new Device.ResetLine("i8042", new I8042(NO_POWER)));
+        devices.attachPorts(I8042.BASE_PORT, I8042.PORT_COUNT, new Device.Keyboard("i8042", new I8042(NO_POWER, InterruptLine.NONE)));
         devices.attachMmio(0xD000_0000L, VirtioMmioTransport.REGION_SIZE, rng("virtio-rng0"));
         devices.io().write(Serial16550.COM1_PORT, new byte[] {'x'});
         devices.io().write(Serial16550.COM1_PORT, new byte[] {'y'});

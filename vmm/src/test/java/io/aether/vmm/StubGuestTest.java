@@ -2,6 +2,7 @@ package io.aether.vmm;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.aether.arch.x86_64.StubGuest;
@@ -59,6 +60,31 @@ class StubGuestTest {
             assertInstanceOf(StopReason.Halted.class, vm.awaitStop());
         }
         assertEquals(StubGuest.MESSAGE + "typed into the guest", console.toString(StandardCharsets.US_ASCII));
+    }
+
+    @Test
+    void ctrlAltDelReachesAGuestThatPollsTheKeyboardAndItResets() throws Exception {
+        requireKvm();
+        var console = new ByteArrayOutputStream();
+        try (MicroVm vm = MicroVm.create(VmSpec.stub(VmSpec.StubProgram.KEYBOARD), console, null)) {
+            vm.start();
+            long deadline = System.nanoTime() + 60_000_000_000L;
+            while (console.size() < StubGuest.MESSAGE.length()) {
+                assertTrue(System.nanoTime() < deadline, "no greeting");
+                Thread.sleep(5);
+            }
+            Thread.sleep(100);
+            assertEquals(RunState.RUNNING, vm.state(), "the stub waits for the keys");
+            vm.pause();
+            IllegalStateException paused = assertThrows(IllegalStateException.class, vm::pressCtrlAltDel);
+            assertEquals("cannot ask the guest to shut down: the VM is paused", paused.getMessage());
+            vm.resume();
+            assertTrue(vm.pressCtrlAltDel());
+            assertInstanceOf(StopReason.Reboot.class, vm.awaitStop());
+            var keyboard = (Device.Keyboard) vm.devices().devices().get(1);
+            assertEquals(1, keyboard.counters().ctrlAltDels());
+            assertEquals(1, keyboard.counters().resetRequests());
+        }
     }
 
     @Test

@@ -37,10 +37,10 @@ class VmBuilderTest {
     }
 
     @Test
-    void theStubMachineHasOnlyItsConsole() {
+    void theStubMachineHasItsConsoleAndItsKeyboard() {
         StubGuestTest.requireKvm();
         try (MicroVm vm = MicroVm.create(VmSpec.stub(VmSpec.StubProgram.HELLO), new ByteArrayOutputStream(), null)) {
-            assertEquals(List.of("serial"), vm.devices().devices().stream().map(Device::name).toList());
+            assertEquals(List.of("serial", "i8042"), vm.devices().devices().stream().map(Device::name).toList());
         }
     }
 

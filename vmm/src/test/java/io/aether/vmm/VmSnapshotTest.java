@@ -165,9 +165,9 @@ class VmSnapshotTest {
         List<Section> a = StateFile.read(first.resolve(VmSnapshot.STATE_FILE));
         List<Section> b = StateFile.read(second.resolve(VmSnapshot.STATE_FILE));
         assertEquals(a.stream().map(Section::name).toList(), b.stream().map(Section::name).toList());
-        assertEquals(List.of("spec", "memory", "disks", "vcpu0", "vcpu0.cpuid", "vm", "serial", "virtio-blk0.transport", "virtio-blk0",
-                "virtio-rng0.transport", "virtio-rng0"), a.stream().map(Section::name).toList());
-        for (String name : List.of("spec", "memory", "disks", "vcpu0.cpuid", "serial", "virtio-blk0.transport", "virtio-blk0",
+        assertEquals(List.of("spec", "memory", "disks", "vcpu0", "vcpu0.cpuid", "vm", "serial", "i8042", "virtio-blk0.transport",
+                "virtio-blk0", "virtio-rng0.transport", "virtio-rng0"), a.stream().map(Section::name).toList());
+        for (String name : List.of("spec", "memory", "disks", "vcpu0.cpuid", "serial", "i8042", "virtio-blk0.transport", "virtio-blk0",
                 "virtio-rng0.transport", "virtio-rng0")) {
             assertEquals(section(a, name), section(b, name), name);
         }

@@ -13,7 +13,7 @@ import java.util.List;
 
 /**
  * The ACPI tables of a hardware-reduced x86 platform (ACPI 6.5): RSDP, XSDT, FADT, MADT and a
- * DSDT that names the vCPUs, COM1 and the virtio-mmio devices. Linux finds devices through the
+ * DSDT that names the vCPUs, COM1, the i8042 keyboard controller and the virtio-mmio devices. Linux finds devices through the
  * DSDT (virtio-mmio's id is LNRO0005) and CPUs through the MADT.
  *
  * <p>Power management goes through the sleep and reset registers of the monitor's ACPI power
@@ -171,6 +171,15 @@ public final class AcpiTables {
                     Aml.name("_CRS", Aml.resourceTemplate(
                             Aml.io16(0x3F8, 0x3F8, 0, 8),
                             Aml.irqNoFlags(Layout.SERIAL_GSI)))));
+        }
+        if (config.i8042()) {
+            // Linux's i8042 driver finds the controller through PNP0303 and takes IRQ 1 from _CRS.
+            devices.add(Aml.device("PS2K",
+                    Aml.name("_HID", Aml.eisaId("PNP0303")),
+                    Aml.name("_CRS", Aml.resourceTemplate(
+                            Aml.io16(0x60, 0x60, 0, 1),
+                            Aml.io16(0x64, 0x64, 0, 1),
+                            Aml.irqNoFlags(Layout.KEYBOARD_GSI)))));
         }
         List<VirtioMmioWindow> windows = config.virtioMmio();
         for (int i = 0; i < windows.size(); i++) {

@@ -43,6 +43,8 @@ public final class Layout {
 
     /** Number of IOAPIC input pins, as KVM's in-kernel IOAPIC has. */
     public static final int IOAPIC_PINS = 24;
+    /** The i8042 keyboard's ISA interrupt, identity-mapped to the same GSI. */
+    public static final int KEYBOARD_GSI = 1;
     /** COM1's ISA interrupt, identity-mapped to the same GSI. */
     public static final int SERIAL_GSI = 4;
     /** First GSI handed to virtio-mmio devices (0-4 belong to the legacy ISA devices). */

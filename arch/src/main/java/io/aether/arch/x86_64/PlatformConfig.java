@@ -15,8 +15,8 @@ import java.util.Set;
  * @param virtioMmio the virtio-mmio windows, inside the MMIO gap below the IOAPIC, not
  *     overlapping, each on its own GSI in {@link Layout#VIRTIO_FIRST_GSI}..{@link Layout#IOAPIC_PINS}-1
  * @param serial a 16550 UART is at COM1 (0x3F8, IRQ 4)
- * @param i8042 an i8042 keyboard controller is at ports 0x60/0x64 (the FADT says so, and Linux
- *     probes it; the monitor's minimal one only handles the reset command)
+ * @param i8042 an i8042 keyboard controller is at ports 0x60/0x64 with its keyboard on IRQ 1 (the
+ *     FADT says so, and the DSDT has it as a PNP0303 device)
  */
 public record PlatformConfig(int vcpus, List<VirtioMmioWindow> virtioMmio, boolean serial, boolean i8042) {
 

@@ -49,11 +49,24 @@ public final class StubGuest {
          * Executes an undefined instruction with no interrupt table: #UD, then #GP, then a
          * double fault that cannot be delivered either, which is a triple fault.
          */
-        CRASH
+        CRASH,
+        /**
+         * Polls the i8042 keyboard controller (status port 0x64, data port 0x60) until the
+         * Delete key's make code ({@link #DELETE_MAKE_CODE}, scan code set 2) arrives, as it does in
+         * Ctrl-Alt-Del, then resets the machine with the controller's command 0xFE: how a guest
+         * answers a graceful stop, without a kernel.
+         */
+        KEYBOARD
     }
 
     /** What the {@link Program#COUNT} program prints, again and again. */
     public static final String COUNT_LINE = "0123456789\r\n";
+
+    /** The byte the {@link Program#KEYBOARD} program waits for: Delete pressed (after its 0xE0 prefix). */
+    public static final int DELETE_MAKE_CODE = 0x71;
+    private static final int I8042_DATA = 0x60;
+    private static final int I8042_STATUS = 0x64;
+    private static final int I8042_RESET_CPU = 0xFE;
 
     /** The byte that ends the {@link Program#ECHO} program (Ctrl-D). */
     public static final int END_OF_ECHO = 0x04;
@@ -84,10 +97,15 @@ public final class StubGuest {
      * process (its exit status is then 1).
      */
     public static byte[] firmware() {
+        return firmware(Program.HELLO);
+    }
+
+    /** {@link #firmware()} running {@code program} after the message (ECHO: an idle guest that waits for input). */
+    public static byte[] firmware(Program program) {
         Asm a = new Asm(FIRMWARE_BASE).bits(16);
         a.cli().movAx16((int) (FIRMWARE_BASE >>> 4)).movSregFromAx(3);     // ds = F000
         a.lgdt(0x4000 + 32);                                               // GDTR image at ds:4020
-        byte[] code = modeSwitchAndProgram(a, FIRMWARE_BASE + 0x1000, Program.HELLO, true);
+        byte[] code = modeSwitchAndProgram(a, FIRMWARE_BASE + 0x1000, program, true);
         byte[] rom = new byte[FIRMWARE_SIZE];
         System.arraycopy(code, 0, rom, 0, code.length);
         byte[] tables = pageTables(FIRMWARE_BASE + 0x1000);
@@ -171,6 +189,11 @@ public final class StubGuest {
                 a.movDx(COM1).lodsb().outDxAl().loop("digit").jmp("count");
             }
             case CRASH -> a.ud2();
+            case KEYBOARD -> {
+                a.label("key").movDx(I8042_STATUS).inAlDx().testAl(0x01).jz("key");    // output buffer full?
+                a.movDx(I8042_DATA).inAlDx().cmpAl(DELETE_MAKE_CODE).jz("reset").jmp("key");
+                a.label("reset").movAl(I8042_RESET_CPU).movDx(I8042_STATUS).outDxAl();
+            }
         }
         a.label("halt");
         if (debugExit) a.movAl(0).outImmAl(QEMU_DEBUG_EXIT_PORT);

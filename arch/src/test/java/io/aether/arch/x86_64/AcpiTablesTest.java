@@ -230,6 +230,23 @@ class AcpiTablesTest {
     }
 
     @Test
+    void dsdtNamesTheKeyboardControllerWithItsPortsAndIrq() {
+        long rsdp = AcpiTables.write(memory, new PlatformConfig(1, List.of(), false, true));
+        byte[] dsdt = find(tables(rsdp), "DSDT");
+        String keyboard = ""
+                // Device(PS2K) { _HID EisaId("PNP0303"),
+                //                _CRS { IO(Decode16, 0x60, 0x60, 0, 1), IO(Decode16, 0x64, 0x64, 0, 1), IRQNoFlags {1} } }
+                + "5B82" + "2D" + "5053324B"
+                + "085F484944" + "0C41D00303"
+                + "085F435253" + "11" + "18" + "0A15"
+                + "4701600060000001" + "4701640064000001" + "220200" + "7900";
+        String aml = HexFormat.of().formatHex(Arrays.copyOfRange(dsdt, 36, dsdt.length));
+        assertTrue(aml.endsWith(keyboard.toLowerCase()), aml);
+        AmlDecoder.Block sb = (AmlDecoder.Block) AmlDecoder.decode(Arrays.copyOfRange(dsdt, 36, dsdt.length)).get(1);
+        assertEquals(List.of("C000", "PS2K"), sb.blocks("Device").stream().map(AmlDecoder.Block::name).toList());
+    }
+
+    @Test
     void dsdtLeavesOutTheSerialPortWhenAbsent() {
         long rsdp = AcpiTables.write(memory, new PlatformConfig(1, List.of(), false, false));
         byte[] dsdt = find(tables(rsdp), "DSDT");
@@ -247,7 +264,7 @@ class AcpiTablesTest {
                 assertEquals(44 + 8 * vcpus + 12 + 10 + 6, madt.length);
                 byte[] dsdt = find(tables, "DSDT");
                 AmlDecoder.Block sb = (AmlDecoder.Block) AmlDecoder.decode(Arrays.copyOfRange(dsdt, 36, dsdt.length)).get(1);
-                assertEquals(vcpus + 1 + devices, sb.blocks("Device").size());
+                assertEquals(vcpus + 2 + devices, sb.blocks("Device").size(), "the vCPUs, COM1, the keyboard controller and the windows");
             }
         });
     }

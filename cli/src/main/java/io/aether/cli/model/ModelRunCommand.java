@@ -13,6 +13,7 @@ import io.aether.ai.RuntimeConfig;
 import io.aether.ai.ServerConfig;
 import io.aether.ai.TensorSpec;
 import io.aether.ai.VersionStatus;
+import io.aether.cli.StopSignals;
 import io.aether.common.ByteSize;
 import io.aether.security.AetherHome;
 import io.aether.security.TrustStore;
@@ -23,11 +24,6 @@ import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ITypeConverter;
@@ -37,8 +33,6 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.TypeConversionException;
-import sun.misc.Signal;
-import sun.misc.SignalHandler;
 
 /** {@code aether model run REPO@REF}: serves a model from a repository over HTTP until stopped. */
 @Command(name = "run",
@@ -293,35 +287,5 @@ final class ModelRunCommand implements Callable<Integer> {
         server.close();
         runtime.close();
         return 0;
-    }
-
-    /**
-     * SIGINT and SIGTERM, taken over from the JVM once the server is up. The JVM's own handling
-     * would run the shutdown hooks and exit 130 or 143; a stop on request is this server's normal
-     * end, so the command stops cleanly and exits 0 (what service managers count as success).
-     * The JVM's handlers are back once a signal came: a second one ends the process at once,
-     * should closing hang.
-     */
-    private static final class StopSignals {
-        private final BlockingQueue<String> received = new ArrayBlockingQueue<>(2);
-        private final Map<Signal, SignalHandler> previous = new LinkedHashMap<>();
-
-        static StopSignals install() {
-            StopSignals s = new StopSignals();
-            for (String name : List.of("INT", "TERM")) {
-                Signal signal = new Signal(name);
-                s.previous.put(signal, Signal.handle(signal, received -> s.received.offer(received.getName())));
-            }
-            return s;
-        }
-
-        /** Waits for a signal, puts the JVM's handlers back and returns the signal's name. */
-        String await() throws InterruptedException {
-            try {
-                return received.take();
-            } finally {
-                previous.forEach(Signal::handle);
-            }
-        }
     }
 }

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Issue 7's start and memory benchmarks of docs/BENCHMARKS.md ("Warm start, VMs per second and
+# memory per VM"), on this host's own KVM with stub guests: request -> first console byte through
+# a warm standby monitor, a cold `aether vm monitor`, a cold `aether vm run --stub` and QEMU
+# microvm, interleaved; VMs started per second through the pool; then N idle VMs of each kind at
+# once (the ECHO stub: it prints, then waits for input) and each process's USS and PSS.
+# Usage: bench/vm-start.sh [RUNS] [VMS]     (default 20 and 5; needs /dev/kvm and qemu-system-x86)
+# JVM options to try on the monitors: AETHER_MONITOR_OPTS="-Xss256k ..." bench/vm-start.sh
+set -euo pipefail
+root=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
+cd "$root"
+. dev/jdk.sh
+aether_find_jdk
+runs=${1:-20}
+vms=${2:-5}
+./mvnw -q -B -DskipTests -Dmaven.javadoc.skip=true -pl bench -am package
+java="$JAVA_HOME/bin/java"
+cp="bench/target/aether-bench-0.1.0-SNAPSHOT.jar:$(echo bench/target/lib/*.jar | tr ' ' ':')"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+"$java" -cp "$cp" io.aether.bench.vm.BootBench firmware "$work/hello.bin"
+"$java" -cp "$cp" io.aether.bench.vm.VmStartBench firmware "$work/echo.bin"
+# The monitors as the ./aether launcher runs them; the class-data archive is written by a first
+# run, as a user's first run writes it.
+# shellcheck disable=SC2206
+aether=("$java" @dev/monitor.jvmargs ${AETHER_MONITOR_OPTS:-} -XX:+AutoCreateSharedArchive "-XX:SharedArchiveFile=$work/aether.jsa"
+        -jar cli/target/aether.jar)
+"${aether[@]}" vm run --stub > /dev/null
+qemu=(qemu-system-x86_64 -M microvm -enable-kvm -m 16M -nodefaults -no-user-config -nographic -serial stdio
+      -device isa-debug-exit,iobase=0xf4,iosize=0x04)
+bench=("$java" --enable-native-access=ALL-UNNAMED -cp "$cp" io.aether.bench.vm.VmStartBench)
+if [ "${SKIP_START:-}" != 1 ]; then
+  "${bench[@]}" start --runs "$runs" --dir "$work" \
+    --label monitor -- "${aether[@]}" vm monitor \
+    --label run -- "${aether[@]}" vm run --stub \
+    --label qemu -- "${qemu[@]}" -bios "$work/hello.bin"
+fi
+[ "${SKIP_MEMORY:-}" = 1 ] && exit 0
+# Memory, step by step: each row undoes the later steps of dev/monitor.jvmargs (the JVM takes the
+# last occurrence of an option), so the table shows what each step saved.
+step() { echo "${aether[@]:0:2}" "$@" "${aether[@]:2}"; }
+# shellcheck disable=SC2046
+"${bench[@]}" memory --vms "$vms" --dir "$work" \
+  --label "0. before: young gen 8 MiB, CDS relocated, no malloc trim" -- \
+      $(step -Xmn8m -XX:ArchiveRelocationMode=1 -XX:TrimNativeHeapInterval=0) vm monitor \
+  --label "1. + CDS archives mapped at their base address" -- $(step -Xmn8m -XX:TrimNativeHeapInterval=0) vm monitor \
+  --label "2. + young gen 2 MiB" -- $(step -XX:TrimNativeHeapInterval=0) vm monitor \
+  --label "3. + malloc trimmed every 2 s (dev/monitor.jvmargs now)" -- "${aether[@]}" vm monitor \
+  --label "pool:from the warm pool (dev/monitor.jvmargs now)" -- "${aether[@]}" vm monitor \
+  --label qemu-microvm -- "${qemu[@]}" -bios "$work/echo.bin"

@@ -1,0 +1,139 @@
+package io.aether.cli;
+
+import io.aether.fabric.Controller;
+import io.aether.fabric.ControllerConfig;
+import io.aether.http.Listener;
+import io.aether.security.ServerCredentials;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code aether controller}: one controller of the fabric, its state replicated by Apache Ratis. */
+@Command(name = "controller",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Run a fabric controller: nodes, jobs, allocations, join tokens and events, replicated by Apache Ratis, the"
+                    + " scheduler, and the /v1 API.",
+            "",
+            "One controller by default. For three or five, start each with the same --peers list and its own --id."
+                    + " State lives under --data: the Raft log and snapshots (DIR/raft), the API socket (DIR/controller.sock)"
+                    + " and, with --listen, the TLS certificate (DIR/tls). The API is served on the Unix socket (mode 0600:"
+                    + " this user only) and, with --listen, over TLS 1.3 with X25519MLKEM768 and ML-DSA-65 to clients whose"
+                    + " certificate fingerprint is given with --allow-client. The dashboard is at / on the same listeners; open it"
+                    + " through a forward of the socket (socat or ssh -L to 127.0.0.1:8080). API and dashboard: fabric/README.md.",
+            "",
+            "Examples:",
+            "  aether controller --data /var/lib/aether/controller",
+            "  aether controller --data /srv/c2 --id c2 --peers c1=10.0.0.1:9870,c2=10.0.0.2:9870,c3=10.0.0.3:9870",
+            ""},
+        exitCodeListHeading = "%nExit status:%n",
+        exitCodeList = {"0:stopped by SIGTERM or SIGINT", "1:could not start (the message says why)", "2:bad options"})
+final class ControllerCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--data", paramLabel = "DIR", required = true, description = "This controller's state directory (created if absent).")
+    Path data;
+
+    @Option(names = "--id", paramLabel = "ID", description = "This controller's id in --peers (default: ${DEFAULT-VALUE}).")
+    String id = "c1";
+
+    @Option(names = "--peers", paramLabel = "ID=HOST:PORT,...",
+            description = "Every controller of the group with its Raft address, the same list on each (default: this one alone).")
+    String peers;
+
+    @Option(names = "--raft-port", paramLabel = "PORT",
+            description = "Without --peers: the Raft port on 127.0.0.1 (default: ${DEFAULT-VALUE}).")
+    int raftPort = 9870;
+
+    @Option(names = "--socket", paramLabel = "PATH", description = "The API's Unix socket (default: DIR/controller.sock).")
+    Path socket;
+
+    @Option(names = "--listen", paramLabel = "HOST:PORT", description = "Also serve the API over post-quantum TLS here.")
+    String listen;
+
+    @Option(names = "--allow-client", paramLabel = "SHA256", description = "A client certificate fingerprint (64 hex digits) --listen admits; repeatable, at least one.")
+    List<String> allowedClients = new ArrayList<>();
+
+    @Option(names = "--snapshot-every", paramLabel = "N", description = "Snapshot the state every N log entries (default: ${DEFAULT-VALUE}).")
+    long snapshotEvery = ControllerConfig.DEFAULT_SNAPSHOT_EVERY;
+
+    @Override
+    public Integer call() throws IOException {
+        PrintWriter err = spec.commandLine().getErr();
+        ControllerConfig config;
+        List<Listener> listeners = new ArrayList<>();
+        try {
+            List<ControllerConfig.Peer> group = peers == null ? List.of(new ControllerConfig.Peer(id, "127.0.0.1", raftPort))
+                    : ControllerConfig.parsePeers(peers);
+            config = new ControllerConfig(data, id, group, snapshotEvery, ControllerConfig.DEFAULT_ELECTION_TIMEOUT);
+            listeners.add(new Listener.UnixSocket(socket == null ? data.resolve("controller.sock") : socket));
+            if (listen != null) listeners.add(tcp());
+            else if (!allowedClients.isEmpty()) throw new IllegalArgumentException("--allow-client: only with --listen");
+        } catch (IllegalArgumentException e) {
+            // ControllerConfig names its fields; the user knows them as flags.
+            String message = e.getMessage().replaceFirst("^snapshotEvery:", "snapshot-every:");
+            err.println("aether controller: " + (message.startsWith("--") ? "" : "--") + message);
+            return 2;
+        }
+        Files.createDirectories(data);
+        Controller controller;
+        try {
+            controller = Controller.start(config, listeners);
+        } catch (IOException e) {
+            err.println("aether controller: cannot start: " + e.getMessage());
+            return 1;
+        }
+        StopSignals signals = StopSignals.install(); // before the lines that tell a supervisor the controller is up
+        PrintWriter out = spec.commandLine().getOut();
+        out.println("Controller " + id + " of " + config.peers().size() + " (Raft " + config.peers().stream()
+                .filter(p -> p.id().equals(id)).findFirst().orElseThrow().address() + "), state in " + data);
+        out.println("API on unix:" + ((Listener.UnixSocket) listeners.getFirst()).path()
+                + (listen == null ? "" : " and https://" + listen.substring(0, listen.lastIndexOf(':') + 1) + controller.port()));
+        if (listen != null) {
+            out.println("TLS 1.3, X25519MLKEM768, ML-DSA-65 certificate sha256:" + ((Listener.Tcp) listeners.getLast()).credentials().fingerprint()
+                    + " (" + data.resolve("tls") + "); " + allowedClients.size() + " client certificate(s) allowed");
+        }
+        out.flush();
+        try {
+            signals.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            controller.close();
+        }
+        return 0;
+    }
+
+    private Listener tcp() throws IOException {
+        int colon = listen.lastIndexOf(':');
+        if (colon < 1) throw new IllegalArgumentException("--listen: '" + listen + "' is not HOST:PORT");
+        int port;
+        try {
+            port = Integer.parseInt(listen.substring(colon + 1));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--listen: '" + listen + "' has no port number");
+        }
+        if (allowedClients.isEmpty()) {
+            throw new IllegalArgumentException("--listen: needs at least one --allow-client (the API changes the fabric; the Unix socket serves this machine)");
+        }
+        for (String fingerprint : allowedClients) {
+            if (!fingerprint.matches("[0-9a-f]{64}")) {
+                throw new IllegalArgumentException("--allow-client: '" + fingerprint + "' is not a SHA-256 fingerprint (64 lower-case hex digits)");
+            }
+        }
+        Files.createDirectories(data);
+        ServerCredentials credentials = ServerCredentials.loadOrCreate(data.resolve("tls"), "aether-controller-" + id);
+        return new Listener.Tcp(listen.substring(0, colon), port, credentials, new Listener.ClientAuth.Pinned(Set.copyOf(allowedClients)));
+    }
+}

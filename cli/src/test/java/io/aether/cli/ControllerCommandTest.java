@@ -1,0 +1,79 @@
+package io.aether.cli;
+
+import static io.aether.cli.VmRunCommandTest.aether;
+import static io.aether.cli.VmRunCommandTest.run;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.aether.cli.VmRunCommandTest.Result;
+import io.aether.http.ApiClient;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+@Timeout(60)
+class ControllerCommandTest {
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void badOptionsAreOneLineNamingTheFlagAndStatusTwo() throws Exception {
+        String data = dir.resolve("c").toString();
+        String[][] cases = {
+            {"--peers", "c1=localhost", "aether controller: --peers: 'c1=localhost' is not ID=HOST:PORT"},
+            {"--id", "c9", "--peers", "c1=127.0.0.1:9870", "aether controller: --id: 'c9' is not one of the peers [c1]"},
+            {"--listen", "127.0.0.1:7443", "aether controller: --listen: needs at least one --allow-client (the API changes the fabric;"
+                    + " the Unix socket serves this machine)"},
+            {"--listen", "127.0.0.1:7443", "--allow-client", "AB", "aether controller: --allow-client: 'AB' is not a SHA-256 fingerprint"
+                    + " (64 lower-case hex digits)"},
+            {"--snapshot-every", "0", "aether controller: --snapshot-every: 0 is less than 1"},
+        };
+        for (String[] c : cases) {
+            List<String> args = new java.util.ArrayList<>(List.of("controller", "--data", data));
+            args.addAll(List.of(c).subList(0, c.length - 1));
+            Result r = run(new byte[0], aether(args.toArray(String[]::new)));
+            assertEquals(2, r.status(), args + ": " + r.err());
+            assertEquals(c[c.length - 1] + System.lineSeparator(), r.err(), args.toString());
+        }
+    }
+
+    /** The real process: it serves the API on its socket and stops cleanly on SIGTERM. */
+    @Test
+    void servesTheApiUntilSigterm() throws Exception {
+        int raftPort;
+        try (ServerSocket s = new ServerSocket(0)) {
+            raftPort = s.getLocalPort();
+        }
+        Path socket = dir.resolve("c.sock");
+        Process p = new ProcessBuilder(aether("controller", "--data", dir.resolve("state").toString(), "--raft-port", String.valueOf(raftPort),
+                "--socket", socket.toString())).redirectErrorStream(true).start();
+        try {
+            BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+            assertEquals("Controller c1 of 1 (Raft 127.0.0.1:" + raftPort + "), state in " + dir.resolve("state"), firstLineNotFromALogger(out));
+            assertEquals("API on unix:" + socket, out.readLine());
+            ApiClient api = ApiClient.unix(socket, Duration.ofSeconds(20));
+            assertEquals("{\"nodes\":[]}", api.get("/v1/nodes").requireOk().text());
+            p.destroy();
+            assertTrue(p.waitFor(20, TimeUnit.SECONDS));
+            assertEquals(0, p.exitValue());
+        } finally {
+            p.destroyForcibly();
+        }
+    }
+
+    private static String firstLineNotFromALogger(BufferedReader out) throws IOException {
+        for (String line = out.readLine(); ; line = out.readLine()) {
+            if (line == null || line.startsWith("Controller ")) return line;
+        }
+    }
+}

@@ -1,0 +1,30 @@
+package io.aether.fabricapi;
+
+import java.time.Instant;
+import java.util.Objects;
+
+/**
+ * One change of the fabric's state. Every change is an event; sequence numbers count from 1 with no
+ * gap, the same on every controller, so a reader that saw up to {@code n} asks for what follows.
+ *
+ * @param sequence its place in the fabric's history
+ * @param at when the change was proposed (the proposing controller's clock)
+ * @param kind what changed
+ * @param subject the node, job, allocation or token it is about
+ * @param detail one line for people
+ */
+public record Event(long sequence, Instant at, Kind kind, String subject, String detail) {
+
+    public enum Kind {
+        TOKEN_CREATED, NODE_JOINED, NODE_DRAINED, JOB_SUBMITTED, JOB_UPDATED, JOB_STOPPED, JOB_PENDING, ALLOCATION_PLACED,
+        ALLOCATION_PREEMPTED, ALLOCATION_STOPPED
+    }
+
+    public Event {
+        Objects.requireNonNull(at, "at");
+        Objects.requireNonNull(kind, "kind");
+        Objects.requireNonNull(subject, "subject");
+        Objects.requireNonNull(detail, "detail");
+        if (sequence < 1) throw new IllegalArgumentException("sequence: " + sequence + " is less than 1");
+    }
+}

@@ -1,0 +1,101 @@
+package io.aether.fabric;
+
+import io.aether.fabricapi.Allocation;
+import io.aether.fabricapi.JobSpec;
+import io.aether.fabricapi.Node;
+import java.time.Instant;
+import java.util.Collections;
+import java.util.List;
+import java.util.Objects;
+import java.util.SortedMap;
+import java.util.TreeMap;
+
+/**
+ * A change to the controller's state, as it goes into the replicated log. Everything a command's
+ * effect depends on is in the command, the time included ({@link #at}, the proposing controller's
+ * clock): every peer applying the same log ends in the same state.
+ */
+sealed interface Command {
+
+    /** When it was proposed. */
+    Instant at();
+
+    /** A join token is issued: only the hash of its secret is kept, so a copy of the state does not let anyone join. */
+    record CreateToken(String hash, Instant expires, Instant at) implements Command {
+        public CreateToken {
+            requireHash(hash);
+            Objects.requireNonNull(expires, "expires");
+            Objects.requireNonNull(at, "at");
+        }
+    }
+
+    /** A node joins with the token whose secret hashes to {@code tokenHash}: the token is used up and the node recorded, or neither. */
+    record JoinNode(String tokenHash, Node node, Instant at) implements Command {
+        public JoinNode {
+            requireHash(tokenHash);
+            Objects.requireNonNull(node, "node");
+            Objects.requireNonNull(at, "at");
+        }
+    }
+
+    /** A node takes no new work. */
+    record DrainNode(String node, Instant at) implements Command {
+        public DrainNode {
+            Objects.requireNonNull(node, "node");
+            Objects.requireNonNull(at, "at");
+        }
+    }
+
+    /** A new job, or a new version of one. */
+    record SubmitJob(JobSpec spec, Instant at) implements Command {
+        public SubmitJob {
+            Objects.requireNonNull(spec, "spec");
+            Objects.requireNonNull(at, "at");
+        }
+    }
+
+    /** A job ends: its replicas are stopped and it is forgotten. */
+    record StopJob(String job, Instant at) implements Command {
+        public StopJob {
+            Objects.requireNonNull(job, "job");
+            Objects.requireNonNull(at, "at");
+        }
+    }
+
+    /**
+     * The scheduler's plan, computed by one controller from the state it read. The state may have
+     * moved on since: applying checks the plan against the state as it is and refuses it whole if
+     * any part no longer holds.
+     */
+    record ApplyPlan(Plan plan, Instant at) implements Command {
+        public ApplyPlan {
+            Objects.requireNonNull(plan, "plan");
+            Objects.requireNonNull(at, "at");
+        }
+    }
+
+    /**
+     * What the scheduler decided.
+     *
+     * @param placements replicas to start, each on its node
+     * @param stops allocations to stop because their job is gone or has fewer replicas now
+     * @param preemptions allocations stopped to make room for higher-priority work
+     * @param pending per job, why some of its replicas have no node
+     */
+    record Plan(List<Allocation> placements, List<String> stops, List<String> preemptions, SortedMap<String, String> pending) {
+        public Plan {
+            placements = List.copyOf(placements);
+            stops = List.copyOf(stops);
+            preemptions = List.copyOf(preemptions);
+            pending = Collections.unmodifiableSortedMap(new TreeMap<>(pending));
+        }
+
+        boolean changesNothing(SortedMap<String, String> pendingNow) {
+            return placements.isEmpty() && stops.isEmpty() && preemptions.isEmpty() && pending.equals(pendingNow);
+        }
+    }
+
+    private static void requireHash(String hash) {
+        if (!hash.matches("[0-9a-f]{64}")) throw new IllegalArgumentException("token hash: not 64 lower-case hex digits");
+    }
+}

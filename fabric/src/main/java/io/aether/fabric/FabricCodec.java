@@ -1,0 +1,263 @@
+package io.aether.fabric;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.aether.common.ByteSize;
+import io.aether.fabricapi.Allocation;
+import io.aether.fabricapi.Event;
+import io.aether.fabricapi.Job;
+import io.aether.fabricapi.JobSpecJson;
+import io.aether.fabricapi.Node;
+import io.aether.fabricapi.Resources;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.function.Function;
+
+/**
+ * The bytes of commands, outcomes and snapshots. Deterministic: the same value is always the same
+ * bytes (fields in a fixed order, maps sorted, times in epoch milliseconds, job specs in
+ * {@link JobSpecJson}'s canonical form), so that equal states make equal snapshots. JSON, so that
+ * a log entry or a snapshot can be read by a person. Reading refuses anything malformed with an
+ * {@link IllegalArgumentException} naming the field: a log entry comes from a Ratis client, and
+ * a snapshot from a disk or a peer.
+ */
+final class FabricCodec {
+
+    /** Commands are small; a job spec, the largest, is at most {@link JobSpecJson#MAX_CHARS}. */
+    static final int MAX_COMMAND_BYTES = 4 * JobSpecJson.MAX_CHARS;
+    /** A plan for a large fleet: 100,000 placements of ~120 bytes. */
+    static final int MAX_PLAN_BYTES = 32 << 20;
+
+    private static final JsonMapper MAPPER = JsonMapper.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
+
+    static {
+        MAPPER.getFactory().setStreamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(32).maxNumberLength(32)
+                .maxStringLength(JobSpecJson.MAX_CHARS).build());
+    }
+
+    private FabricCodec() {
+    }
+
+    static byte[] encode(Command command) {
+        ObjectNode o = MAPPER.createObjectNode();
+        switch (command) {
+            case Command.CreateToken c -> o.put("type", "create-token").put("hash", c.hash()).put("expires", c.expires().toEpochMilli());
+            case Command.JoinNode c -> o.put("type", "join-node").put("tokenHash", c.tokenHash()).set("node", node(c.node()));
+            case Command.DrainNode c -> o.put("type", "drain-node").put("node", c.node());
+            case Command.SubmitJob c -> o.put("type", "submit-job").set("spec", JobSpecJson.tree(c.spec()));
+            case Command.StopJob c -> o.put("type", "stop-job").put("job", c.job());
+            case Command.ApplyPlan c -> {
+                o.put("type", "apply-plan");
+                ArrayNode placements = o.putArray("placements");
+                c.plan().placements().forEach(a -> placements.add(allocation(a)));
+                c.plan().stops().forEach(o.putArray("stops")::add);
+                c.plan().preemptions().forEach(o.putArray("preemptions")::add);
+                ObjectNode pending = o.putObject("pending");
+                c.plan().pending().forEach(pending::put);
+            }
+        }
+        o.put("at", command.at().toEpochMilli());
+        return bytes(o);
+    }
+
+    static Command decodeCommand(byte[] bytes) {
+        if (bytes.length > MAX_PLAN_BYTES) throw new IllegalArgumentException("command: " + bytes.length + " bytes is too long");
+        JsonNode o = parse(bytes, "command");
+        String type = text(o, "type");
+        if (!type.equals("apply-plan") && bytes.length > MAX_COMMAND_BYTES) {
+            throw new IllegalArgumentException("command: " + bytes.length + " bytes is too long for " + type);
+        }
+        Instant at = instant(o, "at");
+        return switch (type) {
+            case "create-token" -> new Command.CreateToken(text(o, "hash"), instant(o, "expires"), at);
+            case "join-node" -> new Command.JoinNode(text(o, "tokenHash"), node(field(o, "node")), at);
+            case "drain-node" -> new Command.DrainNode(text(o, "node"), at);
+            case "submit-job" -> new Command.SubmitJob(JobSpecJson.read(field(o, "spec")), at);
+            case "stop-job" -> new Command.StopJob(text(o, "job"), at);
+            case "apply-plan" -> new Command.ApplyPlan(new Command.Plan(list(o, "placements", FabricCodec::allocation),
+                    list(o, "stops", v -> textValue(v, "stops")), list(o, "preemptions", v -> textValue(v, "preemptions")),
+                    labels(field(o, "pending"), "pending")), at);
+            default -> throw new IllegalArgumentException("type: unknown command '" + type.replaceAll("[^A-Za-z0-9-]", "?") + "'");
+        };
+    }
+
+    static byte[] encode(Outcome outcome) {
+        ObjectNode o = MAPPER.createObjectNode();
+        switch (outcome) {
+            case Outcome.Applied a -> o.put("applied", a.lastEvent());
+            case Outcome.Refused r -> o.put("refused", r.reason());
+        }
+        return bytes(o);
+    }
+
+    static Outcome decodeOutcome(byte[] bytes) {
+        JsonNode o = parse(bytes, "outcome");
+        return o.has("refused") ? new Outcome.Refused(text(o, "refused")) : new Outcome.Applied(number(o, "applied"));
+    }
+
+    /** The whole state, for a snapshot. */
+    static byte[] snapshot(FabricState state) {
+        ObjectNode o = MAPPER.createObjectNode();
+        o.put("format", 1);
+        o.put("lastSequence", state.lastSequence);
+        ArrayNode nodes = o.putArray("nodes");
+        state.nodes.values().forEach(n -> nodes.add(node(n)));
+        ArrayNode jobs = o.putArray("jobs");
+        state.jobs.values().forEach(j -> jobs.add(job(j)));
+        ArrayNode allocations = o.putArray("allocations");
+        state.allocations.values().forEach(a -> allocations.add(allocation(a)));
+        ArrayNode tokens = o.putArray("tokens");
+        state.tokens.values().forEach(t -> {
+            ObjectNode token = tokens.addObject().put("hash", t.hash()).put("expires", t.expires().toEpochMilli());
+            t.usedBy().ifPresent(n -> token.put("usedBy", n));
+        });
+        ObjectNode revisions = o.putObject("revisions");
+        state.revisions.forEach(revisions::put);
+        ArrayNode events = o.putArray("events");
+        state.events.forEach(e -> events.add(event(e)));
+        return bytes(o);
+    }
+
+    static FabricState restore(byte[] bytes) {
+        JsonNode o = parse(bytes, "snapshot");
+        if (number(o, "format") != 1) throw new IllegalArgumentException("format: " + o.get("format") + " is not a format this controller reads (1)");
+        FabricState state = new FabricState();
+        state.lastSequence = number(o, "lastSequence");
+        list(o, "nodes", FabricCodec::node).forEach(n -> state.nodes.put(n.name(), n));
+        list(o, "jobs", FabricCodec::job).forEach(j -> state.jobs.put(j.name(), j));
+        list(o, "allocations", FabricCodec::allocation).forEach(a -> state.allocations.put(a.id(), a));
+        list(o, "tokens", t -> new FabricState.Token(text(t, "hash"), instant(t, "expires"), optionalText(t, "usedBy")))
+                .forEach(t -> state.tokens.put(t.hash(), t));
+        field(o, "revisions").fields().forEachRemaining(e -> state.revisions.put(e.getKey(), longValue(e.getValue(), "revisions")));
+        list(o, "events", FabricCodec::event).forEach(state.events::addLast);
+        return state;
+    }
+
+    static ObjectNode node(Node n) {
+        ObjectNode o = MAPPER.createObjectNode().put("name", n.name());
+        ObjectNode labels = o.putObject("labels");
+        n.labels().forEach(labels::put);
+        resources(o, n.capacity());
+        return o.put("status", n.status().name());
+    }
+
+    static Node node(JsonNode o) {
+        return new Node(text(o, "name"), labels(field(o, "labels"), "labels"), resources(o), enumValue(Node.Status.class, o, "status"));
+    }
+
+    static ObjectNode allocation(Allocation a) {
+        ObjectNode o = MAPPER.createObjectNode().put("job", a.job()).put("replica", a.replica()).put("node", a.node());
+        resources(o, a.resources());
+        return o.put("priority", a.priority());
+    }
+
+    static Allocation allocation(JsonNode o) {
+        return new Allocation(text(o, "job"), Math.toIntExact(number(o, "replica")), text(o, "node"), resources(o), Math.toIntExact(number(o, "priority")));
+    }
+
+    static ObjectNode job(Job j) {
+        ObjectNode o = MAPPER.createObjectNode().put("version", j.version());
+        j.pending().ifPresent(p -> o.put("pending", p));
+        o.set("spec", JobSpecJson.tree(j.spec()));
+        return o;
+    }
+
+    static Job job(JsonNode o) {
+        return new Job(JobSpecJson.read(field(o, "spec")), number(o, "version"), optionalText(o, "pending"));
+    }
+
+    static ObjectNode event(Event e) {
+        return MAPPER.createObjectNode().put("sequence", e.sequence()).put("at", e.at().toEpochMilli()).put("kind", e.kind().name())
+                .put("subject", e.subject()).put("detail", e.detail());
+    }
+
+    static Event event(JsonNode o) {
+        return new Event(number(o, "sequence"), instant(o, "at"), enumValue(Event.Kind.class, o, "kind"), text(o, "subject"), text(o, "detail"));
+    }
+
+    private static void resources(ObjectNode o, Resources r) {
+        o.put("vcpus", r.vcpus()).put("memory", r.memory().bytes());
+    }
+
+    private static Resources resources(JsonNode o) {
+        return new Resources(Math.toIntExact(number(o, "vcpus")), new ByteSize(number(o, "memory")));
+    }
+
+    static byte[] bytes(JsonNode tree) {
+        return tree.toString().getBytes(StandardCharsets.UTF_8);
+    }
+
+    static JsonNode parse(byte[] bytes, String what) {
+        try {
+            JsonNode tree = MAPPER.readTree(bytes);
+            if (tree == null || !tree.isObject()) throw new IllegalArgumentException(what + ": not a JSON object");
+            return tree;
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException(what + ": not JSON (" + e.getOriginalMessage().lines().findFirst().orElse("") + ")");
+        } catch (java.io.IOException e) {
+            throw new IllegalArgumentException(what + ": unreadable", e);
+        }
+    }
+
+    private static JsonNode field(JsonNode o, String name) {
+        JsonNode value = o.get(name);
+        if (value == null || value.isNull()) throw new IllegalArgumentException(name + ": missing");
+        return value;
+    }
+
+    private static String text(JsonNode o, String name) {
+        return textValue(field(o, name), name);
+    }
+
+    private static String textValue(JsonNode v, String name) {
+        if (!v.isTextual()) throw new IllegalArgumentException(name + ": expected a string");
+        return v.textValue();
+    }
+
+    private static Optional<String> optionalText(JsonNode o, String name) {
+        return o.hasNonNull(name) ? Optional.of(text(o, name)) : Optional.empty();
+    }
+
+    private static long number(JsonNode o, String name) {
+        return longValue(field(o, name), name);
+    }
+
+    private static long longValue(JsonNode v, String name) {
+        if (!v.isIntegralNumber() || !v.canConvertToLong()) throw new IllegalArgumentException(name + ": expected a whole number");
+        return v.longValue();
+    }
+
+    private static Instant instant(JsonNode o, String name) {
+        return Instant.ofEpochMilli(number(o, name));
+    }
+
+    private static <E extends Enum<E>> E enumValue(Class<E> type, JsonNode o, String name) {
+        String text = text(o, name);
+        for (E e : type.getEnumConstants()) if (e.name().equals(text)) return e;
+        throw new IllegalArgumentException(name + ": unknown value");
+    }
+
+    private static TreeMap<String, String> labels(JsonNode o, String name) {
+        if (!o.isObject()) throw new IllegalArgumentException(name + ": expected an object");
+        TreeMap<String, String> out = new TreeMap<>();
+        o.fields().forEachRemaining(e -> out.put(e.getKey(), textValue(e.getValue(), name + "." + e.getKey())));
+        return out;
+    }
+
+    private static <T> List<T> list(JsonNode o, String name, Function<JsonNode, T> element) {
+        JsonNode array = field(o, name);
+        if (!array.isArray()) throw new IllegalArgumentException(name + ": expected an array");
+        List<T> out = new ArrayList<>(array.size());
+        for (JsonNode v : array) out.add(element.apply(v));
+        return out;
+    }
+}

@@ -1,0 +1,237 @@
+package io.aether.fabric;
+
+import io.aether.fabricapi.Allocation;
+import io.aether.fabricapi.DesiredState;
+import io.aether.fabricapi.Event;
+import io.aether.fabricapi.Job;
+import io.aether.fabricapi.JobSpec;
+import io.aether.fabricapi.Node;
+import io.aether.fabricapi.Resources;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.SortedMap;
+import java.util.TreeMap;
+
+/**
+ * The controller's state: nodes, jobs, allocations, join tokens and the recent events; what the
+ * Ratis state machine replicates. {@link #apply} is a function of the state and the command only
+ * (sorted maps, no clock, no randomness), so every peer that applies the same log holds the same
+ * state. A refused command changes nothing: each one is checked whole before anything is written.
+ * Not thread-safe: {@link FabricStateMachine} serialises access.
+ */
+final class FabricState {
+
+    /** Bounds what proposals can make a controller keep (each is far above a real fleet). */
+    static final int MAX_NODES = 100_000;
+    static final int MAX_JOBS = 100_000;
+    static final int MAX_TOKENS = 10_000;
+    /** Events kept for readers; older ones are dropped (their sequence numbers are never reused). */
+    static final int MAX_EVENTS = 10_000;
+
+    /**
+     * A join token as the state keeps it.
+     *
+     * @param usedBy the node that joined with it; a used token is kept until it expires, so that
+     *               a second use is refused as such
+     */
+    record Token(String hash, Instant expires, Optional<String> usedBy) {
+        Token {
+            Objects.requireNonNull(hash, "hash");
+            Objects.requireNonNull(expires, "expires");
+            Objects.requireNonNull(usedBy, "usedBy");
+        }
+    }
+
+    final TreeMap<String, Node> nodes = new TreeMap<>();
+    final TreeMap<String, Job> jobs = new TreeMap<>();
+    final TreeMap<String, Allocation> allocations = new TreeMap<>();
+    final TreeMap<String, Token> tokens = new TreeMap<>();
+    /** Per node, the sequence number of the last event that changed what it is to run. */
+    final TreeMap<String, Long> revisions = new TreeMap<>();
+    final ArrayDeque<Event> events = new ArrayDeque<>();
+    long lastSequence;
+
+    Outcome apply(Command command) {
+        return switch (command) {
+            case Command.CreateToken c -> createToken(c);
+            case Command.JoinNode c -> join(c);
+            case Command.DrainNode c -> drain(c);
+            case Command.SubmitJob c -> submit(c);
+            case Command.StopJob c -> stop(c);
+            case Command.ApplyPlan c -> applyPlan(c);
+        };
+    }
+
+    private Outcome createToken(Command.CreateToken c) {
+        if (!c.expires().isAfter(c.at())) return refuse("the token would expire before it is created");
+        if (tokens.containsKey(c.hash())) return refuse("a token with this secret exists");
+        List<String> expired = tokens.values().stream().filter(t -> !c.at().isBefore(t.expires())).map(Token::hash).toList();
+        if (tokens.size() - expired.size() >= MAX_TOKENS) return refuse(MAX_TOKENS + " unexpired join tokens exist; wait for some to expire");
+        expired.forEach(tokens::remove);
+        tokens.put(c.hash(), new Token(c.hash(), c.expires(), Optional.empty()));
+        return applied(record(c.at(), Event.Kind.TOKEN_CREATED, "token " + c.hash().substring(0, 8), "expires " + c.expires()));
+    }
+
+    private Outcome join(Command.JoinNode c) {
+        Token token = tokens.get(c.tokenHash());
+        String name = c.node().name();
+        if (token == null) return refuse("join token unknown");
+        if (token.usedBy().isPresent()) return refuse("join token already used");
+        if (!c.at().isBefore(token.expires())) return refuse("join token expired at " + token.expires());
+        if (nodes.containsKey(name)) return refuse("node " + name + " has already joined");
+        if (nodes.size() >= MAX_NODES) return refuse("the fabric has " + MAX_NODES + " nodes, its limit");
+        tokens.put(token.hash(), new Token(token.hash(), token.expires(), Optional.of(name)));
+        nodes.put(name, c.node());
+        return applied(record(c.at(), Event.Kind.NODE_JOINED, "node " + name, "capacity " + c.node().capacity().vcpus() + " vCPUs, "
+                + c.node().capacity().memory() + ", labels " + c.node().labels()));
+    }
+
+    private Outcome drain(Command.DrainNode c) {
+        Node node = nodes.get(c.node());
+        if (node == null) return refuse("no node " + c.node());
+        if (node.status() == Node.Status.DRAINING) return applied(0);
+        nodes.put(node.name(), node.withStatus(Node.Status.DRAINING));
+        return applied(record(c.at(), Event.Kind.NODE_DRAINED, "node " + node.name(), "takes no new work"));
+    }
+
+    private Outcome submit(Command.SubmitJob c) {
+        String name = c.spec().name();
+        Job old = jobs.get(name);
+        if (old == null && jobs.size() >= MAX_JOBS) return refuse("the fabric has " + MAX_JOBS + " jobs, its limit");
+        if (old != null && old.spec().equals(c.spec())) return applied(0);
+        long version = old == null ? 1 : old.version() + 1;
+        jobs.put(name, new Job(c.spec(), version, old == null ? Optional.empty() : old.pending()));
+        return applied(record(c.at(), old == null ? Event.Kind.JOB_SUBMITTED : Event.Kind.JOB_UPDATED, "job " + name,
+                "version " + version + ", " + c.spec().replicas() + " replicas"));
+    }
+
+    private Outcome stop(Command.StopJob c) {
+        if (!jobs.containsKey(c.job())) return refuse("no job " + c.job());
+        for (Allocation a : List.copyOf(allocations.values())) {
+            if (a.job().equals(c.job())) remove(a, c.at(), Event.Kind.ALLOCATION_STOPPED, "its job stopped");
+        }
+        jobs.remove(c.job());
+        return applied(record(c.at(), Event.Kind.JOB_STOPPED, "job " + c.job(), "stopped"));
+    }
+
+    private Outcome applyPlan(Command.ApplyPlan c) {
+        Command.Plan plan = c.plan();
+        Optional<String> stale = staleness(plan);
+        if (stale.isPresent()) return refuse("plan no longer holds: " + stale.get());
+        long last = 0;
+        for (String id : plan.stops()) last = remove(allocations.get(id), c.at(), Event.Kind.ALLOCATION_STOPPED, "no longer wanted");
+        for (String id : plan.preemptions()) last = remove(allocations.get(id), c.at(), Event.Kind.ALLOCATION_PREEMPTED, "made room for higher priority");
+        for (Allocation a : plan.placements()) {
+            allocations.put(a.id(), a);
+            last = record(c.at(), Event.Kind.ALLOCATION_PLACED, "allocation " + a.id(), "on node " + a.node());
+            revisions.put(a.node(), last);
+        }
+        for (Map.Entry<String, Job> entry : List.copyOf(jobs.entrySet())) {
+            Job job = entry.getValue();
+            Optional<String> pending = Optional.ofNullable(plan.pending().get(entry.getKey()));
+            if (pending.equals(job.pending())) continue;
+            jobs.put(entry.getKey(), new Job(job.spec(), job.version(), pending));
+            if (pending.isPresent()) last = record(c.at(), Event.Kind.JOB_PENDING, "job " + job.name(), pending.get());
+        }
+        return applied(last);
+    }
+
+    /** Why the plan cannot be applied to the state as it is now, if it cannot. */
+    private Optional<String> staleness(Command.Plan plan) {
+        Set<String> removed = new HashSet<>();
+        for (String id : plan.stops()) {
+            Allocation a = allocations.get(id);
+            if (a == null || !removed.add(id)) return Optional.of("allocation " + id + " is not there to stop");
+            Job job = jobs.get(a.job());
+            if (job != null && a.replica() < job.spec().replicas() && nodes.containsKey(a.node())) {
+                return Optional.of("allocation " + id + " is still wanted");
+            }
+        }
+        Map<String, Integer> topPriorityPlaced = new HashMap<>();
+        for (Allocation a : plan.placements()) topPriorityPlaced.merge(a.node(), a.priority(), Math::max);
+        for (String id : plan.preemptions()) {
+            Allocation a = allocations.get(id);
+            if (a == null || !removed.add(id)) return Optional.of("allocation " + id + " is not there to preempt");
+            if (a.priority() >= topPriorityPlaced.getOrDefault(a.node(), Integer.MIN_VALUE)) {
+                return Optional.of("allocation " + id + " makes room for nothing of higher priority");
+            }
+        }
+        Map<String, Resources> used = new HashMap<>();
+        for (Allocation a : allocations.values()) {
+            if (!removed.contains(a.id())) used.merge(a.node(), a.resources(), Resources::plus);
+        }
+        Set<String> placed = new HashSet<>();
+        for (Allocation a : plan.placements()) {
+            Job job = jobs.get(a.job());
+            Node node = nodes.get(a.node());
+            if (job == null) return Optional.of("job " + a.job() + " is gone");
+            JobSpec spec = job.spec();
+            if (a.replica() >= spec.replicas() || !a.resources().equals(spec.resources()) || a.priority() != spec.priority()) {
+                return Optional.of("allocation " + a.id() + " does not match job " + a.job() + " version " + job.version());
+            }
+            if ((allocations.containsKey(a.id()) && !removed.contains(a.id())) || !placed.add(a.id())) {
+                return Optional.of("allocation " + a.id() + " is already placed");
+            }
+            if (node == null || node.status() != Node.Status.READY) return Optional.of("node " + a.node() + " takes no new work");
+            Resources total = used.merge(a.node(), a.resources(), Resources::plus);
+            if (!node.capacity().fits(total)) return Optional.of("node " + a.node() + " has no room for " + a.id());
+        }
+        for (String job : plan.pending().keySet()) {
+            if (!jobs.containsKey(job)) return Optional.of("job " + job + " is gone");
+        }
+        return Optional.empty();
+    }
+
+    private long remove(Allocation a, Instant at, Event.Kind kind, String why) {
+        allocations.remove(a.id());
+        long sequence = record(at, kind, "allocation " + a.id(), why + " (was on node " + a.node() + ")");
+        revisions.put(a.node(), sequence);
+        return sequence;
+    }
+
+    private long record(Instant at, Event.Kind kind, String subject, String detail) {
+        lastSequence++;
+        events.addLast(new Event(lastSequence, at, kind, subject, detail));
+        if (events.size() > MAX_EVENTS) events.removeFirst();
+        return lastSequence;
+    }
+
+    private static Outcome applied(long lastEvent) {
+        return new Outcome.Applied(lastEvent);
+    }
+
+    private static Outcome refuse(String reason) {
+        return new Outcome.Refused(reason);
+    }
+
+    /** What {@code node} is to run. */
+    DesiredState desiredFor(String node) {
+        return new DesiredState(node, revisions.getOrDefault(node, 0L),
+                allocations.values().stream().filter(a -> a.node().equals(node)).toList());
+    }
+
+    /** Up to {@code limit} events after {@code sequence}, oldest first. */
+    List<Event> eventsAfter(long sequence, int limit) {
+        List<Event> out = new ArrayList<>();
+        for (Event e : events) {
+            if (out.size() >= limit) break;
+            if (e.sequence() > sequence) out.add(e);
+        }
+        return out;
+    }
+
+    /** Why each job has replicas without a node, by job. */
+    SortedMap<String, String> pending() {
+        TreeMap<String, String> out = new TreeMap<>();
+        jobs.forEach((name, job) -> job.pending().ifPresent(reason -> out.put(name, reason)));
+        return out;
+    }
+}

@@ -1,0 +1,218 @@
+package io.aether.fabric;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.Function;
+import java.util.logging.Logger;
+import org.apache.ratis.io.MD5Hash;
+import org.apache.ratis.proto.RaftProtos.LogEntryProto;
+import org.apache.ratis.protocol.Message;
+import org.apache.ratis.protocol.RaftClientRequest;
+import org.apache.ratis.protocol.RaftGroupId;
+import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.server.protocol.TermIndex;
+import org.apache.ratis.server.raftlog.RaftLog;
+import org.apache.ratis.server.storage.FileInfo;
+import org.apache.ratis.server.storage.RaftStorage;
+import org.apache.ratis.statemachine.TransactionContext;
+import org.apache.ratis.statemachine.impl.BaseStateMachine;
+import org.apache.ratis.statemachine.impl.SimpleStateMachineStorage;
+import org.apache.ratis.statemachine.impl.SingleFileSnapshotInfo;
+import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
+import org.apache.ratis.util.MD5FileUtil;
+
+/**
+ * {@link FabricState} as a Ratis state machine: log entries are {@link FabricCodec}-encoded
+ * {@link Command}s, answers are {@link Outcome}s, snapshots are the whole state in one file
+ * (Ratis takes one every N entries and then purges the log up to it; a restart loads the newest
+ * snapshot and replays the log after it).
+ *
+ * <p>A malformed command is refused by the leader before it enters the log
+ * ({@link #startTransaction}); one that reached the log anyway is refused the same way on every
+ * peer when it is applied, so the peers never diverge.
+ */
+final class FabricStateMachine extends BaseStateMachine {
+
+    private static final Logger LOG = Logger.getLogger(FabricStateMachine.class.getName());
+    /** Events a query answers with at most. */
+    static final int MAX_EVENTS_PER_QUERY = 1000;
+
+    private final SimpleStateMachineStorage storage = new SimpleStateMachineStorage();
+    private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+    private FabricState state = new FabricState();
+    private long refusedEntries;
+
+    @Override
+    public void initialize(RaftServer server, RaftGroupId groupId, RaftStorage raftStorage) throws IOException {
+        super.initialize(server, groupId, raftStorage);
+        storage.init(raftStorage);
+        load(storage.loadLatestSnapshot());
+    }
+
+    @Override
+    public void reinitialize() throws IOException {
+        load(storage.loadLatestSnapshot());
+    }
+
+    @Override
+    public SimpleStateMachineStorage getStateMachineStorage() {
+        return storage;
+    }
+
+    private void load(SingleFileSnapshotInfo snapshot) throws IOException {
+        if (snapshot == null) return;
+        Path file = snapshot.getFile().getPath();
+        MD5Hash md5 = snapshot.getFile().getFileDigest();
+        if (md5 != null) MD5FileUtil.verifySavedMD5(file.toFile(), md5);
+        FabricState loaded;
+        try {
+            loaded = FabricCodec.restore(Files.readAllBytes(file));
+        } catch (IllegalArgumentException | ArithmeticException e) {
+            throw new IOException(file + ": not a controller snapshot: " + e.getMessage(), e);
+        }
+        lock.writeLock().lock();
+        try {
+            state = loaded;
+            setLastAppliedTermIndex(snapshot.getTermIndex());
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
+    @Override
+    public long takeSnapshot() throws IOException {
+        byte[] bytes;
+        TermIndex last;
+        lock.readLock().lock();
+        try {
+            bytes = FabricCodec.snapshot(state);
+            last = getLastAppliedTermIndex();
+        } finally {
+            lock.readLock().unlock();
+        }
+        if (last == null) return RaftLog.INVALID_LOG_INDEX;
+        Path file = storage.getSnapshotFile(last.getTerm(), last.getIndex()).toPath();
+        Path partial = file.resolveSibling(file.getFileName() + ".partial");
+        Files.write(partial, bytes);
+        Files.move(partial, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        MD5Hash md5 = MD5FileUtil.computeAndSaveMd5ForFile(file.toFile());
+        storage.updateLatestSnapshot(new SingleFileSnapshotInfo(new FileInfo(file, md5), last));
+        return last.getIndex();
+    }
+
+    @Override
+    public TransactionContext startTransaction(RaftClientRequest request) throws IOException {
+        try {
+            FabricCodec.decodeCommand(request.getMessage().getContent().toByteArray());
+        } catch (RuntimeException e) {
+            throw new IOException("refused before the log: " + e.getMessage());
+        }
+        return super.startTransaction(request);
+    }
+
+    @Override
+    public CompletableFuture<Message> applyTransaction(TransactionContext trx) {
+        LogEntryProto entry = trx.getLogEntry();
+        Outcome outcome;
+        Command command = null;
+        try {
+            command = FabricCodec.decodeCommand(entry.getStateMachineLogEntry().getLogData().toByteArray());
+        } catch (RuntimeException e) {
+            outcome = new Outcome.Refused("malformed command: " + e.getMessage());
+        }
+        lock.writeLock().lock();
+        try {
+            outcome = command == null ? new Outcome.Refused("malformed command") : state.apply(command);
+            if (outcome instanceof Outcome.Refused) refusedEntries++;
+            updateLastAppliedTermIndex(entry.getTerm(), entry.getIndex());
+        } finally {
+            lock.writeLock().unlock();
+        }
+        if (outcome instanceof Outcome.Refused(String reason)) LOG.fine(() -> "refused log entry " + entry.getIndex() + ": " + reason);
+        return CompletableFuture.completedFuture(Message.valueOf(ByteString.copyFrom(FabricCodec.encode(outcome))));
+    }
+
+    /**
+     * Reads: {@code {"query": "nodes" | "jobs" | "allocations" | "pending"}}, {@code {"query":
+     * "events", "after": N}} (at most {@link #MAX_EVENTS_PER_QUERY}), {@code {"query": "desired",
+     * "node": NAME}}. The answer is a JSON object; its {@code applied} is the last log index the state reflects, and
+     * {@code refusedEntries} counts the log entries refused since this peer started (malformed, or
+     * refused by the state).
+     */
+    @Override
+    public CompletableFuture<Message> query(Message request) {
+        try {
+            JsonNode q = FabricCodec.parse(request.getContent().toByteArray(), "query");
+            ObjectNode answer = read(s -> answer(q, s).put("applied", appliedIndex()).put("refusedEntries", refusedEntries()));
+            return CompletableFuture.completedFuture(Message.valueOf(ByteString.copyFrom(FabricCodec.bytes(answer))));
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(new IllegalArgumentException("query refused: " + e.getMessage()));
+        }
+    }
+
+    private static ObjectNode answer(JsonNode q, FabricState s) {
+        ObjectNode out = JsonNodeFactory.instance.objectNode();
+        String what = q.path("query").asText("");
+        switch (what) {
+            case "nodes" -> {
+                ArrayNode nodes = out.putArray("nodes");
+                s.nodes.values().forEach(n -> nodes.add(FabricCodec.node(n)));
+            }
+            case "jobs" -> {
+                ArrayNode jobs = out.putArray("jobs");
+                s.jobs.values().forEach(j -> jobs.add(FabricCodec.job(j)));
+            }
+            case "allocations" -> {
+                ArrayNode allocations = out.putArray("allocations");
+                s.allocations.values().forEach(a -> allocations.add(FabricCodec.allocation(a)));
+            }
+            case "pending" -> s.pending().forEach(out.putObject("pending")::put);
+            case "events" -> {
+                ArrayNode events = out.putArray("events");
+                s.eventsAfter(q.path("after").asLong(0), MAX_EVENTS_PER_QUERY).forEach(e -> events.add(FabricCodec.event(e)));
+            }
+            case "desired" -> {
+                var desired = s.desiredFor(q.path("node").asText(""));
+                out.put("node", desired.node()).put("revision", desired.revision());
+                ArrayNode allocations = out.putArray("allocations");
+                desired.allocations().forEach(a -> allocations.add(FabricCodec.allocation(a)));
+            }
+            default -> throw new IllegalArgumentException("unknown query '" + what.replaceAll("[^a-z]", "?") + "'");
+        }
+        return out;
+    }
+
+    /** {@code reader} over the state as it is now. */
+    <T> T read(Function<FabricState, T> reader) {
+        lock.readLock().lock();
+        try {
+            return reader.apply(state);
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /** The index of the last log entry applied (or loaded from a snapshot); -1 before any. */
+    long appliedIndex() {
+        TermIndex last = getLastAppliedTermIndex();
+        return last == null ? RaftLog.INVALID_LOG_INDEX : last.getIndex();
+    }
+
+    /** Log entries refused when applied (malformed, or refused by the state) since this peer started. */
+    long refusedEntries() {
+        lock.readLock().lock();
+        try {
+            return refusedEntries;
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+}

@@ -1,0 +1,248 @@
+package io.aether.fabric;
+
+import io.aether.fabricapi.Allocation;
+import io.aether.fabricapi.Job;
+import io.aether.fabricapi.JobSpec;
+import io.aether.fabricapi.Node;
+import io.aether.fabricapi.Resources;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.PriorityQueue;
+import java.util.Set;
+import java.util.SortedMap;
+import java.util.TreeMap;
+import java.util.stream.Collectors;
+
+/**
+ * Decides where replicas run: a pure function of the state it is given, so the same state gives
+ * the same plan whatever order its parts come in, on any controller.
+ *
+ * <p>For each replica without a node, highest priority first (then job name, then replica), it
+ * filters the nodes (ready, carrying the job's constraint labels, no anti-affinity conflict in
+ * either direction, enough free vCPUs and memory) and ranks those left: fewest of the job's
+ * replicas under the same {@code spreadBy} label value, then most replicas of the jobs it has
+ * affinity to, then the job's placement policy (bin-pack: the node left fullest; spread: the node
+ * left emptiest), then node name. A replica that fits nowhere may, if its job allows it, stop
+ * strictly lower-priority replicas on one node (the fewest, then the lowest priorities); those go
+ * back in line for a node of their own. What still has no node is pending, with the reason.
+ * Replicas of stopped jobs, replicas past a job's count and replicas on nodes that left are stopped.
+ */
+final class Scheduler {
+
+    /**
+     * What the scheduler reads: the fabric's nodes, jobs and allocations, in any order.
+     */
+    record View(List<Node> nodes, List<Job> jobs, List<Allocation> allocations) {
+        View {
+            nodes = List.copyOf(nodes);
+            jobs = List.copyOf(jobs);
+            allocations = List.copyOf(allocations);
+        }
+
+        static View of(FabricState state) {
+            return new View(List.copyOf(state.nodes.values()), List.copyOf(state.jobs.values()), List.copyOf(state.allocations.values()));
+        }
+    }
+
+    /** A replica waiting for a node. */
+    private record Wanted(JobSpec job, int replica) {
+        String id() {
+            return job.name() + "." + replica;
+        }
+    }
+
+    private static final Comparator<Wanted> ORDER = Comparator.comparingInt((Wanted w) -> -w.job.priority())
+            .thenComparing(w -> w.job.name()).thenComparingInt(Wanted::replica);
+
+    private Scheduler() {
+    }
+
+    static Command.Plan plan(View view) {
+        return new Run(view).plan();
+    }
+
+    /** One planning pass: the occupancy it builds up as it places. */
+    private static final class Run {
+        private final TreeMap<String, Node> nodes = new TreeMap<>();
+        private final TreeMap<String, JobSpec> jobs = new TreeMap<>();
+        /** Allocations as the plan leaves them, by node, each node's sorted by id. */
+        private final TreeMap<String, TreeMap<String, Allocation>> byNode = new TreeMap<>();
+        /** The ids in byNode, for a look-up that does not walk every node. */
+        private final Set<String> placed = new HashSet<>();
+        /** Jobs some other job's anti-affinity names: only their placements need the reverse check. */
+        private final Set<String> avoided = new HashSet<>();
+        private final TreeMap<String, Resources> free = new TreeMap<>();
+        private final List<Allocation> placements = new ArrayList<>();
+        private final List<String> stops = new ArrayList<>();
+        private final List<String> preemptions = new ArrayList<>();
+        private final TreeMap<String, Integer> unplaced = new TreeMap<>();
+        private final TreeMap<String, String> reasons = new TreeMap<>();
+
+        Run(View view) {
+            view.nodes().forEach(n -> nodes.put(n.name(), n));
+            view.jobs().forEach(j -> jobs.put(j.name(), j.spec()));
+            jobs.values().forEach(j -> avoided.addAll(j.antiAffinity()));
+            nodes.forEach((name, node) -> {
+                byNode.put(name, new TreeMap<>());
+                free.put(name, node.capacity());
+            });
+            TreeMap<String, Allocation> sorted = new TreeMap<>();
+            view.allocations().forEach(a -> sorted.put(a.id(), a));
+            for (Allocation a : sorted.values()) {
+                JobSpec job = jobs.get(a.job());
+                if (job == null || a.replica() >= job.replicas() || !nodes.containsKey(a.node())) {
+                    stops.add(a.id());
+                } else {
+                    take(a);
+                }
+            }
+        }
+
+        Command.Plan plan() {
+            PriorityQueue<Wanted> queue = new PriorityQueue<>(ORDER);
+            for (JobSpec job : jobs.values()) {
+                for (int r = 0; r < job.replicas(); r++) {
+                    if (!placed.contains(job.name() + "." + r)) queue.add(new Wanted(job, r));
+                }
+            }
+            while (!queue.isEmpty()) {
+                Wanted w = queue.poll();
+                Optional<String> node = bestNode(w);
+                if (node.isPresent()) {
+                    place(w, node.get());
+                } else if (w.job.preempt() && preempt(w, queue)) {
+                    continue;
+                } else {
+                    unplaced.merge(w.job.name(), 1, Integer::sum);
+                    reasons.putIfAbsent(w.job.name(), whyNot(w));
+                }
+            }
+            TreeMap<String, String> pending = new TreeMap<>();
+            unplaced.forEach((job, count) -> pending.put(job, count + " of " + jobs.get(job).replicas() + " replicas have no node: " + reasons.get(job)));
+            return new Command.Plan(placements, stops, preemptions, pending);
+        }
+
+        private Optional<String> bestNode(Wanted w) {
+            String best = null;
+            long[] bestRank = null;
+            for (Node node : nodes.values()) {
+                if (!free.get(node.name()).fits(w.job.resources()) || refusal(w.job, node).isPresent()) continue;
+                long[] rank = rank(w.job, node);
+                if (bestRank == null || Arrays.compare(rank, bestRank) < 0) {
+                    best = node.name();
+                    bestRank = rank;
+                }
+            }
+            return Optional.ofNullable(best);
+        }
+
+        /** Why {@code node} can never take {@code job}'s replicas as things stand, resources aside. */
+        private Optional<String> refusal(JobSpec job, Node node) {
+            if (node.status() != Node.Status.READY) return Optional.of("draining");
+            for (Map.Entry<String, String> c : job.constraints().entrySet()) {
+                if (!c.getValue().equals(node.labels().get(c.getKey()))) return Optional.of("without label " + c.getKey() + "=" + c.getValue());
+            }
+            if (job.antiAffinity().isEmpty() && !avoided.contains(job.name())) return Optional.empty();
+            for (Allocation a : byNode.get(node.name()).values()) {
+                if (job.antiAffinity().contains(a.job()) || jobs.get(a.job()).antiAffinity().contains(job.name())) {
+                    return Optional.of("running " + a.job() + " (anti-affinity)");
+                }
+            }
+            return Optional.empty();
+        }
+
+        /** Smaller is better, compared element by element. */
+        private long[] rank(JobSpec job, Node node) {
+            long spread = job.spreadBy().map(label -> sameLabelValue(job.name(), label, node.labels().getOrDefault(label, ""))).orElse(0L);
+            long affinity = job.affinity().isEmpty() ? 0 : byNode.get(node.name()).values().stream().filter(a -> job.affinity().contains(a.job())).count();
+            Resources left = free.get(node.name()).minus(job.resources());
+            long fullness = usedMillionths(node.capacity(), left);
+            return new long[] {spread, -affinity, job.placement() == JobSpec.Placement.BINPACK ? -fullness : fullness};
+        }
+
+        private long sameLabelValue(String job, String label, String value) {
+            long count = 0;
+            for (Node n : nodes.values()) {
+                if (!n.labels().getOrDefault(label, "").equals(value)) continue;
+                count += byNode.get(n.name()).values().stream().filter(a -> a.job().equals(job)).count();
+            }
+            return count;
+        }
+
+        /** How full a node would be, vCPUs and memory each as millionths of capacity, summed: exact integers, so every peer ranks alike. */
+        private static long usedMillionths(Resources capacity, Resources left) {
+            long cpu = capacity.vcpus() == 0 ? 0 : (capacity.vcpus() - left.vcpus()) * 1_000_000L / capacity.vcpus();
+            // Bytes scaled down so that a million times them stays within a long, whatever the node's size.
+            int shift = Math.max(0, 64 - Long.numberOfLeadingZeros(capacity.memory().bytes()) - 43);
+            long memCapacity = capacity.memory().bytes() >>> shift;
+            long mem = memCapacity == 0 ? 0 : ((capacity.memory().bytes() - left.memory().bytes()) >>> shift) * 1_000_000L / memCapacity;
+            return cpu + mem;
+        }
+
+        /** Stops lower-priority replicas on the node where the fewest (then the least important) make room; false if none can. */
+        private boolean preempt(Wanted w, PriorityQueue<Wanted> queue) {
+            List<Allocation> bestVictims = null;
+            String bestNode = null;
+            for (Node node : nodes.values()) {
+                if (refusal(w.job, node).isPresent()) continue;
+                List<Allocation> candidates = byNode.get(node.name()).values().stream().filter(a -> a.priority() < w.job.priority())
+                        .sorted(Comparator.comparingInt(Allocation::priority).thenComparing(Allocation::id)).toList();
+                Resources room = free.get(node.name());
+                List<Allocation> victims = new ArrayList<>();
+                for (Allocation a : candidates) {
+                    if (room.fits(w.job.resources())) break;
+                    victims.add(a);
+                    room = room.plus(a.resources());
+                }
+                if (!room.fits(w.job.resources())) continue;
+                if (bestVictims == null || victims.size() < bestVictims.size()
+                        || victims.size() == bestVictims.size() && priorities(victims) < priorities(bestVictims)) {
+                    bestVictims = victims;
+                    bestNode = node.name();
+                }
+            }
+            if (bestVictims == null) return false;
+            for (Allocation victim : bestVictims) {
+                byNode.get(victim.node()).remove(victim.id());
+                placed.remove(victim.id());
+                free.put(victim.node(), free.get(victim.node()).plus(victim.resources()));
+                if (!placements.removeIf(p -> p.id().equals(victim.id()))) preemptions.add(victim.id());
+                queue.add(new Wanted(jobs.get(victim.job()), victim.replica()));
+            }
+            place(w, bestNode);
+            return true;
+        }
+
+        private static long priorities(List<Allocation> allocations) {
+            return allocations.stream().mapToLong(Allocation::priority).sum();
+        }
+
+        private void place(Wanted w, String node) {
+            Allocation a = new Allocation(w.job.name(), w.replica, node, w.job.resources(), w.job.priority());
+            take(a);
+            placements.add(a);
+        }
+
+        private void take(Allocation a) {
+            byNode.get(a.node()).put(a.id(), a);
+            placed.add(a.id());
+            free.put(a.node(), free.get(a.node()).minus(a.resources()));
+        }
+
+        /** The reason a replica has no node, as counts of what each node lacks. */
+        private String whyNot(Wanted w) {
+            if (nodes.isEmpty()) return "no node has joined";
+            SortedMap<String, Long> counts = nodes.values().stream().collect(Collectors.groupingBy(
+                    n -> refusal(w.job, n).orElse("without " + w.job.resources().vcpus() + " vCPUs and " + w.job.resources().memory() + " free"
+                            + (w.job.preempt() ? " even after preempting lower priorities" : "")),
+                    TreeMap::new, Collectors.counting()));
+            return counts.entrySet().stream().map(e -> e.getValue() + (e.getValue() == 1 ? " node " : " nodes ") + e.getKey())
+                    .collect(Collectors.joining(", "));
+        }
+    }
+}

@@ -1,0 +1,93 @@
+package io.aether.fabric;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.aether.http.ApiClient;
+import io.aether.http.Listener;
+import io.aether.testkit.Prerequisites;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The controller's dashboard, loaded in headless Chromium through a TCP forward of the controller's Unix socket. */
+@Timeout(60)
+class DashboardTest {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String HOSTILE = "<img src=x onerror=alert(1)>";
+    /** {@link #HOSTILE} as an HTML serializer writes it in a text node. */
+    private static final String HOSTILE_AS_TEXT = "&lt;img src=x onerror=alert(1)&gt;";
+    private static final String POLICY = "default-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void showsNodesJobsAllocationsAndEventsWithEveryValueAsText() throws IOException, InterruptedException {
+        Path chromium = HeadlessChromium.find().orElse(null);
+        Prerequisites.require(chromium != null, "chromium (Debian package chromium) is not on the PATH: the dashboard test loads the page in it");
+        Path socket = dir.resolve("controller.sock");
+        // Plans only on a submit, so what the page shows is settled before it loads.
+        try (Controller controller = Controller.start(Fabrics.group(dir, 1, 1000).getFirst(), List.of(new Listener.UnixSocket(socket)), Duration.ofHours(1));
+                UnixSocketForward forward = new UnixSocketForward(socket)) {
+            JoinTokens tokens = new JoinTokens(controller.fabric(), Clock.systemUTC(), new SecureRandom());
+            // A node's label values are free text: the one place a node's own words reach the page.
+            assertInstanceOf(Outcome.Applied.class, tokens.join(tokens.create(Duration.ofMinutes(5)).secret(), Fabrics.node("edge-1", 4, 4096, Map.of("rack", HOSTILE))));
+            ApiClient api = ApiClient.unix(socket, Duration.ofSeconds(10));
+            ObjectNode web = JSON.createObjectNode().put("name", "web");
+            web.putObject("workload").putObject("vm").put("memory", "128M").putObject("boot").put("kernel", "/vm/vmlinuz").put("cmdline", "console=ttyS0 " + HOSTILE);
+            web.putObject("resources").put("vcpus", 1).put("memory", "256M");
+            ApiClient.Reply submitted = api.post("/v1/jobs", web);
+            assertEquals(201, submitted.status(), submitted.text());
+            ObjectNode huge = JSON.createObjectNode().put("name", "huge");
+            huge.putObject("workload").putObject("vm").putObject("boot").put("stub", "hello");
+            huge.putObject("resources").put("vcpus", 64).put("memory", "32M");
+            assertEquals(201, api.post("/v1/jobs", huge).status());
+
+            HeadlessChromium.Page page = HeadlessChromium.load(chromium, "http://127.0.0.1:" + forward.port() + "/", dir, Duration.ofSeconds(5));
+
+            assertEquals(List.of(), page.console(), "the page logs nothing: no CSP violation, no script error");
+            String dom = page.dom();
+            assertTrue(dom.contains("<td>edge-1</td><td class=\"state-READY\">READY</td><td>rack=" + HOSTILE_AS_TEXT + "</td><td>1 / 4</td><td>256 MiB / 4096 MiB</td><td>1</td>"), dom);
+            assertTrue(dom.contains("<td>web</td><td>1</td><td>vm {\"kernel\":\"/vm/vmlinuz\",\"cmdline\":\"console=ttyS0 " + HOSTILE_AS_TEXT + "\"}</td><td>0</td><td>1 / 1</td><td class=\"pending\"></td>"), dom);
+            assertTrue(dom.contains("<td>huge</td><td>1</td><td>vm {\"stub\":\"hello\"}</td><td>0</td><td>0 / 1</td><td class=\"pending\">1 of 1 replicas have no node: "), dom);
+            assertTrue(dom.contains("<td>web</td><td>0</td><td>edge-1</td><td>1</td><td>256 MiB</td><td>0</td>"), dom);
+            assertTrue(dom.contains("Z NODE_JOINED node edge-1: capacity 4 vCPUs, 4G, labels {rack=" + HOSTILE_AS_TEXT + "}</li>"), dom);
+            assertTrue(dom.contains("Z ALLOCATION_PLACED allocation web.0: on node edge-1</li>"), dom);
+            assertFalse(dom.contains("<img"), "a value became markup: " + dom);
+            assertTrue(dom.contains("<p id=\"status\" role=\"status\" class=\"\">updated "), dom);
+        }
+    }
+
+    @Test
+    void servesOnlyItsOwnFilesUnderAStrictPolicy() throws IOException {
+        Path socket = dir.resolve("controller.sock");
+        try (Controller controller = Controller.start(Fabrics.group(dir, 1, 1000).getFirst(), List.of(new Listener.UnixSocket(socket)))) {
+            ApiClient api = ApiClient.unix(socket, Duration.ofSeconds(10));
+            ApiClient.Reply page = api.get("/").requireOk();
+            assertEquals("text/html; charset=utf-8", page.headers().get("content-type"));
+            assertEquals(POLICY, page.headers().get("content-security-policy"));
+            assertEquals("nosniff", page.headers().get("x-content-type-options"));
+            assertTrue(page.text().contains("<script src=\"/ui/app.js\" defer></script>"), page.text());
+            assertFalse(page.text().contains("<script>"), "no inline script: " + page.text());
+            assertEquals("text/javascript; charset=utf-8", api.get("/ui/app.js").requireOk().headers().get("content-type"));
+            assertEquals("text/css; charset=utf-8", api.get("/ui/style.css").requireOk().headers().get("content-type"));
+            assertEquals(POLICY, api.get("/v1/nodes").headers().get("content-security-policy"), "the API's answers carry the policy too");
+            assertEquals(404, api.get("/ui/index.html.bak").status());
+            assertEquals(404, api.get("/ui/Dashboard.class").status());
+            assertEquals(400, api.get("/ui/..%2FController.class").status());
+        }
+    }
+}

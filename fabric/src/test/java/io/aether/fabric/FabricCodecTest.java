@@ -1,0 +1,78 @@
+package io.aether.fabric;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import io.aether.common.ByteSize;
+import io.aether.fabricapi.Allocation;
+import io.aether.fabricapi.Resources;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+@Timeout(60)
+class FabricCodecTest {
+
+    private static final Instant T = Instant.ofEpochMilli(1_765_022_400_000L);
+    private static final String HASH = "ab".repeat(32);
+
+    private static String text(Command c) {
+        return new String(FabricCodec.encode(c), StandardCharsets.UTF_8);
+    }
+
+    /** The log's format, written out by hand: a change to it is a change to every controller's stored log. */
+    @Test
+    void commandsAreTheDocumentedBytes() {
+        assertEquals("{\"type\":\"join-node\",\"tokenHash\":\"" + HASH + "\",\"node\":{\"name\":\"n1\",\"labels\":{\"a\":\"1\",\"zone\":\"x\"},"
+                + "\"vcpus\":4,\"memory\":4294967296,\"status\":\"READY\"},\"at\":1765022400000}",
+                text(new Command.JoinNode(HASH, Fabrics.node("n1", 4, 4096, Map.of("zone", "x", "a", "1")), T)));
+        Command.Plan plan = new Command.Plan(List.of(new Allocation("web", 1, "n1", new Resources(2, ByteSize.ofMiB(512)), 7)),
+                List.of("old.3"), List.of("low.0"), new TreeMap<>(Map.of("big", "1 of 1 replicas have no node: no node has joined")));
+        assertEquals("{\"type\":\"apply-plan\",\"placements\":[{\"job\":\"web\",\"replica\":1,\"node\":\"n1\",\"vcpus\":2,\"memory\":536870912,"
+                + "\"priority\":7}],\"stops\":[\"old.3\"],\"preemptions\":[\"low.0\"],"
+                + "\"pending\":{\"big\":\"1 of 1 replicas have no node: no node has joined\"},\"at\":1765022400000}",
+                text(new Command.ApplyPlan(plan, T)));
+        assertEquals("{\"type\":\"stop-job\",\"job\":\"web\",\"at\":1765022400000}", text(new Command.StopJob("web", T)));
+    }
+
+    @Test
+    void everyCommandReadsBackEqual() {
+        List<Command> commands = List.of(
+                new Command.CreateToken(HASH, T.plusSeconds(60), T),
+                new Command.JoinNode(HASH, Fabrics.node("n1", 4, 4096, Map.of("zone", "x")), T),
+                new Command.DrainNode("n1", T),
+                new Command.SubmitJob(Fabrics.stubJob("hello").withReplicas(3), T),
+                new Command.StopJob("hello", T),
+                new Command.ApplyPlan(new Command.Plan(List.of(), List.of("a.0"), List.of(), new TreeMap<>()), T));
+        for (Command c : commands) {
+            assertEquals(c, FabricCodec.decodeCommand(FabricCodec.encode(c)));
+            assertArrayEquals(FabricCodec.encode(c), FabricCodec.encode(FabricCodec.decodeCommand(FabricCodec.encode(c))));
+        }
+    }
+
+    @Test
+    void malformedCommandsAreRefusedNamingTheField() {
+        Map<String, String> cases = Map.of(
+                "not json", "command: not JSON",
+                "[1]", "command: not a JSON object",
+                "{\"type\":\"format-disk\",\"at\":1}", "type: unknown command 'format-disk'",
+                "{\"type\":\"stop-job\"}", "at: missing",
+                "{\"type\":\"stop-job\",\"job\":7,\"at\":1}", "job: expected a string",
+                "{\"type\":\"create-token\",\"hash\":\"zz\",\"expires\":2,\"at\":1}", "token hash: not 64 lower-case hex digits",
+                "{\"type\":\"submit-job\",\"spec\":{\"name\":\"a\"},\"at\":1}", "workload: missing",
+                "{\"type\":\"join-node\",\"tokenHash\":\"" + HASH + "\",\"node\":{\"name\":\"n\",\"labels\":{},\"vcpus\":-1,\"memory\":0,\"status\":\"READY\"},\"at\":1}",
+                "vcpus: -1 is negative");
+        cases.forEach((json, message) -> {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> FabricCodec.decodeCommand(json.getBytes(StandardCharsets.UTF_8)));
+            assertEquals(message, e.getMessage().startsWith(message) ? message : e.getMessage(), json);
+        });
+        byte[] huge = ("{\"type\":\"stop-job\",\"job\":\"a\",\"at\":1" + " ".repeat(FabricCodec.MAX_COMMAND_BYTES) + "}").getBytes(StandardCharsets.UTF_8);
+        assertEquals("command: " + huge.length + " bytes is too long for stop-job",
+                assertThrows(IllegalArgumentException.class, () -> FabricCodec.decodeCommand(huge)).getMessage());
+    }
+}

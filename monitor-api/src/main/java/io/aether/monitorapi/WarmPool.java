@@ -1,0 +1,404 @@
+package io.aether.monitorapi;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.RandomAccessFile;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Standby monitors ({@code aether vm monitor --standby}) kept started, so that a VM starts without
+ * waiting for a JVM: {@link #launch} hands the VM to a ready one and the pool starts another in
+ * the background. A standby that dies is reaped and replaced; one that fails to start is retried
+ * after a delay that doubles with each failure in a row (up to {@link #MAX_RETRY_DELAY}), so a
+ * broken install costs a process every few seconds, not a fork storm.
+ *
+ * <p>The pool owns its directory: each standby's socket and standard error live there as
+ * {@code standby-PID-N.sock} and {@code .err}. A launched monitor's socket moves where the
+ * launch says; its standard error stays the file {@link Launched#errors()} names, for the caller
+ * to move beside the VM. Standby monitors exit when the pool's process dies (they watch their
+ * parent), so a restarted agent starts a fresh pool and removes what the old one left.
+ */
+public final class WarmPool implements AutoCloseable {
+
+    public static final int DEFAULT_SIZE = 2;
+    /** More standby monitors than this would only hold memory: each is a JVM. */
+    public static final int MAX_SIZE = 64;
+    static final Duration FIRST_RETRY_DELAY = Duration.ofMillis(100);
+    static final Duration MAX_RETRY_DELAY = Duration.ofSeconds(10);
+    /** How long the replacement of a standby handed out waits, so that it does not compete with the launched VM. */
+    static final Duration REFILL_DELAY = Duration.ofMillis(200);
+    /** How long a standby may take to answer a launch (it checks the spec's files and opens the log). */
+    static final Duration LAUNCH_TIMEOUT = Duration.ofSeconds(10);
+    /** The line a standby monitor prints on standard output once it answers on its socket. */
+    public static final String READY_LINE_PREFIX = "standby ";
+
+    /**
+     * @param command the monitor's command line up to its options, for example
+     *     {@code [/opt/aether/aether, vm, monitor]}; the pool adds {@code --standby --socket PATH}
+     * @param directory where the standby sockets are made (it must exist)
+     * @param size how many standby monitors to keep ready, 0 to {@link #MAX_SIZE}
+     * @param readyTimeout how long a standby may take to start before it is killed as failed
+     */
+    public record Config(List<String> command, Path directory, int size, Duration readyTimeout) {
+        public Config {
+            command = List.copyOf(command);
+            if (command.isEmpty()) throw new IllegalArgumentException("command: empty");
+            Objects.requireNonNull(directory, "directory");
+            if (size < 0 || size > MAX_SIZE) throw new IllegalArgumentException("size: " + size + " is out of range (0 to " + MAX_SIZE + ")");
+            if (readyTimeout == null || readyTimeout.isNegative() || readyTimeout.isZero()) {
+                throw new IllegalArgumentException("readyTimeout: " + readyTimeout + " is not positive");
+            }
+        }
+
+        /** {@link #DEFAULT_SIZE} standby monitors, each given 30 s to start. */
+        public Config(List<String> command, Path directory) {
+            this(command, directory, DEFAULT_SIZE, Duration.ofSeconds(30));
+        }
+    }
+
+    /**
+     * A monitor that took a VM: the process (the caller supervises it now), its control socket,
+     * its standard error, and the VM's first status.
+     */
+    public record Launched(Process process, Path socket, Path errors, ControlResponse.Status status) {
+    }
+
+    /** What the pool holds and has done, for metrics. */
+    public record Stats(int ready, int starting, long started, long failed, long reaped, Optional<String> lastFailure) {
+    }
+
+    /** A standby monitor the pool started. */
+    private record Standby(Process process, Path socket, Path errors) {
+    }
+
+    private final Config config;
+    private final Object lock = new Object();
+    private final Deque<Standby> ready = new ArrayDeque<>();
+    private final Set<Standby> starting = new HashSet<>();
+    /** Taken for a launch that has not answered yet: still counted, so a refused one does not overfill the pool. */
+    private final Set<Standby> launching = new HashSet<>();
+    private final Thread refiller;
+    private long sequence;
+    private long started;
+    private long failed;
+    private long reaped;
+    private int failuresInARow;
+    /** No standby is started before this: a retry delay, or a launched one's refill delay. */
+    private long nextStartNanos;
+    private String lastFailure;
+    private boolean closed;
+
+    private WarmPool(Config config) {
+        this.config = config;
+        this.refiller = Thread.ofPlatform().name("warm-pool").daemon().unstarted(this::refill);
+    }
+
+    /**
+     * Starts filling the pool in the background, after removing what an earlier pool left in
+     * its directory: files, and a standby monitor still answering there (its parent died before
+     * the standby could note which process its parent was, so it did not see it go).
+     *
+     * @throws IOException naming the directory when it is missing or unreadable
+     */
+    public static WarmPool start(Config config) throws IOException {
+        if (!Files.isDirectory(config.directory())) throw new IOException(config.directory() + ": no such directory");
+        try (DirectoryStream<Path> leftovers = Files.newDirectoryStream(config.directory(), "standby-*")) {
+            for (Path p : leftovers) {
+                if (p.getFileName().toString().endsWith(".sock")) endLeftover(p);
+                Files.deleteIfExists(p);
+            }
+        }
+        WarmPool pool = new WarmPool(config);
+        pool.refiller.start();
+        return pool;
+    }
+
+    /**
+     * Hands {@code launch}'s VM to a ready standby monitor and returns it, now the caller's;
+     * empty when none is ready (start a monitor cold instead). The pool starts a replacement.
+     *
+     * @throws MonitorClient.RefusedException when the monitor refused the launch (a spec the host
+     *     cannot run, a log or socket path it cannot take): nothing changed, and the standby
+     *     monitor is back in the pool
+     * @throws IOException when the monitor did not answer; it is killed
+     */
+    public Optional<Launched> launch(ControlRequest.Launch launch) throws IOException {
+        Standby standby = take();
+        if (standby == null) return Optional.empty();
+        ControlResponse.Status status;
+        try {
+            status = new MonitorClient(standby.socket(), LAUNCH_TIMEOUT).launch(launch);
+        } catch (MonitorClient.RefusedException e) {
+            settle(standby, true);
+            throw e;
+        } catch (IOException | RuntimeException e) {
+            settle(standby, false);
+            standby.process().destroyForcibly();
+            throw e;
+        }
+        settle(standby, false);
+        return Optional.of(new Launched(standby.process(), launch.socket().orElse(standby.socket()), standby.errors(), status));
+    }
+
+    /** Ends the standby monitor answering on {@code socket}, if one does (and only a standby: never a launched VM's monitor). */
+    private static void endLeftover(Path socket) {
+        try {
+            if (new MonitorClient(socket, Duration.ofSeconds(1)).call(new ControlRequest.State()) instanceof ControlResponse.Standby s) {
+                ProcessHandle.of(s.pid()).ifPresent(ProcessHandle::destroy);
+            }
+        } catch (IOException e) {
+            // Nobody answers: a stale socket file, removed by the caller.
+        }
+    }
+
+    public Stats stats() {
+        synchronized (lock) {
+            return new Stats(ready.size(), starting.size(), started, failed, reaped, Optional.ofNullable(lastFailure));
+        }
+    }
+
+    /** Waits until {@code count} standby monitors are ready, or the time is up; returns whether they are. */
+    public boolean awaitReady(int count, Duration wait) throws InterruptedException {
+        long deadline = System.nanoTime() + wait.toNanos();
+        synchronized (lock) {
+            while (ready.size() < count) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0 || closed) return false;
+                TimeUnit.NANOSECONDS.timedWait(lock, left);
+            }
+            return true;
+        }
+    }
+
+    /** The ready standby monitors' process ids, oldest first (for memory accounting). */
+    public List<Long> readyPids() {
+        synchronized (lock) {
+            return ready.stream().map(s -> s.process().pid()).toList();
+        }
+    }
+
+    /** The oldest live ready standby, now launching; a dead one not reaped yet stays for its exit handler. */
+    private Standby take() {
+        synchronized (lock) {
+            for (Iterator<Standby> it = ready.iterator(); it.hasNext(); ) {
+                Standby s = it.next();
+                if (s.process().isAlive()) {
+                    it.remove();
+                    launching.add(s);
+                    return s;
+                }
+            }
+            return null;
+        }
+    }
+
+    /** A launch answered: the standby is the caller's now, or (refused) ready again. */
+    private void settle(Standby standby, boolean refused) {
+        synchronized (lock) {
+            if (!launching.remove(standby)) return; // it died meanwhile
+            if (refused && !closed) {
+                ready.addFirst(standby);
+            } else {
+                // Its replacement waits a moment: a JVM starting now would take the CPU the new VM needs.
+                nextStartNanos = Math.max(nextStartNanos, System.nanoTime() + REFILL_DELAY.toNanos());
+            }
+            lock.notifyAll(); // the refiller replaces one handed out
+        }
+        if (refused && closed) standby.process().destroy();
+    }
+
+    private void refill() {
+        while (true) {
+            synchronized (lock) {
+                try {
+                    // After a failure, one start at a time: the delays then apply to each try.
+                    while (!closed && (held() >= config.size() || System.nanoTime() < nextStartNanos
+                            || failuresInARow > 0 && !starting.isEmpty())) {
+                        long wait = nextStartNanos - System.nanoTime();
+                        if (wait > 0 && held() < config.size()) {
+                            TimeUnit.NANOSECONDS.timedWait(lock, wait);
+                        } else {
+                            lock.wait();
+                        }
+                    }
+                } catch (InterruptedException e) {
+                    return;
+                }
+                if (closed) return;
+            }
+            startOne();
+        }
+    }
+
+    private int held() {
+        return ready.size() + starting.size() + launching.size();
+    }
+
+    private void startOne() {
+        Path socket;
+        Path errors;
+        synchronized (lock) {
+            String name = "standby-" + ProcessHandle.current().pid() + "-" + sequence++;
+            socket = config.directory().resolve(name + ".sock");
+            errors = config.directory().resolve(name + ".err");
+        }
+        List<String> command = new ArrayList<>(config.command());
+        command.addAll(List.of("--standby", "--socket", socket.toString()));
+        Process process;
+        try {
+            process = new ProcessBuilder(command)
+                    .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
+                    .redirectError(errors.toFile())
+                    .start();
+        } catch (IOException e) {
+            failure("cannot start " + command.getFirst() + ": " + e.getMessage());
+            return;
+        }
+        Standby standby = new Standby(process, socket, errors);
+        synchronized (lock) {
+            started++;
+            starting.add(standby);
+            if (closed) process.destroy();
+        }
+        process.onExit().thenRun(() -> exited(standby));
+        Thread.ofVirtual().name("warm-pool-start").start(() -> watchStart(standby));
+    }
+
+    /** Reads the standby's ready line, then checks that it answers as a standby on its socket. */
+    private void watchStart(Standby standby) {
+        Process process = standby.process();
+        Thread timer = Thread.ofVirtual().start(() -> {
+            try {
+                Thread.sleep(config.readyTimeout());
+                process.destroyForcibly();
+            } catch (InterruptedException e) {
+                // Ready in time, or gone.
+            }
+        });
+        String problem;
+        try (BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+            String line = out.readLine();
+            if (line == null) {
+                // It is ending (or closed its output, which a monitor never does): its exit is counted by exited().
+                if (!process.waitFor(1, TimeUnit.SECONDS)) process.destroyForcibly();
+                return;
+            }
+            if (!line.startsWith(READY_LINE_PREFIX)) {
+                problem = "its first line was not the ready line: " + ControlCodec.printable(line);
+            } else {
+                ControlResponse answer = new MonitorClient(standby.socket(), LAUNCH_TIMEOUT).call(new ControlRequest.State());
+                problem = answer.equals(new ControlResponse.Standby(process.pid())) ? null : "its socket answered " + answer;
+            }
+        } catch (IOException e) {
+            problem = e.getMessage();
+        } catch (InterruptedException e) {
+            problem = "interrupted";
+        } finally {
+            timer.interrupt();
+        }
+        String why = problem == null ? null : "standby monitor " + process.pid() + " did not start: " + problem + lastErrorLine(standby.errors());
+        synchronized (lock) {
+            if (!starting.remove(standby)) return; // exited meanwhile: counted there
+            if (problem == null && process.isAlive() && !closed) {
+                ready.addLast(standby);
+                failuresInARow = 0;
+                lock.notifyAll();
+                return;
+            }
+            // Counted as it leaves starting, so that stats never show it in neither.
+            if (why != null) failure(why);
+        }
+        process.destroyForcibly();
+    }
+
+    private void exited(Standby standby) {
+        String why = "standby monitor " + standby.process().pid() + " exited with status " + standby.process().exitValue()
+                + " before it was ready" + lastErrorLine(standby.errors());
+        boolean pools;
+        synchronized (lock) {
+            boolean wasStarting = starting.remove(standby);
+            boolean wasReady = ready.remove(standby) || launching.remove(standby);
+            if (wasReady) reaped++;
+            if (wasStarting) failure(why);
+            pools = wasStarting || wasReady;
+            lock.notifyAll();
+        }
+        if (pools) {
+            deleteQuietly(standby.socket());
+            deleteQuietly(standby.errors());
+        }
+    }
+
+    private void failure(String why) {
+        synchronized (lock) {
+            failed++;
+            lastFailure = why;
+            long delay = Math.min(MAX_RETRY_DELAY.toNanos(), FIRST_RETRY_DELAY.toNanos() << Math.min(failuresInARow, 20));
+            failuresInARow++;
+            nextStartNanos = System.nanoTime() + delay;
+            lock.notifyAll();
+        }
+    }
+
+    /** The last line of a standby's standard error (at most its last KiB), as ": LINE", or nothing. */
+    private static String lastErrorLine(Path errors) {
+        try (RandomAccessFile file = new RandomAccessFile(errors.toFile(), "r")) {
+            long length = file.length();
+            int n = (int) Math.min(length, 1024);
+            byte[] tail = new byte[n];
+            file.seek(length - n);
+            file.readFully(tail);
+            String text = new String(tail, StandardCharsets.UTF_8).strip();
+            if (text.isEmpty()) return "";
+            return ": " + ControlCodec.printable(text.substring(text.lastIndexOf('\n') + 1));
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    private static void deleteQuietly(Path path) {
+        try {
+            if (Files.exists(path, LinkOption.NOFOLLOW_LINKS)) Files.delete(path);
+        } catch (IOException e) {
+            // Removed by its monitor meanwhile, or the next pool's start removes it.
+        }
+    }
+
+    /** Stops every standby monitor the pool holds (SIGTERM: each removes its socket) and the refilling. */
+    @Override
+    public void close() {
+        List<Standby> all;
+        synchronized (lock) {
+            closed = true;
+            all = new ArrayList<>(ready);
+            all.addAll(starting);
+            lock.notifyAll();
+        }
+        refiller.interrupt();
+        for (Standby s : all) s.process().destroy();
+        for (Standby s : all) {
+            try {
+                if (!s.process().waitFor(5, TimeUnit.SECONDS)) s.process().destroyForcibly();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                s.process().destroyForcibly();
+            }
+        }
+    }
+}

@@ -1,0 +1,178 @@
+package io.aether.monitor;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.aether.monitorapi.ControlRequest;
+import io.aether.monitorapi.ControlResponse;
+import io.aether.monitorapi.MonitorClient;
+import io.aether.monitorapi.VmState;
+import io.aether.vmspec.VmSpec;
+import io.aether.vmspec.VmSpecJson;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code aether vm monitor --standby} as real processes on this host's KVM. */
+@Timeout(120)
+class StandbyTest {
+
+    private static final Duration CLIENT_TIMEOUT = Duration.ofSeconds(10);
+
+    @TempDir
+    Path dir;
+
+    private final List<ProcessHandle> started = new ArrayList<>();
+
+    @AfterEach
+    void killLeftovers() {
+        started.forEach(ProcessHandle::destroyForcibly);
+    }
+
+    /** A standby monitor, started and ready: it printed its ready line. */
+    private record Started(Process process, long pid, Path socket) {
+    }
+
+    private Started standby(Path socket) throws IOException {
+        List<String> command = MonitorProcesses.command();
+        command.addAll(List.of("--standby", "--socket", socket.toString()));
+        Process p = new ProcessBuilder(command).redirectError(dir.resolve("standby.err").toFile()).start();
+        started.add(p.toHandle());
+        return new Started(p, p.pid(), awaitReadyLine(p, socket));
+    }
+
+    private Path awaitReadyLine(Process p, Path socket) throws IOException {
+        String line = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8)).readLine();
+        assertEquals("standby " + p.pid() + " " + socket, line, () -> "stderr: " + read(dir.resolve("standby.err")));
+        return socket;
+    }
+
+    private static String read(Path file) {
+        try {
+            return Files.readString(file);
+        } catch (IOException e) {
+            return e.toString();
+        }
+    }
+
+    private static void awaitRunning(MonitorClient client) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        VmState state;
+        while ((state = client.state().state()) != VmState.RUNNING) {
+            assertEquals(VmState.CREATED, state);
+            assertTrue(System.nanoTime() < deadline, "the VM never ran");
+            Thread.sleep(5);
+        }
+    }
+
+    @Test
+    void aLaunchedStandbyRunsTheVmBehindTheSocketItWasMovedTo() throws Exception {
+        MonitorProcesses.requireKvm();
+        Started s = standby(dir.resolve("standby.sock"));
+        MonitorClient standby = new MonitorClient(s.socket(), CLIENT_TIMEOUT);
+        assertEquals(new ControlResponse.Standby(s.pid()), standby.call(new ControlRequest.State()));
+        assertEquals(new ControlResponse.Refused("conflict", "cannot pause: the monitor is on standby (no VM yet; send launch)"),
+                standby.call(new ControlRequest.Pause()));
+
+        Path vmDir = Files.createDirectory(dir.resolve("vm-1"));
+        Path socket = vmDir.resolve("monitor.sock");
+        Path log = vmDir.resolve("console.log");
+        VmSpec spec = VmSpec.stub(VmSpec.StubProgram.COUNT);
+        MonitorClient.Console early = standby.attachConsole(false);
+        ControlResponse.Status launched = standby.launch(new ControlRequest.Launch(spec, Optional.of(log), Optional.of(socket)));
+        assertEquals(s.pid(), launched.pid());
+        assertEquals(new VmSpec.Boot.Stub(VmSpec.StubProgram.COUNT), launched.spec().boot());
+        assertTrue(launched.state() == VmState.CREATED || launched.state() == VmState.RUNNING, launched.toString());
+        assertFalse(Files.exists(s.socket(), LinkOption.NOFOLLOW_LINKS), "the socket moved");
+
+        try (early) {
+            String first = "Aether stub guest: hello from 64-bit long mode\r\n";
+            assertEquals(first, new String(early.output().readNBytes(first.length()), StandardCharsets.US_ASCII),
+                    "a console attached before the launch sees the VM's first byte");
+        }
+        MonitorClient vm = new MonitorClient(socket, CLIENT_TIMEOUT);
+        try (MonitorClient.Console console = vm.attachConsole(true)) {
+            String expected = "Aether stub guest: hello from 64-bit long mode\r\n0123456789\r\n";
+            assertEquals(expected, new String(console.output().readNBytes(expected.length()), StandardCharsets.US_ASCII));
+        }
+        awaitRunning(vm);
+        assertEquals("conflict: cannot launch: this monitor already runs a VM",
+                assertThrows(MonitorClient.RefusedException.class, () -> vm.launch(new ControlRequest.Launch(spec, Optional.empty(), Optional.empty())))
+                        .getMessage());
+        assertEquals(VmState.STOPPED, vm.stop(false, Duration.ZERO).state());
+        assertTrue(s.process().waitFor(30, TimeUnit.SECONDS));
+        assertEquals(0, s.process().exitValue(), read(dir.resolve("standby.err")));
+        assertFalse(Files.exists(socket, LinkOption.NOFOLLOW_LINKS), "the moved socket is removed on exit");
+        assertTrue(Files.readString(log).startsWith("Aether stub guest: hello from 64-bit long mode\r\n0123456789\r\n"), "the console log");
+    }
+
+    @Test
+    void aRefusedLaunchChangesNothingAndTheMonitorStaysOnStandby() throws Exception {
+        MonitorProcesses.requireKvm();
+        Started s = standby(dir.resolve("standby.sock"));
+        MonitorClient standby = new MonitorClient(s.socket(), CLIENT_TIMEOUT);
+        Path log = dir.resolve("console.log");
+        VmSpec missingKernel = VmSpecJson.read("{\"boot\": {\"kernel\": \"" + dir.resolve("no-such-kernel") + "\"}, \"memory\": \"64M\"}");
+        VmSpec stub = VmSpec.stub(VmSpec.StubProgram.COUNT);
+
+        MonitorClient.RefusedException badSpec = assertThrows(MonitorClient.RefusedException.class,
+                () -> standby.launch(new ControlRequest.Launch(missingKernel, Optional.of(log), Optional.empty())));
+        assertEquals("bad_request", badSpec.code());
+        assertTrue(badSpec.getMessage().startsWith("bad_request: spec.boot.kernel: "), badSpec.getMessage());
+        MonitorClient.RefusedException badSocket = assertThrows(MonitorClient.RefusedException.class,
+                () -> standby.launch(new ControlRequest.Launch(stub, Optional.of(log), Optional.of(dir.resolve("missing/monitor.sock")))));
+        assertEquals("bad_request: socket: " + dir.resolve("missing/monitor.sock") + ": no such directory", badSocket.getMessage());
+        Path file = Files.writeString(dir.resolve("taken"), "not a socket");
+        assertEquals("bad_request: socket: " + file + ": exists and is not a socket", assertThrows(MonitorClient.RefusedException.class,
+                () -> standby.launch(new ControlRequest.Launch(stub, Optional.empty(), Optional.of(file)))).getMessage());
+        assertEquals("bad_request: consoleLog: " + dir + ": cannot open: " + dir + ": Is a directory", assertThrows(MonitorClient.RefusedException.class,
+                () -> standby.launch(new ControlRequest.Launch(stub, Optional.of(dir), Optional.empty()))).getMessage());
+
+        assertFalse(Files.exists(log), "a refused launch leaves no console log");
+        assertEquals("not a socket", Files.readString(file));
+        assertTrue(Files.exists(s.socket(), LinkOption.NOFOLLOW_LINKS));
+        assertEquals(new ControlResponse.Standby(s.pid()), standby.call(new ControlRequest.State()), "still on standby");
+
+        assertEquals(s.pid(), standby.launch(new ControlRequest.Launch(stub, Optional.empty(), Optional.empty())).pid());
+        awaitRunning(standby);
+        assertEquals(VmState.STOPPED, standby.stop(false, Duration.ZERO).state());
+        assertTrue(s.process().waitFor(30, TimeUnit.SECONDS));
+    }
+
+    @Test
+    void aStandbyWhoseParentDiesExitsAndRemovesItsSocket() throws Exception {
+        MonitorProcesses.requireKvm();
+        Path socket = dir.resolve("standby.sock");
+        List<String> command = MonitorProcesses.command();
+        command.addAll(List.of("--standby", "--socket", socket.toString()));
+        // The shell is the standby's parent; the standby's ready line comes through the shell's stdout pipe.
+        Process parent = new ProcessBuilder("sh", "-c", String.join(" ", command.stream().map(a -> "'" + a + "'").toList()) + " & wait")
+                .redirectError(dir.resolve("standby.err").toFile()).start();
+        started.add(parent.toHandle());
+        String line = new BufferedReader(new InputStreamReader(parent.getInputStream(), StandardCharsets.UTF_8)).readLine();
+        assertTrue(line != null && line.startsWith("standby "), line + " / " + read(dir.resolve("standby.err")));
+        ProcessHandle standby = ProcessHandle.of(Long.parseLong(line.split(" ")[1])).orElseThrow();
+        started.add(standby);
+        assertEquals(parent.pid(), standby.parent().map(ProcessHandle::pid).orElse(-1L));
+
+        parent.destroyForcibly();
+        // It notices within 100 ms; the margin is for a loaded machine.
+        assertTrue(standby.onExit().get(60, TimeUnit.SECONDS) != null, "the orphaned standby exits");
+        assertFalse(Files.exists(socket, LinkOption.NOFOLLOW_LINKS), "and removes its socket");
+    }
+}
