@@ -2,6 +2,8 @@ package io.aether.agent;
 
 import java.io.File;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -34,20 +36,27 @@ final class Launcher {
     }
 
     /**
-     * The JVM options of {@code dev/monitor.jvmargs}, which the {@code aether} launcher gives a
-     * monitor: the memory quota's monitor overhead was measured with them. Without them a JVM
-     * sizes its collector and JIT for a server and outgrows that overhead (a monitor of a 16 MiB
-     * stub guest was OOM-killed at 112 MiB).
+     * The JVM options of {@code dev/monitor.jvmargs} (the build copies it beside this class), which
+     * the {@code aether} launcher gives a monitor too: the memory quota's monitor overhead was
+     * measured with them. Without them a JVM sizes its collector and JIT for a server and outgrows
+     * that overhead (a monitor of a 16 MiB stub guest was OOM-killed at 112 MiB).
      */
-    static final List<String> MONITOR_JVM_OPTIONS = List.of("-Xlog:disable", "-Xlog:all=warning,cds*=off:stderr",
-            "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xmn8m", "-XX:-UsePerfData");
+    static List<String> monitorJvmOptions() {
+        try (InputStream in = Launcher.class.getResourceAsStream("monitor.jvmargs")) {
+            if (in == null) throw new IllegalStateException("monitor.jvmargs is missing from the agent's jar");
+            // One option a line, as the launcher's @file reads it (none holds a space or a quote).
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8).lines().map(String::strip).filter(l -> !l.isEmpty()).toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the monitor's JVM options", e);
+        }
+    }
 
     /** {@code aether vm monitor} run with this JVM's java, class path and native access, and the monitor's JVM options. */
     static List<String> defaultPrefix() {
         String java = ProcessHandle.current().info().command()
                 .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         List<String> prefix = new ArrayList<>(List.of(java));
-        prefix.addAll(MONITOR_JVM_OPTIONS);
+        prefix.addAll(monitorJvmOptions());
         prefix.addAll(List.of("--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"), MAIN_CLASS, "vm", "monitor"));
         return List.copyOf(prefix);
     }

@@ -74,7 +74,8 @@ class NodeSnapshotTest {
     @Test
     void aCountingGuestSnapshottedThroughTheApiGoesOnCountingAsANewVm() throws Exception {
         VmRunCommandTest.requireKvm();
-        agent = NodeAgent.start(NodeAgentTest.options(data()));
+        // Room for the source, its copy and a refused third: the refusals checked are the restore's, not admission's.
+        agent = NodeAgent.start(NodeAgentTest.options(data()).withCapacity(4, 1L << 30, 1.0));
         ApiClient api = ApiClient.unix(agent.socket(), Duration.ofSeconds(90));
         AgentClient node = new AgentClient(api);
         node.create(NodeAgentTest.counter(), Map.of(), RestartPolicy.NEVER, "source", true);
@@ -104,6 +105,8 @@ class NodeSnapshotTest {
         String after = awaitLog(node, "copy", 1000);
         assertFalse(after.startsWith(StubGuest.MESSAGE), "the restored guest does not start over");
         VmSnapshotRestoreTest.assertCountedInOrder(counted + after);
+        // Each counting guest burns a CPU: the copy waits paused (its monitor, holding the restore lock, runs on).
+        assertEquals("paused", node.pause("copy").state());
 
         // Refusals: each leaves no VM and no folder behind.
         String restoreOne = "{\"id\": \"again\", \"restore\": {\"vm\": \"source\", \"snapshot\": \"one\"}}";
@@ -117,6 +120,7 @@ class NodeSnapshotTest {
 
         node.snapshot("source", "cut", true);
         assertEquals("running", node.get("source").state(), "resume true lets the VM go on");
+        node.pause("source");
         try (FileChannel state = FileChannel.open(data().resolve("vms/source/snapshots/cut/state"), StandardOpenOption.WRITE)) {
             state.truncate(state.size() / 2);
         }
