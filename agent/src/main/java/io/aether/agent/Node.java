@@ -314,7 +314,7 @@ final class Node implements AutoCloseable {
     }
 
     NodeInfo node() {
-        return new NodeInfo(admission.capacity(), admission.admitted(), capabilities, List.copyOf(unreadable));
+        return new NodeInfo(admission.capacity(), admission.admitted(), capabilities, List.copyOf(unreadable), launcher.poolInfo());
     }
 
     /**
@@ -384,7 +384,7 @@ final class Node implements AutoCloseable {
         }
         Process process;
         try {
-            process = launcher.start(data.specFile(vm.id), data.socket(vm.id), data.consoleLog(vm.id), data.monitorLog(vm.id));
+            process = launcher.start(vm.spec, data.specFile(vm.id), data.socket(vm.id), data.consoleLog(vm.id), data.monitorLog(vm.id));
         } catch (IOException e) {
             String reason = "cannot start a monitor: " + e.getMessage();
             recordEnd(vm, new Ending(reason, false), underPolicy, System.nanoTime());
@@ -691,10 +691,11 @@ final class Node implements AutoCloseable {
         }
     }
 
-    /** Stops watching; the monitors run on, and the next agent re-adopts them. */
+    /** Stops watching; the monitors run on, and the next agent re-adopts them. The standby ones end. */
     @Override
     public void close() {
         closed = true;
+        launcher.close();
         events.close();
         data.close();
     }
