@@ -1,5 +1,9 @@
 package io.aether.agent;
 
+import io.aether.agentapi.NodeInfo;
+import io.aether.monitorapi.ControlRequest;
+import io.aether.vmspec.VmSpec;
+import io.aether.monitorapi.WarmPool;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
@@ -11,6 +15,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 
 /**
  * Starts monitor processes: {@code PREFIX --spec FILE --socket PATH --console-log FILE} (or
@@ -18,8 +24,14 @@ import java.util.Optional;
  * prefix runs {@code aether vm monitor}. Each monitor's standard output and error go to its
  * folder's {@code monitor.log}, not to a pipe: a pipe would break when the agent dies, and the
  * monitor must outlive it.
+ *
+ * <p>With a warm pool, a VM goes to a standby monitor first (its socket moved into the VM's
+ * folder, its standard error moved to {@code monitor.log}); a launch the standby refuses or does
+ * not answer falls back to a cold monitor, and the log says why.
  */
-final class Launcher {
+final class Launcher implements AutoCloseable {
+
+    private static final Logger LOG = Logger.getLogger(Launcher.class.getName());
 
     /** The main class of the {@code aether} command, named as a string: the agent does not depend on the CLI. */
     static final String MAIN_CLASS = "io.aether.cli.Main";
@@ -29,10 +41,26 @@ final class Launcher {
     private static final int TAIL_BYTES = 4096;
 
     private final List<String> prefix;
+    private final int poolSize;
+    /** Null when the pool size is 0. */
+    private final WarmPool pool;
 
     Launcher(List<String> prefix) {
+        this(prefix, 0, null);
+    }
+
+    private Launcher(List<String> prefix, int poolSize, WarmPool pool) {
         if (prefix.isEmpty()) throw new IllegalArgumentException("the monitor command is empty");
         this.prefix = List.copyOf(prefix);
+        this.poolSize = poolSize;
+        this.pool = pool;
+    }
+
+    /** A launcher that keeps {@code size} standby monitors in {@code directory} (0: none, every start is cold). */
+    static Launcher withPool(List<String> prefix, int size, Path directory) throws IOException {
+        if (size == 0) return new Launcher(prefix);
+        Files.createDirectories(directory);
+        return new Launcher(prefix, size, WarmPool.start(new WarmPool.Config(prefix, directory, size, java.time.Duration.ofSeconds(30))));
     }
 
     /**
@@ -70,9 +98,10 @@ final class Launcher {
         List<String> arguments();
     }
 
-    record Boot(Path spec) implements Source {
+    /** @param specFile {@code spec}, as written in the VM's folder (what a cold monitor reads) */
+    record Boot(VmSpec spec, Path specFile) implements Source {
         public List<String> arguments() {
-            return List.of("--spec", spec.toString());
+            return List.of("--spec", specFile.toString());
         }
     }
 
@@ -83,10 +112,73 @@ final class Launcher {
         }
     }
 
+    /**
+     * Starts a monitor for {@code source}: a VM to boot goes to a standby monitor of the pool when
+     * one is ready, else (and a restore always) to a cold one.
+     */
     Process start(Source source, Path socket, Path consoleLog, Path monitorLog) throws IOException {
+        rotate(monitorLog);
+        if (pool != null && source instanceof Boot boot) {
+            try {
+                Optional<WarmPool.Launched> launched = pool.launch(new ControlRequest.Launch(boot.spec(), Optional.of(consoleLog), Optional.of(socket)));
+                if (launched.isPresent()) {
+                    moveErrors(launched.get().errors(), monitorLog);
+                    return launched.get().process();
+                }
+                LOG.info("no standby monitor is ready for " + socket.getParent().getFileName() + ": starting a cold monitor");
+            } catch (IOException e) {
+                LOG.log(Level.WARNING, "the standby monitor did not take " + socket.getParent().getFileName() + " (" + e.getMessage()
+                        + "): starting a cold monitor");
+            }
+        }
+        return startCold(source, socket, consoleLog, monitorLog);
+    }
+
+    /** The standby's standard error, still open in it, becomes the VM's monitor log (a rename in the data directory). */
+    private static void moveErrors(Path errors, Path monitorLog) {
+        try {
+            Files.move(errors, monitorLog, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            LOG.log(Level.WARNING, "cannot move " + errors + " to " + monitorLog + ": the monitor's messages stay there", e);
+        }
+    }
+
+    private static void rotate(Path monitorLog) throws IOException {
         if (Files.exists(monitorLog) && Files.size(monitorLog) > MAX_LOG_BYTES) {
             Files.move(monitorLog, monitorLog.resolveSibling(monitorLog.getFileName() + ".1"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         }
+    }
+
+    /** What the pool holds now, with the memory of its ready monitors. */
+    NodeInfo.Pool poolInfo() {
+        if (pool == null) return new NodeInfo.Pool(0, 0, 0, 0, 0);
+        WarmPool.Stats stats = pool.stats();
+        long memory = pool.readyPids().stream().mapToLong(Launcher::privateBytes).sum();
+        return new NodeInfo.Pool(poolSize, stats.ready(), stats.starting(), stats.failed(), memory);
+    }
+
+    /** A process's private memory (Private_Clean + Private_Dirty of /proc/PID/smaps_rollup); 0 once it is gone. */
+    static long privateBytes(long pid) {
+        try {
+            long kib = 0;
+            for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "smaps_rollup"))) {
+                if (line.startsWith("Private_Clean:") || line.startsWith("Private_Dirty:")) {
+                    kib += Long.parseLong(line.substring(line.indexOf(':') + 1).replace("kB", "").strip());
+                }
+            }
+            return kib * 1024;
+        } catch (IOException | NumberFormatException e) {
+            return 0;
+        }
+    }
+
+    /** Ends the standby monitors; launched ones run on. */
+    @Override
+    public void close() {
+        if (pool != null) pool.close();
+    }
+
+    private Process startCold(Source source, Path socket, Path consoleLog, Path monitorLog) throws IOException {
         List<String> command = new ArrayList<>(prefix);
         command.addAll(source.arguments());
         command.addAll(List.of("--socket", socket.toString(), "--console-log", consoleLog.toString()));

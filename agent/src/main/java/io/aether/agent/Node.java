@@ -403,7 +403,7 @@ final class Node implements AutoCloseable {
     }
 
     NodeInfo node() {
-        return new NodeInfo(admission.capacity(), admission.admitted(), capabilities, List.copyOf(unreadable));
+        return new NodeInfo(admission.capacity(), admission.admitted(), capabilities, List.copyOf(unreadable), launcher.poolInfo());
     }
 
     /**
@@ -480,7 +480,7 @@ final class Node implements AutoCloseable {
         Process process;
         try {
             group = quotas.create(vm.id, quota);
-            Launcher.Source source = restore.isPresent() ? restore.get() : new Launcher.Boot(data.specFile(vm.id));
+            Launcher.Source source = restore.isPresent() ? restore.get() : new Launcher.Boot(vm.spec, data.specFile(vm.id));
             process = launcher.start(source, data.socket(vm.id), data.consoleLog(vm.id), data.monitorLog(vm.id));
         } catch (IOException e) {
             group.ifPresent(Quotas::remove);
@@ -832,10 +832,11 @@ final class Node implements AutoCloseable {
         }
     }
 
-    /** Stops watching; the monitors run on, and the next agent re-adopts them. */
+    /** Stops watching; the monitors run on, and the next agent re-adopts them. The standby ones end. */
     @Override
     public void close() {
         closed = true;
+        launcher.close();
         events.close();
         data.close();
     }

@@ -13,6 +13,7 @@ import io.aether.http.Listener;
 import io.aether.http.Request;
 import io.aether.http.Response;
 import io.aether.http.Router;
+import io.aether.monitorapi.WarmPool;
 import io.aether.security.ServerCredentials;
 import java.io.IOException;
 import java.io.InputStream;
@@ -46,9 +47,10 @@ public final class NodeAgent implements AutoCloseable {
      * @param listen {@code HOST:PORT} of a TLS listener beside the Unix socket, if any
      * @param clientCertificates SHA-256 fingerprints of the client certificates the TLS listener accepts
      * @param cgroupParent the cgroup, relative to each hierarchy's root, under which each VM's group is made
+     * @param warmPool how many standby monitors to keep ready (0: every start is cold)
      */
     public record Options(Path data, List<String> monitorCommand, int cpus, long memoryBytes, double overcommit,
-                          Optional<String> listen, Set<String> clientCertificates, String cgroupParent) {
+                          Optional<String> listen, Set<String> clientCertificates, String cgroupParent, int warmPool) {
         public Options {
             Objects.requireNonNull(data, "data");
             monitorCommand = List.copyOf(monitorCommand);
@@ -62,28 +64,38 @@ public final class NodeAgent implements AutoCloseable {
                 throw new IllegalArgumentException("--listen: needs at least one --client-cert (the API is never served to anyone who asks)");
             }
             Objects.requireNonNull(cgroupParent, "cgroupParent");
+            if (warmPool < 0 || warmPool > WarmPool.MAX_SIZE) {
+                throw new IllegalArgumentException("--warm-pool: " + warmPool + " is out of range (0 to " + WarmPool.MAX_SIZE + ")");
+            }
         }
 
-        /** This host's CPUs and memory, no overcommit, the Unix socket only, monitors run by this JVM's {@code aether}. */
+        /**
+         * This host's CPUs and memory, no overcommit, the Unix socket only, monitors run cold by
+         * this JVM's {@code aether} (no pool: {@code aether node} asks for one).
+         */
         public static Options defaults(Path data) {
             return new Options(data, Launcher.defaultPrefix(), Runtime.getRuntime().availableProcessors(), hostMemory(), 1.0,
-                    Optional.empty(), Set.of(), Cgroups.DEFAULT_PARENT);
+                    Optional.empty(), Set.of(), Cgroups.DEFAULT_PARENT, 0);
         }
 
         public Options withMonitorCommand(List<String> value) {
-            return new Options(data, value, cpus, memoryBytes, overcommit, listen, clientCertificates, cgroupParent);
+            return new Options(data, value, cpus, memoryBytes, overcommit, listen, clientCertificates, cgroupParent, warmPool);
         }
 
         public Options withCapacity(int cpusValue, long memoryValue, double overcommitValue) {
-            return new Options(data, monitorCommand, cpusValue, memoryValue, overcommitValue, listen, clientCertificates, cgroupParent);
+            return new Options(data, monitorCommand, cpusValue, memoryValue, overcommitValue, listen, clientCertificates, cgroupParent, warmPool);
         }
 
         public Options withListen(String hostPort, Set<String> fingerprints) {
-            return new Options(data, monitorCommand, cpus, memoryBytes, overcommit, Optional.of(hostPort), fingerprints, cgroupParent);
+            return new Options(data, monitorCommand, cpus, memoryBytes, overcommit, Optional.of(hostPort), fingerprints, cgroupParent, warmPool);
         }
 
         public Options withCgroupParent(String value) {
-            return new Options(data, monitorCommand, cpus, memoryBytes, overcommit, listen, clientCertificates, value);
+            return new Options(data, monitorCommand, cpus, memoryBytes, overcommit, listen, clientCertificates, value, warmPool);
+        }
+
+        public Options withWarmPool(int size) {
+            return new Options(data, monitorCommand, cpus, memoryBytes, overcommit, listen, clientCertificates, cgroupParent, size);
         }
     }
 
@@ -103,7 +115,7 @@ public final class NodeAgent implements AutoCloseable {
     public static NodeAgent start(Options options) throws IOException {
         Quotas quotas = Quotas.open(CgroupLayout.detect(), options.cgroupParent());
         DataDir data = DataDir.open(options.data());
-        Node node = Node.open(data, new Launcher(options.monitorCommand()),
+        Node node = Node.open(data, Launcher.withPool(options.monitorCommand(), options.warmPool(), data.root().resolve("pool")),
                 new NodeInfo.Capacity(options.cpus(), options.memoryBytes(), options.overcommit()), Capabilities.probe(quotas), quotas);
         Path socket = data.root().resolve("node.sock");
         List<Listener> listeners = new ArrayList<>(List.of(new Listener.UnixSocket(socket)));

@@ -65,13 +65,18 @@ final class NodeCommand implements Callable<Integer> {
             description = "SHA-256 fingerprint (64 hex digits) of a client certificate --listen accepts; repeatable.")
     List<String> clientCertificates = new ArrayList<>();
 
+    @Option(names = "--warm-pool", paramLabel = "N", defaultValue = "2",
+            description = "Standby monitors to keep ready under DATA/pool, so that a VM starts without waiting for a JVM;"
+                    + " 0 starts every VM cold (default: ${DEFAULT-VALUE}).")
+    int warmPool;
+
     @Override
     public Integer call() throws IOException {
         NodeAgent.Options options;
         try {
             NodeAgent.Options defaults = NodeAgent.Options.defaults(data);
             options = defaults.withCapacity(cpus != null ? cpus : defaults.cpus(),
-                    memory != null ? parseMemory(memory) : defaults.memoryBytes(), overcommit);
+                    memory != null ? parseMemory(memory) : defaults.memoryBytes(), overcommit).withWarmPool(warmPool);
             if (listen != null) options = options.withListen(listen, new HashSet<>(clientCertificates));
             else if (!clientCertificates.isEmpty()) throw new IllegalArgumentException("--client-cert: only with --listen");
         } catch (IllegalArgumentException e) {

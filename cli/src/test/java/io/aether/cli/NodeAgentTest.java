@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -247,20 +248,30 @@ class NodeAgentTest {
         assertEquals(1, node.node().admitted().vms());
     }
 
-    /** {@code aether node} as a process on {@link #data()}; returns once its API answers. */
+    /** {@code aether node} as a process on {@link #data()}, every monitor cold (no pool); returns once its API answers. */
     private Process startAgentProcess() throws Exception {
-        Process p = new ProcessBuilder(VmRunCommandTest.aether("node", "--data", data().toString()))
-                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("agent.out").toFile())).start();
+        Process p = startAgentProcess(data(), dir.resolve("agent.out"), "--warm-pool", "0");
         processes.add(p.toHandle());
-        AgentClient node = new AgentClient(ApiClient.unix(data().resolve("node.sock"), Duration.ofSeconds(5)));
+        return p;
+    }
+
+    /** {@code aether node --data DATA OPTIONS} as a process, its output appended to {@code out}; returns once its API answers. */
+    static Process startAgentProcess(Path data, Path out, String... options) throws Exception {
+        List<String> command = new ArrayList<>(VmRunCommandTest.aether("node", "--data", data.toString()));
+        command.addAll(List.of(options));
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(out.toFile())).start();
+        AgentClient node = new AgentClient(ApiClient.unix(data.resolve("node.sock"), Duration.ofSeconds(5)));
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (true) {
             try {
                 node.node();
                 return p;
             } catch (IOException e) {
-                assertTrue(p.isAlive(), "aether node exited: " + Files.readString(dir.resolve("agent.out")));
-                assertTrue(System.nanoTime() < deadline, "aether node never answered: " + e.getMessage());
+                if (!p.isAlive()) fail("aether node exited: " + Files.readString(out));
+                if (System.nanoTime() > deadline) {
+                    p.destroyForcibly();
+                    fail("aether node never answered: " + e.getMessage());
+                }
                 Thread.sleep(50);
             }
         }

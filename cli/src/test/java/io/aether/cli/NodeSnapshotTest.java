@@ -51,7 +51,7 @@ class NodeSnapshotTest {
     }
 
     /** The console log of {@code id} once it holds at least {@code bytes}; fails after 30 s. */
-    private static String awaitLog(AgentClient node, String id, int bytes) throws Exception {
+    static String awaitLog(AgentClient node, String id, int bytes) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         String log;
         while ((log = new String(node.logs(id, 1 << 20), StandardCharsets.US_ASCII)).length() < bytes) {
