@@ -406,6 +406,18 @@ final class Node implements AutoCloseable {
         return new NodeInfo(admission.capacity(), admission.admitted(), capabilities, List.copyOf(unreadable), launcher.poolInfo());
     }
 
+    /** Each VM as a metrics scrape sees it, by id; only a running or paused VM's monitor is asked (one being built may not answer yet). */
+    List<AgentMetrics.Subject> metricsSubjects() {
+        return vms.values().stream().sorted(java.util.Comparator.comparing(v -> v.id)).map(vm -> {
+            Run run = vm.run;
+            VmState state = VmState.valueOf(vm.record.state().toUpperCase(java.util.Locale.ROOT));
+            boolean answers = run != null && (state == VmState.RUNNING || state == VmState.PAUSED);
+            return new AgentMetrics.Subject(vm.id, state, vm.spec.vcpus(), vm.spec.memory().bytes(),
+                    answers ? Optional.of(data.socket(vm.id)) : Optional.empty(),
+                    run == null ? Optional.empty() : run.group.flatMap(Quotas::usage));
+        }).toList();
+    }
+
     /**
      * The VM's console as an event stream: the monitor's recent output (when {@code replay}),
      * then the live output, each chunk an {@code output} event. The stream ends when the VM

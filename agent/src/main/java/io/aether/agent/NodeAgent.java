@@ -9,12 +9,14 @@ import io.aether.cgroups.Cgroups;
 import io.aether.http.ApiError;
 import io.aether.http.HttpServer;
 import io.aether.http.Limits;
+import io.aether.http.MetricsEndpoint;
 import io.aether.http.Listener;
 import io.aether.http.Request;
 import io.aether.http.Response;
 import io.aether.http.Router;
 import io.aether.monitorapi.WarmPool;
 import io.aether.security.ServerCredentials;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -167,8 +169,11 @@ public final class NodeAgent implements AutoCloseable {
 
     static Router routes(Node node) {
         String openApi = openApiDocument();
+        PrometheusRegistry metrics = new PrometheusRegistry();
+        metrics.register(new AgentMetrics(node::metricsSubjects, node.node().capacity(), () -> node.node().pool(), AgentMetrics.MONITOR_DEADLINE));
         return new Router()
                 .get("/openapi.json", req -> new Response.Text(200, "application/json", openApi))
+                .get("/metrics", MetricsEndpoint.of(metrics))
                 .get("/v1/node", req -> Response.ok(node.node()))
                 .add("POST", "/v1/vms", req -> new Response.Json(201, node.create(req.body(CreateVm.class))), Limits.DEFAULTS.maxBodyBytes(), SLOW_ROUTE)
                 .get("/v1/vms", req -> Response.ok(node.list()))
