@@ -88,6 +88,11 @@ public final class AgentClient {
         return api.get(vm(id) + "/logs?bytes=" + bytes).requireOk().body();
     }
 
+    /** {@code GET /metrics}: the node's and its VMs' metrics in the Prometheus text format. */
+    public String metrics() throws IOException {
+        return api.get("/metrics").requireOk().text();
+    }
+
     public NodeInfo node() throws IOException {
         return api.get("/v1/node").json(NodeInfo.class);
     }
