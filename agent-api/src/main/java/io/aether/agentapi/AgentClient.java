@@ -42,8 +42,23 @@ public final class AgentClient {
     /** Creates a VM with node volumes attached after its spec's disks. */
     public VmInfo create(VmSpec spec, Map<String, String> labels, RestartPolicy policy, String id, boolean start,
                          List<VolumeAttachment> volumes) throws IOException {
-        CreateVm body = new CreateVm(MAPPER.readTree(VmSpecJson.write(spec)), labels, policy.id(), id, start, volumes);
+        CreateVm body = new CreateVm(MAPPER.readTree(VmSpecJson.write(spec)), labels, policy.id(), id, start, null, null, volumes);
         return api.post("/v1/vms", body).json(VmInfo.class);
+    }
+
+    /** Creates VM {@code id} (null: the agent names it) from snapshot {@code snapshot} of VM {@code vm}, running at once. */
+    public VmInfo restore(String vm, String snapshot, boolean allowClone, String id) throws IOException {
+        CreateVm body = new CreateVm(null, Map.of(), null, id, true, null, new CreateVm.Restore(vm, snapshot, allowClone), null);
+        return api.post("/v1/vms", body).json(VmInfo.class);
+    }
+
+    /** Writes snapshot {@code name} of the VM; it goes on afterwards when {@code resume}, else stays paused. */
+    public SnapshotInfo snapshot(String id, String name, boolean resume) throws IOException {
+        return api.post(vm(id) + "/snapshot", new TakeSnapshot(name, resume)).json(SnapshotInfo.class);
+    }
+
+    public SnapshotInfo.List snapshots(String id) throws IOException {
+        return api.get(vm(id) + "/snapshots").json(SnapshotInfo.List.class);
     }
 
     public VmList list() throws IOException {
@@ -92,6 +107,11 @@ public final class AgentClient {
     /** Deletes a volume and its data (refused while a VM has it attached). */
     public void deleteVolume(String name) throws IOException {
         api.send("DELETE", "/v1/volumes/" + Names.requireVolumeName(name), null).requireOk();
+    }
+
+    /** {@code GET /metrics}: the node's and its VMs' metrics in the Prometheus text format. */
+    public String metrics() throws IOException {
+        return api.get("/metrics").requireOk().text();
     }
 
     public NodeInfo node() throws IOException {

@@ -31,6 +31,17 @@ public final class Names {
         return name;
     }
 
+    /**
+     * Throws {@code IllegalArgumentException("FIELD: ...")} unless {@code name} can name a snapshot:
+     * a VM id's charset, so that it is one plain directory name and can stand in a path.
+     */
+    public static String requireSnapshotName(String field, String name) {
+        if (!VM_ID.matcher(name).matches()) {
+            throw new IllegalArgumentException(field + ": '" + printable(name) + "' is not a snapshot name (1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit)");
+        }
+        return name;
+    }
+
     /** A copy of {@code labels}, checked: keys like {@code team} or {@code example.com/tier}, printable values. */
     public static Map<String, String> requireLabels(Map<String, String> labels) {
         if (labels.size() > MAX_LABELS) throw new IllegalArgumentException("labels: " + labels.size() + " labels (at most " + MAX_LABELS + ")");

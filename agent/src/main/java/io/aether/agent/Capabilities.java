@@ -15,11 +15,11 @@ final class Capabilities {
     private Capabilities() {
     }
 
-    static NodeInfo.Capabilities probe() {
-        return probe(Path.of("/"));
+    static NodeInfo.Capabilities probe(Quotas quotas) {
+        return probe(Path.of("/"), quotas.enforced(), quotas.describe());
     }
 
-    static NodeInfo.Capabilities probe(Path root) {
+    static NodeInfo.Capabilities probe(Path root, boolean quotas, String cgroups) {
         Path kvm = root.resolve("dev/kvm");
         boolean present = Files.isReadable(kvm) && Files.isWritable(kvm);
         boolean pvm = Files.isDirectory(root.resolve("sys/module/kvm_pvm"));
@@ -32,6 +32,6 @@ final class Capabilities {
         } else {
             note = "hardware KVM: Linux and stub guests";
         }
-        return new NodeInfo.Capabilities(present, pvm, present && !pvm, note);
+        return new NodeInfo.Capabilities(present, pvm, present && !pvm, note, quotas, cgroups);
     }
 }

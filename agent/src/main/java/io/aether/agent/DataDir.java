@@ -117,6 +117,16 @@ final class DataDir implements AutoCloseable {
         return folder(id).resolve("console.log");
     }
 
+    /** The folder of VM {@code id}'s snapshots, one folder each; {@code name} is checked by the API. */
+    Path snapshots(String id) {
+        return folder(id).resolve("snapshots");
+    }
+
+    /** Removes a snapshot folder a failed snapshot left, whatever it holds. */
+    static void deleteSnapshot(Path snapshot) throws IOException {
+        deleteTree(snapshot);
+    }
+
     /** The ids of every VM folder, sorted. */
     List<String> ids() throws IOException {
         List<String> ids = new ArrayList<>();

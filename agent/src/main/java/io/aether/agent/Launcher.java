@@ -1,7 +1,13 @@
 package io.aether.agent;
 
+import io.aether.agentapi.NodeInfo;
+import io.aether.monitorapi.ControlRequest;
+import io.aether.vmspec.VmSpec;
+import io.aether.monitorapi.WarmPool;
 import java.io.File;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -9,14 +15,23 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 
 /**
- * Starts monitor processes: {@code PREFIX --spec FILE --socket PATH --console-log FILE}, where the
+ * Starts monitor processes: {@code PREFIX --spec FILE --socket PATH --console-log FILE} (or
+ * {@code --restore DIR} for {@code --spec FILE}), where the
  * prefix runs {@code aether vm monitor}. Each monitor's standard output and error go to its
  * folder's {@code monitor.log}, not to a pipe: a pipe would break when the agent dies, and the
  * monitor must outlive it.
+ *
+ * <p>With a warm pool, a VM goes to a standby monitor first (its socket moved into the VM's
+ * folder, its standard error moved to {@code monitor.log}); a launch the standby refuses or does
+ * not answer falls back to a cold monitor, and the log says why.
  */
-final class Launcher {
+final class Launcher implements AutoCloseable {
+
+    private static final Logger LOG = Logger.getLogger(Launcher.class.getName());
 
     /** The main class of the {@code aether} command, named as a string: the agent does not depend on the CLI. */
     static final String MAIN_CLASS = "io.aether.cli.Main";
@@ -26,29 +41,147 @@ final class Launcher {
     private static final int TAIL_BYTES = 4096;
 
     private final List<String> prefix;
+    private final int poolSize;
+    /** Null when the pool size is 0. */
+    private final WarmPool pool;
 
     Launcher(List<String> prefix) {
-        if (prefix.isEmpty()) throw new IllegalArgumentException("the monitor command is empty");
-        this.prefix = List.copyOf(prefix);
+        this(prefix, 0, null);
     }
 
-    /** {@code aether vm monitor} run the way this JVM runs: the same java, class path and native access. */
+    private Launcher(List<String> prefix, int poolSize, WarmPool pool) {
+        if (prefix.isEmpty()) throw new IllegalArgumentException("the monitor command is empty");
+        this.prefix = List.copyOf(prefix);
+        this.poolSize = poolSize;
+        this.pool = pool;
+    }
+
+    /** A launcher that keeps {@code size} standby monitors in {@code directory} (0: none, every start is cold). */
+    static Launcher withPool(List<String> prefix, int size, Path directory) throws IOException {
+        if (size == 0) return new Launcher(prefix);
+        Files.createDirectories(directory);
+        return new Launcher(prefix, size, WarmPool.start(new WarmPool.Config(prefix, directory, size, java.time.Duration.ofSeconds(30))));
+    }
+
+    /**
+     * The JVM options of {@code dev/monitor.jvmargs} (the build copies it beside this class), which
+     * the {@code aether} launcher gives a monitor too: the memory quota's monitor overhead was
+     * measured with them. Without them a JVM sizes its collector and JIT for a server and outgrows
+     * that overhead (a monitor of a 16 MiB stub guest was OOM-killed at 112 MiB).
+     */
+    static List<String> monitorJvmOptions() {
+        try (InputStream in = Launcher.class.getResourceAsStream("monitor.jvmargs")) {
+            if (in == null) throw new IllegalStateException("monitor.jvmargs is missing from the agent's jar");
+            // One option a line, as the launcher's @file reads it (none holds a space or a quote).
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8).lines().map(String::strip).filter(l -> !l.isEmpty()).toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the monitor's JVM options", e);
+        }
+    }
+
+    /** {@code aether vm monitor} run with this JVM's java, class path and native access, and the monitor's JVM options. */
     static List<String> defaultPrefix() {
         String java = ProcessHandle.current().info().command()
                 .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        return List.of(java, "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"), MAIN_CLASS, "vm", "monitor");
+        List<String> prefix = new ArrayList<>(List.of(java));
+        prefix.addAll(monitorJvmOptions());
+        prefix.addAll(List.of("--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"), MAIN_CLASS, "vm", "monitor"));
+        return List.copyOf(prefix);
     }
 
     List<String> prefix() {
         return prefix;
     }
 
-    Process start(Path spec, Path socket, Path consoleLog, Path monitorLog) throws IOException {
+    /** What a monitor runs: a VM booted from its spec, or a snapshot restored. */
+    sealed interface Source {
+        List<String> arguments();
+    }
+
+    /** @param specFile {@code spec}, as written in the VM's folder (what a cold monitor reads) */
+    record Boot(VmSpec spec, Path specFile) implements Source {
+        public List<String> arguments() {
+            return List.of("--spec", specFile.toString());
+        }
+    }
+
+    /** @param allowClone restore even while another monitor runs from the same snapshot */
+    record Restore(Path snapshot, boolean allowClone) implements Source {
+        public List<String> arguments() {
+            return allowClone ? List.of("--restore", snapshot.toString(), "--allow-clone") : List.of("--restore", snapshot.toString());
+        }
+    }
+
+    /**
+     * Starts a monitor for {@code source}: a VM to boot goes to a standby monitor of the pool when
+     * one is ready, else (and a restore always) to a cold one.
+     */
+    Process start(Source source, Path socket, Path consoleLog, Path monitorLog) throws IOException {
+        rotate(monitorLog);
+        if (pool != null && source instanceof Boot boot) {
+            try {
+                Optional<WarmPool.Launched> launched = pool.launch(new ControlRequest.Launch(boot.spec(), Optional.of(consoleLog), Optional.of(socket)));
+                if (launched.isPresent()) {
+                    moveErrors(launched.get().errors(), monitorLog);
+                    return launched.get().process();
+                }
+                LOG.info("no standby monitor is ready for " + socket.getParent().getFileName() + ": starting a cold monitor");
+            } catch (IOException e) {
+                LOG.log(Level.WARNING, "the standby monitor did not take " + socket.getParent().getFileName() + " (" + e.getMessage()
+                        + "): starting a cold monitor");
+            }
+        }
+        return startCold(source, socket, consoleLog, monitorLog);
+    }
+
+    /** The standby's standard error, still open in it, becomes the VM's monitor log (a rename in the data directory). */
+    private static void moveErrors(Path errors, Path monitorLog) {
+        try {
+            Files.move(errors, monitorLog, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            LOG.log(Level.WARNING, "cannot move " + errors + " to " + monitorLog + ": the monitor's messages stay there", e);
+        }
+    }
+
+    private static void rotate(Path monitorLog) throws IOException {
         if (Files.exists(monitorLog) && Files.size(monitorLog) > MAX_LOG_BYTES) {
             Files.move(monitorLog, monitorLog.resolveSibling(monitorLog.getFileName() + ".1"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         }
+    }
+
+    /** What the pool holds now, with the memory of its ready monitors. */
+    NodeInfo.Pool poolInfo() {
+        if (pool == null) return new NodeInfo.Pool(0, 0, 0, 0, 0);
+        WarmPool.Stats stats = pool.stats();
+        long memory = pool.readyPids().stream().mapToLong(Launcher::privateBytes).sum();
+        return new NodeInfo.Pool(poolSize, stats.ready(), stats.starting(), stats.failed(), memory);
+    }
+
+    /** A process's private memory (Private_Clean + Private_Dirty of /proc/PID/smaps_rollup); 0 once it is gone. */
+    static long privateBytes(long pid) {
+        try {
+            long kib = 0;
+            for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "smaps_rollup"))) {
+                if (line.startsWith("Private_Clean:") || line.startsWith("Private_Dirty:")) {
+                    kib += Long.parseLong(line.substring(line.indexOf(':') + 1).replace("kB", "").strip());
+                }
+            }
+            return kib * 1024;
+        } catch (IOException | NumberFormatException e) {
+            return 0;
+        }
+    }
+
+    /** Ends the standby monitors; launched ones run on. */
+    @Override
+    public void close() {
+        if (pool != null) pool.close();
+    }
+
+    private Process startCold(Source source, Path socket, Path consoleLog, Path monitorLog) throws IOException {
         List<String> command = new ArrayList<>(prefix);
-        command.addAll(List.of("--spec", spec.toString(), "--socket", socket.toString(), "--console-log", consoleLog.toString()));
+        command.addAll(source.arguments());
+        command.addAll(List.of("--socket", socket.toString(), "--console-log", consoleLog.toString()));
         return new ProcessBuilder(command)
                 .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
                 .redirectErrorStream(true)
@@ -67,7 +200,7 @@ final class Launcher {
         int s = status.get();
         return switch (s) {
             case 0 -> "the guest ended (monitor exit status 0)" + said;
-            case 2 -> "the monitor refused the spec (exit status 2)" + said;
+            case 2 -> "the monitor refused the spec or snapshot (exit status 2)" + said;
             case 3 -> "the guest crashed (exit status 3)" + said;
             case 4 -> "the monitor failed (exit status 4)" + said;
             default -> s > 128

@@ -6,9 +6,14 @@ import io.aether.agentapi.ConsoleOutput;
 import io.aether.agentapi.CreateVm;
 import io.aether.agentapi.NodeInfo;
 import io.aether.agentapi.RestartPolicy;
+import io.aether.agentapi.SnapshotInfo;
+import io.aether.agentapi.TakeSnapshot;
 import io.aether.agentapi.StopVm;
 import io.aether.agentapi.VmInfo;
 import io.aether.agentapi.VmList;
+import io.aether.cgroups.CgroupException;
+import io.aether.cgroups.Quota;
+import io.aether.cgroups.VmCgroup;
 import io.aether.http.ApiError;
 import io.aether.http.ApiException;
 import io.aether.http.Event;
@@ -25,6 +30,10 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.util.stream.Stream;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.HashSet;
@@ -70,6 +79,7 @@ final class Node implements AutoCloseable {
     private final Admission admission;
     private final Events events;
     private final NodeInfo.Capabilities capabilities;
+    private final Quotas quotas;
     private final Map<String, Vm> vms = new ConcurrentHashMap<>();
     /** Ids being created: taken, not yet visible. */
     private final Set<String> creating = new HashSet<>();
@@ -84,8 +94,8 @@ final class Node implements AutoCloseable {
         final JsonNode specJson;
         final ReentrantLock lock = new ReentrantLock();
         volatile VmRecord record;
-        /** Its monitor now; null without one. */
-        Run run;
+        /** Its monitor now; null without one. Read without the lock only to report it. */
+        volatile Run run;
         /** Published once its create has succeeded. */
         boolean announced;
         boolean deleted;
@@ -120,29 +130,34 @@ final class Node implements AutoCloseable {
         final long pid;
         final Process child;
         final MonitorClient client;
+        /** The cgroup that holds it to its quota; empty where quotas are not enforced. */
+        final Optional<VmCgroup> group;
         final long startedNanos = System.nanoTime();
         final CompletableFuture<Ending> ended = new CompletableFuture<>();
         /** Set once an API call has dealt with the end (a stop, a failed start): the watcher then leaves it. */
         boolean handled;
 
-        Run(long pid, Process child, MonitorClient client) {
+        Run(long pid, Process child, MonitorClient client, Optional<VmCgroup> group) {
             this.pid = pid;
             this.child = child;
             this.client = client;
+            this.group = group;
         }
     }
 
-    private Node(DataDir data, Launcher launcher, Admission admission, NodeInfo.Capabilities capabilities) {
+    private Node(DataDir data, Launcher launcher, Admission admission, NodeInfo.Capabilities capabilities, Quotas quotas) {
         this.data = data;
         this.launcher = launcher;
         this.admission = admission;
         this.events = new Events();
         this.capabilities = capabilities;
+        this.quotas = quotas;
     }
 
     /** Opens the node on {@code data}: every VM folder read, every live monitor re-adopted, every dead one reported failed. */
-    static Node open(DataDir data, Launcher launcher, NodeInfo.Capacity capacity, NodeInfo.Capabilities capabilities) throws IOException {
-        Node node = new Node(data, launcher, new Admission(capacity), capabilities);
+    static Node open(DataDir data, Launcher launcher, NodeInfo.Capacity capacity, NodeInfo.Capabilities capabilities, Quotas quotas)
+            throws IOException {
+        Node node = new Node(data, launcher, new Admission(capacity), capabilities, quotas);
         try {
             node.adoptAll();
         } catch (IOException | RuntimeException e) {
@@ -183,12 +198,28 @@ final class Node implements AutoCloseable {
 
     VmInfo create(CreateVm request) {
         VmSpec spec;
-        try {
-            spec = VmSpecJson.read(request.spec().toString());
-            spec.checkHost(VmSpec.MAX_VCPUS);
-        } catch (SpecException e) {
-            throw new ApiError.BadRequest("spec." + e.field(), e.problem()).exception();
+        Optional<Launcher.Restore> restore = Optional.empty();
+        if (request.restore() != null) {
+            // Only a snapshot of this node's own VMs: never a host path from the network.
+            CreateVm.Restore r = request.restore();
+            Vm source = vms.get(r.vm());
+            if (source == null) throw new ApiError.BadRequest("restore.vm", "no VM named " + r.vm()).exception();
+            Path snapshot = data.snapshots(r.vm()).resolve(r.snapshot());
+            if (!Files.isRegularFile(snapshot.resolve("state"))) {
+                throw new ApiError.BadRequest("restore.snapshot", "VM " + r.vm() + " has no snapshot named " + r.snapshot()).exception();
+            }
+            // The snapshot holds its VM's spec, MAC addresses included: the monitor's answers are checked against it.
+            spec = source.spec;
+            restore = Optional.of(new Launcher.Restore(snapshot, r.allowClone()));
+        } else {
+            try {
+                spec = VmSpecJson.read(request.spec().toString());
+                spec.checkHost(VmSpec.MAX_VCPUS);
+            } catch (SpecException e) {
+                throw new ApiError.BadRequest("spec." + e.field(), e.problem()).exception();
+            }
         }
+        quotas.quotaFor(spec, request.resources());
         String id;
         synchronized (creating) {
             id = request.id() != null ? request.id() : freshId();
@@ -201,9 +232,9 @@ final class Node implements AutoCloseable {
             creating.add(id);
         }
         try {
-            spec = spec.withMacsFor(id);
+            if (restore.isEmpty()) spec = spec.withMacsFor(id);
             VmRecord record = new VmRecord(id, request.labels(), request.restartPolicy(), request.start() ? "running" : "stopped",
-                    "created", null, null, 0, null);
+                    "created", null, null, 0, null, request.resources());
             try {
                 data.create(spec, record);
             } catch (FileAlreadyExistsException e) {
@@ -216,7 +247,7 @@ final class Node implements AutoCloseable {
             try {
                 if (request.start()) {
                     try {
-                        start(vm, false);
+                        start(vm, false, restore);
                     } catch (RuntimeException e) {
                         // Nothing half-created: the folder goes, the VM was never visible.
                         vm.deleted = true;
@@ -252,7 +283,7 @@ final class Node implements AutoCloseable {
 
     VmInfo start(String id) {
         return locked(find(id), vm -> {
-            start(vm, false);
+            start(vm, false, Optional.empty());
             return info(vm);
         });
     }
@@ -290,6 +321,64 @@ final class Node implements AutoCloseable {
         });
     }
 
+    /**
+     * Writes a snapshot of the running or paused VM into {@code snapshots/NAME} of its folder; the
+     * VM goes on afterwards when {@code request.resume()}, else it stays paused. A name taken is
+     * refused (a snapshot is never overwritten); a snapshot that fails leaves no folder.
+     */
+    SnapshotInfo snapshot(String id, TakeSnapshot request) {
+        return locked(find(id), vm -> {
+            Run run = vm.run;
+            if (run == null) throw conflict("cannot snapshot " + id + ": the VM is " + vm.record.state());
+            Path dir = data.snapshots(id).resolve(request.name());
+            if (Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) throw conflict("cannot snapshot " + id + ": a snapshot named " + request.name() + " exists");
+            ControlResponse.SnapshotTaken taken;
+            try {
+                Files.createDirectories(dir.getParent());
+                taken = run.client.snapshot(dir.toAbsolutePath(), request.resume(), null);
+            } catch (IOException e) {
+                try {
+                    DataDir.deleteSnapshot(dir);
+                } catch (IOException d) {
+                    LOG.log(Level.WARNING, "cannot remove the failed snapshot " + dir, d);
+                }
+                String why = e instanceof MonitorClient.RefusedException r ? refusal(r) : "its monitor did not answer: " + e.getMessage();
+                throw conflict("cannot snapshot " + id + ": " + why);
+            }
+            try {
+                ControlResponse.Status status = run.client.state();
+                save(vm, vm.record.withState(status.state().id(), status.reason().orElse(null), run.pid));
+            } catch (IOException e) {
+                // the watcher reports a monitor that went
+            }
+            SnapshotInfo written = describeSnapshot(request.name(), dir);
+            return new SnapshotInfo(written.name(), taken.memoryBytes(), written.stateBytes(), written.time(), taken.memoryDataBytes(), taken.millis());
+        });
+    }
+
+    /** The VM's snapshots, sorted by name; a folder without a state file (a snapshot cut short) is not one. */
+    SnapshotInfo.List snapshots(String id) {
+        Vm vm = find(id);
+        Path top = data.snapshots(vm.id);
+        if (!Files.isDirectory(top)) return new SnapshotInfo.List(List.of());
+        try (Stream<Path> all = Files.list(top)) {
+            return new SnapshotInfo.List(all.filter(p -> Files.isRegularFile(p.resolve("state"), LinkOption.NOFOLLOW_LINKS))
+                    .sorted().map(p -> describeSnapshot(p.getFileName().toString(), p)).toList());
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list the snapshots of " + id, e);
+        }
+    }
+
+    private static SnapshotInfo describeSnapshot(String name, Path dir) {
+        try {
+            Path state = dir.resolve("state");
+            return new SnapshotInfo(name, Files.size(dir.resolve("memory")), Files.size(state),
+                    Files.getLastModifiedTime(state).toInstant().toString(), null, null);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the snapshot " + dir, e);
+        }
+    }
+
     /** The most a logs request returns: the end of the console log, which the monitor bounds on disk. */
     static final int MAX_LOG_BYTES = 1 << 20;
 
@@ -314,7 +403,19 @@ final class Node implements AutoCloseable {
     }
 
     NodeInfo node() {
-        return new NodeInfo(admission.capacity(), admission.admitted(), capabilities, List.copyOf(unreadable));
+        return new NodeInfo(admission.capacity(), admission.admitted(), capabilities, List.copyOf(unreadable), launcher.poolInfo());
+    }
+
+    /** Each VM as a metrics scrape sees it, by id; only a running or paused VM's monitor is asked (one being built may not answer yet). */
+    List<AgentMetrics.Subject> metricsSubjects() {
+        return vms.values().stream().sorted(java.util.Comparator.comparing(v -> v.id)).map(vm -> {
+            Run run = vm.run;
+            VmState state = VmState.valueOf(vm.record.state().toUpperCase(java.util.Locale.ROOT));
+            boolean answers = run != null && (state == VmState.RUNNING || state == VmState.PAUSED);
+            return new AgentMetrics.Subject(vm.id, state, vm.spec.vcpus(), vm.spec.memory().bytes(),
+                    answers ? Optional.of(data.socket(vm.id)) : Optional.empty(),
+                    run == null ? Optional.empty() : run.group.flatMap(Quotas::usage));
+        }).toList();
     }
 
     /**
@@ -374,23 +475,41 @@ final class Node implements AutoCloseable {
 
     // ---- what the operations do, under the VM's lock ----
 
-    /** Starts a monitor for the VM and returns once its VM runs; a monitor that fails leaves the VM failed, with the reason. */
-    private void start(Vm vm, boolean underPolicy) {
+    /**
+     * Starts a monitor for the VM and returns once its VM runs; a monitor that fails leaves the VM
+     * failed, with the reason. It boots the VM's spec, or restores {@code restore} (the first start
+     * of a restored VM only: a restored VM stopped and started again boots afresh).
+     */
+    private void start(Vm vm, boolean underPolicy, Optional<Launcher.Restore> restore) {
         if (vm.run != null) throw conflict("cannot start " + vm.id + ": the VM is " + vm.record.state());
+        Quota quota = quotas.quotaFor(vm.spec, vm.record.resources());
         try {
             admission.reserve(vm.id, vm.spec);
         } catch (IllegalStateException e) {
             throw conflict("cannot start " + vm.id + ": " + e.getMessage());
         }
+        Optional<VmCgroup> group = Optional.empty();
         Process process;
         try {
-            process = launcher.start(data.specFile(vm.id), data.socket(vm.id), data.consoleLog(vm.id), data.monitorLog(vm.id));
+            group = quotas.create(vm.id, quota);
+            Launcher.Source source = restore.isPresent() ? restore.get() : new Launcher.Boot(vm.spec, data.specFile(vm.id));
+            process = launcher.start(source, data.socket(vm.id), data.consoleLog(vm.id), data.monitorLog(vm.id));
         } catch (IOException e) {
-            String reason = "cannot start a monitor: " + e.getMessage();
+            group.ifPresent(Quotas::remove);
+            String reason = (e instanceof CgroupException ? "cannot make its cgroup: " : "cannot start a monitor: ") + e.getMessage();
             recordEnd(vm, new Ending(reason, false), underPolicy, System.nanoTime());
             throw conflict("cannot start " + vm.id + ": " + reason);
         }
-        Run run = new Run(process.pid(), process, new MonitorClient(data.socket(vm.id), CLIENT_TIMEOUT));
+        Optional<String> notAttached = group.flatMap(g -> attach(g, process));
+        if (notAttached.isPresent()) {
+            process.destroyForcibly();
+            awaitExit(process);
+            group.ifPresent(Quotas::remove);
+            String reason = "cannot put its monitor into its cgroup: " + notAttached.get();
+            recordEnd(vm, new Ending(reason, false), underPolicy, System.nanoTime());
+            throw conflict("cannot start " + vm.id + ": " + reason);
+        }
+        Run run = new Run(process.pid(), process, new MonitorClient(data.socket(vm.id), CLIENT_TIMEOUT), group);
         vm.run = run;
         watch(vm, run);
         // A monitor exists from now (created: building the VM), and the VM is wanted running: one
@@ -501,6 +620,7 @@ final class Node implements AutoCloseable {
     private void endRun(Vm vm, Run run, Ending ending, boolean restart) {
         run.handled = true;
         vm.run = null;
+        run.group.ifPresent(Quotas::remove);
         recordEnd(vm, ending, restart, run.startedNanos);
     }
 
@@ -529,7 +649,7 @@ final class Node implements AutoCloseable {
             try {
                 if (closed || vm.deleted || vm.run != null || !vm.record.desired().equals("running")) return;
                 try {
-                    start(vm, true);
+                    start(vm, true, Optional.empty());
                 } catch (ApiException e) {
                     // start recorded the failure and, as the policy says, planned the next try.
                 }
@@ -585,7 +705,7 @@ final class Node implements AutoCloseable {
             } else if (status.state() == VmState.STOPPED || status.state() == VmState.FAILED) {
                 reason = status.reason().orElse("the VM " + status.state().id());
             } else {
-                Run run = new Run(pid, null, client);
+                Run run = new Run(pid, null, client, quotas.find(vm.id));
                 vm.run = run;
                 admission.hold(vm.id, vm.spec);
                 save(vm, r.withState(status.state().id(), null, pid));
@@ -597,7 +717,7 @@ final class Node implements AutoCloseable {
                     ? "monitor process " + pid + " does not answer on its socket: " + e.getMessage()
                     : Launcher.describeExit(pid, Optional.empty(), data.monitorLog(vm.id)) + " while the agent was down";
         }
-        Run gone = new Run(pid, null, client);
+        Run gone = new Run(pid, null, client, Launcher.alive(pid) ? Optional.empty() : quotas.find(vm.id));
         gone.ended.complete(new Ending(reason, false));
         endRun(vm, gone, new Ending(reason, false), true);
     }
@@ -606,7 +726,10 @@ final class Node implements AutoCloseable {
 
     private VmInfo info(Vm vm) {
         VmRecord r = vm.record;
-        return new VmInfo(vm.id, r.state(), r.reason(), r.pid(), r.labels(), r.restartPolicy(), r.restarts(), r.lastFailure(), vm.specJson);
+        Run run = vm.run;
+        VmInfo.Usage usage = run == null ? null : run.group.flatMap(Quotas::usage).orElse(null);
+        return new VmInfo(vm.id, r.state(), r.reason(), r.pid(), r.labels(), r.restartPolicy(), r.restarts(), r.lastFailure(), vm.specJson,
+                quotas.report(vm.spec, r.resources()), usage);
     }
 
     private Vm find(String id) {
@@ -658,6 +781,36 @@ final class Node implements AutoCloseable {
         }
     }
 
+    /**
+     * Moves a monitor just spawned into its group, at once: memory is charged to the group it was
+     * in when it first touched it. A monitor that ended before it could be moved used next to
+     * nothing, and its end is reported as any other.
+     *
+     * @return why it could not be moved, when it still runs outside its group
+     */
+    private static Optional<String> attach(VmCgroup group, Process process) {
+        try {
+            group.attach(process.pid());
+            return Optional.empty();
+        } catch (CgroupException e) {
+            try {
+                return process.waitFor(1, TimeUnit.SECONDS) ? Optional.empty() : Optional.of(e.getMessage());
+            } catch (InterruptedException i) {
+                Thread.currentThread().interrupt();
+                return Optional.of(e.getMessage());
+            }
+        }
+    }
+
+    /** Waits for a process just killed to be reaped, so that its cgroup can go. */
+    private static void awaitExit(Process process) {
+        try {
+            process.waitFor(EXIT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     private static void kill(Run run) {
         if (run.child != null) {
             run.child.destroyForcibly();
@@ -691,10 +844,11 @@ final class Node implements AutoCloseable {
         }
     }
 
-    /** Stops watching; the monitors run on, and the next agent re-adopts them. */
+    /** Stops watching; the monitors run on, and the next agent re-adopts them. The standby ones end. */
     @Override
     public void close() {
         closed = true;
+        launcher.close();
         events.close();
         data.close();
     }

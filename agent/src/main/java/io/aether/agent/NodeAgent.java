@@ -4,14 +4,20 @@ import io.aether.agentapi.CreateVm;
 import io.aether.agentapi.CreateVolume;
 import io.aether.agentapi.NodeInfo;
 import io.aether.agentapi.StopVm;
+import io.aether.agentapi.TakeSnapshot;
+import io.aether.cgroups.CgroupLayout;
+import io.aether.cgroups.Cgroups;
 import io.aether.http.ApiError;
 import io.aether.http.HttpServer;
 import io.aether.http.Limits;
+import io.aether.http.MetricsEndpoint;
 import io.aether.http.Listener;
 import io.aether.http.Request;
 import io.aether.http.Response;
 import io.aether.http.Router;
+import io.aether.monitorapi.WarmPool;
 import io.aether.security.ServerCredentials;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -36,6 +42,9 @@ public final class NodeAgent implements AutoCloseable {
     /** Start and stop wait on a monitor process: longer than the server's default request deadline. */
     private static final Duration SLOW_ROUTE = Node.START_TIMEOUT.plus(Duration.ofSeconds(30));
 
+    /** Volume capacity that means: the data directory's free space, looked at when the agent starts. */
+    public static final long DEFAULT_VOLUME_CAPACITY = 0;
+
     /**
      * How the agent runs.
      *
@@ -43,12 +52,13 @@ public final class NodeAgent implements AutoCloseable {
      * @param monitorCommand what runs {@code aether vm monitor}, its options following
      * @param listen {@code HOST:PORT} of a TLS listener beside the Unix socket, if any
      * @param clientCertificates SHA-256 fingerprints of the client certificates the TLS listener accepts
+     * @param cgroupParent the cgroup, relative to each hierarchy's root, under which each VM's group is made
+     * @param warmPool how many standby monitors to keep ready (0: every start is cold)
+     * @param volumeCapacityBytes what the node's volumes may add up to ({@link #DEFAULT_VOLUME_CAPACITY}: the free space at start)
      */
-    /** Volume capacity that means: the data directory's free space, looked at when the agent starts. */
-    public static final long DEFAULT_VOLUME_CAPACITY = 0;
-
     public record Options(Path data, List<String> monitorCommand, int cpus, long memoryBytes, double overcommit,
-                          Optional<String> listen, Set<String> clientCertificates, long volumeCapacityBytes) {
+                          Optional<String> listen, Set<String> clientCertificates, String cgroupParent, int warmPool,
+                          long volumeCapacityBytes) {
         public Options {
             Objects.requireNonNull(data, "data");
             monitorCommand = List.copyOf(monitorCommand);
@@ -62,29 +72,44 @@ public final class NodeAgent implements AutoCloseable {
             if (listen.isPresent() && clientCertificates.isEmpty()) {
                 throw new IllegalArgumentException("--listen: needs at least one --client-cert (the API is never served to anyone who asks)");
             }
+            Objects.requireNonNull(cgroupParent, "cgroupParent");
+            if (warmPool < 0 || warmPool > WarmPool.MAX_SIZE) {
+                throw new IllegalArgumentException("--warm-pool: " + warmPool + " is out of range (0 to " + WarmPool.MAX_SIZE + ")");
+            }
         }
 
-        /** This host's CPUs and memory, no overcommit, the Unix socket only, monitors run by this JVM's {@code aether}. */
+        /**
+         * This host's CPUs and memory, no overcommit, the Unix socket only, monitors run cold by
+         * this JVM's {@code aether} (no pool: {@code aether node} asks for one).
+         */
         public static Options defaults(Path data) {
             return new Options(data, Launcher.defaultPrefix(), Runtime.getRuntime().availableProcessors(), hostMemory(), 1.0,
-                    Optional.empty(), Set.of(), DEFAULT_VOLUME_CAPACITY);
+                    Optional.empty(), Set.of(), Cgroups.DEFAULT_PARENT, 0, DEFAULT_VOLUME_CAPACITY);
         }
 
         public Options withMonitorCommand(List<String> value) {
-            return new Options(data, value, cpus, memoryBytes, overcommit, listen, clientCertificates, volumeCapacityBytes);
+            return new Options(data, value, cpus, memoryBytes, overcommit, listen, clientCertificates, cgroupParent, warmPool, volumeCapacityBytes);
         }
 
         public Options withCapacity(int cpusValue, long memoryValue, double overcommitValue) {
-            return new Options(data, monitorCommand, cpusValue, memoryValue, overcommitValue, listen, clientCertificates, volumeCapacityBytes);
+            return new Options(data, monitorCommand, cpusValue, memoryValue, overcommitValue, listen, clientCertificates, cgroupParent, warmPool, volumeCapacityBytes);
         }
 
         public Options withListen(String hostPort, Set<String> fingerprints) {
-            return new Options(data, monitorCommand, cpus, memoryBytes, overcommit, Optional.of(hostPort), fingerprints, volumeCapacityBytes);
+            return new Options(data, monitorCommand, cpus, memoryBytes, overcommit, Optional.of(hostPort), fingerprints, cgroupParent, warmPool, volumeCapacityBytes);
+        }
+
+        public Options withCgroupParent(String value) {
+            return new Options(data, monitorCommand, cpus, memoryBytes, overcommit, listen, clientCertificates, value, warmPool, volumeCapacityBytes);
+        }
+
+        public Options withWarmPool(int size) {
+            return new Options(data, monitorCommand, cpus, memoryBytes, overcommit, listen, clientCertificates, cgroupParent, size, volumeCapacityBytes);
         }
 
         /** What the node's volumes may add up to; {@link #DEFAULT_VOLUME_CAPACITY}: the data directory's free space when the agent starts. */
         public Options withVolumeCapacity(long bytes) {
-            return new Options(data, monitorCommand, cpus, memoryBytes, overcommit, listen, clientCertificates, bytes);
+            return new Options(data, monitorCommand, cpus, memoryBytes, overcommit, listen, clientCertificates, cgroupParent, warmPool, bytes);
         }
     }
 
@@ -102,9 +127,10 @@ public final class NodeAgent implements AutoCloseable {
 
     /** Opens the data directory, re-adopts the monitors found there, and serves the API. */
     public static NodeAgent start(Options options) throws IOException {
+        Quotas quotas = Quotas.open(CgroupLayout.detect(), options.cgroupParent());
         DataDir data = DataDir.open(options.data());
-        Node node = Node.open(data, new Launcher(options.monitorCommand()),
-                new NodeInfo.Capacity(options.cpus(), options.memoryBytes(), options.overcommit()), Capabilities.probe());
+        Node node = Node.open(data, Launcher.withPool(options.monitorCommand(), options.warmPool(), data.root().resolve("pool")),
+                new NodeInfo.Capacity(options.cpus(), options.memoryBytes(), options.overcommit()), Capabilities.probe(quotas), quotas);
         Path socket = data.root().resolve("node.sock");
         List<Listener> listeners = new ArrayList<>(List.of(new Listener.UnixSocket(socket)));
         Optional<String> fingerprint = Optional.empty();
@@ -158,8 +184,11 @@ public final class NodeAgent implements AutoCloseable {
 
     static Router routes(Node node, Volumes volumes) {
         String openApi = openApiDocument();
+        PrometheusRegistry metrics = new PrometheusRegistry();
+        metrics.register(new AgentMetrics(node::metricsSubjects, node.node().capacity(), () -> node.node().pool(), AgentMetrics.MONITOR_DEADLINE));
         return new Router()
                 .get("/openapi.json", req -> new Response.Text(200, "application/json", openApi))
+                .get("/metrics", MetricsEndpoint.of(metrics))
                 .get("/v1/node", req -> Response.ok(node.node()))
                 .get("/v1/volumes", req -> Response.ok(volumes.list()))
                 .post("/v1/volumes", req -> new Response.Json(201, volumes.create(req.body(CreateVolume.class))))
@@ -182,6 +211,9 @@ public final class NodeAgent implements AutoCloseable {
                     node.delete(req.param("id"), flag(req, "force", false));
                     return new Response.Empty(204);
                 }, 0, SLOW_ROUTE)
+                .add("POST", "/v1/vms/{id}/snapshot", req -> new Response.Json(201, node.snapshot(req.param("id"), req.body(TakeSnapshot.class))),
+                        4096, io.aether.monitorapi.MonitorClient.SNAPSHOT_TIME.plus(SLOW_ROUTE))
+                .get("/v1/vms/{id}/snapshots", req -> Response.ok(node.snapshots(req.param("id"))))
                 .get("/v1/vms/{id}/console", req -> node.console(req.param("id"), flag(req, "replay", true)))
                 // The console is bytes; a tail cut inside a UTF-8 character shows a replacement character there.
                 .get("/v1/vms/{id}/logs", req -> new Response.Text(200, "text/plain; charset=utf-8",

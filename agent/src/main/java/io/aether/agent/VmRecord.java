@@ -1,5 +1,6 @@
 package io.aether.agent;
 
+import io.aether.agentapi.Resources;
 import java.util.Map;
 import java.util.Objects;
 
@@ -12,9 +13,10 @@ import java.util.Objects;
  * @param reason why it stopped or failed (null while it runs)
  * @param pid the monitor's process id while it has one (null otherwise)
  * @param lastFailure the reason of the last failure, kept across restarts
+ * @param resources the quota asked for when it was created (null: the defaults)
  */
 record VmRecord(String id, Map<String, String> labels, String restartPolicy, String desired, String state, String reason,
-                Long pid, int restarts, String lastFailure) {
+                Long pid, int restarts, String lastFailure, Resources resources) {
 
     VmRecord {
         Objects.requireNonNull(id, "id");
@@ -26,18 +28,18 @@ record VmRecord(String id, Map<String, String> labels, String restartPolicy, Str
     }
 
     VmRecord withState(String newState, String newReason, Long newPid) {
-        return new VmRecord(id, labels, restartPolicy, desired, newState, newReason, newPid, restarts, lastFailure);
+        return new VmRecord(id, labels, restartPolicy, desired, newState, newReason, newPid, restarts, lastFailure, resources);
     }
 
     VmRecord withDesired(String value) {
-        return new VmRecord(id, labels, restartPolicy, value, state, reason, pid, restarts, lastFailure);
+        return new VmRecord(id, labels, restartPolicy, value, state, reason, pid, restarts, lastFailure, resources);
     }
 
     VmRecord failed(String why, Long newPid) {
-        return new VmRecord(id, labels, restartPolicy, desired, "failed", why, newPid, restarts, why);
+        return new VmRecord(id, labels, restartPolicy, desired, "failed", why, newPid, restarts, why, resources);
     }
 
     VmRecord restarted() {
-        return new VmRecord(id, labels, restartPolicy, desired, state, reason, pid, restarts + 1, lastFailure);
+        return new VmRecord(id, labels, restartPolicy, desired, state, reason, pid, restarts + 1, lastFailure, resources);
     }
 }

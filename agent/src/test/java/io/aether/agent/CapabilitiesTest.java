@@ -15,13 +15,14 @@ class CapabilitiesTest {
     @Test
     void aPvmHostIsToldFromHardwareKvmAndFromNoKvm(@TempDir Path root) throws Exception {
         assertEquals(new NodeInfo.Capabilities(false, false, false,
-                "no usable /dev/kvm: no VM can run here (load kvm_intel or kvm_amd, or give this user access to /dev/kvm)"),
-                Capabilities.probe(root));
+                "no usable /dev/kvm: no VM can run here (load kvm_intel or kvm_amd, or give this user access to /dev/kvm)", true, "LAYOUT"),
+                Capabilities.probe(root, true, "LAYOUT"));
         Files.createDirectories(root.resolve("dev"));
         Files.createFile(root.resolve("dev/kvm"));
-        assertEquals(new NodeInfo.Capabilities(true, false, true, "hardware KVM: Linux and stub guests"), Capabilities.probe(root));
+        assertEquals(new NodeInfo.Capabilities(true, false, true, "hardware KVM: Linux and stub guests", false, "LAYOUT"),
+                Capabilities.probe(root, false, "LAYOUT"));
         Files.createDirectories(root.resolve("sys/module/kvm_pvm"));
-        NodeInfo.Capabilities pvm = Capabilities.probe(root);
+        NodeInfo.Capabilities pvm = Capabilities.probe(root, true, "LAYOUT");
         assertEquals(true, pvm.pvm());
         assertEquals(false, pvm.linuxGuests());
         assertEquals(true, pvm.note().startsWith("/dev/kvm is PVM-backed"));

@@ -25,7 +25,7 @@ class DataDirTest {
     Path dir;
 
     private static VmRecord record(String id) {
-        return new VmRecord(id, Map.of("team", "edge"), "on-failure", "running", "created", null, null, 0, null);
+        return new VmRecord(id, Map.of("team", "edge"), "on-failure", "running", "created", null, null, 0, null, null);
     }
 
     private static List<String> names(Path folder) throws IOException {

@@ -45,7 +45,7 @@ class ReconcilerTest {
         public void create(String id, VmSpec spec, Map<String, String> labels, RestartPolicy restart) throws IOException {
             calls.add("create " + id);
             if (vms.containsKey(id)) throw new IOException("409 conflict: " + id + " exists");
-            vms.put(id, new VmInfo(id, "running", null, 1L, labels, restart.id(), 0, null, MAPPER.readTree(VmSpecJson.write(spec))));
+            vms.put(id, new VmInfo(id, "running", null, 1L, labels, restart.id(), 0, null, MAPPER.readTree(VmSpecJson.write(spec)), null, null));
         }
 
         @Override
@@ -56,7 +56,7 @@ class ReconcilerTest {
 
         void put(String id, String state, Map<String, String> labels) {
             vms.put(id, new VmInfo(id, state, state.equals("failed") ? "monitor exited with status 1" : null, null, labels, "never", 0, null,
-                    MAPPER.createObjectNode()));
+                    MAPPER.createObjectNode(), null, null));
         }
     }
 

@@ -29,8 +29,12 @@ import picocli.CommandLine.Option;
             "DATA/node.sock, mode 0600. --listen adds TLS 1.3 (X25519MLKEM768,",
             "ML-DSA-65) for the clients whose certificates --client-cert names. VMs",
             "are admitted against --cpus and --memory times --overcommit; one that",
-            "does not fit is refused, naming what does not fit. 'aether vm ls',",
-            "'aether vm create' and the other vm commands are its clients.",
+            "does not fit is refused, naming what does not fit. Each monitor runs in",
+            "its own cgroup, held to its VM's CPU and memory quota. Snapshots are",
+            "written into the VM's folder and restored as new VMs. Prometheus metrics",
+            "are at /metrics. --warm-pool keeps monitors started, so a VM does not",
+            "wait for a JVM. 'aether vm ls', 'aether vm create', 'aether vm top' and",
+            "the other vm commands are its clients.",
             "",
             "Examples:",
             "  aether node --data /var/lib/aether/node",
@@ -68,13 +72,18 @@ final class NodeCommand implements Callable<Integer> {
             description = "SHA-256 fingerprint (64 hex digits) of a client certificate --listen accepts; repeatable.")
     List<String> clientCertificates = new ArrayList<>();
 
+    @Option(names = "--warm-pool", paramLabel = "N", defaultValue = "2",
+            description = "Standby monitors to keep ready under DATA/pool, so that a VM starts without waiting for a JVM;"
+                    + " 0 starts every VM cold (default: ${DEFAULT-VALUE}).")
+    int warmPool;
+
     @Override
     public Integer call() throws IOException {
         NodeAgent.Options options;
         try {
             NodeAgent.Options defaults = NodeAgent.Options.defaults(data);
             options = defaults.withCapacity(cpus != null ? cpus : defaults.cpus(),
-                    memory != null ? parseMemory(memory) : defaults.memoryBytes(), overcommit);
+                    memory != null ? parseMemory(memory) : defaults.memoryBytes(), overcommit).withWarmPool(warmPool);
             if (volumeCapacity != null) options = options.withVolumeCapacity(parseSize("--volume-capacity", volumeCapacity));
             if (listen != null) options = options.withListen(listen, new HashSet<>(clientCertificates));
             else if (!clientCertificates.isEmpty()) throw new IllegalArgumentException("--client-cert: only with --listen");

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.aether.agentapi.AgentClient;
 import io.aether.agentapi.RestartPolicy;
+import io.aether.agentapi.SnapshotInfo;
 import io.aether.agentapi.StopVm;
 import io.aether.agentapi.VmInfo;
 import io.aether.agentapi.VolumeAttachment;
@@ -32,7 +33,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /**
- * {@code aether vm create|ls|start|pause|resume|stop|rm|logs|console}: clients of a node agent
+ * {@code aether vm create|ls|start|pause|resume|stop|rm|logs|console|snapshot|restore|top}: clients of a node agent
  * ({@code aether node}) over its Unix socket.
  */
 final class VmClientCommands {
@@ -269,6 +270,98 @@ final class VmClientCommands {
         @Override
         VmInfo act(AgentClient client) throws IOException {
             return client.stop(id, force ? StopVm.forced() : new StopVm(true, timeoutMillis));
+        }
+    }
+
+    /**
+     * Runs {@code action}, a request the agent answers only once it is done, telling on stderr what
+     * it waits for; on a terminal the seconds waited are counted, so a long snapshot does not look hung.
+     */
+    private static <T> T waiting(String what, IoSupplier<T> action) throws IOException {
+        System.err.println(what + "...");
+        java.io.Console console = System.console();
+        Thread ticker = console != null && console.isTerminal() ? Thread.ofVirtual().start(() -> {
+            long start = System.nanoTime();
+            try {
+                while (true) {
+                    Thread.sleep(1000);
+                    System.err.print("\r  " + (System.nanoTime() - start) / 1_000_000_000 + " s");
+                    System.err.flush();
+                }
+            } catch (InterruptedException done) {
+                System.err.print("\r");
+            }
+        }) : null;
+        try {
+            return action.get();
+        } finally {
+            if (ticker != null) ticker.interrupt();
+        }
+    }
+
+    private interface IoSupplier<T> {
+        T get() throws IOException;
+    }
+
+    @Command(name = "snapshot", mixinStandardHelpOptions = true,
+            description = {"Write a snapshot of a running or paused VM into its folder on the node (snapshots/NAME):",
+                "guest memory (a sparse file) and its devices' state. The VM is paused while it is written,",
+                "then goes on (unless --leave-paused).", "",
+                "Example: aether vm snapshot counter before-upgrade"})
+    static final class Snapshot implements Callable<Integer> {
+        @Mixin
+        NodeOptions node;
+        @Parameters(index = "0", paramLabel = "ID")
+        String id;
+        @Parameters(index = "1", paramLabel = "NAME", description = "The snapshot's name (letters, digits, '.', '_', '-').")
+        String name;
+        @Option(names = "--leave-paused", description = "Leave the VM paused afterwards.")
+        boolean leavePaused;
+
+        @Override
+        public Integer call() {
+            return attempt("snapshot", () -> {
+                SnapshotInfo taken = waiting("aether vm snapshot: pausing " + id + " and writing its snapshot " + name,
+                        () -> node.client().snapshot(id, name, !leavePaused));
+                if (node.json) {
+                    System.out.println(JSON.writerWithDefaultPrettyPrinter().writeValueAsString(taken));
+                    return;
+                }
+                List<List<String>> rows = new ArrayList<>();
+                rows.add(List.of("SNAPSHOT", "MEMORY", "WRITTEN", "STATE", "MILLIS", "TIME"));
+                rows.add(List.of(taken.name(), VmTop.human(taken.memoryBytes()),
+                        taken.memoryDataBytes() == null ? "-" : VmTop.human(taken.memoryDataBytes()),
+                        VmTop.human(taken.stateBytes()), taken.millis() == null ? "-" : taken.millis().toString(), taken.time()));
+                System.out.print(table(rows));
+            });
+        }
+    }
+
+    @Command(name = "restore", mixinStandardHelpOptions = true,
+            description = {"Start a new VM from a snapshot of one of the node's VMs, in a new monitor process.",
+                "Guest memory is mapped from the snapshot copy-on-write, not copied. A snapshot whose",
+                "restored VM still runs is refused unless --allow-clone: two guests would then share",
+                "their random state (keys, sequence numbers) and their identity.", "",
+                "Example: aether vm restore --from counter/before-upgrade --id counter2"})
+    static final class Restore implements Callable<Integer> {
+        @Mixin
+        NodeOptions node;
+        @Option(names = "--from", paramLabel = "VM/SNAPSHOT", required = true, description = "The snapshot: its VM's id and its name.")
+        String from;
+        @Option(names = "--id", paramLabel = "ID", description = "The new VM's name (default: the agent makes one up).")
+        String id;
+        @Option(names = "--allow-clone", description = "Restore even while another VM restored from it runs.")
+        boolean allowClone;
+
+        @Override
+        public Integer call() {
+            return attempt("restore", () -> {
+                int slash = from.indexOf('/');
+                if (slash < 1 || slash == from.length() - 1) throw new IllegalArgumentException("--from: '" + from + "' is not VM/SNAPSHOT");
+                VmInfo restored = waiting("aether vm restore: starting a monitor on snapshot " + from,
+                        () -> node.client().restore(from.substring(0, slash), from.substring(slash + 1), allowClone, id));
+                print(node, List.of(restored));
+            });
         }
     }
 

@@ -17,7 +17,8 @@ import picocli.CommandLine.Unmatched;
             "through a node agent ('aether node'; --node names its socket)."},
         subcommands = {VmCommand.Run.class, VmCommand.Monitor.class, VmClientCommands.Create.class, VmClientCommands.Ls.class,
             VmClientCommands.Start.class, VmClientCommands.Pause.class, VmClientCommands.Resume.class, VmClientCommands.Stop.class,
-            VmClientCommands.Rm.class, VmClientCommands.Logs.class, VmClientCommands.Console.class})
+            VmClientCommands.Rm.class, VmClientCommands.Logs.class, VmClientCommands.Console.class, VmClientCommands.Snapshot.class,
+            VmClientCommands.Restore.class, VmTop.class})
 final class VmCommand {
 
     @Command(name = "run", description = "Boot a microVM and attach its serial console to this terminal"

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -70,6 +71,17 @@ class NodeAgentTest {
     }
 
     /**
+     * Each test JVM's VM groups under a parent of its own: a monitor that a failed run leaves
+     * behind keeps its group busy, and must not refuse the next run's VM of the same id.
+     */
+    static final String CGROUP_PARENT = "aether-test/jvm" + ProcessHandle.current().pid();
+
+    /** The agent's defaults on {@code data}, its VM groups under {@link #CGROUP_PARENT}. */
+    static NodeAgent.Options options(Path data) {
+        return NodeAgent.Options.defaults(data).withCgroupParent(CGROUP_PARENT);
+    }
+
+    /**
      * A process's arguments from /proc/PID/cmdline. Not {@code ProcessHandle.info().arguments()}:
      * the JDK reads one page of the command line and gives up on longer ones, and a monitor's
      * class path alone is longer.
@@ -95,7 +107,7 @@ class NodeAgentTest {
     }
 
     private AgentClient agent() throws IOException {
-        return agent(NodeAgent.Options.defaults(data()));
+        return agent(NodeAgentTest.options(data()));
     }
 
     static VmSpec counter() {
@@ -243,20 +255,30 @@ class NodeAgentTest {
         assertTrue(ProcessHandle.of(b.pid()).orElseThrow().isAlive(), "the VMs outlive a stopped agent");
     }
 
-    /** {@code aether node} as a process on {@link #data()}; returns once its API answers. */
+    /** {@code aether node} as a process on {@link #data()}, every monitor cold (no pool); returns once its API answers. */
     private Process startAgentProcess() throws Exception {
-        Process p = new ProcessBuilder(VmRunCommandTest.aether("node", "--data", data().toString()))
-                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("agent.out").toFile())).start();
+        Process p = startAgentProcess(data(), dir.resolve("agent.out"), "--warm-pool", "0");
         processes.add(p.toHandle());
-        AgentClient node = new AgentClient(ApiClient.unix(data().resolve("node.sock"), Duration.ofSeconds(5)));
+        return p;
+    }
+
+    /** {@code aether node --data DATA OPTIONS} as a process, its output appended to {@code out}; returns once its API answers. */
+    static Process startAgentProcess(Path data, Path out, String... options) throws Exception {
+        List<String> command = new ArrayList<>(VmRunCommandTest.aether("node", "--data", data.toString()));
+        command.addAll(List.of(options));
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(out.toFile())).start();
+        AgentClient node = new AgentClient(ApiClient.unix(data.resolve("node.sock"), Duration.ofSeconds(5)));
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (true) {
             try {
                 node.node();
                 return p;
             } catch (IOException e) {
-                assertTrue(p.isAlive(), "aether node exited: " + Files.readString(dir.resolve("agent.out")));
-                assertTrue(System.nanoTime() < deadline, "aether node never answered: " + e.getMessage());
+                if (!p.isAlive()) fail("aether node exited: " + Files.readString(out));
+                if (System.nanoTime() > deadline) {
+                    p.destroyForcibly();
+                    fail("aether node never answered: " + e.getMessage());
+                }
                 Thread.sleep(50);
             }
         }
@@ -284,7 +306,7 @@ class NodeAgentTest {
 
     @Test
     void refusalsNameTheFieldAndLeaveNothingBehind() throws Exception {
-        AgentClient node = agent(NodeAgent.Options.defaults(data()).withCapacity(1, 32L << 20, 1.0));
+        AgentClient node = agent(NodeAgentTest.options(data()).withCapacity(1, 32L << 20, 1.0));
         Path socket = data().resolve("node.sock");
         String[][] badRequests = {
             {"{\"spec\": {\"boot\": {\"kernel\": \"" + dir.resolve("missing-vmlinuz") + "\"}}}", "spec.boot.kernel",
@@ -328,7 +350,7 @@ class NodeAgentTest {
     @Test
     void aMonitorThatFailsToStartLeavesNoVmOnCreateAndAFailedOneOnStart() throws Exception {
         // A "monitor" that fails the way one does on a host without KVM: a line on stderr, exit status 4.
-        AgentClient node = agent(NodeAgent.Options.defaults(data())
+        AgentClient node = agent(NodeAgentTest.options(data())
                 .withMonitorCommand(List.of("sh", "-c", "echo 'aether vm monitor: /dev/kvm: no such device' >&2; exit 4", "monitor")));
         IOException refused = org.junit.jupiter.api.Assertions.assertThrows(IOException.class,
                 () -> node.create(counter(), Map.of(), RestartPolicy.ALWAYS, "doomed", true));
@@ -411,7 +433,7 @@ class NodeAgentTest {
     void listenServesTheApiOverTlsToPinnedClientsOnly() throws Exception {
         io.aether.security.ServerCredentials fabric = io.aether.security.ServerCredentials.generate("fabric");
         io.aether.security.ServerCredentials stranger = io.aether.security.ServerCredentials.generate("fabric");
-        NodeAgent agent = NodeAgent.start(NodeAgent.Options.defaults(data()).withListen("127.0.0.1:0", java.util.Set.of(fabric.fingerprint())));
+        NodeAgent agent = NodeAgent.start(NodeAgentTest.options(data()).withListen("127.0.0.1:0", java.util.Set.of(fabric.fingerprint())));
         open.add(agent);
         var pin = new io.aether.security.ServerTrust.Pinned(agent.fingerprint().orElseThrow());
         AgentClient remote = new AgentClient(ApiClient.mutualTls("127.0.0.1", agent.port(), pin, fabric, Duration.ofSeconds(10)));
@@ -420,17 +442,17 @@ class NodeAgentTest {
         org.junit.jupiter.api.Assertions.assertThrows(IOException.class, impostor::node);
         // The certificate is made once: a restarted agent presents the same one.
         agent.close();
-        NodeAgent again = NodeAgent.start(NodeAgent.Options.defaults(data()).withListen("127.0.0.1:0", java.util.Set.of(fabric.fingerprint())));
+        NodeAgent again = NodeAgent.start(NodeAgentTest.options(data()).withListen("127.0.0.1:0", java.util.Set.of(fabric.fingerprint())));
         open.add(again);
         assertEquals(agent.fingerprint(), again.fingerprint());
         assertEquals("--listen: needs at least one --client-cert (the API is never served to anyone who asks)",
                 org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
-                        () -> NodeAgent.Options.defaults(data()).withListen("127.0.0.1:0", java.util.Set.of())).getMessage());
+                        () -> NodeAgentTest.options(data()).withListen("127.0.0.1:0", java.util.Set.of())).getMessage());
     }
 
     @Test
     void aDamagedVmFolderIsLeftAloneCountedAndTheAgentServesTheRest() throws Exception {
-        try (AutoCloseable first = NodeAgent.start(NodeAgent.Options.defaults(data()))) {
+        try (AutoCloseable first = NodeAgent.start(NodeAgentTest.options(data()))) {
             AgentClient node = new AgentClient(ApiClient.unix(data().resolve("node.sock"), CLIENT_TIMEOUT));
             node.create(counter(), Map.of(), RestartPolicy.NEVER, "good", false);
             node.create(counter(), Map.of(), RestartPolicy.NEVER, "bad", false);

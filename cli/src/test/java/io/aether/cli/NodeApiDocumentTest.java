@@ -49,7 +49,7 @@ class NodeApiDocumentTest {
 
     @Test
     void everyAnswerConformsToTheDocumentAndEveryDocumentedRouteIsServed() throws Exception {
-        agent = NodeAgent.start(NodeAgent.Options.defaults(dir.resolve("data")));
+        agent = NodeAgent.start(NodeAgentTest.options(dir.resolve("data")));
         ApiClient api = ApiClient.unix(agent.socket(), Duration.ofSeconds(90));
         ApiClient.Reply docReply = api.get("/openapi.json");
         assertEquals(200, docReply.status());
@@ -77,6 +77,9 @@ class NodeApiDocumentTest {
         conforms(doc, "get", "/v1/vms/{id}", 404, api.get("/v1/vms/nosuch"));
         JsonNode bad = conforms(doc, "post", "/v1/vms", 400, api.post("/v1/vms", JSON.readTree("{\"spec\": {\"boot\": {\"stub\": \"nope\"}}}")));
         assertEquals("spec.boot.stub", bad.get("field").asText());
+        JsonNode badQuota = conforms(doc, "post", "/v1/vms", 400, api.post("/v1/vms",
+                JSON.readTree("{\"resources\": {\"cpus\": 1000}, \"spec\": " + NodeAgentTest.COUNTER + "}")));
+        assertEquals("resources.cpus", badQuota.get("field").asText());
 
         // Volumes, and a VM that has one (created stopped: no KVM needed).
         conforms(doc, "post", "/v1/volumes", 201, api.post("/v1/volumes", Map.of("name", "vol", "size", "2M", "labels", Map.of("job", "web"))));
@@ -128,11 +131,11 @@ class NodeApiDocumentTest {
 
     @Test
     void theCheckerFindsWhatIsWrong() throws Exception {
-        agent = NodeAgent.start(NodeAgent.Options.defaults(dir.resolve("data")));
+        agent = NodeAgent.start(NodeAgentTest.options(dir.resolve("data")));
         OpenApiSchema doc = new OpenApiSchema(JSON.readTree(ApiClient.unix(agent.socket(), Duration.ofSeconds(10)).get("/openapi.json").body()));
         JsonNode schema = doc.responseSchema("/v1/vms/{id}", "get", 200, "application/json");
         ObjectNode vm = (ObjectNode) JSON.readTree("{\"id\": \"a\", \"state\": \"running\", \"labels\": {}, \"restartPolicy\": \"never\","
-                + " \"restarts\": 0, \"spec\": {\"boot\": {\"stub\": \"count\"}}}");
+                + " \"restarts\": 0, \"spec\": {\"boot\": {\"stub\": \"count\"}}, \"quota\": {\"cpus\": 0.5, \"memoryBytes\": 1, \"enforced\": true}}");
         assertEquals(List.of(), doc.check(vm, schema));
         assertEquals(List.of("$.state: \"sleeping\" is not one of [\"created\",\"running\",\"paused\",\"stopped\",\"failed\"]"),
                 doc.check(vm.deepCopy().put("state", "sleeping"), schema));

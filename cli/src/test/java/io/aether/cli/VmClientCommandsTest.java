@@ -23,7 +23,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-/** {@code aether vm create|ls|pause|resume|stop|start|logs|console|rm} against a node agent in this JVM. */
+/** {@code aether vm create|ls|pause|resume|stop|start|logs|console|rm|snapshot|restore|top} against a node agent in this JVM. */
 @Timeout(60)
 class VmClientCommandsTest {
 
@@ -72,7 +72,7 @@ class VmClientCommandsTest {
     @Test
     void theVmCommandsDriveANodeWithAlignedTablesAndJson() throws Exception {
         VmRunCommandTest.requireKvm();
-        agent = NodeAgent.start(NodeAgent.Options.defaults(dir.resolve("data")));
+        agent = NodeAgent.start(NodeAgentTest.options(dir.resolve("data")));
         Result created = vm("create", "--id", "c1", "--stub", "count", "--label", "team=edge", "--restart", "on-failure");
         assertEquals(0, created.status(), created.err());
         List<String> lines = created.out().lines().toList();
@@ -100,7 +100,7 @@ class VmClientCommandsTest {
         Thread follower = Thread.ofPlatform().start(() -> console[0] = run(followed, "vm", "console", "c1", "--node", socket));
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (!followed.toString(StandardCharsets.US_ASCII).contains(StubGuest.COUNT_LINE + StubGuest.COUNT_LINE)) {
-            assertTrue(System.nanoTime() < deadline && follower.isAlive(), "no console output: " + followed);
+            assertTrue(System.nanoTime() < deadline && follower.isAlive(), "no console output: " + followed + (console[0] == null ? "" : console[0].err()));
             Thread.sleep(20);
         }
         new AgentClient(ApiClient.unix(agent.socket(), Duration.ofSeconds(30))).stop("c1", StopVm.forced());
@@ -117,8 +117,52 @@ class VmClientCommandsTest {
     }
 
     @Test
+    void snapshotRestoreAndTopThroughTheNode() throws Exception {
+        VmRunCommandTest.requireKvm();
+        agent = NodeAgent.start(NodeAgentTest.options(dir.resolve("data")).withCapacity(4, 1L << 30, 1.0));
+        assertEquals(0, vm("create", "--id", "c1", "--stub", "count").status());
+
+        Result snapshot = vm("snapshot", "c1", "one");
+        assertEquals(0, snapshot.status(), snapshot.err());
+        assertEquals("aether vm snapshot: pausing c1 and writing its snapshot one...\n", snapshot.err(), "what it waits for, on stderr");
+        List<String> taken = snapshot.out().lines().toList();
+        assertEquals(2, taken.size(), snapshot.out());
+        assertTrue(taken.get(0).startsWith("SNAPSHOT  MEMORY  WRITTEN"), taken.get(0));
+        assertTrue(taken.get(1).startsWith("one       16.0M   "), taken.get(1));
+        assertEquals(taken.get(0).indexOf("TIME"), taken.get(1).lastIndexOf(" ") + 1, "the time lines up under its header");
+        assertEquals(0, vm("stop", "c1", "--force").status()); // the copy is restored while its source rests
+
+        Result restore = vm("restore", "--from", "c1/one", "--id", "c2");
+        assertEquals(0, restore.status(), restore.err());
+        assertEquals("c2 running", String.join(" ", java.util.Arrays.copyOf(restore.out().lines().toList().get(1).split(" +"), 2)));
+        Result twice = vm("restore", "--from", "c1/one", "--id", "c3");
+        assertEquals(1, twice.status());
+        assertTrue(twice.err().contains("this snapshot is already restored and running"), twice.err());
+        Result badFrom = vm("restore", "--from", "c1");
+        assertEquals(2, badFrom.status());
+        assertEquals("aether vm restore: --from: 'c1' is not VM/SNAPSHOT\n", badFrom.err());
+
+        Result top = vm("top", "--once", "--interval", "500");
+        assertEquals(0, top.status(), top.err());
+        List<String> frame = top.out().lines().toList();
+        assertEquals("VM  STATE    CPU%", frame.get(0).substring(0, 17), top.out());
+        assertEquals(3, frame.size(), top.out());
+        String[] c1 = frame.get(1).split(" +");
+        assertEquals(List.of("c1", "stopped", "-", "-", "-"), List.of(c1).subList(0, 5), "a stopped VM has no monitor to measure");
+        String[] c2 = frame.get(2).split(" +");
+        assertEquals("c2", c2[0]);
+        assertEquals("running", c2[1]);
+        assertTrue(Double.parseDouble(c2[2]) > 5, "the counting guest burns CPU: " + frame.get(2));
+        assertTrue(Double.parseDouble(c2[3]) > 100, "and exits for each byte it prints: " + frame.get(2));
+        assertTrue(c2[4].endsWith("M"), "its monitor's RSS: " + frame.get(2));
+        assertEquals(frame.get(0).indexOf("EXITS/S"), frame.get(2).indexOf(c2[3]), "columns line up");
+        assertEquals(2, vm("top", "--interval", "5").status());
+        new AgentClient(ApiClient.unix(agent.socket(), Duration.ofSeconds(30))).stop("c2", StopVm.forced());
+    }
+
+    @Test
     void badArgumentsAndAMissingNodeAreOneLine() throws Exception {
-        agent = NodeAgent.start(NodeAgent.Options.defaults(dir.resolve("data")));
+        agent = NodeAgent.start(NodeAgentTest.options(dir.resolve("data")));
         Result stub = vm("create", "--stub", "nope");
         assertEquals(2, stub.status());
         assertEquals("aether vm create: --stub/--memory: boot.stub: 'nope' is not hello, echo, count, crash, keyboard or hypercall\n", stub.err());

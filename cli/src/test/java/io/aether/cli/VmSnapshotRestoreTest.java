@@ -101,7 +101,7 @@ class VmSnapshotRestoreTest {
         return new long[] {rss, size};
     }
 
-    private static void assertCountedInOrder(String output) {
+    static void assertCountedInOrder(String output) {
         String greeting = StubGuest.MESSAGE;
         String line = StubGuest.COUNT_LINE;
         for (int i = 0; i < output.length(); i++) {

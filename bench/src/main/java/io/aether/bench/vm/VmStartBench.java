@@ -371,14 +371,14 @@ public final class VmStartBench {
 
     // ---- figures ----
 
-    private static void row(StringBuilder table, String label, List<Double> values, double qemu) {
+    static void row(StringBuilder table, String label, List<Double> values, double qemu) {
         double m = median(values);
         table.append(String.format(Locale.ROOT, "| %s | %d | %.2f | %.2f | %.2f | %.2f× |%n", label, values.size(), m,
                 values.stream().mapToDouble(Double::doubleValue).min().orElse(Double.NaN),
                 values.stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN), m / qemu));
     }
 
-    private static double median(List<Double> values) {
+    static double median(List<Double> values) {
         return BootBench.median(values.stream().mapToDouble(Double::doubleValue).toArray());
     }
 

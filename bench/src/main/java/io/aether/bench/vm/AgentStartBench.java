@@ -1,0 +1,149 @@
+package io.aether.bench.vm;
+
+import io.aether.agent.NodeAgent;
+import io.aether.agentapi.AgentClient;
+import io.aether.agentapi.RestartPolicy;
+import io.aether.http.ApiClient;
+import io.aether.vmspec.VmSpec;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Issue 7's start benchmark through the node agent's API: {@code POST /v1/vms} (start) → the
+ * guest's first console byte in the VM's {@code console.log}, with a warm pool and with none (two
+ * agents in this JVM, each on its own data directory), beside QEMU microvm started cold, run by
+ * run; then VMs started per second through each agent.
+ *
+ * <p>Usage: {@code AgentStartBench --runs N --dir DIR --pool N --monitor CMD... --qemu CMD...}
+ * where the monitor command runs {@code aether vm monitor} and QEMU's prints on standard output.
+ */
+public final class AgentStartBench {
+
+    private static final VmSpec ECHO = VmSpec.stub(VmSpec.StubProgram.ECHO);
+    private static final long TIMEOUT = TimeUnit.SECONDS.toNanos(60);
+
+    private AgentStartBench() {
+    }
+
+    public static void main(String[] args) throws Throwable {
+        int runs = 20;
+        int pool = 2;
+        Path dir = null;
+        List<String> monitor = new ArrayList<>();
+        List<String> qemu = new ArrayList<>();
+        List<String> into = null;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--runs" -> runs = Integer.parseInt(args[++i]);
+                case "--pool" -> pool = Integer.parseInt(args[++i]);
+                case "--dir" -> dir = Path.of(args[++i]);
+                case "--monitor" -> into = monitor;
+                case "--qemu" -> into = qemu;
+                default -> {
+                    if (into == null) throw new IllegalArgumentException("unknown option " + args[i]);
+                    into.add(args[i]);
+                }
+            }
+        }
+        if (dir == null || monitor.isEmpty() || qemu.isEmpty()) {
+            System.err.println("usage: AgentStartBench --runs N --dir DIR --pool N --monitor CMD... --qemu CMD...");
+            System.exit(2);
+        }
+        System.out.print(run(runs, pool, dir, monitor, qemu));
+        System.exit(0);
+    }
+
+    /** An agent of this JVM with room for every VM the benchmark starts. */
+    private static NodeAgent agent(Path data, List<String> monitor, int pool) throws Exception {
+        return NodeAgent.start(NodeAgent.Options.defaults(data).withMonitorCommand(monitor).withCapacity(64, 64L << 30, 1.0).withWarmPool(pool));
+    }
+
+    static String run(int runs, int poolSize, Path dir, List<String> monitor, List<String> qemu) throws Throwable {
+        List<double[]> warm = new ArrayList<>();   // {create answered, first byte}
+        List<double[]> cold = new ArrayList<>();
+        List<Double> qemuFirst = new ArrayList<>();
+        try (NodeAgent warmAgent = agent(dir.resolve("warm"), monitor, poolSize); NodeAgent coldAgent = agent(dir.resolve("cold"), monitor, 0)) {
+            AgentClient warmNode = new AgentClient(ApiClient.unix(warmAgent.socket(), Duration.ofSeconds(90)));
+            AgentClient coldNode = new AgentClient(ApiClient.unix(coldAgent.socket(), Duration.ofSeconds(90)));
+            for (int r = -3; r < runs; r++) { // three unmeasured rounds: the page cache, and the agents' own request paths
+                awaitPool(warmNode, poolSize);
+                double[] w = start(warmNode, dir.resolve("warm"), "w" + (r + 3));
+                double[] c = start(coldNode, dir.resolve("cold"), "c" + (r + 3));
+                double q = Spawn.run(qemu, "", TIMEOUT).firstOutput() / 1e6;
+                System.err.printf(Locale.ROOT, "run %d: warm answered %.1f ms, first byte %.1f ms; cold answered %.1f ms, first byte %.1f ms; qemu %.1f ms%n",
+                        r + 1, w[0], w[1], c[0], c[1], q);
+                if (r < 0) continue;
+                warm.add(w);
+                cold.add(c);
+                qemuFirst.add(q);
+            }
+            awaitPool(warmNode, poolSize);
+            long poolMemory = warmNode.node().pool().memoryBytes();
+            String warmRate = perSecond(warmNode, "wr", 20);
+            String coldRate = perSecond(coldNode, "cr", 10);
+            double q = VmStartBench.median(qemuFirst);
+            StringBuilder table = new StringBuilder();
+            table.append("| route | runs | median (ms) | min | max | / QEMU |\n|---|---:|---:|---:|---:|---:|\n");
+            VmStartBench.row(table, "agent, warm pool of " + poolSize + ": request → first console byte", warm.stream().map(w -> w[1]).toList(), q);
+            VmStartBench.row(table, "  of which: the create answered (VM running)", warm.stream().map(w -> w[0]).toList(), q);
+            VmStartBench.row(table, "agent, no pool (cold monitor): request → first console byte", cold.stream().map(c -> c[1]).toList(), q);
+            VmStartBench.row(table, "  of which: the create answered", cold.stream().map(c -> c[0]).toList(), q);
+            VmStartBench.row(table, "QEMU microvm, cold: spawn → first byte", qemuFirst, q);
+            return table + String.format(Locale.ROOT, "%nready standby monitors' private memory: %.1f MiB for %d%n", poolMemory / 1048576.0, poolSize)
+                    + warmRate + coldRate;
+        }
+    }
+
+    /**
+     * Creates and starts VM {@code id} and returns {create answered, first console byte} in ms from
+     * the request; the VM is deleted afterwards. The first byte is seen in the VM's console log,
+     * polled from before the request.
+     */
+    private static double[] start(AgentClient node, Path data, String id) throws Exception {
+        Path log = data.resolve("vms").resolve(id).resolve("console.log");
+        long[] firstByte = {-1};
+        Thread watcher = Thread.ofPlatform().start(() -> {
+            long deadline = System.nanoTime() + TIMEOUT;
+            while (System.nanoTime() < deadline) {
+                try {
+                    if (Files.size(log) > 0) {
+                        firstByte[0] = System.nanoTime();
+                        return;
+                    }
+                } catch (java.io.IOException notYet) {
+                    // the VM's folder is not there yet
+                }
+                java.util.concurrent.locks.LockSupport.parkNanos(200_000); // ~0.25 ms resolution, without taking a core
+            }
+        });
+        long t0 = System.nanoTime();
+        node.create(ECHO, Map.of(), RestartPolicy.NEVER, id, true);
+        long answered = System.nanoTime();
+        watcher.join(TimeUnit.NANOSECONDS.toMillis(TIMEOUT));
+        node.delete(id, true);
+        return new double[] {(answered - t0) / 1e6, firstByte[0] < 0 ? Double.NaN : (firstByte[0] - t0) / 1e6};
+    }
+
+    /** {@code count} VMs created and started back to back, each as soon as the last is running; all deleted after. */
+    private static String perSecond(AgentClient node, String prefix, int count) throws Exception {
+        long t0 = System.nanoTime();
+        for (int i = 0; i < count; i++) node.create(ECHO, Map.of(), RestartPolicy.NEVER, prefix + i, true);
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        for (int i = 0; i < count; i++) node.delete(prefix + i, true);
+        return String.format(Locale.ROOT, "%d VMs started back to back (%s): %.1f s, %.2f VMs/s%n", count,
+                node.node().pool().size() > 0 ? "warm pool of " + node.node().pool().size() : "no pool", seconds, count / seconds);
+    }
+
+    /** Waits until the pool is full, then lets it settle as a pool between starts does. */
+    private static void awaitPool(AgentClient node, int size) throws Exception {
+        long deadline = System.nanoTime() + TIMEOUT;
+        while (node.node().pool().ready() < size && System.nanoTime() < deadline) Thread.sleep(20);
+        Thread.sleep(300);
+    }
+}

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Issue 7's start benchmark through the node agent's API (docs/BENCHMARKS.md (d), "Through the
+# agent's API"): POST /v1/vms (start) -> the guest's first console byte, with a warm pool and with
+# none, beside QEMU microvm started cold, run by run; then VMs started per second through each.
+# Usage: bench/vm-agent.sh [RUNS] [POOL]     (default 20 and 2; needs /dev/kvm and qemu-system-x86)
+set -euo pipefail
+root=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
+cd "$root"
+. dev/jdk.sh
+aether_find_jdk
+runs=${1:-20}
+pool=${2:-2}
+./mvnw -q -B -DskipTests -Dmaven.javadoc.skip=true -pl bench -am package
+java="$JAVA_HOME/bin/java"
+cp="bench/target/aether-bench-0.1.0-SNAPSHOT.jar:$(echo bench/target/lib/*.jar | tr ' ' ':')"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+"$java" -cp "$cp" io.aether.bench.vm.BootBench firmware "$work/hello.bin"
+# The monitors as the ./aether launcher runs them; a first run writes the class-data archive.
+aether=("$java" @dev/monitor.jvmargs -XX:+AutoCreateSharedArchive "-XX:SharedArchiveFile=$work/aether.jsa" -jar cli/target/aether.jar)
+"${aether[@]}" vm run --stub > /dev/null
+"$java" --enable-native-access=ALL-UNNAMED -cp "$cp" io.aether.bench.vm.AgentStartBench --runs "$runs" --pool "$pool" --dir "$work" \
+  --monitor "${aether[@]}" vm monitor \
+  --qemu qemu-system-x86_64 -M microvm -enable-kvm -m 16M -nodefaults -no-user-config -nographic -serial stdio \
+         -device isa-debug-exit,iobase=0xf4,iosize=0x04 -bios "$work/hello.bin"

@@ -1,0 +1,160 @@
+package io.aether.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.aether.agent.NodeAgent;
+import io.aether.agentapi.AgentClient;
+import io.aether.agentapi.NodeInfo;
+import io.aether.agentapi.VmInfo;
+import io.aether.cgroups.CgroupLayout;
+import io.aether.cgroups.CgroupUsage;
+import io.aether.cgroups.Cgroups;
+import io.aether.cgroups.Hierarchy;
+import io.aether.cgroups.VmCgroup;
+import io.aether.http.ApiClient;
+import io.aether.testkit.Prerequisites;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Each VM's monitor held to its quota by the kernel through its own cgroup, as {@code aether node}
+ * runs it: a real agent, real monitor processes, the counting stub guest (it burns a CPU),
+ * measured from the group's own accounting.
+ */
+@Timeout(90)
+class NodeQuotaTest {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String TOP = "aether-test";
+
+    @TempDir
+    Path dir;
+
+    private NodeAgent agent;
+    private CgroupLayout layout;
+    private String parent;
+
+    @AfterEach
+    void cleanUp() throws Exception {
+        if (agent != null) agent.close();
+        NodeAgentTest.killProcessesUnder(dir);
+        if (parent == null) return;
+        Thread.sleep(200);
+        Cgroups cgroups = Cgroups.under(layout, parent);
+        for (String vmId : cgroups.vmIds()) cgroups.find(vmId).orElseThrow().remove();
+        for (Hierarchy h : layout.hierarchies()) {
+            Files.deleteIfExists(h.mount().resolve(parent));
+            try {
+                Files.deleteIfExists(h.mount().resolve(TOP));
+            } catch (IOException busy) {
+                // another run's parent is still inside
+            }
+        }
+    }
+
+    private ApiClient startAgent() throws IOException {
+        agent = NodeAgent.start(NodeAgent.Options.defaults(dir.resolve("data")).withCgroupParent(parent));
+        return ApiClient.unix(agent.socket(), Duration.ofSeconds(90));
+    }
+
+    private void requireCgroups() {
+        VmRunCommandTest.requireKvm();
+        layout = CgroupLayout.detect();
+        Prerequisites.require(layout.usable(), "cgroup quotas need root and the cpu, cpuacct and memory controllers: "
+                + String.join("; ", layout.problems()));
+        parent = TOP + "/node" + ThreadLocalRandom.current().nextInt(1 << 30);
+    }
+
+    /** A test's knob only (Aether leaves weights alone): the group gets its quota on a busy machine, so the test measures the quota. */
+    private void favour(String vmId) throws IOException {
+        Hierarchy cpu = ((CgroupLayout.Placement.Usable) layout.cpu()).hierarchy();
+        Path path = cpu.mount();
+        for (Path name : Path.of(parent, vmId)) {
+            path = path.resolve(name);
+            Files.writeString(path.resolve(cpu.unified() ? "cpu.weight" : "cpu.shares"), cpu.unified() ? "10000" : "102400", StandardOpenOption.WRITE);
+        }
+    }
+
+    @Test
+    void aCpuBurningGuestCreatedWithAFractionOfACpuIsHeldToItAndItsGroupFollowsTheVm() throws Exception {
+        requireCgroups();
+        ApiClient api = startAgent();
+        AgentClient node = new AgentClient(api);
+        NodeInfo.Capabilities capabilities = node.node().capabilities();
+        assertTrue(capabilities.quotas(), capabilities.toString());
+        assertTrue(capabilities.cgroups().startsWith(layout.describe()), capabilities.cgroups());
+
+        ApiClient.Reply created = api.post("/v1/vms", JSON.readTree(
+                "{\"id\": \"burner\", \"resources\": {\"cpus\": 0.3}, \"spec\": " + NodeAgentTest.COUNTER + "}"));
+        assertEquals(201, created.status(), created.text());
+        VmInfo vm = created.json(VmInfo.class);
+        // 16M of guest RAM plus the monitor's 96M
+        assertEquals(new VmInfo.Quota(0.3, 112L << 20, true), vm.quota());
+
+        Cgroups cgroups = Cgroups.under(layout, parent);
+        VmCgroup group = cgroups.find("burner").orElseThrow();
+        assertEquals(List.of(vm.pid()), group.pids(), "the monitor, and only it, is in the VM's group");
+        assertEquals(0.3, group.limits().cpus(), 1e-9);
+        assertEquals(112L << 20, group.limits().memory().bytes());
+        favour("burner");
+
+        CgroupUsage before = group.usage();
+        long start = System.nanoTime();
+        Thread.sleep(3000);
+        CgroupUsage after = group.usage();
+        double cpus = (double) after.cpuTime().minus(before.cpuTime()).toNanos() / (System.nanoTime() - start);
+        System.out.printf("count stub guest through the API, quota 0.3 CPU: %.3f CPU over 3 s, %d periods throttled%n",
+                cpus, after.throttledPeriods() - before.throttledPeriods());
+        assertTrue(cpus <= 0.35, "a 0.3 CPU quota let the monitor use " + cpus + " CPU");
+        assertTrue(after.throttledPeriods() > before.throttledPeriods(), "the monitor never ran out of its quota");
+
+        VmInfo.Usage shown = node.get("burner").usage();
+        assertNotNull(shown, "the VM's info shows its group's accounting");
+        assertTrue(shown.cpuSeconds() >= after.cpuTime().toNanos() / 1e9, shown + " vs " + after);
+        assertTrue(shown.throttledPeriods() >= after.throttledPeriods(), shown + " vs " + after);
+
+        // A restarted agent finds the group again with the monitor it re-adopts.
+        agent.close();
+        api = startAgent();
+        node = new AgentClient(api);
+        VmInfo adopted = node.get("burner");
+        assertEquals("running", adopted.state());
+        assertNotNull(adopted.usage(), "the re-adopted VM's group is found again");
+        assertTrue(adopted.usage().cpuSeconds() >= shown.cpuSeconds());
+
+        node.delete("burner", true);
+        for (Path path : group.paths()) assertFalse(Files.exists(path), path + " is left after the VM was deleted");
+    }
+
+    @Test
+    void aQuotaThatCannotHoldTheVmIsRefusedNamingTheFieldAndLeavesNothing() throws Exception {
+        requireCgroups();
+        ApiClient api = startAgent();
+        for (String[] c : List.of(new String[] {"{\"cpus\": 1000}", "resources.cpus", "1000 is more than this host's"},
+                new String[] {"{\"memory\": \"32M\"}", "resources.memory", "32M is less than the VM's 16M of RAM plus 96M"},
+                new String[] {"{\"cpus\": 0.001}", "resources.cpus", "0.001 is too small"},
+                new String[] {"{\"cpus\": -1}", "resources.cpus", "-1.0 is not a positive number"})) {
+            ApiClient.Reply r = api.post("/v1/vms", JSON.readTree("{\"id\": \"bad\", \"resources\": " + c[0] + ", \"spec\": " + NodeAgentTest.COUNTER + "}"));
+            assertEquals(400, r.status(), r.text());
+            JsonNode body = JSON.readTree(r.body());
+            assertEquals(c[1], body.get("field").asText(), r.text());
+            assertTrue(body.get("message").asText().contains(c[2]), r.text());
+        }
+        assertEquals(List.of(), new AgentClient(api).list().vms());
+        assertTrue(Cgroups.under(layout, parent).find("bad").isEmpty(), "no group is left");
+    }
+}

@@ -1,0 +1,137 @@
+package io.aether.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.aether.agent.NodeAgent;
+import io.aether.agentapi.AgentClient;
+import io.aether.agentapi.NodeInfo;
+import io.aether.agentapi.RestartPolicy;
+import io.aether.agentapi.VmInfo;
+import io.aether.http.ApiClient;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code aether node --warm-pool N}: VMs handed to standby monitor processes (stub guests on this host's KVM). */
+@Timeout(120)
+class NodeWarmPoolTest {
+
+    private static final Duration CLIENT_TIMEOUT = Duration.ofSeconds(90);
+
+    @TempDir
+    Path dir;
+
+    private final List<AutoCloseable> open = new ArrayList<>();
+
+    @AfterEach
+    void stopEverything() throws Exception {
+        for (AutoCloseable c : open.reversed()) c.close();
+        NodeAgentTest.killProcessesUnder(dir);
+    }
+
+    private Path data() {
+        return dir.resolve("data");
+    }
+
+    /**
+     * The pids of the monitors started as standbys of this test's pool (their command line does not
+     * change when one is handed a VM), but {@code launched}.
+     */
+    private List<Long> standbyPids(long... launched) {
+        String pool = data().resolve("pool").toString();
+        try (Stream<ProcessHandle> all = ProcessHandle.allProcesses()) {
+            return all.filter(p -> {
+                List<String> args = NodeAgentTest.arguments(p);
+                return args.contains("--standby") && args.stream().anyMatch(a -> a.startsWith(pool));
+            }).map(ProcessHandle::pid).filter(pid -> java.util.Arrays.stream(launched).noneMatch(l -> l == pid)).sorted().toList();
+        }
+    }
+
+    /** Polls the node until its pool satisfies {@code done}, for at most 60 s (a standby is a JVM starting on a busy machine). */
+    private static NodeInfo.Pool awaitPool(AgentClient node, Predicate<NodeInfo.Pool> done, String what) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        NodeInfo.Pool pool;
+        while (!done.test(pool = node.node().pool())) {
+            assertTrue(System.nanoTime() < deadline, "the pool never " + what + ": " + pool);
+            Thread.sleep(50);
+        }
+        return pool;
+    }
+
+    @Test
+    void aVmStartsInAStandbyMonitorThePoolRefillsAndAKilledAgentReadoptsIt() throws Exception {
+        VmRunCommandTest.requireKvm();
+        List<ProcessHandle> agents = new ArrayList<>();
+        open.add(() -> agents.forEach(ProcessHandle::destroyForcibly));
+        Process agent = NodeAgentTest.startAgentProcess(data(), dir.resolve("agent.out"), "--warm-pool", "1");
+        agents.add(agent.toHandle());
+        AgentClient node = new AgentClient(ApiClient.unix(data().resolve("node.sock"), CLIENT_TIMEOUT));
+        NodeInfo.Pool ready = awaitPool(node, p -> p.ready() == 1, "had a ready standby");
+        assertEquals(1, ready.size());
+        assertTrue(ready.memoryBytes() > 1 << 20, "a standby JVM holds memory: " + ready.memoryBytes());
+        List<Long> standby = standbyPids();
+        assertEquals(1, standby.size(), "one standby monitor: " + standby);
+
+        VmInfo vm = node.create(NodeAgentTest.counter(), Map.of(), RestartPolicy.NEVER, "warm", true);
+        assertEquals("running", vm.state());
+        assertEquals(standby.getFirst(), vm.pid(), "the VM runs in the standby monitor seen before");
+        NodeSnapshotTest.awaitLog(node, "warm", 1000);
+        VmSnapshotRestoreTest.assertCountedInOrder(new String(node.logs("warm", 1 << 20), StandardCharsets.US_ASCII));
+        assertTrue(Files.exists(data().resolve("vms/warm/monitor.sock")), "the launched monitor's socket moved into the VM's folder");
+        assertTrue(Files.exists(data().resolve("vms/warm/monitor.log")), "the standby's messages became the VM's monitor log");
+
+        awaitPool(node, p -> p.ready() == 1, "refilled");
+        List<Long> refilled = standbyPids(vm.pid());
+        assertEquals(1, refilled.size(), "one standby monitor again: " + refilled);
+        assertNotEquals(vm.pid(), refilled.getFirst());
+        assertEquals("paused", node.pause("warm").state()); // it burns a CPU while the agents start
+
+        agent.destroyForcibly().waitFor(); // SIGKILL: no chance to tidy anything
+        ProcessHandle orphan = ProcessHandle.of(refilled.getFirst()).orElseThrow();
+        orphan.onExit().get(30, TimeUnit.SECONDS); // the standby of a dead agent ends itself
+        assertTrue(ProcessHandle.of(vm.pid()).orElseThrow().isAlive(), "the VM's monitor outlives its agent");
+
+        agents.add(NodeAgentTest.startAgentProcess(data(), dir.resolve("agent.out"), "--warm-pool", "1").toHandle());
+        VmInfo adopted = node.get("warm");
+        assertEquals("paused", adopted.state());
+        assertEquals(vm.pid(), adopted.pid(), "the same monitor process, re-adopted");
+        int before = node.logs("warm", 1 << 20).length;
+        assertEquals("running", node.resume("warm").state(), "the re-adopted monitor is controlled");
+        NodeSnapshotTest.awaitLog(node, "warm", before + 1000);
+        node.stop("warm", io.aether.agentapi.StopVm.forced());
+    }
+
+    @Test
+    void withNoStandbyReadyAVmStartsInAColdMonitor() throws Exception {
+        VmRunCommandTest.requireKvm();
+        // Every standby monitor fails to start (a wrapper ends it); a monitor given a VM runs.
+        NodeAgent.Options defaults = NodeAgentTest.options(data());
+        List<String> failingStandbys = new ArrayList<>(List.of("sh", "-c", "case \"$*\" in *--standby*) exit 1;; esac; exec \"$@\"", "sh"));
+        failingStandbys.addAll(defaults.monitorCommand());
+        NodeAgent agent = NodeAgent.start(defaults.withMonitorCommand(failingStandbys).withWarmPool(1));
+        open.add(agent);
+        AgentClient node = new AgentClient(ApiClient.unix(agent.socket(), CLIENT_TIMEOUT));
+        NodeInfo.Pool failing = awaitPool(node, p -> p.failed() > 0, "counted a failed standby");
+        assertEquals(0, failing.ready());
+
+        VmInfo cold = node.create(NodeAgentTest.counter(), Map.of(), RestartPolicy.NEVER, "cold", true);
+        assertEquals("running", cold.state());
+        List<String> arguments = NodeAgentTest.arguments(ProcessHandle.of(cold.pid()).orElseThrow());
+        assertTrue(arguments.contains("--spec") && !arguments.contains("--standby"), "a cold monitor: " + arguments);
+        NodeSnapshotTest.awaitLog(node, "cold", 1000);
+        node.stop("cold", io.aether.agentapi.StopVm.forced());
+    }
+}
