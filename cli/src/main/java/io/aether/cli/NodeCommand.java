@@ -11,8 +11,9 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code aether node}: the node agent daemon. */
+/** {@code aether node}: the node agent daemon; its subcommands ({@link NodeClientCommands}) manage the fabric's nodes. */
 @Command(name = "node", mixinStandardHelpOptions = true, sortOptions = false,
+        subcommands = {NodeClientCommands.Ls.class, NodeClientCommands.Drain.class, NodeClientCommands.Revoke.class},
         description = {
             "Run the node agent: this machine's microVMs behind an HTTP API.",
             "",
@@ -38,6 +39,11 @@ import picocli.CommandLine.Option;
             "       -H 'Content-Type: application/json' http://node/v1/vms \\",
             "       -d '{\"id\": \"c1\", \"spec\": {\"boot\": {\"stub\": \"count\"}}}'",
             "  curl --unix-socket /var/lib/aether/node/node.sock http://node/v1/events",
+            "",
+            "With a subcommand, it is instead a client of the fabric controller",
+            "(its socket, like 'aether job'): 'aether node ls' lists the nodes,",
+            "'aether node drain NODE' moves a node's replicas elsewhere, 'aether node",
+            "revoke NODE' shuts a node out for good.",
             ""})
 final class NodeCommand implements Callable<Integer> {
 

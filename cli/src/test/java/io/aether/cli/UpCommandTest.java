@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.aether.agentapi.AgentClient;
 import io.aether.agentapi.VmInfo;
 import io.aether.http.ApiClient;
@@ -153,5 +154,35 @@ class UpCommandTest {
         VmRunCommandTest.Result missing = run(new byte[0], aether("job", "run", dir.resolve("absent.json").toString(), "--controller", socket));
         assertEquals("aether job run: " + dir.resolve("absent.json") + ": no such file" + System.lineSeparator(), missing.err());
         assertEquals("{\"jobs\":[]}", ApiClient.unix(Path.of(socket), Duration.ofSeconds(30)).get("/v1/jobs").requireOk().text(), "nothing was submitted");
+    }
+
+    @Test
+    void nodeLsDrainAndRevokeGoThroughTheController() throws Exception {
+        VmRunCommandTest.requireKvm();
+        up(freePort());
+        String socket = dir.resolve("data/controller/controller.sock").toString();
+        VmRunCommandTest.Result ls = run(new byte[0], aether("node", "ls", "--controller", socket));
+        assertEquals(0, ls.status(), ls.err());
+        List<String> lines = ls.out().lines().toList();
+        assertEquals(List.of("NAME", "KEY", "STATE", "CAPACITY", "USED", "ALLOCATIONS", "LAST", "CONTACT"), List.of(lines.get(0).trim().split(" +")), ls.out());
+        assertTrue(lines.get(1).matches("n1 +[0-9a-f]{12} +ready +[0-9]+ vCPU, \\S+ +0 vCPU, \\S+ +0 +([0-9]+s ago|never) *"), ls.out());
+
+        VmRunCommandTest.Result drained = run(new byte[0], aether("node", "drain", "n1", "--controller", socket));
+        assertEquals(0, drained.status(), drained.err());
+        assertEquals("Node n1 is draining; its replicas move to other nodes." + System.lineSeparator(), drained.out());
+        VmRunCommandTest.Result json = run(new byte[0], aether("node", "ls", "--json", "--controller", socket));
+        JsonNode nodes = new ObjectMapper().readTree(json.out()).path("nodes");
+        assertEquals("DRAINING", nodes.get(0).path("status").asText(), json.out());
+
+        VmRunCommandTest.Result revoked = run(new byte[0], aether("node", "revoke", "n1", "--controller", socket));
+        assertEquals(0, revoked.status(), revoked.err());
+        assertTrue(run(new byte[0], aether("node", "ls", "--controller", socket)).out().lines().skip(1).findFirst().orElseThrow().contains(" revoked "));
+        VmRunCommandTest.Result unknown = run(new byte[0], aether("node", "drain", "nobody", "--controller", socket));
+        assertEquals(1, unknown.status());
+        assertEquals("aether node drain: 404 not_found: no node nobody" + System.lineSeparator(), unknown.err());
+        VmRunCommandTest.Result again = run(new byte[0], aether("node", "drain", "n1", "--controller", socket));
+        assertEquals("aether node drain: 409 conflict: node n1 is revoked" + System.lineSeparator(), again.err());
+        String events = ApiClient.unix(Path.of(socket), Duration.ofSeconds(30)).get("/v1/events?after=0").requireOk().text();
+        assertTrue(events.contains("\"NODE_REVOKED\""), events);
     }
 }

@@ -1,6 +1,7 @@
 package io.aether.fabric;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.aether.agentapi.AllocationReports;
@@ -8,6 +9,7 @@ import io.aether.agentapi.JoinRequest;
 import io.aether.fabricapi.JobSpec;
 import io.aether.fabricapi.JobSpecException;
 import io.aether.fabricapi.JobSpecJson;
+import io.aether.fabricapi.Node;
 import io.aether.http.ApiError;
 import io.aether.http.HttpServer;
 import io.aether.http.Limits;
@@ -19,11 +21,15 @@ import java.io.IOException;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -41,8 +47,10 @@ import java.util.logging.Logger;
  * GET    /v1/events?after=N     {"events": [...]}: at most 1,000 after sequence number N
  * POST   /v1/tokens             {"ttlSeconds": N}; 201 {"token": SECRET, "expires": ISO-8601}: a one-time join token
  * POST   /v1/nodes              a JoinRequest (agent-api); 201 {"node": NAME, "keyId": HEX}; 403 with the reason
- * GET    /v1/nodes/{name}/desired   the node's DesiredVms (agent-api); 404 for an unknown node
- * POST   /v1/nodes/{name}/reports   AllocationReports (agent-api); 204; 404 for an unknown node
+ * GET    /v1/nodes/{name}/desired   the node's DesiredVms (agent-api); 404 for an unknown node, 403 for a revoked one
+ * POST   /v1/nodes/{name}/reports   AllocationReports (agent-api); 204; 404 for an unknown node, 403 for a revoked one
+ * POST   /v1/nodes/{name}/drain     {"node": NAME, "status": "DRAINING"}: no new work, its replicas move; 404, 409 if revoked
+ * POST   /v1/nodes/{name}/revoke    {"node": NAME, "status": "REVOKED"}: refused from now on, its replicas move; 404
  * </pre>
  *
  * Reads are linearizable (through the leader), so a submit is seen by the next read on any
@@ -65,6 +73,9 @@ public final class Controller implements AutoCloseable {
     private final Object reconciling = new Object();
     private final JoinTokens tokens;
     private final NodeRegistration registration;
+    /** Per node, when it last pulled or reported through this controller: not replicated, each controller sees its own nodes. */
+    private final Map<String, Instant> lastContact = new ConcurrentHashMap<>();
+    private final AtomicLong revokedRequests = new AtomicLong();
 
     private Controller(ReplicatedFabric fabric, Clock clock, List<Listener> listeners, Duration reconcileEvery) throws IOException {
         this.fabric = fabric;
@@ -102,6 +113,11 @@ public final class Controller implements AutoCloseable {
         return registration.refused();
     }
 
+    /** Pulls and reports by revoked nodes refused since this controller started. */
+    long revokedRequests() {
+        return revokedRequests.get();
+    }
+
     ReplicatedFabric fabric() {
         return fabric;
     }
@@ -131,7 +147,7 @@ public final class Controller implements AutoCloseable {
 
     private Router routes() {
         return Dashboard.mount(new Router())
-                .get("/v1/nodes", req -> read("nodes"))
+                .get("/v1/nodes", this::nodes)
                 .get("/v1/jobs", req -> read("jobs"))
                 .get("/v1/allocations", req -> read("allocations"))
                 .get("/v1/jobs/{name}", this::job)
@@ -141,7 +157,11 @@ public final class Controller implements AutoCloseable {
                 .add("POST", "/v1/tokens", this::createToken, 1024, Duration.ofSeconds(30))
                 .add("POST", "/v1/nodes", this::join, 64 * 1024, Duration.ofSeconds(30))
                 .get("/v1/nodes/{name}/desired", this::desired)
-                .add("POST", "/v1/nodes/{name}/reports", this::report, MAX_REPORT_BYTES, Duration.ofSeconds(30));
+                .add("POST", "/v1/nodes/{name}/reports", this::report, MAX_REPORT_BYTES, Duration.ofSeconds(30))
+                .add("POST", "/v1/nodes/{name}/drain", req -> changeNode(req, new Command.DrainNode(req.param("name"), clock.instant())), 0,
+                        Duration.ofSeconds(30))
+                .add("POST", "/v1/nodes/{name}/revoke", req -> changeNode(req, new Command.RevokeNode(req.param("name"), clock.instant())), 0,
+                        Duration.ofSeconds(30));
     }
 
     private Response createToken(Request req) throws IOException {
@@ -163,6 +183,28 @@ public final class Controller implements AutoCloseable {
         return new Response.Json(201, JsonNodeFactory.instance.objectNode().put("node", request.name()).put("keyId", NodeRegistration.keyId(request.key())));
     }
 
+    /** The nodes, each with when it last pulled or reported through this controller ({@code lastContact}, absent if never). */
+    private Response nodes(Request req) throws IOException {
+        ArrayNode nodes = fabric.query(query("nodes")).path("nodes").deepCopy();
+        nodes.forEach(n -> {
+            Instant seen = lastContact.get(n.path("name").asText());
+            if (seen != null) ((ObjectNode) n).put("lastContact", seen.toString());
+        });
+        return new Response.Json(200, JsonNodeFactory.instance.objectNode().set("nodes", nodes));
+    }
+
+    /** Drains or revokes a node, then schedules at once so that its replicas move without waiting for the next pass. */
+    private Response changeNode(Request req, Command command) throws IOException {
+        String name = req.param("name");
+        if (fabric.propose(command) instanceof Outcome.Refused(String reason)) {
+            throw (reason.startsWith("no node ") ? new ApiError.NotFound(reason) : new ApiError.Conflict(reason)).exception();
+        }
+        LOG.info(() -> "node " + name + ": " + command.getClass().getSimpleName());
+        reconcile();
+        return new Response.Json(200, JsonNodeFactory.instance.objectNode().put("node", name)
+                .put("status", command instanceof Command.RevokeNode ? Node.Status.REVOKED.name() : Node.Status.DRAINING.name()));
+    }
+
     private Response desired(Request req) throws IOException {
         String node = requireNode(req.param("name"));
         ObjectNode desired = fabric.query(query("desired").put("node", node)).deepCopy();
@@ -182,9 +224,17 @@ public final class Controller implements AutoCloseable {
         return new Response.Empty(204);
     }
 
+    /** {@code name} if it is a node that may talk to the fabric; a revoked node's request is refused, logged and counted. */
     private String requireNode(String name) throws IOException {
         for (JsonNode n : fabric.query(query("nodes")).path("nodes")) {
-            if (n.path("name").asText().equals(name)) return name;
+            if (!n.path("name").asText().equals(name)) continue;
+            if (n.path("status").asText().equals(Node.Status.REVOKED.name())) {
+                revokedRequests.incrementAndGet();
+                LOG.warning(() -> "request of revoked node " + name + " refused");
+                throw new ApiError.Forbidden("node " + name + " is revoked").exception();
+            }
+            lastContact.put(name, clock.instant());
+            return name;
         }
         throw new ApiError.NotFound("no node " + name).exception();
     }
