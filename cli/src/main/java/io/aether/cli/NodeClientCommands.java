@@ -2,6 +2,7 @@ package io.aether.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.aether.common.ByteSize;
 import java.time.Duration;
 import java.time.Instant;
@@ -27,7 +28,9 @@ final class NodeClientCommands {
 
     @Command(name = "ls", mixinStandardHelpOptions = true,
             description = {"List the fabric's nodes: state (ready, draining, revoked), key id (SHA-256 of its ML-DSA-65 key, first 12"
-                    + " digits), capacity, what its replicas use, and how long ago it last pulled or reported through this controller."})
+                    + " digits), capacity, what its replicas use, and how long ago it last pulled or reported through this controller;"
+                    + " then, as pending, the nodes the controller heard on the local network (multicast beacons) that have not joined."
+                    + " --json prints {\"nodes\": [...], \"pending\": [...]}."})
     static final class Ls implements Callable<Integer> {
         @Mixin
         JobCommand.ControllerOptions controller;
@@ -36,8 +39,12 @@ final class NodeClientCommands {
         public Integer call() {
             return JobCommand.attempt("node ls", () -> {
                 JsonNode nodes = controller.client().get("/v1/nodes").json(JsonNode.class);
+                JsonNode pending = controller.client().get("/v1/nodes/pending").json(JsonNode.class);
                 if (controller.json) {
-                    System.out.println(JSON.writerWithDefaultPrettyPrinter().writeValueAsString(nodes));
+                    ObjectNode both = JSON.createObjectNode();
+                    both.set("nodes", nodes.path("nodes"));
+                    both.set("pending", pending.path("pending"));
+                    System.out.println(JSON.writerWithDefaultPrettyPrinter().writeValueAsString(both));
                     return;
                 }
                 Instant now = Instant.now();
@@ -48,6 +55,8 @@ final class NodeClientCommands {
                         resources(n.path("vcpus").asInt(), n.path("memory").asLong()),
                         resources(n.path("used").path("vcpus").asInt(), n.path("used").path("memory").asLong()),
                         n.path("allocations").asText("0"), age(n.path("lastContact").asText(""), now))));
+                pending.path("pending").forEach(p -> rows.add(List.of(p.path("name").asText(), shortKey(p.path("keyId").asText("")), "pending",
+                        "-", "-", "-", age(p.path("lastSeen").asText(""), now) + ", heard from " + p.path("address").asText())));
                 System.out.print(VmClientCommands.table(rows));
             });
         }

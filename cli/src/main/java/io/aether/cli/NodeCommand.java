@@ -2,13 +2,17 @@ package io.aether.cli;
 
 import io.aether.agent.NodeAgent;
 import io.aether.common.ByteSize;
+import io.aether.discovery.BeaconSender;
+import io.aether.discovery.MulticastGroup;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code aether node}: the node agent daemon; its subcommands ({@link NodeClientCommands}) manage the fabric's nodes. */
@@ -28,7 +32,10 @@ import picocli.CommandLine.Option;
             "",
             "The API (JSON, /v1/..., described at /openapi.json) listens on",
             "DATA/node.sock, mode 0600. --listen adds TLS 1.3 (X25519MLKEM768,",
-            "ML-DSA-65) for the clients whose certificates --client-cert names. VMs",
+            "ML-DSA-65) for the clients whose certificates --client-cert names, and",
+            "announces the node on the local network (multicast beacons: this host's",
+            "name, the certificate's key id, the port) so that controllers list it as",
+            "pending until it joins; --no-discovery keeps it quiet. VMs",
             "are admitted against --cpus and --memory times --overcommit; one that",
             "does not fit is refused, naming what does not fit. 'aether vm ls',",
             "'aether vm create' and the other vm commands are its clients.",
@@ -70,10 +77,15 @@ final class NodeCommand implements Callable<Integer> {
             description = "SHA-256 fingerprint (64 hex digits) of a client certificate --listen accepts; repeatable.")
     List<String> clientCertificates = new ArrayList<>();
 
+    @Mixin
+    DiscoveryOptions discovery;
+
     @Override
     public Integer call() throws IOException {
         NodeAgent.Options options;
+        Optional<MulticastGroup> group;
         try {
+            group = discovery.multicastGroup();
             NodeAgent.Options defaults = NodeAgent.Options.defaults(data);
             options = defaults.withCapacity(cpus != null ? cpus : defaults.cpus(),
                     memory != null ? parseMemory(memory) : defaults.memoryBytes(), overcommit);
@@ -96,12 +108,14 @@ final class NodeCommand implements Callable<Integer> {
             System.out.println("aether node: TLS on " + options.listen().get() + " (port " + agent.port() + "), certificate sha256:"
                     + agent.fingerprint().get() + ", " + options.clientCertificates().size() + " client certificate(s)");
         }
+        Optional<BeaconSender> beacons = NodeBeacons.start(group, agent, options, UpCommand.hostName());
         System.out.flush();
         try {
             System.out.println("aether node: " + signals.await() + " received; stopping (the VMs keep running)");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } finally {
+            beacons.ifPresent(BeaconSender::close);
             agent.close();
         }
         return 0;

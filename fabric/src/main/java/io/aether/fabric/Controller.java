@@ -6,6 +6,8 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.aether.agentapi.AllocationReports;
 import io.aether.agentapi.JoinRequest;
+import io.aether.discovery.BeaconListener;
+import io.aether.discovery.MulticastGroup;
 import io.aether.fabricapi.JobSpec;
 import io.aether.fabricapi.JobSpecException;
 import io.aether.fabricapi.JobSpecJson;
@@ -17,13 +19,17 @@ import io.aether.http.Listener;
 import io.aether.http.Request;
 import io.aether.http.Response;
 import io.aether.http.Router;
+import io.aether.security.KeyId;
 import java.io.IOException;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
@@ -51,6 +57,7 @@ import java.util.logging.Logger;
  * POST   /v1/nodes/{name}/reports   AllocationReports (agent-api); 204; 404 for an unknown node, 403 for a revoked one
  * POST   /v1/nodes/{name}/drain     {"node": NAME, "status": "DRAINING"}: no new work, its replicas move; 404, 409 if revoked
  * POST   /v1/nodes/{name}/revoke    {"node": NAME, "status": "REVOKED"}: refused from now on, its replicas move; 404
+ * GET    /v1/nodes/pending      {"discovery": true|false, "pending": [...]}: nodes heard on the multicast group that have not joined
  * </pre>
  *
  * Reads are linearizable (through the leader), so a submit is seen by the next read on any
@@ -76,27 +83,43 @@ public final class Controller implements AutoCloseable {
     /** Per node, when it last pulled or reported through this controller: not replicated, each controller sees its own nodes. */
     private final Map<String, Instant> lastContact = new ConcurrentHashMap<>();
     private final AtomicLong revokedRequests = new AtomicLong();
+    private final Optional<ControllerDiscovery> discovery;
 
-    private Controller(ReplicatedFabric fabric, Clock clock, List<Listener> listeners, Duration reconcileEvery) throws IOException {
+    private Controller(ReplicatedFabric fabric, Clock clock, List<Listener> listeners, Duration reconcileEvery, Optional<MulticastGroup> group)
+            throws IOException {
         this.fabric = fabric;
         this.clock = clock;
         this.tokens = new JoinTokens(fabric, clock, new SecureRandom());
         this.registration = new NodeRegistration(tokens);
         this.reconciler = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("fabric-reconciler").daemon().factory());
         this.server = HttpServer.start(listeners, routes(), Limits.DEFAULTS);
+        this.discovery = group.flatMap(g -> startDiscovery(g, listeners));
         reconciler.scheduleWithFixedDelay(this::reconcileQuietly, reconcileEvery.toMillis(), reconcileEvery.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     /** Starts this controller: its Raft server (which joins the group) and its API on {@code listeners}. */
     public static Controller start(ControllerConfig config, List<Listener> listeners) throws IOException {
-        return start(config, listeners, RECONCILE_EVERY);
+        return start(config, listeners, RECONCILE_EVERY, Optional.empty());
+    }
+
+    /**
+     * As {@link #start(ControllerConfig, List)}, and on the multicast {@code group}: nodes that have
+     * not joined are listed as pending from their beacons, and a controller with a TLS listener
+     * announces it (its id, its certificate's key, the port).
+     */
+    public static Controller start(ControllerConfig config, List<Listener> listeners, MulticastGroup group) throws IOException {
+        return start(config, listeners, RECONCILE_EVERY, Optional.of(group));
     }
 
     /** As {@link #start(ControllerConfig, List)}, with the background scheduling pass every {@code reconcileEvery} (tests make it rare to control when plans happen). */
     static Controller start(ControllerConfig config, List<Listener> listeners, Duration reconcileEvery) throws IOException {
+        return start(config, listeners, reconcileEvery, Optional.empty());
+    }
+
+    static Controller start(ControllerConfig config, List<Listener> listeners, Duration reconcileEvery, Optional<MulticastGroup> group) throws IOException {
         ReplicatedFabric fabric = ReplicatedFabric.start(config);
         try {
-            return new Controller(fabric, Clock.systemUTC(), listeners, reconcileEvery);
+            return new Controller(fabric, Clock.systemUTC(), listeners, reconcileEvery, group);
         } catch (IOException | RuntimeException e) {
             fabric.close();
             throw e;
@@ -111,6 +134,27 @@ public final class Controller implements AutoCloseable {
     /** Node joins this controller refused since it started. */
     long registrationsRefused() {
         return registration.refused();
+    }
+
+    /** Discovery is a convenience: a machine without a multicast-capable interface still runs a controller, without it. */
+    private Optional<ControllerDiscovery> startDiscovery(MulticastGroup group, List<Listener> listeners) {
+        try {
+            return Optional.of(ControllerDiscovery.start(group, announcement(listeners)));
+        } catch (IOException | RuntimeException e) {
+            LOG.warning("discovery is off: " + e.getMessage());
+            return Optional.empty();
+        }
+    }
+
+    /** What this controller announces: only a TLS listener can be reached from another machine. */
+    private Optional<ControllerDiscovery.Announcement> announcement(List<Listener> listeners) {
+        return listeners.stream().filter(Listener.Tcp.class::isInstance).map(Listener.Tcp.class::cast).findFirst()
+                .map(tcp -> new ControllerDiscovery.Announcement(fabric.id(), KeyId.of(tcp.credentials().certificate().getPublicKey()), server.port()));
+    }
+
+    /** Controller beacons sent since this controller started (0 without discovery or a TLS listener). */
+    long announced() {
+        return discovery.map(ControllerDiscovery::announced).orElse(0L);
     }
 
     /** Pulls and reports by revoked nodes refused since this controller started. */
@@ -148,6 +192,7 @@ public final class Controller implements AutoCloseable {
     private Router routes() {
         return Dashboard.mount(new Router())
                 .get("/v1/nodes", this::nodes)
+                .get("/v1/nodes/pending", this::pending)
                 .get("/v1/jobs", req -> read("jobs"))
                 .get("/v1/allocations", req -> read("allocations"))
                 .get("/v1/jobs/{name}", this::job)
@@ -191,6 +236,25 @@ public final class Controller implements AutoCloseable {
             if (seen != null) ((ObjectNode) n).put("lastContact", seen.toString());
         });
         return new Response.Json(200, JsonNodeFactory.instance.objectNode().set("nodes", nodes));
+    }
+
+    /** Nodes heard on the multicast group whose name and key no joined node has: discovered, not registered. */
+    private Response pending(Request req) throws IOException {
+        ObjectNode out = JsonNodeFactory.instance.objectNode().put("discovery", discovery.isPresent());
+        ArrayNode rows = out.putArray("pending");
+        if (discovery.isEmpty()) return new Response.Json(200, out);
+        Set<String> names = new HashSet<>();
+        Set<String> keys = new HashSet<>();
+        fabric.query(query("nodes")).path("nodes").forEach(n -> {
+            names.add(n.path("name").asText());
+            keys.add(n.path("keyId").asText());
+        });
+        for (BeaconListener.Heard heard : discovery.get().pending(names, keys)) {
+            rows.addObject().put("name", heard.beacon().name()).put("keyId", heard.beacon().key().hex())
+                    .put("address", heard.api().getAddress().getHostAddress()).put("port", heard.api().getPort())
+                    .put("firstSeen", heard.firstHeard().toString()).put("lastSeen", heard.lastHeard().toString());
+        }
+        return new Response.Json(200, out);
     }
 
     /** Drains or revokes a node, then schedules at once so that its replicas move without waiting for the next pass. */
@@ -301,6 +365,7 @@ public final class Controller implements AutoCloseable {
     @Override
     public void close() throws IOException {
         reconciler.shutdownNow();
+        discovery.ifPresent(ControllerDiscovery::close);
         try {
             server.close();
         } finally {
