@@ -107,7 +107,7 @@ final class NodeClientCommands {
     }
 
     /** How long ago {@code iso} was, e.g. {@code 3s ago}; {@code never} when absent. */
-    static String age(String iso, Instant now) {
+    private static String age(String iso, Instant now) {
         if (iso.isEmpty()) return "never";
         try {
             long seconds = Math.max(0, Duration.between(Instant.parse(iso), now).toSeconds());

@@ -68,6 +68,7 @@ class DiscoveryApiTest {
             assertEquals("c1", announced.name());
             assertEquals(KeyId.of(credentials.certificate().getPublicKey()), announced.key());
             assertEquals(controller.port(), announced.port());
+            assertTrue(controller.announced() >= 1, "the controller counts what it sent");
 
             Identity node = Identity.generate();
             KeyId nodeKey = KeyId.of(node.publicKey());
