@@ -83,7 +83,8 @@ public final class Controller implements AutoCloseable {
     /** Per node, when it last pulled or reported through this controller: not replicated, each controller sees its own nodes. */
     private final Map<String, Instant> lastContact = new ConcurrentHashMap<>();
     private final AtomicLong revokedRequests = new AtomicLong();
-    private final Optional<ControllerDiscovery> discovery;
+    /** Set once the API is up (a TLS listener's port is known only then); until then no node is listed as pending. */
+    private volatile Optional<ControllerDiscovery> discovery = Optional.empty();
 
     private Controller(ReplicatedFabric fabric, Clock clock, List<Listener> listeners, Duration reconcileEvery, Optional<MulticastGroup> group)
             throws IOException {
@@ -240,19 +241,20 @@ public final class Controller implements AutoCloseable {
 
     /** Nodes heard on the multicast group whose name and key no joined node has: discovered, not registered. */
     private Response pending(Request req) throws IOException {
-        ObjectNode out = JsonNodeFactory.instance.objectNode().put("discovery", discovery.isPresent());
+        Optional<ControllerDiscovery> heard = discovery;
+        ObjectNode out = JsonNodeFactory.instance.objectNode().put("discovery", heard.isPresent());
         ArrayNode rows = out.putArray("pending");
-        if (discovery.isEmpty()) return new Response.Json(200, out);
+        if (heard.isEmpty()) return new Response.Json(200, out);
         Set<String> names = new HashSet<>();
         Set<String> keys = new HashSet<>();
         fabric.query(query("nodes")).path("nodes").forEach(n -> {
             names.add(n.path("name").asText());
             keys.add(n.path("keyId").asText());
         });
-        for (BeaconListener.Heard heard : discovery.get().pending(names, keys)) {
-            rows.addObject().put("name", heard.beacon().name()).put("keyId", heard.beacon().key().hex())
-                    .put("address", heard.api().getAddress().getHostAddress()).put("port", heard.api().getPort())
-                    .put("firstSeen", heard.firstHeard().toString()).put("lastSeen", heard.lastHeard().toString());
+        for (BeaconListener.Heard node : heard.get().pending(names, keys)) {
+            rows.addObject().put("name", node.beacon().name()).put("keyId", node.beacon().key().hex())
+                    .put("address", node.api().getAddress().getHostAddress()).put("port", node.api().getPort())
+                    .put("firstSeen", node.firstHeard().toString()).put("lastSeen", node.lastHeard().toString());
         }
         return new Response.Json(200, out);
     }
