@@ -1,5 +1,6 @@
 package io.aether.cli;
 
+import io.aether.discovery.MulticastGroup;
 import io.aether.fabric.Controller;
 import io.aether.fabric.ControllerConfig;
 import io.aether.http.Listener;
@@ -10,9 +11,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -68,12 +71,17 @@ final class ControllerCommand implements Callable<Integer> {
     @Option(names = "--snapshot-every", paramLabel = "N", description = "Snapshot the state every N log entries (default: ${DEFAULT-VALUE}).")
     long snapshotEvery = ControllerConfig.DEFAULT_SNAPSHOT_EVERY;
 
+    @Mixin
+    DiscoveryOptions discovery;
+
     @Override
     public Integer call() throws IOException {
         PrintWriter err = spec.commandLine().getErr();
         ControllerConfig config;
         List<Listener> listeners = new ArrayList<>();
+        Optional<MulticastGroup> multicast;
         try {
+            multicast = discovery.multicastGroup();
             List<ControllerConfig.Peer> group = peers == null ? List.of(new ControllerConfig.Peer(id, "127.0.0.1", raftPort))
                     : ControllerConfig.parsePeers(peers);
             config = new ControllerConfig(data, id, group, snapshotEvery, ControllerConfig.DEFAULT_ELECTION_TIMEOUT);
@@ -89,7 +97,7 @@ final class ControllerCommand implements Callable<Integer> {
         Files.createDirectories(data);
         Controller controller;
         try {
-            controller = Controller.start(config, listeners);
+            controller = multicast.isPresent() ? Controller.start(config, listeners, multicast.get()) : Controller.start(config, listeners);
         } catch (IOException e) {
             err.println("aether controller: cannot start: " + e.getMessage());
             return 1;

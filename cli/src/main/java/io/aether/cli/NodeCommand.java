@@ -2,17 +2,22 @@ package io.aether.cli;
 
 import io.aether.agent.NodeAgent;
 import io.aether.common.ByteSize;
+import io.aether.discovery.BeaconSender;
+import io.aether.discovery.MulticastGroup;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-/** {@code aether node}: the node agent daemon. */
+/** {@code aether node}: the node agent daemon; its subcommands ({@link NodeClientCommands}) manage the fabric's nodes. */
 @Command(name = "node", mixinStandardHelpOptions = true, sortOptions = false,
+        subcommands = {NodeClientCommands.Ls.class, NodeClientCommands.Drain.class, NodeClientCommands.Revoke.class},
         description = {
             "Run the node agent: this machine's microVMs behind an HTTP API.",
             "",
@@ -27,7 +32,10 @@ import picocli.CommandLine.Option;
             "",
             "The API (JSON, /v1/..., described at /openapi.json) listens on",
             "DATA/node.sock, mode 0600. --listen adds TLS 1.3 (X25519MLKEM768,",
-            "ML-DSA-65) for the clients whose certificates --client-cert names. VMs",
+            "ML-DSA-65) for the clients whose certificates --client-cert names, and",
+            "announces the node on the local network (multicast beacons: this host's",
+            "name, the certificate's key id, the port) so that controllers list it as",
+            "pending until it joins; --no-discovery keeps it quiet. VMs",
             "are admitted against --cpus and --memory times --overcommit; one that",
             "does not fit is refused, naming what does not fit. Each monitor runs in",
             "its own cgroup, held to its VM's CPU and memory quota. Snapshots are",
@@ -42,6 +50,11 @@ import picocli.CommandLine.Option;
             "       -H 'Content-Type: application/json' http://node/v1/vms \\",
             "       -d '{\"id\": \"c1\", \"spec\": {\"boot\": {\"stub\": \"count\"}}}'",
             "  curl --unix-socket /var/lib/aether/node/node.sock http://node/v1/events",
+            "",
+            "With a subcommand, it is instead a client of the fabric controller",
+            "(its socket, like 'aether job'): 'aether node ls' lists the nodes,",
+            "'aether node drain NODE' moves a node's replicas elsewhere, 'aether node",
+            "revoke NODE' shuts a node out for good.",
             ""})
 final class NodeCommand implements Callable<Integer> {
 
@@ -77,10 +90,15 @@ final class NodeCommand implements Callable<Integer> {
                     + " 0 starts every VM cold (default: ${DEFAULT-VALUE}).")
     int warmPool;
 
+    @Mixin
+    DiscoveryOptions discovery;
+
     @Override
     public Integer call() throws IOException {
         NodeAgent.Options options;
+        Optional<MulticastGroup> group;
         try {
+            group = discovery.multicastGroup();
             NodeAgent.Options defaults = NodeAgent.Options.defaults(data);
             options = defaults.withCapacity(cpus != null ? cpus : defaults.cpus(),
                     memory != null ? parseMemory(memory) : defaults.memoryBytes(), overcommit).withWarmPool(warmPool);
@@ -104,12 +122,14 @@ final class NodeCommand implements Callable<Integer> {
             System.out.println("aether node: TLS on " + options.listen().get() + " (port " + agent.port() + "), certificate sha256:"
                     + agent.fingerprint().get() + ", " + options.clientCertificates().size() + " client certificate(s)");
         }
+        Optional<BeaconSender> beacons = NodeBeacons.start(group, agent, options, UpCommand.hostName());
         System.out.flush();
         try {
             System.out.println("aether node: " + signals.await() + " received; stopping (the VMs keep running)");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } finally {
+            beacons.ifPresent(BeaconSender::close);
             agent.close();
         }
         return 0;

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.aether.agent.FabricLink;
 import io.aether.agent.NodeAgent;
+import io.aether.discovery.MulticastGroup;
 import io.aether.fabric.Controller;
 import io.aether.fabric.ControllerConfig;
 import io.aether.http.ApiClient;
@@ -22,6 +23,7 @@ import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import java.util.regex.Pattern;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -68,6 +70,9 @@ final class UpCommand implements Callable<Integer> {
     @Option(names = "--raft-port", paramLabel = "PORT", description = "The controller's Raft port on 127.0.0.1 (default: ${DEFAULT-VALUE}).")
     int raftPort = 9870;
 
+    @Mixin
+    DiscoveryOptions discovery;
+
     /** {@code $XDG_DATA_HOME/aether}, else {@code ~/.local/share/aether}. */
     static Path defaultData() {
         String xdg = System.getenv("XDG_DATA_HOME");
@@ -84,6 +89,13 @@ final class UpCommand implements Callable<Integer> {
             return 2;
         }
         ControllerConfig config;
+        Optional<MulticastGroup> group;
+        try {
+            group = discovery.multicastGroup();
+        } catch (IllegalArgumentException e) {
+            err.println("aether up: " + e.getMessage());
+            return 2;
+        }
         try {
             config = ControllerConfig.single(data.resolve("controller"), raftPort);
         } catch (IllegalArgumentException e) {
@@ -94,7 +106,8 @@ final class UpCommand implements Callable<Integer> {
         Path controllerSocket = config.dataDir().resolve("controller.sock");
         Controller controller;
         try {
-            controller = Controller.start(config, List.of(new Listener.UnixSocket(controllerSocket)));
+            List<Listener> listeners = List.of(new Listener.UnixSocket(controllerSocket));
+            controller = group.isPresent() ? Controller.start(config, listeners, group.get()) : Controller.start(config, listeners);
         } catch (IOException e) {
             err.println("aether up: the controller cannot start: " + e.getMessage());
             return 1;
@@ -142,7 +155,8 @@ final class UpCommand implements Callable<Integer> {
         return token.path("token").asText();
     }
 
-    private static String hostName() {
+    /** This host's name as a node name, or {@code node1} when it makes none. */
+    static String hostName() {
         try {
             String host = InetAddress.getLocalHost().getHostName().toLowerCase(Locale.ROOT);
             int dot = host.indexOf('.');

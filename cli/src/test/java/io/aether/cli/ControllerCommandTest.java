@@ -37,6 +37,9 @@ class ControllerCommandTest {
             {"--listen", "127.0.0.1:7443", "--allow-client", "AB", "aether controller: --allow-client: 'AB' is not a SHA-256 fingerprint"
                     + " (64 lower-case hex digits)"},
             {"--snapshot-every", "0", "aether controller: --snapshot-every: 0 is less than 1"},
+            {"--discovery-group", "239.255.77.77", "aether controller: --discovery-group: '239.255.77.77' is not ADDRESS:PORT, e.g. 239.255.77.77:7947"},
+            {"--discovery-group", "10.0.0.1:7947", "aether controller: --discovery-group: 10.0.0.1 is not a multicast address"},
+            {"--discovery-group", "239.255.77.77:70000", "aether controller: --discovery-group: port 70000 is not 1..65535"},
         };
         for (String[] c : cases) {
             List<String> args = new java.util.ArrayList<>(List.of("controller", "--data", data));

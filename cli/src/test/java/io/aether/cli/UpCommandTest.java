@@ -6,21 +6,30 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.aether.agentapi.AgentClient;
 import io.aether.agentapi.VmInfo;
+import io.aether.discovery.Beacon;
+import io.aether.discovery.BeaconSender;
+import io.aether.discovery.MulticastGroup;
 import io.aether.http.ApiClient;
+import io.aether.security.Identity;
+import io.aether.security.KeyId;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
+import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 import org.junit.jupiter.api.AfterEach;
@@ -42,6 +51,9 @@ class UpCommandTest {
     Path dir;
 
     private final List<Process> ups = new ArrayList<>();
+    /** A multicast group of this test's own, so that parallel runs do not hear each other's beacons. */
+    private final String discoveryGroup = "239.255." + ThreadLocalRandom.current().nextInt(1, 255) + "." + ThreadLocalRandom.current().nextInt(1, 255) + ":"
+            + ThreadLocalRandom.current().nextInt(20_000, 60_000);
 
     @AfterEach
     void stopEverything() {
@@ -57,7 +69,8 @@ class UpCommandTest {
 
     /** Starts {@code aether up} and waits for its last start-up line; returns what it printed. */
     private List<String> up(int raftPort) throws Exception {
-        Process p = new ProcessBuilder(aether("up", "--data", dir.resolve("data").toString(), "--name", "n1", "--raft-port", Integer.toString(raftPort)))
+        Process p = new ProcessBuilder(aether("up", "--data", dir.resolve("data").toString(), "--name", "n1", "--raft-port", Integer.toString(raftPort),
+                "--discovery-group", discoveryGroup))
                 .redirectError(dir.resolve("up-" + ups.size() + ".err").toFile()).start();
         ups.add(p);
         List<String> lines = new ArrayList<>();
@@ -153,5 +166,50 @@ class UpCommandTest {
         VmRunCommandTest.Result missing = run(new byte[0], aether("job", "run", dir.resolve("absent.json").toString(), "--controller", socket));
         assertEquals("aether job run: " + dir.resolve("absent.json") + ": no such file" + System.lineSeparator(), missing.err());
         assertEquals("{\"jobs\":[]}", ApiClient.unix(Path.of(socket), Duration.ofSeconds(30)).get("/v1/jobs").requireOk().text(), "nothing was submitted");
+    }
+
+    @Test
+    void nodeLsDrainAndRevokeGoThroughTheController() throws Exception {
+        VmRunCommandTest.requireKvm();
+        up(freePort());
+        String socket = dir.resolve("data/controller/controller.sock").toString();
+        VmRunCommandTest.Result ls = run(new byte[0], aether("node", "ls", "--controller", socket));
+        assertEquals(0, ls.status(), ls.err());
+        List<String> lines = ls.out().lines().toList();
+        assertEquals(List.of("NAME", "KEY", "STATE", "CAPACITY", "USED", "ALLOCATIONS", "LAST", "CONTACT"), List.of(lines.get(0).trim().split(" +")), ls.out());
+        assertTrue(lines.get(1).matches("n1 +[0-9a-f]{12} +ready +[0-9]+ vCPU, \\S+ +0 vCPU, \\S+ +0 +([0-9]+s ago|never) *"), ls.out());
+
+        String[] group = discoveryGroup.split(":");
+        KeyId stranger = KeyId.of(Identity.generate().publicKey());
+        try (BeaconSender beacons = BeaconSender.start(MulticastGroup.on(InetAddress.getByName(group[0]), Integer.parseInt(group[1])),
+                () -> new Beacon(Beacon.Role.NODE, "edge-9", stranger, 7444, Instant.now()), Duration.ofMillis(200))) {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            String listed;
+            do {
+                Thread.sleep(200);
+                listed = run(new byte[0], aether("node", "ls", "--controller", socket)).out();
+                assertTrue(System.nanoTime() < deadline, "never pending: " + listed);
+            } while (!listed.contains("edge-9"));
+            assertTrue(listed.lines().anyMatch(l -> l.matches("edge-9 +" + stranger.hex().substring(0, 12) + " +pending +- +- +- +[0-9]+s ago, heard from [0-9.]+ *")),
+                    listed);
+        }
+
+        VmRunCommandTest.Result drained = run(new byte[0], aether("node", "drain", "n1", "--controller", socket));
+        assertEquals(0, drained.status(), drained.err());
+        assertEquals("Node n1 is draining; its replicas move to other nodes." + System.lineSeparator(), drained.out());
+        VmRunCommandTest.Result json = run(new byte[0], aether("node", "ls", "--json", "--controller", socket));
+        JsonNode nodes = new ObjectMapper().readTree(json.out()).path("nodes");
+        assertEquals("DRAINING", nodes.get(0).path("status").asText(), json.out());
+
+        VmRunCommandTest.Result revoked = run(new byte[0], aether("node", "revoke", "n1", "--controller", socket));
+        assertEquals(0, revoked.status(), revoked.err());
+        assertTrue(run(new byte[0], aether("node", "ls", "--controller", socket)).out().lines().skip(1).findFirst().orElseThrow().contains(" revoked "));
+        VmRunCommandTest.Result unknown = run(new byte[0], aether("node", "drain", "nobody", "--controller", socket));
+        assertEquals(1, unknown.status());
+        assertEquals("aether node drain: 404 not_found: no node nobody" + System.lineSeparator(), unknown.err());
+        VmRunCommandTest.Result again = run(new byte[0], aether("node", "drain", "n1", "--controller", socket));
+        assertEquals("aether node drain: 409 conflict: node n1 is revoked" + System.lineSeparator(), again.err());
+        String events = ApiClient.unix(Path.of(socket), Duration.ofSeconds(30)).get("/v1/events?after=0").requireOk().text();
+        assertTrue(events.contains("\"NODE_REVOKED\""), events);
     }
 }

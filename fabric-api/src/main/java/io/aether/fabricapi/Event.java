@@ -16,7 +16,7 @@ import java.util.Objects;
 public record Event(long sequence, Instant at, Kind kind, String subject, String detail) {
 
     public enum Kind {
-        TOKEN_CREATED, NODE_JOINED, NODE_DRAINED, JOB_SUBMITTED, JOB_UPDATED, JOB_STOPPED, JOB_PENDING, ALLOCATION_PLACED,
+        TOKEN_CREATED, NODE_JOINED, NODE_DRAINED, NODE_REVOKED, JOB_SUBMITTED, JOB_UPDATED, JOB_STOPPED, JOB_PENDING, ALLOCATION_PLACED,
         ALLOCATION_PREEMPTED, ALLOCATION_STOPPED,
         /** A node reported a new state of an allocation's VM (running, failed with the reason, ...). */
         ALLOCATION_REPORTED

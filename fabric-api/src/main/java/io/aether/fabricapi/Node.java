@@ -11,15 +11,17 @@ import java.util.TreeMap;
  * @param name unique in the fabric: {@link JobSpec#NAME}
  * @param labels what job constraints match against
  * @param capacity what the node offers to workloads
- * @param status whether new work may be placed on it
+ * @param status whether work may run on it
  */
 public record Node(String name, SortedMap<String, String> labels, Resources capacity, Status status) {
 
     public enum Status {
         /** Takes new work. */
         READY,
-        /** Keeps its work but takes no more. */
-        DRAINING
+        /** Takes no new work; the scheduler moves its replicas to other nodes (pending where none fits). */
+        DRAINING,
+        /** No longer admitted: its pulls and reports are refused, its replicas go elsewhere, its name and key stay taken. */
+        REVOKED
     }
 
     public Node {

@@ -60,9 +60,20 @@ sealed interface Command {
         }
     }
 
-    /** A node takes no new work. */
+    /** A node takes no new work; the scheduler moves its replicas elsewhere. */
     record DrainNode(String node, Instant at) implements Command {
         public DrainNode {
+            Objects.requireNonNull(node, "node");
+            Objects.requireNonNull(at, "at");
+        }
+    }
+
+    /**
+     * A node loses its right to talk to the fabric for good: its replicas go elsewhere, and its
+     * name and key stay recorded, so neither can join again.
+     */
+    record RevokeNode(String node, Instant at) implements Command {
+        public RevokeNode {
             Objects.requireNonNull(node, "node");
             Objects.requireNonNull(at, "at");
         }

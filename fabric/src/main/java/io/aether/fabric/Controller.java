@@ -1,13 +1,17 @@
 package io.aether.fabric;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.aether.agentapi.AllocationReports;
 import io.aether.agentapi.JoinRequest;
+import io.aether.discovery.BeaconListener;
+import io.aether.discovery.MulticastGroup;
 import io.aether.fabricapi.JobSpec;
 import io.aether.fabricapi.JobSpecException;
 import io.aether.fabricapi.JobSpecJson;
+import io.aether.fabricapi.Node;
 import io.aether.http.ApiError;
 import io.aether.http.HttpServer;
 import io.aether.http.Limits;
@@ -15,15 +19,23 @@ import io.aether.http.Listener;
 import io.aether.http.Request;
 import io.aether.http.Response;
 import io.aether.http.Router;
+import io.aether.security.KeyId;
 import java.io.IOException;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -41,8 +53,11 @@ import java.util.logging.Logger;
  * GET    /v1/events?after=N     {"events": [...]}: at most 1,000 after sequence number N
  * POST   /v1/tokens             {"ttlSeconds": N}; 201 {"token": SECRET, "expires": ISO-8601}: a one-time join token
  * POST   /v1/nodes              a JoinRequest (agent-api); 201 {"node": NAME, "keyId": HEX}; 403 with the reason
- * GET    /v1/nodes/{name}/desired   the node's DesiredVms (agent-api); 404 for an unknown node
- * POST   /v1/nodes/{name}/reports   AllocationReports (agent-api); 204; 404 for an unknown node
+ * GET    /v1/nodes/{name}/desired   the node's DesiredVms (agent-api); 404 for an unknown node, 403 for a revoked one
+ * POST   /v1/nodes/{name}/reports   AllocationReports (agent-api); 204; 404 for an unknown node, 403 for a revoked one
+ * POST   /v1/nodes/{name}/drain     {"node": NAME, "status": "DRAINING"}: no new work, its replicas move; 404, 409 if revoked
+ * POST   /v1/nodes/{name}/revoke    {"node": NAME, "status": "REVOKED"}: refused from now on, its replicas move; 404
+ * GET    /v1/nodes/pending      {"discovery": true|false, "pending": [...]}: nodes heard on the multicast group that have not joined
  * </pre>
  *
  * Reads are linearizable (through the leader), so a submit is seen by the next read on any
@@ -65,27 +80,47 @@ public final class Controller implements AutoCloseable {
     private final Object reconciling = new Object();
     private final JoinTokens tokens;
     private final NodeRegistration registration;
+    /** Per node, when it last pulled or reported through this controller: not replicated, each controller sees its own nodes. */
+    private final Map<String, Instant> lastContact = new ConcurrentHashMap<>();
+    private final AtomicLong revokedRequests = new AtomicLong();
+    /** Set once the API is up (a TLS listener's port is known only then); until then no node is listed as pending. */
+    private volatile Optional<ControllerDiscovery> discovery = Optional.empty();
 
-    private Controller(ReplicatedFabric fabric, Clock clock, List<Listener> listeners, Duration reconcileEvery) throws IOException {
+    private Controller(ReplicatedFabric fabric, Clock clock, List<Listener> listeners, Duration reconcileEvery, Optional<MulticastGroup> group)
+            throws IOException {
         this.fabric = fabric;
         this.clock = clock;
         this.tokens = new JoinTokens(fabric, clock, new SecureRandom());
         this.registration = new NodeRegistration(tokens);
         this.reconciler = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("fabric-reconciler").daemon().factory());
         this.server = HttpServer.start(listeners, routes(), Limits.DEFAULTS);
+        this.discovery = group.flatMap(g -> startDiscovery(g, listeners));
         reconciler.scheduleWithFixedDelay(this::reconcileQuietly, reconcileEvery.toMillis(), reconcileEvery.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     /** Starts this controller: its Raft server (which joins the group) and its API on {@code listeners}. */
     public static Controller start(ControllerConfig config, List<Listener> listeners) throws IOException {
-        return start(config, listeners, RECONCILE_EVERY);
+        return start(config, listeners, RECONCILE_EVERY, Optional.empty());
+    }
+
+    /**
+     * As {@link #start(ControllerConfig, List)}, and on the multicast {@code group}: nodes that have
+     * not joined are listed as pending from their beacons, and a controller with a TLS listener
+     * announces it (its id, its certificate's key, the port).
+     */
+    public static Controller start(ControllerConfig config, List<Listener> listeners, MulticastGroup group) throws IOException {
+        return start(config, listeners, RECONCILE_EVERY, Optional.of(group));
     }
 
     /** As {@link #start(ControllerConfig, List)}, with the background scheduling pass every {@code reconcileEvery} (tests make it rare to control when plans happen). */
     static Controller start(ControllerConfig config, List<Listener> listeners, Duration reconcileEvery) throws IOException {
+        return start(config, listeners, reconcileEvery, Optional.empty());
+    }
+
+    static Controller start(ControllerConfig config, List<Listener> listeners, Duration reconcileEvery, Optional<MulticastGroup> group) throws IOException {
         ReplicatedFabric fabric = ReplicatedFabric.start(config);
         try {
-            return new Controller(fabric, Clock.systemUTC(), listeners, reconcileEvery);
+            return new Controller(fabric, Clock.systemUTC(), listeners, reconcileEvery, group);
         } catch (IOException | RuntimeException e) {
             fabric.close();
             throw e;
@@ -100,6 +135,32 @@ public final class Controller implements AutoCloseable {
     /** Node joins this controller refused since it started. */
     long registrationsRefused() {
         return registration.refused();
+    }
+
+    /** Discovery is a convenience: a machine without a multicast-capable interface still runs a controller, without it. */
+    private Optional<ControllerDiscovery> startDiscovery(MulticastGroup group, List<Listener> listeners) {
+        try {
+            return Optional.of(ControllerDiscovery.start(group, announcement(listeners)));
+        } catch (IOException | RuntimeException e) {
+            LOG.warning("discovery is off: " + e.getMessage());
+            return Optional.empty();
+        }
+    }
+
+    /** What this controller announces: only a TLS listener can be reached from another machine. */
+    private Optional<ControllerDiscovery.Announcement> announcement(List<Listener> listeners) {
+        return listeners.stream().filter(Listener.Tcp.class::isInstance).map(Listener.Tcp.class::cast).findFirst()
+                .map(tcp -> new ControllerDiscovery.Announcement(fabric.id(), KeyId.of(tcp.credentials().certificate().getPublicKey()), server.port()));
+    }
+
+    /** Controller beacons sent since this controller started (0 without discovery or a TLS listener). */
+    long announced() {
+        return discovery.map(ControllerDiscovery::announced).orElse(0L);
+    }
+
+    /** Pulls and reports by revoked nodes refused since this controller started. */
+    long revokedRequests() {
+        return revokedRequests.get();
     }
 
     ReplicatedFabric fabric() {
@@ -131,7 +192,8 @@ public final class Controller implements AutoCloseable {
 
     private Router routes() {
         return Dashboard.mount(new Router())
-                .get("/v1/nodes", req -> read("nodes"))
+                .get("/v1/nodes", this::nodes)
+                .get("/v1/nodes/pending", this::pending)
                 .get("/v1/jobs", req -> read("jobs"))
                 .get("/v1/allocations", req -> read("allocations"))
                 .get("/v1/jobs/{name}", this::job)
@@ -141,7 +203,11 @@ public final class Controller implements AutoCloseable {
                 .add("POST", "/v1/tokens", this::createToken, 1024, Duration.ofSeconds(30))
                 .add("POST", "/v1/nodes", this::join, 64 * 1024, Duration.ofSeconds(30))
                 .get("/v1/nodes/{name}/desired", this::desired)
-                .add("POST", "/v1/nodes/{name}/reports", this::report, MAX_REPORT_BYTES, Duration.ofSeconds(30));
+                .add("POST", "/v1/nodes/{name}/reports", this::report, MAX_REPORT_BYTES, Duration.ofSeconds(30))
+                .add("POST", "/v1/nodes/{name}/drain", req -> changeNode(req, new Command.DrainNode(req.param("name"), clock.instant())), 0,
+                        Duration.ofSeconds(30))
+                .add("POST", "/v1/nodes/{name}/revoke", req -> changeNode(req, new Command.RevokeNode(req.param("name"), clock.instant())), 0,
+                        Duration.ofSeconds(30));
     }
 
     private Response createToken(Request req) throws IOException {
@@ -163,6 +229,48 @@ public final class Controller implements AutoCloseable {
         return new Response.Json(201, JsonNodeFactory.instance.objectNode().put("node", request.name()).put("keyId", NodeRegistration.keyId(request.key())));
     }
 
+    /** The nodes, each with when it last pulled or reported through this controller ({@code lastContact}, absent if never). */
+    private Response nodes(Request req) throws IOException {
+        ArrayNode nodes = fabric.query(query("nodes")).path("nodes").deepCopy();
+        nodes.forEach(n -> {
+            Instant seen = lastContact.get(n.path("name").asText());
+            if (seen != null) ((ObjectNode) n).put("lastContact", seen.toString());
+        });
+        return new Response.Json(200, JsonNodeFactory.instance.objectNode().set("nodes", nodes));
+    }
+
+    /** Nodes heard on the multicast group whose name and key no joined node has: discovered, not registered. */
+    private Response pending(Request req) throws IOException {
+        Optional<ControllerDiscovery> heard = discovery;
+        ObjectNode out = JsonNodeFactory.instance.objectNode().put("discovery", heard.isPresent());
+        ArrayNode rows = out.putArray("pending");
+        if (heard.isEmpty()) return new Response.Json(200, out);
+        Set<String> names = new HashSet<>();
+        Set<String> keys = new HashSet<>();
+        fabric.query(query("nodes")).path("nodes").forEach(n -> {
+            names.add(n.path("name").asText());
+            keys.add(n.path("keyId").asText());
+        });
+        for (BeaconListener.Heard node : heard.get().pending(names, keys)) {
+            rows.addObject().put("name", node.beacon().name()).put("keyId", node.beacon().key().hex())
+                    .put("address", node.api().getAddress().getHostAddress()).put("port", node.api().getPort())
+                    .put("firstSeen", node.firstHeard().toString()).put("lastSeen", node.lastHeard().toString());
+        }
+        return new Response.Json(200, out);
+    }
+
+    /** Drains or revokes a node, then schedules at once so that its replicas move without waiting for the next pass. */
+    private Response changeNode(Request req, Command command) throws IOException {
+        String name = req.param("name");
+        if (fabric.propose(command) instanceof Outcome.Refused(String reason)) {
+            throw (reason.startsWith("no node ") ? new ApiError.NotFound(reason) : new ApiError.Conflict(reason)).exception();
+        }
+        LOG.info(() -> "node " + name + ": " + command.getClass().getSimpleName());
+        reconcile();
+        return new Response.Json(200, JsonNodeFactory.instance.objectNode().put("node", name)
+                .put("status", command instanceof Command.RevokeNode ? Node.Status.REVOKED.name() : Node.Status.DRAINING.name()));
+    }
+
     private Response desired(Request req) throws IOException {
         String node = requireNode(req.param("name"));
         ObjectNode desired = fabric.query(query("desired").put("node", node)).deepCopy();
@@ -182,9 +290,17 @@ public final class Controller implements AutoCloseable {
         return new Response.Empty(204);
     }
 
+    /** {@code name} if it is a node that may talk to the fabric; a revoked node's request is refused, logged and counted. */
     private String requireNode(String name) throws IOException {
         for (JsonNode n : fabric.query(query("nodes")).path("nodes")) {
-            if (n.path("name").asText().equals(name)) return name;
+            if (!n.path("name").asText().equals(name)) continue;
+            if (n.path("status").asText().equals(Node.Status.REVOKED.name())) {
+                revokedRequests.incrementAndGet();
+                LOG.warning(() -> "request of revoked node " + name + " refused");
+                throw new ApiError.Forbidden("node " + name + " is revoked").exception();
+            }
+            lastContact.put(name, clock.instant());
+            return name;
         }
         throw new ApiError.NotFound("no node " + name).exception();
     }
@@ -251,6 +367,7 @@ public final class Controller implements AutoCloseable {
     @Override
     public void close() throws IOException {
         reconciler.shutdownNow();
+        discovery.ifPresent(ControllerDiscovery::close);
         try {
             server.close();
         } finally {

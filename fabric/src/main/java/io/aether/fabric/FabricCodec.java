@@ -61,6 +61,7 @@ final class FabricCodec {
                 c.states().forEach(states::put);
             }
             case Command.DrainNode c -> o.put("type", "drain-node").put("node", c.node());
+            case Command.RevokeNode c -> o.put("type", "revoke-node").put("node", c.node());
             case Command.SubmitJob c -> o.put("type", "submit-job").set("spec", JobSpecJson.tree(c.spec()));
             case Command.StopJob c -> o.put("type", "stop-job").put("job", c.job());
             case Command.ApplyPlan c -> {
@@ -90,6 +91,7 @@ final class FabricCodec {
             case "join-node" -> new Command.JoinNode(text(o, "tokenHash"), node(field(o, "node")), text(o, "key"), at);
             case "report-allocations" -> new Command.ReportAllocations(text(o, "node"), labels(field(o, "states"), "states"), at);
             case "drain-node" -> new Command.DrainNode(text(o, "node"), at);
+            case "revoke-node" -> new Command.RevokeNode(text(o, "node"), at);
             case "submit-job" -> new Command.SubmitJob(JobSpecJson.read(field(o, "spec")), at);
             case "stop-job" -> new Command.StopJob(text(o, "job"), at);
             case "apply-plan" -> new Command.ApplyPlan(new Command.Plan(list(o, "placements", FabricCodec::allocation),

@@ -68,6 +68,7 @@ final class FabricState {
             case Command.CreateToken c -> createToken(c);
             case Command.JoinNode c -> join(c);
             case Command.DrainNode c -> drain(c);
+            case Command.RevokeNode c -> revoke(c);
             case Command.ReportAllocations c -> report(c);
             case Command.SubmitJob c -> submit(c);
             case Command.StopJob c -> stop(c);
@@ -91,7 +92,9 @@ final class FabricState {
         if (token == null) return refuse("join token unknown");
         if (token.usedBy().isPresent()) return refuse("join token already used");
         if (!c.at().isBefore(token.expires())) return refuse("join token expired at " + token.expires());
-        if (nodes.containsKey(name)) return refuse("node " + name + " has already joined");
+        if (nodes.containsKey(name)) {
+            return refuse(nodes.get(name).status() == Node.Status.REVOKED ? "node " + name + " is revoked" : "node " + name + " has already joined");
+        }
         if (nodes.size() >= MAX_NODES) return refuse("the fabric has " + MAX_NODES + " nodes, its limit");
         if (keys.containsValue(c.key())) return refuse("this key is already another node's identity");
         tokens.put(token.hash(), new Token(token.hash(), token.expires(), Optional.of(name)));
@@ -117,9 +120,19 @@ final class FabricState {
     private Outcome drain(Command.DrainNode c) {
         Node node = nodes.get(c.node());
         if (node == null) return refuse("no node " + c.node());
+        if (node.status() == Node.Status.REVOKED) return refuse("node " + node.name() + " is revoked");
         if (node.status() == Node.Status.DRAINING) return applied(0);
         nodes.put(node.name(), node.withStatus(Node.Status.DRAINING));
-        return applied(record(c.at(), Event.Kind.NODE_DRAINED, "node " + node.name(), "takes no new work"));
+        return applied(record(c.at(), Event.Kind.NODE_DRAINED, "node " + node.name(), "takes no new work; its replicas move to other nodes"));
+    }
+
+    private Outcome revoke(Command.RevokeNode c) {
+        Node node = nodes.get(c.node());
+        if (node == null) return refuse("no node " + c.node());
+        if (node.status() == Node.Status.REVOKED) return applied(0);
+        nodes.put(node.name(), node.withStatus(Node.Status.REVOKED));
+        return applied(record(c.at(), Event.Kind.NODE_REVOKED, "node " + node.name(),
+                "its pulls and reports are refused from now on; its replicas move to other nodes"));
     }
 
     private Outcome submit(Command.SubmitJob c) {
@@ -171,7 +184,8 @@ final class FabricState {
             Allocation a = allocations.get(id);
             if (a == null || !removed.add(id)) return Optional.of("allocation " + id + " is not there to stop");
             Job job = jobs.get(a.job());
-            if (job != null && a.replica() < job.spec().replicas() && nodes.containsKey(a.node())) {
+            Node node = nodes.get(a.node());
+            if (job != null && a.replica() < job.spec().replicas() && node != null && node.status() == Node.Status.READY) {
                 return Optional.of("allocation " + id + " is still wanted");
             }
         }

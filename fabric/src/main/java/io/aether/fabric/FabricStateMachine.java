@@ -8,10 +8,13 @@ import io.aether.fabricapi.Allocation;
 import io.aether.fabricapi.Job;
 import io.aether.fabricapi.JobSpec;
 import io.aether.fabricapi.JobSpecJson;
+import io.aether.fabricapi.Resources;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Function;
@@ -168,10 +171,19 @@ final class FabricStateMachine extends BaseStateMachine {
         switch (what) {
             case "nodes" -> {
                 ArrayNode nodes = out.putArray("nodes");
+                Map<String, Resources> used = new HashMap<>();
+                Map<String, Integer> replicas = new HashMap<>();
+                s.allocations.values().forEach(a -> {
+                    used.merge(a.node(), a.resources(), Resources::plus);
+                    replicas.merge(a.node(), 1, Integer::sum);
+                });
                 s.nodes.values().forEach(n -> {
                     ObjectNode node = FabricCodec.node(n);
                     String key = s.keys.get(n.name());
                     if (key != null) node.put("keyId", NodeRegistration.keyId(key));
+                    Resources usage = used.getOrDefault(n.name(), Resources.NONE);
+                    node.putObject("used").put("vcpus", usage.vcpus()).put("memory", usage.memory().bytes());
+                    node.put("allocations", replicas.getOrDefault(n.name(), 0));
                     nodes.add(node);
                 });
             }

@@ -10,6 +10,7 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.PriorityQueue;
@@ -30,7 +31,8 @@ import java.util.stream.Collectors;
  * left emptiest), then node name. A replica that fits nowhere may, if its job allows it, stop
  * strictly lower-priority replicas on one node (the fewest, then the lowest priorities); those go
  * back in line for a node of their own. What still has no node is pending, with the reason.
- * Replicas of stopped jobs, replicas past a job's count and replicas on nodes that left are stopped.
+ * Replicas of stopped jobs, replicas past a job's count and replicas on nodes that left, drain or
+ * were revoked are stopped, and the last two are placed again like any replica without a node.
  */
 final class Scheduler {
 
@@ -95,7 +97,8 @@ final class Scheduler {
             view.allocations().forEach(a -> sorted.put(a.id(), a));
             for (Allocation a : sorted.values()) {
                 JobSpec job = jobs.get(a.job());
-                if (job == null || a.replica() >= job.replicas() || !nodes.containsKey(a.node())) {
+                Node node = nodes.get(a.node());
+                if (job == null || a.replica() >= job.replicas() || node == null || node.status() != Node.Status.READY) {
                     stops.add(a.id());
                 } else {
                     take(a);
@@ -143,7 +146,7 @@ final class Scheduler {
 
         /** Why {@code node} can never take {@code job}'s replicas as things stand, resources aside. */
         private Optional<String> refusal(JobSpec job, Node node) {
-            if (node.status() != Node.Status.READY) return Optional.of("draining");
+            if (node.status() != Node.Status.READY) return Optional.of(node.status().name().toLowerCase(Locale.ROOT));
             for (Map.Entry<String, String> c : job.constraints().entrySet()) {
                 if (!c.getValue().equals(node.labels().get(c.getKey()))) return Optional.of("without label " + c.getKey() + "=" + c.getValue());
             }

@@ -5,18 +5,25 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.aether.discovery.Beacon;
+import io.aether.discovery.BeaconSender;
+import io.aether.discovery.MulticastGroup;
 import io.aether.http.ApiClient;
 import io.aether.http.Listener;
+import io.aether.security.KeyId;
 import io.aether.testkit.Prerequisites;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -35,17 +42,28 @@ class DashboardTest {
     Path dir;
 
     @Test
-    void showsNodesJobsAllocationsAndEventsWithEveryValueAsText() throws IOException, InterruptedException {
+    void showsNodesJobsAllocationsAndEventsWithEveryValueAsText() throws Exception {
         Path chromium = HeadlessChromium.find().orElse(null);
         Prerequisites.require(chromium != null, "chromium (Debian package chromium) is not on the PATH: the dashboard test loads the page in it");
         Path socket = dir.resolve("controller.sock");
         // Plans only on a submit, so what the page shows is settled before it loads.
-        try (Controller controller = Controller.start(Fabrics.group(dir, 1, 1000).getFirst(), List.of(new Listener.UnixSocket(socket)), Duration.ofHours(1));
-                UnixSocketForward forward = new UnixSocketForward(socket)) {
+        MulticastGroup group = DiscoveryApiTest.freshGroup();
+        try (Controller controller = Controller.start(Fabrics.group(dir, 1, 1000).getFirst(), List.of(new Listener.UnixSocket(socket)), Duration.ofHours(1),
+                Optional.of(group));
+                UnixSocketForward forward = new UnixSocketForward(socket);
+                BeaconSender stranger = BeaconSender.start(group, () -> new Beacon(Beacon.Role.NODE, "edge-9", new KeyId("cd".repeat(32)), 7444, Instant.now()),
+                        Duration.ofMillis(200))) {
             JoinTokens tokens = new JoinTokens(controller.fabric(), Clock.systemUTC(), new SecureRandom());
             // A node's label values are free text: the one place a node's own words reach the page.
             assertInstanceOf(Outcome.Applied.class, tokens.join(tokens.create(Duration.ofMinutes(5)).secret(), Fabrics.node("edge-1", 4, 4096, Map.of("rack", HOSTILE)), Fabrics.key("edge-1")));
+            assertInstanceOf(Outcome.Applied.class, tokens.join(tokens.create(Duration.ofMinutes(5)).secret(), Fabrics.node("edge-2", 4, 4096, Map.of()), Fabrics.key("edge-2")));
+            assertInstanceOf(Outcome.Applied.class, controller.fabric().propose(new Command.RevokeNode("edge-2", Instant.now())));
             ApiClient api = ApiClient.unix(socket, Duration.ofSeconds(10));
+            long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+            while (api.get("/v1/nodes/pending").json(JsonNode.class).path("pending").isEmpty()) {
+                assertTrue(System.nanoTime() < deadline, "edge-9's beacon never came");
+                Thread.sleep(50);
+            }
             ObjectNode web = JSON.createObjectNode().put("name", "web");
             web.putObject("workload").putObject("vm").put("memory", "128M").putObject("boot").put("kernel", "/vm/vmlinuz").put("cmdline", "console=ttyS0 " + HOSTILE);
             web.putObject("resources").put("vcpus", 1).put("memory", "256M");
@@ -61,6 +79,8 @@ class DashboardTest {
             assertEquals(List.of(), page.console(), "the page logs nothing: no CSP violation, no script error");
             String dom = page.dom();
             assertTrue(dom.contains("<td>edge-1</td><td class=\"state-READY\">READY</td><td>rack=" + HOSTILE_AS_TEXT + "</td><td>1 / 4</td><td>256 MiB / 4096 MiB</td><td>1</td>"), dom);
+            assertTrue(dom.contains("<td>edge-2</td><td class=\"state-REVOKED\">REVOKED</td><td></td><td>0 / 4</td><td>0 MiB / 4096 MiB</td><td>0</td>"), dom);
+            assertTrue(dom.matches("(?s).*<td>edge-9</td><td class=\"state-PENDING\">PENDING</td><td>discovered at [0-9.]+, not registered</td><td></td><td></td><td></td>.*"), dom);
             assertTrue(dom.contains("<td>web</td><td>1</td><td>vm {\"kernel\":\"/vm/vmlinuz\",\"cmdline\":\"console=ttyS0 " + HOSTILE_AS_TEXT + "\"}</td><td>0</td><td>1 / 1</td><td class=\"pending\"></td>"), dom);
             assertTrue(dom.contains("<td>huge</td><td>1</td><td>vm {\"stub\":\"hello\"}</td><td>0</td><td>0 / 1</td><td class=\"pending\">1 of 1 replicas have no node: "), dom);
             assertTrue(dom.contains("<td>web</td><td>0</td><td>edge-1</td><td>1</td><td>256 MiB</td><td>0</td>"), dom);

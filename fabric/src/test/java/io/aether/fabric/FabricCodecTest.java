@@ -39,6 +39,7 @@ class FabricCodecTest {
                 + "\"pending\":{\"big\":\"1 of 1 replicas have no node: no node has joined\"},\"at\":1765022400000}",
                 text(new Command.ApplyPlan(plan, T)));
         assertEquals("{\"type\":\"stop-job\",\"job\":\"web\",\"at\":1765022400000}", text(new Command.StopJob("web", T)));
+        assertEquals("{\"type\":\"revoke-node\",\"node\":\"n1\",\"at\":1765022400000}", text(new Command.RevokeNode("n1", T)));
     }
 
     @Test
@@ -47,6 +48,7 @@ class FabricCodecTest {
                 new Command.CreateToken(HASH, T.plusSeconds(60), T),
                 new Command.JoinNode(HASH, Fabrics.node("n1", 4, 4096, Map.of("zone", "x")), Fabrics.key("n1"), T),
                 new Command.DrainNode("n1", T),
+                new Command.RevokeNode("n1", T),
                 new Command.ReportAllocations("n1", new TreeMap<>(Map.of("hello.0", "running", "hello.1", "failed: monitor exited with status 1")), T),
                 new Command.SubmitJob(Fabrics.stubJob("hello").withReplicas(3), T),
                 new Command.StopJob("hello", T),

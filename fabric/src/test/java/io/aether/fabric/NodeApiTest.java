@@ -19,6 +19,7 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -137,6 +138,72 @@ class NodeApiTest {
             assertEquals(0, after.path("vms").size());
             assertTrue(after.path("revision").asLong() > revision, after.toString());
         }
+    }
+
+    /** Drain moves a node's replicas to another node; revoke refuses the node's later requests and leaves what fits nowhere pending. */
+    @Test
+    void drainMovesReplicasAndRevokeShutsTheNodeOut() throws IOException {
+        Path socket = dir.resolve("controller.sock");
+        try (Controller controller = Controller.start(Fabrics.group(dir, 1, 1000).getFirst(), List.of(new Listener.UnixSocket(socket)), Duration.ofHours(1))) {
+            ApiClient api = ApiClient.unix(socket, Duration.ofSeconds(10));
+            Identity first = Identity.generate();
+            Identity second = Identity.generate();
+            assertEquals(201, api.post("/v1/nodes", request("n1", token(api), first, first)).status());
+            String spec = "{\"name\":\"web\",\"workload\":{\"vm\":{\"boot\":{\"stub\":\"count\"},\"memory\":\"16M\"}},\"resources\":{\"vcpus\":1,\"memory\":\"32M\"}}";
+            assertEquals(201, api.post("/v1/jobs", JSON.readTree(spec)).status());
+            assertEquals(201, api.post("/v1/nodes", request("n2", token(api), second, second)).status());
+            assertEquals(Map.of("web.0", "n1"), placements(api));
+            assertEquals(200, api.get("/v1/nodes/n1/desired").status());
+            JsonNode n1 = node(api, "n1");
+            assertEquals(1, n1.path("allocations").asInt(), n1.toString());
+            assertEquals(1, n1.path("used").path("vcpus").asInt(), n1.toString());
+            assertEquals(32L << 20, n1.path("used").path("memory").asLong(), n1.toString());
+            assertTrue(n1.path("lastContact").isTextual(), "a pull is contact: " + n1);
+            assertTrue(node(api, "n2").path("lastContact").isMissingNode(), "n2 never pulled");
+
+            ApiClient.Reply drained = api.post("/v1/nodes/n1/drain", null);
+            assertEquals(200, drained.status(), drained.text());
+            assertEquals("DRAINING", node(api, "n1").path("status").asText());
+            assertEquals(Map.of("web.0", "n2"), placements(api), "the replica moved");
+            assertEquals(0, api.get("/v1/nodes/n1/desired").json(JsonNode.class).path("vms").size());
+            assertEquals(200, api.post("/v1/nodes/n1/drain", null).status(), "draining again changes nothing");
+
+            assertEquals(200, api.post("/v1/nodes/n2/revoke", null).status());
+            assertEquals("REVOKED", node(api, "n2").path("status").asText());
+            assertEquals(Map.of(), placements(api));
+            assertEquals("1 of 1 replicas have no node: 1 node draining, 1 node revoked",
+                    api.get("/v1/jobs/web").json(JsonNode.class).path("job").path("pending").asText());
+            ApiClient.Reply pull = api.get("/v1/nodes/n2/desired");
+            assertEquals(403, pull.status(), pull.text());
+            assertTrue(pull.text().contains("node n2 is revoked"), pull.text());
+            AllocationReports report = new AllocationReports(1, List.of(new AllocationReports.Report("web.0", "running", null)));
+            assertEquals(403, api.post("/v1/nodes/n2/reports", report).status());
+            assertEquals(2, controller.revokedRequests());
+            ApiClient.Reply rejoin = api.post("/v1/nodes", request("n2", token(api), second, second));
+            assertEquals(403, rejoin.status());
+            assertTrue(rejoin.text().contains("node n2 is revoked"), rejoin.text());
+
+            assertEquals(409, api.post("/v1/nodes/n2/drain", null).status(), "a revoked node stays revoked");
+            assertEquals(404, api.post("/v1/nodes/n9/drain", null).status());
+            assertEquals(404, api.post("/v1/nodes/n9/revoke", null).status());
+            List<String> events = events(api);
+            assertTrue(events.containsAll(List.of("NODE_DRAINED node n1", "NODE_REVOKED node n2")), events.toString());
+            assertEquals(1, events.stream().filter(e -> e.startsWith("NODE_DRAINED")).count(), "a repeated drain records nothing");
+        }
+    }
+
+    private static Map<String, String> placements(ApiClient api) throws IOException {
+        Map<String, String> out = new TreeMap<>();
+        api.get("/v1/allocations").json(JsonNode.class).path("allocations").forEach(a -> out.put(a.path("job").asText() + "." + a.path("replica").asInt(),
+                a.path("node").asText()));
+        return out;
+    }
+
+    private static JsonNode node(ApiClient api, String name) throws IOException {
+        for (JsonNode n : api.get("/v1/nodes").json(JsonNode.class).path("nodes")) {
+            if (n.path("name").asText().equals(name)) return n;
+        }
+        throw new AssertionError("no node " + name);
     }
 
     private static List<String> names(JsonNode object) {

@@ -21,6 +21,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
+import java.util.TreeMap;
 import java.util.random.RandomGenerator;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -109,6 +110,46 @@ class SchedulerTest {
         Command.Plan plan = Scheduler.plan(new Scheduler.View(nodes, List.of(submitted(kept)), running));
         assertEquals(List.of("gone.0", "kept.0", "kept.3"), plan.stops());
         assertEquals(Map.of("kept.0", "a"), nodesOf(plan));
+    }
+
+    /** Replicas on a draining or revoked node are stopped and placed on a ready node, or wait pending when none has room; the state takes that plan. */
+    @Test
+    void drainingAndRevokedNodesHandTheirReplicasOn() {
+        FabricState state = new FabricState();
+        for (String name : List.of("a", "b", "c")) {
+            String hash = JoinTokens.hash(name);
+            state.apply(new Command.CreateToken(hash, T.plusSeconds(60), T));
+            state.apply(new Command.JoinNode(hash, Fabrics.node(name, 2, 2048, Map.of()), Fabrics.key(name), T));
+        }
+        state.apply(new Command.SubmitJob(sized("web", 3, 2, 1024).withPlacement(JobSpec.Placement.SPREAD, Optional.empty()), T));
+        state.apply(new Command.ApplyPlan(Scheduler.plan(Scheduler.View.of(state)), T));
+        assertEquals(Map.of("web.0", "a", "web.1", "b", "web.2", "c"), nodesOf(state));
+
+        state.apply(new Command.SubmitJob(sized("web", 2, 2, 1024).withPlacement(JobSpec.Placement.SPREAD, Optional.empty()), T));
+        state.apply(new Command.ApplyPlan(Scheduler.plan(Scheduler.View.of(state)), T));
+        assertEquals(Map.of("web.0", "a", "web.1", "b"), nodesOf(state));
+        state.apply(new Command.DrainNode("a", T));
+        Command.Plan plan = Scheduler.plan(Scheduler.View.of(state));
+        assertEquals(List.of("web.0"), plan.stops());
+        assertEquals(Map.of("web.0", "c"), nodesOf(plan));
+        assertEquals(new Outcome.Applied(state.lastSequence + 2), state.apply(new Command.ApplyPlan(plan, T)));
+        assertEquals(Map.of("web.0", "c", "web.1", "b"), nodesOf(state));
+
+        state.apply(new Command.RevokeNode("b", T));
+        plan = Scheduler.plan(Scheduler.View.of(state));
+        assertEquals(List.of("web.1"), plan.stops());
+        assertEquals(List.of(), plan.placements());
+        assertEquals(Map.of("web", "1 of 2 replicas have no node: 1 node draining, 1 node revoked, 1 node without 2 vCPUs and 1G free"), plan.pending());
+        assertTrue(state.apply(new Command.ApplyPlan(plan, T)) instanceof Outcome.Applied);
+        assertEquals(Map.of("web.0", "c"), nodesOf(state));
+        assertEquals(List.of(), state.desiredFor("b").allocations());
+        assertEquals(new Outcome.Refused("node b is revoked"), state.apply(new Command.DrainNode("b", T)));
+    }
+
+    private static Map<String, String> nodesOf(FabricState state) {
+        Map<String, String> out = new TreeMap<>();
+        state.allocations.values().forEach(a -> out.put(a.id(), a.node()));
+        return out;
     }
 
     /** A plan made from a state that has moved on is refused whole, and the state is left as it was. */

@@ -5,7 +5,7 @@
 
 const REFRESH_MS = 2000;
 const MAX_EVENTS = 500;
-const NODE_STATES = new Set(["READY", "DRAINING"]);
+const NODE_STATES = new Set(["READY", "DRAINING", "REVOKED", "PENDING"]);
 let lastEvent = 0;
 
 async function api(path) {
@@ -47,25 +47,27 @@ function workload(w) {
   return "?";
 }
 
-function drawNodes(nodes, allocations) {
-  const used = new Map();
-  for (const a of allocations) {
-    const u = used.get(a.node) || { vcpus: 0, memory: 0, replicas: 0 };
-    u.vcpus += a.vcpus;
-    u.memory += a.memory;
-    u.replicas += 1;
-    used.set(a.node, u);
-  }
-  const body = fill("nodes", nodes, 6, "no node has joined");
+// Joined nodes (ready, draining, revoked), then the nodes heard on the network that have not joined.
+function drawNodes(nodes, pending) {
+  const body = fill("nodes", nodes.concat(pending), 6, "no node has joined or been heard");
   for (const n of nodes) {
-    const u = used.get(n.name) || { vcpus: 0, memory: 0, replicas: 0 };
+    const used = n.used || { vcpus: 0, memory: 0 };
     const row = body.insertRow();
     cell(row, n.name);
     cell(row, n.status, NODE_STATES.has(n.status) ? "state-" + n.status : "");
     cell(row, labels(n.labels));
-    cell(row, u.vcpus + " / " + n.vcpus);
-    cell(row, mebibytes(u.memory) + " / " + mebibytes(n.memory));
-    cell(row, u.replicas);
+    cell(row, used.vcpus + " / " + n.vcpus);
+    cell(row, mebibytes(used.memory) + " / " + mebibytes(n.memory));
+    cell(row, n.allocations);
+  }
+  for (const p of pending) {
+    const row = body.insertRow();
+    cell(row, p.name);
+    cell(row, "PENDING", "state-PENDING");
+    cell(row, "discovered at " + p.address + ", not registered");
+    cell(row, "");
+    cell(row, "");
+    cell(row, "");
   }
 }
 
@@ -112,9 +114,9 @@ function drawEvents(events) {
 async function refresh() {
   const status = document.getElementById("status");
   try {
-    const [nodes, jobs, allocations, events] = await Promise.all([
-      api("/v1/nodes"), api("/v1/jobs"), api("/v1/allocations"), api("/v1/events?after=" + lastEvent)]);
-    drawNodes(nodes.nodes, allocations.allocations);
+    const [nodes, pending, jobs, allocations, events] = await Promise.all([
+      api("/v1/nodes"), api("/v1/nodes/pending"), api("/v1/jobs"), api("/v1/allocations"), api("/v1/events?after=" + lastEvent)]);
+    drawNodes(nodes.nodes, pending.pending);
     drawJobs(jobs.jobs, allocations.allocations);
     drawAllocations(allocations.allocations);
     drawEvents(events.events);
