@@ -2,7 +2,7 @@ package io.aether.agent;
 
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
-import io.aether.vmspec.SpecException;
+import io.aether.common.FieldException;
 import io.aether.vmspec.VmSpec;
 import io.aether.vmspec.VmSpecJson;
 import java.io.IOException;
@@ -177,7 +177,7 @@ final class DataDir implements AutoCloseable {
         VmSpec spec;
         try {
             spec = VmSpecJson.read(new String(readBounded(specFile), StandardCharsets.UTF_8));
-        } catch (SpecException e) {
+        } catch (FieldException e) {
             throw new IOException(specFile + ": " + e.getMessage(), e);
         }
         byte[] recordBytes = readBounded(recordFile);

@@ -14,6 +14,7 @@ import io.aether.agentapi.VmList;
 import io.aether.cgroups.CgroupException;
 import io.aether.cgroups.Quota;
 import io.aether.cgroups.VmCgroup;
+import io.aether.common.FieldException;
 import io.aether.http.ApiError;
 import io.aether.http.ApiException;
 import io.aether.http.Event;
@@ -22,7 +23,6 @@ import io.aether.http.Response;
 import io.aether.monitorapi.ControlResponse;
 import io.aether.monitorapi.MonitorClient;
 import io.aether.monitorapi.VmState;
-import io.aether.vmspec.SpecException;
 import io.aether.vmspec.VmSpec;
 import io.aether.vmspec.VmSpecJson;
 import java.io.IOException;
@@ -215,7 +215,7 @@ final class Node implements AutoCloseable {
             try {
                 spec = VmSpecJson.read(request.spec().toString());
                 spec.checkHost(VmSpec.MAX_VCPUS);
-            } catch (SpecException e) {
+            } catch (FieldException e) {
                 throw new ApiError.BadRequest("spec." + e.field(), e.problem()).exception();
             }
         }

@@ -7,8 +7,8 @@ import io.aether.cgroups.CgroupLayout;
 import io.aether.cgroups.CgroupUsage;
 import io.aether.cgroups.Cgroups;
 import io.aether.cgroups.Quota;
-import io.aether.cgroups.QuotaException;
 import io.aether.cgroups.VmCgroup;
+import io.aether.common.FieldException;
 import io.aether.http.ApiError;
 import io.aether.vmspec.VmSpec;
 import java.util.Optional;
@@ -68,7 +68,7 @@ final class Quotas {
         if (asked != null && !enforced()) throw new ApiError.Conflict("resources: cannot enforce a quota on this node: " + unusable).exception();
         try {
             return merged(spec, asked).checkFits(hostCpus, spec.memory());
-        } catch (QuotaException e) {
+        } catch (FieldException e) {
             throw new ApiError.BadRequest("resources." + e.field(), e.problem()).exception();
         }
     }
@@ -78,7 +78,7 @@ final class Quotas {
         try {
             Quota quota = merged(spec, asked);
             return new VmInfo.Quota(quota.cpus(), quota.memory().bytes(), enforced());
-        } catch (QuotaException e) {
+        } catch (FieldException e) {
             return new VmInfo.Quota(asked.cpus() != null ? asked.cpus() : spec.vcpus(), spec.memory().bytes(), false);
         }
     }

@@ -5,7 +5,7 @@ import io.aether.agentapi.AgentClient;
 import io.aether.agentapi.DesiredVms;
 import io.aether.agentapi.RestartPolicy;
 import io.aether.agentapi.VmInfo;
-import io.aether.vmspec.SpecException;
+import io.aether.common.FieldException;
 import io.aether.vmspec.VmSpec;
 import io.aether.vmspec.VmSpecJson;
 import java.io.IOException;
@@ -185,7 +185,7 @@ final class Reconciler {
         state.vms().forEach((id, json) -> {
             try {
                 specs.put(id, VmSpecJson.read(json.toString()));
-            } catch (SpecException e) {
+            } catch (FieldException e) {
                 throw new IllegalArgumentException("vms." + id + "." + e.field() + ": " + e.problem(), e);
             }
         });

@@ -1,6 +1,7 @@
 package io.aether.cgroups;
 
 import io.aether.cgroups.CgroupLayout.Placement;
+import io.aether.common.FieldException;
 import java.io.IOException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
@@ -63,7 +64,7 @@ public final class Cgroups {
      * it fails; a group that already exists is refused and left as it is.
      *
      * @throws IllegalArgumentException naming {@code vmId} when it cannot be a directory name
-     * @throws QuotaException naming {@code cpus} when the quota asks for more CPUs than the host has
+     * @throws FieldException naming {@code cpus} when the quota asks for more CPUs than the host has
      */
     public VmCgroup create(String vmId, Quota quota) throws CgroupException {
         checkVmId(vmId);

@@ -1,6 +1,7 @@
 package io.aether.cgroups;
 
 import io.aether.common.ByteSize;
+import io.aether.common.FieldException;
 import java.math.BigDecimal;
 import java.util.Objects;
 
@@ -34,9 +35,9 @@ public record Quota(double cpus, ByteSize memory) {
 
     public Quota {
         Objects.requireNonNull(memory, "memory");
-        if (!Double.isFinite(cpus)) throw new QuotaException("cpus", cpus + " is not a number of CPUs");
-        if (cpus < MIN_CPUS) throw new QuotaException("cpus", show(cpus) + " is too small (at least " + show(MIN_CPUS) + ")");
-        if (memory.bytes() < MIN_MEMORY.bytes()) throw new QuotaException("memory", memory + " is too small (at least " + MIN_MEMORY + ")");
+        if (!Double.isFinite(cpus)) throw new FieldException("cpus", cpus + " is not a number of CPUs");
+        if (cpus < MIN_CPUS) throw new FieldException("cpus", show(cpus) + " is too small (at least " + show(MIN_CPUS) + ")");
+        if (memory.bytes() < MIN_MEMORY.bytes()) throw new FieldException("memory", memory + " is too small (at least " + MIN_MEMORY + ")");
     }
 
     /** The quota a VM gets when none is asked for: one CPU per vCPU, its RAM plus the monitor's overhead. */
@@ -49,20 +50,20 @@ public record Quota(double cpus, ByteSize memory) {
      * {@code guestMemory} of RAM.
      *
      * @return this quota
-     * @throws QuotaException naming {@code cpus} or {@code memory}
+     * @throws FieldException naming {@code cpus} or {@code memory}
      */
     public Quota checkFits(int hostCpus, ByteSize guestMemory) {
         checkCpus(hostCpus);
         long needed = Math.addExact(guestMemory.bytes(), MONITOR_OVERHEAD.bytes());
         if (memory.bytes() < needed) {
-            throw new QuotaException("memory", memory + " is less than the VM's " + guestMemory + " of RAM plus "
+            throw new FieldException("memory", memory + " is less than the VM's " + guestMemory + " of RAM plus "
                     + MONITOR_OVERHEAD + " for its monitor (" + new ByteSize(needed) + ")");
         }
         return this;
     }
 
     void checkCpus(int hostCpus) {
-        if (cpus > hostCpus) throw new QuotaException("cpus", show(cpus) + " is more than this host's " + hostCpus + " CPUs");
+        if (cpus > hostCpus) throw new FieldException("cpus", show(cpus) + " is more than this host's " + hostCpus + " CPUs");
     }
 
     /** A number of CPUs as written: {@code 2}, {@code 0.25}. */

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.aether.cgroups.CgroupLayout.Placement;
 import io.aether.common.ByteSize;
+import io.aether.common.FieldException;
 import io.aether.testkit.Prerequisites;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -229,7 +230,7 @@ class KernelCgroupTest {
         IllegalArgumentException badId = assertThrows(IllegalArgumentException.class, () -> cgroups.create("../escape", new Quota(1, ByteSize.ofMiB(64))));
         assertEquals("vmId: '../escape' cannot name a cgroup (1 to 64 of A-Z a-z 0-9 . _ -, not starting with . or -)", badId.getMessage());
         int hostCpus = Runtime.getRuntime().availableProcessors();
-        QuotaException tooMany = assertThrows(QuotaException.class, () -> cgroups.create("vm2", new Quota(hostCpus + 1, ByteSize.ofMiB(64))));
+        FieldException tooMany = assertThrows(FieldException.class, () -> cgroups.create("vm2", new Quota(hostCpus + 1, ByteSize.ofMiB(64))));
         assertEquals("cpus: " + (hostCpus + 1) + " is more than this host's " + hostCpus + " CPUs", tooMany.getMessage());
         assertEquals(List.of("vm1"), cgroups.vmIds());
         assertThrows(IllegalArgumentException.class, () -> Cgroups.under(layout, "../x"));

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import io.aether.common.ByteSize;
+import io.aether.common.FieldException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -12,7 +13,7 @@ import org.junit.jupiter.api.Timeout;
 class QuotaTest {
 
     private static void refused(String field, String message, Runnable build) {
-        QuotaException e = assertThrows(QuotaException.class, build::run);
+        FieldException e = assertThrows(FieldException.class, build::run);
         assertEquals(field, e.field());
         assertEquals(message, e.getMessage());
     }

@@ -9,9 +9,9 @@ import io.aether.agentapi.StopVm;
 import io.aether.agentapi.VmInfo;
 import io.aether.agentapi.VolumeAttachment;
 import io.aether.common.ByteSize;
+import io.aether.common.FieldException;
 import io.aether.http.ApiClient;
 import io.aether.http.Event;
-import io.aether.vmspec.SpecException;
 import io.aether.vmspec.VmSpec;
 import io.aether.vmspec.VmSpecJson;
 import java.io.IOException;
@@ -194,7 +194,7 @@ final class VmClientCommands {
                 }
                 if (Files.size(spec) > VmSpecJson.MAX_CHARS) throw new IllegalArgumentException("--spec: " + spec + " is larger than a spec may be");
                 return VmSpecJson.read(Files.readString(spec, StandardCharsets.UTF_8));
-            } catch (SpecException e) {
+            } catch (FieldException e) {
                 throw new IllegalArgumentException((stub != null ? "--stub/--memory: " : "--spec: " + spec + ": ") + e.getMessage());
             }
         }

@@ -1,6 +1,7 @@
 package io.aether.cli;
 
 import io.aether.common.ByteSize;
+import io.aether.common.FieldException;
 import io.aether.sys.NativeCallException;
 import io.aether.sys.Terminal;
 import io.aether.vmm.ConsoleSession;
@@ -8,7 +9,6 @@ import io.aether.vmm.KvmHost;
 import io.aether.vmm.MicroVm;
 import io.aether.vmm.StopReason;
 import io.aether.vmm.VmCreationException;
-import io.aether.vmspec.SpecException;
 import io.aether.vmspec.VmSpec;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
@@ -209,7 +209,7 @@ final class VmRunCommand {
                         : new VmSpec.Boot.Linux(kernel, Optional.ofNullable(initrd), cmdline != null ? cmdline : VmSpec.DEFAULT_CMDLINE);
                 List<VmSpec.Nic> nics = tap == null ? List.of() : List.of(new VmSpec.Nic(tap, Optional.empty()));
                 return new VmSpec(boot, memory, vcpus, disks.stream().map(Options::disk).toList(), nics, VmSpec.OnReboot.parse(onReboot));
-            } catch (SpecException e) {
+            } catch (FieldException e) {
                 throw new IllegalArgumentException(inFlags(e), e);
             }
         }
@@ -233,7 +233,7 @@ final class VmRunCommand {
     }
 
     /** A spec's complaint in this command's terms: {@code --mem: ...} for {@code memory: ...}. */
-    static String inFlags(SpecException e) {
+    static String inFlags(FieldException e) {
         return flag(e.field()) + ": " + e.problem();
     }
 
@@ -268,7 +268,7 @@ final class VmRunCommand {
             spec = options.spec().withMacsFor(UUID.randomUUID().toString());
             // Files first, so that a missing kernel is named before what the host can boot.
             spec.checkHost(VmSpec.MAX_VCPUS);
-        } catch (SpecException e) {
+        } catch (FieldException e) {
             System.err.println("aether vm run: " + inFlags(e));
             return STATUS_BAD_ARGUMENTS;
         } catch (IllegalArgumentException e) {
@@ -319,7 +319,7 @@ final class VmRunCommand {
                 try {
                     vm = MicroVm.create(spec, console, trace);
                     if (debug) debug(vm);
-                } catch (SpecException e) {
+                } catch (FieldException e) {
                     System.err.println("aether vm run: " + inFlags(e));
                     return STATUS_BAD_ARGUMENTS;
                 } catch (IllegalArgumentException e) {

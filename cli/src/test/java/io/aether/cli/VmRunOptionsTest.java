@@ -6,10 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.aether.common.FieldException;
 import io.aether.testkit.Gen;
 import io.aether.testkit.Property;
 import io.aether.common.ByteSize;
-import io.aether.vmspec.SpecException;
 import io.aether.vmspec.VmSpec;
 import java.nio.file.Path;
 import java.util.List;
@@ -144,7 +144,7 @@ class VmRunOptionsTest {
         String[][] fields = {{"boot.kernel", "--kernel"}, {"boot.initrd", "--initrd"}, {"boot.cmdline", "--cmdline"},
             {"boot.stub", "--stub"}, {"memory", "--mem"}, {"vcpus", "--vcpus"}, {"disks", "--disk"}, {"disks[12].path", "--disk"},
             {"nics", "--net"}, {"nics[0].tap", "--net"}, {"onReboot", "--on-reboot"}};
-        for (String[] f : fields) assertEquals(f[1] + ": bad", VmRunCommand.inFlags(new SpecException(f[0], "bad")), f[0]);
+        for (String[] f : fields) assertEquals(f[1] + ": bad", VmRunCommand.inFlags(new FieldException(f[0], "bad")), f[0]);
     }
 
     @Test

@@ -1,6 +1,7 @@
 package io.aether.fabricapi;
 
 import io.aether.common.ByteSize;
+import io.aether.common.FieldException;
 import io.aether.vmspec.VmSpec;
 import java.net.URI;
 import java.time.Duration;
@@ -18,7 +19,7 @@ import java.util.regex.Pattern;
  * replicas, where they may go and how they are kept running. {@link JobSpecJson} is its JSON form
  * and the resource {@code io/aether/fabricapi/job-spec.schema.json} its schema.
  *
- * <p>A spec is checked when it is built: a {@link JobSpecException} names the field as the JSON
+ * <p>A spec is checked when it is built: a {@link FieldException} names the field as the JSON
  * spells it. Whether it fits anywhere is the scheduler's question, not the spec's.
  *
  * @param name the job's name, unique in the fabric: {@link #NAME}
@@ -72,11 +73,11 @@ public record JobSpec(String name, Workload workload, Resources resources, int r
                 Objects.requireNonNull(ref, "ref");
                 String scheme = repository.getScheme();
                 if (!repository.isAbsolute() || !("https".equals(scheme) || "http".equals(scheme)) || repository.getHost() == null) {
-                    throw new JobSpecException("workload.model.repository", "'" + printable(repository.toString())
+                    throw new FieldException("workload.model.repository", "'" + printable(repository.toString())
                             + "' is not an http:// or https:// URL with a host");
                 }
                 if (!REF.matcher(ref).matches() || ref.contains("..")) {
-                    throw new JobSpecException("workload.model.ref", "'" + printable(ref) + "' is not a branch, tag or commit id");
+                    throw new FieldException("workload.model.ref", "'" + printable(ref) + "' is not a branch, tag or commit id");
                 }
             }
         }
@@ -110,11 +111,11 @@ public record JobSpec(String name, Workload workload, Resources resources, int r
 
         public Rollout {
             Objects.requireNonNull(healthTimeout, "healthTimeout");
-            if (batch < 1) throw new JobSpecException("rollout.batch", batch + " is less than 1");
+            if (batch < 1) throw new FieldException("rollout.batch", batch + " is less than 1");
             if (healthTimeout.compareTo(Duration.ofSeconds(1)) < 0 || healthTimeout.compareTo(Duration.ofHours(1)) > 0) {
-                throw new JobSpecException("rollout.healthTimeout", healthTimeout.toSeconds() + "s is out of range (1s to 1h)");
+                throw new FieldException("rollout.healthTimeout", healthTimeout.toSeconds() + "s is out of range (1s to 1h)");
             }
-            if (canaryPercent < 0 || canaryPercent > 100) throw new JobSpecException("rollout.canaryPercent", canaryPercent + " is out of range (0 to 100)");
+            if (canaryPercent < 0 || canaryPercent > 100) throw new FieldException("rollout.canaryPercent", canaryPercent + " is out of range (0 to 100)");
         }
     }
 
@@ -129,34 +130,34 @@ public record JobSpec(String name, Workload workload, Resources resources, int r
         Objects.requireNonNull(spreadBy, "spreadBy");
         Objects.requireNonNull(restart, "restart");
         Objects.requireNonNull(rollout, "rollout");
-        if (!NAME.matcher(name).matches()) throw new JobSpecException("name", "'" + printable(name) + "' is not a name (" + NAME.pattern() + ")");
+        if (!NAME.matcher(name).matches()) throw new FieldException("name", "'" + printable(name) + "' is not a name (" + NAME.pattern() + ")");
         if (workload instanceof Workload.Vm(VmSpec vm)) {
             if (resources.vcpus() < vm.vcpus()) {
-                throw new JobSpecException("resources.vcpus", resources.vcpus() + " is less than the VM's " + vm.vcpus());
+                throw new FieldException("resources.vcpus", resources.vcpus() + " is less than the VM's " + vm.vcpus());
             }
             if (resources.memory().bytes() < vm.memory().bytes()) {
-                throw new JobSpecException("resources.memory", resources.memory() + " is less than the VM's " + vm.memory());
+                throw new FieldException("resources.memory", resources.memory() + " is less than the VM's " + vm.memory());
             }
         } else if (resources.vcpus() < 1) {
-            throw new JobSpecException("resources.vcpus", resources.vcpus() + " is less than 1");
+            throw new FieldException("resources.vcpus", resources.vcpus() + " is less than 1");
         } else if (resources.memory().bytes() < ByteSize.ofMiB(16).bytes()) {
-            throw new JobSpecException("resources.memory", resources.memory() + " is too small (at least 16M)");
+            throw new FieldException("resources.memory", resources.memory() + " is too small (at least 16M)");
         }
-        if (replicas < 1 || replicas > MAX_REPLICAS) throw new JobSpecException("replicas", replicas + " is out of range (1 to " + MAX_REPLICAS + ")");
-        if (constraints.size() > MAX_LABELS) throw new JobSpecException("constraints", constraints.size() + " labels are more than " + MAX_LABELS);
+        if (replicas < 1 || replicas > MAX_REPLICAS) throw new FieldException("replicas", replicas + " is out of range (1 to " + MAX_REPLICAS + ")");
+        if (constraints.size() > MAX_LABELS) throw new FieldException("constraints", constraints.size() + " labels are more than " + MAX_LABELS);
         constraints.forEach((key, value) -> {
-            if (!NAME.matcher(key).matches()) throw new JobSpecException("constraints", "'" + printable(key) + "' is not a label name (" + NAME.pattern() + ")");
-            if (!LABEL_VALUE.matcher(value).matches()) throw new JobSpecException("constraints." + key, "'" + printable(value) + "' is not a label value");
+            if (!NAME.matcher(key).matches()) throw new FieldException("constraints", "'" + printable(key) + "' is not a label name (" + NAME.pattern() + ")");
+            if (!LABEL_VALUE.matcher(value).matches()) throw new FieldException("constraints." + key, "'" + printable(value) + "' is not a label value");
         });
         requireNames("affinity", affinity);
         requireNames("antiAffinity", antiAffinity);
         spreadBy.ifPresent(label -> {
-            if (!NAME.matcher(label).matches()) throw new JobSpecException("spreadBy", "'" + printable(label) + "' is not a label name");
+            if (!NAME.matcher(label).matches()) throw new FieldException("spreadBy", "'" + printable(label) + "' is not a label name");
         });
-        if (priority < 0 || priority > MAX_PRIORITY) throw new JobSpecException("priority", priority + " is out of range (0 to " + MAX_PRIORITY + ")");
-        if (rollout.batch() > replicas) throw new JobSpecException("rollout.batch", rollout.batch() + " is more than the " + replicas + " replicas");
+        if (priority < 0 || priority > MAX_PRIORITY) throw new FieldException("priority", priority + " is out of range (0 to " + MAX_PRIORITY + ")");
+        if (rollout.batch() > replicas) throw new FieldException("rollout.batch", rollout.batch() + " is more than the " + replicas + " replicas");
         if (rollout.canaryPercent() > 0 && !(workload instanceof Workload.Model)) {
-            throw new JobSpecException("rollout.canaryPercent", "a canary is for model workloads only");
+            throw new FieldException("rollout.canaryPercent", "a canary is for model workloads only");
         }
     }
 
@@ -192,12 +193,12 @@ public record JobSpec(String name, Workload workload, Resources resources, int r
     }
 
     private static void requireNames(String field, List<String> names) {
-        if (names.size() > MAX_AFFINITIES) throw new JobSpecException(field, names.size() + " jobs are more than " + MAX_AFFINITIES);
+        if (names.size() > MAX_AFFINITIES) throw new FieldException(field, names.size() + " jobs are more than " + MAX_AFFINITIES);
         for (int i = 0; i < names.size(); i++) {
             if (!NAME.matcher(names.get(i)).matches()) {
-                throw new JobSpecException(field + "[" + i + "]", "'" + printable(names.get(i)) + "' is not a job name");
+                throw new FieldException(field + "[" + i + "]", "'" + printable(names.get(i)) + "' is not a job name");
             }
-            if (names.subList(0, i).contains(names.get(i))) throw new JobSpecException(field + "[" + i + "]", names.get(i) + " is named twice");
+            if (names.subList(0, i).contains(names.get(i))) throw new FieldException(field + "[" + i + "]", names.get(i) + " is named twice");
         }
     }
 

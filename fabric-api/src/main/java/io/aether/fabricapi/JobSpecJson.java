@@ -8,7 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.aether.common.ByteSize;
-import io.aether.vmspec.SpecException;
+import io.aether.common.FieldException;
 import io.aether.vmspec.VmSpec;
 import io.aether.vmspec.VmSpecJson;
 import java.io.IOException;
@@ -91,23 +91,23 @@ public final class JobSpecJson {
     /**
      * Reads a spec.
      *
-     * @throws JobSpecException naming the first bad field ({@code spec} for the text as a whole)
+     * @throws FieldException naming the first bad field ({@code spec} for the text as a whole)
      */
     public static JobSpec read(String json) {
-        if (json.length() > MAX_CHARS) throw new JobSpecException("spec", json.length() + " characters is more than a job spec may have (" + MAX_CHARS + ")");
+        if (json.length() > MAX_CHARS) throw new FieldException("spec", json.length() + " characters is more than a job spec may have (" + MAX_CHARS + ")");
         JsonNode tree;
         try (JsonParser parser = MAPPER.createParser(json)) {
             tree = MAPPER.readTree(parser);
-            if (tree != null && parser.nextToken() != null) throw new JobSpecException("spec", "more after the spec");
+            if (tree != null && parser.nextToken() != null) throw new FieldException("spec", "more after the spec");
         } catch (JsonProcessingException e) {
             String message = e.getOriginalMessage();
             int source = message.indexOf(" (start marker at [Source");
-            throw new JobSpecException("spec", "not JSON at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr()
+            throw new FieldException("spec", "not JSON at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr()
                     + ": " + JobSpec.printable(source < 0 ? message : message.substring(0, source)));
         } catch (IOException e) {
             throw new UncheckedIOException("reading a string cannot fail", e);
         }
-        if (tree == null || tree.isMissingNode()) throw new JobSpecException("spec", "empty");
+        if (tree == null || tree.isMissingNode()) throw new FieldException("spec", "empty");
         return read(tree);
     }
 
@@ -115,16 +115,16 @@ public final class JobSpecJson {
     public static JobSpec read(JsonNode tree) {
         Obj root = Obj.of("", tree, "name", "workload", "resources", "replicas", "constraints", "affinity", "antiAffinity",
                 "placement", "spreadBy", "priority", "preempt", "restart", "rollout");
-        String name = root.text("name").orElseThrow(() -> new JobSpecException("name", "missing"));
+        String name = root.text("name").orElseThrow(() -> new FieldException("name", "missing"));
         JobSpec.Workload workload = workload(root.object("workload", "vm", "model")
-                .orElseThrow(() -> new JobSpecException("workload", "missing")));
+                .orElseThrow(() -> new FieldException("workload", "missing")));
         Optional<Obj> given = root.object("resources", "vcpus", "memory");
         Resources defaults = workload instanceof JobSpec.Workload.Vm(VmSpec vm) ? JobSpec.resourcesOf(vm) : new Resources(1, JobSpec.MODEL_DEFAULT_MEMORY);
         Resources resources = given.map(r -> new Resources(r.whole("vcpus").orElse(defaults.vcpus()), r.size("memory").orElse(defaults.memory())))
                 .orElse(defaults);
         TreeMap<String, String> constraints = new TreeMap<>();
         root.object("constraints").ifPresent(c -> c.node.fieldNames().forEachRemaining(label -> constraints.put(label,
-                c.text(label).orElseThrow(() -> new JobSpecException(c.field(label), "expected a string, got null")))));
+                c.text(label).orElseThrow(() -> new FieldException(c.field(label), "expected a string, got null")))));
         JobSpec.Rollout rollout = root.object("rollout", "batch", "healthTimeoutSeconds", "autoRollback", "canaryPercent")
                 .map(r -> new JobSpec.Rollout(r.whole("batch").orElse(JobSpec.Rollout.DEFAULT.batch()),
                         r.whole("healthTimeoutSeconds").map(Duration::ofSeconds).orElse(JobSpec.Rollout.DEFAULT.healthTimeout()),
@@ -142,37 +142,37 @@ public final class JobSpecJson {
     private static JobSpec.Workload workload(Obj workload) {
         Optional<JsonNode> vm = workload.value("vm");
         Optional<Obj> model = workload.object("model", "repository", "ref");
-        if (vm.isPresent() == model.isPresent()) throw new JobSpecException("workload", "give exactly one of vm and model");
+        if (vm.isPresent() == model.isPresent()) throw new FieldException("workload", "give exactly one of vm and model");
         if (vm.isPresent()) {
             try {
                 return new JobSpec.Workload.Vm(VmSpecJson.read(vm.get().toString()));
-            } catch (SpecException e) {
+            } catch (FieldException e) {
                 String field = e.field().equals("spec") ? "workload.vm" : "workload.vm." + e.field();
-                throw new JobSpecException(field, e.problem());
+                throw new FieldException(field, e.problem());
             }
         }
         Obj m = model.get();
-        String url = m.text("repository").orElseThrow(() -> new JobSpecException("workload.model.repository", "missing"));
+        String url = m.text("repository").orElseThrow(() -> new FieldException("workload.model.repository", "missing"));
         URI repository;
         try {
             repository = new URI(url);
         } catch (URISyntaxException e) {
-            throw new JobSpecException("workload.model.repository", "'" + JobSpec.printable(url) + "' is not a URL");
+            throw new FieldException("workload.model.repository", "'" + JobSpec.printable(url) + "' is not a URL");
         }
-        return new JobSpec.Workload.Model(repository, m.text("ref").orElseThrow(() -> new JobSpecException("workload.model.ref", "missing")));
+        return new JobSpec.Workload.Model(repository, m.text("ref").orElseThrow(() -> new FieldException("workload.model.ref", "missing")));
     }
 
     /** One object of the spec at {@code path}, all of whose fields are known; JSON null counts as absent. */
     private record Obj(String path, JsonNode node) {
 
         static Obj of(String path, JsonNode node, String... known) {
-            if (!node.isObject()) throw new JobSpecException(path.isEmpty() ? "spec" : path, "expected an object, got " + kind(node));
+            if (!node.isObject()) throw new FieldException(path.isEmpty() ? "spec" : path, "expected an object, got " + kind(node));
             if (known.length > 0) {
                 Set<String> names = Set.of(known);
                 for (Iterator<String> it = node.fieldNames(); it.hasNext(); ) {
                     String name = it.next();
                     if (!names.contains(name)) {
-                        throw new JobSpecException(child(path, JobSpec.printable(name)), "unknown field (known: " + String.join(", ", known) + ")");
+                        throw new FieldException(child(path, JobSpec.printable(name)), "unknown field (known: " + String.join(", ", known) + ")");
                     }
                 }
             }
@@ -195,21 +195,21 @@ public final class JobSpecJson {
 
         Optional<String> text(String name) {
             return value(name).map(v -> {
-                if (!v.isTextual()) throw new JobSpecException(field(name), "expected a string, got " + kind(v));
+                if (!v.isTextual()) throw new FieldException(field(name), "expected a string, got " + kind(v));
                 return v.textValue();
             });
         }
 
         Optional<Integer> whole(String name) {
             return value(name).map(v -> {
-                if (!v.isIntegralNumber() || !v.canConvertToInt()) throw new JobSpecException(field(name), "expected a whole number, got " + kind(v));
+                if (!v.isIntegralNumber() || !v.canConvertToInt()) throw new FieldException(field(name), "expected a whole number, got " + kind(v));
                 return v.intValue();
             });
         }
 
         Optional<Boolean> bool(String name) {
             return value(name).map(v -> {
-                if (!v.isBoolean()) throw new JobSpecException(field(name), "expected true or false, got " + kind(v));
+                if (!v.isBoolean()) throw new FieldException(field(name), "expected true or false, got " + kind(v));
                 return v.booleanValue();
             });
         }
@@ -221,20 +221,20 @@ public final class JobSpecJson {
                     if (v.isIntegralNumber() && v.canConvertToLong()) return new ByteSize(v.longValue());
                     if (v.isTextual()) return ByteSize.parse(v.textValue());
                 } catch (IllegalArgumentException e) {
-                    throw new JobSpecException(field(name), JobSpec.printable(e.getMessage()));
+                    throw new FieldException(field(name), JobSpec.printable(e.getMessage()));
                 }
-                throw new JobSpecException(field(name), "expected a size such as \"256M\" or a number of bytes, got " + kind(v));
+                throw new FieldException(field(name), "expected a size such as \"256M\" or a number of bytes, got " + kind(v));
             });
         }
 
         List<String> texts(String name) {
             Optional<JsonNode> array = value(name);
             if (array.isEmpty()) return List.of();
-            if (!array.get().isArray()) throw new JobSpecException(field(name), "expected an array, got " + kind(array.get()));
+            if (!array.get().isArray()) throw new FieldException(field(name), "expected an array, got " + kind(array.get()));
             List<String> out = new ArrayList<>();
             for (int i = 0; i < array.get().size(); i++) {
                 JsonNode element = array.get().get(i);
-                if (!element.isTextual()) throw new JobSpecException(field(name) + "[" + i + "]", "expected a string, got " + kind(element));
+                if (!element.isTextual()) throw new FieldException(field(name) + "[" + i + "]", "expected a string, got " + kind(element));
                 out.add(element.textValue());
             }
             return out;
@@ -254,7 +254,7 @@ public final class JobSpecJson {
         for (E value : values) if (id(value).equals(text)) return value;
         List<String> ids = new ArrayList<>();
         for (E value : values) ids.add(id(value));
-        throw new JobSpecException(field, "'" + JobSpec.printable(text) + "' is not one of " + String.join(", ", ids));
+        throw new FieldException(field, "'" + JobSpec.printable(text) + "' is not one of " + String.join(", ", ids));
     }
 
     private static JsonNode readTree(String json) {

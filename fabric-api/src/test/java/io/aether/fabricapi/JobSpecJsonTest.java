@@ -12,6 +12,7 @@ import com.networknt.schema.JsonSchemaFactory;
 import com.networknt.schema.SpecVersion;
 import com.networknt.schema.ValidationMessage;
 import io.aether.common.ByteSize;
+import io.aether.common.FieldException;
 import io.aether.vmspec.VmSpec;
 import java.io.IOException;
 import java.io.InputStream;
@@ -59,8 +60,8 @@ class JobSpecJsonTest {
         return SCHEMA.validate(new ObjectMapper().readTree(json));
     }
 
-    private static JobSpecException refusal(String json) {
-        return assertThrows(JobSpecException.class, () -> JobSpecJson.read(json));
+    private static FieldException refusal(String json) {
+        return assertThrows(FieldException.class, () -> JobSpecJson.read(json));
     }
 
     @Test

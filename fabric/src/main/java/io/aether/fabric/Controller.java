@@ -6,10 +6,10 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.aether.agentapi.AllocationReports;
 import io.aether.agentapi.JoinRequest;
+import io.aether.common.FieldException;
 import io.aether.discovery.BeaconListener;
 import io.aether.discovery.MulticastGroup;
 import io.aether.fabricapi.JobSpec;
-import io.aether.fabricapi.JobSpecException;
 import io.aether.fabricapi.JobSpecJson;
 import io.aether.fabricapi.Node;
 import io.aether.http.ApiError;
@@ -329,7 +329,7 @@ public final class Controller implements AutoCloseable {
         JobSpec spec;
         try {
             spec = JobSpecJson.read(req.body(JsonNode.class));
-        } catch (JobSpecException e) {
+        } catch (FieldException e) {
             throw new ApiError.BadRequest(e.field(), e.problem()).exception();
         }
         Outcome outcome = fabric.propose(new Command.SubmitJob(spec, clock.instant()));

@@ -6,7 +6,7 @@ import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.aether.vmspec.SpecException;
+import io.aether.common.FieldException;
 import io.aether.vmspec.VmSpec;
 import io.aether.vmspec.VmSpecJson;
 import java.io.ByteArrayOutputStream;
@@ -268,7 +268,7 @@ public final class ControlCodec {
             if (spec == null) throw new IllegalArgumentException("spec: missing");
             try {
                 return VmSpecJson.read(spec.toString());
-            } catch (SpecException e) {
+            } catch (FieldException e) {
                 throw new IllegalArgumentException("spec." + e.getMessage(), e);
             }
         }

@@ -1,5 +1,6 @@
 package io.aether.monitor;
 
+import io.aether.common.FieldException;
 import io.aether.monitorapi.ControlCodec;
 import io.aether.monitorapi.ControlRequest;
 import io.aether.monitorapi.ControlResponse;
@@ -15,7 +16,6 @@ import io.aether.vmm.StopReason;
 import io.aether.vmm.VmCreationException;
 import io.aether.vmm.VmSnapshot;
 import io.aether.snapshot.SnapshotException;
-import io.aether.vmspec.SpecException;
 import io.aether.vmspec.VmSpec;
 import io.aether.vmspec.VmSpecJson;
 import java.io.IOException;
@@ -191,7 +191,7 @@ public final class MonitorCommand {
                 throw new IllegalArgumentException(file + ": spec: more than a spec may have (" + VmSpecJson.MAX_CHARS + " bytes)");
             }
             return VmSpecJson.read(StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(bytes)).toString());
-        } catch (SpecException e) {
+        } catch (FieldException e) {
             throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
         } catch (CharacterCodingException e) {
             throw new IllegalArgumentException(file + ": spec: not UTF-8", e);
@@ -221,7 +221,7 @@ public final class MonitorCommand {
             spec = readSpec(options.spec()).withMacsFor(UUID.randomUUID().toString());
             // Files first, so that a missing kernel is named before what the host can boot.
             spec.checkHost(VmSpec.MAX_VCPUS);
-        } catch (SpecException e) {
+        } catch (FieldException e) {
             System.err.println("aether vm monitor: " + options.spec() + ": " + e.getMessage());
             return STATUS_BAD_ARGUMENTS;
         } catch (IllegalArgumentException e) {

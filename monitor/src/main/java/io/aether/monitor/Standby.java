@@ -1,11 +1,11 @@
 package io.aether.monitor;
 
+import io.aether.common.FieldException;
 import io.aether.monitorapi.ControlCodec;
 import io.aether.monitorapi.ControlRequest;
 import io.aether.monitorapi.ControlResponse;
 import io.aether.vmm.KvmHost;
 import io.aether.vmm.VmCreationException;
-import io.aether.vmspec.SpecException;
 import io.aether.vmspec.VmSpec;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -85,7 +85,7 @@ final class Standby {
         try {
             spec = launch.spec().withMacsFor(UUID.randomUUID().toString());
             spec.checkHost(VmSpec.MAX_VCPUS);
-        } catch (SpecException e) {
+        } catch (FieldException e) {
             return new ControlResponse.Refused(ControlResponse.Refused.BAD_REQUEST, "spec." + e.getMessage());
         }
         try {

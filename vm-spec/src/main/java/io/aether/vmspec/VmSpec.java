@@ -1,6 +1,7 @@
 package io.aether.vmspec;
 
 import io.aether.common.ByteSize;
+import io.aether.common.FieldException;
 import io.aether.common.MacAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -17,7 +18,7 @@ import java.util.Optional;
  * Everything that defines one microVM: the one description that {@code aether vm run}, the node
  * agent's API and snapshots share ({@link VmSpecJson} is its JSON form).
  *
- * <p>A spec is checked when it is built: a value out of range is a {@link SpecException} that
+ * <p>A spec is checked when it is built: a value out of range is a {@link FieldException} that
  * names the field as the JSON form spells it ({@code memory: 8M is too small (at least 16M)},
  * {@code disks[1].path: ...}). What only the machine that runs the VM can tell (the files exist,
  * its KVM takes that many vCPUs) is {@link #checkHost}.
@@ -140,14 +141,14 @@ public record VmSpec(Boot boot, ByteSize memory, int vcpus, List<Disk> disks, Li
             inRange("bytesBurst", bytesBurst);
             inRange("opsBurst", opsBurst);
             if (bytesPerSecond == 0 && opsPerSecond == 0) {
-                throw new SpecException("rateLimit", "limits nothing (give bytesPerSecond, opsPerSecond or both)");
+                throw new FieldException("rateLimit", "limits nothing (give bytesPerSecond, opsPerSecond or both)");
             }
-            if (bytesBurst != 0 && bytesPerSecond == 0) throw new SpecException("bytesBurst", "needs bytesPerSecond");
-            if (opsBurst != 0 && opsPerSecond == 0) throw new SpecException("opsBurst", "needs opsPerSecond");
+            if (bytesBurst != 0 && bytesPerSecond == 0) throw new FieldException("bytesBurst", "needs bytesPerSecond");
+            if (opsBurst != 0 && opsPerSecond == 0) throw new FieldException("opsBurst", "needs opsPerSecond");
         }
 
         private static void inRange(String field, long value) {
-            if (value < 0 || value > MAX) throw new SpecException(field, value + " is out of range (0 to " + MAX + ")");
+            if (value < 0 || value > MAX) throw new FieldException(field, value + " is out of range (0 to " + MAX + ")");
         }
 
         /** The bytes bucket's size. */
@@ -213,20 +214,20 @@ public record VmSpec(Boot boot, ByteSize memory, int vcpus, List<Disk> disks, Li
             case Boot.Linux linux -> {
                 requirePath("boot.kernel", linux.kernel());
                 linux.initrd().ifPresent(i -> requirePath("boot.initrd", i));
-                if (linux.cmdline().indexOf('\0') >= 0) throw new SpecException("boot.cmdline", "contains a NUL character");
+                if (linux.cmdline().indexOf('\0') >= 0) throw new FieldException("boot.cmdline", "contains a NUL character");
             }
             case Boot.Stub stub -> {
-                if (vcpus != 1) throw new SpecException("vcpus", "the stub guest runs on 1 vCPU, not " + vcpus);
-                if (!disks.isEmpty()) throw new SpecException("disks", "the stub guest has no disks");
-                if (!nics.isEmpty()) throw new SpecException("nics", "the stub guest has no network devices");
+                if (vcpus != 1) throw new FieldException("vcpus", "the stub guest runs on 1 vCPU, not " + vcpus);
+                if (!disks.isEmpty()) throw new FieldException("disks", "the stub guest has no disks");
+                if (!nics.isEmpty()) throw new FieldException("nics", "the stub guest has no network devices");
             }
         }
-        if (memory.bytes() < MIN_MEMORY.bytes()) throw new SpecException("memory", memory + " is too small (at least " + MIN_MEMORY + ")");
-        if (memory.bytes() > MAX_MEMORY.bytes()) throw new SpecException("memory", memory + " is too large (at most " + MAX_MEMORY + ")");
-        if (memory.bytes() % 4096 != 0) throw new SpecException("memory", memory + " is not a multiple of 4K");
-        if (vcpus < 1 || vcpus > MAX_VCPUS) throw new SpecException("vcpus", vcpus + " is out of range (1 to " + MAX_VCPUS + ")");
+        if (memory.bytes() < MIN_MEMORY.bytes()) throw new FieldException("memory", memory + " is too small (at least " + MIN_MEMORY + ")");
+        if (memory.bytes() > MAX_MEMORY.bytes()) throw new FieldException("memory", memory + " is too large (at most " + MAX_MEMORY + ")");
+        if (memory.bytes() % 4096 != 0) throw new FieldException("memory", memory + " is not a multiple of 4K");
+        if (vcpus < 1 || vcpus > MAX_VCPUS) throw new FieldException("vcpus", vcpus + " is out of range (1 to " + MAX_VCPUS + ")");
         if (disks.size() + nics.size() > MAX_DEVICES) {
-            throw new SpecException(disks.size() > MAX_DEVICES ? "disks" : "nics", disks.size() + " disks and " + nics.size()
+            throw new FieldException(disks.size() > MAX_DEVICES ? "disks" : "nics", disks.size() + " disks and " + nics.size()
                     + " NICs are more than a VM has room for (" + MAX_DEVICES + " together)");
         }
         for (int i = 0; i < disks.size(); i++) {
@@ -234,7 +235,7 @@ public record VmSpec(Boot boot, ByteSize memory, int vcpus, List<Disk> disks, Li
             requirePath("disks[" + i + "].path", path);
             for (int j = 0; j < i; j++) {
                 if (disks.get(j).path().normalize().equals(path.normalize())) {
-                    throw new SpecException("disks[" + i + "].path", printable(path.toString()) + " is already disks[" + j + "]");
+                    throw new FieldException("disks[" + i + "].path", printable(path.toString()) + " is already disks[" + j + "]");
                 }
             }
         }
@@ -242,14 +243,14 @@ public record VmSpec(Boot boot, ByteSize memory, int vcpus, List<Disk> disks, Li
             Nic nic = nics.get(i);
             String tap = nic.tap();
             if (tap.isEmpty() || tap.length() > MAX_TAP_NAME || !tap.chars().allMatch(c -> c > ' ' && c < 0x7F && c != '/')) {
-                throw new SpecException("nics[" + i + "].tap", "'" + printable(tap) + "' is not an interface name (1 to "
+                throw new FieldException("nics[" + i + "].tap", "'" + printable(tap) + "' is not an interface name (1 to "
                         + MAX_TAP_NAME + " characters, no '/' or spaces)");
             }
             for (int j = 0; j < i; j++) {
                 Nic other = nics.get(j);
-                if (other.tap().equals(tap)) throw new SpecException("nics[" + i + "].tap", tap + " is already nics[" + j + "]'s");
+                if (other.tap().equals(tap)) throw new FieldException("nics[" + i + "].tap", tap + " is already nics[" + j + "]'s");
                 if (nic.mac().isPresent() && nic.mac().equals(other.mac())) {
-                    throw new SpecException("nics[" + i + "].mac", nic.mac().get() + " is already nics[" + j + "]'s");
+                    throw new FieldException("nics[" + i + "].mac", nic.mac().get() + " is already nics[" + j + "]'s");
                 }
             }
         }
@@ -326,7 +327,7 @@ public record VmSpec(Boot boot, ByteSize memory, int vcpus, List<Disk> disks, Li
      * takes this many vCPUs.
      *
      * @param hostMaxVcpus what the host's KVM allows ({@code KVM_CAP_MAX_VCPUS})
-     * @throws SpecException naming the first field the host cannot serve
+     * @throws FieldException naming the first field the host cannot serve
      */
     public void checkHost(int hostMaxVcpus) {
         if (boot instanceof Boot.Linux linux) {
@@ -334,25 +335,25 @@ public record VmSpec(Boot boot, ByteSize memory, int vcpus, List<Disk> disks, Li
             linux.initrd().ifPresent(i -> requireReadableFile("boot.initrd", i));
         }
         int limit = Math.min(MAX_VCPUS, hostMaxVcpus);
-        if (vcpus > limit) throw new SpecException("vcpus", vcpus + " is out of range (1 to " + limit + " on this host)");
+        if (vcpus > limit) throw new FieldException("vcpus", vcpus + " is out of range (1 to " + limit + " on this host)");
         for (int i = 0; i < disks.size(); i++) {
             Disk disk = disks.get(i);
             requireReadableFile("disks[" + i + "].path", disk.path());
             if (!disk.readOnly() && !Files.isWritable(disk.path())) {
-                throw new SpecException("disks[" + i + "].path", printable(disk.path().toString()) + " is not writable (attach it read-only)");
+                throw new FieldException("disks[" + i + "].path", printable(disk.path().toString()) + " is not writable (attach it read-only)");
             }
         }
     }
 
     private static void requirePath(String field, Path path) {
-        if (path.toString().isEmpty()) throw new SpecException(field, "empty path");
+        if (path.toString().isEmpty()) throw new FieldException(field, "empty path");
     }
 
     private static void requireReadableFile(String field, Path path) {
         String shown = printable(path.toString());
-        if (!Files.exists(path)) throw new SpecException(field, "no such file: " + shown);
-        if (!Files.isRegularFile(path)) throw new SpecException(field, "not a regular file: " + shown);
-        if (!Files.isReadable(path)) throw new SpecException(field, "cannot read " + shown);
+        if (!Files.exists(path)) throw new FieldException(field, "no such file: " + shown);
+        if (!Files.isRegularFile(path)) throw new FieldException(field, "not a regular file: " + shown);
+        if (!Files.isReadable(path)) throw new FieldException(field, "cannot read " + shown);
     }
 
     /** An enum constant as the JSON and the command line write it: {@code hello}, {@code restart}. */
@@ -368,7 +369,7 @@ public record VmSpec(Boot boot, ByteSize memory, int vcpus, List<Disk> disks, Li
             if (i > 0) choices.append(i == values.length - 1 ? " or " : ", ");
             choices.append(id(values[i]));
         }
-        throw new SpecException(field, "'" + printable(id) + "' is not " + choices);
+        throw new FieldException(field, "'" + printable(id) + "' is not " + choices);
     }
 
     /** Text from outside, fit for a one-line message: control and non-ASCII characters as '?', at most 200 of them. */

@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.aether.common.ByteSize;
+import io.aether.common.FieldException;
 import io.aether.common.MacAddress;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -97,27 +98,27 @@ public final class VmSpecJson {
     /**
      * Reads a spec.
      *
-     * @throws SpecException naming the first bad field ({@code spec} for the text as a whole)
+     * @throws FieldException naming the first bad field ({@code spec} for the text as a whole)
      */
     public static VmSpec read(String json) {
         if (json.length() > MAX_CHARS) {
-            throw new SpecException("spec", json.length() + " characters is more than a spec may have (" + MAX_CHARS + ")");
+            throw new FieldException("spec", json.length() + " characters is more than a spec may have (" + MAX_CHARS + ")");
         }
         JsonNode tree;
         try (JsonParser parser = MAPPER.createParser(json)) {
             tree = MAPPER.readTree(parser);
             if (tree != null && parser.nextToken() != null) {
-                throw new SpecException("spec", "more after the spec at " + where(parser.currentTokenLocation()));
+                throw new FieldException("spec", "more after the spec at " + where(parser.currentTokenLocation()));
             }
         } catch (JsonProcessingException e) {
             String message = e.getOriginalMessage();
             int source = message.indexOf(" (start marker at [Source");
-            throw new SpecException("spec", "not JSON at " + where(e.getLocation()) + ": "
+            throw new FieldException("spec", "not JSON at " + where(e.getLocation()) + ": "
                     + VmSpec.printable(source < 0 ? message : message.substring(0, source)));
         } catch (IOException e) {
             throw new UncheckedIOException("reading a string cannot fail", e);
         }
-        if (tree == null || tree.isMissingNode()) throw new SpecException("spec", "empty");
+        if (tree == null || tree.isMissingNode()) throw new FieldException("spec", "empty");
         Fields root = Fields.of("", tree, "boot", "memory", "vcpus", "disks", "nics", "onReboot");
         VmSpec.Boot boot = boot(Fields.of("boot", root.required("boot"), "kernel", "initrd", "cmdline", "stub"));
         ByteSize defaultMemory = boot instanceof VmSpec.Boot.Stub ? VmSpec.STUB_MEMORY : VmSpec.DEFAULT_MEMORY;
@@ -150,7 +151,7 @@ public final class VmSpecJson {
                     boot.optional("cmdline").map(v -> text(boot.field("cmdline"), v)).orElse(VmSpec.DEFAULT_CMDLINE));
         }
         for (String linuxOnly : List.of("kernel", "initrd", "cmdline")) {
-            if (boot.optional(linuxOnly).isPresent()) throw new SpecException(boot.field(linuxOnly), "not with stub (a kernel or the stub guest, not both)");
+            if (boot.optional(linuxOnly).isPresent()) throw new FieldException(boot.field(linuxOnly), "not with stub (a kernel or the stub guest, not both)");
         }
         return new VmSpec.Boot.Stub(VmSpec.StubProgram.parse(text("boot.stub", stub.get())));
     }
@@ -159,12 +160,12 @@ public final class VmSpecJson {
     private record Fields(String path, JsonNode node) {
 
         static Fields of(String path, JsonNode node, String... known) {
-            if (!node.isObject()) throw new SpecException(path.isEmpty() ? "spec" : path, "expected an object, got " + kind(node));
+            if (!node.isObject()) throw new FieldException(path.isEmpty() ? "spec" : path, "expected an object, got " + kind(node));
             Set<String> names = Set.of(known);
             for (Iterator<String> it = node.fieldNames(); it.hasNext(); ) {
                 String name = it.next();
                 if (!names.contains(name)) {
-                    throw new SpecException(child(path, VmSpec.printable(name)), "unknown field (known: " + String.join(", ", known) + ")");
+                    throw new FieldException(child(path, VmSpec.printable(name)), "unknown field (known: " + String.join(", ", known) + ")");
                 }
             }
             return new Fields(path, node);
@@ -181,7 +182,7 @@ public final class VmSpecJson {
         }
 
         JsonNode required(String name) {
-            return optional(name).orElseThrow(() -> new SpecException(field(name), "missing"));
+            return optional(name).orElseThrow(() -> new FieldException(field(name), "missing"));
         }
 
         String string(String name) {
@@ -196,7 +197,7 @@ public final class VmSpecJson {
         <T> List<T> list(String name, BiFunction<String, JsonNode, T> element) {
             Optional<JsonNode> array = optional(name);
             if (array.isEmpty()) return List.of();
-            if (!array.get().isArray()) throw new SpecException(field(name), "expected an array, got " + kind(array.get()));
+            if (!array.get().isArray()) throw new FieldException(field(name), "expected an array, got " + kind(array.get()));
             List<T> out = new ArrayList<>(array.get().size());
             for (int i = 0; i < array.get().size(); i++) out.add(element.apply(field(name) + "[" + i + "]", array.get().get(i)));
             return out;
@@ -208,7 +209,7 @@ public final class VmSpecJson {
     }
 
     private static String text(String field, JsonNode value) {
-        if (!value.isTextual()) throw new SpecException(field, "expected a string, got " + kind(value));
+        if (!value.isTextual()) throw new FieldException(field, "expected a string, got " + kind(value));
         return value.textValue();
     }
 
@@ -217,12 +218,12 @@ public final class VmSpecJson {
         try {
             return Path.of(text);
         } catch (InvalidPathException e) {
-            throw new SpecException(field, "not a path: '" + VmSpec.printable(text) + "'");
+            throw new FieldException(field, "not a path: '" + VmSpec.printable(text) + "'");
         }
     }
 
     private static int wholeNumber(String field, JsonNode value) {
-        if (!value.isIntegralNumber() || !value.canConvertToInt()) throw new SpecException(field, "expected a whole number, got " + kind(value));
+        if (!value.isIntegralNumber() || !value.canConvertToInt()) throw new FieldException(field, "expected a whole number, got " + kind(value));
         return value.intValue();
     }
 
@@ -236,18 +237,18 @@ public final class VmSpecJson {
         }
         try {
             return new VmSpec.RateLimit(v[0], v[1], v[2], v[3]);
-        } catch (SpecException e) {
-            throw new SpecException(e.field().equals("rateLimit") ? field : limit.field(e.field()), e.problem());
+        } catch (FieldException e) {
+            throw new FieldException(e.field().equals("rateLimit") ? field : limit.field(e.field()), e.problem());
         }
     }
 
     private static long wholeLong(String field, JsonNode value) {
-        if (!value.isIntegralNumber() || !value.canConvertToLong()) throw new SpecException(field, "expected a whole number, got " + kind(value));
+        if (!value.isIntegralNumber() || !value.canConvertToLong()) throw new FieldException(field, "expected a whole number, got " + kind(value));
         return value.longValue();
     }
 
     private static boolean bool(String field, JsonNode value) {
-        if (!value.isBoolean()) throw new SpecException(field, "expected true or false, got " + kind(value));
+        if (!value.isBoolean()) throw new FieldException(field, "expected true or false, got " + kind(value));
         return value.booleanValue();
     }
 
@@ -257,18 +258,18 @@ public final class VmSpecJson {
             if (value.isIntegralNumber() && value.canConvertToLong()) return new ByteSize(value.longValue());
             if (value.isTextual()) return ByteSize.parse(value.textValue());
         } catch (IllegalArgumentException e) {
-            throw new SpecException(field, VmSpec.printable(e.getMessage()));
+            throw new FieldException(field, VmSpec.printable(e.getMessage()));
         }
-        throw new SpecException(field, "expected a size such as \"256M\" or a number of bytes, got " + kind(value));
+        throw new FieldException(field, "expected a size such as \"256M\" or a number of bytes, got " + kind(value));
     }
 
     private static MacAddress mac(String field, JsonNode value) {
         try {
             return MacAddress.parse(text(field, value));
-        } catch (SpecException e) {
+        } catch (FieldException e) {
             throw e;
         } catch (IllegalArgumentException e) {
-            throw new SpecException(field, VmSpec.printable(e.getMessage()));
+            throw new FieldException(field, VmSpec.printable(e.getMessage()));
         }
     }
 

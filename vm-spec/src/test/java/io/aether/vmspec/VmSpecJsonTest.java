@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import io.aether.common.ByteSize;
+import io.aether.common.FieldException;
 import io.aether.common.MacAddress;
 import io.aether.testkit.Gen;
 import io.aether.testkit.Property;
@@ -38,7 +39,7 @@ class VmSpecJsonTest {
             + "\"onReboot\":\"restart\"}";
 
     private static String refusal(String json) {
-        return assertThrows(SpecException.class, () -> VmSpecJson.read(json)).getMessage();
+        return assertThrows(FieldException.class, () -> VmSpecJson.read(json)).getMessage();
     }
 
     @Test
@@ -153,7 +154,7 @@ class VmSpecJsonTest {
         try {
             return new VmSpec(boot, new ByteSize(Gen.longs(4096, 1L << 28).next(random) * 4096), Gen.ints(1, 254).next(random),
                     disks, nics, Gen.choose(VmSpec.OnReboot.values()).next(random));
-        } catch (SpecException twoEqualMacs) {
+        } catch (FieldException twoEqualMacs) {
             return VmSpec.linux(Path.of("k"));
         }
     };
@@ -164,7 +165,7 @@ class VmSpecJsonTest {
     }
 
     @Test
-    void anyDamageToTheJsonIsASpecExceptionOfOneLine() {
+    void anyDamageToTheJsonIsAFieldExceptionOfOneLine() {
         Gen<String> damaged = random -> {
             StringBuilder json = new StringBuilder(VmSpecJson.write(SPECS.next(random)));
             int edits = Gen.ints(1, 4).next(random);
@@ -181,7 +182,7 @@ class VmSpecJsonTest {
         Property.forAll(damaged).tries(2000).check(json -> {
             try {
                 VmSpecJson.read(json);
-            } catch (SpecException refused) {
+            } catch (FieldException refused) {
                 assertEquals(1, refused.getMessage().lines().count(), refused.getMessage());
                 assertEquals(refused.field() + ": " + refused.problem(), refused.getMessage());
             }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import io.aether.common.ByteSize;
+import io.aether.common.FieldException;
 import io.aether.common.MacAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,7 +22,7 @@ class VmSpecTest {
     private static final VmSpec LINUX = VmSpec.linux(Path.of("vmlinuz"));
 
     private static String refusal(Supplier<VmSpec> spec) {
-        return assertThrows(SpecException.class, spec::get).getMessage();
+        return assertThrows(FieldException.class, spec::get).getMessage();
     }
 
     private static VmSpec.Nic nic(String tap) {
@@ -48,7 +49,7 @@ class VmSpecTest {
         assertEquals("boot.cmdline: contains a NUL character", refusal(() -> LINUX.withBoot(
                 new VmSpec.Boot.Linux(Path.of("k"), Optional.empty(), "a\0b"))));
         assertEquals("boot.stub: 'nope' is not hello, echo, count, crash, keyboard or hypercall", refusal(() -> VmSpec.stub(VmSpec.StubProgram.parse("nope"))));
-        assertEquals("onReboot: 'later' is not exit or restart", assertThrows(SpecException.class,
+        assertEquals("onReboot: 'later' is not exit or restart", assertThrows(FieldException.class,
                 () -> VmSpec.OnReboot.parse("later")).getMessage());
         assertEquals("disks[1].path: empty path", refusal(() -> LINUX.withDisks(List.of(
                 new VmSpec.Disk(Path.of("a.img"), false), new VmSpec.Disk(Path.of(""), true)))));
@@ -111,13 +112,13 @@ class VmSpecTest {
         Path disk = Files.writeString(dir.resolve("disk.img"), "d");
         VmSpec ok = VmSpec.linux(kernel).withVcpus(4).withDisks(List.of(new VmSpec.Disk(disk, false)));
         ok.checkHost(4);
-        assertEquals("vcpus: 4 is out of range (1 to 2 on this host)", assertThrows(SpecException.class, () -> ok.checkHost(2)).getMessage());
+        assertEquals("vcpus: 4 is out of range (1 to 2 on this host)", assertThrows(FieldException.class, () -> ok.checkHost(2)).getMessage());
         assertEquals("boot.kernel: no such file: " + dir.resolve("none"),
-                assertThrows(SpecException.class, () -> VmSpec.linux(dir.resolve("none")).checkHost(1)).getMessage());
-        assertEquals("boot.kernel: not a regular file: " + dir, assertThrows(SpecException.class, () -> VmSpec.linux(dir).checkHost(1)).getMessage());
+                assertThrows(FieldException.class, () -> VmSpec.linux(dir.resolve("none")).checkHost(1)).getMessage());
+        assertEquals("boot.kernel: not a regular file: " + dir, assertThrows(FieldException.class, () -> VmSpec.linux(dir).checkHost(1)).getMessage());
         VmSpec missingInitrd = ok.withBoot(new VmSpec.Boot.Linux(kernel, Optional.of(dir.resolve("initrd")), ""));
-        assertEquals("boot.initrd: no such file: " + dir.resolve("initrd"), assertThrows(SpecException.class, () -> missingInitrd.checkHost(4)).getMessage());
+        assertEquals("boot.initrd: no such file: " + dir.resolve("initrd"), assertThrows(FieldException.class, () -> missingInitrd.checkHost(4)).getMessage());
         VmSpec missingDisk = ok.withDisks(List.of(new VmSpec.Disk(disk, true), new VmSpec.Disk(dir.resolve("gone.img"), true)));
-        assertEquals("disks[1].path: no such file: " + dir.resolve("gone.img"), assertThrows(SpecException.class, () -> missingDisk.checkHost(4)).getMessage());
+        assertEquals("disks[1].path: no such file: " + dir.resolve("gone.img"), assertThrows(FieldException.class, () -> missingDisk.checkHost(4)).getMessage());
     }
 }

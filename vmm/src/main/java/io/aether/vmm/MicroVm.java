@@ -1,5 +1,6 @@
 package io.aether.vmm;
 
+import io.aether.common.FieldException;
 import io.aether.kvm.CpuidEntry;
 import io.aether.kvm.Kvm;
 import io.aether.kvm.Vcpu;
@@ -7,7 +8,6 @@ import io.aether.kvm.Vm;
 import io.aether.memory.GuestMemory;
 import io.aether.memory.MemoryRegion;
 import io.aether.memory.RegionSpec;
-import io.aether.vmspec.SpecException;
 import io.aether.vmspec.VmSpec;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -86,7 +86,7 @@ public final class MicroVm implements AutoCloseable {
      * @param spec the VM, with every NIC's MAC address chosen ({@link VmSpec#withMacsFor})
      * @param consoleOut where the guest's serial console output goes
      * @param trace where every vCPU exit is printed, decoded; null prints nothing
-     * @throws SpecException for a spec this host cannot run (one line naming the field)
+     * @throws FieldException for a spec this host cannot run (one line naming the field)
      * @throws VmCreationException when the host refuses something while building the VM
      */
     public static MicroVm create(VmSpec spec, OutputStream consoleOut, PrintStream trace) {

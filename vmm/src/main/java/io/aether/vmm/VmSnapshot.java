@@ -1,5 +1,6 @@
 package io.aether.vmm;
 
+import io.aether.common.FieldException;
 import io.aether.devices.i8042.I8042;
 import io.aether.devices.block.VirtioBlock;
 import io.aether.devices.net.VirtioNet;
@@ -18,7 +19,6 @@ import io.aether.snapshot.StateFile;
 import io.aether.snapshot.StateReader;
 import io.aether.snapshot.StateWriter;
 import io.aether.virtio.VirtioMmioTransport;
-import io.aether.vmspec.SpecException;
 import io.aether.vmspec.VmSpec;
 import io.aether.vmspec.VmSpecJson;
 import java.io.IOException;
@@ -294,7 +294,7 @@ public final class VmSnapshot {
         VmSpec spec;
         try {
             spec = VmSpecJson.read(new String(take(left, "spec").payload(), StandardCharsets.UTF_8));
-        } catch (SpecException e) {
+        } catch (FieldException e) {
             throw new SnapshotException("section spec: " + e.getMessage(), e);
         }
         StateReader memory = take(left, "memory").reader();
