@@ -24,7 +24,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 
 /**
- * Benchmark (d) of docs/BENCHMARKS.md: inside the arm64 test host (L1, an emulated arm64 machine
+ * Benchmark (f) of docs/BENCHMARKS.md: inside the arm64 test host (L1, an emulated arm64 machine
  * whose KVM runs at EL2), Aether ({@code aether vm run} on Debian's arm64 Java runtime) and
  * Debian trixie's {@code qemu-system-aarch64 -accel kvm -M virt,gic-version=3 -cpu host} boot
  * the guest {@code aether guest fetch --arch arm64} builds to its init's ready marker and power
@@ -36,7 +36,11 @@ import java.util.regex.Pattern;
  * through that root's own {@code ld-linux-aarch64.so.1} with {@code --library-path} (this host
  * cannot run arm64 binaries, so no {@code ldd}: the package metadata gives the libraries).
  *
- * <p>Usage: {@code Arm64BootBench [RUNS]} (default 10). Prints the table.
+ * <p>With {@code start-up}, the same L1 measures instead where a boot's fixed cost goes: {@code
+ * aether vm run --stub} (the JVM's start, the VM's creation, the stub's line and its PSCI
+ * power-off) against {@code qemu-system-aarch64 -version} (the process and its libraries).
+ *
+ * <p>Usage: {@code Arm64BootBench [RUNS] [boot|start-up]} (defaults 10 and boot). Prints the table.
  */
 public final class Arm64BootBench {
 
@@ -60,6 +64,10 @@ public final class Arm64BootBench {
             return;
         }
         int runs = args.length > 0 ? Integer.parseInt(args[0]) : 10;
+        String mode = args.length > 1 ? args[1] : "boot";
+        if (!mode.equals("boot") && !mode.equals("start-up")) {
+            throw new IllegalArgumentException("the mode is boot or start-up, not '" + mode + "'");
+        }
         Arm64TestHost host = Arm64TestHost.shared();
         GuestArtifacts guest = new Arm64GuestFetcher(GuestFetcher.defaultCacheRoot(), l -> System.err.println("guest fetch: " + l))
                 .fetch(false);
@@ -67,7 +75,7 @@ public final class Arm64BootBench {
         Set<Path> classpath = new LinkedHashSet<>(TestHost.productClasspath());
         classpath.addAll(Arm64Program.classpathOf(Arm64BootBench.class));
         String files = Arm64Program.FILES_DIR + "/";
-        List<String> arguments = new ArrayList<>(List.of("in-l1", Integer.toString(runs), files + guest.kernel().getFileName(),
+        List<String> arguments = new ArrayList<>(List.of("in-l1", mode, Integer.toString(runs), files + guest.kernel().getFileName(),
                 files + guest.initramfs().getFileName(), files + QEMU_TAR));
         arguments.addAll(monitorJvmOptions());
         Duration limit = Duration.ofMinutes(15 + 4L * runs);
@@ -77,7 +85,7 @@ public final class Arm64BootBench {
             GuestConsole console = run.console();
             console.expectLine(Pattern.compile(STATUS + "\\d+\\s*"), limit);
             String transcript = console.transcript();
-            System.out.println("\n== arm64, inside L1: Aether vs qemu-system-aarch64 -M virt -accel kvm, " + runs + " runs each, medians ==");
+            System.out.println("\n== arm64, inside L1, " + mode + ": Aether vs qemu-system-aarch64, " + runs + " runs each, medians ==");
             transcript.lines().filter(l -> l.startsWith("|")).forEach(System.out::println);
             if (!transcript.contains(STATUS + "0")) {
                 System.err.println(transcript);
@@ -143,30 +151,44 @@ public final class Arm64BootBench {
 
     /** Inside L1: unpacks QEMU's root, then {@link BootBench} compares the two monitors. */
     private static void inL1(String[] args) throws Throwable {
-        int runs = Integer.parseInt(args[1]);
-        String kernel = args[2];
-        String initrd = args[3];
-        String tar = args[4];
-        List<String> jvmOptions = List.of(args).subList(5, args.length);
+        boolean startUp = args[1].equals("start-up");
+        int runs = Integer.parseInt(args[2]);
+        String kernel = args[3];
+        String initrd = args[4];
+        String tar = args[5];
+        List<String> jvmOptions = List.of(args).subList(6, args.length);
         int status = 1;
         try {
             command(List.of("mkdir", "-p", L1_ROOT), Path.of("/"));
             command(List.of("tar", "-xf", tar, "-C", L1_ROOT, "--strip-components=1"), Path.of("/"));
             String libraries = L1_ROOT + "/" + LIBRARIES + ":" + L1_ROOT + "/lib/aarch64-linux-gnu";
-            List<String> qemu = new ArrayList<>(List.of("env", "QEMU_MODULE_DIR=" + L1_ROOT + "/" + LIBRARIES + "/qemu",
+            List<String> qemuStart = List.of("env", "QEMU_MODULE_DIR=" + L1_ROOT + "/" + LIBRARIES + "/qemu",
                     L1_ROOT + "/" + LIBRARIES + "/ld-linux-aarch64.so.1", "--library-path", libraries,
-                    L1_ROOT + "/usr/bin/qemu-system-aarch64", "-L", L1_ROOT + "/usr/share/qemu",
+                    L1_ROOT + "/usr/bin/qemu-system-aarch64");
+            long timeout = TimeUnit.SECONDS.toNanos(900);
+            List<String> aetherStart = new ArrayList<>();
+            aetherStart.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+            aetherStart.addAll(jvmOptions);
+            aetherStart.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.aether.cli.Main", "vm", "run"));
+            if (startUp) {
+                List<String> stub = new ArrayList<>(aetherStart);
+                stub.add("--stub");
+                List<String> version = new ArrayList<>(qemuStart);
+                version.add("-version");
+                System.out.print(BootBench.compare(List.of(new BootBench.Command("aether-stub", stub),
+                        new BootBench.Command("qemu-version", version)), runs, "", timeout));
+                status = 0;
+                return;
+            }
+            List<String> qemu = new ArrayList<>(qemuStart);
+            qemu.addAll(List.of("-L", L1_ROOT + "/usr/share/qemu",
                     "-accel", "kvm", "-M", "virt,gic-version=3", "-cpu", "host", "-smp", "1", "-m", "256M",
                     "-nodefaults", "-no-user-config", "-nographic", "-serial", "stdio", "-no-reboot",
                     "-kernel", kernel, "-initrd", initrd, "-append", "console=ttyAMA0 " + GUEST_CMDLINE));
-            List<String> aether = new ArrayList<>();
-            aether.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-            aether.addAll(jvmOptions);
-            aether.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.aether.cli.Main", "vm", "run",
-                    "--kernel", kernel, "--initrd", initrd, "--mem", "256M", "--vcpus", "1", "--cmdline", "console=ttyS0 " + GUEST_CMDLINE));
+            List<String> aether = new ArrayList<>(aetherStart);
+            aether.addAll(List.of("--kernel", kernel, "--initrd", initrd, "--mem", "256M", "--vcpus", "1", "--cmdline", "console=ttyS0 " + GUEST_CMDLINE));
             System.out.println("arm64 bench: qemu: " + String.join(" ", qemu));
             System.out.println("arm64 bench: aether: " + String.join(" ", aether));
-            long timeout = TimeUnit.SECONDS.toNanos(900);
             Spawn.Measurement probe = Spawn.run(qemu, GuestInit.READY_MARKER, timeout);
             if (probe.marker() < 0) {
                 // Aether's own figures still say something; QEMU's failure is printed whole.
