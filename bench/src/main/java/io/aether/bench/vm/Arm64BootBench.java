@@ -77,7 +77,8 @@ public final class Arm64BootBench {
         String files = Arm64Program.FILES_DIR + "/";
         List<String> arguments = new ArrayList<>(List.of("in-l1", mode, Integer.toString(runs), files + guest.kernel().getFileName(),
                 files + guest.initramfs().getFileName(), files + QEMU_TAR));
-        arguments.addAll(monitorJvmOptions());
+        // The launcher's JVM options (dev/monitor.jvmargs, the class-data archive), for the monitor in L1.
+        arguments.addAll(NestedBootBench.monitorJvmOptions("/tmp/aether-arm64-bench.jsa"));
         Duration limit = Duration.ofMinutes(15 + 4L * runs);
         Arm64Program program = new Arm64Program(Arm64BootBench.class.getName(), List.copyOf(classpath), arguments, limit,
                 List.of(guest.kernel(), guest.initramfs(), tar));
@@ -92,15 +93,6 @@ public final class Arm64BootBench {
                 System.exit(1);
             }
         }
-    }
-
-    /** The monitor's JVM options as the {@code aether} launcher passes them (see {@link NestedBootBench#monitorJvmOptions()}). */
-    static List<String> monitorJvmOptions() throws IOException {
-        List<String> options = new ArrayList<>(Files.readAllLines(Path.of("dev/monitor.jvmargs")));
-        options.removeIf(String::isBlank);
-        options.addAll(List.of("--enable-native-access=ALL-UNNAMED", "-XX:+AutoCreateSharedArchive",
-                "-XX:SharedArchiveFile=/tmp/aether-arm64-bench.jsa"));
-        return options;
     }
 
     /**
