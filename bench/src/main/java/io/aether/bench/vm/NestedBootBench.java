@@ -24,11 +24,16 @@ public final class NestedBootBench {
      * native access (the launcher gets it from the jar's manifest; here the classpath is used).
      */
     static String monitorJvmOptions() throws java.io.IOException {
+        return String.join(" ", monitorJvmOptions("/tmp/aether-bench.jsa").stream().map(Scenario::quote).toList());
+    }
+
+    /** The same options as a list, with the class-data archive at {@code archive}. */
+    static java.util.List<String> monitorJvmOptions(String archive) throws java.io.IOException {
         java.util.List<String> options = new java.util.ArrayList<>(java.nio.file.Files.readAllLines(java.nio.file.Path.of("dev/monitor.jvmargs")));
         options.removeIf(String::isBlank);
         options.addAll(java.util.List.of("--enable-native-access=ALL-UNNAMED", "-XX:+AutoCreateSharedArchive",
-                "-XX:SharedArchiveFile=/tmp/aether-bench.jsa"));
-        return String.join(" ", options.stream().map(Scenario::quote).toList());
+                "-XX:SharedArchiveFile=" + archive));
+        return options;
     }
 
     private NestedBootBench() {

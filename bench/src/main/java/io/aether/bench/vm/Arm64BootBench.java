@@ -1,0 +1,198 @@
+package io.aether.bench.vm;
+
+import io.aether.guest.Arm64GuestFetcher;
+import io.aether.guest.GuestArtifacts;
+import io.aether.guest.GuestFetcher;
+import io.aether.guest.GuestInit;
+import io.aether.guest.PrivateApt;
+import io.aether.testhost.Arm64Program;
+import io.aether.testhost.Arm64TestHost;
+import io.aether.testhost.GuestConsole;
+import io.aether.testhost.GuestRun;
+import io.aether.testhost.TestHost;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
+
+/**
+ * Benchmark (f) of docs/BENCHMARKS.md: inside the arm64 test host (L1, an emulated arm64 machine
+ * whose KVM runs at EL2), Aether ({@code aether vm run} on Debian's arm64 Java runtime) and
+ * Debian trixie's {@code qemu-system-aarch64 -accel kvm -M virt,gic-version=3 -cpu host} boot
+ * the guest {@code aether guest fetch --arch arm64} builds to its init's ready marker and power
+ * off, interleaved; {@link BootBench} measures each process from its start.
+ *
+ * <p>QEMU is not installed anywhere: {@code qemu-system-arm} and the closure apt's resolver names
+ * for it on an empty arm64 system (a {@link PrivateApt}, the machine's apt configuration left
+ * alone) are unpacked into a private root, carried into L1 as one tar file, and started there
+ * through that root's own {@code ld-linux-aarch64.so.1} with {@code --library-path} (this host
+ * cannot run arm64 binaries, so no {@code ldd}: the package metadata gives the libraries).
+ *
+ * <p>With {@code start-up}, the same L1 measures instead where a boot's fixed cost goes: {@code
+ * aether vm run --stub} (the JVM's start, the VM's creation, the stub's line and its PSCI
+ * power-off) against {@code qemu-system-aarch64 -version} (the process and its libraries).
+ *
+ * <p>Usage: {@code Arm64BootBench [RUNS] [boot|start-up]} (defaults 10 and boot). Prints the table.
+ */
+public final class Arm64BootBench {
+
+    static final String SUITE = "trixie";
+    static final String QEMU_PACKAGE = "qemu-system-arm";
+    /** A much larger closure means the sources are not what this expects. */
+    static final int MAX_PACKAGES = 300;
+    static final String QEMU_TAR = "qemu-arm64-root.tar";
+    /** Where L1 unpacks the tar (its /tmp is a tmpfs). */
+    static final String L1_ROOT = "/tmp/qemu-root";
+    static final String LIBRARIES = "usr/lib/aarch64-linux-gnu";
+    static final String GUEST_CMDLINE = "quiet panic=-1 " + GuestInit.POWEROFF_PARAMETER;
+    private static final String STATUS = "ARM64-BENCH-STATUS=";
+
+    private Arm64BootBench() {
+    }
+
+    public static void main(String[] args) throws Throwable {
+        if (args.length > 0 && args[0].equals("in-l1")) {
+            inL1(args);
+            return;
+        }
+        int runs = args.length > 0 ? Integer.parseInt(args[0]) : 10;
+        String mode = args.length > 1 ? args[1] : "boot";
+        if (!mode.equals("boot") && !mode.equals("start-up")) {
+            throw new IllegalArgumentException("the mode is boot or start-up, not '" + mode + "'");
+        }
+        Arm64TestHost host = Arm64TestHost.shared();
+        GuestArtifacts guest = new Arm64GuestFetcher(GuestFetcher.defaultCacheRoot(), l -> System.err.println("guest fetch: " + l))
+                .fetch(false);
+        Path tar = qemuRoot(GuestFetcher.userCacheDirectory().resolve("arm64-qemu"));
+        Set<Path> classpath = new LinkedHashSet<>(TestHost.productClasspath());
+        classpath.addAll(Arm64Program.classpathOf(Arm64BootBench.class));
+        String files = Arm64Program.FILES_DIR + "/";
+        List<String> arguments = new ArrayList<>(List.of("in-l1", mode, Integer.toString(runs), files + guest.kernel().getFileName(),
+                files + guest.initramfs().getFileName(), files + QEMU_TAR));
+        // The launcher's JVM options (dev/monitor.jvmargs, the class-data archive), for the monitor in L1.
+        arguments.addAll(NestedBootBench.monitorJvmOptions("/tmp/aether-arm64-bench.jsa"));
+        Duration limit = Duration.ofMinutes(15 + 4L * runs);
+        Arm64Program program = new Arm64Program(Arm64BootBench.class.getName(), List.copyOf(classpath), arguments, limit,
+                List.of(guest.kernel(), guest.initramfs(), tar));
+        try (GuestRun run = host.start(program)) {
+            GuestConsole console = run.console();
+            console.expectLine(Pattern.compile(STATUS + "\\d+\\s*"), limit);
+            String transcript = console.transcript();
+            System.out.println("\n== arm64, inside L1, " + mode + ": Aether vs qemu-system-aarch64, " + runs + " runs each, medians ==");
+            transcript.lines().filter(l -> l.startsWith("|")).forEach(System.out::println);
+            if (!transcript.contains(STATUS + "0")) {
+                System.err.println(transcript);
+                System.exit(1);
+            }
+        }
+    }
+
+    /**
+     * The tar of QEMU's private root, made once: apt's closure of {@value #QEMU_PACKAGE} for arm64,
+     * every package unpacked ({@code dpkg-deb -x}), set-ID bits cleared.
+     */
+    static Path qemuRoot(Path cache) throws IOException, InterruptedException {
+        Path tar = cache.resolve(QEMU_TAR);
+        if (Files.isRegularFile(tar)) {
+            return tar;
+        }
+        Files.createDirectories(cache);
+        Path work = Files.createTempDirectory(cache, ".fetch-");
+        try {
+            PrivateApt apt = PrivateApt.create(work.resolve("apt"), SUITE, "arm64");
+            System.err.println("arm64 bench: fetching Debian " + SUITE + "'s arm64 " + QEMU_PACKAGE + " and its closure into " + cache);
+            apt.update();
+            List<PrivateApt.Fetched> debs = apt.downloadClosure(QEMU_PACKAGE, MAX_PACKAGES, Files.createDirectories(work.resolve("debs")));
+            Path root = Files.createDirectories(work.resolve("qemu-root"));
+            // In file-name order, so that a path two packages ship comes out the same on every fetch.
+            for (Path deb : debs.stream().map(PrivateApt.Fetched::deb).sorted().toList()) {
+                apt.unpack(deb, root);
+            }
+            command(List.of("chmod", "-R", "ug-s", root.toString()), work);
+            Path loader = root.resolve(LIBRARIES).resolve("ld-linux-aarch64.so.1");
+            Path binary = root.resolve("usr/bin/qemu-system-aarch64");
+            if (!Files.exists(loader) || !Files.isRegularFile(binary)) {
+                throw new IOException("the unpacked " + QEMU_PACKAGE + " closure lacks " + (Files.exists(loader) ? binary : loader));
+            }
+            Path staged = work.resolve(QEMU_TAR);
+            command(List.of("tar", "-cf", staged.toString(), "-C", work.toString(), "qemu-root"), work);
+            Files.move(staged, tar, StandardCopyOption.ATOMIC_MOVE);
+            System.err.println("arm64 bench: " + debs.size() + " packages: "
+                    + String.join(" ", debs.stream().map(d -> d.name() + "=" + d.version()).toList()));
+            return tar;
+        } finally {
+            command(List.of("rm", "-rf", work.toString()), cache);
+        }
+    }
+
+    private static void command(List<String> argv, Path dir) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(argv).directory(dir.toFile()).redirectErrorStream(true).start();
+        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(5, TimeUnit.MINUTES) || p.exitValue() != 0) {
+            throw new IOException(String.join(" ", argv) + " failed: " + output.strip());
+        }
+    }
+
+    /** Inside L1: unpacks QEMU's root, then {@link BootBench} compares the two monitors. */
+    private static void inL1(String[] args) throws Throwable {
+        boolean startUp = args[1].equals("start-up");
+        int runs = Integer.parseInt(args[2]);
+        String kernel = args[3];
+        String initrd = args[4];
+        String tar = args[5];
+        List<String> jvmOptions = List.of(args).subList(6, args.length);
+        int status = 1;
+        try {
+            command(List.of("mkdir", "-p", L1_ROOT), Path.of("/"));
+            command(List.of("tar", "-xf", tar, "-C", L1_ROOT, "--strip-components=1"), Path.of("/"));
+            String libraries = L1_ROOT + "/" + LIBRARIES + ":" + L1_ROOT + "/lib/aarch64-linux-gnu";
+            List<String> qemuStart = List.of("env", "QEMU_MODULE_DIR=" + L1_ROOT + "/" + LIBRARIES + "/qemu",
+                    L1_ROOT + "/" + LIBRARIES + "/ld-linux-aarch64.so.1", "--library-path", libraries,
+                    L1_ROOT + "/usr/bin/qemu-system-aarch64");
+            long timeout = TimeUnit.SECONDS.toNanos(900);
+            List<String> aetherStart = new ArrayList<>();
+            aetherStart.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+            aetherStart.addAll(jvmOptions);
+            aetherStart.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.aether.cli.Main", "vm", "run"));
+            if (startUp) {
+                List<String> stub = new ArrayList<>(aetherStart);
+                stub.add("--stub");
+                List<String> version = new ArrayList<>(qemuStart);
+                version.add("-version");
+                System.out.print(BootBench.compare(List.of(new BootBench.Command("aether-stub", stub),
+                        new BootBench.Command("qemu-version", version)), runs, "", timeout));
+                status = 0;
+                return;
+            }
+            List<String> qemu = new ArrayList<>(qemuStart);
+            qemu.addAll(List.of("-L", L1_ROOT + "/usr/share/qemu",
+                    "-accel", "kvm", "-M", "virt,gic-version=3", "-cpu", "host", "-smp", "1", "-m", "256M",
+                    "-nodefaults", "-no-user-config", "-nographic", "-serial", "stdio", "-no-reboot",
+                    "-kernel", kernel, "-initrd", initrd, "-append", "console=ttyAMA0 " + GUEST_CMDLINE));
+            List<String> aether = new ArrayList<>(aetherStart);
+            aether.addAll(List.of("--kernel", kernel, "--initrd", initrd, "--mem", "256M", "--vcpus", "1", "--cmdline", "console=ttyS0 " + GUEST_CMDLINE));
+            System.out.println("arm64 bench: qemu: " + String.join(" ", qemu));
+            System.out.println("arm64 bench: aether: " + String.join(" ", aether));
+            Spawn.Measurement probe = Spawn.run(qemu, GuestInit.READY_MARKER, timeout);
+            if (probe.marker() < 0) {
+                // Aether's own figures still say something; QEMU's failure is printed whole.
+                System.out.println("arm64 bench: QEMU FAILED (status " + probe.exitStatus() + "), its output:\n" + probe.output());
+                qemu = List.of("true");
+            }
+            System.out.print(BootBench.compare(List.of(new BootBench.Command("aether", aether), new BootBench.Command("qemu-virt", qemu)),
+                    runs, probe.marker() < 0 ? "" : GuestInit.READY_MARKER, timeout));
+            status = 0;
+        } finally {
+            System.out.println(STATUS + status);
+            System.out.flush();
+        }
+    }
+}
