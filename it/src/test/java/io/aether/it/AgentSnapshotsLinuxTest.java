@@ -1,0 +1,101 @@
+package io.aether.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.aether.testhost.GuestConsole;
+import io.aether.testhost.GuestRun;
+import io.aether.testhost.Scenario;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * A Linux guest snapshotted through the node agent and restored as a new VM in the nested test
+ * host goes on where it stopped. The guest's init is a counter, given on the kernel command line
+ * (busybox's /bin/sh with its arguments after {@code --}): it appends each number to a file in its
+ * RAM-backed root and prints the number beside the file's line count. After the restore the count
+ * goes on from the snapshot, and the file still has exactly one line per number.
+ */
+@Timeout(value = 40, unit = TimeUnit.MINUTES)
+class AgentSnapshotsLinuxTest {
+
+    private static final Duration BOOT = Duration.ofMinutes(8);
+    private static final Duration STEP = Duration.ofMinutes(4);
+
+    @Test
+    void aRestoredLinuxGuestGoesOnCountingWithItsFileIntact() throws Exception {
+        String script = """
+                cat > linux.tmpl <<'EOF'
+                {"boot": {"kernel": "@KERNEL@", "initrd": "@INITRD@", "cmdline": "console=ttyS0 quiet panic=-1 rdinit=/bin/sh -- -c \\"i=0; while :; do i=$((i+1)); echo $i >> /count; echo count $i lines $(wc -l < /count); sleep 1; done\\""}, "memory": "256M"}
+                EOF
+                sed "s|@KERNEL@|$GUEST_KERNEL|; s|@INITRD@|$GUEST_INITRD|" linux.tmpl > linux.json
+                N="--node node/node.sock"
+                aether node --data node --warm-pool 0 > node.log 2>&1 &
+                agent=$!
+                waited=0
+                until aether vm ls $N > /dev/null 2>&1; do
+                    sleep 1; waited=$((waited + 1))
+                    [ $waited -lt 300 ] || { sed 's/^/node.log: /' node.log; exit 11; }
+                done
+                # The last number VM $1 printed, or 0.
+                last() {
+                    grep -o 'count [0-9]*' node/vms/$1/console.log 2> /dev/null | tail -n 1 | cut -d' ' -f2 | grep . || echo 0
+                }
+                # Waits until VM $1 has counted past $2.
+                counted() {
+                    waited=0
+                    until [ "$(last $1)" -gt "$2" ]; do
+                        sleep 2; waited=$((waited + 2))
+                        [ $((waited % 30)) -ne 0 ] || echo "agent: waiting for $1 to count past $2, ${waited} s"
+                        [ $waited -lt 480 ] || { tail -n 20 node/vms/$1/console.log | sed 's/^/console: /'; return 1; }
+                    done
+                }
+                aether vm create $N --spec linux.json --id linux > /dev/null || exit 12
+                counted linux 3 || exit 13
+                echo "agent: counting"
+                before=$(last linux)
+                aether vm snapshot $N linux s1 > snapshot.out || { cat snapshot.out; exit 14; }
+                echo "agent: snapshot taken after count $before"
+                aether vm stop $N --force linux > /dev/null || exit 15
+                aether vm restore $N --from linux/s1 --id again > /dev/null || exit 16
+                counted again 0 || exit 17
+                first=$(grep -o 'count [0-9]* lines [0-9]*' node/vms/again/console.log | head -n 1)
+                echo "agent: restored, first $first"
+                now=$(last again)
+                counted again $((now + 2)) || exit 18
+                echo "agent: still counting, $(grep -o 'count [0-9]* lines [0-9]*' node/vms/again/console.log | tail -n 1)"
+                aether vm rm $N --force again > /dev/null
+                aether vm rm $N --force linux > /dev/null
+                kill $agent
+                wait $agent
+                echo "agent: exited $?"
+                """;
+        GuestHost.get().retryingStalls(testHost -> {
+            try (GuestRun run = testHost.start(Scenario.script(script).timeout(Duration.ofMinutes(30)).build())) {
+                GuestConsole console = run.console();
+                console.expectLine(Pattern.compile("agent: counting"), BOOT);
+                Matcher taken = Pattern.compile("agent: snapshot taken after count (\\d+)").matcher(console.expectLine(
+                        Pattern.compile("agent: snapshot taken after count \\d+"), STEP));
+                assertTrue(taken.find());
+                int before = Integer.parseInt(taken.group(1));
+                Matcher first = Pattern.compile("count (\\d+) lines (\\d+)").matcher(console.expectLine(
+                        Pattern.compile("agent: restored, first count \\d+ lines \\d+"), BOOT));
+                assertTrue(first.find());
+                int count = Integer.parseInt(first.group(1));
+                assertTrue(count > before, "the restored guest goes on from the snapshot (" + count + " after " + before + "), not from 1");
+                assertEquals(count, Integer.parseInt(first.group(2)), "one line in the guest's file per number counted");
+                Matcher still = Pattern.compile("count (\\d+) lines (\\d+)").matcher(console.expectLine(
+                        Pattern.compile("agent: still counting, count \\d+ lines \\d+"), STEP));
+                assertTrue(still.find());
+                assertTrue(Integer.parseInt(still.group(1)) > count);
+                assertEquals(still.group(1), still.group(2));
+                console.expectLine(Pattern.compile("agent: exited 0"), STEP);
+                assertEquals(0, run.awaitExit(STEP));
+            }
+        });
+    }
+}
