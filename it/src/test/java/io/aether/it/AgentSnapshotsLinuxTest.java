@@ -18,7 +18,9 @@ import org.junit.jupiter.api.Timeout;
  * host goes on where it stopped. The guest's init is a counter, given on the kernel command line
  * (busybox's /bin/sh with its arguments after {@code --}): it appends each number to a file in its
  * RAM-backed root and prints the number beside the file's line count. After the restore the count
- * goes on from the snapshot, and the file still has exactly one line per number.
+ * goes on from the snapshot, and the file still has exactly one line per number. The VM also has
+ * a node volume as its disk: once that has grown behind the snapshot's back, a restore is refused
+ * with the reason and leaves no VM.
  */
 @Timeout(value = 40, unit = TimeUnit.MINUTES)
 class AgentSnapshotsLinuxTest {
@@ -54,7 +56,8 @@ class AgentSnapshotsLinuxTest {
                         [ $waited -lt 480 ] || { tail -n 20 node/vms/$1/console.log | sed 's/^/console: /'; return 1; }
                     done
                 }
-                aether vm create $N --spec linux.json --id linux > /dev/null || exit 12
+                aether volume create $N data --size 8M > /dev/null || exit 19
+                aether vm create $N --spec linux.json --id linux --volume data > /dev/null || exit 12
                 counted linux 3 || exit 13
                 echo "agent: counting"
                 before=$(last linux)
@@ -68,6 +71,12 @@ class AgentSnapshotsLinuxTest {
                 now=$(last again)
                 counted again $((now + 2)) || exit 18
                 echo "agent: still counting, $(grep -o 'count [0-9]* lines [0-9]*' node/vms/again/console.log | tail -n 1)"
+                aether vm stop $N --force again > /dev/null || exit 20
+                # The VM's disk (its volume) grows behind the snapshot's back: a restore is refused, naming the disk.
+                truncate -s 16M node/volumes/data/data.img
+                aether vm restore $N --from linux/s1 --id third > /dev/null 2> refused.err && exit 21
+                echo "agent: refused: $(tr '\\n' ' ' < refused.err)"
+                aether vm ls $N | awk '$1 == "third" { print "agent: a refused restore left VM third behind" }'
                 aether vm rm $N --force again > /dev/null
                 aether vm rm $N --force linux > /dev/null
                 kill $agent
@@ -93,7 +102,11 @@ class AgentSnapshotsLinuxTest {
                 assertTrue(still.find());
                 assertTrue(Integer.parseInt(still.group(1)) > count);
                 assertEquals(still.group(1), still.group(2));
+                String refused = console.expectLine(Pattern.compile("agent: refused: .*"), STEP);
+                assertTrue(refused.matches(".*disks\\[0\\]: \\S+/volumes/data/data\\.img: 16777216 bytes, but 8388608 when the snapshot was taken \\(its size changed\\).*"),
+                        refused);
                 console.expectLine(Pattern.compile("agent: exited 0"), STEP);
+                assertTrue(!console.transcript().contains("left VM third behind"), "a refused restore leaves no VM");
                 assertEquals(0, run.awaitExit(STEP));
             }
         });
