@@ -45,9 +45,18 @@ final class VmClientCommands {
 
     /** The options every client command has. */
     static final class NodeOptions {
-        @Option(names = "--node", paramLabel = "SOCKET", defaultValue = "/var/lib/aether/node/node.sock",
-                description = "The node agent's API socket (default: ${DEFAULT-VALUE}).")
-        Path socket;
+        /** Where {@code aether node} puts its socket by default. */
+        static final Path SYSTEM_SOCKET = Path.of("/var/lib/aether/node/node.sock");
+
+        @Option(names = "--node", paramLabel = "SOCKET",
+                description = "The node agent's API socket (default: /var/lib/aether/node/node.sock, or the node of"
+                        + " 'aether up' under ~/.local/share/aether when only that one exists).")
+        Path socket = defaultSocket(SYSTEM_SOCKET, UpCommand.defaultData().resolve("node").resolve("node.sock"));
+
+        /** The system agent's socket, unless only {@code aether up}'s node exists. */
+        static Path defaultSocket(Path system, Path up) {
+            return !Files.exists(system) && Files.exists(up) ? up : system;
+        }
 
         @Option(names = "--json", description = "Print the agent's answer as JSON instead of a table.")
         boolean json;

@@ -70,6 +70,19 @@ class VmClientCommandsTest {
     }
 
     @Test
+    void theDefaultNodeIsTheSystemAgentUnlessOnlyTheOneOfAetherUpExists() throws Exception {
+        Path system = dir.resolve("var/node.sock");
+        Path up = dir.resolve("home/node.sock");
+        assertEquals(system, VmClientCommands.NodeOptions.defaultSocket(system, up), "neither: the system's, named in the error");
+        java.nio.file.Files.createDirectories(up.getParent());
+        java.nio.file.Files.createFile(up);
+        assertEquals(up, VmClientCommands.NodeOptions.defaultSocket(system, up));
+        java.nio.file.Files.createDirectories(system.getParent());
+        java.nio.file.Files.createFile(system);
+        assertEquals(system, VmClientCommands.NodeOptions.defaultSocket(system, up));
+    }
+
+    @Test
     void theVmCommandsDriveANodeWithAlignedTablesAndJson() throws Exception {
         VmRunCommandTest.requireKvm();
         agent = NodeAgent.start(NodeAgentTest.options(dir.resolve("data")));
