@@ -26,20 +26,9 @@ class AgentRunsLinuxTest {
 
     @Test
     void aLinuxVmLivesThroughTheAgentsWholeLifecycle() throws Exception {
-        String script = """
+        String script = AgentScript.START_AGENT + """
                 printf '{"boot": {"kernel": "%%s", "initrd": "%%s", "cmdline": "console=ttyS0 quiet panic=-1"}, "memory": "256M", "vcpus": 2}\\n' \\
                     "$GUEST_KERNEL" "$GUEST_INITRD" > linux.json
-                N="--node node/node.sock"
-                start_agent() {
-                    aether node --data node %s >> node.log 2>&1 &
-                    agent=$!
-                    waited=0
-                    until aether vm ls $N > /dev/null 2>&1; do
-                        sleep 1; waited=$((waited + 1))
-                        [ $waited -lt 300 ] || { sed 's/^/node.log: /' node.log; exit 11; }
-                    done
-                    echo "agent: serving after ${waited} s"
-                }
                 # Waits until the VM's console log (in the agent's data directory) shows the ready marker $1 times.
                 ready() {
                     waited=0
@@ -76,7 +65,7 @@ class AgentRunsLinuxTest {
                 kill $agent
                 wait $agent
                 echo "agent: exited $?"
-                """.formatted(AGENT_OPTIONS, GuestInit.READY_MARKER);
+                """.formatted(GuestInit.READY_MARKER);
         GuestHost.get().retryingStalls(testHost -> {
             try (GuestRun run = testHost.start(Scenario.script(script).timeout(Duration.ofMinutes(30)).build())) {
                 GuestConsole console = run.console();
@@ -93,7 +82,4 @@ class AgentRunsLinuxTest {
             }
         });
     }
-
-    /** Options of {@code aether node} inside the test host: cold monitors (standbys warming up under emulation would only slow it). */
-    private static final String AGENT_OPTIONS = "--warm-pool 0";
 }

@@ -30,19 +30,12 @@ class AgentSnapshotsLinuxTest {
 
     @Test
     void aRestoredLinuxGuestGoesOnCountingWithItsFileIntact() throws Exception {
-        String script = """
+        String script = AgentScript.START_AGENT + """
                 cat > linux.tmpl <<'EOF'
                 {"boot": {"kernel": "@KERNEL@", "initrd": "@INITRD@", "cmdline": "console=ttyS0 quiet panic=-1 rdinit=/bin/sh -- -c \\"i=0; while :; do i=$((i+1)); echo $i >> /count; echo count $i lines $(wc -l < /count); sleep 1; done\\""}, "memory": "256M"}
                 EOF
                 sed "s|@KERNEL@|$GUEST_KERNEL|; s|@INITRD@|$GUEST_INITRD|" linux.tmpl > linux.json
-                N="--node node/node.sock"
-                aether node --data node --warm-pool 0 > node.log 2>&1 &
-                agent=$!
-                waited=0
-                until aether vm ls $N > /dev/null 2>&1; do
-                    sleep 1; waited=$((waited + 1))
-                    [ $waited -lt 300 ] || { sed 's/^/node.log: /' node.log; exit 11; }
-                done
+                start_agent
                 # The last number VM $1 printed, or 0.
                 last() {
                     grep -o 'count [0-9]*' node/vms/$1/console.log 2> /dev/null | tail -n 1 | cut -d' ' -f2 | grep . || echo 0
