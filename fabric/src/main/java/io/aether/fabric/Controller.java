@@ -168,12 +168,15 @@ public final class Controller implements AutoCloseable {
     }
 
     /**
-     * If this controller leads, plans and proposes what the scheduler decides; a plan that changes
-     * nothing is not proposed. The state machine checks the plan again when it applies it.
+     * If this controller leads, advances the rollouts that have a step to take, then plans and
+     * proposes what the scheduler decides; a plan that changes nothing is not proposed. The state
+     * machine checks each step and the plan again when it applies them.
      */
     void reconcile() throws IOException {
         synchronized (reconciling) {
             if (!fabric.isLeader()) return;
+            Instant now = clock.instant();
+            for (String job : fabric.readLocal(s -> Rollouts.due(s, now))) fabric.propose(new Command.AdvanceRollout(job, now));
             Command.Plan plan = fabric.readLocal(s -> Scheduler.plan(Scheduler.View.of(s)));
             if (plan.changesNothing(fabric.readLocal(FabricState::pending))) return;
             if (fabric.propose(new Command.ApplyPlan(plan, clock.instant())) instanceof Outcome.Refused(String reason)) {
@@ -284,7 +287,7 @@ public final class Controller implements AutoCloseable {
         for (AllocationReports.Report r : reports.reports()) {
             states.put(r.allocation(), r.reason() == null || r.reason().isEmpty() ? r.state() : r.state() + ": " + r.reason());
         }
-        if (fabric.propose(new Command.ReportAllocations(node, states, clock.instant())) instanceof Outcome.Refused(String reason)) {
+        if (fabric.propose(new Command.ReportAllocations(node, reports.revision(), states, clock.instant())) instanceof Outcome.Refused(String reason)) {
             throw new ApiError.NotFound(reason).exception();
         }
         return new Response.Empty(204);
