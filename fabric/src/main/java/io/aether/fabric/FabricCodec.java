@@ -148,6 +148,8 @@ final class FabricCodec {
             ObjectNode versions = olderSpecs.putObject(job);
             specs.forEach((version, spec) -> versions.set(Long.toString(version), JobSpecJson.tree(spec)));
         });
+        ObjectNode preemptedBy = o.putObject("preemptedBy");
+        state.preemptedBy.forEach(preemptedBy::put);
         ObjectNode rollouts = o.putObject("rollouts");
         state.rollouts.forEach((job, r) -> rollouts.set(job, rollout(r)));
         ArrayNode events = o.putArray("events");
@@ -181,6 +183,7 @@ final class FabricCodec {
                 state.olderSpecs.put(job.getKey(), specs);
             });
         }
+        if (o.has("preemptedBy")) state.preemptedBy.putAll(labels(field(o, "preemptedBy"), "preemptedBy"));
         if (o.has("rollouts")) field(o, "rollouts").fields().forEachRemaining(e -> state.rollouts.put(e.getKey(), rollout(e.getValue())));
         list(o, "events", FabricCodec::event).forEach(state.events::addLast);
         return state;

@@ -75,6 +75,8 @@ final class FabricState {
     final TreeMap<String, Placed> placed = new TreeMap<>();
     /** Per job, the specs of its earlier versions that replicas still run or a rollout may restore. */
     final TreeMap<String, TreeMap<Long, JobSpec>> olderSpecs = new TreeMap<>();
+    /** Per replica stopped to make room and not placed again since, the job it made room for. */
+    final TreeMap<String, String> preemptedBy = new TreeMap<>();
     /** Per job, its rollout in progress or its last one. */
     final TreeMap<String, Rollouts.Rollout> rollouts = new TreeMap<>();
     final ArrayDeque<Event> events = new ArrayDeque<>();
@@ -231,6 +233,7 @@ final class FabricState {
             if (a.job().equals(c.job())) remove(a, c.at(), Event.Kind.ALLOCATION_STOPPED, "its job stopped");
         }
         jobs.remove(c.job());
+        preemptedBy.keySet().removeIf(id -> !wanted(id));
         rollouts.remove(c.job());
         olderSpecs.remove(c.job());
         return applied(record(c.at(), Event.Kind.JOB_STOPPED, "job " + c.job(), "stopped"));
@@ -242,15 +245,22 @@ final class FabricState {
         if (stale.isPresent()) return refuse("plan no longer holds: " + stale.get());
         long last = 0;
         for (String id : plan.stops()) last = remove(allocations.get(id), c.at(), Event.Kind.ALLOCATION_STOPPED, "no longer wanted");
-        for (String id : plan.preemptions()) last = remove(allocations.get(id), c.at(), Event.Kind.ALLOCATION_PREEMPTED, "made room for higher priority");
+        for (String id : plan.preemptions()) {
+            Allocation victim = allocations.get(id);
+            String by = preemptor(plan, victim);
+            last = remove(victim, c.at(), Event.Kind.ALLOCATION_PREEMPTED, "preempted by " + by);
+            preemptedBy.put(id, by);
+        }
         for (Allocation a : plan.placements()) {
             allocations.put(a.id(), a);
+            preemptedBy.remove(a.id());
             long version = jobs.get(a.job()).version();
-            last = record(c.at(), Event.Kind.ALLOCATION_PLACED, "allocation " + a.id(), "on node " + a.node() + ", version " + version);
+            last = record(c.at(), Event.Kind.ALLOCATION_PLACED, "allocation " + a.id(), "on node " + a.node());
             placed.put(a.id(), new Placed(version, last));
             revisions.put(a.node(), last);
         }
         List.copyOf(olderSpecs.keySet()).forEach(this::pruneOlderSpecs);
+        preemptedBy.keySet().removeIf(id -> !wanted(id));
         for (Map.Entry<String, Job> entry : List.copyOf(jobs.entrySet())) {
             Job job = entry.getValue();
             Optional<String> pending = Optional.ofNullable(plan.pending().get(entry.getKey()));
@@ -315,6 +325,22 @@ final class FabricState {
         long sequence = record(at, kind, "allocation " + a.id(), why + " (was on node " + a.node() + ")");
         revisions.put(a.node(), sequence);
         return sequence;
+    }
+
+    /** The job of the highest-priority placement on the victim's node (the first in the plan among equals): what it made room for. */
+    private static String preemptor(Command.Plan plan, Allocation victim) {
+        Allocation top = null;
+        for (Allocation a : plan.placements()) {
+            if (a.node().equals(victim.node()) && (top == null || a.priority() > top.priority())) top = a;
+        }
+        return top == null ? "a higher priority" : top.job();
+    }
+
+    /** Whether the replica {@code job.replica} is one its job still wants. */
+    private boolean wanted(String id) {
+        int dot = id.lastIndexOf('.');
+        Job job = jobs.get(id.substring(0, dot));
+        return job != null && Integer.parseInt(id.substring(dot + 1)) < job.spec().replicas();
     }
 
     /** Keeps only the earlier specs of {@code job} that a replica runs or its rollout in progress may restore. */

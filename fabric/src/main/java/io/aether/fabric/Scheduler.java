@@ -37,17 +37,24 @@ import java.util.stream.Collectors;
 final class Scheduler {
 
     /**
-     * What the scheduler reads: the fabric's nodes, jobs and allocations, in any order.
+     * What the scheduler reads: the fabric's nodes, jobs and allocations, in any order, and which
+     * replicas without a node were preempted by which job (so that their pending reason says so).
      */
-    record View(List<Node> nodes, List<Job> jobs, List<Allocation> allocations) {
+    record View(List<Node> nodes, List<Job> jobs, List<Allocation> allocations, Map<String, String> preemptedBy) {
         View {
             nodes = List.copyOf(nodes);
             jobs = List.copyOf(jobs);
             allocations = List.copyOf(allocations);
+            preemptedBy = Map.copyOf(preemptedBy);
+        }
+
+        View(List<Node> nodes, List<Job> jobs, List<Allocation> allocations) {
+            this(nodes, jobs, allocations, Map.of());
         }
 
         static View of(FabricState state) {
-            return new View(List.copyOf(state.nodes.values()), List.copyOf(state.jobs.values()), List.copyOf(state.allocations.values()));
+            return new View(List.copyOf(state.nodes.values()), List.copyOf(state.jobs.values()), List.copyOf(state.allocations.values()),
+                    state.preemptedBy);
         }
     }
 
@@ -84,8 +91,11 @@ final class Scheduler {
         private final List<String> preemptions = new ArrayList<>();
         private final TreeMap<String, Integer> unplaced = new TreeMap<>();
         private final TreeMap<String, String> reasons = new TreeMap<>();
+        /** Replica id to the job that preempted it, in this pass or an earlier one. */
+        private final TreeMap<String, String> preemptedBy = new TreeMap<>();
 
         Run(View view) {
+            preemptedBy.putAll(view.preemptedBy());
             view.nodes().forEach(n -> nodes.put(n.name(), n));
             view.jobs().forEach(j -> jobs.put(j.name(), j.spec()));
             jobs.values().forEach(j -> avoided.addAll(j.antiAffinity()));
@@ -215,6 +225,7 @@ final class Scheduler {
                 placed.remove(victim.id());
                 free.put(victim.node(), free.get(victim.node()).plus(victim.resources()));
                 if (!placements.removeIf(p -> p.id().equals(victim.id()))) preemptions.add(victim.id());
+                preemptedBy.put(victim.id(), w.job.name());
                 queue.add(new Wanted(jobs.get(victim.job()), victim.replica()));
             }
             place(w, bestNode);
@@ -239,6 +250,11 @@ final class Scheduler {
 
         /** The reason a replica has no node, as counts of what each node lacks. */
         private String whyNot(Wanted w) {
+            String preempted = preemptedBy.containsKey(w.id()) ? "preempted by " + preemptedBy.get(w.id()) + "; " : "";
+            return preempted + whyNotHere(w);
+        }
+
+        private String whyNotHere(Wanted w) {
             if (nodes.isEmpty()) return "no node has joined";
             SortedMap<String, Long> counts = nodes.values().stream().collect(Collectors.groupingBy(
                     n -> refusal(w.job, n).orElse("without " + w.job.resources().vcpus() + " vCPUs and " + w.job.resources().memory() + " free"

@@ -237,7 +237,8 @@ class SchedulerTest {
             Scheduler.View view = Scheduler.View.of(scenario.state());
             Command.Plan plan = Scheduler.plan(view);
             Random random = new Random(seed);
-            Scheduler.View shuffled = new Scheduler.View(shuffled(view.nodes(), random), shuffled(view.jobs(), random), shuffled(view.allocations(), random));
+            Scheduler.View shuffled = new Scheduler.View(shuffled(view.nodes(), random), shuffled(view.jobs(), random), shuffled(view.allocations(), random),
+                    view.preemptedBy());
             assertEquals(plan, Scheduler.plan(shuffled));
 
             FabricState state = scenario.state();
