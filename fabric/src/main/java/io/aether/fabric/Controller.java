@@ -47,7 +47,7 @@ import java.util.logging.Logger;
  * GET    /v1/nodes              {"nodes": [...]}
  * GET    /v1/jobs               {"jobs": [...]}: each with its spec, version and pending reason
  * GET    /v1/jobs/{name}        {"job": ..., "allocations": [...]}; 404 for an unknown job
- * POST   /v1/jobs               a job spec (JSON); 201 {"job": NAME, "version": N}; 400 naming the field
+ * POST   /v1/jobs[?strict=true] a job spec (JSON); 201 {"job": NAME, "version": N}; 400 naming the field; 409 with strict if it can never fit
  * DELETE /v1/jobs/{name}        204; 404 for an unknown job
  * GET    /v1/allocations        {"allocations": [...]}
  * GET    /v1/events?after=N     {"events": [...]}: at most 1,000 after sequence number N
@@ -334,6 +334,10 @@ public final class Controller implements AutoCloseable {
             spec = JobSpecJson.read(req.body(JsonNode.class));
         } catch (FieldException e) {
             throw new ApiError.BadRequest(e.field(), e.problem()).exception();
+        }
+        if (req.query("strict").filter("true"::equals).isPresent()) {
+            Optional<String> never = fabric.readLocal(s -> Scheduler.neverFits(spec, s.nodes.values()));
+            if (never.isPresent()) throw new ApiError.Conflict("job " + spec.name() + " can never fit: " + never.get()).exception();
         }
         Outcome outcome = fabric.propose(new Command.SubmitJob(spec, clock.instant()));
         if (outcome instanceof Outcome.Refused(String reason)) throw new ApiError.Conflict(reason).exception();

@@ -7,6 +7,7 @@ import io.aether.fabricapi.Node;
 import io.aether.fabricapi.Resources;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
@@ -73,6 +74,38 @@ final class Scheduler {
 
     static Command.Plan plan(View view) {
         return new Run(view).plan();
+    }
+
+    /**
+     * Why {@code job} could never run all its replicas on {@code nodes}, even were they empty: no
+     * node that is ready, carries its constraint labels and is large enough for a replica, or
+     * too few such nodes for all of them. Empty if the job could run somewhere.
+     */
+    static Optional<String> neverFits(JobSpec job, Collection<Node> nodes) {
+        if (nodes.isEmpty()) return Optional.of("no node has joined");
+        Resources replica = job.resources();
+        SortedMap<String, Long> unfit = new TreeMap<>();
+        long room = 0;
+        for (Node node : nodes) {
+            String why = null;
+            if (node.status() != Node.Status.READY) why = node.status().name().toLowerCase(Locale.ROOT);
+            for (Map.Entry<String, String> c : job.constraints().entrySet()) {
+                if (why == null && !c.getValue().equals(node.labels().get(c.getKey()))) why = "without label " + c.getKey() + "=" + c.getValue();
+            }
+            if (why == null && !node.capacity().fits(replica)) why = "smaller than " + replica.vcpus() + " vCPUs and " + replica.memory();
+            if (why != null) {
+                unfit.merge(why, 1L, Long::sum);
+                continue;
+            }
+            long fit = Math.min(node.capacity().vcpus() / Math.max(1, replica.vcpus()), node.capacity().memory().bytes() / Math.max(1, replica.memory().bytes()));
+            // A job that avoids itself runs one replica a node at most.
+            room += job.antiAffinity().contains(job.name()) ? Math.min(1, fit) : fit;
+        }
+        if (room >= job.replicas()) return Optional.empty();
+        String counts = unfit.entrySet().stream().map(e -> e.getValue() + (e.getValue() == 1 ? " node " : " nodes ") + e.getKey())
+                .collect(Collectors.joining(", "));
+        return Optional.of(room == 0 ? counts : "the nodes have room for " + room + " of " + job.replicas() + " replicas at most"
+                + (counts.isEmpty() ? "" : " (" + counts + ")"));
     }
 
     /** One planning pass: the occupancy it builds up as it places. */
