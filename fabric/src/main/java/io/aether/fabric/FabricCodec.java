@@ -183,7 +183,12 @@ final class FabricCodec {
                 state.olderSpecs.put(job.getKey(), specs);
             });
         }
-        if (o.has("preemptedBy")) state.preemptedBy.putAll(labels(field(o, "preemptedBy"), "preemptedBy"));
+        if (o.has("preemptedBy")) {
+            labels(field(o, "preemptedBy"), "preemptedBy").forEach((id, job) -> {
+                if (!id.matches(".+\\.[0-9]{1,9}")) throw new IllegalArgumentException("preemptedBy: '" + id.replaceAll("[^A-Za-z0-9.-]", "?") + "' is not a replica id");
+                state.preemptedBy.put(id, job);
+            });
+        }
         if (o.has("rollouts")) field(o, "rollouts").fields().forEachRemaining(e -> state.rollouts.put(e.getKey(), rollout(e.getValue())));
         list(o, "events", FabricCodec::event).forEach(state.events::addLast);
         return state;

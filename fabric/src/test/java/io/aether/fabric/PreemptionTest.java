@@ -2,6 +2,7 @@ package io.aether.fabric;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -13,6 +14,7 @@ import io.aether.http.ApiClient;
 import io.aether.http.Listener;
 import io.aether.security.Identity;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -67,6 +69,9 @@ class PreemptionTest {
                 && e.detail().equals("preempted by urgent (was on node n1)")), state.events.toString());
         byte[] snapshot = FabricCodec.snapshot(state);
         assertArrayEquals(snapshot, FabricCodec.snapshot(FabricCodec.restore(snapshot)), "who preempted whom survives a snapshot");
+        byte[] forged = new String(snapshot, StandardCharsets.UTF_8).replace("\"preemptedBy\":{\"batch.0\"", "\"preemptedBy\":{\"batch\"")
+                .getBytes(StandardCharsets.UTF_8);
+        assertEquals("preemptedBy: 'batch' is not a replica id", assertThrows(IllegalArgumentException.class, () -> FabricCodec.restore(forged)).getMessage());
 
         // Once the preempting job stops, the victim comes back and its reason is gone.
         state.apply(new Command.StopJob("urgent", T.plusSeconds(10)));
