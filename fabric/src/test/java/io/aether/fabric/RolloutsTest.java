@@ -5,12 +5,21 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.aether.agentapi.AllocationReports;
 import io.aether.common.ByteSize;
 import io.aether.fabricapi.Allocation;
 import io.aether.fabricapi.Event;
 import io.aether.fabricapi.JobSpec;
 import io.aether.fabricapi.Resources;
+import io.aether.http.ApiClient;
+import io.aether.http.Listener;
 import io.aether.vmspec.VmSpec;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -18,8 +27,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Rolling updates in the replicated state: every step is a command applied to {@link FabricState},
@@ -30,6 +41,7 @@ class RolloutsTest {
 
     private static final Instant T = Instant.parse("2026-12-06T12:00:00Z");
     private static final String HASH = "cd".repeat(32);
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     /** A stub job: {@code program} tells its versions apart. */
     private static JobSpec web(int replicas, VmSpec.StubProgram program, int batch, boolean autoRollback) {
@@ -219,5 +231,62 @@ class RolloutsTest {
         FabricState restored = FabricCodec.restore(FabricCodec.snapshot(half));
         log.commands.subList(middle, log.commands.size()).forEach(restored::apply);
         assertArrayEquals(FabricCodec.snapshot(log.state), FabricCodec.snapshot(restored));
+    }
+
+    /** Through a real controller: a rollout half-way survives the controller's restart and goes on from where it was. */
+    @Test
+    void aRolloutHalfWayGoesOnAfterTheControllerRestarts(@TempDir Path dir) throws Exception {
+        Path socket = dir.resolve("controller.sock");
+        // A snapshot every 5 entries: the restart loads one and replays the log after it.
+        ControllerConfig config = Fabrics.group(dir, 1, 5).getFirst();
+        String spec = "{\"name\":\"web\",\"workload\":{\"vm\":{\"boot\":{\"stub\":\"count\"},\"memory\":\"%s\"}},\"resources\":{\"vcpus\":1,\"memory\":\"32M\"},"
+                + "\"replicas\":2,\"rollout\":{\"batch\":1,\"healthTimeoutSeconds\":600}}";
+        try (Controller controller = Controller.start(config, List.of(new Listener.UnixSocket(socket)), Duration.ofHours(1))) {
+            ApiClient api = ApiClient.unix(socket, Duration.ofSeconds(10));
+            JoinTokens tokens = new JoinTokens(controller.fabric(), Clock.systemUTC(), new SecureRandom());
+            tokens.join(tokens.create(Duration.ofMinutes(5)).secret(), Fabrics.node("n1", 4, 4096, Map.of()), Fabrics.key("n1"));
+            assertEquals(201, api.post("/v1/jobs", JSON.readTree(spec.formatted("16M"))).status());
+            reportRunning(api, "web.0", "web.1");
+            // The update's submit schedules at once: the first batch is replaced before the answer.
+            assertEquals("{\"job\":\"web\",\"version\":2}", api.post("/v1/jobs", JSON.readTree(spec.formatted("24M"))).text());
+            assertEquals(Map.of("web.0", "24M", "web.1", "16M"), memories(api));
+        }
+        try (Controller controller = Controller.start(config, List.of(new Listener.UnixSocket(socket)), Duration.ofHours(1))) {
+            ApiClient api = ApiClient.unix(socket, Duration.ofSeconds(10));
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (!controller.fabric().isLeader()) {
+                assertTrue(System.nanoTime() < deadline, "no leader after the restart");
+                Thread.sleep(100);
+            }
+            JsonNode rollout = api.get("/v1/jobs/web").json(JsonNode.class).path("job").path("rollout");
+            assertEquals("rolling", rollout.path("status").asText(), rollout.toString());
+            assertEquals("[0]", rollout.path("batch").toString());
+            assertEquals(1, rollout.path("updated").asInt(), rollout.toString());
+            assertEquals(Map.of("web.0", "24M", "web.1", "16M"), memories(api));
+
+            reportRunning(api, "web.0", "web.1");
+            controller.reconcile();
+            assertEquals(Map.of("web.0", "24M", "web.1", "24M"), memories(api));
+            reportRunning(api, "web.0", "web.1");
+            controller.reconcile();
+            rollout = api.get("/v1/jobs/web").json(JsonNode.class).path("job").path("rollout");
+            assertEquals("complete", rollout.path("status").asText(), rollout.toString());
+            assertEquals(2, rollout.path("updated").asInt(), rollout.toString());
+        }
+    }
+
+    /** Posts a report of these VMs running, made at the node's desired revision as the controller serves it now. */
+    private static void reportRunning(ApiClient api, String... ids) throws IOException {
+        long revision = api.get("/v1/nodes/n1/desired").json(JsonNode.class).path("revision").asLong();
+        List<AllocationReports.Report> reports = new ArrayList<>();
+        for (String id : ids) reports.add(new AllocationReports.Report(id, "running", null));
+        assertEquals(204, api.post("/v1/nodes/n1/reports", new AllocationReports(revision, reports)).status());
+    }
+
+    /** Replica id to the VM memory its node is told to run. */
+    private static Map<String, String> memories(ApiClient api) throws IOException {
+        Map<String, String> out = new TreeMap<>();
+        api.get("/v1/nodes/n1/desired").json(JsonNode.class).path("vms").properties().forEach(e -> out.put(e.getKey(), e.getValue().path("memory").asText()));
+        return out;
     }
 }
