@@ -7,19 +7,18 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.aether.agentapi.JoinRequest;
 import io.aether.fabricapi.Event;
 import io.aether.fabricapi.Job;
 import io.aether.http.ApiClient;
 import io.aether.http.Listener;
-import io.aether.security.Identity;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -90,18 +89,14 @@ class PreemptionTest {
         assertEquals(Optional.of("1 of 1 replicas have no node: 1 node without 1 vCPUs and 32M free"), state.jobs.get("polite").pending());
     }
 
-    /** Through the controller's API: a node joins and pulls; what it is told to run changes as the preemption says. */
+    /** Through the controller's API: a node pulls; what it is told to run changes as the preemption says. */
     @Test
     void throughTheControllerTheNodeIsToldToRunTheUrgentJobInsteadOfTheVictim() throws IOException {
         Path socket = dir.resolve("controller.sock");
         try (Controller controller = Controller.start(Fabrics.group(dir, 1, 1000).getFirst(), List.of(new Listener.UnixSocket(socket)), Duration.ofHours(1))) {
             ApiClient api = ApiClient.unix(socket, Duration.ofSeconds(10));
-            Identity node = Identity.generate();
-            String token = api.post("/v1/tokens", JSON.createObjectNode().put("ttlSeconds", 3600)).json(JsonNode.class).path("token").asText();
-            String key = Base64.getEncoder().encodeToString(node.publicKey().getEncoded());
-            byte[] signed = JoinRequest.signedBytes("n1", Map.of(), 2, 1L << 30, token, key);
-            assertEquals(201, api.post("/v1/nodes", new JoinRequest("n1", Map.of(), 2, 1L << 30, token, key,
-                    Base64.getEncoder().encodeToString(node.sign(signed)))).status());
+            JoinTokens tokens = new JoinTokens(controller.fabric(), Clock.systemUTC(), new SecureRandom());
+            tokens.join(tokens.create(Duration.ofMinutes(5)).secret(), Fabrics.node("n1", 2, 4096, Map.of()), Fabrics.key("n1"));
             String job = "{\"name\":\"%s\",\"workload\":{\"vm\":{\"boot\":{\"stub\":\"count\"},\"memory\":\"16M\"}},\"resources\":{\"vcpus\":1,\"memory\":\"32M\"},"
                     + "\"replicas\":%d,\"priority\":%d,\"preempt\":%b}";
             assertEquals(201, api.post("/v1/jobs", JSON.readTree(job.formatted("batch", 2, 1, false))).status());

@@ -175,20 +175,10 @@ class RolloutsTest {
 
     @Test
     void aFailedReplicaRollsBackAtOnceAndWithoutAutoRollbackTheRolloutStopsAsFailed() {
-        Log back = running(2, 1, true);
-        back.apply(new Command.SubmitJob(web(2, VmSpec.StubProgram.CRASH, 1, true), T));
-        back.advance(T.plusSeconds(1));
-        back.schedule(T.plusSeconds(1));
-        back.report(T.plusSeconds(2), Map.of("web.0", "failed: guest triple-faulted", "web.1", "running"));
-        back.advance(T.plusSeconds(2));
+        Log back = firstNewReplicaCrashed(true);
         assertEquals("rolled back: replica web.0 failed: guest triple-faulted", back.state.rollouts.get("web").outcome());
 
-        Log stuck = running(2, 1, false);
-        stuck.apply(new Command.SubmitJob(web(2, VmSpec.StubProgram.CRASH, 1, false), T));
-        stuck.advance(T.plusSeconds(1));
-        stuck.schedule(T.plusSeconds(1));
-        stuck.report(T.plusSeconds(2), Map.of("web.0", "failed: guest triple-faulted", "web.1", "running"));
-        stuck.advance(T.plusSeconds(2));
+        Log stuck = firstNewReplicaCrashed(false);
         assertEquals("failed: replica web.0 failed: guest triple-faulted", stuck.state.rollouts.get("web").outcome());
         assertEquals(2, stuck.state.jobs.get("web").version(), "the job stays on the new version");
         assertEquals(Map.of("web.0", "crash", "web.1", "count"), stuck.stubs(), "the replica not yet replaced runs version 1 still");
@@ -218,6 +208,17 @@ class RolloutsTest {
         log.schedule(T);
         assertEquals(Map.of("web.0", 2L, "web.1", 2L, "web.2", 2L), log.versions());
         assertEquals(List.of("JOB_UPDATED version 2, 3 replicas"), log.eventsSince(before));
+    }
+
+    /** Version 2 (the crash stub) rolled out to web.0, which its node reports failed. */
+    private static Log firstNewReplicaCrashed(boolean autoRollback) {
+        Log log = running(2, 1, autoRollback);
+        log.apply(new Command.SubmitJob(web(2, VmSpec.StubProgram.CRASH, 1, autoRollback), T));
+        log.advance(T.plusSeconds(1));
+        log.schedule(T.plusSeconds(1));
+        log.report(T.plusSeconds(2), Map.of("web.0", "failed: guest triple-faulted", "web.1", "running"));
+        log.advance(T.plusSeconds(2));
+        return log;
     }
 
     /** Replaying the commands on a fresh state, and on one restored from a snapshot taken half-way, gives the same bytes. */
