@@ -2,7 +2,9 @@ package io.aether.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.aether.agentapi.AgentClient;
 import io.aether.http.ApiClient;
+import io.aether.http.Event;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -12,6 +14,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -19,7 +22,10 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** {@code aether job run|ls|status|stop}: clients of a fabric controller's {@code /v1/jobs} over its Unix socket. */
+/**
+ * {@code aether job run|ls|status|logs|stop}: clients of a fabric controller's {@code /v1/jobs} over its Unix socket
+ * ({@code logs} then reads the console from the node agent that runs the replica).
+ */
 @Command(name = "job", mixinStandardHelpOptions = true,
         description = {"Run and watch jobs on the fabric: a job spec (JSON, see examples/ and fabric-api's job-spec.schema.json) is"
                 + " submitted to a controller, which places its replicas on nodes; each node's agent runs them.", "",
@@ -27,8 +33,9 @@ import picocli.CommandLine.Parameters;
             "  aether job run examples/hello-stub.json",
             "  aether job ls",
             "  aether job status hello-stub",
+            "  aether job logs hello-stub --replica 1 --follow",
             "  aether job stop hello-stub", ""},
-        subcommands = {JobCommand.Run.class, JobCommand.Ls.class, JobCommand.Status.class, JobCommand.Stop.class})
+        subcommands = {JobCommand.Run.class, JobCommand.Ls.class, JobCommand.Status.class, JobCommand.Logs.class, JobCommand.Stop.class})
 final class JobCommand {
 
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -66,10 +73,15 @@ final class JobCommand {
         void run() throws IOException;
     }
 
-    @Command(name = "run", mixinStandardHelpOptions = true, description = "Submit a job spec (a new job, or a new version of one) and show where its replicas go.")
+    @Command(name = "run", mixinStandardHelpOptions = true, description = {"Submit a job spec (a new job, or a new version of one) and show where its replicas go.",
+        "A new version that changes the workload or resources rolls out by the spec's rollout policy: rollout.batch replicas at a time, each"
+                + " running within rollout.healthTimeout, else rolled back (rollout.autoRollback) or stopped as failed; see 'aether job status'."})
     static final class Run implements Callable<Integer> {
         @Mixin
         ControllerOptions controller;
+
+        @Option(names = "--strict", description = "Refuse a job that can never fit on the fabric's nodes (by default it is accepted and pending, with the reason).")
+        boolean strict;
 
         @Parameters(paramLabel = "FILE", description = "The job spec, JSON.")
         Path file;
@@ -88,7 +100,7 @@ final class JobCommand {
                 ApiClient api = controller.client();
                 JsonNode created;
                 try {
-                    created = api.post("/v1/jobs", spec).json(JsonNode.class);
+                    created = api.post("/v1/jobs" + (strict ? "?strict=true" : ""), spec).json(JsonNode.class);
                 } catch (IOException e) {
                     throw new IOException(file + ": " + e.getMessage());
                 }
@@ -147,7 +159,8 @@ final class JobCommand {
         String name;
     }
 
-    @Command(name = "status", mixinStandardHelpOptions = true, description = "Show one job: its version, each replica's node and state, why some are pending.")
+    @Command(name = "status", mixinStandardHelpOptions = true,
+            description = "Show one job: its version, its last rollout (versions, progress, outcome), each replica's node, state and version, why some are pending.")
     static final class Status extends OneJob {
         @Override
         public Integer call() {
@@ -159,7 +172,60 @@ final class JobCommand {
                 }
                 System.out.println("Job " + name + " version " + job.path("job").path("version").asLong() + ", "
                         + job.path("job").path("spec").path("replicas").asInt() + " replica(s).");
+                JsonNode rollout = job.path("job").path("rollout");
+                if (rollout.isObject()) {
+                    System.out.println("Rollout: version " + rollout.path("from").asLong() + " to " + rollout.path("to").asLong() + ", "
+                            + rollout.path("status").asText() + rollout.path("reason").asText("").transform(r -> r.isEmpty() ? "" : ": " + r)
+                            + " (" + rollout.path("updated").asLong() + " of " + job.path("job").path("spec").path("replicas").asInt() + " replicas on version "
+                            + rollout.path("to").asLong() + ")");
+                }
                 printJob(job);
+            });
+        }
+    }
+
+    @Command(name = "logs", mixinStandardHelpOptions = true,
+            description = {"Print a replica's console output, read from the node agent that runs it (the controller says which replica is where).",
+                "The node of 'aether up' is reached by default; for a replica on another node, give that node's socket with --node."})
+    static final class Logs extends OneJob {
+        @Option(names = "--replica", paramLabel = "N", defaultValue = "0", description = "Which replica (default: ${DEFAULT-VALUE}).")
+        int replica;
+
+        @Option(names = "--follow", description = "Go on printing what the guest prints until it stops (Ctrl-C detaches).")
+        boolean follow;
+
+        @Option(names = "--bytes", paramLabel = "N", defaultValue = "65536", description = "How much of the end of the log, without --follow (default: ${DEFAULT-VALUE}).")
+        int bytes;
+
+        @Option(names = "--node", paramLabel = "SOCKET", description = "The socket of the node agent that runs the replica (default: ${DEFAULT-VALUE}, the node of 'aether up').")
+        Path node = UpCommand.defaultData().resolve("node").resolve("node.sock");
+
+        @Override
+        public Integer call() {
+            return attempt("job logs", () -> {
+                JsonNode job = controller.client().get("/v1/jobs/" + name).json(JsonNode.class);
+                String id = name + "." + replica;
+                JsonNode placed = job.path("allocations").valueStream().filter(a -> a.path("replica").asInt() == replica).findFirst()
+                        .orElseThrow(() -> new IOException("replica " + id + " runs on no node" + job.path("job").path("pending").asText("")
+                                .transform(p -> p.isEmpty() ? "" : " (" + p + ")")));
+                AgentClient agent = new AgentClient(ApiClient.unix(node, Duration.ofMinutes(1)));
+                try {
+                    if (!follow) {
+                        System.out.write(agent.logs(id, bytes));
+                        System.out.flush();
+                        return;
+                    }
+                    try (ApiClient.EventStream console = agent.console(id, true)) {
+                        Optional<Event> e;
+                        // The agent sends a comment every 15 s on a quiet stream; a minute of nothing is a lost agent.
+                        while ((e = console.next(Duration.ofMinutes(1))).isPresent()) {
+                            AgentClient.copyOutput(e.get(), System.out);
+                            System.out.flush();
+                        }
+                    }
+                } catch (IOException e) {
+                    throw new IOException("replica " + id + " on node " + placed.path("node").asText() + ", through " + node + ": " + e.getMessage());
+                }
             });
         }
     }
@@ -179,9 +245,9 @@ final class JobCommand {
     private static void printJob(JsonNode job) {
         PrintStream out = System.out;
         List<List<String>> rows = new ArrayList<>();
-        rows.add(List.of("ALLOCATION", "NODE", "STATE"));
+        rows.add(List.of("ALLOCATION", "NODE", "STATE", "VERSION"));
         job.path("allocations").forEach(a -> rows.add(List.of(a.path("job").asText() + "." + a.path("replica").asInt(), a.path("node").asText(),
-                a.path("state").asText("placed"))));
+                a.path("state").asText("placed"), a.path("version").asText())));
         if (rows.size() > 1) out.print(VmClientCommands.table(rows));
         String pending = job.path("job").path("pending").asText("");
         if (!pending.isEmpty()) out.println("Pending: " + pending);

@@ -50,11 +50,14 @@ sealed interface Command {
     /**
      * What a node reports of its allocations: {@code states} maps an allocation id to its VM's
      * state ({@code running}, or {@code failed: reason}). Only allocations placed on that node
-     * count; the rest of a report is stale and ignored.
+     * count, and only if the node had reconciled to a desired state ({@code revision}) that holds
+     * them as they are now placed; the rest of a report is stale (about a VM that an update has
+     * since replaced, say) and ignored.
      */
-    record ReportAllocations(String node, SortedMap<String, String> states, Instant at) implements Command {
+    record ReportAllocations(String node, long revision, SortedMap<String, String> states, Instant at) implements Command {
         public ReportAllocations {
             Objects.requireNonNull(node, "node");
+            if (revision < 0) throw new IllegalArgumentException("revision: " + revision + " is negative");
             states = Collections.unmodifiableSortedMap(new TreeMap<>(states));
             Objects.requireNonNull(at, "at");
         }
@@ -83,6 +86,17 @@ sealed interface Command {
     record SubmitJob(JobSpec spec, Instant at) implements Command {
         public SubmitJob {
             Objects.requireNonNull(spec, "spec");
+            Objects.requireNonNull(at, "at");
+        }
+    }
+
+    /**
+     * One step of the job's rolling update, as {@link Rollouts#decide} finds it at {@code at}:
+     * the next batch replaced, the rollout completed, failed or rolled back, or nothing.
+     */
+    record AdvanceRollout(String job, Instant at) implements Command {
+        public AdvanceRollout {
+            Objects.requireNonNull(job, "job");
             Objects.requireNonNull(at, "at");
         }
     }

@@ -47,7 +47,7 @@ import java.util.logging.Logger;
  * GET    /v1/nodes              {"nodes": [...]}
  * GET    /v1/jobs               {"jobs": [...]}: each with its spec, version and pending reason
  * GET    /v1/jobs/{name}        {"job": ..., "allocations": [...]}; 404 for an unknown job
- * POST   /v1/jobs               a job spec (JSON); 201 {"job": NAME, "version": N}; 400 naming the field
+ * POST   /v1/jobs[?strict=true] a job spec (JSON); 201 {"job": NAME, "version": N}; 400 naming the field; 409 with strict if it can never fit
  * DELETE /v1/jobs/{name}        204; 404 for an unknown job
  * GET    /v1/allocations        {"allocations": [...]}
  * GET    /v1/events?after=N     {"events": [...]}: at most 1,000 after sequence number N
@@ -168,12 +168,15 @@ public final class Controller implements AutoCloseable {
     }
 
     /**
-     * If this controller leads, plans and proposes what the scheduler decides; a plan that changes
-     * nothing is not proposed. The state machine checks the plan again when it applies it.
+     * If this controller leads, advances the rollouts that have a step to take, then plans and
+     * proposes what the scheduler decides; a plan that changes nothing is not proposed. The state
+     * machine checks each step and the plan again when it applies them.
      */
     void reconcile() throws IOException {
         synchronized (reconciling) {
             if (!fabric.isLeader()) return;
+            Instant now = clock.instant();
+            for (String job : fabric.readLocal(s -> Rollouts.due(s, now))) fabric.propose(new Command.AdvanceRollout(job, now));
             Command.Plan plan = fabric.readLocal(s -> Scheduler.plan(Scheduler.View.of(s)));
             if (plan.changesNothing(fabric.readLocal(FabricState::pending))) return;
             if (fabric.propose(new Command.ApplyPlan(plan, clock.instant())) instanceof Outcome.Refused(String reason)) {
@@ -284,7 +287,7 @@ public final class Controller implements AutoCloseable {
         for (AllocationReports.Report r : reports.reports()) {
             states.put(r.allocation(), r.reason() == null || r.reason().isEmpty() ? r.state() : r.state() + ": " + r.reason());
         }
-        if (fabric.propose(new Command.ReportAllocations(node, states, clock.instant())) instanceof Outcome.Refused(String reason)) {
+        if (fabric.propose(new Command.ReportAllocations(node, reports.revision(), states, clock.instant())) instanceof Outcome.Refused(String reason)) {
             throw new ApiError.NotFound(reason).exception();
         }
         return new Response.Empty(204);
@@ -331,6 +334,10 @@ public final class Controller implements AutoCloseable {
             spec = JobSpecJson.read(req.body(JsonNode.class));
         } catch (FieldException e) {
             throw new ApiError.BadRequest(e.field(), e.problem()).exception();
+        }
+        if (req.query("strict").filter("true"::equals).isPresent()) {
+            Optional<String> never = fabric.readLocal(s -> Scheduler.neverFits(spec, s.nodes.values()));
+            if (never.isPresent()) throw new ApiError.Conflict("job " + spec.name() + " can never fit: " + never.get()).exception();
         }
         Outcome outcome = fabric.propose(new Command.SubmitJob(spec, clock.instant()));
         if (outcome instanceof Outcome.Refused(String reason)) throw new ApiError.Conflict(reason).exception();

@@ -7,6 +7,7 @@ import io.aether.fabricapi.Node;
 import io.aether.fabricapi.Resources;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
@@ -37,17 +38,24 @@ import java.util.stream.Collectors;
 final class Scheduler {
 
     /**
-     * What the scheduler reads: the fabric's nodes, jobs and allocations, in any order.
+     * What the scheduler reads: the fabric's nodes, jobs and allocations, in any order, and which
+     * replicas without a node were preempted by which job (so that their pending reason says so).
      */
-    record View(List<Node> nodes, List<Job> jobs, List<Allocation> allocations) {
+    record View(List<Node> nodes, List<Job> jobs, List<Allocation> allocations, Map<String, String> preemptedBy) {
         View {
             nodes = List.copyOf(nodes);
             jobs = List.copyOf(jobs);
             allocations = List.copyOf(allocations);
+            preemptedBy = Map.copyOf(preemptedBy);
+        }
+
+        View(List<Node> nodes, List<Job> jobs, List<Allocation> allocations) {
+            this(nodes, jobs, allocations, Map.of());
         }
 
         static View of(FabricState state) {
-            return new View(List.copyOf(state.nodes.values()), List.copyOf(state.jobs.values()), List.copyOf(state.allocations.values()));
+            return new View(List.copyOf(state.nodes.values()), List.copyOf(state.jobs.values()), List.copyOf(state.allocations.values()),
+                    state.preemptedBy);
         }
     }
 
@@ -68,6 +76,38 @@ final class Scheduler {
         return new Run(view).plan();
     }
 
+    /**
+     * Why {@code job} could never run all its replicas on {@code nodes}, even were they empty: no
+     * node that is ready, carries its constraint labels and is large enough for a replica, or
+     * too few such nodes for all of them. Empty if the job could run somewhere.
+     */
+    static Optional<String> neverFits(JobSpec job, Collection<Node> nodes) {
+        if (nodes.isEmpty()) return Optional.of("no node has joined");
+        Resources replica = job.resources();
+        SortedMap<String, Long> unfit = new TreeMap<>();
+        long room = 0;
+        for (Node node : nodes) {
+            String why = null;
+            if (node.status() != Node.Status.READY) why = node.status().name().toLowerCase(Locale.ROOT);
+            for (Map.Entry<String, String> c : job.constraints().entrySet()) {
+                if (why == null && !c.getValue().equals(node.labels().get(c.getKey()))) why = "without label " + c.getKey() + "=" + c.getValue();
+            }
+            if (why == null && !node.capacity().fits(replica)) why = "smaller than " + replica.vcpus() + " vCPUs and " + replica.memory();
+            if (why != null) {
+                unfit.merge(why, 1L, Long::sum);
+                continue;
+            }
+            long fit = Math.min(node.capacity().vcpus() / Math.max(1, replica.vcpus()), node.capacity().memory().bytes() / Math.max(1, replica.memory().bytes()));
+            // A job that avoids itself runs one replica a node at most.
+            room += job.antiAffinity().contains(job.name()) ? Math.min(1, fit) : fit;
+        }
+        if (room >= job.replicas()) return Optional.empty();
+        String counts = unfit.entrySet().stream().map(e -> e.getValue() + (e.getValue() == 1 ? " node " : " nodes ") + e.getKey())
+                .collect(Collectors.joining(", "));
+        return Optional.of(room == 0 ? counts : "the nodes have room for " + room + " of " + job.replicas() + " replicas at most"
+                + (counts.isEmpty() ? "" : " (" + counts + ")"));
+    }
+
     /** One planning pass: the occupancy it builds up as it places. */
     private static final class Run {
         private final TreeMap<String, Node> nodes = new TreeMap<>();
@@ -84,8 +124,11 @@ final class Scheduler {
         private final List<String> preemptions = new ArrayList<>();
         private final TreeMap<String, Integer> unplaced = new TreeMap<>();
         private final TreeMap<String, String> reasons = new TreeMap<>();
+        /** Replica id to the job that preempted it, in this pass or an earlier one. */
+        private final TreeMap<String, String> preemptedBy = new TreeMap<>();
 
         Run(View view) {
+            preemptedBy.putAll(view.preemptedBy());
             view.nodes().forEach(n -> nodes.put(n.name(), n));
             view.jobs().forEach(j -> jobs.put(j.name(), j.spec()));
             jobs.values().forEach(j -> avoided.addAll(j.antiAffinity()));
@@ -215,6 +258,7 @@ final class Scheduler {
                 placed.remove(victim.id());
                 free.put(victim.node(), free.get(victim.node()).plus(victim.resources()));
                 if (!placements.removeIf(p -> p.id().equals(victim.id()))) preemptions.add(victim.id());
+                preemptedBy.put(victim.id(), w.job.name());
                 queue.add(new Wanted(jobs.get(victim.job()), victim.replica()));
             }
             place(w, bestNode);
@@ -239,6 +283,11 @@ final class Scheduler {
 
         /** The reason a replica has no node, as counts of what each node lacks. */
         private String whyNot(Wanted w) {
+            String preempted = preemptedBy.containsKey(w.id()) ? "preempted by " + preemptedBy.get(w.id()) + "; " : "";
+            return preempted + whyNotHere(w);
+        }
+
+        private String whyNotHere(Wanted w) {
             if (nodes.isEmpty()) return "no node has joined";
             SortedMap<String, Long> counts = nodes.values().stream().collect(Collectors.groupingBy(
                     n -> refusal(w.job, n).orElse("without " + w.job.resources().vcpus() + " vCPUs and " + w.job.resources().memory() + " free"

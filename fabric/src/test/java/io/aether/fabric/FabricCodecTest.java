@@ -49,7 +49,7 @@ class FabricCodecTest {
                 new Command.JoinNode(HASH, Fabrics.node("n1", 4, 4096, Map.of("zone", "x")), Fabrics.key("n1"), T),
                 new Command.DrainNode("n1", T),
                 new Command.RevokeNode("n1", T),
-                new Command.ReportAllocations("n1", new TreeMap<>(Map.of("hello.0", "running", "hello.1", "failed: monitor exited with status 1")), T),
+                new Command.ReportAllocations("n1", 7, new TreeMap<>(Map.of("hello.0", "running", "hello.1", "failed: monitor exited with status 1")), T),
                 new Command.SubmitJob(Fabrics.stubJob("hello").withReplicas(3), T),
                 new Command.StopJob("hello", T),
                 new Command.ApplyPlan(new Command.Plan(List.of(), List.of("a.0"), List.of(), new TreeMap<>()), T));
@@ -67,7 +67,7 @@ class FabricCodecTest {
         assertEquals(Outcome.Applied.class, state.apply(new Command.JoinNode(HASH, Fabrics.node("n1", 4, 4096, Map.of()), Fabrics.key("n1"), T)).getClass());
         state.apply(new Command.SubmitJob(Fabrics.stubJob("hello"), T));
         state.apply(new Command.ApplyPlan(Scheduler.plan(Scheduler.View.of(state)), T));
-        Command report = new Command.ReportAllocations("n1", new TreeMap<>(Map.of("hello.0", "running")), T);
+        Command report = new Command.ReportAllocations("n1", 7, new TreeMap<>(Map.of("hello.0", "running")), T);
         assertEquals(new Outcome.Applied(state.lastSequence + 1), state.apply(report));
         assertEquals(new Outcome.Applied(0), state.apply(report), "the same report again records nothing");
         String snapshot = new String(FabricCodec.snapshot(state), StandardCharsets.UTF_8);

@@ -83,6 +83,21 @@ class SchedulerTest {
         assertEquals(Map.of("big", "1 of 1 replicas have no node: no node has joined"), plan.pending());
     }
 
+    /** What --strict refuses: a job no node could ever take, or too many replicas for all the nodes that could, however empty. */
+    @Test
+    void aJobThatCanNeverFitIsToldApartFromOneThatWaitsForRoom() {
+        List<Node> nodes = List.of(Fabrics.node("a", 4, 4096, Map.of("gpu", "yes")), Fabrics.node("b", 2, 4096, Map.of()),
+                Fabrics.node("c", 8, 8192, Map.of()).withStatus(Node.Status.DRAINING));
+        assertEquals(Optional.of("no node has joined"), Scheduler.neverFits(sized("web", 1, 1, 512), List.of()));
+        assertEquals(Optional.empty(), Scheduler.neverFits(sized("web", 6, 1, 512), nodes), "4 + 2 vCPUs, 8 + 8 replicas of memory: room for 6");
+        assertEquals(Optional.of("the nodes have room for 6 of 7 replicas at most (1 node draining)"), Scheduler.neverFits(sized("web", 7, 1, 512), nodes));
+        assertEquals(Optional.of("1 node draining, 1 node smaller than 4 vCPUs and 512M"), Scheduler.neverFits(sized("web", 1, 4, 512), nodes.subList(1, 3)));
+        assertEquals(Optional.of("1 node draining, 1 node without label gpu=yes"),
+                Scheduler.neverFits(sized("web", 1, 1, 512).withConstraints(Map.of("gpu", "yes")), nodes.subList(1, 3)));
+        assertEquals(Optional.of("the nodes have room for 2 of 3 replicas at most (1 node draining)"),
+                Scheduler.neverFits(sized("web", 3, 1, 512).withAffinity(List.of(), List.of("web")), nodes), "one replica a node when it avoids itself");
+    }
+
     @Test
     void higherPriorityPreemptsTheLeastItMustAndTheVictimWaits() {
         List<Node> nodes = List.of(Fabrics.node("a", 4, 4096, Map.of()));
@@ -237,7 +252,8 @@ class SchedulerTest {
             Scheduler.View view = Scheduler.View.of(scenario.state());
             Command.Plan plan = Scheduler.plan(view);
             Random random = new Random(seed);
-            Scheduler.View shuffled = new Scheduler.View(shuffled(view.nodes(), random), shuffled(view.jobs(), random), shuffled(view.allocations(), random));
+            Scheduler.View shuffled = new Scheduler.View(shuffled(view.nodes(), random), shuffled(view.jobs(), random), shuffled(view.allocations(), random),
+                    view.preemptedBy());
             assertEquals(plan, Scheduler.plan(shuffled));
 
             FabricState state = scenario.state();
