@@ -49,14 +49,22 @@ sealed interface Command {
 
     /**
      * What a node reports of its allocations: {@code states} maps an allocation id to its VM's
-     * state ({@code running}, or {@code failed: reason}). Only allocations placed on that node
+     * state ({@code running}, or {@code failed: reason}); {@code serving}, a running model
+     * allocation's id to where it serves which commit. Only allocations placed on that node
      * count; the rest of a report is stale and ignored.
      */
-    record ReportAllocations(String node, SortedMap<String, String> states, Instant at) implements Command {
+    record ReportAllocations(String node, SortedMap<String, String> states, SortedMap<String, FabricState.Serving> serving, Instant at)
+            implements Command {
         public ReportAllocations {
             Objects.requireNonNull(node, "node");
             states = Collections.unmodifiableSortedMap(new TreeMap<>(states));
+            serving = Collections.unmodifiableSortedMap(new TreeMap<>(serving));
             Objects.requireNonNull(at, "at");
+        }
+
+        /** A report of VMs only. */
+        ReportAllocations(String node, SortedMap<String, String> states, Instant at) {
+            this(node, states, new TreeMap<>(), at);
         }
     }
 
