@@ -190,7 +190,7 @@ final class ModelRunner implements Reconciler.Models, AutoCloseable {
                     commit = sync();
                 } catch (VerificationException e) {
                     // The same bytes get the same verdict: only a new desired state (or trusting the key and restarting the agent) helps.
-                    status = Status.failed("refused: " + e.getMessage());
+                    status = Status.failed("refused: " + shortIds(e.getMessage()));
                     return;
                 } catch (IOException | RepositoryException | IllegalArgumentException | UncheckedIOException e) {
                     if (!retry(++failures, "sync of " + model.repository() + " failed: " + e.getMessage())) return;
@@ -283,7 +283,8 @@ final class ModelRunner implements Reconciler.Models, AutoCloseable {
                 return false;
             }
             long seconds = Math.min(LAST_RETRY.toSeconds(), FIRST_RETRY.toSeconds() << Math.min(failures - 1, 5));
-            status = Status.failed(why + " (try " + (failures + 1) + " in " + seconds + " s)");
+            // The try comes first: a report's reason is cut to one short line.
+            status = Status.failed("try " + (failures + 1) + " in " + seconds + " s: " + why);
             LOG.info(() -> "model " + id + ": " + why + "; trying again in " + seconds + " s");
             sleep(Duration.ofSeconds(seconds));
             return !stopping;
@@ -362,6 +363,11 @@ final class ModelRunner implements Reconciler.Models, AutoCloseable {
         } catch (IOException | RuntimeException e) {
             LOG.log(Level.WARNING, pidFile + ": " + e.getMessage());
         }
+    }
+
+    /** {@code message} with each 64-digit commit or key id cut to its first 12 digits, as {@code aether model log} shows them. */
+    static String shortIds(String message) {
+        return message.replaceAll("\\b([0-9a-f]{12})[0-9a-f]{52}\\b", "$1");
     }
 
     private static void sleep(Duration time) {
