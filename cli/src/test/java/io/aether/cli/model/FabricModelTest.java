@@ -46,6 +46,7 @@ class FabricModelTest {
 
     private static final String JAVA = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Path EXAMPLES = Path.of(System.getProperty("user.dir")).getParent().resolve("examples");
 
     @TempDir
     Path tmp;
@@ -100,7 +101,10 @@ class FabricModelTest {
         throw new AssertionError("aether up ended: " + Files.readString(tmp.resolve("up.err")));
     }
 
-    /** A repository whose main branch holds double.onnx (Y = 2X) signed by HOME's key, and whose rogue branch changes it to Y = 3X signed by ROGUE's. */
+    /**
+     * A repository whose main branch holds the README's examples/double.onnx (Y = 2X) signed by
+     * HOME's key, and whose rogue branch changes it to Y = 3X signed by ROGUE's.
+     */
     private Path repository(Path home, Path rogue) throws IOException {
         Path repo = tmp.resolve("repo");
         ModelCliTest.run("model", "keygen", "--home", home.toString()).ok();
@@ -109,7 +113,7 @@ class FabricModelTest {
         ModelCliTest.run("model", "trust", home.resolve("keys/identity.pub").toString(), "--home", rogue.toString()).ok();
         ModelCliTest.run("model", "trust", rogue.resolve("keys/identity.pub").toString(), "--home", home.toString()).ok();
         ModelCliTest.run("model", "init", repo.toString(), "--home", home.toString()).ok();
-        Files.write(repo.resolve("double.onnx"), multiplier(2));
+        Files.copy(EXAMPLES.resolve("double.onnx"), repo.resolve("double.onnx"));
         ModelCliTest.run("model", "add", ".", "--home", home.toString(), "-C", repo.toString()).ok();
         ModelCliTest.run("model", "commit", "-m", "double", "--home", home.toString(), "-C", repo.toString()).ok();
         ModelCliTest.run("model", "checkout", "-b", "rogue", "--home", rogue.toString(), "-C", repo.toString()).ok();
@@ -159,7 +163,10 @@ class FabricModelTest {
             ApiClient controller = ApiClient.unix(socket, Duration.ofSeconds(30));
             String url = "https://127.0.0.1:" + server.port();
 
-            ModelCliTest.Result submitted = ModelCliTest.run("job", "run", job("double", url, "main", "on-failure").toString(), "--controller", socket.toString());
+            // The README's example job, pointed at this test's repository server.
+            Path example = Files.writeString(tmp.resolve("double.json"), Files.readString(EXAMPLES.resolve("hello-model.json"))
+                    .replace("\"hello-model\"", "\"double\"").replace("https://127.0.0.1:7443", url));
+            ModelCliTest.Result submitted = ModelCliTest.run("job", "run", example.toString(), "--controller", socket.toString());
             assertEquals(0, submitted.status(), submitted.err());
             ModelCliTest.run("job", "run", job("rogue", url, "rogue", "on-failure").toString(), "--controller", socket.toString()).ok();
 
