@@ -26,7 +26,7 @@ import java.util.function.Function;
 /**
  * Brings this node's VMs to the controllers' desired state: creates and starts what is missing,
  * deletes what is no longer wanted, replaces a VM whose spec changed and leaves matching ones
- * alone. Applying the same state twice changes nothing the second time; a state with a lower
+ * alone; hands the model allocations to {@link Models} (the {@link ModelRunner}). Applying the same state twice changes nothing the second time; a state with a lower
  * revision than the one kept is ignored, so a reordered message changes nothing either. The last
  * accepted state is kept in {@code desired.json} and applied again after a restart.
  *

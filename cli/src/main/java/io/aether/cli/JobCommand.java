@@ -170,7 +170,7 @@ final class JobCommand {
         public Integer call() {
             return attempt("job stop", () -> {
                 controller.client().send("DELETE", "/v1/jobs/" + name, null).requireOk();
-                System.out.println("Job " + name + " stopped; its nodes remove its VMs.");
+                System.out.println("Job " + name + " stopped; its nodes remove its VMs and stop its model servers.");
             });
         }
     }
