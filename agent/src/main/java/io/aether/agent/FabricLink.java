@@ -5,7 +5,9 @@ import io.aether.agentapi.AllocationReports;
 import io.aether.agentapi.DesiredVms;
 import io.aether.agentapi.JoinRequest;
 import io.aether.http.ApiClient;
+import io.aether.security.AetherHome;
 import io.aether.security.Identity;
+import io.aether.sync.RemoteRepository;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -27,7 +29,10 @@ import java.util.logging.Logger;
  * A node agent's link to the fabric's controllers. The node joins once, with a one-time join token
  * and its ML-DSA-65 identity (made on first use and kept in the link's directory); then it pulls:
  * every {@link Options#every} it asks for its desired state ({@code GET /v1/nodes/NAME/desired}),
- * hands it to the {@link Reconciler} and reports the allocations' VMs back when they changed.
+ * hands it to the {@link Reconciler} and reports the allocations' VMs and model servers back when
+ * they changed. Model allocations are served by a {@link ModelRunner} in the link's {@code models/}
+ * directory; their commits must be signed by a key in the trust store of the node's user ({@code
+ * aether model trust}: {@code $AETHER_HOME/trust}, else {@code ~/.config/aether/trust}).
  *
  * <p>Pull, not push: the controllers need no route to the node (it may sit behind NAT), a node that
  * was away catches up by asking once, and the same request doubles as the node's heartbeat. Cut
@@ -39,6 +44,12 @@ public final class FabricLink implements AutoCloseable {
     static final String JOINED = "joined";
     static final String PRIVATE_KEY = "node.key";
     static final String PUBLIC_KEY = "node.pub";
+    /** Where the model allocations' repositories, logs and pid files go, in the link's directory. */
+    static final String MODELS = "models";
+    /** Model servers listen on loopback: reaching them from elsewhere is a proxy's or a tunnel's business. */
+    static final String MODEL_HOST = "127.0.0.1";
+    /** A JVM start, ONNX Runtime's, a model load and its warm-up run, on a loaded machine. */
+    static final Duration MODEL_START_TIMEOUT = Duration.ofSeconds(120);
 
     /**
      * What the node offers the fabric.
@@ -56,13 +67,15 @@ public final class FabricLink implements AutoCloseable {
 
     private final ApiClient controller;
     private final Reconciler reconciler;
+    private final ModelRunner models;
     private final Options options;
     private final ScheduledExecutorService loop;
     private AllocationReports lastSent;
 
-    private FabricLink(ApiClient controller, Reconciler reconciler, Options options) {
+    private FabricLink(ApiClient controller, Reconciler reconciler, ModelRunner models, Options options) {
         this.controller = controller;
         this.reconciler = reconciler;
+        this.models = models;
         this.options = options;
         this.loop = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("fabric-link").daemon().factory());
     }
@@ -88,7 +101,15 @@ public final class FabricLink implements AutoCloseable {
             throw new IOException(joined + ": this directory's node is '" + Files.readString(joined).strip() + "', not " + options.node());
         }
         AgentClient agent = new AgentClient(ApiClient.unix(agentSocket, Duration.ofSeconds(90)));
-        FabricLink link = new FabricLink(controller, Reconciler.open(Reconciler.of(agent), dir, options.node()), options);
+        ModelRunner models = ModelRunner.open(new ModelRunner.Config(dir.resolve(MODELS), ModelRunner.Config.defaultCommand(), AetherHome.resolve().dir(),
+                identity, MODEL_HOST, RemoteRepository.DEFAULT_MAX_DOWNLOAD_BYTES, MODEL_START_TIMEOUT));
+        FabricLink link;
+        try {
+            link = new FabricLink(controller, Reconciler.open(Reconciler.of(agent), models, dir, options.node()), models, options);
+        } catch (IOException | RuntimeException e) {
+            models.close();
+            throw e;
+        }
         long every = options.every().toMillis();
         link.loop.scheduleWithFixedDelay(link::pullQuietly, 0, every, TimeUnit.MILLISECONDS);
         return link;
@@ -116,7 +137,8 @@ public final class FabricLink implements AutoCloseable {
         }
         List<Reconciler.Report> reports = reconciler.offer(desired);
         AllocationReports next = new AllocationReports(reconciler.desired().revision(), reports.stream()
-                .map(r -> new AllocationReports.Report(r.allocation(), r.state(), r.reason().orElse(null))).toList());
+                .map(r -> new AllocationReports.Report(r.allocation(), r.state(), r.reason().orElse(null), r.url().orElse(null), r.commit().orElse(null)))
+                .toList());
         if (next.equals(lastSent)) return;
         controller.post("/v1/nodes/" + options.node() + "/reports", next).requireOk();
         lastSent = next;
@@ -130,6 +152,7 @@ public final class FabricLink implements AutoCloseable {
         }
     }
 
+    /** Stops pulling, and stops the model servers (the VMs run on in their monitors). */
     @Override
     public void close() {
         loop.shutdownNow();
@@ -138,5 +161,6 @@ public final class FabricLink implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        models.close();
     }
 }

@@ -160,7 +160,7 @@ final class JobCommand {
     }
 
     @Command(name = "status", mixinStandardHelpOptions = true,
-            description = "Show one job: its version, its last rollout (versions, progress, outcome), each replica's node, state and version, why some are pending.")
+            description = "Show one job: its version, its last rollout (versions, progress, outcome), each replica's node, state and version (a model's serving URL and commit), why some are pending.")
     static final class Status extends OneJob {
         @Override
         public Integer call() {
@@ -236,18 +236,31 @@ final class JobCommand {
         public Integer call() {
             return attempt("job stop", () -> {
                 controller.client().send("DELETE", "/v1/jobs/" + name, null).requireOk();
-                System.out.println("Job " + name + " stopped; its nodes remove its VMs.");
+                System.out.println("Job " + name + " stopped; its nodes remove its VMs and stop its model servers.");
             });
         }
     }
 
-    /** A job's allocations as a table, then why some replicas are pending, if they are. */
+    /**
+     * A job's allocations as a table (a model's with where each replica serves and which commit),
+     * then why some replicas are pending, if they are.
+     */
     private static void printJob(JsonNode job) {
         PrintStream out = System.out;
+        JsonNode model = job.path("job").path("spec").path("workload").path("model");
+        if (!model.isMissingNode()) out.println("Model " + model.path("repository").asText() + " at " + model.path("ref").asText() + ".");
         List<List<String>> rows = new ArrayList<>();
-        rows.add(List.of("ALLOCATION", "NODE", "STATE", "VERSION"));
-        job.path("allocations").forEach(a -> rows.add(List.of(a.path("job").asText() + "." + a.path("replica").asInt(), a.path("node").asText(),
-                a.path("state").asText("placed"), a.path("version").asText())));
+        rows.add(model.isMissingNode() ? List.of("ALLOCATION", "NODE", "STATE", "VERSION") : List.of("ALLOCATION", "NODE", "STATE", "VERSION", "URL", "COMMIT"));
+        job.path("allocations").forEach(a -> {
+            List<String> row = new ArrayList<>(List.of(a.path("job").asText() + "." + a.path("replica").asInt(), a.path("node").asText(),
+                    a.path("state").asText("placed"), a.path("version").asText()));
+            if (!model.isMissingNode()) {
+                row.add(a.path("url").asText("-"));
+                String commit = a.path("commit").asText("");
+                row.add(commit.isEmpty() ? "-" : commit.substring(0, Math.min(12, commit.length())));
+            }
+            rows.add(row);
+        });
         if (rows.size() > 1) out.print(VmClientCommands.table(rows));
         String pending = job.path("job").path("pending").asText("");
         if (!pending.isEmpty()) out.println("Pending: " + pending);

@@ -49,17 +49,25 @@ sealed interface Command {
 
     /**
      * What a node reports of its allocations: {@code states} maps an allocation id to its VM's
-     * state ({@code running}, or {@code failed: reason}). Only allocations placed on that node
-     * count, and only if the node had reconciled to a desired state ({@code revision}) that holds
-     * them as they are now placed; the rest of a report is stale (about a VM that an update has
-     * since replaced, say) and ignored.
+     * state ({@code running}, or {@code failed: reason}); {@code serving}, a running model
+     * allocation's id to where it serves which commit. Only allocations placed on that node count,
+     * and only if the node had reconciled to a desired state ({@code revision}) that holds them as
+     * they are now placed; the rest of a report is stale (about a VM that an update has since
+     * replaced, say) and ignored.
      */
-    record ReportAllocations(String node, long revision, SortedMap<String, String> states, Instant at) implements Command {
+    record ReportAllocations(String node, long revision, SortedMap<String, String> states, SortedMap<String, FabricState.Serving> serving,
+                             Instant at) implements Command {
         public ReportAllocations {
             Objects.requireNonNull(node, "node");
             if (revision < 0) throw new IllegalArgumentException("revision: " + revision + " is negative");
             states = Collections.unmodifiableSortedMap(new TreeMap<>(states));
+            serving = Collections.unmodifiableSortedMap(new TreeMap<>(serving));
             Objects.requireNonNull(at, "at");
+        }
+
+        /** A report of VMs only. */
+        ReportAllocations(String node, long revision, SortedMap<String, String> states, Instant at) {
+            this(node, revision, states, new TreeMap<>(), at);
         }
     }
 

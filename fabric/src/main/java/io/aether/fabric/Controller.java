@@ -49,7 +49,7 @@ import java.util.logging.Logger;
  * GET    /v1/jobs/{name}        {"job": ..., "allocations": [...]}; 404 for an unknown job
  * POST   /v1/jobs[?strict=true] a job spec (JSON); 201 {"job": NAME, "version": N}; 400 naming the field; 409 with strict if it can never fit
  * DELETE /v1/jobs/{name}        204; 404 for an unknown job
- * GET    /v1/allocations        {"allocations": [...]}
+ * GET    /v1/allocations        {"allocations": [...]}: each with its node's reported state, a running model's url and commit
  * GET    /v1/events?after=N     {"events": [...]}: at most 1,000 after sequence number N
  * POST   /v1/tokens             {"ttlSeconds": N}; 201 {"token": SECRET, "expires": ISO-8601}: a one-time join token
  * POST   /v1/nodes              a JoinRequest (agent-api); 201 {"node": NAME, "keyId": HEX}; 403 with the reason
@@ -284,10 +284,12 @@ public final class Controller implements AutoCloseable {
         String node = requireNode(req.param("name"));
         AllocationReports reports = req.body(AllocationReports.class);
         TreeMap<String, String> states = new TreeMap<>();
+        TreeMap<String, FabricState.Serving> serving = new TreeMap<>();
         for (AllocationReports.Report r : reports.reports()) {
             states.put(r.allocation(), r.reason() == null || r.reason().isEmpty() ? r.state() : r.state() + ": " + r.reason());
+            if (r.url() != null && r.commit() != null) serving.put(r.allocation(), new FabricState.Serving(r.url(), r.commit()));
         }
-        if (fabric.propose(new Command.ReportAllocations(node, reports.revision(), states, clock.instant())) instanceof Outcome.Refused(String reason)) {
+        if (fabric.propose(new Command.ReportAllocations(node, reports.revision(), states, serving, clock.instant())) instanceof Outcome.Refused(String reason)) {
             throw new ApiError.NotFound(reason).exception();
         }
         return new Response.Empty(204);

@@ -19,6 +19,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.function.Function;
 
@@ -59,6 +60,7 @@ final class FabricCodec {
                 o.put("type", "report-allocations").put("node", c.node()).put("revision", c.revision());
                 ObjectNode states = o.putObject("states");
                 c.states().forEach(states::put);
+                if (!c.serving().isEmpty()) o.set("serving", serving(c.serving()));
             }
             case Command.DrainNode c -> o.put("type", "drain-node").put("node", c.node());
             case Command.RevokeNode c -> o.put("type", "revoke-node").put("node", c.node());
@@ -92,7 +94,7 @@ final class FabricCodec {
             case "join-node" -> new Command.JoinNode(text(o, "tokenHash"), node(field(o, "node")), text(o, "key"), at);
             // Reports logged before they carried the node's revision count whatever they say.
             case "report-allocations" -> new Command.ReportAllocations(text(o, "node"), o.has("revision") ? number(o, "revision") : Long.MAX_VALUE,
-                    labels(field(o, "states"), "states"), at);
+                    labels(field(o, "states"), "states"), o.has("serving") ? serving(field(o, "serving")) : new TreeMap<>(), at);
             case "drain-node" -> new Command.DrainNode(text(o, "node"), at);
             case "revoke-node" -> new Command.RevokeNode(text(o, "node"), at);
             case "submit-job" -> new Command.SubmitJob(JobSpecJson.read(field(o, "spec")), at);
@@ -152,6 +154,7 @@ final class FabricCodec {
         state.preemptedBy.forEach(preemptedBy::put);
         ObjectNode rollouts = o.putObject("rollouts");
         state.rollouts.forEach((job, r) -> rollouts.set(job, rollout(r)));
+        o.set("serving", serving(state.serving));
         ArrayNode events = o.putArray("events");
         state.events.forEach(e -> events.add(event(e)));
         return bytes(o);
@@ -190,8 +193,23 @@ final class FabricCodec {
             });
         }
         if (o.has("rollouts")) field(o, "rollouts").fields().forEachRemaining(e -> state.rollouts.put(e.getKey(), rollout(e.getValue())));
+        if (o.has("serving")) state.serving.putAll(serving(field(o, "serving")));
         list(o, "events", FabricCodec::event).forEach(state.events::addLast);
         return state;
+    }
+
+    /** Model allocations' serving URLs and commits: {@code {"web.0": {"url": ..., "commit": ...}}}. */
+    private static ObjectNode serving(SortedMap<String, FabricState.Serving> serving) {
+        ObjectNode o = MAPPER.createObjectNode();
+        serving.forEach((id, s) -> o.putObject(id).put("url", s.url()).put("commit", s.commit()));
+        return o;
+    }
+
+    private static TreeMap<String, FabricState.Serving> serving(JsonNode o) {
+        if (!o.isObject()) throw new IllegalArgumentException("serving: expected an object");
+        TreeMap<String, FabricState.Serving> out = new TreeMap<>();
+        o.fields().forEachRemaining(e -> out.put(e.getKey(), new FabricState.Serving(text(e.getValue(), "url"), text(e.getValue(), "commit"))));
+        return out;
     }
 
     static ObjectNode node(Node n) {

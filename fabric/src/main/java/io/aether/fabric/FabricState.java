@@ -69,6 +69,16 @@ final class FabricState {
     final TreeMap<String, String> keys = new TreeMap<>();
     /** Per allocation, what its node last reported: {@code running}, {@code failed: reason}, ... */
     final TreeMap<String, String> actual = new TreeMap<>();
+    /** Per model allocation that its node last reported running, where it serves and which commit. */
+    final TreeMap<String, Serving> serving = new TreeMap<>();
+
+    /** Where a model allocation serves ({@code http://HOST:PORT/v1/models/NAME}) and the commit id (hex) it serves. */
+    record Serving(String url, String commit) {
+        Serving {
+            Objects.requireNonNull(url, "url");
+            Objects.requireNonNull(commit, "commit");
+        }
+    }
     /** Per node, the sequence number of the last event that changed what it is to run. */
     final TreeMap<String, Long> revisions = new TreeMap<>();
     /** Per allocation, the version it runs and the event that placed it. */
@@ -130,9 +140,19 @@ final class FabricState {
         long last = 0;
         for (Map.Entry<String, String> e : c.states().entrySet()) {
             Allocation a = allocations.get(e.getKey());
-            if (a == null || !a.node().equals(c.node()) || e.getValue().equals(actual.get(a.id()))) continue;
+            if (a == null || !a.node().equals(c.node())) continue;
             if (c.revision() < placed.getOrDefault(a.id(), UNKNOWN).sequence()) continue;
+            Serving served = c.serving().get(a.id());
+            boolean servingChanged = !Objects.equals(served, serving.get(a.id()));
+            if (served == null) serving.remove(a.id());
+            else serving.put(a.id(), served);
+            if (e.getValue().equals(actual.get(a.id())) && !servingChanged) continue;
             actual.put(a.id(), e.getValue());
+            if (served != null) {
+                last = record(c.at(), Event.Kind.ALLOCATION_REPORTED, "allocation " + a.id(), e.getValue() + " on node " + c.node()
+                        + ", serving " + served.url() + " (commit " + served.commit().substring(0, 12) + ")");
+                continue;
+            }
             last = record(c.at(), Event.Kind.ALLOCATION_REPORTED, "allocation " + a.id(), e.getValue() + " on node " + c.node());
         }
         return applied(last);
@@ -322,6 +342,7 @@ final class FabricState {
         allocations.remove(a.id());
         actual.remove(a.id());
         placed.remove(a.id());
+        serving.remove(a.id());
         long sequence = record(at, kind, "allocation " + a.id(), why + " (was on node " + a.node() + ")");
         revisions.put(a.node(), sequence);
         return sequence;

@@ -201,8 +201,12 @@ final class FabricStateMachine extends BaseStateMachine {
             }
             case "allocations" -> {
                 ArrayNode allocations = out.putArray("allocations");
-                s.allocations.values().forEach(a -> allocations.add(FabricCodec.allocation(a).put("version", s.versionOf(a))
-                        .put("state", s.actual.getOrDefault(a.id(), "placed"))));
+                s.allocations.values().forEach(a -> {
+                    ObjectNode allocation = FabricCodec.allocation(a).put("version", s.versionOf(a)).put("state", s.actual.getOrDefault(a.id(), "placed"));
+                    FabricState.Serving serving = s.serving.get(a.id());
+                    if (serving != null) allocation.put("url", serving.url()).put("commit", serving.commit());
+                    allocations.add(allocation);
+                });
             }
             case "pending" -> s.pending().forEach(out.putObject("pending")::put);
             case "events" -> {
@@ -210,17 +214,21 @@ final class FabricStateMachine extends BaseStateMachine {
                 s.eventsAfter(q.path("after").asLong(0), MAX_EVENTS_PER_QUERY).forEach(e -> events.add(FabricCodec.event(e)));
             }
             case "desired" -> {
-                // The node agent's DesiredVms: each VM allocation's id to the VM spec of its version. Model jobs are not run by agents yet.
+                // The node agent's DesiredVms: each VM allocation's id to the VM spec of its version, each model allocation's to its repository and ref.
                 var desired = s.desiredFor(q.path("node").asText(""));
                 out.put("node", desired.node()).put("revision", desired.revision());
                 ObjectNode vms = out.putObject("vms");
                 ObjectNode restart = out.putObject("restart");
+                ObjectNode models = out.putObject("models");
                 for (Allocation a : desired.allocations()) {
-                    if (s.jobs.containsKey(a.job()) && s.specOf(a).workload() instanceof JobSpec.Workload.Vm) {
-                        ObjectNode spec = JobSpecJson.tree(s.specOf(a));
-                        vms.set(a.id(), spec.path("workload").path("vm"));
-                        restart.set(a.id(), spec.path("restart"));
+                    if (!s.jobs.containsKey(a.job())) continue;
+                    JobSpec version = s.specOf(a);
+                    ObjectNode spec = JobSpecJson.tree(version);
+                    switch (version.workload()) {
+                        case JobSpec.Workload.Vm vm -> vms.set(a.id(), spec.path("workload").path("vm"));
+                        case JobSpec.Workload.Model model -> models.set(a.id(), spec.path("workload").path("model"));
                     }
+                    restart.set(a.id(), spec.path("restart"));
                 }
             }
             default -> throw new IllegalArgumentException("unknown query '" + what.replaceAll("[^a-z]", "?") + "'");

@@ -7,7 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.aether.common.ByteSize;
 import io.aether.fabricapi.Allocation;
+import io.aether.fabricapi.JobSpec;
 import io.aether.fabricapi.Resources;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.List;
@@ -73,6 +75,38 @@ class FabricCodecTest {
         String snapshot = new String(FabricCodec.snapshot(state), StandardCharsets.UTF_8);
         assertTrue(snapshot.contains("\"keys\":{\"n1\":\"a2V5IG9mIG4x\"},\"actual\":{\"hello.0\":\"running\"}"), snapshot);
         assertArrayEquals(FabricCodec.snapshot(state), FabricCodec.snapshot(FabricCodec.restore(FabricCodec.snapshot(state))));
+    }
+
+    /**
+     * A model allocation's serving URL and commit are kept beside its state, in the command's and
+     * the snapshot's JSON as written here; a new URL with the same state is an event too, and the
+     * stopped job takes them away.
+     */
+    @Test
+    void aModelsServingUrlAndCommitAreKeptUntilItsJobStops() {
+        FabricState state = new FabricState();
+        state.apply(new Command.CreateToken(HASH, T.plusSeconds(60), T));
+        state.apply(new Command.JoinNode(HASH, Fabrics.node("n1", 4, 4096, Map.of()), Fabrics.key("n1"), T));
+        state.apply(new Command.SubmitJob(JobSpec.of("relu", new JobSpec.Workload.Model(URI.create("https://127.0.0.1:7443"), "main"),
+                new Resources(1, ByteSize.ofMiB(256))), T));
+        state.apply(new Command.ApplyPlan(Scheduler.plan(Scheduler.View.of(state)), T));
+        String commit = "ab".repeat(32);
+        long revision = state.revisions.getOrDefault("n1", 0L); // the desired state the node reconciled to
+        Command report = new Command.ReportAllocations("n1", revision, new TreeMap<>(Map.of("relu.0", "running")),
+                new TreeMap<>(Map.of("relu.0", new FabricState.Serving("http://127.0.0.1:41000/v1/models/relu", commit))), T);
+        assertEquals("{\"type\":\"report-allocations\",\"node\":\"n1\",\"revision\":" + revision + ",\"states\":{\"relu.0\":\"running\"},\"serving\":{\"relu.0\":"
+                + "{\"url\":\"http://127.0.0.1:41000/v1/models/relu\",\"commit\":\"" + commit + "\"}},\"at\":1765022400000}", text(report));
+        assertEquals(report, FabricCodec.decodeCommand(FabricCodec.encode(report)));
+        assertEquals(new Outcome.Applied(state.lastSequence + 1), state.apply(report));
+        assertEquals(new Outcome.Applied(0), state.apply(report), "the same report again records nothing");
+        Command moved = new Command.ReportAllocations("n1", revision, new TreeMap<>(Map.of("relu.0", "running")),
+                new TreeMap<>(Map.of("relu.0", new FabricState.Serving("http://127.0.0.1:42000/v1/models/relu", commit))), T);
+        assertEquals(new Outcome.Applied(state.lastSequence + 1), state.apply(moved), "a restarted server on a new port is news");
+        String snapshot = new String(FabricCodec.snapshot(state), StandardCharsets.UTF_8);
+        assertTrue(snapshot.contains("\"serving\":{\"relu.0\":{\"url\":\"http://127.0.0.1:42000/v1/models/relu\",\"commit\":\"" + commit + "\"}}"), snapshot);
+        assertEquals(state.serving, FabricCodec.restore(FabricCodec.snapshot(state)).serving);
+        state.apply(new Command.StopJob("relu", T));
+        assertTrue(state.serving.isEmpty(), "stopped: " + state.serving);
     }
 
     @Test

@@ -71,15 +71,21 @@ function drawNodes(nodes, pending) {
   }
 }
 
+// A model job's version is its ref and the commits its replicas report serving.
 function drawJobs(jobs, allocations) {
   const placed = new Map();
-  for (const a of allocations) placed.set(a.job, (placed.get(a.job) || 0) + 1);
+  const commits = new Map();
+  for (const a of allocations) {
+    placed.set(a.job, (placed.get(a.job) || 0) + 1);
+    if (a.commit) commits.set(a.job, (commits.get(a.job) || new Set()).add(a.commit.substring(0, 12)));
+  }
   const body = fill("jobs", jobs, 6, "no jobs");
   for (const j of jobs) {
     const row = body.insertRow();
     cell(row, j.spec.name);
     cell(row, j.version);
-    cell(row, workload(j.spec.workload));
+    const served = commits.get(j.spec.name);
+    cell(row, workload(j.spec.workload) + (served ? ", commit " + [...served].sort().join(", ") : ""));
     cell(row, j.spec.priority);
     cell(row, (placed.get(j.spec.name) || 0) + " / " + j.spec.replicas);
     cell(row, j.pending || "", "pending");
