@@ -525,12 +525,25 @@ final class Node implements AutoCloseable {
         // that ends at once is restarted as its policy says; a restart is counted when it happens.
         VmRecord starting = (underPolicy ? vm.record.restarted() : vm.record).withDesired("running");
         // Renamed into place at once (a restarted agent finds the monitor by it), synced while the
-        // monitor builds the VM. The running state that follows need not wait for the disk: after
-        // a crash of the machine the monitor is gone too, and the synced record (created, with
-        // its pid) makes the next agent report the VM failed, as the running one would.
+        // monitor builds the VM, and durable before the start is answered. The running state that
+        // follows need not wait for the disk: after a crash of the machine the monitor is gone
+        // too, and the synced record (created, with its pid) makes the next agent report the VM
+        // failed, as the running one would.
         save(vm, starting.withState("created", null, run.pid), false);
-        sync(vm);
-        awaitRunning(vm, run, underPolicy).ifPresent(status -> save(vm, vm.record.withState(status.state().id(), null, run.pid), false));
+        Thread syncing = Thread.ofVirtual().name("sync-" + vm.id).start(() -> sync(vm));
+        try {
+            awaitRunning(vm, run, underPolicy).ifPresent(status -> save(vm, vm.record.withState(status.state().id(), null, run.pid), false));
+        } finally {
+            awaitSync(syncing);
+        }
+    }
+
+    private static void awaitSync(Thread syncing) {
+        try {
+            syncing.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /**

@@ -77,15 +77,16 @@ public final class AgentStartBench {
         try (NodeAgent warmAgent = agent(dir.resolve("warm"), monitor, poolSize); NodeAgent coldAgent = agent(dir.resolve("cold"), monitor, 0)) {
             AgentClient warmNode = new AgentClient(ApiClient.unix(warmAgent.socket(), Duration.ofSeconds(90)));
             AgentClient coldNode = new AgentClient(ApiClient.unix(coldAgent.socket(), Duration.ofSeconds(90)));
-            snapshotSource(warmNode, dir.resolve("warm"));
-            snapshotSource(coldNode, dir.resolve("cold"));
+            // One id per agent: both agents' VM groups live under the same cgroup parent.
+            snapshotSource(warmNode, dir.resolve("warm"), "ws");
+            snapshotSource(coldNode, dir.resolve("cold"), "cs");
             for (int r = -3; r < runs; r++) { // three unmeasured rounds: the page cache, and the agents' own request paths
                 awaitPool(warmNode, poolSize);
                 double[] w = start(warmNode, dir.resolve("warm"), "w" + (r + 3), null);
                 double[] c = start(coldNode, dir.resolve("cold"), "c" + (r + 3), null);
                 awaitPool(warmNode, poolSize);
-                double[] wr = start(warmNode, dir.resolve("warm"), "rw" + (r + 3), "src");
-                double[] cr = start(coldNode, dir.resolve("cold"), "rc" + (r + 3), "src");
+                double[] wr = start(warmNode, dir.resolve("warm"), "rw" + (r + 3), "ws");
+                double[] cr = start(coldNode, dir.resolve("cold"), "rc" + (r + 3), "cs");
                 double q = Spawn.run(qemu, "", TIMEOUT).firstOutput() / 1e6;
                 System.err.printf(Locale.ROOT, "run %d: warm answered %.1f ms, first byte %.1f ms; cold answered %.1f ms, first byte %.1f ms; "
                         + "restore warm running %.1f ms, output %.1f ms; restore cold running %.1f ms, output %.1f ms; qemu %.1f ms%n",
@@ -97,8 +98,8 @@ public final class AgentStartBench {
                 coldRestore.add(cr);
                 qemuFirst.add(q);
             }
-            warmNode.delete("src", true);
-            coldNode.delete("src", true);
+            warmNode.delete("ws", true);
+            coldNode.delete("cs", true);
             awaitPool(warmNode, poolSize);
             long poolMemory = warmNode.node().pool().memoryBytes();
             String warmRate = perSecond(warmNode, "wr", 20);
@@ -121,18 +122,18 @@ public final class AgentStartBench {
     }
 
     /**
-     * VM {@code src}: the counting stub of 256 MiB, run until it has counted, then snapshotted as
+     * VM {@code id}: the counting stub of 256 MiB, run until it has counted, then snapshotted as
      * {@code s} and left paused (so that it takes no CPU from the rounds).
      */
-    private static void snapshotSource(AgentClient node, Path data) throws Exception {
-        node.create(VmSpecJson.read(COUNTER_256M), Map.of(), RestartPolicy.NEVER, "src", true);
-        Path log = data.resolve("vms/src/console.log");
+    private static void snapshotSource(AgentClient node, Path data, String id) throws Exception {
+        node.create(VmSpecJson.read(COUNTER_256M), Map.of(), RestartPolicy.NEVER, id, true);
+        Path log = data.resolve("vms").resolve(id).resolve("console.log");
         long deadline = System.nanoTime() + TIMEOUT;
         while (Files.size(log) < 1000) {
             if (System.nanoTime() > deadline) throw new IllegalStateException("the counting source printed only " + Files.size(log) + " bytes");
             Thread.sleep(10);
         }
-        node.snapshot("src", "s", false);
+        node.snapshot(id, "s", false);
     }
 
     /**
