@@ -28,11 +28,10 @@ import java.util.regex.Pattern;
  * whose KVM runs at EL2), Aether ({@code aether vm run} on Debian's arm64 Java runtime) and
  * Debian trixie's {@code qemu-system-aarch64 -accel kvm -M virt,gic-version=3 -cpu host} boot
  * the guest {@code aether guest fetch --arch arm64} builds to its init's ready marker and power
- * off, interleaved; {@link BootBench} measures each process from its start. Aether runs three
- * ways: with the launcher's class-data archive (as on x86), with JDK 25's AOT cache instead (what
- * the launcher uses on arm64; trained in L1 by a {@code --stub} run, as the launcher trains it),
- * and with the AOT cache and a lazy JIT ({@link #LAZY_JIT}). QEMU gets the same devices as
- * Aether: the console and a virtio-rng device.
+ * off, interleaved; {@link BootBench} measures each process from its start. Aether runs as the
+ * launcher runs it on arm64: JDK 25's AOT cache in place of the class-data archive (trained in L1
+ * by a {@code --stub} run, as the launcher trains it) and a lazy JIT ({@link #LAZY_JIT}). QEMU
+ * gets the same devices as Aether: the console and a virtio-rng device.
  *
  * <p>QEMU is not installed anywhere: {@code qemu-system-arm} and the closure apt's resolver names
  * for it on an empty arm64 system (a {@link PrivateApt}, the machine's apt configuration left
@@ -166,13 +165,12 @@ public final class Arm64BootBench {
             long timeout = TimeUnit.SECONDS.toNanos(900);
             String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
             List<String> monitor = List.of("-cp", System.getProperty("java.class.path"), "io.aether.cli.Main", "vm", "run");
-            // The launcher's options as the host gave them (the dynamic class-data archive); then, in place of that
-            // archive, JDK 25's AOT cache as the launcher makes it on arm64, with the JIT as it is and with a lazy one.
+            // As the launcher starts the monitor on arm64: the options the host gave (dev/monitor.jvmargs), JDK 25's AOT
+            // cache in place of the class-data archive, and a lazy JIT.
             List<String> aotOptions = jvmOptions.stream().filter(o -> !o.startsWith("-XX:SharedArchiveFile=")
                     && !o.equals("-XX:+AutoCreateSharedArchive")).toList();
-            List<Variant> variants = List.of(new Variant("aether", with(List.of(java), jvmOptions), monitor),
-                    new Variant("aether-aot", aotStart(java, aotOptions, List.of(), "/tmp/aether-arm64.aot"), monitor),
-                    new Variant("aether-aot-lazy-jit", aotStart(java, aotOptions, List.of(LAZY_JIT), "/tmp/aether-arm64-lazy.aot"), monitor));
+            List<Variant> variants = List.of(
+                    new Variant("aether", aotStart(java, aotOptions, List.of(LAZY_JIT), "/tmp/aether-arm64.aot"), monitor));
             for (Variant v : variants) {
                 if (v.aotCache() != null) train(v, List.of("--stub"));
             }
