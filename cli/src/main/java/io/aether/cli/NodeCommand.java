@@ -1,11 +1,15 @@
 package io.aether.cli;
 
+import io.aether.agent.FabricLink;
 import io.aether.agent.NodeAgent;
 import io.aether.common.ByteSize;
 import io.aether.discovery.BeaconSender;
 import io.aether.discovery.MulticastGroup;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.TreeMap;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -58,6 +62,9 @@ import picocli.CommandLine.Option;
             ""})
 final class NodeCommand implements Callable<Integer> {
 
+    /** Written in DATA/link once the node has joined: it then rejoins its controller on restart without a token. */
+    private static final String FABRIC_JOINED = "joined";
+
     @Option(names = "--data", paramLabel = "DIR", defaultValue = "/var/lib/aether/node",
             description = "The data directory, created mode 0700 if missing (default: ${DEFAULT-VALUE}).")
     Path data;
@@ -89,6 +96,20 @@ final class NodeCommand implements Callable<Integer> {
             description = "Standby monitors to keep ready under DATA/pool, so that a VM starts without waiting for a JVM;"
                     + " 0 starts every VM cold (default: ${DEFAULT-VALUE}).")
     int warmPool;
+
+    @Option(names = "--join", paramLabel = "HOST:PORT",
+            description = "Join the fabric through the controller's TLS listener here (with --token), and from then on pull"
+                    + " desired state from it over mutual TLS with the node certificate it issues.")
+    String join;
+
+    @Option(names = "--token", paramLabel = "TOKEN",
+            description = "The join token ('aether token create' on a controller with --listen): used once, and it pins the"
+                    + " controller's certificate. Without --join, the node joins the first controller it hears on the local"
+                    + " network whose certificate is the token's.")
+    String token;
+
+    @Option(names = "--name", paramLabel = "NAME", description = "This node's name in the fabric (default: this host's name).")
+    String name;
 
     @Mixin
     DiscoveryOptions discovery;
@@ -123,12 +144,28 @@ final class NodeCommand implements Callable<Integer> {
                     + agent.fingerprint().get() + ", " + options.clientCertificates().size() + " client certificate(s)");
         }
         Optional<BeaconSender> beacons = NodeBeacons.start(group, agent, options, UpCommand.hostName());
+        FabricLink link = null;
+        Path linkDir = options.data().resolve("link");
+        if (join != null || token != null || Files.exists(linkDir.resolve(FABRIC_JOINED))) {
+            String nodeName = name != null ? name : UpCommand.hostName();
+            try {
+                link = NodeJoin.start(Optional.ofNullable(join), Optional.ofNullable(token), group, agent.socket(), linkDir,
+                        new FabricLink.Options(nodeName, new TreeMap<>(), options.cpus(), options.memoryBytes(), Duration.ofSeconds(1)));
+            } catch (IOException | IllegalArgumentException e) {
+                System.err.println("aether node: cannot join the fabric: " + e.getMessage());
+                beacons.ifPresent(BeaconSender::close);
+                agent.close();
+                return 1;
+            }
+            System.out.println("aether node: node " + nodeName + " joined; desired state over mutual TLS from " + Files.readString(linkDir.resolve("controller")).strip());
+        }
         System.out.flush();
         try {
             System.out.println("aether node: " + signals.await() + " received; stopping (the VMs keep running)");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } finally {
+            if (link != null) link.close();
             beacons.ifPresent(BeaconSender::close);
             agent.close();
         }

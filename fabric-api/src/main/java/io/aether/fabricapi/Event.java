@@ -19,7 +19,9 @@ public record Event(long sequence, Instant at, Kind kind, String subject, String
         TOKEN_CREATED, NODE_JOINED, NODE_DRAINED, NODE_REVOKED, JOB_SUBMITTED, JOB_UPDATED, JOB_STOPPED, JOB_PENDING, ALLOCATION_PLACED,
         ALLOCATION_PREEMPTED, ALLOCATION_STOPPED,
         /** A node reported a new state of an allocation's VM (running, failed with the reason, ...). */
-        ALLOCATION_REPORTED
+        ALLOCATION_REPORTED,
+        /** A controller's certificate authority became one the fabric accepts node and client certificates of. */
+        AUTHORITY_ADDED
     }
 
     public Event {

@@ -79,6 +79,25 @@ sealed interface Command {
         }
     }
 
+    /**
+     * A controller's certificate authority joins those whose node certificates every controller
+     * accepts; a controller proposes its own when it starts.
+     *
+     * @param certificate the CA certificate, DER in base64
+     */
+    record AddAuthority(String controller, String certificate, Instant at) implements Command {
+        /** An ML-DSA-65 CA certificate is about 5.6 KB, 7.5 K characters of base64. */
+        static final int MAX_CERTIFICATE_CHARS = 16_384;
+
+        public AddAuthority {
+            Objects.requireNonNull(controller, "controller");
+            if (certificate.isEmpty() || certificate.length() > MAX_CERTIFICATE_CHARS || !certificate.matches("[A-Za-z0-9+/=]+")) {
+                throw new IllegalArgumentException("certificate: not a base64 certificate of at most " + MAX_CERTIFICATE_CHARS + " characters");
+            }
+            Objects.requireNonNull(at, "at");
+        }
+    }
+
     /** A new job, or a new version of one. */
     record SubmitJob(JobSpec spec, Instant at) implements Command {
         public SubmitJob {

@@ -64,6 +64,7 @@ final class FabricCodec {
             case Command.RevokeNode c -> o.put("type", "revoke-node").put("node", c.node());
             case Command.SubmitJob c -> o.put("type", "submit-job").set("spec", JobSpecJson.tree(c.spec()));
             case Command.StopJob c -> o.put("type", "stop-job").put("job", c.job());
+            case Command.AddAuthority c -> o.put("type", "add-authority").put("controller", c.controller()).put("certificate", c.certificate());
             case Command.ApplyPlan c -> {
                 o.put("type", "apply-plan");
                 ArrayNode placements = o.putArray("placements");
@@ -94,6 +95,7 @@ final class FabricCodec {
             case "revoke-node" -> new Command.RevokeNode(text(o, "node"), at);
             case "submit-job" -> new Command.SubmitJob(JobSpecJson.read(field(o, "spec")), at);
             case "stop-job" -> new Command.StopJob(text(o, "job"), at);
+            case "add-authority" -> new Command.AddAuthority(text(o, "controller"), text(o, "certificate"), at);
             case "apply-plan" -> new Command.ApplyPlan(new Command.Plan(list(o, "placements", FabricCodec::allocation),
                     list(o, "stops", v -> textValue(v, "stops")), list(o, "preemptions", v -> textValue(v, "preemptions")),
                     labels(field(o, "pending"), "pending")), at);
@@ -137,6 +139,8 @@ final class FabricCodec {
         state.keys.forEach(keys::put);
         ObjectNode actual = o.putObject("actual");
         state.actual.forEach(actual::put);
+        ObjectNode authorities = o.putObject("authorities");
+        state.authorities.forEach(authorities::put);
         ArrayNode events = o.putArray("events");
         state.events.forEach(e -> events.add(event(e)));
         return bytes(o);
@@ -156,6 +160,7 @@ final class FabricCodec {
         // Snapshots written before nodes had identities and reports have neither map.
         if (o.has("keys")) state.keys.putAll(labels(field(o, "keys"), "keys"));
         if (o.has("actual")) state.actual.putAll(labels(field(o, "actual"), "actual"));
+        if (o.has("authorities")) state.authorities.putAll(labels(field(o, "authorities"), "authorities"));
         list(o, "events", FabricCodec::event).forEach(state.events::addLast);
         return state;
     }

@@ -33,6 +33,8 @@ final class FabricState {
     static final int MAX_NODES = 100_000;
     static final int MAX_JOBS = 100_000;
     static final int MAX_TOKENS = 10_000;
+    /** One per controller, and a group has at most a handful. */
+    static final int MAX_AUTHORITIES = 64;
     /** Events kept for readers; older ones are dropped (their sequence numbers are never reused). */
     static final int MAX_EVENTS = 10_000;
 
@@ -56,6 +58,8 @@ final class FabricState {
     final TreeMap<String, Token> tokens = new TreeMap<>();
     /** Per node, its ML-DSA-65 public key (X.509, base64) as it joined with it. */
     final TreeMap<String, String> keys = new TreeMap<>();
+    /** Per controller id, its certificate authority (DER, base64): node certificates issued by any of them are accepted. */
+    final TreeMap<String, String> authorities = new TreeMap<>();
     /** Per allocation, what its node last reported: {@code running}, {@code failed: reason}, ... */
     final TreeMap<String, String> actual = new TreeMap<>();
     /** Per node, the sequence number of the last event that changed what it is to run. */
@@ -73,6 +77,7 @@ final class FabricState {
             case Command.SubmitJob c -> submit(c);
             case Command.StopJob c -> stop(c);
             case Command.ApplyPlan c -> applyPlan(c);
+            case Command.AddAuthority c -> addAuthority(c);
         };
     }
 
@@ -115,6 +120,16 @@ final class FabricState {
             last = record(c.at(), Event.Kind.ALLOCATION_REPORTED, "allocation " + a.id(), e.getValue() + " on node " + c.node());
         }
         return applied(last);
+    }
+
+    /** Records a controller's CA once; a controller's CA is never replaced, since certificates it issued would stop being checked. */
+    private Outcome addAuthority(Command.AddAuthority c) {
+        String known = authorities.get(c.controller());
+        if (c.certificate().equals(known)) return applied(0);
+        if (known != null) return refuse("controller " + c.controller() + " has another certificate authority already");
+        if (authorities.size() >= MAX_AUTHORITIES) return refuse("the fabric has " + MAX_AUTHORITIES + " certificate authorities, its limit");
+        authorities.put(c.controller(), c.certificate());
+        return applied(record(c.at(), Event.Kind.AUTHORITY_ADDED, "controller " + c.controller(), "its certificate authority issues node certificates"));
     }
 
     private Outcome drain(Command.DrainNode c) {
