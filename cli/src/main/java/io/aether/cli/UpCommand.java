@@ -123,6 +123,7 @@ final class UpCommand implements Callable<Integer> {
             link = FabricLink.start(api, agent.socket(), linkDir,
                     new FabricLink.Options(node, new TreeMap<>(Map.of("aether.up", "true")), options.cpus(), options.memoryBytes(), Duration.ofSeconds(1)),
                     token);
+            adminIdentity(api, data.resolve("admin"), err);
         } catch (IOException | RuntimeException e) {
             err.println("aether up: " + e.getMessage());
             if (agent != null) agent.close();
@@ -147,6 +148,20 @@ final class UpCommand implements Callable<Integer> {
             controller.close();
         }
         return 0;
+    }
+
+    /**
+     * The administrator's client identity ({@code DATA/admin}), made on the first start: for the
+     * client commands' {@code --controller HOST:PORT} against a controller of this fabric with a TLS
+     * listener. Not having one leaves the Unix socket, so a failure is a warning only.
+     */
+    private static void adminIdentity(ApiClient api, Path dir, PrintWriter err) {
+        if (Files.exists(dir.resolve(ClientIdentity.KEY))) return;
+        try {
+            ClientIdentity.create(api, "admin", "admin", dir);
+        } catch (IOException e) {
+            err.println("aether up: warning: no admin client identity in " + dir + ": " + e.getMessage());
+        }
     }
 
     /** A join token for this machine's own node, valid long enough for a slow first start. */

@@ -11,7 +11,9 @@ import java.util.logging.Logger;
 /**
  * What each caller may do through the controller's API, checked before every route's handler:
  * the Unix socket and pinned administrators everything; a node with its certificate only its own
- * desired state and reports; a TLS client without a certificate only a node's registration
+ * desired state and reports; a client identity what its role allows (read: every GET; operate:
+ * also running and stopping jobs and draining nodes; admin: everything, tokens, revocation and
+ * client identities included); a TLS client without a certificate only a node's registration
  * ({@code POST /v1/nodes}, authenticated by its token and signature). A refusal is a 403 naming
  * what the request needs, logged and counted.
  */
@@ -61,12 +63,17 @@ final class Access implements Router.Guard {
             case FabricTrust.Caller.Pinned admin -> { }
             case FabricTrust.Caller.Anonymous anonymous -> {
                 if (need != Need.ANYONE) {
-                    throw refuse(method, template, request, "needs a client certificate of the fabric" + (need == Need.NODE ? " (a node's)" : " with role " + role(need)));
+                    throw refuse(method, template, request, "needs a client certificate of the fabric" + (need == Need.NODE ? " (a node's)" : " with role " + name(need)));
                 }
+            }
+            case FabricTrust.Caller.ClientCaller(String client, Need role) -> {
+                if (need == Need.ANYONE) return;
+                if (need == Need.NODE) throw refuse(method, template, request, "client " + client + " is not a node");
+                if (role.compareTo(need) < 0) throw refuse(method, template, request, "client " + client + " has role " + name(role) + "; this needs role " + name(need));
             }
             case FabricTrust.Caller.NodeCaller(String node) -> {
                 if (need == Need.ANYONE) return;
-                if (need != Need.NODE) throw refuse(method, template, request, "node " + node + " may not; this needs role " + role(need));
+                if (need != Need.NODE) throw refuse(method, template, request, "node " + node + " may not; this needs role " + name(need));
                 if (!node.equals(request.param("name"))) throw refuse(method, template, request, "node " + node + " may only use its own desired state and reports");
             }
         }
@@ -77,8 +84,18 @@ final class Access implements Router.Guard {
         return refused.get();
     }
 
-    private static String role(Need need) {
+    private static String name(Need need) {
         return need.name().toLowerCase(java.util.Locale.ROOT);
+    }
+
+    /** The role a client certificate's OU names ({@code read}, {@code operate}, {@code admin}), if it names one. */
+    static java.util.Optional<Need> role(String unit) {
+        return switch (unit) {
+            case "read" -> java.util.Optional.of(Need.READ);
+            case "operate" -> java.util.Optional.of(Need.OPERATE);
+            case "admin" -> java.util.Optional.of(Need.ADMIN);
+            default -> java.util.Optional.empty();
+        };
     }
 
     private ApiException refuse(String method, String template, Request request, String reason) {

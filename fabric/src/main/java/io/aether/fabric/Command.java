@@ -98,6 +98,30 @@ sealed interface Command {
         }
     }
 
+    /**
+     * A client identity is recorded with its role before a certificate is issued for it; names are
+     * never reused, so a revoked name stays refused.
+     *
+     * @param role {@code read}, {@code operate} or {@code admin}
+     * @param keyId the SHA-256 of the client's public key, hex
+     */
+    record AddClient(String name, String role, String keyId, Instant at) implements Command {
+        public AddClient {
+            if (!name.matches("[a-z0-9][a-z0-9._-]{0,62}")) throw new IllegalArgumentException("name: '" + name + "' is not 1 to 63 of a-z 0-9 . _ - (starting with a letter or digit)");
+            if (!List.of("read", "operate", "admin").contains(role)) throw new IllegalArgumentException("role: '" + role + "' is not read, operate or admin");
+            if (!keyId.matches("[0-9a-f]{64}")) throw new IllegalArgumentException("keyId: not 64 lower-case hex digits");
+            Objects.requireNonNull(at, "at");
+        }
+    }
+
+    /** A client identity's certificate is refused from now on, at every controller. */
+    record RevokeClient(String name, Instant at) implements Command {
+        public RevokeClient {
+            Objects.requireNonNull(name, "name");
+            Objects.requireNonNull(at, "at");
+        }
+    }
+
     /** A new job, or a new version of one. */
     record SubmitJob(JobSpec spec, Instant at) implements Command {
         public SubmitJob {

@@ -84,6 +84,7 @@ public final class Controller implements AutoCloseable {
     private final NodeRegistration registration;
     private final FabricTrust trust;
     private final Access access;
+    private final ClientIdentities clients;
     /** Per node, when it last pulled or reported through this controller: not replicated, each controller sees its own nodes. */
     private final Map<String, Instant> lastContact = new ConcurrentHashMap<>();
     private final AtomicLong revokedRequests = new AtomicLong();
@@ -97,11 +98,12 @@ public final class Controller implements AutoCloseable {
         this.trust = FabricTrust.open(fabric, config.dataDir(), config.self(), pinnedClients(given), clock);
         this.access = new Access(trust);
         List<Listener> listeners = given.stream().map(this::withFabricClients).toList();
-        this.tokens = new JoinTokens(fabric, clock, new SecureRandom(), listeners.stream().filter(Listener.Tcp.class::isInstance)
-                .map(l -> ((Listener.Tcp) l).credentials().fingerprint()).findFirst());
+        Optional<String> tlsFingerprint = listeners.stream().filter(Listener.Tcp.class::isInstance).map(l -> ((Listener.Tcp) l).credentials().fingerprint()).findFirst();
+        this.tokens = new JoinTokens(fabric, clock, new SecureRandom(), tlsFingerprint);
+        this.clients = new ClientIdentities(fabric, trust, clock, tlsFingerprint);
         this.registration = new NodeRegistration(tokens);
         this.reconciler = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("fabric-reconciler").daemon().factory());
-        this.server = HttpServer.start(listeners, routes().guardedBy(access), Limits.DEFAULTS);
+        this.server = HttpServer.start(listeners, clients.mount(routes()).guardedBy(access), Limits.DEFAULTS);
         this.discovery = group.flatMap(g -> startDiscovery(g, listeners));
         reconciler.scheduleWithFixedDelay(this::reconcileQuietly, reconcileEvery.toMillis(), reconcileEvery.toMillis(), TimeUnit.MILLISECONDS);
     }

@@ -65,6 +65,8 @@ final class FabricCodec {
             case Command.SubmitJob c -> o.put("type", "submit-job").set("spec", JobSpecJson.tree(c.spec()));
             case Command.StopJob c -> o.put("type", "stop-job").put("job", c.job());
             case Command.AddAuthority c -> o.put("type", "add-authority").put("controller", c.controller()).put("certificate", c.certificate());
+            case Command.AddClient c -> o.put("type", "add-client").put("name", c.name()).put("role", c.role()).put("keyId", c.keyId());
+            case Command.RevokeClient c -> o.put("type", "revoke-client").put("name", c.name());
             case Command.ApplyPlan c -> {
                 o.put("type", "apply-plan");
                 ArrayNode placements = o.putArray("placements");
@@ -96,6 +98,8 @@ final class FabricCodec {
             case "submit-job" -> new Command.SubmitJob(JobSpecJson.read(field(o, "spec")), at);
             case "stop-job" -> new Command.StopJob(text(o, "job"), at);
             case "add-authority" -> new Command.AddAuthority(text(o, "controller"), text(o, "certificate"), at);
+            case "add-client" -> new Command.AddClient(text(o, "name"), text(o, "role"), text(o, "keyId"), at);
+            case "revoke-client" -> new Command.RevokeClient(text(o, "name"), at);
             case "apply-plan" -> new Command.ApplyPlan(new Command.Plan(list(o, "placements", FabricCodec::allocation),
                     list(o, "stops", v -> textValue(v, "stops")), list(o, "preemptions", v -> textValue(v, "preemptions")),
                     labels(field(o, "pending"), "pending")), at);
@@ -141,6 +145,8 @@ final class FabricCodec {
         state.actual.forEach(actual::put);
         ObjectNode authorities = o.putObject("authorities");
         state.authorities.forEach(authorities::put);
+        ObjectNode clients = o.putObject("clients");
+        state.clients.forEach((name, c) -> clients.putObject(name).put("role", c.role()).put("keyId", c.keyId()).put("revoked", c.revoked()));
         ArrayNode events = o.putArray("events");
         state.events.forEach(e -> events.add(event(e)));
         return bytes(o);
@@ -161,6 +167,10 @@ final class FabricCodec {
         if (o.has("keys")) state.keys.putAll(labels(field(o, "keys"), "keys"));
         if (o.has("actual")) state.actual.putAll(labels(field(o, "actual"), "actual"));
         if (o.has("authorities")) state.authorities.putAll(labels(field(o, "authorities"), "authorities"));
+        if (o.has("clients")) {
+            field(o, "clients").properties().forEach(e -> state.clients.put(e.getKey(),
+                    new FabricState.Client(text(e.getValue(), "role"), text(e.getValue(), "keyId"), e.getValue().path("revoked").asBoolean())));
+        }
         list(o, "events", FabricCodec::event).forEach(state.events::addLast);
         return state;
     }

@@ -35,6 +35,7 @@ final class FabricState {
     static final int MAX_TOKENS = 10_000;
     /** One per controller, and a group has at most a handful. */
     static final int MAX_AUTHORITIES = 64;
+    static final int MAX_CLIENTS = 10_000;
     /** Events kept for readers; older ones are dropped (their sequence numbers are never reused). */
     static final int MAX_EVENTS = 10_000;
 
@@ -52,7 +53,21 @@ final class FabricState {
         }
     }
 
+    /**
+     * A client identity as the state keeps it.
+     *
+     * @param role read, operate or admin
+     * @param keyId the SHA-256 of its public key, hex
+     */
+    record Client(String role, String keyId, boolean revoked) {
+        Client {
+            Objects.requireNonNull(role, "role");
+            Objects.requireNonNull(keyId, "keyId");
+        }
+    }
+
     final TreeMap<String, Node> nodes = new TreeMap<>();
+    final TreeMap<String, Client> clients = new TreeMap<>();
     final TreeMap<String, Job> jobs = new TreeMap<>();
     final TreeMap<String, Allocation> allocations = new TreeMap<>();
     final TreeMap<String, Token> tokens = new TreeMap<>();
@@ -78,6 +93,8 @@ final class FabricState {
             case Command.StopJob c -> stop(c);
             case Command.ApplyPlan c -> applyPlan(c);
             case Command.AddAuthority c -> addAuthority(c);
+            case Command.AddClient c -> addClient(c);
+            case Command.RevokeClient c -> revokeClient(c);
         };
     }
 
@@ -130,6 +147,21 @@ final class FabricState {
         if (authorities.size() >= MAX_AUTHORITIES) return refuse("the fabric has " + MAX_AUTHORITIES + " certificate authorities, its limit");
         authorities.put(c.controller(), c.certificate());
         return applied(record(c.at(), Event.Kind.AUTHORITY_ADDED, "controller " + c.controller(), "its certificate authority issues node certificates"));
+    }
+
+    private Outcome addClient(Command.AddClient c) {
+        if (clients.containsKey(c.name())) return refuse("client " + c.name() + " exists" + (clients.get(c.name()).revoked() ? " (revoked; names are not reused)" : ""));
+        if (clients.size() >= MAX_CLIENTS) return refuse("the fabric has " + MAX_CLIENTS + " clients, its limit");
+        clients.put(c.name(), new Client(c.role(), c.keyId(), false));
+        return applied(record(c.at(), Event.Kind.CLIENT_ADDED, "client " + c.name(), "role " + c.role() + ", key " + c.keyId().substring(0, 16)));
+    }
+
+    private Outcome revokeClient(Command.RevokeClient c) {
+        Client client = clients.get(c.name());
+        if (client == null) return refuse("no client " + c.name());
+        if (client.revoked()) return applied(0);
+        clients.put(c.name(), new Client(client.role(), client.keyId(), true));
+        return applied(record(c.at(), Event.Kind.CLIENT_REVOKED, "client " + c.name(), "its certificate is refused from now on"));
     }
 
     private Outcome drain(Command.DrainNode c) {

@@ -4,6 +4,7 @@ import io.aether.fabricapi.Node;
 import io.aether.http.Peer;
 import io.aether.security.CertificateAuthority;
 import io.aether.security.ClientCertificateCheck;
+import io.aether.security.KeyId;
 import io.aether.security.Tls;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -36,6 +37,7 @@ final class FabricTrust implements ClientCertificateCheck {
     /** The subject's OU of a node certificate. */
     static final String NODE = "node";
     static final Duration NODE_CERTIFICATE_VALIDITY = Duration.ofDays(365);
+    static final Duration CLIENT_CERTIFICATE_VALIDITY = Duration.ofDays(365);
 
     /** Who sent a request, as the certificate (or the socket) it came with says. */
     sealed interface Caller {
@@ -50,6 +52,9 @@ final class FabricTrust implements ClientCertificateCheck {
 
         /** A node with a certificate of the fabric. */
         record NodeCaller(String name) implements Caller { }
+
+        /** A client identity of the fabric, with its role. */
+        record ClientCaller(String name, Access.Need role) implements Caller { }
     }
 
     private final ReplicatedFabric fabric;
@@ -118,7 +123,8 @@ final class FabricTrust implements ClientCertificateCheck {
         X509Certificate leaf = peer.certificate().get();
         if (pinned.contains(Tls.fingerprint(leaf))) return new Caller.Pinned(Tls.fingerprint(leaf));
         check(leaf);
-        return new Caller.NodeCaller(CertificateAuthority.subject(leaf).name());
+        CertificateAuthority.Subject subject = CertificateAuthority.subject(leaf);
+        return subject.unit().equals(NODE) ? new Caller.NodeCaller(subject.name()) : new Caller.ClientCaller(subject.name(), Access.role(subject.unit()).orElseThrow());
     }
 
     /** Certificates refused since this controller started. */
@@ -131,6 +137,7 @@ final class FabricTrust implements ClientCertificateCheck {
         Optional<String> issued = CertificateAuthority.problem(leaf, authorities, clock.instant());
         if (issued.isPresent()) return issued;
         CertificateAuthority.Subject subject = CertificateAuthority.subject(leaf);
+        if (Access.role(subject.unit()).isPresent()) return clientProblem(subject, KeyId.of(leaf.getPublicKey()).hex());
         if (!subject.unit().equals(NODE)) return Optional.of("'" + subject.unit() + "' is not a kind of certificate this controller accepts");
         String key = Base64.getEncoder().encodeToString(leaf.getPublicKey().getEncoded());
         return fabric.readLocal(s -> {
@@ -140,6 +147,23 @@ final class FabricTrust implements ClientCertificateCheck {
             if (node.status() == Node.Status.REVOKED) return Optional.of("node " + subject.name() + " is revoked");
             return Optional.empty();
         });
+    }
+
+    /** A client certificate stands for the recorded, unrevoked client of that name, key and role. */
+    private Optional<String> clientProblem(CertificateAuthority.Subject subject, String keyId) {
+        return fabric.readLocal(s -> {
+            FabricState.Client client = s.clients.get(subject.name());
+            if (client == null) return Optional.of("no client " + subject.name());
+            if (client.revoked()) return Optional.of("client " + subject.name() + " is revoked");
+            if (!client.keyId().equals(keyId)) return Optional.of("not the key of client " + subject.name());
+            if (!client.role().equals(subject.unit())) return Optional.of("client " + subject.name() + " has role " + client.role() + ", not " + subject.unit());
+            return Optional.empty();
+        });
+    }
+
+    /** A client certificate for {@code name} with {@code role} of {@code key}, issued by this controller's CA; the client must be recorded first. */
+    X509Certificate issueClient(String name, String role, PublicKey key) {
+        return authority.issue(key, new CertificateAuthority.Subject(role, name), CLIENT_CERTIFICATE_VALIDITY);
     }
 
     private X509Certificate decode(String base64) {

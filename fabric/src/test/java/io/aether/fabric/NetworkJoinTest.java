@@ -181,4 +181,51 @@ class NetworkJoinTest {
             assertTrue(controller.registrationsRefused() >= 4);
         }
     }
+
+    private ApiClient client(Started s, ApiClient issuer, String name, String role) throws Exception {
+        Identity key = Identity.generate();
+        JsonNode issued = issuer.post("/v1/clients", JSON.createObjectNode().put("name", name).put("role", role)
+                .put("key", Base64.getEncoder().encodeToString(key.publicKey().getEncoded()))).requireOk().json(JsonNode.class);
+        assertEquals(s.server().fingerprint(), issued.path("controller").asText(), "the client learns the certificate to pin");
+        X509Certificate certificate = (X509Certificate) CertificateFactory.getInstance("X.509")
+                .generateCertificate(new ByteArrayInputStream(issued.path("certificate").asText().getBytes(StandardCharsets.US_ASCII)));
+        assertEquals("CN=" + name + ",OU=" + role + ",O=aether", certificate.getSubjectX500Principal().getName());
+        return mutual(s, key, issued.path("certificate").asText());
+    }
+
+    @Test
+    void clientIdentitiesMayDoWhatTheirRoleAllowsAndARevokedClientIsRefused() throws Exception {
+        Started s = start();
+        try (Controller controller = s.controller()) {
+            ApiClient admin = client(s, s.local(), "root", "admin");
+            ApiClient operator = client(s, admin, "ci", "operate");
+            ApiClient reader = client(s, admin, "viewer", "read");
+            JsonNode job = JSON.readTree(Files.readString(Path.of(System.getProperty("user.dir")).getParent().resolve("examples/hello-stub.json")));
+
+            assertEquals(200, reader.get("/v1/jobs").status());
+            ApiClient.Reply readerRuns = reader.post("/v1/jobs", job);
+            assertEquals(403, readerRuns.status());
+            assertTrue(readerRuns.text().contains("client viewer has role read; this needs role operate"), readerRuns.text());
+            assertEquals(201, operator.post("/v1/jobs", job).status());
+            ApiClient.Reply operatorTokens = operator.post("/v1/tokens", JSON.createObjectNode().put("ttlSeconds", 60));
+            assertEquals(403, operatorTokens.status());
+            assertTrue(operatorTokens.text().contains("this needs role admin"), operatorTokens.text());
+            assertEquals(403, operator.post("/v1/clients", JSON.createObjectNode().put("name", "x").put("role", "admin").put("key", "AA")).status());
+            assertEquals(201, admin.post("/v1/tokens", JSON.createObjectNode().put("ttlSeconds", 60)).status());
+            assertEquals(403, admin.get("/v1/nodes/n1/desired").status(), "a client is not a node");
+            assertEquals(4, controller.requestsRefused());
+            ApiClient.Reply again = admin.post("/v1/clients", JSON.createObjectNode().put("name", "ci").put("role", "read")
+                    .put("key", Base64.getEncoder().encodeToString(Identity.generate().publicKey().getEncoded())));
+            assertEquals(409, again.status(), again.text());
+
+            assertEquals(200, admin.post("/v1/clients/viewer/revoke", null).status());
+            long refused = controller.certificatesRefused();
+            assertThrows(IOException.class, () -> reader.get("/v1/jobs"));
+            assertEquals(refused + 1, controller.certificatesRefused());
+            JsonNode listed = admin.get("/v1/clients").requireOk().json(JsonNode.class).path("clients");
+            assertEquals("[\"ci operate false\",\"root admin false\",\"viewer read true\"]", JSON.writeValueAsString(listed.valueStream()
+                    .map(c -> c.path("name").asText() + " " + c.path("role").asText() + " " + c.path("revoked").asBoolean()).toList()));
+            assertEquals(404, admin.post("/v1/clients/nobody/revoke", null).status());
+        }
+    }
 }
