@@ -35,6 +35,10 @@ import java.util.logging.Logger;
  * every {@link Options#every} it asks for its desired state ({@code GET /v1/nodes/NAME/desired}),
  * hands it to the {@link Reconciler} and reports the allocations' VMs back when they changed.
  *
+ * <p>Over the network ({@link #startRemote}) the node joins through the controller's TLS listener,
+ * pinning the certificate its join token names, keeps the node certificate the controller issues
+ * it, and pulls over mutual TLS with that certificate.
+ *
  * <p>Pull, not push: the controllers need no route to the node (it may sit behind NAT), a node that
  * was away catches up by asking once, and the same request doubles as the node's heartbeat. Cut
  * off from the controllers, the node goes on reconciling to the desired state it kept on disk.

@@ -42,7 +42,8 @@ import picocli.CommandLine.Spec;
                     + " DATA/controller/controller.sock), the agent's VMs (DATA/node, API socket DATA/node/node.sock) and the"
                     + " node's ML-DSA-65 identity and its last desired state (DATA/link). On first start the node joins with a"
                     + " one-time join token it asks the controller for. Every second the node pulls its desired state and its"
-                    + " agent creates, starts or removes VMs to match; what runs is reported back as events.",
+                    + " agent creates, starts or removes VMs to match; what runs is reported back as events. An admin client"
+                    + " identity (key and certificate from the controller's CA) is made in DATA/admin on first start.",
             "",
             "Stop it with Ctrl-C or SIGTERM: the VMs keep running in their monitors, and the next 'aether up' on the same"
                     + " --data takes them over without starting them twice. Stop a job ('aether job stop NAME') to remove its VMs.",
