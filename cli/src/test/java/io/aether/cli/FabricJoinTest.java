@@ -19,6 +19,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -31,13 +32,18 @@ import org.junit.jupiter.api.io.TempDir;
  * A controller process with a TLS listener and two node agents, each a process of its own that
  * joins with {@code aether node --join 127.0.0.1:PORT --token TOKEN}: both register over TLS, get
  * node certificates, pull over mutual TLS and run a replica of the stub job each (this host's
- * KVM). A reused token is refused and the node started with it exits.
+ * KVM); the second has only its token and finds the controller by its beacons. Client identities
+ * over TLS do what their role allows and no more, and a revoked one is refused. A reused token is
+ * refused and the node started with it exits.
  */
 @Timeout(300)
 class FabricJoinTest {
 
     private static final Path EXAMPLES = Path.of(System.getProperty("user.dir")).getParent().resolve("examples");
-    private static final Pattern HTTPS = Pattern.compile("https://127\\.0\\.0\\.1:([0-9]+)");
+    private static final Pattern HTTPS = Pattern.compile("https://0\\.0\\.0\\.0:([0-9]+)");
+    /** A multicast group of this test's own, so that parallel runs do not hear each other's beacons. */
+    private final String discoveryGroup = "239.255." + ThreadLocalRandom.current().nextInt(1, 255) + "." + ThreadLocalRandom.current().nextInt(1, 255) + ":"
+            + ThreadLocalRandom.current().nextInt(20_000, 60_000);
 
     @TempDir
     Path dir;
@@ -79,9 +85,18 @@ class FabricJoinTest {
         return r.out().strip();
     }
 
-    private List<String> node(String name, int port, String token) throws IOException {
-        return started("joined;", name + ".err", "node", "--data", dir.resolve(name).toString(), "--name", name, "--join", "127.0.0.1:" + port,
-                "--token", token, "--no-discovery", "--warm-pool", "0", "--cpus", "1", "--memory", "1G");
+    private List<String> node(String name, String token, String... how) throws IOException {
+        List<String> args = new ArrayList<>(List.of("node", "--data", dir.resolve(name).toString(), "--name", name, "--token", token,
+                "--warm-pool", "0", "--cpus", "1", "--memory", "1G"));
+        args.addAll(List.of(how));
+        return started("joined;", name + ".err", args.toArray(String[]::new));
+    }
+
+    /** {@code aether ARGS}, which must end with {@code status}; what it printed on stdout and stderr. */
+    private static String expect(int status, String... args) throws Exception {
+        VmRunCommandTest.Result r = run(new byte[0], aether(args));
+        assertEquals(status, r.status(), List.of(args) + ": " + r.out() + r.err());
+        return r.out() + r.err();
     }
 
     @Test
@@ -89,7 +104,7 @@ class FabricJoinTest {
         VmRunCommandTest.requireKvm();
         Path controllerData = dir.resolve("controller");
         List<String> printed = started("TLS 1.3", "controller.err", "controller", "--data", controllerData.toString(), "--raft-port",
-                Integer.toString(freePort()), "--listen", "127.0.0.1:0", "--no-discovery");
+                Integer.toString(freePort()), "--listen", "0.0.0.0:0", "--discovery-group", discoveryGroup);
         Matcher https = HTTPS.matcher(String.join("\n", printed));
         assertTrue(https.find(), printed.toString());
         int port = Integer.parseInt(https.group(1));
@@ -97,17 +112,34 @@ class FabricJoinTest {
 
         String first = token(socket);
         assertTrue(first.matches("aether-join-[A-Za-z0-9_-]{43}\\.[0-9a-f]{64}"), first);
-        List<String> n1 = node("n1", port, first);
+        List<String> n1 = node("n1", first, "--join", "127.0.0.1:" + port, "--no-discovery");
         assertTrue(n1.getLast().endsWith("over mutual TLS from 127.0.0.1 " + port + " " + first.substring(first.indexOf('.') + 1)), n1.toString());
-        node("n2", port, token(socket));
+        // n2 has only its token: it joins the controller it hears announcing itself whose certificate is the token's.
+        List<String> n2 = node("n2", token(socket), "--discovery-group", discoveryGroup);
+        assertTrue(n2.getLast().endsWith(" " + port + " " + first.substring(first.indexOf('.') + 1)), n2.toString());
         for (String name : List.of("n1", "n2")) {
             Path link = dir.resolve(name).resolve("link");
             assertTrue(Files.readString(link.resolve("node.crt")).startsWith("-----BEGIN CERTIFICATE-----"), name);
             assertEquals(Files.readString(controllerData.resolve("ca/ca.crt")), Files.readString(link.resolve("authority.crt")), name);
         }
 
-        VmRunCommandTest.Result submitted = run(new byte[0], aether("job", "run", EXAMPLES.resolve("hello-stub.json").toString(), "--controller", socket.toString()));
-        assertEquals(0, submitted.status(), submitted.err());
+        // Client identities over TLS: a reader may look but not run a job, an operator runs it, an admin makes tokens.
+        String tls = "127.0.0.1:" + port;
+        String job = EXAMPLES.resolve("hello-stub.json").toString();
+        for (String role : List.of("read", "operate", "admin")) {
+            expect(0, "client", "create", role + "-client", "--role", role, "--out", dir.resolve(role).toString(), "--controller", socket.toString());
+        }
+        expect(0, "job", "ls", "--controller", tls, "--identity", dir.resolve("read").toString());
+        assertTrue(expect(1, "job", "run", job, "--controller", tls, "--identity", dir.resolve("read").toString())
+                .contains("403 forbidden: client read-client has role read; this needs role operate"));
+        assertTrue(expect(1, "token", "create", "--controller", tls, "--identity", dir.resolve("operate").toString())
+                .contains("403 forbidden: client operate-client has role operate; this needs role admin"));
+        expect(0, "job", "run", job, "--controller", tls, "--identity", dir.resolve("operate").toString());
+        assertTrue(expect(0, "token", "create", "--controller", tls, "--identity", dir.resolve("admin").toString()).startsWith("aether-join-"));
+        expect(0, "client", "revoke", "read-client", "--controller", tls, "--identity", dir.resolve("admin").toString());
+        String refused = expect(1, "job", "ls", "--controller", tls, "--identity", dir.resolve("read").toString());
+        assertTrue(refused.startsWith("aether job ls: ") && refused.lines().count() == 1, refused);
+
         ApiClient local = ApiClient.unix(socket, Duration.ofSeconds(10));
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
         Map<String, String> running = new TreeMap<>();
@@ -124,7 +156,7 @@ class FabricJoinTest {
             assertTrue(n.has("lastContact"), "node " + n.path("name").asText() + " pulls over mutual TLS");
         }
 
-        Process reused = new ProcessBuilder(aether("node", "--data", dir.resolve("n3").toString(), "--name", "n3", "--join", "127.0.0.1:" + port,
+        Process reused = new ProcessBuilder(aether("node", "--data", dir.resolve("n3").toString(), "--name", "n3", "--join", tls,
                 "--token", first, "--no-discovery", "--warm-pool", "0")).redirectErrorStream(true).start();
         processes.add(reused);
         assertTrue(reused.waitFor(60, TimeUnit.SECONDS), "a node with a used token exits");

@@ -20,8 +20,6 @@ public record Event(long sequence, Instant at, Kind kind, String subject, String
         ALLOCATION_PREEMPTED, ALLOCATION_STOPPED,
         /** A node reported a new state of an allocation's VM (running, failed with the reason, ...). */
         ALLOCATION_REPORTED,
-        /** A controller's certificate authority became one the fabric accepts node and client certificates of. */
-        AUTHORITY_ADDED,
         /** A client identity was issued with its role (read, operate, admin). */
         CLIENT_ADDED,
         /** A client identity's certificate is refused from now on. */

@@ -139,14 +139,19 @@ final class FabricState {
         return applied(last);
     }
 
-    /** Records a controller's CA once; a controller's CA is never replaced, since certificates it issued would stop being checked. */
+    /**
+     * Records a controller's CA once; a controller's CA is never replaced, since certificates it
+     * issued would stop being checked. No event: it is the controllers' own set-up, proposed by each
+     * as it starts, not a change to the fleet (and readers' sequence numbers do not depend on when
+     * a controller first started).
+     */
     private Outcome addAuthority(Command.AddAuthority c) {
         String known = authorities.get(c.controller());
         if (c.certificate().equals(known)) return applied(0);
         if (known != null) return refuse("controller " + c.controller() + " has another certificate authority already");
         if (authorities.size() >= MAX_AUTHORITIES) return refuse("the fabric has " + MAX_AUTHORITIES + " certificate authorities, its limit");
         authorities.put(c.controller(), c.certificate());
-        return applied(record(c.at(), Event.Kind.AUTHORITY_ADDED, "controller " + c.controller(), "its certificate authority issues node certificates"));
+        return applied(0);
     }
 
     private Outcome addClient(Command.AddClient c) {
