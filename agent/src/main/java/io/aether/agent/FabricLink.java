@@ -177,6 +177,11 @@ public final class FabricLink implements AutoCloseable {
         return pulling(mutual, agentSocket, dir, options);
     }
 
+    /** Whether the node of the link directory {@code dir} has joined (it then needs no token to start again). */
+    public static boolean hasJoined(Path dir) {
+        return Files.exists(dir.resolve(JOINED));
+    }
+
     private static IOException noToken(Options options) {
         return new IOException("node " + options.node() + " has not joined the fabric and no join token was given");
     }

@@ -9,11 +9,11 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.TreeMap;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -70,9 +70,6 @@ import picocli.CommandLine.Option;
             "revoke NODE' shuts a node out for good.",
             ""})
 final class NodeCommand implements Callable<Integer> {
-
-    /** Written in DATA/link once the node has joined: it then rejoins its controller on restart without a token. */
-    private static final String FABRIC_JOINED = "joined";
 
     @Option(names = "--data", paramLabel = "DIR", defaultValue = "/var/lib/aether/node",
             description = "The data directory, created mode 0700 if missing (default: ${DEFAULT-VALUE}).")
@@ -155,7 +152,7 @@ final class NodeCommand implements Callable<Integer> {
         Optional<BeaconSender> beacons = NodeBeacons.start(group, agent, options, UpCommand.hostName());
         FabricLink link = null;
         Path linkDir = options.data().resolve("link");
-        if (join != null || token != null || Files.exists(linkDir.resolve(FABRIC_JOINED))) {
+        if (join != null || token != null || FabricLink.hasJoined(linkDir)) {
             String nodeName = name != null ? name : UpCommand.hostName();
             try {
                 link = NodeJoin.start(Optional.ofNullable(join), Optional.ofNullable(token), group, agent.socket(), linkDir,

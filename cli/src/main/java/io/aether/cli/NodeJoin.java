@@ -6,7 +6,6 @@ import io.aether.discovery.Beacon;
 import io.aether.discovery.BeaconListener;
 import io.aether.discovery.MulticastGroup;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -34,7 +33,7 @@ final class NodeJoin {
     static FabricLink start(Optional<String> join, Optional<String> token, Optional<MulticastGroup> group, Path agentSocket, Path linkDir,
             FabricLink.Options options) throws IOException {
         Optional<JoinToken> parsed = token.map(JoinToken::parse);
-        boolean joined = Files.exists(linkDir.resolve("joined"));
+        boolean joined = FabricLink.hasJoined(linkDir);
         if (joined || join.isPresent()) {
             List<FabricLink.Remote> candidates = join.isPresent() && !joined
                     ? List.of(FabricLink.Remote.of(join.get(), parsed.orElseThrow(() -> new IllegalArgumentException("--join: needs --token"))))

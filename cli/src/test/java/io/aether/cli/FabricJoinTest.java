@@ -36,7 +36,8 @@ import org.junit.jupiter.api.io.TempDir;
  * over TLS do what their role allows and no more, and a revoked one is refused. A reused token is
  * refused and the node started with it exits.
  */
-@Timeout(300)
+/** Eleven JVMs start one after another; a loaded machine takes minutes. */
+@Timeout(600)
 class FabricJoinTest {
 
     private static final Path EXAMPLES = Path.of(System.getProperty("user.dir")).getParent().resolve("examples");
