@@ -51,6 +51,10 @@ final class ClientIdentity {
         if (!Files.exists(dir.resolve(CERTIFICATE))) {
             throw new IOException(dir + ": no client identity (" + CERTIFICATE + "); 'aether client create NAME --role ROLE --out " + dir + "' makes one");
         }
+        if (!Files.exists(dir.resolve(CONTROLLER))) {
+            throw new IOException(dir.resolve(CONTROLLER) + ": no controller certificate to pin (the identity was issued by a controller"
+                    + " without --listen); write the SHA-256 of the controller's TLS certificate there");
+        }
         int colon = hostPort.lastIndexOf(':');
         String fingerprint = Files.readString(dir.resolve(CONTROLLER)).strip();
         ServerCredentials credentials = ServerCredentials.load(dir.resolve(KEY), dir.resolve(CERTIFICATE));
