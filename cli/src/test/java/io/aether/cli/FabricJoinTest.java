@@ -77,7 +77,9 @@ class FabricJoinTest {
                 return lines;
             }
         }
-        throw new AssertionError("aether " + List.of(args) + " ended: " + lines + " " + Files.readString(dir.resolve(log)));
+        Path controllerLog = dir.resolve("controller.err");
+        throw new AssertionError("aether " + List.of(args) + " ended: " + lines + " " + Files.readString(dir.resolve(log))
+                + (Files.exists(controllerLog) && !log.equals("controller.err") ? "\ncontroller: " + Files.readString(controllerLog) : ""));
     }
 
     private String token(Path socket) throws Exception {

@@ -4,7 +4,6 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
@@ -15,7 +14,6 @@ import java.security.PublicKey;
 import java.security.SecureRandom;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
-import java.security.spec.PKCS8EncodedKeySpec;
 import java.security.spec.X509EncodedKeySpec;
 import java.time.Duration;
 import java.time.Instant;
@@ -106,23 +104,11 @@ public final class CertificateAuthority {
      * stored there first if absent.
      */
     public static CertificateAuthority loadOrCreate(Path dir, String name) throws IOException {
-        Path keyFile = dir.resolve(KEY_FILE);
-        Path certFile = dir.resolve(CERT_FILE);
-        if (!Files.exists(keyFile) || !Files.exists(certFile)) {
+        ServerCredentials kept = ServerCredentials.loadOrCreate(dir.resolve(KEY_FILE), dir.resolve(CERT_FILE), () -> {
             CertificateAuthority fresh = generate(name);
-            Files.createDirectories(dir);
-            Files.deleteIfExists(keyFile);
-            KeyFiles.writeAtomically(keyFile, Pem.encode("PRIVATE KEY", fresh.key.getEncoded()), true);
-            KeyFiles.writeAtomically(certFile, pem(fresh.certificate).getBytes(StandardCharsets.US_ASCII), false);
-            return fresh;
-        }
-        byte[] keyDer = Pem.decode("PRIVATE KEY", Files.readAllBytes(keyFile), keyFile.toString());
-        try {
-            PrivateKey key = KeyFactory.getInstance(KeyFiles.ALGORITHM, Tls.BC).generatePrivate(new PKCS8EncodedKeySpec(keyDer));
-            return new CertificateAuthority(key, ServerCredentials.readCertificate(certFile));
-        } catch (GeneralSecurityException e) {
-            throw new IOException(keyFile + ": not an ML-DSA-65 private key (" + e.getMessage() + ")", e);
-        }
+            return new ServerCredentials(fresh.key, fresh.certificate);
+        });
+        return new CertificateAuthority(kept.privateKey(), kept.certificate());
     }
 
     public X509Certificate certificate() {

@@ -66,14 +66,18 @@ public record ServerCredentials(PrivateKey privateKey, X509Certificate certifica
      * generated and stored there first if absent.
      */
     public static ServerCredentials loadOrCreate(Path dir, String commonName) throws IOException {
-        Path keyFile = dir.resolve(KEY_FILE);
-        Path certFile = dir.resolve(CERT_FILE);
+        return loadOrCreate(dir.resolve(KEY_FILE), dir.resolve(CERT_FILE), () -> generate(commonName));
+    }
+
+    /** The key and certificate in these files; made by {@code fresh} and stored there first if either is absent. */
+    static ServerCredentials loadOrCreate(Path keyFile, Path certFile, java.util.function.Supplier<ServerCredentials> fresh) throws IOException {
         if (!Files.exists(keyFile) || !Files.exists(certFile)) {
-            ServerCredentials fresh = generate(commonName);
+            ServerCredentials made = fresh.get();
+            Files.createDirectories(keyFile.toAbsolutePath().getParent());
             Files.deleteIfExists(keyFile);
-            KeyFiles.writeAtomically(keyFile, Pem.encode("PRIVATE KEY", fresh.privateKey.getEncoded()), true);
-            KeyFiles.writeAtomically(certFile, fresh.certificatePem(), false);
-            return fresh;
+            KeyFiles.writeAtomically(keyFile, Pem.encode("PRIVATE KEY", made.privateKey.getEncoded()), true);
+            KeyFiles.writeAtomically(certFile, made.certificatePem(), false);
+            return made;
         }
         return load(keyFile, certFile);
     }
