@@ -55,6 +55,7 @@ public final class FabricLink implements AutoCloseable {
     /** The controller a node joined over the network: {@code HOST PORT SHA256}. */
     static final String CONTROLLER = "controller";
     private static final Duration JOIN_TIMEOUT = Duration.ofSeconds(30);
+    private static final int HANDSHAKE_ATTEMPTS = 3;
 
     /**
      * What the node offers the fabric.
@@ -156,7 +157,7 @@ public final class FabricLink implements AutoCloseable {
             for (Remote remote : candidates) {
                 try {
                     ApiClient client = ApiClient.tls(remote.host(), remote.port(), new ServerTrust.Pinned(remote.fingerprint()), JOIN_TIMEOUT);
-                    join(client, identity, dir, options, secret);
+                    joinRetryingHandshakes(client, identity, dir, options, secret);
                     DataDir.writeAtomically(kept, remote.line().getBytes(StandardCharsets.US_ASCII));
                     markJoined(dir, options);
                     last = null;
@@ -197,6 +198,30 @@ public final class FabricLink implements AutoCloseable {
 
     private static void markJoined(Path dir, Options options) throws IOException {
         DataDir.writeAtomically(dir.resolve(JOINED), (options.node() + "\n").getBytes(StandardCharsets.UTF_8));
+    }
+
+    /**
+     * {@link #join}, tried again when the TLS handshake fails: nothing was sent then, so trying
+     * again cannot use the token twice. (A node's first handshake, in a JVM that has not loaded
+     * the post-quantum TLS code yet, can be slower than the server's minimum data rate allows on a
+     * loaded machine, and is closed.) A wrong certificate fails the same way every time.
+     */
+    private static void joinRetryingHandshakes(ApiClient controller, Identity identity, Path dir, Options options, String secret) throws IOException {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                join(controller, identity, dir, options, secret);
+                return;
+            } catch (javax.net.ssl.SSLException e) {
+                if (attempt == HANDSHAKE_ATTEMPTS || e.getMessage().contains("is not the pinned")) throw e;
+                LOG.info(() -> "the TLS handshake failed (" + e.getMessage() + "); trying again");
+                try {
+                    Thread.sleep(1000);
+                } catch (InterruptedException interrupted) {
+                    Thread.currentThread().interrupt();
+                    throw e;
+                }
+            }
+        }
     }
 
     /** The signed registration; the node certificate the controller answers with is kept ({@code DIR/node.crt}, with its CA's). */
