@@ -228,4 +228,40 @@ class NetworkJoinTest {
             assertEquals(404, admin.post("/v1/clients/nobody/revoke", null).status());
         }
     }
+
+    /** Each controller has its own CA in the replicated state: a node certificate issued by c1 is accepted by c2 and c3. */
+    @Test
+    void aNodeCertificateIssuedByOneControllerIsAcceptedByTheOthers() throws Exception {
+        List<ControllerConfig> configs = Fabrics.group(dir.resolve("group"), 3, 1000);
+        List<Controller> controllers = new java.util.ArrayList<>();
+        List<ServerCredentials> servers = new java.util.ArrayList<>();
+        try {
+            for (ControllerConfig c : configs) {
+                ServerCredentials server = ServerCredentials.generate("controller-" + c.self());
+                servers.add(server);
+                controllers.add(Controller.start(c, List.of(new Listener.UnixSocket(dir.resolve(c.self() + ".sock")),
+                        new Listener.Tcp("127.0.0.1", 0, server, new Listener.ClientAuth.None()))));
+            }
+            Started first = new Started(controllers.getFirst(), ApiClient.unix(dir.resolve("c1.sock"), TIMEOUT), servers.getFirst());
+            Identity node = Identity.generate();
+            String certificate = anonymous(first).post("/v1/nodes", request("n1", token(first.local(), 600), node)).requireOk().json(JsonNode.class)
+                    .path("certificate").asText();
+            for (int i = 1; i < 3; i++) {
+                Started other = new Started(controllers.get(i), null, servers.get(i));
+                long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+                int status;
+                do {
+                    Thread.sleep(200);
+                    try {
+                        status = mutual(other, node, certificate).get("/v1/nodes/n1/desired").status();
+                    } catch (IOException notYetApplied) {
+                        status = 0; // this controller has not applied c1's authority or the node yet
+                    }
+                } while (status != 200 && System.nanoTime() < deadline);
+                assertEquals(200, status, "controller c" + (i + 1) + " accepts the certificate c1 issued");
+            }
+        } finally {
+            for (Controller c : controllers) c.close();
+        }
+    }
 }
