@@ -44,14 +44,23 @@ final class JobCommand {
 
     /** The options every fabric client command has. */
     static final class ControllerOptions {
-        @Option(names = "--controller", paramLabel = "SOCKET", description = "The controller's API socket (default: ${DEFAULT-VALUE}, where 'aether up' puts it).")
-        Path socket = UpCommand.defaultData().resolve("controller").resolve("controller.sock");
+        @Option(names = "--controller", paramLabel = "SOCKET|HOST:PORT",
+                description = "The controller's API socket (default: ${DEFAULT-VALUE}, where 'aether up' puts it), or HOST:PORT of its TLS"
+                        + " listener, reached with the client identity in --identity.")
+        String address = UpCommand.defaultData().resolve("controller").resolve("controller.sock").toString();
+
+        @Option(names = "--identity", paramLabel = "DIR", description = "The client identity for --controller HOST:PORT ('aether client create';"
+                + " default: AETHER_HOME/client, AETHER_HOME being ~/.config/aether unless set).")
+        Path identity;
 
         @Option(names = "--json", description = "Print the controller's answer as JSON instead of a table.")
         boolean json;
 
-        ApiClient client() {
-            return ApiClient.unix(socket, Duration.ofSeconds(60));
+        ApiClient client() throws IOException {
+            if (ClientIdentity.isHostPort(address)) {
+                return ClientIdentity.connect(address, identity != null ? identity : ClientIdentity.defaultDir(), Duration.ofSeconds(60));
+            }
+            return ApiClient.unix(Path.of(address), Duration.ofSeconds(60));
         }
     }
 

@@ -114,6 +114,12 @@ class UpCommandTest {
         assertTrue(submitted.out().startsWith("Job hello-stub version 1 submitted."), submitted.out());
         assertTrue(submitted.out().contains("hello-stub.0  n1"), submitted.out());
 
+        // up made an admin client identity: a certificate of its own key, recorded with role admin.
+        assertTrue(Files.readString(dir.resolve("data/admin/client.crt")).startsWith("-----BEGIN CERTIFICATE-----"));
+        assertEquals("admin admin false", ApiClient.unix(controllerSocket, Duration.ofSeconds(30)).get("/v1/clients").json(JsonNode.class)
+                .path("clients").valueStream().map(c -> c.path("name").asText() + " " + c.path("role").asText() + " " + c.path("revoked").asBoolean())
+                .reduce("", (a, b) -> a + b));
+
         AgentClient node = new AgentClient(ApiClient.unix(dir.resolve("data/node/node.sock"), Duration.ofSeconds(90)));
         Map<String, VmInfo> first = await(node, vms -> running(vms, "hello-stub.0", "hello-stub.1"), "two VMs running");
         ApiClient controller = ApiClient.unix(controllerSocket, Duration.ofSeconds(30));

@@ -29,7 +29,11 @@ public record Event(long sequence, Instant at, Kind kind, String subject, String
         /** A new replica failed its health gate; the rollout stopped where it was. */
         ROLLOUT_FAILED,
         /** A new replica failed its health gate; the job went back to its previous version. */
-        ROLLOUT_ROLLED_BACK
+        ROLLOUT_ROLLED_BACK,
+        /** A client identity was issued with its role (read, operate, admin). */
+        CLIENT_ADDED,
+        /** A client identity's certificate is refused from now on. */
+        CLIENT_REVOKED
     }
 
     public Event {

@@ -90,6 +90,49 @@ sealed interface Command {
         }
     }
 
+    /**
+     * A controller's certificate authority joins those whose node certificates every controller
+     * accepts; a controller proposes its own when it starts.
+     *
+     * @param certificate the CA certificate, DER in base64
+     */
+    record AddAuthority(String controller, String certificate, Instant at) implements Command {
+        /** An ML-DSA-65 CA certificate is about 5.6 KB, 7.5 K characters of base64. */
+        static final int MAX_CERTIFICATE_CHARS = 16_384;
+
+        public AddAuthority {
+            Objects.requireNonNull(controller, "controller");
+            if (certificate.isEmpty() || certificate.length() > MAX_CERTIFICATE_CHARS || !certificate.matches("[A-Za-z0-9+/=]+")) {
+                throw new IllegalArgumentException("certificate: not a base64 certificate of at most " + MAX_CERTIFICATE_CHARS + " characters");
+            }
+            Objects.requireNonNull(at, "at");
+        }
+    }
+
+    /**
+     * A client identity is recorded with its role before a certificate is issued for it; names are
+     * never reused, so a revoked name stays refused.
+     *
+     * @param role {@code read}, {@code operate} or {@code admin}
+     * @param keyId the SHA-256 of the client's public key, hex
+     */
+    record AddClient(String name, String role, String keyId, Instant at) implements Command {
+        public AddClient {
+            if (!name.matches("[a-z0-9][a-z0-9._-]{0,62}")) throw new IllegalArgumentException("name: '" + name + "' is not 1 to 63 of a-z 0-9 . _ - (starting with a letter or digit)");
+            if (!List.of("read", "operate", "admin").contains(role)) throw new IllegalArgumentException("role: '" + role + "' is not read, operate or admin");
+            if (!keyId.matches("[0-9a-f]{64}")) throw new IllegalArgumentException("keyId: not 64 lower-case hex digits");
+            Objects.requireNonNull(at, "at");
+        }
+    }
+
+    /** A client identity's certificate is refused from now on, at every controller. */
+    record RevokeClient(String name, Instant at) implements Command {
+        public RevokeClient {
+            Objects.requireNonNull(name, "name");
+            Objects.requireNonNull(at, "at");
+        }
+    }
+
     /** A new job, or a new version of one. */
     record SubmitJob(JobSpec spec, Instant at) implements Command {
         public SubmitJob {

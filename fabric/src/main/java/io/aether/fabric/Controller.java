@@ -19,7 +19,9 @@ import io.aether.http.Listener;
 import io.aether.http.Request;
 import io.aether.http.Response;
 import io.aether.http.Router;
+import io.aether.security.CertificateAuthority;
 import io.aether.security.KeyId;
+import java.security.cert.X509Certificate;
 import java.io.IOException;
 import java.security.SecureRandom;
 import java.time.Clock;
@@ -52,7 +54,7 @@ import java.util.logging.Logger;
  * GET    /v1/allocations        {"allocations": [...]}: each with its node's reported state, a running model's url and commit
  * GET    /v1/events?after=N     {"events": [...]}: at most 1,000 after sequence number N
  * POST   /v1/tokens             {"ttlSeconds": N}; 201 {"token": SECRET, "expires": ISO-8601}: a one-time join token
- * POST   /v1/nodes              a JoinRequest (agent-api); 201 {"node": NAME, "keyId": HEX}; 403 with the reason
+ * POST   /v1/nodes              a JoinRequest (agent-api); 201 {"node", "keyId", "certificate", "authority"}: the node's certificate; 403 with the reason
  * GET    /v1/nodes/{name}/desired   the node's DesiredVms (agent-api); 404 for an unknown node, 403 for a revoked one
  * POST   /v1/nodes/{name}/reports   AllocationReports (agent-api); 204; 404 for an unknown node, 403 for a revoked one
  * POST   /v1/nodes/{name}/drain     {"node": NAME, "status": "DRAINING"}: no new work, its replicas move; 404, 409 if revoked
@@ -80,20 +82,28 @@ public final class Controller implements AutoCloseable {
     private final Object reconciling = new Object();
     private final JoinTokens tokens;
     private final NodeRegistration registration;
+    private final FabricTrust trust;
+    private final Access access;
+    private final ClientIdentities clients;
     /** Per node, when it last pulled or reported through this controller: not replicated, each controller sees its own nodes. */
     private final Map<String, Instant> lastContact = new ConcurrentHashMap<>();
     private final AtomicLong revokedRequests = new AtomicLong();
     /** Set once the API is up (a TLS listener's port is known only then); until then no node is listed as pending. */
     private volatile Optional<ControllerDiscovery> discovery = Optional.empty();
 
-    private Controller(ReplicatedFabric fabric, Clock clock, List<Listener> listeners, Duration reconcileEvery, Optional<MulticastGroup> group)
-            throws IOException {
+    private Controller(ReplicatedFabric fabric, ControllerConfig config, Clock clock, List<Listener> given, Duration reconcileEvery,
+            Optional<MulticastGroup> group) throws IOException {
         this.fabric = fabric;
         this.clock = clock;
-        this.tokens = new JoinTokens(fabric, clock, new SecureRandom());
+        this.trust = FabricTrust.open(fabric, config.dataDir(), config.self(), pinnedClients(given), clock);
+        this.access = new Access(trust);
+        List<Listener> listeners = given.stream().map(this::withFabricClients).toList();
+        Optional<String> tlsFingerprint = listeners.stream().filter(Listener.Tcp.class::isInstance).map(l -> ((Listener.Tcp) l).credentials().fingerprint()).findFirst();
+        this.tokens = new JoinTokens(fabric, clock, new SecureRandom(), tlsFingerprint);
+        this.clients = new ClientIdentities(fabric, trust, clock, tlsFingerprint);
         this.registration = new NodeRegistration(tokens);
         this.reconciler = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("fabric-reconciler").daemon().factory());
-        this.server = HttpServer.start(listeners, routes(), Limits.DEFAULTS);
+        this.server = HttpServer.start(listeners, clients.mount(routes()).guardedBy(access), Limits.DEFAULTS);
         this.discovery = group.flatMap(g -> startDiscovery(g, listeners));
         reconciler.scheduleWithFixedDelay(this::reconcileQuietly, reconcileEvery.toMillis(), reconcileEvery.toMillis(), TimeUnit.MILLISECONDS);
     }
@@ -120,7 +130,7 @@ public final class Controller implements AutoCloseable {
     static Controller start(ControllerConfig config, List<Listener> listeners, Duration reconcileEvery, Optional<MulticastGroup> group) throws IOException {
         ReplicatedFabric fabric = ReplicatedFabric.start(config);
         try {
-            return new Controller(fabric, Clock.systemUTC(), listeners, reconcileEvery, group);
+            return new Controller(fabric, config, Clock.systemUTC(), listeners, reconcileEvery, group);
         } catch (IOException | RuntimeException e) {
             fabric.close();
             throw e;
@@ -130,6 +140,33 @@ public final class Controller implements AutoCloseable {
     /** The TCP port of the API's TLS listener, if it has one. */
     public int port() {
         return server.port();
+    }
+
+    /**
+     * A TLS listener admits the fabric's node certificates (checked against the replicated state
+     * at each handshake), the fingerprints it was given pinned, and clients without a certificate
+     * for registration only ({@link Access}).
+     */
+    private Listener withFabricClients(Listener listener) {
+        return listener instanceof Listener.Tcp tcp ? new Listener.Tcp(tcp.host(), tcp.port(), tcp.credentials(), new Listener.ClientAuth.Checked(trust)) : listener;
+    }
+
+    private static Set<String> pinnedClients(List<Listener> listeners) {
+        Set<String> pinned = new HashSet<>();
+        for (Listener l : listeners) {
+            if (l instanceof Listener.Tcp(String host, int port, var credentials, Listener.ClientAuth.Pinned(Set<String> fingerprints))) pinned.addAll(fingerprints);
+        }
+        return pinned;
+    }
+
+    /** Client certificates refused at a handshake or a request since this controller started. */
+    long certificatesRefused() {
+        return trust.refused();
+    }
+
+    /** Requests refused for what their caller may not do since this controller started. */
+    long requestsRefused() {
+        return access.refused();
     }
 
     /** Node joins this controller refused since it started. */
@@ -187,6 +224,7 @@ public final class Controller implements AutoCloseable {
 
     private void reconcileQuietly() {
         try {
+            trust.record();
             reconcile();
         } catch (IOException | RuntimeException e) {
             LOG.log(Level.WARNING, "scheduling pass failed; the next one retries: " + e.getMessage());
@@ -227,9 +265,12 @@ public final class Controller implements AutoCloseable {
 
     private Response join(Request req) throws IOException {
         JoinRequest request = req.body(JoinRequest.class);
+        if (!trust.record()) throw new ApiError.Unavailable("this controller cannot issue node certificates now; try another", Duration.ofSeconds(5)).exception();
         if (registration.join(request) instanceof Outcome.Refused(String reason)) throw new ApiError.Forbidden("join refused: " + reason).exception();
         reconcile();
-        return new Response.Json(201, JsonNodeFactory.instance.objectNode().put("node", request.name()).put("keyId", NodeRegistration.keyId(request.key())));
+        X509Certificate certificate = trust.issueNode(request.name(), NodeRegistration.decode(request.keyBytes()));
+        return new Response.Json(201, JsonNodeFactory.instance.objectNode().put("node", request.name()).put("keyId", NodeRegistration.keyId(request.key()))
+                .put("certificate", CertificateAuthority.pem(certificate)).put("authority", CertificateAuthority.pem(trust.authorityCertificate())));
     }
 
     /** The nodes, each with when it last pulled or reported through this controller ({@code lastContact}, absent if never). */

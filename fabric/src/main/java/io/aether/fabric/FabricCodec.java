@@ -67,6 +67,9 @@ final class FabricCodec {
             case Command.SubmitJob c -> o.put("type", "submit-job").set("spec", JobSpecJson.tree(c.spec()));
             case Command.StopJob c -> o.put("type", "stop-job").put("job", c.job());
             case Command.AdvanceRollout c -> o.put("type", "advance-rollout").put("job", c.job());
+            case Command.AddAuthority c -> o.put("type", "add-authority").put("controller", c.controller()).put("certificate", c.certificate());
+            case Command.AddClient c -> o.put("type", "add-client").put("name", c.name()).put("role", c.role()).put("keyId", c.keyId());
+            case Command.RevokeClient c -> o.put("type", "revoke-client").put("name", c.name());
             case Command.ApplyPlan c -> {
                 o.put("type", "apply-plan");
                 ArrayNode placements = o.putArray("placements");
@@ -100,6 +103,9 @@ final class FabricCodec {
             case "submit-job" -> new Command.SubmitJob(JobSpecJson.read(field(o, "spec")), at);
             case "stop-job" -> new Command.StopJob(text(o, "job"), at);
             case "advance-rollout" -> new Command.AdvanceRollout(text(o, "job"), at);
+            case "add-authority" -> new Command.AddAuthority(text(o, "controller"), text(o, "certificate"), at);
+            case "add-client" -> new Command.AddClient(text(o, "name"), text(o, "role"), text(o, "keyId"), at);
+            case "revoke-client" -> new Command.RevokeClient(text(o, "name"), at);
             case "apply-plan" -> new Command.ApplyPlan(new Command.Plan(list(o, "placements", FabricCodec::allocation),
                     list(o, "stops", v -> textValue(v, "stops")), list(o, "preemptions", v -> textValue(v, "preemptions")),
                     labels(field(o, "pending"), "pending")), at);
@@ -155,6 +161,10 @@ final class FabricCodec {
         ObjectNode rollouts = o.putObject("rollouts");
         state.rollouts.forEach((job, r) -> rollouts.set(job, rollout(r)));
         o.set("serving", serving(state.serving));
+        ObjectNode authorities = o.putObject("authorities");
+        state.authorities.forEach(authorities::put);
+        ObjectNode clients = o.putObject("clients");
+        state.clients.forEach((name, c) -> clients.putObject(name).put("role", c.role()).put("keyId", c.keyId()).put("revoked", c.revoked()));
         ArrayNode events = o.putArray("events");
         state.events.forEach(e -> events.add(event(e)));
         return bytes(o);
@@ -194,6 +204,11 @@ final class FabricCodec {
         }
         if (o.has("rollouts")) field(o, "rollouts").fields().forEachRemaining(e -> state.rollouts.put(e.getKey(), rollout(e.getValue())));
         if (o.has("serving")) state.serving.putAll(serving(field(o, "serving")));
+        if (o.has("authorities")) state.authorities.putAll(labels(field(o, "authorities"), "authorities"));
+        if (o.has("clients")) {
+            field(o, "clients").properties().forEach(e -> state.clients.put(e.getKey(),
+                    new FabricState.Client(text(e.getValue(), "role"), text(e.getValue(), "keyId"), e.getValue().path("revoked").asBoolean())));
+        }
         list(o, "events", FabricCodec::event).forEach(state.events::addLast);
         return state;
     }

@@ -33,6 +33,9 @@ final class FabricState {
     static final int MAX_NODES = 100_000;
     static final int MAX_JOBS = 100_000;
     static final int MAX_TOKENS = 10_000;
+    /** One per controller, and a group has at most a handful. */
+    static final int MAX_AUTHORITIES = 64;
+    static final int MAX_CLIENTS = 10_000;
     /** Events kept for readers; older ones are dropped (their sequence numbers are never reused). */
     static final int MAX_EVENTS = 10_000;
     /** An allocation placed before placements were recorded: any report about it counts. */
@@ -61,12 +64,28 @@ final class FabricState {
     record Placed(long version, long sequence) {
     }
 
+    /**
+     * A client identity as the state keeps it.
+     *
+     * @param role read, operate or admin
+     * @param keyId the SHA-256 of its public key, hex
+     */
+    record Client(String role, String keyId, boolean revoked) {
+        Client {
+            Objects.requireNonNull(role, "role");
+            Objects.requireNonNull(keyId, "keyId");
+        }
+    }
+
     final TreeMap<String, Node> nodes = new TreeMap<>();
+    final TreeMap<String, Client> clients = new TreeMap<>();
     final TreeMap<String, Job> jobs = new TreeMap<>();
     final TreeMap<String, Allocation> allocations = new TreeMap<>();
     final TreeMap<String, Token> tokens = new TreeMap<>();
     /** Per node, its ML-DSA-65 public key (X.509, base64) as it joined with it. */
     final TreeMap<String, String> keys = new TreeMap<>();
+    /** Per controller id, its certificate authority (DER, base64): node certificates issued by any of them are accepted. */
+    final TreeMap<String, String> authorities = new TreeMap<>();
     /** Per allocation, what its node last reported: {@code running}, {@code failed: reason}, ... */
     final TreeMap<String, String> actual = new TreeMap<>();
     /** Per model allocation that its node last reported running, where it serves and which commit. */
@@ -103,6 +122,9 @@ final class FabricState {
             case Command.StopJob c -> stop(c);
             case Command.AdvanceRollout c -> advance(c);
             case Command.ApplyPlan c -> applyPlan(c);
+            case Command.AddAuthority c -> addAuthority(c);
+            case Command.AddClient c -> addClient(c);
+            case Command.RevokeClient c -> revokeClient(c);
         };
     }
 
@@ -156,6 +178,36 @@ final class FabricState {
             last = record(c.at(), Event.Kind.ALLOCATION_REPORTED, "allocation " + a.id(), e.getValue() + " on node " + c.node());
         }
         return applied(last);
+    }
+
+    /**
+     * Records a controller's CA once; a controller's CA is never replaced, since certificates it
+     * issued would stop being checked. No event: it is the controllers' own set-up, proposed by each
+     * as it starts, not a change to the fleet (and readers' sequence numbers do not depend on when
+     * a controller first started).
+     */
+    private Outcome addAuthority(Command.AddAuthority c) {
+        String known = authorities.get(c.controller());
+        if (c.certificate().equals(known)) return applied(0);
+        if (known != null) return refuse("controller " + c.controller() + " has another certificate authority already");
+        if (authorities.size() >= MAX_AUTHORITIES) return refuse("the fabric has " + MAX_AUTHORITIES + " certificate authorities, its limit");
+        authorities.put(c.controller(), c.certificate());
+        return applied(0);
+    }
+
+    private Outcome addClient(Command.AddClient c) {
+        if (clients.containsKey(c.name())) return refuse("client " + c.name() + " exists" + (clients.get(c.name()).revoked() ? " (revoked; names are not reused)" : ""));
+        if (clients.size() >= MAX_CLIENTS) return refuse("the fabric has " + MAX_CLIENTS + " clients, its limit");
+        clients.put(c.name(), new Client(c.role(), c.keyId(), false));
+        return applied(record(c.at(), Event.Kind.CLIENT_ADDED, "client " + c.name(), "role " + c.role() + ", key " + c.keyId().substring(0, 16)));
+    }
+
+    private Outcome revokeClient(Command.RevokeClient c) {
+        Client client = clients.get(c.name());
+        if (client == null) return refuse("no client " + c.name());
+        if (client.revoked()) return applied(0);
+        clients.put(c.name(), new Client(client.role(), client.keyId(), true));
+        return applied(record(c.at(), Event.Kind.CLIENT_REVOKED, "client " + c.name(), "its certificate is refused from now on"));
     }
 
     private Outcome drain(Command.DrainNode c) {

@@ -42,6 +42,11 @@ class FabricCodecTest {
                 text(new Command.ApplyPlan(plan, T)));
         assertEquals("{\"type\":\"stop-job\",\"job\":\"web\",\"at\":1765022400000}", text(new Command.StopJob("web", T)));
         assertEquals("{\"type\":\"revoke-node\",\"node\":\"n1\",\"at\":1765022400000}", text(new Command.RevokeNode("n1", T)));
+        assertEquals("{\"type\":\"add-authority\",\"controller\":\"c1\",\"certificate\":\"Q0E=\",\"at\":1765022400000}",
+                text(new Command.AddAuthority("c1", "Q0E=", T)));
+        assertEquals("{\"type\":\"add-client\",\"name\":\"ci\",\"role\":\"operate\",\"keyId\":\"" + HASH + "\",\"at\":1765022400000}",
+                text(new Command.AddClient("ci", "operate", HASH, T)));
+        assertEquals("{\"type\":\"revoke-client\",\"name\":\"ci\",\"at\":1765022400000}", text(new Command.RevokeClient("ci", T)));
     }
 
     @Test
@@ -54,7 +59,10 @@ class FabricCodecTest {
                 new Command.ReportAllocations("n1", 7, new TreeMap<>(Map.of("hello.0", "running", "hello.1", "failed: monitor exited with status 1")), T),
                 new Command.SubmitJob(Fabrics.stubJob("hello").withReplicas(3), T),
                 new Command.StopJob("hello", T),
-                new Command.ApplyPlan(new Command.Plan(List.of(), List.of("a.0"), List.of(), new TreeMap<>()), T));
+                new Command.ApplyPlan(new Command.Plan(List.of(), List.of("a.0"), List.of(), new TreeMap<>()), T),
+                new Command.AddAuthority("c1", "Q0E=", T),
+                new Command.AddClient("ci", "read", HASH, T),
+                new Command.RevokeClient("ci", T));
         for (Command c : commands) {
             assertEquals(c, FabricCodec.decodeCommand(FabricCodec.encode(c)));
             assertArrayEquals(FabricCodec.encode(c), FabricCodec.encode(FabricCodec.decodeCommand(FabricCodec.encode(c))));
@@ -107,6 +115,25 @@ class FabricCodecTest {
         assertEquals(state.serving, FabricCodec.restore(FabricCodec.snapshot(state)).serving);
         state.apply(new Command.StopJob("relu", T));
         assertTrue(state.serving.isEmpty(), "stopped: " + state.serving);
+    }
+
+    /** Authorities and clients survive a snapshot; a CA is never replaced, a client name never reused, and refusals change nothing. */
+    @Test
+    void authoritiesAndClientsAreInTheSnapshot() {
+        FabricState state = new FabricState();
+        assertEquals(new Outcome.Applied(0), state.apply(new Command.AddAuthority("c1", "Q0E=", T)), "the controllers' set-up records no event");
+        assertEquals(new Outcome.Applied(0), state.apply(new Command.AddAuthority("c1", "Q0E=", T)));
+        assertEquals(new Outcome.Refused("controller c1 has another certificate authority already"), state.apply(new Command.AddAuthority("c1", "Q0I=", T)));
+        assertEquals(new Outcome.Applied(1), state.apply(new Command.AddClient("ci", "operate", HASH, T)));
+        assertEquals(new Outcome.Applied(2), state.apply(new Command.RevokeClient("ci", T)));
+        assertEquals(new Outcome.Applied(0), state.apply(new Command.RevokeClient("ci", T)), "revoking again records nothing");
+        assertEquals(new Outcome.Refused("client ci exists (revoked; names are not reused)"), state.apply(new Command.AddClient("ci", "read", HASH, T)));
+        assertEquals(new Outcome.Refused("no client nobody"), state.apply(new Command.RevokeClient("nobody", T)));
+        String snapshot = new String(FabricCodec.snapshot(state), StandardCharsets.UTF_8);
+        assertTrue(snapshot.contains("\"authorities\":{\"c1\":\"Q0E=\"},\"clients\":{\"ci\":{\"role\":\"operate\",\"keyId\":\"" + HASH
+                + "\",\"revoked\":true}}"), snapshot);
+        assertArrayEquals(FabricCodec.snapshot(state), FabricCodec.snapshot(FabricCodec.restore(FabricCodec.snapshot(state))));
+        assertEquals(2, state.lastSequence);
     }
 
     @Test
