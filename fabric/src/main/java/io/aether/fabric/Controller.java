@@ -60,6 +60,7 @@ import java.util.logging.Logger;
  * POST   /v1/nodes/{name}/drain     {"node": NAME, "status": "DRAINING"}: no new work, its replicas move; 404, 409 if revoked
  * POST   /v1/nodes/{name}/revoke    {"node": NAME, "status": "REVOKED"}: refused from now on, its replicas move; 404
  * GET    /v1/nodes/pending      {"discovery": true|false, "pending": [...]}: nodes heard on the multicast group that have not joined
+ * GET    /openapi.json          the OpenAPI 3.1 document of all of the above
  * </pre>
  *
  * Reads are linearizable (through the leader), so a submit is seen by the next read on any
@@ -79,6 +80,8 @@ public final class Controller implements AutoCloseable {
     private final Clock clock;
     private final ScheduledExecutorService reconciler;
     private final HttpServer server;
+    /** What the router serves, as {@code METHOD TEMPLATE}: the OpenAPI document's test compares it with the document. */
+    private final List<String> servedRoutes;
     private final Object reconciling = new Object();
     private final JoinTokens tokens;
     private final NodeRegistration registration;
@@ -103,7 +106,9 @@ public final class Controller implements AutoCloseable {
         this.clients = new ClientIdentities(fabric, trust, clock, tlsFingerprint);
         this.registration = new NodeRegistration(tokens);
         this.reconciler = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("fabric-reconciler").daemon().factory());
-        this.server = HttpServer.start(listeners, clients.mount(routes()).guardedBy(access), Limits.DEFAULTS);
+        Router router = clients.mount(routes()).guardedBy(access);
+        this.servedRoutes = router.routes();
+        this.server = HttpServer.start(listeners, router, Limits.DEFAULTS);
         this.discovery = group.flatMap(g -> startDiscovery(g, listeners));
         reconciler.scheduleWithFixedDelay(this::reconcileQuietly, reconcileEvery.toMillis(), reconcileEvery.toMillis(), TimeUnit.MILLISECONDS);
     }
@@ -198,6 +203,10 @@ public final class Controller implements AutoCloseable {
     /** Pulls and reports by revoked nodes refused since this controller started. */
     long revokedRequests() {
         return revokedRequests.get();
+    }
+
+    List<String> servedRoutes() {
+        return servedRoutes;
     }
 
     ReplicatedFabric fabric() {

@@ -12,7 +12,7 @@ import java.util.stream.Collectors;
 
 /**
  * The controller's web dashboard: one page at {@code /} and its script and style under
- * {@code /ui/}, read from this jar once. The page only reads the {@code /v1} API (no build step,
+ * {@code /ui/}, and the API's OpenAPI document at {@code /openapi.json}, read from this jar once. The page only reads the {@code /v1} API (no build step,
  * no third-party code); every answer carries the http module's {@code default-src 'self'} policy,
  * so the page runs no inline script and loads nothing from elsewhere.
  */
@@ -26,17 +26,21 @@ final class Dashboard {
 
     private final Response page;
     private final Map<String, Response> assets;
+    /** The controller's OpenAPI document, beside the page that reads the API it describes. */
+    private final Response apiDocument;
 
     private Dashboard() {
-        page = load("index.html", "text/html; charset=utf-8");
-        assets = ASSETS.entrySet().stream().collect(Collectors.toUnmodifiableMap(Map.Entry::getKey, e -> load(e.getKey(), e.getValue())));
+        page = load(RESOURCES + "index.html", "text/html; charset=utf-8");
+        assets = ASSETS.entrySet().stream().collect(Collectors.toUnmodifiableMap(Map.Entry::getKey, e -> load(RESOURCES + e.getKey(), e.getValue())));
+        apiDocument = load("/io/aether/fabric/openapi.json", "application/json");
     }
 
     /** Adds the dashboard's routes to {@code router}. */
     static Router mount(Router router) {
         Dashboard dashboard = new Dashboard();
         return router.get("/", req -> dashboard.page)
-                .get("/ui/{file}", req -> dashboard.asset(req.param("file")));
+                .get("/ui/{file}", req -> dashboard.asset(req.param("file")))
+                .get("/openapi.json", req -> dashboard.apiDocument);
     }
 
     private Response asset(String name) {
@@ -45,12 +49,12 @@ final class Dashboard {
         return asset;
     }
 
-    private static Response load(String name, String contentType) {
-        try (InputStream in = Dashboard.class.getResourceAsStream(RESOURCES + name)) {
-            if (in == null) throw new IllegalStateException("the dashboard's " + name + " is missing from the jar");
+    private static Response load(String resource, String contentType) {
+        try (InputStream in = Dashboard.class.getResourceAsStream(resource)) {
+            if (in == null) throw new IllegalStateException(resource + " is missing from the jar");
             return new Response.Text(200, contentType, new String(in.readAllBytes(), StandardCharsets.UTF_8));
         } catch (IOException e) {
-            throw new UncheckedIOException("reading the dashboard's " + name + " from the jar", e);
+            throw new UncheckedIOException("reading " + resource + " from the jar", e);
         }
     }
 }

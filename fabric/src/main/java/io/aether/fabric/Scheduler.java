@@ -81,6 +81,12 @@ final class Scheduler {
      * node that is ready, carries its constraint labels and is large enough for a replica, or
      * too few such nodes for all of them. Empty if the job could run somewhere.
      */
+    /**
+     * Nodes do not report a volume capacity to the controller yet, so none has room for a job's
+     * volumes: such a job stays pending with this reason rather than run without its disks.
+     */
+    static final String NO_VOLUME_ROOM = "without room for job volumes (nodes do not report volume capacity yet)";
+
     static Optional<String> neverFits(JobSpec job, Collection<Node> nodes) {
         if (nodes.isEmpty()) return Optional.of("no node has joined");
         Resources replica = job.resources();
@@ -89,6 +95,7 @@ final class Scheduler {
         for (Node node : nodes) {
             String why = null;
             if (node.status() != Node.Status.READY) why = node.status().name().toLowerCase(Locale.ROOT);
+            if (why == null && !job.volumes().isEmpty()) why = NO_VOLUME_ROOM;
             for (Map.Entry<String, String> c : job.constraints().entrySet()) {
                 if (why == null && !c.getValue().equals(node.labels().get(c.getKey()))) why = "without label " + c.getKey() + "=" + c.getValue();
             }
@@ -190,6 +197,7 @@ final class Scheduler {
         /** Why {@code node} can never take {@code job}'s replicas as things stand, resources aside. */
         private Optional<String> refusal(JobSpec job, Node node) {
             if (node.status() != Node.Status.READY) return Optional.of(node.status().name().toLowerCase(Locale.ROOT));
+            if (!job.volumes().isEmpty()) return Optional.of(NO_VOLUME_ROOM);
             for (Map.Entry<String, String> c : job.constraints().entrySet()) {
                 if (!c.getValue().equals(node.labels().get(c.getKey()))) return Optional.of("without label " + c.getKey() + "=" + c.getValue());
             }

@@ -34,12 +34,12 @@ class NodeApiTest {
     @TempDir
     Path dir;
 
-    private static String token(ApiClient api) throws IOException {
+    static String token(ApiClient api) throws IOException {
         return api.post("/v1/tokens", JSON.createObjectNode().put("ttlSeconds", 3600)).json(JsonNode.class).path("token").asText();
     }
 
     /** A join request for {@code name} whose signature is made by {@code signer}, presenting {@code presented}'s key. */
-    private static JoinRequest request(String name, String token, Identity presented, Identity signer) {
+    static JoinRequest request(String name, String token, Identity presented, Identity signer) {
         String key = Base64.getEncoder().encodeToString(presented.publicKey().getEncoded());
         byte[] signed = JoinRequest.signedBytes(name, LABELS, 2, 1L << 30, token, key);
         return new JoinRequest(name, LABELS, 2, 1L << 30, token, key, Base64.getEncoder().encodeToString(signer.sign(signed)));

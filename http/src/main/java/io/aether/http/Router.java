@@ -69,6 +69,11 @@ public final class Router {
         return pend(new Pending(method, template, handler, maxBodyBytes, deadline, true));
     }
 
+    /** Each route as {@code METHOD TEMPLATE} ("GET /v1/jobs/{name}"), in the order added: what an API document has to describe. */
+    public List<String> routes() {
+        return pending.stream().map(p -> p.method + " " + p.template).toList();
+    }
+
     private Router pend(Pending p) {
         // Checked now, so that a bad template fails where it is written.
         Route route = resolve(p, Limits.DEFAULTS, guard);

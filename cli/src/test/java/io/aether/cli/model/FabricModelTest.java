@@ -185,7 +185,7 @@ class FabricModelTest {
 
             ModelCliTest.Result status = ModelCliTest.run("job", "status", "double", "--controller", socket.toString()).ok();
             assertTrue(status.out().contains("Model " + url + " at main."), status.out());
-            assertTrue(status.out().lines().anyMatch(l -> l.matches("double\\.0 +n1 +running +" + java.util.regex.Pattern.quote(serving) + " +[0-9a-f]{12} *")),
+            assertTrue(status.out().lines().anyMatch(l -> l.matches("double\\.0 +n1 +running +1 +" + java.util.regex.Pattern.quote(serving) + " +[0-9a-f]{12} *")),
                     status.out());
 
             JsonNode refused = await(controller, "rogue", a -> a.path("state").asText().startsWith("failed"), "failed");
