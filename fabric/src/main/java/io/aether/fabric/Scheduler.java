@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
@@ -125,7 +126,11 @@ final class Scheduler {
         private final Set<String> placed = new HashSet<>();
         /** Jobs some other job's anti-affinity names: only their placements need the reverse check. */
         private final Set<String> avoided = new HashSet<>();
-        private final TreeMap<String, Resources> free = new TreeMap<>();
+        private final HashMap<String, Resources> free = new HashMap<>();
+        /** Per job, how many of its replicas each node holds as the plan stands: what spreading counts. */
+        private final HashMap<String, HashMap<String, Integer>> replicasOnNodes = new HashMap<>();
+        /** The feasible nodes ranked for the job whose replicas are being placed; null once anything else changed the occupancy. */
+        private Ranking ranking;
         private final List<Allocation> placements = new ArrayList<>();
         private final List<String> stops = new ArrayList<>();
         private final List<String> preemptions = new ArrayList<>();
@@ -172,7 +177,7 @@ final class Scheduler {
                     continue;
                 } else {
                     unplaced.merge(w.job.name(), 1, Integer::sum);
-                    reasons.putIfAbsent(w.job.name(), whyNot(w));
+                    if (!reasons.containsKey(w.job.name())) reasons.put(w.job.name(), whyNot(w));
                 }
             }
             TreeMap<String, String> pending = new TreeMap<>();
@@ -180,18 +185,103 @@ final class Scheduler {
             return new Command.Plan(placements, stops, preemptions, pending);
         }
 
+        /** The feasible node of lowest rank, then lowest name. */
         private Optional<String> bestNode(Wanted w) {
-            String best = null;
-            long[] bestRank = null;
-            for (Node node : nodes.values()) {
-                if (!free.get(node.name()).fits(w.job.resources()) || refusal(w.job, node).isPresent()) continue;
-                long[] rank = rank(w.job, node);
-                if (bestRank == null || Arrays.compare(rank, bestRank) < 0) {
-                    best = node.name();
-                    bestRank = rank;
-                }
+            if (ranking == null || !ranking.job.name().equals(w.job.name())) ranking = new Ranking(w.job);
+            return ranking.best();
+        }
+
+        private boolean feasible(JobSpec job, Node node) {
+            return free.get(node.name()).fits(job.resources()) && refusal(job, node).isEmpty();
+        }
+
+        /** A node's rank within its spread group as it was computed; {@code version} tells a stale entry from the node's current one. */
+        private record Candidate(String node, long[] rank, int version) implements Comparable<Candidate> {
+            @Override
+            public int compareTo(Candidate other) {
+                int byRank = Arrays.compare(rank, other.rank);
+                return byRank != 0 ? byRank : node.compareTo(other.node);
             }
-            return Optional.ofNullable(best);
+        }
+
+        /**
+         * One job's feasible nodes, grouped by the value of its spread label (one group if it has
+         * none), each group a heap by the rest of the rank, so that placing the job's replicas one
+         * after the other does not rank every node again for each. Placing a replica changes the
+         * rank only of the node it went to (fullness, affinity to its own job: re-entered at its
+         * new rank) and the count of its group, which the choice between groups reads as it is; a
+         * node that no longer fits never fits again while only this job places. So the best of
+         * the groups' tops, by count, rank and name, is the node a scan of every node would find.
+         */
+        private final class Ranking {
+            private final JobSpec job;
+            private final TreeMap<String, PriorityQueue<Candidate>> groups = new TreeMap<>();
+            private final HashMap<String, Integer> versions = new HashMap<>();
+            /** The job's replicas per value of its spread label. */
+            private final HashMap<String, Long> spread = new HashMap<>();
+
+            Ranking(JobSpec job) {
+                this.job = job;
+                job.spreadBy().ifPresent(label -> replicasOnNodes.getOrDefault(job.name(), new HashMap<>())
+                        .forEach((node, count) -> spread.merge(group(nodes.get(node)), (long) count, Long::sum)));
+                TreeMap<String, List<Candidate>> candidates = new TreeMap<>();
+                for (Node node : nodes.values()) {
+                    if (feasible(job, node)) candidates.computeIfAbsent(group(node), g -> new ArrayList<>()).add(new Candidate(node.name(), rank(node), 0));
+                }
+                candidates.forEach((group, list) -> groups.put(group, new PriorityQueue<>(list)));
+            }
+
+            /** The node's value of the job's spread label: "" when it has none, or the job spreads by nothing. */
+            private String group(Node node) {
+                return job.spreadBy().map(label -> node.labels().getOrDefault(label, "")).orElse("");
+            }
+
+            Optional<String> best() {
+                String bestGroup = null;
+                Candidate best = null;
+                for (var group : groups.entrySet()) {
+                    Candidate top = currentTop(group.getValue());
+                    if (top == null) continue;
+                    int byCount = best == null ? -1 : Long.compare(spread.getOrDefault(group.getKey(), 0L), spread.getOrDefault(bestGroup, 0L));
+                    if (byCount < 0 || byCount == 0 && top.compareTo(best) < 0) {
+                        bestGroup = group.getKey();
+                        best = top;
+                    }
+                }
+                return best == null ? Optional.empty() : Optional.of(best.node);
+            }
+
+            /** The group's best node, its stale and no longer feasible entries dropped on the way. */
+            private Candidate currentTop(PriorityQueue<Candidate> heap) {
+                while (!heap.isEmpty()) {
+                    Candidate top = heap.peek();
+                    Node node = nodes.get(top.node);
+                    if (top.version != versions.getOrDefault(top.node, 0) || !feasible(job, node)) {
+                        heap.poll();
+                        continue;
+                    }
+                    long[] now = rank(node);
+                    if (Arrays.equals(now, top.rank)) return top;
+                    heap.poll();
+                    heap.add(new Candidate(top.node, now, top.version));
+                }
+                return null;
+            }
+
+            void placed(String name) {
+                Node node = nodes.get(name);
+                spread.merge(group(node), 1L, Long::sum);
+                int version = versions.merge(name, 1, Integer::sum);
+                if (feasible(job, node)) groups.get(group(node)).add(new Candidate(name, rank(node), version));
+            }
+
+            /** Within a spread group, smaller is better, compared element by element. */
+            private long[] rank(Node node) {
+                long affinity = job.affinity().isEmpty() ? 0 : byNode.get(node.name()).values().stream().filter(a -> job.affinity().contains(a.job())).count();
+                Resources left = free.get(node.name()).minus(job.resources());
+                long fullness = usedMillionths(node.capacity(), left);
+                return new long[] {-affinity, job.placement() == JobSpec.Placement.BINPACK ? -fullness : fullness};
+            }
         }
 
         /** Why {@code node} can never take {@code job}'s replicas as things stand, resources aside. */
@@ -208,24 +298,6 @@ final class Scheduler {
                 }
             }
             return Optional.empty();
-        }
-
-        /** Smaller is better, compared element by element. */
-        private long[] rank(JobSpec job, Node node) {
-            long spread = job.spreadBy().map(label -> sameLabelValue(job.name(), label, node.labels().getOrDefault(label, ""))).orElse(0L);
-            long affinity = job.affinity().isEmpty() ? 0 : byNode.get(node.name()).values().stream().filter(a -> job.affinity().contains(a.job())).count();
-            Resources left = free.get(node.name()).minus(job.resources());
-            long fullness = usedMillionths(node.capacity(), left);
-            return new long[] {spread, -affinity, job.placement() == JobSpec.Placement.BINPACK ? -fullness : fullness};
-        }
-
-        private long sameLabelValue(String job, String label, String value) {
-            long count = 0;
-            for (Node n : nodes.values()) {
-                if (!n.labels().getOrDefault(label, "").equals(value)) continue;
-                count += byNode.get(n.name()).values().stream().filter(a -> a.job().equals(job)).count();
-            }
-            return count;
         }
 
         /** How full a node would be, vCPUs and memory each as millionths of capacity, summed: exact integers, so every peer ranks alike. */
@@ -261,9 +333,11 @@ final class Scheduler {
                 }
             }
             if (bestVictims == null) return false;
+            ranking = null;
             for (Allocation victim : bestVictims) {
                 byNode.get(victim.node()).remove(victim.id());
                 placed.remove(victim.id());
+                replicasOnNodes.get(victim.job()).merge(victim.node(), -1, (a, b) -> a + b == 0 ? null : a + b);
                 free.put(victim.node(), free.get(victim.node()).plus(victim.resources()));
                 if (!placements.removeIf(p -> p.id().equals(victim.id()))) preemptions.add(victim.id());
                 preemptedBy.put(victim.id(), w.job.name());
@@ -281,11 +355,17 @@ final class Scheduler {
             Allocation a = new Allocation(w.job.name(), w.replica, node, w.job.resources(), w.job.priority());
             take(a);
             placements.add(a);
+            if (ranking != null && ranking.job.name().equals(w.job.name())) {
+                ranking.placed(node);
+            } else {
+                ranking = null;
+            }
         }
 
         private void take(Allocation a) {
             byNode.get(a.node()).put(a.id(), a);
             placed.add(a.id());
+            replicasOnNodes.computeIfAbsent(a.job(), job -> new HashMap<>()).merge(a.node(), 1, Integer::sum);
             free.put(a.node(), free.get(a.node()).minus(a.resources()));
         }
 
