@@ -24,6 +24,8 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -36,6 +38,7 @@ class DashboardTest {
     private static final String HOSTILE = "<img src=x onerror=alert(1)>";
     /** {@link #HOSTILE} as an HTML serializer writes it in a text node. */
     private static final String HOSTILE_AS_TEXT = "&lt;img src=x onerror=alert(1)&gt;";
+    private static final Pattern LEGEND_ROW = Pattern.compile("<div class=\"u-label\">([^<]*)</div></th><td class=\"u-value\">([^<]*)</td>");
     private static final String POLICY = "default-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
     @TempDir
@@ -88,7 +91,26 @@ class DashboardTest {
             assertTrue(dom.contains("Z ALLOCATION_PLACED allocation web.0: on node edge-1</li>"), dom);
             assertFalse(dom.contains("<img"), "a value became markup: " + dom);
             assertTrue(dom.contains("<p id=\"status\" role=\"status\" class=\"\">updated "), dom);
+            // uPlot draws each chart on a canvas inside a .uplot element; its legend shows the newest sample.
+            assertEquals(3, Pattern.compile("<div class=\"uplot u-hz\">").matcher(dom).results().count(), "the fabric's chart and one per joined node: " + dom);
+            assertEquals(3, Pattern.compile("<canvas width=\"[1-9][0-9]*\" height=\"[1-9][0-9]*\">").matcher(dom).results().count(), "every chart's canvas has a size: " + dom);
+            assertEquals(Map.of("replicas placed", "1", "replicas pending", "1", "events per refresh", "0"),
+                    legend(dom, "fabric: replicas placed and pending, events per refresh"));
+            assertEquals(Map.of("vCPUs allocated", "1", "vCPUs capacity", "4", "memory allocated MiB", "256", "memory capacity MiB", "4096"),
+                    legend(dom, "node edge-1: allocated against capacity"));
+            assertEquals(Map.of("vCPUs allocated", "0", "vCPUs capacity", "4", "memory allocated MiB", "0", "memory capacity MiB", "4096"),
+                    legend(dom, "node edge-2: allocated against capacity"));
         }
+    }
+
+    /** The series and values in the legend of the chart captioned {@code caption}, the time axis left out. */
+    private static Map<String, String> legend(String dom, String caption) {
+        int start = dom.indexOf("<figcaption>" + caption + "</figcaption>");
+        assertTrue(start >= 0, "no chart " + caption + ": " + dom);
+        String figure = dom.substring(start, dom.indexOf("</figure>", start));
+        Map<String, String> values = new TreeMap<>();
+        LEGEND_ROW.matcher(figure).results().filter(row -> !row.group(1).equals("Time")).forEach(row -> values.put(row.group(1), row.group(2)));
+        return values;
     }
 
     @Test
@@ -100,10 +122,15 @@ class DashboardTest {
             assertEquals("text/html; charset=utf-8", page.headers().get("content-type"));
             assertEquals(POLICY, page.headers().get("content-security-policy"));
             assertEquals("nosniff", page.headers().get("x-content-type-options"));
-            assertTrue(page.text().contains("<script src=\"/ui/app.js\" defer></script>"), page.text());
+            assertTrue(page.text().contains("<script src=\"/ui/uPlot.iife.min.js\" defer></script>\n<script src=\"/ui/app.js\" defer></script>"), page.text());
             assertFalse(page.text().contains("<script>"), "no inline script: " + page.text());
             assertEquals("text/javascript; charset=utf-8", api.get("/ui/app.js").requireOk().headers().get("content-type"));
             assertEquals("text/css; charset=utf-8", api.get("/ui/style.css").requireOk().headers().get("content-type"));
+            ApiClient.Reply uplot = api.get("/ui/uPlot.iife.min.js").requireOk();
+            assertEquals("text/javascript; charset=utf-8", uplot.headers().get("content-type"));
+            assertTrue(uplot.text().startsWith("/*! https://github.com/leeoniya/uPlot (v1.6.30) */"), "uPlot's own browser build: " + uplot.text().substring(0, 80));
+            assertTrue(api.get("/ui/uPlot.min.css").requireOk().text().contains(".uplot"));
+            assertEquals(404, api.get("/ui/uPlot.cjs.js").status(), "only the webjar's files the page needs");
             assertEquals(POLICY, api.get("/v1/nodes").headers().get("content-security-policy"), "the API's answers carry the policy too");
             assertEquals(404, api.get("/ui/index.html.bak").status());
             assertEquals(404, api.get("/ui/Dashboard.class").status());
