@@ -16,6 +16,7 @@ import io.aether.http.Listener;
 import io.aether.security.KeyId;
 import io.aether.testkit.Prerequisites;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Clock;
@@ -38,6 +39,7 @@ class DashboardTest {
     private static final String HOSTILE = "<img src=x onerror=alert(1)>";
     /** {@link #HOSTILE} as an HTML serializer writes it in a text node. */
     private static final String HOSTILE_AS_TEXT = "&lt;img src=x onerror=alert(1)&gt;";
+    private static final String ANSWER = "document.getElementById('submit-answer').textContent";
     private static final Pattern LEGEND_ROW = Pattern.compile("<div class=\"u-label\">([^<]*)</div></th><td class=\"u-value\">([^<]*)</td>");
     private static final String POLICY = "default-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
@@ -101,6 +103,50 @@ class DashboardTest {
             assertEquals(Map.of("vCPUs allocated", "0", "vCPUs capacity", "4", "memory allocated MiB", "0", "memory capacity MiB", "4096"),
                     legend(dom, "node edge-2: allocated against capacity"));
         }
+    }
+
+    @Test
+    void submitsAJobFromTheFormAndShowsItPlaced() throws Exception {
+        Path chromium = HeadlessChromium.find().orElse(null);
+        Prerequisites.require(chromium != null, "chromium (Debian package chromium) is not on the PATH: the dashboard test drives the page in it");
+        Path socket = dir.resolve("controller.sock");
+        Path helloStub = Path.of(System.getProperty("user.dir")).getParent().resolve("examples/hello-stub.json");
+        try (Controller controller = Controller.start(Fabrics.group(dir, 1, 1000).getFirst(), List.of(new Listener.UnixSocket(socket)));
+                UnixSocketForward forward = new UnixSocketForward(socket)) {
+            JoinTokens tokens = new JoinTokens(controller.fabric(), Clock.systemUTC(), new SecureRandom());
+            assertInstanceOf(Outcome.Applied.class, tokens.join(tokens.create(Duration.ofMinutes(5)).secret(), Fabrics.node("edge-1", 4, 4096, Map.of()), Fabrics.key("edge-1")));
+            try (DevToolsPage page = DevToolsPage.open(chromium, "http://127.0.0.1:" + forward.port() + "/", dir)) {
+                page.await("document.getElementById('status')?.textContent ?? ''", status -> status.asText().startsWith("updated "), Duration.ofSeconds(20));
+
+                // Pasted: a spec with a bad field is refused with the controller's 400, which names it.
+                ObjectNode bad = (ObjectNode) JSON.readTree(Files.readString(helloStub));
+                bad.put("replicas", 0);
+                page.evaluate("document.getElementById('job-spec').value = " + JSON.writeValueAsString(JSON.writeValueAsString(bad)));
+                page.evaluate("document.querySelector('#submit-job button').click()");
+                JsonNode refused = page.await(ANSWER, answer -> !answer.asText().isEmpty() && !answer.asText().equals("submitting…"), Duration.ofSeconds(10));
+                assertTrue(refused.asText().startsWith("400 replicas: 0 is out of range (1 to "), refused.asText());
+                assertEquals("failing", page.evaluate("document.getElementById('submit-answer').className").asText());
+                assertEquals(0, ApiClient.unix(socket, Duration.ofSeconds(10)).get("/v1/jobs").json(JsonNode.class).path("jobs").size(), "nothing half-created");
+
+                // Picked: the example file fills the text area and is accepted.
+                page.pickFile("#job-file", helloStub);
+                page.await("document.getElementById('job-spec').value", spec -> !spec.asText().isEmpty(), Duration.ofSeconds(10));
+                assertEquals(Files.readString(helloStub), page.evaluate("document.getElementById('job-spec').value").asText());
+                page.evaluate("document.querySelector('#submit-job button').click()");
+                page.await(ANSWER, answer -> answer.asText().equals("submitted: job hello-stub version 1"), Duration.ofSeconds(10));
+
+                // The next refreshes show the job with both replicas placed on edge-1.
+                page.await(rows("jobs"), rows -> rows.toString().contains("\"hello-stub|1|vm {\\\"stub\\\":\\\"count\\\"}|0|2 / 2|\""), Duration.ofSeconds(15));
+                JsonNode allocations = page.await(rows("allocations"), rows -> rows.size() == 2, Duration.ofSeconds(15));
+                assertEquals(List.of("hello-stub|0|edge-1|1|32 MiB|0", "hello-stub|1|edge-1|1|32 MiB|0"),
+                        List.of(allocations.get(0).asText(), allocations.get(1).asText()).stream().sorted().toList());
+            }
+        }
+    }
+
+    /** An expression for the rows of the page's table {@code id}, each row's cells joined by {@code |}. */
+    private static String rows(String id) {
+        return "[...document.querySelectorAll('#" + id + " tbody tr')].map(row => [...row.cells].map(cell => cell.textContent).join('|'))";
     }
 
     /** The series and values in the legend of the chart captioned {@code caption}, the time axis left out. */

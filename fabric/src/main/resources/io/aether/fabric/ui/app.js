@@ -13,6 +13,8 @@ const CHART_WIDTH = 520;
 const CHART_HEIGHT = 180;
 const whole = (plot, value) => value === null || value === undefined ? "--" : value.toFixed(0);
 const nodeCharts = new Map();
+// The most the controller reads of a job spec: Controller.MAX_SUBMIT_BYTES, 128 Ki characters of up to 4 bytes.
+const MAX_SPEC_BYTES = 4 * 128 * 1024;
 let fabricChart = null;
 
 async function api(path) {
@@ -194,6 +196,48 @@ function drawCharts(nodes, jobs, allocations, newEvents) {
   }
 }
 
+// Sends the spec as written: the controller validates it and its 400 names the bad field.
+// The JSON content type is also what keeps other sites out: a cross-origin page cannot send it
+// without a CORS preflight, which the controller never answers.
+async function submitJob(event) {
+  event.preventDefault();
+  const answer = document.getElementById("submit-answer");
+  answer.className = "";
+  answer.textContent = "submitting…";
+  try {
+    const reply = await fetch("/v1/jobs", {
+      method: "POST", cache: "no-store",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: document.getElementById("job-spec").value,
+    });
+    const body = await reply.json().catch(() => ({}));
+    if (reply.status === 201) {
+      answer.textContent = "submitted: job " + body.job + " version " + body.version;
+    } else {
+      answer.className = "failing";
+      answer.textContent = reply.status + " " + (body.message || reply.statusText);
+    }
+  } catch (e) {
+    answer.className = "failing";
+    answer.textContent = "cannot reach the API: " + e.message;
+  }
+}
+
+// A picked file only fills the text area, up to the controller's own limit on a spec.
+async function pickJob(event) {
+  const file = event.target.files[0];
+  if (!file) return;
+  const answer = document.getElementById("submit-answer");
+  if (file.size > MAX_SPEC_BYTES) {
+    answer.className = "failing";
+    answer.textContent = file.name + " is " + file.size + " bytes; a job spec is at most " + MAX_SPEC_BYTES;
+    return;
+  }
+  document.getElementById("job-spec").value = await file.text();
+  answer.className = "";
+  answer.textContent = "";
+}
+
 async function refresh() {
   const status = document.getElementById("status");
   try {
@@ -214,4 +258,6 @@ async function refresh() {
   }
 }
 
+document.getElementById("submit-job").addEventListener("submit", submitJob);
+document.getElementById("job-file").addEventListener("change", pickJob);
 refresh();
