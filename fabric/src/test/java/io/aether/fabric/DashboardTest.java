@@ -119,7 +119,8 @@ class DashboardTest {
                 page.await("document.getElementById('status')?.textContent ?? ''", status -> status.asText().startsWith("updated "), Duration.ofSeconds(20));
 
                 // Pasted: a spec with a bad field is refused with the controller's 400, which names it.
-                ObjectNode bad = (ObjectNode) JSON.readTree(Files.readString(helloStub));
+                String example = Files.readString(helloStub);
+                ObjectNode bad = (ObjectNode) JSON.readTree(example);
                 bad.put("replicas", 0);
                 page.evaluate("document.getElementById('job-spec').value = " + JSON.writeValueAsString(JSON.writeValueAsString(bad)));
                 page.evaluate("document.querySelector('#submit-job button').click()");
@@ -128,10 +129,15 @@ class DashboardTest {
                 assertEquals("failing", page.evaluate("document.getElementById('submit-answer').className").asText());
                 assertEquals(0, ApiClient.unix(socket, Duration.ofSeconds(10)).get("/v1/jobs").json(JsonNode.class).path("jobs").size(), "nothing half-created");
 
+                // Picked: a file over the controller's limit on a spec (512 KiB) is not read.
+                Path huge = Files.write(dir.resolve("huge.json"), new byte[512 * 1024 + 1]);
+                page.pickFile("#job-file", huge);
+                page.await(ANSWER, answer -> answer.asText().equals("huge.json is 524289 bytes; a job spec is at most 524288"), Duration.ofSeconds(10));
+                assertEquals(JSON.writeValueAsString(bad), page.evaluate("document.getElementById('job-spec').value").asText());
+
                 // Picked: the example file fills the text area and is accepted.
                 page.pickFile("#job-file", helloStub);
-                page.await("document.getElementById('job-spec').value", spec -> !spec.asText().isEmpty(), Duration.ofSeconds(10));
-                assertEquals(Files.readString(helloStub), page.evaluate("document.getElementById('job-spec').value").asText());
+                page.await("document.getElementById('job-spec').value", spec -> spec.asText().equals(example), Duration.ofSeconds(10));
                 page.evaluate("document.querySelector('#submit-job button').click()");
                 page.await(ANSWER, answer -> answer.asText().equals("submitted: job hello-stub version 1"), Duration.ofSeconds(10));
 

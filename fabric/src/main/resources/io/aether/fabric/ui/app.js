@@ -7,14 +7,14 @@ const REFRESH_MS = 2000;
 const MAX_EVENTS = 500;
 const NODE_STATES = new Set(["READY", "DRAINING", "REVOKED", "PENDING"]);
 let lastEvent = 0;
+// The most the controller reads of a job spec: Controller.MAX_SUBMIT_BYTES, 128 Ki characters of up to 4 bytes.
+const MAX_SPEC_BYTES = 4 * 128 * 1024;
 // Charts keep the newest HISTORY samples, one per refresh (10 minutes at 2 s).
 const HISTORY = 300;
 const CHART_WIDTH = 520;
 const CHART_HEIGHT = 180;
 const whole = (plot, value) => value === null || value === undefined ? "--" : value.toFixed(0);
 const nodeCharts = new Map();
-// The most the controller reads of a job spec: Controller.MAX_SUBMIT_BYTES, 128 Ki characters of up to 4 bytes.
-const MAX_SPEC_BYTES = 4 * 128 * 1024;
 let fabricChart = null;
 
 async function api(path) {
