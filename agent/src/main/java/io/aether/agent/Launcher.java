@@ -58,11 +58,18 @@ final class Launcher implements AutoCloseable {
         this.pool = pool;
     }
 
+    /**
+     * How long a standby may take to start and warm up before it is killed as failed. Generous: in
+     * the nested test host (emulated) a standby needs minutes, and with 30 s the pool never filled,
+     * every standby killed before it was ready; a slow edge machine is no different.
+     */
+    static final java.time.Duration STANDBY_READY_TIMEOUT = java.time.Duration.ofMinutes(5);
+
     /** A launcher that keeps {@code size} standby monitors in {@code directory} (0: none, every start is cold). */
     static Launcher withPool(List<String> prefix, int size, Path directory) throws IOException {
         if (size == 0) return new Launcher(prefix);
         Files.createDirectories(directory);
-        return new Launcher(prefix, size, WarmPool.start(new WarmPool.Config(prefix, directory, size, java.time.Duration.ofSeconds(30))));
+        return new Launcher(prefix, size, WarmPool.start(new WarmPool.Config(prefix, directory, size, STANDBY_READY_TIMEOUT)));
     }
 
     /**
