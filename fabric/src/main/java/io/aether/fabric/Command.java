@@ -188,6 +188,22 @@ sealed interface Command {
             pending = Collections.unmodifiableSortedMap(new TreeMap<>(pending));
         }
 
+        /**
+         * This plan cut into plans of at most {@code max} placements each, in the scheduler's order
+         * (the most urgent first): the first also carries the stops and preemptions, each carries
+         * the pending reasons. Applied in order, they do what this plan does.
+         */
+        List<Plan> batches(int max) {
+            if (max < 1) throw new IllegalArgumentException("max: " + max + " is less than 1");
+            if (placements.size() <= max) return List.of(this);
+            List<Plan> out = new java.util.ArrayList<>();
+            for (int from = 0; from < placements.size(); from += max) {
+                List<Allocation> part = placements.subList(from, Math.min(from + max, placements.size()));
+                out.add(from == 0 ? new Plan(part, stops, preemptions, pending) : new Plan(part, List.of(), List.of(), pending));
+            }
+            return out;
+        }
+
         boolean changesNothing(SortedMap<String, String> pendingNow) {
             return placements.isEmpty() && stops.isEmpty() && preemptions.isEmpty() && pending.equals(pendingNow);
         }

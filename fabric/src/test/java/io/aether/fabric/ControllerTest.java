@@ -72,6 +72,41 @@ class ControllerTest {
         }
     }
 
+    /**
+     * A plan with more placements than one command may carry is committed in batches within one
+     * scheduling pass: every replica placed, one log entry per batch, none larger than the limit.
+     */
+    @Test
+    void aPlanLargerThanOneCommandIsCommittedInBatchesInOnePass() throws IOException {
+        Path socket = dir.resolve("controller.sock");
+        try (Controller controller = Controller.start(Fabrics.group(dir, 1, 1000).getFirst(), List.of(new Listener.UnixSocket(socket)), Duration.ofHours(1))) {
+            ApiClient api = ApiClient.unix(socket, Duration.ofSeconds(10));
+            com.fasterxml.jackson.databind.node.ObjectNode spec = (com.fasterxml.jackson.databind.node.ObjectNode) JSON.readTree(
+                    Files.readString(EXAMPLES.resolve("hello-stub.json")));
+            spec.put("replicas", 10);
+            assertEquals(201, api.post("/v1/jobs", spec).status(), "accepted, pending: no node yet");
+            JoinTokens tokens = new JoinTokens(controller.fabric(), Clock.systemUTC(), new SecureRandom());
+            assertInstanceOf(Outcome.Applied.class, tokens.join(tokens.create(Duration.ofMinutes(5)).secret(), Fabrics.node("n1", 16, 4096, Map.of()), Fabrics.key("n1")));
+            controller.reconcile(3);
+            assertEquals(10, api.get("/v1/allocations").json(JsonNode.class).path("allocations").size(), "every replica placed in one pass");
+            assertTrue(api.get("/v1/jobs/hello-stub").json(JsonNode.class).path("job").path("pending").isMissingNode());
+            long settled = controller.fabric().appliedIndex();
+            controller.reconcile(3);
+            assertEquals(settled, controller.fabric().appliedIndex(), "a plan that changes nothing is not proposed");
+            // The batches themselves: the scheduler's order, cut every 2 placements; stops in the first, pending reasons in each.
+            Command.Plan plan = new Command.Plan(List.of(placement(0), placement(1), placement(2)), List.of("old.0"), List.of(),
+                    new TreeMap<>(Map.of("b", "1 of 1 replicas have no node")));
+            List<Command.Plan> batches = plan.batches(2);
+            assertEquals(List.of(new Command.Plan(List.of(placement(0), placement(1)), List.of("old.0"), List.of(), plan.pending()),
+                    new Command.Plan(List.of(placement(2)), List.of(), List.of(), plan.pending())), batches);
+            assertEquals(List.of(plan), plan.batches(3), "a plan within the limit is proposed as it is");
+        }
+    }
+
+    private static io.aether.fabricapi.Allocation placement(int replica) {
+        return new io.aether.fabricapi.Allocation("a", replica, "n1", new io.aether.fabricapi.Resources(1, io.aether.common.ByteSize.ofMiB(32)), 0);
+    }
+
     /** Over TCP the API is post-quantum mutual TLS: a pinned client reads, any other client fails the handshake. */
     @Test
     void overTcpOnlyAllowedClientsGetIn() throws IOException {
