@@ -52,6 +52,9 @@ public final class NestedAgentBench {
         // and classpath as the product's wrapper.
         String script = """
                 sed -e 's/io[.]aether[.]cli[.]Main/io.aether.bench.vm.NestedAgentBench/' -e 's/aether-bench[.]jsa/agentbench.jsa/' "$AETHER" > agentbench && chmod +x agentbench
+                # The test host takes a silent console for a hang; JVMs start slowly under emulation.
+                (while sleep 30; do echo "bench: still running"; done) &
+                heartbeat=$!
                 aether node --data node --warm-pool %d >> node.log 2>&1 &
                 agent=$!
                 waited=0
@@ -63,7 +66,7 @@ public final class NestedAgentBench {
                 ./agentbench inside --runs %d --pool %d --node node/node.sock --data node --cmdline %s \\
                     --kernel "$GUEST_KERNEL" --initrd "$GUEST_INITRD" --qemu sh -c %s
                 echo "BENCH-STATUS=$?"
-                kill $agent
+                kill $agent $heartbeat
                 wait $agent
                 """.formatted(pool, runs, pool, Scenario.quote(cmdline), Scenario.quote("exec " + qemu));
         Duration limit = Duration.ofMinutes(20 + 8L * runs);
