@@ -34,7 +34,7 @@ import java.util.regex.Pattern;
  */
 public final class NestedAgentBench {
 
-    private static final long TIMEOUT = TimeUnit.MINUTES.toNanos(10);
+    private static final long TIMEOUT = TimeUnit.MINUTES.toNanos(20);
 
     private NestedAgentBench() {
     }
@@ -65,7 +65,9 @@ public final class NestedAgentBench {
                 done
                 ./agentbench inside --runs %d --pool %d --node node/node.sock --data node --cmdline %s \\
                     --kernel "$GUEST_KERNEL" --initrd "$GUEST_INITRD" --qemu sh -c %s
-                echo "BENCH-STATUS=$?"
+                status=$?
+                [ $status -eq 0 ] || { tail -n 40 node.log | sed 's/^/node.log: /'; ls node/pool 2> /dev/null | sed 's/^/pool: /'; }
+                echo "BENCH-STATUS=$status"
                 kill $agent $heartbeat
                 wait $agent
                 """.formatted(pool, runs, pool, Scenario.quote(cmdline), Scenario.quote("exec " + qemu));
@@ -188,6 +190,14 @@ public final class NestedAgentBench {
         return false;
     }
 
+    private static String poolState(AgentClient node) {
+        try {
+            return node.node().pool().toString();
+        } catch (java.io.IOException e) {
+            return "the agent does not answer: " + e.getMessage();
+        }
+    }
+
     /** Ready standbys, or 0 while the agent does not answer yet (its socket exists before it serves). */
     private static int ready(AgentClient node) {
         try {
@@ -204,7 +214,7 @@ public final class NestedAgentBench {
         while (ready(node) < size && System.nanoTime() < deadline) {
             Thread.sleep(100);
             if (System.nanoTime() - said > TimeUnit.SECONDS.toNanos(20)) { // the test host takes a silent console for a hang
-                System.out.println("waiting for the warm pool to fill");
+                System.out.println("waiting for the warm pool to fill: " + poolState(node));
                 said = System.nanoTime();
             }
         }
