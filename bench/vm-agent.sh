@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Issue 7's start benchmark through the node agent's API (docs/BENCHMARKS.md (d), "Through the
-# agent's API"): POST /v1/vms (start) -> the guest's first console byte, with a warm pool and with
-# none, beside QEMU microvm started cold, run by run; then VMs started per second through each.
+# agent's API"): POST /v1/vms (start) -> the guest's first console byte, and POST /v1/vms (restore
+# of a 256 MiB counting stub) -> running and -> first output, with a warm pool and with none,
+# beside QEMU microvm started cold, run by run; then VMs started per second through each.
 # Usage: bench/vm-agent.sh [RUNS] [POOL]     (default 20 and 2; needs /dev/kvm and qemu-system-x86)
 set -euo pipefail
 root=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)

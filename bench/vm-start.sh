@@ -37,14 +37,18 @@ if [ "${SKIP_START:-}" != 1 ]; then
 fi
 [ "${SKIP_MEMORY:-}" = 1 ] && exit 0
 # Memory, step by step: each row undoes the later steps of dev/monitor.jvmargs (the JVM takes the
-# last occurrence of an option), so the table shows what each step saved.
-step() { echo "${aether[@]:0:2}" "$@" "${aether[@]:2}"; }
+# last occurrence of an option; a system property that cannot be undone so is left out of the
+# argument file of the rows before it), so the table shows what each step saved.
+grep -v -e '-Djava.nio.channels.spi.SelectorProvider=' dev/monitor.jvmargs > "$work/before-4.jvmargs"
+step() { echo "${aether[0]}" "@$work/before-4.jvmargs" "$@" "${aether[@]:2}"; }
 # shellcheck disable=SC2046
 "${bench[@]}" memory --vms "$vms" --dir "$work" \
   --label "0. before: young gen 8 MiB, CDS relocated, no malloc trim" -- \
       $(step -Xmn8m -XX:ArchiveRelocationMode=1 -XX:TrimNativeHeapInterval=0) vm monitor \
   --label "1. + CDS archives mapped at their base address" -- $(step -Xmn8m -XX:TrimNativeHeapInterval=0) vm monitor \
   --label "2. + young gen 2 MiB" -- $(step -XX:TrimNativeHeapInterval=0) vm monitor \
-  --label "3. + malloc trimmed every 2 s (dev/monitor.jvmargs now)" -- "${aether[@]}" vm monitor \
+  --label "3. + malloc trimmed every 2 s" -- $(step) vm monitor \
+  --label "4. + no jar scan for a SelectorProvider, Jackson first on the class path (dev/monitor.jvmargs now)" -- \
+      "${aether[@]}" vm monitor \
   --label "pool:from the warm pool (dev/monitor.jvmargs now)" -- "${aether[@]}" vm monitor \
   --label qemu-microvm -- "${qemu[@]}" -bios "$work/echo.bin"

@@ -5,7 +5,7 @@ import java.util.Objects;
 
 /**
  * What a node runs of its desired state ({@code POST /v1/nodes/{name}/reports}): every allocation
- * it has a VM for, in the agent's words. The whole set each time, so a repeated report changes
+ * it has a VM or model server for, in the agent's words. The whole set each time, so a repeated report changes
  * nothing and a lost one is made good by the next.
  *
  * @param revision the desired state's revision the node had reconciled to
@@ -17,18 +17,31 @@ public record AllocationReports(long revision, List<Report> reports) {
     /** A reason longer than this is cut: it is one line for people. */
     static final int MAX_REASON = 120;
 
+    /** A serving URL longer than this is refused: {@code http://}, an address, a port and a model name fit. */
+    static final int MAX_URL = 256;
+
     /**
-     * One allocation's VM.
+     * One allocation's VM or model server.
      *
      * @param allocation the allocation's id, {@code job.replica}: its VM's id
-     * @param state the VM's state as the agent names it ({@code running}, {@code failed}, ...)
+     * @param state the VM's state as the agent names it ({@code running}, {@code failed}, ...), or a
+     *     model's ({@code syncing}, {@code starting}, {@code running}, {@code failed}, {@code stopped})
      * @param reason why it failed, if it did
+     * @param url a model's serving URL ({@code http://HOST:PORT/v1/models/NAME}) while it runs; null for a VM
+     * @param commit the id (hex) of the model commit served; null for a VM
      */
-    public record Report(String allocation, String state, String reason) {
+    public record Report(String allocation, String state, String reason, String url, String commit) {
         public Report {
             Names.requireVmId(Objects.requireNonNull(allocation, "allocation"));
             if (state == null || !state.matches("[a-z-]{1,32}")) throw new IllegalArgumentException("state: not a VM state");
             if (reason != null && reason.length() > MAX_REASON) reason = reason.substring(0, MAX_REASON);
+            if (url != null && (url.length() > MAX_URL || !url.matches("https?://[!-~]+"))) throw new IllegalArgumentException("url: not an http URL");
+            if (commit != null && !commit.matches("[0-9a-f]{64}")) throw new IllegalArgumentException("commit: not a commit id");
+        }
+
+        /** A VM's report. */
+        public Report(String allocation, String state, String reason) {
+            this(allocation, state, reason, null, null);
         }
     }
 

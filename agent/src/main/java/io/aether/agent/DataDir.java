@@ -27,8 +27,9 @@ import java.util.stream.Stream;
  * The agent's data directory: {@code vms/ID/} per VM with {@code spec.json}, {@code record.json},
  * the monitor's socket {@code monitor.sock}, its output {@code monitor.log} and the console log
  * {@code console.log}. Every file is written whole or not at all (a temporary file, fsync,
- * rename, fsync of the directory); a VM's folder appears whole (built under a temporary name,
- * then renamed) and goes whole (renamed away, then removed), so an agent killed at any moment
+ * rename, fsync of the directory; a record on a VM's start path is renamed into place at once and
+ * synced with {@link #sync}); a VM's folder appears whole (built under a temporary name,
+ * then renamed, then synced) and goes whole (renamed away, then removed), so an agent killed at any moment
  * finds each VM complete or absent. One agent at a time: {@code agent.lock} is locked while it
  * is open, so a second agent on the same directory is refused before it touches anything.
  */
@@ -141,7 +142,9 @@ final class DataDir implements AutoCloseable {
     }
 
     /**
-     * Creates the folder of VM {@code record.id()} whole.
+     * Creates the folder of VM {@code record.id()} whole, visible at once to any process but not
+     * yet durable: {@link #sync} makes it so. Kept apart so that the VM's monitor can start while
+     * the disk catches up; a create is answered only after its sync.
      *
      * @throws java.nio.file.FileAlreadyExistsException if a VM of that id exists
      */
@@ -149,21 +152,37 @@ final class DataDir implements AutoCloseable {
         Path temp = vms.resolve(TEMP_PREFIX + record.id() + "-" + UUID.randomUUID());
         Files.createDirectory(temp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         try {
-            writeAtomically(temp.resolve("spec.json"), VmSpecJson.write(spec).getBytes(StandardCharsets.UTF_8));
-            writeAtomically(temp.resolve("record.json"), MAPPER.writeValueAsBytes(record));
+            // The folder appears whole by its rename: its files need no renames of their own.
+            Files.write(temp.resolve("spec.json"), VmSpecJson.write(spec).getBytes(StandardCharsets.UTF_8), StandardOpenOption.CREATE_NEW);
+            Files.write(temp.resolve("record.json"), MAPPER.writeValueAsBytes(record), StandardOpenOption.CREATE_NEW);
             Path target = folder(record.id());
             if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)) throw new java.nio.file.FileAlreadyExistsException(target.toString());
             // rename(2) onto a directory that is not empty fails, so two creates cannot both win.
             Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
-            fsync(vms);
         } catch (IOException | RuntimeException e) {
             deleteTree(temp);
             throw e;
         }
     }
 
+    /** Makes VM {@code id}'s folder as it is now durable: its spec and record, the folder's entries, the folder in {@code vms}. */
+    void sync(String id) throws IOException {
+        Path folder = folder(id);
+        // Files before the entries that name them, the folder before its own entry.
+        for (Path p : List.of(folder.resolve("spec.json"), folder.resolve("record.json"), folder, vms)) fsync(p);
+    }
+
+    /** Writes the record whole and durably: the rename once the file is synced, then the folder synced. */
     void write(VmRecord record) throws IOException {
         writeAtomically(folder(record.id()).resolve("record.json"), MAPPER.writeValueAsBytes(record));
+    }
+
+    /**
+     * Writes the record whole (a rename) without waiting for the disk: an agent restarted after a
+     * crash of its own reads it; after the machine's crash the last synced record stands.
+     */
+    void writeUnsynced(VmRecord record) throws IOException {
+        replace(folder(record.id()).resolve("record.json"), MAPPER.writeValueAsBytes(record), false);
     }
 
     /** One VM's spec and record as the folder holds them. */
@@ -209,12 +228,16 @@ final class DataDir implements AutoCloseable {
 
     /** Writes {@code data} to a temporary file beside {@code file}, syncs it, renames it over {@code file}, syncs the directory. */
     static void writeAtomically(Path file, byte[] data) throws IOException {
+        replace(file, data, true);
+    }
+
+    private static void replace(Path file, byte[] data, boolean sync) throws IOException {
         Path temp = file.resolveSibling("." + file.getFileName() + "." + UUID.randomUUID() + ".tmp");
         try {
             try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
                 java.nio.ByteBuffer buffer = java.nio.ByteBuffer.wrap(data);
                 while (buffer.hasRemaining()) ch.write(buffer);
-                ch.force(true);
+                if (sync) ch.force(true);
             }
             try {
                 Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
@@ -225,11 +248,12 @@ final class DataDir implements AutoCloseable {
             Files.deleteIfExists(temp);
             throw e;
         }
-        fsync(file.getParent());
+        if (sync) fsync(file.getParent());
     }
 
-    static void fsync(Path directory) throws IOException {
-        try (FileChannel ch = FileChannel.open(directory, StandardOpenOption.READ)) {
+    /** Syncs a file or a directory (opened for reading: a directory cannot be opened for writing). */
+    static void fsync(Path path) throws IOException {
+        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
             ch.force(true);
         }
     }

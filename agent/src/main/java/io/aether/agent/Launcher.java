@@ -2,6 +2,7 @@ package io.aether.agent;
 
 import io.aether.agentapi.NodeInfo;
 import io.aether.monitorapi.ControlRequest;
+import io.aether.monitorapi.MonitorClient;
 import io.aether.vmspec.VmSpec;
 import io.aether.monitorapi.WarmPool;
 import java.io.File;
@@ -25,9 +26,10 @@ import java.util.logging.Logger;
  * folder's {@code monitor.log}, not to a pipe: a pipe would break when the agent dies, and the
  * monitor must outlive it.
  *
- * <p>With a warm pool, a VM goes to a standby monitor first (its socket moved into the VM's
- * folder, its standard error moved to {@code monitor.log}); a launch the standby refuses or does
- * not answer falls back to a cold monitor, and the log says why.
+ * <p>With a warm pool, a VM or a snapshot goes to a standby monitor first (its socket moved into
+ * the VM's folder, its standard error moved to {@code monitor.log}); a launch the standby does
+ * not answer, or a boot it refuses, falls back to a cold monitor, and the log says why. A
+ * snapshot it refuses is refused: a cold monitor would only say the same a JVM start later.
  */
 final class Launcher implements AutoCloseable {
 
@@ -56,11 +58,18 @@ final class Launcher implements AutoCloseable {
         this.pool = pool;
     }
 
+    /**
+     * How long a standby may take to start and warm up before it is killed as failed. Generous: in
+     * the nested test host (emulated) a standby needs minutes, and with 30 s the pool never filled,
+     * every standby killed before it was ready; a slow edge machine is no different.
+     */
+    static final java.time.Duration STANDBY_READY_TIMEOUT = java.time.Duration.ofMinutes(5);
+
     /** A launcher that keeps {@code size} standby monitors in {@code directory} (0: none, every start is cold). */
     static Launcher withPool(List<String> prefix, int size, Path directory) throws IOException {
         if (size == 0) return new Launcher(prefix);
         Files.createDirectories(directory);
-        return new Launcher(prefix, size, WarmPool.start(new WarmPool.Config(prefix, directory, size, java.time.Duration.ofSeconds(30))));
+        return new Launcher(prefix, size, WarmPool.start(new WarmPool.Config(prefix, directory, size, STANDBY_READY_TIMEOUT)));
     }
 
     /**
@@ -113,19 +122,40 @@ final class Launcher implements AutoCloseable {
     }
 
     /**
-     * Starts a monitor for {@code source}: a VM to boot goes to a standby monitor of the pool when
-     * one is ready, else (and a restore always) to a cold one.
+     * A standby monitor refused a restore (a snapshot truncated, corrupt, of another host, whose
+     * disk changed, or restored and running already): a cold monitor would refuse it the same way.
+     */
+    static final class Refused extends IOException {
+        Refused(String message) {
+            super(message);
+        }
+    }
+
+    /**
+     * Starts a monitor for {@code source}: a VM to boot or a snapshot to restore goes to a
+     * standby monitor of the pool when one is ready, else to a cold one.
+     *
+     * @throws Refused when a standby refused a snapshot (nothing was started, the standby is back in the pool)
      */
     Process start(Source source, Path socket, Path consoleLog, Path monitorLog) throws IOException {
         rotate(monitorLog);
-        if (pool != null && source instanceof Boot boot) {
+        if (pool != null) {
+            ControlRequest.Handover handover = switch (source) {
+                case Boot boot -> new ControlRequest.Launch(boot.spec(), Optional.of(consoleLog), Optional.of(socket));
+                case Restore restore -> new ControlRequest.Restore(restore.snapshot().toAbsolutePath(), restore.allowClone(),
+                        Optional.of(consoleLog), Optional.of(socket));
+            };
             try {
-                Optional<WarmPool.Launched> launched = pool.launch(new ControlRequest.Launch(boot.spec(), Optional.of(consoleLog), Optional.of(socket)));
+                Optional<WarmPool.Launched> launched = pool.launch(handover);
                 if (launched.isPresent()) {
                     moveErrors(launched.get().errors(), monitorLog);
                     return launched.get().process();
                 }
                 LOG.info("no standby monitor is ready for " + socket.getParent().getFileName() + ": starting a cold monitor");
+            } catch (MonitorClient.RefusedException e) {
+                if (source instanceof Restore) throw new Refused("the standby monitor refused the spec or snapshot: " + e.reason());
+                LOG.log(Level.WARNING, "the standby monitor did not take " + socket.getParent().getFileName() + " (" + e.getMessage()
+                        + "): starting a cold monitor");
             } catch (IOException e) {
                 LOG.log(Level.WARNING, "the standby monitor did not take " + socket.getParent().getFileName() + " (" + e.getMessage()
                         + "): starting a cold monitor");

@@ -72,7 +72,10 @@ final class Node implements AutoCloseable {
     static final Duration BACKOFF_MAX = Duration.ofSeconds(30);
     /** A VM that ran this long before it ended starts its backoff afresh. */
     static final Duration STABLE_RUN = Duration.ofSeconds(60);
+    /** How often a cold monitor's socket is tried until it answers. */
     private static final Duration POLL = Duration.ofMillis(20);
+    /** The longest one await-started waits: a monitor that ends meanwhile is noticed by then at the latest. */
+    private static final Duration START_WAIT_SLICE = Duration.ofSeconds(1);
 
     private final DataDir data;
     private final Launcher launcher;
@@ -237,6 +240,8 @@ final class Node implements AutoCloseable {
                     "created", null, null, 0, null, request.resources());
             try {
                 data.create(spec, record);
+                // A VM started is synced by its start, while its monitor builds it.
+                if (!request.start()) syncCreated(id);
             } catch (FileAlreadyExistsException e) {
                 throw conflict("a VM named " + id + " exists");
             } catch (IOException e) {
@@ -342,7 +347,7 @@ final class Node implements AutoCloseable {
                 } catch (IOException d) {
                     LOG.log(Level.WARNING, "cannot remove the failed snapshot " + dir, d);
                 }
-                String why = e instanceof MonitorClient.RefusedException r ? refusal(r) : "its monitor did not answer: " + e.getMessage();
+                String why = e instanceof MonitorClient.RefusedException r ? r.reason() : "its monitor did not answer: " + e.getMessage();
                 throw conflict("cannot snapshot " + id + ": " + why);
             }
             try {
@@ -496,7 +501,11 @@ final class Node implements AutoCloseable {
             process = launcher.start(source, data.socket(vm.id), data.consoleLog(vm.id), data.monitorLog(vm.id));
         } catch (IOException e) {
             group.ifPresent(Quotas::remove);
-            String reason = (e instanceof CgroupException ? "cannot make its cgroup: " : "cannot start a monitor: ") + e.getMessage();
+            String reason = switch (e) {
+                case CgroupException c -> "cannot make its cgroup: " + c.getMessage();
+                case Launcher.Refused r -> r.getMessage();
+                default -> "cannot start a monitor: " + e.getMessage();
+            };
             recordEnd(vm, new Ending(reason, false), underPolicy, System.nanoTime());
             throw conflict("cannot start " + vm.id + ": " + reason);
         }
@@ -515,8 +524,26 @@ final class Node implements AutoCloseable {
         // A monitor exists from now (created: building the VM), and the VM is wanted running: one
         // that ends at once is restarted as its policy says; a restart is counted when it happens.
         VmRecord starting = (underPolicy ? vm.record.restarted() : vm.record).withDesired("running");
-        save(vm, starting.withState("created", null, run.pid));
-        awaitRunning(vm, run, underPolicy).ifPresent(status -> save(vm, vm.record.withState(status.state().id(), null, run.pid)));
+        // Renamed into place at once (a restarted agent finds the monitor by it), synced while the
+        // monitor builds the VM, and durable before the start is answered. The running state that
+        // follows need not wait for the disk: after a crash of the machine the monitor is gone
+        // too, and the synced record (created, with its pid) makes the next agent report the VM
+        // failed, as the running one would.
+        save(vm, starting.withState("created", null, run.pid), false);
+        Thread syncing = Thread.ofVirtual().name("sync-" + vm.id).start(() -> sync(vm));
+        try {
+            awaitRunning(vm, run, underPolicy).ifPresent(status -> save(vm, vm.record.withState(status.state().id(), null, run.pid), false));
+        } finally {
+            awaitSync(syncing);
+        }
+    }
+
+    private static void awaitSync(Thread syncing) {
+        try {
+            syncing.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /**
@@ -537,14 +564,8 @@ final class Node implements AutoCloseable {
                 endRun(vm, run, ending, underPolicy);
                 throw conflict("cannot start " + vm.id + ": " + ending.reason());
             }
-            try {
-                ControlResponse.Status status = run.client.state();
-                if (status.state() == VmState.RUNNING || status.state() == VmState.PAUSED) return Optional.of(status);
-                last = "the monitor says " + status.state().id();
-            } catch (IOException e) {
-                last = e.getMessage();
-            }
-            if (System.nanoTime() > deadline) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
                 kill(run);
                 Ending killed = awaitEnd(run, EXIT_TIMEOUT).orElse(new Ending("monitor process " + run.pid + " would not die", false));
                 String reason = "the monitor did not run the VM within " + START_TIMEOUT.toSeconds() + " s (" + last + "); "
@@ -552,7 +573,18 @@ final class Node implements AutoCloseable {
                 endRun(vm, run, new Ending(reason, false), underPolicy);
                 throw conflict("cannot start " + vm.id + ": " + reason);
             }
-            sleep(POLL);
+            try {
+                // The monitor answers as soon as its VM runs: no polling once its socket is up.
+                ControlResponse.Status status = run.client.awaitStarted(Duration.ofNanos(Math.min(left, START_WAIT_SLICE.toNanos())));
+                if (status.state() == VmState.RUNNING || status.state() == VmState.PAUSED) return Optional.of(status);
+                last = "the monitor says " + status.state().id();
+                // Stopped or failed already: its exit follows.
+                if (status.state() != VmState.CREATED) awaitEnd(run, POLL);
+            } catch (IOException e) {
+                // A cold monitor's socket is not up until its JVM has started.
+                last = e.getMessage();
+                awaitEnd(run, POLL);
+            }
         }
     }
 
@@ -563,7 +595,7 @@ final class Node implements AutoCloseable {
         try {
             status = action.equals("pause") ? run.client.pause() : run.client.resume();
         } catch (MonitorClient.RefusedException e) {
-            throw conflict(refusal(e));
+            throw conflict(e.reason());
         } catch (IOException e) {
             throw conflict("cannot " + action + " " + vm.id + ": its monitor did not answer: " + e.getMessage());
         }
@@ -592,7 +624,7 @@ final class Node implements AutoCloseable {
                 done = true;
             } catch (MonitorClient.RefusedException e) {
                 done = e.code().equals(ControlResponse.Refused.CONFLICT); // it has stopped already
-                note = done ? "" : " (graceful stop refused: " + refusal(e) + "; forced)";
+                note = done ? "" : " (graceful stop refused: " + e.reason() + "; forced)";
             } catch (IOException e) {
                 note = " (no graceful stop within " + how.timeoutMillis() + " ms; forced)";
             }
@@ -692,12 +724,14 @@ final class Node implements AutoCloseable {
     private void adopt(Vm vm) {
         VmRecord r = vm.record;
         boolean hadMonitor = r.pid() != null && Set.of("created", "running", "paused").contains(r.state());
-        if (!hadMonitor) return;
-        long pid = r.pid();
+        // An agent killed between spawning a monitor and recording its pid left it running: its socket finds it.
+        boolean startCutShort = r.pid() == null && r.state().equals("created") && r.desired().equals("running");
+        if (!hadMonitor && !startCutShort) return;
         String reason;
         MonitorClient client = new MonitorClient(data.socket(vm.id), CLIENT_TIMEOUT);
         try {
             ControlResponse.Status status = client.state();
+            long pid = r.pid() != null ? r.pid() : status.pid();
             if (status.pid() != pid) {
                 reason = "the socket of monitor process " + pid + " is answered by process " + status.pid();
             } else if (!status.spec().equals(vm.spec)) {
@@ -713,11 +747,17 @@ final class Node implements AutoCloseable {
                 return;
             }
         } catch (IOException e) {
-            reason = Launcher.alive(pid)
-                    ? "monitor process " + pid + " does not answer on its socket: " + e.getMessage()
-                    : Launcher.describeExit(pid, Optional.empty(), data.monitorLog(vm.id)) + " while the agent was down";
+            if (r.pid() == null) {
+                reason = "the agent ended while the VM's monitor was starting, and no monitor answers on its socket";
+            } else {
+                long pid = r.pid();
+                reason = Launcher.alive(pid)
+                        ? "monitor process " + pid + " does not answer on its socket: " + e.getMessage()
+                        : Launcher.describeExit(pid, Optional.empty(), data.monitorLog(vm.id)) + " while the agent was down";
+            }
         }
-        Run gone = new Run(pid, null, client, Launcher.alive(pid) ? Optional.empty() : quotas.find(vm.id));
+        long pid = r.pid() != null ? r.pid() : 0;
+        Run gone = new Run(pid, null, client, pid != 0 && Launcher.alive(pid) ? Optional.empty() : quotas.find(vm.id));
         gone.ended.complete(new Ending(reason, false));
         endRun(vm, gone, new Ending(reason, false), true);
     }
@@ -752,12 +792,21 @@ final class Node implements AutoCloseable {
         }
     }
 
-    /** Writes the record, then makes it the VM's; a change of state is published. */
+    /** Writes the record durably, then makes it the VM's; a change of state is published. */
     private void save(Vm vm, VmRecord next) {
+        save(vm, next, true);
+    }
+
+    /** As {@link #save(Vm, VmRecord)}; unless {@code durable} the record is renamed into place without waiting for the disk. */
+    private void save(Vm vm, VmRecord next, boolean durable) {
         VmRecord before = vm.record;
         if (!vm.deleted) {
             try {
-                data.write(next);
+                if (durable) {
+                    data.write(next);
+                } else {
+                    data.writeUnsynced(next);
+                }
             } catch (IOException e) {
                 // The VM's real state is what it is: keep it in memory, say so, and let the next write try again.
                 LOG.log(Level.WARNING, "cannot write the record of " + vm.id, e);
@@ -766,6 +815,29 @@ final class Node implements AutoCloseable {
         vm.record = next;
         boolean changed = !next.state().equals(before.state()) || !java.util.Objects.equals(next.reason(), before.reason());
         if (vm.announced && changed) events.publish(vm.id, next.state(), next.reason());
+    }
+
+    /** Makes a folder just created durable; one that cannot be is removed, as a create that failed. */
+    private void syncCreated(String id) throws IOException {
+        try {
+            data.sync(id);
+        } catch (IOException e) {
+            try {
+                data.delete(id);
+            } catch (IOException d) {
+                e.addSuppressed(d);
+            }
+            throw e;
+        }
+    }
+
+    /** Makes the VM's folder durable as it is now; a failure is logged, as a record's is. */
+    private void sync(Vm vm) {
+        try {
+            data.sync(vm.id);
+        } catch (IOException e) {
+            LOG.log(Level.WARNING, "cannot sync the folder of " + vm.id, e);
+        }
     }
 
     private static Optional<Ending> awaitEnd(Run run, Duration limit) {
@@ -824,11 +896,6 @@ final class Node implements AutoCloseable {
             String id = "vm-" + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt());
             if (!vms.containsKey(id) && !creating.contains(id)) return id;
         }
-    }
-
-    private static String refusal(MonitorClient.RefusedException e) {
-        String m = e.getMessage();
-        return m.startsWith(e.code() + ": ") ? m.substring(e.code().length() + 2) : m;
     }
 
     private static ApiException conflict(String message) {

@@ -21,11 +21,12 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.SortedMap;
 import java.util.TreeMap;
+import java.util.function.Function;
 
 /**
  * Brings this node's VMs to the controllers' desired state: creates and starts what is missing,
  * deletes what is no longer wanted, replaces a VM whose spec changed and leaves matching ones
- * alone. Applying the same state twice changes nothing the second time; a state with a lower
+ * alone; hands the model allocations to {@link Models} (the {@link ModelRunner}). Applying the same state twice changes nothing the second time; a state with a lower
  * revision than the one kept is ignored, so a reordered message changes nothing either. The last
  * accepted state is kept in {@code desired.json} and applied again after a restart.
  *
@@ -53,8 +54,11 @@ final class Reconciler {
         void delete(String id) throws IOException;
     }
 
-    /** What one allocation is on this node, reported back to the controllers. */
-    record Report(String allocation, String state, Optional<String> reason) {
+    /** What one allocation is on this node, reported back to the controllers; a running model's serving URL and commit. */
+    record Report(String allocation, String state, Optional<String> reason, Optional<String> url, Optional<String> commit) {
+        Report(String allocation, String state, Optional<String> reason) {
+            this(allocation, state, reason, Optional.empty(), Optional.empty());
+        }
     }
 
     /** One step of a reconcile pass, in the order they run: deletes first, so freed capacity admits the creates. */
@@ -68,18 +72,26 @@ final class Reconciler {
         }
     }
 
+    /** The model servers reconciling needs; {@link ModelRunner} is the real one. */
+    interface Models {
+        /** Brings the servers to {@code wanted} (allocation id to model) and reports each wanted one. */
+        List<Report> apply(Map<String, DesiredVms.Model> wanted, Function<String, RestartPolicy> restart) throws IOException;
+    }
+
     private final Vms vms;
+    private final Models models;
     private final Path file;
     private DesiredVms desired;
 
-    private Reconciler(Vms vms, Path file, DesiredVms desired) {
+    private Reconciler(Vms vms, Models models, Path file, DesiredVms desired) {
         this.vms = vms;
+        this.models = models;
         this.file = file;
         this.desired = desired;
     }
 
     /** A reconciler keeping its state in {@code dataDir}: the state kept there, or none for {@code node}. */
-    static Reconciler open(Vms vms, Path dataDir, String node) throws IOException {
+    static Reconciler open(Vms vms, Models models, Path dataDir, String node) throws IOException {
         Path file = dataDir.resolve(FILE);
         DesiredVms kept = new DesiredVms(node, 0, Map.of(), Map.of());
         if (Files.exists(file)) {
@@ -90,7 +102,7 @@ final class Reconciler {
                 throw new IOException(file + ": not a desired state: " + e.getMessage(), e);
             }
         }
-        return new Reconciler(vms, file, kept);
+        return new Reconciler(vms, models, file, kept);
     }
 
     static Vms of(AgentClient agent) {
@@ -133,7 +145,7 @@ final class Reconciler {
         return reconcile();
     }
 
-    /** Runs the steps that bring the VMs to the kept state, then reports each allocation. */
+    /** Runs the steps that bring the VMs and model servers to the kept state, then reports each allocation. */
     synchronized List<Report> reconcile() throws IOException {
         for (Step step : plan(specs(desired), vms.list())) {
             switch (step) {
@@ -147,6 +159,7 @@ final class Reconciler {
                 reports.add(new Report(vm.id(), vm.state(), Optional.ofNullable(vm.reason())));
             }
         }
+        reports.addAll(models.apply(desired.models(), desired::restartOf));
         return reports;
     }
 

@@ -60,6 +60,12 @@ class ReconcilerTest {
         }
     }
 
+    /** A node with no model allocations: nothing to serve, nothing to report. */
+    private static final Reconciler.Models NO_MODELS = (wanted, restart) -> {
+        assertTrue(wanted.isEmpty(), "no model was asked for: " + wanted);
+        return List.of();
+    };
+
     private static JsonNode json(VmSpec spec) throws IOException {
         return MAPPER.readTree(VmSpecJson.write(spec));
     }
@@ -73,7 +79,7 @@ class ReconcilerTest {
     @Test
     void createsWhatIsMissingAndASecondIdenticalOfferChangesNothing() throws Exception {
         FakeVms vms = new FakeVms();
-        Reconciler r = Reconciler.open(vms, dir, "n1");
+        Reconciler r = Reconciler.open(vms, NO_MODELS, dir, "n1");
         List<Reconciler.Report> reports = r.offer(desired(3, "web.0", "web.1"));
         assertEquals(List.of("create web.0", "create web.1"), vms.calls);
         assertEquals(List.of("web.0", "web.1"), reports.stream().map(Reconciler.Report::allocation).toList());
@@ -86,7 +92,7 @@ class ReconcilerTest {
     @Test
     void eachVmIsCreatedWithItsJobsRestartPolicy() throws Exception {
         FakeVms vms = new FakeVms();
-        Reconciler r = Reconciler.open(vms, dir, "n1");
+        Reconciler r = Reconciler.open(vms, NO_MODELS, dir, "n1");
         DesiredVms two = desired(1, "batch.0", "web.0");
         r.offer(new DesiredVms("n1", 1, two.vms(), Map.of("batch.0", "never")));
         assertEquals("never", vms.vms.get("batch.0").restartPolicy());
@@ -98,7 +104,7 @@ class ReconcilerTest {
     @Test
     void anOlderRevisionArrivingLateChangesNothing() throws Exception {
         FakeVms vms = new FakeVms();
-        Reconciler r = Reconciler.open(vms, dir, "n1");
+        Reconciler r = Reconciler.open(vms, NO_MODELS, dir, "n1");
         r.offer(desired(5, "web.0"));
         vms.calls.clear();
         r.offer(desired(4, "web.0", "web.1"));
@@ -111,7 +117,7 @@ class ReconcilerTest {
     void deletesWhatIsNoLongerWantedAndLeavesHandMadeVmsAlone() throws Exception {
         FakeVms vms = new FakeVms();
         vms.put("mine", "running", Map.of("team", "edge"));
-        Reconciler r = Reconciler.open(vms, dir, "n1");
+        Reconciler r = Reconciler.open(vms, NO_MODELS, dir, "n1");
         r.offer(desired(1, "web.0", "web.1"));
         vms.calls.clear();
         r.offer(desired(2));
@@ -122,7 +128,7 @@ class ReconcilerTest {
     @Test
     void aChangedSpecIsReplacedAndAStoppedOrFailedVmIsReportedNotStartedAgain() throws Exception {
         FakeVms vms = new FakeVms();
-        Reconciler r = Reconciler.open(vms, dir, "n1");
+        Reconciler r = Reconciler.open(vms, NO_MODELS, dir, "n1");
         r.offer(desired(1, "a.0", "a.1", "a.2"));
         vms.put("a.1", "stopped", vms.vms.get("a.1").labels());
         vms.put("a.2", "failed", vms.vms.get("a.2").labels());
@@ -140,10 +146,10 @@ class ReconcilerTest {
     @Test
     void aRestartedNodeAppliesTheStateItKeptWithoutDuplicating() throws Exception {
         FakeVms vms = new FakeVms();
-        Reconciler.open(vms, dir, "n1").offer(desired(7, "web.0", "web.1"));
+        Reconciler.open(vms, NO_MODELS, dir, "n1").offer(desired(7, "web.0", "web.1"));
         vms.vms.remove("web.1");
         vms.calls.clear();
-        Reconciler again = Reconciler.open(vms, dir, "n1");
+        Reconciler again = Reconciler.open(vms, NO_MODELS, dir, "n1");
         assertEquals(7, again.desired().revision());
         again.reconcile();
         assertEquals(List.of("create web.1"), vms.calls);
@@ -152,7 +158,7 @@ class ReconcilerTest {
     @Test
     void aBadSpecOrAnotherNodesStateIsRefusedAndTheKeptStateStays() throws Exception {
         FakeVms vms = new FakeVms();
-        Reconciler r = Reconciler.open(vms, dir, "n1");
+        Reconciler r = Reconciler.open(vms, NO_MODELS, dir, "n1");
         r.offer(desired(1, "web.0"));
         byte[] kept = Files.readAllBytes(dir.resolve(Reconciler.FILE));
         vms.calls.clear();
@@ -163,5 +169,25 @@ class ReconcilerTest {
         assertEquals(1, r.desired().revision());
         assertTrue(java.util.Arrays.equals(kept, Files.readAllBytes(dir.resolve(Reconciler.FILE))));
         assertFalse(vms.calls.contains("delete web.0"));
+    }
+
+    @Test
+    void modelAllocationsGoToTheModelsWithTheirRestartPolicyAndAreReportedAfterTheVms() throws Exception {
+        FakeVms vms = new FakeVms();
+        List<String> asked = new ArrayList<>();
+        Reconciler.Models models = (wanted, restart) -> {
+            wanted.forEach((id, m) -> asked.add(id + " " + m.repository() + " " + m.ref() + " " + restart.apply(id).id()));
+            return wanted.keySet().stream().map(id -> new Reconciler.Report(id, "syncing", java.util.Optional.empty())).toList();
+        };
+        Reconciler r = Reconciler.open(vms, models, dir, "n1");
+        DesiredVms state = new DesiredVms("n1", 4, desired(4, "web.0").vms(), Map.of("relu.0", "always"),
+                Map.of("relu.0", new DesiredVms.Model("https://127.0.0.1:7443", "main"), "relu.1", new DesiredVms.Model("https://127.0.0.1:7443", "v2")));
+        List<Reconciler.Report> reports = r.offer(state);
+        assertEquals(List.of("create web.0"), vms.calls, "no VM is made for a model");
+        assertEquals(List.of("relu.0 https://127.0.0.1:7443 main always", "relu.1 https://127.0.0.1:7443 v2 on-failure"), asked);
+        assertEquals(List.of("web.0 running", "relu.0 syncing", "relu.1 syncing"), reports.stream().map(rep -> rep.allocation() + " " + rep.state()).toList());
+        assertEquals(state, Reconciler.open(vms, models, dir, "n1").desired(), "the models are kept on disk with the VMs");
+        assertThrows(IllegalArgumentException.class, () -> new DesiredVms("n1", 5, Map.of(), Map.of(),
+                Map.of("web.0", new DesiredVms.Model("https://127.0.0.1:7443", ""))), "a model needs a ref");
     }
 }

@@ -30,8 +30,11 @@ import picocli.CommandLine.Spec;
             "One controller by default. For three or five, start each with the same --peers list and its own --id."
                     + " State lives under --data: the Raft log and snapshots (DIR/raft), the API socket (DIR/controller.sock)"
                     + " and, with --listen, the TLS certificate (DIR/tls). The API is served on the Unix socket (mode 0600:"
-                    + " this user only) and, with --listen, over TLS 1.3 with X25519MLKEM768 and ML-DSA-65 to clients whose"
-                    + " certificate fingerprint is given with --allow-client. The dashboard is at / on the same listeners; open it"
+                    + " this user only) and, with --listen, over TLS 1.3 with X25519MLKEM768 and ML-DSA-65: to nodes joining"
+                    + " with a join token (which then carries this listener's certificate fingerprint), to nodes with the"
+                    + " certificate a controller issued them at the join (checked against the replicated state: a revoked"
+                    + " node is refused), and to administrators whose certificate fingerprint is given with --allow-client."
+                    + " The controller's certificate authority is kept in DIR/ca. The dashboard is at / on the same listeners; open it"
                     + " through a forward of the socket (socat or ssh -L to 127.0.0.1:8080). API and dashboard: fabric/README.md.",
             "",
             "Examples:",
@@ -65,7 +68,8 @@ final class ControllerCommand implements Callable<Integer> {
     @Option(names = "--listen", paramLabel = "HOST:PORT", description = "Also serve the API over post-quantum TLS here.")
     String listen;
 
-    @Option(names = "--allow-client", paramLabel = "SHA256", description = "A client certificate fingerprint (64 hex digits) --listen admits; repeatable, at least one.")
+    @Option(names = "--allow-client", paramLabel = "SHA256",
+            description = "A client certificate fingerprint (64 hex digits) --listen admits as an administrator; repeatable.")
     List<String> allowedClients = new ArrayList<>();
 
     @Option(names = "--snapshot-every", paramLabel = "N", description = "Snapshot the state every N log entries (default: ${DEFAULT-VALUE}).")
@@ -110,7 +114,7 @@ final class ControllerCommand implements Callable<Integer> {
                 + (listen == null ? "" : " and https://" + listen.substring(0, listen.lastIndexOf(':') + 1) + controller.port()));
         if (listen != null) {
             out.println("TLS 1.3, X25519MLKEM768, ML-DSA-65 certificate sha256:" + ((Listener.Tcp) listeners.getLast()).credentials().fingerprint()
-                    + " (" + data.resolve("tls") + "); " + allowedClients.size() + " client certificate(s) allowed");
+                    + " (" + data.resolve("tls") + "); " + allowedClients.size() + " client certificate(s) pinned, node certificates of the fabric");
         }
         out.flush();
         try {
@@ -132,9 +136,6 @@ final class ControllerCommand implements Callable<Integer> {
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("--listen: '" + listen + "' has no port number");
         }
-        if (allowedClients.isEmpty()) {
-            throw new IllegalArgumentException("--listen: needs at least one --allow-client (the API changes the fabric; the Unix socket serves this machine)");
-        }
         for (String fingerprint : allowedClients) {
             if (!fingerprint.matches("[0-9a-f]{64}")) {
                 throw new IllegalArgumentException("--allow-client: '" + fingerprint + "' is not a SHA-256 fingerprint (64 lower-case hex digits)");
@@ -142,6 +143,8 @@ final class ControllerCommand implements Callable<Integer> {
         }
         Files.createDirectories(data);
         ServerCredentials credentials = ServerCredentials.loadOrCreate(data.resolve("tls"), "aether-controller-" + id);
-        return new Listener.Tcp(listen.substring(0, colon), port, credentials, new Listener.ClientAuth.Pinned(Set.copyOf(allowedClients)));
+        // The controller admits its fabric's node certificates on this listener besides these pins.
+        return new Listener.Tcp(listen.substring(0, colon), port, credentials,
+                allowedClients.isEmpty() ? new Listener.ClientAuth.None() : new Listener.ClientAuth.Pinned(Set.copyOf(allowedClients)));
     }
 }

@@ -2,7 +2,9 @@ package io.aether.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.aether.agentapi.AgentClient;
 import io.aether.http.ApiClient;
+import io.aether.http.Event;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -12,6 +14,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -19,7 +22,10 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** {@code aether job run|ls|status|stop}: clients of a fabric controller's {@code /v1/jobs} over its Unix socket. */
+/**
+ * {@code aether job run|ls|status|logs|stop}: clients of a fabric controller's {@code /v1/jobs} over its Unix socket
+ * ({@code logs} then reads the console from the node agent that runs the replica).
+ */
 @Command(name = "job", mixinStandardHelpOptions = true,
         description = {"Run and watch jobs on the fabric: a job spec (JSON, see examples/ and fabric-api's job-spec.schema.json) is"
                 + " submitted to a controller, which places its replicas on nodes; each node's agent runs them.", "",
@@ -27,8 +33,9 @@ import picocli.CommandLine.Parameters;
             "  aether job run examples/hello-stub.json",
             "  aether job ls",
             "  aether job status hello-stub",
+            "  aether job logs hello-stub --replica 1 --follow",
             "  aether job stop hello-stub", ""},
-        subcommands = {JobCommand.Run.class, JobCommand.Ls.class, JobCommand.Status.class, JobCommand.Stop.class})
+        subcommands = {JobCommand.Run.class, JobCommand.Ls.class, JobCommand.Status.class, JobCommand.Logs.class, JobCommand.Stop.class})
 final class JobCommand {
 
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -37,14 +44,23 @@ final class JobCommand {
 
     /** The options every fabric client command has. */
     static final class ControllerOptions {
-        @Option(names = "--controller", paramLabel = "SOCKET", description = "The controller's API socket (default: ${DEFAULT-VALUE}, where 'aether up' puts it).")
-        Path socket = UpCommand.defaultData().resolve("controller").resolve("controller.sock");
+        @Option(names = "--controller", paramLabel = "SOCKET|HOST:PORT",
+                description = "The controller's API socket (default: ${DEFAULT-VALUE}, where 'aether up' puts it), or HOST:PORT of its TLS"
+                        + " listener, reached with the client identity in --identity.")
+        String address = UpCommand.defaultData().resolve("controller").resolve("controller.sock").toString();
+
+        @Option(names = "--identity", paramLabel = "DIR", description = "The client identity for --controller HOST:PORT ('aether client create';"
+                + " default: AETHER_HOME/client, AETHER_HOME being ~/.config/aether unless set).")
+        Path identity;
 
         @Option(names = "--json", description = "Print the controller's answer as JSON instead of a table.")
         boolean json;
 
-        ApiClient client() {
-            return ApiClient.unix(socket, Duration.ofSeconds(60));
+        ApiClient client() throws IOException {
+            if (ClientIdentity.isHostPort(address)) {
+                return ClientIdentity.connect(address, identity != null ? identity : ClientIdentity.defaultDir(), Duration.ofSeconds(60));
+            }
+            return ApiClient.unix(Path.of(address), Duration.ofSeconds(60));
         }
     }
 
@@ -66,10 +82,15 @@ final class JobCommand {
         void run() throws IOException;
     }
 
-    @Command(name = "run", mixinStandardHelpOptions = true, description = "Submit a job spec (a new job, or a new version of one) and show where its replicas go.")
+    @Command(name = "run", mixinStandardHelpOptions = true, description = {"Submit a job spec (a new job, or a new version of one) and show where its replicas go.",
+        "A new version that changes the workload or resources rolls out by the spec's rollout policy: rollout.batch replicas at a time, each"
+                + " running within rollout.healthTimeout, else rolled back (rollout.autoRollback) or stopped as failed; see 'aether job status'."})
     static final class Run implements Callable<Integer> {
         @Mixin
         ControllerOptions controller;
+
+        @Option(names = "--strict", description = "Refuse a job that can never fit on the fabric's nodes (by default it is accepted and pending, with the reason).")
+        boolean strict;
 
         @Parameters(paramLabel = "FILE", description = "The job spec, JSON.")
         Path file;
@@ -88,7 +109,7 @@ final class JobCommand {
                 ApiClient api = controller.client();
                 JsonNode created;
                 try {
-                    created = api.post("/v1/jobs", spec).json(JsonNode.class);
+                    created = api.post("/v1/jobs" + (strict ? "?strict=true" : ""), spec).json(JsonNode.class);
                 } catch (IOException e) {
                     throw new IOException(file + ": " + e.getMessage());
                 }
@@ -147,7 +168,8 @@ final class JobCommand {
         String name;
     }
 
-    @Command(name = "status", mixinStandardHelpOptions = true, description = "Show one job: its version, each replica's node and state, why some are pending.")
+    @Command(name = "status", mixinStandardHelpOptions = true,
+            description = "Show one job: its version, its last rollout (versions, progress, outcome), each replica's node, state and version (a model's serving URL and commit), why some are pending.")
     static final class Status extends OneJob {
         @Override
         public Integer call() {
@@ -159,7 +181,60 @@ final class JobCommand {
                 }
                 System.out.println("Job " + name + " version " + job.path("job").path("version").asLong() + ", "
                         + job.path("job").path("spec").path("replicas").asInt() + " replica(s).");
+                JsonNode rollout = job.path("job").path("rollout");
+                if (rollout.isObject()) {
+                    System.out.println("Rollout: version " + rollout.path("from").asLong() + " to " + rollout.path("to").asLong() + ", "
+                            + rollout.path("status").asText() + rollout.path("reason").asText("").transform(r -> r.isEmpty() ? "" : ": " + r)
+                            + " (" + rollout.path("updated").asLong() + " of " + job.path("job").path("spec").path("replicas").asInt() + " replicas on version "
+                            + rollout.path("to").asLong() + ")");
+                }
                 printJob(job);
+            });
+        }
+    }
+
+    @Command(name = "logs", mixinStandardHelpOptions = true,
+            description = {"Print a replica's console output, read from the node agent that runs it (the controller says which replica is where).",
+                "The node of 'aether up' is reached by default; for a replica on another node, give that node's socket with --node."})
+    static final class Logs extends OneJob {
+        @Option(names = "--replica", paramLabel = "N", defaultValue = "0", description = "Which replica (default: ${DEFAULT-VALUE}).")
+        int replica;
+
+        @Option(names = "--follow", description = "Go on printing what the guest prints until it stops (Ctrl-C detaches).")
+        boolean follow;
+
+        @Option(names = "--bytes", paramLabel = "N", defaultValue = "65536", description = "How much of the end of the log, without --follow (default: ${DEFAULT-VALUE}).")
+        int bytes;
+
+        @Option(names = "--node", paramLabel = "SOCKET", description = "The socket of the node agent that runs the replica (default: ${DEFAULT-VALUE}, the node of 'aether up').")
+        Path node = UpCommand.defaultData().resolve("node").resolve("node.sock");
+
+        @Override
+        public Integer call() {
+            return attempt("job logs", () -> {
+                JsonNode job = controller.client().get("/v1/jobs/" + name).json(JsonNode.class);
+                String id = name + "." + replica;
+                JsonNode placed = job.path("allocations").valueStream().filter(a -> a.path("replica").asInt() == replica).findFirst()
+                        .orElseThrow(() -> new IOException("replica " + id + " runs on no node" + job.path("job").path("pending").asText("")
+                                .transform(p -> p.isEmpty() ? "" : " (" + p + ")")));
+                AgentClient agent = new AgentClient(ApiClient.unix(node, Duration.ofMinutes(1)));
+                try {
+                    if (!follow) {
+                        System.out.write(agent.logs(id, bytes));
+                        System.out.flush();
+                        return;
+                    }
+                    try (ApiClient.EventStream console = agent.console(id, true)) {
+                        Optional<Event> e;
+                        // The agent sends a comment every 15 s on a quiet stream; a minute of nothing is a lost agent.
+                        while ((e = console.next(Duration.ofMinutes(1))).isPresent()) {
+                            AgentClient.copyOutput(e.get(), System.out);
+                            System.out.flush();
+                        }
+                    }
+                } catch (IOException e) {
+                    throw new IOException("replica " + id + " on node " + placed.path("node").asText() + ", through " + node + ": " + e.getMessage());
+                }
             });
         }
     }
@@ -170,18 +245,31 @@ final class JobCommand {
         public Integer call() {
             return attempt("job stop", () -> {
                 controller.client().send("DELETE", "/v1/jobs/" + name, null).requireOk();
-                System.out.println("Job " + name + " stopped; its nodes remove its VMs.");
+                System.out.println("Job " + name + " stopped; its nodes remove its VMs and stop its model servers.");
             });
         }
     }
 
-    /** A job's allocations as a table, then why some replicas are pending, if they are. */
+    /**
+     * A job's allocations as a table (a model's with where each replica serves and which commit),
+     * then why some replicas are pending, if they are.
+     */
     private static void printJob(JsonNode job) {
         PrintStream out = System.out;
+        JsonNode model = job.path("job").path("spec").path("workload").path("model");
+        if (!model.isMissingNode()) out.println("Model " + model.path("repository").asText() + " at " + model.path("ref").asText() + ".");
         List<List<String>> rows = new ArrayList<>();
-        rows.add(List.of("ALLOCATION", "NODE", "STATE"));
-        job.path("allocations").forEach(a -> rows.add(List.of(a.path("job").asText() + "." + a.path("replica").asInt(), a.path("node").asText(),
-                a.path("state").asText("placed"))));
+        rows.add(model.isMissingNode() ? List.of("ALLOCATION", "NODE", "STATE", "VERSION") : List.of("ALLOCATION", "NODE", "STATE", "VERSION", "URL", "COMMIT"));
+        job.path("allocations").forEach(a -> {
+            List<String> row = new ArrayList<>(List.of(a.path("job").asText() + "." + a.path("replica").asInt(), a.path("node").asText(),
+                    a.path("state").asText("placed"), a.path("version").asText()));
+            if (!model.isMissingNode()) {
+                row.add(a.path("url").asText("-"));
+                String commit = a.path("commit").asText("");
+                row.add(commit.isEmpty() ? "-" : commit.substring(0, Math.min(12, commit.length())));
+            }
+            rows.add(row);
+        });
         if (rows.size() > 1) out.print(VmClientCommands.table(rows));
         String pending = job.path("job").path("pending").asText("");
         if (!pending.isEmpty()) out.println("Pending: " + pending);

@@ -38,6 +38,7 @@ public final class Main {
             ALL.put("up", UpCommand::new);
             ALL.put("job", JobCommand::new);
             ALL.put("token", TokenCommand::new);
+            ALL.put("client", ClientCommand::new);
             ALL.put("volume", VolumeCommand::new);
             ALL.put("help", CommandLine.HelpCommand::new);
         }

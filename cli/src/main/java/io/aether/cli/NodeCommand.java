@@ -1,15 +1,19 @@
 package io.aether.cli;
 
+import io.aether.agent.FabricLink;
 import io.aether.agent.NodeAgent;
 import io.aether.common.ByteSize;
 import io.aether.discovery.BeaconSender;
 import io.aether.discovery.MulticastGroup;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -51,6 +55,15 @@ import picocli.CommandLine.Option;
             "       -d '{\"id\": \"c1\", \"spec\": {\"boot\": {\"stub\": \"count\"}}}'",
             "  curl --unix-socket /var/lib/aether/node/node.sock http://node/v1/events",
             "",
+            "--join HOST:PORT --token TOKEN joins the node to a fabric controller's",
+            "TLS listener (the token pins the controller's certificate), keeps the",
+            "node certificate it is issued in DATA/link and pulls its desired state",
+            "over mutual TLS; --token alone joins the first controller heard on the",
+            "local network whose certificate is the token's. Once joined, a restart",
+            "on the same --data needs neither.",
+            "  aether node --data /var/lib/aether/node --join 10.0.0.1:7443 \\",
+            "       --token aether-join-...",
+            "",
             "With a subcommand, it is instead a client of the fabric controller",
             "(its socket, like 'aether job'): 'aether node ls' lists the nodes,",
             "'aether node drain NODE' moves a node's replicas elsewhere, 'aether node",
@@ -90,6 +103,20 @@ final class NodeCommand implements Callable<Integer> {
                     + " 0 starts every VM cold (default: ${DEFAULT-VALUE}).")
     int warmPool;
 
+    @Option(names = "--join", paramLabel = "HOST:PORT",
+            description = "Join the fabric through the controller's TLS listener here (with --token), and from then on pull"
+                    + " desired state from it over mutual TLS with the node certificate it issues.")
+    String join;
+
+    @Option(names = "--token", paramLabel = "TOKEN",
+            description = "The join token ('aether token create' on a controller with --listen): used once, and it pins the"
+                    + " controller's certificate. Without --join, the node joins the first controller it hears on the local"
+                    + " network whose certificate is the token's.")
+    String token;
+
+    @Option(names = "--name", paramLabel = "NAME", description = "This node's name in the fabric (default: this host's name).")
+    String name;
+
     @Mixin
     DiscoveryOptions discovery;
 
@@ -123,12 +150,28 @@ final class NodeCommand implements Callable<Integer> {
                     + agent.fingerprint().get() + ", " + options.clientCertificates().size() + " client certificate(s)");
         }
         Optional<BeaconSender> beacons = NodeBeacons.start(group, agent, options, UpCommand.hostName());
+        FabricLink link = null;
+        Path linkDir = options.data().resolve("link");
+        if (join != null || token != null || FabricLink.hasJoined(linkDir)) {
+            String nodeName = name != null ? name : UpCommand.hostName();
+            try {
+                link = NodeJoin.start(Optional.ofNullable(join), Optional.ofNullable(token), group, agent.socket(), linkDir,
+                        new FabricLink.Options(nodeName, new TreeMap<>(), options.cpus(), options.memoryBytes(), Duration.ofSeconds(1)));
+            } catch (IOException | IllegalArgumentException e) {
+                System.err.println("aether node: cannot join the fabric: " + e.getMessage());
+                beacons.ifPresent(BeaconSender::close);
+                agent.close();
+                return 1;
+            }
+            System.out.println("aether node: node " + nodeName + " joined; desired state over mutual TLS from " + Files.readString(linkDir.resolve("controller")).strip());
+        }
         System.out.flush();
         try {
             System.out.println("aether node: " + signals.await() + " received; stopping (the VMs keep running)");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } finally {
+            if (link != null) link.close();
             beacons.ifPresent(BeaconSender::close);
             agent.close();
         }

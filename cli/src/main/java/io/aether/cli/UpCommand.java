@@ -42,7 +42,8 @@ import picocli.CommandLine.Spec;
                     + " DATA/controller/controller.sock), the agent's VMs (DATA/node, API socket DATA/node/node.sock) and the"
                     + " node's ML-DSA-65 identity and its last desired state (DATA/link). On first start the node joins with a"
                     + " one-time join token it asks the controller for. Every second the node pulls its desired state and its"
-                    + " agent creates, starts or removes VMs to match; what runs is reported back as events.",
+                    + " agent creates, starts or removes VMs to match; what runs is reported back as events. An admin client"
+                    + " identity (key and certificate from the controller's CA) is made in DATA/admin on first start.",
             "",
             "Stop it with Ctrl-C or SIGTERM: the VMs keep running in their monitors, and the next 'aether up' on the same"
                     + " --data takes them over without starting them twice. Stop a job ('aether job stop NAME') to remove its VMs.",
@@ -123,6 +124,7 @@ final class UpCommand implements Callable<Integer> {
             link = FabricLink.start(api, agent.socket(), linkDir,
                     new FabricLink.Options(node, new TreeMap<>(Map.of("aether.up", "true")), options.cpus(), options.memoryBytes(), Duration.ofSeconds(1)),
                     token);
+            adminIdentity(api, data.resolve("admin"), err);
         } catch (IOException | RuntimeException e) {
             err.println("aether up: " + e.getMessage());
             if (agent != null) agent.close();
@@ -147,6 +149,20 @@ final class UpCommand implements Callable<Integer> {
             controller.close();
         }
         return 0;
+    }
+
+    /**
+     * The administrator's client identity ({@code DATA/admin}), made on the first start: for the
+     * client commands' {@code --controller HOST:PORT} against a controller of this fabric with a TLS
+     * listener. Not having one leaves the Unix socket, so a failure is a warning only.
+     */
+    private static void adminIdentity(ApiClient api, Path dir, PrintWriter err) {
+        if (Files.exists(dir.resolve(ClientIdentity.KEY))) return;
+        try {
+            ClientIdentity.create(api, "admin", "admin", dir);
+        } catch (IOException e) {
+            err.println("aether up: warning: no admin client identity in " + dir + ": " + e.getMessage());
+        }
     }
 
     /** A join token for this machine's own node, valid long enough for a slow first start. */

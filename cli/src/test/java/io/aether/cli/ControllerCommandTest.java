@@ -32,8 +32,7 @@ class ControllerCommandTest {
         String[][] cases = {
             {"--peers", "c1=localhost", "aether controller: --peers: 'c1=localhost' is not ID=HOST:PORT"},
             {"--id", "c9", "--peers", "c1=127.0.0.1:9870", "aether controller: --id: 'c9' is not one of the peers [c1]"},
-            {"--listen", "127.0.0.1:7443", "aether controller: --listen: needs at least one --allow-client (the API changes the fabric;"
-                    + " the Unix socket serves this machine)"},
+            {"--listen", "127.0.0.1", "aether controller: --listen: '127.0.0.1' is not HOST:PORT"},
             {"--listen", "127.0.0.1:7443", "--allow-client", "AB", "aether controller: --allow-client: 'AB' is not a SHA-256 fingerprint"
                     + " (64 lower-case hex digits)"},
             {"--snapshot-every", "0", "aether controller: --snapshot-every: 0 is less than 1"},

@@ -284,6 +284,56 @@ class NodeAgentTest {
         }
     }
 
+    /** Rewrites {@code id}'s record as an agent killed right after spawning its monitor left it: created, wanted running, no pid. */
+    private void recordStartCutShort(String id) throws IOException {
+        Path file = data().resolve("vms").resolve(id).resolve("record.json");
+        com.fasterxml.jackson.databind.node.ObjectNode record = (com.fasterxml.jackson.databind.node.ObjectNode) JSON.readTree(file.toFile());
+        assertEquals("created", record.get("state").asText());
+        assertTrue(record.get("pid").isNull(), record.toString());
+        record.put("desired", "running");
+        Files.write(file, JSON.writeValueAsBytes(record));
+    }
+
+    @Test
+    void anAgentKilledBeforeItRecordedItsMonitorsPidFindsTheMonitorByItsSocket() throws Exception {
+        VmRunCommandTest.requireKvm();
+        try (NodeAgent first = NodeAgent.start(options(data()))) {
+            AgentClient node = new AgentClient(ApiClient.unix(first.socket(), CLIENT_TIMEOUT));
+            node.create(counter(), Map.of(), RestartPolicy.NEVER, "found", false);
+            node.create(counter(), Map.of(), RestartPolicy.NEVER, "lost", false);
+        }
+        recordStartCutShort("found");
+        recordStartCutShort("lost");
+        // The monitor the killed agent had spawned, on the VM's socket; "lost" had none.
+        Path folder = data().resolve("vms/found");
+        List<String> command = new ArrayList<>(options(data()).monitorCommand());
+        command.addAll(List.of("--spec", folder.resolve("spec.json").toString(), "--socket", folder.resolve("monitor.sock").toString()));
+        Process monitor = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(dir.resolve("monitor.out").toFile()).start();
+        processes.add(monitor.toHandle());
+        io.aether.monitorapi.MonitorClient client = new io.aether.monitorapi.MonitorClient(folder.resolve("monitor.sock"), CLIENT_TIMEOUT);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (true) {
+            try {
+                assertEquals(io.aether.monitorapi.VmState.RUNNING, client.awaitStarted(Duration.ofSeconds(10)).state());
+                break;
+            } catch (IOException notYet) {
+                assertTrue(System.nanoTime() < deadline, "the monitor never answered: " + Files.readString(dir.resolve("monitor.out")));
+                Thread.sleep(50);
+            }
+        }
+
+        AgentClient node = agent();
+        VmInfo found = node.get("found");
+        assertEquals("running", found.state());
+        assertEquals(monitor.pid(), found.pid(), "the monitor found by its socket is adopted");
+        assertEquals("paused", node.pause("found").state(), "and controlled");
+        VmInfo lost = node.get("lost");
+        assertEquals("failed", lost.state());
+        assertEquals("the agent ended while the VM's monitor was starting, and no monitor answers on its socket", lost.reason());
+        node.stop("found", StopVm.forced());
+        assertTrue(monitor.waitFor(30, TimeUnit.SECONDS));
+    }
+
     @Test
     void aMonitorThatDiesIsReportedWithItsExitAndRestartedUnderItsPolicy() throws Exception {
         VmRunCommandTest.requireKvm();

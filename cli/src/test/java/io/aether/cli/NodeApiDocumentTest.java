@@ -11,6 +11,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.aether.agent.NodeAgent;
 import io.aether.http.ApiClient;
 import io.aether.http.Event;
+import io.aether.testkit.OpenApiSchema;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;

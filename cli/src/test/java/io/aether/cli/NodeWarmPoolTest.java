@@ -1,18 +1,23 @@
 package io.aether.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.aether.agent.NodeAgent;
 import io.aether.agentapi.AgentClient;
 import io.aether.agentapi.NodeInfo;
 import io.aether.agentapi.RestartPolicy;
 import io.aether.agentapi.VmInfo;
+import io.aether.arch.x86_64.StubGuest;
 import io.aether.http.ApiClient;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -30,6 +35,7 @@ import org.junit.jupiter.api.io.TempDir;
 class NodeWarmPoolTest {
 
     private static final Duration CLIENT_TIMEOUT = Duration.ofSeconds(90);
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     @TempDir
     Path dir;
@@ -133,5 +139,56 @@ class NodeWarmPoolTest {
         assertTrue(arguments.contains("--spec") && !arguments.contains("--standby"), "a cold monitor: " + arguments);
         NodeSnapshotTest.awaitLog(node, "cold", 1000);
         node.stop("cold", io.aether.agentapi.StopVm.forced());
+    }
+
+    /** Asserts that a create with {@code body} answered 409 saying {@code text} and left no VM folder named {@code id}. */
+    private void assertRefused(ApiClient api, String id, String body, String text) throws Exception {
+        ApiClient.Reply r = api.post("/v1/vms", JSON.readTree(body));
+        assertEquals(409, r.status(), r.text());
+        assertTrue(JSON.readTree(r.body()).get("message").asText().contains(text), r.text());
+        assertFalse(Files.exists(data().resolve("vms").resolve(id)), "the refused VM's folder is left");
+    }
+
+    @Test
+    void aSnapshotRestoredThroughTheApiRunsInAStandbyMonitorAndARefusedOneLeavesTheStandbyReady() throws Exception {
+        VmRunCommandTest.requireKvm();
+        NodeAgent agent = NodeAgent.start(NodeAgentTest.options(data()).withCapacity(4, 1L << 30, 1.0).withWarmPool(1));
+        open.add(agent);
+        ApiClient api = ApiClient.unix(agent.socket(), CLIENT_TIMEOUT);
+        AgentClient node = new AgentClient(api);
+        awaitPool(node, p -> p.ready() == 1, "had a ready standby");
+        VmInfo source = node.create(NodeAgentTest.counter(), Map.of(), RestartPolicy.NEVER, "source", true);
+        NodeSnapshotTest.awaitLog(node, "source", 2000);
+        node.snapshot("source", "one", false);
+        String counted = new String(node.logs("source", 1 << 20), StandardCharsets.US_ASCII);
+        node.snapshot("source", "cut", false);
+        try (FileChannel state = FileChannel.open(data().resolve("vms/source/snapshots/cut/state"), StandardOpenOption.WRITE)) {
+            state.truncate(state.size() / 2);
+        }
+
+        awaitPool(node, p -> p.ready() == 1, "refilled");
+        List<Long> standby = standbyPids(source.pid());
+        assertEquals(1, standby.size(), "one standby monitor: " + standby);
+        assertRefused(api, "cut", "{\"id\": \"cut\", \"restore\": {\"vm\": \"source\", \"snapshot\": \"cut\"}}",
+                "cannot start cut: the standby monitor refused the spec or snapshot: snapshot: ");
+        assertEquals(1, node.node().pool().ready(), "the standby that refused is back in the pool");
+        assertEquals(standby, standbyPids(source.pid()), "the same standby, not a cold monitor nor a new one");
+
+        VmInfo copy = node.restore("source", "one", false, "copy");
+        assertEquals("running", copy.state());
+        assertEquals(standby.getFirst(), copy.pid(), "the snapshot runs in the standby monitor seen before");
+        assertEquals(node.get("source").spec(), copy.spec(), "a restored VM has its snapshot's spec");
+        String after = NodeSnapshotTest.awaitLog(node, "copy", 1000);
+        assertFalse(after.startsWith(StubGuest.MESSAGE), "the restored guest does not start over");
+        VmSnapshotRestoreTest.assertCountedInOrder(counted + after);
+        assertEquals("paused", node.pause("copy").state()); // it burns a CPU
+
+        awaitPool(node, p -> p.ready() == 1, "refilled");
+        List<Long> next = standbyPids(source.pid(), copy.pid());
+        assertRefused(api, "again", "{\"id\": \"again\", \"restore\": {\"vm\": \"source\", \"snapshot\": \"one\"}}",
+                "this snapshot is already restored and running (monitor process " + copy.pid() + ")");
+        assertEquals(next, standbyPids(source.pid(), copy.pid()), "the standby that refused waits on");
+        assertEquals(1, node.node().pool().ready());
+        assertEquals(List.of("copy", "source"), node.list().vms().stream().map(VmInfo::id).toList());
     }
 }

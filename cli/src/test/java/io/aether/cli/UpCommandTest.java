@@ -114,6 +114,12 @@ class UpCommandTest {
         assertTrue(submitted.out().startsWith("Job hello-stub version 1 submitted."), submitted.out());
         assertTrue(submitted.out().contains("hello-stub.0  n1"), submitted.out());
 
+        // up made an admin client identity: a certificate of its own key, recorded with role admin.
+        assertTrue(Files.readString(dir.resolve("data/admin/client.crt")).startsWith("-----BEGIN CERTIFICATE-----"));
+        assertEquals("admin admin false", ApiClient.unix(controllerSocket, Duration.ofSeconds(30)).get("/v1/clients").json(JsonNode.class)
+                .path("clients").valueStream().map(c -> c.path("name").asText() + " " + c.path("role").asText() + " " + c.path("revoked").asBoolean())
+                .reduce("", (a, b) -> a + b));
+
         AgentClient node = new AgentClient(ApiClient.unix(dir.resolve("data/node/node.sock"), Duration.ofSeconds(90)));
         Map<String, VmInfo> first = await(node, vms -> running(vms, "hello-stub.0", "hello-stub.1"), "two VMs running");
         ApiClient controller = ApiClient.unix(controllerSocket, Duration.ofSeconds(30));
@@ -211,5 +217,106 @@ class UpCommandTest {
         assertEquals("aether node drain: 409 conflict: node n1 is revoked" + System.lineSeparator(), again.err());
         String events = ApiClient.unix(Path.of(socket), Duration.ofSeconds(30)).get("/v1/events?after=0").requireOk().text();
         assertTrue(events.contains("\"NODE_REVOKED\""), events);
+    }
+
+    /** A job spec named roll: two replicas of the count stub, {@code boot} and {@code memory} telling versions apart. */
+    private Path rollSpec(String file, String boot, String memory, int healthTimeoutSeconds) throws IOException {
+        return Files.writeString(dir.resolve(file), ("{\"name\":\"roll\",\"workload\":{\"vm\":{\"boot\":%s,\"memory\":\"%s\"}},"
+                + "\"resources\":{\"vcpus\":1,\"memory\":\"32M\"},\"replicas\":2,\"rollout\":{\"batch\":1,\"healthTimeoutSeconds\":%d}}")
+                .formatted(boot, memory, healthTimeoutSeconds));
+    }
+
+    /** The job's answer from the controller once {@code done} holds for it (polled for at most 120 s). */
+    private static JsonNode awaitJob(ApiClient controller, String name, Predicate<JsonNode> done, String what) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        while (true) {
+            JsonNode job = controller.get("/v1/jobs/" + name).json(JsonNode.class);
+            if (done.test(job)) return job;
+            assertTrue(System.nanoTime() < deadline, "never " + what + ": " + job);
+            Thread.sleep(300);
+        }
+    }
+
+    private static boolean allRunning(JsonNode job, long version) {
+        JsonNode allocations = job.path("allocations");
+        return allocations.size() == job.path("job").path("spec").path("replicas").asInt()
+                && allocations.valueStream().allMatch(a -> a.path("state").asText().equals("running") && a.path("version").asLong() == version);
+    }
+
+    /**
+     * Updates through {@code aether job run}: a new version rolls out a replica at a time and
+     * completes; a version whose kernel does not exist fails its health gate and the job goes back
+     * to the version before; {@code job logs} prints a replica's console; a job allowed to preempt
+     * stops a lower-priority one, which stays pending naming it, and one not allowed stays pending.
+     */
+    @Test
+    void updatesRollOutOrRollBackLogsShowTheConsoleAndPreemptionMakesRoom() throws Exception {
+        VmRunCommandTest.requireKvm();
+        up(freePort());
+        String socket = dir.resolve("data/controller/controller.sock").toString();
+        String nodeSocket = dir.resolve("data/node/node.sock").toString();
+        ApiClient controller = ApiClient.unix(Path.of(socket), Duration.ofSeconds(30));
+        AgentClient node = new AgentClient(ApiClient.unix(Path.of(nodeSocket), Duration.ofSeconds(90)));
+
+        assertEquals(0, run(new byte[0], aether("job", "run", rollSpec("v1.json", "{\"stub\":\"count\"}", "16M", 20).toString(), "--controller", socket)).status());
+        awaitJob(controller, "roll", job -> allRunning(job, 1), "version 1 running");
+        Map<String, VmInfo> first = await(node, vms -> running(vms, "roll.0", "roll.1"), "two VMs running");
+        VmRunCommandTest.Result logs = run(new byte[0], aether("job", "logs", "roll", "--replica", "1", "--bytes", "200", "--controller", socket, "--node", nodeSocket));
+        assertEquals(0, logs.status(), logs.err());
+        assertTrue(logs.out().contains("0123456789"), "the count stub's output: " + logs.out());
+        VmRunCommandTest.Result noReplica = run(new byte[0], aether("job", "logs", "roll", "--replica", "5", "--controller", socket, "--node", nodeSocket));
+        assertEquals("aether job logs: replica roll.5 runs on no node" + System.lineSeparator(), noReplica.err());
+
+        VmRunCommandTest.Result updated = run(new byte[0], aether("job", "run", rollSpec("v2.json", "{\"stub\":\"count\"}", "24M", 20).toString(),
+                "--controller", socket));
+        assertTrue(updated.out().startsWith("Job roll version 2 submitted."), updated.out() + updated.err());
+        awaitJob(controller, "roll", job -> job.path("job").path("rollout").path("status").asText().equals("complete") && allRunning(job, 2), "version 2 rolled out");
+        Map<String, VmInfo> second = await(node, vms -> running(vms, "roll.0", "roll.1"), "two VMs of version 2 running");
+        for (String id : first.keySet()) assertTrue(first.get(id).pid() != second.get(id).pid(), id + " was not replaced");
+        VmRunCommandTest.Result status = run(new byte[0], aether("job", "status", "roll", "--controller", socket));
+        assertTrue(status.out().contains("Rollout: version 1 to 2, complete (2 of 2 replicas on version 2)"), status.out());
+
+        VmRunCommandTest.Result broken = run(new byte[0], aether("job", "run", rollSpec("v3.json", "{\"kernel\":\"/nonexistent/vmlinuz\"}", "24M", 3).toString(),
+                "--controller", socket));
+        assertTrue(broken.out().startsWith("Job roll version 3 submitted."), broken.out() + broken.err());
+        JsonNode back = awaitJob(controller, "roll", job -> job.path("job").path("rollout").path("status").asText().equals("rolled back") && allRunning(job, 2),
+                "version 3 rolled back");
+        assertEquals(2, back.path("job").path("version").asLong(), back.toString());
+        assertTrue(back.path("job").path("rollout").path("reason").asText().startsWith("replica roll.0 "), back.toString());
+        assertEquals("count", back.path("job").path("spec").path("workload").path("vm").path("boot").path("stub").asText(), back.toString());
+        String events = controller.get("/v1/events?after=0").requireOk().text();
+        for (String kind : List.of("ROLLOUT_STARTED", "ROLLOUT_BATCH", "ROLLOUT_COMPLETED", "ROLLOUT_ROLLED_BACK")) assertTrue(events.contains(kind), kind + " in " + events);
+        status = run(new byte[0], aether("job", "status", "roll", "--controller", socket));
+        assertTrue(status.out().contains("Rollout: version 2 to 3, rolled back: replica roll.0 "), status.out());
+
+        assertEquals(0, run(new byte[0], aether("job", "stop", "roll", "--controller", socket)).status());
+        await(node, Map::isEmpty, "the VMs removed");
+        int vcpus = controller.get("/v1/nodes").json(JsonNode.class).path("nodes").get(0).path("vcpus").asInt();
+        String job = "{\"name\":\"%s\",\"workload\":{\"vm\":{\"boot\":{\"stub\":\"count\"},\"memory\":\"16M\"}},\"resources\":{\"vcpus\":%d,\"memory\":\"32M\"},"
+                + "\"priority\":%d,\"preempt\":%b}";
+        assertEquals(0, run(new byte[0], aether("job", "run", Files.writeString(dir.resolve("filler.json"), job.formatted("filler", vcpus, 1, false)).toString(),
+                "--controller", socket)).status());
+        await(node, vms -> running(vms, "filler.0"), "the filler running");
+        VmRunCommandTest.Result polite = run(new byte[0], aether("job", "run", Files.writeString(dir.resolve("polite.json"), job.formatted("polite", 1, 10, false))
+                .toString(), "--controller", socket));
+        assertTrue(polite.out().contains("Pending: 1 of 1 replicas have no node: 1 node without 1 vCPUs and 32M free"), polite.out() + polite.err());
+        assertEquals(0, run(new byte[0], aether("job", "stop", "polite", "--controller", socket)).status());
+        assertTrue(running(await(node, vms -> vms.containsKey("filler.0"), "the filler"), "filler.0"), "without preempt nothing was stopped");
+
+        assertEquals(0, run(new byte[0], aether("job", "run", Files.writeString(dir.resolve("urgent.json"), job.formatted("urgent", 1, 10, true)).toString(),
+                "--controller", socket)).status());
+        await(node, vms -> running(vms, "urgent.0"), "the urgent job running instead of the filler");
+        JsonNode filler = awaitJob(controller, "filler", j -> j.path("job").path("pending").asText().startsWith("1 of 1 replicas have no node: preempted by urgent; "),
+                "the filler pending");
+        assertEquals(0, filler.path("allocations").size(), filler.toString());
+
+        Path huge = Files.writeString(dir.resolve("huge.json"), job.formatted("huge", vcpus + 1, 0, false));
+        VmRunCommandTest.Result strict = run(new byte[0], aether("job", "run", "--strict", huge.toString(), "--controller", socket));
+        assertEquals(1, strict.status());
+        assertEquals("aether job run: " + huge + ": 409 conflict: job huge can never fit: 1 node smaller than " + (vcpus + 1) + " vCPUs and 32M"
+                + System.lineSeparator(), strict.err());
+        assertEquals(404, controller.get("/v1/jobs/huge").status(), "nothing was submitted");
+        VmRunCommandTest.Result lenient = run(new byte[0], aether("job", "run", huge.toString(), "--controller", socket));
+        assertTrue(lenient.out().contains("Pending: 1 of 1 replicas have no node: 1 node without " + (vcpus + 1) + " vCPUs"), lenient.out() + lenient.err());
     }
 }

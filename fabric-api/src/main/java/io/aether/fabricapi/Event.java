@@ -19,7 +19,21 @@ public record Event(long sequence, Instant at, Kind kind, String subject, String
         TOKEN_CREATED, NODE_JOINED, NODE_DRAINED, NODE_REVOKED, JOB_SUBMITTED, JOB_UPDATED, JOB_STOPPED, JOB_PENDING, ALLOCATION_PLACED,
         ALLOCATION_PREEMPTED, ALLOCATION_STOPPED,
         /** A node reported a new state of an allocation's VM (running, failed with the reason, ...). */
-        ALLOCATION_REPORTED
+        ALLOCATION_REPORTED,
+        /** An update began replacing a job's replicas, a batch at a time. */
+        ROLLOUT_STARTED,
+        /** A rollout stopped a batch of replicas so that they come back on the new version. */
+        ROLLOUT_BATCH,
+        /** Every replica of the job runs the new version. */
+        ROLLOUT_COMPLETED,
+        /** A new replica failed its health gate; the rollout stopped where it was. */
+        ROLLOUT_FAILED,
+        /** A new replica failed its health gate; the job went back to its previous version. */
+        ROLLOUT_ROLLED_BACK,
+        /** A client identity was issued with its role (read, operate, admin). */
+        CLIENT_ADDED,
+        /** A client identity's certificate is refused from now on. */
+        CLIENT_REVOKED
     }
 
     public Event {

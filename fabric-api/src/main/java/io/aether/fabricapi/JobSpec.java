@@ -35,10 +35,11 @@ import java.util.regex.Pattern;
  * @param preempt whether this job may stop lower-priority replicas to fit
  * @param restart what a node does when a replica ends
  * @param rollout how an update replaces running replicas
+ * @param volumes disks each replica of a microVM job has of its own, kept across its restarts
  */
 public record JobSpec(String name, Workload workload, Resources resources, int replicas, SortedMap<String, String> constraints,
                       List<String> affinity, List<String> antiAffinity, Placement placement, Optional<String> spreadBy,
-                      int priority, boolean preempt, Restart restart, Rollout rollout) {
+                      int priority, boolean preempt, Restart restart, Rollout rollout, List<Volume> volumes) {
 
     /** Job names and node labels: they appear in API paths, so the HTTP module's parameter rule, in lower case. */
     public static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,62}");
@@ -50,6 +51,11 @@ public record JobSpec(String name, Workload workload, Resources resources, int r
     public static final int MAX_LABELS = 32;
     public static final int MAX_AFFINITIES = 32;
     public static final ByteSize MODEL_DEFAULT_MEMORY = ByteSize.ofMiB(512);
+    public static final int MAX_VOLUMES = 8;
+    /** A volume's name inside its job: short, so that with the job's name and the replica's index it still names a node's volume. */
+    public static final Pattern VOLUME_NAME = Pattern.compile("[a-z0-9][a-z0-9-]{0,15}");
+    /** What one replica's volume may take of a node's disk: sparse, but counted whole against the node's volume capacity. */
+    public static final ByteSize MAX_VOLUME_SIZE = ByteSize.ofMiB(1024 * 1024);
 
     /** What runs. */
     public sealed interface Workload {
@@ -80,6 +86,21 @@ public record JobSpec(String name, Workload workload, Resources resources, int r
                     throw new FieldException("workload.model.ref", "'" + printable(ref) + "' is not a branch, tag or commit id");
                 }
             }
+        }
+    }
+
+    /**
+     * A raw disk image each replica has of its own, created on the node the replica is first
+     * placed on and attached to its VM as a virtio disk.
+     *
+     * @param name its name in the job: {@link #VOLUME_NAME}
+     * @param size a whole number of MiB, 1 MiB to {@link #MAX_VOLUME_SIZE}
+     * @param readOnly whether the VM sees it read-only
+     */
+    public record Volume(String name, ByteSize size, boolean readOnly) {
+        public Volume {
+            Objects.requireNonNull(name, "name");
+            Objects.requireNonNull(size, "size");
         }
     }
 
@@ -130,6 +151,7 @@ public record JobSpec(String name, Workload workload, Resources resources, int r
         Objects.requireNonNull(spreadBy, "spreadBy");
         Objects.requireNonNull(restart, "restart");
         Objects.requireNonNull(rollout, "rollout");
+        volumes = List.copyOf(volumes);
         if (!NAME.matcher(name).matches()) throw new FieldException("name", "'" + printable(name) + "' is not a name (" + NAME.pattern() + ")");
         if (workload instanceof Workload.Vm(VmSpec vm)) {
             if (resources.vcpus() < vm.vcpus()) {
@@ -159,6 +181,14 @@ public record JobSpec(String name, Workload workload, Resources resources, int r
         if (rollout.canaryPercent() > 0 && !(workload instanceof Workload.Model)) {
             throw new FieldException("rollout.canaryPercent", "a canary is for model workloads only");
         }
+        requireVolumes(volumes, workload);
+    }
+
+    /** A spec without volumes: what every job was before they existed. */
+    public JobSpec(String name, Workload workload, Resources resources, int replicas, SortedMap<String, String> constraints,
+                   List<String> affinity, List<String> antiAffinity, Placement placement, Optional<String> spreadBy,
+                   int priority, boolean preempt, Restart restart, Rollout rollout) {
+        this(name, workload, resources, replicas, constraints, affinity, antiAffinity, placement, spreadBy, priority, preempt, restart, rollout, List.of());
     }
 
     /** A job of one replica with the defaults for everything but its workload and resources. */
@@ -173,23 +203,43 @@ public record JobSpec(String name, Workload workload, Resources resources, int r
     }
 
     public JobSpec withReplicas(int value) {
-        return new JobSpec(name, workload, resources, value, constraints, affinity, antiAffinity, placement, spreadBy, priority, preempt, restart, rollout);
+        return new JobSpec(name, workload, resources, value, constraints, affinity, antiAffinity, placement, spreadBy, priority, preempt, restart, rollout, volumes);
     }
 
     public JobSpec withPriority(int value, boolean mayPreempt) {
-        return new JobSpec(name, workload, resources, replicas, constraints, affinity, antiAffinity, placement, spreadBy, value, mayPreempt, restart, rollout);
+        return new JobSpec(name, workload, resources, replicas, constraints, affinity, antiAffinity, placement, spreadBy, value, mayPreempt, restart, rollout, volumes);
     }
 
     public JobSpec withPlacement(Placement value, Optional<String> spreadLabel) {
-        return new JobSpec(name, workload, resources, replicas, constraints, affinity, antiAffinity, value, spreadLabel, priority, preempt, restart, rollout);
+        return new JobSpec(name, workload, resources, replicas, constraints, affinity, antiAffinity, value, spreadLabel, priority, preempt, restart, rollout, volumes);
     }
 
     public JobSpec withConstraints(Map<String, String> value) {
-        return new JobSpec(name, workload, resources, replicas, new TreeMap<>(value), affinity, antiAffinity, placement, spreadBy, priority, preempt, restart, rollout);
+        return new JobSpec(name, workload, resources, replicas, new TreeMap<>(value), affinity, antiAffinity, placement, spreadBy, priority, preempt, restart, rollout, volumes);
     }
 
     public JobSpec withAffinity(List<String> prefer, List<String> avoid) {
-        return new JobSpec(name, workload, resources, replicas, constraints, prefer, avoid, placement, spreadBy, priority, preempt, restart, rollout);
+        return new JobSpec(name, workload, resources, replicas, constraints, prefer, avoid, placement, spreadBy, priority, preempt, restart, rollout, volumes);
+    }
+
+    private static void requireVolumes(List<Volume> volumes, Workload workload) {
+        if (volumes.isEmpty()) return;
+        if (!(workload instanceof Workload.Vm)) throw new FieldException("volumes", "volumes are for microVM workloads only");
+        if (volumes.size() > MAX_VOLUMES) throw new FieldException("volumes", volumes.size() + " volumes are more than " + MAX_VOLUMES);
+        for (int i = 0; i < volumes.size(); i++) {
+            Volume v = volumes.get(i);
+            String at = "volumes[" + i + "]";
+            if (!VOLUME_NAME.matcher(v.name()).matches()) {
+                throw new FieldException(at + ".name", "'" + printable(v.name()) + "' is not a volume name (" + VOLUME_NAME.pattern() + ")");
+            }
+            for (int j = 0; j < i; j++) {
+                if (volumes.get(j).name().equals(v.name())) throw new FieldException(at + ".name", v.name() + " is named twice");
+            }
+            long mib = ByteSize.ofMiB(1).bytes();
+            if (v.size().bytes() < mib || v.size().bytes() % mib != 0 || v.size().bytes() > MAX_VOLUME_SIZE.bytes()) {
+                throw new FieldException(at + ".size", v.size() + " is not a whole number of MiB from 1M to " + MAX_VOLUME_SIZE);
+            }
+        }
     }
 
     private static void requireNames(String field, List<String> names) {

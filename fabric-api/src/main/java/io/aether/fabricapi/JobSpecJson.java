@@ -6,6 +6,7 @@ import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.aether.common.ByteSize;
 import io.aether.common.FieldException;
@@ -32,14 +33,16 @@ import java.util.TreeMap;
  * <pre>{@code
  * {"name": "hello", "workload": {"vm": {"boot": {"stub": "hello"}}}, "replicas": 2,
  *  "constraints": {"zone": "lab"}, "antiAffinity": ["hello"], "placement": "spread",
- *  "priority": 10, "restart": "on-failure", "rollout": {"batch": 1, "healthTimeoutSeconds": 60}}
+ *  "priority": 10, "restart": "on-failure", "rollout": {"batch": 1, "healthTimeoutSeconds": 60},
+ *  "volumes": [{"name": "data", "size": "64M", "readOnly": false}]}
  * }</pre>
  *
  * Only {@code name} and {@code workload} are required. Like {@link VmSpecJson}, reading refuses by
  * name any field it does not know, a field given twice and a value of the wrong kind; the VM's
  * own fields are read by {@link VmSpecJson} and their errors are named under {@code workload.vm}.
  * {@link #write} is canonical: the same spec is always the same text, fields in a fixed order,
- * every default written, so it can go into a replicated log.
+ * every default written (but {@code volumes}, written only when there are some, so that the
+ * specs logged before volumes existed keep their text), so it can go into a replicated log.
  */
 public final class JobSpecJson {
 
@@ -85,6 +88,11 @@ public final class JobSpecJson {
         JobSpec.Rollout rollout = spec.rollout();
         root.putObject("rollout").put("batch", rollout.batch()).put("healthTimeoutSeconds", rollout.healthTimeout().toSeconds())
                 .put("autoRollback", rollout.autoRollback()).put("canaryPercent", rollout.canaryPercent());
+        // Written only when there are some, so that the canonical form of a job without volumes stays as it was.
+        if (!spec.volumes().isEmpty()) {
+            ArrayNode volumes = root.putArray("volumes");
+            spec.volumes().forEach(v -> volumes.addObject().put("name", v.name()).put("size", v.size().toString()).put("readOnly", v.readOnly()));
+        }
         return root;
     }
 
@@ -114,7 +122,7 @@ public final class JobSpecJson {
     /** Reads a spec already parsed as part of a larger document; errors name fields from the spec's root. */
     public static JobSpec read(JsonNode tree) {
         Obj root = Obj.of("", tree, "name", "workload", "resources", "replicas", "constraints", "affinity", "antiAffinity",
-                "placement", "spreadBy", "priority", "preempt", "restart", "rollout");
+                "placement", "spreadBy", "priority", "preempt", "restart", "rollout", "volumes");
         String name = root.text("name").orElseThrow(() -> new FieldException("name", "missing"));
         JobSpec.Workload workload = workload(root.object("workload", "vm", "model")
                 .orElseThrow(() -> new FieldException("workload", "missing")));
@@ -136,7 +144,7 @@ public final class JobSpecJson {
                 root.text("placement").map(v -> choice("placement", JobSpec.Placement.values(), v)).orElse(JobSpec.Placement.BINPACK),
                 root.text("spreadBy"), root.whole("priority").orElse(0), root.bool("preempt").orElse(false),
                 root.text("restart").map(v -> choice("restart", JobSpec.Restart.values(), v)).orElse(JobSpec.Restart.ON_FAILURE),
-                rollout);
+                rollout, root.objects("volumes", JobSpec.MAX_VOLUMES, "name", "size", "readOnly").stream().map(JobSpecJson::volume).toList());
     }
 
     private static JobSpec.Workload workload(Obj workload) {
@@ -160,6 +168,11 @@ public final class JobSpecJson {
             throw new FieldException("workload.model.repository", "'" + JobSpec.printable(url) + "' is not a URL");
         }
         return new JobSpec.Workload.Model(repository, m.text("ref").orElseThrow(() -> new FieldException("workload.model.ref", "missing")));
+    }
+
+    private static JobSpec.Volume volume(Obj v) {
+        return new JobSpec.Volume(v.text("name").orElseThrow(() -> new FieldException(v.field("name"), "missing")),
+                v.size("size").orElseThrow(() -> new FieldException(v.field("size"), "missing (such as \"64M\")")), v.bool("readOnly").orElse(false));
     }
 
     /** One object of the spec at {@code path}, all of whose fields are known; JSON null counts as absent. */
@@ -225,6 +238,17 @@ public final class JobSpecJson {
                 }
                 throw new FieldException(field(name), "expected a size such as \"256M\" or a number of bytes, got " + kind(v));
             });
+        }
+
+        /** An array of at most {@code max} objects whose fields are {@code known}, each named by its index ({@code volumes[0]}). */
+        List<Obj> objects(String name, int max, String... known) {
+            Optional<JsonNode> array = value(name);
+            if (array.isEmpty()) return List.of();
+            if (!array.get().isArray()) throw new FieldException(field(name), "expected an array, got " + kind(array.get()));
+            if (array.get().size() > max) throw new FieldException(field(name), array.get().size() + " are more than " + max);
+            List<Obj> out = new ArrayList<>();
+            for (int i = 0; i < array.get().size(); i++) out.add(of(field(name) + "[" + i + "]", array.get().get(i), known));
+            return out;
         }
 
         List<String> texts(String name) {

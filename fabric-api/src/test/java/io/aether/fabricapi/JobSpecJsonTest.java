@@ -124,7 +124,14 @@ class JobSpecJsonTest {
                 Map.entry("{\"name\":\"a\"," + model + ",\"restart\":\"sometimes\"}", "restart"),
                 Map.entry("{\"name\":\"a\"," + model + ",\"resources\":{\"memory\":\"lots\"}}", "resources.memory"),
                 Map.entry("{\"name\":\"a\"," + model + ",\"rollout\":{\"healthTimeoutSeconds\":0}}", "rollout.healthTimeout"),
-                Map.entry("{\"name\":\"a\"," + model + ",\"rollout\":{\"canaryPercent\":101}}", "rollout.canaryPercent")));
+                Map.entry("{\"name\":\"a\"," + model + ",\"rollout\":{\"canaryPercent\":101}}", "rollout.canaryPercent"),
+                Map.entry("{\"name\":\"a\"," + vm + ",\"volumes\":{\"name\":\"data\"}}", "volumes"),
+                Map.entry("{\"name\":\"a\"," + vm + ",\"volumes\":[" + "{\"name\":\"v\",\"size\":\"1M\"},".repeat(8) + "{\"name\":\"w\",\"size\":\"1M\"}]}", "volumes"),
+                Map.entry("{\"name\":\"a\"," + vm + ",\"volumes\":[{\"name\":\"data\",\"size\":\"lots\"}]}", "volumes[0].size"),
+                Map.entry("{\"name\":\"a\"," + vm + ",\"volumes\":[{\"name\":\"data\"}]}", "volumes[0].size"),
+                Map.entry("{\"name\":\"a\"," + vm + ",\"volumes\":[{\"name\":\"data\",\"size\":\"1M\"},{\"name\":\"Logs!\",\"size\":\"1M\"}]}", "volumes[1].name"),
+                Map.entry("{\"name\":\"a\"," + vm + ",\"volumes\":[{\"name\":\"data\",\"size\":\"1M\",\"mode\":\"rw\"}]}", "volumes[0].mode"),
+                Map.entry("{\"name\":\"a\"," + vm + ",\"volumes\":[{\"name\":\"data\",\"size\":\"1M\",\"readOnly\":\"yes\"}]}", "volumes[0].readOnly")));
         cases.forEach((json, field) -> {
             assertEquals(field, refusal(json).field(), json);
             try {
@@ -133,6 +140,20 @@ class JobSpecJsonTest {
                 throw new AssertionError(e);
             }
         });
+    }
+
+    @Test
+    void volumesAreWrittenInTheirOrderAndReadBackAndAJobWithoutThemWritesNone() {
+        String json = "{\"name\":\"db\",\"workload\":{\"vm\":{\"boot\":{\"stub\":\"hello\"}}},"
+                + "\"volumes\":[{\"name\":\"data\",\"size\":\"64M\"},{\"name\":\"seed\",\"size\":2097152,\"readOnly\":true}]}";
+        JobSpec spec = JobSpecJson.read(json);
+        assertEquals(List.of(new JobSpec.Volume("data", ByteSize.ofMiB(64), false), new JobSpec.Volume("seed", ByteSize.ofMiB(2), true)), spec.volumes());
+        String written = JobSpecJson.write(spec);
+        assertTrue(written.endsWith(",\"volumes\":[{\"name\":\"data\",\"size\":\"64M\",\"readOnly\":false},"
+                + "{\"name\":\"seed\",\"size\":\"2M\",\"readOnly\":true}]}"), written);
+        assertEquals(spec, JobSpecJson.read(written));
+        assertEquals(spec.volumes(), spec.withReplicas(3).withPriority(5, true).volumes(), "changing another field keeps the volumes");
+        assertFalse(FULL_JSON.contains("volumes"));
     }
 
     /** What only the parser can see: relations between fields that the schema does not express. */
@@ -149,6 +170,13 @@ class JobSpecJsonTest {
                 refusal("{\"name\":\"a\",\"workload\":{\"vm\":{\"boot\":{\"stub\":\"hello\"}},\"model\":{\"repository\":\"https://h/r\",\"ref\":\"m\"}}}").getMessage());
         assertEquals("workload.vm.memory: 1M is too small (at least 16M)",
                 refusal("{\"name\":\"a\",\"workload\":{\"vm\":{\"boot\":{\"stub\":\"hello\"},\"memory\":\"1M\"}}}").getMessage());
+        assertEquals("volumes[0].size: 3 is not a whole number of MiB from 1M to 1024G",
+                refusal("{\"name\":\"a\"," + vm + ",\"volumes\":[{\"name\":\"data\",\"size\":\"3\"}]}").getMessage());
+        assertEquals("volumes[0].size", refusal("{\"name\":\"a\"," + vm + ",\"volumes\":[{\"name\":\"data\",\"size\":\"2048G\"}]}").field());
+        assertEquals("volumes[1].name: data is named twice",
+                refusal("{\"name\":\"a\"," + vm + ",\"volumes\":[{\"name\":\"data\",\"size\":\"1M\"},{\"name\":\"data\",\"size\":\"2M\"}]}").getMessage());
+        assertEquals("volumes: volumes are for microVM workloads only", refusal("{\"name\":\"a\",\"workload\":{\"model\":{\"repository\":\"https://h/r\","
+                + "\"ref\":\"m\"}},\"volumes\":[{\"name\":\"data\",\"size\":\"1M\"}]}").getMessage());
         assertEquals("affinity[1]: b is named twice", refusal("{\"name\":\"a\"," + vm + ",\"affinity\":[\"b\",\"b\"]}").getMessage());
     }
 

@@ -49,14 +49,25 @@ sealed interface Command {
 
     /**
      * What a node reports of its allocations: {@code states} maps an allocation id to its VM's
-     * state ({@code running}, or {@code failed: reason}). Only allocations placed on that node
-     * count; the rest of a report is stale and ignored.
+     * state ({@code running}, or {@code failed: reason}); {@code serving}, a running model
+     * allocation's id to where it serves which commit. Only allocations placed on that node count,
+     * and only if the node had reconciled to a desired state ({@code revision}) that holds them as
+     * they are now placed; the rest of a report is stale (about a VM that an update has since
+     * replaced, say) and ignored.
      */
-    record ReportAllocations(String node, SortedMap<String, String> states, Instant at) implements Command {
+    record ReportAllocations(String node, long revision, SortedMap<String, String> states, SortedMap<String, FabricState.Serving> serving,
+                             Instant at) implements Command {
         public ReportAllocations {
             Objects.requireNonNull(node, "node");
+            if (revision < 0) throw new IllegalArgumentException("revision: " + revision + " is negative");
             states = Collections.unmodifiableSortedMap(new TreeMap<>(states));
+            serving = Collections.unmodifiableSortedMap(new TreeMap<>(serving));
             Objects.requireNonNull(at, "at");
+        }
+
+        /** A report of VMs only. */
+        ReportAllocations(String node, long revision, SortedMap<String, String> states, Instant at) {
+            this(node, revision, states, new TreeMap<>(), at);
         }
     }
 
@@ -79,10 +90,64 @@ sealed interface Command {
         }
     }
 
+    /**
+     * A controller's certificate authority joins those whose node certificates every controller
+     * accepts; a controller proposes its own when it starts.
+     *
+     * @param certificate the CA certificate, DER in base64
+     */
+    record AddAuthority(String controller, String certificate, Instant at) implements Command {
+        /** An ML-DSA-65 CA certificate is about 5.6 KB, 7.5 K characters of base64. */
+        static final int MAX_CERTIFICATE_CHARS = 16_384;
+
+        public AddAuthority {
+            Objects.requireNonNull(controller, "controller");
+            if (certificate.isEmpty() || certificate.length() > MAX_CERTIFICATE_CHARS || !certificate.matches("[A-Za-z0-9+/=]+")) {
+                throw new IllegalArgumentException("certificate: not a base64 certificate of at most " + MAX_CERTIFICATE_CHARS + " characters");
+            }
+            Objects.requireNonNull(at, "at");
+        }
+    }
+
+    /**
+     * A client identity is recorded with its role before a certificate is issued for it; names are
+     * never reused, so a revoked name stays refused.
+     *
+     * @param role {@code read}, {@code operate} or {@code admin}
+     * @param keyId the SHA-256 of the client's public key, hex
+     */
+    record AddClient(String name, String role, String keyId, Instant at) implements Command {
+        public AddClient {
+            if (!name.matches("[a-z0-9][a-z0-9._-]{0,62}")) throw new IllegalArgumentException("name: '" + name + "' is not 1 to 63 of a-z 0-9 . _ - (starting with a letter or digit)");
+            if (!List.of("read", "operate", "admin").contains(role)) throw new IllegalArgumentException("role: '" + role + "' is not read, operate or admin");
+            if (!keyId.matches("[0-9a-f]{64}")) throw new IllegalArgumentException("keyId: not 64 lower-case hex digits");
+            Objects.requireNonNull(at, "at");
+        }
+    }
+
+    /** A client identity's certificate is refused from now on, at every controller. */
+    record RevokeClient(String name, Instant at) implements Command {
+        public RevokeClient {
+            Objects.requireNonNull(name, "name");
+            Objects.requireNonNull(at, "at");
+        }
+    }
+
     /** A new job, or a new version of one. */
     record SubmitJob(JobSpec spec, Instant at) implements Command {
         public SubmitJob {
             Objects.requireNonNull(spec, "spec");
+            Objects.requireNonNull(at, "at");
+        }
+    }
+
+    /**
+     * One step of the job's rolling update, as {@link Rollouts#decide} finds it at {@code at}:
+     * the next batch replaced, the rollout completed, failed or rolled back, or nothing.
+     */
+    record AdvanceRollout(String job, Instant at) implements Command {
+        public AdvanceRollout {
+            Objects.requireNonNull(job, "job");
             Objects.requireNonNull(at, "at");
         }
     }

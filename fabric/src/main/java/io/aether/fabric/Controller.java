@@ -19,7 +19,9 @@ import io.aether.http.Listener;
 import io.aether.http.Request;
 import io.aether.http.Response;
 import io.aether.http.Router;
+import io.aether.security.CertificateAuthority;
 import io.aether.security.KeyId;
+import java.security.cert.X509Certificate;
 import java.io.IOException;
 import java.security.SecureRandom;
 import java.time.Clock;
@@ -47,17 +49,18 @@ import java.util.logging.Logger;
  * GET    /v1/nodes              {"nodes": [...]}
  * GET    /v1/jobs               {"jobs": [...]}: each with its spec, version and pending reason
  * GET    /v1/jobs/{name}        {"job": ..., "allocations": [...]}; 404 for an unknown job
- * POST   /v1/jobs               a job spec (JSON); 201 {"job": NAME, "version": N}; 400 naming the field
+ * POST   /v1/jobs[?strict=true] a job spec (JSON); 201 {"job": NAME, "version": N}; 400 naming the field; 409 with strict if it can never fit
  * DELETE /v1/jobs/{name}        204; 404 for an unknown job
- * GET    /v1/allocations        {"allocations": [...]}
+ * GET    /v1/allocations        {"allocations": [...]}: each with its node's reported state, a running model's url and commit
  * GET    /v1/events?after=N     {"events": [...]}: at most 1,000 after sequence number N
  * POST   /v1/tokens             {"ttlSeconds": N}; 201 {"token": SECRET, "expires": ISO-8601}: a one-time join token
- * POST   /v1/nodes              a JoinRequest (agent-api); 201 {"node": NAME, "keyId": HEX}; 403 with the reason
+ * POST   /v1/nodes              a JoinRequest (agent-api); 201 {"node", "keyId", "certificate", "authority"}: the node's certificate; 403 with the reason
  * GET    /v1/nodes/{name}/desired   the node's DesiredVms (agent-api); 404 for an unknown node, 403 for a revoked one
  * POST   /v1/nodes/{name}/reports   AllocationReports (agent-api); 204; 404 for an unknown node, 403 for a revoked one
  * POST   /v1/nodes/{name}/drain     {"node": NAME, "status": "DRAINING"}: no new work, its replicas move; 404, 409 if revoked
  * POST   /v1/nodes/{name}/revoke    {"node": NAME, "status": "REVOKED"}: refused from now on, its replicas move; 404
  * GET    /v1/nodes/pending      {"discovery": true|false, "pending": [...]}: nodes heard on the multicast group that have not joined
+ * GET    /openapi.json          the OpenAPI 3.1 document of all of the above
  * </pre>
  *
  * Reads are linearizable (through the leader), so a submit is seen by the next read on any
@@ -77,23 +80,35 @@ public final class Controller implements AutoCloseable {
     private final Clock clock;
     private final ScheduledExecutorService reconciler;
     private final HttpServer server;
+    /** What the router serves, as {@code METHOD TEMPLATE}: the OpenAPI document's test compares it with the document. */
+    private final List<String> servedRoutes;
     private final Object reconciling = new Object();
     private final JoinTokens tokens;
     private final NodeRegistration registration;
+    private final FabricTrust trust;
+    private final Access access;
+    private final ClientIdentities clients;
     /** Per node, when it last pulled or reported through this controller: not replicated, each controller sees its own nodes. */
     private final Map<String, Instant> lastContact = new ConcurrentHashMap<>();
     private final AtomicLong revokedRequests = new AtomicLong();
     /** Set once the API is up (a TLS listener's port is known only then); until then no node is listed as pending. */
     private volatile Optional<ControllerDiscovery> discovery = Optional.empty();
 
-    private Controller(ReplicatedFabric fabric, Clock clock, List<Listener> listeners, Duration reconcileEvery, Optional<MulticastGroup> group)
-            throws IOException {
+    private Controller(ReplicatedFabric fabric, ControllerConfig config, Clock clock, List<Listener> given, Duration reconcileEvery,
+            Optional<MulticastGroup> group) throws IOException {
         this.fabric = fabric;
         this.clock = clock;
-        this.tokens = new JoinTokens(fabric, clock, new SecureRandom());
+        this.trust = FabricTrust.open(fabric, config.dataDir(), config.self(), pinnedClients(given), clock);
+        this.access = new Access(trust);
+        List<Listener> listeners = given.stream().map(this::withFabricClients).toList();
+        Optional<String> tlsFingerprint = listeners.stream().filter(Listener.Tcp.class::isInstance).map(l -> ((Listener.Tcp) l).credentials().fingerprint()).findFirst();
+        this.tokens = new JoinTokens(fabric, clock, new SecureRandom(), tlsFingerprint);
+        this.clients = new ClientIdentities(fabric, trust, clock, tlsFingerprint);
         this.registration = new NodeRegistration(tokens);
         this.reconciler = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("fabric-reconciler").daemon().factory());
-        this.server = HttpServer.start(listeners, routes(), Limits.DEFAULTS);
+        Router router = clients.mount(routes()).guardedBy(access);
+        this.servedRoutes = router.routes();
+        this.server = HttpServer.start(listeners, router, Limits.DEFAULTS);
         this.discovery = group.flatMap(g -> startDiscovery(g, listeners));
         reconciler.scheduleWithFixedDelay(this::reconcileQuietly, reconcileEvery.toMillis(), reconcileEvery.toMillis(), TimeUnit.MILLISECONDS);
     }
@@ -120,7 +135,7 @@ public final class Controller implements AutoCloseable {
     static Controller start(ControllerConfig config, List<Listener> listeners, Duration reconcileEvery, Optional<MulticastGroup> group) throws IOException {
         ReplicatedFabric fabric = ReplicatedFabric.start(config);
         try {
-            return new Controller(fabric, Clock.systemUTC(), listeners, reconcileEvery, group);
+            return new Controller(fabric, config, Clock.systemUTC(), listeners, reconcileEvery, group);
         } catch (IOException | RuntimeException e) {
             fabric.close();
             throw e;
@@ -130,6 +145,33 @@ public final class Controller implements AutoCloseable {
     /** The TCP port of the API's TLS listener, if it has one. */
     public int port() {
         return server.port();
+    }
+
+    /**
+     * A TLS listener admits the fabric's node certificates (checked against the replicated state
+     * at each handshake), the fingerprints it was given pinned, and clients without a certificate
+     * for registration only ({@link Access}).
+     */
+    private Listener withFabricClients(Listener listener) {
+        return listener instanceof Listener.Tcp tcp ? new Listener.Tcp(tcp.host(), tcp.port(), tcp.credentials(), new Listener.ClientAuth.Checked(trust)) : listener;
+    }
+
+    private static Set<String> pinnedClients(List<Listener> listeners) {
+        Set<String> pinned = new HashSet<>();
+        for (Listener l : listeners) {
+            if (l instanceof Listener.Tcp(String host, int port, var credentials, Listener.ClientAuth.Pinned(Set<String> fingerprints))) pinned.addAll(fingerprints);
+        }
+        return pinned;
+    }
+
+    /** Client certificates refused at a handshake or a request since this controller started. */
+    long certificatesRefused() {
+        return trust.refused();
+    }
+
+    /** Requests refused for what their caller may not do since this controller started. */
+    long requestsRefused() {
+        return access.refused();
     }
 
     /** Node joins this controller refused since it started. */
@@ -163,17 +205,24 @@ public final class Controller implements AutoCloseable {
         return revokedRequests.get();
     }
 
+    List<String> servedRoutes() {
+        return servedRoutes;
+    }
+
     ReplicatedFabric fabric() {
         return fabric;
     }
 
     /**
-     * If this controller leads, plans and proposes what the scheduler decides; a plan that changes
-     * nothing is not proposed. The state machine checks the plan again when it applies it.
+     * If this controller leads, advances the rollouts that have a step to take, then plans and
+     * proposes what the scheduler decides; a plan that changes nothing is not proposed. The state
+     * machine checks each step and the plan again when it applies them.
      */
     void reconcile() throws IOException {
         synchronized (reconciling) {
             if (!fabric.isLeader()) return;
+            Instant now = clock.instant();
+            for (String job : fabric.readLocal(s -> Rollouts.due(s, now))) fabric.propose(new Command.AdvanceRollout(job, now));
             Command.Plan plan = fabric.readLocal(s -> Scheduler.plan(Scheduler.View.of(s)));
             if (plan.changesNothing(fabric.readLocal(FabricState::pending))) return;
             if (fabric.propose(new Command.ApplyPlan(plan, clock.instant())) instanceof Outcome.Refused(String reason)) {
@@ -184,6 +233,7 @@ public final class Controller implements AutoCloseable {
 
     private void reconcileQuietly() {
         try {
+            trust.record();
             reconcile();
         } catch (IOException | RuntimeException e) {
             LOG.log(Level.WARNING, "scheduling pass failed; the next one retries: " + e.getMessage());
@@ -224,9 +274,12 @@ public final class Controller implements AutoCloseable {
 
     private Response join(Request req) throws IOException {
         JoinRequest request = req.body(JoinRequest.class);
+        if (!trust.record()) throw new ApiError.Unavailable("this controller cannot issue node certificates now; try another", Duration.ofSeconds(5)).exception();
         if (registration.join(request) instanceof Outcome.Refused(String reason)) throw new ApiError.Forbidden("join refused: " + reason).exception();
         reconcile();
-        return new Response.Json(201, JsonNodeFactory.instance.objectNode().put("node", request.name()).put("keyId", NodeRegistration.keyId(request.key())));
+        X509Certificate certificate = trust.issueNode(request.name(), NodeRegistration.decode(request.keyBytes()));
+        return new Response.Json(201, JsonNodeFactory.instance.objectNode().put("node", request.name()).put("keyId", NodeRegistration.keyId(request.key()))
+                .put("certificate", CertificateAuthority.pem(certificate)).put("authority", CertificateAuthority.pem(trust.authorityCertificate())));
     }
 
     /** The nodes, each with when it last pulled or reported through this controller ({@code lastContact}, absent if never). */
@@ -281,10 +334,12 @@ public final class Controller implements AutoCloseable {
         String node = requireNode(req.param("name"));
         AllocationReports reports = req.body(AllocationReports.class);
         TreeMap<String, String> states = new TreeMap<>();
+        TreeMap<String, FabricState.Serving> serving = new TreeMap<>();
         for (AllocationReports.Report r : reports.reports()) {
             states.put(r.allocation(), r.reason() == null || r.reason().isEmpty() ? r.state() : r.state() + ": " + r.reason());
+            if (r.url() != null && r.commit() != null) serving.put(r.allocation(), new FabricState.Serving(r.url(), r.commit()));
         }
-        if (fabric.propose(new Command.ReportAllocations(node, states, clock.instant())) instanceof Outcome.Refused(String reason)) {
+        if (fabric.propose(new Command.ReportAllocations(node, reports.revision(), states, serving, clock.instant())) instanceof Outcome.Refused(String reason)) {
             throw new ApiError.NotFound(reason).exception();
         }
         return new Response.Empty(204);
@@ -331,6 +386,10 @@ public final class Controller implements AutoCloseable {
             spec = JobSpecJson.read(req.body(JsonNode.class));
         } catch (FieldException e) {
             throw new ApiError.BadRequest(e.field(), e.problem()).exception();
+        }
+        if (req.query("strict").filter("true"::equals).isPresent()) {
+            Optional<String> never = fabric.readLocal(s -> Scheduler.neverFits(spec, s.nodes.values()));
+            if (never.isPresent()) throw new ApiError.Conflict("job " + spec.name() + " can never fit: " + never.get()).exception();
         }
         Outcome outcome = fabric.propose(new Command.SubmitJob(spec, clock.instant()));
         if (outcome instanceof Outcome.Refused(String reason)) throw new ApiError.Conflict(reason).exception();

@@ -19,6 +19,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.function.Function;
 
@@ -56,14 +57,19 @@ final class FabricCodec {
                 o.put("key", c.key());
             }
             case Command.ReportAllocations c -> {
-                o.put("type", "report-allocations").put("node", c.node());
+                o.put("type", "report-allocations").put("node", c.node()).put("revision", c.revision());
                 ObjectNode states = o.putObject("states");
                 c.states().forEach(states::put);
+                if (!c.serving().isEmpty()) o.set("serving", serving(c.serving()));
             }
             case Command.DrainNode c -> o.put("type", "drain-node").put("node", c.node());
             case Command.RevokeNode c -> o.put("type", "revoke-node").put("node", c.node());
             case Command.SubmitJob c -> o.put("type", "submit-job").set("spec", JobSpecJson.tree(c.spec()));
             case Command.StopJob c -> o.put("type", "stop-job").put("job", c.job());
+            case Command.AdvanceRollout c -> o.put("type", "advance-rollout").put("job", c.job());
+            case Command.AddAuthority c -> o.put("type", "add-authority").put("controller", c.controller()).put("certificate", c.certificate());
+            case Command.AddClient c -> o.put("type", "add-client").put("name", c.name()).put("role", c.role()).put("keyId", c.keyId());
+            case Command.RevokeClient c -> o.put("type", "revoke-client").put("name", c.name());
             case Command.ApplyPlan c -> {
                 o.put("type", "apply-plan");
                 ArrayNode placements = o.putArray("placements");
@@ -89,11 +95,17 @@ final class FabricCodec {
         return switch (type) {
             case "create-token" -> new Command.CreateToken(text(o, "hash"), instant(o, "expires"), at);
             case "join-node" -> new Command.JoinNode(text(o, "tokenHash"), node(field(o, "node")), text(o, "key"), at);
-            case "report-allocations" -> new Command.ReportAllocations(text(o, "node"), labels(field(o, "states"), "states"), at);
+            // Reports logged before they carried the node's revision count whatever they say.
+            case "report-allocations" -> new Command.ReportAllocations(text(o, "node"), o.has("revision") ? number(o, "revision") : Long.MAX_VALUE,
+                    labels(field(o, "states"), "states"), o.has("serving") ? serving(field(o, "serving")) : new TreeMap<>(), at);
             case "drain-node" -> new Command.DrainNode(text(o, "node"), at);
             case "revoke-node" -> new Command.RevokeNode(text(o, "node"), at);
             case "submit-job" -> new Command.SubmitJob(JobSpecJson.read(field(o, "spec")), at);
             case "stop-job" -> new Command.StopJob(text(o, "job"), at);
+            case "advance-rollout" -> new Command.AdvanceRollout(text(o, "job"), at);
+            case "add-authority" -> new Command.AddAuthority(text(o, "controller"), text(o, "certificate"), at);
+            case "add-client" -> new Command.AddClient(text(o, "name"), text(o, "role"), text(o, "keyId"), at);
+            case "revoke-client" -> new Command.RevokeClient(text(o, "name"), at);
             case "apply-plan" -> new Command.ApplyPlan(new Command.Plan(list(o, "placements", FabricCodec::allocation),
                     list(o, "stops", v -> textValue(v, "stops")), list(o, "preemptions", v -> textValue(v, "preemptions")),
                     labels(field(o, "pending"), "pending")), at);
@@ -137,6 +149,22 @@ final class FabricCodec {
         state.keys.forEach(keys::put);
         ObjectNode actual = o.putObject("actual");
         state.actual.forEach(actual::put);
+        ObjectNode placed = o.putObject("placed");
+        state.placed.forEach((id, p) -> placed.putObject(id).put("version", p.version()).put("sequence", p.sequence()));
+        ObjectNode olderSpecs = o.putObject("olderSpecs");
+        state.olderSpecs.forEach((job, specs) -> {
+            ObjectNode versions = olderSpecs.putObject(job);
+            specs.forEach((version, spec) -> versions.set(Long.toString(version), JobSpecJson.tree(spec)));
+        });
+        ObjectNode preemptedBy = o.putObject("preemptedBy");
+        state.preemptedBy.forEach(preemptedBy::put);
+        ObjectNode rollouts = o.putObject("rollouts");
+        state.rollouts.forEach((job, r) -> rollouts.set(job, rollout(r)));
+        o.set("serving", serving(state.serving));
+        ObjectNode authorities = o.putObject("authorities");
+        state.authorities.forEach(authorities::put);
+        ObjectNode clients = o.putObject("clients");
+        state.clients.forEach((name, c) -> clients.putObject(name).put("role", c.role()).put("keyId", c.keyId()).put("revoked", c.revoked()));
         ArrayNode events = o.putArray("events");
         state.events.forEach(e -> events.add(event(e)));
         return bytes(o);
@@ -156,8 +184,47 @@ final class FabricCodec {
         // Snapshots written before nodes had identities and reports have neither map.
         if (o.has("keys")) state.keys.putAll(labels(field(o, "keys"), "keys"));
         if (o.has("actual")) state.actual.putAll(labels(field(o, "actual"), "actual"));
+        // Nor do those written before rolling updates have versions per allocation: theirs run their job's version.
+        if (o.has("placed")) {
+            field(o, "placed").fields().forEachRemaining(e -> state.placed.put(e.getKey(),
+                    new FabricState.Placed(number(e.getValue(), "version"), number(e.getValue(), "sequence"))));
+        }
+        if (o.has("olderSpecs")) {
+            field(o, "olderSpecs").fields().forEachRemaining(job -> {
+                TreeMap<Long, io.aether.fabricapi.JobSpec> specs = new TreeMap<>();
+                job.getValue().fields().forEachRemaining(v -> specs.put(version(v.getKey()), JobSpecJson.read(v.getValue())));
+                state.olderSpecs.put(job.getKey(), specs);
+            });
+        }
+        if (o.has("preemptedBy")) {
+            labels(field(o, "preemptedBy"), "preemptedBy").forEach((id, job) -> {
+                if (!id.matches(".+\\.[0-9]{1,9}")) throw new IllegalArgumentException("preemptedBy: '" + id.replaceAll("[^A-Za-z0-9.-]", "?") + "' is not a replica id");
+                state.preemptedBy.put(id, job);
+            });
+        }
+        if (o.has("rollouts")) field(o, "rollouts").fields().forEachRemaining(e -> state.rollouts.put(e.getKey(), rollout(e.getValue())));
+        if (o.has("serving")) state.serving.putAll(serving(field(o, "serving")));
+        if (o.has("authorities")) state.authorities.putAll(labels(field(o, "authorities"), "authorities"));
+        if (o.has("clients")) {
+            field(o, "clients").properties().forEach(e -> state.clients.put(e.getKey(),
+                    new FabricState.Client(text(e.getValue(), "role"), text(e.getValue(), "keyId"), e.getValue().path("revoked").asBoolean())));
+        }
         list(o, "events", FabricCodec::event).forEach(state.events::addLast);
         return state;
+    }
+
+    /** Model allocations' serving URLs and commits: {@code {"web.0": {"url": ..., "commit": ...}}}. */
+    private static ObjectNode serving(SortedMap<String, FabricState.Serving> serving) {
+        ObjectNode o = MAPPER.createObjectNode();
+        serving.forEach((id, s) -> o.putObject(id).put("url", s.url()).put("commit", s.commit()));
+        return o;
+    }
+
+    private static TreeMap<String, FabricState.Serving> serving(JsonNode o) {
+        if (!o.isObject()) throw new IllegalArgumentException("serving: expected an object");
+        TreeMap<String, FabricState.Serving> out = new TreeMap<>();
+        o.fields().forEachRemaining(e -> out.put(e.getKey(), new FabricState.Serving(text(e.getValue(), "url"), text(e.getValue(), "commit"))));
+        return out;
     }
 
     static ObjectNode node(Node n) {
@@ -191,6 +258,32 @@ final class FabricCodec {
 
     static Job job(JsonNode o) {
         return new Job(JobSpecJson.read(field(o, "spec")), number(o, "version"), optionalText(o, "pending"));
+    }
+
+    /** A rollout: {@code {"from": 1, "to": 2, "status": "rolling", "batch": [0], "batchStarted": MILLIS}}, and {@code reason} once it failed. */
+    static ObjectNode rollout(Rollouts.Rollout r) {
+        ObjectNode o = MAPPER.createObjectNode().put("from", r.from()).put("to", r.to()).put("status", r.status().word());
+        r.batch().forEach(o.putArray("batch")::add);
+        o.put("batchStarted", r.batchStarted().toEpochMilli());
+        r.reason().ifPresent(why -> o.put("reason", why));
+        return o;
+    }
+
+    static Rollouts.Rollout rollout(JsonNode o) {
+        String status = text(o, "status");
+        Rollouts.Status parsed = null;
+        for (Rollouts.Status s : Rollouts.Status.values()) if (s.word().equals(status)) parsed = s;
+        if (parsed == null) throw new IllegalArgumentException("status: unknown rollout status");
+        return new Rollouts.Rollout(number(o, "from"), number(o, "to"), parsed,
+                list(o, "batch", v -> Math.toIntExact(longValue(v, "batch"))), instant(o, "batchStarted"), optionalText(o, "reason"));
+    }
+
+    private static long version(String text) {
+        try {
+            return Long.parseLong(text);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("olderSpecs: '" + text.replaceAll("[^0-9A-Za-z]", "?") + "' is not a version");
+        }
     }
 
     static ObjectNode event(Event e) {

@@ -33,8 +33,13 @@ final class FabricState {
     static final int MAX_NODES = 100_000;
     static final int MAX_JOBS = 100_000;
     static final int MAX_TOKENS = 10_000;
+    /** One per controller, and a group has at most a handful. */
+    static final int MAX_AUTHORITIES = 64;
+    static final int MAX_CLIENTS = 10_000;
     /** Events kept for readers; older ones are dropped (their sequence numbers are never reused). */
     static final int MAX_EVENTS = 10_000;
+    /** An allocation placed before placements were recorded: any report about it counts. */
+    private static final Placed UNKNOWN = new Placed(0, 0);
 
     /**
      * A join token as the state keeps it.
@@ -50,16 +55,59 @@ final class FabricState {
         }
     }
 
+    /**
+     * What an allocation runs and since when.
+     *
+     * @param version the version of its job's spec it runs
+     * @param sequence the event that placed it: a node's report from before that revision is about an older VM
+     */
+    record Placed(long version, long sequence) {
+    }
+
+    /**
+     * A client identity as the state keeps it.
+     *
+     * @param role read, operate or admin
+     * @param keyId the SHA-256 of its public key, hex
+     */
+    record Client(String role, String keyId, boolean revoked) {
+        Client {
+            Objects.requireNonNull(role, "role");
+            Objects.requireNonNull(keyId, "keyId");
+        }
+    }
+
     final TreeMap<String, Node> nodes = new TreeMap<>();
+    final TreeMap<String, Client> clients = new TreeMap<>();
     final TreeMap<String, Job> jobs = new TreeMap<>();
     final TreeMap<String, Allocation> allocations = new TreeMap<>();
     final TreeMap<String, Token> tokens = new TreeMap<>();
     /** Per node, its ML-DSA-65 public key (X.509, base64) as it joined with it. */
     final TreeMap<String, String> keys = new TreeMap<>();
+    /** Per controller id, its certificate authority (DER, base64): node certificates issued by any of them are accepted. */
+    final TreeMap<String, String> authorities = new TreeMap<>();
     /** Per allocation, what its node last reported: {@code running}, {@code failed: reason}, ... */
     final TreeMap<String, String> actual = new TreeMap<>();
+    /** Per model allocation that its node last reported running, where it serves and which commit. */
+    final TreeMap<String, Serving> serving = new TreeMap<>();
+
+    /** Where a model allocation serves ({@code http://HOST:PORT/v1/models/NAME}) and the commit id (hex) it serves. */
+    record Serving(String url, String commit) {
+        Serving {
+            Objects.requireNonNull(url, "url");
+            Objects.requireNonNull(commit, "commit");
+        }
+    }
     /** Per node, the sequence number of the last event that changed what it is to run. */
     final TreeMap<String, Long> revisions = new TreeMap<>();
+    /** Per allocation, the version it runs and the event that placed it. */
+    final TreeMap<String, Placed> placed = new TreeMap<>();
+    /** Per job, the specs of its earlier versions that replicas still run or a rollout may restore. */
+    final TreeMap<String, TreeMap<Long, JobSpec>> olderSpecs = new TreeMap<>();
+    /** Per replica stopped to make room and not placed again since, the job it made room for. */
+    final TreeMap<String, String> preemptedBy = new TreeMap<>();
+    /** Per job, its rollout in progress or its last one. */
+    final TreeMap<String, Rollouts.Rollout> rollouts = new TreeMap<>();
     final ArrayDeque<Event> events = new ArrayDeque<>();
     long lastSequence;
 
@@ -72,7 +120,11 @@ final class FabricState {
             case Command.ReportAllocations c -> report(c);
             case Command.SubmitJob c -> submit(c);
             case Command.StopJob c -> stop(c);
+            case Command.AdvanceRollout c -> advance(c);
             case Command.ApplyPlan c -> applyPlan(c);
+            case Command.AddAuthority c -> addAuthority(c);
+            case Command.AddClient c -> addClient(c);
+            case Command.RevokeClient c -> revokeClient(c);
         };
     }
 
@@ -110,11 +162,52 @@ final class FabricState {
         long last = 0;
         for (Map.Entry<String, String> e : c.states().entrySet()) {
             Allocation a = allocations.get(e.getKey());
-            if (a == null || !a.node().equals(c.node()) || e.getValue().equals(actual.get(a.id()))) continue;
+            if (a == null || !a.node().equals(c.node())) continue;
+            if (c.revision() < placed.getOrDefault(a.id(), UNKNOWN).sequence()) continue;
+            Serving served = c.serving().get(a.id());
+            boolean servingChanged = !Objects.equals(served, serving.get(a.id()));
+            if (served == null) serving.remove(a.id());
+            else serving.put(a.id(), served);
+            if (e.getValue().equals(actual.get(a.id())) && !servingChanged) continue;
             actual.put(a.id(), e.getValue());
+            if (served != null) {
+                last = record(c.at(), Event.Kind.ALLOCATION_REPORTED, "allocation " + a.id(), e.getValue() + " on node " + c.node()
+                        + ", serving " + served.url() + " (commit " + served.commit().substring(0, 12) + ")");
+                continue;
+            }
             last = record(c.at(), Event.Kind.ALLOCATION_REPORTED, "allocation " + a.id(), e.getValue() + " on node " + c.node());
         }
         return applied(last);
+    }
+
+    /**
+     * Records a controller's CA once; a controller's CA is never replaced, since certificates it
+     * issued would stop being checked. No event: it is the controllers' own set-up, proposed by each
+     * as it starts, not a change to the fleet (and readers' sequence numbers do not depend on when
+     * a controller first started).
+     */
+    private Outcome addAuthority(Command.AddAuthority c) {
+        String known = authorities.get(c.controller());
+        if (c.certificate().equals(known)) return applied(0);
+        if (known != null) return refuse("controller " + c.controller() + " has another certificate authority already");
+        if (authorities.size() >= MAX_AUTHORITIES) return refuse("the fabric has " + MAX_AUTHORITIES + " certificate authorities, its limit");
+        authorities.put(c.controller(), c.certificate());
+        return applied(0);
+    }
+
+    private Outcome addClient(Command.AddClient c) {
+        if (clients.containsKey(c.name())) return refuse("client " + c.name() + " exists" + (clients.get(c.name()).revoked() ? " (revoked; names are not reused)" : ""));
+        if (clients.size() >= MAX_CLIENTS) return refuse("the fabric has " + MAX_CLIENTS + " clients, its limit");
+        clients.put(c.name(), new Client(c.role(), c.keyId(), false));
+        return applied(record(c.at(), Event.Kind.CLIENT_ADDED, "client " + c.name(), "role " + c.role() + ", key " + c.keyId().substring(0, 16)));
+    }
+
+    private Outcome revokeClient(Command.RevokeClient c) {
+        Client client = clients.get(c.name());
+        if (client == null) return refuse("no client " + c.name());
+        if (client.revoked()) return applied(0);
+        clients.put(c.name(), new Client(client.role(), client.keyId(), true));
+        return applied(record(c.at(), Event.Kind.CLIENT_REVOKED, "client " + c.name(), "its certificate is refused from now on"));
     }
 
     private Outcome drain(Command.DrainNode c) {
@@ -142,8 +235,68 @@ final class FabricState {
         if (old != null && old.spec().equals(c.spec())) return applied(0);
         long version = old == null ? 1 : old.version() + 1;
         jobs.put(name, new Job(c.spec(), version, old == null ? Optional.empty() : old.pending()));
-        return applied(record(c.at(), old == null ? Event.Kind.JOB_SUBMITTED : Event.Kind.JOB_UPDATED, "job " + name,
-                "version " + version + ", " + c.spec().replicas() + " replicas"));
+        long last = record(c.at(), old == null ? Event.Kind.JOB_SUBMITTED : Event.Kind.JOB_UPDATED, "job " + name,
+                "version " + version + ", " + c.spec().replicas() + " replicas");
+        if (old == null) {
+            rollouts.remove(name);
+            return applied(last);
+        }
+        Rollouts.Rollout current = rollouts.get(name);
+        if (Rollouts.replacesReplicas(old.spec(), c.spec())) {
+            olderSpecs.computeIfAbsent(name, k -> new TreeMap<>()).put(old.version(), old.spec());
+            rollouts.put(name, Rollouts.Rollout.start(old.version(), version, c.at()));
+            JobSpec.Rollout policy = c.spec().rollout();
+            last = record(c.at(), Event.Kind.ROLLOUT_STARTED, "job " + name, "version " + old.version() + " to " + version + ", " + policy.batch()
+                    + " at a time, each healthy within " + policy.healthTimeout().toSeconds() + "s" + (policy.autoRollback() ? ", rolled back if not" : ""));
+        } else {
+            // Nothing a replica runs changed: the replicas on the old version are on the new one as they stand.
+            for (Allocation a : allocationsOf(name)) {
+                Placed p = placed.get(a.id());
+                if (p != null && p.version() == old.version()) placed.put(a.id(), new Placed(version, p.sequence()));
+            }
+            if (current != null && current.status() == Rollouts.Status.ROLLING && current.to() == old.version()) {
+                rollouts.put(name, current.retargeted(version));
+            }
+        }
+        pruneOlderSpecs(name);
+        return applied(last);
+    }
+
+    private Outcome advance(Command.AdvanceRollout c) {
+        Job job = jobs.get(c.job());
+        if (job == null) return refuse("no job " + c.job());
+        Rollouts.Rollout rollout = rollouts.get(c.job());
+        String subject = "job " + c.job();
+        long last = switch (Rollouts.decide(this, c.job(), c.at())) {
+            case Rollouts.Step.Wait w -> 0;
+            case Rollouts.Step.Replace r -> {
+                for (int replica : r.replicas()) {
+                    remove(allocations.get(c.job() + "." + replica), c.at(), Event.Kind.ALLOCATION_STOPPED, "replaced by version " + rollout.to());
+                }
+                rollouts.put(c.job(), rollout.replacing(r.replicas(), c.at()));
+                yield record(c.at(), Event.Kind.ROLLOUT_BATCH, subject, "replicas " + r.replicas() + " to version " + rollout.to());
+            }
+            case Rollouts.Step.Complete done -> {
+                rollouts.put(c.job(), rollout.ended(Rollouts.Status.COMPLETE, Optional.empty()));
+                yield record(c.at(), Event.Kind.ROLLOUT_COMPLETED, subject, "every replica runs version " + rollout.to());
+            }
+            case Rollouts.Step.Fail f when job.spec().rollout().autoRollback() && olderSpec(c.job(), rollout.from()).isPresent() -> {
+                JobSpec previous = olderSpec(c.job(), rollout.from()).orElseThrow();
+                jobs.put(c.job(), new Job(previous, rollout.from(), job.pending()));
+                for (Allocation a : allocationsOf(c.job())) {
+                    if (versionOf(a) != rollout.from()) remove(a, c.at(), Event.Kind.ALLOCATION_STOPPED, "rolled back to version " + rollout.from());
+                }
+                rollouts.put(c.job(), rollout.ended(Rollouts.Status.ROLLED_BACK, Optional.of(f.reason())));
+                yield record(c.at(), Event.Kind.ROLLOUT_ROLLED_BACK, subject, "version " + rollout.to() + " rolled back to version " + rollout.from()
+                        + ": " + f.reason());
+            }
+            case Rollouts.Step.Fail f -> {
+                rollouts.put(c.job(), rollout.ended(Rollouts.Status.FAILED, Optional.of(f.reason())));
+                yield record(c.at(), Event.Kind.ROLLOUT_FAILED, subject, "version " + rollout.to() + " stopped rolling out: " + f.reason());
+            }
+        };
+        pruneOlderSpecs(c.job());
+        return applied(last);
     }
 
     private Outcome stop(Command.StopJob c) {
@@ -152,6 +305,9 @@ final class FabricState {
             if (a.job().equals(c.job())) remove(a, c.at(), Event.Kind.ALLOCATION_STOPPED, "its job stopped");
         }
         jobs.remove(c.job());
+        preemptedBy.keySet().removeIf(id -> !wanted(id));
+        rollouts.remove(c.job());
+        olderSpecs.remove(c.job());
         return applied(record(c.at(), Event.Kind.JOB_STOPPED, "job " + c.job(), "stopped"));
     }
 
@@ -161,12 +317,22 @@ final class FabricState {
         if (stale.isPresent()) return refuse("plan no longer holds: " + stale.get());
         long last = 0;
         for (String id : plan.stops()) last = remove(allocations.get(id), c.at(), Event.Kind.ALLOCATION_STOPPED, "no longer wanted");
-        for (String id : plan.preemptions()) last = remove(allocations.get(id), c.at(), Event.Kind.ALLOCATION_PREEMPTED, "made room for higher priority");
+        for (String id : plan.preemptions()) {
+            Allocation victim = allocations.get(id);
+            String by = preemptor(plan, victim);
+            last = remove(victim, c.at(), Event.Kind.ALLOCATION_PREEMPTED, "preempted by " + by);
+            preemptedBy.put(id, by);
+        }
         for (Allocation a : plan.placements()) {
             allocations.put(a.id(), a);
+            preemptedBy.remove(a.id());
+            long version = jobs.get(a.job()).version();
             last = record(c.at(), Event.Kind.ALLOCATION_PLACED, "allocation " + a.id(), "on node " + a.node());
+            placed.put(a.id(), new Placed(version, last));
             revisions.put(a.node(), last);
         }
+        List.copyOf(olderSpecs.keySet()).forEach(this::pruneOlderSpecs);
+        preemptedBy.keySet().removeIf(id -> !wanted(id));
         for (Map.Entry<String, Job> entry : List.copyOf(jobs.entrySet())) {
             Job job = entry.getValue();
             Optional<String> pending = Optional.ofNullable(plan.pending().get(entry.getKey()));
@@ -227,9 +393,62 @@ final class FabricState {
     private long remove(Allocation a, Instant at, Event.Kind kind, String why) {
         allocations.remove(a.id());
         actual.remove(a.id());
+        placed.remove(a.id());
+        serving.remove(a.id());
         long sequence = record(at, kind, "allocation " + a.id(), why + " (was on node " + a.node() + ")");
         revisions.put(a.node(), sequence);
         return sequence;
+    }
+
+    /** The job of the highest-priority placement on the victim's node (the first in the plan among equals): what it made room for. */
+    private static String preemptor(Command.Plan plan, Allocation victim) {
+        Allocation top = null;
+        for (Allocation a : plan.placements()) {
+            if (a.node().equals(victim.node()) && (top == null || a.priority() > top.priority())) top = a;
+        }
+        return top == null ? "a higher priority" : top.job();
+    }
+
+    /** Whether the replica {@code job.replica} is one its job still wants. */
+    private boolean wanted(String id) {
+        int dot = id.lastIndexOf('.');
+        Job job = jobs.get(id.substring(0, dot));
+        return job != null && Integer.parseInt(id.substring(dot + 1)) < job.spec().replicas();
+    }
+
+    /** Keeps only the earlier specs of {@code job} that a replica runs or its rollout in progress may restore. */
+    private void pruneOlderSpecs(String job) {
+        TreeMap<Long, JobSpec> specs = olderSpecs.get(job);
+        if (specs == null) return;
+        Set<Long> kept = new HashSet<>();
+        allocationsOf(job).forEach(a -> kept.add(versionOf(a)));
+        Rollouts.Rollout rollout = rollouts.get(job);
+        if (rollout != null && rollout.status() == Rollouts.Status.ROLLING) kept.add(rollout.from());
+        specs.keySet().retainAll(kept);
+        if (specs.isEmpty()) olderSpecs.remove(job);
+    }
+
+    /** The job's allocations, by id. */
+    List<Allocation> allocationsOf(String job) {
+        // Ids are JOB.REPLICA and '/' sorts right after '.': the range holds this job's and those of jobs named JOB.SOMETHING.
+        return allocations.subMap(job + ".", job + "/").values().stream().filter(a -> a.job().equals(job)).toList();
+    }
+
+    /** The version of its job's spec that {@code a} runs. */
+    long versionOf(Allocation a) {
+        Placed p = placed.get(a.id());
+        return p != null ? p.version() : jobs.get(a.job()).version();
+    }
+
+    /** The spec that {@code a} runs: its job's, or the earlier version it was placed with. */
+    JobSpec specOf(Allocation a) {
+        Job job = jobs.get(a.job());
+        long version = versionOf(a);
+        return version == job.version() ? job.spec() : olderSpec(a.job(), version).orElse(job.spec());
+    }
+
+    private Optional<JobSpec> olderSpec(String job, long version) {
+        return Optional.ofNullable(olderSpecs.get(job)).map(specs -> specs.get(version));
     }
 
     private long record(Instant at, Event.Kind kind, String subject, String detail) {

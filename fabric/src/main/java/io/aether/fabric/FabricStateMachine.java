@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.aether.fabricapi.Allocation;
-import io.aether.fabricapi.Job;
 import io.aether.fabricapi.JobSpec;
 import io.aether.fabricapi.JobSpecJson;
 import io.aether.fabricapi.Resources;
@@ -189,11 +188,25 @@ final class FabricStateMachine extends BaseStateMachine {
             }
             case "jobs" -> {
                 ArrayNode jobs = out.putArray("jobs");
-                s.jobs.values().forEach(j -> jobs.add(FabricCodec.job(j)));
+                s.jobs.values().forEach(j -> {
+                    ObjectNode job = FabricCodec.job(j);
+                    Rollouts.Rollout r = s.rollouts.get(j.name());
+                    if (r != null) {
+                        // How far it got: the replicas placed on the version rolled out.
+                        long updated = s.allocationsOf(j.name()).stream().filter(a -> s.versionOf(a) == r.to()).count();
+                        job.set("rollout", FabricCodec.rollout(r).put("updated", updated));
+                    }
+                    jobs.add(job);
+                });
             }
             case "allocations" -> {
                 ArrayNode allocations = out.putArray("allocations");
-                s.allocations.values().forEach(a -> allocations.add(FabricCodec.allocation(a).put("state", s.actual.getOrDefault(a.id(), "placed"))));
+                s.allocations.values().forEach(a -> {
+                    ObjectNode allocation = FabricCodec.allocation(a).put("version", s.versionOf(a)).put("state", s.actual.getOrDefault(a.id(), "placed"));
+                    FabricState.Serving serving = s.serving.get(a.id());
+                    if (serving != null) allocation.put("url", serving.url()).put("commit", serving.commit());
+                    allocations.add(allocation);
+                });
             }
             case "pending" -> s.pending().forEach(out.putObject("pending")::put);
             case "events" -> {
@@ -201,18 +214,21 @@ final class FabricStateMachine extends BaseStateMachine {
                 s.eventsAfter(q.path("after").asLong(0), MAX_EVENTS_PER_QUERY).forEach(e -> events.add(FabricCodec.event(e)));
             }
             case "desired" -> {
-                // The node agent's DesiredVms: each VM allocation's id to its job's VM spec. Model jobs are not run by agents yet.
+                // The node agent's DesiredVms: each VM allocation's id to the VM spec of its version, each model allocation's to its repository and ref.
                 var desired = s.desiredFor(q.path("node").asText(""));
                 out.put("node", desired.node()).put("revision", desired.revision());
                 ObjectNode vms = out.putObject("vms");
                 ObjectNode restart = out.putObject("restart");
+                ObjectNode models = out.putObject("models");
                 for (Allocation a : desired.allocations()) {
-                    Job job = s.jobs.get(a.job());
-                    if (job != null && job.spec().workload() instanceof JobSpec.Workload.Vm) {
-                        ObjectNode spec = JobSpecJson.tree(job.spec());
-                        vms.set(a.id(), spec.path("workload").path("vm"));
-                        restart.set(a.id(), spec.path("restart"));
+                    if (!s.jobs.containsKey(a.job())) continue;
+                    JobSpec version = s.specOf(a);
+                    ObjectNode spec = JobSpecJson.tree(version);
+                    switch (version.workload()) {
+                        case JobSpec.Workload.Vm vm -> vms.set(a.id(), spec.path("workload").path("vm"));
+                        case JobSpec.Workload.Model model -> models.set(a.id(), spec.path("workload").path("model"));
                     }
+                    restart.set(a.id(), spec.path("restart"));
                 }
             }
             default -> throw new IllegalArgumentException("unknown query '" + what.replaceAll("[^a-z]", "?") + "'");

@@ -1,5 +1,6 @@
 package io.aether.fabric;
 
+import io.aether.agentapi.JoinToken;
 import io.aether.fabricapi.Node;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -12,6 +13,7 @@ import java.time.Instant;
 import java.util.Base64;
 import java.util.HexFormat;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * One-time, expiring join tokens ({@code aether token create --ttl 1h}). The secret is shown once,
@@ -25,7 +27,7 @@ final class JoinTokens {
     static final Duration MIN_TTL = Duration.ofSeconds(10);
     static final Duration MAX_TTL = Duration.ofDays(7);
     /** Marks the text as an Aether join token, so a pasted wrong secret is recognised as such. */
-    static final String PREFIX = "aether-join-";
+    static final String PREFIX = JoinToken.PREFIX;
     /** 256 bits from the system's strong source. */
     private static final int SECRET_BYTES = 32;
 
@@ -50,21 +52,31 @@ final class JoinTokens {
     private final ReplicatedFabric fabric;
     private final Clock clock;
     private final SecureRandom random;
+    /** The SHA-256 of this controller's TLS certificate, which each token carries so that a node can authenticate the controller. */
+    private final Optional<String> controllerFingerprint;
 
     JoinTokens(ReplicatedFabric fabric, Clock clock, SecureRandom random) {
+        this(fabric, clock, random, Optional.empty());
+    }
+
+    JoinTokens(ReplicatedFabric fabric, Clock clock, SecureRandom random, Optional<String> controllerFingerprint) {
         this.fabric = fabric;
         this.clock = clock;
         this.random = random;
+        this.controllerFingerprint = controllerFingerprint;
     }
 
-    /** Creates a token that admits one node until {@code ttl} from now. */
+    /**
+     * Creates a token that admits one node until {@code ttl} from now; from a controller with a TLS
+     * listener it ends in {@code .} and that listener's certificate fingerprint ({@link JoinToken}).
+     */
     Issued create(Duration ttl) throws IOException {
         if (ttl.compareTo(MIN_TTL) < 0 || ttl.compareTo(MAX_TTL) > 0) {
             throw new IllegalArgumentException("ttl: " + ttl.toSeconds() + "s is out of range (" + MIN_TTL.toSeconds() + "s to " + MAX_TTL.toDays() + "d)");
         }
         byte[] bytes = new byte[SECRET_BYTES];
         random.nextBytes(bytes);
-        String secret = PREFIX + Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
+        String secret = PREFIX + Base64.getUrlEncoder().withoutPadding().encodeToString(bytes) + controllerFingerprint.map(f -> "." + f).orElse("");
         Instant now = clock.instant();
         Instant expires = now.plus(ttl);
         if (fabric.propose(new Command.CreateToken(hash(secret), expires, now)) instanceof Outcome.Refused(String reason)) {

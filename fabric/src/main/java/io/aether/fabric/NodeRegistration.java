@@ -71,7 +71,7 @@ final class NodeRegistration {
         return new Outcome.Refused(reason);
     }
 
-    private static PublicKey decode(byte[] x509) {
+    static PublicKey decode(byte[] x509) {
         try {
             return KeyFactory.getInstance("ML-DSA").generatePublic(new X509EncodedKeySpec(x509));
         } catch (GeneralSecurityException e) {

@@ -7,7 +7,9 @@ import io.aether.fabricapi.Node;
 import io.aether.fabricapi.Resources;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
@@ -37,17 +39,24 @@ import java.util.stream.Collectors;
 final class Scheduler {
 
     /**
-     * What the scheduler reads: the fabric's nodes, jobs and allocations, in any order.
+     * What the scheduler reads: the fabric's nodes, jobs and allocations, in any order, and which
+     * replicas without a node were preempted by which job (so that their pending reason says so).
      */
-    record View(List<Node> nodes, List<Job> jobs, List<Allocation> allocations) {
+    record View(List<Node> nodes, List<Job> jobs, List<Allocation> allocations, Map<String, String> preemptedBy) {
         View {
             nodes = List.copyOf(nodes);
             jobs = List.copyOf(jobs);
             allocations = List.copyOf(allocations);
+            preemptedBy = Map.copyOf(preemptedBy);
+        }
+
+        View(List<Node> nodes, List<Job> jobs, List<Allocation> allocations) {
+            this(nodes, jobs, allocations, Map.of());
         }
 
         static View of(FabricState state) {
-            return new View(List.copyOf(state.nodes.values()), List.copyOf(state.jobs.values()), List.copyOf(state.allocations.values()));
+            return new View(List.copyOf(state.nodes.values()), List.copyOf(state.jobs.values()), List.copyOf(state.allocations.values()),
+                    state.preemptedBy);
         }
     }
 
@@ -68,6 +77,45 @@ final class Scheduler {
         return new Run(view).plan();
     }
 
+    /**
+     * Why {@code job} could never run all its replicas on {@code nodes}, even were they empty: no
+     * node that is ready, carries its constraint labels and is large enough for a replica, or
+     * too few such nodes for all of them. Empty if the job could run somewhere.
+     */
+    /**
+     * Nodes do not report a volume capacity to the controller yet, so none has room for a job's
+     * volumes: such a job stays pending with this reason rather than run without its disks.
+     */
+    static final String NO_VOLUME_ROOM = "without room for job volumes (nodes do not report volume capacity yet)";
+
+    static Optional<String> neverFits(JobSpec job, Collection<Node> nodes) {
+        if (nodes.isEmpty()) return Optional.of("no node has joined");
+        Resources replica = job.resources();
+        SortedMap<String, Long> unfit = new TreeMap<>();
+        long room = 0;
+        for (Node node : nodes) {
+            String why = null;
+            if (node.status() != Node.Status.READY) why = node.status().name().toLowerCase(Locale.ROOT);
+            if (why == null && !job.volumes().isEmpty()) why = NO_VOLUME_ROOM;
+            for (Map.Entry<String, String> c : job.constraints().entrySet()) {
+                if (why == null && !c.getValue().equals(node.labels().get(c.getKey()))) why = "without label " + c.getKey() + "=" + c.getValue();
+            }
+            if (why == null && !node.capacity().fits(replica)) why = "smaller than " + replica.vcpus() + " vCPUs and " + replica.memory();
+            if (why != null) {
+                unfit.merge(why, 1L, Long::sum);
+                continue;
+            }
+            long fit = Math.min(node.capacity().vcpus() / Math.max(1, replica.vcpus()), node.capacity().memory().bytes() / Math.max(1, replica.memory().bytes()));
+            // A job that avoids itself runs one replica a node at most.
+            room += job.antiAffinity().contains(job.name()) ? Math.min(1, fit) : fit;
+        }
+        if (room >= job.replicas()) return Optional.empty();
+        String counts = unfit.entrySet().stream().map(e -> e.getValue() + (e.getValue() == 1 ? " node " : " nodes ") + e.getKey())
+                .collect(Collectors.joining(", "));
+        return Optional.of(room == 0 ? counts : "the nodes have room for " + room + " of " + job.replicas() + " replicas at most"
+                + (counts.isEmpty() ? "" : " (" + counts + ")"));
+    }
+
     /** One planning pass: the occupancy it builds up as it places. */
     private static final class Run {
         private final TreeMap<String, Node> nodes = new TreeMap<>();
@@ -78,14 +126,21 @@ final class Scheduler {
         private final Set<String> placed = new HashSet<>();
         /** Jobs some other job's anti-affinity names: only their placements need the reverse check. */
         private final Set<String> avoided = new HashSet<>();
-        private final TreeMap<String, Resources> free = new TreeMap<>();
+        private final HashMap<String, Resources> free = new HashMap<>();
+        /** Per job, how many of its replicas each node holds as the plan stands: what spreading counts. */
+        private final HashMap<String, HashMap<String, Integer>> replicasOnNodes = new HashMap<>();
+        /** The feasible nodes ranked for the job whose replicas are being placed; null once anything else changed the occupancy. */
+        private Ranking ranking;
         private final List<Allocation> placements = new ArrayList<>();
         private final List<String> stops = new ArrayList<>();
         private final List<String> preemptions = new ArrayList<>();
         private final TreeMap<String, Integer> unplaced = new TreeMap<>();
         private final TreeMap<String, String> reasons = new TreeMap<>();
+        /** Replica id to the job that preempted it, in this pass or an earlier one. */
+        private final TreeMap<String, String> preemptedBy = new TreeMap<>();
 
         Run(View view) {
+            preemptedBy.putAll(view.preemptedBy());
             view.nodes().forEach(n -> nodes.put(n.name(), n));
             view.jobs().forEach(j -> jobs.put(j.name(), j.spec()));
             jobs.values().forEach(j -> avoided.addAll(j.antiAffinity()));
@@ -122,7 +177,7 @@ final class Scheduler {
                     continue;
                 } else {
                     unplaced.merge(w.job.name(), 1, Integer::sum);
-                    reasons.putIfAbsent(w.job.name(), whyNot(w));
+                    if (!reasons.containsKey(w.job.name())) reasons.put(w.job.name(), whyNot(w));
                 }
             }
             TreeMap<String, String> pending = new TreeMap<>();
@@ -130,23 +185,109 @@ final class Scheduler {
             return new Command.Plan(placements, stops, preemptions, pending);
         }
 
+        /** The feasible node of lowest rank, then lowest name. */
         private Optional<String> bestNode(Wanted w) {
-            String best = null;
-            long[] bestRank = null;
-            for (Node node : nodes.values()) {
-                if (!free.get(node.name()).fits(w.job.resources()) || refusal(w.job, node).isPresent()) continue;
-                long[] rank = rank(w.job, node);
-                if (bestRank == null || Arrays.compare(rank, bestRank) < 0) {
-                    best = node.name();
-                    bestRank = rank;
-                }
+            if (ranking == null || !ranking.job.name().equals(w.job.name())) ranking = new Ranking(w.job);
+            return ranking.best();
+        }
+
+        private boolean feasible(JobSpec job, Node node) {
+            return free.get(node.name()).fits(job.resources()) && refusal(job, node).isEmpty();
+        }
+
+        /** A node's rank within its spread group as it was computed; {@code version} tells a stale entry from the node's current one. */
+        private record Candidate(String node, long[] rank, int version) implements Comparable<Candidate> {
+            @Override
+            public int compareTo(Candidate other) {
+                int byRank = Arrays.compare(rank, other.rank);
+                return byRank != 0 ? byRank : node.compareTo(other.node);
             }
-            return Optional.ofNullable(best);
+        }
+
+        /**
+         * One job's feasible nodes, grouped by the value of its spread label (one group if it has
+         * none), each group a heap by the rest of the rank, so that placing the job's replicas one
+         * after the other does not rank every node again for each. Placing a replica changes the
+         * rank only of the node it went to (fullness, affinity to its own job: re-entered at its
+         * new rank) and the count of its group, which the choice between groups reads as it is; a
+         * node that no longer fits never fits again while only this job places. So the best of
+         * the groups' tops, by count, rank and name, is the node a scan of every node would find.
+         */
+        private final class Ranking {
+            private final JobSpec job;
+            private final TreeMap<String, PriorityQueue<Candidate>> groups = new TreeMap<>();
+            private final HashMap<String, Integer> versions = new HashMap<>();
+            /** The job's replicas per value of its spread label. */
+            private final HashMap<String, Long> spread = new HashMap<>();
+
+            Ranking(JobSpec job) {
+                this.job = job;
+                job.spreadBy().ifPresent(label -> replicasOnNodes.getOrDefault(job.name(), new HashMap<>())
+                        .forEach((node, count) -> spread.merge(group(nodes.get(node)), (long) count, Long::sum)));
+                TreeMap<String, List<Candidate>> candidates = new TreeMap<>();
+                for (Node node : nodes.values()) {
+                    if (feasible(job, node)) candidates.computeIfAbsent(group(node), g -> new ArrayList<>()).add(new Candidate(node.name(), rank(node), 0));
+                }
+                candidates.forEach((group, list) -> groups.put(group, new PriorityQueue<>(list)));
+            }
+
+            /** The node's value of the job's spread label: "" when it has none, or the job spreads by nothing. */
+            private String group(Node node) {
+                return job.spreadBy().map(label -> node.labels().getOrDefault(label, "")).orElse("");
+            }
+
+            Optional<String> best() {
+                String bestGroup = null;
+                Candidate best = null;
+                for (var group : groups.entrySet()) {
+                    Candidate top = currentTop(group.getValue());
+                    if (top == null) continue;
+                    int byCount = best == null ? -1 : Long.compare(spread.getOrDefault(group.getKey(), 0L), spread.getOrDefault(bestGroup, 0L));
+                    if (byCount < 0 || byCount == 0 && top.compareTo(best) < 0) {
+                        bestGroup = group.getKey();
+                        best = top;
+                    }
+                }
+                return best == null ? Optional.empty() : Optional.of(best.node);
+            }
+
+            /** The group's best node, its stale and no longer feasible entries dropped on the way. */
+            private Candidate currentTop(PriorityQueue<Candidate> heap) {
+                while (!heap.isEmpty()) {
+                    Candidate top = heap.peek();
+                    Node node = nodes.get(top.node);
+                    if (top.version != versions.getOrDefault(top.node, 0) || !feasible(job, node)) {
+                        heap.poll();
+                        continue;
+                    }
+                    long[] now = rank(node);
+                    if (Arrays.equals(now, top.rank)) return top;
+                    heap.poll();
+                    heap.add(new Candidate(top.node, now, top.version));
+                }
+                return null;
+            }
+
+            void placed(String name) {
+                Node node = nodes.get(name);
+                spread.merge(group(node), 1L, Long::sum);
+                int version = versions.merge(name, 1, Integer::sum);
+                if (feasible(job, node)) groups.get(group(node)).add(new Candidate(name, rank(node), version));
+            }
+
+            /** Within a spread group, smaller is better, compared element by element. */
+            private long[] rank(Node node) {
+                long affinity = job.affinity().isEmpty() ? 0 : byNode.get(node.name()).values().stream().filter(a -> job.affinity().contains(a.job())).count();
+                Resources left = free.get(node.name()).minus(job.resources());
+                long fullness = usedMillionths(node.capacity(), left);
+                return new long[] {-affinity, job.placement() == JobSpec.Placement.BINPACK ? -fullness : fullness};
+            }
         }
 
         /** Why {@code node} can never take {@code job}'s replicas as things stand, resources aside. */
         private Optional<String> refusal(JobSpec job, Node node) {
             if (node.status() != Node.Status.READY) return Optional.of(node.status().name().toLowerCase(Locale.ROOT));
+            if (!job.volumes().isEmpty()) return Optional.of(NO_VOLUME_ROOM);
             for (Map.Entry<String, String> c : job.constraints().entrySet()) {
                 if (!c.getValue().equals(node.labels().get(c.getKey()))) return Optional.of("without label " + c.getKey() + "=" + c.getValue());
             }
@@ -157,24 +298,6 @@ final class Scheduler {
                 }
             }
             return Optional.empty();
-        }
-
-        /** Smaller is better, compared element by element. */
-        private long[] rank(JobSpec job, Node node) {
-            long spread = job.spreadBy().map(label -> sameLabelValue(job.name(), label, node.labels().getOrDefault(label, ""))).orElse(0L);
-            long affinity = job.affinity().isEmpty() ? 0 : byNode.get(node.name()).values().stream().filter(a -> job.affinity().contains(a.job())).count();
-            Resources left = free.get(node.name()).minus(job.resources());
-            long fullness = usedMillionths(node.capacity(), left);
-            return new long[] {spread, -affinity, job.placement() == JobSpec.Placement.BINPACK ? -fullness : fullness};
-        }
-
-        private long sameLabelValue(String job, String label, String value) {
-            long count = 0;
-            for (Node n : nodes.values()) {
-                if (!n.labels().getOrDefault(label, "").equals(value)) continue;
-                count += byNode.get(n.name()).values().stream().filter(a -> a.job().equals(job)).count();
-            }
-            return count;
         }
 
         /** How full a node would be, vCPUs and memory each as millionths of capacity, summed: exact integers, so every peer ranks alike. */
@@ -210,11 +333,14 @@ final class Scheduler {
                 }
             }
             if (bestVictims == null) return false;
+            ranking = null;
             for (Allocation victim : bestVictims) {
                 byNode.get(victim.node()).remove(victim.id());
                 placed.remove(victim.id());
+                replicasOnNodes.get(victim.job()).merge(victim.node(), -1, (a, b) -> a + b == 0 ? null : a + b);
                 free.put(victim.node(), free.get(victim.node()).plus(victim.resources()));
                 if (!placements.removeIf(p -> p.id().equals(victim.id()))) preemptions.add(victim.id());
+                preemptedBy.put(victim.id(), w.job.name());
                 queue.add(new Wanted(jobs.get(victim.job()), victim.replica()));
             }
             place(w, bestNode);
@@ -229,16 +355,27 @@ final class Scheduler {
             Allocation a = new Allocation(w.job.name(), w.replica, node, w.job.resources(), w.job.priority());
             take(a);
             placements.add(a);
+            if (ranking != null && ranking.job.name().equals(w.job.name())) {
+                ranking.placed(node);
+            } else {
+                ranking = null;
+            }
         }
 
         private void take(Allocation a) {
             byNode.get(a.node()).put(a.id(), a);
             placed.add(a.id());
+            replicasOnNodes.computeIfAbsent(a.job(), job -> new HashMap<>()).merge(a.node(), 1, Integer::sum);
             free.put(a.node(), free.get(a.node()).minus(a.resources()));
         }
 
         /** The reason a replica has no node, as counts of what each node lacks. */
         private String whyNot(Wanted w) {
+            String preempted = preemptedBy.containsKey(w.id()) ? "preempted by " + preemptedBy.get(w.id()) + "; " : "";
+            return preempted + whyNotHere(w);
+        }
+
+        private String whyNotHere(Wanted w) {
             if (nodes.isEmpty()) return "no node has joined";
             SortedMap<String, Long> counts = nodes.values().stream().collect(Collectors.groupingBy(
                     n -> refusal(w.job, n).orElse("without " + w.job.resources().vcpus() + " vCPUs and " + w.job.resources().memory() + " free"

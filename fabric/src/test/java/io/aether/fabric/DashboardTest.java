@@ -16,6 +16,7 @@ import io.aether.http.Listener;
 import io.aether.security.KeyId;
 import io.aether.testkit.Prerequisites;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Clock;
@@ -24,6 +25,8 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -36,6 +39,8 @@ class DashboardTest {
     private static final String HOSTILE = "<img src=x onerror=alert(1)>";
     /** {@link #HOSTILE} as an HTML serializer writes it in a text node. */
     private static final String HOSTILE_AS_TEXT = "&lt;img src=x onerror=alert(1)&gt;";
+    private static final String ANSWER = "document.getElementById('submit-answer').textContent";
+    private static final Pattern LEGEND_ROW = Pattern.compile("<div class=\"u-label\">([^<]*)</div></th><td class=\"u-value\">([^<]*)</td>");
     private static final String POLICY = "default-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
     @TempDir
@@ -88,7 +93,76 @@ class DashboardTest {
             assertTrue(dom.contains("Z ALLOCATION_PLACED allocation web.0: on node edge-1</li>"), dom);
             assertFalse(dom.contains("<img"), "a value became markup: " + dom);
             assertTrue(dom.contains("<p id=\"status\" role=\"status\" class=\"\">updated "), dom);
+            // uPlot draws each chart on a canvas inside a .uplot element; its legend shows the newest sample.
+            assertEquals(3, Pattern.compile("<div class=\"uplot u-hz\">").matcher(dom).results().count(), "the fabric's chart and one per joined node: " + dom);
+            assertEquals(3, Pattern.compile("<canvas width=\"[1-9][0-9]*\" height=\"[1-9][0-9]*\">").matcher(dom).results().count(), "every chart's canvas has a size: " + dom);
+            assertEquals(Map.of("replicas placed", "1", "replicas pending", "1", "events per refresh", "0"),
+                    legend(dom, "fabric: replicas placed and pending, events per refresh"));
+            assertEquals(Map.of("vCPUs allocated", "1", "vCPUs capacity", "4", "memory allocated MiB", "256", "memory capacity MiB", "4096"),
+                    legend(dom, "node edge-1: allocated against capacity"));
+            assertEquals(Map.of("vCPUs allocated", "0", "vCPUs capacity", "4", "memory allocated MiB", "0", "memory capacity MiB", "4096"),
+                    legend(dom, "node edge-2: allocated against capacity"));
         }
+    }
+
+    @Test
+    void submitsAJobFromTheFormAndShowsItPlaced() throws Exception {
+        Path chromium = HeadlessChromium.find().orElse(null);
+        Prerequisites.require(chromium != null, "chromium (Debian package chromium) is not on the PATH: the dashboard test drives the page in it");
+        Path socket = dir.resolve("controller.sock");
+        Path helloStub = Path.of(System.getProperty("user.dir")).getParent().resolve("examples/hello-stub.json");
+        try (Controller controller = Controller.start(Fabrics.group(dir, 1, 1000).getFirst(), List.of(new Listener.UnixSocket(socket)));
+                UnixSocketForward forward = new UnixSocketForward(socket)) {
+            JoinTokens tokens = new JoinTokens(controller.fabric(), Clock.systemUTC(), new SecureRandom());
+            assertInstanceOf(Outcome.Applied.class, tokens.join(tokens.create(Duration.ofMinutes(5)).secret(), Fabrics.node("edge-1", 4, 4096, Map.of()), Fabrics.key("edge-1")));
+            try (DevToolsPage page = DevToolsPage.open(chromium, "http://127.0.0.1:" + forward.port() + "/", dir)) {
+                page.await("document.getElementById('status')?.textContent ?? ''", status -> status.asText().startsWith("updated "), Duration.ofSeconds(20));
+
+                // Pasted: a spec with a bad field is refused with the controller's 400, which names it.
+                String example = Files.readString(helloStub);
+                ObjectNode bad = (ObjectNode) JSON.readTree(example);
+                bad.put("replicas", 0);
+                page.evaluate("document.getElementById('job-spec').value = " + JSON.writeValueAsString(JSON.writeValueAsString(bad)));
+                page.evaluate("document.querySelector('#submit-job button').click()");
+                JsonNode refused = page.await(ANSWER, answer -> !answer.asText().isEmpty() && !answer.asText().equals("submitting…"), Duration.ofSeconds(10));
+                assertTrue(refused.asText().startsWith("400 replicas: 0 is out of range (1 to "), refused.asText());
+                assertEquals("failing", page.evaluate("document.getElementById('submit-answer').className").asText());
+                assertEquals(0, ApiClient.unix(socket, Duration.ofSeconds(10)).get("/v1/jobs").json(JsonNode.class).path("jobs").size(), "nothing half-created");
+
+                // Picked: a file over the controller's limit on a spec (512 KiB) is not read.
+                Path huge = Files.write(dir.resolve("huge.json"), new byte[512 * 1024 + 1]);
+                page.pickFile("#job-file", huge);
+                page.await(ANSWER, answer -> answer.asText().equals("huge.json is 524289 bytes; a job spec is at most 524288"), Duration.ofSeconds(10));
+                assertEquals(JSON.writeValueAsString(bad), page.evaluate("document.getElementById('job-spec').value").asText());
+
+                // Picked: the example file fills the text area and is accepted.
+                page.pickFile("#job-file", helloStub);
+                page.await("document.getElementById('job-spec').value", spec -> spec.asText().equals(example), Duration.ofSeconds(10));
+                page.evaluate("document.querySelector('#submit-job button').click()");
+                page.await(ANSWER, answer -> answer.asText().equals("submitted: job hello-stub version 1"), Duration.ofSeconds(10));
+
+                // The next refreshes show the job with both replicas placed on edge-1.
+                page.await(rows("jobs"), rows -> rows.toString().contains("\"hello-stub|1|vm {\\\"stub\\\":\\\"count\\\"}|0|2 / 2|\""), Duration.ofSeconds(15));
+                JsonNode allocations = page.await(rows("allocations"), rows -> rows.size() == 2, Duration.ofSeconds(15));
+                assertEquals(List.of("hello-stub|0|edge-1|1|32 MiB|0", "hello-stub|1|edge-1|1|32 MiB|0"),
+                        List.of(allocations.get(0).asText(), allocations.get(1).asText()).stream().sorted().toList());
+            }
+        }
+    }
+
+    /** An expression for the rows of the page's table {@code id}, each row's cells joined by {@code |}. */
+    private static String rows(String id) {
+        return "[...document.querySelectorAll('#" + id + " tbody tr')].map(row => [...row.cells].map(cell => cell.textContent).join('|'))";
+    }
+
+    /** The series and values in the legend of the chart captioned {@code caption}, the time axis left out. */
+    private static Map<String, String> legend(String dom, String caption) {
+        int start = dom.indexOf("<figcaption>" + caption + "</figcaption>");
+        assertTrue(start >= 0, "no chart " + caption + ": " + dom);
+        String figure = dom.substring(start, dom.indexOf("</figure>", start));
+        Map<String, String> values = new TreeMap<>();
+        LEGEND_ROW.matcher(figure).results().filter(row -> !row.group(1).equals("Time")).forEach(row -> values.put(row.group(1), row.group(2)));
+        return values;
     }
 
     @Test
@@ -100,10 +174,15 @@ class DashboardTest {
             assertEquals("text/html; charset=utf-8", page.headers().get("content-type"));
             assertEquals(POLICY, page.headers().get("content-security-policy"));
             assertEquals("nosniff", page.headers().get("x-content-type-options"));
-            assertTrue(page.text().contains("<script src=\"/ui/app.js\" defer></script>"), page.text());
+            assertTrue(page.text().contains("<script src=\"/ui/uPlot.iife.min.js\" defer></script>\n<script src=\"/ui/app.js\" defer></script>"), page.text());
             assertFalse(page.text().contains("<script>"), "no inline script: " + page.text());
             assertEquals("text/javascript; charset=utf-8", api.get("/ui/app.js").requireOk().headers().get("content-type"));
             assertEquals("text/css; charset=utf-8", api.get("/ui/style.css").requireOk().headers().get("content-type"));
+            ApiClient.Reply uplot = api.get("/ui/uPlot.iife.min.js").requireOk();
+            assertEquals("text/javascript; charset=utf-8", uplot.headers().get("content-type"));
+            assertTrue(uplot.text().startsWith("/*! https://github.com/leeoniya/uPlot (v1.6.30) */"), "uPlot's own browser build: " + uplot.text().substring(0, 80));
+            assertTrue(api.get("/ui/uPlot.min.css").requireOk().text().contains(".uplot"));
+            assertEquals(404, api.get("/ui/uPlot.cjs.js").status(), "only the webjar's files the page needs");
             assertEquals(POLICY, api.get("/v1/nodes").headers().get("content-security-policy"), "the API's answers carry the policy too");
             assertEquals(404, api.get("/ui/index.html.bak").status());
             assertEquals(404, api.get("/ui/Dashboard.class").status());

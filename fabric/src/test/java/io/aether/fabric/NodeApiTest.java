@@ -34,12 +34,12 @@ class NodeApiTest {
     @TempDir
     Path dir;
 
-    private static String token(ApiClient api) throws IOException {
+    static String token(ApiClient api) throws IOException {
         return api.post("/v1/tokens", JSON.createObjectNode().put("ttlSeconds", 3600)).json(JsonNode.class).path("token").asText();
     }
 
     /** A join request for {@code name} whose signature is made by {@code signer}, presenting {@code presented}'s key. */
-    private static JoinRequest request(String name, String token, Identity presented, Identity signer) {
+    static JoinRequest request(String name, String token, Identity presented, Identity signer) {
         String key = Base64.getEncoder().encodeToString(presented.publicKey().getEncoded());
         byte[] signed = JoinRequest.signedBytes(name, LABELS, 2, 1L << 30, token, key);
         return new JoinRequest(name, LABELS, 2, 1L << 30, token, key, Base64.getEncoder().encodeToString(signer.sign(signed)));
@@ -105,7 +105,7 @@ class NodeApiTest {
             ApiClient api = ApiClient.unix(socket, Duration.ofSeconds(10));
             Identity node = Identity.generate();
             assertEquals(201, api.post("/v1/nodes", request("n1", token(api), node, node)).status());
-            assertEquals("{\"node\":\"n1\",\"revision\":0,\"vms\":{},\"restart\":{}}", api.get("/v1/nodes/n1/desired").requireOk().text());
+            assertEquals("{\"node\":\"n1\",\"revision\":0,\"vms\":{},\"restart\":{},\"models\":{}}", api.get("/v1/nodes/n1/desired").requireOk().text());
             assertEquals(404, api.get("/v1/nodes/n9/desired").status());
 
             String spec = "{\"name\":\"web\",\"workload\":{\"vm\":{\"boot\":{\"stub\":\"count\"},\"memory\":\"16M\"}},\"resources\":{\"vcpus\":1,\"memory\":\"32M\"},\"replicas\":2,"
@@ -137,6 +137,22 @@ class NodeApiTest {
             JsonNode after = api.get("/v1/nodes/n1/desired").json(JsonNode.class);
             assertEquals(0, after.path("vms").size());
             assertTrue(after.path("revision").asLong() > revision, after.toString());
+
+            // A model job: its replica is a model in the desired state, and its node's report says where it serves which commit.
+            assertEquals(201, api.post("/v1/jobs", JSON.readTree("{\"name\":\"relu\",\"workload\":{\"model\":{\"repository\":\"https://10.0.0.5:7443\","
+                    + "\"ref\":\"v2\"}},\"resources\":{\"vcpus\":1,\"memory\":\"256M\"},\"restart\":\"never\"}")).status());
+            JsonNode models = api.get("/v1/nodes/n1/desired").json(JsonNode.class);
+            assertEquals(0, models.path("vms").size(), models.toString());
+            assertEquals("{\"repository\":\"https://10.0.0.5:7443\",\"ref\":\"v2\"}", models.path("models").path("relu.0").toString());
+            assertEquals("never", models.path("restart").path("relu.0").asText(), models.toString());
+            String commit = "0123456789abcdef".repeat(4);
+            assertEquals(204, api.post("/v1/nodes/n1/reports", new AllocationReports(models.path("revision").asLong(),
+                    List.of(new AllocationReports.Report("relu.0", "running", null, "http://127.0.0.1:41000/v1/models/relu", commit)))).status());
+            JsonNode relu = api.get("/v1/jobs/relu").json(JsonNode.class).path("allocations").get(0);
+            assertEquals("http://127.0.0.1:41000/v1/models/relu", relu.path("url").asText(), relu.toString());
+            assertEquals(commit, relu.path("commit").asText(), relu.toString());
+            assertEquals(400, api.post("/v1/nodes/n1/reports", JSON.readTree("{\"revision\":1,\"reports\":[{\"allocation\":\"relu.0\",\"state\":\"running\","
+                    + "\"url\":\"file:///etc/passwd\"}]}")).status(), "a serving URL is http");
         }
     }
 

@@ -83,6 +83,37 @@ class SchedulerTest {
         assertEquals(Map.of("big", "1 of 1 replicas have no node: no node has joined"), plan.pending());
     }
 
+    /** No node offers room for job volumes yet: such a job waits, saying why, rather than run without its disks; --strict refuses it. */
+    @Test
+    void aJobWithVolumesWaitsForANodeWithRoomForThem() {
+        List<Node> nodes = List.of(Fabrics.node("a", 8, 8192, Map.of()), Fabrics.node("b", 8, 8192, Map.of()).withStatus(Node.Status.DRAINING));
+        JobSpec plain = sized("db", 2, 1, 512);
+        JobSpec withVolume = new JobSpec("db", plain.workload(), plain.resources(), 2, plain.constraints(), List.of(), List.of(), JobSpec.Placement.BINPACK,
+                Optional.empty(), 0, false, JobSpec.Restart.ON_FAILURE, JobSpec.Rollout.DEFAULT, List.of(new JobSpec.Volume("data", ByteSize.ofMiB(64), false)));
+        assertEquals(Map.of("db.0", "a", "db.1", "a"), nodesOf(Scheduler.plan(new Scheduler.View(nodes, List.of(submitted(plain)), List.of()))));
+        Command.Plan plan = Scheduler.plan(new Scheduler.View(nodes, List.of(submitted(withVolume)), List.of()));
+        assertEquals(List.of(), plan.placements());
+        assertEquals(Map.of("db", "2 of 2 replicas have no node: 1 node draining, 1 node without room for job volumes (nodes do not report volume capacity yet)"),
+                plan.pending());
+        assertEquals(Optional.of("1 node draining, 1 node without room for job volumes (nodes do not report volume capacity yet)"),
+                Scheduler.neverFits(withVolume, nodes));
+    }
+
+    /** What --strict refuses: a job no node could ever take, or too many replicas for all the nodes that could, however empty. */
+    @Test
+    void aJobThatCanNeverFitIsToldApartFromOneThatWaitsForRoom() {
+        List<Node> nodes = List.of(Fabrics.node("a", 4, 4096, Map.of("gpu", "yes")), Fabrics.node("b", 2, 4096, Map.of()),
+                Fabrics.node("c", 8, 8192, Map.of()).withStatus(Node.Status.DRAINING));
+        assertEquals(Optional.of("no node has joined"), Scheduler.neverFits(sized("web", 1, 1, 512), List.of()));
+        assertEquals(Optional.empty(), Scheduler.neverFits(sized("web", 6, 1, 512), nodes), "4 + 2 vCPUs, 8 + 8 replicas of memory: room for 6");
+        assertEquals(Optional.of("the nodes have room for 6 of 7 replicas at most (1 node draining)"), Scheduler.neverFits(sized("web", 7, 1, 512), nodes));
+        assertEquals(Optional.of("1 node draining, 1 node smaller than 4 vCPUs and 512M"), Scheduler.neverFits(sized("web", 1, 4, 512), nodes.subList(1, 3)));
+        assertEquals(Optional.of("1 node draining, 1 node without label gpu=yes"),
+                Scheduler.neverFits(sized("web", 1, 1, 512).withConstraints(Map.of("gpu", "yes")), nodes.subList(1, 3)));
+        assertEquals(Optional.of("the nodes have room for 2 of 3 replicas at most (1 node draining)"),
+                Scheduler.neverFits(sized("web", 3, 1, 512).withAffinity(List.of(), List.of("web")), nodes), "one replica a node when it avoids itself");
+    }
+
     @Test
     void higherPriorityPreemptsTheLeastItMustAndTheVictimWaits() {
         List<Node> nodes = List.of(Fabrics.node("a", 4, 4096, Map.of()));
@@ -237,7 +268,8 @@ class SchedulerTest {
             Scheduler.View view = Scheduler.View.of(scenario.state());
             Command.Plan plan = Scheduler.plan(view);
             Random random = new Random(seed);
-            Scheduler.View shuffled = new Scheduler.View(shuffled(view.nodes(), random), shuffled(view.jobs(), random), shuffled(view.allocations(), random));
+            Scheduler.View shuffled = new Scheduler.View(shuffled(view.nodes(), random), shuffled(view.jobs(), random), shuffled(view.allocations(), random),
+                    view.preemptedBy());
             assertEquals(plan, Scheduler.plan(shuffled));
 
             FabricState state = scenario.state();
@@ -260,5 +292,37 @@ class SchedulerTest {
             assertEquals(List.of(), Scheduler.plan(Scheduler.View.of(state)).placements().stream()
                     .filter(a -> state.allocations.containsKey(a.id())).toList(), "a second pass moves nothing already placed");
         });
+    }
+
+    /**
+     * A fleet-sized pass: 1,000 nodes in ten zones, 10,000 replicas. Ranking every node again for
+     * every replica (and counting a spread job's replicas over every node for each) took minutes
+     * here; ranking each job's nodes once and keeping them in order takes well under a second.
+     */
+    @Test
+    @Timeout(20)
+    void aThousandNodesTakeTenThousandReplicasInOnePass() {
+        List<Node> nodes = new ArrayList<>();
+        for (int i = 0; i < 1000; i++) nodes.add(Fabrics.node(String.format("n%04d", i), 16, 64 * 1024, Map.of("zone", "z" + i % 10)));
+        List<Job> jobs = new ArrayList<>();
+        for (int j = 0; j < 100; j++) {
+            JobSpec spec = sized(String.format("job%03d", j), 100, 1, 1024);
+            jobs.add(submitted(j % 2 == 0 ? spec.withPlacement(JobSpec.Placement.SPREAD, Optional.of("zone")) : spec));
+        }
+        Command.Plan plan = Scheduler.plan(new Scheduler.View(nodes, jobs, List.of()));
+        assertEquals(10_000, plan.placements().size());
+        assertEquals(Map.of(), plan.pending());
+        Map<String, Integer> perZone = new TreeMap<>();
+        Map<String, Integer> packed = new TreeMap<>();
+        for (Allocation a : plan.placements()) {
+            int index = Integer.parseInt(a.node().substring(1));
+            if (a.job().equals("job000")) perZone.merge("z" + index % 10, 1, Integer::sum);
+            if (a.job().equals("job001")) packed.merge(a.node(), 1, Integer::sum);
+        }
+        // 100 replicas over ten zones of equal nodes: ten in each.
+        assertEquals(10, perZone.size());
+        perZone.forEach((zone, count) -> assertEquals(10, count, zone));
+        // 100 one-vCPU replicas bin-packed onto 16-vCPU nodes fill six nodes and part of a seventh.
+        assertEquals(7, packed.size(), packed.toString());
     }
 }

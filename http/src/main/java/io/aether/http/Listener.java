@@ -1,5 +1,6 @@
 package io.aether.http;
 
+import io.aether.security.ClientCertificateCheck;
 import io.aether.security.ServerCredentials;
 import java.nio.file.Path;
 import java.util.Objects;
@@ -73,6 +74,19 @@ public sealed interface Listener {
                         throw new IllegalArgumentException("a certificate fingerprint is 64 lower-case hex digits: '" + f + "'");
                     }
                 }
+            }
+        }
+
+        /**
+         * Mutual TLS where the certificate is optional: a client that presents one is admitted
+         * only if {@code check} accepts it (at every handshake, so a certificate revoked since
+         * is refused); a client that presents none still connects, and its handler sees no
+         * {@link Peer#certificate} (for requests that authenticate otherwise, such as a node's
+         * signed registration).
+         */
+        record Checked(ClientCertificateCheck check) implements ClientAuth {
+            public Checked {
+                Objects.requireNonNull(check, "check");
             }
         }
     }

@@ -21,7 +21,9 @@ final class PqTls {
         SSLContext context = switch (clientAuth) {
             case Listener.ClientAuth.None none -> Tls.serverContext(credentials);
             case Listener.ClientAuth.Pinned pinned -> Tls.mutualServerContext(credentials, pinned.fingerprints());
+            case Listener.ClientAuth.Checked checked -> Tls.checkedClientsServerContext(credentials, checked.check());
         };
+        boolean optional = clientAuth instanceof Listener.ClientAuth.Checked;
         boolean mutual = clientAuth instanceof Listener.ClientAuth.Pinned;
         SslContextFactory.Server factory = new SslContextFactory.Server() {
             @Override
@@ -33,13 +35,15 @@ final class PqTls {
                 p.setNamedGroups(aether.getNamedGroups());
                 p.setSignatureSchemes(aether.getSignatureSchemes());
                 p.setEndpointIdentificationAlgorithm(null);
-                p.setNeedClientAuth(mutual);
+                if (optional) p.setWantClientAuth(true);
+                else p.setNeedClientAuth(mutual);
                 return p;
             }
         };
         factory.setSslContext(context);
         factory.setEndpointIdentificationAlgorithm(null);
-        factory.setNeedClientAuth(mutual);
+        if (optional) factory.setWantClientAuth(true);
+        else factory.setNeedClientAuth(mutual);
         return factory;
     }
 }

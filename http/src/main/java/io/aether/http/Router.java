@@ -18,7 +18,24 @@ public final class Router {
     /** Set when the server starts: routes added without limits of their own take the server's. */
     private record Pending(String method, String template, Handler handler, Long maxBodyBytes, Duration deadline, boolean streamed) { }
 
+    /**
+     * Decides, before its handler runs, whether a request may use the route it matched (by the
+     * route's method and template, and who sent it: {@link Request#peer}); throws an
+     * {@link ApiException} (a 403, say) to refuse it.
+     */
+    @FunctionalInterface
+    public interface Guard {
+        void admit(String method, String template, Request request) throws ApiException;
+    }
+
     private final List<Pending> pending = new ArrayList<>();
+    private Guard guard = (method, template, request) -> { };
+
+    /** Every route, those added before as well as after, passes {@code guard} first. */
+    public Router guardedBy(Guard guard) {
+        this.guard = java.util.Objects.requireNonNull(guard, "guard");
+        return this;
+    }
 
     public Router get(String template, Handler handler) {
         return pend(new Pending("GET", template, handler, 0L, null, false));
@@ -52,9 +69,14 @@ public final class Router {
         return pend(new Pending(method, template, handler, maxBodyBytes, deadline, true));
     }
 
+    /** Each route as {@code METHOD TEMPLATE} ("GET /v1/jobs/{name}"), in the order added: what an API document has to describe. */
+    public List<String> routes() {
+        return pending.stream().map(p -> p.method + " " + p.template).toList();
+    }
+
     private Router pend(Pending p) {
         // Checked now, so that a bad template fails where it is written.
-        Route route = resolve(p, Limits.DEFAULTS);
+        Route route = resolve(p, Limits.DEFAULTS, guard);
         for (Pending q : pending) {
             if (q.method.equals(p.method) && PathTemplate.parse(q.template).sameShape(route.template())) {
                 throw new IllegalArgumentException("routes " + p.method + " " + q.template + " and " + p.template + " match the same paths");
@@ -64,15 +86,19 @@ public final class Router {
         return this;
     }
 
-    private static Route resolve(Pending p, Limits limits) {
-        return new Route(p.method, PathTemplate.parse(p.template), p.handler,
+    private static Route resolve(Pending p, Limits limits, Guard guard) {
+        Handler guarded = request -> {
+            guard.admit(p.method, p.template, request);
+            return p.handler.handle(request);
+        };
+        return new Route(p.method, PathTemplate.parse(p.template), guarded,
                 p.maxBodyBytes != null ? p.maxBodyBytes : limits.maxBodyBytes(),
                 p.deadline != null ? p.deadline : limits.requestDeadline(), p.streamed);
     }
 
     /** The routes with the server's limits filled in. */
     Table table(Limits limits) {
-        return new Table(pending.stream().map(p -> resolve(p, limits)).toList());
+        return new Table(pending.stream().map(p -> resolve(p, limits, guard)).toList());
     }
 
     /** What a request's method and path select. */

@@ -42,13 +42,16 @@ final class Arm64Image {
     final long imageSize;
     /** What the initrd and the device tree are aligned to, so the kernel never shares a page with them. */
     final PageSize pageSize;
+    /** The whole file, or only its first bytes when the loader reads the rest straight into guest memory. */
     private final byte[] file;
+    final long fileSize;
 
-    private Arm64Image(String name, byte[] file) throws LoadException {
+    private Arm64Image(String name, byte[] file, long fileSize) throws LoadException {
         this.name = name;
         this.file = file;
-        if (file.length < HEADER_SIZE) {
-            throw new LoadException(name, "truncated: " + file.length + " bytes cannot hold the 64-byte arm64 Image header");
+        this.fileSize = fileSize;
+        if (fileSize < HEADER_SIZE || file.length < HEADER_SIZE) {
+            throw new LoadException(name, "truncated: " + fileSize + " bytes cannot hold the 64-byte arm64 Image header");
         }
         ByteBuffer b = ByteBuffer.wrap(file).order(ByteOrder.LITTLE_ENDIAN);
         if (b.getInt(MAGIC_OFFSET) != MAGIC) throw new LoadException(name, "not an arm64 Image: " + whatItIs(file));
@@ -66,13 +69,23 @@ final class Arm64Image {
         if (imageSize == 0) {
             throw new LoadException(name, "image_size is 0: a kernel older than Linux 3.17, which does not say how much memory it needs");
         }
-        if (Long.compareUnsigned(imageSize, file.length) < 0) {
-            throw new LoadException(name, "image_size 0x" + Long.toHexString(imageSize) + " is smaller than the " + file.length + "-byte file");
+        if (Long.compareUnsigned(imageSize, fileSize) < 0) {
+            throw new LoadException(name, "image_size 0x" + Long.toHexString(imageSize) + " is smaller than the " + fileSize + "-byte file");
         }
     }
 
     static Arm64Image parse(String name, byte[] file) throws LoadException {
-        return new Arm64Image(name, file);
+        return new Arm64Image(name, file, file.length);
+    }
+
+    /** Parses the header from {@code head}, the first bytes of a {@code fileSize}-byte file. */
+    static Arm64Image parseHead(String name, byte[] head, long fileSize) throws LoadException {
+        return new Arm64Image(name, head, fileSize);
+    }
+
+    /** Whether {@link #bytes} holds the whole file. */
+    boolean whole() {
+        return file.length == fileSize;
     }
 
     /** Whether {@code file} carries the arm64 Image magic. */
@@ -85,7 +98,7 @@ final class Arm64Image {
         return ((ramStart + BASE_ALIGNMENT - 1) & -BASE_ALIGNMENT) + textOffset;
     }
 
-    /** The file's bytes, to be copied to {@link #start}; image_size bytes from there belong to the kernel. */
+    /** The file's bytes (all of them when {@link #whole}), to be copied to {@link #start}; image_size bytes from there belong to the kernel. */
     byte[] bytes() {
         return file;
     }

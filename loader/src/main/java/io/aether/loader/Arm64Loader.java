@@ -2,6 +2,9 @@ package io.aether.loader;
 
 import io.aether.memory.GuestMemory;
 import io.aether.memory.GuestMemoryException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
 
@@ -32,11 +35,18 @@ public final class Arm64Loader {
 
     static Arm64Kernel load(GuestMemory memory, Path kernel, Optional<Path> initrd, long ramStart, long limit) throws LoadException {
         String name = kernel.toString();
-        byte[] file = KernelLoader.readCapped(kernel, limit);
-        if (Decompressor.Method.detect(file, 0, file.length) == Decompressor.Method.GZIP) {
-            file = Decompressor.decompress(name, file, 0, file.length, limit);
+        long size = KernelLoader.size(kernel);
+        if (size > limit) throw new LoadException(name, size + " bytes is larger than the " + limit + "-byte limit for a kernel");
+        byte[] head = readHead(kernel, (int) Math.min(size, HEAD_SIZE));
+        Arm64Image image;
+        if (Decompressor.Method.detect(head, 0, head.length) == Decompressor.Method.GZIP) {
+            byte[] file = KernelLoader.readCapped(kernel, limit);
+            image = Arm64Image.parse(name, Decompressor.decompress(name, file, 0, file.length, limit));
+        } else {
+            // An uncompressed Image goes from the file straight into guest memory: a copy in the
+            // heap would add its size (31 MiB for Debian's) to the monitor's peak memory.
+            image = Arm64Image.parseHead(name, head, size);
         }
-        Arm64Image image = Arm64Image.parse(name, file);
         long ramEnd = KernelLoader.ramEnd(memory, ramStart, name);
         long start = image.start(ramStart);
         // Unsigned, overflow-free: image_size comes from the file.
@@ -56,13 +66,30 @@ public final class Arm64Loader {
                         + Long.toHexString(initrdAddress) + " and the end of RAM 0x" + Long.toHexString(ramEnd) + ": give the guest more memory");
             }
         }
-        try {
-            memory.write(start, image.bytes(), 0, image.bytes().length);
-        } catch (GuestMemoryException e) {
-            throw new LoadException(name, "does not fit guest memory: " + e.getMessage(), e);
+        if (image.whole()) {
+            try {
+                memory.write(start, image.bytes(), 0, image.bytes().length);
+            } catch (GuestMemoryException e) {
+                throw new LoadException(name, "does not fit guest memory: " + e.getMessage(), e);
+            }
+        } else {
+            Initrd.read(memory, kernel, start, image.fileSize);
         }
         if (initrd.isPresent()) Initrd.read(memory, initrd.get(), initrdAddress, initrdSize);
         return new Arm64Kernel(start, kernelEnd, initrdAddress, initrdSize, ramEnd, image.pageSize.bytes);
+    }
+
+    /** Enough of a file to tell its format (an x86 bzImage's header ends at 0x264) and read an arm64 Image header. */
+    static final int HEAD_SIZE = 4096;
+
+    private static byte[] readHead(Path file, int length) throws LoadException {
+        try (InputStream in = Files.newInputStream(file)) {
+            byte[] head = in.readNBytes(length);
+            if (head.length != length) throw new LoadException(file.toString(), "file shrank to " + head.length + " bytes while it was read");
+            return head;
+        } catch (IOException e) {
+            throw new LoadException(file.toString(), "cannot read: " + e, e);
+        }
     }
 
     /**

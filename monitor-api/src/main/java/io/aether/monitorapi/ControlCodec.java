@@ -71,10 +71,16 @@ public final class ControlCodec {
         switch (request) {
             case ControlRequest.Stop s -> o.put("graceful", s.graceful()).put("timeoutMillis", s.timeout().toMillis());
             case ControlRequest.ConsoleAttach a -> o.put("replay", a.replay());
+            case ControlRequest.AwaitStarted a -> o.put("timeoutMillis", a.timeout().toMillis());
             case ControlRequest.Launch l -> {
                 o.set("spec", tree(VmSpecJson.write(l.spec())));
                 l.consoleLog().ifPresent(p -> o.put("consoleLog", p.toString()));
                 l.socket().ifPresent(p -> o.put("socket", p.toString()));
+            }
+            case ControlRequest.Restore r -> {
+                o.put("snapshot", r.snapshot().toString()).put("allowClone", r.allowClone());
+                r.consoleLog().ifPresent(p -> o.put("consoleLog", p.toString()));
+                r.socket().ifPresent(p -> o.put("socket", p.toString()));
             }
             case ControlRequest.Snapshot s -> o.put("directory", s.directory().toString()).put("resume", s.resume())
                     .put("progress", s.progress());
@@ -91,6 +97,7 @@ public final class ControlCodec {
     public static String op(ControlRequest request) {
         return switch (request) {
             case ControlRequest.State s -> "state";
+            case ControlRequest.AwaitStarted a -> "await-started";
             case ControlRequest.Pause p -> "pause";
             case ControlRequest.Resume r -> "resume";
             case ControlRequest.Stop s -> "stop";
@@ -98,6 +105,7 @@ public final class ControlCodec {
             case ControlRequest.ConsoleAttach a -> "console-attach";
             case ControlRequest.ConsoleDetach d -> "console-detach";
             case ControlRequest.Launch l -> "launch";
+            case ControlRequest.Restore r -> "restore";
             case ControlRequest.Snapshot s -> "snapshot";
         };
     }
@@ -138,6 +146,14 @@ public final class ControlCodec {
             case "metrics" -> f.only(new ControlRequest.Metrics());
             case "console-detach" -> f.only(new ControlRequest.ConsoleDetach());
             case "console-attach" -> f.only(new ControlRequest.ConsoleAttach(f.bool("replay")), "replay");
+            case "await-started" -> {
+                long millis = f.number("timeoutMillis");
+                if (millis < 0 || millis > ControlRequest.MAX_START_WAIT.toMillis()) {
+                    throw new IllegalArgumentException("timeoutMillis: " + millis + " is out of range (0 to "
+                            + ControlRequest.MAX_START_WAIT.toMillis() + ")");
+                }
+                yield f.only(new ControlRequest.AwaitStarted(Duration.ofMillis(millis)), "timeoutMillis");
+            }
             case "stop" -> {
                 long millis = f.number("timeoutMillis");
                 if (millis < 0 || millis > ControlRequest.MAX_STOP_TIMEOUT.toMillis()) {
@@ -147,24 +163,21 @@ public final class ControlCodec {
                 yield f.only(new ControlRequest.Stop(f.bool("graceful"), Duration.ofMillis(millis)), "graceful", "timeoutMillis");
             }
             case "snapshot" -> {
-                String directory = f.text("directory");
-                if (directory.isEmpty() || directory.length() > MAX_PATH_CHARS || directory.indexOf('\0') >= 0) {
-                    throw new IllegalArgumentException("directory: not a path (1 to " + MAX_PATH_CHARS + " characters, no NUL)");
-                }
-                Path path;
-                try {
-                    path = Path.of(directory);
-                } catch (InvalidPathException e) {
-                    throw new IllegalArgumentException("directory: not a path: " + printable(directory));
-                }
+                Path path = f.path("directory");
                 boolean resume = f.node.has("resume") && f.bool("resume");
                 boolean progress = f.node.has("progress") && f.bool("progress");
                 yield f.only(new ControlRequest.Snapshot(path, resume, progress), "directory", "resume", "progress");
             }
+            case "restore" -> {
+                Path snapshot = f.path("snapshot");
+                boolean allowClone = f.node.has("allowClone") && f.bool("allowClone");
+                yield f.only(new ControlRequest.Restore(snapshot, allowClone, f.optionalPath("consoleLog"), f.optionalPath("socket")),
+                        "snapshot", "allowClone", "consoleLog", "socket");
+            }
             case "launch" -> f.only(new ControlRequest.Launch(f.spec(), f.optionalPath("consoleLog"), f.optionalPath("socket")),
                     "spec", "consoleLog", "socket");
             default -> throw new IllegalArgumentException("op: unknown operation '" + printable(op)
-                    + "' (known: state, pause, resume, stop, metrics, snapshot, console-attach, console-detach, launch)");
+                    + "' (known: state, await-started, pause, resume, stop, metrics, snapshot, console-attach, console-detach, launch, restore)");
         };
     }
 
@@ -270,6 +283,19 @@ public final class ControlCodec {
                 return VmSpecJson.read(spec.toString());
             } catch (FieldException e) {
                 throw new IllegalArgumentException("spec." + e.getMessage(), e);
+            }
+        }
+
+        /** A required path: 1 to {@link #MAX_PATH_CHARS} characters, no NUL. */
+        Path path(String name) {
+            String text = text(name);
+            if (text.isEmpty() || text.length() > MAX_PATH_CHARS || text.indexOf('\0') >= 0) {
+                throw new IllegalArgumentException(name + ": not a path (1 to " + MAX_PATH_CHARS + " characters, no NUL)");
+            }
+            try {
+                return Path.of(text);
+            } catch (InvalidPathException e) {
+                throw new IllegalArgumentException(name + ": not a path: " + printable(text));
             }
         }
 

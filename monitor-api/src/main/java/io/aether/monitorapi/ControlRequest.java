@@ -16,6 +16,22 @@ public sealed interface ControlRequest {
     record State() implements ControlRequest {
     }
 
+    /** The longest an {@link AwaitStarted} may wait. */
+    Duration MAX_START_WAIT = Duration.ofMinutes(1);
+
+    /**
+     * Answered with the VM's {@link ControlResponse.Status} as soon as the VM has started (running,
+     * or paused when restored so), has ended, or {@code timeout} has passed, whichever comes
+     * first: the monitor says when its VM runs, so that a client need not poll its state.
+     */
+    record AwaitStarted(Duration timeout) implements ControlRequest {
+        public AwaitStarted {
+            if (timeout == null || timeout.isNegative() || timeout.compareTo(MAX_START_WAIT) > 0) {
+                throw new IllegalArgumentException("timeout: " + timeout + " is out of range (0 to " + MAX_START_WAIT.toSeconds() + " s)");
+            }
+        }
+    }
+
     /** Pauses the whole VM; answered once it holds still. */
     record Pause() implements ControlRequest {
     }
@@ -83,9 +99,35 @@ public sealed interface ControlRequest {
      *     file system as the standby socket), so that each VM's folder holds its own; empty keeps
      *     the standby path
      */
-    record Launch(VmSpec spec, Optional<Path> consoleLog, Optional<Path> socket) implements ControlRequest {
+    record Launch(VmSpec spec, Optional<Path> consoleLog, Optional<Path> socket) implements Handover {
         public Launch {
             Objects.requireNonNull(spec, "spec");
+            Handover.checkPaths(consoleLog, socket);
+        }
+    }
+
+    /**
+     * Sent to a standby monitor: it restores the snapshot in {@code snapshot} as if started with
+     * {@code --restore} (the memory file mapped copy-on-write, every state checked, the restore
+     * lock taken unless {@code allowClone}) and answers the VM's {@link ControlResponse.Status}.
+     * A snapshot that is missing, truncated, corrupt, of another version or host, whose disks
+     * changed, or already restored and running is refused with the reason, and the monitor stays
+     * on standby, unchanged. {@code consoleLog} and {@code socket} are {@link Launch}'s.
+     */
+    record Restore(Path snapshot, boolean allowClone, Optional<Path> consoleLog, Optional<Path> socket) implements Handover {
+        public Restore {
+            if (snapshot == null || !snapshot.isAbsolute()) throw new IllegalArgumentException("snapshot: " + snapshot + " is not an absolute path");
+            Handover.checkPaths(consoleLog, socket);
+        }
+    }
+
+    /** What hands a standby monitor its VM: one to boot, or a snapshot to restore. */
+    sealed interface Handover extends ControlRequest permits Launch, Restore {
+        Optional<Path> consoleLog();
+
+        Optional<Path> socket();
+
+        private static void checkPaths(Optional<Path> consoleLog, Optional<Path> socket) {
             Objects.requireNonNull(consoleLog, "consoleLog");
             Objects.requireNonNull(socket, "socket");
             // The monitor's working directory is not the client's: a relative path would land elsewhere.

@@ -37,20 +37,35 @@ public final class MonitorClient {
     /** A request the monitor refused: {@link #code()} is one of {@link ControlResponse.Refused}'s. */
     public static final class RefusedException extends IOException {
         private final String code;
+        private final String reason;
 
         RefusedException(ControlResponse.Refused refused) {
             super(refused.code() + ": " + refused.message());
             this.code = refused.code();
+            this.reason = refused.message();
         }
 
         public String code() {
             return code;
+        }
+
+        /** The monitor's one line saying why, without the code. */
+        public String reason() {
+            return reason;
         }
     }
 
     /** The VM's state; a standby monitor, which has none yet, answers {@link ControlResponse.Standby} (see {@link #call}). */
     public ControlResponse.Status state() throws IOException {
         return expect(call(new ControlRequest.State()), ControlResponse.Status.class);
+    }
+
+    /**
+     * Waits up to {@code wait} for the VM to start (or end) and returns its state then: no polling
+     * while a VM is built.
+     */
+    public ControlResponse.Status awaitStarted(Duration wait) throws IOException {
+        return expect(call(new ControlRequest.AwaitStarted(wait)), ControlResponse.Status.class);
     }
 
     /** Pauses the VM; returns once it holds still. */
@@ -106,12 +121,18 @@ public final class MonitorClient {
      * built). When {@code launch} moves the socket, later requests go to a client of the new path.
      */
     public ControlResponse.Status launch(ControlRequest.Launch launch) throws IOException {
-        return expect(call(launch), ControlResponse.Status.class);
+        return hand(launch);
+    }
+
+    /** Hands a VM to boot or a snapshot to restore to a standby monitor and returns the VM's status, as {@link #launch} does. */
+    public ControlResponse.Status hand(ControlRequest.Handover handover) throws IOException {
+        return expect(call(handover), ControlResponse.Status.class);
     }
 
     /**
      * Sends one request and reads its answer, a {@link ControlResponse.Refused} included.
-     * A stop waits for the VM to end, so its time limit is the client's plus the stop's; a
+     * A stop waits for the VM to end, so its time limit is the client's plus the stop's (an
+     * await-started's: plus its wait); a
      * snapshot's is the client's plus {@link #SNAPSHOT_TIME}, and its progress lines are skipped.
      *
      * @throws IOException if the monitor cannot be reached, or does not answer in time
@@ -121,7 +142,11 @@ public final class MonitorClient {
             throw new IllegalArgumentException("the console is attached with attachConsole");
         }
         if (request instanceof ControlRequest.Snapshot s) return snapshot(s, null);
-        Duration limit = request instanceof ControlRequest.Stop stop ? timeout.plus(stop.timeout()) : timeout;
+        Duration limit = switch (request) {
+            case ControlRequest.Stop stop -> timeout.plus(stop.timeout());
+            case ControlRequest.AwaitStarted wait -> timeout.plus(wait.timeout());
+            default -> timeout;
+        };
         byte[] line = encode(request);
         try (SocketChannel channel = connect(); Deadline deadline = Deadline.start(channel, limit)) {
             try {

@@ -43,7 +43,7 @@ public final class WarmPool implements AutoCloseable {
     static final Duration MAX_RETRY_DELAY = Duration.ofSeconds(10);
     /** How long the replacement of a standby handed out waits, so that it does not compete with the launched VM. */
     static final Duration REFILL_DELAY = Duration.ofMillis(200);
-    /** How long a standby may take to answer a launch (it checks the spec's files and opens the log). */
+    /** How long a standby may take to answer a launch (it checks the spec's files or the snapshot, and opens the log). */
     static final Duration LAUNCH_TIMEOUT = Duration.ofSeconds(10);
     /** The line a standby monitor prints on standard output once it answers on its socket. */
     public static final String READY_LINE_PREFIX = "standby ";
@@ -130,20 +130,21 @@ public final class WarmPool implements AutoCloseable {
     }
 
     /**
-     * Hands {@code launch}'s VM to a ready standby monitor and returns it, now the caller's;
-     * empty when none is ready (start a monitor cold instead). The pool starts a replacement.
+     * Hands {@code launch}'s VM (one to boot, or a snapshot to restore) to a ready standby monitor
+     * and returns it, now the caller's; empty when none is ready (start a monitor cold instead).
+     * The pool starts a replacement.
      *
      * @throws MonitorClient.RefusedException when the monitor refused the launch (a spec the host
-     *     cannot run, a log or socket path it cannot take): nothing changed, and the standby
-     *     monitor is back in the pool
+     *     cannot run, a snapshot it cannot restore, a log or socket path it cannot take): nothing
+     *     changed, and the standby monitor is back in the pool
      * @throws IOException when the monitor did not answer; it is killed
      */
-    public Optional<Launched> launch(ControlRequest.Launch launch) throws IOException {
+    public Optional<Launched> launch(ControlRequest.Handover launch) throws IOException {
         Standby standby = take();
         if (standby == null) return Optional.empty();
         ControlResponse.Status status;
         try {
-            status = new MonitorClient(standby.socket(), LAUNCH_TIMEOUT).launch(launch);
+            status = new MonitorClient(standby.socket(), LAUNCH_TIMEOUT).hand(launch);
         } catch (MonitorClient.RefusedException e) {
             settle(standby, true);
             throw e;

@@ -51,14 +51,23 @@ class ControlCodecTest {
         assertEquals(new ControlRequest.Resume(), ControlCodec.readRequest(" {\"op\":\"resume\"} "));
         assertEquals(new ControlRequest.ConsoleDetach(), ControlCodec.readRequest("{\"op\":\"console-detach\"}"));
         assertEquals(new ControlRequest.Metrics(), ControlCodec.readRequest("{\"op\":\"metrics\"}"));
+        assertEquals("{\"op\":\"await-started\",\"timeoutMillis\":1500}\n", ControlCodec.write(new ControlRequest.AwaitStarted(Duration.ofMillis(1500))));
+        assertEquals(new ControlRequest.AwaitStarted(Duration.ofSeconds(2)), ControlCodec.readRequest("{\"op\":\"await-started\",\"timeoutMillis\":2000}"));
     }
 
     @Test
     void badRequestsNameTheField() {
         String[][] cases = {
-            {"{\"op\":\"reboot\"}", "op: unknown operation 'reboot' (known: state, pause, resume, stop, metrics, snapshot, console-attach, console-detach, launch)"},
+            {"{\"op\":\"reboot\"}", "op: unknown operation 'reboot' (known: state, await-started, pause, resume, stop, metrics, snapshot, console-attach, console-detach, launch, restore)"},
             {"{\"op\":\"pause\",\"now\":true}", "now: unknown field"},
             {"{\"op\":\"stop\",\"graceful\":false}", "timeoutMillis: missing"},
+            {"{\"op\":\"await-started\",\"timeoutMillis\":60001}", "timeoutMillis: 60001 is out of range (0 to 60000)"},
+            {"{\"op\":\"await-started\"}", "timeoutMillis: missing"},
+            {"{\"op\":\"restore\"}", "snapshot: missing"},
+            {"{\"op\":\"restore\",\"snapshot\":\"snap\"}", "snapshot: snap is not an absolute path"},
+            {"{\"op\":\"restore\",\"snapshot\":\"\"}", "snapshot: not a path (1 to 4096 characters, no NUL)"},
+            {"{\"op\":\"restore\",\"snapshot\":\"/s\",\"socket\":\"m.sock\"}", "socket: m.sock is not an absolute path"},
+            {"{\"op\":\"restore\",\"snapshot\":\"/s\",\"paused\":true}", "paused: unknown field"},
             {"{\"op\":\"stop\",\"graceful\":\"no\",\"timeoutMillis\":1}", "graceful: expected true or false"},
             {"{\"op\":\"stop\",\"graceful\":false,\"timeoutMillis\":-1}", "timeoutMillis: -1 is out of range (0 to 600000)"},
             {"{\"op\":\"stop\",\"graceful\":false,\"timeoutMillis\":1.5}", "timeoutMillis: expected a whole number"},
@@ -151,5 +160,15 @@ class ControlCodecTest {
         for (String[] c : bad) {
             assertEquals(c[1], assertThrows(IllegalArgumentException.class, () -> ControlCodec.readRequest(c[0])).getMessage(), c[0]);
         }
+    }
+
+    @Test
+    void aRestoreHandoverCarriesTheSnapshotAndAbsolutePaths() {
+        assertEquals("{\"op\":\"restore\",\"snapshot\":\"/d/snap\",\"allowClone\":false,\"consoleLog\":\"/d/console.log\",\"socket\":\"/d/m.sock\"}\n",
+                ControlCodec.write(new ControlRequest.Restore(Path.of("/d/snap"), false, Optional.of(Path.of("/d/console.log")), Optional.of(Path.of("/d/m.sock")))));
+        assertEquals(new ControlRequest.Restore(Path.of("/s"), true, Optional.empty(), Optional.empty()),
+                ControlCodec.readRequest("{\"allowClone\":true,\"op\":\"restore\",\"snapshot\":\"/s\"}"));
+        assertEquals(new ControlRequest.Restore(Path.of("/s"), false, Optional.empty(), Optional.empty()),
+                ControlCodec.readRequest("{\"op\":\"restore\",\"snapshot\":\"/s\"}"));
     }
 }

@@ -40,6 +40,8 @@ final class Monitor {
     private final AtomicLong memoryReadFailures = new AtomicLong();
     /** Completed by the run loop once the last VM is closed, with why it stopped. */
     private final CompletableFuture<StopReason> finished = new CompletableFuture<>();
+    /** Completed once the first VM has started (or the run loop is done): what await-started waits for. */
+    private final CompletableFuture<Void> started = new CompletableFuture<>();
     private volatile MicroVm current;
     /** A stop asked for while no VM existed yet (a signal during start-up): the next VM gets it. */
     private volatile StopReason pendingStop;
@@ -65,9 +67,15 @@ final class Monitor {
         if (pending != null) vm.requestStop(pending);
     }
 
+    /** The VM's vCPUs run (or it was restored paused, as asked): a client waiting for it is answered. */
+    void started() {
+        started.complete(null);
+    }
+
     /** The run loop is done: the last VM is closed. */
     void finished(StopReason reason) {
         finished.complete(reason);
+        started.complete(null);
     }
 
     /** Whether a graceful stop asked the guest to shut down: a reboot must not restart the VM. */
@@ -86,6 +94,14 @@ final class Monitor {
         try {
             return switch (request) {
                 case ControlRequest.State s -> status();
+                case ControlRequest.AwaitStarted a -> {
+                    try {
+                        started.get(a.timeout().toMillis(), TimeUnit.MILLISECONDS);
+                    } catch (TimeoutException | java.util.concurrent.ExecutionException e) {
+                        // Not started in time: the state says what it is.
+                    }
+                    yield status();
+                }
                 case ControlRequest.Pause p -> {
                     vm("pause").pause();
                     pauses.incrementAndGet();
@@ -100,7 +116,7 @@ final class Monitor {
                 case ControlRequest.Metrics m -> new ControlResponse.Metrics(metrics());
                 case ControlRequest.ConsoleAttach a -> throw new IllegalStateException("the server streams the console itself");
                 case ControlRequest.ConsoleDetach d -> throw new IllegalStateException("the server streams the console itself");
-                case ControlRequest.Launch l -> throw new IllegalStateException("cannot launch: this monitor already runs a VM");
+                case ControlRequest.Handover h -> throw new IllegalStateException("cannot launch: this monitor already runs a VM");
             };
         } catch (IllegalStateException e) {
             return new ControlResponse.Refused(ControlResponse.Refused.CONFLICT, e.getMessage());

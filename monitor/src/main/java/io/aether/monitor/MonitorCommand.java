@@ -61,10 +61,12 @@ public final class MonitorCommand {
             With --standby the monitor starts without a VM: it warms up (it runs throwaway
             stub VMs, so that KVM and every native call are ready), serves the socket, prints
             'standby PID PATH' on standard output, and waits for a launch request carrying the
-            spec (and optionally a console log and a new socket path, to which the socket is
-            renamed). It then runs that VM as if started with --spec: a VM starts in a few
-            milliseconds instead of the JVM's start-up. A launch that is refused (a bad spec, a
-            log or path it cannot take) leaves it on standby. A standby monitor exits (status 0,
+            spec, or a restore request naming a snapshot directory (either optionally with a
+            console log and a new socket path, to which the socket is renamed). It then runs
+            that VM as if started with --spec or --restore: a VM starts in a few milliseconds
+            instead of the JVM's start-up. A request that is refused (a bad spec or snapshot, a
+            snapshot restored and running already, a log or path it cannot take) leaves it on
+            standby. A standby monitor exits (status 0,
             socket removed) when its parent process dies; once launched it no longer depends
             on its parent.
 
@@ -92,9 +94,11 @@ public final class MonitorCommand {
                                   {"boot": {"kernel": "/vm/vmlinuz", "initrd": "/vm/initrd.gz"},
                                    "memory": "512M", "vcpus": 2, "disks": [{"path": "/vm/root.img"}]}
                   --socket PATH   The control socket to create (mode 0600; removed on exit).
-                                  Requests, one JSON line each: state, pause, resume, stop,
-                                  metrics, snapshot, console-attach, console-detach, launch.
-                  --standby       Start without a VM and wait for a launch request.
+                                  Requests, one JSON line each: state,
+                                  await-started, pause, resume, stop, metrics,
+                                  snapshot, console-attach, console-detach,
+                                  launch, restore.
+                  --standby       Start without a VM and wait for a launch or restore request.
                   --console-log FILE
                                   Also append the console output to FILE; at %d MiB it becomes
                                   FILE.1 (replacing the last one) and FILE starts again.
@@ -246,7 +250,7 @@ public final class MonitorCommand {
     }
 
     /** The guest's console: the ring first (attached clients), then the log, flushed by line. */
-    private static OutputStream console(ConsoleRing ring, ConsoleLog log) {
+    static OutputStream console(ConsoleRing ring, ConsoleLog log) {
         return ConsoleSession.lineFlushing(log == null ? ring : tee(ring, log));
     }
 
@@ -375,7 +379,12 @@ public final class MonitorCommand {
             return 0;
         }
         Standby.Launched l = launched.get();
-        return runServed(l.spec(), null, false, l.monitor(), server, ring, l.log(), console(ring, l.log()), hook, done);
+        try {
+            return runServed(l.spec(), l.restored(), false, l.monitor(), server, ring, l.log(), l.console(), hook, done);
+        } finally {
+            // Held until the process ends, as --restore holds it.
+            Reference.reachabilityFence(l.restoreLock());
+        }
     }
 
     /**
@@ -401,8 +410,9 @@ public final class MonitorCommand {
     /**
      * What a standby does before it says it is ready: a throwaway stub VM through the path a
      * launched one takes (the launch request's JSON, the spec's checks, the VM built, run to its
-     * end and closed, the status answered), so that the classes are loaded, the native calls
-     * linked and {@code /dev/kvm} proven before a VM waits on them.
+     * end and closed, the status answered), and one snapshotted and restored, so that the
+     * classes are loaded, the native calls linked and {@code /dev/kvm} proven before a VM waits
+     * on them.
      */
     static void warmUp() throws InterruptedException {
         VmSpec spec = VmSpec.stub(VmSpec.StubProgram.HELLO);
@@ -421,6 +431,54 @@ public final class MonitorCommand {
             monitor.metrics();
             ring.close();
         }
+        try {
+            warmUpRestore();
+        } catch (IOException e) {
+            throw new IllegalStateException("the warm-up snapshot or restore failed: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * A throwaway counting stub snapshotted and restored, in a temporary directory removed after:
+     * a standby may be handed a snapshot, and the restore's code (the state file read and
+     * checked, the memory file mapped, every device's state loaded) is then loaded and linked.
+     */
+    private static void warmUpRestore() throws IOException, InterruptedException {
+        Path dir = Files.createTempDirectory("aether-standby-warm-up-");
+        try {
+            Path snapshot = dir.resolve("snapshot");
+            CountDownLatch counted = new CountDownLatch(1);
+            try (MicroVm vm = MicroVm.create(VmSpec.stub(VmSpec.StubProgram.COUNT), signal(counted), null)) {
+                vm.start(false);
+                if (!counted.await(10, TimeUnit.SECONDS)) throw new IllegalStateException("the warm-up counter printed nothing");
+                vm.pause();
+                vm.snapshot(snapshot, null);
+            }
+            CountDownLatch countedOn = new CountDownLatch(1);
+            try (MicroVm vm = VmSnapshot.restore(snapshot, signal(countedOn), null, null)) {
+                vm.start(false);
+                if (!countedOn.await(10, TimeUnit.SECONDS)) throw new IllegalStateException("the restored warm-up counter printed nothing");
+            }
+        } finally {
+            try (java.util.stream.Stream<Path> all = Files.walk(dir)) {
+                for (Path p : all.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+            }
+        }
+    }
+
+    /** A console that counts down {@code printed} at the guest's first byte, and drops what it prints. */
+    private static OutputStream signal(CountDownLatch printed) {
+        return new OutputStream() {
+            @Override
+            public void write(int b) {
+                printed.countDown();
+            }
+
+            @Override
+            public void write(byte[] data, int offset, int length) {
+                printed.countDown();
+            }
+        };
     }
 
     /**
@@ -534,6 +592,7 @@ public final class MonitorCommand {
                 try {
                     monitor.running(vm, restarted);
                     vm.start(paused && !restarted);
+                    monitor.started();
                     reason = vm.awaitStop();
                 } finally {
                     vm.close();

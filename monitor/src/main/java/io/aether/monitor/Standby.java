@@ -4,10 +4,15 @@ import io.aether.common.FieldException;
 import io.aether.monitorapi.ControlCodec;
 import io.aether.monitorapi.ControlRequest;
 import io.aether.monitorapi.ControlResponse;
+import io.aether.snapshot.SnapshotException;
 import io.aether.vmm.KvmHost;
+import io.aether.vmm.MicroVm;
 import io.aether.vmm.VmCreationException;
+import io.aether.vmm.VmSnapshot;
 import io.aether.vmspec.VmSpec;
 import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -18,14 +23,20 @@ import java.util.concurrent.ExecutionException;
 
 /**
  * A standby monitor's control socket before and after its launch: until a
- * {@link ControlRequest.Launch} is accepted it answers {@link ControlResponse.Standby} and
- * refuses VM requests; the accepted launch makes a {@link Monitor} for the VM, which answers
- * everything from then on. A refused launch changes nothing: the monitor stays on standby.
+ * {@link ControlRequest.Launch} (a VM to boot) or {@link ControlRequest.Restore} (a snapshot)
+ * is accepted it answers {@link ControlResponse.Standby} and refuses VM requests; the accepted
+ * one makes a {@link Monitor} for the VM, which answers everything from then on. A refused
+ * launch changes nothing: the monitor stays on standby.
  */
 final class Standby {
 
-    /** What an accepted launch hands the run loop. */
-    record Launched(VmSpec spec, Monitor monitor, ConsoleLog log) {
+    /**
+     * What an accepted launch hands the run loop.
+     *
+     * @param restored the VM a restore built, or null to build {@code spec}
+     * @param restoreLock held while the restored VM runs; null for a boot or a clone
+     */
+    record Launched(VmSpec spec, Monitor monitor, ConsoleLog log, OutputStream console, MicroVm restored, FileChannel restoreLock) {
     }
 
     private final ConsoleRing ring;
@@ -49,7 +60,7 @@ final class Standby {
         if (launched != null) return launched.handle(request);
         return switch (request) {
             case ControlRequest.State s -> new ControlResponse.Standby(ProcessHandle.current().pid());
-            case ControlRequest.Launch l -> launch(l);
+            case ControlRequest.Handover h -> hand(h);
             default -> new ControlResponse.Refused(ControlResponse.Refused.CONFLICT,
                     "cannot " + ControlCodec.op(request) + ": the monitor is on standby (no VM yet; send launch)");
         };
@@ -77,46 +88,87 @@ final class Standby {
         return !outcome.isDone();
     }
 
-    private synchronized ControlResponse launch(ControlRequest.Launch launch) {
+    /**
+     * Takes the VM to boot, or the snapshot to restore, that {@code handover} brings. Everything
+     * is checked, opened and (for a restore) built before the socket moves; a refusal undoes what
+     * was done, so the standby stays as it was.
+     */
+    private synchronized ControlResponse hand(ControlRequest.Handover handover) {
         if (monitor != null || outcome.isDone()) {
             return new ControlResponse.Refused(ControlResponse.Refused.CONFLICT, "cannot launch: the standby monitor is ending");
         }
-        VmSpec spec;
-        try {
-            spec = launch.spec().withMacsFor(UUID.randomUUID().toString());
-            spec.checkHost(VmSpec.MAX_VCPUS);
-        } catch (FieldException e) {
-            return new ControlResponse.Refused(ControlResponse.Refused.BAD_REQUEST, "spec." + e.getMessage());
+        VmSpec spec = null;
+        if (handover instanceof ControlRequest.Launch launch) {
+            try {
+                spec = launch.spec().withMacsFor(UUID.randomUUID().toString());
+                spec.checkHost(VmSpec.MAX_VCPUS);
+            } catch (FieldException e) {
+                return new ControlResponse.Refused(ControlResponse.Refused.BAD_REQUEST, "spec." + e.getMessage());
+            }
+            try {
+                KvmHost.requireLinuxBootable(spec, Path.of("/"));
+            } catch (VmCreationException e) {
+                return new ControlResponse.Refused(ControlResponse.Refused.FAILED, e.getMessage());
+            }
         }
-        try {
-            KvmHost.requireLinuxBootable(spec, Path.of("/"));
-        } catch (VmCreationException e) {
-            return new ControlResponse.Refused(ControlResponse.Refused.FAILED, e.getMessage());
+        FileChannel lock = null;
+        if (handover instanceof ControlRequest.Restore restore && !restore.allowClone()) {
+            try {
+                lock = RestoreLock.acquire(restore.snapshot());
+            } catch (IOException e) {
+                return new ControlResponse.Refused(ControlResponse.Refused.CONFLICT, "snapshot: " + e.getMessage());
+            }
         }
         ConsoleLog log = null;
-        Path logFile = launch.consoleLog().orElse(null);
+        Path logFile = handover.consoleLog().orElse(null);
         boolean logExisted = logFile != null && Files.exists(logFile, LinkOption.NOFOLLOW_LINKS);
         try {
             if (logFile != null) log = new ConsoleLog(logFile, consoleLogLimit);
         } catch (IOException e) {
+            RestoreLock.release(lock);
             return new ControlResponse.Refused(ControlResponse.Refused.BAD_REQUEST, "consoleLog: " + logFile + ": cannot open: " + e.getMessage());
         }
-        if (launch.socket().isPresent()) {
+        OutputStream console = MonitorCommand.console(ring, log);
+        MicroVm restored = null;
+        if (handover instanceof ControlRequest.Restore restore) {
+            ControlResponse.Refused refused = null;
             try {
-                server.moveTo(launch.socket().get());
+                restored = VmSnapshot.restore(restore.snapshot(), console, null, System.err);
+                spec = restored.spec();
+                KvmHost.requireLinuxBootable(spec, Path.of("/"));
+            } catch (SnapshotException e) {
+                refused = new ControlResponse.Refused(ControlResponse.Refused.BAD_REQUEST, "snapshot: " + e.getMessage());
+            } catch (VmCreationException e) {
+                refused = new ControlResponse.Refused(ControlResponse.Refused.FAILED, e.getMessage());
+            }
+            if (refused != null) {
+                undo(restored, log, logFile, logExisted, lock);
+                return refused;
+            }
+        }
+        if (handover.socket().isPresent()) {
+            try {
+                server.moveTo(handover.socket().get());
             } catch (IOException e) {
-                if (log != null) {
-                    log.close();
-                    if (!logExisted) deleteQuietly(logFile);
-                }
+                undo(restored, log, logFile, logExisted, lock);
                 return new ControlResponse.Refused(ControlResponse.Refused.BAD_REQUEST, "socket: " + e.getMessage());
             }
         }
         Monitor m = new Monitor(spec, ring, log);
         m.serving(server);
         monitor = m;
-        outcome.complete(Optional.of(new Launched(spec, m, log)));
+        outcome.complete(Optional.of(new Launched(spec, m, log, console, restored, lock)));
         return m.status();
+    }
+
+    /** What a refused handover had made goes: the restored VM, the log (the file too, if it made it), the restore lock. */
+    private static void undo(MicroVm restored, ConsoleLog log, Path logFile, boolean logExisted, FileChannel lock) {
+        if (restored != null) restored.close();
+        if (log != null) {
+            log.close();
+            if (!logExisted) deleteQuietly(logFile);
+        }
+        RestoreLock.release(lock);
     }
 
     private static void deleteQuietly(Path file) {

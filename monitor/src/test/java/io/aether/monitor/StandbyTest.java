@@ -110,7 +110,7 @@ class StandbyTest {
             String expected = "Aether stub guest: hello from 64-bit long mode\r\n0123456789\r\n";
             assertEquals(expected, new String(console.output().readNBytes(expected.length()), StandardCharsets.US_ASCII));
         }
-        awaitRunning(vm);
+        assertEquals(VmState.RUNNING, vm.awaitStarted(Duration.ofSeconds(30)).state(), "await-started answers once the VM runs");
         assertEquals("conflict: cannot launch: this monitor already runs a VM",
                 assertThrows(MonitorClient.RefusedException.class, () -> vm.launch(new ControlRequest.Launch(spec, Optional.empty(), Optional.empty())))
                         .getMessage());

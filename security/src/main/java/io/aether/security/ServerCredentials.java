@@ -66,22 +66,48 @@ public record ServerCredentials(PrivateKey privateKey, X509Certificate certifica
      * generated and stored there first if absent.
      */
     public static ServerCredentials loadOrCreate(Path dir, String commonName) throws IOException {
-        Path keyFile = dir.resolve(KEY_FILE);
-        Path certFile = dir.resolve(CERT_FILE);
+        return loadOrCreate(dir.resolve(KEY_FILE), dir.resolve(CERT_FILE), () -> generate(commonName));
+    }
+
+    /** The key and certificate in these files; made by {@code fresh} and stored there first if either is absent. */
+    static ServerCredentials loadOrCreate(Path keyFile, Path certFile, java.util.function.Supplier<ServerCredentials> fresh) throws IOException {
         if (!Files.exists(keyFile) || !Files.exists(certFile)) {
-            ServerCredentials fresh = generate(commonName);
+            ServerCredentials made = fresh.get();
+            Files.createDirectories(keyFile.toAbsolutePath().getParent());
             Files.deleteIfExists(keyFile);
-            KeyFiles.writeAtomically(keyFile, Pem.encode("PRIVATE KEY", fresh.privateKey.getEncoded()), true);
-            KeyFiles.writeAtomically(certFile, fresh.certificatePem(), false);
-            return fresh;
+            KeyFiles.writeAtomically(keyFile, Pem.encode("PRIVATE KEY", made.privateKey.getEncoded()), true);
+            KeyFiles.writeAtomically(certFile, made.certificatePem(), false);
+            return made;
         }
+        return load(keyFile, certFile);
+    }
+
+    /**
+     * An ML-DSA-65 private key ({@code PRIVATE KEY} PEM, as {@link Identity#save} and this class
+     * write it) with a certificate of its public half (for example a node certificate issued by a
+     * controller); refused if the certificate is of another key.
+     */
+    public static ServerCredentials load(Path keyFile, Path certFile) throws IOException {
         byte[] keyDer = Pem.decode("PRIVATE KEY", Files.readAllBytes(keyFile), keyFile.toString());
+        PrivateKey key;
         try {
-            PrivateKey key = KeyFactory.getInstance(KeyFiles.ALGORITHM, Tls.BC).generatePrivate(new PKCS8EncodedKeySpec(keyDer));
-            return new ServerCredentials(key, readCertificate(certFile));
+            key = KeyFactory.getInstance(KeyFiles.ALGORITHM, Tls.BC).generatePrivate(new PKCS8EncodedKeySpec(keyDer));
         } catch (GeneralSecurityException e) {
             throw new IOException(keyFile + ": not an ML-DSA-65 private key (" + e.getMessage() + ")", e);
         }
+        X509Certificate certificate = readCertificate(certFile);
+        byte[] probe = "aether certificate key check".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        try {
+            java.security.Signature s = java.security.Signature.getInstance(KeyFiles.ALGORITHM, Tls.BC);
+            s.initSign(key);
+            s.update(probe);
+            if (!Signatures.verify(certificate.getPublicKey(), probe, s.sign())) {
+                throw new IOException(certFile + " is not a certificate of the key in " + keyFile);
+            }
+        } catch (GeneralSecurityException e) {
+            throw new IOException(keyFile + ": cannot sign with it (" + e.getMessage() + ")", e);
+        }
+        return new ServerCredentials(key, certificate);
     }
 
     /** Reads a PEM certificate (for pinning it explicitly). */

@@ -95,12 +95,21 @@ public final class Tls {
         return mutualContext(credentials, new PinnedPeers(clientFingerprints, true));
     }
 
+    /**
+     * A server context presenting {@code credentials} that asks for a client certificate and
+     * accepts exactly those {@code check} accepts. Whether a client may also connect without one
+     * is the listener's choice ({@link SSLParameters#setWantClientAuth} or {@code setNeedClientAuth}).
+     */
+    public static SSLContext checkedClientsServerContext(ServerCredentials credentials, ClientCertificateCheck check) {
+        return mutualContext(credentials, new CheckedClients(check));
+    }
+
     /** A mutual-TLS client context presenting {@code certificate} to the server {@code server} pins. */
     public static SSLContext mutualClientContext(ServerTrust.Pinned server, ServerCredentials certificate) {
         return mutualContext(certificate, new PinnedPeers(Set.of(server.fingerprint()), false));
     }
 
-    private static SSLContext mutualContext(ServerCredentials own, PinnedPeers peers) {
+    private static SSLContext mutualContext(ServerCredentials own, OneWayTrustManager peers) {
         try {
             return context(keyManagers(own), peers);
         } catch (GeneralSecurityException | IOException e) {
@@ -193,6 +202,27 @@ public final class Tls {
             return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(certificate.getEncoded()));
         } catch (CertificateEncodingException | java.security.NoSuchAlgorithmException e) {
             throw new IllegalStateException("cannot fingerprint certificate", e);
+        }
+    }
+
+    /** Hands a client's leaf certificate to a {@link ClientCertificateCheck}; never trusts a server. */
+    private static final class CheckedClients extends OneWayTrustManager {
+
+        private final ClientCertificateCheck check;
+
+        CheckedClients(ClientCertificateCheck check) {
+            this.check = check;
+        }
+
+        @Override
+        void checkFromClient(X509Certificate[] chain) throws CertificateException {
+            if (chain == null || chain.length == 0) throw new CertificateException("the client sent no certificate");
+            check.check(chain[0]);
+        }
+
+        @Override
+        void checkFromServer(X509Certificate[] chain) throws CertificateException {
+            throw new CertificateException("a server certificate is not expected here");
         }
     }
 

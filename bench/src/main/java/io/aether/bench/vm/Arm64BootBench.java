@@ -28,7 +28,10 @@ import java.util.regex.Pattern;
  * whose KVM runs at EL2), Aether ({@code aether vm run} on Debian's arm64 Java runtime) and
  * Debian trixie's {@code qemu-system-aarch64 -accel kvm -M virt,gic-version=3 -cpu host} boot
  * the guest {@code aether guest fetch --arch arm64} builds to its init's ready marker and power
- * off, interleaved; {@link BootBench} measures each process from its start.
+ * off, interleaved; {@link BootBench} measures each process from its start. Aether runs as the
+ * launcher runs it on arm64: JDK 25's AOT cache in place of the class-data archive (trained in L1
+ * by a {@code --stub} run, as the launcher trains it) and a lazy JIT ({@link #LAZY_JIT}). QEMU
+ * gets the same devices as Aether: the console and a virtio-rng device.
  *
  * <p>QEMU is not installed anywhere: {@code qemu-system-arm} and the closure apt's resolver names
  * for it on an empty arm64 system (a {@link PrivateApt}, the machine's apt configuration left
@@ -54,6 +57,8 @@ public final class Arm64BootBench {
     static final String LIBRARIES = "usr/lib/aarch64-linux-gnu";
     static final String GUEST_CMDLINE = "quiet panic=-1 " + GuestInit.POWEROFF_PARAMETER;
     private static final String STATUS = "ARM64-BENCH-STATUS=";
+    /** The JIT compiles a method after 100 times the usual number of calls: the start-up's code stays interpreted. */
+    static final String LAZY_JIT = "-XX:CompileThresholdScaling=100";
 
     private Arm64BootBench() {
     }
@@ -158,17 +163,24 @@ public final class Arm64BootBench {
                     L1_ROOT + "/" + LIBRARIES + "/ld-linux-aarch64.so.1", "--library-path", libraries,
                     L1_ROOT + "/usr/bin/qemu-system-aarch64");
             long timeout = TimeUnit.SECONDS.toNanos(900);
-            List<String> aetherStart = new ArrayList<>();
-            aetherStart.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-            aetherStart.addAll(jvmOptions);
-            aetherStart.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.aether.cli.Main", "vm", "run"));
+            String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+            List<String> monitor = List.of("-cp", System.getProperty("java.class.path"), "io.aether.cli.Main", "vm", "run");
+            // As the launcher starts the monitor on arm64: the options the host gave (dev/monitor.jvmargs), JDK 25's AOT
+            // cache in place of the class-data archive, and a lazy JIT.
+            List<String> aotOptions = jvmOptions.stream().filter(o -> !o.startsWith("-XX:SharedArchiveFile=")
+                    && !o.equals("-XX:+AutoCreateSharedArchive")).toList();
+            List<Variant> variants = List.of(
+                    new Variant("aether", aotStart(java, aotOptions, List.of(LAZY_JIT), "/tmp/aether-arm64.aot"), monitor));
+            for (Variant v : variants) {
+                if (v.aotCache() != null) train(v, List.of("--stub"));
+            }
+            List<BootBench.Command> commands = new ArrayList<>();
             if (startUp) {
-                List<String> stub = new ArrayList<>(aetherStart);
-                stub.add("--stub");
+                for (Variant v : variants) commands.add(new BootBench.Command(v.label() + "-stub", v.command(List.of("--stub"))));
                 List<String> version = new ArrayList<>(qemuStart);
                 version.add("-version");
-                System.out.print(BootBench.compare(List.of(new BootBench.Command("aether-stub", stub),
-                        new BootBench.Command("qemu-version", version)), runs, "", timeout));
+                commands.add(new BootBench.Command("qemu-version", version));
+                System.out.print(BootBench.compare(commands, runs, "", timeout));
                 status = 0;
                 return;
             }
@@ -176,23 +188,88 @@ public final class Arm64BootBench {
             qemu.addAll(List.of("-L", L1_ROOT + "/usr/share/qemu",
                     "-accel", "kvm", "-M", "virt,gic-version=3", "-cpu", "host", "-smp", "1", "-m", "256M",
                     "-nodefaults", "-no-user-config", "-nographic", "-serial", "stdio", "-no-reboot",
+                    // Aether always gives the guest an entropy device, whose driver the initramfs loads: so does QEMU here.
+                    "-device", "virtio-rng-device",
                     "-kernel", kernel, "-initrd", initrd, "-append", "console=ttyAMA0 " + GUEST_CMDLINE));
-            List<String> aether = new ArrayList<>(aetherStart);
-            aether.addAll(List.of("--kernel", kernel, "--initrd", initrd, "--mem", "256M", "--vcpus", "1", "--cmdline", "console=ttyS0 " + GUEST_CMDLINE));
-            System.out.println("arm64 bench: qemu: " + String.join(" ", qemu));
-            System.out.println("arm64 bench: aether: " + String.join(" ", aether));
+            List<String> boot = List.of("--kernel", kernel, "--initrd", initrd, "--mem", "256M", "--vcpus", "1",
+                    "--cmdline", "console=ttyS0 " + GUEST_CMDLINE);
+            System.out.println("arm64 bench: qemu-virt: " + String.join(" ", qemu));
+            for (Variant v : variants) {
+                System.out.println("arm64 bench: " + v.label() + ": " + String.join(" ", v.command(boot)));
+                commands.add(new BootBench.Command(v.label(), v.command(boot)));
+            }
             Spawn.Measurement probe = Spawn.run(qemu, GuestInit.READY_MARKER, timeout);
             if (probe.marker() < 0) {
                 // Aether's own figures still say something; QEMU's failure is printed whole.
                 System.out.println("arm64 bench: QEMU FAILED (status " + probe.exitStatus() + "), its output:\n" + probe.output());
                 qemu = List.of("true");
             }
-            System.out.print(BootBench.compare(List.of(new BootBench.Command("aether", aether), new BootBench.Command("qemu-virt", qemu)),
-                    runs, probe.marker() < 0 ? "" : GuestInit.READY_MARKER, timeout));
+            commands.add(new BootBench.Command("qemu-virt", qemu));
+            System.out.print(BootBench.compare(commands, runs, probe.marker() < 0 ? "" : GuestInit.READY_MARKER, timeout));
             status = 0;
         } finally {
             System.out.println(STATUS + status);
             System.out.flush();
         }
+    }
+
+    private static List<String> with(List<String> command, List<String> arguments) {
+        List<String> all = new ArrayList<>(command);
+        all.addAll(arguments);
+        return all;
+    }
+
+    private static List<String> with(List<String> command, String argument) {
+        return with(command, List.of(argument));
+    }
+
+    /**
+     * One way of starting the monitor: {@code java} with its options ({@code start}), then the
+     * monitor's main class and {@code vm run} ({@code monitor}).
+     *
+     * @param aotCache the AOT cache it uses, made by {@link #train}; null for none
+     */
+    private record Variant(String label, List<String> start, List<String> monitor, String aotCache, List<String> training) {
+
+        Variant(String label, List<String> start, List<String> monitor) {
+            this(label, start, monitor, null, List.of());
+        }
+
+        Variant(String label, AotStart aot, List<String> monitor) {
+            this(label, aot.use(), monitor, aot.cache(), aot.training());
+        }
+
+        List<String> command(List<String> arguments) {
+            return with(with(start, monitor), arguments);
+        }
+    }
+
+    /** The JVM's command with an AOT cache in use, and the one that trains it. */
+    private record AotStart(List<String> use, List<String> training, String cache) {
+    }
+
+    private static AotStart aotStart(String java, List<String> options, List<String> extra, String cache) {
+        List<String> base = with(with(List.of(java), options), extra);
+        return new AotStart(with(base, List.of("-XX:AOTCache=" + cache, "-Xlog:aot*=off:stderr")),
+                with(base, "-XX:AOTCacheOutput=" + cache), cache);
+    }
+
+    /**
+     * The AOT cache's training run, as the {@code aether} launcher makes it on arm64: the monitor
+     * runs {@code arguments} once ({@code --stub}: the launcher has no guest of its own to boot)
+     * and, at its exit, the JVM assembles the cache in a second JVM. Its output goes to L1's console.
+     */
+    private static void train(Variant v, List<String> arguments) throws IOException, InterruptedException {
+        long t0 = System.nanoTime();
+        Process p = new ProcessBuilder(with(with(v.training(), v.monitor()), arguments)).inheritIO().start();
+        if (!p.waitFor(15, TimeUnit.MINUTES)) {
+            p.destroyForcibly();
+            throw new IOException("the AOT cache's training run did not end within 15 minutes");
+        }
+        Path cache = Path.of(v.aotCache());
+        long bytes = Files.isRegularFile(cache) ? Files.size(cache) : -1;
+        System.out.printf(java.util.Locale.ROOT, "arm64 bench: %s: AOT training run: status %d, %.1f s, cache %d bytes%n",
+                v.label(), p.exitValue(), (System.nanoTime() - t0) / 1e9, bytes);
+        if (bytes <= 0) throw new IOException("the AOT training run wrote no cache at " + cache);
     }
 }

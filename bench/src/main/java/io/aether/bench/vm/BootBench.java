@@ -84,8 +84,9 @@ public final class BootBench {
         StringBuilder table = new StringBuilder();
         table.append("| monitor | runs | first output (ms) | marker (ms) | exit (ms) | peak RSS (MiB) |\n");
         table.append("|---|---:|---:|---:|---:|---:|\n");
-        double[][] medians = new double[2][4];
-        for (int k = 0; k < 2; k++) {
+        int n = commands.size();
+        double[][] medians = new double[n][4];
+        for (int k = 0; k < n; k++) {
             List<Spawn.Measurement> ms = results.get(k);
             medians[k][0] = median(ms.stream().mapToDouble(m -> ms(m.firstOutput())).toArray());
             medians[k][1] = median(ms.stream().mapToDouble(m -> ms(m.marker())).toArray());
@@ -94,10 +95,31 @@ public final class BootBench {
             table.append(String.format(Locale.ROOT, "| %s | %d | %.1f | %.1f | %.1f | %.1f |%n", commands.get(k).label(), ms.size(),
                     medians[k][0], medians[k][1], medians[k][2], medians[k][3]));
         }
-        table.append(String.format(Locale.ROOT, "| %s / %s | | %.2fx | %.2fx | %.2fx | %.2fx |%n", commands.get(0).label(),
-                commands.get(1).label(), medians[0][0] / medians[1][0], medians[0][1] / medians[1][1],
-                medians[0][2] / medians[1][2], medians[0][3] / medians[1][3]));
+        // Every command against the last one, the peer.
+        int peer = n - 1;
+        for (int k = 0; k < peer; k++) {
+            table.append(String.format(Locale.ROOT, "| %s / %s | | %.2fx | %.2fx | %.2fx | %.2fx |%n", commands.get(k).label(),
+                    commands.get(peer).label(), medians[k][0] / medians[peer][0], medians[k][1] / medians[peer][1],
+                    medians[k][2] / medians[peer][2], medians[k][3] / medians[peer][3]));
+        }
+        // The same round's runs ran back to back, so their ratio is less exposed to a machine whose load swings.
+        for (int k = 0; k < peer; k++) {
+            double[] pairs = new double[runs];
+            for (int run = 0; run < runs; run++) {
+                pairs[run] = headline(results.get(k).get(run), marker) / headline(results.get(peer).get(run), marker);
+            }
+            double[] sorted = pairs.clone();
+            Arrays.sort(sorted);
+            table.append(String.format(Locale.ROOT, "| %s / %s, each round's pair (%s) | | min %.2fx | median %.2fx | max %.2fx | |%n",
+                    commands.get(k).label(), commands.get(peer).label(), marker.isEmpty() ? "first output" : "marker",
+                    sorted[0], median(pairs), sorted[runs - 1]));
+        }
         return table.toString();
+    }
+
+    /** The time a run is judged by: to the marker when there is one, else to the first output. */
+    private static double headline(Spawn.Measurement m, String marker) {
+        return marker.isEmpty() ? m.firstOutput() : m.marker();
     }
 
     private static double ms(long nanos) {

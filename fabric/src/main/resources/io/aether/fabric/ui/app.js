@@ -7,6 +7,15 @@ const REFRESH_MS = 2000;
 const MAX_EVENTS = 500;
 const NODE_STATES = new Set(["READY", "DRAINING", "REVOKED", "PENDING"]);
 let lastEvent = 0;
+// The most the controller reads of a job spec: Controller.MAX_SUBMIT_BYTES, 128 Ki characters of up to 4 bytes.
+const MAX_SPEC_BYTES = 4 * 128 * 1024;
+// Charts keep the newest HISTORY samples, one per refresh (10 minutes at 2 s).
+const HISTORY = 300;
+const CHART_WIDTH = 520;
+const CHART_HEIGHT = 180;
+const whole = (plot, value) => value === null || value === undefined ? "--" : value.toFixed(0);
+const nodeCharts = new Map();
+let fabricChart = null;
 
 async function api(path) {
   const answer = await fetch(path, { headers: { Accept: "application/json" }, cache: "no-store" });
@@ -71,15 +80,21 @@ function drawNodes(nodes, pending) {
   }
 }
 
+// A model job's version is its ref and the commits its replicas report serving.
 function drawJobs(jobs, allocations) {
   const placed = new Map();
-  for (const a of allocations) placed.set(a.job, (placed.get(a.job) || 0) + 1);
+  const commits = new Map();
+  for (const a of allocations) {
+    placed.set(a.job, (placed.get(a.job) || 0) + 1);
+    if (a.commit) commits.set(a.job, (commits.get(a.job) || new Set()).add(a.commit.substring(0, 12)));
+  }
   const body = fill("jobs", jobs, 6, "no jobs");
   for (const j of jobs) {
     const row = body.insertRow();
     cell(row, j.spec.name);
     cell(row, j.version);
-    cell(row, workload(j.spec.workload));
+    const served = commits.get(j.spec.name);
+    cell(row, workload(j.spec.workload) + (served ? ", commit " + [...served].sort().join(", ") : ""));
     cell(row, j.spec.priority);
     cell(row, (placed.get(j.spec.name) || 0) + " / " + j.spec.replicas);
     cell(row, j.pending || "", "pending");
@@ -111,6 +126,118 @@ function drawEvents(events) {
   while (list.children.length > MAX_EVENTS) list.lastElementChild.remove();
 }
 
+// One uPlot chart with its columns: time in seconds (uPlot's unit), then one column per series.
+class Timeline {
+  constructor(caption, series, axes) {
+    this.figure = document.createElement("figure");
+    const title = document.createElement("figcaption");
+    title.textContent = caption;
+    this.figure.append(title);
+    document.getElementById("charts").append(this.figure);
+    this.columns = [[]].concat(series.map(() => []));
+    this.plot = new uPlot({
+      width: CHART_WIDTH, height: CHART_HEIGHT,
+      series: [{}].concat(series.map(s => Object.assign({ value: whole, width: 2 }, s))),
+      axes: [{}].concat(axes),
+    }, this.columns, this.figure);
+  }
+
+  add(at, values) {
+    this.columns[0].push(at);
+    values.forEach((value, i) => this.columns[i + 1].push(value));
+    if (this.columns[0].length > HISTORY) for (const column of this.columns) column.shift();
+    this.plot.setData(this.columns);
+    // The legend shows the newest sample until the pointer picks another.
+    this.plot.setLegend({ idx: this.columns[0].length - 1 });
+  }
+
+  remove() {
+    this.plot.destroy();
+    this.figure.remove();
+  }
+}
+
+function nodeChart(name) {
+  return new Timeline("node " + name + ": allocated against capacity", [
+    { label: "vCPUs allocated", scale: "vcpus", stroke: "#2f6fdf" },
+    { label: "vCPUs capacity", scale: "vcpus", stroke: "#2f6fdf", dash: [6, 4], width: 1 },
+    { label: "memory allocated MiB", scale: "mib", stroke: "#ad5700" },
+    { label: "memory capacity MiB", scale: "mib", stroke: "#ad5700", dash: [6, 4], width: 1 },
+  ], [{ scale: "vcpus", label: "vCPUs" }, { scale: "mib", label: "MiB", side: 1, grid: { show: false } }]);
+}
+
+// Samples what this refresh read. The first read of the events is the whole backlog, not one interval's.
+function drawCharts(nodes, jobs, allocations, newEvents) {
+  const at = Date.now() / 1000;
+  const placed = new Map();
+  for (const a of allocations) placed.set(a.job, (placed.get(a.job) || 0) + 1);
+  const pending = jobs.reduce((sum, j) => sum + Math.max(0, j.spec.replicas - (placed.get(j.spec.name) || 0)), 0);
+  const firstRead = fabricChart === null;
+  if (firstRead) {
+    fabricChart = new Timeline("fabric: replicas placed and pending, events per refresh", [
+      { label: "replicas placed", scale: "replicas", stroke: "#18794e" },
+      { label: "replicas pending", scale: "replicas", stroke: "#c4320a" },
+      { label: "events per refresh", scale: "events", stroke: "#5b6475" },
+    ], [{ scale: "replicas", label: "replicas" }, { scale: "events", label: "events", side: 1, grid: { show: false } }]);
+  }
+  fabricChart.add(at, [allocations.length, pending, firstRead ? null : newEvents.length]);
+  const seen = new Set();
+  for (const n of nodes) {
+    seen.add(n.name);
+    if (!nodeCharts.has(n.name)) nodeCharts.set(n.name, nodeChart(n.name));
+    const used = n.used || { vcpus: 0, memory: 0 };
+    nodeCharts.get(n.name).add(at, [used.vcpus, n.vcpus, used.memory / 1048576, n.memory / 1048576]);
+  }
+  for (const [name, chart] of nodeCharts) {
+    if (!seen.has(name)) {
+      chart.remove();
+      nodeCharts.delete(name);
+    }
+  }
+}
+
+// Sends the spec as written: the controller validates it and its 400 names the bad field.
+// The JSON content type is also what keeps other sites out: a cross-origin page cannot send it
+// without a CORS preflight, which the controller never answers.
+async function submitJob(event) {
+  event.preventDefault();
+  const answer = document.getElementById("submit-answer");
+  answer.className = "";
+  answer.textContent = "submitting…";
+  try {
+    const reply = await fetch("/v1/jobs", {
+      method: "POST", cache: "no-store",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: document.getElementById("job-spec").value,
+    });
+    const body = await reply.json().catch(() => ({}));
+    if (reply.status === 201) {
+      answer.textContent = "submitted: job " + body.job + " version " + body.version;
+    } else {
+      answer.className = "failing";
+      answer.textContent = reply.status + " " + (body.message || reply.statusText);
+    }
+  } catch (e) {
+    answer.className = "failing";
+    answer.textContent = "cannot reach the API: " + e.message;
+  }
+}
+
+// A picked file only fills the text area, up to the controller's own limit on a spec.
+async function pickJob(event) {
+  const file = event.target.files[0];
+  if (!file) return;
+  const answer = document.getElementById("submit-answer");
+  if (file.size > MAX_SPEC_BYTES) {
+    answer.className = "failing";
+    answer.textContent = file.name + " is " + file.size + " bytes; a job spec is at most " + MAX_SPEC_BYTES;
+    return;
+  }
+  document.getElementById("job-spec").value = await file.text();
+  answer.className = "";
+  answer.textContent = "";
+}
+
 async function refresh() {
   const status = document.getElementById("status");
   try {
@@ -120,6 +247,7 @@ async function refresh() {
     drawJobs(jobs.jobs, allocations.allocations);
     drawAllocations(allocations.allocations);
     drawEvents(events.events);
+    drawCharts(nodes.nodes, jobs.jobs, allocations.allocations, events.events);
     status.className = "";
     status.textContent = "updated " + new Date().toLocaleTimeString();
   } catch (e) {
@@ -130,4 +258,6 @@ async function refresh() {
   }
 }
 
+document.getElementById("submit-job").addEventListener("submit", submitJob);
+document.getElementById("job-file").addEventListener("change", pickJob);
 refresh();

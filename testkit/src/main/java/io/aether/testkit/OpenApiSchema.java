@@ -1,4 +1,4 @@
-package io.aether.cli;
+package io.aether.testkit;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.ArrayList;
@@ -14,7 +14,7 @@ import java.util.regex.Pattern;
  * {@code minimum}, {@code maximum}, {@code maxLength}, {@code maxProperties}). A keyword it does
  * not know fails the check, so that the document cannot quietly say more than is checked.
  */
-final class OpenApiSchema {
+public final class OpenApiSchema {
 
     private static final List<String> KNOWN = List.of("$ref", "type", "required", "properties", "additionalProperties", "items",
             "enum", "oneOf", "pattern", "minimum", "maximum", "maxLength", "maxProperties", "description", "default", "format",
@@ -22,12 +22,12 @@ final class OpenApiSchema {
 
     private final JsonNode document;
 
-    OpenApiSchema(JsonNode document) {
+    public OpenApiSchema(JsonNode document) {
         this.document = document;
     }
 
     /** The schema of a response: {@code paths[path][method].responses[status]}, following a response {@code $ref}. */
-    JsonNode responseSchema(String path, String method, int status, String mediaType) {
+    public JsonNode responseSchema(String path, String method, int status, String mediaType) {
         JsonNode response = document.path("paths").path(path).path(method).path("responses").path(Integer.toString(status));
         if (response.isMissingNode()) throw new AssertionError(method + " " + path + " does not document status " + status);
         if (response.has("$ref")) response = resolve(response.get("$ref").asText());
@@ -37,7 +37,7 @@ final class OpenApiSchema {
     }
 
     /** The problems of {@code value} against {@code schema}, each naming where; empty when it conforms. */
-    List<String> check(JsonNode value, JsonNode schema) {
+    public List<String> check(JsonNode value, JsonNode schema) {
         List<String> problems = new ArrayList<>();
         check(value, schema, "$", problems);
         return problems;

@@ -1,0 +1,106 @@
+package io.aether.fabric;
+
+import io.aether.http.ApiError;
+import io.aether.http.ApiException;
+import io.aether.http.Request;
+import io.aether.http.Router;
+import java.security.cert.CertificateException;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.logging.Logger;
+
+/**
+ * What each caller may do through the controller's API, checked before every route's handler:
+ * the Unix socket and pinned administrators everything; a node with its certificate only its own
+ * desired state and reports; a client identity what its role allows (read: every GET; operate:
+ * also running and stopping jobs and draining nodes; admin: everything, tokens, revocation and
+ * client identities included); a TLS client without a certificate only a node's registration
+ * ({@code POST /v1/nodes}, authenticated by its token and signature). A refusal is a 403 naming
+ * what the request needs, logged and counted.
+ */
+final class Access implements Router.Guard {
+
+    private static final Logger LOG = Logger.getLogger(Access.class.getName());
+
+    /** What a route asks of its caller. */
+    enum Need {
+        /** Anyone reaching the listener: the request authenticates itself. */
+        ANYONE,
+        /** The node the path names, with its certificate. */
+        NODE,
+        READ,
+        OPERATE,
+        ADMIN
+    }
+
+    private final FabricTrust trust;
+    private final AtomicLong refused = new AtomicLong();
+
+    Access(FabricTrust trust) {
+        this.trust = trust;
+    }
+
+    /** Reads are for readers; jobs and draining for operators; the rest (tokens, revocation, anything new) for administrators. */
+    static Need need(String method, String template) {
+        return switch (method + " " + template) {
+            case "POST /v1/nodes" -> Need.ANYONE;
+            case "GET /v1/nodes/{name}/desired", "POST /v1/nodes/{name}/reports" -> Need.NODE;
+            case "POST /v1/jobs", "DELETE /v1/jobs/{name}", "POST /v1/nodes/{name}/drain" -> Need.OPERATE;
+            default -> method.equals("GET") ? Need.READ : Need.ADMIN;
+        };
+    }
+
+    @Override
+    public void admit(String method, String template, Request request) throws ApiException {
+        Need need = need(method, template);
+        FabricTrust.Caller caller;
+        try {
+            caller = trust.caller(request.peer());
+        } catch (CertificateException e) {
+            throw refuse(method, template, request, "certificate refused: " + e.getMessage());
+        }
+        switch (caller) {
+            case FabricTrust.Caller.Local local -> { }
+            case FabricTrust.Caller.Pinned admin -> { }
+            case FabricTrust.Caller.Anonymous anonymous -> {
+                if (need != Need.ANYONE) {
+                    throw refuse(method, template, request, "needs a client certificate of the fabric" + (need == Need.NODE ? " (a node's)" : " with role " + name(need)));
+                }
+            }
+            case FabricTrust.Caller.ClientCaller(String client, Need role) -> {
+                if (need == Need.ANYONE) return;
+                if (need == Need.NODE) throw refuse(method, template, request, "client " + client + " is not a node");
+                if (role.compareTo(need) < 0) throw refuse(method, template, request, "client " + client + " has role " + name(role) + "; this needs role " + name(need));
+            }
+            case FabricTrust.Caller.NodeCaller(String node) -> {
+                if (need == Need.ANYONE) return;
+                if (need != Need.NODE) throw refuse(method, template, request, "node " + node + " may not; this needs role " + name(need));
+                if (!node.equals(request.param("name"))) throw refuse(method, template, request, "node " + node + " may only use its own desired state and reports");
+            }
+        }
+    }
+
+    /** Requests refused since this controller started. */
+    long refused() {
+        return refused.get();
+    }
+
+    private static String name(Need need) {
+        return need.name().toLowerCase(java.util.Locale.ROOT);
+    }
+
+    /** The role a client certificate's OU names ({@code read}, {@code operate}, {@code admin}), if it names one. */
+    static java.util.Optional<Need> role(String unit) {
+        return switch (unit) {
+            case "read" -> java.util.Optional.of(Need.READ);
+            case "operate" -> java.util.Optional.of(Need.OPERATE);
+            case "admin" -> java.util.Optional.of(Need.ADMIN);
+            default -> java.util.Optional.empty();
+        };
+    }
+
+    private ApiException refuse(String method, String template, Request request, String reason) {
+        refused.incrementAndGet();
+        LOG.warning(() -> method + " " + template + " from " + request.peer().address() + " refused: " + reason);
+        return new ApiError.Forbidden(reason).exception();
+    }
+}
