@@ -18,9 +18,11 @@ import org.junit.jupiter.api.Timeout;
  * host goes on where it stopped. The guest's init is a counter, given on the kernel command line
  * (busybox's /bin/sh with its arguments after {@code --}): it appends each number to a file in its
  * RAM-backed root and prints the number beside the file's line count. After the restore the count
- * goes on from the snapshot, and the file still has exactly one line per number. The VM also has
- * a node volume as its disk: once that has grown behind the snapshot's back, a restore is refused
- * with the reason and leaves no VM.
+ * goes on from the snapshot, and the file still has exactly one line per number. The VM's disk is
+ * a node volume, where the counter also writes each number k to sector k and reads it back: after
+ * the restore the guest still reads what it wrote, and the host finds every number in its sector.
+ * Once the volume has grown behind the snapshot's back, a restore is refused with the reason and
+ * leaves no VM.
  */
 @Timeout(value = 40, unit = TimeUnit.MINUTES)
 class AgentSnapshotsLinuxTest {
@@ -32,7 +34,7 @@ class AgentSnapshotsLinuxTest {
     void aRestoredLinuxGuestGoesOnCountingWithItsFileIntact() throws Exception {
         String script = AgentScript.START_AGENT + """
                 cat > linux.tmpl <<'EOF'
-                {"boot": {"kernel": "@KERNEL@", "initrd": "@INITRD@", "cmdline": "console=ttyS0 quiet panic=-1 rdinit=/bin/sh -- -c \\"i=0; while :; do i=$((i+1)); echo $i >> /count; echo count $i lines $(wc -l < /count); sleep 1; done\\""}, "memory": "256M"}
+                {"boot": {"kernel": "@KERNEL@", "initrd": "@INITRD@", "cmdline": "console=ttyS0 quiet panic=-1 rdinit=/bin/sh -- -c \\"mount -t devtmpfs d /dev; for p in 1 2 3; do for m in /lib/modules/*.ko; do insmod $m 2> /dev/null; done; done; i=0; while :; do i=$((i+1)); echo $i >> /count; echo $i | dd of=/dev/vda bs=512 seek=$i conv=notrunc,fsync 2> /dev/null; echo count $i lines $(wc -l < /count) disk $(dd if=/dev/vda bs=512 skip=$i count=1 2> /dev/null | head -n 1); sleep 1; done\\""}, "memory": "256M"}
                 EOF
                 sed "s|@KERNEL@|$GUEST_KERNEL|; s|@INITRD@|$GUEST_INITRD|" linux.tmpl > linux.json
                 start_agent
@@ -57,14 +59,26 @@ class AgentSnapshotsLinuxTest {
                 aether vm snapshot $N linux s1 > snapshot.out || { cat snapshot.out; exit 14; }
                 echo "agent: snapshot taken after count $before"
                 aether vm stop $N --force linux > /dev/null || exit 15
+                stopped=$(last linux)
                 aether vm restore $N --from linux/s1 --id again > /dev/null || exit 16
                 counted again 0 || exit 17
                 first=$(grep -o 'count [0-9]* lines [0-9]*' node/vms/again/console.log | head -n 1)
                 echo "agent: restored, first $first"
                 now=$(last again)
+                # Past what the first VM wrote to the disk after its snapshot, so that the numbers checked below are the restored VM's.
+                [ "$now" -gt "$stopped" ] || now=$stopped
                 counted again $((now + 2)) || exit 18
-                echo "agent: still counting, $(grep -o 'count [0-9]* lines [0-9]*' node/vms/again/console.log | tail -n 1)"
+                echo "agent: still counting, $(grep -o 'count [0-9]* lines [0-9]* disk [0-9]*' node/vms/again/console.log | tail -n 1)"
                 aether vm stop $N --force again > /dev/null || exit 20
+                # Seen from the host: sector k of the volume holds the number k, for every number the guests counted.
+                upto=$(last again)
+                wrong=0
+                k=1
+                while [ $k -le $upto ]; do
+                    [ "$(dd if=node/volumes/data/data.img bs=512 skip=$k count=1 2> /dev/null | head -n 1)" = "$k" ] || wrong=$((wrong + 1))
+                    k=$((k + 1))
+                done
+                echo "agent: the disk holds $upto numbers after the first VM's $stopped, $wrong wrong"
                 # The VM's disk (its volume) grows behind the snapshot's back: a restore is refused, naming the disk.
                 truncate -s 16M node/volumes/data/data.img
                 aether vm restore $N --from linux/s1 --id third > /dev/null 2> refused.err && exit 21
@@ -90,11 +104,17 @@ class AgentSnapshotsLinuxTest {
                 int count = Integer.parseInt(first.group(1));
                 assertTrue(count > before, "the restored guest goes on from the snapshot (" + count + " after " + before + "), not from 1");
                 assertEquals(count, Integer.parseInt(first.group(2)), "one line in the guest's file per number counted");
-                Matcher still = Pattern.compile("count (\\d+) lines (\\d+)").matcher(console.expectLine(
-                        Pattern.compile("agent: still counting, count \\d+ lines \\d+"), STEP));
+                Matcher still = Pattern.compile("count (\\d+) lines (\\d+) disk (\\d+)").matcher(console.expectLine(
+                        Pattern.compile("agent: still counting, count \\d+ lines \\d+ disk \\d+"), STEP));
                 assertTrue(still.find());
                 assertTrue(Integer.parseInt(still.group(1)) > count);
                 assertEquals(still.group(1), still.group(2));
+                assertEquals(still.group(1), still.group(3), "the guest reads back from its virtio disk the number it just wrote there");
+                Matcher disk = Pattern.compile("holds (\\d+) numbers after the first VM's (\\d+), (\\d+) wrong").matcher(console.expectLine(
+                        Pattern.compile("agent: the disk holds \\d+ numbers after the first VM's \\d+, \\d+ wrong"), STEP));
+                assertTrue(disk.find());
+                assertTrue(Integer.parseInt(disk.group(1)) > Integer.parseInt(disk.group(2)), "the restored VM wrote past the first one");
+                assertEquals("0", disk.group(3), "every sector written through the restored VM's virtio disk holds its number on the host");
                 String refused = console.expectLine(Pattern.compile("agent: refused: .*"), STEP);
                 assertTrue(refused.matches(".*disks\\[0\\]: \\S+/volumes/data/data\\.img: 16777216 bytes, but 8388608 when the snapshot was taken \\(its size changed\\).*"),
                         refused);

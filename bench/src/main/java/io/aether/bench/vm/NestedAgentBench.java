@@ -1,0 +1,224 @@
+package io.aether.bench.vm;
+
+import io.aether.agentapi.AgentClient;
+import io.aether.agentapi.RestartPolicy;
+import io.aether.guest.GuestInit;
+import io.aether.http.ApiClient;
+import io.aether.testhost.GuestConsole;
+import io.aether.testhost.GuestRun;
+import io.aether.testhost.Scenario;
+import io.aether.testhost.TestHost;
+import io.aether.vmspec.VmSpec;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
+
+/**
+ * Issue 7's Linux start through the node agent's API, inside the nested test host: {@code POST
+ * /v1/vms} to a running {@code aether node} with a warm pool → the init's ready marker in the VM's
+ * {@code console.log}, beside {@code qemu-system-x86_64 -M microvm} spawned cold → the same marker
+ * on its standard output, alternating run by run, the same kernel, initramfs, command line, memory
+ * and vCPUs. Timings inside the nested host are emulated: only the ratio counts.
+ *
+ * <p>Usage (bench/vm-nested-agent.sh): {@code NestedAgentBench [RUNS] [POOL]} on this machine,
+ * which boots the test host and runs {@code NestedAgentBench inside --runs N --node SOCKET
+ * --data DIR --qemu CMD...} there.
+ */
+public final class NestedAgentBench {
+
+    private static final long TIMEOUT = TimeUnit.MINUTES.toNanos(20);
+
+    private NestedAgentBench() {
+    }
+
+    public static void main(String[] args) throws Throwable {
+        if (args.length > 0 && args[0].equals("inside")) {
+            inside(args);
+            return;
+        }
+        int runs = args.length > 0 ? Integer.parseInt(args[0]) : 10;
+        int pool = args.length > 1 ? Integer.parseInt(args[1]) : 1;
+        String cmdline = Scenario.GUEST_CMDLINE + " " + GuestInit.POWEROFF_PARAMETER;
+        String qemu = Scenario.qemuMicrovmCommand(cmdline).replace("-smp 2", "-smp 1");
+        // The agent is the product's own `aether node`; the client is this class, on the same JVM
+        // and classpath as the product's wrapper.
+        String script = """
+                sed -e 's/io[.]aether[.]cli[.]Main/io.aether.bench.vm.NestedAgentBench/' -e 's/aether-bench[.]jsa/agentbench.jsa/' "$AETHER" > agentbench && chmod +x agentbench
+                # The test host takes a silent console for a hang; JVMs start slowly under emulation.
+                (while sleep 30; do echo "bench: still running"; done) &
+                heartbeat=$!
+                aether node --data node --warm-pool %d >> node.log 2>&1 &
+                agent=$!
+                waited=0
+                until [ -S node/node.sock ]; do
+                    sleep 1; waited=$((waited + 1))
+                    [ $((waited %% 30)) -ne 0 ] || echo "waiting for the agent's socket, ${waited} s"
+                    [ $waited -lt 600 ] || { cat node.log; exit 11; }
+                done
+                ./agentbench inside --runs %d --pool %d --node node/node.sock --data node --cmdline %s \\
+                    --kernel "$GUEST_KERNEL" --initrd "$GUEST_INITRD" --qemu sh -c %s
+                status=$?
+                [ $status -eq 0 ] || { tail -n 40 node.log | sed 's/^/node.log: /'; ls node/pool 2> /dev/null | sed 's/^/pool: /'; }
+                echo "BENCH-STATUS=$status"
+                kill $agent $heartbeat
+                wait $agent
+                """.formatted(pool, runs, pool, Scenario.quote(cmdline), Scenario.quote("exec " + qemu));
+        Duration limit = Duration.ofMinutes(20 + 8L * runs);
+        Scenario scenario = Scenario.script(script).withQemu().jvmOptions(NestedBootBench.monitorJvmOptions()).timeout(limit).build();
+        TestHost.open().retryingStalls(host -> {
+            try (GuestRun run = host.start(scenario)) {
+                GuestConsole console = run.console();
+                console.expectLine(Pattern.compile("BENCH-STATUS=\\d+"), limit);
+                String transcript = console.transcript();
+                System.out.println("\n== Linux through the agent's warm pool vs QEMU microvm cold, " + runs + " runs each, medians ==");
+                transcript.lines().filter(l -> l.startsWith("|") || l.startsWith("ratio")).forEach(System.out::println);
+                if (!transcript.contains("BENCH-STATUS=0")) {
+                    System.err.println(transcript);
+                    System.exit(1);
+                }
+            }
+        });
+    }
+
+    /** The part that runs in the test host, beside the agent. */
+    private static void inside(String[] args) throws Throwable {
+        int runs = 10;
+        int pool = 1;
+        Path socket = null;
+        Path data = null;
+        Path kernel = null;
+        Path initrd = null;
+        String cmdline = null;
+        List<String> qemu = new ArrayList<>();
+        for (int i = 1; i < args.length; i++) {
+            switch (args[i]) {
+                case "--runs" -> runs = Integer.parseInt(args[++i]);
+                case "--pool" -> pool = Integer.parseInt(args[++i]);
+                case "--node" -> socket = Path.of(args[++i]);
+                case "--data" -> data = Path.of(args[++i]);
+                case "--kernel" -> kernel = Path.of(args[++i]);
+                case "--initrd" -> initrd = Path.of(args[++i]);
+                case "--cmdline" -> cmdline = args[++i];
+                case "--qemu" -> {
+                    qemu.addAll(List.of(args).subList(i + 1, args.length));
+                    i = args.length;
+                }
+                default -> throw new IllegalArgumentException("unknown option " + args[i]);
+            }
+        }
+        if (socket == null || data == null || kernel == null || cmdline == null || qemu.isEmpty()) {
+            throw new IllegalArgumentException("inside needs --node, --data, --kernel, --cmdline and --qemu");
+        }
+        VmSpec spec = VmSpec.linux(kernel).withBoot(new VmSpec.Boot.Linux(kernel, Optional.ofNullable(initrd), cmdline));
+        AgentClient node = new AgentClient(ApiClient.unix(socket, Duration.ofMinutes(10)));
+        List<Double> agent = new ArrayList<>();
+        List<Double> answered = new ArrayList<>();
+        List<Double> cold = new ArrayList<>();
+        for (int r = -1; r < runs; r++) { // one unmeasured round of each: the page cache
+            awaitPool(node, pool);
+            double[] a = start(node, data, spec, "linux" + (r + 1));
+            double q = Spawn.run(qemu, GuestInit.READY_MARKER, TIMEOUT).marker() / 1e6;
+            System.out.printf(Locale.ROOT, "run %d: agent answered %.0f ms, marker %.0f ms; qemu marker %.0f ms%n", r + 1, a[0], a[1], q);
+            if (r < 0) continue;
+            answered.add(a[0]);
+            agent.add(a[1]);
+            cold.add(q);
+        }
+        double qemuMedian = VmStartBench.median(cold);
+        StringBuilder table = new StringBuilder("| route | runs | median (ms) | min | max | / QEMU |\n|---|---:|---:|---:|---:|---:|\n");
+        VmStartBench.row(table, "agent, warm pool of " + pool + ": request → init's ready marker", agent, qemuMedian);
+        VmStartBench.row(table, "  of which: the create answered (VM running)", answered, qemuMedian);
+        VmStartBench.row(table, "QEMU microvm, cold: spawn → init's ready marker", cold, qemuMedian);
+        System.out.print(table);
+        List<Double> ratios = new ArrayList<>();
+        for (int i = 0; i < agent.size(); i++) ratios.add(agent.get(i) / cold.get(i));
+        System.out.printf(Locale.ROOT, "ratio of medians %.2f, median of pairwise ratios %.2f%n",
+                VmStartBench.median(agent) / qemuMedian, VmStartBench.median(ratios));
+        System.exit(0);
+    }
+
+    /**
+     * Creates and starts VM {@code id} and returns {create answered, ready marker} in ms from the
+     * request; the guest powers itself off after the marker, and the VM is deleted then.
+     */
+    private static double[] start(AgentClient node, Path data, VmSpec spec, String id) throws Exception {
+        Path log = data.resolve("vms").resolve(id).resolve("console.log");
+        byte[] marker = GuestInit.READY_MARKER.getBytes(StandardCharsets.US_ASCII);
+        long[] seen = {-1};
+        Thread watcher = Thread.ofPlatform().start(() -> {
+            long deadline = System.nanoTime() + TIMEOUT;
+            while (System.nanoTime() < deadline) {
+                try {
+                    if (contains(Files.readAllBytes(log), marker)) {
+                        seen[0] = System.nanoTime();
+                        return;
+                    }
+                } catch (java.io.IOException notYet) {
+                    // the VM's folder is not there yet
+                }
+                java.util.concurrent.locks.LockSupport.parkNanos(1_000_000);
+            }
+        });
+        long t0 = System.nanoTime();
+        node.create(spec, Map.of(), RestartPolicy.NEVER, id, true);
+        long created = System.nanoTime();
+        while (watcher.isAlive()) {
+            watcher.join(20_000);
+            if (watcher.isAlive()) System.out.println(id + ": waiting for the ready marker"); // a silent console looks like a hang
+        }
+        if (seen[0] < 0) throw new IllegalStateException(id + " never printed " + GuestInit.READY_MARKER);
+        node.delete(id, true);
+        return new double[] {(created - t0) / 1e6, (seen[0] - t0) / 1e6};
+    }
+
+    private static boolean contains(byte[] text, byte[] marker) {
+        outer:
+        for (int i = 0; i + marker.length <= text.length; i++) {
+            for (int j = 0; j < marker.length; j++) {
+                if (text[i + j] != marker[j]) continue outer;
+            }
+            return true;
+        }
+        return false;
+    }
+
+    private static String poolState(AgentClient node) {
+        try {
+            return node.node().pool().toString();
+        } catch (java.io.IOException e) {
+            return "the agent does not answer: " + e.getMessage();
+        }
+    }
+
+    /** Ready standbys, or 0 while the agent does not answer yet (its socket exists before it serves). */
+    private static int ready(AgentClient node) {
+        try {
+            return node.node().pool().ready();
+        } catch (java.io.IOException notYet) {
+            return 0;
+        }
+    }
+
+    /** Waits until the pool is full, then lets it settle as a pool between starts does. */
+    private static void awaitPool(AgentClient node, int size) throws Exception {
+        long deadline = System.nanoTime() + TIMEOUT;
+        long said = System.nanoTime();
+        while (ready(node) < size && System.nanoTime() < deadline) {
+            Thread.sleep(100);
+            if (System.nanoTime() - said > TimeUnit.SECONDS.toNanos(20)) { // the test host takes a silent console for a hang
+                System.out.println("waiting for the warm pool to fill: " + poolState(node));
+                said = System.nanoTime();
+            }
+        }
+        if (ready(node) < size) throw new IllegalStateException("the warm pool never filled");
+        Thread.sleep(2000);
+    }
+}
