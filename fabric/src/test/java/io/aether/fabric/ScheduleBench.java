@@ -184,7 +184,10 @@ final class ScheduleBench {
                 planning += System.nanoTime() - planStart;
                 if (plan.changesNothing(fabric.readLocal(FabricState::pending))) break;
                 long commitStart = System.nanoTime();
-                require(fabric.propose(new Command.ApplyPlan(plan, T)));
+                // As the controller's scheduling pass commits it: in batches Ratis takes.
+                for (Command.Plan batch : plan.preemptions().isEmpty() ? plan.batches(Controller.MAX_PLACEMENTS_PER_PLAN) : List.of(plan)) {
+                    require(fabric.propose(new Command.ApplyPlan(batch, T)));
+                }
                 committed = System.nanoTime();
                 committing += committed - commitStart;
             }
