@@ -29,52 +29,49 @@ class FabricRunsLinuxTest {
     void aLinuxJobIsPlacedBootedReportedAndStopped() throws Exception {
         String script = """
                 C="--controller up/controller/controller.sock"
+                # Each aether client is a JVM started under emulation (seconds), so the waits below
+                # poll files where they can, and count time by the clock rather than by iterations.
+                began=$(date +%%s)
+                elapsed() { echo $(( $(date +%%s) - began )); }
+                # Runs "$2" until it succeeds, printing a line every 30 s (so that the test sees progress),
+                # giving up after $1 seconds.
+                await() {
+                    began=$(date +%%s); said=0
+                    until eval "$2" > /dev/null 2>&1; do
+                        sleep 1
+                        [ $(( $(elapsed) - said )) -lt 30 ] || { said=$(elapsed); echo "fabric: waiting for $3, $(elapsed) s"; }
+                        [ $(elapsed) -lt $1 ] || return 1
+                    done
+                }
                 aether up --data up --name l1 --no-discovery > up.log 2>&1 &
                 up=$!
-                waited=0
-                until aether job ls $C > /dev/null 2>&1; do
-                    sleep 1; waited=$((waited + 1))
-                    [ $((waited %% 30)) -ne 0 ] || echo "fabric: starting, ${waited} s"
-                    [ $waited -lt 300 ] || { sed 's/^/up.log: /' up.log; exit 11; }
-                done
-                echo "fabric: serving after ${waited} s"
+                await 300 "grep -q '^Try:' up.log" "aether up" || { sed 's/^/up.log: /' up.log; exit 11; }
+                echo "fabric: serving after $(elapsed) s"
                 printf '{"name": "linux", "workload": {"vm": {"boot": {"kernel": "%%s", "initrd": "%%s", "cmdline": "console=ttyS0 quiet panic=-1"}, "memory": "256M", "vcpus": 2}}, "replicas": 1, "restart": "never"}\\n' \\
                     "$GUEST_KERNEL" "$GUEST_INITRD" > linux-job.json
                 aether job run $C linux-job.json || { sed 's/^/up.log: /' up.log; exit 12; }
+                await 540 "grep -q %s up/node/vms/*/console.log" "the guest" || { aether job status $C linux; sed 's/^/up.log: /' up.log; exit 13; }
+                # The same output as a user reads it: through the controller (which replica is where) and the node.
+                aether job logs $C --node up/node/node.sock linux | grep -q %s && echo "fabric: job logs show the guest's ready marker"
                 # The replica's state as the controller has it (from the node's reports).
                 state() {
-                    aether job status $C linux | awk '$1 == "linux.0" { print $3 }'
+                    aether job status $C linux | awk '$1 == "linux.0" { print $3 " on " $2 }'
                 }
-                waited=0
-                until aether job logs $C --node up/node/node.sock linux 2> /dev/null | grep -q %s; do
-                    sleep 2; waited=$((waited + 2))
-                    # A line now and then, so that the test sees progress while the emulated guest boots.
-                    [ $((waited %% 30)) -ne 0 ] || echo "fabric: waiting for the guest, ${waited} s, replica $(state)"
-                    [ $waited -lt 540 ] || { aether job status $C linux; sed 's/^/up.log: /' up.log; exit 13; }
-                done
-                echo "fabric: the guest printed its ready marker"
-                waited=0
-                until [ "$(state)" = running ]; do
-                    sleep 1; waited=$((waited + 1))
-                    [ $waited -lt 120 ] || { aether job status $C linux; exit 14; }
-                done
-                echo "fabric: the controller has the replica $(state) on $(aether job status $C linux | awk '$1 == "linux.0" { print $2 }')"
+                await 120 '[ "$(state)" = "running on l1" ]' "the report" || { aether job status $C linux; exit 14; }
+                echo "fabric: the controller has the replica $(state)"
                 aether job stop $C linux > /dev/null || exit 15
-                waited=0
-                until [ "$(aether vm ls --node up/node/node.sock --json | grep -c '"id"')" = 0 ]; do
-                    sleep 1; waited=$((waited + 1))
-                    [ $waited -lt 180 ] || { aether vm ls --node up/node/node.sock; exit 16; }
-                done
+                await 180 '[ "$(aether vm ls --node up/node/node.sock --json | grep -c "\\"id\\"")" = 0 ]' "the VM's removal" \\
+                    || { aether vm ls --node up/node/node.sock; exit 16; }
                 echo "fabric: VMs left on the node after job stop: 0"
                 kill $up
                 wait $up
                 echo "fabric: aether up exited $?"
-                """.formatted(GuestInit.READY_MARKER);
+                """.formatted(GuestInit.READY_MARKER, GuestInit.READY_MARKER);
         GuestHost.get().retryingStalls(testHost -> {
             try (GuestRun run = testHost.start(Scenario.script(script).timeout(Duration.ofMinutes(30)).build())) {
                 GuestConsole console = run.console();
                 console.expectLine(Pattern.compile("fabric: serving after \\d+ s"), STEP);
-                console.expectLine(Pattern.compile("fabric: the guest printed its ready marker"), BOOT);
+                console.expectLine(Pattern.compile("fabric: job logs show the guest's ready marker"), BOOT);
                 console.expectLine(Pattern.compile("fabric: the controller has the replica running on l1"), STEP);
                 console.expectLine(Pattern.compile("fabric: VMs left on the node after job stop: 0"), STEP);
                 console.expectLine(Pattern.compile("fabric: aether up exited 0"), STEP);
