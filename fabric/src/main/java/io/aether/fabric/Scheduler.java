@@ -60,15 +60,17 @@ final class Scheduler {
         }
     }
 
-    /** A replica waiting for a node. */
-    private record Wanted(JobSpec job, int replica) {
+    /** A replica waiting for a node; {@code turn} is its job's place in the order of jobs, highest priority first, then by name. */
+    private record Wanted(JobSpec job, int replica, int turn) {
         String id() {
             return job.name() + "." + replica;
         }
     }
 
-    private static final Comparator<Wanted> ORDER = Comparator.comparingInt((Wanted w) -> -w.job.priority())
-            .thenComparing(w -> w.job.name()).thenComparingInt(Wanted::replica);
+    /** Jobs in turn, then replicas: integers only, as the queue holds a replica of every job. */
+    private static final Comparator<Wanted> ORDER = (a, b) -> a.turn != b.turn ? Integer.compare(a.turn, b.turn) : Integer.compare(a.replica, b.replica);
+
+    private static final Comparator<JobSpec> JOB_ORDER = Comparator.comparingInt((JobSpec j) -> -j.priority()).thenComparing(JobSpec::name);
 
     private Scheduler() {
     }
@@ -135,6 +137,8 @@ final class Scheduler {
         private final HashMap<String, HashMap<String, Integer>> replicasOnNodes = new HashMap<>();
         /** The feasible nodes ranked for the job whose replicas are being placed; null once anything else changed the occupancy. */
         private Ranking ranking;
+        /** Per job, its {@link Wanted#turn}. */
+        private final HashMap<String, Integer> turns = new HashMap<>();
         private final List<Allocation> placements = new ArrayList<>();
         private final List<String> stops = new ArrayList<>();
         private final List<String> preemptions = new ArrayList<>();
@@ -169,10 +173,13 @@ final class Scheduler {
         }
 
         Command.Plan plan() {
+            List<JobSpec> inTurn = new ArrayList<>(jobs.values());
+            inTurn.sort(JOB_ORDER);
+            for (int t = 0; t < inTurn.size(); t++) turns.put(inTurn.get(t).name(), t);
             PriorityQueue<Wanted> queue = new PriorityQueue<>(ORDER);
             for (JobSpec job : jobs.values()) {
                 for (int r = 0; r < job.replicas(); r++) {
-                    if (!placed.contains(job.name() + "." + r)) queue.add(new Wanted(job, r));
+                    if (!placed.contains(job.name() + "." + r)) queue.add(new Wanted(job, r, turns.get(job.name())));
                 }
             }
             while (!queue.isEmpty()) {
@@ -243,14 +250,14 @@ final class Scheduler {
                 for (String preferred : Set.copyOf(job.affinity())) {
                     replicasOnNodes.getOrDefault(preferred, new HashMap<>()).forEach((node, replicas) -> affinity[indexOf.get(node)] += replicas);
                 }
-                Set<String> clashing = clashing();
+                boolean[] clashing = clashing();
                 HashMap<String, Integer> groupNumbers = new HashMap<>();
                 int[] feasible = new int[count];
                 int feasibleCount = 0;
                 int[] sizes = new int[count];
                 for (int i = 0; i < count; i++) {
                     Node node = indexed[i];
-                    if (!free[i].fits(job.resources()) || unsuitable(job, node).isPresent() || clashing.contains(node.name())) continue;
+                    if (!free[i].fits(job.resources()) || unsuitable(job, node).isPresent() || clashing[i]) continue;
                     fullness[i] = fullness(i);
                     int group = job.spreadBy().isEmpty() ? 0 : groupNumbers.computeIfAbsent(group(node), g -> groupNumbers.size());
                     groupOf[i] = group;
@@ -268,12 +275,12 @@ final class Scheduler {
                 }));
             }
 
-            /** The nodes running a job this job avoids or that avoids it: what antiAffinityRefusal would refuse, found from the jobs' side. */
-            private Set<String> clashing() {
-                Set<String> out = new HashSet<>();
+            /** By node index, whether it runs a job this job avoids or that avoids it: what antiAffinityRefusal refuses, found from the jobs' side. */
+            private boolean[] clashing() {
+                boolean[] out = new boolean[indexed.length];
                 List<String> others = new ArrayList<>(job.antiAffinity());
                 others.addAll(avoidedBy.getOrDefault(job.name(), Set.of()));
-                for (String other : others) out.addAll(replicasOnNodes.getOrDefault(other, new HashMap<>()).keySet());
+                for (String other : others) replicasOnNodes.getOrDefault(other, new HashMap<>()).keySet().forEach(node -> out[indexOf.get(node)] = true);
                 return out;
             }
 
@@ -449,7 +456,7 @@ final class Scheduler {
                 free[indexOf.get(victim.node())] = free(victim.node()).plus(victim.resources());
                 if (!placements.removeIf(p -> p.id().equals(victim.id()))) preemptions.add(victim.id());
                 preemptedBy.put(victim.id(), w.job.name());
-                queue.add(new Wanted(jobs.get(victim.job()), victim.replica()));
+                queue.add(new Wanted(jobs.get(victim.job()), victim.replica(), turns.get(victim.job())));
             }
             place(w, bestNode);
             return true;
