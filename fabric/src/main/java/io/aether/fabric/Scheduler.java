@@ -60,15 +60,17 @@ final class Scheduler {
         }
     }
 
-    /** A replica waiting for a node. */
-    private record Wanted(JobSpec job, int replica) {
+    /** A replica waiting for a node; {@code turn} is its job's place in the order of jobs, highest priority first, then by name. */
+    private record Wanted(JobSpec job, int replica, int turn) {
         String id() {
             return job.name() + "." + replica;
         }
     }
 
-    private static final Comparator<Wanted> ORDER = Comparator.comparingInt((Wanted w) -> -w.job.priority())
-            .thenComparing(w -> w.job.name()).thenComparingInt(Wanted::replica);
+    /** Jobs in turn, then replicas: integers only, as the queue holds a replica of every job. */
+    private static final Comparator<Wanted> ORDER = (a, b) -> a.turn != b.turn ? Integer.compare(a.turn, b.turn) : Integer.compare(a.replica, b.replica);
+
+    private static final Comparator<JobSpec> JOB_ORDER = Comparator.comparingInt((JobSpec j) -> -j.priority()).thenComparing(JobSpec::name);
 
     private Scheduler() {
     }
@@ -124,13 +126,19 @@ final class Scheduler {
         private final TreeMap<String, TreeMap<String, Allocation>> byNode = new TreeMap<>();
         /** The ids in byNode, for a look-up that does not walk every node. */
         private final Set<String> placed = new HashSet<>();
-        /** Jobs some other job's anti-affinity names: only their placements need the reverse check. */
-        private final Set<String> avoided = new HashSet<>();
-        private final HashMap<String, Resources> free = new HashMap<>();
+        /** Per job some other job's anti-affinity names, those jobs: only its placements need the reverse check. */
+        private final HashMap<String, Set<String>> avoidedBy = new HashMap<>();
+        /** The nodes in name order: a node's place here is its index in the arrays below and its rank among equals. */
+        private final Node[] indexed;
+        private final HashMap<String, Integer> indexOf = new HashMap<>();
+        /** Free resources by node index. */
+        private final Resources[] free;
         /** Per job, how many of its replicas each node holds as the plan stands: what spreading counts. */
         private final HashMap<String, HashMap<String, Integer>> replicasOnNodes = new HashMap<>();
         /** The feasible nodes ranked for the job whose replicas are being placed; null once anything else changed the occupancy. */
         private Ranking ranking;
+        /** Per job, its {@link Wanted#turn}. */
+        private final HashMap<String, Integer> turns = new HashMap<>();
         private final List<Allocation> placements = new ArrayList<>();
         private final List<String> stops = new ArrayList<>();
         private final List<String> preemptions = new ArrayList<>();
@@ -143,11 +151,14 @@ final class Scheduler {
             preemptedBy.putAll(view.preemptedBy());
             view.nodes().forEach(n -> nodes.put(n.name(), n));
             view.jobs().forEach(j -> jobs.put(j.name(), j.spec()));
-            jobs.values().forEach(j -> avoided.addAll(j.antiAffinity()));
-            nodes.forEach((name, node) -> {
-                byNode.put(name, new TreeMap<>());
-                free.put(name, node.capacity());
-            });
+            jobs.values().forEach(j -> j.antiAffinity().forEach(avoided -> avoidedBy.computeIfAbsent(avoided, k -> new HashSet<>()).add(j.name())));
+            indexed = nodes.values().toArray(Node[]::new);
+            free = new Resources[indexed.length];
+            for (int i = 0; i < indexed.length; i++) {
+                indexOf.put(indexed[i].name(), i);
+                byNode.put(indexed[i].name(), new TreeMap<>());
+                free[i] = indexed[i].capacity();
+            }
             TreeMap<String, Allocation> sorted = new TreeMap<>();
             view.allocations().forEach(a -> sorted.put(a.id(), a));
             for (Allocation a : sorted.values()) {
@@ -162,10 +173,13 @@ final class Scheduler {
         }
 
         Command.Plan plan() {
+            List<JobSpec> inTurn = new ArrayList<>(jobs.values());
+            inTurn.sort(JOB_ORDER);
+            for (int t = 0; t < inTurn.size(); t++) turns.put(inTurn.get(t).name(), t);
             PriorityQueue<Wanted> queue = new PriorityQueue<>(ORDER);
             for (JobSpec job : jobs.values()) {
                 for (int r = 0; r < job.replicas(); r++) {
-                    if (!placed.contains(job.name() + "." + r)) queue.add(new Wanted(job, r));
+                    if (!placed.contains(job.name() + "." + r)) queue.add(new Wanted(job, r, turns.get(job.name())));
                 }
             }
             while (!queue.isEmpty()) {
@@ -191,44 +205,83 @@ final class Scheduler {
             return ranking.best();
         }
 
-        private boolean feasible(JobSpec job, Node node) {
-            return free.get(node.name()).fits(job.resources()) && refusal(job, node).isEmpty();
+        private Resources free(String node) {
+            return free[indexOf.get(node)];
         }
 
-        /** A node's rank within its spread group as it was computed; {@code version} tells a stale entry from the node's current one. */
-        private record Candidate(String node, long[] rank, int version) implements Comparable<Candidate> {
-            @Override
-            public int compareTo(Candidate other) {
-                int byRank = Arrays.compare(rank, other.rank);
-                return byRank != 0 ? byRank : node.compareTo(other.node);
-            }
+        private boolean feasible(JobSpec job, int node) {
+            return free[node].fits(job.resources()) && refusal(job, indexed[node]).isEmpty();
         }
 
         /**
          * One job's feasible nodes, grouped by the value of its spread label (one group if it has
-         * none), each group a heap by the rest of the rank, so that placing the job's replicas one
-         * after the other does not rank every node again for each. Placing a replica changes the
-         * rank only of the node it went to (fullness, affinity to its own job: re-entered at its
-         * new rank) and the count of its group, which the choice between groups reads as it is; a
-         * node that no longer fits never fits again while only this job places. So the best of
-         * the groups' tops, by count, rank and name, is the node a scan of every node would find.
+         * none), each group a heap of node indices by the rest of the rank, so that placing the
+         * job's replicas one after the other does not rank every node again for each. Placing a
+         * replica changes the rank only of the node it went to (fullness, affinity to its own
+         * job: moved within its heap, or out of it if it no longer fits) and the count of its
+         * group, which the choice between groups reads as it is; a node that no longer fits never
+         * fits again while only this job places. So the best of the groups' tops, by count, rank
+         * and name, is the node a scan of every node would find.
+         *
+         * <p>The ranks live in arrays by node index and the first pass over the nodes reads what
+         * they run through the per-job replica counts, not node by node: that pass runs once per
+         * job over the whole fleet, so it is where a plan spends its time.
          */
         private final class Ranking {
             private final JobSpec job;
-            private final TreeMap<String, PriorityQueue<Candidate>> groups = new TreeMap<>();
-            private final HashMap<String, Integer> versions = new HashMap<>();
-            /** The job's replicas per value of its spread label. */
-            private final HashMap<String, Long> spread = new HashMap<>();
+            /** By node index: the replicas of the jobs this job has affinity to, and how full the node would be with one more replica. */
+            private final long[] affinity;
+            private final long[] fullness;
+            /** By node index: its group's number, and its place in that group's heap (-1 when in none). */
+            private final int[] groupOf;
+            private final int[] slot;
+            private final Heap[] heaps;
+            /** By group number: the job's replicas on the group's nodes (counted only when the job spreads). */
+            private final long[] spread;
 
             Ranking(JobSpec job) {
                 this.job = job;
-                job.spreadBy().ifPresent(label -> replicasOnNodes.getOrDefault(job.name(), new HashMap<>())
-                        .forEach((node, count) -> spread.merge(group(nodes.get(node)), (long) count, Long::sum)));
-                TreeMap<String, List<Candidate>> candidates = new TreeMap<>();
-                for (Node node : nodes.values()) {
-                    if (feasible(job, node)) candidates.computeIfAbsent(group(node), g -> new ArrayList<>()).add(new Candidate(node.name(), rank(node), 0));
+                int count = indexed.length;
+                affinity = new long[count];
+                fullness = new long[count];
+                groupOf = new int[count];
+                slot = new int[count];
+                Arrays.fill(slot, -1);
+                for (String preferred : Set.copyOf(job.affinity())) {
+                    replicasOnNodes.getOrDefault(preferred, new HashMap<>()).forEach((node, replicas) -> affinity[indexOf.get(node)] += replicas);
                 }
-                candidates.forEach((group, list) -> groups.put(group, new PriorityQueue<>(list)));
+                boolean[] clashing = clashing();
+                HashMap<String, Integer> groupNumbers = new HashMap<>();
+                int[] feasible = new int[count];
+                int feasibleCount = 0;
+                int[] sizes = new int[count];
+                for (int i = 0; i < count; i++) {
+                    Node node = indexed[i];
+                    if (!free[i].fits(job.resources()) || unsuitable(job, node).isPresent() || clashing[i]) continue;
+                    fullness[i] = fullness(i);
+                    int group = job.spreadBy().isEmpty() ? 0 : groupNumbers.computeIfAbsent(group(node), g -> groupNumbers.size());
+                    groupOf[i] = group;
+                    sizes[group]++;
+                    feasible[feasibleCount++] = i;
+                }
+                heaps = new Heap[job.spreadBy().isEmpty() ? Math.min(1, feasibleCount) : groupNumbers.size()];
+                for (int g = 0; g < heaps.length; g++) heaps[g] = new Heap(sizes[g]);
+                for (int k = 0; k < feasibleCount; k++) heaps[groupOf[feasible[k]]].append(feasible[k]);
+                for (Heap heap : heaps) heap.order();
+                spread = new long[heaps.length];
+                job.spreadBy().ifPresent(label -> replicasOnNodes.getOrDefault(job.name(), new HashMap<>()).forEach((node, replicas) -> {
+                    Integer group = groupNumbers.get(group(nodes.get(node)));
+                    if (group != null) spread[group] += replicas;
+                }));
+            }
+
+            /** By node index, whether it runs a job this job avoids or that avoids it: what antiAffinityRefusal refuses, found from the jobs' side. */
+            private boolean[] clashing() {
+                boolean[] out = new boolean[indexed.length];
+                List<String> others = new ArrayList<>(job.antiAffinity());
+                others.addAll(avoidedBy.getOrDefault(job.name(), Set.of()));
+                for (String other : others) replicasOnNodes.getOrDefault(other, new HashMap<>()).keySet().forEach(node -> out[indexOf.get(node)] = true);
+                return out;
             }
 
             /** The node's value of the job's spread label: "" when it has none, or the job spreads by nothing. */
@@ -236,62 +289,124 @@ final class Scheduler {
                 return job.spreadBy().map(label -> node.labels().getOrDefault(label, "")).orElse("");
             }
 
-            Optional<String> best() {
-                String bestGroup = null;
-                Candidate best = null;
-                for (var group : groups.entrySet()) {
-                    Candidate top = currentTop(group.getValue());
-                    if (top == null) continue;
-                    int byCount = best == null ? -1 : Long.compare(spread.getOrDefault(group.getKey(), 0L), spread.getOrDefault(bestGroup, 0L));
-                    if (byCount < 0 || byCount == 0 && top.compareTo(best) < 0) {
-                        bestGroup = group.getKey();
-                        best = top;
-                    }
-                }
-                return best == null ? Optional.empty() : Optional.of(best.node);
+            private long fullness(int node) {
+                return usedMillionths(indexed[node].capacity(), free[node].minus(job.resources()));
             }
 
-            /** The group's best node, its stale and no longer feasible entries dropped on the way. */
-            private Candidate currentTop(PriorityQueue<Candidate> heap) {
-                while (!heap.isEmpty()) {
-                    Candidate top = heap.peek();
-                    Node node = nodes.get(top.node);
-                    if (top.version != versions.getOrDefault(top.node, 0) || !feasible(job, node)) {
-                        heap.poll();
-                        continue;
+            Optional<String> best() {
+                int bestGroup = -1;
+                for (int g = 0; g < heaps.length; g++) {
+                    if (heaps[g].size == 0) continue;
+                    if (bestGroup < 0 || spread[g] < spread[bestGroup] || spread[g] == spread[bestGroup] && before(heaps[g].top(), heaps[bestGroup].top())) {
+                        bestGroup = g;
                     }
-                    long[] now = rank(node);
-                    if (Arrays.equals(now, top.rank)) return top;
-                    heap.poll();
-                    heap.add(new Candidate(top.node, now, top.version));
                 }
-                return null;
+                return bestGroup < 0 ? Optional.empty() : Optional.of(indexed[heaps[bestGroup].top()].name());
             }
 
             void placed(String name) {
-                Node node = nodes.get(name);
-                spread.merge(group(node), 1L, Long::sum);
-                int version = versions.merge(name, 1, Integer::sum);
-                if (feasible(job, node)) groups.get(group(node)).add(new Candidate(name, rank(node), version));
+                int node = indexOf.get(name);
+                Heap heap = heaps[groupOf[node]];
+                spread[groupOf[node]]++;
+                if (!feasible(job, node)) {
+                    heap.remove(node);
+                    return;
+                }
+                fullness[node] = fullness(node);
+                affinity[node] = job.affinity().isEmpty() ? 0 : byNode.get(name).values().stream().filter(a -> job.affinity().contains(a.job())).count();
+                heap.moved(node);
             }
 
-            /** Within a spread group, smaller is better, compared element by element. */
-            private long[] rank(Node node) {
-                long affinity = job.affinity().isEmpty() ? 0 : byNode.get(node.name()).values().stream().filter(a -> job.affinity().contains(a.job())).count();
-                Resources left = free.get(node.name()).minus(job.resources());
-                long fullness = usedMillionths(node.capacity(), left);
-                return new long[] {-affinity, job.placement() == JobSpec.Placement.BINPACK ? -fullness : fullness};
+            /** Whether node {@code a} ranks before node {@code b}: more affinity, then fuller (bin-pack) or emptier (spread), then name. */
+            private boolean before(int a, int b) {
+                if (affinity[a] != affinity[b]) return affinity[a] > affinity[b];
+                if (fullness[a] != fullness[b]) return job.placement() == JobSpec.Placement.BINPACK ? fullness[a] > fullness[b] : fullness[a] < fullness[b];
+                return a < b;
+            }
+
+            /** A binary heap of node indices, best first, that keeps each node's place in {@code slot} so that one node can move or leave. */
+            private final class Heap {
+                private final int[] items;
+                private int size;
+
+                Heap(int capacity) {
+                    items = new int[capacity];
+                }
+
+                void append(int node) {
+                    slot[node] = size;
+                    items[size++] = node;
+                }
+
+                void order() {
+                    for (int k = size / 2 - 1; k >= 0; k--) down(k);
+                }
+
+                int top() {
+                    return items[0];
+                }
+
+                void moved(int node) {
+                    up(slot[node]);
+                    down(slot[node]);
+                }
+
+                void remove(int node) {
+                    int k = slot[node];
+                    int last = items[--size];
+                    slot[node] = -1;
+                    if (k == size) return;
+                    put(last, k);
+                    moved(last);
+                }
+
+                private void up(int k) {
+                    int node = items[k];
+                    while (k > 0 && before(node, items[(k - 1) / 2])) {
+                        put(items[(k - 1) / 2], k);
+                        k = (k - 1) / 2;
+                    }
+                    put(node, k);
+                }
+
+                private void down(int k) {
+                    int node = items[k];
+                    while (2 * k + 1 < size) {
+                        int child = 2 * k + 1;
+                        if (child + 1 < size && before(items[child + 1], items[child])) child++;
+                        if (!before(items[child], node)) break;
+                        put(items[child], k);
+                        k = child;
+                    }
+                    put(node, k);
+                }
+
+                private void put(int node, int k) {
+                    items[k] = node;
+                    slot[node] = k;
+                }
             }
         }
 
         /** Why {@code node} can never take {@code job}'s replicas as things stand, resources aside. */
         private Optional<String> refusal(JobSpec job, Node node) {
+            Optional<String> unsuitable = unsuitable(job, node);
+            return unsuitable.isPresent() ? unsuitable : antiAffinityRefusal(job, node);
+        }
+
+        /** Why {@code node} itself can never take {@code job}'s replicas, whatever it runs and resources aside. */
+        private Optional<String> unsuitable(JobSpec job, Node node) {
             if (node.status() != Node.Status.READY) return Optional.of(node.status().name().toLowerCase(Locale.ROOT));
             if (!job.volumes().isEmpty()) return Optional.of(NO_VOLUME_ROOM);
             for (Map.Entry<String, String> c : job.constraints().entrySet()) {
                 if (!c.getValue().equals(node.labels().get(c.getKey()))) return Optional.of("without label " + c.getKey() + "=" + c.getValue());
             }
-            if (job.antiAffinity().isEmpty() && !avoided.contains(job.name())) return Optional.empty();
+            return Optional.empty();
+        }
+
+        /** Why {@code node} cannot take {@code job}'s replicas for what it runs: anti-affinity, either way round. */
+        private Optional<String> antiAffinityRefusal(JobSpec job, Node node) {
+            if (job.antiAffinity().isEmpty() && !avoidedBy.containsKey(job.name())) return Optional.empty();
             for (Allocation a : byNode.get(node.name()).values()) {
                 if (job.antiAffinity().contains(a.job()) || jobs.get(a.job()).antiAffinity().contains(job.name())) {
                     return Optional.of("running " + a.job() + " (anti-affinity)");
@@ -318,7 +433,7 @@ final class Scheduler {
                 if (refusal(w.job, node).isPresent()) continue;
                 List<Allocation> candidates = byNode.get(node.name()).values().stream().filter(a -> a.priority() < w.job.priority())
                         .sorted(Comparator.comparingInt(Allocation::priority).thenComparing(Allocation::id)).toList();
-                Resources room = free.get(node.name());
+                Resources room = free(node.name());
                 List<Allocation> victims = new ArrayList<>();
                 for (Allocation a : candidates) {
                     if (room.fits(w.job.resources())) break;
@@ -338,10 +453,10 @@ final class Scheduler {
                 byNode.get(victim.node()).remove(victim.id());
                 placed.remove(victim.id());
                 replicasOnNodes.get(victim.job()).merge(victim.node(), -1, (a, b) -> a + b == 0 ? null : a + b);
-                free.put(victim.node(), free.get(victim.node()).plus(victim.resources()));
+                free[indexOf.get(victim.node())] = free(victim.node()).plus(victim.resources());
                 if (!placements.removeIf(p -> p.id().equals(victim.id()))) preemptions.add(victim.id());
                 preemptedBy.put(victim.id(), w.job.name());
-                queue.add(new Wanted(jobs.get(victim.job()), victim.replica()));
+                queue.add(new Wanted(jobs.get(victim.job()), victim.replica(), turns.get(victim.job())));
             }
             place(w, bestNode);
             return true;
@@ -366,7 +481,7 @@ final class Scheduler {
             byNode.get(a.node()).put(a.id(), a);
             placed.add(a.id());
             replicasOnNodes.computeIfAbsent(a.job(), job -> new HashMap<>()).merge(a.node(), 1, Integer::sum);
-            free.put(a.node(), free.get(a.node()).minus(a.resources()));
+            free[indexOf.get(a.node())] = free(a.node()).minus(a.resources());
         }
 
         /** The reason a replica has no node, as counts of what each node lacks. */

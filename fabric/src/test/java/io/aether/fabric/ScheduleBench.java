@@ -67,7 +67,7 @@ final class ScheduleBench {
         String failure = null;
         try {
             whole = wholePath(fleet, specs, dir);
-        } catch (IOException | RuntimeException e) {
+        } catch (IOException | ExecutionException | RuntimeException e) {
             // A figure of the plan alone is still worth printing; the reason the path failed is the finding.
             whole = null;
             failure = e.getMessage();

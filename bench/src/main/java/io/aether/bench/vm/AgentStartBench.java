@@ -145,30 +145,16 @@ public final class AgentStartBench {
      */
     private static double[] start(AgentClient node, Path data, String id, String restoreOf) throws Exception {
         Path log = data.resolve("vms").resolve(id).resolve("console.log");
-        long[] firstByte = {-1};
-        Thread watcher = Thread.ofPlatform().start(() -> {
-            long deadline = System.nanoTime() + TIMEOUT;
-            while (System.nanoTime() < deadline) {
-                try {
-                    if (Files.size(log) > 0) {
-                        firstByte[0] = System.nanoTime();
-                        return;
-                    }
-                } catch (java.io.IOException notYet) {
-                    // the VM's folder is not there yet
-                }
-                java.util.concurrent.locks.LockSupport.parkNanos(200_000); // ~0.25 ms resolution, without taking a core
-            }
-        });
+        ConsoleFirstByte watcher = ConsoleFirstByte.watch(log);
         long t0 = System.nanoTime();
         String state = restoreOf == null
                 ? node.create(ECHO, Map.of(), RestartPolicy.NEVER, id, true).state()
                 : node.restore(restoreOf, "s", false, id).state();
         long answered = System.nanoTime();
         if (!state.equals("running")) throw new IllegalStateException(id + " is " + state + ", not running");
-        watcher.join(TimeUnit.NANOSECONDS.toMillis(TIMEOUT));
+        long firstByte = watcher.await();
         node.delete(id, true);
-        return new double[] {(answered - t0) / 1e6, firstByte[0] < 0 ? Double.NaN : (firstByte[0] - t0) / 1e6};
+        return new double[] {(answered - t0) / 1e6, firstByte < 0 ? Double.NaN : (firstByte - t0) / 1e6};
     }
 
     /** {@code count} VMs created and started back to back, each as soon as the last is running; all deleted after. */
