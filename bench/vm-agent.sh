@@ -4,6 +4,8 @@
 # of a 256 MiB counting stub) -> running and -> first output, with a warm pool and with none,
 # beside QEMU microvm started cold, run by run; then VMs started per second through each.
 # Usage: bench/vm-agent.sh [RUNS] [POOL]     (default 20 and 2; needs /dev/kvm and qemu-system-x86)
+# With TRACE_START=1 the agents also print where each start's time goes ("trace-start STEP MS" on
+# standard error, see docs/BENCHMARKS.md (d)).
 set -euo pipefail
 root=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
 cd "$root"
@@ -13,6 +15,8 @@ runs=${1:-20}
 pool=${2:-2}
 ./mvnw -q -B -DskipTests -Dmaven.javadoc.skip=true -pl bench -am package
 java="$JAVA_HOME/bin/java"
+trace=()
+[ "${TRACE_START:-}" = 1 ] && trace=(-Daether.trace.start=true)
 cp="bench/target/aether-bench-0.1.0-SNAPSHOT.jar:$(echo bench/target/lib/*.jar | tr ' ' ':')"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -20,7 +24,7 @@ trap 'rm -rf "$work"' EXIT
 # The monitors as the ./aether launcher runs them; a first run writes the class-data archive.
 aether=("$java" @dev/monitor.jvmargs -XX:+AutoCreateSharedArchive "-XX:SharedArchiveFile=$work/aether.jsa" -jar cli/target/aether.jar)
 "${aether[@]}" vm run --stub > /dev/null
-"$java" --enable-native-access=ALL-UNNAMED -cp "$cp" io.aether.bench.vm.AgentStartBench --runs "$runs" --pool "$pool" --dir "$work" \
+"$java" "${trace[@]}" --enable-native-access=ALL-UNNAMED -cp "$cp" io.aether.bench.vm.AgentStartBench --runs "$runs" --pool "$pool" --dir "$work" \
   --monitor "${aether[@]}" vm monitor \
   --qemu qemu-system-x86_64 -M microvm -enable-kvm -m 16M -nodefaults -no-user-config -nographic -serial stdio \
          -device isa-debug-exit,iobase=0xf4,iosize=0x04 -bios "$work/hello.bin"

@@ -1,6 +1,9 @@
 package io.aether.agent;
 
 import io.aether.agentapi.NodeInfo;
+import io.aether.cgroups.CgroupException;
+import io.aether.cgroups.Quota;
+import io.aether.cgroups.VmCgroup;
 import io.aether.monitorapi.ControlRequest;
 import io.aether.monitorapi.MonitorClient;
 import io.aether.vmspec.VmSpec;
@@ -16,6 +19,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.TimeUnit;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -30,6 +34,10 @@ import java.util.logging.Logger;
  * the VM's folder, its standard error moved to {@code monitor.log}); a launch the standby does
  * not answer, or a boot it refuses, falls back to a cold monitor, and the log says why. A
  * snapshot it refuses is refused: a cold monitor would only say the same a JVM start later.
+ *
+ * <p>Where quotas are enforced every monitor runs its VM inside the VM's cgroup: a standby's own
+ * group becomes the VM's before the launch is sent ({@link StandbyGroups}), a cold monitor is
+ * moved into a new group as soon as it is spawned.
  */
 final class Launcher implements AutoCloseable {
 
@@ -46,16 +54,21 @@ final class Launcher implements AutoCloseable {
     private final int poolSize;
     /** Null when the pool size is 0. */
     private final WarmPool pool;
+    private final Quotas quotas;
+    /** The standbys' groups; empty without a pool or where quotas are not enforced. */
+    private final Optional<StandbyGroups> standbyGroups;
 
-    Launcher(List<String> prefix) {
-        this(prefix, 0, null);
+    Launcher(List<String> prefix, Quotas quotas) {
+        this(prefix, 0, null, quotas, Optional.empty());
     }
 
-    private Launcher(List<String> prefix, int poolSize, WarmPool pool) {
+    private Launcher(List<String> prefix, int poolSize, WarmPool pool, Quotas quotas, Optional<StandbyGroups> standbyGroups) {
         if (prefix.isEmpty()) throw new IllegalArgumentException("the monitor command is empty");
         this.prefix = List.copyOf(prefix);
         this.poolSize = poolSize;
         this.pool = pool;
+        this.quotas = quotas;
+        this.standbyGroups = standbyGroups;
     }
 
     /**
@@ -65,11 +78,17 @@ final class Launcher implements AutoCloseable {
      */
     static final java.time.Duration STANDBY_READY_TIMEOUT = java.time.Duration.ofMinutes(5);
 
-    /** A launcher that keeps {@code size} standby monitors in {@code directory} (0: none, every start is cold). */
-    static Launcher withPool(List<String> prefix, int size, Path directory) throws IOException {
-        if (size == 0) return new Launcher(prefix);
+    /**
+     * A launcher that keeps {@code size} standby monitors in {@code directory} (0: none, every
+     * start is cold), each in a group of its own where {@code quotas} are enforced.
+     */
+    static Launcher withPool(List<String> prefix, int size, Path directory, Quotas quotas) throws IOException {
+        if (size == 0) return new Launcher(prefix, quotas);
         Files.createDirectories(directory);
-        return new Launcher(prefix, size, WarmPool.start(new WarmPool.Config(prefix, directory, size, STANDBY_READY_TIMEOUT)));
+        Optional<StandbyGroups> groups = quotas.standbyGroups();
+        WarmPool.Placement placement = groups.<WarmPool.Placement>map(g -> g).orElse(WarmPool.Placement.NONE);
+        return new Launcher(prefix, size, WarmPool.start(new WarmPool.Config(prefix, directory, size, STANDBY_READY_TIMEOUT, placement)),
+                quotas, groups);
     }
 
     /**
@@ -132,12 +151,28 @@ final class Launcher implements AutoCloseable {
     }
 
     /**
-     * Starts a monitor for {@code source}: a VM to boot or a snapshot to restore goes to a
-     * standby monitor of the pool when one is ready, else to a cold one.
+     * The VM's monitor could not be put under its quota: its group could not be made, or the
+     * monitor could not be moved into it. Nothing was left running.
+     */
+    static final class Unconfined extends IOException {
+        Unconfined(String message, CgroupException cause) {
+            super(message + ": " + cause.getMessage(), cause);
+        }
+    }
+
+    /** A monitor started, with the group that holds it to its VM's quota (empty where quotas are not enforced). */
+    record Started(Process process, Optional<VmCgroup> group) {
+    }
+
+    /**
+     * Starts a monitor for VM {@code vmId}'s {@code source}, held to {@code quota}: a VM to boot
+     * or a snapshot to restore goes to a standby monitor of the pool when one is ready, else to a
+     * cold one.
      *
      * @throws Refused when a standby refused a snapshot (nothing was started, the standby is back in the pool)
+     * @throws Unconfined when the monitor could not be put under its quota (nothing runs)
      */
-    Process start(Source source, Path socket, Path consoleLog, Path monitorLog) throws IOException {
+    Started start(Source source, String vmId, Quota quota, Path socket, Path consoleLog, Path monitorLog) throws IOException {
         rotate(monitorLog);
         if (pool != null) {
             ControlRequest.Handover handover = switch (source) {
@@ -145,23 +180,66 @@ final class Launcher implements AutoCloseable {
                 case Restore restore -> new ControlRequest.Restore(restore.snapshot().toAbsolutePath(), restore.allowClone(),
                         Optional.of(consoleLog), Optional.of(socket));
             };
+            Optional<StandbyGroups.Claim> claim = standbyGroups.map(g -> g.claimFor(vmId, quota));
             try {
-                Optional<WarmPool.Launched> launched = pool.launch(handover);
+                Optional<WarmPool.Launched> launched = pool.launch(handover, claim.<WarmPool.Claim>map(c -> c).orElse(WarmPool.Claim.NONE));
+                StartTrace.mark("standby-answered");
                 if (launched.isPresent()) {
                     moveErrors(launched.get().errors(), monitorLog);
-                    return launched.get().process();
+                    return new Started(launched.get().process(), claim.flatMap(StandbyGroups.Claim::group));
                 }
-                LOG.info("no standby monitor is ready for " + socket.getParent().getFileName() + ": starting a cold monitor");
+                LOG.info("no standby monitor is ready for " + vmId + ": starting a cold monitor");
             } catch (MonitorClient.RefusedException e) {
                 if (source instanceof Restore) throw new Refused("the standby monitor refused the spec or snapshot: " + e.reason());
-                LOG.log(Level.WARNING, "the standby monitor did not take " + socket.getParent().getFileName() + " (" + e.getMessage()
-                        + "): starting a cold monitor");
+                LOG.log(Level.WARNING, "the standby monitor did not take " + vmId + " (" + e.getMessage() + "): starting a cold monitor");
             } catch (IOException e) {
-                LOG.log(Level.WARNING, "the standby monitor did not take " + socket.getParent().getFileName() + " (" + e.getMessage()
-                        + "): starting a cold monitor");
+                // A standby that did not answer has exited (the pool waited): the group it was given goes.
+                claim.ifPresent(StandbyGroups.Claim::abandon);
+                LOG.log(Level.WARNING, "the standby monitor did not take " + vmId + " (" + e.getMessage() + "): starting a cold monitor");
             }
         }
-        return startCold(source, socket, consoleLog, monitorLog);
+        Optional<VmCgroup> group;
+        try {
+            group = quotas.create(vmId, quota);
+            StartTrace.mark("cgroup-made");
+        } catch (CgroupException e) {
+            throw new Unconfined("cannot make its cgroup", e);
+        }
+        Process process;
+        try {
+            process = startCold(source, socket, consoleLog, monitorLog);
+        } catch (IOException | RuntimeException e) {
+            group.ifPresent(Quotas::remove);
+            throw e;
+        }
+        StartTrace.mark("spawned");
+        if (group.isPresent()) confine(group.get(), process);
+        StartTrace.mark("moved-into-cgroup");
+        return new Started(process, group);
+    }
+
+    /**
+     * Moves a cold monitor just spawned into its group, at once: memory is charged to the group
+     * it was in when it first touched it. A monitor that ended before it could be moved used next
+     * to nothing, and its end is reported as any other's; one that runs on outside is killed.
+     *
+     * @throws Unconfined when it could not be moved (it is killed, its group removed)
+     */
+    private static void confine(VmCgroup group, Process process) throws Unconfined {
+        try {
+            group.attach(process.pid());
+        } catch (CgroupException e) {
+            try {
+                if (process.waitFor(1, TimeUnit.SECONDS)) return;
+                process.destroyForcibly();
+                process.waitFor(Node.EXIT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (InterruptedException i) {
+                Thread.currentThread().interrupt();
+                process.destroyForcibly();
+            }
+            Quotas.remove(group);
+            throw new Unconfined("cannot put its monitor into its cgroup", e);
+        }
     }
 
     /** The standby's standard error, still open in it, becomes the VM's monitor log (a rename in the data directory). */

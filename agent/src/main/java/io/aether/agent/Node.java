@@ -11,7 +11,6 @@ import io.aether.agentapi.TakeSnapshot;
 import io.aether.agentapi.StopVm;
 import io.aether.agentapi.VmInfo;
 import io.aether.agentapi.VmList;
-import io.aether.cgroups.CgroupException;
 import io.aether.cgroups.Quota;
 import io.aether.cgroups.VmCgroup;
 import io.aether.common.FieldException;
@@ -200,6 +199,7 @@ final class Node implements AutoCloseable {
     // ---- the API's operations ----
 
     VmInfo create(CreateVm request) {
+        StartTrace.begin();
         VmSpec spec;
         Optional<Launcher.Restore> restore = Optional.empty();
         if (request.restore() != null) {
@@ -239,7 +239,9 @@ final class Node implements AutoCloseable {
             VmRecord record = new VmRecord(id, request.labels(), request.restartPolicy(), request.start() ? "running" : "stopped",
                     "created", null, null, 0, null, request.resources());
             try {
+                StartTrace.mark("checked");
                 data.create(spec, record);
+                StartTrace.mark("folder-written");
                 // A VM started is synced by its start, while its monitor builds it.
                 if (!request.start()) syncCreated(id);
             } catch (FileAlreadyExistsException e) {
@@ -267,7 +269,9 @@ final class Node implements AutoCloseable {
                 vms.put(id, vm);
                 vm.announced = true;
                 events.publish(id, vm.record.state(), vm.record.reason());
-                return info(vm);
+                VmInfo info = info(vm);
+                StartTrace.end("answer");
+                return info;
             } finally {
                 vm.lock.unlock();
             }
@@ -287,9 +291,12 @@ final class Node implements AutoCloseable {
     }
 
     VmInfo start(String id) {
+        StartTrace.begin();
         return locked(find(id), vm -> {
             start(vm, false, Optional.empty());
-            return info(vm);
+            VmInfo info = info(vm);
+            StartTrace.end("answer");
+            return info;
         });
     }
 
@@ -493,32 +500,23 @@ final class Node implements AutoCloseable {
         } catch (IllegalStateException e) {
             throw conflict("cannot start " + vm.id + ": " + e.getMessage());
         }
-        Optional<VmCgroup> group = Optional.empty();
-        Process process;
+        Launcher.Started started;
+        StartTrace.mark("admitted");
         try {
-            group = quotas.create(vm.id, quota);
             Launcher.Source source = restore.isPresent() ? restore.get() : new Launcher.Boot(vm.spec, data.specFile(vm.id));
-            process = launcher.start(source, data.socket(vm.id), data.consoleLog(vm.id), data.monitorLog(vm.id));
+            started = launcher.start(source, vm.id, quota, data.socket(vm.id), data.consoleLog(vm.id), data.monitorLog(vm.id));
+            StartTrace.mark("monitor-started");
         } catch (IOException e) {
-            group.ifPresent(Quotas::remove);
             String reason = switch (e) {
-                case CgroupException c -> "cannot make its cgroup: " + c.getMessage();
                 case Launcher.Refused r -> r.getMessage();
+                case Launcher.Unconfined u -> u.getMessage();
                 default -> "cannot start a monitor: " + e.getMessage();
             };
             recordEnd(vm, new Ending(reason, false), underPolicy, System.nanoTime());
             throw conflict("cannot start " + vm.id + ": " + reason);
         }
-        Optional<String> notAttached = group.flatMap(g -> attach(g, process));
-        if (notAttached.isPresent()) {
-            process.destroyForcibly();
-            awaitExit(process);
-            group.ifPresent(Quotas::remove);
-            String reason = "cannot put its monitor into its cgroup: " + notAttached.get();
-            recordEnd(vm, new Ending(reason, false), underPolicy, System.nanoTime());
-            throw conflict("cannot start " + vm.id + ": " + reason);
-        }
-        Run run = new Run(process.pid(), process, new MonitorClient(data.socket(vm.id), CLIENT_TIMEOUT), group);
+        Process process = started.process();
+        Run run = new Run(process.pid(), process, new MonitorClient(data.socket(vm.id), CLIENT_TIMEOUT), started.group());
         vm.run = run;
         watch(vm, run);
         // A monitor exists from now (created: building the VM), and the VM is wanted running: one
@@ -530,11 +528,14 @@ final class Node implements AutoCloseable {
         // too, and the synced record (created, with its pid) makes the next agent report the VM
         // failed, as the running one would.
         save(vm, starting.withState("created", null, run.pid), false);
+        StartTrace.mark("record-renamed");
         Thread syncing = Thread.ofVirtual().name("sync-" + vm.id).start(() -> sync(vm));
         try {
             awaitRunning(vm, run, underPolicy).ifPresent(status -> save(vm, vm.record.withState(status.state().id(), null, run.pid), false));
+            StartTrace.mark("running");
         } finally {
             awaitSync(syncing);
+            StartTrace.mark("folder-synced");
         }
     }
 
@@ -850,36 +851,6 @@ final class Node implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return Optional.empty();
-        }
-    }
-
-    /**
-     * Moves a monitor just spawned into its group, at once: memory is charged to the group it was
-     * in when it first touched it. A monitor that ended before it could be moved used next to
-     * nothing, and its end is reported as any other.
-     *
-     * @return why it could not be moved, when it still runs outside its group
-     */
-    private static Optional<String> attach(VmCgroup group, Process process) {
-        try {
-            group.attach(process.pid());
-            return Optional.empty();
-        } catch (CgroupException e) {
-            try {
-                return process.waitFor(1, TimeUnit.SECONDS) ? Optional.empty() : Optional.of(e.getMessage());
-            } catch (InterruptedException i) {
-                Thread.currentThread().interrupt();
-                return Optional.of(e.getMessage());
-            }
-        }
-    }
-
-    /** Waits for a process just killed to be reaped, so that its cgroup can go. */
-    private static void awaitExit(Process process) {
-        try {
-            process.waitFor(EXIT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
         }
     }
 

@@ -129,7 +129,7 @@ public final class NodeAgent implements AutoCloseable {
     public static NodeAgent start(Options options) throws IOException {
         Quotas quotas = Quotas.open(CgroupLayout.detect(), options.cgroupParent());
         DataDir data = DataDir.open(options.data());
-        Node node = Node.open(data, Launcher.withPool(options.monitorCommand(), options.warmPool(), data.root().resolve("pool")),
+        Node node = Node.open(data, Launcher.withPool(options.monitorCommand(), options.warmPool(), data.root().resolve("pool"), quotas),
                 new NodeInfo.Capacity(options.cpus(), options.memoryBytes(), options.overcommit()), Capabilities.probe(quotas), quotas);
         Path socket = data.root().resolve("node.sock");
         List<Listener> listeners = new ArrayList<>(List.of(new Listener.UnixSocket(socket)));

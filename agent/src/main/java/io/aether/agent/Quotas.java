@@ -16,8 +16,9 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * Each VM's quota, enforced by putting its monitor process into its own cgroup
- * ({@code PARENT/VMID}) right after it is spawned. Where the host's cgroups cannot be used
+ * Each VM's quota, enforced by its monitor process's own cgroup ({@code PARENT/VMID}): a cold
+ * monitor is moved into it right after it is spawned, a standby monitor's group (see
+ * {@link StandbyGroups}) becomes the VM's before the VM is handed to it. Where the host's cgroups cannot be used
  * (not root, a controller missing) a VM that asks for a quota is refused, and one that does not
  * runs with its default quota reported unenforced: a node without cgroups still runs VMs.
  */
@@ -101,6 +102,11 @@ final class Quotas {
         Optional<VmCgroup> stale = cgroups.get().find(vmId);
         if (stale.isPresent()) stale.get().remove();
         return Optional.of(cgroups.get().create(vmId, quota));
+    }
+
+    /** The groups of the warm pool's standby monitors; empty where quotas are not enforced. */
+    Optional<StandbyGroups> standbyGroups() {
+        return cgroups.map(StandbyGroups::new);
     }
 
     /** The group of a VM whose monitor is re-adopted, if it has one. */

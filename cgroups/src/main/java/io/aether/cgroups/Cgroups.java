@@ -116,7 +116,7 @@ public final class Cgroups {
     }
 
     private KernelCgroup group(String vmId) {
-        return new KernelCgroup(vmId, dirOf(layout.cpu(), vmId), dirOf(layout.cpuAccounting(), vmId), dirOf(layout.memory(), vmId));
+        return new KernelCgroup(vmId, dirOf(layout.cpu(), vmId), dirOf(layout.cpuAccounting(), vmId), dirOf(layout.memory(), vmId), hostCpus);
     }
 
     private KernelCgroup.Dir dirOf(Placement placement, String vmId) {
@@ -151,7 +151,7 @@ public final class Cgroups {
         }
     }
 
-    private static void checkVmId(String vmId) {
+    static void checkVmId(String vmId) {
         if (!NAME.matcher(vmId).matches()) {
             throw new IllegalArgumentException("vmId: '" + vmId + "' cannot name a cgroup (1 to 64 of A-Z a-z 0-9 . _ -, not starting with . or -)");
         }

@@ -38,12 +38,14 @@ final class KernelCgroup implements VmCgroup {
     private final Dir cpu;
     private final Dir cpuAccounting;
     private final Dir memory;
+    private final int hostCpus;
 
-    KernelCgroup(String vmId, Dir cpu, Dir cpuAccounting, Dir memory) {
+    KernelCgroup(String vmId, Dir cpu, Dir cpuAccounting, Dir memory, int hostCpus) {
         this.vmId = vmId;
         this.cpu = cpu;
         this.cpuAccounting = cpuAccounting;
         this.memory = memory;
+        this.hostCpus = hostCpus;
     }
 
     @Override
@@ -67,7 +69,7 @@ final class KernelCgroup implements VmCgroup {
     /**
      * Writes the limits. The memory+swap limit (v1) or a swap limit of 0 (v2) keeps the guest
      * from escaping the memory limit into swap. In v1 it may never be below the memory limit, so
-     * it is written second, one page above it: a charge is tried against memory+swap first, and
+     * it is written in the order that keeps it above (second in a fresh group), one page above it: a charge is tried against memory+swap first, and
      * kernels since 6.16 count no failures of that counter, so with equal limits every refused
      * charge would go uncounted ({@code memory.failcnt} stuck at 0); one page higher, the memory
      * counter refuses first and counts.
@@ -85,12 +87,61 @@ final class KernelCgroup implements VmCgroup {
             CgroupFiles.write(memory.file("memory.max"), bytes);
             if (Files.exists(memory.file("memory.swap.max"))) CgroupFiles.write(memory.file("memory.swap.max"), "0");
         } else {
-            CgroupFiles.write(memory.file("memory.limit_in_bytes"), bytes);
+            Path memsw = memory.file("memory.memsw.limit_in_bytes");
             // absent when the kernel does not account swap (swapaccount=0)
-            if (Files.exists(memory.file("memory.memsw.limit_in_bytes"))) {
-                CgroupFiles.write(memory.file("memory.memsw.limit_in_bytes"), Long.toString(Math.addExact(quota.memory().bytes(), MEMSW_MARGIN)));
+            if (!Files.exists(memsw)) {
+                CgroupFiles.write(memory.file("memory.limit_in_bytes"), bytes);
+                return;
+            }
+            long memswBytes = Math.addExact(quota.memory().bytes(), MEMSW_MARGIN);
+            // The memory limit may never exceed memory+swap's: a limit raised (a standby's group
+            // given a VM's quota) raises memory+swap first, one lowered lowers it second.
+            if (memswBytes > CgroupFiles.readLong(memsw)) {
+                CgroupFiles.write(memsw, Long.toString(memswBytes));
+                CgroupFiles.write(memory.file("memory.limit_in_bytes"), bytes);
+            } else {
+                CgroupFiles.write(memory.file("memory.limit_in_bytes"), bytes);
+                CgroupFiles.write(memsw, Long.toString(memswBytes));
             }
         }
+    }
+
+    @Override
+    public void limit(Quota quota) throws CgroupException {
+        quota.checkCpus(hostCpus);
+        setLimits(quota);
+    }
+
+    @Override
+    public VmCgroup rename(String newId) throws CgroupException {
+        Cgroups.checkVmId(newId);
+        KernelCgroup renamed = new KernelCgroup(newId, sibling(cpu, newId), sibling(cpuAccounting, newId), sibling(memory, newId), hostCpus);
+        for (Path dir : renamed.paths()) {
+            if (Files.exists(dir)) throw new CgroupException("a group for VM " + newId + " already exists: " + dir);
+        }
+        List<Path> from = paths();
+        List<Path> to = renamed.paths();
+        for (int i = 0; i < from.size(); i++) {
+            try {
+                Files.move(from.get(i), to.get(i)); // rename(2): v1's cgroupfs renames a group within its parent
+            } catch (IOException e) {
+                CgroupException failed = new CgroupException("cannot rename " + from.get(i) + " to " + to.get(i).getFileName() + ": "
+                        + CgroupFiles.reason(e) + (cpu.unified() || memory.unified() ? " (the unified hierarchy renames no group)" : ""), e);
+                for (int j = i - 1; j >= 0; j--) {
+                    try {
+                        Files.move(to.get(j), from.get(j));
+                    } catch (IOException back) {
+                        failed.addSuppressed(back);
+                    }
+                }
+                throw failed;
+            }
+        }
+        return renamed;
+    }
+
+    private static Dir sibling(Dir dir, String name) {
+        return new Dir(dir.hierarchy(), dir.path().resolveSibling(name));
     }
 
     @Override

@@ -24,6 +24,25 @@ public interface VmCgroup {
      */
     void attach(long pid) throws CgroupException;
 
+    /**
+     * Sets the group's limits to {@code quota}, for the processes inside now and later.
+     *
+     * @throws io.aether.common.FieldException naming {@code cpus} when the quota asks for more CPUs than the host has
+     * @throws CgroupException naming the file and the kernel's reason (a memory limit below what
+     *     the group holds and cannot reclaim)
+     */
+    void limit(Quota quota) throws CgroupException;
+
+    /**
+     * Renames the group to {@code vmId}'s in every hierarchy, with the processes inside: unlike
+     * {@link #attach}, this moves no process and charges nothing anew. Only the v1 hierarchies
+     * rename groups; the unified one refuses. Nothing is renamed when it fails.
+     *
+     * @return the group under its new name (this one names a group no longer there)
+     * @throws CgroupException when a hierarchy refuses, or a group named {@code vmId} exists
+     */
+    VmCgroup rename(String vmId) throws CgroupException;
+
     /** The limits the kernel holds for the group now, read back from its files. */
     Quota limits() throws CgroupException;
 

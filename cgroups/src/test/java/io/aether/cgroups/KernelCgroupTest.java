@@ -210,6 +210,46 @@ class KernelCgroupTest {
         assertEquals(List.of(), cgroups.vmIds());
     }
 
+    /** The group a process is in, per hierarchy, as the kernel lists it in /proc/PID/cgroup (independent of this module's files). */
+    private static List<String> membership(long pid) throws IOException {
+        return Files.readAllLines(Path.of("/proc", Long.toString(pid), "cgroup"));
+    }
+
+    @Test
+    void aRenamedGroupKeepsItsProcessAndItsChargesAndTakesNewLimits() throws Exception {
+        Prerequisites.require(!layout.hierarchies().stream().allMatch(Hierarchy::unified), "the unified hierarchy renames no group");
+        VmCgroup held = cgroups.create("_standby-1", new Quota(1, ByteSize.ofMiB(96)));
+        Process sleeper = start("sleep", "60");
+        held.attach(sleeper.pid());
+        long charged = held.usage().memory().bytes();
+
+        VmCgroup vm = held.rename("vm7");
+        vm.limit(new Quota(0.5, ByteSize.ofMiB(200)));
+        assertEquals(List.of("vm7"), cgroups.vmIds());
+        assertEquals(List.of(sleeper.pid()), vm.pids(), "the process moved with its group");
+        int checked = 0;
+        for (String line : membership(sleeper.pid())) {
+            List<String> controllers = List.of(line.split(":", 3)[1].split(","));
+            if (controllers.stream().anyMatch(Set.of("cpu", "cpuacct", "memory")::contains)) {
+                assertTrue(line.endsWith("/" + parent + "/vm7"), line);
+                checked++;
+            }
+        }
+        assertTrue(checked > 0, "no v1 line of cpu, cpuacct or memory in /proc/PID/cgroup");
+        assertEquals(new Quota(0.5, ByteSize.ofMiB(200)), vm.limits());
+        assertTrue(vm.usage().memory().bytes() >= charged, "its charges stay with it: " + vm.usage() + " < " + charged);
+        for (Path dir : held.paths()) assertFalse(Files.exists(dir), dir + " is left");
+
+        VmCgroup other = cgroups.create("_standby-2", new Quota(1, ByteSize.ofMiB(96)));
+        CgroupException taken = assertThrows(CgroupException.class, () -> other.rename("vm7"));
+        assertEquals("a group for VM vm7 already exists: " + vm.paths().getFirst(), taken.getMessage());
+        assertEquals(List.of("_standby-2", "vm7"), cgroups.vmIds(), "a refused rename renames nothing");
+        assertThrows(IllegalArgumentException.class, () -> other.rename("../escape"));
+        int hostCpus = Runtime.getRuntime().availableProcessors();
+        assertThrows(FieldException.class, () -> other.limit(new Quota(hostCpus + 1, ByteSize.ofMiB(64))));
+        assertEquals(new Quota(1, ByteSize.ofMiB(96)), other.limits(), "a refused quota changes nothing");
+    }
+
     @Test
     void aProcessThatIsGoneCannotBeAttached() throws Exception {
         VmCgroup group = cgroups.create("gone", new Quota(0.5, ByteSize.ofMiB(64)));

@@ -36,7 +36,7 @@ class UnifiedHierarchyTest {
         Path dir = Files.createDirectories(mount.resolve("aether/vm1"));
         for (String file : files) Files.createFile(dir.resolve(file));
         KernelCgroup.Dir d = new KernelCgroup.Dir(unified(), dir);
-        return new KernelCgroup("vm1", d, d, d);
+        return new KernelCgroup("vm1", d, d, d, Runtime.getRuntime().availableProcessors());
     }
 
     private String read(String file) throws IOException {

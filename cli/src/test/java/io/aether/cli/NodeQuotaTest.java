@@ -2,6 +2,7 @@ package io.aether.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -15,7 +16,9 @@ import io.aether.cgroups.CgroupLayout;
 import io.aether.cgroups.CgroupUsage;
 import io.aether.cgroups.Cgroups;
 import io.aether.cgroups.Hierarchy;
+import io.aether.cgroups.Quota;
 import io.aether.cgroups.VmCgroup;
+import io.aether.common.ByteSize;
 import io.aether.http.ApiClient;
 import io.aether.testkit.Prerequisites;
 import java.io.IOException;
@@ -25,6 +28,7 @@ import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -67,7 +71,11 @@ class NodeQuotaTest {
     }
 
     private ApiClient startAgent() throws IOException {
-        agent = NodeAgent.start(NodeAgent.Options.defaults(dir.resolve("data")).withCgroupParent(parent));
+        return startAgent(0);
+    }
+
+    private ApiClient startAgent(int warmPool) throws IOException {
+        agent = NodeAgent.start(NodeAgent.Options.defaults(dir.resolve("data")).withCgroupParent(parent).withWarmPool(warmPool));
         return ApiClient.unix(agent.socket(), Duration.ofSeconds(90));
     }
 
@@ -138,6 +146,99 @@ class NodeQuotaTest {
 
         node.delete("burner", true);
         for (Path path : group.paths()) assertFalse(Files.exists(path), path + " is left after the VM was deleted");
+    }
+
+    /** The groups of the standby monitors under the test's parent. */
+    private List<String> standbyGroups() throws Exception {
+        return Cgroups.under(layout, parent).vmIds().stream().filter(id -> id.startsWith("_standby-")).toList();
+    }
+
+    /** Polls until the pool has {@code ready} standbys and as many standby groups, for at most 60 s (each standby is a JVM starting). */
+    private List<String> awaitStandbys(AgentClient node, int ready) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (node.node().pool().ready() != ready || standbyGroups().size() != ready) {
+            assertTrue(System.nanoTime() < deadline, "the pool never had " + ready + " standbys in their groups: " + node.node().pool()
+                    + ", " + standbyGroups());
+            Thread.sleep(50);
+        }
+        return standbyGroups();
+    }
+
+    /**
+     * Asserts that the kernel lists process {@code pid} in group {@code name} under the test's
+     * parent for CPU and memory, as /proc/PID/cgroup says (read here, not through the cgroups module).
+     */
+    private void assertIn(long pid, String name) throws IOException {
+        int checked = 0;
+        for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "cgroup"))) {
+            String[] fields = line.split(":", 3);
+            List<String> controllers = List.of(fields[1].split(","));
+            boolean used = controllers.stream().anyMatch(List.of("cpu", "cpuacct", "memory")::contains)
+                    || fields[1].isEmpty() && layout.hierarchies().stream().anyMatch(Hierarchy::unified);
+            if (!used) continue;
+            assertTrue(fields[2].endsWith("/" + parent + "/" + name), "process " + pid + " is in " + line + ", not in " + name);
+            checked++;
+        }
+        assertTrue(checked > 0, "process " + pid + " has no cpu or memory group");
+    }
+
+    @Test
+    void aStandbyWaitsInItsOwnGroupWhichItsVmTakesOverAndWhichGoesWithTheStandbyOrTheAgent() throws Exception {
+        requireCgroups();
+        Cgroups cgroups = Cgroups.under(layout, parent);
+        // The group of a standby whose agent was killed (the standby then ended itself).
+        VmCgroup leftover = cgroups.create("_standby-1-0", new Quota(1, Quota.MONITOR_OVERHEAD));
+        ApiClient api = startAgent(1);
+        AgentClient node = new AgentClient(api);
+        for (Path path : leftover.paths()) assertFalse(Files.exists(path), path + " is left from the agent before");
+        String standby = awaitStandbys(node, 1).getFirst();
+        VmCgroup waiting = cgroups.find(standby).orElseThrow();
+        long standbyPid = waiting.pids().getFirst();
+        assertIn(standbyPid, standby);
+        int hostCpus = Runtime.getRuntime().availableProcessors();
+        assertEquals(new Quota(hostCpus, Quota.MONITOR_OVERHEAD), waiting.limits(), "a standby is held to a monitor's memory");
+
+        ApiClient.Reply created = api.post("/v1/vms", JSON.readTree(
+                "{\"id\": \"warm\", \"resources\": {\"cpus\": 0.5}, \"spec\": " + NodeAgentTest.COUNTER + "}"));
+        assertEquals(201, created.status(), created.text());
+        VmInfo vm = created.json(VmInfo.class);
+        assertEquals(standbyPid, vm.pid(), "the VM runs in the standby seen before");
+        // Right after the answer: the guest has run since before it, in its own group, under its quota.
+        assertIn(vm.pid(), "warm");
+        VmCgroup group = cgroups.find("warm").orElseThrow();
+        assertEquals(List.of(vm.pid()), group.pids(), "the monitor, and only it, is in the VM's group");
+        assertEquals(new Quota(0.5, new ByteSize(112L << 20)), group.limits());
+        assertFalse(cgroups.find(standby).isPresent(), "the standby's group became the VM's");
+        NodeSnapshotTest.awaitLog(node, "warm", 1000);
+        node.snapshot("warm", "s", false); // left paused: it burns a CPU
+
+        String next = awaitStandbys(node, 1).getFirst();
+        long nextPid = cgroups.find(next).orElseThrow().pids().getFirst();
+        VmInfo copy = node.restore("warm", "s", false, "copy");
+        assertEquals("running", copy.state());
+        assertEquals(nextPid, copy.pid(), "the snapshot runs in the standby seen before");
+        assertIn(copy.pid(), "copy");
+        assertEquals(new Quota(1, new ByteSize(112L << 20)), cgroups.find("copy").orElseThrow().limits(), "a restored VM's default quota");
+        assertEquals("paused", node.pause("copy").state());
+
+        // A standby that dies takes its group with it.
+        String third = awaitStandbys(node, 1).getFirst();
+        ProcessHandle killed = ProcessHandle.of(cgroups.find(third).orElseThrow().pids().getFirst()).orElseThrow();
+        killed.destroyForcibly();
+        killed.onExit().get(30, TimeUnit.SECONDS);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (cgroups.find(third).isPresent()) {
+            assertTrue(System.nanoTime() < deadline, "the group of the killed standby " + third + " is left");
+            Thread.sleep(50);
+        }
+        String replaced = awaitStandbys(node, 1).getFirst();
+        assertNotEquals(third, replaced);
+
+        // An agent that stops takes its standbys' groups with it; its VMs keep theirs.
+        agent.close();
+        agent = null;
+        assertEquals(List.of(), standbyGroups(), "standby groups left after the agent stopped");
+        assertEquals(List.of("copy", "warm"), cgroups.vmIds());
     }
 
     @Test

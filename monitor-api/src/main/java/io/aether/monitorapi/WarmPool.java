@@ -33,6 +33,10 @@ import java.util.concurrent.TimeUnit;
  * launch says; its standard error stays the file {@link Launched#errors()} names, for the caller
  * to move beside the VM. Standby monitors exit when the pool's process dies (they watch their
  * parent), so a restarted agent starts a fresh pool and removes what the old one left.
+ *
+ * <p>A {@link Placement} keeps each standby where its VM will need it (the agent: a cgroup of
+ * its own), and a {@link Claim} readies that place for one launch before the launch is sent, so
+ * the guest runs there from its first instruction and nothing is moved on the launch's path.
  */
 public final class WarmPool implements AutoCloseable {
 
@@ -55,7 +59,7 @@ public final class WarmPool implements AutoCloseable {
      * @param size how many standby monitors to keep ready, 0 to {@link #MAX_SIZE}
      * @param readyTimeout how long a standby may take to start before it is killed as failed
      */
-    public record Config(List<String> command, Path directory, int size, Duration readyTimeout) {
+    public record Config(List<String> command, Path directory, int size, Duration readyTimeout, Placement placement) {
         public Config {
             command = List.copyOf(command);
             if (command.isEmpty()) throw new IllegalArgumentException("command: empty");
@@ -64,12 +68,74 @@ public final class WarmPool implements AutoCloseable {
             if (readyTimeout == null || readyTimeout.isNegative() || readyTimeout.isZero()) {
                 throw new IllegalArgumentException("readyTimeout: " + readyTimeout + " is not positive");
             }
+            Objects.requireNonNull(placement, "placement");
+        }
+
+        /** Standby monitors left where they start. */
+        public Config(List<String> command, Path directory, int size, Duration readyTimeout) {
+            this(command, directory, size, readyTimeout, Placement.NONE);
         }
 
         /** {@link #DEFAULT_SIZE} standby monitors, each given 30 s to start. */
         public Config(List<String> command, Path directory) {
             this(command, directory, DEFAULT_SIZE, Duration.ofSeconds(30));
         }
+    }
+
+    /**
+     * Where each standby monitor waits, made by the pool's user. Called from the pool's threads;
+     * each standby is named by its {@code standby-PID-N}.
+     */
+    public interface Placement {
+        /** Nothing: standby monitors stay where they start. */
+        Placement NONE = new Placement() {
+            @Override
+            public void place(String standby, long pid) {
+            }
+
+            @Override
+            public void release(String standby) {
+            }
+        };
+
+        /**
+         * Puts the standby in its place once it has warmed up and answers, before it is counted
+         * ready. On failure the standby is killed, counted as failed and, once it has exited,
+         * released.
+         */
+        void place(String standby, long pid) throws IOException;
+
+        /**
+         * The standby left the pool without a VM (it exited or was killed, or the pool closed):
+         * its place goes. Called once it has exited, possibly more than once for one standby.
+         */
+        void release(String standby);
+    }
+
+    /** What one launch needs of the standby that takes it, made ready before the launch is sent. */
+    public interface Claim {
+        /** Nothing to ready. */
+        Claim NONE = new Claim() {
+            @Override
+            public void claim(String standby) {
+            }
+
+            @Override
+            public void unclaim(String standby) {
+            }
+        };
+
+        /**
+         * Readies the placed standby for this launch (the agent: its group gets the VM's limits
+         * and name). On failure it changes nothing, and the standby stays in the pool.
+         */
+        void claim(String standby) throws IOException;
+
+        /**
+         * The standby refused the launch: gives it back its place as a standby. On failure the
+         * standby is killed rather than kept in the pool.
+         */
+        void unclaim(String standby) throws IOException;
     }
 
     /**
@@ -84,7 +150,7 @@ public final class WarmPool implements AutoCloseable {
     }
 
     /** A standby monitor the pool started. */
-    private record Standby(Process process, Path socket, Path errors) {
+    private record Standby(String name, Process process, Path socket, Path errors) {
     }
 
     private final Config config;
@@ -140,21 +206,56 @@ public final class WarmPool implements AutoCloseable {
      * @throws IOException when the monitor did not answer; it is killed
      */
     public Optional<Launched> launch(ControlRequest.Handover launch) throws IOException {
+        return launch(launch, Claim.NONE);
+    }
+
+    /**
+     * As {@link #launch(ControlRequest.Handover)}, with {@code claim} made on the standby first.
+     *
+     * @throws IOException as there, and when the claim failed (nothing was sent; the standby
+     *     stays in the pool); when the monitor did not answer it is killed and has exited
+     */
+    public Optional<Launched> launch(ControlRequest.Handover launch, Claim claim) throws IOException {
         Standby standby = take();
         if (standby == null) return Optional.empty();
+        try {
+            claim.claim(standby.name());
+        } catch (IOException | RuntimeException e) {
+            settle(standby, true);
+            throw e;
+        }
         ControlResponse.Status status;
         try {
             status = new MonitorClient(standby.socket(), LAUNCH_TIMEOUT).hand(launch);
         } catch (MonitorClient.RefusedException e) {
-            settle(standby, true);
+            boolean placedAgain;
+            try {
+                claim.unclaim(standby.name());
+                placedAgain = true;
+            } catch (IOException | RuntimeException u) {
+                e.addSuppressed(u);
+                placedAgain = false;
+            }
+            settle(standby, placedAgain);
+            if (!placedAgain) destroyAndWait(standby.process());
             throw e;
         } catch (IOException | RuntimeException e) {
             settle(standby, false);
-            standby.process().destroyForcibly();
+            // Waited for, so that what the claim made for the VM is empty when the caller cleans it up.
+            destroyAndWait(standby.process());
             throw e;
         }
         settle(standby, false);
         return Optional.of(new Launched(standby.process(), launch.socket().orElse(standby.socket()), standby.errors(), status));
+    }
+
+    private static void destroyAndWait(Process process) {
+        process.destroyForcibly();
+        try {
+            process.waitFor(LAUNCH_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /** Ends the standby monitor answering on {@code socket}, if one does (and only a standby: never a launched VM's monitor). */
@@ -252,10 +353,11 @@ public final class WarmPool implements AutoCloseable {
     }
 
     private void startOne() {
+        String name;
         Path socket;
         Path errors;
         synchronized (lock) {
-            String name = "standby-" + ProcessHandle.current().pid() + "-" + sequence++;
+            name = "standby-" + ProcessHandle.current().pid() + "-" + sequence++;
             socket = config.directory().resolve(name + ".sock");
             errors = config.directory().resolve(name + ".err");
         }
@@ -271,7 +373,7 @@ public final class WarmPool implements AutoCloseable {
             failure("cannot start " + command.getFirst() + ": " + e.getMessage());
             return;
         }
-        Standby standby = new Standby(process, socket, errors);
+        Standby standby = new Standby(name, process, socket, errors);
         synchronized (lock) {
             started++;
             starting.add(standby);
@@ -305,6 +407,7 @@ public final class WarmPool implements AutoCloseable {
             } else {
                 ControlResponse answer = new MonitorClient(standby.socket(), LAUNCH_TIMEOUT).call(new ControlRequest.State());
                 problem = answer.equals(new ControlResponse.Standby(process.pid())) ? null : "its socket answered " + answer;
+                if (problem == null) problem = place(standby);
             }
         } catch (IOException e) {
             problem = e.getMessage();
@@ -314,18 +417,35 @@ public final class WarmPool implements AutoCloseable {
             timer.interrupt();
         }
         String why = problem == null ? null : "standby monitor " + process.pid() + " did not start: " + problem + lastErrorLine(standby.errors());
+        boolean exited;
         synchronized (lock) {
-            if (!starting.remove(standby)) return; // exited meanwhile: counted there
-            if (problem == null && process.isAlive() && !closed) {
+            exited = !starting.remove(standby); // counted there
+            if (!exited && problem == null && process.isAlive() && !closed) {
                 ready.addLast(standby);
                 failuresInARow = 0;
                 lock.notifyAll();
                 return;
             }
             // Counted as it leaves starting, so that stats never show it in neither.
-            if (why != null) failure(why);
+            if (!exited && why != null) failure(why);
         }
-        process.destroyForcibly();
+        destroyAndWait(process);
+        // Its exit may have released its place before it was placed: released again (a no-op when it was not).
+        config.placement().release(standby.name());
+    }
+
+    /**
+     * Places a standby once it is ready: its warm-up, the most CPU it ever takes, runs where the
+     * pool runs (in a group of its own it would weigh as one task against every other on a busy
+     * host, and take minutes). Returns the problem, or null.
+     */
+    private String place(Standby standby) {
+        try {
+            config.placement().place(standby.name(), standby.process().pid());
+            return null;
+        } catch (IOException | RuntimeException e) {
+            return "it could not be placed: " + e.getMessage();
+        }
     }
 
     private void exited(Standby standby) {
@@ -343,6 +463,7 @@ public final class WarmPool implements AutoCloseable {
         if (pools) {
             deleteQuietly(standby.socket());
             deleteQuietly(standby.errors());
+            config.placement().release(standby.name());
         }
     }
 
@@ -395,11 +516,13 @@ public final class WarmPool implements AutoCloseable {
         for (Standby s : all) s.process().destroy();
         for (Standby s : all) {
             try {
-                if (!s.process().waitFor(5, TimeUnit.SECONDS)) s.process().destroyForcibly();
+                if (!s.process().waitFor(5, TimeUnit.SECONDS)) destroyAndWait(s.process());
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 s.process().destroyForcibly();
             }
+            // Here as well as on its exit, which may come later: the pool's user cleans up once the pool is closed.
+            config.placement().release(s.name());
         }
     }
 }

@@ -11,13 +11,17 @@ import io.aether.monitorapi.VmState;
 import io.aether.monitorapi.WarmPool;
 import io.aether.vmspec.VmSpec;
 import io.aether.vmspec.VmSpecJson;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -90,6 +94,105 @@ class WarmPoolTest {
         try (var left = Files.list(poolDir)) {
             List<Path> files = left.filter(p -> !p.getFileName().toString().endsWith(".err")).toList();
             assertEquals(List.of(), files, "no standby socket is left");
+        }
+    }
+
+    /** Places standbys as the agent does, recording each call; the first place fails. */
+    private static final class RecordingPlacement implements WarmPool.Placement {
+        final Map<Long, String> placed = new ConcurrentHashMap<>();
+        final List<String> calls = new CopyOnWriteArrayList<>();
+        private boolean failedOnce;
+
+        @Override
+        public synchronized void place(String standby, long pid) throws IOException {
+            if (!failedOnce) {
+                failedOnce = true;
+                calls.add("place " + standby + " (fails)");
+                throw new IOException("no group for " + standby);
+            }
+            calls.add("place " + standby);
+            placed.put(pid, standby);
+        }
+
+        @Override
+        public void release(String standby) {
+            calls.add("release " + standby);
+        }
+    }
+
+    /** A claim that records its calls, and fails its claim when told to. */
+    private record RecordingClaim(List<String> calls, boolean fail) implements WarmPool.Claim {
+        RecordingClaim(boolean fail) {
+            this(new CopyOnWriteArrayList<>(), fail);
+        }
+
+        @Override
+        public void claim(String standby) throws IOException {
+            calls.add("claim " + standby);
+            if (fail) throw new IOException("cannot claim " + standby);
+        }
+
+        @Override
+        public void unclaim(String standby) {
+            calls.add("unclaim " + standby);
+        }
+    }
+
+    private static void await(java.util.function.BooleanSupplier done, String what) throws InterruptedException {
+        long deadline = System.nanoTime() + READY.toNanos();
+        while (!done.getAsBoolean()) {
+            assertTrue(System.nanoTime() < deadline, what);
+            Thread.sleep(20);
+        }
+    }
+
+    @Test
+    void eachStandbyIsPlacedClaimedBeforeItsLaunchGivenBackWhenRefusedAndReleasedWhenItDiesOrThePoolCloses() throws Exception {
+        MonitorProcesses.requireKvm();
+        Path poolDir = Files.createDirectory(dir.resolve("pool"));
+        RecordingPlacement placement = new RecordingPlacement();
+        VmSpec count = VmSpec.stub(VmSpec.StubProgram.COUNT);
+        try (WarmPool pool = WarmPool.start(new WarmPool.Config(MonitorProcesses.command(), poolDir, 1, READY, placement))) {
+            assertTrue(pool.awaitReady(1, READY), () -> "a standby monitor: " + pool.stats());
+            assertEquals(1, pool.stats().failed(), "the standby that could not be placed is counted failed");
+            assertTrue(pool.stats().lastFailure().orElseThrow().matches("standby monitor \\d+ did not start: it could not be placed: no group for standby-\\d+-0(: .*)?"),
+                    pool.stats().lastFailure().orElseThrow());
+            String first = "standby-" + ProcessHandle.current().pid() + "-0";
+            long pid = pool.readyPids().getFirst();
+            String name = placement.placed.get(pid);
+            assertEquals("standby-" + ProcessHandle.current().pid() + "-1", name);
+            assertEquals(List.of("place " + first + " (fails)", "release " + first, "place " + name), placement.calls,
+                    "the standby that could not be placed was released once it had exited");
+
+            RecordingClaim failing = new RecordingClaim(true);
+            assertEquals("cannot claim " + name, assertThrows(IOException.class,
+                    () -> pool.launch(new ControlRequest.Launch(count, Optional.empty(), Optional.empty()), failing)).getMessage());
+            assertEquals(List.of(pid), pool.readyPids(), "a claim that failed sends nothing and keeps the standby");
+
+            RecordingClaim refused = new RecordingClaim(false);
+            VmSpec missingKernel = VmSpecJson.read("{\"boot\": {\"kernel\": \"" + dir.resolve("none") + "\"}}");
+            assertThrows(MonitorClient.RefusedException.class,
+                    () -> pool.launch(new ControlRequest.Launch(missingKernel, Optional.empty(), Optional.empty()), refused));
+            assertEquals(List.of("claim " + name, "unclaim " + name), refused.calls());
+            assertEquals(List.of(pid), pool.readyPids(), "a refused launch gives the standby back its place");
+
+            RecordingClaim taken = new RecordingClaim(false);
+            WarmPool.Launched launched = pool.launch(new ControlRequest.Launch(count, Optional.empty(), Optional.empty()), taken).orElseThrow();
+            handedOut.add(launched.process().toHandle());
+            assertEquals(pid, launched.process().pid());
+            assertEquals(List.of("claim " + name), taken.calls());
+
+            assertTrue(pool.awaitReady(1, READY), () -> "refilled: " + pool.stats());
+            long next = pool.readyPids().getFirst();
+            String nextName = placement.placed.get(next);
+            ProcessHandle.of(next).orElseThrow().destroyForcibly();
+            await(() -> placement.calls.contains("release " + nextName), "the dead standby " + nextName + " is released: " + placement.calls);
+
+            assertTrue(pool.awaitReady(1, READY), () -> "replaced: " + pool.stats());
+            String last = placement.placed.get(pool.readyPids().getFirst());
+            pool.close();
+            assertTrue(placement.calls.contains("release " + last), "closed: " + last + " released: " + placement.calls);
+            assertFalse(placement.calls.contains("release " + name), "the launched standby's place is its VM's now: " + placement.calls);
         }
     }
 
