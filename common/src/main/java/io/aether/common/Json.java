@@ -15,7 +15,8 @@ import java.util.Optional;
  *
  * <p>Reading accepts RFC 8259 JSON and nothing more: no comments, no trailing commas, no leading
  * zeros, no unescaped control characters, no name given twice in one object, and at most
- * {@link #MAX_DEPTH} nested arrays and objects. Writing has no spaces and escapes only what JSON
+ * {@link #MAX_DEPTH} nested arrays and objects, numbers of at most 1000 characters; the caller
+ * bounds the text's length (a spec, a control line). Writing has no spaces and escapes only what JSON
  * requires ({@code "}, {@code \}, control characters: {@code \n} style where there is one, else
  * a backslash, {@code u} and four hex digits).
  */
