@@ -6,6 +6,7 @@
 # once (the ECHO stub: it prints, then waits for input) and each process's USS and PSS.
 # Usage: bench/vm-start.sh [RUNS] [VMS]     (default 20 and 5; needs /dev/kvm and qemu-system-x86)
 # JVM options to try on the monitors: AETHER_MONITOR_OPTS="-Xss256k ..." bench/vm-start.sh
+# A previous build's monitor beside this one's: BEFORE_JAR=/copy/of/cli/target/aether.jar (its lib/ beside it)
 set -euo pipefail
 root=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
 cd "$root"
@@ -41,6 +42,21 @@ fi
 # argument file of the rows before it), so the table shows what each step saved.
 grep -v -e '-Djava.nio.channels.spi.SelectorProvider=' dev/monitor.jvmargs > "$work/before-4.jvmargs"
 step() { echo "${aether[0]}" "@$work/before-4.jvmargs" "$@" "${aether[@]:2}"; }
+before=()
+if [ -n "${BEFORE_JAR:-}" ]; then
+  # shellcheck disable=SC2206
+  old=("$java" @dev/monitor.jvmargs ${AETHER_MONITOR_OPTS:-} -XX:+AutoCreateSharedArchive "-XX:SharedArchiveFile=$work/before.jsa"
+       -jar "$BEFORE_JAR")
+  "${old[@]}" vm run --stub > /dev/null
+  before=(--label "4. the build before the last step ($BEFORE_JAR)" -- "${old[@]}" vm monitor)
+fi
+# The floor: a program that opens nothing and sleeps (IdleJvm, alone in its jar), with the
+# monitor's options (and a class-data archive of its own, written by a first run), and with the
+# JDK's options for the least footprint besides: interpreter only, 1 MiB heap and young
+# generation, 256 KiB thread stacks, the smallest code cache.
+"$JAVA_HOME/bin/jar" cf "$work/idle.jar" -C bench/target/classes io/aether/bench/vm/IdleJvm.class
+idle=("$java" @dev/monitor.jvmargs -XX:+AutoCreateSharedArchive "-XX:SharedArchiveFile=$work/idle.jsa")
+"${idle[@]}" -cp "$work/idle.jar" io.aether.bench.vm.IdleJvm exit > /dev/null
 # shellcheck disable=SC2046
 "${bench[@]}" memory --vms "$vms" --dir "$work" \
   --label "0. before: young gen 8 MiB, CDS relocated, no malloc trim" -- \
@@ -48,7 +64,10 @@ step() { echo "${aether[0]}" "@$work/before-4.jvmargs" "$@" "${aether[@]:2}"; }
   --label "1. + CDS archives mapped at their base address" -- $(step -Xmn8m -XX:TrimNativeHeapInterval=0) vm monitor \
   --label "2. + young gen 2 MiB" -- $(step -XX:TrimNativeHeapInterval=0) vm monitor \
   --label "3. + malloc trimmed every 2 s" -- $(step) vm monitor \
-  --label "4. + no jar scan for a SelectorProvider, Jackson first on the class path (dev/monitor.jvmargs now)" -- \
-      "${aether[@]}" vm monitor \
+  "${before[@]}" \
+  --label "5. this build (dev/monitor.jvmargs now)" -- "${aether[@]}" vm monitor \
   --label "pool:from the warm pool (dev/monitor.jvmargs now)" -- "${aether[@]}" vm monitor \
+  --label "floor:IdleJvm with the monitor's options" -- "${idle[@]}" -cp "$work/idle.jar" io.aether.bench.vm.IdleJvm \
+  --label "floor:IdleJvm, the JDK's least footprint" -- "${idle[@]}" -Xint -Xms1m -Xmn1m -Xss256k -XX:ReservedCodeCacheSize=2496k \
+      -cp "$work/idle.jar" io.aether.bench.vm.IdleJvm \
   --label qemu-microvm -- "${qemu[@]}" -bios "$work/echo.bin"

@@ -1,12 +1,7 @@
 package io.aether.monitorapi;
 
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.core.StreamReadFeature;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.json.JsonMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.aether.common.FieldException;
+import io.aether.common.Json;
 import io.aether.vmspec.VmSpec;
 import io.aether.vmspec.VmSpecJson;
 import java.io.ByteArrayOutputStream;
@@ -17,7 +12,6 @@ import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashSet;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -58,22 +52,18 @@ public final class ControlCodec {
     /** The longest snapshot directory a request may name (Linux's PATH_MAX). */
     public static final int MAX_PATH_CHARS = 4096;
 
-    private static final JsonMapper MAPPER = JsonMapper.builder()
-            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
-            .build();
-
     private ControlCodec() {
     }
 
     /** The request as one line, its line feed included. */
     public static String write(ControlRequest request) {
-        ObjectNode o = MAPPER.createObjectNode().put("op", op(request));
+        Json.ObjectBuilder o = Json.object().put("op", op(request));
         switch (request) {
             case ControlRequest.Stop s -> o.put("graceful", s.graceful()).put("timeoutMillis", s.timeout().toMillis());
             case ControlRequest.ConsoleAttach a -> o.put("replay", a.replay());
             case ControlRequest.AwaitStarted a -> o.put("timeoutMillis", a.timeout().toMillis());
             case ControlRequest.Launch l -> {
-                o.set("spec", tree(VmSpecJson.write(l.spec())));
+                o.put("spec", VmSpecJson.tree(l.spec()));
                 l.consoleLog().ifPresent(p -> o.put("consoleLog", p.toString()));
                 l.socket().ifPresent(p -> o.put("socket", p.toString()));
             }
@@ -90,7 +80,7 @@ public final class ControlCodec {
             case ControlRequest.Metrics m -> { }
             case ControlRequest.ConsoleDetach d -> { }
         }
-        return o + "\n";
+        return o.build().write() + "\n";
     }
 
     /** The request's name on the wire: {@code pause}. */
@@ -112,18 +102,19 @@ public final class ControlCodec {
 
     /** The response as one line, its line feed included. */
     public static String write(ControlResponse response) {
-        ObjectNode o = MAPPER.createObjectNode();
+        Json.ObjectBuilder o = Json.object();
         switch (response) {
             case ControlResponse.Status s -> {
                 o.put("ok", "status").put("state", s.state().id());
                 s.reason().ifPresent(r -> o.put("reason", r));
-                o.set("spec", tree(VmSpecJson.write(s.spec())));
+                o.put("spec", VmSpecJson.tree(s.spec()));
                 o.put("pid", s.pid());
             }
             case ControlResponse.Metrics m -> {
                 o.put("ok", "metrics");
-                ObjectNode values = o.putObject("values");
+                Json.ObjectBuilder values = Json.object();
                 new TreeMap<>(m.values()).forEach(values::put);
+                o.put("values", values.build());
             }
             case ControlResponse.ConsoleAttached a -> o.put("ok", "console-attached");
             case ControlResponse.Standby s -> o.put("ok", "standby").put("pid", s.pid());
@@ -132,7 +123,7 @@ public final class ControlCodec {
                     .put("memoryDataBytes", t.memoryDataBytes()).put("stateBytes", t.stateBytes()).put("millis", t.millis());
             case ControlResponse.Progress p -> o.put("ok", "progress").put("done", p.done()).put("total", p.total());
         }
-        return o + "\n";
+        return o.build().write() + "\n";
     }
 
     /** Reads a request line (without its line feed). */
@@ -196,15 +187,13 @@ public final class ControlCodec {
             }
             case "standby" -> f.only(new ControlResponse.Standby(f.number("pid")), "ok", "pid");
             case "metrics" -> {
-                JsonNode values = f.node.get("values");
-                if (values == null || !values.isObject()) throw new IllegalArgumentException("values: expected an object");
+                if (!(f.node.fields().get("values") instanceof Json.Obj values)) throw new IllegalArgumentException("values: expected an object");
                 Map<String, Long> out = new LinkedHashMap<>();
-                for (Iterator<Map.Entry<String, JsonNode>> it = values.fields(); it.hasNext(); ) {
-                    Map.Entry<String, JsonNode> e = it.next();
-                    if (!e.getValue().isIntegralNumber() || !e.getValue().canConvertToLong()) {
+                for (Map.Entry<String, Json> e : values.fields().entrySet()) {
+                    if (!(e.getValue() instanceof Json.Whole whole) || whole.asLong().isEmpty()) {
                         throw new IllegalArgumentException("values." + printable(e.getKey()) + ": expected a whole number");
                     }
-                    out.put(e.getKey(), e.getValue().longValue());
+                    out.put(e.getKey(), whole.asLong().get());
                 }
                 yield f.only(new ControlResponse.Metrics(out), "ok", "values");
             }
@@ -243,44 +232,38 @@ public final class ControlCodec {
                 .collect(StringBuilder::new, StringBuilder::appendCodePoint, StringBuilder::append).toString();
     }
 
-    private static JsonNode tree(String json) {
-        try (JsonParser parser = MAPPER.createParser(json)) {
-            JsonNode tree = MAPPER.readTree(parser);
-            if (tree == null || parser.nextToken() != null) throw new IllegalArgumentException("line: expected one JSON object");
-            return tree;
-        } catch (JsonProcessingException e) {
-            throw new IllegalArgumentException("line: not JSON: " + printable(e.getOriginalMessage()));
-        } catch (IOException e) {
-            throw new IllegalArgumentException("line: " + printable(String.valueOf(e.getMessage())));
+    private static Json tree(String line) {
+        try {
+            return Json.parse(line).orElseThrow(() -> new IllegalArgumentException("line: expected one JSON object"));
+        } catch (Json.SyntaxError e) {
+            if (e.trailing()) throw new IllegalArgumentException("line: expected one JSON object");
+            throw new IllegalArgumentException("line: not JSON: " + e.problem());
         }
     }
 
     /** One object's fields, read strictly. */
-    private record Fields(JsonNode node) {
+    private record Fields(Json.Obj node) {
 
-        static Fields of(JsonNode node) {
-            if (!node.isObject()) throw new IllegalArgumentException("line: expected a JSON object");
-            return new Fields(node);
+        static Fields of(Json node) {
+            if (!(node instanceof Json.Obj object)) throw new IllegalArgumentException("line: expected a JSON object");
+            return new Fields(object);
         }
 
-        JsonNode required(String name) {
-            JsonNode v = node.get(name);
-            if (v == null || v.isNull()) throw new IllegalArgumentException(name + ": missing");
-            return v;
+        Json required(String name) {
+            return node.get(name).orElseThrow(() -> new IllegalArgumentException(name + ": missing"));
         }
 
         String text(String name) {
-            JsonNode v = required(name);
-            if (!v.isTextual()) throw new IllegalArgumentException(name + ": expected a string");
-            return v.textValue();
+            if (!(required(name) instanceof Json.Str text)) throw new IllegalArgumentException(name + ": expected a string");
+            return text.value();
         }
 
         /** The {@code spec} field; its errors name the field within it ({@code spec.memory: ...}). */
         VmSpec spec() {
-            JsonNode spec = node.get("spec");
+            Json spec = node.fields().get("spec");
             if (spec == null) throw new IllegalArgumentException("spec: missing");
             try {
-                return VmSpecJson.read(spec.toString());
+                return VmSpecJson.read(spec.write()); // as text: the spec's own size limit holds
             } catch (FieldException e) {
                 throw new IllegalArgumentException("spec." + e.getMessage(), e);
             }
@@ -311,23 +294,20 @@ public final class ControlCodec {
         }
 
         boolean bool(String name) {
-            JsonNode v = required(name);
-            if (!v.isBoolean()) throw new IllegalArgumentException(name + ": expected true or false");
-            return v.booleanValue();
+            if (!(required(name) instanceof Json.Bool bool)) throw new IllegalArgumentException(name + ": expected true or false");
+            return bool.value();
         }
 
         long number(String name) {
-            JsonNode v = required(name);
-            if (!v.isIntegralNumber() || !v.canConvertToLong()) throw new IllegalArgumentException(name + ": expected a whole number");
-            return v.longValue();
+            if (required(name) instanceof Json.Whole whole && whole.asLong().isPresent()) return whole.asLong().get();
+            throw new IllegalArgumentException(name + ": expected a whole number");
         }
 
         /** {@code value}, once no field but {@code op} (or {@code ok}) and {@code known} is present. */
         <T> T only(T value, String... known) {
             Set<String> allowed = new HashSet<>(Set.of(known));
             allowed.add(node.has("op") ? "op" : "ok");
-            for (Iterator<String> it = node.fieldNames(); it.hasNext(); ) {
-                String name = it.next();
+            for (String name : node.fields().keySet()) {
                 if (!allowed.contains(name)) throw new IllegalArgumentException(printable(name) + ": unknown field");
             }
             return value;

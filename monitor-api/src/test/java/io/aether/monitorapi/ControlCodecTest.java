@@ -74,7 +74,7 @@ class ControlCodecTest {
             {"{\"op\":7}", "op: expected a string"},
             {"[]", "line: expected a JSON object"},
             {"{\"op\":\"state\"} {}", "line: expected one JSON object"},
-            {"{\"op\":\"state\",\"op\":\"pause\"}", "line: not JSON: Duplicate field 'op'"},
+            {"{\"op\":\"state\",\"op\":\"pause\"}", "line: not JSON: field 'op' given twice"},
         };
         for (String[] c : cases) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ControlCodec.readRequest(c[0]), c[0]);

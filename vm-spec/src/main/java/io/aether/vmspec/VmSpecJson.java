@@ -1,22 +1,12 @@
 package io.aether.vmspec;
 
-import com.fasterxml.jackson.core.JsonLocation;
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.core.StreamReadFeature;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.json.JsonMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.aether.common.ByteSize;
 import io.aether.common.FieldException;
+import io.aether.common.Json;
 import io.aether.common.MacAddress;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -50,17 +40,17 @@ public final class VmSpecJson {
     /** Far above any real spec (a few hundred bytes); bounds what a request body can make us parse. */
     public static final int MAX_CHARS = 64 * 1024;
 
-    private static final JsonMapper MAPPER = JsonMapper.builder()
-            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
-            .build();
-
     private VmSpecJson() {
     }
 
     /** The spec as one line of JSON, every field written (an absent initrd or MAC is left out). */
     public static String write(VmSpec spec) {
-        ObjectNode root = MAPPER.createObjectNode();
-        ObjectNode boot = root.putObject("boot");
+        return tree(spec).write();
+    }
+
+    /** The spec as a JSON tree, for a message that carries it (the monitor's launch and status). */
+    public static Json.Obj tree(VmSpec spec) {
+        Json.ObjectBuilder boot = Json.object();
         switch (spec.boot()) {
             case VmSpec.Boot.Linux linux -> {
                 boot.put("kernel", linux.kernel().toString());
@@ -69,30 +59,32 @@ public final class VmSpecJson {
             }
             case VmSpec.Boot.Stub stub -> boot.put("stub", stub.program().id());
         }
-        root.put("memory", spec.memory().toString());
-        root.put("vcpus", spec.vcpus());
-        ArrayNode disks = root.putArray("disks");
+        List<Json> disks = new ArrayList<>();
         for (VmSpec.Disk d : spec.disks()) {
-            ObjectNode disk = disks.addObject().put("path", d.path().toString()).put("readOnly", d.readOnly());
-            d.rateLimit().ifPresent(l -> writeLimit(disk.putObject("rateLimit"), l));
+            Json.ObjectBuilder disk = Json.object().put("path", d.path().toString()).put("readOnly", d.readOnly());
+            d.rateLimit().ifPresent(l -> disk.put("rateLimit", limit(l)));
+            disks.add(disk.build());
         }
-        ArrayNode nics = root.putArray("nics");
+        List<Json> nics = new ArrayList<>();
         for (VmSpec.Nic n : spec.nics()) {
-            ObjectNode nic = nics.addObject().put("tap", n.tap());
+            Json.ObjectBuilder nic = Json.object().put("tap", n.tap());
             n.mac().ifPresent(m -> nic.put("mac", m.toString()));
-            n.rxRateLimit().ifPresent(l -> writeLimit(nic.putObject("rxRateLimit"), l));
-            n.txRateLimit().ifPresent(l -> writeLimit(nic.putObject("txRateLimit"), l));
+            n.rxRateLimit().ifPresent(l -> nic.put("rxRateLimit", limit(l)));
+            n.txRateLimit().ifPresent(l -> nic.put("txRateLimit", limit(l)));
+            nics.add(nic.build());
         }
-        root.put("onReboot", spec.onReboot().id());
-        return root.toString();
+        return Json.object().put("boot", boot.build()).put("memory", spec.memory().toString()).put("vcpus", spec.vcpus())
+                .put("disks", new Json.Arr(disks)).put("nics", new Json.Arr(nics)).put("onReboot", spec.onReboot().id()).build();
     }
 
     /** The limit's fields that are set (not 0). */
-    private static void writeLimit(ObjectNode out, VmSpec.RateLimit limit) {
+    private static Json.Obj limit(VmSpec.RateLimit limit) {
+        Json.ObjectBuilder out = Json.object();
         if (limit.bytesPerSecond() != 0) out.put("bytesPerSecond", limit.bytesPerSecond());
         if (limit.opsPerSecond() != 0) out.put("opsPerSecond", limit.opsPerSecond());
         if (limit.bytesBurst() != 0) out.put("bytesBurst", limit.bytesBurst());
         if (limit.opsBurst() != 0) out.put("opsBurst", limit.opsBurst());
+        return out.build();
     }
 
     /**
@@ -104,21 +96,13 @@ public final class VmSpecJson {
         if (json.length() > MAX_CHARS) {
             throw new FieldException("spec", json.length() + " characters is more than a spec may have (" + MAX_CHARS + ")");
         }
-        JsonNode tree;
-        try (JsonParser parser = MAPPER.createParser(json)) {
-            tree = MAPPER.readTree(parser);
-            if (tree != null && parser.nextToken() != null) {
-                throw new FieldException("spec", "more after the spec at " + where(parser.currentTokenLocation()));
-            }
-        } catch (JsonProcessingException e) {
-            String message = e.getOriginalMessage();
-            int source = message.indexOf(" (start marker at [Source");
-            throw new FieldException("spec", "not JSON at " + where(e.getLocation()) + ": "
-                    + VmSpec.printable(source < 0 ? message : message.substring(0, source)));
-        } catch (IOException e) {
-            throw new UncheckedIOException("reading a string cannot fail", e);
+        Json tree;
+        try {
+            tree = Json.parse(json).orElseThrow(() -> new FieldException("spec", "empty"));
+        } catch (Json.SyntaxError e) {
+            String where = "line " + e.line() + ", column " + e.column();
+            throw new FieldException("spec", e.trailing() ? "more after the spec at " + where : "not JSON at " + where + ": " + e.problem());
         }
-        if (tree == null || tree.isMissingNode()) throw new FieldException("spec", "empty");
         Fields root = Fields.of("", tree, "boot", "memory", "vcpus", "disks", "nics", "onReboot");
         VmSpec.Boot boot = boot(Fields.of("boot", root.required("boot"), "kernel", "initrd", "cmdline", "stub"));
         ByteSize defaultMemory = boot instanceof VmSpec.Boot.Stub ? VmSpec.STUB_MEMORY : VmSpec.DEFAULT_MEMORY;
@@ -140,12 +124,8 @@ public final class VmSpecJson {
         return new VmSpec(boot, memory, vcpus, disks, nics, onReboot);
     }
 
-    private static String where(JsonLocation location) {
-        return location == null ? "an unknown place" : "line " + location.getLineNr() + ", column " + location.getColumnNr();
-    }
-
     private static VmSpec.Boot boot(Fields boot) {
-        Optional<JsonNode> stub = boot.optional("stub");
+        Optional<Json> stub = boot.optional("stub");
         if (stub.isEmpty()) {
             return new VmSpec.Boot.Linux(boot.path("kernel"), boot.optional("initrd").map(v -> path(boot.field("initrd"), v)),
                     boot.optional("cmdline").map(v -> text(boot.field("cmdline"), v)).orElse(VmSpec.DEFAULT_CMDLINE));
@@ -157,18 +137,17 @@ public final class VmSpecJson {
     }
 
     /** One object of the spec at {@code path}, all of whose fields are known. */
-    private record Fields(String path, JsonNode node) {
+    private record Fields(String path, Json.Obj node) {
 
-        static Fields of(String path, JsonNode node, String... known) {
-            if (!node.isObject()) throw new FieldException(path.isEmpty() ? "spec" : path, "expected an object, got " + kind(node));
+        static Fields of(String path, Json node, String... known) {
+            if (!(node instanceof Json.Obj object)) throw new FieldException(path.isEmpty() ? "spec" : path, "expected an object, got " + kind(node));
             Set<String> names = Set.of(known);
-            for (Iterator<String> it = node.fieldNames(); it.hasNext(); ) {
-                String name = it.next();
+            for (String name : object.fields().keySet()) {
                 if (!names.contains(name)) {
                     throw new FieldException(child(path, VmSpec.printable(name)), "unknown field (known: " + String.join(", ", known) + ")");
                 }
             }
-            return new Fields(path, node);
+            return new Fields(path, object);
         }
 
         String field(String name) {
@@ -176,12 +155,11 @@ public final class VmSpecJson {
         }
 
         /** The field's value; JSON null counts as absent. */
-        Optional<JsonNode> optional(String name) {
-            JsonNode value = node.get(name);
-            return value == null || value.isNull() ? Optional.empty() : Optional.of(value);
+        Optional<Json> optional(String name) {
+            return node.get(name);
         }
 
-        JsonNode required(String name) {
+        Json required(String name) {
             return optional(name).orElseThrow(() -> new FieldException(field(name), "missing"));
         }
 
@@ -194,12 +172,12 @@ public final class VmSpecJson {
         }
 
         /** Each element of an optional array field, read by {@code element(field, node)}. */
-        <T> List<T> list(String name, BiFunction<String, JsonNode, T> element) {
-            Optional<JsonNode> array = optional(name);
-            if (array.isEmpty()) return List.of();
-            if (!array.get().isArray()) throw new FieldException(field(name), "expected an array, got " + kind(array.get()));
-            List<T> out = new ArrayList<>(array.get().size());
-            for (int i = 0; i < array.get().size(); i++) out.add(element.apply(field(name) + "[" + i + "]", array.get().get(i)));
+        <T> List<T> list(String name, BiFunction<String, Json, T> element) {
+            Optional<Json> value = optional(name);
+            if (value.isEmpty()) return List.of();
+            if (!(value.get() instanceof Json.Arr array)) throw new FieldException(field(name), "expected an array, got " + kind(value.get()));
+            List<T> out = new ArrayList<>(array.elements().size());
+            for (int i = 0; i < array.elements().size(); i++) out.add(element.apply(field(name) + "[" + i + "]", array.elements().get(i)));
             return out;
         }
 
@@ -208,12 +186,12 @@ public final class VmSpecJson {
         }
     }
 
-    private static String text(String field, JsonNode value) {
-        if (!value.isTextual()) throw new FieldException(field, "expected a string, got " + kind(value));
-        return value.textValue();
+    private static String text(String field, Json value) {
+        if (!(value instanceof Json.Str text)) throw new FieldException(field, "expected a string, got " + kind(value));
+        return text.value();
     }
 
-    private static Path path(String field, JsonNode value) {
+    private static Path path(String field, Json value) {
         String text = text(field, value);
         try {
             return Path.of(text);
@@ -222,12 +200,12 @@ public final class VmSpecJson {
         }
     }
 
-    private static int wholeNumber(String field, JsonNode value) {
-        if (!value.isIntegralNumber() || !value.canConvertToInt()) throw new FieldException(field, "expected a whole number, got " + kind(value));
-        return value.intValue();
+    private static int wholeNumber(String field, Json value) {
+        if (value instanceof Json.Whole whole && whole.asInt().isPresent()) return whole.asInt().get();
+        throw new FieldException(field, "expected a whole number, got " + kind(value));
     }
 
-    private static VmSpec.RateLimit rateLimit(String field, JsonNode value) {
+    private static VmSpec.RateLimit rateLimit(String field, Json value) {
         Fields limit = Fields.of(field, value, "bytesPerSecond", "opsPerSecond", "bytesBurst", "opsBurst");
         long[] v = new long[4];
         String[] names = {"bytesPerSecond", "opsPerSecond", "bytesBurst", "opsBurst"};
@@ -242,28 +220,28 @@ public final class VmSpecJson {
         }
     }
 
-    private static long wholeLong(String field, JsonNode value) {
-        if (!value.isIntegralNumber() || !value.canConvertToLong()) throw new FieldException(field, "expected a whole number, got " + kind(value));
-        return value.longValue();
+    private static long wholeLong(String field, Json value) {
+        if (value instanceof Json.Whole whole && whole.asLong().isPresent()) return whole.asLong().get();
+        throw new FieldException(field, "expected a whole number, got " + kind(value));
     }
 
-    private static boolean bool(String field, JsonNode value) {
-        if (!value.isBoolean()) throw new FieldException(field, "expected true or false, got " + kind(value));
-        return value.booleanValue();
+    private static boolean bool(String field, Json value) {
+        if (!(value instanceof Json.Bool bool)) throw new FieldException(field, "expected true or false, got " + kind(value));
+        return bool.value();
     }
 
     /** {@code "256M"} as users write sizes, or a number of bytes. */
-    private static ByteSize size(String field, JsonNode value) {
+    private static ByteSize size(String field, Json value) {
         try {
-            if (value.isIntegralNumber() && value.canConvertToLong()) return new ByteSize(value.longValue());
-            if (value.isTextual()) return ByteSize.parse(value.textValue());
+            if (value instanceof Json.Whole whole && whole.asLong().isPresent()) return new ByteSize(whole.asLong().get());
+            if (value instanceof Json.Str text) return ByteSize.parse(text.value());
         } catch (IllegalArgumentException e) {
             throw new FieldException(field, VmSpec.printable(e.getMessage()));
         }
         throw new FieldException(field, "expected a size such as \"256M\" or a number of bytes, got " + kind(value));
     }
 
-    private static MacAddress mac(String field, JsonNode value) {
+    private static MacAddress mac(String field, Json value) {
         try {
             return MacAddress.parse(text(field, value));
         } catch (FieldException e) {
@@ -273,15 +251,15 @@ public final class VmSpecJson {
         }
     }
 
-    private static String kind(JsonNode node) {
-        return switch (node.getNodeType()) {
-            case STRING -> "a string";
-            case NUMBER -> node.isIntegralNumber() ? "the number " + VmSpec.printable(node.asText()) : "a fraction";
-            case BOOLEAN -> node.asText();
-            case OBJECT -> "an object";
-            case ARRAY -> "an array";
-            case NULL -> "null";
-            default -> "something else";
+    private static String kind(Json value) {
+        return switch (value) {
+            case Json.Str s -> "a string";
+            case Json.Whole w -> "the number " + VmSpec.printable(w.value().toString());
+            case Json.Fraction f -> "a fraction";
+            case Json.Bool b -> String.valueOf(b.value());
+            case Json.Obj o -> "an object";
+            case Json.Arr a -> "an array";
+            case Json.Null n -> "null";
         };
     }
 }

@@ -27,7 +27,8 @@ import java.util.concurrent.TimeUnit;
  *
  * <pre>
  *   VmStartBench start --runs N --dir DIR --label monitor -- CMD... --label run -- CMD... --label qemu -- CMD...
- *   VmStartBench memory --vms N --dir DIR --label NAME -- CMD... [--label pool:NAME -- CMD...] --label qemu -- CMD...
+ *   VmStartBench memory --vms N --dir DIR --label NAME -- CMD... [--label pool:NAME -- CMD...] [--label floor:NAME -- CMD...]
+ *                       --label qemu -- CMD...
  *   VmStartBench firmware OUT.bin     # the ECHO stub as a BIOS image: a guest that prints and then waits
  * </pre>
  *
@@ -41,7 +42,9 @@ import java.util.concurrent.TimeUnit;
  * <p>{@code memory}: N VMs of each kind at once, each running the ECHO stub (it prints, then
  * waits for input), and each process's USS (private clean + dirty) and PSS from
  * {@code /proc/PID/smaps_rollup}. A {@code pool:} label starts N standby monitors with that
- * command, measures them, launches a VM on each and measures them again.
+ * command, measures them, launches a VM on each and measures them again. A {@code floor:} label
+ * starts N processes of its command as it is ({@link IdleJvm}: no VM) and measures them once each
+ * has printed its first line.
  */
 public final class VmStartBench {
 
@@ -290,10 +293,10 @@ public final class VmStartBench {
         table.append("| what | processes | USS median (MiB) | PSS median (MiB) | RSS median (MiB) | USS sum (MiB) |\n");
         table.append("|---|---:|---:|---:|---:|---:|\n");
         for (Command c : commands) {
-            if (c.label().startsWith("qemu")) {
+            if (c.label().startsWith("qemu") || c.label().startsWith("floor:")) {
                 List<Process> ps = new ArrayList<>();
                 try {
-                    for (int k = 0; k < vms; k++) ps.add(qemuWithMessage(c.argv()));
+                    for (int k = 0; k < vms; k++) ps.add(startedPrinting(c.argv(), c.label().startsWith("qemu") ? "Aether stub guest" : "idle"));
                     Thread.sleep(SETTLE_MILLIS);
                     table.append(memoryRow(c.label(), ps.stream().map(Process::pid).toList()));
                 } finally {
@@ -352,11 +355,12 @@ public final class VmStartBench {
         return table.toString();
     }
 
-    private static Process qemuWithMessage(List<String> argv) throws IOException {
+    /** The process once it printed {@code message} first on its standard output. */
+    private static Process startedPrinting(List<String> argv, String message) throws IOException {
         Process p = new ProcessBuilder(argv).redirectError(ProcessBuilder.Redirect.DISCARD).start();
-        byte[] expected = "Aether stub guest".getBytes(StandardCharsets.US_ASCII);
+        byte[] expected = message.getBytes(StandardCharsets.US_ASCII);
         byte[] got = p.getInputStream().readNBytes(expected.length);
-        if (!Arrays.equals(expected, got)) throw new IOException("QEMU printed " + new String(got, StandardCharsets.US_ASCII));
+        if (!Arrays.equals(expected, got)) throw new IOException(argv.get(0) + " printed " + new String(got, StandardCharsets.US_ASCII));
         return p;
     }
 
