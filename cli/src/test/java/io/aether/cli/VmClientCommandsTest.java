@@ -24,7 +24,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /** {@code aether vm create|ls|pause|resume|stop|start|logs|console|rm|snapshot|restore|top} against a node agent in this JVM. */
-@Timeout(60)
+@Timeout(240)
 class VmClientCommandsTest {
 
     @TempDir
@@ -111,7 +111,7 @@ class VmClientCommandsTest {
         ByteArrayOutputStream followed = new ByteArrayOutputStream();
         String socket = agent.socket().toString();
         Thread follower = Thread.ofPlatform().start(() -> console[0] = run(followed, "vm", "console", "c1", "--node", socket));
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
         while (!followed.toString(StandardCharsets.US_ASCII).contains(StubGuest.COUNT_LINE + StubGuest.COUNT_LINE)) {
             assertTrue(System.nanoTime() < deadline && follower.isAlive(), "no console output: " + followed + (console[0] == null ? "" : console[0].err()));
             Thread.sleep(20);
