@@ -1,8 +1,10 @@
 package io.aether.http;
 
+import io.aether.security.BrowserCredentials;
 import io.aether.security.ServerCredentials;
 import io.aether.security.Tls;
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLParameters;
 import org.eclipse.jetty.util.ssl.SslContextFactory;
 
@@ -14,6 +16,31 @@ import org.eclipse.jetty.util.ssl.SslContextFactory;
 final class PqTls {
 
     private PqTls() {
+    }
+
+    /** The Jetty side of a browser listener: the security module's browser TLS, no client certificates. */
+    static SslContextFactory.Server browser(BrowserCredentials credentials) {
+        SSLContext context = Tls.browserServerContext(credentials);
+        SslContextFactory.Server factory = new SslContextFactory.Server() {
+            @Override
+            public SSLParameters customize(SSLParameters jettyDefaults) {
+                SSLParameters p = super.customize(jettyDefaults);
+                SSLParameters browsers = Tls.browserParameters(context);
+                p.setProtocols(browsers.getProtocols());
+                p.setNamedGroups(browsers.getNamedGroups());
+                p.setSignatureSchemes(browsers.getSignatureSchemes());
+                p.setNeedClientAuth(false);
+                return p;
+            }
+
+            @Override
+            public void customize(SSLEngine engine) {
+                super.customize(engine);
+                Tls.preferOwnGroups(engine);
+            }
+        };
+        factory.setSslContext(context);
+        return factory;
     }
 
     /** The Jetty side of a TLS listener. */
