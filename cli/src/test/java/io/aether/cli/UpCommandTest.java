@@ -172,7 +172,9 @@ class UpCommandTest {
         try (DevToolsPage page = DevToolsPage.open(chromium, "about:blank", dir, List.of("--ignore-certificate-errors-spki-list=" + dashboard.group(2)))) {
             page.recordNetwork();
             page.navigate(url);
-            page.await("!document.getElementById('login').hidden", JsonNode::asBoolean, Duration.ofSeconds(20));
+            // Until the page is there, the value says where the browser is (a certificate error page, say).
+            page.await("(() => { const form = document.getElementById('login'); return form ? !form.hidden : location.href + ' ' + document.title; })()",
+                    shown -> shown.isBoolean() && shown.asBoolean(), Duration.ofSeconds(20));
             JsonNode security = page.events("Network.responseReceived").stream().map(e -> e.path("response"))
                     .filter(r -> r.path("url").asText().equals(url)).findFirst().orElseThrow(() -> new AssertionError("no response of " + url)).path("securityDetails");
             assertEquals("TLS 1.3", security.path("protocol").asText(), security.toString());
@@ -194,8 +196,8 @@ class UpCommandTest {
             page.await("document.getElementById('submit-answer').textContent", answer -> answer.asText().equals("submitted: job hello-stub version 1"),
                     Duration.ofSeconds(20));
             // The node starts the VMs on this host's KVM and reports them; the page shows what it reported.
-            page.await("[...document.querySelectorAll('#allocations tbody tr')].map(row => row.cells[0].textContent + '.' + row.cells[1].textContent + ' '"
-                    + " + row.cells[6].textContent).join(',')", rows -> rows.asText().equals("hello-stub.0 running,hello-stub.1 running"), Duration.ofSeconds(90));
+            page.await("[...document.querySelectorAll('#allocations tbody tr')].map(row => [...row.cells].map(cell => cell.textContent).join('|')).sort().join(',')",
+                    rows -> rows.asText().equals("hello-stub|0|n1|1|32 MiB|0|running,hello-stub|1|n1|1|32 MiB|0|running"), Duration.ofSeconds(90));
             JsonNode chart = page.await("(() => { const figure = [...document.querySelectorAll('#charts figure')]"
                     + ".find(f => f.querySelector('figcaption').textContent.startsWith('fabric:')); const canvas = figure.querySelector('canvas');"
                     + " return { width: canvas.width, height: canvas.height, legend: Object.fromEntries([...figure.querySelectorAll('tr.u-series')]"
