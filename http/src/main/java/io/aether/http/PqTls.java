@@ -24,11 +24,7 @@ final class PqTls {
         SslContextFactory.Server factory = new SslContextFactory.Server() {
             @Override
             public SSLParameters customize(SSLParameters jettyDefaults) {
-                SSLParameters p = super.customize(jettyDefaults);
-                SSLParameters browsers = Tls.browserParameters(context);
-                p.setProtocols(browsers.getProtocols());
-                p.setNamedGroups(browsers.getNamedGroups());
-                p.setSignatureSchemes(browsers.getSignatureSchemes());
+                SSLParameters p = narrowed(super.customize(jettyDefaults), Tls.browserParameters(context));
                 p.setNeedClientAuth(false);
                 return p;
             }
@@ -55,12 +51,7 @@ final class PqTls {
         SslContextFactory.Server factory = new SslContextFactory.Server() {
             @Override
             public SSLParameters customize(SSLParameters jettyDefaults) {
-                // Jetty's choices (cipher suites, SNI) first, then nothing but Aether's protocol, group and scheme.
-                SSLParameters p = super.customize(jettyDefaults);
-                SSLParameters aether = Tls.parameters(context);
-                p.setProtocols(aether.getProtocols());
-                p.setNamedGroups(aether.getNamedGroups());
-                p.setSignatureSchemes(aether.getSignatureSchemes());
+                SSLParameters p = narrowed(super.customize(jettyDefaults), Tls.parameters(context));
                 p.setEndpointIdentificationAlgorithm(null);
                 if (optional) p.setWantClientAuth(true);
                 else p.setNeedClientAuth(mutual);
@@ -72,5 +63,13 @@ final class PqTls {
         if (optional) factory.setWantClientAuth(true);
         else factory.setNeedClientAuth(mutual);
         return factory;
+    }
+
+    /** Jetty's choices (cipher suites, SNI) in {@code jetty}, then nothing but {@code wanted}'s protocols, groups and schemes. */
+    private static SSLParameters narrowed(SSLParameters jetty, SSLParameters wanted) {
+        jetty.setProtocols(wanted.getProtocols());
+        jetty.setNamedGroups(wanted.getNamedGroups());
+        jetty.setSignatureSchemes(wanted.getSignatureSchemes());
+        return jetty;
     }
 }
