@@ -150,9 +150,10 @@ public final class Controller implements AutoCloseable {
         }
     }
 
-    /** The TCP port of the API's TLS listener, if it has one. */
+    /** The TCP port of the API's TLS listener (not the dashboard's); fails if there is none. */
     public int port() {
-        return server.port();
+        return server.port(listeners.stream().filter(Listener.Tcp.class::isInstance).findFirst()
+                .orElseThrow(() -> new IllegalStateException("this controller has no TLS listener")));
     }
 
     /** The port of the browser listener ({@link Listener.Browser}); fails if there is none. */
@@ -219,7 +220,7 @@ public final class Controller implements AutoCloseable {
     /** What this controller announces: only a TLS listener can be reached from another machine. */
     private Optional<ControllerDiscovery.Announcement> announcement(List<Listener> listeners) {
         return listeners.stream().filter(Listener.Tcp.class::isInstance).map(Listener.Tcp.class::cast).findFirst()
-                .map(tcp -> new ControllerDiscovery.Announcement(fabric.id(), KeyId.of(tcp.credentials().certificate().getPublicKey()), server.port()));
+                .map(tcp -> new ControllerDiscovery.Announcement(fabric.id(), KeyId.of(tcp.credentials().certificate().getPublicKey()), server.port(tcp)));
     }
 
     /** Controller beacons sent since this controller started (0 without discovery or a TLS listener). */

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.aether.http.ApiClient;
 import io.aether.http.Listener;
 import io.aether.security.BrowserCredentials;
+import io.aether.security.ServerCredentials;
 import io.aether.testkit.OpenApiSchema;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -42,8 +43,11 @@ class DashboardLoginTest {
     void everyApiRequestNeedsASessionWithTheRoleItAsksFor() throws Exception {
         Path socket = dir.resolve("controller.sock");
         BrowserCredentials credentials = BrowserCredentials.generate("test");
-        try (Controller controller = Controller.start(Fabrics.group(dir, 1, 1000).getFirst(),
-                List.of(new Listener.UnixSocket(socket), new Listener.Browser("127.0.0.1", 0, credentials)), Duration.ofHours(1))) {
+        int apiPort = Fabrics.freePort();
+        try (Controller controller = Controller.start(Fabrics.group(dir, 1, 1000).getFirst(), List.of(new Listener.UnixSocket(socket),
+                new Listener.Browser("127.0.0.1", 0, credentials), new Listener.Tcp("127.0.0.1", apiPort, ServerCredentials.generate("api"), new Listener.ClientAuth.None())),
+                Duration.ofHours(1))) {
+            assertEquals(apiPort, controller.port(), "the API's TLS port, not the dashboard's listed before it");
             ApiClient admin = ApiClient.unix(socket, Duration.ofSeconds(20));
             Browser browser = new Browser(credentials, controller.dashboardPort());
             OpenApiSchema doc = new OpenApiSchema(JSON.readTree(admin.get("/openapi.json").requireOk().body()));
