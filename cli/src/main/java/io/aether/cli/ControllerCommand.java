@@ -4,6 +4,7 @@ import io.aether.discovery.MulticastGroup;
 import io.aether.fabric.Controller;
 import io.aether.fabric.ControllerConfig;
 import io.aether.http.Listener;
+import io.aether.security.BrowserCredentials;
 import io.aether.security.ServerCredentials;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -34,11 +35,17 @@ import picocli.CommandLine.Spec;
                     + " with a join token (which then carries this listener's certificate fingerprint), to nodes with the"
                     + " certificate a controller issued them at the join (checked against the replicated state: a revoked"
                     + " node is refused), and to administrators whose certificate fingerprint is given with --allow-client."
-                    + " The controller's certificate authority is kept in DIR/ca. The dashboard is at / on the same listeners; open it"
-                    + " through a forward of the socket (socat or ssh -L to 127.0.0.1:8080). API and dashboard: fabric/README.md.",
+                    + " The controller's certificate authority is kept in DIR/ca.",
+            "",
+            "With --dashboard, the dashboard and the API are also served to browsers over TLS 1.3 with X25519MLKEM768 preferred"
+                    + " (hybrid post-quantum; X25519 or P-256 for a browser without it) and a self-signed ECDSA P-256 certificate made"
+                    + " in DIR/dashboard on first start, since no browser verifies ML-DSA certificates yet: trust it by the SHA-256"
+                    + " printed at start. Every API request there needs a login token ('aether token create --dashboard')."
+                    + " API and dashboard: fabric/README.md.",
             "",
             "Examples:",
             "  aether controller --data /var/lib/aether/controller",
+            "  aether controller --data /var/lib/aether/controller --dashboard 127.0.0.1:8443",
             "  aether controller --data /srv/c2 --id c2 --peers c1=10.0.0.1:9870,c2=10.0.0.2:9870,c3=10.0.0.3:9870",
             ""},
         exitCodeListHeading = "%nExit status:%n",
@@ -68,6 +75,10 @@ final class ControllerCommand implements Callable<Integer> {
     @Option(names = "--listen", paramLabel = "HOST:PORT", description = "Also serve the API over post-quantum TLS here.")
     String listen;
 
+    @Option(names = "--dashboard", paramLabel = "HOST:PORT",
+            description = "Also serve the dashboard and the API to browsers here (TLS with an ECDSA certificate; port 0 picks a free one).")
+    String dashboard;
+
     @Option(names = "--allow-client", paramLabel = "SHA256",
             description = "A client certificate fingerprint (64 hex digits) --listen admits as an administrator; repeatable.")
     List<String> allowedClients = new ArrayList<>();
@@ -90,6 +101,7 @@ final class ControllerCommand implements Callable<Integer> {
                     : ControllerConfig.parsePeers(peers);
             config = new ControllerConfig(data, id, group, snapshotEvery, ControllerConfig.DEFAULT_ELECTION_TIMEOUT);
             listeners.add(new Listener.UnixSocket(socket == null ? data.resolve("controller.sock") : socket));
+            if (dashboard != null) listeners.add(browser(dashboard, "--dashboard", data, id));
             if (listen != null) listeners.add(tcp());
             else if (!allowedClients.isEmpty()) throw new IllegalArgumentException("--allow-client: only with --listen");
         } catch (IllegalArgumentException e) {
@@ -112,6 +124,7 @@ final class ControllerCommand implements Callable<Integer> {
                 .filter(p -> p.id().equals(id)).findFirst().orElseThrow().address() + "), state in " + data);
         out.println("API on unix:" + ((Listener.UnixSocket) listeners.getFirst()).path()
                 + (listen == null ? "" : " and https://" + listen.substring(0, listen.lastIndexOf(':') + 1) + controller.port()));
+        if (dashboard != null) printDashboard(out, controller, listeners);
         if (listen != null) {
             out.println("TLS 1.3, X25519MLKEM768, ML-DSA-65 certificate sha256:" + ((Listener.Tcp) listeners.getLast()).credentials().fingerprint()
                     + " (" + data.resolve("tls") + "); " + allowedClients.size() + " client certificate(s) pinned, node certificates of the fabric");
@@ -127,15 +140,39 @@ final class ControllerCommand implements Callable<Integer> {
         return 0;
     }
 
-    private Listener tcp() throws IOException {
-        int colon = listen.lastIndexOf(':');
-        if (colon < 1) throw new IllegalArgumentException("--listen: '" + listen + "' is not HOST:PORT");
-        int port;
-        try {
-            port = Integer.parseInt(listen.substring(colon + 1));
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("--listen: '" + listen + "' has no port number");
+    /** The browser listener at {@code hostPort} ({@code option} names it in errors), its certificate in {@code dataDir/dashboard}. */
+    static Listener.Browser browser(String hostPort, String option, Path dataDir, String id) throws IOException {
+        HostPort at = HostPort.parse(hostPort, option);
+        Files.createDirectories(dataDir);
+        return new Listener.Browser(at.host(), at.port(), BrowserCredentials.loadOrCreate(dataDir.resolve("dashboard"), "aether-controller-" + id));
+    }
+
+    /** The dashboard's address and how to trust its certificate. */
+    static void printDashboard(PrintWriter out, Controller controller, List<Listener> listeners) {
+        BrowserCredentials credentials = listeners.stream().filter(Listener.Browser.class::isInstance).map(l -> ((Listener.Browser) l).credentials())
+                .findFirst().orElseThrow();
+        out.println("Dashboard on " + controller.dashboardUrl().orElseThrow() + " (TLS 1.3, X25519MLKEM768 preferred; ECDSA P-256 certificate sha256:"
+                + credentials.fingerprint() + ", public key sha256/base64 " + credentials.spkiSha256Base64() + ")");
+    }
+
+    /** {@code HOST:PORT} of a listener option, {@code [v6]:PORT} too. */
+    record HostPort(String host, int port) {
+        static HostPort parse(String text, String option) {
+            int colon = text.lastIndexOf(':');
+            if (colon < 1) throw new IllegalArgumentException(option + ": '" + text + "' is not HOST:PORT");
+            int port;
+            try {
+                port = Integer.parseInt(text.substring(colon + 1));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException(option + ": '" + text + "' has no port number");
+            }
+            if (port < 0 || port > 65_535) throw new IllegalArgumentException(option + ": port " + port + " is out of range (0 to 65535)");
+            return new HostPort(text.substring(0, colon).replaceAll("^\\[(.*)]$", "$1"), port);
         }
+    }
+
+    private Listener tcp() throws IOException {
+        HostPort at = HostPort.parse(listen, "--listen");
         for (String fingerprint : allowedClients) {
             if (!fingerprint.matches("[0-9a-f]{64}")) {
                 throw new IllegalArgumentException("--allow-client: '" + fingerprint + "' is not a SHA-256 fingerprint (64 lower-case hex digits)");
@@ -144,7 +181,7 @@ final class ControllerCommand implements Callable<Integer> {
         Files.createDirectories(data);
         ServerCredentials credentials = ServerCredentials.loadOrCreate(data.resolve("tls"), "aether-controller-" + id);
         // The controller admits its fabric's node certificates on this listener besides these pins.
-        return new Listener.Tcp(listen.substring(0, colon), port, credentials,
+        return new Listener.Tcp(at.host(), at.port(), credentials,
                 allowedClients.isEmpty() ? new Listener.ClientAuth.None() : new Listener.ClientAuth.Pinned(Set.copyOf(allowedClients)));
     }
 }

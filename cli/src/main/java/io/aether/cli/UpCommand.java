@@ -48,6 +48,10 @@ import picocli.CommandLine.Spec;
             "Stop it with Ctrl-C or SIGTERM: the VMs keep running in their monitors, and the next 'aether up' on the same"
                     + " --data takes them over without starting them twice. Stop a job ('aether job stop NAME') to remove its VMs.",
             "",
+            "The dashboard is served to browsers over TLS on --dashboard (a free loopback port by default) with a self-signed"
+                    + " ECDSA P-256 certificate (DATA/controller/dashboard); its address, the certificate's SHA-256 and a first login"
+                    + " token (role operate, one hour) are printed at start.",
+            "",
             "Examples:",
             "  aether up",
             "  aether job run examples/hello-stub.json",
@@ -70,6 +74,10 @@ final class UpCommand implements Callable<Integer> {
 
     @Option(names = "--raft-port", paramLabel = "PORT", description = "The controller's Raft port on 127.0.0.1 (default: ${DEFAULT-VALUE}).")
     int raftPort = 9870;
+
+    @Option(names = "--dashboard", paramLabel = "HOST:PORT",
+            description = "Where browsers reach the dashboard over TLS (default: ${DEFAULT-VALUE}, a free port on loopback).")
+    String dashboard = "127.0.0.1:0";
 
     @Mixin
     DiscoveryOptions discovery;
@@ -105,9 +113,15 @@ final class UpCommand implements Callable<Integer> {
         }
         Files.createDirectories(config.dataDir());
         Path controllerSocket = config.dataDir().resolve("controller.sock");
+        List<Listener> listeners;
+        try {
+            listeners = List.of(new Listener.UnixSocket(controllerSocket), ControllerCommand.browser(dashboard, "--dashboard", config.dataDir(), "c1"));
+        } catch (IllegalArgumentException e) {
+            err.println("aether up: " + e.getMessage());
+            return 2;
+        }
         Controller controller;
         try {
-            List<Listener> listeners = List.of(new Listener.UnixSocket(controllerSocket));
             controller = group.isPresent() ? Controller.start(config, listeners, group.get()) : Controller.start(config, listeners);
         } catch (IOException e) {
             err.println("aether up: the controller cannot start: " + e.getMessage());
@@ -115,6 +129,7 @@ final class UpCommand implements Callable<Integer> {
         }
         NodeAgent agent = null;
         FabricLink link = null;
+        JsonNode login;
         try {
             NodeAgent.Options options = NodeAgent.Options.defaults(data.resolve("node"));
             agent = NodeAgent.start(options);
@@ -125,6 +140,7 @@ final class UpCommand implements Callable<Integer> {
                     new FabricLink.Options(node, new TreeMap<>(Map.of("aether.up", "true")), options.cpus(), options.memoryBytes(), Duration.ofSeconds(1)),
                     token);
             adminIdentity(api, data.resolve("admin"), err);
+            login = api.post("/v1/sessions", new ObjectMapper().createObjectNode().put("role", "operate").put("ttlSeconds", 3600)).requireOk().json(JsonNode.class);
         } catch (IOException | RuntimeException e) {
             err.println("aether up: " + e.getMessage());
             if (agent != null) agent.close();
@@ -135,8 +151,9 @@ final class UpCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         out.println("Controller: unix:" + controllerSocket + " (state in " + config.dataDir() + ")");
         out.println("Node " + node + ": agent on unix:" + agent.socket() + ", joined to the controller");
-        out.println("Dashboard: http://127.0.0.1:8080/ once the socket is forwarded (browsers cannot verify ML-DSA certificates):");
-        out.println("  socat TCP-LISTEN:8080,bind=127.0.0.1,reuseaddr,fork UNIX-CONNECT:" + controllerSocket);
+        ControllerCommand.printDashboard(out, controller, listeners);
+        out.println("  log in with " + login.path("token").asText() + " (role operate, until " + login.path("expires").asText()
+                + "; another: aether token create --dashboard)");
         out.println("Try: aether job run examples/hello-stub.json" + (data.equals(defaultData()) ? "" : " --controller " + controllerSocket));
         out.flush();
         try {

@@ -15,6 +15,9 @@ import io.aether.discovery.MulticastGroup;
 import io.aether.http.ApiClient;
 import io.aether.security.Identity;
 import io.aether.security.KeyId;
+import io.aether.testkit.DevToolsPage;
+import io.aether.testkit.HeadlessChromium;
+import io.aether.testkit.Prerequisites;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -32,6 +35,8 @@ import java.util.TreeMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -45,6 +50,10 @@ import org.junit.jupiter.api.io.TempDir;
 @Timeout(300)
 class UpCommandTest {
 
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Pattern DASHBOARD = Pattern.compile("Dashboard on (https://127\\.0\\.0\\.1:[0-9]+/) \\(TLS 1\\.3, X25519MLKEM768 preferred;"
+            + " ECDSA P-256 certificate sha256:[0-9a-f]{64}, public key sha256/base64 ([A-Za-z0-9+/]{43}=)\\)");
+    private static final Pattern LOGIN = Pattern.compile("  log in with (aether-session-[A-Za-z0-9_-]{43}) \\(role operate, until .*");
     private static final Path EXAMPLES = Path.of(System.getProperty("user.dir")).getParent().resolve("examples");
 
     @TempDir
@@ -105,8 +114,8 @@ class UpCommandTest {
         int raftPort = freePort();
         List<String> printed = up(raftPort);
         Path controllerSocket = dir.resolve("data/controller/controller.sock");
-        assertTrue(printed.stream().anyMatch(l -> l.startsWith("Dashboard: http://127.0.0.1:8080/")), printed.toString());
-        assertTrue(printed.stream().anyMatch(l -> l.contains("UNIX-CONNECT:" + controllerSocket)), printed.toString());
+        assertTrue(printed.stream().anyMatch(l -> l.matches("Dashboard on https://127\\.0\\.0\\.1:[0-9]+/ \\(TLS 1\\.3, X25519MLKEM768 preferred; ECDSA P-256 certificate sha256:[0-9a-f]{64}, .*")), printed.toString());
+        assertTrue(printed.stream().anyMatch(l -> l.matches("  log in with aether-session-[A-Za-z0-9_-]{43} \\(role operate, until .*")), printed.toString());
 
         VmRunCommandTest.Result submitted = run(new byte[0], aether("job", "run", EXAMPLES.resolve("hello-stub.json").toString(),
                 "--controller", controllerSocket.toString()));
@@ -146,6 +155,59 @@ class UpCommandTest {
         assertEquals("aether job status: 404 not_found: no job hello-stub" + System.lineSeparator(), unknown.err());
     }
 
+    /**
+     * The whole browser path: Chromium opens the dashboard URL {@code up} printed, trusting exactly
+     * the certificate's public key it printed, over X25519MLKEM768; refuses a bad login; logs in
+     * with the printed token, submits the example job and sees its replicas running on the node.
+     */
+    @Test
+    void aBrowserLogsInSubmitsAJobAndSeesItRunning() throws Exception {
+        VmRunCommandTest.requireKvm();
+        Path chromium = HeadlessChromium.find().orElse(null);
+        Prerequisites.require(chromium != null, "chromium (Debian package chromium) is not on the PATH: the end-to-end dashboard test drives it");
+        List<String> printed = up(freePort());
+        Matcher dashboard = printed.stream().map(DASHBOARD::matcher).filter(Matcher::matches).findFirst().orElseThrow(() -> new AssertionError(printed.toString()));
+        Matcher login = printed.stream().map(LOGIN::matcher).filter(Matcher::matches).findFirst().orElseThrow(() -> new AssertionError(printed.toString()));
+        String url = dashboard.group(1);
+        try (DevToolsPage page = DevToolsPage.open(chromium, "about:blank", dir, List.of("--ignore-certificate-errors-spki-list=" + dashboard.group(2)))) {
+            page.recordNetwork();
+            page.navigate(url);
+            // Until the page is there, the value says where the browser is (a certificate error page, say).
+            page.await("(() => { const form = document.getElementById('login'); return form ? !form.hidden : location.href + ' ' + document.title; })()",
+                    shown -> shown.isBoolean() && shown.asBoolean(), Duration.ofSeconds(20));
+            JsonNode security = page.events("Network.responseReceived").stream().map(e -> e.path("response"))
+                    .filter(r -> r.path("url").asText().equals(url)).findFirst().orElseThrow(() -> new AssertionError("no response of " + url)).path("securityDetails");
+            assertEquals("TLS 1.3", security.path("protocol").asText(), security.toString());
+            assertEquals("X25519MLKEM768", security.path("keyExchangeGroup").asText(), "the hybrid post-quantum group: " + security);
+
+            page.evaluate("document.getElementById('login-token').value = 'aether-session-" + "A".repeat(43) + "'");
+            page.evaluate("document.querySelector('#login button').click()");
+            page.await("document.getElementById('login-answer').textContent",
+                    answer -> answer.asText().equals("401 the session token is unknown, ended or expired: log in again"), Duration.ofSeconds(10));
+            assertEquals(true, page.evaluate("document.querySelector('main').hidden").asBoolean(), "nothing shown without a login");
+
+            page.evaluate("document.getElementById('login-token').value = '" + login.group(1) + "'");
+            page.evaluate("document.querySelector('#login button').click()");
+            page.await("document.getElementById('status').textContent", status -> status.asText().startsWith("updated "), Duration.ofSeconds(20));
+            assertEquals("", page.evaluate("document.getElementById('login-token').value").asText(), "the token does not stay in the form");
+
+            page.evaluate("document.getElementById('job-spec').value = " + JSON.writeValueAsString(Files.readString(EXAMPLES.resolve("hello-stub.json"))));
+            page.evaluate("document.querySelector('#submit-job button').click()");
+            page.await("document.getElementById('submit-answer').textContent", answer -> answer.asText().equals("submitted: job hello-stub version 1"),
+                    Duration.ofSeconds(20));
+            // The node starts the VMs on this host's KVM and reports them; the page shows what it reported.
+            page.await("[...document.querySelectorAll('#allocations tbody tr')].map(row => [...row.cells].map(cell => cell.textContent).join('|')).sort().join(',')",
+                    rows -> rows.asText().equals("hello-stub|0|n1|1|32 MiB|0|running,hello-stub|1|n1|1|32 MiB|0|running"), Duration.ofSeconds(90));
+            JsonNode chart = page.await("(() => { const figure = [...document.querySelectorAll('#charts figure')]"
+                    + ".find(f => f.querySelector('figcaption').textContent.startsWith('fabric:')); const canvas = figure.querySelector('canvas');"
+                    + " return { width: canvas.width, height: canvas.height, legend: Object.fromEntries([...figure.querySelectorAll('tr.u-series')]"
+                    + ".map(row => [row.querySelector('.u-label').textContent, row.querySelector('.u-value').textContent])) }; })()",
+                    value -> value.path("legend").path("replicas running").asText().equals("2"), Duration.ofSeconds(10));
+            assertTrue(chart.path("width").asInt() > 0 && chart.path("height").asInt() > 0, "the chart's canvas has a size: " + chart);
+            assertEquals("2", chart.path("legend").path("replicas placed").asText(), chart.toString());
+        }
+    }
+
     @Test
     void aTokenIsPrintedAloneAndBadTtlsAndSpecsAreOneLineNamingTheProblem() throws Exception {
         VmRunCommandTest.requireKvm();
@@ -160,6 +222,17 @@ class UpCommandTest {
         VmRunCommandTest.Result tooLong = run(new byte[0], aether("token", "create", "--ttl", "30d", "--controller", socket));
         assertEquals(1, tooLong.status());
         assertTrue(tooLong.err().startsWith("aether token create: 400 bad_request: ttlSeconds: "), tooLong.err());
+
+        VmRunCommandTest.Result login = run(new byte[0], aether("token", "create", "--dashboard", "--role", "read", "--ttl", "30m", "--controller", socket));
+        assertEquals(0, login.status(), login.err());
+        assertTrue(login.out().matches("aether-session-[A-Za-z0-9_-]{43}\\R"), login.out());
+        assertTrue(login.err().matches("Log in at https://127\\.0\\.0\\.1:[0-9]+/ with it \\(role read\\) until \\S+; session [0-9a-f]{16}\\.\\R"), login.err());
+        VmRunCommandTest.Result roleAlone = run(new byte[0], aether("token", "create", "--role", "read", "--controller", socket));
+        assertEquals(2, roleAlone.status());
+        assertEquals("aether token create: --role: only with --dashboard" + System.lineSeparator(), roleAlone.err());
+        VmRunCommandTest.Result longLogin = run(new byte[0], aether("token", "create", "--dashboard", "--ttl", "2h", "--controller", socket));
+        assertEquals(1, longLogin.status());
+        assertEquals("aether token create: 400 bad_request: ttlSeconds: 7200 is out of range (10 to 3600)" + System.lineSeparator(), longLogin.err());
 
         Path noReplicas = Files.writeString(dir.resolve("bad.json"), "{\"name\":\"a\",\"workload\":{\"vm\":{\"boot\":{\"stub\":\"count\"}}},\"replicas\":0}");
         VmRunCommandTest.Result badSpec = run(new byte[0], aether("job", "run", noReplicas.toString(), "--controller", socket));

@@ -54,6 +54,8 @@ import java.util.logging.Logger;
  * GET    /v1/allocations        {"allocations": [...]}: each with its node's reported state, a running model's url and commit
  * GET    /v1/events?after=N     {"events": [...]}: at most 1,000 after sequence number N
  * POST   /v1/tokens             {"ttlSeconds": N}; 201 {"token": SECRET, "expires": ISO-8601}: a one-time join token
+ * POST   /v1/sessions           {"role", "ttlSeconds"}; 201 {"id", "token", "role", "expires"}: a dashboard login, this controller only
+ * DELETE /v1/sessions/{id}      204: ends it; 404 for an unknown or expired one
  * POST   /v1/nodes              a JoinRequest (agent-api); 201 {"node", "keyId", "certificate", "authority"}: the node's certificate; 403 with the reason
  * GET    /v1/nodes/{name}/desired   the node's DesiredVms (agent-api); 404 for an unknown node, 403 for a revoked one
  * POST   /v1/nodes/{name}/reports   AllocationReports (agent-api); 204; 404 for an unknown node, 403 for a revoked one
@@ -89,6 +91,8 @@ public final class Controller implements AutoCloseable {
     private final NodeRegistration registration;
     private final FabricTrust trust;
     private final Access access;
+    private final Sessions sessions;
+    private final List<Listener> listeners;
     private final ClientIdentities clients;
     /** Per node, when it last pulled or reported through this controller: not replicated, each controller sees its own nodes. */
     private final Map<String, Instant> lastContact = new ConcurrentHashMap<>();
@@ -101,8 +105,10 @@ public final class Controller implements AutoCloseable {
         this.fabric = fabric;
         this.clock = clock;
         this.trust = FabricTrust.open(fabric, config.dataDir(), config.self(), pinnedClients(given), clock);
-        this.access = new Access(trust);
+        this.sessions = new Sessions(clock, new SecureRandom(), Sessions.MAX_LIVE);
+        this.access = new Access(trust, sessions);
         List<Listener> listeners = given.stream().map(this::withFabricClients).toList();
+        this.listeners = listeners;
         Optional<String> tlsFingerprint = listeners.stream().filter(Listener.Tcp.class::isInstance).map(l -> ((Listener.Tcp) l).credentials().fingerprint()).findFirst();
         this.tokens = new JoinTokens(fabric, clock, new SecureRandom(), tlsFingerprint);
         this.clients = new ClientIdentities(fabric, trust, clock, tlsFingerprint);
@@ -144,9 +150,24 @@ public final class Controller implements AutoCloseable {
         }
     }
 
-    /** The TCP port of the API's TLS listener, if it has one. */
+    /** The TCP port of the API's TLS listener (not the dashboard's); fails if there is none. */
     public int port() {
-        return server.port();
+        return server.port(listeners.stream().filter(Listener.Tcp.class::isInstance).findFirst()
+                .orElseThrow(() -> new IllegalStateException("this controller has no TLS listener")));
+    }
+
+    /** The port of the browser listener ({@link Listener.Browser}); fails if there is none. */
+    public int dashboardPort() {
+        return server.port(dashboardListener().orElseThrow(() -> new IllegalStateException("this controller has no dashboard listener")));
+    }
+
+    /** {@code https://HOST:PORT/} of the browser listener, if this controller has one. */
+    public Optional<String> dashboardUrl() {
+        return dashboardListener().map(l -> "https://" + (l.host().contains(":") ? "[" + l.host() + "]" : l.host()) + ":" + server.port(l) + "/");
+    }
+
+    private Optional<Listener.Browser> dashboardListener() {
+        return listeners.stream().filter(Listener.Browser.class::isInstance).map(Listener.Browser.class::cast).findFirst();
     }
 
     /**
@@ -176,6 +197,11 @@ public final class Controller implements AutoCloseable {
         return access.refused();
     }
 
+    /** Browser-listener requests refused since this controller started for an unknown, ended, expired or missing session token (each a 401). */
+    long sessionsRefused() {
+        return sessions.refused();
+    }
+
     /** Node joins this controller refused since it started. */
     long registrationsRefused() {
         return registration.refused();
@@ -194,7 +220,7 @@ public final class Controller implements AutoCloseable {
     /** What this controller announces: only a TLS listener can be reached from another machine. */
     private Optional<ControllerDiscovery.Announcement> announcement(List<Listener> listeners) {
         return listeners.stream().filter(Listener.Tcp.class::isInstance).map(Listener.Tcp.class::cast).findFirst()
-                .map(tcp -> new ControllerDiscovery.Announcement(fabric.id(), KeyId.of(tcp.credentials().certificate().getPublicKey()), server.port()));
+                .map(tcp -> new ControllerDiscovery.Announcement(fabric.id(), KeyId.of(tcp.credentials().certificate().getPublicKey()), server.port(tcp)));
     }
 
     /** Controller beacons sent since this controller started (0 without discovery or a TLS listener). */
@@ -268,6 +294,8 @@ public final class Controller implements AutoCloseable {
                 .delete("/v1/jobs/{name}", this::stop)
                 .get("/v1/events", this::events)
                 .add("POST", "/v1/tokens", this::createToken, 1024, Duration.ofSeconds(30))
+                .add("POST", "/v1/sessions", this::createSession, 1024, Duration.ofSeconds(30))
+                .delete("/v1/sessions/{id}", this::endSession)
                 .add("POST", "/v1/nodes", this::join, 64 * 1024, Duration.ofSeconds(30))
                 .get("/v1/nodes/{name}/desired", this::desired)
                 .add("POST", "/v1/nodes/{name}/reports", this::report, MAX_REPORT_BYTES, Duration.ofSeconds(30))
@@ -287,6 +315,35 @@ public final class Controller implements AutoCloseable {
             throw new ApiError.BadRequest("ttlSeconds", e.getMessage().replaceFirst("^ttl: ", "")).exception();
         }
         return new Response.Json(201, JsonNodeFactory.instance.objectNode().put("token", issued.secret()).put("expires", issued.expires().toString()));
+    }
+
+    private Response createSession(Request req) {
+        JsonNode body = req.body(JsonNode.class);
+        if (!body.isObject()) throw new ApiError.BadRequest("body", "expected {\"role\", \"ttlSeconds\"}").exception();
+        for (String field : (Iterable<String>) body::fieldNames) {
+            if (!field.equals("role") && !field.equals("ttlSeconds")) throw new ApiError.BadRequest(field, "unknown field").exception();
+        }
+        Access.Need role = Access.role(body.path("role").asText("")).orElseThrow(() -> new ApiError.BadRequest("role", "expected read, operate or admin").exception());
+        JsonNode ttl = body.path("ttlSeconds");
+        if (!ttl.isIntegralNumber() || !ttl.canConvertToLong()) throw new ApiError.BadRequest("ttlSeconds", "expected a whole number of seconds").exception();
+        Sessions.Issued issued;
+        try {
+            issued = sessions.create(role, Duration.ofSeconds(ttl.longValue()));
+        } catch (IllegalArgumentException e) {
+            throw new ApiError.BadRequest("ttlSeconds", e.getMessage().replaceFirst("^ttlSeconds: ", "")).exception();
+        } catch (IllegalStateException e) {
+            throw new ApiError.Conflict(e.getMessage()).exception();
+        }
+        ObjectNode answer = JsonNodeFactory.instance.objectNode().put("id", issued.id()).put("token", issued.token())
+                .put("role", body.path("role").asText()).put("expires", issued.expires().toString());
+        dashboardUrl().ifPresent(url -> answer.put("url", url));
+        return new Response.Json(201, answer);
+    }
+
+    private Response endSession(Request req) {
+        String id = req.param("id");
+        if (!sessions.end(id)) throw new ApiError.NotFound("no live session " + id).exception();
+        return new Response.Empty(204);
     }
 
     private Response join(Request req) throws IOException {

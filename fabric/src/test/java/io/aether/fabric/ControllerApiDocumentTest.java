@@ -85,7 +85,7 @@ class ControllerApiDocumentTest {
                 String method = operation.substring(0, operation.indexOf(' '));
                 String template = operation.substring(operation.indexOf(' ') + 1);
                 JsonNode described = document.at("/paths/" + template.replace("~", "~0").replace("/", "~1") + "/" + method.toLowerCase(Locale.ROOT));
-                String path = template.replace("{name}", "nosuch").replace("{file}", "nosuch");
+                String path = template.replace("{name}", "nosuch").replace("{file}", "nosuch").replace("{id}", "0123456789abcdef");
                 ApiClient.Reply r = api.send(method, path, described.has("requestBody") ? Map.of() : null);
                 assertNotEquals(405, r.status(), operation);
                 assertFalse(r.text().contains("no route for"), operation + ": " + r.text());

@@ -14,6 +14,8 @@ import io.aether.discovery.MulticastGroup;
 import io.aether.http.ApiClient;
 import io.aether.http.Listener;
 import io.aether.security.KeyId;
+import io.aether.testkit.DevToolsPage;
+import io.aether.testkit.HeadlessChromium;
 import io.aether.testkit.Prerequisites;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -88,7 +90,7 @@ class DashboardTest {
             assertTrue(dom.matches("(?s).*<td>edge-9</td><td class=\"state-PENDING\">PENDING</td><td>discovered at [0-9.]+, not registered</td><td></td><td></td><td></td>.*"), dom);
             assertTrue(dom.contains("<td>web</td><td>1</td><td>vm {\"kernel\":\"/vm/vmlinuz\",\"cmdline\":\"console=ttyS0 " + HOSTILE_AS_TEXT + "\"}</td><td>0</td><td>1 / 1</td><td class=\"pending\"></td>"), dom);
             assertTrue(dom.contains("<td>huge</td><td>1</td><td>vm {\"stub\":\"hello\"}</td><td>0</td><td>0 / 1</td><td class=\"pending\">1 of 1 replicas have no node: "), dom);
-            assertTrue(dom.contains("<td>web</td><td>0</td><td>edge-1</td><td>1</td><td>256 MiB</td><td>0</td>"), dom);
+            assertTrue(dom.contains("<td>web</td><td>0</td><td>edge-1</td><td>1</td><td>256 MiB</td><td>0</td><td class=\"state-placed\">placed</td>"), dom);
             assertTrue(dom.contains("Z NODE_JOINED node edge-1: capacity 4 vCPUs, 4G, labels {rack=" + HOSTILE_AS_TEXT + "}</li>"), dom);
             assertTrue(dom.contains("Z ALLOCATION_PLACED allocation web.0: on node edge-1</li>"), dom);
             assertFalse(dom.contains("<img"), "a value became markup: " + dom);
@@ -96,8 +98,8 @@ class DashboardTest {
             // uPlot draws each chart on a canvas inside a .uplot element; its legend shows the newest sample.
             assertEquals(3, Pattern.compile("<div class=\"uplot u-hz\">").matcher(dom).results().count(), "the fabric's chart and one per joined node: " + dom);
             assertEquals(3, Pattern.compile("<canvas width=\"[1-9][0-9]*\" height=\"[1-9][0-9]*\">").matcher(dom).results().count(), "every chart's canvas has a size: " + dom);
-            assertEquals(Map.of("replicas placed", "1", "replicas pending", "1", "events per refresh", "0"),
-                    legend(dom, "fabric: replicas placed and pending, events per refresh"));
+            assertEquals(Map.of("replicas placed", "1", "replicas running", "0", "replicas pending", "1", "events per refresh", "0"),
+                    legend(dom, "fabric: replicas placed, running and pending, events per refresh"));
             assertEquals(Map.of("vCPUs allocated", "1", "vCPUs capacity", "4", "memory allocated MiB", "256", "memory capacity MiB", "4096"),
                     legend(dom, "node edge-1: allocated against capacity"));
             assertEquals(Map.of("vCPUs allocated", "0", "vCPUs capacity", "4", "memory allocated MiB", "0", "memory capacity MiB", "4096"),
@@ -144,7 +146,7 @@ class DashboardTest {
                 // The next refreshes show the job with both replicas placed on edge-1.
                 page.await(rows("jobs"), rows -> rows.toString().contains("\"hello-stub|1|vm {\\\"stub\\\":\\\"count\\\"}|0|2 / 2|\""), Duration.ofSeconds(15));
                 JsonNode allocations = page.await(rows("allocations"), rows -> rows.size() == 2, Duration.ofSeconds(15));
-                assertEquals(List.of("hello-stub|0|edge-1|1|32 MiB|0", "hello-stub|1|edge-1|1|32 MiB|0"),
+                assertEquals(List.of("hello-stub|0|edge-1|1|32 MiB|0|placed", "hello-stub|1|edge-1|1|32 MiB|0|placed"),
                         List.of(allocations.get(0).asText(), allocations.get(1).asText()).stream().sorted().toList());
             }
         }

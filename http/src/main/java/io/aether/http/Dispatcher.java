@@ -412,7 +412,8 @@ final class Dispatcher extends Handler.Abstract.NonBlocking {
                     : "unix";
             EndPoint.SslSessionData tls = request.getConnectionMetaData().getConnection().getEndPoint().getSslSessionData();
             X509Certificate[] certs = tls == null ? null : tls.peerCertificates();
-            return new Peer(address, certs == null || certs.length == 0 ? Optional.empty() : Optional.of(certs[0]));
+            boolean browser = HttpServer.BROWSER_CONNECTOR.equals(request.getConnectionMetaData().getConnector().getName());
+            return new Peer(address, certs == null || certs.length == 0 ? Optional.empty() : Optional.of(certs[0]), browser);
         }
 
         private void send(int status, String contentType, byte[] body) {

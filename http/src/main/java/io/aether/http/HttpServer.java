@@ -46,6 +46,9 @@ public final class HttpServer implements AutoCloseable {
         JETTY_LOG.setLevel(Level.WARNING);
     }
 
+    /** The name of a {@link Listener.Browser}'s connector, by which a request's {@link Peer#browser} is known. */
+    static final String BROWSER_CONNECTOR = "browser";
+
     private final Server server;
     private final Dispatcher dispatcher;
     private final ConnectionGuard guard;
@@ -54,6 +57,8 @@ public final class HttpServer implements AutoCloseable {
     private final ScheduledExecutorService timer;
     private final List<UnixSocketFile> socketFiles;
     private final List<ServerConnector> tcp;
+    /** The connector opened for each TCP listener, to tell a caller which port it got. */
+    private final java.util.Map<Listener, ServerConnector> byListener = new java.util.HashMap<>();
     private boolean stopped;
 
     private HttpServer(Server server, Dispatcher dispatcher, ConnectionGuard guard, Counters counters, Limits limits,
@@ -121,6 +126,18 @@ public final class HttpServer implements AutoCloseable {
                         tcp.add(connector);
                         yield connector;
                     }
+                    case Listener.Browser b -> {
+                        var ssl = new SslConnectionFactory(PqTls.browser(b.credentials()), "http/1.1");
+                        HttpConfiguration https = new HttpConfiguration(http);
+                        // The certificate is pinned by the browser's operator, not issued for a host name.
+                        https.addCustomizer(new SecureRequestCustomizer(false, false, -1, false));
+                        var connector = new ServerConnector(server, 1, 1, ssl, new HttpConnectionFactory(https));
+                        connector.setName(BROWSER_CONNECTOR);
+                        connector.setHost(b.host());
+                        connector.setPort(b.port());
+                        tcp.add(connector);
+                        yield connector;
+                    }
                     case Listener.PlainTcp p -> {
                         var connector = new ServerConnector(server, 1, 1, new HttpConnectionFactory(http));
                         // Jetty's default, kept on purpose: a chunked answer's last small write would wait for the peer's delayed ACK.
@@ -131,6 +148,7 @@ public final class HttpServer implements AutoCloseable {
                         yield connector;
                     }
                 };
+                if (c instanceof ServerConnector s) started.byListener.put(l, s);
                 c.setIdleTimeout(limits.idleTimeout().toMillis());
                 c.addBean(guard);
                 server.addConnector(c);
@@ -160,6 +178,15 @@ public final class HttpServer implements AutoCloseable {
             throw new IllegalStateException("this server has no TCP listener");
         }
         return tcp.getFirst().getLocalPort();
+    }
+
+    /** The port {@code listener}, one of the TCP listeners this server was started with, got. */
+    public int port(Listener listener) {
+        ServerConnector connector = byListener.get(listener);
+        if (connector == null) {
+            throw new IllegalArgumentException("this server has no TCP listener " + listener);
+        }
+        return connector.getLocalPort();
     }
 
     public Stats stats() {

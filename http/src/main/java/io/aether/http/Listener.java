@@ -1,5 +1,6 @@
 package io.aether.http;
 
+import io.aether.security.BrowserCredentials;
 import io.aether.security.ClientCertificateCheck;
 import io.aether.security.ServerCredentials;
 import java.nio.file.Path;
@@ -31,6 +32,25 @@ public sealed interface Listener {
             Objects.requireNonNull(host, "host");
             Objects.requireNonNull(credentials, "credentials");
             Objects.requireNonNull(clientAuth, "clientAuth");
+            if (port < 0 || port > 65_535) {
+                throw new IllegalArgumentException("port must be 0..65535, got " + port);
+            }
+        }
+    }
+
+    /**
+     * TCP with TLS 1.3 a browser can use, for the dashboard: the key exchange prefers the hybrid
+     * post-quantum X25519MLKEM768 (Chromium and Firefox offer it) and falls back to X25519 or
+     * P-256, and the server authenticates with a classical ECDSA P-256 certificate, because no
+     * browser verifies an ML-DSA one yet. No client certificate is asked for: a request's
+     * {@link Peer#browser} is set, and the server's guard authenticates it otherwise.
+     *
+     * @param port 0 picks a free port ({@link HttpServer#port(Listener)})
+     */
+    record Browser(String host, int port, BrowserCredentials credentials) implements Listener {
+        public Browser {
+            Objects.requireNonNull(host, "host");
+            Objects.requireNonNull(credentials, "credentials");
             if (port < 0 || port > 65_535) {
                 throw new IllegalArgumentException("port must be 0..65535, got " + port);
             }

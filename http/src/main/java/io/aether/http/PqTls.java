@@ -1,8 +1,10 @@
 package io.aether.http;
 
+import io.aether.security.BrowserCredentials;
 import io.aether.security.ServerCredentials;
 import io.aether.security.Tls;
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLParameters;
 import org.eclipse.jetty.util.ssl.SslContextFactory;
 
@@ -14,6 +16,27 @@ import org.eclipse.jetty.util.ssl.SslContextFactory;
 final class PqTls {
 
     private PqTls() {
+    }
+
+    /** The Jetty side of a browser listener: the security module's browser TLS, no client certificates. */
+    static SslContextFactory.Server browser(BrowserCredentials credentials) {
+        SSLContext context = Tls.browserServerContext(credentials);
+        SslContextFactory.Server factory = new SslContextFactory.Server() {
+            @Override
+            public SSLParameters customize(SSLParameters jettyDefaults) {
+                SSLParameters p = narrowed(super.customize(jettyDefaults), Tls.browserParameters(context));
+                p.setNeedClientAuth(false);
+                return p;
+            }
+
+            @Override
+            public void customize(SSLEngine engine) {
+                super.customize(engine);
+                Tls.preferOwnGroups(engine);
+            }
+        };
+        factory.setSslContext(context);
+        return factory;
     }
 
     /** The Jetty side of a TLS listener. */
@@ -28,12 +51,7 @@ final class PqTls {
         SslContextFactory.Server factory = new SslContextFactory.Server() {
             @Override
             public SSLParameters customize(SSLParameters jettyDefaults) {
-                // Jetty's choices (cipher suites, SNI) first, then nothing but Aether's protocol, group and scheme.
-                SSLParameters p = super.customize(jettyDefaults);
-                SSLParameters aether = Tls.parameters(context);
-                p.setProtocols(aether.getProtocols());
-                p.setNamedGroups(aether.getNamedGroups());
-                p.setSignatureSchemes(aether.getSignatureSchemes());
+                SSLParameters p = narrowed(super.customize(jettyDefaults), Tls.parameters(context));
                 p.setEndpointIdentificationAlgorithm(null);
                 if (optional) p.setWantClientAuth(true);
                 else p.setNeedClientAuth(mutual);
@@ -45,5 +63,13 @@ final class PqTls {
         if (optional) factory.setWantClientAuth(true);
         else factory.setNeedClientAuth(mutual);
         return factory;
+    }
+
+    /** Jetty's choices (cipher suites, SNI) in {@code jetty}, then nothing but {@code wanted}'s protocols, groups and schemes. */
+    private static SSLParameters narrowed(SSLParameters jetty, SSLParameters wanted) {
+        jetty.setProtocols(wanted.getProtocols());
+        jetty.setNamedGroups(wanted.getNamedGroups());
+        jetty.setSignatureSchemes(wanted.getSignatureSchemes());
+        return jetty;
     }
 }

@@ -23,7 +23,11 @@ import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.TrustManager;
+import javax.net.ssl.SSLEngine;
 import org.bouncycastle.jce.provider.BouncyCastleProvider;
+import org.bouncycastle.jsse.BCSSLEngine;
+import org.bouncycastle.jsse.BCSSLParameters;
+import org.bouncycastle.jsse.BCSSLSocket;
 import org.bouncycastle.jsse.provider.BouncyCastleJsseProvider;
 
 /**
@@ -74,6 +78,55 @@ public final class Tls {
         }
     }
 
+    /**
+     * A server context for browsers ({@link BrowserCredentials}): TLS 1.3 with the groups of
+     * {@link #BROWSER_GROUPS}, X25519MLKEM768 first, and an ECDSA P-256 certificate. Use it with
+     * {@link #browserParameters}.
+     */
+    public static SSLContext browserServerContext(BrowserCredentials credentials) {
+        try {
+            return context(keyManagers(credentials.privateKey(), credentials.certificate()), null);
+        } catch (GeneralSecurityException | IOException e) {
+            throw new IllegalStateException("cannot build the TLS context for browsers", e);
+        }
+    }
+
+    /**
+     * The groups a browser listener accepts, most preferred first: the hybrid post-quantum group,
+     * then classical ones for a browser without it (that connection is not quantum-safe).
+     */
+    public static final String[] BROWSER_GROUPS = {GROUP, "x25519", "secp256r1"};
+
+    /** TLS 1.3, {@link #BROWSER_GROUPS} in that order, and the signature scheme of a P-256 certificate. */
+    public static SSLParameters browserParameters(SSLContext context) {
+        SSLParameters p = context.getDefaultSSLParameters();
+        p.setProtocols(new String[] {PROTOCOL});
+        p.setNamedGroups(BROWSER_GROUPS.clone());
+        p.setSignatureSchemes(new String[] {"ecdsa_secp256r1_sha256"});
+        p.setUseCipherSuitesOrder(true);
+        return p;
+    }
+
+    /**
+     * Makes a browser listener's engine pick the key-exchange group by its own order
+     * ({@link #BROWSER_GROUPS}: X25519MLKEM768 first) rather than the client's, asking the client
+     * for that key share if it sent only a classical one. Call it after the engine's parameters are set.
+     */
+    public static void preferOwnGroups(SSLEngine engine) {
+        if (!(engine instanceof BCSSLEngine bc)) throw new IllegalArgumentException("not an engine of BouncyCastle's JSSE: " + engine.getClass().getName());
+        BCSSLParameters p = bc.getParameters();
+        p.setUseNamedGroupsOrder(true);
+        bc.setParameters(p);
+    }
+
+    /** As {@link #preferOwnGroups(SSLEngine)}, for an accepted socket before its handshake. */
+    public static void preferOwnGroups(SSLSocket socket) {
+        if (!(socket instanceof BCSSLSocket bc)) throw new IllegalArgumentException("not a socket of BouncyCastle's JSSE: " + socket.getClass().getName());
+        BCSSLParameters p = bc.getParameters();
+        p.setUseNamedGroupsOrder(true);
+        bc.setParameters(p);
+    }
+
     /** A client context that accepts exactly the servers {@code trust} allows. */
     public static SSLContext clientContext(ServerTrust trust) {
         try {
@@ -119,10 +172,14 @@ public final class Tls {
 
     /** The key managers that present {@code own}'s certificate and sign with its key. */
     private static KeyManager[] keyManagers(ServerCredentials own) throws GeneralSecurityException, IOException {
+        return keyManagers(own.privateKey(), own.certificate());
+    }
+
+    private static KeyManager[] keyManagers(java.security.PrivateKey key, X509Certificate certificate) throws GeneralSecurityException, IOException {
         KeyStore ks = KeyStore.getInstance("PKCS12", BC);
         ks.load(null, null);
         char[] none = new char[0];
-        ks.setKeyEntry("own", own.privateKey(), none, new Certificate[] {own.certificate()});
+        ks.setKeyEntry("own", key, none, new Certificate[] {certificate});
         KeyManagerFactory kmf = KeyManagerFactory.getInstance("PKIX", JSSE);
         kmf.init(ks, none);
         return kmf.getKeyManagers();

@@ -15,7 +15,10 @@
  *       key exchange is the hybrid group X25519MLKEM768 and whose only signature scheme is ML-DSA-65,
  *       with self-signed ML-DSA-65 server certificates ({@link io.aether.security.ServerCredentials})
  *       pinned by clients ({@link io.aether.security.ServerTrust}); for mutual TLS, servers that
- *       pin client certificates and clients that present one.</li>
+ *       pin client certificates and clients that present one. For browsers, which verify no
+ *       ML-DSA certificate yet, a context with an ECDSA P-256 certificate
+ *       ({@link io.aether.security.BrowserCredentials}) that prefers X25519MLKEM768 and accepts
+ *       classical groups after it.</li>
  *   <li>{@link io.aether.security.AetherHome}: where these files live by default.</li>
  * </ul>
  */

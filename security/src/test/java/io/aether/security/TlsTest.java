@@ -6,28 +6,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.InetAddress;
-import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.SecureRandom;
-import java.util.Vector;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLServerSocket;
 import javax.net.ssl.SSLSocket;
-import org.bouncycastle.tls.DefaultTlsClient;
 import org.bouncycastle.tls.NamedGroup;
-import org.bouncycastle.tls.ProtocolVersion;
-import org.bouncycastle.tls.ServerOnlyTlsAuthentication;
-import org.bouncycastle.tls.SignatureAndHashAlgorithm;
-import org.bouncycastle.tls.SignatureScheme;
-import org.bouncycastle.tls.TlsAuthentication;
-import org.bouncycastle.tls.TlsClientProtocol;
-import org.bouncycastle.tls.TlsServerCertificate;
-import org.bouncycastle.tls.crypto.impl.jcajce.JcaTlsCryptoProvider;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -130,57 +117,8 @@ class TlsTest {
     @Test
     void negotiatedGroupSeenByALowLevelClientIsX25519MLKEM768() throws IOException {
         int port = serve(CREDS, Tls.GROUP);
-        var crypto = new JcaTlsCryptoProvider().setProvider(Tls.BC).create(new SecureRandom());
-        int[] negotiated = {-1};
-        DefaultTlsClient client = new DefaultTlsClient(crypto) {
-            @Override
-            protected ProtocolVersion[] getSupportedVersions() {
-                return ProtocolVersion.TLSv13.only();
-            }
-
-            @Override
-            protected Vector<Integer> getSupportedGroups(@SuppressWarnings("rawtypes") Vector roles) {
-                Vector<Integer> v = new Vector<>();
-                v.add(NamedGroup.x25519);
-                v.add(NamedGroup.secp256r1);
-                v.add(NamedGroup.X25519MLKEM768);
-                return v;
-            }
-
-            @Override
-            protected Vector<SignatureAndHashAlgorithm> getSupportedSignatureAlgorithms() {
-                Vector<SignatureAndHashAlgorithm> v = new Vector<>();
-                v.add(SignatureScheme.getSignatureAndHashAlgorithm(SignatureScheme.mldsa65));
-                v.add(SignatureScheme.getSignatureAndHashAlgorithm(SignatureScheme.ecdsa_secp256r1_sha256));
-                return v;
-            }
-
-            @Override
-            public TlsAuthentication getAuthentication() {
-                return new ServerOnlyTlsAuthentication() {
-                    @Override
-                    public void notifyServerCertificate(TlsServerCertificate serverCertificate) {
-                        // Trust is not the subject here; the pinning tests cover it.
-                    }
-                };
-            }
-
-            @Override
-            public void notifyHandshakeComplete() throws IOException {
-                super.notifyHandshakeComplete();
-                negotiated[0] = context.getSecurityParametersConnection().getNegotiatedGroup();
-            }
-        };
-        try (Socket raw = new Socket("127.0.0.1", port)) {
-            TlsClientProtocol protocol = new TlsClientProtocol(raw.getInputStream(), raw.getOutputStream());
-            protocol.connect(client);
-            OutputStream out = protocol.getOutputStream();
-            out.write("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
-            out.flush();
-            String reply = readUntilHello(protocol.getInputStream());
-            assertTrue(reply.endsWith("hello"), reply);
-        }
-        assertEquals(NamedGroup.X25519MLKEM768, negotiated[0], "negotiated " + NamedGroup.getName(negotiated[0]));
+        int negotiated = GroupProbe.negotiatedGroup(port, NamedGroup.x25519, NamedGroup.secp256r1, NamedGroup.X25519MLKEM768);
+        assertEquals(NamedGroup.X25519MLKEM768, negotiated, "negotiated " + NamedGroup.getName(negotiated));
     }
 
     @Test

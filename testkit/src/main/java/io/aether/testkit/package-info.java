@@ -9,7 +9,9 @@
  * A failure names its run seed; {@code -Daether.property.seed=<seed>} on the Maven command line
  * replays the same values, and {@code -Daether.property.tries=<n>} changes the number of tries of
  * properties that do not set their own. {@link io.aether.testkit.Prerequisites} is the CI policy
- * for tests that need what a machine may lack (skip here, fail under {@code CI=true}). Its only
+ * for tests that need what a machine may lack (skip here, fail under {@code CI=true});
+ * {@link io.aether.testkit.HeadlessChromium} and {@link io.aether.testkit.DevToolsPage} load and
+ * drive a page in Debian's Chromium (the dashboard tests of fabric and cli). Its only
  * dependency is JUnit's API; modules add it with test scope.
  */
 package io.aether.testkit;

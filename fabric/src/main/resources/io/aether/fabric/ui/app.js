@@ -16,11 +16,48 @@ const CHART_HEIGHT = 180;
 const whole = (plot, value) => value === null || value === undefined ? "--" : value.toFixed(0);
 const nodeCharts = new Map();
 let fabricChart = null;
+// The login token, in this variable only: no cookie (nothing the browser sends by itself) and no
+// storage (a reload logs out). Where no login is needed (the controller's own socket), it stays null.
+let token = null;
+let refreshing = null;
+
+// A 401: the listener needs a login, or the token is unknown, ended or expired.
+class LoginNeeded extends Error { }
+
+function headers(more) {
+  const all = Object.assign({ Accept: "application/json" }, more);
+  if (token !== null) all.Authorization = "Bearer " + token;
+  return all;
+}
 
 async function api(path) {
-  const answer = await fetch(path, { headers: { Accept: "application/json" }, cache: "no-store" });
+  const answer = await fetch(path, { headers: headers(), cache: "no-store" });
+  if (answer.status === 401) throw new LoginNeeded((await answer.json().catch(() => ({}))).message || "log in");
   if (!answer.ok) throw new Error(path + ": " + answer.status);
   return answer.json();
+}
+
+// Shows the login form with the controller's reason, and stops refreshing until a login.
+function askLogin(reason) {
+  token = null;
+  document.querySelector("main").hidden = true;
+  document.getElementById("login").hidden = false;
+  const answer = document.getElementById("login-answer");
+  answer.className = reason ? "failing" : "";
+  answer.textContent = reason;
+  const status = document.getElementById("status");
+  status.className = "";
+  status.textContent = "not logged in";
+}
+
+async function logIn(event) {
+  event.preventDefault();
+  const field = document.getElementById("login-token");
+  token = field.value.trim();
+  field.value = "";
+  document.getElementById("login-answer").textContent = "logging in…";
+  clearTimeout(refreshing);
+  await refresh();
 }
 
 function cell(row, value, className) {
@@ -101,8 +138,13 @@ function drawJobs(jobs, allocations) {
   }
 }
 
+// The allocation's state: placed until its node reports one (running, failed: why, ...).
+function reported(a) {
+  return a.state || "";
+}
+
 function drawAllocations(allocations) {
-  const body = fill("allocations", allocations, 6, "nothing placed");
+  const body = fill("allocations", allocations, 7, "nothing placed");
   for (const a of allocations) {
     const row = body.insertRow();
     cell(row, a.job);
@@ -111,6 +153,7 @@ function drawAllocations(allocations) {
     cell(row, a.vcpus);
     cell(row, mebibytes(a.memory));
     cell(row, a.priority);
+    cell(row, reported(a), "state-" + reported(a).split(":")[0].replace(/[^a-z]/g, ""));
   }
 }
 
@@ -174,13 +217,15 @@ function drawCharts(nodes, jobs, allocations, newEvents) {
   const pending = jobs.reduce((sum, j) => sum + Math.max(0, j.spec.replicas - (placed.get(j.spec.name) || 0)), 0);
   const firstRead = fabricChart === null;
   if (firstRead) {
-    fabricChart = new Timeline("fabric: replicas placed and pending, events per refresh", [
+    fabricChart = new Timeline("fabric: replicas placed, running and pending, events per refresh", [
       { label: "replicas placed", scale: "replicas", stroke: "#18794e" },
+      { label: "replicas running", scale: "replicas", stroke: "#2f6fdf" },
       { label: "replicas pending", scale: "replicas", stroke: "#c4320a" },
       { label: "events per refresh", scale: "events", stroke: "#5b6475" },
     ], [{ scale: "replicas", label: "replicas" }, { scale: "events", label: "events", side: 1, grid: { show: false } }]);
   }
-  fabricChart.add(at, [allocations.length, pending, firstRead ? null : newEvents.length]);
+  const running = allocations.filter(a => reported(a) === "running").length;
+  fabricChart.add(at, [allocations.length, running, pending, firstRead ? null : newEvents.length]);
   const seen = new Set();
   for (const n of nodes) {
     seen.add(n.name);
@@ -207,11 +252,14 @@ async function submitJob(event) {
   try {
     const reply = await fetch("/v1/jobs", {
       method: "POST", cache: "no-store",
-      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      headers: headers({ "Content-Type": "application/json" }),
       body: document.getElementById("job-spec").value,
     });
     const body = await reply.json().catch(() => ({}));
-    if (reply.status === 201) {
+    if (reply.status === 401) {
+      answer.textContent = "";
+      askLogin(reply.status + " " + (body.message || reply.statusText));
+    } else if (reply.status === 201) {
       answer.textContent = "submitted: job " + body.job + " version " + body.version;
     } else {
       answer.className = "failing";
@@ -250,14 +298,21 @@ async function refresh() {
     drawCharts(nodes.nodes, jobs.jobs, allocations.allocations, events.events);
     status.className = "";
     status.textContent = "updated " + new Date().toLocaleTimeString();
+    document.getElementById("login").hidden = true;
+    document.querySelector("main").hidden = false;
   } catch (e) {
+    if (e instanceof LoginNeeded) {
+      // Without a token this is the first visit; with one, the controller refused it.
+      askLogin(token === null ? "" : "401 " + e.message);
+      return;
+    }
     status.className = "failing";
     status.textContent = "cannot read the API: " + e.message;
-  } finally {
-    setTimeout(refresh, REFRESH_MS);
   }
+  refreshing = setTimeout(refresh, REFRESH_MS);
 }
 
+document.getElementById("login").addEventListener("submit", logIn);
 document.getElementById("submit-job").addEventListener("submit", submitJob);
 document.getElementById("job-file").addEventListener("change", pickJob);
 refresh();

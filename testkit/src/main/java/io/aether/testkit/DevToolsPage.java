@@ -1,4 +1,4 @@
-package io.aether.fabric;
+package io.aether.testkit;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -13,6 +13,8 @@ import java.net.http.WebSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -30,7 +32,7 @@ import java.util.regex.Pattern;
  * the JDK's WebSocket client: what {@code --dump-dom} cannot do (type, pick a file, click, then
  * watch the page change in real time).
  */
-final class DevToolsPage implements AutoCloseable {
+public final class DevToolsPage implements AutoCloseable {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     /** What Chromium writes to stderr once its DevTools endpoint is up. */
@@ -42,6 +44,8 @@ final class DevToolsPage implements AutoCloseable {
     private final WebSocket socket;
     private final AtomicLong ids = new AtomicLong();
     private final Map<Long, CompletableFuture<JsonNode>> calls = new ConcurrentHashMap<>();
+    private final List<JsonNode> events = new ArrayList<>();
+    private static final int MAX_EVENTS = 10_000;
 
     private DevToolsPage(Process chromium, WebSocket socket) {
         this.chromium = chromium;
@@ -49,13 +53,24 @@ final class DevToolsPage implements AutoCloseable {
     }
 
     /** Starts Chromium on {@code url} with a fresh profile under {@code work} and attaches to its page. */
-    static DevToolsPage open(Path chromiumBinary, String url, Path work) throws IOException, InterruptedException {
+    public static DevToolsPage open(Path chromiumBinary, String url, Path work) throws IOException, InterruptedException {
+        return open(chromiumBinary, url, work, List.of());
+    }
+
+    /**
+     * As {@link #open(Path, String, Path)}, with Chromium's {@code flags} besides (such as
+     * {@code --ignore-certificate-errors-spki-list=PIN}, which Chromium honours only with the
+     * fresh {@code --user-data-dir} given here).
+     */
+    public static DevToolsPage open(Path chromiumBinary, String url, Path work, List<String> flags) throws IOException, InterruptedException {
         Path log = work.resolve("chromium-devtools.log");
-        Process process = new ProcessBuilder(chromiumBinary.toString(), "--headless=new",
+        List<String> command = new ArrayList<>(List.of(chromiumBinary.toString(), "--headless=new",
                 "--no-sandbox", // tests run as root in CI, where Chromium's sandbox refuses to start; the page is the test's own
                 "--disable-gpu", "--no-first-run", "--disable-extensions", "--user-data-dir=" + work.resolve("devtools-profile"),
-                "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0", url)
-                .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(log.toFile()).start();
+                "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0"));
+        command.addAll(flags);
+        command.add(url);
+        Process process = new ProcessBuilder(command).redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(log.toFile()).start();
         try {
             String endpoint = endpoint(process, log);
             HttpClient http = HttpClient.newBuilder().connectTimeout(CALL_LIMIT).build();
@@ -93,15 +108,33 @@ final class DevToolsPage implements AutoCloseable {
     }
 
     /** The value of {@code expression} evaluated in the page (a promise is awaited); an exception in the page fails the test. */
-    JsonNode evaluate(String expression) throws Exception {
+    public JsonNode evaluate(String expression) throws Exception {
         ObjectNode params = JSON.createObjectNode().put("expression", expression).put("returnByValue", true).put("awaitPromise", true);
         JsonNode result = call("Runtime.evaluate", params);
         if (result.has("exceptionDetails")) throw new AssertionError(expression + " failed in the page: " + result.get("exceptionDetails"));
         return result.path("result").path("value");
     }
 
+    /** Records the page's network events ({@code Network.*}) from now on: {@link #events} returns them. */
+    public void recordNetwork() throws Exception {
+        call("Network.enable", JSON.createObjectNode());
+    }
+
+    /** Loads {@code url} in the page, as if typed into the address bar. */
+    public void navigate(String url) throws Exception {
+        JsonNode answer = call("Page.navigate", JSON.createObjectNode().put("url", url));
+        if (answer.has("errorText")) throw new AssertionError("chromium could not load " + url + ": " + answer.get("errorText").asText());
+    }
+
+    /** The parameters of each event {@code method} (such as {@code Network.responseReceived}) received so far, oldest first. */
+    public List<JsonNode> events(String method) {
+        synchronized (events) {
+            return events.stream().filter(e -> e.path("method").asText().equals(method)).map(e -> e.path("params")).toList();
+        }
+    }
+
     /** Picks {@code file} in the page's file input {@code selector}, as a user would in the file dialog. */
-    void pickFile(String selector, Path file) throws Exception {
+    public void pickFile(String selector, Path file) throws Exception {
         long document = call("DOM.getDocument", JSON.createObjectNode()).path("root").path("nodeId").asLong();
         long input = call("DOM.querySelector", JSON.createObjectNode().put("nodeId", document).put("selector", selector)).path("nodeId").asLong();
         if (input == 0) throw new AssertionError("the page has no " + selector);
@@ -130,7 +163,7 @@ final class DevToolsPage implements AutoCloseable {
     }
 
     /** Evaluates {@code expression} until its value passes {@code until}, and returns that value. */
-    JsonNode await(String expression, Predicate<JsonNode> until, Duration limit) throws Exception {
+    public JsonNode await(String expression, Predicate<JsonNode> until, Duration limit) throws Exception {
         long deadline = System.nanoTime() + limit.toNanos();
         JsonNode value = evaluate(expression);
         while (!until.test(value)) {
@@ -142,6 +175,13 @@ final class DevToolsPage implements AutoCloseable {
     }
 
     private void settle(JsonNode reply) {
+        if (!reply.has("id")) {
+            synchronized (events) {
+                // Bounded: a test records a page's few loads, not a long session.
+                if (events.size() < MAX_EVENTS) events.add(reply);
+            }
+            return;
+        }
         CompletableFuture<JsonNode> call = calls.get(reply.path("id").asLong(-1));
         if (call != null) call.complete(reply);
     }
@@ -157,7 +197,7 @@ final class DevToolsPage implements AutoCloseable {
         process.destroyForcibly();
     }
 
-    /** Joins a message's frames and hands each whole message on; events (no id) are ignored by {@link #settle}. */
+    /** Joins a message's frames and hands each whole message on: a reply (with its call's id) or an event. */
     private record Replies(Consumer<JsonNode> onReply, StringBuilder frames) implements WebSocket.Listener {
 
         Replies(Consumer<JsonNode> onReply) {

@@ -1,4 +1,4 @@
-package io.aether.fabric;
+package io.aether.testkit;
 
 import java.io.File;
 import java.io.IOException;
@@ -17,19 +17,19 @@ import java.util.stream.Stream;
  * time (timers fire at once, fetches finish first), and returns the DOM as it is then with
  * every message the page logged to its console, CSP violations and uncaught errors included.
  */
-final class HeadlessChromium {
+public final class HeadlessChromium {
 
     /** What Chromium's log calls a console message: {@code INFO:CONSOLE:12] "text", source: URL (12)} (older builds write {@code CONSOLE(12)}). */
     private static final Pattern CONSOLE = Pattern.compile(":CONSOLE[:(]");
     private static final Duration LIMIT = Duration.ofSeconds(40);
 
-    record Page(String dom, List<String> console) { }
+    public record Page(String dom, List<String> console) { }
 
     private HeadlessChromium() {
     }
 
     /** The {@code chromium} on the PATH, if there is one. */
-    static Optional<Path> find() {
+    public static Optional<Path> find() {
         return Stream.of(System.getenv().getOrDefault("PATH", "").split(File.pathSeparator))
                 .filter(dir -> !dir.isEmpty())
                 .map(dir -> Path.of(dir, "chromium"))
@@ -38,7 +38,7 @@ final class HeadlessChromium {
     }
 
     /** Loads {@code url} with a fresh profile under {@code work}, runs its scripts for {@code scriptTime} of virtual time, and dumps the DOM. */
-    static Page load(Path chromium, String url, Path work, Duration scriptTime) throws IOException, InterruptedException {
+    public static Page load(Path chromium, String url, Path work, Duration scriptTime) throws IOException, InterruptedException {
         Path dom = work.resolve("dom.html");
         Path log = work.resolve("chromium.log");
         Process process = new ProcessBuilder(chromium.toString(), "--headless=new",
