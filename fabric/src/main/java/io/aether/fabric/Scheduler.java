@@ -1,5 +1,6 @@
 package io.aether.fabric;
 
+import io.aether.common.ByteSize;
 import io.aether.fabricapi.Allocation;
 import io.aether.fabricapi.Job;
 import io.aether.fabricapi.JobSpec;
@@ -35,19 +36,30 @@ import java.util.stream.Collectors;
  * back in line for a node of their own. What still has no node is pending, with the reason.
  * Replicas of stopped jobs, replicas past a job's count and replicas on nodes that left, drain or
  * were revoked are stopped, and the last two are placed again like any replica without a node.
+ *
+ * <p>Job volumes: a replica whose volumes are bound (to the node it was first placed on) goes
+ * back to that node or nowhere; one without needs a node with volume room for all of them, and
+ * each replica placed takes its room off its node at once, so no two replicas count the same
+ * free bytes.
  */
 final class Scheduler {
 
     /**
-     * What the scheduler reads: the fabric's nodes, jobs and allocations, in any order, and which
-     * replicas without a node were preempted by which job (so that their pending reason says so).
+     * What the scheduler reads: the fabric's nodes, jobs and allocations, in any order, which
+     * replicas without a node were preempted by which job (so that their pending reason says so),
+     * and the job volumes bound to nodes.
      */
-    record View(List<Node> nodes, List<Job> jobs, List<Allocation> allocations, Map<String, String> preemptedBy) {
+    record View(List<Node> nodes, List<Job> jobs, List<Allocation> allocations, Map<String, String> preemptedBy, List<JobVolume> volumes) {
         View {
             nodes = List.copyOf(nodes);
             jobs = List.copyOf(jobs);
             allocations = List.copyOf(allocations);
             preemptedBy = Map.copyOf(preemptedBy);
+            volumes = List.copyOf(volumes);
+        }
+
+        View(List<Node> nodes, List<Job> jobs, List<Allocation> allocations, Map<String, String> preemptedBy) {
+            this(nodes, jobs, allocations, preemptedBy, List.of());
         }
 
         View(List<Node> nodes, List<Job> jobs, List<Allocation> allocations) {
@@ -56,7 +68,7 @@ final class Scheduler {
 
         static View of(FabricState state) {
             return new View(List.copyOf(state.nodes.values()), List.copyOf(state.jobs.values()), List.copyOf(state.allocations.values()),
-                    state.preemptedBy);
+                    state.preemptedBy, List.copyOf(state.volumes.values()));
         }
     }
 
@@ -79,24 +91,19 @@ final class Scheduler {
 
     /**
      * Why {@code job} could never run all its replicas on {@code nodes}, even were they empty: no
-     * node that is ready, carries its constraint labels and is large enough for a replica, or
-     * too few such nodes for all of them. Empty if the job could run somewhere.
+     * node that is ready, carries its constraint labels and is large enough for a replica (its
+     * volumes included), or too few such nodes for all of them. Empty if the job could run somewhere.
      */
-    /**
-     * Nodes do not report a volume capacity to the controller yet, so none has room for a job's
-     * volumes: such a job stays pending with this reason rather than run without its disks.
-     */
-    static final String NO_VOLUME_ROOM = "without room for job volumes (nodes do not report volume capacity yet)";
-
     static Optional<String> neverFits(JobSpec job, Collection<Node> nodes) {
         if (nodes.isEmpty()) return Optional.of("no node has joined");
         Resources replica = job.resources();
+        long volumeBytes = volumeBytes(job);
         SortedMap<String, Long> unfit = new TreeMap<>();
         long room = 0;
         for (Node node : nodes) {
             String why = null;
             if (node.status() != Node.Status.READY) why = node.status().name().toLowerCase(Locale.ROOT);
-            if (why == null && !job.volumes().isEmpty()) why = NO_VOLUME_ROOM;
+            if (why == null && node.volumes().forJobs() < volumeBytes) why = "without " + new ByteSize(volumeBytes) + " of volume capacity";
             for (Map.Entry<String, String> c : job.constraints().entrySet()) {
                 if (why == null && !c.getValue().equals(node.labels().get(c.getKey()))) why = "without label " + c.getKey() + "=" + c.getValue();
             }
@@ -106,6 +113,7 @@ final class Scheduler {
                 continue;
             }
             long fit = Math.min(node.capacity().vcpus() / Math.max(1, replica.vcpus()), node.capacity().memory().bytes() / Math.max(1, replica.memory().bytes()));
+            if (volumeBytes > 0) fit = Math.min(fit, node.volumes().forJobs() / volumeBytes);
             // A job that avoids itself runs one replica a node at most.
             room += job.antiAffinity().contains(job.name()) ? Math.min(1, fit) : fit;
         }
@@ -114,6 +122,11 @@ final class Scheduler {
                 .collect(Collectors.joining(", "));
         return Optional.of(room == 0 ? counts : "the nodes have room for " + room + " of " + job.replicas() + " replicas at most"
                 + (counts.isEmpty() ? "" : " (" + counts + ")"));
+    }
+
+    /** What a replica's volumes take together. */
+    private static long volumeBytes(JobSpec job) {
+        return job.volumes().stream().mapToLong(v -> v.size().bytes()).sum();
     }
 
     /** One planning pass: the occupancy it builds up as it places. */
@@ -127,6 +140,10 @@ final class Scheduler {
         /** Jobs some other job's anti-affinity names: only their placements need the reverse check. */
         private final Set<String> avoided = new HashSet<>();
         private final HashMap<String, Resources> free = new HashMap<>();
+        /** Per node, the volume bytes left for job volumes not bound yet, as the plan binds them. */
+        private final HashMap<String, Long> volumeFree = new HashMap<>();
+        /** Per replica id, the node its bound volumes are on and their names. */
+        private final HashMap<String, Bound> bound = new HashMap<>();
         /** Per job, how many of its replicas each node holds as the plan stands: what spreading counts. */
         private final HashMap<String, HashMap<String, Integer>> replicasOnNodes = new HashMap<>();
         /** The feasible nodes ranked for the job whose replicas are being placed; null once anything else changed the occupancy. */
@@ -147,7 +164,13 @@ final class Scheduler {
             nodes.forEach((name, node) -> {
                 byNode.put(name, new TreeMap<>());
                 free.put(name, node.capacity());
+                volumeFree.put(name, node.volumes().forJobs());
             });
+            for (JobVolume v : view.volumes()) {
+                // A volume on a node that is no longer listed counts nowhere; its replica stays bound to that node.
+                volumeFree.computeIfPresent(v.node(), (node, left) -> left - v.size().bytes());
+                bound.computeIfAbsent(v.replicaId(), id -> new Bound(v.node(), new HashSet<>())).names().add(v.name());
+            }
             TreeMap<String, Allocation> sorted = new TreeMap<>();
             view.allocations().forEach(a -> sorted.put(a.id(), a));
             for (Allocation a : sorted.values()) {
@@ -185,14 +208,41 @@ final class Scheduler {
             return new Command.Plan(placements, stops, preemptions, pending);
         }
 
-        /** The feasible node of lowest rank, then lowest name. */
+        /** The feasible node of lowest rank, then lowest name; for a replica whose volumes are bound, their node if it is feasible. */
         private Optional<String> bestNode(Wanted w) {
+            Bound home = bound.get(w.id());
+            if (home != null) {
+                Node node = nodes.get(home.node());
+                boolean fits = node != null && free.get(node.name()).fits(w.job.resources()) && refusal(w.job, node).isEmpty()
+                        && volumeRefusal(w, node).isEmpty();
+                return fits ? Optional.of(node.name()) : Optional.empty();
+            }
             if (ranking == null || !ranking.job.name().equals(w.job.name())) ranking = new Ranking(w.job);
             return ranking.best();
         }
 
+        /** Whether {@code node} can take a replica of {@code job} whose volumes are not bound yet. */
         private boolean feasible(JobSpec job, Node node) {
-            return free.get(node.name()).fits(job.resources()) && refusal(job, node).isEmpty();
+            return free.get(node.name()).fits(job.resources()) && volumeFree.get(node.name()) >= volumeBytes(job) && refusal(job, node).isEmpty();
+        }
+
+        /** The node a replica's volumes are bound to, and which of them are. */
+        private record Bound(String node, Set<String> names) {
+        }
+
+        /** What the replica's volumes not bound yet take. */
+        private long unboundBytes(Wanted w) {
+            Bound home = bound.get(w.id());
+            return w.job.volumes().stream().filter(v -> home == null || !home.names().contains(v.name())).mapToLong(v -> v.size().bytes()).sum();
+        }
+
+        /** Why {@code node} cannot hold the replica's volumes: another node holds them, or it has too little volume room left. */
+        private Optional<String> volumeRefusal(Wanted w, Node node) {
+            Bound home = bound.get(w.id());
+            if (home != null && !home.node().equals(node.name())) return Optional.of("not node " + home.node() + ", which holds its volumes");
+            long need = unboundBytes(w);
+            if (need > volumeFree.get(node.name())) return Optional.of("without " + new ByteSize(need) + " of volume space free");
+            return Optional.empty();
         }
 
         /** A node's rank within its spread group as it was computed; {@code version} tells a stale entry from the node's current one. */
@@ -287,7 +337,6 @@ final class Scheduler {
         /** Why {@code node} can never take {@code job}'s replicas as things stand, resources aside. */
         private Optional<String> refusal(JobSpec job, Node node) {
             if (node.status() != Node.Status.READY) return Optional.of(node.status().name().toLowerCase(Locale.ROOT));
-            if (!job.volumes().isEmpty()) return Optional.of(NO_VOLUME_ROOM);
             for (Map.Entry<String, String> c : job.constraints().entrySet()) {
                 if (!c.getValue().equals(node.labels().get(c.getKey()))) return Optional.of("without label " + c.getKey() + "=" + c.getValue());
             }
@@ -315,7 +364,7 @@ final class Scheduler {
             List<Allocation> bestVictims = null;
             String bestNode = null;
             for (Node node : nodes.values()) {
-                if (refusal(w.job, node).isPresent()) continue;
+                if (refusal(w.job, node).isPresent() || volumeRefusal(w, node).isPresent()) continue;
                 List<Allocation> candidates = byNode.get(node.name()).values().stream().filter(a -> a.priority() < w.job.priority())
                         .sorted(Comparator.comparingInt(Allocation::priority).thenComparing(Allocation::id)).toList();
                 Resources room = free.get(node.name());
@@ -355,6 +404,13 @@ final class Scheduler {
             Allocation a = new Allocation(w.job.name(), w.replica, node, w.job.resources(), w.job.priority());
             take(a);
             placements.add(a);
+            long volumeBytes = unboundBytes(w);
+            if (volumeBytes > 0) {
+                // Applying the plan binds them here: a later replica of this plan must not count the same bytes free.
+                volumeFree.merge(node, -volumeBytes, Long::sum);
+                Bound home = bound.computeIfAbsent(w.id(), id -> new Bound(node, new HashSet<>()));
+                w.job.volumes().forEach(v -> home.names().add(v.name()));
+            }
             if (ranking != null && ranking.job.name().equals(w.job.name())) {
                 ranking.placed(node);
             } else {
@@ -377,8 +433,19 @@ final class Scheduler {
 
         private String whyNotHere(Wanted w) {
             if (nodes.isEmpty()) return "no node has joined";
+            Bound home = bound.get(w.id());
+            if (home != null) {
+                Node node = nodes.get(home.node());
+                if (node == null) return "its volumes are on node " + home.node() + ", which is gone";
+                if (node.status() != Node.Status.READY) return "its volumes are on node " + home.node() + ", which is " + node.status().name().toLowerCase(Locale.ROOT);
+            }
+            long need = unboundBytes(w);
+            if (home == null && need > 0) {
+                long most = nodes.values().stream().filter(n -> refusal(w.job, n).isEmpty()).mapToLong(n -> volumeFree.get(n.name())).max().orElse(-1);
+                if (most >= 0 && most < need) return "needs " + new ByteSize(need) + " of volume space, the most free on a node is " + new ByteSize(Math.max(0, most));
+            }
             SortedMap<String, Long> counts = nodes.values().stream().collect(Collectors.groupingBy(
-                    n -> refusal(w.job, n).orElse("without " + w.job.resources().vcpus() + " vCPUs and " + w.job.resources().memory() + " free"
+                    n -> refusal(w.job, n).or(() -> volumeRefusal(w, n)).orElse("without " + w.job.resources().vcpus() + " vCPUs and " + w.job.resources().memory() + " free"
                             + (w.job.preempt() ? " even after preempting lower priorities" : "")),
                     TreeMap::new, Collectors.counting()));
             return counts.entrySet().stream().map(e -> e.getValue() + (e.getValue() == 1 ? " node " : " nodes ") + e.getKey())
