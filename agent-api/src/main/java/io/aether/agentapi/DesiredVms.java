@@ -99,7 +99,7 @@ public record DesiredVms(String node, long revision, Map<String, JsonNode> vms, 
         for (Map.Entry<String, List<VolumeAttachment>> e : attach.entrySet()) {
             String at = "attach." + Names.printable(e.getKey());
             if (!vms.containsKey(e.getKey())) throw new IllegalArgumentException(at + ": no such VM in vms");
-            if (e.getValue() == null || e.getValue().size() > CreateVm.MAX_VOLUMES || e.getValue().contains(null)) {
+            if (e.getValue() == null || e.getValue().size() > CreateVm.MAX_VOLUMES || e.getValue().stream().anyMatch(Objects::isNull)) {
                 throw new IllegalArgumentException(at + ": expected at most " + CreateVm.MAX_VOLUMES + " volumes");
             }
             for (VolumeAttachment v : e.getValue()) {
