@@ -72,7 +72,7 @@ class JobSpecJsonTest {
 
     @Test
     void theExamplesPassTheSchemaAndTheParser() throws IOException {
-        for (String example : List.of("hello-vm.json", "model.json")) {
+        for (String example : List.of("hello-vm.json", "model.json", "hello-stub.json", "hello-volume.json")) {
             String json = Files.readString(EXAMPLES.resolve(example));
             assertEquals(Set.of(), schemaProblems(json), example);
             JobSpec spec = JobSpecJson.read(json);
