@@ -197,7 +197,12 @@ final class Reconciler {
                 reports.add(new Report(c.id(), "failed", problem));
                 continue;
             }
-            vms.create(c.id(), c.spec(), Map.of(ALLOCATION, c.id(), SPEC, c.fingerprint()), desired.restartOf(c.id()), c.volumes());
+            try {
+                vms.create(c.id(), c.spec(), Map.of(ALLOCATION, c.id(), SPEC, c.fingerprint()), desired.restartOf(c.id()), c.volumes());
+            } catch (IOException e) {
+                // One VM the agent refuses (a kernel this host cannot boot, no room) must not keep the others and every report from the controllers.
+                reports.add(new Report(c.id(), "failed", Optional.of(String.valueOf(e.getMessage()))));
+            }
         }
         for (VmInfo vm : vms.list()) {
             if (desired.vms().containsKey(vm.id()) && vm.id().equals(vm.labels().get(ALLOCATION))) {

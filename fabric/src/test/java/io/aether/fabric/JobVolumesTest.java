@@ -36,10 +36,11 @@ class JobVolumesTest {
     }
 
     private static JobSpec job(String name, int replicas, long... volumeGiB) {
-        JobSpec stub = Fabrics.stubJob(name);
+        // A kernel VM: stub guests have no disks.
+        JobSpec.Workload kernel = new JobSpec.Workload.Vm(io.aether.vmspec.VmSpec.linux(java.nio.file.Path.of("/vm/vmlinuz")));
         List<JobSpec.Volume> volumes = new java.util.ArrayList<>();
         for (int i = 0; i < volumeGiB.length; i++) volumes.add(new JobSpec.Volume("v" + i, new ByteSize(volumeGiB[i] * GIB), false));
-        return new JobSpec(name, stub.workload(), new Resources(1, ByteSize.ofMiB(64)), replicas, new TreeMap<>(), List.of(), List.of(),
+        return new JobSpec(name, kernel, new Resources(1, ByteSize.ofMiB(256)), replicas, new TreeMap<>(), List.of(), List.of(),
                 JobSpec.Placement.SPREAD, Optional.empty(), 0, false, JobSpec.Restart.ON_FAILURE, JobSpec.Rollout.DEFAULT, volumes);
     }
 
@@ -140,7 +141,7 @@ class JobVolumesTest {
         assertEquals(Map.of("busy.0", "b"), nodesOf(plan), "the replica without volumes moves");
         assertEquals("1 of 1 replicas have no node: its volumes are on node a, which is draining", plan.pending().get("db"));
         // A plan made elsewhere that puts it on b is refused whole.
-        Command.Plan moved = new Command.Plan(List.of(new Allocation("db", 0, "b", new Resources(1, ByteSize.ofMiB(64)), 0)), List.of(), List.of(),
+        Command.Plan moved = new Command.Plan(List.of(new Allocation("db", 0, "b", new Resources(1, ByteSize.ofMiB(256)), 0)), List.of(), List.of(),
                 new TreeMap<>());
         assertEquals(new Outcome.Refused("plan no longer holds: the volumes of db.0 are on node a"), state.apply(new Command.ApplyPlan(moved, T)));
     }
