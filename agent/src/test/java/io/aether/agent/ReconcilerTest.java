@@ -41,6 +41,8 @@ class ReconcilerTest {
         final Map<String, VolumeInfo> volumes = new TreeMap<>();
         final List<String> calls = new ArrayList<>();
         long volumeCapacity = 1L << 30;
+        /** VMs the agent refuses to make, as a PVM host refuses a kernel VM. */
+        final java.util.Set<String> refused = new java.util.HashSet<>();
 
         @Override
         public List<VmInfo> list() {
@@ -52,6 +54,7 @@ class ReconcilerTest {
             calls.add("create " + id + attach.stream().map(v -> " +" + v.name()).collect(java.util.stream.Collectors.joining()));
             for (VolumeAttachment v : attach) if (!volumes.containsKey(v.name())) throw new IOException("400 no volume named " + v.name());
             if (vms.containsKey(id)) throw new IOException("409 conflict: " + id + " exists");
+            if (refused.contains(id)) throw new IOException("409 conflict: cannot start " + id + ": the monitor failed");
             vms.put(id, new VmInfo(id, "running", null, 1L, labels, restart.id(), 0, null, MAPPER.readTree(VmSpecJson.write(spec)), null, null));
         }
 
@@ -277,5 +280,17 @@ class ReconcilerTest {
         r.offer(new DesiredVms("n1", 5, Map.of(), Map.of()));
         assertEquals(List.of("delete volume old.0.data"), vms.calls);
         assertEquals(List.of("mine"), List.copyOf(vms.volumes.keySet()));
+    }
+
+    /** A VM the agent refuses is that allocation's failure: the others are made and every one is reported. */
+    @Test
+    void aVmTheAgentRefusesIsReportedFailedAndTheOthersGoOn() throws Exception {
+        FakeVms vms = new FakeVms();
+        vms.refused.add("web.0");
+        Reconciler r = Reconciler.open(vms, NO_MODELS, dir, "n1");
+        List<Reconciler.Report> reports = r.offer(desired(3, "web.0", "web.1"));
+        assertEquals(List.of("create web.0", "create web.1"), vms.calls);
+        assertEquals(List.of(new Reconciler.Report("web.0", "failed", java.util.Optional.of("409 conflict: cannot start web.0: the monitor failed")),
+                new Reconciler.Report("web.1", "running", java.util.Optional.empty())), reports);
     }
 }
