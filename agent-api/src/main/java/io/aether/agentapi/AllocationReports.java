@@ -9,8 +9,24 @@ import java.util.Objects;
  * nothing and a lost one is made good by the next.
  *
  * @param revision the desired state's revision the node had reconciled to
+ * @param volumes the room of the node's volume store (absent from agents that do not report it)
  */
-public record AllocationReports(long revision, List<Report> reports) {
+public record AllocationReports(long revision, List<Report> reports, VolumeSpace volumes) {
+
+    /**
+     * The node's volume store, counted by size.
+     *
+     * @param capacityBytes its quota ({@code --volume-capacity})
+     * @param freeBytes what no volume holds
+     * @param jobBytes what the fabric's job volumes hold
+     */
+    public record VolumeSpace(long capacityBytes, long freeBytes, long jobBytes) {
+        public VolumeSpace {
+            if (capacityBytes < 0) throw new IllegalArgumentException("volumes.capacityBytes: " + capacityBytes + " is negative");
+            if (freeBytes < 0 || freeBytes > capacityBytes) throw new IllegalArgumentException("volumes.freeBytes: " + freeBytes + " is not between 0 and capacityBytes");
+            if (jobBytes < 0) throw new IllegalArgumentException("volumes.jobBytes: " + jobBytes + " is negative");
+        }
+    }
 
     /** Reports of this many VMs with the longest reasons still fit one replicated command (512 KiB). */
     public static final int MAX_REPORTS = 2048;
@@ -50,5 +66,10 @@ public record AllocationReports(long revision, List<Report> reports) {
         if (reports == null || reports.stream().anyMatch(Objects::isNull)) throw new IllegalArgumentException("reports: expected an array of reports");
         reports = List.copyOf(reports);
         if (reports.size() > MAX_REPORTS) throw new IllegalArgumentException("reports: " + reports.size() + " (at most " + MAX_REPORTS + ")");
+    }
+
+    /** A report without the volume store's room. */
+    public AllocationReports(long revision, List<Report> reports) {
+        this(revision, reports, null);
     }
 }

@@ -1,6 +1,7 @@
 package io.aether.agentapi;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
@@ -17,8 +18,27 @@ import java.util.TreeMap;
  * @param restart VM or model allocation id to its job's restart policy ({@link RestartPolicy#id()});
  *     one not named here is restarted on failure
  * @param models model allocation id ({@code job.replica}) to the repository and ref it serves
+ * @param volumes every job volume the node is to hold, by its name on the node, its stopped jobs'
+ *     included: the node makes those missing and deletes the job volumes it holds that are not listed
+ * @param attach VM allocation id to the volumes (named in {@code volumes}) it attaches, in order,
+ *     as disks after its spec's own
  */
-public record DesiredVms(String node, long revision, Map<String, JsonNode> vms, Map<String, String> restart, Map<String, Model> models) {
+public record DesiredVms(String node, long revision, Map<String, JsonNode> vms, Map<String, String> restart, Map<String, Model> models,
+                         Map<String, Volume> volumes, Map<String, List<VolumeAttachment>> attach) {
+
+    /**
+     * A job volume: a sparse image of {@code sizeBytes} (a whole number of MiB).
+     *
+     * @param id the fabric's id of it, {@code job.replica.name}: kept in its labels
+     */
+    public record Volume(long sizeBytes, String id) {
+        public Volume {
+            if (sizeBytes < CreateVolume.MIB || sizeBytes % CreateVolume.MIB != 0) {
+                throw new IllegalArgumentException("sizeBytes: " + sizeBytes + " is not a whole number of MiB of at least 1 MiB");
+            }
+            if (id == null || !id.matches("[a-z0-9][a-z0-9._-]{0,127}")) throw new IllegalArgumentException("id: not a job volume id (job.replica.name)");
+        }
+    }
 
     /**
      * A model to serve: the signed repository at {@code repository} ({@code https://HOST:PORT} of
@@ -63,11 +83,46 @@ public record DesiredVms(String node, long revision, Map<String, JsonNode> vms, 
             RestartPolicy.parse(e.getValue());
         }
         restart = java.util.Collections.unmodifiableSortedMap(new TreeMap<>(restart));
+        volumes = volumes == null ? Map.of() : volumes;
+        if (volumes.size() > MAX_VMS * CreateVm.MAX_VOLUMES) throw new IllegalArgumentException("volumes: " + volumes.size() + " (too many)");
+        for (Map.Entry<String, Volume> e : volumes.entrySet()) {
+            try {
+                Names.requireVolumeName(e.getKey());
+            } catch (IllegalArgumentException bad) {
+                throw new IllegalArgumentException("volumes." + bad.getMessage());
+            }
+            if (e.getValue() == null) throw new IllegalArgumentException("volumes." + e.getKey() + ": expected an object");
+        }
+        volumes = java.util.Collections.unmodifiableSortedMap(new TreeMap<>(volumes));
+        attach = attach == null ? Map.of() : attach;
+        TreeMap<String, List<VolumeAttachment>> attached = new TreeMap<>();
+        for (Map.Entry<String, List<VolumeAttachment>> e : attach.entrySet()) {
+            String at = "attach." + Names.printable(e.getKey());
+            if (!vms.containsKey(e.getKey())) throw new IllegalArgumentException(at + ": no such VM in vms");
+            if (e.getValue() == null || e.getValue().size() > CreateVm.MAX_VOLUMES || e.getValue().stream().anyMatch(Objects::isNull)) {
+                throw new IllegalArgumentException(at + ": expected at most " + CreateVm.MAX_VOLUMES + " volumes");
+            }
+            for (VolumeAttachment v : e.getValue()) {
+                if (!volumes.containsKey(v.name())) throw new IllegalArgumentException(at + ": volume " + v.name() + " is not in volumes");
+            }
+            attached.put(e.getKey(), List.copyOf(e.getValue()));
+        }
+        attach = java.util.Collections.unmodifiableSortedMap(attached);
+    }
+
+    /** A state of VMs and models, without volumes. */
+    public DesiredVms(String node, long revision, Map<String, JsonNode> vms, Map<String, String> restart, Map<String, Model> models) {
+        this(node, revision, vms, restart, models, Map.of(), Map.of());
     }
 
     /** A state of VMs only. */
     public DesiredVms(String node, long revision, Map<String, JsonNode> vms, Map<String, String> restart) {
         this(node, revision, vms, restart, Map.of());
+    }
+
+    /** The volumes the VM {@code id} attaches, in order. */
+    public List<VolumeAttachment> attachmentsOf(String id) {
+        return attach.getOrDefault(id, List.of());
     }
 
     /** How the VM {@code id} is restarted when it ends. */

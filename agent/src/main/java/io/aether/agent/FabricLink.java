@@ -36,7 +36,7 @@ import java.util.logging.Logger;
  * and its ML-DSA-65 identity (made on first use and kept in the link's directory); then it pulls:
  * every {@link Options#every} it asks for its desired state ({@code GET /v1/nodes/NAME/desired}),
  * hands it to the {@link Reconciler} and reports the allocations' VMs and model servers back when
- * they changed. Model allocations are served by a {@link ModelRunner} in the link's {@code models/}
+ * they changed, with the room of the node's volume store. Model allocations are served by a {@link ModelRunner} in the link's {@code models/}
  * directory; their commits must be signed by a key in the trust store of the node's user ({@code
  * aether model trust}: {@code $AETHER_HOME/trust}, else {@code ~/.config/aether/trust}).
  *
@@ -293,7 +293,7 @@ public final class FabricLink implements AutoCloseable {
         List<Reconciler.Report> reports = reconciler.offer(desired);
         AllocationReports next = new AllocationReports(reconciler.desired().revision(), reports.stream()
                 .map(r -> new AllocationReports.Report(r.allocation(), r.state(), r.reason().orElse(null), r.url().orElse(null), r.commit().orElse(null)))
-                .toList());
+                .toList(), reconciler.volumeSpace());
         if (next.equals(lastSent)) return;
         controller.post("/v1/nodes/" + options.node() + "/reports", next).requireOk();
         lastSent = next;

@@ -9,7 +9,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.aether.agentapi.DesiredVms;
 import io.aether.agentapi.RestartPolicy;
+import io.aether.agentapi.AllocationReports;
 import io.aether.agentapi.VmInfo;
+import io.aether.agentapi.VolumeAttachment;
+import io.aether.agentapi.VolumeInfo;
+import io.aether.agentapi.VolumeList;
 import io.aether.vmspec.VmSpec;
 import io.aether.vmspec.VmSpecJson;
 import java.io.IOException;
@@ -34,7 +38,11 @@ class ReconcilerTest {
     /** The node's VMs in memory, every call written down. */
     static final class FakeVms implements Reconciler.Vms {
         final Map<String, VmInfo> vms = new TreeMap<>();
+        final Map<String, VolumeInfo> volumes = new TreeMap<>();
         final List<String> calls = new ArrayList<>();
+        long volumeCapacity = 1L << 30;
+        /** VMs the agent refuses to make, as a PVM host refuses a kernel VM. */
+        final java.util.Set<String> refused = new java.util.HashSet<>();
 
         @Override
         public List<VmInfo> list() {
@@ -42,9 +50,11 @@ class ReconcilerTest {
         }
 
         @Override
-        public void create(String id, VmSpec spec, Map<String, String> labels, RestartPolicy restart) throws IOException {
-            calls.add("create " + id);
+        public void create(String id, VmSpec spec, Map<String, String> labels, RestartPolicy restart, List<VolumeAttachment> attach) throws IOException {
+            calls.add("create " + id + attach.stream().map(v -> " +" + v.name()).collect(java.util.stream.Collectors.joining()));
+            for (VolumeAttachment v : attach) if (!volumes.containsKey(v.name())) throw new IOException("400 no volume named " + v.name());
             if (vms.containsKey(id)) throw new IOException("409 conflict: " + id + " exists");
+            if (refused.contains(id)) throw new IOException("409 conflict: cannot start " + id + ": the monitor failed");
             vms.put(id, new VmInfo(id, "running", null, 1L, labels, restart.id(), 0, null, MAPPER.readTree(VmSpecJson.write(spec)), null, null));
         }
 
@@ -52,6 +62,24 @@ class ReconcilerTest {
         public void delete(String id) {
             calls.add("delete " + id);
             vms.remove(id);
+        }
+
+        @Override
+        public VolumeList volumes() {
+            return new VolumeList(List.copyOf(volumes.values()), volumeCapacity, volumes.values().stream().mapToLong(VolumeInfo::sizeBytes).sum());
+        }
+
+        @Override
+        public void createVolume(String name, long sizeBytes, Map<String, String> labels) throws IOException {
+            calls.add("create volume " + name);
+            if (volumes().provisionedBytes() + sizeBytes > volumeCapacity) throw new IOException("409 volume " + name + ": no room");
+            volumes.put(name, new VolumeInfo(name, sizeBytes, labels, "2026-12-06T12:00:00Z", List.of()));
+        }
+
+        @Override
+        public void deleteVolume(String name) {
+            calls.add("delete volume " + name);
+            volumes.remove(name);
         }
 
         void put(String id, String state, Map<String, String> labels) {
@@ -189,5 +217,80 @@ class ReconcilerTest {
         assertEquals(state, Reconciler.open(vms, models, dir, "n1").desired(), "the models are kept on disk with the VMs");
         assertThrows(IllegalArgumentException.class, () -> new DesiredVms("n1", 5, Map.of(), Map.of(),
                 Map.of("web.0", new DesiredVms.Model("https://127.0.0.1:7443", ""))), "a model needs a ref");
+    }
+
+    private static DesiredVms withVolumes(long revision, Map<String, DesiredVms.Volume> volumes, Map<String, List<VolumeAttachment>> attach)
+            throws IOException {
+        Map<String, JsonNode> vms = new TreeMap<>();
+        for (String id : attach.keySet()) vms.put(id, json(VmSpec.stub(VmSpec.StubProgram.HELLO)));
+        return new DesiredVms("n1", revision, vms, Map.of(), Map.of(), volumes, attach);
+    }
+
+    private static final long MIB = 1 << 20;
+
+    /** Volumes are made before the VM that attaches them, once; a second pass makes nothing; the room is reported. */
+    @Test
+    void aVmsJobVolumesAreMadeOnceAndAttached() throws Exception {
+        FakeVms vms = new FakeVms();
+        Reconciler r = Reconciler.open(vms, NO_MODELS, dir, "n1");
+        DesiredVms state = withVolumes(2, Map.of("db.0.data", new DesiredVms.Volume(64 * MIB, "db.0.data")),
+                Map.of("db.0", List.of(new VolumeAttachment("db.0.data", false))));
+        r.offer(state);
+        assertEquals(List.of("create volume db.0.data", "create db.0 +db.0.data"), vms.calls);
+        assertEquals(Map.of(Reconciler.JOB_VOLUME, "db.0.data"), vms.volumes.get("db.0.data").labels());
+        assertEquals(new AllocationReports.VolumeSpace(1L << 30, (1L << 30) - 64 * MIB, 64 * MIB), r.volumeSpace());
+        vms.calls.clear();
+        r.reconcile();
+        assertEquals(List.of(), vms.calls, "the volume is there and the VM attaches it: nothing to do");
+        // The same VM without its volume is another VM: made again.
+        r.offer(withVolumes(3, Map.of("db.0.data", new DesiredVms.Volume(64 * MIB, "db.0.data")), Map.of("db.0", List.of())));
+        assertEquals(List.of("delete db.0", "create db.0"), vms.calls);
+    }
+
+    /** A volume of the name that is not this job volume, or of another size, is left as it is and the VM is reported failed, not made. */
+    @Test
+    void aVolumeThatIsNotTheJobsIsNeverTakenOrResized() throws Exception {
+        FakeVms vms = new FakeVms();
+        vms.volumes.put("db.0.data", new VolumeInfo("db.0.data", 32 * MIB, Map.of(Reconciler.JOB_VOLUME, "db.0.data"), "2026-12-06T12:00:00Z", List.of()));
+        vms.volumes.put("db.1.data", new VolumeInfo("db.1.data", 64 * MIB, Map.of(), "2026-12-06T12:00:00Z", List.of()));
+        vms.volumeCapacity = 128 * MIB;
+        Reconciler r = Reconciler.open(vms, NO_MODELS, dir, "n1");
+        Map<String, DesiredVms.Volume> volumes = Map.of("db.0.data", new DesiredVms.Volume(64 * MIB, "db.0.data"),
+                "db.1.data", new DesiredVms.Volume(64 * MIB, "db.1.data"), "db.2.data", new DesiredVms.Volume(64 * MIB, "db.2.data"));
+        List<Reconciler.Report> reports = r.offer(withVolumes(2, volumes, Map.of("db.0", List.of(new VolumeAttachment("db.0.data", false)),
+                "db.1", List.of(new VolumeAttachment("db.1.data", false)), "db.2", List.of(new VolumeAttachment("db.2.data", false)))));
+        assertEquals(List.of("create volume db.2.data"), vms.calls, "no VM is made, no volume changed");
+        assertEquals(List.of(
+                new Reconciler.Report("db.0", "failed", java.util.Optional.of("volume db.0.data: is 33554432 bytes on the node, the job asks for 67108864 (delete it to make it again)")),
+                new Reconciler.Report("db.1", "failed", java.util.Optional.of("volume db.1.data: a volume of this name is on the node and is not job volume db.1.data")),
+                new Reconciler.Report("db.2", "failed", java.util.Optional.of("volume db.2.data: cannot be made: 409 volume db.2.data: no room"))), reports);
+        assertEquals(32 * MIB, vms.volumes.get("db.0.data").sizeBytes());
+        assertFalse(vms.volumes.containsKey("db.2.data"));
+    }
+
+    /** A job volume the state no longer names is deleted (its job was purged); the node's own volumes are not the fabric's to delete. */
+    @Test
+    void jobVolumesNoLongerWantedAreDeletedAndNothingElse() throws Exception {
+        FakeVms vms = new FakeVms();
+        vms.volumes.put("mine", new VolumeInfo("mine", 8 * MIB, Map.of(), "2026-12-06T12:00:00Z", List.of()));
+        vms.volumes.put("old.0.data", new VolumeInfo("old.0.data", 8 * MIB, Map.of(Reconciler.JOB_VOLUME, "old.0.data"), "2026-12-06T12:00:00Z", List.of()));
+        Reconciler r = Reconciler.open(vms, NO_MODELS, dir, "n1");
+        r.reconcile();
+        assertEquals(List.of(), vms.calls, "the empty state of a node that never pulled orders nothing deleted");
+        r.offer(new DesiredVms("n1", 5, Map.of(), Map.of()));
+        assertEquals(List.of("delete volume old.0.data"), vms.calls);
+        assertEquals(List.of("mine"), List.copyOf(vms.volumes.keySet()));
+    }
+
+    /** A VM the agent refuses is that allocation's failure: the others are made and every one is reported. */
+    @Test
+    void aVmTheAgentRefusesIsReportedFailedAndTheOthersGoOn() throws Exception {
+        FakeVms vms = new FakeVms();
+        vms.refused.add("web.0");
+        Reconciler r = Reconciler.open(vms, NO_MODELS, dir, "n1");
+        List<Reconciler.Report> reports = r.offer(desired(3, "web.0", "web.1"));
+        assertEquals(List.of("create web.0", "create web.1"), vms.calls);
+        assertEquals(List.of(new Reconciler.Report("web.0", "failed", java.util.Optional.of("409 conflict: cannot start web.0: the monitor failed")),
+                new Reconciler.Report("web.1", "running", java.util.Optional.empty())), reports);
     }
 }

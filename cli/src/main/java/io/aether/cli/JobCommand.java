@@ -57,6 +57,11 @@ final class JobCommand {
         boolean json;
 
         ApiClient client() throws IOException {
+            return connect(address, identity);
+        }
+
+        /** The controller at {@code address} (its socket, or HOST:PORT reached with the client identity in {@code identity}, null for the default). */
+        static ApiClient connect(String address, Path identity) throws IOException {
             if (ClientIdentity.isHostPort(address)) {
                 return ClientIdentity.connect(address, identity != null ? identity : ClientIdentity.defaultDir(), Duration.ofSeconds(60));
             }
@@ -239,13 +244,19 @@ final class JobCommand {
         }
     }
 
-    @Command(name = "stop", mixinStandardHelpOptions = true, description = "Stop a job: its replicas are stopped on their nodes and the job is forgotten.")
+    @Command(name = "stop", mixinStandardHelpOptions = true, description = {"Stop a job: its replicas are stopped on their nodes and the job is forgotten.",
+        "Its volumes stay on their nodes (their room still counted) until --purge-volumes or 'aether volume rm ID --controller ...';",
+        "a job submitted again under the same name gets them back."})
     static final class Stop extends OneJob {
+        @Option(names = "--purge-volumes", description = "Delete the job's volumes and their data too, freeing their room on the nodes.")
+        boolean purgeVolumes;
+
         @Override
         public Integer call() {
             return attempt("job stop", () -> {
-                controller.client().send("DELETE", "/v1/jobs/" + name, null).requireOk();
-                System.out.println("Job " + name + " stopped; its nodes remove its VMs and stop its model servers.");
+                controller.client().send("DELETE", "/v1/jobs/" + name + (purgeVolumes ? "?purgeVolumes=true" : ""), null).requireOk();
+                System.out.println("Job " + name + " stopped; its nodes remove its VMs and stop its model servers"
+                        + (purgeVolumes ? " and delete its volumes." : "; its volumes stay on their nodes."));
             });
         }
     }

@@ -28,7 +28,7 @@ final class NodeClientCommands {
 
     @Command(name = "ls", mixinStandardHelpOptions = true,
             description = {"List the fabric's nodes: state (ready, draining, revoked), key id (SHA-256 of its ML-DSA-65 key, first 12"
-                    + " digits), capacity, what its replicas use, and how long ago it last pulled or reported through this controller;"
+                    + " digits), capacity, what its replicas use, the free and total room of its volume store, and how long ago it last pulled or reported through this controller;"
                     + " then, as pending, the nodes the controller heard on the local network (multicast beacons) that have not joined."
                     + " --json prints {\"nodes\": [...], \"pending\": [...]}."})
     static final class Ls implements Callable<Integer> {
@@ -49,17 +49,23 @@ final class NodeClientCommands {
                 }
                 Instant now = Instant.now();
                 List<List<String>> rows = new ArrayList<>();
-                rows.add(List.of("NAME", "KEY", "STATE", "CAPACITY", "USED", "ALLOCATIONS", "LAST CONTACT"));
+                rows.add(List.of("NAME", "KEY", "STATE", "CAPACITY", "USED", "VOLUMES FREE", "ALLOCATIONS", "LAST CONTACT"));
                 nodes.path("nodes").forEach(n -> rows.add(List.of(n.path("name").asText(), shortKey(n.path("keyId").asText("")),
                         n.path("status").asText().toLowerCase(Locale.ROOT),
                         resources(n.path("vcpus").asInt(), n.path("memory").asLong()),
                         resources(n.path("used").path("vcpus").asInt(), n.path("used").path("memory").asLong()),
-                        n.path("allocations").asText("0"), age(n.path("lastContact").asText(""), now))));
+                        volumes(n.path("volumes")), n.path("allocations").asText("0"), age(n.path("lastContact").asText(""), now))));
                 pending.path("pending").forEach(p -> rows.add(List.of(p.path("name").asText(), shortKey(p.path("keyId").asText("")), "pending",
-                        "-", "-", "-", age(p.path("lastSeen").asText(""), now) + ", heard from " + p.path("address").asText())));
+                        "-", "-", "-", "-", age(p.path("lastSeen").asText(""), now) + ", heard from " + p.path("address").asText())));
                 System.out.print(VmClientCommands.table(rows));
             });
         }
+    }
+
+    /** {@code 3G of 4G}: the node's volume store as it last reported it; {@code -} before it did. */
+    static String volumes(JsonNode space) {
+        if (space.isMissingNode()) return "-";
+        return new ByteSize(space.path("freeBytes").asLong()) + " of " + new ByteSize(space.path("capacityBytes").asLong());
     }
 
     /** What the commands about one node have: the controller and the node's name. */

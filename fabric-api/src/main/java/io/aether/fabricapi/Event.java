@@ -33,7 +33,9 @@ public record Event(long sequence, Instant at, Kind kind, String subject, String
         /** A client identity was issued with its role (read, operate, admin). */
         CLIENT_ADDED,
         /** A client identity's certificate is refused from now on. */
-        CLIENT_REVOKED
+        CLIENT_REVOKED,
+        /** A stopped job's volumes were deleted: their nodes delete the images and have the room again. */
+        VOLUMES_DELETED
     }
 
     public Event {

@@ -224,7 +224,7 @@ public record JobSpec(String name, Workload workload, Resources resources, int r
 
     private static void requireVolumes(List<Volume> volumes, Workload workload) {
         if (volumes.isEmpty()) return;
-        if (!(workload instanceof Workload.Vm)) throw new FieldException("volumes", "volumes are for microVM workloads only");
+        if (!(workload instanceof Workload.Vm(VmSpec vm))) throw new FieldException("volumes", "volumes are for microVM workloads only");
         if (volumes.size() > MAX_VOLUMES) throw new FieldException("volumes", volumes.size() + " volumes are more than " + MAX_VOLUMES);
         for (int i = 0; i < volumes.size(); i++) {
             Volume v = volumes.get(i);
@@ -240,6 +240,8 @@ public record JobSpec(String name, Workload workload, Resources resources, int r
                 throw new FieldException(at + ".size", v.size() + " is not a whole number of MiB from 1M to " + MAX_VOLUME_SIZE);
             }
         }
+        // Refused here, not when a node makes the VM: such a replica could never start anywhere.
+        if (vm.boot() instanceof VmSpec.Boot.Stub) throw new FieldException("volumes", "the stub guest has no disks; volumes need a kernel VM");
     }
 
     private static void requireNames(String field, List<String> names) {

@@ -72,7 +72,7 @@ class JobSpecJsonTest {
 
     @Test
     void theExamplesPassTheSchemaAndTheParser() throws IOException {
-        for (String example : List.of("hello-vm.json", "model.json")) {
+        for (String example : List.of("hello-vm.json", "model.json", "hello-stub.json", "hello-volume.json")) {
             String json = Files.readString(EXAMPLES.resolve(example));
             assertEquals(Set.of(), schemaProblems(json), example);
             JobSpec spec = JobSpecJson.read(json);
@@ -144,7 +144,7 @@ class JobSpecJsonTest {
 
     @Test
     void volumesAreWrittenInTheirOrderAndReadBackAndAJobWithoutThemWritesNone() {
-        String json = "{\"name\":\"db\",\"workload\":{\"vm\":{\"boot\":{\"stub\":\"hello\"}}},"
+        String json = "{\"name\":\"db\",\"workload\":{\"vm\":{\"boot\":{\"kernel\":\"/k\"}}},"
                 + "\"volumes\":[{\"name\":\"data\",\"size\":\"64M\"},{\"name\":\"seed\",\"size\":2097152,\"readOnly\":true}]}";
         JobSpec spec = JobSpecJson.read(json);
         assertEquals(List.of(new JobSpec.Volume("data", ByteSize.ofMiB(64), false), new JobSpec.Volume("seed", ByteSize.ofMiB(2), true)), spec.volumes());
@@ -170,6 +170,8 @@ class JobSpecJsonTest {
                 refusal("{\"name\":\"a\",\"workload\":{\"vm\":{\"boot\":{\"stub\":\"hello\"}},\"model\":{\"repository\":\"https://h/r\",\"ref\":\"m\"}}}").getMessage());
         assertEquals("workload.vm.memory: 1M is too small (at least 16M)",
                 refusal("{\"name\":\"a\",\"workload\":{\"vm\":{\"boot\":{\"stub\":\"hello\"},\"memory\":\"1M\"}}}").getMessage());
+        assertEquals("volumes: the stub guest has no disks; volumes need a kernel VM",
+                refusal("{\"name\":\"a\",\"workload\":{\"vm\":{\"boot\":{\"stub\":\"hello\"}}},\"volumes\":[{\"name\":\"data\",\"size\":\"4M\"}]}").getMessage());
         assertEquals("volumes[0].size: 3 is not a whole number of MiB from 1M to 1024G",
                 refusal("{\"name\":\"a\"," + vm + ",\"volumes\":[{\"name\":\"data\",\"size\":\"3\"}]}").getMessage());
         assertEquals("volumes[0].size", refusal("{\"name\":\"a\"," + vm + ",\"volumes\":[{\"name\":\"data\",\"size\":\"2048G\"}]}").field());

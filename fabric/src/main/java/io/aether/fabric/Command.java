@@ -7,6 +7,7 @@ import java.time.Instant;
 import java.util.Collections;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.SortedMap;
 import java.util.TreeMap;
 
@@ -53,21 +54,23 @@ sealed interface Command {
      * allocation's id to where it serves which commit. Only allocations placed on that node count,
      * and only if the node had reconciled to a desired state ({@code revision}) that holds them as
      * they are now placed; the rest of a report is stale (about a VM that an update has since
-     * replaced, say) and ignored.
+     * replaced, say) and ignored. {@code volumes}, the room of the node's volume store, replaces
+     * the one kept whatever the revision (absent from nodes that do not report it).
      */
     record ReportAllocations(String node, long revision, SortedMap<String, String> states, SortedMap<String, FabricState.Serving> serving,
-                             Instant at) implements Command {
+                             Optional<Node.VolumeSpace> volumes, Instant at) implements Command {
         public ReportAllocations {
             Objects.requireNonNull(node, "node");
             if (revision < 0) throw new IllegalArgumentException("revision: " + revision + " is negative");
             states = Collections.unmodifiableSortedMap(new TreeMap<>(states));
             serving = Collections.unmodifiableSortedMap(new TreeMap<>(serving));
+            Objects.requireNonNull(volumes, "volumes");
             Objects.requireNonNull(at, "at");
         }
 
         /** A report of VMs only. */
         ReportAllocations(String node, long revision, SortedMap<String, String> states, Instant at) {
-            this(node, revision, states, new TreeMap<>(), at);
+            this(node, revision, states, new TreeMap<>(), Optional.empty(), at);
         }
     }
 
@@ -156,6 +159,19 @@ sealed interface Command {
     record StopJob(String job, Instant at) implements Command {
         public StopJob {
             Objects.requireNonNull(job, "job");
+            Objects.requireNonNull(at, "at");
+        }
+    }
+
+    /**
+     * Deletes the volumes of a job that is not running (stopped, or never submitted again): all of
+     * them, or the one whose id ({@code job.replica.name}) is {@code volume}. Their nodes delete
+     * the images and count the room free again.
+     */
+    record DeleteVolumes(String job, Optional<String> volume, Instant at) implements Command {
+        public DeleteVolumes {
+            Objects.requireNonNull(job, "job");
+            Objects.requireNonNull(volume, "volume");
             Objects.requireNonNull(at, "at");
         }
     }

@@ -50,7 +50,9 @@ import java.util.logging.Logger;
  * GET    /v1/jobs               {"jobs": [...]}: each with its spec, version and pending reason
  * GET    /v1/jobs/{name}        {"job": ..., "allocations": [...]}; 404 for an unknown job
  * POST   /v1/jobs[?strict=true] a job spec (JSON); 201 {"job": NAME, "version": N}; 400 naming the field; 409 with strict if it can never fit
- * DELETE /v1/jobs/{name}        204; 404 for an unknown job
+ * DELETE /v1/jobs/{name}[?purgeVolumes=true]  204: stopped (its volumes kept on their nodes unless purged); 404 for an unknown job
+ * GET    /v1/volumes           {"volumes": [...]}: each job volume with its job, replica, name, size, node and state
+ * DELETE /v1/volumes/{id}      204: a stopped job's volume deleted ({@code job.replica.name}); 404 for an unknown one, 409 while its job runs
  * GET    /v1/allocations        {"allocations": [...]}: each with its node's reported state, a running model's url and commit
  * GET    /v1/events?after=N     {"events": [...]}: at most 1,000 after sequence number N
  * POST   /v1/tokens             {"ttlSeconds": N}; 201 {"token": SECRET, "expires": ISO-8601}: a one-time join token
@@ -292,6 +294,8 @@ public final class Controller implements AutoCloseable {
                 .get("/v1/jobs/{name}", this::job)
                 .add("POST", "/v1/jobs", this::submit, MAX_SUBMIT_BYTES, Duration.ofSeconds(30))
                 .delete("/v1/jobs/{name}", this::stop)
+                .get("/v1/volumes", req -> read("volumes"))
+                .delete("/v1/volumes/{id}", this::deleteVolume)
                 .get("/v1/events", this::events)
                 .add("POST", "/v1/tokens", this::createToken, 1024, Duration.ofSeconds(30))
                 .add("POST", "/v1/sessions", this::createSession, 1024, Duration.ofSeconds(30))
@@ -413,7 +417,9 @@ public final class Controller implements AutoCloseable {
             states.put(r.allocation(), r.reason() == null || r.reason().isEmpty() ? r.state() : r.state() + ": " + r.reason());
             if (r.url() != null && r.commit() != null) serving.put(r.allocation(), new FabricState.Serving(r.url(), r.commit()));
         }
-        if (fabric.propose(new Command.ReportAllocations(node, reports.revision(), states, serving, clock.instant())) instanceof Outcome.Refused(String reason)) {
+        Optional<Node.VolumeSpace> volumes = Optional.ofNullable(reports.volumes())
+                .map(v -> new Node.VolumeSpace(v.capacityBytes(), v.freeBytes(), v.jobBytes()));
+        if (fabric.propose(new Command.ReportAllocations(node, reports.revision(), states, serving, volumes, clock.instant())) instanceof Outcome.Refused(String reason)) {
             throw new ApiError.NotFound(reason).exception();
         }
         return new Response.Empty(204);
@@ -477,6 +483,24 @@ public final class Controller implements AutoCloseable {
         String name = req.param("name");
         if (fabric.propose(new Command.StopJob(name, clock.instant())) instanceof Outcome.Refused(String reason)) {
             throw new ApiError.NotFound(reason).exception();
+        }
+        if (req.query("purgeVolumes").filter("true"::equals).isPresent()) {
+            // A job without volumes has none to purge: that refusal is not an error here.
+            fabric.propose(new Command.DeleteVolumes(name, Optional.empty(), clock.instant()));
+        }
+        return new Response.Empty(204);
+    }
+
+    /** Deletes one job volume, {@code job.replica.name}, once its job stopped. */
+    private Response deleteVolume(Request req) throws IOException {
+        String id = req.param("id");
+        String job = null;
+        for (JsonNode v : fabric.query(query("volumes")).path("volumes")) {
+            if (v.path("id").asText().equals(id)) job = v.path("job").asText();
+        }
+        if (job == null) throw new ApiError.NotFound("no job volume " + id).exception();
+        if (fabric.propose(new Command.DeleteVolumes(job, Optional.of(id), clock.instant())) instanceof Outcome.Refused(String reason)) {
+            throw new ApiError.Conflict(reason).exception();
         }
         return new Response.Empty(204);
     }

@@ -61,11 +61,16 @@ final class FabricCodec {
                 ObjectNode states = o.putObject("states");
                 c.states().forEach(states::put);
                 if (!c.serving().isEmpty()) o.set("serving", serving(c.serving()));
+                c.volumes().ifPresent(v -> o.set("volumes", volumeSpace(v)));
             }
             case Command.DrainNode c -> o.put("type", "drain-node").put("node", c.node());
             case Command.RevokeNode c -> o.put("type", "revoke-node").put("node", c.node());
             case Command.SubmitJob c -> o.put("type", "submit-job").set("spec", JobSpecJson.tree(c.spec()));
             case Command.StopJob c -> o.put("type", "stop-job").put("job", c.job());
+            case Command.DeleteVolumes c -> {
+                o.put("type", "delete-volumes").put("job", c.job());
+                c.volume().ifPresent(v -> o.put("volume", v));
+            }
             case Command.AdvanceRollout c -> o.put("type", "advance-rollout").put("job", c.job());
             case Command.AddAuthority c -> o.put("type", "add-authority").put("controller", c.controller()).put("certificate", c.certificate());
             case Command.AddClient c -> o.put("type", "add-client").put("name", c.name()).put("role", c.role()).put("keyId", c.keyId());
@@ -97,11 +102,13 @@ final class FabricCodec {
             case "join-node" -> new Command.JoinNode(text(o, "tokenHash"), node(field(o, "node")), text(o, "key"), at);
             // Reports logged before they carried the node's revision count whatever they say.
             case "report-allocations" -> new Command.ReportAllocations(text(o, "node"), o.has("revision") ? number(o, "revision") : Long.MAX_VALUE,
-                    labels(field(o, "states"), "states"), o.has("serving") ? serving(field(o, "serving")) : new TreeMap<>(), at);
+                    labels(field(o, "states"), "states"), o.has("serving") ? serving(field(o, "serving")) : new TreeMap<>(),
+                    o.has("volumes") ? Optional.of(volumeSpace(field(o, "volumes"))) : Optional.empty(), at);
             case "drain-node" -> new Command.DrainNode(text(o, "node"), at);
             case "revoke-node" -> new Command.RevokeNode(text(o, "node"), at);
             case "submit-job" -> new Command.SubmitJob(JobSpecJson.read(field(o, "spec")), at);
             case "stop-job" -> new Command.StopJob(text(o, "job"), at);
+            case "delete-volumes" -> new Command.DeleteVolumes(text(o, "job"), optionalText(o, "volume"), at);
             case "advance-rollout" -> new Command.AdvanceRollout(text(o, "job"), at);
             case "add-authority" -> new Command.AddAuthority(text(o, "controller"), text(o, "certificate"), at);
             case "add-client" -> new Command.AddClient(text(o, "name"), text(o, "role"), text(o, "keyId"), at);
@@ -143,6 +150,11 @@ final class FabricCodec {
             ObjectNode token = tokens.addObject().put("hash", t.hash()).put("expires", t.expires().toEpochMilli());
             t.usedBy().ifPresent(n -> token.put("usedBy", n));
         });
+        // Written only when there are some, so that a fabric without job volumes snapshots as it did.
+        if (!state.volumes.isEmpty()) {
+            ArrayNode volumes = o.putArray("volumes");
+            state.volumes.values().forEach(v -> volumes.add(jobVolume(v)));
+        }
         ObjectNode revisions = o.putObject("revisions");
         state.revisions.forEach(revisions::put);
         ObjectNode keys = o.putObject("keys");
@@ -180,6 +192,8 @@ final class FabricCodec {
         list(o, "allocations", FabricCodec::allocation).forEach(a -> state.allocations.put(a.id(), a));
         list(o, "tokens", t -> new FabricState.Token(text(t, "hash"), instant(t, "expires"), optionalText(t, "usedBy")))
                 .forEach(t -> state.tokens.put(t.hash(), t));
+        // Snapshots written before job volumes have none.
+        if (o.has("volumes")) list(o, "volumes", FabricCodec::jobVolume).forEach(v -> state.volumes.put(v.id(), v));
         field(o, "revisions").fields().forEachRemaining(e -> state.revisions.put(e.getKey(), longValue(e.getValue(), "revisions")));
         // Snapshots written before nodes had identities and reports have neither map.
         if (o.has("keys")) state.keys.putAll(labels(field(o, "keys"), "keys"));
@@ -232,11 +246,33 @@ final class FabricCodec {
         ObjectNode labels = o.putObject("labels");
         n.labels().forEach(labels::put);
         resources(o, n.capacity());
-        return o.put("status", n.status().name());
+        o.put("status", n.status().name());
+        // Written only once the node reported a volume store, so that nodes snapshot as they did before.
+        if (!n.volumes().equals(Node.VolumeSpace.NONE)) o.set("volumes", volumeSpace(n.volumes()));
+        return o;
     }
 
     static Node node(JsonNode o) {
-        return new Node(text(o, "name"), labels(field(o, "labels"), "labels"), resources(o), enumValue(Node.Status.class, o, "status"));
+        return new Node(text(o, "name"), labels(field(o, "labels"), "labels"), resources(o), enumValue(Node.Status.class, o, "status"),
+                o.has("volumes") ? volumeSpace(field(o, "volumes")) : Node.VolumeSpace.NONE);
+    }
+
+    static ObjectNode volumeSpace(Node.VolumeSpace v) {
+        return MAPPER.createObjectNode().put("capacityBytes", v.capacityBytes()).put("freeBytes", v.freeBytes()).put("jobBytes", v.jobBytes());
+    }
+
+    static Node.VolumeSpace volumeSpace(JsonNode o) {
+        return new Node.VolumeSpace(number(o, "capacityBytes"), number(o, "freeBytes"), number(o, "jobBytes"));
+    }
+
+    /** A job volume: {@code {"job": "db", "replica": 0, "name": "data", "size": BYTES, "node": "n1"}}. */
+    static ObjectNode jobVolume(JobVolume v) {
+        return MAPPER.createObjectNode().put("job", v.job()).put("replica", v.replica()).put("name", v.name()).put("size", v.size().bytes())
+                .put("node", v.node());
+    }
+
+    static JobVolume jobVolume(JsonNode o) {
+        return new JobVolume(text(o, "job"), Math.toIntExact(number(o, "replica")), text(o, "name"), new ByteSize(number(o, "size")), text(o, "node"));
     }
 
     static ObjectNode allocation(Allocation a) {

@@ -106,6 +106,8 @@ final class FabricState {
     final TreeMap<String, TreeMap<Long, JobSpec>> olderSpecs = new TreeMap<>();
     /** Per replica stopped to make room and not placed again since, the job it made room for. */
     final TreeMap<String, String> preemptedBy = new TreeMap<>();
+    /** Per job volume id ({@code job.replica.name}), the node holding it; kept after its job stops, until deleted. */
+    final TreeMap<String, JobVolume> volumes = new TreeMap<>();
     /** Per job, its rollout in progress or its last one. */
     final TreeMap<String, Rollouts.Rollout> rollouts = new TreeMap<>();
     final ArrayDeque<Event> events = new ArrayDeque<>();
@@ -120,6 +122,7 @@ final class FabricState {
             case Command.ReportAllocations c -> report(c);
             case Command.SubmitJob c -> submit(c);
             case Command.StopJob c -> stop(c);
+            case Command.DeleteVolumes c -> deleteVolumes(c);
             case Command.AdvanceRollout c -> advance(c);
             case Command.ApplyPlan c -> applyPlan(c);
             case Command.AddAuthority c -> addAuthority(c);
@@ -159,6 +162,7 @@ final class FabricState {
     /** Records each reported state of the node's own allocations that differs from the one kept, an event for each. */
     private Outcome report(Command.ReportAllocations c) {
         if (!nodes.containsKey(c.node())) return refuse("no node " + c.node());
+        c.volumes().ifPresent(v -> nodes.put(c.node(), nodes.get(c.node()).withVolumes(v)));
         long last = 0;
         for (Map.Entry<String, String> e : c.states().entrySet()) {
             Allocation a = allocations.get(e.getKey());
@@ -311,6 +315,35 @@ final class FabricState {
         return applied(record(c.at(), Event.Kind.JOB_STOPPED, "job " + c.job(), "stopped"));
     }
 
+    private Outcome deleteVolumes(Command.DeleteVolumes c) {
+        if (jobs.containsKey(c.job())) return refuse("job " + c.job() + " runs; stop it first (its volumes are deleted only once it stopped)");
+        List<JobVolume> gone = volumesOf(c.job()).stream().filter(v -> c.volume().map(v.id()::equals).orElse(true)).toList();
+        if (gone.isEmpty()) return refuse(c.volume().map(v -> "no volume " + v + " of job " + c.job()).orElse("job " + c.job() + " has no volumes"));
+        long last = 0;
+        for (JobVolume v : gone) {
+            volumes.remove(v.id());
+            last = record(c.at(), Event.Kind.VOLUMES_DELETED, "volume " + v.id(), v.size() + " freed on node " + v.node());
+            revisions.put(v.node(), last);
+        }
+        return applied(last);
+    }
+
+    /** The volumes bound to {@code job}'s replicas, by id. */
+    List<JobVolume> volumesOf(String job) {
+        // Ids are JOB.REPLICA.NAME: as for allocations, the range holds this job's and those of jobs named JOB.SOMETHING.
+        return volumes.subMap(job + ".", job + "/").values().stream().filter(v -> v.job().equals(job)).toList();
+    }
+
+    /**
+     * Binds each volume of {@code a}'s job that its replica has none of yet to {@code a}'s node.
+     * Its spec is the job's current one: a placement always runs the current version.
+     */
+    private void bindVolumes(Allocation a) {
+        for (JobSpec.Volume v : jobs.get(a.job()).spec().volumes()) {
+            volumes.putIfAbsent(JobVolume.id(a.job(), a.replica(), v.name()), new JobVolume(a.job(), a.replica(), v.name(), v.size(), a.node()));
+        }
+    }
+
     private Outcome applyPlan(Command.ApplyPlan c) {
         Command.Plan plan = c.plan();
         Optional<String> stale = staleness(plan);
@@ -325,6 +358,7 @@ final class FabricState {
         }
         for (Allocation a : plan.placements()) {
             allocations.put(a.id(), a);
+            bindVolumes(a);
             preemptedBy.remove(a.id());
             long version = jobs.get(a.job()).version();
             last = record(c.at(), Event.Kind.ALLOCATION_PLACED, "allocation " + a.id(), "on node " + a.node());
@@ -369,6 +403,9 @@ final class FabricState {
             if (!removed.contains(a.id())) used.merge(a.node(), a.resources(), Resources::plus);
         }
         Set<String> placed = new HashSet<>();
+        Map<String, Long> volumeRoom = new HashMap<>();
+        nodes.values().forEach(n -> volumeRoom.put(n.name(), n.volumes().forJobs()));
+        volumes.values().forEach(v -> volumeRoom.merge(v.node(), -v.size().bytes(), Long::sum));
         for (Allocation a : plan.placements()) {
             Job job = jobs.get(a.job());
             Node node = nodes.get(a.node());
@@ -383,6 +420,15 @@ final class FabricState {
             if (node == null || node.status() != Node.Status.READY) return Optional.of("node " + a.node() + " takes no new work");
             Resources total = used.merge(a.node(), a.resources(), Resources::plus);
             if (!node.capacity().fits(total)) return Optional.of("node " + a.node() + " has no room for " + a.id());
+            long unbound = 0;
+            for (JobSpec.Volume v : spec.volumes()) {
+                JobVolume bound = volumes.get(JobVolume.id(a.job(), a.replica(), v.name()));
+                if (bound == null) unbound += v.size().bytes();
+                else if (!bound.node().equals(a.node())) return Optional.of("the volumes of " + a.id() + " are on node " + bound.node());
+            }
+            if (unbound > 0 && volumeRoom.merge(a.node(), -unbound, Long::sum) < 0) {
+                return Optional.of("node " + a.node() + " has no volume room for " + a.id());
+            }
         }
         for (String job : plan.pending().keySet()) {
             if (!jobs.containsKey(job)) return Optional.of("job " + job + " is gone");

@@ -147,7 +147,7 @@ final class FabricStateMachine extends BaseStateMachine {
     }
 
     /**
-     * Reads: {@code {"query": "nodes" | "jobs" | "allocations" | "pending"}}, {@code {"query":
+     * Reads: {@code {"query": "nodes" | "jobs" | "allocations" | "pending" | "volumes"}}, {@code {"query":
      * "events", "after": N}} (at most {@link #MAX_EVENTS_PER_QUERY}), {@code {"query": "desired",
      * "node": NAME}}. The answer is a JSON object; its {@code applied} is the last log index the state reflects, and
      * {@code refusedEntries} counts the log entries refused since this peer started (malformed, or
@@ -164,7 +164,7 @@ final class FabricStateMachine extends BaseStateMachine {
         }
     }
 
-    private static ObjectNode answer(JsonNode q, FabricState s) {
+    static ObjectNode answer(JsonNode q, FabricState s) {
         ObjectNode out = JsonNodeFactory.instance.objectNode();
         String what = q.path("query").asText("");
         switch (what) {
@@ -209,6 +209,15 @@ final class FabricStateMachine extends BaseStateMachine {
                 });
             }
             case "pending" -> s.pending().forEach(out.putObject("pending")::put);
+            case "volumes" -> {
+                ArrayNode volumes = out.putArray("volumes");
+                s.volumes.values().forEach(v -> {
+                    boolean running = s.jobs.containsKey(v.job());
+                    Allocation a = s.allocations.get(v.replicaId());
+                    String state = !running ? "stopped" : a != null && a.node().equals(v.node()) ? "attached" : "detached";
+                    volumes.add(FabricCodec.jobVolume(v).put("id", v.id()).put("nodeVolume", v.nodeVolume()).put("state", state));
+                });
+            }
             case "events" -> {
                 ArrayNode events = out.putArray("events");
                 s.eventsAfter(q.path("after").asLong(0), MAX_EVENTS_PER_QUERY).forEach(e -> events.add(FabricCodec.event(e)));
@@ -229,7 +238,17 @@ final class FabricStateMachine extends BaseStateMachine {
                         case JobSpec.Workload.Model model -> models.set(a.id(), spec.path("workload").path("model"));
                     }
                     restart.set(a.id(), spec.path("restart"));
+                    if (!version.volumes().isEmpty()) {
+                        ArrayNode attach = out.withObjectProperty("attach").putArray(a.id());
+                        for (JobSpec.Volume v : version.volumes()) {
+                            JobVolume bound = s.volumes.get(JobVolume.id(a.job(), a.replica(), v.name()));
+                            if (bound != null) attach.addObject().put("name", bound.nodeVolume()).put("readOnly", v.readOnly());
+                        }
+                    }
                 }
+                // Every job volume the node holds, its stopped jobs' included: what is not listed here, the node deletes.
+                s.volumes.values().stream().filter(v -> v.node().equals(desired.node()))
+                        .forEach(v -> out.withObjectProperty("volumes").putObject(v.nodeVolume()).put("sizeBytes", v.size().bytes()).put("id", v.id()));
             }
             default -> throw new IllegalArgumentException("unknown query '" + what.replaceAll("[^a-z]", "?") + "'");
         }

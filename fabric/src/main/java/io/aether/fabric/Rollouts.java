@@ -131,6 +131,7 @@ final class Rollouts {
 
     /** Whether {@code next} changes what a running replica is, so that its replicas must be replaced rather than relabelled. */
     static boolean replacesReplicas(JobSpec previous, JobSpec next) {
-        return !previous.workload().equals(next.workload()) || !previous.resources().equals(next.resources());
+        // Changed volumes are changed disks: the replica's VM is made again with them.
+        return !previous.workload().equals(next.workload()) || !previous.resources().equals(next.resources()) || !previous.volumes().equals(next.volumes());
     }
 }

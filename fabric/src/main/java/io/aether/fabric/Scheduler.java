@@ -1,5 +1,6 @@
 package io.aether.fabric;
 
+import io.aether.common.ByteSize;
 import io.aether.fabricapi.Allocation;
 import io.aether.fabricapi.Job;
 import io.aether.fabricapi.JobSpec;
@@ -35,19 +36,30 @@ import java.util.stream.Collectors;
  * back in line for a node of their own. What still has no node is pending, with the reason.
  * Replicas of stopped jobs, replicas past a job's count and replicas on nodes that left, drain or
  * were revoked are stopped, and the last two are placed again like any replica without a node.
+ *
+ * <p>Job volumes: a replica whose volumes are bound (to the node it was first placed on) goes
+ * back to that node or nowhere; one without needs a node with volume room for all of them, and
+ * each replica placed takes its room off its node at once, so no two replicas count the same
+ * free bytes.
  */
 final class Scheduler {
 
     /**
-     * What the scheduler reads: the fabric's nodes, jobs and allocations, in any order, and which
-     * replicas without a node were preempted by which job (so that their pending reason says so).
+     * What the scheduler reads: the fabric's nodes, jobs and allocations, in any order, which
+     * replicas without a node were preempted by which job (so that their pending reason says so),
+     * and the job volumes bound to nodes.
      */
-    record View(List<Node> nodes, List<Job> jobs, List<Allocation> allocations, Map<String, String> preemptedBy) {
+    record View(List<Node> nodes, List<Job> jobs, List<Allocation> allocations, Map<String, String> preemptedBy, List<JobVolume> volumes) {
         View {
             nodes = List.copyOf(nodes);
             jobs = List.copyOf(jobs);
             allocations = List.copyOf(allocations);
             preemptedBy = Map.copyOf(preemptedBy);
+            volumes = List.copyOf(volumes);
+        }
+
+        View(List<Node> nodes, List<Job> jobs, List<Allocation> allocations, Map<String, String> preemptedBy) {
+            this(nodes, jobs, allocations, preemptedBy, List.of());
         }
 
         View(List<Node> nodes, List<Job> jobs, List<Allocation> allocations) {
@@ -56,7 +68,7 @@ final class Scheduler {
 
         static View of(FabricState state) {
             return new View(List.copyOf(state.nodes.values()), List.copyOf(state.jobs.values()), List.copyOf(state.allocations.values()),
-                    state.preemptedBy);
+                    state.preemptedBy, List.copyOf(state.volumes.values()));
         }
     }
 
@@ -81,24 +93,19 @@ final class Scheduler {
 
     /**
      * Why {@code job} could never run all its replicas on {@code nodes}, even were they empty: no
-     * node that is ready, carries its constraint labels and is large enough for a replica, or
-     * too few such nodes for all of them. Empty if the job could run somewhere.
+     * node that is ready, carries its constraint labels and is large enough for a replica (its
+     * volumes included), or too few such nodes for all of them. Empty if the job could run somewhere.
      */
-    /**
-     * Nodes do not report a volume capacity to the controller yet, so none has room for a job's
-     * volumes: such a job stays pending with this reason rather than run without its disks.
-     */
-    static final String NO_VOLUME_ROOM = "without room for job volumes (nodes do not report volume capacity yet)";
-
     static Optional<String> neverFits(JobSpec job, Collection<Node> nodes) {
         if (nodes.isEmpty()) return Optional.of("no node has joined");
         Resources replica = job.resources();
+        long volumeBytes = volumeBytes(job);
         SortedMap<String, Long> unfit = new TreeMap<>();
         long room = 0;
         for (Node node : nodes) {
             String why = null;
             if (node.status() != Node.Status.READY) why = node.status().name().toLowerCase(Locale.ROOT);
-            if (why == null && !job.volumes().isEmpty()) why = NO_VOLUME_ROOM;
+            if (why == null && node.volumes().forJobs() < volumeBytes) why = "without " + new ByteSize(volumeBytes) + " of volume capacity";
             for (Map.Entry<String, String> c : job.constraints().entrySet()) {
                 if (why == null && !c.getValue().equals(node.labels().get(c.getKey()))) why = "without label " + c.getKey() + "=" + c.getValue();
             }
@@ -108,6 +115,7 @@ final class Scheduler {
                 continue;
             }
             long fit = Math.min(node.capacity().vcpus() / Math.max(1, replica.vcpus()), node.capacity().memory().bytes() / Math.max(1, replica.memory().bytes()));
+            if (volumeBytes > 0) fit = Math.min(fit, node.volumes().forJobs() / volumeBytes);
             // A job that avoids itself runs one replica a node at most.
             room += job.antiAffinity().contains(job.name()) ? Math.min(1, fit) : fit;
         }
@@ -116,6 +124,11 @@ final class Scheduler {
                 .collect(Collectors.joining(", "));
         return Optional.of(room == 0 ? counts : "the nodes have room for " + room + " of " + job.replicas() + " replicas at most"
                 + (counts.isEmpty() ? "" : " (" + counts + ")"));
+    }
+
+    /** What a replica's volumes take together. */
+    private static long volumeBytes(JobSpec job) {
+        return job.volumes().stream().mapToLong(v -> v.size().bytes()).sum();
     }
 
     /** One planning pass: the occupancy it builds up as it places. */
@@ -133,6 +146,10 @@ final class Scheduler {
         private final HashMap<String, Integer> indexOf = new HashMap<>();
         /** Free resources by node index. */
         private final Resources[] free;
+        /** Volume bytes left by node index for job volumes not bound yet, as the plan binds them. */
+        private final long[] volumeFree;
+        /** Per replica id, the node its bound volumes are on and their names. */
+        private final HashMap<String, Bound> bound = new HashMap<>();
         /** Per job, how many of its replicas each node holds as the plan stands: what spreading counts. */
         private final HashMap<String, HashMap<String, Integer>> replicasOnNodes = new HashMap<>();
         /** The feasible nodes ranked for the job whose replicas are being placed; null once anything else changed the occupancy. */
@@ -154,10 +171,18 @@ final class Scheduler {
             jobs.values().forEach(j -> j.antiAffinity().forEach(avoided -> avoidedBy.computeIfAbsent(avoided, k -> new HashSet<>()).add(j.name())));
             indexed = nodes.values().toArray(Node[]::new);
             free = new Resources[indexed.length];
+            volumeFree = new long[indexed.length];
             for (int i = 0; i < indexed.length; i++) {
                 indexOf.put(indexed[i].name(), i);
                 byNode.put(indexed[i].name(), new TreeMap<>());
                 free[i] = indexed[i].capacity();
+                volumeFree[i] = indexed[i].volumes().forJobs();
+            }
+            for (JobVolume v : view.volumes()) {
+                // A volume on a node that is no longer listed counts nowhere; its replica stays bound to that node.
+                Integer node = indexOf.get(v.node());
+                if (node != null) volumeFree[node] -= v.size().bytes();
+                bound.computeIfAbsent(v.replicaId(), id -> new Bound(v.node(), new HashSet<>())).names().add(v.name());
             }
             TreeMap<String, Allocation> sorted = new TreeMap<>();
             view.allocations().forEach(a -> sorted.put(a.id(), a));
@@ -199,8 +224,15 @@ final class Scheduler {
             return new Command.Plan(placements, stops, preemptions, pending);
         }
 
-        /** The feasible node of lowest rank, then lowest name. */
+        /** The feasible node of lowest rank, then lowest name; for a replica whose volumes are bound, their node if it is feasible. */
         private Optional<String> bestNode(Wanted w) {
+            Bound home = bound.get(w.id());
+            if (home != null) {
+                Node node = nodes.get(home.node());
+                boolean fits = node != null && free(node.name()).fits(w.job.resources()) && refusal(w.job, node).isEmpty()
+                        && volumeRefusal(w, node).isEmpty();
+                return fits ? Optional.of(node.name()) : Optional.empty();
+            }
             if (ranking == null || !ranking.job.name().equals(w.job.name())) ranking = new Ranking(w.job);
             return ranking.best();
         }
@@ -209,8 +241,28 @@ final class Scheduler {
             return free[indexOf.get(node)];
         }
 
+        /** The node a replica's volumes are bound to, and which of them are. */
+        private record Bound(String node, Set<String> names) {
+        }
+
+        /** What the replica's volumes not bound yet take. */
+        private long unboundBytes(Wanted w) {
+            Bound home = bound.get(w.id());
+            return w.job.volumes().stream().filter(v -> home == null || !home.names().contains(v.name())).mapToLong(v -> v.size().bytes()).sum();
+        }
+
+        /** Why {@code node} cannot hold the replica's volumes: another node holds them, or it has too little volume room left. */
+        private Optional<String> volumeRefusal(Wanted w, Node node) {
+            Bound home = bound.get(w.id());
+            if (home != null && !home.node().equals(node.name())) return Optional.of("not node " + home.node() + ", which holds its volumes");
+            long need = unboundBytes(w);
+            if (need > volumeFree[indexOf.get(node.name())]) return Optional.of("without " + new ByteSize(need) + " of volume space free");
+            return Optional.empty();
+        }
+
+        /** Whether node {@code node} (an index) can take a replica of {@code job} whose volumes are not bound yet. */
         private boolean feasible(JobSpec job, int node) {
-            return free[node].fits(job.resources()) && refusal(job, indexed[node]).isEmpty();
+            return free[node].fits(job.resources()) && volumeFree[node] >= volumeBytes(job) && refusal(job, indexed[node]).isEmpty();
         }
 
         /**
@@ -251,13 +303,14 @@ final class Scheduler {
                     replicasOnNodes.getOrDefault(preferred, new HashMap<>()).forEach((node, replicas) -> affinity[indexOf.get(node)] += replicas);
                 }
                 boolean[] clashing = clashing();
+                long volumeBytes = volumeBytes(job);
                 HashMap<String, Integer> groupNumbers = new HashMap<>();
                 int[] feasible = new int[count];
                 int feasibleCount = 0;
                 int[] sizes = new int[count];
                 for (int i = 0; i < count; i++) {
                     Node node = indexed[i];
-                    if (!free[i].fits(job.resources()) || unsuitable(job, node).isPresent() || clashing[i]) continue;
+                    if (!free[i].fits(job.resources()) || volumeFree[i] < volumeBytes || unsuitable(job, node).isPresent() || clashing[i]) continue;
                     fullness[i] = fullness(i);
                     int group = job.spreadBy().isEmpty() ? 0 : groupNumbers.computeIfAbsent(group(node), g -> groupNumbers.size());
                     groupOf[i] = group;
@@ -397,7 +450,6 @@ final class Scheduler {
         /** Why {@code node} itself can never take {@code job}'s replicas, whatever it runs and resources aside. */
         private Optional<String> unsuitable(JobSpec job, Node node) {
             if (node.status() != Node.Status.READY) return Optional.of(node.status().name().toLowerCase(Locale.ROOT));
-            if (!job.volumes().isEmpty()) return Optional.of(NO_VOLUME_ROOM);
             for (Map.Entry<String, String> c : job.constraints().entrySet()) {
                 if (!c.getValue().equals(node.labels().get(c.getKey()))) return Optional.of("without label " + c.getKey() + "=" + c.getValue());
             }
@@ -430,7 +482,7 @@ final class Scheduler {
             List<Allocation> bestVictims = null;
             String bestNode = null;
             for (Node node : nodes.values()) {
-                if (refusal(w.job, node).isPresent()) continue;
+                if (refusal(w.job, node).isPresent() || volumeRefusal(w, node).isPresent()) continue;
                 List<Allocation> candidates = byNode.get(node.name()).values().stream().filter(a -> a.priority() < w.job.priority())
                         .sorted(Comparator.comparingInt(Allocation::priority).thenComparing(Allocation::id)).toList();
                 Resources room = free(node.name());
@@ -468,9 +520,18 @@ final class Scheduler {
 
         private void place(Wanted w, String node) {
             Allocation a = new Allocation(w.job.name(), w.replica, node, w.job.resources(), w.job.priority());
+            // A replica whose volumes were bound went to their node, which the job's ranking may not hold.
+            boolean ranked = !bound.containsKey(w.id());
             take(a);
             placements.add(a);
-            if (ranking != null && ranking.job.name().equals(w.job.name())) {
+            long volumeBytes = unboundBytes(w);
+            if (volumeBytes > 0) {
+                // Applying the plan binds them here: a later replica of this plan must not count the same bytes free.
+                volumeFree[indexOf.get(node)] -= volumeBytes;
+                Bound home = bound.computeIfAbsent(w.id(), id -> new Bound(node, new HashSet<>()));
+                w.job.volumes().forEach(v -> home.names().add(v.name()));
+            }
+            if (ranked && ranking != null && ranking.job.name().equals(w.job.name())) {
                 ranking.placed(node);
             } else {
                 ranking = null;
@@ -492,8 +553,19 @@ final class Scheduler {
 
         private String whyNotHere(Wanted w) {
             if (nodes.isEmpty()) return "no node has joined";
+            Bound home = bound.get(w.id());
+            if (home != null) {
+                Node node = nodes.get(home.node());
+                if (node == null) return "its volumes are on node " + home.node() + ", which is gone";
+                if (node.status() != Node.Status.READY) return "its volumes are on node " + home.node() + ", which is " + node.status().name().toLowerCase(Locale.ROOT);
+            }
+            long need = unboundBytes(w);
+            if (home == null && need > 0) {
+                long most = nodes.values().stream().filter(n -> refusal(w.job, n).isEmpty()).mapToLong(n -> volumeFree[indexOf.get(n.name())]).max().orElse(-1);
+                if (most >= 0 && most < need) return "needs " + new ByteSize(need) + " of volume space, the most free on a node is " + new ByteSize(Math.max(0, most));
+            }
             SortedMap<String, Long> counts = nodes.values().stream().collect(Collectors.groupingBy(
-                    n -> refusal(w.job, n).orElse("without " + w.job.resources().vcpus() + " vCPUs and " + w.job.resources().memory() + " free"
+                    n -> refusal(w.job, n).or(() -> volumeRefusal(w, n)).orElse("without " + w.job.resources().vcpus() + " vCPUs and " + w.job.resources().memory() + " free"
                             + (w.job.preempt() ? " even after preempting lower priorities" : "")),
                     TreeMap::new, Collectors.counting()));
             return counts.entrySet().stream().map(e -> e.getValue() + (e.getValue() == 1 ? " node " : " nodes ") + e.getKey())

@@ -14,6 +14,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -101,14 +102,14 @@ class FabricCodecTest {
         String commit = "ab".repeat(32);
         long revision = state.revisions.getOrDefault("n1", 0L); // the desired state the node reconciled to
         Command report = new Command.ReportAllocations("n1", revision, new TreeMap<>(Map.of("relu.0", "running")),
-                new TreeMap<>(Map.of("relu.0", new FabricState.Serving("http://127.0.0.1:41000/v1/models/relu", commit))), T);
+                new TreeMap<>(Map.of("relu.0", new FabricState.Serving("http://127.0.0.1:41000/v1/models/relu", commit))), Optional.empty(), T);
         assertEquals("{\"type\":\"report-allocations\",\"node\":\"n1\",\"revision\":" + revision + ",\"states\":{\"relu.0\":\"running\"},\"serving\":{\"relu.0\":"
                 + "{\"url\":\"http://127.0.0.1:41000/v1/models/relu\",\"commit\":\"" + commit + "\"}},\"at\":1765022400000}", text(report));
         assertEquals(report, FabricCodec.decodeCommand(FabricCodec.encode(report)));
         assertEquals(new Outcome.Applied(state.lastSequence + 1), state.apply(report));
         assertEquals(new Outcome.Applied(0), state.apply(report), "the same report again records nothing");
         Command moved = new Command.ReportAllocations("n1", revision, new TreeMap<>(Map.of("relu.0", "running")),
-                new TreeMap<>(Map.of("relu.0", new FabricState.Serving("http://127.0.0.1:42000/v1/models/relu", commit))), T);
+                new TreeMap<>(Map.of("relu.0", new FabricState.Serving("http://127.0.0.1:42000/v1/models/relu", commit))), Optional.empty(), T);
         assertEquals(new Outcome.Applied(state.lastSequence + 1), state.apply(moved), "a restarted server on a new port is news");
         String snapshot = new String(FabricCodec.snapshot(state), StandardCharsets.UTF_8);
         assertTrue(snapshot.contains("\"serving\":{\"relu.0\":{\"url\":\"http://127.0.0.1:42000/v1/models/relu\",\"commit\":\"" + commit + "\"}}"), snapshot);

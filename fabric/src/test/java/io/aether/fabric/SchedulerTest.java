@@ -83,22 +83,6 @@ class SchedulerTest {
         assertEquals(Map.of("big", "1 of 1 replicas have no node: no node has joined"), plan.pending());
     }
 
-    /** No node offers room for job volumes yet: such a job waits, saying why, rather than run without its disks; --strict refuses it. */
-    @Test
-    void aJobWithVolumesWaitsForANodeWithRoomForThem() {
-        List<Node> nodes = List.of(Fabrics.node("a", 8, 8192, Map.of()), Fabrics.node("b", 8, 8192, Map.of()).withStatus(Node.Status.DRAINING));
-        JobSpec plain = sized("db", 2, 1, 512);
-        JobSpec withVolume = new JobSpec("db", plain.workload(), plain.resources(), 2, plain.constraints(), List.of(), List.of(), JobSpec.Placement.BINPACK,
-                Optional.empty(), 0, false, JobSpec.Restart.ON_FAILURE, JobSpec.Rollout.DEFAULT, List.of(new JobSpec.Volume("data", ByteSize.ofMiB(64), false)));
-        assertEquals(Map.of("db.0", "a", "db.1", "a"), nodesOf(Scheduler.plan(new Scheduler.View(nodes, List.of(submitted(plain)), List.of()))));
-        Command.Plan plan = Scheduler.plan(new Scheduler.View(nodes, List.of(submitted(withVolume)), List.of()));
-        assertEquals(List.of(), plan.placements());
-        assertEquals(Map.of("db", "2 of 2 replicas have no node: 1 node draining, 1 node without room for job volumes (nodes do not report volume capacity yet)"),
-                plan.pending());
-        assertEquals(Optional.of("1 node draining, 1 node without room for job volumes (nodes do not report volume capacity yet)"),
-                Scheduler.neverFits(withVolume, nodes));
-    }
-
     /** What --strict refuses: a job no node could ever take, or too many replicas for all the nodes that could, however empty. */
     @Test
     void aJobThatCanNeverFitIsToldApartFromOneThatWaitsForRoom() {
