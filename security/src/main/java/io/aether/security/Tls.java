@@ -48,7 +48,7 @@ public final class Tls {
     public static final String PROTOCOL = "TLSv1.3";
 
     static final Provider BC = new BouncyCastleProvider();
-    private static final Provider JSSE = new BouncyCastleJsseProvider(BC);
+    static final Provider JSSE = new BouncyCastleJsseProvider(BC);
 
     /*
      * BC's JSSE logs every connection at INFO and, on each start, warns about entries of the
