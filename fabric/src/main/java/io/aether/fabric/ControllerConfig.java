@@ -1,5 +1,7 @@
 package io.aether.fabric;
 
+import io.aether.security.Tls;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -111,6 +113,15 @@ public record ControllerConfig(Path dataDir, String self, List<Peer> peers, long
             peers.add(new Peer(entry.substring(0, equals), entry.substring(equals + 1, colon), port, authority));
         }
         return peers;
+    }
+
+    /**
+     * The SHA-256 fingerprint of the certificate authority of the controller whose state is in
+     * {@code dataDir} ({@code dataDir/ca}, made first if absent): what the other controllers pin
+     * for {@code id} in {@code --peers}.
+     */
+    public static String authorityFingerprint(Path dataDir, String id) throws IOException {
+        return Tls.fingerprint(RaftPeerTls.authority(dataDir, id).certificate());
     }
 
     public ControllerConfig withSnapshotEvery(long value) {

@@ -16,6 +16,9 @@
  *       with self-signed ML-DSA-65 server certificates ({@link io.aether.security.ServerCredentials})
  *       pinned by clients ({@link io.aether.security.ServerTrust}); for mutual TLS, servers that
  *       pin client certificates and clients that present one.</li>
+ *   <li>{@link io.aether.security.PeerTls}: the same TLS for a transport that makes its own engines
+ *       from a named JSSE provider (Ratis's gRPC): peers that present a certificate chain and judge
+ *       each other's; {@link io.aether.security.CertificateAuthority} issues their certificates.</li>
  *   <li>{@link io.aether.security.AetherHome}: where these files live by default.</li>
  * </ul>
  */
