@@ -4,20 +4,18 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.security.GeneralSecurityException;
-import java.security.KeyStore;
 import java.security.MessageDigest;
 import java.security.Provider;
 import java.security.SecureRandom;
-import java.security.cert.Certificate;
 import java.security.cert.CertificateEncodingException;
 import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Set;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import javax.net.ssl.KeyManager;
-import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLParameters;
@@ -69,7 +67,7 @@ public final class Tls {
     public static SSLContext serverContext(ServerCredentials credentials) {
         try {
             return context(keyManagers(credentials), null);
-        } catch (GeneralSecurityException | IOException e) {
+        } catch (GeneralSecurityException e) {
             throw new IllegalStateException("cannot build the TLS server context", e);
         }
     }
@@ -112,20 +110,14 @@ public final class Tls {
     private static SSLContext mutualContext(ServerCredentials own, OneWayTrustManager peers) {
         try {
             return context(keyManagers(own), peers);
-        } catch (GeneralSecurityException | IOException e) {
+        } catch (GeneralSecurityException e) {
             throw new IllegalStateException("cannot build a mutual TLS context", e);
         }
     }
 
     /** The key managers that present {@code own}'s certificate and sign with its key. */
-    private static KeyManager[] keyManagers(ServerCredentials own) throws GeneralSecurityException, IOException {
-        KeyStore ks = KeyStore.getInstance("PKCS12", BC);
-        ks.load(null, null);
-        char[] none = new char[0];
-        ks.setKeyEntry("own", own.privateKey(), none, new Certificate[] {own.certificate()});
-        KeyManagerFactory kmf = KeyManagerFactory.getInstance("PKIX", JSSE);
-        kmf.init(ks, none);
-        return kmf.getKeyManagers();
+    private static KeyManager[] keyManagers(ServerCredentials own) {
+        return new KeyManager[] {PeerTls.keyManager(own.privateKey(), List.of(own.certificate()))};
     }
 
     /** A TLS 1.3 context of BC's JSSE; without a trust manager it trusts no peer certificate. */
