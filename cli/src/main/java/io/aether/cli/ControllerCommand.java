@@ -43,10 +43,16 @@ import picocli.CommandLine.Spec;
                     + " printed at start. Every API request there needs a login token ('aether token create --dashboard')."
                     + " API and dashboard: fabric/README.md.",
             "",
+            "The Raft port runs mutual TLS 1.3 with X25519MLKEM768 and ML-DSA-65: each controller presents a certificate its"
+                    + " authority (DIR/ca) issued, and accepts only the controllers of --peers whose authority is the one pinned there"
+                    + " (ID=HOST:PORT@SHA256). Before starting a group, run --authority on each controller's --data and --id, and give"
+                    + " every controller the same --peers list with those fingerprints.",
+            "",
             "Examples:",
             "  aether controller --data /var/lib/aether/controller",
             "  aether controller --data /var/lib/aether/controller --dashboard 127.0.0.1:8443",
-            "  aether controller --data /srv/c2 --id c2 --peers c1=10.0.0.1:9870,c2=10.0.0.2:9870,c3=10.0.0.3:9870",
+            "  aether controller --data /srv/c2 --id c2 --authority",
+            "  aether controller --data /srv/c2 --id c2 --peers c1=10.0.0.1:9870@SHA256,c2=10.0.0.2:9870@SHA256,c3=10.0.0.3:9870@SHA256",
             ""},
         exitCodeListHeading = "%nExit status:%n",
         exitCodeList = {"0:stopped by SIGTERM or SIGINT", "1:could not start (the message says why)", "2:bad options"})
@@ -61,9 +67,15 @@ final class ControllerCommand implements Callable<Integer> {
     @Option(names = "--id", paramLabel = "ID", description = "This controller's id in --peers (default: ${DEFAULT-VALUE}).")
     String id = "c1";
 
-    @Option(names = "--peers", paramLabel = "ID=HOST:PORT,...",
-            description = "Every controller of the group with its Raft address, the same list on each (default: this one alone).")
+    @Option(names = "--peers", paramLabel = "ID=HOST:PORT@SHA256,...",
+            description = "Every controller of the group with its Raft address and the fingerprint of its certificate authority"
+                    + " (--authority prints it), the same list on each (default: this one alone).")
     String peers;
+
+    @Option(names = "--authority",
+            description = "Print the SHA-256 fingerprint of this controller's certificate authority (DIR/ca, made if absent), which"
+                    + " the other controllers pin in --peers, and exit.")
+    boolean printAuthority;
 
     @Option(names = "--raft-port", paramLabel = "PORT",
             description = "Without --peers: the Raft port on 127.0.0.1 (default: ${DEFAULT-VALUE}).")
@@ -92,6 +104,7 @@ final class ControllerCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         PrintWriter err = spec.commandLine().getErr();
+        if (printAuthority) return printAuthority(err);
         ControllerConfig config;
         List<Listener> listeners = new ArrayList<>();
         Optional<MulticastGroup> multicast;
@@ -125,6 +138,8 @@ final class ControllerCommand implements Callable<Integer> {
         out.println("API on unix:" + ((Listener.UnixSocket) listeners.getFirst()).path()
                 + (listen == null ? "" : " and https://" + listen.substring(0, listen.lastIndexOf(':') + 1) + controller.port()));
         if (dashboard != null) printDashboard(out, controller, listeners);
+        out.println("Raft peers: mutual TLS 1.3, X25519MLKEM768, ML-DSA-65; this controller's certificate authority sha256:"
+                + ControllerConfig.authorityFingerprint(data, id) + " (" + data.resolve("ca").resolve("ca.crt") + ")");
         if (listen != null) {
             out.println("TLS 1.3, X25519MLKEM768, ML-DSA-65 certificate sha256:" + ((Listener.Tcp) listeners.getLast()).credentials().fingerprint()
                     + " (" + data.resolve("tls") + "); " + allowedClients.size() + " client certificate(s) pinned, node certificates of the fabric");
@@ -168,6 +183,20 @@ final class ControllerCommand implements Callable<Integer> {
             }
             if (port < 0 || port > 65_535) throw new IllegalArgumentException(option + ": port " + port + " is out of range (0 to 65535)");
             return new HostPort(text.substring(0, colon).replaceAll("^\\[(.*)]$", "$1"), port);
+        }
+    }
+
+    private int printAuthority(PrintWriter err) {
+        try {
+            new ControllerConfig.Peer(id, "127.0.0.1", raftPort); // the id's form, before it names a file
+            spec.commandLine().getOut().println(ControllerConfig.authorityFingerprint(data, id));
+            return 0;
+        } catch (IllegalArgumentException e) {
+            err.println("aether controller: --id: " + e.getMessage().replaceFirst("^peers: ", ""));
+            return 2;
+        } catch (IOException e) {
+            err.println("aether controller: cannot read or make the certificate authority in " + data.resolve("ca") + ": " + e.getMessage());
+            return 1;
         }
     }
 

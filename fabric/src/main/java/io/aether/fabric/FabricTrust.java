@@ -77,7 +77,7 @@ final class FabricTrust implements ClientCertificateCheck {
 
     /** This controller's CA from {@code dataDir/ca} (made on first start). */
     static FabricTrust open(ReplicatedFabric fabric, Path dataDir, String controller, Set<String> pinned, Clock clock) throws IOException {
-        return new FabricTrust(fabric, CertificateAuthority.loadOrCreate(dataDir.resolve("ca"), "aether-controller-" + controller), controller, pinned, clock);
+        return new FabricTrust(fabric, RaftPeerTls.authority(dataDir, controller), controller, pinned, clock);
     }
 
     /** Proposes this controller's CA to the state unless it is there already; true once it is. */

@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
@@ -13,6 +14,7 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.client.RaftClientConfigKeys;
+import org.apache.ratis.conf.Parameters;
 import org.apache.ratis.conf.RaftProperties;
 import org.apache.ratis.grpc.GrpcConfigKeys;
 import org.apache.ratis.protocol.Message;
@@ -34,7 +36,7 @@ import org.apache.ratis.util.TimeDuration;
  * One controller's share of the fabric's replicated state: a Ratis server holding a
  * {@link FabricStateMachine}, and a Ratis client through which this controller proposes
  * commands and reads (Ratis finds the leader and retries, within a bound). One peer or several,
- * the code path is the same.
+ * the code path is the same, and so is the Raft port's mutual post-quantum TLS ({@link RaftPeerTls}).
  */
 final class ReplicatedFabric implements AutoCloseable {
 
@@ -57,12 +59,14 @@ final class ReplicatedFabric implements AutoCloseable {
     private final RaftServer server;
     private final RaftClient client;
     private final FabricStateMachine stateMachine;
+    private final RaftPeerTls tls;
 
-    private ReplicatedFabric(ControllerConfig config, RaftServer server, RaftClient client, FabricStateMachine stateMachine) {
+    private ReplicatedFabric(ControllerConfig config, RaftServer server, RaftClient client, FabricStateMachine stateMachine, RaftPeerTls tls) {
         this.config = config;
         this.server = server;
         this.client = client;
         this.stateMachine = stateMachine;
+        this.tls = tls;
     }
 
     /** Starts this controller's Raft server; it joins the group's election at once. */
@@ -73,6 +77,8 @@ final class ReplicatedFabric implements AutoCloseable {
         Path raftDir = config.dataDir().resolve("raft");
         boolean fresh = !Files.isDirectory(raftDir.resolve(GROUP_ID.getUuid().toString()));
         Files.createDirectories(raftDir);
+        RaftPeerTls tls = RaftPeerTls.of(config, Clock.systemUTC());
+        Parameters parameters = tls.parameters();
 
         RaftProperties properties = new RaftProperties();
         RaftServerConfigKeys.setStorageDir(properties, List.of(raftDir.toFile()));
@@ -98,6 +104,7 @@ final class ReplicatedFabric implements AutoCloseable {
                 .setServerId(RaftPeerId.valueOf(config.self()))
                 .setGroup(group)
                 .setProperties(properties)
+                .setParameters(parameters)
                 .setStateMachine(stateMachine)
                 .setOption(fresh ? RaftStorage.StartupOption.FORMAT : RaftStorage.StartupOption.RECOVER)
                 .build();
@@ -106,10 +113,11 @@ final class ReplicatedFabric implements AutoCloseable {
             server.start();
             client = RaftClient.newBuilder()
                     .setProperties(properties)
+                    .setParameters(parameters)
                     .setRaftGroup(group)
                     .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(CLIENT_RETRIES, CLIENT_RETRY_SLEEP))
                     .build();
-            return new ReplicatedFabric(config, server, client, stateMachine);
+            return new ReplicatedFabric(config, server, client, stateMachine, tls);
         } catch (IOException | RuntimeException e) {
             if (client != null) client.close();
             server.close();
@@ -154,6 +162,11 @@ final class ReplicatedFabric implements AutoCloseable {
 
     long appliedIndex() {
         return stateMachine.appliedIndex();
+    }
+
+    /** The Raft port's TLS: the peer certificates it refused, and this controller's authority fingerprint. */
+    RaftPeerTls peerTls() {
+        return tls;
     }
 
     private DivisionInfo division() throws IOException {

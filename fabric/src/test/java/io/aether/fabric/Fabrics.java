@@ -6,6 +6,7 @@ import io.aether.common.ByteSize;
 import io.aether.fabricapi.JobSpec;
 import io.aether.fabricapi.Node;
 import io.aether.fabricapi.Resources;
+import io.aether.security.Tls;
 import io.aether.vmspec.VmSpec;
 import java.io.IOException;
 import java.net.ServerSocket;
@@ -37,7 +38,12 @@ final class Fabrics {
     /** Configurations for {@code size} controllers on loopback, each with its own directory under {@code root}. */
     static List<ControllerConfig> group(Path root, int size, long snapshotEvery) throws IOException {
         List<ControllerConfig.Peer> peers = new ArrayList<>();
-        for (int i = 1; i <= size; i++) peers.add(new ControllerConfig.Peer("c" + i, "127.0.0.1", freePort()));
+        for (int i = 1; i <= size; i++) {
+            String id = "c" + i;
+            // Each controller's authority made ahead, as an operator would, so that --peers can pin it.
+            String authority = Tls.fingerprint(RaftPeerTls.authority(root.resolve(id), id).certificate());
+            peers.add(new ControllerConfig.Peer(id, "127.0.0.1", freePort(), Optional.of(authority)));
+        }
         List<ControllerConfig> configs = new ArrayList<>();
         for (ControllerConfig.Peer p : peers) {
             configs.add(new ControllerConfig(root.resolve(p.id()), p.id(), peers, snapshotEvery, ELECTION_TIMEOUT));

@@ -86,7 +86,8 @@ class ReplicatedFabricTest {
             long applied = fabric.appliedIndex();
             byte[] before = fabric.readLocal(FabricCodec::snapshot);
             RaftProperties properties = new RaftProperties();
-            try (RaftClient raw = RaftClient.newBuilder().setProperties(properties)
+            // With this controller's own peer certificate: the Raft port admits no other.
+            try (RaftClient raw = RaftClient.newBuilder().setProperties(properties).setParameters(fabric.peerTls().parameters())
                     .setRaftGroup(RaftGroup.valueOf(ReplicatedFabric.GROUP_ID, RaftPeer.newBuilder().setId("c1").setAddress(config.peers().getFirst().address()).build()))
                     .setRetryPolicy(RetryPolicies.noRetry()).build()) {
                 RaftClientReply reply;

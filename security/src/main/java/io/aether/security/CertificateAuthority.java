@@ -121,6 +121,24 @@ public final class CertificateAuthority {
      * and TLS client authentication only.
      */
     public X509Certificate issue(PublicKey subjectKey, Subject subject, Duration validity) {
+        return issue(subjectKey, subject, validity, KeyPurposeId.id_kp_clientAuth);
+    }
+
+    /**
+     * A fresh ML-DSA-65 key and its certificate for a peer that both dials and accepts TLS
+     * connections (a controller on the Raft port): as {@link #issue}, for TLS server and client
+     * authentication.
+     */
+    public ServerCredentials issuePeer(Subject subject, Duration validity) {
+        try {
+            KeyPair kp = KeyPairGenerator.getInstance(KeyFiles.ALGORITHM, Tls.BC).generateKeyPair();
+            return new ServerCredentials(kp.getPrivate(), issue(kp.getPublic(), subject, validity, KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth));
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("cannot generate an ML-DSA-65 key for " + subject, e);
+        }
+    }
+
+    private X509Certificate issue(PublicKey subjectKey, Subject subject, Duration validity, KeyPurposeId... purposes) {
         try {
             X500Name name = new X500NameBuilder(BCStyle.INSTANCE).addRDN(BCStyle.O, "aether").addRDN(BCStyle.OU, subject.unit())
                     .addRDN(BCStyle.CN, subject.name()).build();
@@ -131,7 +149,7 @@ public final class CertificateAuthority {
             JcaX509ExtensionUtils ids = new JcaX509ExtensionUtils();
             builder.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
             builder.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature));
-            builder.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(KeyPurposeId.id_kp_clientAuth));
+            builder.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(purposes));
             builder.addExtension(Extension.authorityKeyIdentifier, false, ids.createAuthorityKeyIdentifier(certificate));
             return sign(builder, key);
         } catch (GeneralSecurityException | CertIOException e) {

@@ -4,20 +4,19 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.security.GeneralSecurityException;
-import java.security.KeyStore;
 import java.security.MessageDigest;
+import java.security.PrivateKey;
 import java.security.Provider;
 import java.security.SecureRandom;
-import java.security.cert.Certificate;
 import java.security.cert.CertificateEncodingException;
 import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Set;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import javax.net.ssl.KeyManager;
-import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLParameters;
@@ -52,7 +51,7 @@ public final class Tls {
     public static final String PROTOCOL = "TLSv1.3";
 
     static final Provider BC = new BouncyCastleProvider();
-    private static final Provider JSSE = new BouncyCastleJsseProvider(BC);
+    static final Provider JSSE = new BouncyCastleJsseProvider(BC);
 
     /*
      * BC's JSSE logs every connection at INFO and, on each start, warns about entries of the
@@ -73,7 +72,7 @@ public final class Tls {
     public static SSLContext serverContext(ServerCredentials credentials) {
         try {
             return context(keyManagers(credentials), null);
-        } catch (GeneralSecurityException | IOException e) {
+        } catch (GeneralSecurityException e) {
             throw new IllegalStateException("cannot build the TLS server context", e);
         }
     }
@@ -165,24 +164,18 @@ public final class Tls {
     private static SSLContext mutualContext(ServerCredentials own, OneWayTrustManager peers) {
         try {
             return context(keyManagers(own), peers);
-        } catch (GeneralSecurityException | IOException e) {
+        } catch (GeneralSecurityException e) {
             throw new IllegalStateException("cannot build a mutual TLS context", e);
         }
     }
 
     /** The key managers that present {@code own}'s certificate and sign with its key. */
-    private static KeyManager[] keyManagers(ServerCredentials own) throws GeneralSecurityException, IOException {
+    private static KeyManager[] keyManagers(ServerCredentials own) {
         return keyManagers(own.privateKey(), own.certificate());
     }
 
-    private static KeyManager[] keyManagers(java.security.PrivateKey key, X509Certificate certificate) throws GeneralSecurityException, IOException {
-        KeyStore ks = KeyStore.getInstance("PKCS12", BC);
-        ks.load(null, null);
-        char[] none = new char[0];
-        ks.setKeyEntry("own", key, none, new Certificate[] {certificate});
-        KeyManagerFactory kmf = KeyManagerFactory.getInstance("PKIX", JSSE);
-        kmf.init(ks, none);
-        return kmf.getKeyManagers();
+    private static KeyManager[] keyManagers(PrivateKey key, X509Certificate certificate) {
+        return new KeyManager[] {PeerTls.keyManager(key, List.of(certificate))};
     }
 
     /** A TLS 1.3 context of BC's JSSE; without a trust manager it trusts no peer certificate. */

@@ -19,6 +19,9 @@
  *       ML-DSA certificate yet, a context with an ECDSA P-256 certificate
  *       ({@link io.aether.security.BrowserCredentials}) that prefers X25519MLKEM768 and accepts
  *       classical groups after it.</li>
+ *   <li>{@link io.aether.security.PeerTls}: the same TLS for a transport that makes its own engines
+ *       from a named JSSE provider (Ratis's gRPC): peers that present a certificate chain and judge
+ *       each other's; {@link io.aether.security.CertificateAuthority} issues their certificates.</li>
  *   <li>{@link io.aether.security.AetherHome}: where these files live by default.</li>
  * </ul>
  */
