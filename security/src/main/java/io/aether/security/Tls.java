@@ -85,7 +85,7 @@ public final class Tls {
     public static SSLContext browserServerContext(BrowserCredentials credentials) {
         try {
             return context(keyManagers(credentials.privateKey(), credentials.certificate()), null);
-        } catch (GeneralSecurityException | IOException e) {
+        } catch (GeneralSecurityException e) {
             throw new IllegalStateException("cannot build the TLS context for browsers", e);
         }
     }
