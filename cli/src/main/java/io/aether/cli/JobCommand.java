@@ -248,7 +248,7 @@ final class JobCommand {
         "Its volumes stay on their nodes (their room still counted) until --purge-volumes or 'aether volume rm ID --controller ...';",
         "a job submitted again under the same name gets them back."})
     static final class Stop extends OneJob {
-        @Option(names = "--purge-volumes", description = "Delete the job's volumes and their data too, freeing their room on the nodes.")
+        @Option(names = "--purge-volumes", description = "Delete the job's volumes and their data too, freeing their room on the nodes (needs the admin role).")
         boolean purgeVolumes;
 
         @Override

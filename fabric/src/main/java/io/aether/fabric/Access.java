@@ -60,6 +60,11 @@ final class Access implements Router.Guard {
     @Override
     public void admit(String method, String template, Request request) throws ApiException {
         Need need = need(method, template);
+        // Stopping a job is an operator's; deleting its volumes with it deletes data, an administrator's.
+        if (need == Need.OPERATE && method.equals("DELETE") && template.equals("/v1/jobs/{name}")
+                && request.query("purgeVolumes").filter("true"::equals).isPresent()) {
+            need = Need.ADMIN;
+        }
         if (need == Need.PUBLIC) return;
         if (request.peer().browser()) {
             admitSession(method, template, request, need);

@@ -75,6 +75,10 @@ class DashboardLoginTest {
             assertTrue(JSON.readTree(refused.body()).path("message").asText().endsWith(" has role read; this needs role operate"), refused.body());
             assertEquals(0, JSON.readTree(admin.get("/v1/jobs").body()).path("jobs").size(), "a refused submit changes nothing");
             assertEquals(201, browser.send("POST", "/v1/jobs", token, Files.readString(helloStub())).statusCode());
+            HttpResponse<String> purge = browser.send("DELETE", "/v1/jobs/hello-stub?purgeVolumes=true", token, null);
+            assertEquals(403, purge.statusCode(), "an operator stops jobs but does not delete their volumes: " + purge.body());
+            assertTrue(JSON.readTree(purge.body()).path("message").asText().endsWith(" has role operate; this needs role admin"), purge.body());
+            assertEquals(200, admin.get("/v1/jobs/hello-stub").status(), "a refused stop changes nothing");
             assertEquals(403, browser.send("POST", "/v1/sessions", adminSession, "{\"role\":\"admin\",\"ttlSeconds\":3600}").statusCode(),
                     "a session cannot extend itself with a new one");
             assertEquals(403, browser.send("GET", "/v1/nodes/edge-1/desired", adminSession, null).statusCode(), "a session is not a node");
