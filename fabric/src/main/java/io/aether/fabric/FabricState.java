@@ -250,7 +250,8 @@ final class FabricState {
             olderSpecs.computeIfAbsent(name, k -> new TreeMap<>()).put(old.version(), old.spec());
             rollouts.put(name, Rollouts.Rollout.start(old.version(), version, c.at()));
             JobSpec.Rollout policy = c.spec().rollout();
-            last = record(c.at(), Event.Kind.ROLLOUT_STARTED, "job " + name, "version " + old.version() + " to " + version + ", " + policy.batch()
+            last = record(c.at(), Event.Kind.ROLLOUT_STARTED, "job " + name, "version " + old.version() + " to " + version + ", "
+                    + (Rollouts.firstBatch(c.spec()) != policy.batch() ? "a canary of " + Rollouts.firstBatch(c.spec()) + " first, then " : "") + policy.batch()
                     + " at a time, each healthy within " + policy.healthTimeout().toSeconds() + "s" + (policy.autoRollback() ? ", rolled back if not" : ""));
         } else {
             // Nothing a replica runs changed: the replicas on the old version are on the new one as they stand.

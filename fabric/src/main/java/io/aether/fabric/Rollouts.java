@@ -18,7 +18,8 @@ import java.util.Optional;
  * {@code rollout.healthTimeout} before the next one goes; a replica that fails or times out ends
  * the rollout: with {@code autoRollback} the job returns to the previous version (and the replicas
  * already replaced are replaced back), without it the rollout stops as failed, the replicas not
- * yet replaced still on the previous version.
+ * yet replaced still on the previous version. A model job with {@code rollout.canaryPercent}
+ * replaces that share of its replicas first (the canary), and the rest only once it is healthy.
  *
  * <p>Everything {@link #decide} reads is replicated state and the command's time, so every
  * controller, and a controller restarted from its log, reaches the same step.
@@ -119,8 +120,19 @@ final class Rollouts {
         if (waiting) return WAIT;
         List<Integer> outdated = state.allocationsOf(name).stream()
                 .filter(a -> a.replica() < spec.replicas() && state.versionOf(a) != rollout.to())
-                .map(Allocation::replica).sorted().limit(spec.rollout().batch()).toList();
+                .map(Allocation::replica).sorted().limit(rollout.batch().isEmpty() ? firstBatch(spec) : spec.rollout().batch()).toList();
         return outdated.isEmpty() ? new Step.Complete() : new Step.Replace(outdated);
+    }
+
+    /**
+     * The first batch of a rollout: a model's canary (its {@code canaryPercent} of the replicas,
+     * rounded up, at least one), which must be healthy before the other replicas follow in
+     * batches; otherwise an ordinary batch.
+     */
+    static int firstBatch(JobSpec spec) {
+        int percent = spec.rollout().canaryPercent();
+        if (percent == 0 || !(spec.workload() instanceof JobSpec.Workload.Model)) return spec.rollout().batch();
+        return Math.max(1, (spec.replicas() * percent + 99) / 100);
     }
 
     /** The jobs whose rollout has a step to take at {@code at}. */

@@ -17,6 +17,7 @@ import io.aether.http.ApiClient;
 import io.aether.http.Listener;
 import io.aether.vmspec.VmSpec;
 import java.io.IOException;
+import java.net.URI;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Clock;
@@ -142,6 +143,46 @@ class RolloutsTest {
                 "ROLLOUT_BATCH replicas [0, 1] to version 2", "ROLLOUT_BATCH replicas [2] to version 2", "ROLLOUT_COMPLETED every replica runs version 2"),
                 log.eventsSince(before));
         assertEquals(new Outcome.Applied(0), log.advance(t.plusSeconds(60)), "a finished rollout takes no step");
+        sameStateFromTheSameCommands(log);
+    }
+
+    /** A model job of four replicas serving {@code ref}, two at a time, a quarter of them first as the canary. */
+    private static JobSpec model(String ref) {
+        return new JobSpec("web", new JobSpec.Workload.Model(URI.create("https://127.0.0.1:7443"), ref), new Resources(1, ByteSize.ofMiB(256)), 4,
+                new TreeMap<>(), List.of(), List.of(), JobSpec.Placement.BINPACK, Optional.empty(), 0, false, JobSpec.Restart.ON_FAILURE,
+                new JobSpec.Rollout(2, Duration.ofSeconds(5), true, 25));
+    }
+
+    @Test
+    void aModelsCanaryGoesFirstAndAloneThenTheOthersFollowInBatches() {
+        Log log = new Log();
+        log.apply(new Command.CreateToken(HASH, T.plusSeconds(3600), T));
+        log.apply(new Command.JoinNode(HASH, Fabrics.node("n1", 4, 4096, Map.of()), Fabrics.key("n1"), T));
+        log.apply(new Command.SubmitJob(model("v1"), T));
+        log.schedule(T);
+        log.report(T, Map.of("web.0", "running", "web.1", "running", "web.2", "running", "web.3", "running"));
+        long before = log.state.lastSequence;
+        log.apply(new Command.SubmitJob(model("v2"), T.plusSeconds(1)));
+
+        Instant t = T.plusSeconds(2);
+        log.advance(t);
+        assertEquals(Map.of("web.1", 1L, "web.2", 1L, "web.3", 1L), log.versions(), "only the canary, a quarter of four, is stopped");
+        log.schedule(t);
+        assertEquals(new Outcome.Applied(0), log.advance(t.plusSeconds(1)), "the others wait for the canary's health");
+        log.report(t.plusSeconds(2), Map.of("web.0", "running"));
+        log.advance(t.plusSeconds(2));
+        assertEquals(Map.of("web.0", 2L, "web.3", 1L), log.versions(), "then a batch of two");
+        log.schedule(t.plusSeconds(2));
+        log.report(t.plusSeconds(3), Map.of("web.0", "running", "web.1", "running", "web.2", "running"));
+        log.advance(t.plusSeconds(3));
+        log.schedule(t.plusSeconds(3));
+        log.report(t.plusSeconds(4), Map.of("web.0", "running", "web.1", "running", "web.2", "running", "web.3", "running"));
+        log.advance(t.plusSeconds(4));
+        assertEquals("complete", log.state.rollouts.get("web").outcome());
+        assertEquals(List.of("JOB_UPDATED version 2, 4 replicas",
+                "ROLLOUT_STARTED version 1 to 2, a canary of 1 first, then 2 at a time, each healthy within 5s, rolled back if not",
+                "ROLLOUT_BATCH replicas [0] to version 2", "ROLLOUT_BATCH replicas [1, 2] to version 2", "ROLLOUT_BATCH replicas [3] to version 2",
+                "ROLLOUT_COMPLETED every replica runs version 2"), log.eventsSince(before));
         sameStateFromTheSameCommands(log);
     }
 
