@@ -11,6 +11,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.aether.discovery.Beacon;
 import io.aether.discovery.BeaconSender;
 import io.aether.discovery.MulticastGroup;
+import io.aether.fabricapi.Node;
 import io.aether.http.ApiClient;
 import io.aether.http.Listener;
 import io.aether.security.KeyId;
@@ -62,7 +63,8 @@ class DashboardTest {
                         Duration.ofMillis(200))) {
             JoinTokens tokens = new JoinTokens(controller.fabric(), Clock.systemUTC(), new SecureRandom());
             // A node's label values are free text: the one place a node's own words reach the page.
-            assertInstanceOf(Outcome.Applied.class, tokens.join(tokens.create(Duration.ofMinutes(5)).secret(), Fabrics.node("edge-1", 4, 4096, Map.of("rack", HOSTILE)), Fabrics.key("edge-1")));
+            assertInstanceOf(Outcome.Applied.class, tokens.join(tokens.create(Duration.ofMinutes(5)).secret(), Fabrics.node("edge-1", 4, 4096, Map.of("rack", HOSTILE))
+                    .withVolumes(new Node.VolumeSpace(1L << 30, 1L << 30, 0)), Fabrics.key("edge-1")));
             assertInstanceOf(Outcome.Applied.class, tokens.join(tokens.create(Duration.ofMinutes(5)).secret(), Fabrics.node("edge-2", 4, 4096, Map.of()), Fabrics.key("edge-2")));
             assertInstanceOf(Outcome.Applied.class, controller.fabric().propose(new Command.RevokeNode("edge-2", Instant.now())));
             ApiClient api = ApiClient.unix(socket, Duration.ofSeconds(10));
@@ -74,6 +76,7 @@ class DashboardTest {
             ObjectNode web = JSON.createObjectNode().put("name", "web");
             web.putObject("workload").putObject("vm").put("memory", "128M").putObject("boot").put("kernel", "/vm/vmlinuz").put("cmdline", "console=ttyS0 " + HOSTILE);
             web.putObject("resources").put("vcpus", 1).put("memory", "256M");
+            web.putArray("volumes").addObject().put("name", "data").put("size", "64M");
             ApiClient.Reply submitted = api.post("/v1/jobs", web);
             assertEquals(201, submitted.status(), submitted.text());
             ObjectNode huge = JSON.createObjectNode().put("name", "huge");
@@ -91,6 +94,8 @@ class DashboardTest {
             assertTrue(dom.contains("<td>web</td><td>1</td><td>vm {\"kernel\":\"/vm/vmlinuz\",\"cmdline\":\"console=ttyS0 " + HOSTILE_AS_TEXT + "\"}</td><td>0</td><td>1 / 1</td><td class=\"pending\"></td>"), dom);
             assertTrue(dom.contains("<td>huge</td><td>1</td><td>vm {\"stub\":\"hello\"}</td><td>0</td><td>0 / 1</td><td class=\"pending\">1 of 1 replicas have no node: "), dom);
             assertTrue(dom.contains("<td>web</td><td>0</td><td>edge-1</td><td>1</td><td>256 MiB</td><td>0</td><td class=\"state-placed\">placed</td>"), dom);
+            assertTrue(dom.contains("<td>data</td><td>web</td><td>0</td><td>edge-1</td><td>64 MiB</td><td class=\"state-attached\">attached</td>"),
+                    "the job volume, bound to its replica's node: " + dom);
             assertTrue(dom.contains("Z NODE_JOINED node edge-1: capacity 4 vCPUs, 4G, labels {rack=" + HOSTILE_AS_TEXT + "}</li>"), dom);
             assertTrue(dom.contains("Z ALLOCATION_PLACED allocation web.0: on node edge-1</li>"), dom);
             assertFalse(dom.contains("<img"), "a value became markup: " + dom);

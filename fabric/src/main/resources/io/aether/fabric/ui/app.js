@@ -157,6 +157,20 @@ function drawAllocations(allocations) {
   }
 }
 
+// Job volumes: bound to a node, attached while their replica runs there, kept when the job stops.
+function drawVolumes(volumes) {
+  const body = fill("volumes", volumes, 6, "no job volumes");
+  for (const v of volumes) {
+    const row = body.insertRow();
+    cell(row, v.name);
+    cell(row, v.job);
+    cell(row, v.replica);
+    cell(row, v.node);
+    cell(row, mebibytes(v.size));
+    cell(row, v.state, "state-" + v.state);
+  }
+}
+
 function drawEvents(events) {
   const list = document.getElementById("events");
   for (const e of events) {
@@ -289,11 +303,13 @@ async function pickJob(event) {
 async function refresh() {
   const status = document.getElementById("status");
   try {
-    const [nodes, pending, jobs, allocations, events] = await Promise.all([
-      api("/v1/nodes"), api("/v1/nodes/pending"), api("/v1/jobs"), api("/v1/allocations"), api("/v1/events?after=" + lastEvent)]);
+    const [nodes, pending, jobs, allocations, volumes, events] = await Promise.all([
+      api("/v1/nodes"), api("/v1/nodes/pending"), api("/v1/jobs"), api("/v1/allocations"), api("/v1/volumes"),
+      api("/v1/events?after=" + lastEvent)]);
     drawNodes(nodes.nodes, pending.pending);
     drawJobs(jobs.jobs, allocations.allocations);
     drawAllocations(allocations.allocations);
+    drawVolumes(volumes.volumes);
     drawEvents(events.events);
     drawCharts(nodes.nodes, jobs.jobs, allocations.allocations, events.events);
     status.className = "";
