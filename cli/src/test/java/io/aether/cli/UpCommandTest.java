@@ -255,8 +255,8 @@ class UpCommandTest {
         VmRunCommandTest.Result ls = run(new byte[0], aether("node", "ls", "--controller", socket));
         assertEquals(0, ls.status(), ls.err());
         List<String> lines = ls.out().lines().toList();
-        assertEquals(List.of("NAME", "KEY", "STATE", "CAPACITY", "USED", "ALLOCATIONS", "LAST", "CONTACT"), List.of(lines.get(0).trim().split(" +")), ls.out());
-        assertTrue(lines.get(1).matches("n1 +[0-9a-f]{12} +ready +[0-9]+ vCPU, \\S+ +0 vCPU, \\S+ +0 +([0-9]+s ago|never) *"), ls.out());
+        assertEquals(List.of("NAME", "KEY", "STATE", "CAPACITY", "USED", "VOLUMES", "FREE", "ALLOCATIONS", "LAST", "CONTACT"), List.of(lines.get(0).trim().split(" +")), ls.out());
+        assertTrue(lines.get(1).matches("n1 +[0-9a-f]{12} +ready +[0-9]+ vCPU, \\S+ +0 vCPU, \\S+ +\\S+ of \\S+ +0 +([0-9]+s ago|never) *"), ls.out());
 
         String[] group = discoveryGroup.split(":");
         KeyId stranger = KeyId.of(Identity.generate().publicKey());
@@ -269,7 +269,7 @@ class UpCommandTest {
                 listed = run(new byte[0], aether("node", "ls", "--controller", socket)).out();
                 assertTrue(System.nanoTime() < deadline, "never pending: " + listed);
             } while (!listed.contains("edge-9"));
-            assertTrue(listed.lines().anyMatch(l -> l.matches("edge-9 +" + stranger.hex().substring(0, 12) + " +pending +- +- +- +[0-9]+s ago, heard from [0-9.]+ *")),
+            assertTrue(listed.lines().anyMatch(l -> l.matches("edge-9 +" + stranger.hex().substring(0, 12) + " +pending +- +- +- +- +[0-9]+s ago, heard from [0-9.]+ *")),
                     listed);
         }
 

@@ -17,9 +17,11 @@ import org.junit.jupiter.api.Timeout;
  * up} (a controller and a node agent), a job whose workload is a Linux microVM submitted with
  * {@code aether job run}, the replica placed, booted to its ready marker (read back through
  * {@code aether job logs}, from the node that runs it), reported running to the controller, then
- * stopped by {@code aether job stop}, which removes its VM from the node.
+ * stopped by {@code aether job stop}, which removes its VM from the node. Then a job with a
+ * volume: its guest writes a mark on the volume; stopped and run again, the new guest reads the
+ * first one's mark from the same volume; {@code job stop --purge-volumes} deletes the volume.
  */
-@Timeout(value = 40, unit = TimeUnit.MINUTES)
+@Timeout(value = 50, unit = TimeUnit.MINUTES)
 class FabricRunsLinuxTest {
 
     private static final Duration BOOT = Duration.ofMinutes(10);
@@ -63,17 +65,40 @@ class FabricRunsLinuxTest {
                 await 180 '[ "$(aether vm ls --node up/node/node.sock --json | grep -c "\\"id\\"")" = 0 ]' "the VM's removal" \\
                     || { aether vm ls --node up/node/node.sock; exit 16; }
                 echo "fabric: VMs left on the node after job stop: 0"
+                # A job with a volume: the guest reads the volume's first sector, says what it found and
+                # writes its own mark there. Run, stopped and run again, the second guest reads the first's.
+                sed -e "s#@KERNEL@#$GUEST_KERNEL#" -e "s#@INITRD@#$GUEST_INITRD#" > vol-job.json <<'JOB'
+                {"name": "vol", "workload": {"vm": {"boot": {"kernel": "@KERNEL@", "initrd": "@INITRD@", "cmdline": "console=ttyS0 quiet panic=-1 rdinit=/bin/sh -- -c \"mount -t devtmpfs d /dev; for p in 1 2 3; do for m in /lib/modules/*.ko; do insmod $m 2> /dev/null; done; done; old=$(dd if=/dev/vda bs=512 count=1 2> /dev/null | head -n 1); if [ -z $old ]; then new=first; else new=second; fi; echo aether-volume-$new | dd of=/dev/vda bs=512 conv=notrunc,fsync 2> /dev/null; echo volume read [$old] wrote aether-volume-$new; while :; do sleep 60; done\""}, "memory": "256M"}}, "replicas": 1, "restart": "never", "volumes": [{"name": "data", "size": "16M"}]}
+                JOB
+                vol_run() {
+                    aether job run $C vol-job.json > /dev/null || { sed 's/^/up.log: /' up.log; exit 17; }
+                    await 540 "grep -q 'volume read' up/node/vms/vol.0/console.log" "the volume guest" || { aether job status $C vol; exit 18; }
+                    echo "fabric: $1 run: $(grep -a -o 'volume read.*' up/node/vms/vol.0/console.log | tr -d '\r')"
+                }
+                vol_run first
+                aether job stop $C vol > /dev/null || exit 19
+                await 180 '[ ! -e up/node/vms/vol.0 ]' "the volume VM's removal" || exit 20
+                echo "fabric: volumes kept after job stop: $(aether volume ls --node up/node/node.sock --json | grep -c '"name"')"
+                vol_run second
+                aether job stop $C vol --purge-volumes > /dev/null || exit 21
+                await 180 '[ "$(aether volume ls --node up/node/node.sock --json | grep -c "\\"name\\"")" = 0 ]' "the purge" \\
+                    || { aether volume ls --node up/node/node.sock; exit 22; }
+                echo "fabric: volumes left after job stop --purge-volumes: 0"
                 kill $up
                 wait $up
                 echo "fabric: aether up exited $?"
                 """.formatted(GuestInit.READY_MARKER, GuestInit.READY_MARKER);
         GuestHost.get().retryingStalls(testHost -> {
-            try (GuestRun run = testHost.start(Scenario.script(script).timeout(Duration.ofMinutes(30)).build())) {
+            try (GuestRun run = testHost.start(Scenario.script(script).timeout(Duration.ofMinutes(40)).build())) {
                 GuestConsole console = run.console();
                 console.expectLine(Pattern.compile("fabric: serving after \\d+ s"), STEP);
                 console.expectLine(Pattern.compile("fabric: job logs show the guest's ready marker"), BOOT);
                 console.expectLine(Pattern.compile("fabric: the controller has the replica running on l1"), STEP);
                 console.expectLine(Pattern.compile("fabric: VMs left on the node after job stop: 0"), STEP);
+                console.expectLine(Pattern.compile("fabric: first run: volume read \\[\\] wrote aether-volume-first"), BOOT);
+                console.expectLine(Pattern.compile("fabric: volumes kept after job stop: 1"), STEP);
+                console.expectLine(Pattern.compile("fabric: second run: volume read \\[aether-volume-first\\] wrote aether-volume-second"), BOOT);
+                console.expectLine(Pattern.compile("fabric: volumes left after job stop --purge-volumes: 0"), STEP);
                 console.expectLine(Pattern.compile("fabric: aether up exited 0"), STEP);
                 assertEquals(0, run.awaitExit(STEP));
             }
