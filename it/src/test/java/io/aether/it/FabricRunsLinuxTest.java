@@ -68,12 +68,12 @@ class FabricRunsLinuxTest {
                 # A job with a volume: the guest reads the volume's first sector, says what it found and
                 # writes its own mark there. Run, stopped and run again, the second guest reads the first's.
                 sed -e "s#@KERNEL@#$GUEST_KERNEL#" -e "s#@INITRD@#$GUEST_INITRD#" > vol-job.json <<'JOB'
-                {"name": "vol", "workload": {"vm": {"boot": {"kernel": "@KERNEL@", "initrd": "@INITRD@", "cmdline": "console=ttyS0 quiet panic=-1 rdinit=/bin/sh -- -c \"mount -t devtmpfs d /dev; for p in 1 2 3; do for m in /lib/modules/*.ko; do insmod $m 2> /dev/null; done; done; old=$(dd if=/dev/vda bs=512 count=1 2> /dev/null | head -n 1); if [ -z $old ]; then new=first; else new=second; fi; echo aether-volume-$new | dd of=/dev/vda bs=512 conv=notrunc,fsync 2> /dev/null; echo volume read [$old] wrote aether-volume-$new; while :; do sleep 60; done\""}, "memory": "256M"}}, "replicas": 1, "restart": "never", "volumes": [{"name": "data", "size": "16M"}]}
+                {"name": "vol", "workload": {"vm": {"boot": {"kernel": "@KERNEL@", "initrd": "@INITRD@", "cmdline": "console=ttyS0 quiet panic=-1 rdinit=/bin/sh -- -c \\"mount -t devtmpfs d /dev; for p in 1 2 3; do for m in /lib/modules/*.ko; do insmod $m 2> /dev/null; done; done; old=$(dd if=/dev/vda bs=512 count=1 2> /dev/null | head -n 1); if [ -z $old ]; then new=first; else new=second; fi; echo aether-volume-$new | dd of=/dev/vda bs=512 conv=notrunc,fsync 2> /dev/null; echo volume read [$old] wrote aether-volume-$new; while :; do sleep 60; done\\""}, "memory": "256M"}}, "replicas": 1, "restart": "never", "volumes": [{"name": "data", "size": "16M"}]}
                 JOB
                 vol_run() {
                     aether job run $C vol-job.json > /dev/null || { sed 's/^/up.log: /' up.log; exit 17; }
                     await 540 "grep -q 'volume read' up/node/vms/vol.0/console.log" "the volume guest" || { aether job status $C vol; exit 18; }
-                    echo "fabric: $1 run: $(grep -a -o 'volume read.*' up/node/vms/vol.0/console.log | tr -d '\r')"
+                    echo "fabric: $1 run: $(grep -a -o 'volume read.*' up/node/vms/vol.0/console.log | tr -d '\\r')"
                 }
                 vol_run first
                 aether job stop $C vol > /dev/null || exit 19
