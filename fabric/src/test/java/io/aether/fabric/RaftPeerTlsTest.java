@@ -171,7 +171,8 @@ class RaftPeerTlsTest {
         assertEquals(NamedGroup.X25519MLKEM768, negotiated[0], "negotiated " + NamedGroup.getName(negotiated[0]));
         assertEquals(new CertificateAuthority.Subject(RaftPeerTls.CONTROLLER, "c2"), CertificateAuthority.subject(presented[0]));
         assertEquals("ML-DSA-65", presented[0].getPublicKey().getAlgorithm());
-        assertEquals(eventsBefore, peers.get(1).readLocal(st -> st.lastSequence), "no command applied");
+        long eventsAfter = peers.get(1).readLocal(st -> st.lastSequence);
+        assertEquals(eventsBefore, eventsAfter, "no command applied");
     }
 
     @Test
@@ -200,7 +201,8 @@ class RaftPeerTlsTest {
         }
         for (ReplicatedFabric p : peers) {
             // Not the log index: a leader elected again under load appends an entry of its own.
-            assertEquals(events, p.readLocal(st -> st.lastSequence), p.id() + " applied something");
+            long now = p.readLocal(st -> st.lastSequence);
+            assertEquals(events, now, p.id() + " applied something");
             assertEquals(List.of("before"), p.readLocal(s -> List.copyOf(s.jobs.keySet())), p.id());
         }
     }
