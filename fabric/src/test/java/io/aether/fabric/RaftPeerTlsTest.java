@@ -178,8 +178,11 @@ class RaftPeerTlsTest {
     @Test
     void aPeerWithAForeignANodeOrAnOutsidersCertificateIsRefusedLoggedAndCountedAndChangesNothing() throws IOException, InterruptedException {
         assertEquals(new Outcome.Applied(1), peers.getFirst().propose(new Command.SubmitJob(Fabrics.stubJob("before"), Instant.ofEpochMilli(1))));
-        awaitApplied(peers.getFirst().appliedIndex());
-        long events = peers.getFirst().readLocal(st -> st.lastSequence);
+        // The submit's event is number 1 (its outcome): every peer has applied it once it has that event.
+        long events = 1;
+        for (ReplicatedFabric p : peers) {
+            while (p.<Long>readLocal(st -> st.lastSequence) < events) Thread.sleep(20);
+        }
         CertificateAuthority fabricCa = RaftPeerTls.authority(dir.resolve("c1"), "c1");
         // Even a foreign authority of the very same name as c1's: its fingerprint is not the pin.
         CertificateAuthority foreignCa = CertificateAuthority.generate("aether-controller-c1");
@@ -246,12 +249,6 @@ class RaftPeerTlsTest {
 
     private long refusedByAll() {
         return peers.stream().mapToLong(p -> p.peerTls().refused()).sum();
-    }
-
-    private void awaitApplied(long index) throws InterruptedException {
-        for (ReplicatedFabric p : peers) {
-            while (p.appliedIndex() < index) Thread.sleep(20);
-        }
     }
 
     private static byte[] readUntilClosed(InputStream in) throws IOException {
