@@ -21,12 +21,15 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 "$java" -cp "$cp" io.aether.bench.vm.BootBench firmware "$work/hello.bin"
 "$java" -cp "$cp" io.aether.bench.vm.VmStartBench firmware "$work/echo.bin"
-# The monitors as the ./aether launcher runs them; the class-data archive is written by a first
-# run, as a user's first run writes it.
+# The monitors as the ./aether launcher runs them (x86): with the monitor's own class-data archive,
+# made as the launcher makes it.
+dev/monitor-archive.sh "$root/cli/target/aether.jar" "$work/monitor.jsa"
+[ -s "$work/monitor.jsa" ] || { echo "vm-start.sh: the monitor's class-data archive could not be made" >&2; exit 1; }
 # shellcheck disable=SC2206
-aether=("$java" @dev/monitor.jvmargs ${AETHER_MONITOR_OPTS:-} -XX:+AutoCreateSharedArchive "-XX:SharedArchiveFile=$work/aether.jsa"
-        -jar cli/target/aether.jar)
-"${aether[@]}" vm run --stub > /dev/null
+aether=("$java" @dev/monitor.jvmargs ${AETHER_MONITOR_OPTS:-} "-XX:SharedArchiveFile=$work/monitor.jsa" -jar "$root/cli/target/aether.jar")
+# The rows before step 6: the dynamic archive that a first run writes, as the launcher used until then.
+dynamic=(-XX:+AutoCreateSharedArchive "-XX:SharedArchiveFile=$work/aether.jsa" -jar "$root/cli/target/aether.jar")
+"$java" @dev/monitor.jvmargs "${dynamic[@]}" vm run --stub > /dev/null
 qemu=(qemu-system-x86_64 -M microvm -enable-kvm -m 16M -nodefaults -no-user-config -nographic -serial stdio
       -device isa-debug-exit,iobase=0xf4,iosize=0x04)
 bench=("$java" --enable-native-access=ALL-UNNAMED -cp "$cp" io.aether.bench.vm.VmStartBench)
@@ -38,10 +41,13 @@ if [ "${SKIP_START:-}" != 1 ]; then
 fi
 [ "${SKIP_MEMORY:-}" = 1 ] && exit 0
 # Memory, step by step: each row undoes the later steps of dev/monitor.jvmargs (the JVM takes the
-# last occurrence of an option; a system property that cannot be undone so is left out of the
-# argument file of the rows before it), so the table shows what each step saved.
-grep -v -e '-Djava.nio.channels.spi.SelectorProvider=' dev/monitor.jvmargs > "$work/before-4.jvmargs"
-step() { echo "${aether[0]}" "@$work/before-4.jvmargs" "$@" "${aether[@]:2}"; }
+# last occurrence of an option; an option that cannot be undone so is left out of the argument
+# file of the rows before it; rows 0 to 5 run with the dynamic archive of a first run, as the
+# launcher did before step 6), so the table shows what each step saved.
+grep -v -e '^-Xms8m$' -e '^--finalization=disabled$' dev/monitor.jvmargs > "$work/before-7.jvmargs"
+grep -v -e '-Djava.nio.channels.spi.SelectorProvider=' "$work/before-7.jvmargs" > "$work/before-4.jvmargs"
+# shellcheck disable=SC2206
+step() { echo "$java" "@$work/before-4.jvmargs" ${AETHER_MONITOR_OPTS:-} "$@" "${dynamic[@]}"; }
 before=()
 if [ -n "${BEFORE_JAR:-}" ]; then
   # shellcheck disable=SC2206
@@ -65,8 +71,15 @@ idle=("$java" @dev/monitor.jvmargs -XX:+AutoCreateSharedArchive "-XX:SharedArchi
   --label "2. + young gen 2 MiB" -- $(step -XX:TrimNativeHeapInterval=0) vm monitor \
   --label "3. + malloc trimmed every 2 s" -- $(step) vm monitor \
   "${before[@]}" \
-  --label "5. this build (dev/monitor.jvmargs now)" -- "${aether[@]}" vm monitor \
-  --label "pool:from the warm pool (dev/monitor.jvmargs now)" -- "${aether[@]}" vm monitor \
+  --label "5. + SelectorProvider named (this build, the dynamic archive)" -- \
+      "$java" "@$work/before-7.jvmargs" ${AETHER_MONITOR_OPTS:-} "${dynamic[@]}" vm monitor \
+  --label "6. + the monitor's own static class-data archive" -- \
+      "$java" "@$work/before-7.jvmargs" ${AETHER_MONITOR_OPTS:-} "-XX:SharedArchiveFile=$work/monitor.jsa" -jar "$root/cli/target/aether.jar" vm monitor \
+  --label "7. + -Xms8m" -- "$java" "@$work/before-7.jvmargs" -Xms8m ${AETHER_MONITOR_OPTS:-} "-XX:SharedArchiveFile=$work/monitor.jsa" \
+      -jar "$root/cli/target/aether.jar" vm monitor \
+  --label "8. + no finalizer thread (dev/monitor.jvmargs now, as ./aether runs it)" -- "${aether[@]}" vm monitor \
+  --label "pool:from the warm pool (now)" -- "${aether[@]}" vm monitor \
+  --label "pool:from the warm pool, before step 6" -- "$java" "@$work/before-7.jvmargs" ${AETHER_MONITOR_OPTS:-} "${dynamic[@]}" vm monitor \
   --label "floor:IdleJvm with the monitor's options" -- "${idle[@]}" -cp "$work/idle.jar" io.aether.bench.vm.IdleJvm \
   --label "floor:IdleJvm, the JDK's least footprint" -- "${idle[@]}" -Xint -Xms1m -Xmn1m -Xss256k -XX:ReservedCodeCacheSize=2496k \
       -cp "$work/idle.jar" io.aether.bench.vm.IdleJvm \

@@ -1,5 +1,6 @@
 package io.aether.cli;
 
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.aether.monitorapi.MonitorClient;
@@ -60,6 +61,27 @@ class MonitorFootprintTest {
         List<String> jars = files.stream().filter(f -> f.endsWith(".jar")).map(f -> Path.of(f).getFileName().toString()).toList();
         // Aether's own modules are jars too when the build ran its package phase (verify, as CI does).
         assertTrue(jars.stream().allMatch(j -> j.startsWith("aether-")), "jars open in an idle monitor: " + jars);
+
+        // Each thread costs its touched stack and, once it mallocs, a glibc arena. The JDK's
+        // finalizer thread has nothing to do in a monitor (--finalization=disabled: not started).
+        List<String> threads = threadNames(monitor.pid());
+        assertTrue(threads.contains("vcpu-0"), "the check sees the monitor's threads: " + threads);
+        assertFalse(threads.contains("Finalizer"), "threads of an idle monitor: " + threads);
+    }
+
+    /** The names of the process's threads, as the kernel has them (15 characters at most). */
+    private static List<String> threadNames(long pid) throws IOException {
+        List<String> names = new ArrayList<>();
+        try (Stream<Path> tasks = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
+            for (Path task : tasks.toList()) {
+                try {
+                    names.add(Files.readString(task.resolve("comm")).strip());
+                } catch (IOException endedMeanwhile) {
+                    // a thread that ended between the listing and the read
+                }
+            }
+        }
+        return names;
     }
 
     /** What the process's file descriptors point at. */
