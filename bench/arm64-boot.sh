@@ -7,8 +7,8 @@
 # into ~/.cache/aether/arm64-qemu.
 # Usage: bench/arm64-boot.sh [RUNS] [boot|start-up|exits] [compare]   (defaults 10 and boot; start-up:
 # `aether vm run --stub` against `qemu-system-aarch64 -version`, the fixed cost of each; exits: one
-# boot with --trace-exits, its exits counted by reason and device; compare: also the monitor with
-# interpreted FFM downcalls and with an AOT cache trained on the boot; about 30 s per boot here)
+# boot with --trace-exits, its exits counted by reason and device; compare: also the monitor without
+# its downcalls linked ahead (-Daether.libc.linkAhead=off); about 30 s per boot here)
 set -euo pipefail
 root=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
 cd "$root"

@@ -6,6 +6,7 @@ import io.aether.guest.GuestArtifacts;
 import io.aether.guest.GuestFetcher;
 import io.aether.guest.GuestInit;
 import io.aether.guest.PrivateApt;
+import io.aether.sys.Libc;
 import io.aether.testhost.Arm64Program;
 import io.aether.testhost.Arm64TestHost;
 import io.aether.testhost.GuestConsole;
@@ -51,8 +52,10 @@ import java.util.regex.Pattern;
  * <p>With {@code exits}, one boot with {@code --trace-exits}: its exits to the monitor counted by
  * reason and by the device register they touched (each costs ~1-2 ms in L1).
  *
- * <p>With {@code compare} after the mode, the monitor also runs with FFM downcalls whose bindings are
- * interpreted ({@link #INTERPRETED_DOWNCALLS}) and with an AOT cache trained on the boot itself.
+ * <p>With {@code compare} after the mode, the monitor also runs without linking its downcalls ahead
+ * ({@link #NO_LINK_AHEAD}). (Measured there before and left out since: FFM downcalls whose bindings are
+ * interpreted, {@code -Djdk.internal.foreign.DowncallLinker.USE_SPEC=false}, and an AOT cache trained
+ * on the boot itself instead of the stub: docs/BENCHMARKS.md (f).)
  *
  * <p>Usage: {@code Arm64BootBench [RUNS] [boot|start-up|exits] [compare]} (defaults 10 and boot). Prints the table.
  */
@@ -70,11 +73,8 @@ public final class Arm64BootBench {
     private static final String STATUS = "ARM64-BENCH-STATUS=";
     /** The JIT compiles a method after 100 times the usual number of calls: the start-up's code stays interpreted. */
     static final String LAZY_JIT = "-XX:CompileThresholdScaling=100";
-    /**
-     * FFM downcalls linked without a class spun per shape (JDK 25's DowncallLinker reads it): cheaper
-     * linking, and bindings interpreted at every call instead. Measured in {@code compare}: slower here.
-     */
-    static final String INTERPRETED_DOWNCALLS = "-Djdk.internal.foreign.DowncallLinker.USE_SPEC=false";
+    /** The monitor's downcalls linked by the calls that first need them, as before {@code Libc.linkAhead}. */
+    static final String NO_LINK_AHEAD = "-D" + Libc.LINK_AHEAD_PROPERTY + "=off";
 
     private Arm64BootBench() {
     }
@@ -194,11 +194,9 @@ public final class Arm64BootBench {
             List<Variant> variants = new ArrayList<>(List.of(
                     new Variant("aether", aotStart(java, aotOptions, List.of(LAZY_JIT), "/tmp/aether-arm64.aot"), monitor, List.of("--stub"))));
             if (compare) {
-                // What else might start the monitor sooner, side by side with the launcher's way.
-                variants.add(new Variant("aether-interp-downcalls",
-                        aotStart(java, aotOptions, List.of(LAZY_JIT, INTERPRETED_DOWNCALLS), "/tmp/aether-arm64-interp.aot"), monitor, List.of("--stub")));
-                variants.add(new Variant("aether-boot-trained",
-                        aotStart(java, aotOptions, List.of(LAZY_JIT), "/tmp/aether-arm64-boot.aot"), monitor, boot));
+                // The monitor before its downcalls were linked ahead (Libc.linkAhead), side by side with the launcher's way.
+                variants.add(new Variant("aether-no-link-ahead",
+                        aotStart(java, aotOptions, List.of(LAZY_JIT, NO_LINK_AHEAD), "/tmp/aether-arm64-nolink.aot"), monitor, List.of("--stub")));
             }
             for (Variant v : variants) {
                 if (v.aotCache() != null) train(v);
