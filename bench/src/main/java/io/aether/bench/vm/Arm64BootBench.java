@@ -192,11 +192,11 @@ public final class Arm64BootBench {
             List<String> boot = List.of("--kernel", kernel, "--initrd", initrd, "--mem", "256M", "--vcpus", "1",
                     "--cmdline", "console=ttyS0 " + GUEST_CMDLINE);
             List<Variant> variants = new ArrayList<>(List.of(
-                    new Variant("aether", aotStart(java, aotOptions, List.of(LAZY_JIT), "/tmp/aether-arm64.aot"), monitor, List.of("--stub"))));
+                    new Variant("aether", aotStart(java, aotOptions, List.of(LAZY_JIT), "/tmp/aether-arm64.aot"), monitor)));
             if (compare) {
                 // The monitor before its downcalls were linked ahead (Libc.linkAhead), side by side with the launcher's way.
                 variants.add(new Variant("aether-no-link-ahead",
-                        aotStart(java, aotOptions, List.of(LAZY_JIT, NO_LINK_AHEAD), "/tmp/aether-arm64-nolink.aot"), monitor, List.of("--stub")));
+                        aotStart(java, aotOptions, List.of(LAZY_JIT, NO_LINK_AHEAD), "/tmp/aether-arm64-nolink.aot"), monitor));
             }
             for (Variant v : variants) {
                 if (v.aotCache() != null) train(v);
@@ -323,13 +323,11 @@ public final class Arm64BootBench {
      * monitor's main class and {@code vm run} ({@code monitor}).
      *
      * @param aotCache the AOT cache it uses, made by {@link #train}; null for none
-     * @param trainingRun the monitor's arguments in the training run
      */
-    private record Variant(String label, List<String> start, List<String> monitor, String aotCache, List<String> training,
-                           List<String> trainingRun) {
+    private record Variant(String label, List<String> start, List<String> monitor, String aotCache, List<String> training) {
 
-        Variant(String label, AotStart aot, List<String> monitor, List<String> trainingRun) {
-            this(label, aot.use(), monitor, aot.cache(), aot.training(), trainingRun);
+        Variant(String label, AotStart aot, List<String> monitor) {
+            this(label, aot.use(), monitor, aot.cache(), aot.training());
         }
 
         List<String> command(List<String> arguments) {
@@ -348,13 +346,12 @@ public final class Arm64BootBench {
     }
 
     /**
-     * The AOT cache's training run: the monitor runs the variant's training arguments once ({@code
-     * --stub}, as the {@code aether} launcher trains it on arm64: it has no guest of its own to
-     * boot) and, at its exit, the JVM assembles the cache in a second JVM. Its output goes to L1's console.
+     * The AOT cache's training run, as the {@code aether} launcher makes it on arm64: the monitor
+     * runs {@code --stub} once (the launcher has no guest of its own to boot) and, at its exit, the JVM assembles the cache in a second JVM. Its output goes to L1's console.
      */
     private static void train(Variant v) throws IOException, InterruptedException {
         long t0 = System.nanoTime();
-        Process p = new ProcessBuilder(with(with(v.training(), v.monitor()), v.trainingRun())).inheritIO().start();
+        Process p = new ProcessBuilder(with(with(v.training(), v.monitor()), "--stub")).inheritIO().start();
         if (!p.waitFor(15, TimeUnit.MINUTES)) {
             p.destroyForcibly();
             throw new IOException("the AOT cache's training run did not end within 15 minutes");
