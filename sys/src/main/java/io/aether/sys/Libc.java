@@ -121,8 +121,8 @@ public final class Libc {
 
     /**
      * Links the monitor's downcalls on a thread of its own while the caller goes on: each link
-     * spins method handle classes that no AOT cache holds, about a second for them all under an
-     * emulated arm64 host (docs/BENCHMARKS.md (f)), which the VM's creation no longer waits for.
+     * spins method handle classes that no AOT cache holds (122 classes in an arm64 boot, slow under
+     * an emulated arm64 host: docs/BENCHMARKS.md (f)), which the VM's creation no longer waits for.
      * A holder the caller reaches first it links itself, and the other thread waits for it (class
      * initialization): each is linked once. Returns the thread, or null when {@link #LINK_AHEAD_PROPERTY} is off.
      */
