@@ -5,8 +5,10 @@
 # arm64` builds to its init's ready marker and powering off. L1 is emulated: compare ratios only.
 # QEMU's arm64 packages and their closure are fetched once (private apt state, nothing installed)
 # into ~/.cache/aether/arm64-qemu.
-# Usage: bench/arm64-boot.sh [RUNS] [boot|start-up]   (defaults 10 and boot; start-up: `aether vm run
-# --stub` against `qemu-system-aarch64 -version`, the fixed cost of each; about 30 s per boot here)
+# Usage: bench/arm64-boot.sh [RUNS] [boot|start-up|exits] [compare]   (defaults 10 and boot; start-up:
+# `aether vm run --stub` against `qemu-system-aarch64 -version`, the fixed cost of each; exits: one
+# boot with --trace-exits, its exits counted by reason and device; compare: also the monitor without
+# its downcalls linked ahead (-Daether.libc.linkAhead=off); about 30 s per boot here)
 set -euo pipefail
 root=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
 cd "$root"
@@ -14,4 +16,4 @@ cd "$root"
 aether_find_jdk
 ./mvnw -q -B -DskipTests -pl bench -am package
 cp="bench/target/aether-bench-0.1.0-SNAPSHOT.jar:$(echo bench/target/lib/*.jar | tr ' ' ':')"
-exec "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -cp "$cp" io.aether.bench.vm.Arm64BootBench "${1:-10}" "${2:-boot}"
+exec "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -cp "$cp" io.aether.bench.vm.Arm64BootBench "${1:-10}" "${2:-boot}" ${3:+"$3"}

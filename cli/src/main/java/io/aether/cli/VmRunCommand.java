@@ -2,6 +2,7 @@ package io.aether.cli;
 
 import io.aether.common.ByteSize;
 import io.aether.common.FieldException;
+import io.aether.sys.Libc;
 import io.aether.sys.NativeCallException;
 import io.aether.sys.Terminal;
 import io.aether.vmm.ConsoleSession;
@@ -255,6 +256,8 @@ final class VmRunCommand {
 
     /** Runs the command line (without the leading {@code vm run}) and returns the exit status. */
     static int run(List<String> args) throws InterruptedException {
+        // Meanwhile the options are read and the VM made (docs/BENCHMARKS.md (f)).
+        Libc.linkAhead();
         Options options;
         VmSpec spec;
         try {

@@ -8,7 +8,9 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.util.List;
 
 /**
  * The C library calls the monitor needs, as typed Java methods over the FFM API.
@@ -105,6 +107,38 @@ public final class Libc {
 
     private static final class PthreadKill {
         static final MethodHandle HANDLE = downcall("pthread_kill", FunctionDescriptor.of(INT, LONG, INT), false, -1);
+    }
+
+    /**
+     * The holders {@link #linkAhead} initializes, in the order a monitor's start reaches them last:
+     * its main thread opens /dev/kvm and links {@code open} and {@code isatty} itself meanwhile.
+     */
+    static final List<Class<?>> LINKED_AHEAD = List.of(IoctlAddr.class, Mmap.class, Signals.class, PthreadSelf.class, Poll.class,
+            Eventfd.class, Read.class, Write.class, Close.class, PthreadKill.class, Munmap.class);
+
+    /** {@code off} turns {@link #linkAhead} off (to compare). */
+    public static final String LINK_AHEAD_PROPERTY = "aether.libc.linkAhead";
+
+    /**
+     * Links the monitor's downcalls on a thread of its own while the caller goes on: each link
+     * spins method handle classes that no AOT cache holds (122 classes in an arm64 boot, slow under
+     * an emulated arm64 host: docs/BENCHMARKS.md (f)), which the VM's creation no longer waits for.
+     * A holder the caller reaches first it links itself, and the other thread waits for it (class
+     * initialization): each is linked once. Returns the thread, or null when {@link #LINK_AHEAD_PROPERTY} is off.
+     */
+    public static Thread linkAhead() {
+        if ("off".equals(System.getProperty(LINK_AHEAD_PROPERTY))) return null;
+        return Thread.ofPlatform().daemon().name("libc-link-ahead").start(() -> {
+            MethodHandles.Lookup lookup = MethodHandles.lookup();
+            for (Class<?> holder : LINKED_AHEAD) {
+                try {
+                    lookup.ensureInitialized(holder);
+                } catch (IllegalAccessException | RuntimeException | LinkageError e) {
+                    // The caller's own first call reports the failure, in its own words.
+                    return;
+                }
+            }
+        });
     }
 
     /** One errno capture buffer per thread, so concurrent vCPU threads never share one. */

@@ -1,10 +1,12 @@
 package io.aether.bench.vm;
 
+import io.aether.arch.aarch64.Layout;
 import io.aether.guest.Arm64GuestFetcher;
 import io.aether.guest.GuestArtifacts;
 import io.aether.guest.GuestFetcher;
 import io.aether.guest.GuestInit;
 import io.aether.guest.PrivateApt;
+import io.aether.sys.Libc;
 import io.aether.testhost.Arm64Program;
 import io.aether.testhost.Arm64TestHost;
 import io.aether.testhost.GuestConsole;
@@ -19,8 +21,12 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
@@ -43,7 +49,15 @@ import java.util.regex.Pattern;
  * aether vm run --stub} (the JVM's start, the VM's creation, the stub's line and its PSCI
  * power-off) against {@code qemu-system-aarch64 -version} (the process and its libraries).
  *
- * <p>Usage: {@code Arm64BootBench [RUNS] [boot|start-up]} (defaults 10 and boot). Prints the table.
+ * <p>With {@code exits}, one boot with {@code --trace-exits}: its exits to the monitor counted by
+ * reason and by the device register they touched (each costs ~1-2 ms in L1).
+ *
+ * <p>With {@code compare} after the mode, the monitor also runs without linking its downcalls ahead
+ * ({@link #NO_LINK_AHEAD}). (Measured there before and left out since: FFM downcalls whose bindings are
+ * interpreted, {@code -Djdk.internal.foreign.DowncallLinker.USE_SPEC=false}, and an AOT cache trained
+ * on the boot itself instead of the stub: docs/BENCHMARKS.md (f).)
+ *
+ * <p>Usage: {@code Arm64BootBench [RUNS] [boot|start-up|exits] [compare]} (defaults 10 and boot). Prints the table.
  */
 public final class Arm64BootBench {
 
@@ -59,6 +73,8 @@ public final class Arm64BootBench {
     private static final String STATUS = "ARM64-BENCH-STATUS=";
     /** The JIT compiles a method after 100 times the usual number of calls: the start-up's code stays interpreted. */
     static final String LAZY_JIT = "-XX:CompileThresholdScaling=100";
+    /** The monitor's downcalls linked by the calls that first need them, as before {@code Libc.linkAhead}. */
+    static final String NO_LINK_AHEAD = "-D" + Libc.LINK_AHEAD_PROPERTY + "=off";
 
     private Arm64BootBench() {
     }
@@ -70,9 +86,11 @@ public final class Arm64BootBench {
         }
         int runs = args.length > 0 ? Integer.parseInt(args[0]) : 10;
         String mode = args.length > 1 ? args[1] : "boot";
-        if (!mode.equals("boot") && !mode.equals("start-up")) {
-            throw new IllegalArgumentException("the mode is boot or start-up, not '" + mode + "'");
+        if (!mode.equals("boot") && !mode.equals("start-up") && !mode.equals("exits")) {
+            throw new IllegalArgumentException("the mode is boot, start-up or exits, not '" + mode + "'");
         }
+        boolean compare = args.length > 2 && args[2].equals("compare");
+        if (args.length > 2 && !compare) throw new IllegalArgumentException("the third argument is compare or nothing, not '" + args[2] + "'");
         Arm64TestHost host = Arm64TestHost.shared();
         GuestArtifacts guest = new Arm64GuestFetcher(GuestFetcher.defaultCacheRoot(), l -> System.err.println("guest fetch: " + l))
                 .fetch(false);
@@ -80,11 +98,11 @@ public final class Arm64BootBench {
         Set<Path> classpath = new LinkedHashSet<>(TestHost.productClasspath());
         classpath.addAll(Arm64Program.classpathOf(Arm64BootBench.class));
         String files = Arm64Program.FILES_DIR + "/";
-        List<String> arguments = new ArrayList<>(List.of("in-l1", mode, Integer.toString(runs), files + guest.kernel().getFileName(),
+        List<String> arguments = new ArrayList<>(List.of("in-l1", mode, compare ? "compare" : "launcher", Integer.toString(runs), files + guest.kernel().getFileName(),
                 files + guest.initramfs().getFileName(), files + QEMU_TAR));
         // The launcher's JVM options (dev/monitor.jvmargs, the class-data archive), for the monitor in L1.
         arguments.addAll(NestedBootBench.monitorJvmOptions("/tmp/aether-arm64-bench.jsa"));
-        Duration limit = Duration.ofMinutes(15 + 4L * runs);
+        Duration limit = Duration.ofMinutes((compare ? 25 : 15) + (compare ? 8L : 4L) * runs);
         Arm64Program program = new Arm64Program(Arm64BootBench.class.getName(), List.copyOf(classpath), arguments, limit,
                 List.of(guest.kernel(), guest.initramfs(), tar));
         try (GuestRun run = host.start(program)) {
@@ -149,11 +167,13 @@ public final class Arm64BootBench {
     /** Inside L1: unpacks QEMU's root, then {@link BootBench} compares the two monitors. */
     private static void inL1(String[] args) throws Throwable {
         boolean startUp = args[1].equals("start-up");
-        int runs = Integer.parseInt(args[2]);
-        String kernel = args[3];
-        String initrd = args[4];
-        String tar = args[5];
-        List<String> jvmOptions = List.of(args).subList(6, args.length);
+        boolean exits = args[1].equals("exits");
+        boolean compare = args[2].equals("compare");
+        int runs = Integer.parseInt(args[3]);
+        String kernel = args[4];
+        String initrd = args[5];
+        String tar = args[6];
+        List<String> jvmOptions = List.of(args).subList(7, args.length);
         int status = 1;
         try {
             command(List.of("mkdir", "-p", L1_ROOT), Path.of("/"));
@@ -169,10 +189,27 @@ public final class Arm64BootBench {
             // cache in place of the class-data archive, and a lazy JIT.
             List<String> aotOptions = jvmOptions.stream().filter(o -> !o.startsWith("-XX:SharedArchiveFile=")
                     && !o.equals("-XX:+AutoCreateSharedArchive")).toList();
-            List<Variant> variants = List.of(
-                    new Variant("aether", aotStart(java, aotOptions, List.of(LAZY_JIT), "/tmp/aether-arm64.aot"), monitor));
+            List<String> boot = List.of("--kernel", kernel, "--initrd", initrd, "--mem", "256M", "--vcpus", "1",
+                    "--cmdline", "console=ttyS0 " + GUEST_CMDLINE);
+            List<Variant> variants = new ArrayList<>(List.of(
+                    new Variant("aether", aotStart(java, aotOptions, List.of(LAZY_JIT), "/tmp/aether-arm64.aot"), monitor)));
+            if (compare) {
+                // The monitor before its downcalls were linked ahead (Libc.linkAhead), side by side with the launcher's way.
+                variants.add(new Variant("aether-no-link-ahead",
+                        aotStart(java, aotOptions, List.of(LAZY_JIT, NO_LINK_AHEAD), "/tmp/aether-arm64-nolink.aot"), monitor));
+            }
             for (Variant v : variants) {
-                if (v.aotCache() != null) train(v, List.of("--stub"));
+                if (v.aotCache() != null) train(v);
+            }
+            if (exits) {
+                // As the launcher runs it, and which classes the AOT cache did not hold on the boot path.
+                Variant launcher = variants.getFirst();
+                Path classes = Path.of("/tmp/aether-classes.txt");
+                List<String> traced = with(with(with(launcher.start(), "-Xlog:class+load=info:file=" + classes), launcher.monitor()), boot);
+                System.out.print(exitCounts(traced, Path.of("/tmp/aether-exits.txt")));
+                System.out.print(classSources(classes));
+                status = 0;
+                return;
             }
             List<BootBench.Command> commands = new ArrayList<>();
             if (startUp) {
@@ -191,8 +228,6 @@ public final class Arm64BootBench {
                     // Aether always gives the guest an entropy device, whose driver the initramfs loads: so does QEMU here.
                     "-device", "virtio-rng-device",
                     "-kernel", kernel, "-initrd", initrd, "-append", "console=ttyAMA0 " + GUEST_CMDLINE));
-            List<String> boot = List.of("--kernel", kernel, "--initrd", initrd, "--mem", "256M", "--vcpus", "1",
-                    "--cmdline", "console=ttyS0 " + GUEST_CMDLINE);
             System.out.println("arm64 bench: qemu-virt: " + String.join(" ", qemu));
             for (Variant v : variants) {
                 System.out.println("arm64 bench: " + v.label() + ": " + String.join(" ", v.command(boot)));
@@ -213,6 +248,66 @@ public final class Arm64BootBench {
         }
     }
 
+    /**
+     * One boot with {@code --trace-exits} (its trace in {@code traceFile}): the exits to the
+     * monitor counted by reason and by the device they touched, as table lines.
+     */
+    private static String exitCounts(List<String> boot, Path traceFile) throws IOException, InterruptedException {
+        long t0 = System.nanoTime();
+        Process p = new ProcessBuilder(with(boot, "--trace-exits")).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .redirectError(traceFile.toFile()).start();
+        if (!p.waitFor(15, TimeUnit.MINUTES)) {
+            p.destroyForcibly();
+            throw new IOException("the traced boot did not end within 15 minutes");
+        }
+        Map<String, Integer> counts = new TreeMap<>();
+        int total = 0;
+        for (String line : Files.readAllLines(traceFile)) {
+            if (!line.startsWith("[vcpu ")) continue;
+            total++;
+            counts.merge(exitKind(line.substring(line.indexOf(']') + 2)), 1, Integer::sum);
+        }
+        StringBuilder table = new StringBuilder(String.format(Locale.ROOT,
+                "| exit (reason, device register) | count |%n|---|---:|%n"));
+        counts.entrySet().stream().sorted(Map.Entry.<String, Integer>comparingByValue().reversed())
+                .forEach(e -> table.append("| ").append(e.getKey()).append(" | ").append(e.getValue()).append(" |\n"));
+        table.append(String.format(Locale.ROOT, "| all, in a boot of %.1f s (status %d) | %d |%n",
+                (System.nanoTime() - t0) / 1e9, p.exitValue(), total));
+        return table.toString();
+    }
+
+    /** How many classes the JVM loaded from each source (the AOT cache, the runtime image, the jars), as table lines. */
+    private static String classSources(Path log) throws IOException {
+        Map<String, Integer> counts = new TreeMap<>();
+        for (String line : Files.readAllLines(log)) {
+            int at = line.indexOf(" source: ");
+            if (at < 0) continue;
+            String source = line.substring(at + 9).strip();
+            String kind = source.startsWith("shared objects file") ? "AOT cache" : source.startsWith("jrt:/") ? "runtime image (jrt)"
+                    : source.endsWith(".jar") ? "jar " + source.substring(source.lastIndexOf('/') + 1) : "other (" + source.split(" ")[0] + ")";
+            counts.merge(kind, 1, Integer::sum);
+        }
+        StringBuilder table = new StringBuilder(String.format(Locale.ROOT, "| classes loaded from | count |%n|---|---:|%n"));
+        counts.forEach((kind, n) -> table.append("| ").append(kind).append(" | ").append(n).append(" |\n"));
+        return table.toString();
+    }
+
+    /** An exit's reason and, for MMIO, the device window and register offset it touched. */
+    static String exitKind(String decoded) {
+        String reason = decoded.split(" ", 2)[0];
+        Matcher m = Pattern.compile("addr=0x([0-9a-f]+)").matcher(decoded);
+        if (!m.find()) return reason;
+        long address = Long.parseUnsignedLong(m.group(1), 16);
+        if (address >= Layout.UART_BASE && address < Layout.VIRTIO_MMIO_BASE) {
+            return reason + " uart +0x" + Long.toHexString(address - Layout.UART_BASE);
+        }
+        long window = (address - Layout.VIRTIO_MMIO_BASE) / Layout.VIRTIO_MMIO_STRIDE;
+        if (address >= Layout.VIRTIO_MMIO_BASE && window < Layout.MAX_VIRTIO_DEVICES) {
+            return reason + " virtio-mmio " + window + " +0x" + Long.toHexString(address % Layout.VIRTIO_MMIO_STRIDE);
+        }
+        return reason + " 0x" + Long.toHexString(address);
+    }
+
     private static List<String> with(List<String> command, List<String> arguments) {
         List<String> all = new ArrayList<>(command);
         all.addAll(arguments);
@@ -230,10 +325,6 @@ public final class Arm64BootBench {
      * @param aotCache the AOT cache it uses, made by {@link #train}; null for none
      */
     private record Variant(String label, List<String> start, List<String> monitor, String aotCache, List<String> training) {
-
-        Variant(String label, List<String> start, List<String> monitor) {
-            this(label, start, monitor, null, List.of());
-        }
 
         Variant(String label, AotStart aot, List<String> monitor) {
             this(label, aot.use(), monitor, aot.cache(), aot.training());
@@ -256,19 +347,18 @@ public final class Arm64BootBench {
 
     /**
      * The AOT cache's training run, as the {@code aether} launcher makes it on arm64: the monitor
-     * runs {@code arguments} once ({@code --stub}: the launcher has no guest of its own to boot)
-     * and, at its exit, the JVM assembles the cache in a second JVM. Its output goes to L1's console.
+     * runs {@code --stub} once (the launcher has no guest of its own to boot) and, at its exit, the JVM assembles the cache in a second JVM. Its output goes to L1's console.
      */
-    private static void train(Variant v, List<String> arguments) throws IOException, InterruptedException {
+    private static void train(Variant v) throws IOException, InterruptedException {
         long t0 = System.nanoTime();
-        Process p = new ProcessBuilder(with(with(v.training(), v.monitor()), arguments)).inheritIO().start();
+        Process p = new ProcessBuilder(with(with(v.training(), v.monitor()), "--stub")).inheritIO().start();
         if (!p.waitFor(15, TimeUnit.MINUTES)) {
             p.destroyForcibly();
             throw new IOException("the AOT cache's training run did not end within 15 minutes");
         }
         Path cache = Path.of(v.aotCache());
         long bytes = Files.isRegularFile(cache) ? Files.size(cache) : -1;
-        System.out.printf(java.util.Locale.ROOT, "arm64 bench: %s: AOT training run: status %d, %.1f s, cache %d bytes%n",
+        System.out.printf(Locale.ROOT, "arm64 bench: %s: AOT training run: status %d, %.1f s, cache %d bytes%n",
                 v.label(), p.exitValue(), (System.nanoTime() - t0) / 1e9, bytes);
         if (bytes <= 0) throw new IOException("the AOT training run wrote no cache at " + cache);
     }
