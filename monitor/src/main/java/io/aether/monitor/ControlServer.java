@@ -203,6 +203,7 @@ final class ControlServer implements AutoCloseable {
     }
 
     private void serve(SocketChannel client) {
+        long accepted = LaunchTrace.now();
         InputStream in = Channels.newInputStream(client);
         ControlRequest request;
         // A client that sends nothing, or trickles, is cut off: the read ends when the channel closes.
@@ -230,6 +231,12 @@ final class ControlServer implements AutoCloseable {
             // Progress lines go out on this connection while the handler works; the answer follows them.
             VmSnapshot.Progress progress = (done, total) -> answer(client, new ControlResponse.Progress(done, total));
             answer(client, ScopedValue.where(PROGRESS, progress).call(() -> handler.apply(request)));
+        } else if (request instanceof ControlRequest.Handover) {
+            LaunchTrace.begin(accepted);
+            LaunchTrace.mark("request-read");
+            ControlResponse response = handler.apply(request);
+            answer(client, response);
+            LaunchTrace.end("answer-written");
         } else {
             answer(client, handler.apply(request));
         }
