@@ -531,7 +531,10 @@ final class Node implements AutoCloseable {
         StartTrace.mark("record-renamed");
         Thread syncing = Thread.ofVirtual().name("sync-" + vm.id).start(() -> sync(vm));
         try {
-            awaitRunning(vm, run, underPolicy).ifPresent(status -> save(vm, vm.record.withState(status.state().id(), null, run.pid), false));
+            // A standby's launch is answered with the VM running: no second round trip to ask.
+            Optional<ControlResponse.Status> running = started.launched().filter(status -> status.state() == VmState.RUNNING);
+            (running.isPresent() ? running : awaitRunning(vm, run, underPolicy))
+                    .ifPresent(status -> save(vm, vm.record.withState(status.state().id(), null, run.pid), false));
             StartTrace.mark("running");
         } finally {
             awaitSync(syncing);

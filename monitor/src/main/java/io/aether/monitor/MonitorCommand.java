@@ -328,7 +328,7 @@ public final class MonitorCommand {
         monitor.serving(server);
         CountDownLatch done = new CountDownLatch(1);
         Thread hook = shutdownHook(() -> monitor.requestStop(new StopReason.Requested("signal")), done);
-        return runServed(spec, restored, options.paused(), monitor, server, ring, log, console, hook, done);
+        return runServed(spec, restored, options.paused() ? Start.PAUSED : Start.RUNNING, monitor, server, ring, log, console, hook, done);
     }
 
     /**
@@ -380,7 +380,7 @@ public final class MonitorCommand {
         }
         Standby.Launched l = launched.get();
         try {
-            return runServed(l.spec(), l.restored(), false, l.monitor(), server, ring, l.log(), l.console(), hook, done);
+            return runServed(l.spec(), l.vm(), Start.STARTED, l.monitor(), server, ring, l.log(), l.console(), hook, done);
         } finally {
             // Held until the process ends, as --restore holds it.
             Reference.reachabilityFence(l.restoreLock());
@@ -426,7 +426,7 @@ public final class MonitorCommand {
         for (int i = 0; i < WARM_UP_VMS; i++) {
             ConsoleRing ring = new ConsoleRing(CONSOLE_RING_BYTES);
             Monitor monitor = new Monitor(spec, ring, null);
-            int status = runVm(spec, null, false, monitor, ConsoleSession.lineFlushing(ring));
+            int status = runVm(spec, null, Start.RUNNING, monitor, ConsoleSession.lineFlushing(ring));
             if (status != 0) throw new IllegalStateException("exit status " + status + ": " + monitor.status().reason().orElse("no reason"));
             monitor.metrics();
             ring.close();
@@ -522,10 +522,10 @@ public final class MonitorCommand {
     }
 
     /** Runs the VM behind its served socket, then cleans up: the ring, the log, the socket, the hook. */
-    private static int runServed(VmSpec spec, MicroVm restored, boolean paused, Monitor monitor, ControlServer server,
+    private static int runServed(VmSpec spec, MicroVm first, Start start, Monitor monitor, ControlServer server,
             ConsoleRing ring, ConsoleLog log, OutputStream console, Thread hook, CountDownLatch done) throws InterruptedException {
         try {
-            return runVm(spec, restored, paused, monitor, console);
+            return runVm(spec, first, start, monitor, console);
         } finally {
             ring.close();
             if (log != null) log.close();
@@ -571,15 +571,21 @@ public final class MonitorCommand {
         };
     }
 
-    /** The VM's life: built (or {@code restored}), run, rebuilt after a reboot when the spec says so; returns the exit status. */
-    private static int runVm(VmSpec spec, MicroVm restored, boolean paused, Monitor monitor, OutputStream console) throws InterruptedException {
+    /** How the run loop starts the first VM: running, paused (a restore asked so), or not at all (a standby's launch started it). */
+    enum Start { RUNNING, PAUSED, STARTED }
+
+    /**
+     * The VM's life: {@code first} (or one built from {@code spec} when null) started as
+     * {@code start} says, run, rebuilt after a reboot when the spec says so; returns the exit status.
+     */
+    private static int runVm(VmSpec spec, MicroVm first, Start start, Monitor monitor, OutputStream console) throws InterruptedException {
         StopReason reason = null;
         try {
             boolean restarted = false;
             while (true) {
                 MicroVm vm;
                 try {
-                    vm = restored != null && !restarted ? restored : MicroVm.create(spec, console, null);
+                    vm = first != null && !restarted ? first : MicroVm.create(spec, console, null);
                 } catch (IllegalArgumentException e) {
                     System.err.println("aether vm monitor: " + e.getMessage());
                     reason = new StopReason.HostError(e.getMessage());
@@ -590,9 +596,11 @@ public final class MonitorCommand {
                     return reason.exitStatus();
                 }
                 try {
-                    monitor.running(vm, restarted);
-                    vm.start(paused && !restarted);
-                    monitor.started();
+                    if (restarted || start != Start.STARTED) {
+                        monitor.running(vm, restarted);
+                        vm.start(start == Start.PAUSED && !restarted);
+                        monitor.started();
+                    }
                     reason = vm.awaitStop();
                 } finally {
                     vm.close();
