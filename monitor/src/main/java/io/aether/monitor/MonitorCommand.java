@@ -423,46 +423,57 @@ public final class MonitorCommand {
             launch.spec().withMacsFor(UUID.randomUUID().toString()).checkHost(VmSpec.MAX_VCPUS);
             ControlCodec.readResponse(ControlCodec.write(new Monitor(launch.spec(), new ConsoleRing(64), null).status()).strip());
         }
-        for (int i = 0; i < WARM_UP_VMS; i++) {
-            ConsoleRing ring = new ConsoleRing(CONSOLE_RING_BYTES);
-            Monitor monitor = new Monitor(spec, ring, null);
-            int status = runVm(spec, null, Start.RUNNING, monitor, ConsoleSession.lineFlushing(ring));
-            if (status != 0) throw new IllegalStateException("exit status " + status + ": " + monitor.status().reason().orElse("no reason"));
-            monitor.metrics();
-            ring.close();
+        Path dir;
+        try {
+            dir = Files.createTempDirectory("aether-standby-warm-up-");
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot make the warm-up's temporary directory: " + e.getMessage(), e);
         }
         try {
-            warmUpRestore();
+            for (int i = 0; i < WARM_UP_VMS; i++) {
+                ConsoleRing ring = new ConsoleRing(CONSOLE_RING_BYTES);
+                // Printing into a console log, as a launched VM does: opening one was 2 to 5 ms of a launch when its code ran cold.
+                ConsoleLog log = new ConsoleLog(dir.resolve("console.log"), CONSOLE_LOG_BYTES);
+                Monitor monitor = new Monitor(spec, ring, log);
+                int status = runVm(spec, null, Start.RUNNING, monitor, console(ring, log));
+                if (status != 0) throw new IllegalStateException("exit status " + status + ": " + monitor.status().reason().orElse("no reason"));
+                monitor.metrics();
+                ring.close();
+                log.close();
+            }
+            warmUpRestore(dir.resolve("snapshot"));
         } catch (IOException e) {
-            throw new IllegalStateException("the warm-up snapshot or restore failed: " + e.getMessage(), e);
+            throw new IllegalStateException("the warm-up's console log, snapshot or restore failed: " + e.getMessage(), e);
+        } finally {
+            deleteTree(dir);
+        }
+    }
+
+    private static void deleteTree(Path dir) {
+        try (java.util.stream.Stream<Path> all = Files.walk(dir)) {
+            for (Path p : all.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+        } catch (IOException e) {
+            System.err.println("aether vm monitor: standby: cannot remove the warm-up's " + dir + ": " + e.getMessage());
         }
     }
 
     /**
-     * A throwaway counting stub snapshotted and restored, in a temporary directory removed after:
-     * a standby may be handed a snapshot, and the restore's code (the state file read and
-     * checked, the memory file mapped, every device's state loaded) is then loaded and linked.
+     * A throwaway counting stub snapshotted into {@code snapshot} and restored: a standby may be
+     * handed a snapshot, and the restore's code (the state file read and checked, the memory
+     * file mapped, every device's state loaded) is then loaded and linked.
      */
-    private static void warmUpRestore() throws IOException, InterruptedException {
-        Path dir = Files.createTempDirectory("aether-standby-warm-up-");
-        try {
-            Path snapshot = dir.resolve("snapshot");
-            CountDownLatch counted = new CountDownLatch(1);
-            try (MicroVm vm = MicroVm.create(VmSpec.stub(VmSpec.StubProgram.COUNT), signal(counted), null)) {
-                vm.start(false);
-                if (!counted.await(10, TimeUnit.SECONDS)) throw new IllegalStateException("the warm-up counter printed nothing");
-                vm.pause();
-                vm.snapshot(snapshot, null);
-            }
-            CountDownLatch countedOn = new CountDownLatch(1);
-            try (MicroVm vm = VmSnapshot.restore(snapshot, signal(countedOn), null, null)) {
-                vm.start(false);
-                if (!countedOn.await(10, TimeUnit.SECONDS)) throw new IllegalStateException("the restored warm-up counter printed nothing");
-            }
-        } finally {
-            try (java.util.stream.Stream<Path> all = Files.walk(dir)) {
-                for (Path p : all.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
-            }
+    private static void warmUpRestore(Path snapshot) throws IOException, InterruptedException {
+        CountDownLatch counted = new CountDownLatch(1);
+        try (MicroVm vm = MicroVm.create(VmSpec.stub(VmSpec.StubProgram.COUNT), signal(counted), null)) {
+            vm.start(false);
+            if (!counted.await(10, TimeUnit.SECONDS)) throw new IllegalStateException("the warm-up counter printed nothing");
+            vm.pause();
+            vm.snapshot(snapshot, null);
+        }
+        CountDownLatch countedOn = new CountDownLatch(1);
+        try (MicroVm vm = VmSnapshot.restore(snapshot, signal(countedOn), null, null)) {
+            vm.start(false);
+            if (!countedOn.await(10, TimeUnit.SECONDS)) throw new IllegalStateException("the restored warm-up counter printed nothing");
         }
     }
 
