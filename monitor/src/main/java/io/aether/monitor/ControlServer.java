@@ -4,6 +4,7 @@ import io.aether.monitorapi.ControlCodec;
 import io.aether.monitorapi.ControlRequest;
 import io.aether.monitorapi.ControlResponse;
 import io.aether.vmm.VmSnapshot;
+import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.StandardProtocolFamily;
@@ -204,7 +205,8 @@ final class ControlServer implements AutoCloseable {
 
     private void serve(SocketChannel client) {
         long accepted = LaunchTrace.now();
-        InputStream in = Channels.newInputStream(client);
+        // Buffered: the request's line is read a byte at a time, and each byte unbuffered is a read(2) (0.2 to 2 ms a line here).
+        InputStream in = new BufferedInputStream(Channels.newInputStream(client));
         ControlRequest request;
         // A client that sends nothing, or trickles, is cut off: the read ends when the channel closes.
         Thread watchdog = closeAfter(client, REQUEST_MILLIS);
