@@ -63,8 +63,9 @@ public final class MonitorCommand {
             'standby PID PATH' on standard output, and waits for a launch request carrying the
             spec, or a restore request naming a snapshot directory (either optionally with a
             console log and a new socket path, to which the socket is renamed). It then runs
-            that VM as if started with --spec or --restore: a VM starts in a few milliseconds
-            instead of the JVM's start-up. A request that is refused (a bad spec or snapshot, a
+            that VM as if started with --spec or --restore, and answers the request once the
+            VM runs: a VM starts in a few milliseconds instead of the JVM's start-up. A
+            request that is refused (a bad spec or snapshot, a VM the host will not build, a
             snapshot restored and running already, a log or path it cannot take) leaves it on
             standby. A standby monitor exits (status 0,
             socket removed) when its parent process dies; once launched it no longer depends
