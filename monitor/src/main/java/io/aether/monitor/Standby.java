@@ -123,6 +123,7 @@ final class Standby {
             } catch (IOException e) {
                 return new ControlResponse.Refused(ControlResponse.Refused.CONFLICT, "snapshot: " + e.getMessage());
             }
+            LaunchTrace.mark("restore-locked");
         }
         ConsoleLog log = null;
         Path logFile = handover.consoleLog().orElse(null);
