@@ -51,7 +51,9 @@ final class X86Arch implements Arch {
 
     /**
      * What this host's KVM can give a guest in CPUID, asked once per process: the answer is the
-     * same for every VM, and the ioctl costs about 0.5 ms of each VM's build here.
+     * same for every VM but for the APIC ids of whichever host CPU ran the ioctl, which each
+     * vCPU's CPUID replaces ({@code Cpuid.forVcpu}), and the ioctl costs about 0.5 ms of each
+     * VM's build here.
      */
     private static volatile List<CpuidEntry> hostCpuid;
 
