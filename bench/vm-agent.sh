@@ -5,7 +5,10 @@
 # beside QEMU microvm started cold, run by run; then VMs started per second through each.
 # Usage: bench/vm-agent.sh [RUNS] [POOL]     (default 20 and 2; needs /dev/kvm and qemu-system-x86)
 # With TRACE_START=1 the agents also print where each start's time goes ("trace-start STEP MS" on
-# standard error, see docs/BENCHMARKS.md (d)).
+# standard error, see docs/BENCHMARKS.md (d)), and so do the monitors ("trace-launch STEP MS": the
+# standby's steps from the launch's connection to the VM running, copied from each VM's monitor.log).
+# With WARM_ONLY=1 only the warm pool's rounds run (no cold monitor, no QEMU, no bursts): quicker
+# while iterating.
 set -euo pipefail
 root=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
 cd "$root"
@@ -17,14 +20,16 @@ pool=${2:-2}
 java="$JAVA_HOME/bin/java"
 trace=()
 [ "${TRACE_START:-}" = 1 ] && trace=(-Daether.trace.start=true)
+only=()
+[ "${WARM_ONLY:-}" = 1 ] && only=(--warm-only)
 cp="bench/target/aether-bench-0.1.0-SNAPSHOT.jar:$(echo bench/target/lib/*.jar | tr ' ' ':')"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 "$java" -cp "$cp" io.aether.bench.vm.BootBench firmware "$work/hello.bin"
 # The monitors as the ./aether launcher runs them; a first run writes the class-data archive.
-aether=("$java" @dev/monitor.jvmargs -XX:+AutoCreateSharedArchive "-XX:SharedArchiveFile=$work/aether.jsa" -jar cli/target/aether.jar)
+aether=("$java" @dev/monitor.jvmargs "${trace[@]}" -XX:+AutoCreateSharedArchive "-XX:SharedArchiveFile=$work/aether.jsa" -jar cli/target/aether.jar)
 "${aether[@]}" vm run --stub > /dev/null
-"$java" "${trace[@]}" --enable-native-access=ALL-UNNAMED -cp "$cp" io.aether.bench.vm.AgentStartBench --runs "$runs" --pool "$pool" --dir "$work" \
+"$java" "${trace[@]}" --enable-native-access=ALL-UNNAMED -cp "$cp" io.aether.bench.vm.AgentStartBench --runs "$runs" --pool "$pool" "${only[@]}" --dir "$work" \
   --monitor "${aether[@]}" vm monitor \
   --qemu qemu-system-x86_64 -M microvm -enable-kvm -m 16M -nodefaults -no-user-config -nographic -serial stdio \
          -device isa-debug-exit,iobase=0xf4,iosize=0x04 -bios "$work/hello.bin"

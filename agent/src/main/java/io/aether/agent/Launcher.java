@@ -5,6 +5,7 @@ import io.aether.cgroups.CgroupException;
 import io.aether.cgroups.Quota;
 import io.aether.cgroups.VmCgroup;
 import io.aether.monitorapi.ControlRequest;
+import io.aether.monitorapi.ControlResponse;
 import io.aether.monitorapi.MonitorClient;
 import io.aether.vmspec.VmSpec;
 import io.aether.monitorapi.WarmPool;
@@ -186,8 +187,12 @@ final class Launcher implements AutoCloseable {
         }
     }
 
-    /** A monitor started, with the group that holds it to its VM's quota (empty where quotas are not enforced). */
-    record Started(Process process, Optional<VmCgroup> group) {
+    /**
+     * A monitor started, with the group that holds it to its VM's quota (empty where quotas are
+     * not enforced), and a standby's answer to the launch (empty for a cold monitor): a standby
+     * starts the VM before it answers, so a running one needs no await-started after.
+     */
+    record Started(Process process, Optional<VmCgroup> group, Optional<ControlResponse.Status> launched) {
     }
 
     /**
@@ -212,7 +217,7 @@ final class Launcher implements AutoCloseable {
                 StartTrace.mark("standby-answered");
                 if (launched.isPresent()) {
                     moveErrors(launched.get().errors(), monitorLog);
-                    return new Started(launched.get().process(), claim.flatMap(StandbyGroups.Claim::group));
+                    return new Started(launched.get().process(), claim.flatMap(StandbyGroups.Claim::group), Optional.of(launched.get().status()));
                 }
                 LOG.info("no standby monitor is ready for " + vmId + ": starting a cold monitor");
             } catch (MonitorClient.RefusedException e) {
@@ -241,7 +246,7 @@ final class Launcher implements AutoCloseable {
         StartTrace.mark("spawned");
         if (group.isPresent()) confine(group.get(), process);
         StartTrace.mark("moved-into-cgroup");
-        return new Started(process, group);
+        return new Started(process, group, Optional.empty());
     }
 
     /**

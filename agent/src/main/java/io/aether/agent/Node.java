@@ -522,16 +522,21 @@ final class Node implements AutoCloseable {
         // A monitor exists from now (created: building the VM), and the VM is wanted running: one
         // that ends at once is restarted as its policy says; a restart is counted when it happens.
         VmRecord starting = (underPolicy ? vm.record.restarted() : vm.record).withDesired("running");
+        // A standby's launch is answered with the VM running: no second round trip to ask, and one
+        // record written, not two.
+        boolean launchedRunning = started.launched().filter(status -> status.state() == VmState.RUNNING).isPresent();
         // Renamed into place at once (a restarted agent finds the monitor by it), synced while the
-        // monitor builds the VM, and durable before the start is answered. The running state that
-        // follows need not wait for the disk: after a crash of the machine the monitor is gone
-        // too, and the synced record (created, with its pid) makes the next agent report the VM
-        // failed, as the running one would.
-        save(vm, starting.withState("created", null, run.pid), false);
+        // monitor builds the VM (or, launched, runs it), and durable before the start is answered.
+        // A running state learnt later need not wait for the disk: after a crash of the machine
+        // the monitor is gone too, and the synced record (created or running, with its pid) makes
+        // the next agent report the VM failed either way.
+        save(vm, starting.withState(launchedRunning ? "running" : "created", null, run.pid), false);
         StartTrace.mark("record-renamed");
         Thread syncing = Thread.ofVirtual().name("sync-" + vm.id).start(() -> sync(vm));
         try {
-            awaitRunning(vm, run, underPolicy).ifPresent(status -> save(vm, vm.record.withState(status.state().id(), null, run.pid), false));
+            if (!launchedRunning) {
+                awaitRunning(vm, run, underPolicy).ifPresent(status -> save(vm, vm.record.withState(status.state().id(), null, run.pid), false));
+            }
             StartTrace.mark("running");
         } finally {
             awaitSync(syncing);

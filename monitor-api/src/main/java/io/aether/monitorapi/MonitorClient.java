@@ -1,5 +1,6 @@
 package io.aether.monitorapi;
 
+import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -98,8 +99,8 @@ public final class MonitorClient {
         byte[] line = encode(request);
         try (SocketChannel channel = connect(); Deadline deadline = Deadline.start(channel, timeout.plus(SNAPSHOT_TIME))) {
             try {
-                ControlResponse response = exchange(channel, line);
-                InputStream in = Channels.newInputStream(channel);
+                InputStream in = lines(channel);
+                ControlResponse response = exchange(channel, line, in);
                 while (response instanceof ControlResponse.Progress p) {
                     if (progress != null) progress.accept(p);
                     response = readAnswer(in);
@@ -117,8 +118,9 @@ public final class MonitorClient {
     }
 
     /**
-     * Hands a VM to a standby monitor and returns its status ({@code created} while the VM is
-     * built). When {@code launch} moves the socket, later requests go to a client of the new path.
+     * Hands a VM to a standby monitor and returns its status: {@code running}, the standby builds
+     * and starts the VM before it answers. When {@code launch} moves the socket, later requests go
+     * to a client of the new path.
      */
     public ControlResponse.Status launch(ControlRequest.Launch launch) throws IOException {
         return hand(launch);
@@ -150,7 +152,7 @@ public final class MonitorClient {
         byte[] line = encode(request);
         try (SocketChannel channel = connect(); Deadline deadline = Deadline.start(channel, limit)) {
             try {
-                return exchange(channel, line);
+                return exchange(channel, line, lines(channel));
             } catch (IOException e) {
                 deadline.check();
                 throw e;
@@ -167,7 +169,8 @@ public final class MonitorClient {
         SocketChannel channel = connect();
         try (Deadline deadline = Deadline.start(channel, timeout)) {
             try {
-                expect(exchange(channel, line), ControlResponse.ConsoleAttached.class);
+                // Unbuffered: the console's bytes follow the answer's line on this connection, and are the Console's to read.
+                expect(exchange(channel, line, Channels.newInputStream(channel)), ControlResponse.ConsoleAttached.class);
             } catch (IOException e) {
                 deadline.check();
                 throw e;
@@ -229,12 +232,17 @@ public final class MonitorClient {
         return ControlCodec.write(request).getBytes(StandardCharsets.UTF_8);
     }
 
-    /** Writes the request's line and reads one answer line; a channel blocked by a slow monitor is closed by its deadline. */
-    private static ControlResponse exchange(SocketChannel channel, byte[] request) throws IOException {
+    /** Writes the request's line and reads one answer line from {@code in}; a channel blocked by a slow monitor is closed by its deadline. */
+    private static ControlResponse exchange(SocketChannel channel, byte[] request, InputStream in) throws IOException {
         OutputStream out = Channels.newOutputStream(channel);
         out.write(request);
         out.flush();
-        return readAnswer(Channels.newInputStream(channel));
+        return readAnswer(in);
+    }
+
+    /** The answers' lines, buffered: a line is read a byte at a time, and each byte unbuffered is a read(2). One per connection, or buffered bytes are lost. */
+    private static InputStream lines(SocketChannel channel) {
+        return new BufferedInputStream(Channels.newInputStream(channel));
     }
 
     private static ControlResponse readAnswer(InputStream in) throws IOException {

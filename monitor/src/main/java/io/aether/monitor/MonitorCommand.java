@@ -63,8 +63,9 @@ public final class MonitorCommand {
             'standby PID PATH' on standard output, and waits for a launch request carrying the
             spec, or a restore request naming a snapshot directory (either optionally with a
             console log and a new socket path, to which the socket is renamed). It then runs
-            that VM as if started with --spec or --restore: a VM starts in a few milliseconds
-            instead of the JVM's start-up. A request that is refused (a bad spec or snapshot, a
+            that VM as if started with --spec or --restore, and answers the request once the
+            VM runs: a VM starts in a few milliseconds instead of the JVM's start-up. A
+            request that is refused (a bad spec or snapshot, a VM the host will not build, a
             snapshot restored and running already, a log or path it cannot take) leaves it on
             standby. A standby monitor exits (status 0,
             socket removed) when its parent process dies; once launched it no longer depends
@@ -328,7 +329,7 @@ public final class MonitorCommand {
         monitor.serving(server);
         CountDownLatch done = new CountDownLatch(1);
         Thread hook = shutdownHook(() -> monitor.requestStop(new StopReason.Requested("signal")), done);
-        return runServed(spec, restored, options.paused(), monitor, server, ring, log, console, hook, done);
+        return runServed(spec, restored, options.paused() ? Start.PAUSED : Start.RUNNING, monitor, server, ring, log, console, hook, done);
     }
 
     /**
@@ -380,7 +381,7 @@ public final class MonitorCommand {
         }
         Standby.Launched l = launched.get();
         try {
-            return runServed(l.spec(), l.restored(), false, l.monitor(), server, ring, l.log(), l.console(), hook, done);
+            return runServed(l.spec(), l.vm(), Start.STARTED, l.monitor(), server, ring, l.log(), l.console(), hook, done);
         } finally {
             // Held until the process ends, as --restore holds it.
             Reference.reachabilityFence(l.restoreLock());
@@ -423,46 +424,61 @@ public final class MonitorCommand {
             launch.spec().withMacsFor(UUID.randomUUID().toString()).checkHost(VmSpec.MAX_VCPUS);
             ControlCodec.readResponse(ControlCodec.write(new Monitor(launch.spec(), new ConsoleRing(64), null).status()).strip());
         }
-        for (int i = 0; i < WARM_UP_VMS; i++) {
-            ConsoleRing ring = new ConsoleRing(CONSOLE_RING_BYTES);
-            Monitor monitor = new Monitor(spec, ring, null);
-            int status = runVm(spec, null, false, monitor, ConsoleSession.lineFlushing(ring));
-            if (status != 0) throw new IllegalStateException("exit status " + status + ": " + monitor.status().reason().orElse("no reason"));
-            monitor.metrics();
-            ring.close();
+        Path dir;
+        try {
+            dir = Files.createTempDirectory("aether-standby-warm-up-");
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot make the warm-up's temporary directory: " + e.getMessage(), e);
         }
         try {
-            warmUpRestore();
+            for (int i = 0; i < WARM_UP_VMS; i++) {
+                ConsoleRing ring = new ConsoleRing(CONSOLE_RING_BYTES);
+                // Printing into a console log, as a launched VM does: opening one was 2 to 5 ms of a launch when its code ran cold.
+                ConsoleLog log = new ConsoleLog(dir.resolve("console.log"), CONSOLE_LOG_BYTES);
+                Monitor monitor = new Monitor(spec, ring, log);
+                int status = runVm(spec, null, Start.RUNNING, monitor, console(ring, log));
+                if (status != 0) throw new IllegalStateException("exit status " + status + ": " + monitor.status().reason().orElse("no reason"));
+                monitor.metrics();
+                ring.close();
+                log.close();
+            }
+            warmUpRestore(dir.resolve("snapshot"));
         } catch (IOException e) {
-            throw new IllegalStateException("the warm-up snapshot or restore failed: " + e.getMessage(), e);
+            throw new IllegalStateException("the warm-up's console log, snapshot or restore failed: " + e.getMessage(), e);
+        } finally {
+            deleteTree(dir);
+        }
+    }
+
+    private static void deleteTree(Path dir) {
+        try (java.util.stream.Stream<Path> all = Files.walk(dir)) {
+            for (Path p : all.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+        } catch (IOException e) {
+            System.err.println("aether vm monitor: standby: cannot remove the warm-up's " + dir + ": " + e.getMessage());
         }
     }
 
     /**
-     * A throwaway counting stub snapshotted and restored, in a temporary directory removed after:
-     * a standby may be handed a snapshot, and the restore's code (the state file read and
-     * checked, the memory file mapped, every device's state loaded) is then loaded and linked.
+     * A throwaway counting stub snapshotted into {@code snapshot} and restored: a standby may be
+     * handed a snapshot, and the restore's code (the state file read and checked, the memory
+     * file mapped, every device's state loaded) is then loaded and linked.
      */
-    private static void warmUpRestore() throws IOException, InterruptedException {
-        Path dir = Files.createTempDirectory("aether-standby-warm-up-");
-        try {
-            Path snapshot = dir.resolve("snapshot");
-            CountDownLatch counted = new CountDownLatch(1);
-            try (MicroVm vm = MicroVm.create(VmSpec.stub(VmSpec.StubProgram.COUNT), signal(counted), null)) {
-                vm.start(false);
-                if (!counted.await(10, TimeUnit.SECONDS)) throw new IllegalStateException("the warm-up counter printed nothing");
-                vm.pause();
-                vm.snapshot(snapshot, null);
-            }
-            CountDownLatch countedOn = new CountDownLatch(1);
-            try (MicroVm vm = VmSnapshot.restore(snapshot, signal(countedOn), null, null)) {
-                vm.start(false);
-                if (!countedOn.await(10, TimeUnit.SECONDS)) throw new IllegalStateException("the restored warm-up counter printed nothing");
-            }
+    private static void warmUpRestore(Path snapshot) throws IOException, InterruptedException {
+        CountDownLatch counted = new CountDownLatch(1);
+        try (MicroVm vm = MicroVm.create(VmSpec.stub(VmSpec.StubProgram.COUNT), signal(counted), null)) {
+            vm.start(false);
+            if (!counted.await(10, TimeUnit.SECONDS)) throw new IllegalStateException("the warm-up counter printed nothing");
+            vm.pause();
+            vm.snapshot(snapshot, null);
+        }
+        CountDownLatch countedOn = new CountDownLatch(1);
+        // Taken as a restore's launch takes it: on cold code the lock was about 6 ms of each restore.
+        FileChannel lock = RestoreLock.acquire(snapshot);
+        try (MicroVm vm = VmSnapshot.restore(snapshot, signal(countedOn), null, null)) {
+            vm.start(false);
+            if (!countedOn.await(10, TimeUnit.SECONDS)) throw new IllegalStateException("the restored warm-up counter printed nothing");
         } finally {
-            try (java.util.stream.Stream<Path> all = Files.walk(dir)) {
-                for (Path p : all.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
-            }
+            RestoreLock.release(lock);
         }
     }
 
@@ -522,10 +538,10 @@ public final class MonitorCommand {
     }
 
     /** Runs the VM behind its served socket, then cleans up: the ring, the log, the socket, the hook. */
-    private static int runServed(VmSpec spec, MicroVm restored, boolean paused, Monitor monitor, ControlServer server,
+    private static int runServed(VmSpec spec, MicroVm first, Start start, Monitor monitor, ControlServer server,
             ConsoleRing ring, ConsoleLog log, OutputStream console, Thread hook, CountDownLatch done) throws InterruptedException {
         try {
-            return runVm(spec, restored, paused, monitor, console);
+            return runVm(spec, first, start, monitor, console);
         } finally {
             ring.close();
             if (log != null) log.close();
@@ -571,15 +587,21 @@ public final class MonitorCommand {
         };
     }
 
-    /** The VM's life: built (or {@code restored}), run, rebuilt after a reboot when the spec says so; returns the exit status. */
-    private static int runVm(VmSpec spec, MicroVm restored, boolean paused, Monitor monitor, OutputStream console) throws InterruptedException {
+    /** How the run loop starts the first VM: running, paused (a restore asked so), or not at all (a standby's launch started it). */
+    enum Start { RUNNING, PAUSED, STARTED }
+
+    /**
+     * The VM's life: {@code first} (or one built from {@code spec} when null) started as
+     * {@code start} says, run, rebuilt after a reboot when the spec says so; returns the exit status.
+     */
+    private static int runVm(VmSpec spec, MicroVm first, Start start, Monitor monitor, OutputStream console) throws InterruptedException {
         StopReason reason = null;
         try {
             boolean restarted = false;
             while (true) {
                 MicroVm vm;
                 try {
-                    vm = restored != null && !restarted ? restored : MicroVm.create(spec, console, null);
+                    vm = first != null && !restarted ? first : MicroVm.create(spec, console, null);
                 } catch (IllegalArgumentException e) {
                     System.err.println("aether vm monitor: " + e.getMessage());
                     reason = new StopReason.HostError(e.getMessage());
@@ -590,9 +612,11 @@ public final class MonitorCommand {
                     return reason.exitStatus();
                 }
                 try {
-                    monitor.running(vm, restarted);
-                    vm.start(paused && !restarted);
-                    monitor.started();
+                    if (restarted || start != Start.STARTED) {
+                        monitor.running(vm, restarted);
+                        vm.start(start == Start.PAUSED && !restarted);
+                        monitor.started();
+                    }
                     reason = vm.awaitStop();
                 } finally {
                     vm.close();

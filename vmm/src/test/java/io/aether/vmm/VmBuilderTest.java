@@ -2,11 +2,14 @@ package io.aether.vmm;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.aether.devices.block.VirtioBlock;
 import io.aether.devices.serial.Serial16550;
+import io.aether.kvm.CpuidEntry;
+import io.aether.kvm.Kvm;
 import io.aether.memory.GuestMemory;
 import io.aether.memory.RegionSpec;
 import io.aether.virtio.MockDriver;
@@ -41,6 +44,23 @@ class VmBuilderTest {
         StubGuestTest.requireKvm();
         try (MicroVm vm = MicroVm.create(VmSpec.stub(VmSpec.StubProgram.HELLO), new ByteArrayOutputStream(), null)) {
             assertEquals(List.of("serial", "i8042"), vm.devices().devices().stream().map(Device::name).toList());
+        }
+    }
+
+    @Test
+    void theHostsCpuidIsAskedOnceForEveryVmOfTheProcess() {
+        StubGuestTest.requireKvm();
+        try (Kvm first = Kvm.open(); Kvm second = Kvm.open()) {
+            List<CpuidEntry> asked = X86Arch.hostCpuid(first);
+            // KVM's own answer, read here without the cache, differs only in the host CPU's APIC
+            // ids (leaves 1, 0xB, 0x1F: whichever CPU ran the ioctl), which a guest's CPUID replaces.
+            for (int count : new int[] {1, 2}) {
+                for (int index = 0; index < count; index++) {
+                    assertEquals(X86Vcpus.guestCpuid(second.supportedCpuid(), index, count), X86Vcpus.guestCpuid(asked, index, count),
+                            "vCPU " + index + " of " + count + ": the guest's CPUID");
+                }
+            }
+            assertSame(asked, X86Arch.hostCpuid(second), "the second VM reuses the answer");
         }
     }
 

@@ -31,6 +31,10 @@ public final class AgentStartBench {
     /** The restored guest: a counting stub with 256 MiB of memory, as issue 7 item 6 asks. */
     private static final String COUNTER_256M = "{\"boot\": {\"stub\": \"count\"}, \"memory\": \"256M\"}";
     private static final long TIMEOUT = TimeUnit.SECONDS.toNanos(60);
+    /** A route the round did not take ({@code --warm-only}). */
+    private static final double[] NOT_RUN = {Double.NaN, Double.NaN};
+    /** The agents' start trace is on: each VM's monitor's own steps ({@code trace-launch}) are copied to standard error too. */
+    private static final boolean TRACED = Boolean.getBoolean("aether.trace.start");
 
     private AgentStartBench() {
     }
@@ -38,6 +42,7 @@ public final class AgentStartBench {
     public static void main(String[] args) throws Throwable {
         int runs = 20;
         int pool = 2;
+        boolean warmOnly = false;
         Path dir = null;
         List<String> monitor = new ArrayList<>();
         List<String> qemu = new ArrayList<>();
@@ -47,6 +52,7 @@ public final class AgentStartBench {
                 case "--runs" -> runs = Integer.parseInt(args[++i]);
                 case "--pool" -> pool = Integer.parseInt(args[++i]);
                 case "--dir" -> dir = Path.of(args[++i]);
+                case "--warm-only" -> warmOnly = true;
                 case "--monitor" -> into = monitor;
                 case "--qemu" -> into = qemu;
                 default -> {
@@ -56,10 +62,10 @@ public final class AgentStartBench {
             }
         }
         if (dir == null || monitor.isEmpty() || qemu.isEmpty()) {
-            System.err.println("usage: AgentStartBench --runs N --dir DIR --pool N --monitor CMD... --qemu CMD...");
+            System.err.println("usage: AgentStartBench --runs N --dir DIR --pool N [--warm-only] --monitor CMD... --qemu CMD...");
             System.exit(2);
         }
-        System.out.print(run(runs, pool, dir, monitor, qemu));
+        System.out.print(run(runs, pool, warmOnly, dir, monitor, qemu));
         System.exit(0);
     }
 
@@ -68,7 +74,8 @@ public final class AgentStartBench {
         return NodeAgent.start(NodeAgent.Options.defaults(data).withMonitorCommand(monitor).withCapacity(64, 64L << 30, 1.0).withWarmPool(pool));
     }
 
-    static String run(int runs, int poolSize, Path dir, List<String> monitor, List<String> qemu) throws Throwable {
+    /** With {@code warmOnly}, only the warm pool's rounds: no cold monitor, no QEMU, no bursts (quicker while iterating). */
+    static String run(int runs, int poolSize, boolean warmOnly, Path dir, List<String> monitor, List<String> qemu) throws Throwable {
         List<double[]> warm = new ArrayList<>();   // {create answered, first byte}
         List<double[]> cold = new ArrayList<>();
         List<double[]> warmRestore = new ArrayList<>(); // {create answered (running), first output}
@@ -79,15 +86,15 @@ public final class AgentStartBench {
             AgentClient coldNode = new AgentClient(ApiClient.unix(coldAgent.socket(), Duration.ofSeconds(90)));
             // One id per agent: both agents' VM groups live under the same cgroup parent.
             snapshotSource(warmNode, dir.resolve("warm"), "ws");
-            snapshotSource(coldNode, dir.resolve("cold"), "cs");
+            if (!warmOnly) snapshotSource(coldNode, dir.resolve("cold"), "cs");
             for (int r = -3; r < runs; r++) { // three unmeasured rounds: the page cache, and the agents' own request paths
                 awaitPool(warmNode, poolSize);
                 double[] w = start(warmNode, dir.resolve("warm"), "w" + (r + 3), null);
-                double[] c = start(coldNode, dir.resolve("cold"), "c" + (r + 3), null);
+                double[] c = warmOnly ? NOT_RUN : start(coldNode, dir.resolve("cold"), "c" + (r + 3), null);
                 awaitPool(warmNode, poolSize);
                 double[] wr = start(warmNode, dir.resolve("warm"), "rw" + (r + 3), "ws");
-                double[] cr = start(coldNode, dir.resolve("cold"), "rc" + (r + 3), "cs");
-                double q = Spawn.run(qemu, "", TIMEOUT).firstOutput() / 1e6;
+                double[] cr = warmOnly ? NOT_RUN : start(coldNode, dir.resolve("cold"), "rc" + (r + 3), "cs");
+                double q = warmOnly ? Double.NaN : Spawn.run(qemu, "", TIMEOUT).firstOutput() / 1e6;
                 System.err.printf(Locale.ROOT, "run %d: warm answered %.1f ms, first byte %.1f ms; cold answered %.1f ms, first byte %.1f ms; "
                         + "restore warm running %.1f ms, output %.1f ms; restore cold running %.1f ms, output %.1f ms; qemu %.1f ms%n",
                         r + 1, w[0], w[1], c[0], c[1], wr[0], wr[1], cr[0], cr[1], q);
@@ -99,7 +106,7 @@ public final class AgentStartBench {
                 qemuFirst.add(q);
             }
             warmNode.delete("ws", true);
-            coldNode.delete("cs", true);
+            if (!warmOnly) coldNode.delete("cs", true);
             awaitPool(warmNode, poolSize);
             long poolMemory = warmNode.node().pool().memoryBytes();
             double q = VmStartBench.median(qemuFirst);
@@ -107,18 +114,22 @@ public final class AgentStartBench {
             table.append("| route | runs | median (ms) | min | max | / QEMU |\n|---|---:|---:|---:|---:|---:|\n");
             VmStartBench.row(table, "agent, warm pool of " + poolSize + ": request → first console byte", warm.stream().map(w -> w[1]).toList(), q);
             VmStartBench.row(table, "  of which: the create answered (VM running)", warm.stream().map(w -> w[0]).toList(), q);
-            VmStartBench.row(table, "agent, no pool (cold monitor): request → first console byte", cold.stream().map(c -> c[1]).toList(), q);
-            VmStartBench.row(table, "  of which: the create answered", cold.stream().map(c -> c[0]).toList(), q);
+            if (!warmOnly) {
+                VmStartBench.row(table, "agent, no pool (cold monitor): request → first console byte", cold.stream().map(c -> c[1]).toList(), q);
+                VmStartBench.row(table, "  of which: the create answered", cold.stream().map(c -> c[0]).toList(), q);
+            }
             VmStartBench.row(table, "API restore (256 MiB stub), warm pool: request → running (create answered)", warmRestore.stream().map(w -> w[0]).toList(), q);
             VmStartBench.row(table, "  request → first output after the restore", warmRestore.stream().map(w -> w[1]).toList(), q);
-            VmStartBench.row(table, "API restore (256 MiB stub), no pool (cold monitor): request → running", coldRestore.stream().map(c -> c[0]).toList(), q);
-            VmStartBench.row(table, "  request → first output after the restore", coldRestore.stream().map(c -> c[1]).toList(), q);
-            VmStartBench.row(table, "QEMU microvm, cold: spawn → first byte", qemuFirst, q);
+            if (!warmOnly) {
+                VmStartBench.row(table, "API restore (256 MiB stub), no pool (cold monitor): request → running", coldRestore.stream().map(c -> c[0]).toList(), q);
+                VmStartBench.row(table, "  request → first output after the restore", coldRestore.stream().map(c -> c[1]).toList(), q);
+                VmStartBench.row(table, "QEMU microvm, cold: spawn → first byte", qemuFirst, q);
+            }
             // Out before the bursts: a burst that fails on a loaded machine must not lose the rounds.
             System.out.print(table + String.format(Locale.ROOT, "%nready standby monitors' private memory: %.1f MiB for %d%n",
                     poolMemory / 1048576.0, poolSize));
             System.out.flush();
-            return perSecond(warmNode, "wr", 20) + perSecond(coldNode, "cr", 10);
+            return warmOnly ? "" : perSecond(warmNode, "wr", 20) + perSecond(coldNode, "cr", 10);
         }
     }
 
@@ -153,8 +164,17 @@ public final class AgentStartBench {
         long answered = System.nanoTime();
         if (!state.equals("running")) throw new IllegalStateException(id + " is " + state + ", not running");
         long firstByte = watcher.await();
+        if (TRACED) copyLaunchTrace(data.resolve("vms").resolve(id).resolve("monitor.log"));
         node.delete(id, true);
         return new double[] {(answered - t0) / 1e6, firstByte < 0 ? Double.NaN : (firstByte - t0) / 1e6};
+    }
+
+    /** The monitor's {@code trace-launch} lines of one VM, before its folder goes with it. */
+    private static void copyLaunchTrace(Path monitorLog) throws java.io.IOException {
+        if (!Files.exists(monitorLog)) return;
+        try (java.util.stream.Stream<String> lines = Files.lines(monitorLog)) {
+            lines.filter(l -> l.startsWith("trace-launch ")).forEach(System.err::println);
+        }
     }
 
     /** {@code count} VMs created and started back to back, each as soon as the last is running; all deleted after. */
