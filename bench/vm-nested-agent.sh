@@ -4,6 +4,7 @@
 # ready marker, beside qemu-system-x86_64 -M microvm spawned cold -> the same marker, alternating.
 # Timings there are emulated: compare the ratio only.
 # Usage: bench/vm-nested-agent.sh [RUNS] [POOL]      (defaults 10 and 1; a few minutes per run)
+# With TRACE_START=1 the agent prints where each create's time goes ("trace: STEP MS" lines).
 set -euo pipefail
 root=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
 cd "$root"

@@ -44,6 +44,8 @@ final class Launcher implements AutoCloseable {
 
     private static final Logger LOG = Logger.getLogger(Launcher.class.getName());
 
+    /** The monitors' class-data archive in the data directory (see {@link #defaultPrefix}). */
+    static final String CLASS_DATA_ARCHIVE = "monitor.jsa";
     /** The main class of the {@code aether} command, named as a string: the agent does not depend on the CLI. */
     static final String MAIN_CLASS = "io.aether.cli.Main";
     /** A monitor log over this is moved to {@code monitor.log.1} before the next start. */
@@ -118,15 +120,26 @@ final class Launcher implements AutoCloseable {
 
     /**
      * {@code aether vm monitor} run with this JVM's java, class path and native access, the
-     * monitor's JVM options and, where the launcher made one, the monitor's class-data archive.
+     * monitor's JVM options, and a class-data archive: the one the launcher made and named
+     * ({@link #ARCHIVE_PROPERTY}: exactly a monitor's classes, the least memory), or else the
+     * dynamic archive {@code dynamicArchive}, which the first monitor to exit writes with the
+     * classes it loaded, parsed and verified (a launched standby's: its warm-up's and its VM's),
+     * and which every monitor started after maps instead of loading them from the jar again.
+     * Under emulation (the nested test host) loading them took seconds of a launch.
      */
-    static List<String> defaultPrefix() {
+    static List<String> defaultPrefix(Path dynamicArchive) {
         String java = ProcessHandle.current().info().command()
                 .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        String classPath = System.getProperty("java.class.path");
         List<String> prefix = new ArrayList<>(List.of(java));
         prefix.addAll(monitorJvmOptions());
-        monitorArchive(System.getProperty(ARCHIVE_PROPERTY)).ifPresent(a -> prefix.add("-XX:SharedArchiveFile=" + a));
-        prefix.addAll(List.of("--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"), MAIN_CLASS, "vm", "monitor"));
+        Optional<Path> named = monitorArchive(System.getProperty(ARCHIVE_PROPERTY));
+        if (named.isPresent()) {
+            prefix.add("-XX:SharedArchiveFile=" + named.get());
+        } else {
+            prefix.addAll(classDataArchiveOptions(classPath, dynamicArchive));
+        }
+        prefix.addAll(List.of("--enable-native-access=ALL-UNNAMED", "-cp", classPath, MAIN_CLASS, "vm", "monitor"));
         return List.copyOf(prefix);
     }
 
@@ -142,6 +155,19 @@ final class Launcher implements AutoCloseable {
         } catch (IOException e) {
             return Optional.empty();
         }
+    }
+
+    /**
+     * The JVM options that keep the class-data archive {@code archive} for a class path of jars;
+     * none when {@code classPath} names a directory (a build's classes): the JVM archives classes
+     * from jars only, and one asked to write an archive with a directory there fails at its exit
+     * with status 1, which would read as the monitor's own failure.
+     */
+    static List<String> classDataArchiveOptions(String classPath, Path archive) {
+        for (String entry : classPath.split(File.pathSeparator, -1)) {
+            if (entry.isEmpty() || Files.isDirectory(Path.of(entry))) return List.of();
+        }
+        return List.of("-XX:+AutoCreateSharedArchive", "-XX:SharedArchiveFile=" + archive.toAbsolutePath());
     }
 
     List<String> prefix() {

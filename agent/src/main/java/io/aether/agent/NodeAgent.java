@@ -83,7 +83,7 @@ public final class NodeAgent implements AutoCloseable {
          * this JVM's {@code aether} (no pool: {@code aether node} asks for one).
          */
         public static Options defaults(Path data) {
-            return new Options(data, Launcher.defaultPrefix(), Runtime.getRuntime().availableProcessors(), hostMemory(), 1.0,
+            return new Options(data, Launcher.defaultPrefix(data.resolve(Launcher.CLASS_DATA_ARCHIVE)), Runtime.getRuntime().availableProcessors(), hostMemory(), 1.0,
                     Optional.empty(), Set.of(), Cgroups.DEFAULT_PARENT, 0, DEFAULT_VOLUME_CAPACITY);
         }
 
@@ -129,6 +129,9 @@ public final class NodeAgent implements AutoCloseable {
     public static NodeAgent start(Options options) throws IOException {
         Quotas quotas = Quotas.open(CgroupLayout.detect(), options.cgroupParent());
         DataDir data = DataDir.open(options.data());
+        // The monitors' class-data archive is made afresh by each agent: the JVM ignores, and never
+        // rewrites, one made with an older jar.
+        Files.deleteIfExists(data.root().resolve(Launcher.CLASS_DATA_ARCHIVE));
         Node node = Node.open(data, Launcher.withPool(options.monitorCommand(), options.warmPool(), data.root().resolve("pool"), quotas),
                 new NodeInfo.Capacity(options.cpus(), options.memoryBytes(), options.overcommit()), Capabilities.probe(quotas), quotas);
         Path socket = data.root().resolve("node.sock");
@@ -151,7 +154,7 @@ public final class NodeAgent implements AutoCloseable {
         }
         try {
             long volumeCapacity = options.volumeCapacityBytes() != DEFAULT_VOLUME_CAPACITY ? options.volumeCapacityBytes()
-                    : java.nio.file.Files.getFileStore(data.root()).getUsableSpace();
+                    : Files.getFileStore(data.root()).getUsableSpace();
             Volumes volumes = new Volumes(VolumeStore.open(data.root(), volumeCapacity), node);
             return new NodeAgent(node, HttpServer.start(listeners, routes(node, volumes), Limits.DEFAULTS), socket, fingerprint);
         } catch (IOException | RuntimeException e) {

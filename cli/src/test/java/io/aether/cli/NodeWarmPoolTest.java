@@ -141,6 +141,16 @@ class NodeWarmPoolTest {
         node.stop("cold", io.aether.agentapi.StopVm.forced());
     }
 
+    @Test
+    void anAgentRemovesTheMonitorsClassDataArchiveAnEarlierOneLeft() throws Exception {
+        // The JVM ignores an archive made with an older jar for ever, and never rewrites it.
+        Path archive = data().resolve("monitor.jsa");
+        Files.createDirectories(data());
+        Files.writeString(archive, "an archive an older jar made");
+        open.add(NodeAgent.start(NodeAgentTest.options(data())));
+        assertFalse(Files.exists(archive), "the agent removes what an earlier one left");
+    }
+
     /** Asserts that a create with {@code body} answered 409 saying {@code text} and left no VM folder named {@code id}. */
     private void assertRefused(ApiClient api, String id, String body, String text) throws Exception {
         ApiClient.Reply r = api.post("/v1/vms", JSON.readTree(body));

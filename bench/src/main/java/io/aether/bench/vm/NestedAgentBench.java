@@ -48,6 +48,8 @@ public final class NestedAgentBench {
         int pool = args.length > 1 ? Integer.parseInt(args[1]) : 1;
         String cmdline = Scenario.GUEST_CMDLINE + " " + GuestInit.POWEROFF_PARAMETER;
         String qemu = Scenario.qemuMicrovmCommand(cmdline).replace("-smp 2", "-smp 1");
+        // TRACE_START=1: the agent prints where each create's time goes (docs/BENCHMARKS.md (d)).
+        boolean trace = "1".equals(System.getenv("TRACE_START"));
         // The agent is the product's own `aether node`; the client is this class, on the same JVM
         // and classpath as the product's wrapper.
         String script = """
@@ -55,7 +57,8 @@ public final class NestedAgentBench {
                 # The test host takes a silent console for a hang; JVMs start slowly under emulation.
                 (while sleep 30; do echo "bench: still running"; done) &
                 heartbeat=$!
-                aether node --data node --warm-pool %d >> node.log 2>&1 &
+                sed -e 's/io[.]aether[.]cli[.]Main/%sio.aether.cli.Main/' "$AETHER" > agent && chmod +x agent
+                ./agent node --data node --warm-pool %d >> node.log 2>&1 &
                 agent=$!
                 waited=0
                 until [ -S node/node.sock ]; do
@@ -67,10 +70,11 @@ public final class NestedAgentBench {
                     --kernel "$GUEST_KERNEL" --initrd "$GUEST_INITRD" --qemu sh -c %s
                 status=$?
                 [ $status -eq 0 ] || { tail -n 40 node.log | sed 's/^/node.log: /'; ls node/pool 2> /dev/null | sed 's/^/pool: /'; }
+                sed -n 's/^trace-start /trace: /p' node.log
                 echo "BENCH-STATUS=$status"
                 kill $agent $heartbeat
                 wait $agent
-                """.formatted(pool, runs, pool, Scenario.quote(cmdline), Scenario.quote("exec " + qemu));
+                """.formatted(trace ? "-Daether.trace.start=true " : "", pool, runs, pool, Scenario.quote(cmdline), Scenario.quote("exec " + qemu));
         Duration limit = Duration.ofMinutes(20 + 8L * runs);
         Scenario scenario = Scenario.script(script).withQemu().jvmOptions(NestedBootBench.monitorJvmOptions()).timeout(limit).build();
         TestHost.open().retryingStalls(host -> {
@@ -79,7 +83,7 @@ public final class NestedAgentBench {
                 console.expectLine(Pattern.compile("BENCH-STATUS=\\d+"), limit);
                 String transcript = console.transcript();
                 System.out.println("\n== Linux through the agent's warm pool vs QEMU microvm cold, " + runs + " runs each, medians ==");
-                transcript.lines().filter(l -> l.startsWith("|") || l.startsWith("ratio")).forEach(System.out::println);
+                transcript.lines().filter(l -> l.startsWith("|") || l.startsWith("ratio") || l.startsWith("trace: ")).forEach(System.out::println);
                 if (!transcript.contains("BENCH-STATUS=0")) {
                     System.err.println(transcript);
                     System.exit(1);
