@@ -341,6 +341,8 @@ public final class MonitorCommand {
         // Read first: a parent that dies during the warm-up, or before the watcher runs, is still seen to go.
         Optional<Long> parent = ProcessHandle.current().parent().map(ProcessHandle::pid);
         detachFromSession();
+        // In the background until launched: a pool's refill must not slow the VM that just started.
+        boolean niced = StandbyPriority.lower();
         try {
             warmUp();
         } catch (RuntimeException e) {
@@ -348,7 +350,7 @@ public final class MonitorCommand {
             return new StopReason.HostError(e.getMessage()).exitStatus();
         }
         ConsoleRing ring = new ConsoleRing(CONSOLE_RING_BYTES);
-        Standby standby = new Standby(ring, CONSOLE_LOG_BYTES);
+        Standby standby = new Standby(ring, CONSOLE_LOG_BYTES, niced);
         ControlServer server;
         try {
             server = ControlServer.start(socket, standby::handle, ring);

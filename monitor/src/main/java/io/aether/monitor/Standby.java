@@ -42,14 +42,17 @@ final class Standby {
 
     private final ConsoleRing ring;
     private final long consoleLogLimit;
+    /** Whether this standby waits at {@link StandbyPriority#STANDBY_NICE}, which its launch undoes. */
+    private final boolean niced;
     /** The launch, or empty when the standby was given up (its parent died, a signal). */
     private final CompletableFuture<Optional<Launched>> outcome = new CompletableFuture<>();
     private volatile Monitor monitor;
     private ControlServer server;
 
-    Standby(ConsoleRing ring, long consoleLogLimit) {
+    Standby(ConsoleRing ring, long consoleLogLimit, boolean niced) {
         this.ring = ring;
         this.consoleLogLimit = consoleLogLimit;
+        this.niced = niced;
     }
 
     synchronized void serving(ControlServer server) {
@@ -136,6 +139,8 @@ final class Standby {
         }
         OutputStream console = MonitorCommand.console(ring, log);
         LaunchTrace.mark("log-opened");
+        // Before the VM's threads are made: they inherit this thread's priority.
+        if (niced) StandbyPriority.raiseCaller();
         MicroVm vm = null;
         ControlResponse.Refused refused = null;
         try {
@@ -157,6 +162,7 @@ final class Standby {
         }
         if (refused != null) {
             undo(vm, log, logFile, logExisted, lock);
+            if (niced) StandbyPriority.lower();
             return refused;
         }
         if (handover.socket().isPresent()) {
@@ -164,6 +170,7 @@ final class Standby {
                 server.moveTo(handover.socket().get());
             } catch (IOException e) {
                 undo(vm, log, logFile, logExisted, lock);
+                if (niced) StandbyPriority.lower();
                 return new ControlResponse.Refused(ControlResponse.Refused.BAD_REQUEST, "socket: " + e.getMessage());
             }
             LaunchTrace.mark("socket-moved");
@@ -176,6 +183,7 @@ final class Standby {
         m.started();
         LaunchTrace.mark("vm-started");
         outcome.complete(Optional.of(new Launched(spec, m, log, console, vm, lock)));
+        if (niced) StandbyPriority.raiseAll();
         ControlResponse.Status status = m.status();
         LaunchTrace.mark("handed-over");
         return status;

@@ -17,12 +17,17 @@ import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -119,6 +124,50 @@ class StandbyTest {
         assertEquals(0, s.process().exitValue(), read(dir.resolve("standby.err")));
         assertFalse(Files.exists(socket, LinkOption.NOFOLLOW_LINKS), "the moved socket is removed on exit");
         assertTrue(Files.readString(log).startsWith("Aether stub guest: hello from 64-bit long mode\r\n0123456789\r\n"), "the console log");
+    }
+
+    /** The nice value of every thread of process {@code pid}, by thread id ({@code /proc/PID/task/TID/stat}, field 19). */
+    private static Map<Integer, Integer> niceByThread(long pid) throws IOException {
+        Map<Integer, Integer> nice = new TreeMap<>();
+        try (Stream<Path> tasks = Files.list(Path.of("/proc/" + pid + "/task"))) {
+            for (Path task : tasks.toList()) {
+                String stat;
+                try {
+                    stat = Files.readString(task.resolve("stat"));
+                } catch (NoSuchFileException ended) {
+                    continue;
+                }
+                // Fields after the command's closing parenthesis start at field 3 (the state).
+                String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                nice.put(Integer.parseInt(task.getFileName().toString()), Integer.parseInt(fields[19 - 3]));
+            }
+        }
+        return nice;
+    }
+
+    private static boolean privileged() throws IOException {
+        String capEff = Files.readAllLines(Path.of("/proc/self/status")).stream().filter(l -> l.startsWith("CapEff:")).findFirst().orElseThrow();
+        return (Long.parseUnsignedLong(capEff.substring(7).strip(), 16) & (1L << 23)) != 0;
+    }
+
+    @Test
+    void aStandbyWaitsAtALowPriorityAndItsLaunchedVmRunsAtTheNormalOne() throws Exception {
+        MonitorProcesses.requireKvm();
+        Started s = standby(dir.resolve("standby.sock"));
+        Map<Integer, Integer> waiting = niceByThread(s.pid());
+        // Only a process that may raise its priority again lowers it (CAP_SYS_NICE: root here and in CI).
+        int expected = privileged() ? 10 : 0;
+        assertTrue(waiting.size() > 5, "the JVM's threads: " + waiting);
+        assertEquals(Set.of(expected), Set.copyOf(waiting.values()), "every thread of the standby: " + waiting);
+
+        Path socket = dir.resolve("vm.sock");
+        MonitorClient standby = new MonitorClient(s.socket(), CLIENT_TIMEOUT);
+        assertEquals(VmState.RUNNING, standby.launch(new ControlRequest.Launch(VmSpec.stub(VmSpec.StubProgram.COUNT), Optional.empty(), Optional.of(socket))).state());
+        Map<Integer, Integer> launched = niceByThread(s.pid());
+        assertTrue(launched.keySet().stream().anyMatch(t -> !waiting.containsKey(t)), "the VM's own threads are new: " + launched);
+        assertEquals(Set.of(0), Set.copyOf(launched.values()), "every thread once the VM runs, the vCPU's included: " + launched);
+        assertEquals(VmState.STOPPED, new MonitorClient(socket, CLIENT_TIMEOUT).stop(false, Duration.ZERO).state());
+        assertTrue(s.process().waitFor(30, TimeUnit.SECONDS));
     }
 
     @Test

@@ -101,6 +101,10 @@ public final class Libc {
         static final MethodHandle HANDLE = downcall("setsid", FunctionDescriptor.of(INT), true, -1);
     }
 
+    private static final class Setpriority {
+        static final MethodHandle HANDLE = downcall("setpriority", FunctionDescriptor.of(INT, INT, INT, INT), true, -1);
+    }
+
     private static final class PthreadSelf {
         static final MethodHandle HANDLE = downcall("pthread_self", FunctionDescriptor.of(LONG), false, -1);
     }
@@ -379,6 +383,24 @@ public final class Libc {
             int r = (int) Setsid.HANDLE.invokeExact(capture);
             if (r < 0) throw new NativeCallException("setsid", lastErrno(capture));
             return r;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code setpriority}'s {@code which} for one task: on Linux a thread id, whose nice value is its own. */
+    private static final int PRIO_PROCESS = 0;
+
+    /**
+     * Sets the nice value of thread {@code tid} (a Linux thread id, as in {@code /proc/self/task}).
+     *
+     * @throws NativeCallException EACCES lowering it without CAP_SYS_NICE, ESRCH for a thread that ended
+     */
+    public static void setThreadNice(int tid, int nice) {
+        try {
+            MemorySegment capture = CAPTURE.get();
+            int r = (int) Setpriority.HANDLE.invokeExact(capture, PRIO_PROCESS, tid, nice);
+            if (r < 0) throw new NativeCallException("setpriority", lastErrno(capture));
         } catch (Throwable t) {
             throw rethrow(t);
         }
