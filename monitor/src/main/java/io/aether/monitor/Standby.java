@@ -42,7 +42,7 @@ final class Standby {
 
     private final ConsoleRing ring;
     private final long consoleLogLimit;
-    /** Whether this standby waits at {@link StandbyPriority#STANDBY_NICE}, which its launch undoes. */
+    /** Whether this standby waits at {@link StandbyPriority#STANDBY_NICE}, which its launch undoes (with {@link #raiseAll}). */
     private final boolean niced;
     /** The launch, or empty when the standby was given up (its parent died, a signal). */
     private final CompletableFuture<Optional<Launched>> outcome = new CompletableFuture<>();
@@ -86,6 +86,11 @@ final class Standby {
         } catch (ExecutionException e) {
             throw new IllegalStateException("the standby's outcome failed", e.getCause());
         }
+    }
+
+    /** Every thread back to nice 0 after a launch, if this standby had lowered them. */
+    void raiseAll() {
+        if (niced) StandbyPriority.raiseAll();
     }
 
     boolean waiting() {
@@ -182,8 +187,9 @@ final class Standby {
         vm.start(false);
         m.started();
         LaunchTrace.mark("vm-started");
+        // The run loop's thread, which wakes for this, brings the other threads back to nice 0:
+        // off the answer's path (a thread each, a millisecond or two here).
         outcome.complete(Optional.of(new Launched(spec, m, log, console, vm, lock)));
-        if (niced) StandbyPriority.raiseAll();
         ControlResponse.Status status = m.status();
         LaunchTrace.mark("handed-over");
         return status;
