@@ -108,6 +108,17 @@ final class Standby {
         if (monitor != null || outcome.isDone()) {
             return new ControlResponse.Refused(ControlResponse.Refused.CONFLICT, "cannot launch: the standby monitor is ending");
         }
+        // At the normal priority from the launch's first step, not from its VM's build: on a busy
+        // host each step at nice 10 waits for a core about ten times as long. Also before the
+        // VM's threads are made: they inherit this thread's priority. A refusal lowers it again.
+        if (niced) StandbyPriority.raiseCaller();
+        ControlResponse response = launch(handover);
+        if (niced && monitor == null) StandbyPriority.lower();
+        return response;
+    }
+
+    /** {@link #hand}'s work, at the normal priority. */
+    private ControlResponse launch(ControlRequest.Handover handover) {
         VmSpec spec = null;
         if (handover instanceof ControlRequest.Launch launch) {
             try {
@@ -144,8 +155,6 @@ final class Standby {
         }
         OutputStream console = MonitorCommand.console(ring, log);
         LaunchTrace.mark("log-opened");
-        // Before the VM's threads are made: they inherit this thread's priority.
-        if (niced) StandbyPriority.raiseCaller();
         MicroVm vm = null;
         ControlResponse.Refused refused = null;
         try {
@@ -167,7 +176,6 @@ final class Standby {
         }
         if (refused != null) {
             undo(vm, log, logFile, logExisted, lock);
-            if (niced) StandbyPriority.lower();
             return refused;
         }
         if (handover.socket().isPresent()) {
@@ -175,7 +183,6 @@ final class Standby {
                 server.moveTo(handover.socket().get());
             } catch (IOException e) {
                 undo(vm, log, logFile, logExisted, lock);
-                if (niced) StandbyPriority.lower();
                 return new ControlResponse.Refused(ControlResponse.Refused.BAD_REQUEST, "socket: " + e.getMessage());
             }
             LaunchTrace.mark("socket-moved");

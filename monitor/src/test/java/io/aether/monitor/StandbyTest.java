@@ -210,6 +210,9 @@ class StandbyTest {
         assertEquals("not a socket", Files.readString(file));
         assertTrue(Files.exists(s.socket(), LinkOption.NOFOLLOW_LINKS));
         assertEquals(new ControlResponse.Standby(s.pid()), standby.call(new ControlRequest.State()), "still on standby");
+        // A launch runs at nice 0 from its first step; a refused one leaves every thread as the standby waits.
+        Map<Integer, Integer> nice = niceByThread(s.pid());
+        assertEquals(Set.of(privileged() ? StandbyPriority.STANDBY_NICE : 0), Set.copyOf(nice.values()), "every thread after the refusals: " + nice);
 
         assertEquals(s.pid(), standby.launch(new ControlRequest.Launch(stub, Optional.empty(), Optional.empty())).pid());
         awaitRunning(standby);
