@@ -172,6 +172,15 @@ final class DataDir implements AutoCloseable {
         for (Path p : List.of(folder.resolve("spec.json"), folder.resolve("record.json"), folder, vms)) fsync(p);
     }
 
+    /**
+     * Makes VM {@code id}'s record as it is now durable, and its entry in the folder: what a start
+     * changes in a folder made durable before (by {@link #sync}, which may still be running).
+     */
+    void syncRecord(String id) throws IOException {
+        Path folder = folder(id);
+        for (Path p : List.of(folder.resolve("record.json"), folder)) fsync(p);
+    }
+
     /** Writes the record whole and durably: the rename once the file is synced, then the folder synced. */
     void write(VmRecord record) throws IOException {
         writeAtomically(folder(record.id()).resolve("record.json"), MAPPER.writeValueAsBytes(record));

@@ -236,14 +236,17 @@ final class Node implements AutoCloseable {
         }
         try {
             if (restore.isEmpty()) spec = spec.withMacsFor(id);
+            Thread folderSync = null;
             VmRecord record = new VmRecord(id, request.labels(), request.restartPolicy(), request.start() ? "running" : "stopped",
                     "created", null, null, 0, null, request.resources());
             try {
                 StartTrace.mark("checked");
                 data.create(spec, record);
                 StartTrace.mark("folder-written");
-                // A VM started is synced by its start, while its monitor builds it.
-                if (!request.start()) syncCreated(id);
+                // A VM started is synced while its monitor starts it (its start syncs the record it
+                // then writes); the create is answered once both are durable.
+                if (request.start()) folderSync = Thread.ofVirtual().name("sync-" + id).start(() -> sync(id));
+                else syncCreated(id);
             } catch (FileAlreadyExistsException e) {
                 throw conflict("a VM named " + id + " exists");
             } catch (IOException e) {
@@ -258,6 +261,7 @@ final class Node implements AutoCloseable {
                     } catch (RuntimeException e) {
                         // Nothing half-created: the folder goes, the VM was never visible.
                         vm.deleted = true;
+                        awaitSync(folderSync);
                         try {
                             data.delete(id);
                         } catch (IOException d) {
@@ -265,6 +269,8 @@ final class Node implements AutoCloseable {
                         }
                         throw e;
                     }
+                    awaitSync(folderSync);
+                    StartTrace.mark("folder-synced");
                 }
                 vms.put(id, vm);
                 vm.announced = true;
@@ -532,7 +538,7 @@ final class Node implements AutoCloseable {
         // the next agent report the VM failed either way.
         save(vm, starting.withState(launchedRunning ? "running" : "created", null, run.pid), false);
         StartTrace.mark("record-renamed");
-        Thread syncing = Thread.ofVirtual().name("sync-" + vm.id).start(() -> sync(vm));
+        Thread syncing = Thread.ofVirtual().name("sync-record-" + vm.id).start(() -> syncRecord(vm));
         try {
             if (!launchedRunning) {
                 awaitRunning(vm, run, underPolicy).ifPresent(status -> save(vm, vm.record.withState(status.state().id(), null, run.pid), false));
@@ -540,11 +546,13 @@ final class Node implements AutoCloseable {
             StartTrace.mark("running");
         } finally {
             awaitSync(syncing);
-            StartTrace.mark("folder-synced");
+            StartTrace.mark("record-synced");
         }
     }
 
+    /** Waits for {@code syncing} to end; nothing to wait for when null. */
     private static void awaitSync(Thread syncing) {
+        if (syncing == null) return;
         try {
             syncing.join();
         } catch (InterruptedException e) {
@@ -838,11 +846,20 @@ final class Node implements AutoCloseable {
     }
 
     /** Makes the VM's folder durable as it is now; a failure is logged, as a record's is. */
-    private void sync(Vm vm) {
+    private void sync(String id) {
         try {
-            data.sync(vm.id);
+            data.sync(id);
         } catch (IOException e) {
-            LOG.log(Level.WARNING, "cannot sync the folder of " + vm.id, e);
+            LOG.log(Level.WARNING, "cannot sync the folder of " + id, e);
+        }
+    }
+
+    /** Makes the VM's record durable as it is now (its folder was before); a failure is logged. */
+    private void syncRecord(Vm vm) {
+        try {
+            data.syncRecord(vm.id);
+        } catch (IOException e) {
+            LOG.log(Level.WARNING, "cannot sync the record of " + vm.id, e);
         }
     }
 

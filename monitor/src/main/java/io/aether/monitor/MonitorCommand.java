@@ -383,6 +383,7 @@ public final class MonitorCommand {
             return 0;
         }
         Standby.Launched l = launched.get();
+        standby.raiseAll();
         try {
             return runServed(l.spec(), l.vm(), Start.STARTED, l.monitor(), server, ring, l.log(), l.console(), hook, done);
         } finally {

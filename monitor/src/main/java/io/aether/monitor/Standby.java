@@ -42,7 +42,7 @@ final class Standby {
 
     private final ConsoleRing ring;
     private final long consoleLogLimit;
-    /** Whether this standby waits at {@link StandbyPriority#STANDBY_NICE}, which its launch undoes. */
+    /** Whether this standby waits at {@link StandbyPriority#STANDBY_NICE}, which its launch undoes (with {@link #raiseAll}). */
     private final boolean niced;
     /** The launch, or empty when the standby was given up (its parent died, a signal). */
     private final CompletableFuture<Optional<Launched>> outcome = new CompletableFuture<>();
@@ -88,6 +88,11 @@ final class Standby {
         }
     }
 
+    /** Every thread back to nice 0 after a launch, if this standby had lowered them. */
+    void raiseAll() {
+        if (niced) StandbyPriority.raiseAll();
+    }
+
     boolean waiting() {
         return !outcome.isDone();
     }
@@ -103,6 +108,17 @@ final class Standby {
         if (monitor != null || outcome.isDone()) {
             return new ControlResponse.Refused(ControlResponse.Refused.CONFLICT, "cannot launch: the standby monitor is ending");
         }
+        // At the normal priority from the launch's first step, not from its VM's build: on a busy
+        // host each step at nice 10 waits for a core about ten times as long. Also before the
+        // VM's threads are made: they inherit this thread's priority. A refusal lowers it again.
+        if (niced) StandbyPriority.raiseCaller();
+        ControlResponse response = launch(handover);
+        if (niced && monitor == null) StandbyPriority.lower();
+        return response;
+    }
+
+    /** {@link #hand}'s work, at the normal priority. */
+    private ControlResponse launch(ControlRequest.Handover handover) {
         VmSpec spec = null;
         if (handover instanceof ControlRequest.Launch launch) {
             try {
@@ -139,8 +155,6 @@ final class Standby {
         }
         OutputStream console = MonitorCommand.console(ring, log);
         LaunchTrace.mark("log-opened");
-        // Before the VM's threads are made: they inherit this thread's priority.
-        if (niced) StandbyPriority.raiseCaller();
         MicroVm vm = null;
         ControlResponse.Refused refused = null;
         try {
@@ -162,7 +176,6 @@ final class Standby {
         }
         if (refused != null) {
             undo(vm, log, logFile, logExisted, lock);
-            if (niced) StandbyPriority.lower();
             return refused;
         }
         if (handover.socket().isPresent()) {
@@ -170,7 +183,6 @@ final class Standby {
                 server.moveTo(handover.socket().get());
             } catch (IOException e) {
                 undo(vm, log, logFile, logExisted, lock);
-                if (niced) StandbyPriority.lower();
                 return new ControlResponse.Refused(ControlResponse.Refused.BAD_REQUEST, "socket: " + e.getMessage());
             }
             LaunchTrace.mark("socket-moved");
@@ -182,8 +194,9 @@ final class Standby {
         vm.start(false);
         m.started();
         LaunchTrace.mark("vm-started");
+        // The run loop's thread, which wakes for this, brings the other threads back to nice 0:
+        // off the answer's path (a thread each, a millisecond or two here).
         outcome.complete(Optional.of(new Launched(spec, m, log, console, vm, lock)));
-        if (niced) StandbyPriority.raiseAll();
         ControlResponse.Status status = m.status();
         LaunchTrace.mark("handed-over");
         return status;

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.util.Arrays;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Connects a host byte stream to the guest's serial console: keys go in (with back-pressure from
@@ -96,21 +97,28 @@ public final class ConsoleSession {
         }
     }
 
+    /** How long {@link #lineFlushing} holds bytes of an unfinished line at most, and how long a quiet spell is. */
+    static final long FLUSH_DELAY_MILLIS = 10;
+
     /**
      * An output stream for the guest's console that writes through to {@code out} and flushes at
-     * each line end, or at the latest after a short delay (prompts end without a newline).
+     * each line end, or at the latest after a short delay (prompts end without a newline). The
+     * first byte after a quiet spell goes through at once: a VM's first output (what a start is
+     * measured by) and a prompt's first character then wait for no other thread to wake; the
+     * bytes that follow it within the delay are gathered as before.
      */
     public static OutputStream lineFlushing(OutputStream out) {
         return new OutputStream() {
             private final byte[] buffer = new byte[8192];
             private int count;
+            private long lastFlush = System.nanoTime() - TimeUnit.MILLISECONDS.toNanos(FLUSH_DELAY_MILLIS);
             private final Thread flusher = Thread.ofPlatform().name("console-flush").daemon().start(this::flushLoop);
 
             @Override
             public synchronized void write(int b) throws IOException {
                 if (count == buffer.length) flush();
                 buffer[count++] = (byte) b;
-                if (b == '\n') flush();
+                if (b == '\n' || System.nanoTime() - lastFlush >= TimeUnit.MILLISECONDS.toNanos(FLUSH_DELAY_MILLIS)) flush();
                 else notifyAll();
             }
 
@@ -121,13 +129,14 @@ public final class ConsoleSession {
                     count = 0;
                 }
                 out.flush();
+                lastFlush = System.nanoTime();
             }
 
             private synchronized void flushLoop() {
                 while (true) {
                     try {
                         if (count == 0) wait();
-                        wait(10);
+                        wait(FLUSH_DELAY_MILLIS);
                         flush();
                     } catch (InterruptedException | IOException e) {
                         return;

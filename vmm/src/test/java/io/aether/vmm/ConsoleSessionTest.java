@@ -4,9 +4,15 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
 import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
+@Timeout(10)
 class ConsoleSessionTest {
 
     private static byte[] filter(ConsoleSession session, String keys) {
@@ -34,5 +40,47 @@ class ConsoleSessionTest {
     void ctrlAXEndsTheSession() {
         var session = ConsoleSession.start(new ByteArrayInputStream(new byte[0]), true);
         assertNull(filter(session, "ls\u0001x"));
+    }
+
+    @Test
+    void theFirstByteAfterAQuietSpellReachesTheOutputAtOnceAndTheRestOfTheLineFollows() throws Exception {
+        ByteArrayOutputStream written = new ByteArrayOutputStream();
+        OutputStream console = ConsoleSession.lineFlushing(synchronizedOn(written));
+        console.write('>');
+        // On the writing thread, before write returns: no other thread has to wake for it.
+        assertArrayEquals(new byte[] {'>'}, bytesOf(written));
+        console.write(' ');
+        console.write('$');
+        // Within the delay these are gathered; the flusher sends them within it (a prompt ends without a newline).
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (bytesOf(written).length < 3 && System.nanoTime() < deadline) Thread.sleep(1);
+        assertArrayEquals("> $".getBytes(StandardCharsets.US_ASCII), bytesOf(written));
+        Thread.sleep(3 * ConsoleSession.FLUSH_DELAY_MILLIS);
+        console.write('x');
+        assertArrayEquals("> $x".getBytes(StandardCharsets.US_ASCII), bytesOf(written));
+    }
+
+    private static OutputStream synchronizedOn(ByteArrayOutputStream target) {
+        return new OutputStream() {
+            @Override
+            public void write(int b) {
+                synchronized (target) {
+                    target.write(b);
+                }
+            }
+
+            @Override
+            public void write(byte[] b, int off, int len) throws IOException {
+                synchronized (target) {
+                    target.write(b, off, len);
+                }
+            }
+        };
+    }
+
+    private static byte[] bytesOf(ByteArrayOutputStream written) {
+        synchronized (written) {
+            return written.toByteArray();
+        }
     }
 }
