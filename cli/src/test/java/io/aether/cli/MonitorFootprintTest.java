@@ -92,6 +92,15 @@ class MonitorFootprintTest {
         for (String unused : List.of("java.util.Formatter", "java.util.regex.Pattern", "sun.util.locale.provider.LocaleProviderAdapter")) {
             assertFalse(log.contains(" " + unused + " "), unused + " was loaded by an idle monitor");
         }
+
+        // A connection's threads are platform threads that end with it: the first client no
+        // longer starts the virtual-thread scheduler (its carriers, unparker and master poller,
+        // kept for the process's life).
+        client.attachConsole(true).close();
+        List<String> threads = threadNames(monitor.pid());
+        assertTrue(threads.contains("control-accept"), "the check sees the monitor's threads: " + threads);
+        assertTrue(threads.stream().noneMatch(t -> t.startsWith("ForkJoinPool") || t.startsWith("VirtualThread") || t.equals("MasterPoller")),
+                "threads of a monitor a client reached: " + threads);
     }
 
     /** The names of the process's threads, as the kernel has them (15 characters at most). */
