@@ -69,6 +69,40 @@ class MonitorFootprintTest {
         assertFalse(threads.contains("Finalizer"), "threads of an idle monitor: " + threads);
     }
 
+    @Test
+    void anIdleMonitorLoadsNoJdkSubsystemItDoesNotUse() throws Exception {
+        VmRunCommandTest.requireKvm();
+        Path socket = dir.resolve("vm.sock");
+        Path spec = Files.writeString(dir.resolve("spec.json"), "{\"boot\": {\"stub\": \"echo\"}, \"memory\": \"16M\"}");
+        Path loaded = dir.resolve("classes.log");
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        command.addAll(Files.readAllLines(Path.of("../dev/monitor.jvmargs")));
+        command.addAll(List.of("-Xlog:class+load=info:file=" + loaded, "--enable-native-access=ALL-UNNAMED",
+                "-cp", System.getProperty("java.class.path"), Main.class.getName(),
+                "vm", "monitor", "--spec", spec.toString(), "--socket", socket.toString()));
+        monitor = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(dir.resolve("monitor.out").toFile()).start();
+        MonitorClient client = VmMonitorTest.awaitMonitor(socket);
+        client.metrics(); // the control path served once
+        String log = Files.readString(loaded);
+        assertTrue(log.contains(" io.aether.monitor.ControlServer "), "the check sees the monitor's classes");
+        // Every class linked dirties its part of the class-data archive and adds its metadata and
+        // mirror (docs/BENCHMARKS.md (d)). The usage text was formatted when MonitorCommand was
+        // initialized (java.util.Formatter, the locale data, java.util.regex: ~100 classes), and
+        // KvmHost compiled a regular expression that only a Linux boot on a PVM host uses.
+        for (String unused : List.of("java.util.Formatter", "java.util.regex.Pattern", "sun.util.locale.provider.LocaleProviderAdapter")) {
+            assertFalse(log.contains(" " + unused + " "), unused + " was loaded by an idle monitor");
+        }
+
+        // A connection's threads are platform threads that end with it: the first client no
+        // longer starts the virtual-thread scheduler (its carriers, unparker and master poller,
+        // kept for the process's life).
+        client.attachConsole(true).close();
+        List<String> threads = threadNames(monitor.pid());
+        assertTrue(threads.contains("control-accept"), "the check sees the monitor's threads: " + threads);
+        assertTrue(threads.stream().noneMatch(t -> t.startsWith("ForkJoinPool") || t.startsWith("VirtualThread") || t.equals("MasterPoller")),
+                "threads of a monitor a client reached: " + threads);
+    }
+
     /** The names of the process's threads, as the kernel has them (15 characters at most). */
     private static List<String> threadNames(long pid) throws IOException {
         List<String> names = new ArrayList<>();

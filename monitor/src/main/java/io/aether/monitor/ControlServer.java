@@ -57,6 +57,7 @@ final class ControlServer implements AutoCloseable {
     private final Set<SocketChannel> open = ConcurrentHashMap.newKeySet();
     private final AtomicLong refused = new AtomicLong();
     private final Thread acceptor;
+    private final ConnectionDeadlines deadlines = new ConnectionDeadlines();
     private volatile boolean closing;
 
     private ControlServer(Path path, ServerSocketChannel server, Function<ControlRequest, ControlResponse> handler, ConsoleRing console)
@@ -177,13 +178,14 @@ final class ControlServer implements AutoCloseable {
                     closeQuietly(client); // a flood: not even an answer
                     continue;
                 }
-                Thread.ofVirtual().start(() -> {
-                    Thread watchdog = closeAfter(client, BUSY_MILLIS);
+                // Platform threads, not virtual ones: see ConnectionDeadlines.
+                Thread.ofPlatform().name("control-busy").daemon().start(() -> {
+                    ConnectionDeadlines.Deadline deadline = deadlines.closeAfter(client, BUSY_MILLIS);
                     try {
                         refuse(client, Channels.newInputStream(client), ControlResponse.Refused.BUSY,
                                 "the monitor serves " + MAX_CONNECTIONS + " connections at once; try again");
                     } finally {
-                        watchdog.interrupt();
+                        deadline.cancel();
                         closeQuietly(client);
                         busySlots.release();
                     }
@@ -191,7 +193,7 @@ final class ControlServer implements AutoCloseable {
                 continue;
             }
             open.add(client);
-            Thread.ofVirtual().name("control-client").start(() -> {
+            Thread.ofPlatform().name("control-client").daemon().start(() -> {
                 try {
                     serve(client);
                 } finally {
@@ -209,7 +211,7 @@ final class ControlServer implements AutoCloseable {
         InputStream in = new BufferedInputStream(Channels.newInputStream(client));
         ControlRequest request;
         // A client that sends nothing, or trickles, is cut off: the read ends when the channel closes.
-        Thread watchdog = closeAfter(client, REQUEST_MILLIS);
+        ConnectionDeadlines.Deadline deadline = deadlines.closeAfter(client, REQUEST_MILLIS);
         try {
             String line = ControlCodec.readLine(in, ControlCodec.MAX_REQUEST_LINE);
             if (line == null) return;
@@ -223,7 +225,7 @@ final class ControlServer implements AutoCloseable {
             refuse(client, in, ControlResponse.Refused.BAD_REQUEST, e.getMessage());
             return;
         } finally {
-            watchdog.interrupt();
+            deadline.cancel();
         }
         if (request instanceof ControlRequest.ConsoleAttach attach) {
             streamConsole(client, in, attach.replay());
@@ -252,22 +254,10 @@ final class ControlServer implements AutoCloseable {
         return PROGRESS.isBound() ? PROGRESS.get() : null;
     }
 
-    /** Closes {@code client} after {@code millis} unless the returned thread is interrupted first. */
-    private static Thread closeAfter(SocketChannel client, long millis) {
-        return Thread.ofVirtual().start(() -> {
-            try {
-                Thread.sleep(millis);
-                closeQuietly(client);
-            } catch (InterruptedException e) {
-                // Done in time.
-            }
-        });
-    }
-
     /**
      * Answers a refusal, then reads (a bounded amount of) what the client still sends before
      * closing: closing with unread bytes would reset the connection and lose the answer. The
-     * caller's watchdog bounds the time.
+     * caller's deadline bounds the time.
      */
     private static void refuse(SocketChannel client, InputStream in, String code, String why) {
         if (!answer(client, new ControlResponse.Refused(code, why))) return;
@@ -278,7 +268,7 @@ final class ControlServer implements AutoCloseable {
             int n;
             while (left > 0 && (n = in.read(sink, 0, (int) Math.min(sink.length, left))) > 0) left -= n;
         } catch (IOException e) {
-            // The client went away, or the watchdog closed the connection.
+            // The client went away, or its deadline closed the connection.
         }
     }
 
@@ -288,7 +278,7 @@ final class ControlServer implements AutoCloseable {
         // knows is never missed.
         long position = replay ? console.oldest() : console.total();
         if (!answer(client, new ControlResponse.ConsoleAttached())) return;
-        Thread detacher = Thread.ofVirtual().start(() -> {
+        Thread detacher = Thread.ofPlatform().name("console-detach").daemon().start(() -> {
             // Whatever the client sends next (a detach, or its end of the connection) ends the stream.
             try {
                 ControlCodec.readLine(in, ControlCodec.MAX_REQUEST_LINE);
@@ -357,6 +347,7 @@ final class ControlServer implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         open.forEach(ControlServer::closeQuietly);
+        deadlines.close();
     }
 
     @Override

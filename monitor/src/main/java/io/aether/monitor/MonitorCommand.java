@@ -74,7 +74,8 @@ public final class MonitorCommand {
 
             The monitor leaves its parent's session (setsid), reads nothing from standard input,
             and keeps running when whoever started it dies. The guest's console output is kept
-            (the last %d KiB) for clients that attach to it through the socket.
+            (the last\s""" + CONSOLE_RING_BYTES / 1024 + """
+            \sKiB) for clients that attach to it through the socket.
 
             Options:
                   --restore DIR   Restore the snapshot in DIR instead: its memory file is mapped
@@ -102,7 +103,8 @@ public final class MonitorCommand {
                                   launch, restore.
                   --standby       Start without a VM and wait for a launch or restore request.
                   --console-log FILE
-                                  Also append the console output to FILE; at %d MiB it becomes
+                                  Also append the console output to FILE; at\s""" + (CONSOLE_LOG_BYTES >> 20) + """
+            \sMiB it becomes
                                   FILE.1 (replacing the last one) and FILE starts again.
               -h, --help          Show this help and exit.
 
@@ -112,7 +114,7 @@ public final class MonitorCommand {
               3        the guest crashed (triple fault, KVM emulation failure or failed entry)
               4        the monitor failed, or this host cannot run the guest
               130/143  stopped by SIGINT/SIGTERM (the VM was stopped cleanly first)
-            """.formatted(CONSOLE_RING_BYTES / 1024, CONSOLE_LOG_BYTES >> 20);
+            """;
 
     /** Rounds of a standby's warm-up through the request path, and throwaway VMs it runs. */
     static final int WARM_UP_ROUNDS = 300;

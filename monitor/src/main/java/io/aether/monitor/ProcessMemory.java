@@ -52,7 +52,17 @@ record ProcessMemory(long rssBytes, long pssBytes, long privateBytes) {
 
     private static long kib(String source, String name, String line, int colon) throws IOException {
         String value = line.substring(colon + 1, line.length() - " kB".length()).strip();
-        if (!value.matches("[0-9]{1,15}")) throw new IOException(source + ": " + name + " is not a size in kB: '" + value + "'");
+        if (!isDecimal(value, 15)) throw new IOException(source + ": " + name + " is not a size in kB: '" + value + "'");
         return Long.parseLong(value) * 1024;
+    }
+
+    /** 1 to {@code maxDigits} ASCII digits; by hand, since a regular expression would load java.util.regex into every monitor a metrics request reaches. */
+    private static boolean isDecimal(String value, int maxDigits) {
+        if (value.isEmpty() || value.length() > maxDigits) return false;
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            if (c < '0' || c > '9') return false;
+        }
+        return true;
     }
 }

@@ -9,6 +9,7 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -47,6 +48,12 @@ class ProcessMemoryTest {
                 () -> ProcessMemory.parse("x", fixture().replace("Pss:", "Psx:"))).getMessage());
         assertEquals("x: Rss is not a size in kB: '17x'", assertThrows(IOException.class,
                 () -> ProcessMemory.parse("x", fixture().replace("Rss:                1640 kB", "Rss: 17x kB"))).getMessage());
+        // The sizes' bounds: 1 to 15 ASCII digits (no sign, no other script's digits).
+        for (String bad : List.of("", "1234567890123456", "-1", "\u0661\u0662")) {
+            assertEquals("x: Rss is not a size in kB: '" + bad + "'", assertThrows(IOException.class,
+                    () -> ProcessMemory.parse("x", fixture().replace("Rss:                1640 kB", "Rss: " + bad + " kB"))).getMessage());
+        }
+        assertEquals(999_999_999_999_999L * 1024, ProcessMemory.parse("x", fixture().replace("1640 kB", "999999999999999 kB")).rssBytes());
         Path huge = dir.resolve("huge");
         Files.writeString(huge, fixture() + " ".repeat(ProcessMemory.MAX_BYTES));
         assertEquals(huge + ": larger than 65536 bytes", assertThrows(IOException.class, () -> ProcessMemory.read(huge)).getMessage());

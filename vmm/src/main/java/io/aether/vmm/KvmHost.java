@@ -15,8 +15,6 @@ import java.util.regex.Pattern;
  */
 public final class KvmHost {
 
-    private static final Pattern HARDWARE_VIRTUALIZATION = Pattern.compile("^flags\\s*:.*\\b(vmx|svm)\\b", Pattern.MULTILINE);
-
     private KvmHost() {
     }
 
@@ -33,7 +31,9 @@ public final class KvmHost {
         } catch (IOException e) {
             cpuinfo = "";
         }
-        if (HARDWARE_VIRTUALIZATION.matcher(cpuinfo).find()) return Optional.empty();
+        // Compiled here, not in a static field: every monitor initializes this class, and only a
+        // Linux boot on a PVM host needs java.util.regex (docs/BENCHMARKS.md (d)).
+        if (Pattern.compile("^flags\\s*:.*\\b(vmx|svm)\\b", Pattern.MULTILINE).matcher(cpuinfo).find()) return Optional.empty();
         return Optional.of("this host's /dev/kvm is PVM-backed (kvm_pvm, no VMX or SVM in the CPU): it runs the stub guest (--stub)"
                 + " but cannot boot an unmodified Linux kernel; run Linux in the nested test host ('aether demo'),"
                 + " or on a host with hardware virtualization");
