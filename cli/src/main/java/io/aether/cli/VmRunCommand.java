@@ -24,6 +24,7 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 
 /**
  * {@code aether vm run}: the monitor, one process per microVM. A node agent starts one of these
@@ -223,6 +224,16 @@ final class VmRunCommand {
         }
     }
 
+    /**
+     * The spec with its NICs' MAC addresses chosen for this VM's id, theirs for the life of the
+     * process, restarts included. The id is made only for a VM with a NIC: a random UUID starts
+     * the JDK's security providers (SecureRandom), which a monitor's start cannot afford on an
+     * emulated arm64 host (docs/BENCHMARKS.md (f)).
+     */
+    static VmSpec withMacs(VmSpec spec, Supplier<String> vmId) {
+        return spec.nics().isEmpty() ? spec : spec.withMacsFor(vmId.get());
+    }
+
     /** Turns on guest debugging; a VM that refuses it is closed before the refusal leaves. */
     private static void debug(MicroVm vm) {
         try {
@@ -267,8 +278,7 @@ final class VmRunCommand {
                 System.out.flush();
                 return 0;
             }
-            // The MAC addresses are this VM's for the life of the process, restarts included.
-            spec = options.spec().withMacsFor(UUID.randomUUID().toString());
+            spec = withMacs(options.spec(), () -> UUID.randomUUID().toString());
             // Files first, so that a missing kernel is named before what the host can boot.
             spec.checkHost(VmSpec.MAX_VCPUS);
         } catch (FieldException e) {

@@ -182,4 +182,15 @@ class VmRunOptionsTest {
             }
         });
     }
+
+    @Test
+    void onlyAVmWithANicHasAnIdMadeForItsMacs() {
+        VmSpec stub = parse("--stub").spec();
+        assertEquals(stub, VmRunCommand.withMacs(stub, () -> {
+            throw new AssertionError("a VM without a NIC needs no id (a random UUID starts the security providers)");
+        }));
+        VmSpec withNic = VmRunCommand.withMacs(parse("--kernel", "k", "--net", "tap0").spec(), () -> "vm-1");
+        assertEquals(withNic, parse("--kernel", "k", "--net", "tap0").spec().withMacsFor("vm-1"));
+        assertTrue(withNic.nics().getFirst().mac().isPresent(), "the NIC's MAC is chosen");
+    }
 }

@@ -10,6 +10,8 @@ import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.lang.ref.Reference;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -40,93 +42,75 @@ public final class Libc {
     private static final SymbolLookup LIBC = LINKER.defaultLookup();
     private static final MemoryLayout CAPTURE_LAYOUT = Linker.Option.captureStateLayout();
     private static final VarHandle ERRNO = CAPTURE_LAYOUT.varHandle(MemoryLayout.PathElement.groupElement("errno"));
-    private static final Linker.Option CAPTURE_ERRNO = Linker.Option.captureCallState("errno");
 
     private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT;
-    private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG;
-    private static final ValueLayout ADDR = ValueLayout.ADDRESS;
 
+    /** The arguments of {@link Call}'s one shape: the most any call here passes (mmap's six). */
+    static final int CALL_ARGUMENTS = 6;
 
-    // Each function is linked on its first call, in a holder class of its own: linking a
-    // downcall spins method handles (milliseconds each), and a short-lived monitor uses few.
-    private static final class Open {
-        static final MethodHandle HANDLE = downcall("open", FunctionDescriptor.of(INT, ADDR, INT, INT), true, 2);
+    /**
+     * The one downcall shape every function here is called through: {@code long f(long x 6)},
+     * errno captured, the function's address the first parameter. Each distinct shape makes the
+     * FFM linker spin a stub and about ten method handle classes (no AOT cache holds them: tens of
+     * milliseconds each interpreted on x86, 20-30 times that on an emulated arm64 host,
+     * docs/BENCHMARKS.md (f)); one shape spins them once. It is sound on the 64-bit Linux ABIs this runs on (x86-64 SysV,
+     * AArch64 AAPCS64): an int, a pointer or a long argument each travel in one general register,
+     * a callee that takes an int reads only its low half, one that takes fewer arguments never
+     * reads the rest, and an int result is the low half of the result register (hence the int
+     * casts). Declared variadic so that x86-64 gets AL, the vector register count a variadic
+     * callee (open, ioctl) reads; non-variadic callees ignore it, and AArch64 Linux passes
+     * variadic arguments as any others.
+     */
+    private static final class Call {
+        static final MethodHandle HANDLE;
+
+        static {
+            ValueLayout.OfLong word = ValueLayout.JAVA_LONG;
+            ValueLayout[] arguments = new ValueLayout[CALL_ARGUMENTS];
+            Arrays.fill(arguments, word);
+            HANDLE = LINKER.downcallHandle(FunctionDescriptor.of(word, arguments),
+                    Linker.Option.captureCallState("errno"), Linker.Option.firstVariadicArg(2));
+        }
     }
 
-    private static final class Close {
-        static final MethodHandle HANDLE = downcall("close", FunctionDescriptor.of(INT, INT), true, -1);
-    }
+    /** The C library's functions, looked up together (a symbol lookup is cheap; linking is not). */
+    static final class Functions {
+        static final MemorySegment OPEN = symbol("open");
+        static final MemorySegment CLOSE = symbol("close");
+        static final MemorySegment READ = symbol("read");
+        static final MemorySegment WRITE = symbol("write");
+        static final MemorySegment IOCTL = symbol("ioctl");
+        static final MemorySegment MMAP = symbol("mmap");
+        static final MemorySegment MUNMAP = symbol("munmap");
+        static final MemorySegment POLL = symbol("poll");
+        static final MemorySegment EVENTFD = symbol("eventfd");
+        static final MemorySegment STRERROR = symbol("strerror");
+        static final MemorySegment ISATTY = symbol("isatty");
+        static final MemorySegment SETSID = symbol("setsid");
+        static final MemorySegment SETPRIORITY = symbol("setpriority");
+        static final MemorySegment PTHREAD_SELF = symbol("pthread_self");
+        static final MemorySegment PTHREAD_KILL = symbol("pthread_kill");
+        static final MemorySegment SIGACTION = symbol("sigaction");
+        static final MemorySegment GETPID = symbol("getpid");
 
-    private static final class Read {
-        static final MethodHandle HANDLE = downcall("read", FunctionDescriptor.of(LONG, INT, ADDR, LONG), true, -1);
-    }
-
-    private static final class Write {
-        static final MethodHandle HANDLE = downcall("write", FunctionDescriptor.of(LONG, INT, ADDR, LONG), true, -1);
-    }
-
-    // ioctl's argument is declared as an address even where it carries a number: both travel in
-    // the same register, and a second shape would cost a second generated stub at start-up.
-    private static final class IoctlAddr {
-        static final MethodHandle HANDLE = downcall("ioctl", FunctionDescriptor.of(INT, INT, LONG, ADDR), true, 2);
-    }
-
-    private static final class Mmap {
-        static final MethodHandle HANDLE = downcall("mmap",
-            FunctionDescriptor.of(ADDR, ADDR, LONG, INT, INT, INT, LONG), true, -1);
-    }
-
-    private static final class Munmap {
-        static final MethodHandle HANDLE = downcall("munmap", FunctionDescriptor.of(INT, ADDR, LONG), true, -1);
-    }
-
-    private static final class Poll {
-        static final MethodHandle HANDLE = downcall("poll", FunctionDescriptor.of(INT, ADDR, LONG, INT), true, -1);
-    }
-
-    private static final class Eventfd {
-        static final MethodHandle HANDLE = downcall("eventfd", FunctionDescriptor.of(INT, INT, INT), true, -1);
-    }
-
-    private static final class Strerror {
-        static final MethodHandle HANDLE = downcall("strerror", FunctionDescriptor.of(ADDR, INT), false, -1);
-    }
-
-    // Captures errno it does not need: the same shape and options as close, so the same stub.
-    private static final class Isatty {
-        static final MethodHandle HANDLE = downcall("isatty", FunctionDescriptor.of(INT, INT), true, -1);
-    }
-
-    private static final class Setsid {
-        static final MethodHandle HANDLE = downcall("setsid", FunctionDescriptor.of(INT), true, -1);
-    }
-
-    private static final class Setpriority {
-        static final MethodHandle HANDLE = downcall("setpriority", FunctionDescriptor.of(INT, INT, INT, INT), true, -1);
-    }
-
-    private static final class PthreadSelf {
-        static final MethodHandle HANDLE = downcall("pthread_self", FunctionDescriptor.of(LONG), false, -1);
-    }
-
-    private static final class PthreadKill {
-        static final MethodHandle HANDLE = downcall("pthread_kill", FunctionDescriptor.of(INT, LONG, INT), false, -1);
+        private static MemorySegment symbol(String name) {
+            return LIBC.find(name).orElseThrow(() -> new UnsatisfiedLinkError("libc has no " + name));
+        }
     }
 
     /**
-     * The holders {@link #linkAhead} initializes, in the order a monitor's start reaches them last:
-     * its main thread opens /dev/kvm and links {@code open} and {@code isatty} itself meanwhile.
+     * The holders {@link #linkAhead} initializes: the function addresses, then the one downcall
+     * shape, which the main thread's first call (opening /dev/kvm) waits for if it comes first.
      */
-    static final List<Class<?>> LINKED_AHEAD = List.of(IoctlAddr.class, Mmap.class, Signals.class, PthreadSelf.class, Poll.class,
-            Eventfd.class, Read.class, Write.class, Close.class, PthreadKill.class, Munmap.class);
+    static final List<Class<?>> LINKED_AHEAD = List.of(Functions.class, Call.class);
 
     /** {@code off} turns {@link #linkAhead} off (to compare). */
     public static final String LINK_AHEAD_PROPERTY = "aether.libc.linkAhead";
 
     /**
-     * Links the monitor's downcalls on a thread of its own while the caller goes on: each link
-     * spins method handle classes that no AOT cache holds (122 classes in an arm64 boot, slow under
-     * an emulated arm64 host: docs/BENCHMARKS.md (f)), which the VM's creation no longer waits for.
+     * Links the monitor's one downcall shape ({@link Call}) on a thread of its own while the caller
+     * goes on: linking spins method handle classes that no AOT cache holds (slow under an emulated
+     * arm64 host: docs/BENCHMARKS.md (f)), which the VM's creation no longer waits for.
      * A holder the caller reaches first it links itself, and the other thread waits for it (class
      * initialization): each is linked once. Returns the thread, or null when {@link #LINK_AHEAD_PROPERTY} is off.
      */
@@ -152,19 +136,28 @@ public final class Libc {
     private Libc() {
     }
 
-    private static MethodHandle downcall(String name, FunctionDescriptor fd, boolean captureErrno, int firstVariadic) {
-        MemorySegment symbol = LIBC.find(name).orElseThrow(() -> new UnsatisfiedLinkError("libc has no " + name));
-        Linker.Option[] options;
-        if (captureErrno && firstVariadic >= 0) {
-            options = new Linker.Option[] {CAPTURE_ERRNO, Linker.Option.firstVariadicArg(firstVariadic)};
-        } else if (captureErrno) {
-            options = new Linker.Option[] {CAPTURE_ERRNO};
-        } else if (firstVariadic >= 0) {
-            options = new Linker.Option[] {Linker.Option.firstVariadicArg(firstVariadic)};
-        } else {
-            options = new Linker.Option[0];
+    /** {@code function(a, b, c)} through {@link Call}; errno lands in {@code capture}. */
+    private static long call(MemorySegment function, MemorySegment capture, long a, long b, long c) {
+        return call(function, capture, a, b, c, 0, 0, 0);
+    }
+
+    private static long call(MemorySegment function, MemorySegment capture, long a, long b, long c, long d, long e, long f) {
+        try {
+            return (long) Call.HANDLE.invokeExact(function, capture, a, b, c, d, e, f);
+        } catch (Throwable t) {
+            throw rethrow(t);
         }
-        return LINKER.downcallHandle(symbol, fd, options);
+    }
+
+    /**
+     * A segment's address as a call's argument: native memory whose arena is open (what the FFM
+     * linker checks for an address argument). The caller keeps the segment reachable until the
+     * call returns ({@link Reference#reachabilityFence}), so that no automatic arena frees it meanwhile.
+     */
+    static long addressOf(MemorySegment segment) {
+        if (!segment.isNative()) throw new IllegalArgumentException("a native call needs native memory, not a heap segment");
+        if (!segment.scope().isAlive()) throw new IllegalStateException("a native call's memory is already freed");
+        return segment.address();
     }
 
     private static int lastErrno(MemorySegment capture) {
@@ -182,79 +175,60 @@ public final class Libc {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment cpath = arena.allocateFrom(path);
             MemorySegment capture = CAPTURE.get();
-            int fd = (int) Open.HANDLE.invokeExact(capture, cpath, flags, mode);
+            int fd = (int) call(Functions.OPEN, capture, cpath.address(), flags, mode);
             if (fd < 0) throw new NativeCallException("open " + path, lastErrno(capture));
             return fd;
-        } catch (Throwable t) {
-            throw rethrow(t);
         }
     }
 
     /** Closes a descriptor; errors on close are ignored, as the descriptor is gone either way. */
     public static void close(int fd) {
-        try {
-            int ignored = (int) Close.HANDLE.invokeExact(CAPTURE.get(), fd);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        call(Functions.CLOSE, CAPTURE.get(), fd, 0, 0);
     }
 
     /** Reads up to {@code length} bytes into {@code buf}; returns the count, or -1 on {@code EAGAIN}. */
     public static long read(int fd, MemorySegment buf, long length) {
-        try {
-            MemorySegment capture = CAPTURE.get();
-            while (true) {
-                long n = (long) Read.HANDLE.invokeExact(capture, fd, buf, Math.min(length, buf.byteSize()));
-                if (n >= 0) return n;
-                int errno = lastErrno(capture);
-                if (errno == Errno.EINTR) continue;
-                if (errno == Errno.EAGAIN) return -1;
-                throw new NativeCallException("read", errno);
-            }
-        } catch (Throwable t) {
-            throw rethrow(t);
+        MemorySegment capture = CAPTURE.get();
+        while (true) {
+            long n = call(Functions.READ, capture, fd, addressOf(buf), Math.min(length, buf.byteSize()));
+            Reference.reachabilityFence(buf);
+            if (n >= 0) return n;
+            int errno = lastErrno(capture);
+            if (errno == Errno.EINTR) continue;
+            if (errno == Errno.EAGAIN) return -1;
+            throw new NativeCallException("read", errno);
         }
     }
 
     /** Writes up to {@code length} bytes of {@code buf}; returns the count, or -1 on {@code EAGAIN}. */
     public static long write(int fd, MemorySegment buf, long length) {
-        try {
-            MemorySegment capture = CAPTURE.get();
-            while (true) {
-                long n = (long) Write.HANDLE.invokeExact(capture, fd, buf, Math.min(length, buf.byteSize()));
-                if (n >= 0) return n;
-                int errno = lastErrno(capture);
-                if (errno == Errno.EINTR) continue;
-                if (errno == Errno.EAGAIN) return -1;
-                throw new NativeCallException("write", errno);
-            }
-        } catch (Throwable t) {
-            throw rethrow(t);
+        MemorySegment capture = CAPTURE.get();
+        while (true) {
+            long n = call(Functions.WRITE, capture, fd, addressOf(buf), Math.min(length, buf.byteSize()));
+            Reference.reachabilityFence(buf);
+            if (n >= 0) return n;
+            int errno = lastErrno(capture);
+            if (errno == Errno.EINTR) continue;
+            if (errno == Errno.EAGAIN) return -1;
+            throw new NativeCallException("write", errno);
         }
     }
 
     /** {@code ioctl(fd, request, arg)} with an integer argument; returns the call's result. */
     public static int ioctl(String name, int fd, long request, long arg) {
-        try {
-            MemorySegment capture = CAPTURE.get();
-            int r = (int) IoctlAddr.HANDLE.invokeExact(capture, fd, request, MemorySegment.ofAddress(arg));
-            if (r < 0) throw new NativeCallException(name, lastErrno(capture));
-            return r;
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        MemorySegment capture = CAPTURE.get();
+        int r = (int) call(Functions.IOCTL, capture, fd, request, arg);
+        if (r < 0) throw new NativeCallException(name, lastErrno(capture));
+        return r;
     }
 
     /** {@code ioctl(fd, request, &struct)}; returns the call's result. */
     public static int ioctl(String name, int fd, long request, MemorySegment arg) {
-        try {
-            MemorySegment capture = CAPTURE.get();
-            int r = (int) IoctlAddr.HANDLE.invokeExact(capture, fd, request, arg);
-            if (r < 0) throw new NativeCallException(name, lastErrno(capture));
-            return r;
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        MemorySegment capture = CAPTURE.get();
+        int r = (int) call(Functions.IOCTL, capture, fd, request, addressOf(arg));
+        Reference.reachabilityFence(arg);
+        if (r < 0) throw new NativeCallException(name, lastErrno(capture));
+        return r;
     }
 
     /**
@@ -263,13 +237,9 @@ public final class Libc {
      * ({@code KVM_RUN} interrupted by a signal answers {@code -EINTR}).
      */
     public static int ioctlErrno(int fd, long request, long arg) {
-        try {
-            MemorySegment capture = CAPTURE.get();
-            int r = (int) IoctlAddr.HANDLE.invokeExact(capture, fd, request, MemorySegment.ofAddress(arg));
-            return r < 0 ? -lastErrno(capture) : r;
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        MemorySegment capture = CAPTURE.get();
+        int r = (int) call(Functions.IOCTL, capture, fd, request, arg);
+        return r < 0 ? -lastErrno(capture) : r;
     }
 
     /**
@@ -280,27 +250,17 @@ public final class Libc {
      * before it is dropped (its scope is global, so a use after unmap is the owner's bug).
      */
     public static MemorySegment mmap(String name, long length, int prot, int flags, int fd, long offset) {
-        try {
-            MemorySegment capture = CAPTURE.get();
-            MemorySegment p = (MemorySegment) Mmap.HANDLE.invokeExact(capture, MemorySegment.NULL, length, prot, flags, fd, offset);
-            if (p.address() == -1L) throw new NativeCallException(name, lastErrno(capture));
-            return p.reinterpret(length);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        MemorySegment capture = CAPTURE.get();
+        long p = call(Functions.MMAP, capture, 0, length, prot, flags, fd, offset);
+        if (p == -1L) throw new NativeCallException(name, lastErrno(capture));
+        return MemorySegment.ofAddress(p).reinterpret(length);
     }
 
     public static void munmap(MemorySegment mapping) {
-        try {
-            MemorySegment capture = CAPTURE.get();
-            int r = (int) Munmap.HANDLE.invokeExact(capture, mapping, mapping.byteSize());
-            if (r < 0) throw new NativeCallException("munmap", lastErrno(capture));
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        MemorySegment capture = CAPTURE.get();
+        int r = (int) call(Functions.MUNMAP, capture, addressOf(mapping), mapping.byteSize(), 0);
+        if (r < 0) throw new NativeCallException("munmap", lastErrno(capture));
     }
-
-
 
     public static final short POLLIN = 0x1;
     private static final short POLLERR = 0x8;
@@ -331,7 +291,7 @@ public final class Libc {
                 pfds.set(ValueLayout.JAVA_SHORT, 8L * i + 6, (short) 0);
             }
             MemorySegment capture = CAPTURE.get();
-            int r = (int) Poll.HANDLE.invokeExact(capture, pfds, (long) fds.length, timeoutMillis);
+            int r = (int) call(Functions.POLL, capture, pfds.address(), fds.length, timeoutMillis);
             if (r < 0) {
                 int errno = lastErrno(capture);
                 if (errno == Errno.EINTR) return 0;
@@ -342,33 +302,20 @@ public final class Libc {
                 if ((pfds.get(ValueLayout.JAVA_SHORT, 8L * i + 6) & (POLLIN | POLLERR | POLLHUP | POLLNVAL)) != 0) ready |= 1L << i;
             }
             return ready;
-        } catch (Throwable t) {
-            throw rethrow(t);
         }
     }
 
     /** {@code eventfd(initval, flags)}: a new event counter's descriptor. */
     public static int eventfd(int initialValue, int flags) {
-        try {
-            MemorySegment capture = CAPTURE.get();
-            int fd = (int) Eventfd.HANDLE.invokeExact(capture, initialValue, flags);
-            if (fd < 0) throw new NativeCallException("eventfd", lastErrno(capture));
-            return fd;
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        MemorySegment capture = CAPTURE.get();
+        int fd = (int) call(Functions.EVENTFD, capture, initialValue, flags, 0);
+        if (fd < 0) throw new NativeCallException("eventfd", lastErrno(capture));
+        return fd;
     }
-
 
     public static boolean isatty(int fd) {
-        try {
-            return (int) Isatty.HANDLE.invokeExact(CAPTURE.get(), fd) == 1;
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return (int) call(Functions.ISATTY, CAPTURE.get(), fd, 0, 0) == 1;
     }
-
-
 
     /**
      * Makes this process the leader of a new session with no controlling terminal, so that a
@@ -378,14 +325,10 @@ public final class Libc {
      * @throws NativeCallException EPERM if this process already leads a process group
      */
     public static int setsid() {
-        try {
-            MemorySegment capture = CAPTURE.get();
-            int r = (int) Setsid.HANDLE.invokeExact(capture);
-            if (r < 0) throw new NativeCallException("setsid", lastErrno(capture));
-            return r;
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        MemorySegment capture = CAPTURE.get();
+        int r = (int) call(Functions.SETSID, capture, 0, 0, 0);
+        if (r < 0) throw new NativeCallException("setsid", lastErrno(capture));
+        return r;
     }
 
     /** {@code setpriority}'s {@code which} for one task: on Linux a thread id, whose nice value is its own. */
@@ -397,41 +340,35 @@ public final class Libc {
      * @throws NativeCallException EACCES lowering it without CAP_SYS_NICE, ESRCH for a thread that ended
      */
     public static void setThreadNice(int tid, int nice) {
-        try {
-            MemorySegment capture = CAPTURE.get();
-            int r = (int) Setpriority.HANDLE.invokeExact(capture, PRIO_PROCESS, tid, nice);
-            if (r < 0) throw new NativeCallException("setpriority", lastErrno(capture));
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        MemorySegment capture = CAPTURE.get();
+        int r = (int) call(Functions.SETPRIORITY, capture, PRIO_PROCESS, tid, nice);
+        if (r < 0) throw new NativeCallException("setpriority", lastErrno(capture));
     }
 
     /** The calling thread's pthread handle, for {@link #pthreadKill}. */
     public static long pthreadSelf() {
-        try {
-            return (long) PthreadSelf.HANDLE.invokeExact();
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return call(Functions.PTHREAD_SELF, CAPTURE.get(), 0, 0, 0);
     }
 
     /** Sends {@code signal} to one thread of this process (to kick a vCPU out of {@code KVM_RUN}). */
     public static void pthreadKill(long thread, int signal) {
-        try {
-            int r = (int) PthreadKill.HANDLE.invokeExact(thread, signal);
-            if (r != 0) throw new NativeCallException("pthread_kill", r);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        int r = (int) call(Functions.PTHREAD_KILL, CAPTURE.get(), thread, signal, 0);
+        if (r != 0) throw new NativeCallException("pthread_kill", r);
+    }
+
+    /**
+     * {@code sigaction(signal, action, NULL)}: installs {@code action} (a {@code struct sigaction}),
+     * the old one not asked for; returns the call's result.
+     */
+    static int sigaction(int signal, MemorySegment action) {
+        int r = (int) call(Functions.SIGACTION, CAPTURE.get(), signal, addressOf(action), 0);
+        Reference.reachabilityFence(action);
+        return r;
     }
 
     static String strerror(int errno) {
-        try {
-            MemorySegment s = (MemorySegment) Strerror.HANDLE.invokeExact(errno);
-            // strerror returns a NUL-terminated string in static storage; 256 bytes bounds the scan.
-            return s.reinterpret(256).getString(0);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        long s = call(Functions.STRERROR, CAPTURE.get(), errno, 0, 0);
+        // strerror returns a NUL-terminated string in static storage; 256 bytes bounds the scan.
+        return MemorySegment.ofAddress(s).reinterpret(256).getString(0);
     }
 }

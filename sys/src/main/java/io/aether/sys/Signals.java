@@ -1,11 +1,8 @@
 package io.aether.sys;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandle;
 
 /**
  * The signal that kicks a vCPU thread out of {@code KVM_RUN}.
@@ -24,14 +21,7 @@ public final class Signals {
     private static final long SIGACTION_SIZE = 152; // glibc x86_64 struct sigaction
     private static final long SA_MASK_OFFSET = 8;
     private static final long SA_FLAGS_OFFSET = 136;
-    private static final MethodHandle SIGACTION;
     private static volatile boolean installed;
-
-    static {
-        Linker linker = Linker.nativeLinker();
-        SIGACTION = linker.downcallHandle(linker.defaultLookup().find("sigaction").orElseThrow(),
-                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS));
-    }
 
     private Signals() {
     }
@@ -41,17 +31,12 @@ public final class Signals {
         if (installed) return;
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment action = arena.allocate(SIGACTION_SIZE, 8);
-            MemorySegment handler = Linker.nativeLinker().defaultLookup().find("getpid").orElseThrow();
-            action.set(ValueLayout.ADDRESS, 0, handler);
+            action.set(ValueLayout.ADDRESS, 0, Libc.Functions.GETPID);
             action.asSlice(SA_MASK_OFFSET, 128).fill((byte) 0);
             action.set(ValueLayout.JAVA_INT, SA_FLAGS_OFFSET, 0); // no SA_RESTART: KVM_RUN must return EINTR
-            int r = (int) SIGACTION.invokeExact(KICK, action, MemorySegment.NULL);
-            if (r != 0) throw new IllegalStateException("sigaction(" + KICK + ") failed");
+            // Through Libc's one downcall shape, not a shape of its own (see Libc.Call).
+            if (Libc.sigaction(KICK, action) != 0) throw new IllegalStateException("sigaction(" + KICK + ") failed");
             installed = true;
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
         }
     }
 }

@@ -197,7 +197,7 @@ final class VmBuilder {
             VirtioMmioWindow w = windows.get(next++);
             devices.attachMmio(w.base(), w.size(), new Device.Net("virtio-net" + i, pump.device(), transport("virtio-net" + i, pump.device(), w)));
         }
-        VirtioRng rng = new VirtioRng(EntropySource.secureRandom());
+        VirtioRng rng = new VirtioRng(EntropySource.urandom());
         VirtioMmioWindow w = windows.get(next);
         devices.attachMmio(w.base(), w.size(), new Device.Rng("virtio-rng0", rng, transport("virtio-rng0", rng, w)));
     }

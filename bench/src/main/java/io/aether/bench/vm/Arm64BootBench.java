@@ -53,11 +53,12 @@ import java.util.regex.Pattern;
  * reason and by the device register they touched (each costs ~1-2 ms in L1).
  *
  * <p>With {@code compare} after the mode, the monitor also runs without linking its downcalls ahead
- * ({@link #NO_LINK_AHEAD}). (Measured there before and left out since: FFM downcalls whose bindings are
+ * ({@link #NO_LINK_AHEAD}); with {@code before=JAR} instead, it also runs with that jar ahead of the
+ * class path (a build's {@code aether-sys} jar from before a change to it, say), the two side by side. (Measured there before and left out since: FFM downcalls whose bindings are
  * interpreted, {@code -Djdk.internal.foreign.DowncallLinker.USE_SPEC=false}, and an AOT cache trained
  * on the boot itself instead of the stub: docs/BENCHMARKS.md (f).)
  *
- * <p>Usage: {@code Arm64BootBench [RUNS] [boot|start-up|exits] [compare]} (defaults 10 and boot). Prints the table.
+ * <p>Usage: {@code Arm64BootBench [RUNS] [boot|start-up|exits] [compare|before=JAR]} (defaults 10 and boot). Prints the table.
  */
 public final class Arm64BootBench {
 
@@ -75,6 +76,8 @@ public final class Arm64BootBench {
     static final String LAZY_JIT = "-XX:CompileThresholdScaling=100";
     /** The monitor's downcalls linked by the calls that first need them, as before {@code Libc.linkAhead}. */
     static final String NO_LINK_AHEAD = "-D" + Libc.LINK_AHEAD_PROPERTY + "=off";
+    /** The third argument's prefix that names a jar to run ahead of the class path, as a second monitor. */
+    static final String BEFORE = "before=";
 
     private Arm64BootBench() {
     }
@@ -90,7 +93,11 @@ public final class Arm64BootBench {
             throw new IllegalArgumentException("the mode is boot, start-up or exits, not '" + mode + "'");
         }
         boolean compare = args.length > 2 && args[2].equals("compare");
-        if (args.length > 2 && !compare) throw new IllegalArgumentException("the third argument is compare or nothing, not '" + args[2] + "'");
+        Path before = args.length > 2 && args[2].startsWith(BEFORE) ? Path.of(args[2].substring(BEFORE.length())) : null;
+        if (args.length > 2 && !compare && before == null) {
+            throw new IllegalArgumentException("the third argument is compare, before=JAR or nothing, not '" + args[2] + "'");
+        }
+        if (before != null && !Files.isRegularFile(before)) throw new IllegalArgumentException("before=: no jar at " + before);
         Arm64TestHost host = Arm64TestHost.shared();
         GuestArtifacts guest = new Arm64GuestFetcher(GuestFetcher.defaultCacheRoot(), l -> System.err.println("guest fetch: " + l))
                 .fetch(false);
@@ -98,13 +105,16 @@ public final class Arm64BootBench {
         Set<Path> classpath = new LinkedHashSet<>(TestHost.productClasspath());
         classpath.addAll(Arm64Program.classpathOf(Arm64BootBench.class));
         String files = Arm64Program.FILES_DIR + "/";
-        List<String> arguments = new ArrayList<>(List.of("in-l1", mode, compare ? "compare" : "launcher", Integer.toString(runs), files + guest.kernel().getFileName(),
+        String variants = compare ? "compare" : before != null ? BEFORE + files + before.getFileName() : "launcher";
+        List<String> arguments = new ArrayList<>(List.of("in-l1", mode, variants, Integer.toString(runs), files + guest.kernel().getFileName(),
                 files + guest.initramfs().getFileName(), files + QEMU_TAR));
         // The launcher's JVM options (dev/monitor.jvmargs, the class-data archive), for the monitor in L1.
         arguments.addAll(NestedBootBench.monitorJvmOptions("/tmp/aether-arm64-bench.jsa"));
-        Duration limit = Duration.ofMinutes((compare ? 25 : 15) + (compare ? 8L : 4L) * runs);
-        Arm64Program program = new Arm64Program(Arm64BootBench.class.getName(), List.copyOf(classpath), arguments, limit,
-                List.of(guest.kernel(), guest.initramfs(), tar));
+        boolean twoMonitors = compare || before != null;
+        Duration limit = Duration.ofMinutes((twoMonitors ? 25 : 15) + (twoMonitors ? 8L : 4L) * runs);
+        List<Path> carried = new ArrayList<>(List.of(guest.kernel(), guest.initramfs(), tar));
+        if (before != null) carried.add(before);
+        Arm64Program program = new Arm64Program(Arm64BootBench.class.getName(), List.copyOf(classpath), arguments, limit, carried);
         try (GuestRun run = host.start(program)) {
             GuestConsole console = run.console();
             console.expectLine(Pattern.compile(STATUS + "\\d+\\s*"), limit);
@@ -169,6 +179,7 @@ public final class Arm64BootBench {
         boolean startUp = args[1].equals("start-up");
         boolean exits = args[1].equals("exits");
         boolean compare = args[2].equals("compare");
+        String before = args[2].startsWith(BEFORE) ? args[2].substring(BEFORE.length()) : null;
         int runs = Integer.parseInt(args[3]);
         String kernel = args[4];
         String initrd = args[5];
@@ -197,6 +208,13 @@ public final class Arm64BootBench {
                 // The monitor before its downcalls were linked ahead (Libc.linkAhead), side by side with the launcher's way.
                 variants.add(new Variant("aether-no-link-ahead",
                         aotStart(java, aotOptions, List.of(LAZY_JIT, NO_LINK_AHEAD), "/tmp/aether-arm64-nolink.aot"), monitor));
+            }
+            if (before != null) {
+                // The same monitor with the given jar's classes in place of this build's (its own AOT cache, trained the same way).
+                List<String> beforeMonitor = new ArrayList<>(monitor);
+                beforeMonitor.set(1, before + ":" + monitor.get(1));
+                variants.add(new Variant("aether-before", aotStart(java, aotOptions, List.of(LAZY_JIT), "/tmp/aether-arm64-before.aot"),
+                        List.copyOf(beforeMonitor)));
             }
             for (Variant v : variants) {
                 if (v.aotCache() != null) train(v);
