@@ -13,18 +13,24 @@ import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 /**
  * Standby monitors ({@code aether vm monitor --standby}) kept started, so that a VM starts without
  * waiting for a JVM: {@link #launch} hands the VM to a ready one and the pool starts another in
- * the background. A standby that dies is reaped and replaced; one that fails to start is retried
+ * the background, once the launched monitor's threads want less than half a CPU (its guest has
+ * booted, or waits) or {@link Config#bootWait()} has passed since the first launch it waits for:
+ * a new standby's JVM start and warm-up would otherwise take the CPU the guest boots on. A
+ * standby that dies is reaped and replaced; one that fails to start is retried
  * after a delay that doubles with each failure in a row (up to {@link #MAX_RETRY_DELAY}), so a
  * broken install costs a process every few seconds, not a fork storm.
  *
@@ -45,8 +51,17 @@ public final class WarmPool implements AutoCloseable {
     public static final int MAX_SIZE = 64;
     static final Duration FIRST_RETRY_DELAY = Duration.ofMillis(100);
     static final Duration MAX_RETRY_DELAY = Duration.ofSeconds(10);
-    /** How long the replacement of a standby handed out waits, so that it does not compete with the launched VM. */
+    /** How long the replacement of a standby handed out waits at least, so that it does not compete with the launched VM. */
     static final Duration REFILL_DELAY = Duration.ofMillis(200);
+    /**
+     * How long at most the replacement waits for the launched VMs' start to calm, by default: a
+     * Linux guest boots in well under a second on a host's own KVM, in seconds nested.
+     */
+    public static final Duration DEFAULT_BOOT_WAIT = Duration.ofSeconds(10);
+    /** A launched monitor whose threads want less than this many CPUs has calmed: its guest idles or waits. */
+    static final double CALM_CPUS = 0.5;
+    /** How often a launched monitor's demand for CPU is sampled while the refill waits for it. */
+    static final Duration BOOT_SAMPLE = Duration.ofMillis(100);
     /** How long a standby may take to answer a launch (it checks the spec's files or the snapshot, and opens the log). */
     static final Duration LAUNCH_TIMEOUT = Duration.ofSeconds(10);
     /** The line a standby monitor prints on standard output once it answers on its socket. */
@@ -58,8 +73,12 @@ public final class WarmPool implements AutoCloseable {
      * @param directory where the standby sockets are made (it must exist)
      * @param size how many standby monitors to keep ready, 0 to {@link #MAX_SIZE}
      * @param readyTimeout how long a standby may take to start before it is killed as failed
+     * @param bootWait how long at most the replacement of a standby handed out waits until the
+     *     launched monitor's threads want less than half a CPU (its guest has booted, or waits),
+     *     so that a new standby's start and warm-up do not take the CPU the new VM boots on;
+     *     {@link Duration#ZERO}: it waits only {@link #REFILL_DELAY}
      */
-    public record Config(List<String> command, Path directory, int size, Duration readyTimeout, Placement placement) {
+    public record Config(List<String> command, Path directory, int size, Duration readyTimeout, Placement placement, Duration bootWait) {
         public Config {
             command = List.copyOf(command);
             if (command.isEmpty()) throw new IllegalArgumentException("command: empty");
@@ -69,6 +88,12 @@ public final class WarmPool implements AutoCloseable {
                 throw new IllegalArgumentException("readyTimeout: " + readyTimeout + " is not positive");
             }
             Objects.requireNonNull(placement, "placement");
+            if (bootWait == null || bootWait.isNegative()) throw new IllegalArgumentException("bootWait: " + bootWait + " is negative");
+        }
+
+        /** Replacements that wait at most {@link #DEFAULT_BOOT_WAIT} for a launched VM's start. */
+        public Config(List<String> command, Path directory, int size, Duration readyTimeout, Placement placement) {
+            this(command, directory, size, readyTimeout, placement, DEFAULT_BOOT_WAIT);
         }
 
         /** Standby monitors left where they start. */
@@ -167,6 +192,9 @@ public final class WarmPool implements AutoCloseable {
     private int failuresInARow;
     /** No standby is started before this: a retry delay, or a launched one's refill delay. */
     private long nextStartNanos;
+    /** Launched monitors whose start the refill waits out, until {@link #bootWaitEndNanos} at most. */
+    private final List<Process> booting = new ArrayList<>();
+    private long bootWaitEndNanos;
     private String lastFailure;
     private boolean closed;
 
@@ -317,8 +345,13 @@ public final class WarmPool implements AutoCloseable {
             if (refused && !closed) {
                 ready.addFirst(standby);
             } else {
-                // Its replacement waits a moment: a JVM starting now would take the CPU the new VM needs.
+                // Its replacement waits: a JVM starting now would take the CPU the new VM boots on.
                 nextStartNanos = Math.max(nextStartNanos, System.nanoTime() + REFILL_DELAY.toNanos());
+                if (!refused) {
+                    // The wait's bound runs from the first launch waited for: a stream of launches never holds the refill longer.
+                    if (booting.isEmpty()) bootWaitEndNanos = System.nanoTime() + config.bootWait().toNanos();
+                    booting.add(standby.process());
+                }
             }
             lock.notifyAll(); // the refiller replaces one handed out
         }
@@ -344,7 +377,44 @@ public final class WarmPool implements AutoCloseable {
                 }
                 if (closed) return;
             }
+            try {
+                awaitBootsCalm();
+            } catch (InterruptedException e) {
+                return;
+            }
             startOne();
+        }
+    }
+
+    /**
+     * Waits until every launched monitor the refill waits for has calmed (its threads wanted less
+     * than {@link #CALM_CPUS} over one sample), has exited, or cannot be measured, or until the
+     * wait's bound.
+     */
+    private void awaitBootsCalm() throws InterruptedException {
+        Map<Process, Long> before = new HashMap<>();
+        long sampledAt = 0;
+        while (true) {
+            List<Process> watched;
+            synchronized (lock) {
+                if (closed || System.nanoTime() - bootWaitEndNanos >= 0) booting.clear();
+                booting.removeIf(p -> !p.isAlive());
+                if (booting.isEmpty()) return;
+                watched = List.copyOf(booting);
+            }
+            long elapsed = System.nanoTime() - sampledAt;
+            sampledAt = System.nanoTime();
+            List<Process> calm = new ArrayList<>();
+            for (Process p : watched) {
+                OptionalLong demand = CpuDemand.nanos(p.pid());
+                Long then = before.put(p, demand.orElse(-1));
+                if (demand.isEmpty() || then != null && demand.getAsLong() - then < CALM_CPUS * elapsed) calm.add(p);
+            }
+            synchronized (lock) {
+                booting.removeAll(calm);
+                if (booting.isEmpty()) return;
+            }
+            Thread.sleep(BOOT_SAMPLE);
         }
     }
 
