@@ -124,9 +124,9 @@ public final class WarmPool implements AutoCloseable {
         };
 
         /**
-         * Puts the standby in its place once it has warmed up and answers, before it is counted
-         * ready. On failure the standby is killed, counted as failed and, once it has exited,
-         * released.
+         * Puts the standby in its place right after it is spawned, before its JVM starts up and
+         * warms up. On failure the standby is killed and, once it has exited, released, then
+         * counted as failed.
          */
         void place(String standby, long pid) throws IOException;
 
@@ -444,6 +444,19 @@ public final class WarmPool implements AutoCloseable {
             return;
         }
         Standby standby = new Standby(name, process, socket, errors);
+        String unplaced = place(standby);
+        if (unplaced != null) {
+            // Ended and released before it is counted, so that its replacement is placed after the release.
+            destroyAndWait(process);
+            config.placement().release(name);
+            String why = "standby monitor " + process.pid() + " did not start: " + unplaced + lastErrorLine(errors);
+            deleteQuietly(errors);
+            synchronized (lock) {
+                started++;
+                failure(why);
+            }
+            return;
+        }
         synchronized (lock) {
             started++;
             starting.add(standby);
@@ -477,7 +490,6 @@ public final class WarmPool implements AutoCloseable {
             } else {
                 ControlResponse answer = new MonitorClient(standby.socket(), LAUNCH_TIMEOUT).call(new ControlRequest.State());
                 problem = answer.equals(new ControlResponse.Standby(process.pid())) ? null : "its socket answered " + answer;
-                if (problem == null) problem = place(standby);
             }
         } catch (IOException e) {
             problem = e.getMessage();
@@ -500,14 +512,15 @@ public final class WarmPool implements AutoCloseable {
             if (!exited && why != null) failure(why);
         }
         destroyAndWait(process);
-        // Its exit may have released its place before it was placed: released again (a no-op when it was not).
+        // Released here as well as on its exit, whichever comes first (the second is a no-op).
         config.placement().release(standby.name());
     }
 
     /**
-     * Places a standby once it is ready: its warm-up, the most CPU it ever takes, runs where the
-     * pool runs (in a group of its own it would weigh as one task against every other on a busy
-     * host, and take minutes). Returns the problem, or null.
+     * Places a standby as soon as it is spawned, before its JVM has done any work worth counting:
+     * its start and warm-up, the most CPU it ever takes, run where its placement says (the agent:
+     * at the lowest CPU weight, so that they never take the CPU of a VM booting beside them).
+     * Returns the problem, or null.
      */
     private String place(Standby standby) {
         try {
