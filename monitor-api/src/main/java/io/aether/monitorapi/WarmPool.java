@@ -62,6 +62,8 @@ public final class WarmPool implements AutoCloseable {
     static final double CALM_CPUS = 0.5;
     /** How often a launched monitor's demand for CPU is sampled while the refill waits for it. */
     static final Duration BOOT_SAMPLE = Duration.ofMillis(100);
+    /** Calm samples in a row that make a launched monitor calm: a booting guest's short waits (a lock, a disk read) are not. */
+    static final int CALM_SAMPLES = 3;
     /** How long a standby may take to answer a launch (it checks the spec's files or the snapshot, and opens the log). */
     static final Duration LAUNCH_TIMEOUT = Duration.ofSeconds(10);
     /** The line a standby monitor prints on standard output once it answers on its socket. */
@@ -388,11 +390,12 @@ public final class WarmPool implements AutoCloseable {
 
     /**
      * Waits until every launched monitor the refill waits for has calmed (its threads wanted less
-     * than {@link #CALM_CPUS} over one sample), has exited, or cannot be measured, or until the
-     * wait's bound.
+     * than {@link #CALM_CPUS} over {@link #CALM_SAMPLES} samples in a row), has exited, or cannot be
+     * measured, or until the wait's bound.
      */
     private void awaitBootsCalm() throws InterruptedException {
         Map<Process, Long> before = new HashMap<>();
+        Map<Process, Integer> calmInARow = new HashMap<>();
         long sampledAt = 0;
         while (true) {
             List<Process> watched;
@@ -408,7 +411,10 @@ public final class WarmPool implements AutoCloseable {
             for (Process p : watched) {
                 OptionalLong demand = CpuDemand.nanos(p.pid());
                 Long then = before.put(p, demand.orElse(-1));
-                if (demand.isEmpty() || then != null && demand.getAsLong() - then < CALM_CPUS * elapsed) calm.add(p);
+                boolean calmNow = then != null && then >= 0 && demand.isPresent() && demand.getAsLong() - then < CALM_CPUS * elapsed;
+                if (!calmNow) calmInARow.remove(p);
+                int inARow = calmNow ? calmInARow.merge(p, 1, Integer::sum) : 0;
+                if (demand.isEmpty() || inARow >= CALM_SAMPLES) calm.add(p);
             }
             synchronized (lock) {
                 booting.removeAll(calm);

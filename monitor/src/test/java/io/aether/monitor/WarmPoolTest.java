@@ -213,9 +213,9 @@ class WarmPoolTest {
         Path poolDir = Files.createDirectory(dir.resolve("pool"));
         try (WarmPool pool = WarmPool.start(new WarmPool.Config(MonitorProcesses.command(), poolDir, 1, READY, WarmPool.Placement.NONE, bootWait))) {
             assertTrue(pool.awaitReady(1, READY), () -> "a standby monitor: " + pool.stats());
-            // The counting stub prints without pause: its monitor's threads want a whole CPU, however loaded the host.
+            // The keyboard stub polls its controller without pause: its vCPU wants a whole CPU, however loaded the host.
             long launchedAt = System.nanoTime();
-            WarmPool.Launched busy = pool.launch(new ControlRequest.Launch(VmSpec.stub(VmSpec.StubProgram.COUNT),
+            WarmPool.Launched busy = pool.launch(new ControlRequest.Launch(VmSpec.stub(VmSpec.StubProgram.KEYBOARD),
                     Optional.empty(), Optional.empty())).orElseThrow();
             handedOut.add(busy.process().toHandle());
             long refilledAt = startedAt(pool, 2, READY);
