@@ -227,7 +227,8 @@ class NodeQuotaTest {
         assertEquals("running", copy.state());
         assertEquals(nextPid, copy.pid(), "the snapshot runs in the standby seen before");
         assertIn(copy.pid(), "copy");
-        assertEquals(new Quota(1, new ByteSize(112L << 20)), cgroups.find("copy").orElseThrow().limits(), "a restored VM's default quota");
+        assertEquals(new Quota(Math.min(1.5, hostCpus), new ByteSize(112L << 20)), cgroups.find("copy").orElseThrow().limits(),
+                "a restored VM's default quota: its vCPU and half a CPU for the monitor's threads");
         assertEquals("paused", node.pause("copy").state());
 
         // A standby that dies takes its group with it.
