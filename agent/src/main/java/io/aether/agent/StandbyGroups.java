@@ -2,6 +2,7 @@ package io.aether.agent;
 
 import io.aether.cgroups.CgroupException;
 import io.aether.cgroups.Cgroups;
+import io.aether.cgroups.CpuWeight;
 import io.aether.cgroups.Quota;
 import io.aether.cgroups.VmCgroup;
 import io.aether.monitorapi.WarmPool;
@@ -12,8 +13,11 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * The warm pool's standby monitors, each waiting in a cgroup of its own ({@code PARENT/_standby-PID-N}),
- * moved there once warmed up. A launch claims the standby's group for the VM before the launch
+ * The warm pool's standby monitors, each in a cgroup of its own ({@code PARENT/_standby-PID-N})
+ * from its spawn, at the lowest CPU weight: a standby's JVM start and warm-up, the most CPU it
+ * ever takes, run on what the VMs beside it leave (the kernel weighs sibling groups against each
+ * other before the threads inside them, so a nice value alone would not do), never on a booting
+ * guest's CPU; its VM's group gets the normal weight back. A launch claims the standby's group for the VM before the launch
  * is sent: the group takes the VM's limits and is renamed to the VM's id, so the guest runs under
  * its quota from its first instruction, and what the monitor was charged since it was placed
  * stays with its VM. Moving the process into a fresh group on the launch's path instead costs 8
@@ -56,6 +60,7 @@ final class StandbyGroups implements WarmPool.Placement {
     public synchronized void place(String standby, long pid) throws CgroupException {
         VmCgroup group = cgroups.create(PREFIX + standby, standbyQuota);
         held.put(standby, new Held(group, pid));
+        group.weigh(CpuWeight.LOWEST);
         group.attach(pid);
     }
 
@@ -107,12 +112,18 @@ final class StandbyGroups implements WarmPool.Placement {
             }
         }
 
-        /** The VM's group with the standby inside and the VM's limits; the standby's group as it was on failure. */
+        /** The VM's group with the standby inside, the VM's limits and the normal weight; the standby's group as it was on failure. */
         private VmCgroup confine(Held h) throws CgroupException {
             // A group left by a monitor that died with the agent down.
             Optional<VmCgroup> stale = cgroups.find(vmId);
             if (stale.isPresent()) stale.get().remove();
-            h.group().limit(quota);
+            try {
+                h.group().limit(quota);
+                h.group().weigh(CpuWeight.NORMAL);
+            } catch (CgroupException | RuntimeException e) {
+                standBy(h.group(), e);
+                throw e;
+            }
             try {
                 VmCgroup vm = h.group().rename(vmId);
                 renamed = true;
@@ -133,9 +144,19 @@ final class StandbyGroups implements WarmPool.Placement {
                     return moved;
                 } catch (CgroupException | RuntimeException e) {
                     e.addSuppressed(cannotRename);
-                    h.group().limit(standbyQuota);
+                    standBy(h.group(), e);
                     throw e;
                 }
+            }
+        }
+
+        /** Gives a standby's group back its limits and weight after a claim that failed; what fails here is added to {@code failure}. */
+        private void standBy(VmCgroup group, Exception failure) {
+            try {
+                group.limit(standbyQuota);
+                group.weigh(CpuWeight.LOWEST);
+            } catch (CgroupException | RuntimeException e) {
+                failure.addSuppressed(e);
             }
         }
 
@@ -151,6 +172,7 @@ final class StandbyGroups implements WarmPool.Placement {
                 group.remove();
             }
             back.limit(standbyQuota);
+            back.weigh(CpuWeight.LOWEST);
             synchronized (StandbyGroups.this) {
                 held.put(standby, new Held(back, claimed.pid()));
             }

@@ -34,9 +34,9 @@ class QuotasTest {
         ApiError.Conflict conflict = asConflict(refused.error());
         assertTrue(conflict.message().startsWith("resources: cannot enforce a quota on this node: cgroup quotas are unusable here"), conflict.message());
 
-        // 16M of RAM and 96M for the monitor: the defaults, written out here rather than taken from Quota.forVm
-        assertEquals(new Quota(1, ByteSize.ofMiB(112)), quotas.quotaFor(spec, null));
-        assertEquals(new VmInfo.Quota(1, 112L << 20, false), quotas.report(spec, null));
+        // 1 vCPU and half a CPU, 16M of RAM and 96M for the monitor: the defaults, written out here rather than taken from Quota.forVm
+        assertEquals(new Quota(Math.min(1.5, Runtime.getRuntime().availableProcessors()), ByteSize.ofMiB(112)), quotas.quotaFor(spec, null));
+        assertEquals(new VmInfo.Quota(Math.min(1.5, Runtime.getRuntime().availableProcessors()), 112L << 20, false), quotas.report(spec, null));
         assertTrue(quotas.create("vm", quotas.quotaFor(spec, null)).isEmpty());
     }
 

@@ -113,6 +113,24 @@ final class KernelCgroup implements VmCgroup {
     }
 
     @Override
+    public void weigh(CpuWeight weight) throws CgroupException {
+        if (cpu.unified()) {
+            CgroupFiles.write(cpu.file("cpu.weight"), Long.toString(weight.weight));
+        } else {
+            CgroupFiles.write(cpu.file("cpu.shares"), Long.toString(weight.shares));
+        }
+    }
+
+    @Override
+    public Optional<CpuWeight> weight() throws CgroupException {
+        long held = CgroupFiles.readLong(cpu.file(cpu.unified() ? "cpu.weight" : "cpu.shares"));
+        for (CpuWeight w : CpuWeight.values()) {
+            if ((cpu.unified() ? w.weight : w.shares) == held) return Optional.of(w);
+        }
+        return Optional.empty();
+    }
+
+    @Override
     public VmCgroup rename(String newId) throws CgroupException {
         Cgroups.checkVmId(newId);
         KernelCgroup renamed = new KernelCgroup(newId, sibling(cpu, newId), sibling(cpuAccounting, newId), sibling(memory, newId), hostCpus);

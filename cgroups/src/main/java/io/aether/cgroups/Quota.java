@@ -33,6 +33,14 @@ public record Quota(double cpus, ByteSize memory) {
      */
     public static final ByteSize MONITOR_OVERHEAD = ByteSize.ofMiB(96);
 
+    /**
+     * The CPU a monitor's own threads need beside its vCPUs' (its JIT compiling the exit paths,
+     * the disks' workers, the console). Measured in the nested test host (docs/BENCHMARKS.md (a)):
+     * at one CPU for one vCPU, every Linux boot's group was throttled for 1.2 to 3.1 s, about a
+     * quarter of the CPU it used; half a CPU more covers that with room.
+     */
+    public static final double MONITOR_CPUS = 0.5;
+
     public Quota {
         Objects.requireNonNull(memory, "memory");
         if (!Double.isFinite(cpus)) throw new FieldException("cpus", cpus + " is not a number of CPUs");
@@ -40,9 +48,9 @@ public record Quota(double cpus, ByteSize memory) {
         if (memory.bytes() < MIN_MEMORY.bytes()) throw new FieldException("memory", memory + " is too small (at least " + MIN_MEMORY + ")");
     }
 
-    /** The quota a VM gets when none is asked for: one CPU per vCPU, its RAM plus the monitor's overhead. */
+    /** The quota a VM gets when none is asked for: one CPU per vCPU plus the monitor's, its RAM plus the monitor's overhead. */
     public static Quota forVm(int vcpus, ByteSize guestMemory) {
-        return new Quota(vcpus, new ByteSize(Math.addExact(guestMemory.bytes(), MONITOR_OVERHEAD.bytes())));
+        return new Quota(vcpus + MONITOR_CPUS, new ByteSize(Math.addExact(guestMemory.bytes(), MONITOR_OVERHEAD.bytes())));
     }
 
     /**

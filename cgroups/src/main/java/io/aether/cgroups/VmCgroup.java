@@ -2,6 +2,7 @@ package io.aether.cgroups;
 
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * One VM's group, {@code PARENT/VMID} in each hierarchy the layout uses. Methods may be called
@@ -32,6 +33,16 @@ public interface VmCgroup {
      *     the group holds and cannot reclaim)
      */
     void limit(Quota quota) throws CgroupException;
+
+    /**
+     * Sets the group's CPU weight against its siblings', for the processes inside now and later.
+     *
+     * @throws CgroupException naming the file and the kernel's reason
+     */
+    void weigh(CpuWeight weight) throws CgroupException;
+
+    /** The group's CPU weight as the kernel holds it; empty when it is neither of {@link CpuWeight}'s. */
+    Optional<CpuWeight> weight() throws CgroupException;
 
     /**
      * Renames the group to {@code vmId}'s in every hierarchy, with the processes inside: unlike

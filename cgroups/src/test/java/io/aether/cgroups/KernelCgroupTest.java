@@ -115,6 +115,39 @@ class KernelCgroupTest {
     }
 
     @Test
+    void aGroupOfTheLowestWeightRunsOnWhatItsBusySiblingLeaves() throws Exception {
+        Quota anyCpu = new Quota(Runtime.getRuntime().availableProcessors(), ByteSize.ofMiB(64));
+        VmCgroup low = cgroups.create("low", anyCpu);
+        VmCgroup normal = cgroups.create("normal", anyCpu);
+        assertEquals(Optional.of(CpuWeight.NORMAL), low.weight(), "a new group's weight is the kernel's default");
+        low.weigh(CpuWeight.LOWEST);
+        Path cpuDir = ((Placement.Usable) layout.cpu()).hierarchy().mount().resolve(parent).resolve("low");
+        boolean unified = ((Placement.Usable) layout.cpu()).hierarchy().unified();
+        assertEquals(unified ? "1" : "2", Files.readString(cpuDir.resolve(unified ? "cpu.weight" : "cpu.shares")).strip(),
+                "the kernel's lowest weight (cgroup-v2.rst: cpu.weight 1 to 10000; v1's cpu.shares at least 2)");
+        assertEquals(Optional.of(CpuWeight.LOWEST), low.weight());
+
+        // Two loops on the same CPU: the kernel shares it between the groups by their weights.
+        Process starved = start("taskset", "-c", "0", "sh", "-c", "while :; do :; done");
+        Process favoured = start("taskset", "-c", "0", "sh", "-c", "while :; do :; done");
+        low.attach(starved.pid());
+        normal.attach(favoured.pid());
+        List<Rate> rates = cpuRates(List.of(low, normal), 2000);
+        System.out.printf("two loops on CPU 0 over 2 s: %.4f CPU at the lowest weight, %.4f at the default%n",
+                rates.get(0).cpus(), rates.get(1).cpus());
+        assertTrue(rates.get(1).cpus() >= 0.05, "the loop at the default weight barely ran: " + rates.get(1).cpus());
+        assertTrue(rates.get(0).cpus() <= rates.get(1).cpus() / 20, "the loop at the lowest weight took " + rates.get(0).cpus()
+                + " CPU against " + rates.get(1).cpus());
+
+        // A renamed group keeps its weight; the default weight is written back as the kernel's.
+        VmCgroup renamed = low.rename("renamed");
+        assertEquals(Optional.of(CpuWeight.LOWEST), renamed.weight());
+        renamed.weigh(CpuWeight.NORMAL);
+        assertEquals(unified ? "100" : "1024",
+                Files.readString(cpuDir.resolveSibling("renamed").resolve(unified ? "cpu.weight" : "cpu.shares")).strip());
+    }
+
+    @Test
     void aBusyLoopIsHeldToItsCpuShareAndAnUnlimitedOneGetsAWholeCpu() throws Exception {
         VmCgroup limited = cgroups.create("limited", new Quota(0.2, ByteSize.ofMiB(64)));
         VmCgroup unlimited = cgroups.create("unlimited", new Quota(Runtime.getRuntime().availableProcessors(), ByteSize.ofMiB(64)));

@@ -41,7 +41,7 @@ class QuotaTest {
 
     @Test
     void theDefaultQuotaIsOneCpuPerVcpuAndTheGuestsRamPlusTheMonitor() {
-        assertEquals(new Quota(4, ByteSize.ofMiB(2048 + 96)), Quota.forVm(4, ByteSize.ofMiB(2048)));
+        assertEquals(new Quota(4.5, ByteSize.ofMiB(2048 + 96)), Quota.forVm(4, ByteSize.ofMiB(2048)), "half a CPU for the monitor's threads");
     }
 
     @Test

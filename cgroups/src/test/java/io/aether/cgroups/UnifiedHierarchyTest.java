@@ -58,6 +58,19 @@ class UnifiedHierarchyTest {
     }
 
     @Test
+    void theWeightIsCpuWeightFromOneToTheDefaultHundred() throws Exception {
+        KernelCgroup group = group("cpu.weight");
+        group.weigh(CpuWeight.LOWEST);
+        assertEquals("1", read("cpu.weight"));
+        assertEquals(Optional.of(CpuWeight.LOWEST), group.weight());
+        group.weigh(CpuWeight.NORMAL);
+        assertEquals("100", read("cpu.weight"));
+        assertEquals(Optional.of(CpuWeight.NORMAL), group.weight());
+        write("cpu.weight", "50\n");
+        assertEquals(Optional.empty(), group.weight(), "a weight set by someone else");
+    }
+
+    @Test
     void usageComesFromCpuStatMemoryCurrentPeakAndEvents() throws Exception {
         KernelCgroup group = group("cpu.stat", "memory.current", "memory.events");
         write("cpu.stat", "usage_usec 1500000\nuser_usec 1000000\nsystem_usec 500000\nnr_periods 30\nnr_throttled 12\nthrottled_usec 81000\n");

@@ -100,7 +100,8 @@ final class NodeCommand implements Callable<Integer> {
 
     @Option(names = "--warm-pool", paramLabel = "N", defaultValue = "2",
             description = "Standby monitors to keep ready under DATA/pool, so that a VM starts without waiting for a JVM;"
-                    + " 0 starts every VM cold (default: ${DEFAULT-VALUE}).")
+                    + " 0 starts every VM cold (default: ${DEFAULT-VALUE}). One handed out is replaced once its VM has"
+                    + " booted (at most 10 s later); standbys warm up at the lowest CPU weight where quotas are enforced.")
     int warmPool;
 
     @Option(names = "--join", paramLabel = "HOST:PORT",

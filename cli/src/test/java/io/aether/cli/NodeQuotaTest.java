@@ -15,6 +15,7 @@ import io.aether.agentapi.VmInfo;
 import io.aether.cgroups.CgroupLayout;
 import io.aether.cgroups.CgroupUsage;
 import io.aether.cgroups.Cgroups;
+import io.aether.cgroups.CpuWeight;
 import io.aether.cgroups.Hierarchy;
 import io.aether.cgroups.Quota;
 import io.aether.cgroups.VmCgroup;
@@ -27,6 +28,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -197,6 +199,12 @@ class NodeQuotaTest {
         assertIn(standbyPid, standby);
         int hostCpus = Runtime.getRuntime().availableProcessors();
         assertEquals(new Quota(hostCpus, Quota.MONITOR_OVERHEAD), waiting.limits(), "a standby is held to a monitor's memory");
+        assertEquals(Optional.of(CpuWeight.LOWEST), waiting.weight(), "a ready standby waits at the lowest weight");
+        // It was there from its spawn: its group was charged the CPU of its JVM's start and warm-up, seconds of it.
+        Duration ownCpu = ProcessHandle.of(standbyPid).orElseThrow().info().totalCpuDuration().orElseThrow();
+        Duration groupCpu = waiting.usage().cpuTime();
+        assertTrue(ownCpu.toMillis() > 300 && groupCpu.toMillis() >= ownCpu.toMillis() * 9 / 10,
+                "the standby used " + ownCpu + " of CPU, its group counted " + groupCpu);
 
         ApiClient.Reply created = api.post("/v1/vms", JSON.readTree(
                 "{\"id\": \"warm\", \"resources\": {\"cpus\": 0.5}, \"spec\": " + NodeAgentTest.COUNTER + "}"));
@@ -208,6 +216,7 @@ class NodeQuotaTest {
         VmCgroup group = cgroups.find("warm").orElseThrow();
         assertEquals(List.of(vm.pid()), group.pids(), "the monitor, and only it, is in the VM's group");
         assertEquals(new Quota(0.5, new ByteSize(112L << 20)), group.limits());
+        assertEquals(Optional.of(CpuWeight.NORMAL), group.weight(), "the VM's group weighs as any other");
         assertFalse(cgroups.find(standby).isPresent(), "the standby's group became the VM's");
         NodeSnapshotTest.awaitLog(node, "warm", 1000);
         node.snapshot("warm", "s", false); // left paused: it burns a CPU
@@ -218,7 +227,8 @@ class NodeQuotaTest {
         assertEquals("running", copy.state());
         assertEquals(nextPid, copy.pid(), "the snapshot runs in the standby seen before");
         assertIn(copy.pid(), "copy");
-        assertEquals(new Quota(1, new ByteSize(112L << 20)), cgroups.find("copy").orElseThrow().limits(), "a restored VM's default quota");
+        assertEquals(new Quota(Math.min(1.5, hostCpus), new ByteSize(112L << 20)), cgroups.find("copy").orElseThrow().limits(),
+                "a restored VM's default quota: its vCPU and half a CPU for the monitor's threads");
         assertEquals("paused", node.pause("copy").state());
 
         // A standby that dies takes its group with it.

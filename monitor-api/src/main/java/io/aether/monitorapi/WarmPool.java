@@ -13,18 +13,24 @@ import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 /**
  * Standby monitors ({@code aether vm monitor --standby}) kept started, so that a VM starts without
  * waiting for a JVM: {@link #launch} hands the VM to a ready one and the pool starts another in
- * the background. A standby that dies is reaped and replaced; one that fails to start is retried
+ * the background, once the launched monitor's threads want less than half a CPU (its guest has
+ * booted, or waits) or {@link Config#bootWait()} has passed since the first launch it waits for:
+ * a new standby's JVM start and warm-up would otherwise take the CPU the guest boots on. A
+ * standby that dies is reaped and replaced; one that fails to start is retried
  * after a delay that doubles with each failure in a row (up to {@link #MAX_RETRY_DELAY}), so a
  * broken install costs a process every few seconds, not a fork storm.
  *
@@ -45,8 +51,19 @@ public final class WarmPool implements AutoCloseable {
     public static final int MAX_SIZE = 64;
     static final Duration FIRST_RETRY_DELAY = Duration.ofMillis(100);
     static final Duration MAX_RETRY_DELAY = Duration.ofSeconds(10);
-    /** How long the replacement of a standby handed out waits, so that it does not compete with the launched VM. */
+    /** How long the replacement of a standby handed out waits at least, so that it does not compete with the launched VM. */
     static final Duration REFILL_DELAY = Duration.ofMillis(200);
+    /**
+     * How long at most the replacement waits for the launched VMs' start to calm, by default: a
+     * Linux guest boots in well under a second on a host's own KVM, in seconds nested.
+     */
+    public static final Duration DEFAULT_BOOT_WAIT = Duration.ofSeconds(10);
+    /** A launched monitor whose threads want less than this many CPUs has calmed: its guest idles or waits. */
+    static final double CALM_CPUS = 0.5;
+    /** How often a launched monitor's demand for CPU is sampled while the refill waits for it. */
+    static final Duration BOOT_SAMPLE = Duration.ofMillis(100);
+    /** Calm samples in a row that make a launched monitor calm: a booting guest's short waits (a lock, a disk read) are not. */
+    static final int CALM_SAMPLES = 3;
     /** How long a standby may take to answer a launch (it checks the spec's files or the snapshot, and opens the log). */
     static final Duration LAUNCH_TIMEOUT = Duration.ofSeconds(10);
     /** The line a standby monitor prints on standard output once it answers on its socket. */
@@ -58,8 +75,12 @@ public final class WarmPool implements AutoCloseable {
      * @param directory where the standby sockets are made (it must exist)
      * @param size how many standby monitors to keep ready, 0 to {@link #MAX_SIZE}
      * @param readyTimeout how long a standby may take to start before it is killed as failed
+     * @param bootWait how long at most the replacement of a standby handed out waits until the
+     *     launched monitor's threads want less than half a CPU (its guest has booted, or waits),
+     *     so that a new standby's start and warm-up do not take the CPU the new VM boots on;
+     *     {@link Duration#ZERO}: it waits only {@link #REFILL_DELAY}
      */
-    public record Config(List<String> command, Path directory, int size, Duration readyTimeout, Placement placement) {
+    public record Config(List<String> command, Path directory, int size, Duration readyTimeout, Placement placement, Duration bootWait) {
         public Config {
             command = List.copyOf(command);
             if (command.isEmpty()) throw new IllegalArgumentException("command: empty");
@@ -69,6 +90,12 @@ public final class WarmPool implements AutoCloseable {
                 throw new IllegalArgumentException("readyTimeout: " + readyTimeout + " is not positive");
             }
             Objects.requireNonNull(placement, "placement");
+            if (bootWait == null || bootWait.isNegative()) throw new IllegalArgumentException("bootWait: " + bootWait + " is negative");
+        }
+
+        /** Replacements that wait at most {@link #DEFAULT_BOOT_WAIT} for a launched VM's start. */
+        public Config(List<String> command, Path directory, int size, Duration readyTimeout, Placement placement) {
+            this(command, directory, size, readyTimeout, placement, DEFAULT_BOOT_WAIT);
         }
 
         /** Standby monitors left where they start. */
@@ -99,9 +126,9 @@ public final class WarmPool implements AutoCloseable {
         };
 
         /**
-         * Puts the standby in its place once it has warmed up and answers, before it is counted
-         * ready. On failure the standby is killed, counted as failed and, once it has exited,
-         * released.
+         * Puts the standby in its place right after it is spawned, before its JVM starts up and
+         * warms up. On failure the standby is killed and, once it has exited, released, then
+         * counted as failed.
          */
         void place(String standby, long pid) throws IOException;
 
@@ -167,6 +194,9 @@ public final class WarmPool implements AutoCloseable {
     private int failuresInARow;
     /** No standby is started before this: a retry delay, or a launched one's refill delay. */
     private long nextStartNanos;
+    /** Launched monitors whose start the refill waits out, until {@link #bootWaitEndNanos} at most. */
+    private final List<Process> booting = new ArrayList<>();
+    private long bootWaitEndNanos;
     private String lastFailure;
     private boolean closed;
 
@@ -317,8 +347,13 @@ public final class WarmPool implements AutoCloseable {
             if (refused && !closed) {
                 ready.addFirst(standby);
             } else {
-                // Its replacement waits a moment: a JVM starting now would take the CPU the new VM needs.
+                // Its replacement waits: a JVM starting now would take the CPU the new VM boots on.
                 nextStartNanos = Math.max(nextStartNanos, System.nanoTime() + REFILL_DELAY.toNanos());
+                if (!refused) {
+                    // The wait's bound runs from the first launch waited for: a stream of launches never holds the refill longer.
+                    if (booting.isEmpty()) bootWaitEndNanos = System.nanoTime() + config.bootWait().toNanos();
+                    booting.add(standby.process());
+                }
             }
             lock.notifyAll(); // the refiller replaces one handed out
         }
@@ -344,7 +379,48 @@ public final class WarmPool implements AutoCloseable {
                 }
                 if (closed) return;
             }
+            try {
+                awaitBootsCalm();
+            } catch (InterruptedException e) {
+                return;
+            }
             startOne();
+        }
+    }
+
+    /**
+     * Waits until every launched monitor the refill waits for has calmed (its threads wanted less
+     * than {@link #CALM_CPUS} over {@link #CALM_SAMPLES} samples in a row), has exited, or cannot be
+     * measured, or until the wait's bound.
+     */
+    private void awaitBootsCalm() throws InterruptedException {
+        Map<Process, Long> before = new HashMap<>();
+        Map<Process, Integer> calmInARow = new HashMap<>();
+        long sampledAt = 0;
+        while (true) {
+            List<Process> watched;
+            synchronized (lock) {
+                if (closed || System.nanoTime() - bootWaitEndNanos >= 0) booting.clear();
+                booting.removeIf(p -> !p.isAlive());
+                if (booting.isEmpty()) return;
+                watched = List.copyOf(booting);
+            }
+            long elapsed = System.nanoTime() - sampledAt;
+            sampledAt = System.nanoTime();
+            List<Process> calm = new ArrayList<>();
+            for (Process p : watched) {
+                OptionalLong demand = CpuDemand.nanos(p.pid());
+                Long then = before.put(p, demand.orElse(-1));
+                boolean calmNow = then != null && then >= 0 && demand.isPresent() && demand.getAsLong() - then < CALM_CPUS * elapsed;
+                if (!calmNow) calmInARow.remove(p);
+                int inARow = calmNow ? calmInARow.merge(p, 1, Integer::sum) : 0;
+                if (demand.isEmpty() || inARow >= CALM_SAMPLES) calm.add(p);
+            }
+            synchronized (lock) {
+                booting.removeAll(calm);
+                if (booting.isEmpty()) return;
+            }
+            Thread.sleep(BOOT_SAMPLE);
         }
     }
 
@@ -374,6 +450,19 @@ public final class WarmPool implements AutoCloseable {
             return;
         }
         Standby standby = new Standby(name, process, socket, errors);
+        String unplaced = place(standby);
+        if (unplaced != null) {
+            // Ended and released before it is counted, so that its replacement is placed after the release.
+            destroyAndWait(process);
+            config.placement().release(name);
+            String why = "standby monitor " + process.pid() + " did not start: " + unplaced + lastErrorLine(errors);
+            deleteQuietly(errors);
+            synchronized (lock) {
+                started++;
+                failure(why);
+            }
+            return;
+        }
         synchronized (lock) {
             started++;
             starting.add(standby);
@@ -407,7 +496,6 @@ public final class WarmPool implements AutoCloseable {
             } else {
                 ControlResponse answer = new MonitorClient(standby.socket(), LAUNCH_TIMEOUT).call(new ControlRequest.State());
                 problem = answer.equals(new ControlResponse.Standby(process.pid())) ? null : "its socket answered " + answer;
-                if (problem == null) problem = place(standby);
             }
         } catch (IOException e) {
             problem = e.getMessage();
@@ -430,14 +518,15 @@ public final class WarmPool implements AutoCloseable {
             if (!exited && why != null) failure(why);
         }
         destroyAndWait(process);
-        // Its exit may have released its place before it was placed: released again (a no-op when it was not).
+        // Released here as well as on its exit, whichever comes first (the second is a no-op).
         config.placement().release(standby.name());
     }
 
     /**
-     * Places a standby once it is ready: its warm-up, the most CPU it ever takes, runs where the
-     * pool runs (in a group of its own it would weigh as one task against every other on a busy
-     * host, and take minutes). Returns the problem, or null.
+     * Places a standby as soon as it is spawned, before its JVM has done any work worth counting:
+     * its start and warm-up, the most CPU it ever takes, run where its placement says (the agent:
+     * at the lowest CPU weight, so that they never take the CPU of a VM booting beside them).
+     * Returns the problem, or null.
      */
     private String place(Standby standby) {
         try {

@@ -196,6 +196,49 @@ class WarmPoolTest {
         }
     }
 
+    /** When the pool started its {@code n}th standby, waiting for it at most {@code wait}; -1 if it did not. */
+    private static long startedAt(WarmPool pool, int n, Duration wait) throws InterruptedException {
+        long deadline = System.nanoTime() + wait.toNanos();
+        while (pool.stats().started() < n) {
+            if (System.nanoTime() > deadline) return -1;
+            Thread.sleep(10);
+        }
+        return System.nanoTime();
+    }
+
+    @Test
+    void theRefillWaitsWhileTheLaunchedVmIsBusyAtMostItsBoundAndNotOnceTheMonitorEnded() throws Exception {
+        MonitorProcesses.requireKvm();
+        Duration bootWait = Duration.ofSeconds(6);
+        Path poolDir = Files.createDirectory(dir.resolve("pool"));
+        try (WarmPool pool = WarmPool.start(new WarmPool.Config(MonitorProcesses.command(), poolDir, 1, READY, WarmPool.Placement.NONE, bootWait))) {
+            assertTrue(pool.awaitReady(1, READY), () -> "a standby monitor: " + pool.stats());
+            // The keyboard stub polls its controller without pause: its vCPU wants a whole CPU, however loaded the host.
+            long launchedAt = System.nanoTime();
+            WarmPool.Launched busy = pool.launch(new ControlRequest.Launch(VmSpec.stub(VmSpec.StubProgram.KEYBOARD),
+                    Optional.empty(), Optional.empty())).orElseThrow();
+            handedOut.add(busy.process().toHandle());
+            long refilledAt = startedAt(pool, 2, READY);
+            assertTrue(refilledAt > 0, () -> "refilled in the end: " + pool.stats());
+            long waited = TimeUnit.NANOSECONDS.toMillis(refilledAt - launchedAt);
+            assertTrue(waited >= bootWait.toMillis() - 500, "the replacement started " + waited + " ms after the launch of a busy VM");
+            assertTrue(busy.process().isAlive(), "the bound, not the VM's end, let the refill go");
+
+            assertTrue(pool.awaitReady(1, READY), () -> "refilled: " + pool.stats());
+            // The hello stub halts at once, and its monitor exits with it: nothing left to wait for.
+            long secondAt = System.nanoTime();
+            WarmPool.Launched brief = pool.launch(new ControlRequest.Launch(VmSpec.stub(VmSpec.StubProgram.HELLO),
+                    Optional.empty(), Optional.empty())).orElseThrow();
+            handedOut.add(brief.process().toHandle());
+            assertTrue(brief.process().waitFor(30, TimeUnit.SECONDS), "the hello stub's monitor ends");
+            long thirdAt = startedAt(pool, 3, bootWait);
+            assertTrue(thirdAt > 0, () -> "not refilled within the bound after its VM ended: " + pool.stats());
+            assertTrue(busy.process().isAlive());
+            assertEquals(0, pool.stats().failed(), () -> pool.stats().lastFailure().orElse(""));
+            assertTrue(TimeUnit.NANOSECONDS.toMillis(thirdAt - secondAt) < bootWait.toMillis(), "refilled before the bound once the VM ended");
+        }
+    }
+
     @Test
     void aPoolStartEndsAStandbyLeftAnsweringInItsDirectory() throws Exception {
         MonitorProcesses.requireKvm();

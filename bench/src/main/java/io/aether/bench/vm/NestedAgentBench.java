@@ -50,6 +50,9 @@ public final class NestedAgentBench {
         String qemu = Scenario.qemuMicrovmCommand(cmdline).replace("-smp 2", "-smp 1");
         // TRACE_START=1: the agent prints where each create's time goes (docs/BENCHMARKS.md (d)).
         boolean trace = "1".equals(System.getenv("TRACE_START"));
+        // CGROUPS=1: the test host's L1 mounts no cgroup; this mounts cgroup v2 for the agent, which
+        // then enforces the VMs' quotas and keeps its standbys in groups of their own, as on a real host.
+        boolean cgroups = "1".equals(System.getenv("CGROUPS"));
         // The agent is the product's own `aether node`; the client is this class, on the same JVM
         // and classpath as the product's wrapper.
         String script = """
@@ -57,6 +60,7 @@ public final class NestedAgentBench {
                 # The test host takes a silent console for a hang; JVMs start slowly under emulation.
                 (while sleep 30; do echo "bench: still running"; done) &
                 heartbeat=$!
+                %s
                 sed -e 's/io[.]aether[.]cli[.]Main/%sio.aether.cli.Main/' "$AETHER" > agent && chmod +x agent
                 ./agent node --data node --warm-pool %d >> node.log 2>&1 &
                 agent=$!
@@ -74,7 +78,7 @@ public final class NestedAgentBench {
                 echo "BENCH-STATUS=$status"
                 kill $agent $heartbeat
                 wait $agent
-                """.formatted(trace ? "-Daether.trace.start=true " : "", pool, runs, pool, Scenario.quote(cmdline), Scenario.quote("exec " + qemu));
+                """.formatted(cgroups ? "mount -t cgroup2 cgroup2 /sys/fs/cgroup" : ":", trace ? "-Daether.trace.start=true " : "", pool, runs, pool, Scenario.quote(cmdline), Scenario.quote("exec " + qemu));
         Duration limit = Duration.ofMinutes(20 + 8L * runs);
         Scenario scenario = Scenario.script(script).withQemu().jvmOptions(NestedBootBench.monitorJvmOptions()).timeout(limit).build();
         TestHost.open().retryingStalls(host -> {
@@ -83,7 +87,8 @@ public final class NestedAgentBench {
                 console.expectLine(Pattern.compile("BENCH-STATUS=\\d+"), limit);
                 String transcript = console.transcript();
                 System.out.println("\n== Linux through the agent's warm pool vs QEMU microvm cold, " + runs + " runs each, medians ==");
-                transcript.lines().filter(l -> l.startsWith("|") || l.startsWith("ratio") || l.startsWith("trace: ")).forEach(System.out::println);
+                transcript.lines().filter(l -> l.startsWith("|") || l.startsWith("ratio") || l.startsWith("trace: ") || l.startsWith("cpu.stat "))
+                        .forEach(System.out::println);
                 if (!transcript.contains("BENCH-STATUS=0")) {
                     System.err.println(transcript);
                     System.exit(1);
@@ -129,6 +134,8 @@ public final class NestedAgentBench {
         for (int r = -1; r < runs; r++) { // one unmeasured round of each: the page cache
             awaitPool(node, pool);
             double[] a = start(node, data, spec, "linux" + (r + 1));
+            // The pool refills after the launch: QEMU's boot gets as quiet a host as the agent's had before its request.
+            awaitPool(node, pool);
             double q = Spawn.run(qemu, GuestInit.READY_MARKER, TIMEOUT).marker() / 1e6;
             System.out.printf(Locale.ROOT, "run %d: agent answered %.0f ms, marker %.0f ms; qemu marker %.0f ms%n", r + 1, a[0], a[1], q);
             if (r < 0) continue;
@@ -159,11 +166,23 @@ public final class NestedAgentBench {
         long[] seen = {-1};
         Thread watcher = Thread.ofPlatform().start(() -> {
             long deadline = System.nanoTime() + TIMEOUT;
+            long from = 0;
             while (System.nanoTime() < deadline) {
-                try {
-                    if (contains(Files.readAllBytes(log), marker)) {
-                        seen[0] = System.nanoTime();
-                        return;
+                // Only what the console added since (with a marker's length before it): a whole reread each
+                // millisecond would take the emulated CPUs from the guest it watches.
+                try (java.io.RandomAccessFile file = new java.io.RandomAccessFile(log.toFile(), "r")) {
+                    long length = file.length();
+                    if (length > from) {
+                        long start = Math.max(0, from - marker.length);
+                        byte[] added = new byte[Math.toIntExact(length - start)];
+                        file.seek(start);
+                        file.readFully(added);
+                        from = length;
+                        if (contains(added, marker)) {
+                            seen[0] = System.nanoTime();
+                            printThrottling(id);
+                            return;
+                        }
                     }
                 } catch (java.io.IOException notYet) {
                     // the VM's folder is not there yet
@@ -181,6 +200,16 @@ public final class NestedAgentBench {
         if (seen[0] < 0) throw new IllegalStateException(id + " never printed " + GuestInit.READY_MARKER);
         node.delete(id, true);
         return new double[] {(created - t0) / 1e6, (seen[0] - t0) / 1e6};
+    }
+
+    /** The VM's group's CPU throttling up to its marker, where the agent made one (CGROUPS=1). */
+    private static void printThrottling(String id) {
+        Path stat = Path.of("/sys/fs/cgroup", "aether", id, "cpu.stat");
+        try {
+            System.out.println("cpu.stat " + id + ": " + String.join(", ", Files.readAllLines(stat)));
+        } catch (java.io.IOException none) {
+            // no group: the agent enforces no quota here
+        }
     }
 
     private static boolean contains(byte[] text, byte[] marker) {
