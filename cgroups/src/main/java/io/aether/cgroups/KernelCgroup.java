@@ -225,8 +225,8 @@ final class KernelCgroup implements VmCgroup {
 
     @Override
     public void remove() throws CgroupException {
-        refuseIfBusy();
         long deadline = System.nanoTime() + EXIT_GRACE_NANOS;
+        awaitLeaving(deadline);
         for (Path dir : paths()) {
             while (true) {
                 try {
@@ -236,7 +236,7 @@ final class KernelCgroup implements VmCgroup {
                     break;
                 } catch (FileSystemException e) {
                     // EBUSY: a process that has just exited is still leaving the group
-                    refuseIfBusy();
+                    awaitLeaving(deadline);
                     if (System.nanoTime() - deadline > 0) {
                         throw new CgroupException("cannot remove " + dir + ": " + CgroupFiles.reason(e)
                                 + " (no process inside for " + TimeUnit.NANOSECONDS.toSeconds(EXIT_GRACE_NANOS) + " s)", e);
@@ -249,11 +249,53 @@ final class KernelCgroup implements VmCgroup {
         }
     }
 
-    private void refuseIfBusy() throws CgroupException {
-        List<Long> inside = pids();
-        if (!inside.isEmpty()) {
-            throw new CgroupBusyException("cannot remove the group of VM " + vmId + ": processes still inside ("
-                    + inside.stream().map(String::valueOf).collect(Collectors.joining(", ")) + "); stop them first", inside);
+    /**
+     * Waits until no process is listed in the group, for at most {@code deadline}, as long as every
+     * one listed is leaving: a process whose leader has exited (a zombie, or gone) can stay listed
+     * while its other threads still exit, and a caller that saw its end removes the group then.
+     * A process that is not leaving is refused at once.
+     */
+    private void awaitLeaving(long deadline) throws CgroupException {
+        while (true) {
+            List<Long> inside = pids();
+            if (inside.isEmpty()) return;
+            if (System.nanoTime() - deadline > 0 || !inside.stream().allMatch(KernelCgroup::leaving)) throw busy(inside);
+            sleepBriefly();
+        }
+    }
+
+    private CgroupBusyException busy(List<Long> inside) {
+        return new CgroupBusyException("cannot remove the group of VM " + vmId + ": processes still inside ("
+                + inside.stream().map(String::valueOf).collect(Collectors.joining(", ")) + "); stop them first", inside);
+    }
+
+    private static boolean leaving(long pid) {
+        try {
+            return leaving(Files.readString(Path.of("/proc", Long.toString(pid), "stat")));
+        } catch (IOException e) {
+            return true; // gone already
+        }
+    }
+
+    /** The kernel's flag on a task that has begun to exit ({@code PF_EXITING}, include/linux/sched.h). */
+    private static final long PF_EXITING = 0x4;
+
+    /**
+     * Whether the process that {@code stat} ({@code /proc/PID/stat}) describes is exiting: its
+     * leader a zombie or dead, or marked as exiting. The fields after the command name (which may
+     * hold spaces and parentheses) are the state, then ppid, pgrp, session, tty, tpgid, flags.
+     */
+    static boolean leaving(String stat) {
+        int close = stat.lastIndexOf(')');
+        if (close < 0) return false;
+        String[] fields = stat.substring(close + 1).trim().split(" ");
+        if (fields.length < 7) return false;
+        char state = fields[0].isEmpty() ? '?' : fields[0].charAt(0);
+        if (state == 'Z' || state == 'X') return true;
+        try {
+            return (Long.parseUnsignedLong(fields[6]) & PF_EXITING) != 0;
+        } catch (NumberFormatException e) {
+            return false;
         }
     }
 

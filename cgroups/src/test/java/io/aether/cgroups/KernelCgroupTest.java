@@ -243,6 +243,17 @@ class KernelCgroupTest {
         assertEquals(List.of(), cgroups.vmIds());
     }
 
+    @Test
+    void aProcessIsLeavingWhenItsLeaderIsAZombieOrDeadOrMarkedExiting() {
+        // /proc/PID/stat: pid (comm) state ppid pgrp session tty tpgid flags ...; PF_EXITING is 0x4.
+        assertTrue(KernelCgroup.leaving("42 (java) Z 1 42 42 0 -1 4194316 0 0"));
+        assertTrue(KernelCgroup.leaving("42 (java) X 1 42 42 0 -1 4194304 0 0"));
+        assertTrue(KernelCgroup.leaving("42 (a) b) (c) R 1 42 42 0 -1 4194308 0 0"), "the command may hold ') '");
+        assertFalse(KernelCgroup.leaving("42 (java) S 1 42 42 0 -1 4194560 0 0"), "0x400100: no PF_EXITING");
+        assertFalse(KernelCgroup.leaving("42 (java) R 1 42 42 0 -1 4194304 0 0"));
+        assertFalse(KernelCgroup.leaving("garbage"));
+    }
+
     /** The group a process is in, per hierarchy, as the kernel lists it in /proc/PID/cgroup (independent of this module's files). */
     private static List<String> membership(long pid) throws IOException {
         return Files.readAllLines(Path.of("/proc", Long.toString(pid), "cgroup"));
