@@ -3,14 +3,16 @@ package io.aether.monitor;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Locale;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Where a standby's launch spends its time, the monitor's side of the agent's start trace
  * (docs/BENCHMARKS.md, "Where the start's time goes"): with {@code -Daether.trace.start=true}
- * the monitor prints one {@code trace-launch STEP MS} line to standard error as each step of a
- * launch ends, the milliseconds since the step before, from the launch's connection accepted to
- * the VM's vCPUs running. Off, each mark is a test of a constant the JIT folds away. One launch
+ * the monitor prints one {@code trace-launch STEP MS ... at NANOS} line to standard error for each
+ * step of a launch, once it has ended: the milliseconds since the step before and the monotonic clock's reading
+ * (the agent's {@code trace-start} lines share it), from the launch's connection accepted to the
+ * VM's vCPUs running. Off, each mark is a test of a constant the JIT folds away. One launch
  * per monitor process, so one clock for the whole process; its steps run on two threads, one
  * after the other. Each line also says how the step's time split on its thread (from
  * {@code /proc/thread-self}): on a core, waiting for one (runnable but not running), and the
@@ -24,6 +26,8 @@ final class LaunchTrace {
     /** The thread of the last step and its {@link #threadClock} then. */
     private static volatile long lastThread;
     private static volatile long[] lastClock;
+    /** The launch's lines so far, printed at its end: printing on the way would time the printing. */
+    private static final List<String> LINES = new ArrayList<>();
 
     private LaunchTrace() {
     }
@@ -36,6 +40,10 @@ final class LaunchTrace {
     /** A launch's connection was accepted at {@code accepted} ({@link #now}). */
     static void begin(long accepted) {
         if (!ON) return;
+        synchronized (LINES) {
+            LINES.clear();
+            LINES.add("trace-launch accepted 0.00 - at " + accepted);
+        }
         last = accepted;
         lastThread = Thread.currentThread().threadId();
         lastClock = threadClock();
@@ -50,12 +58,20 @@ final class LaunchTrace {
         long[] clock = threadClock();
         long[] since = lastClock;
         String split = Thread.currentThread().threadId() != lastThread || clock == null || since == null ? "-"
-                : String.format(Locale.ROOT, "on-cpu %.2f waited %.2f faults %d",
-                        (clock[0] - since[0]) / 1e6, (clock[1] - since[1]) / 1e6, clock[2] - since[2]);
-        System.err.printf(Locale.ROOT, "trace-launch %s %.2f %s%n", step, (at - before) / 1e6, split);
+                : "on-cpu " + millis(clock[0] - since[0]) + " waited " + millis(clock[1] - since[1]) + " faults " + (clock[2] - since[2]);
+        synchronized (LINES) {
+            LINES.add("trace-launch " + step + " " + millis(at - before) + " " + split + " at " + at);
+        }
         lastThread = Thread.currentThread().threadId();
         lastClock = threadClock();
         last = System.nanoTime();
+    }
+
+    /** {@code nanos} as milliseconds with two decimals, without a formatter (whose first use costs milliseconds). */
+    static String millis(long nanos) {
+        long hundredths = Math.round(nanos / 1e4);
+        long abs = Math.abs(hundredths);
+        return (hundredths < 0 ? "-" : "") + abs / 100 + "." + (abs % 100 < 10 ? "0" : "") + abs % 100;
     }
 
     /** This thread's time on a core and waiting for one (ns), and its minor page faults; null where /proc cannot say. */
@@ -71,9 +87,14 @@ final class LaunchTrace {
         }
     }
 
-    /** The launch's last step has ended. */
+    /** The launch's last step has ended: its lines are printed. */
     static void end(String step) {
         mark(step);
-        if (ON) last = 0;
+        if (!ON) return;
+        last = 0;
+        synchronized (LINES) {
+            LINES.forEach(System.err::println);
+            LINES.clear();
+        }
     }
 }

@@ -164,7 +164,10 @@ public final class AgentStartBench {
         long answered = System.nanoTime();
         if (!state.equals("running")) throw new IllegalStateException(id + " is " + state + ", not running");
         long firstByte = watcher.await();
-        if (TRACED) copyLaunchTrace(data.resolve("vms").resolve(id).resolve("monitor.log"));
+        if (TRACED) {
+            System.err.printf(Locale.ROOT, "trace-bench request-sent at %d%ntrace-bench answered at %d%ntrace-bench first-byte at %d%n", t0, answered, firstByte);
+            copyLaunchTrace(data.resolve("vms").resolve(id).resolve("monitor.log"));
+        }
         node.delete(id, true);
         return new double[] {(answered - t0) / 1e6, firstByte < 0 ? Double.NaN : (firstByte - t0) / 1e6};
     }
