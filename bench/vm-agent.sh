@@ -4,9 +4,11 @@
 # of a 256 MiB counting stub) -> running and -> first output, with a warm pool and with none,
 # beside QEMU microvm started cold, run by run; then VMs started per second through each.
 # Usage: bench/vm-agent.sh [RUNS] [POOL]     (default 20 and 2; needs /dev/kvm and qemu-system-x86)
-# With TRACE_START=1 the agents also print where each start's time goes ("trace-start STEP MS" on
-# standard error, see docs/BENCHMARKS.md (d)), and so do the monitors ("trace-launch STEP MS": the
-# standby's steps from the launch's connection to the VM running, copied from each VM's monitor.log).
+# With TRACE_START=1 the agents also print where each start's time goes ("trace-start STEP MS at
+# NANOS" on standard error, once the create has ended; see docs/BENCHMARKS.md (d)), and so do the
+# monitors ("trace-launch STEP MS ... at NANOS": the standby's steps from the launch's connection to
+# the VM running, copied from each VM's monitor.log); NANOS is the monotonic clock all processes
+# share, on which the bench prints its request, answer and first byte ("trace-bench STEP at NANOS").
 # With WARM_ONLY=1 only the warm pool's rounds run (no cold monitor, no QEMU, no bursts): quicker
 # while iterating.
 set -euo pipefail
