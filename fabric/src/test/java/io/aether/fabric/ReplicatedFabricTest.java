@@ -83,7 +83,8 @@ class ReplicatedFabricTest {
         ControllerConfig config = Fabrics.group(dir, 1, 1000).getFirst();
         try (ReplicatedFabric fabric = ReplicatedFabric.start(config)) {
             fabric.propose(new Command.SubmitJob(Fabrics.stubJob("one"), Instant.ofEpochMilli(1)));
-            long applied = fabric.appliedIndex();
+            // Not the applied index: Ratis's own entries (configuration, metadata) move it too.
+            long refusedInTheLog = fabric.query(Fabrics.query("jobs")).get("refusedEntries").asLong();
             byte[] before = fabric.readLocal(FabricCodec::snapshot);
             RaftProperties properties = new RaftProperties();
             // With this controller's own peer certificate: the Raft port admits no other.
@@ -98,8 +99,13 @@ class ReplicatedFabricTest {
                 }
                 assertTrue(reply == null || !reply.isSuccess());
             }
-            assertEquals(applied, fabric.appliedIndex());
             assertArrayEquals(before, fabric.readLocal(FabricCodec::snapshot));
+            // Once a later command is applied, an entry the malformed one made would have been
+            // applied (and refused) before it: none was, so it never entered the log.
+            assertInstanceOf(Outcome.Applied.class, fabric.propose(new Command.SubmitJob(Fabrics.stubJob("two"), Instant.ofEpochMilli(2))));
+            JsonNode after = fabric.query(Fabrics.query("jobs"));
+            assertEquals(refusedInTheLog, after.get("refusedEntries").asLong());
+            assertEquals(List.of("one", "two"), jobNames(after).stream().sorted().toList());
         }
     }
 
