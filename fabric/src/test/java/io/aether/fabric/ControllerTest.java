@@ -77,7 +77,7 @@ class ControllerTest {
      * scheduling pass: every replica placed, one log entry per batch, none larger than the limit.
      */
     @Test
-    void aPlanLargerThanOneCommandIsCommittedInBatchesInOnePass() throws IOException {
+    void aPlanLargerThanOneCommandIsCommittedInBatchesInOnePass() throws IOException, InterruptedException {
         Path socket = dir.resolve("controller.sock");
         try (Controller controller = Controller.start(Fabrics.group(dir, 1, 1000).getFirst(), List.of(new Listener.UnixSocket(socket)), Duration.ofHours(1))) {
             ApiClient api = ApiClient.unix(socket, Duration.ofSeconds(10));
@@ -90,7 +90,7 @@ class ControllerTest {
             controller.reconcile(3);
             assertEquals(10, api.get("/v1/allocations").json(JsonNode.class).path("allocations").size(), "every replica placed in one pass");
             assertTrue(api.get("/v1/jobs/hello-stub").json(JsonNode.class).path("job").path("pending").isMissingNode());
-            long settled = controller.fabric().appliedIndex();
+            long settled = Fabrics.settledIndex(controller.fabric());
             controller.reconcile(3);
             assertEquals(settled, controller.fabric().appliedIndex(), "a plan that changes nothing is not proposed");
             // The batches themselves: the scheduler's order, cut every 2 placements; stops in the first, pending reasons in each.

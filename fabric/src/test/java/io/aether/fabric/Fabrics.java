@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
 
 /** What the fabric's tests build: free loopback ports, groups of controllers, jobs and nodes. */
 final class Fabrics {
@@ -72,5 +73,23 @@ final class Fabrics {
 
     static ObjectNode query(String what) {
         return JsonNodeFactory.instance.objectNode().put("query", what);
+    }
+
+    /**
+     * The applied index once it has not moved for 300 ms: after a commit Ratis appends an entry of
+     * its own (the commit index, persisted), which moves the applied index a moment later.
+     */
+    static long settledIndex(ReplicatedFabric fabric) throws InterruptedException {
+        long last = fabric.appliedIndex();
+        long since = System.nanoTime();
+        while (System.nanoTime() - since < TimeUnit.MILLISECONDS.toNanos(300)) {
+            Thread.sleep(20);
+            long now = fabric.appliedIndex();
+            if (now != last) {
+                last = now;
+                since = System.nanoTime();
+            }
+        }
+        return last;
     }
 }
