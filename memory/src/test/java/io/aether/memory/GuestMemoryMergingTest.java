@@ -1,0 +1,96 @@
+package io.aether.memory;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.aether.sys.Libc;
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Guest memory stays out of the kernel's same-page merging even in a process whose memory is all
+ * mergeable ({@code PR_SET_MEMORY_MERGE}, as a monitor makes its own): read back from the kernel's
+ * own account of this process's mappings, {@code /proc/self/smaps} ({@code mg}: VM_MERGEABLE).
+ */
+@Timeout(30)
+class GuestMemoryMergingTest {
+
+    private static final long PAGE = RegionSpec.PAGE_SIZE;
+
+    @TempDir
+    Path dir;
+
+    @BeforeEach
+    void mergeThisProcess() {
+        Libc.setMemoryMerge(true);
+    }
+
+    @AfterEach
+    void stopMerging() {
+        Libc.setMemoryMerge(false);
+    }
+
+    @Test
+    void anonymousGuestMemoryIsNeverMergeableWhileTheRestOfTheProcessIs() throws IOException {
+        MemorySegment other = Libc.mmap("mmap", 4 * PAGE, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_PRIVATE | Libc.MAP_ANONYMOUS, -1, 0);
+        try (GuestMemory memory = GuestMemory.anonymous(List.of(RegionSpec.ram(0, 16 * PAGE), RegionSpec.ram(0x100000, 8 * PAGE)))) {
+            memory.fill(0, 16 * PAGE, (byte) 1);
+            assertTrue(flags(other).contains("mg"), "a mapping of the process made after the prctl is mergeable: " + flags(other));
+            for (MemoryRegion region : memory.regions()) {
+                assertFalse(flags(region.host()).contains("mg"), "guest region " + region.slot() + " is mergeable: " + flags(region.host()));
+            }
+        } finally {
+            Libc.munmap(other);
+        }
+        assertEquals("yes", ksmStat("ksm_merge_any"));
+    }
+
+    @Test
+    void aSnapshotsMappedMemoryFileIsNeverMergeableEither() throws IOException {
+        Path file = Files.write(dir.resolve("memory"), new byte[(int) (6 * PAGE)]);
+        try (GuestMemory memory = GuestMemory.privateFile(List.of(RegionSpec.ram(0, 4 * PAGE), RegionSpec.ram(0x100000, 2 * PAGE)), file)) {
+            memory.writeLong(8, -1);
+            for (MemoryRegion region : memory.regions()) {
+                assertFalse(flags(region.host()).contains("mg"), "guest region " + region.slot() + " is mergeable: " + flags(region.host()));
+            }
+        }
+    }
+
+    /** The VmFlags of the mapping of this process that holds {@code mapping}'s first byte. */
+    static Set<String> flags(MemorySegment mapping) throws IOException {
+        long address = mapping.address();
+        boolean inside = false;
+        for (String line : Files.readAllLines(Path.of("/proc/self/smaps"))) {
+            int dash = line.indexOf('-');
+            int space = line.indexOf(' ');
+            if (dash > 0 && space > dash && HexFormat.isHexDigit(line.charAt(0)) && line.substring(0, dash).chars().allMatch(HexFormat::isHexDigit)) {
+                long start = Long.parseUnsignedLong(line.substring(0, dash), 16);
+                long end = Long.parseUnsignedLong(line.substring(dash + 1, space), 16);
+                inside = start <= address && address < end;
+            } else if (inside && line.startsWith("VmFlags:")) {
+                return Set.of(line.substring("VmFlags:".length()).strip().split(" +"));
+            }
+        }
+        throw new AssertionError("no mapping of this process holds 0x" + Long.toHexString(address));
+    }
+
+    private static String ksmStat(String field) throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/self/ksm_stat"))) {
+            // "ksm_merging_pages 0", but "ksm_merge_any: yes"
+            String[] words = line.split("[: ]+");
+            if (words.length == 2 && words[0].equals(field)) return words[1];
+        }
+        throw new AssertionError("/proc/self/ksm_stat has no " + field);
+    }
+}
