@@ -303,14 +303,24 @@ public final class VmStartBench {
         return Long.parseLong(Files.readString(KSM.resolve(name)).strip());
     }
 
+    /** Whether any of the process's memory is offered to KSM ({@code ksm_stat}'s "ksm_mergeable: yes"). */
+    private static boolean mergeable(long pid) throws IOException {
+        Path file = Path.of("/proc/" + pid + "/ksm_stat");
+        return Files.exists(file) && Files.readAllLines(file).contains("ksm_mergeable: yes");
+    }
+
     /**
-     * {@code pids} once they have idled past the JVM's start-up and, where the host runs KSM, once
-     * the pages merged of them have not changed over two full scans of the kernel's merging thread
-     * (at most {@link #KSM_SETTLE_LIMIT}).
+     * {@code pids} once they have idled past the JVM's start-up and, where the host runs KSM and
+     * they offer it memory, once the pages merged of them have not changed over two full scans of
+     * the kernel's merging thread (at most {@link #KSM_SETTLE_LIMIT}; a scan covers every
+     * mergeable process of the host, another's large guest too).
      */
     private static List<Long> settled(List<Long> pids) throws IOException, InterruptedException {
         Thread.sleep(SETTLE_MILLIS);
         if (!Files.exists(KSM.resolve("run")) || ksmNumber("run") != 1) return pids;
+        boolean offered = false;
+        for (long pid : pids) offered |= mergeable(pid);
+        if (!offered) return pids;
         long start = System.nanoTime();
         long merged = -1;
         long scansAtChange = 0;
