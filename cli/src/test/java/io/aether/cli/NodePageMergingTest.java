@@ -11,6 +11,7 @@ import io.aether.agentapi.RestartPolicy;
 import io.aether.agentapi.VmInfo;
 import io.aether.http.ApiClient;
 import io.aether.monitor.PageMerging;
+import io.aether.testkit.ProcessMappings;
 import io.aether.vmspec.VmSpec;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -19,7 +20,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -56,7 +56,7 @@ class NodePageMergingTest {
         ApiClient api = ApiClient.unix(agent.socket(), Duration.ofSeconds(90));
         AgentClient node = new AgentClient(api);
         List<VmInfo> vms = startFromPoolThenCold(node);
-        for (VmInfo vm : vms) assertEquals("yes", ksmStat(vm.pid(), "ksm_merge_any"), vm.id() + "'s monitor");
+        for (VmInfo vm : vms) assertEquals("yes", ProcessMappings.ksmStat(vm.pid(), "ksm_merge_any"), vm.id() + "'s monitor");
 
         VmInfo warm = vms.getFirst();
         long before = mergingPages(warm.pid());
@@ -80,7 +80,7 @@ class NodePageMergingTest {
         assertEquals(PageMerging.OFF_OPTION, options.monitorCommand().getLast(), () -> "the monitor command ends: " + options.monitorCommand().reversed().subList(0, 3).reversed());
         agent = NodeAgent.start(options);
         AgentClient node = new AgentClient(ApiClient.unix(agent.socket(), Duration.ofSeconds(90)));
-        for (VmInfo vm : startFromPoolThenCold(node)) assertEquals("no", ksmStat(vm.pid(), "ksm_merge_any"), vm.id() + "'s monitor");
+        for (VmInfo vm : startFromPoolThenCold(node)) assertEquals("no", ProcessMappings.ksmStat(vm.pid(), "ksm_merge_any"), vm.id() + "'s monitor");
     }
 
     /** A VM given to the pool's standby, then one that finds the pool empty (its refill takes a JVM's start). */
@@ -112,13 +112,5 @@ class NodePageMergingTest {
 
     private static long mergingPages(long pid) throws IOException {
         return Long.parseLong(Files.readString(Path.of("/proc/" + pid + "/ksm_merging_pages")).strip());
-    }
-
-    /** A field of {@code /proc/PID/ksm_stat}: "ksm_merging_pages 0", "ksm_merge_any: yes". */
-    private static String ksmStat(long pid, String field) throws IOException {
-        try (Stream<String> lines = Files.lines(Path.of("/proc/" + pid + "/ksm_stat"))) {
-            return lines.map(l -> l.split("[: ]+")).filter(w -> w.length == 2 && w[0].equals(field)).map(w -> w[1]).findFirst()
-                    .orElseThrow(() -> new AssertionError("/proc/" + pid + "/ksm_stat has no " + field));
-        }
     }
 }

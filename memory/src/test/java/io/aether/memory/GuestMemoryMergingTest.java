@@ -5,13 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.aether.sys.Libc;
+import io.aether.testkit.ProcessMappings;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.HexFormat;
 import java.util.List;
-import java.util.Set;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -46,14 +45,14 @@ class GuestMemoryMergingTest {
         MemorySegment other = Libc.mmap("mmap", 4 * PAGE, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_PRIVATE | Libc.MAP_ANONYMOUS, -1, 0);
         try (GuestMemory memory = GuestMemory.anonymous(List.of(RegionSpec.ram(0, 16 * PAGE), RegionSpec.ram(0x100000, 8 * PAGE)))) {
             memory.fill(0, 16 * PAGE, (byte) 1);
-            assertTrue(flags(other).contains("mg"), "a mapping of the process made after the prctl is mergeable: " + flags(other));
+            assertTrue(mappingHolding(other).mergeable(), "a mapping of the process made after the prctl is mergeable: " + mappingHolding(other));
             for (MemoryRegion region : memory.regions()) {
-                assertFalse(flags(region.host()).contains("mg"), "guest region " + region.slot() + " is mergeable: " + flags(region.host()));
+                assertFalse(mappingHolding(region.host()).mergeable(), "guest region " + region.slot() + " is mergeable: " + mappingHolding(region.host()));
             }
         } finally {
             Libc.munmap(other);
         }
-        assertEquals("yes", ksmStat("ksm_merge_any"));
+        assertEquals("yes", ProcessMappings.ksmStat(ProcessHandle.current().pid(), "ksm_merge_any"));
     }
 
     @Test
@@ -62,35 +61,14 @@ class GuestMemoryMergingTest {
         try (GuestMemory memory = GuestMemory.privateFile(List.of(RegionSpec.ram(0, 4 * PAGE), RegionSpec.ram(0x100000, 2 * PAGE)), file)) {
             memory.writeLong(8, -1);
             for (MemoryRegion region : memory.regions()) {
-                assertFalse(flags(region.host()).contains("mg"), "guest region " + region.slot() + " is mergeable: " + flags(region.host()));
+                assertFalse(mappingHolding(region.host()).mergeable(), "guest region " + region.slot() + " is mergeable: " + mappingHolding(region.host()));
             }
         }
     }
 
-    /** The VmFlags of the mapping of this process that holds {@code mapping}'s first byte. */
-    static Set<String> flags(MemorySegment mapping) throws IOException {
-        long address = mapping.address();
-        boolean inside = false;
-        for (String line : Files.readAllLines(Path.of("/proc/self/smaps"))) {
-            int dash = line.indexOf('-');
-            int space = line.indexOf(' ');
-            if (dash > 0 && space > dash && HexFormat.isHexDigit(line.charAt(0)) && line.substring(0, dash).chars().allMatch(HexFormat::isHexDigit)) {
-                long start = Long.parseUnsignedLong(line.substring(0, dash), 16);
-                long end = Long.parseUnsignedLong(line.substring(dash + 1, space), 16);
-                inside = start <= address && address < end;
-            } else if (inside && line.startsWith("VmFlags:")) {
-                return Set.of(line.substring("VmFlags:".length()).strip().split(" +"));
-            }
-        }
-        throw new AssertionError("no mapping of this process holds 0x" + Long.toHexString(address));
-    }
-
-    private static String ksmStat(String field) throws IOException {
-        for (String line : Files.readAllLines(Path.of("/proc/self/ksm_stat"))) {
-            // "ksm_merging_pages 0", but "ksm_merge_any: yes"
-            String[] words = line.split("[: ]+");
-            if (words.length == 2 && words[0].equals(field)) return words[1];
-        }
-        throw new AssertionError("/proc/self/ksm_stat has no " + field);
+    /** The mapping of this process that holds {@code mapping}'s first byte. */
+    private static ProcessMappings.Mapping mappingHolding(MemorySegment mapping) throws IOException {
+        return ProcessMappings.of(ProcessHandle.current().pid()).stream().filter(m -> m.contains(mapping.address())).findFirst()
+                .orElseThrow(() -> new AssertionError("no mapping of this process holds 0x" + Long.toHexString(mapping.address())));
     }
 }

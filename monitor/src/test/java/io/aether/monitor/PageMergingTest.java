@@ -6,12 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.aether.monitorapi.MonitorClient;
 import io.aether.monitorapi.VmState;
+import io.aether.testkit.ProcessMappings;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -45,35 +45,24 @@ class PageMergingTest {
 
     @Test
     void aMonitorsOwnMemoryIsMergeableAndItsGuestsIsNot() throws Exception {
-        List<Mapping> mappings = mappingsOfRunningMonitor();
-        assertEquals("yes", ksmMergeAny(monitor.pid()));
-        List<Mapping> guest = mappings.stream().filter(m -> m.size() == GUEST_BYTES).toList();
+        List<ProcessMappings.Mapping> mappings = mappingsOfRunningMonitor();
+        assertEquals("yes", ProcessMappings.ksmStat(monitor.pid(), "ksm_merge_any"));
+        List<ProcessMappings.Mapping> guest = mappings.stream().filter(m -> m.size() == GUEST_BYTES).toList();
         assertFalse(guest.isEmpty(), "no mapping of the guest's 16 MiB: " + mappings);
-        assertTrue(guest.stream().noneMatch(Mapping::mergeable), "the guest's RAM is mergeable: " + guest);
+        assertTrue(guest.stream().noneMatch(ProcessMappings.Mapping::mergeable), "the guest's RAM is mergeable: " + guest);
         // The Java heap, the JVM's and libc's own: dozens of mappings of the monitor's.
-        long mergeable = mappings.stream().filter(Mapping::mergeable).count();
+        long mergeable = mappings.stream().filter(ProcessMappings.Mapping::mergeable).count();
         assertTrue(mergeable > 10, mergeable + " mergeable mappings of " + mappings.size());
     }
 
     @Test
     void noPageMergingOffersNothing() throws Exception {
-        List<Mapping> mappings = mappingsOfRunningMonitor(PageMerging.OFF_OPTION);
-        assertEquals("no", ksmMergeAny(monitor.pid()));
-        assertTrue(mappings.stream().noneMatch(Mapping::mergeable), "mergeable: " + mappings.stream().filter(Mapping::mergeable).toList());
+        List<ProcessMappings.Mapping> mappings = mappingsOfRunningMonitor(PageMerging.OFF_OPTION);
+        assertEquals("no", ProcessMappings.ksmStat(monitor.pid(), "ksm_merge_any"));
+        assertTrue(mappings.stream().noneMatch(ProcessMappings.Mapping::mergeable), "mergeable: " + mappings.stream().filter(ProcessMappings.Mapping::mergeable).toList());
     }
 
-    /** One mapping of a process, as smaps lists it. */
-    record Mapping(long start, long end, String flags) {
-        long size() {
-            return end - start;
-        }
-
-        boolean mergeable() {
-            return List.of(flags.split(" +")).contains("mg");
-        }
-    }
-
-    private List<Mapping> mappingsOfRunningMonitor(String... options) throws Exception {
+    private List<ProcessMappings.Mapping> mappingsOfRunningMonitor(String... options) throws Exception {
         MonitorProcesses.requireKvm();
         Path socket = dir.resolve("vm.sock");
         Path spec = Files.writeString(dir.resolve("spec.json"), "{\"boot\": {\"stub\": \"echo\"}, \"memory\": \"16M\"}");
@@ -92,31 +81,7 @@ class PageMergingTest {
             assertTrue(monitor.isAlive() && System.nanoTime() < deadline, () -> "no running VM: " + read(dir.resolve("monitor.out")));
             Thread.sleep(20);
         }
-        return mappings(monitor.pid());
-    }
-
-    private static List<Mapping> mappings(long pid) throws IOException {
-        List<Mapping> out = new ArrayList<>();
-        long start = -1;
-        long end = -1;
-        for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/smaps"))) {
-            int dash = line.indexOf('-');
-            int space = line.indexOf(' ');
-            if (dash > 0 && space > dash && line.substring(0, dash).chars().allMatch(HexFormat::isHexDigit)) {
-                start = Long.parseUnsignedLong(line.substring(0, dash), 16);
-                end = Long.parseUnsignedLong(line.substring(dash + 1, space), 16);
-            } else if (line.startsWith("VmFlags:")) {
-                out.add(new Mapping(start, end, line.substring("VmFlags:".length()).strip()));
-            }
-        }
-        return out;
-    }
-
-    private static String ksmMergeAny(long pid) throws IOException {
-        for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/ksm_stat"))) {
-            if (line.startsWith("ksm_merge_any:")) return line.substring("ksm_merge_any:".length()).strip();
-        }
-        throw new AssertionError("/proc/" + pid + "/ksm_stat has no ksm_merge_any");
+        return ProcessMappings.of(monitor.pid());
     }
 
     private static String read(Path file) {
