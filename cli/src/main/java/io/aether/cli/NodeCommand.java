@@ -152,7 +152,7 @@ final class NodeCommand implements Callable<Integer> {
         }
         StopSignals signals = StopSignals.install(); // a stop on request ends the agent cleanly, with status 0
         // Before the agent starts its first monitors: --ksm's setting is the host's, said in any case.
-        System.out.println("aether node: " + NodeAgent.pageMerging(ksm) + (noPageMerging ? " (--no-page-merging: not the monitors')" : ""));
+        System.out.println("aether node: " + NodeAgent.pageMerging(ksm) + (noPageMerging ? "; --no-page-merging: the monitors offer it nothing" : ""));
         NodeAgent agent;
         try {
             agent = NodeAgent.start(options);
