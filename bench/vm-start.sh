@@ -7,6 +7,11 @@
 # Usage: bench/vm-start.sh [RUNS] [VMS]     (default 20 and 5; needs /dev/kvm and qemu-system-x86)
 # JVM options to try on the monitors: AETHER_MONITOR_OPTS="-Xss256k ..." bench/vm-start.sh
 # A previous build's monitor beside this one's: BEFORE_JAR=/copy/of/cli/target/aether.jar (its lib/ beside it)
+# The memory part runs with the host's same-page merging (KSM) on, for both sides (monitors offer
+# their own memory, QEMU its guest's RAM; needs root): it sets /sys/kernel/mm/ksm/run to 1 and a
+# faster scan (KSM_PAGES_TO_SCAN, default 1000 pages every 20 ms), reads each row once the merged
+# pages are stable, and restores both settings at the end. KSM=0 measures without (the host's KSM
+# must be stopped then).
 set -euo pipefail
 root=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
 cd "$root"
@@ -18,7 +23,14 @@ vms=${2:-5}
 java="$JAVA_HOME/bin/java"
 cp="bench/target/aether-bench-0.1.0-SNAPSHOT.jar:$(echo bench/target/lib/*.jar | tr ' ' ':')"
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+ksm=/sys/kernel/mm/ksm
+ksm_restore=()
+cleanup() {
+  rm -rf "$work"
+  # The host's KSM settings as they were (merged pages stay merged until written or unmapped).
+  if [ ${#ksm_restore[@]} -gt 0 ]; then echo "${ksm_restore[1]}" > $ksm/pages_to_scan; echo "${ksm_restore[0]}" > $ksm/run; fi
+}
+trap cleanup EXIT
 "$java" -cp "$cp" io.aether.bench.vm.BootBench firmware "$work/hello.bin"
 "$java" -cp "$cp" io.aether.bench.vm.VmStartBench firmware "$work/echo.bin"
 # The monitors as the ./aether launcher runs them (x86): with the monitor's own class-data archive,
@@ -40,10 +52,21 @@ if [ "${SKIP_START:-}" != 1 ]; then
     --label qemu -- "${qemu[@]}" -bios "$work/hello.bin"
 fi
 [ "${SKIP_MEMORY:-}" = 1 ] && exit 0
+if [ "${KSM:-1}" = 1 ]; then
+  [ -w $ksm/run ] || { echo "vm-start.sh: $ksm/run is not writable (no KSM, or not root): run with KSM=0" >&2; exit 1; }
+  ksm_restore=("$(cat $ksm/run)" "$(cat $ksm/pages_to_scan)")
+  echo "${KSM_PAGES_TO_SCAN:-1000}" > $ksm/pages_to_scan
+  echo 1 > $ksm/run
+  echo "vm-start.sh: KSM on (run 1, pages_to_scan $(cat $ksm/pages_to_scan), sleep_millisecs $(cat $ksm/sleep_millisecs)); before: run ${ksm_restore[0]}, pages_to_scan ${ksm_restore[1]}" >&2
+elif [ -e $ksm/run ] && [ "$(cat $ksm/run)" != 0 ]; then
+  echo "vm-start.sh: KSM=0, but the host's KSM runs ($ksm/run = $(cat $ksm/run)): stop it first" >&2
+  exit 1
+fi
 # Memory, step by step: each row undoes the later steps of dev/monitor.jvmargs (the JVM takes the
 # last occurrence of an option; an option that cannot be undone so is left out of the argument
 # file of the rows before it; rows 0 to 5 run with the dynamic archive of a first run, as the
-# launcher did before step 6), so the table shows what each step saved.
+# launcher did before step 6), so the table shows what each step saved. Rows 0 to 8 and the pool's
+# "before" run with --no-page-merging (as before step 9); the BEFORE_JAR row's build has no such option.
 grep -v -e '^-Xms8m$' -e '^--finalization=disabled$' dev/monitor.jvmargs > "$work/before-7.jvmargs"
 grep -v -e '-Djava.nio.channels.spi.SelectorProvider=' "$work/before-7.jvmargs" > "$work/before-4.jvmargs"
 # shellcheck disable=SC2206
@@ -66,20 +89,23 @@ idle=("$java" @dev/monitor.jvmargs -XX:+AutoCreateSharedArchive "-XX:SharedArchi
 # shellcheck disable=SC2046
 "${bench[@]}" memory --vms "$vms" --dir "$work" \
   --label "0. before: young gen 8 MiB, CDS relocated, no malloc trim" -- \
-      $(step -Xmn8m -XX:ArchiveRelocationMode=1 -XX:TrimNativeHeapInterval=0) vm monitor \
-  --label "1. + CDS archives mapped at their base address" -- $(step -Xmn8m -XX:TrimNativeHeapInterval=0) vm monitor \
-  --label "2. + young gen 2 MiB" -- $(step -XX:TrimNativeHeapInterval=0) vm monitor \
-  --label "3. + malloc trimmed every 2 s" -- $(step) vm monitor \
+      $(step -Xmn8m -XX:ArchiveRelocationMode=1 -XX:TrimNativeHeapInterval=0) vm monitor --no-page-merging \
+  --label "1. + CDS archives mapped at their base address" -- $(step -Xmn8m -XX:TrimNativeHeapInterval=0) vm monitor --no-page-merging \
+  --label "2. + young gen 2 MiB" -- $(step -XX:TrimNativeHeapInterval=0) vm monitor --no-page-merging \
+  --label "3. + malloc trimmed every 2 s" -- $(step) vm monitor --no-page-merging \
   "${before[@]}" \
   --label "5. + SelectorProvider named (this build, the dynamic archive)" -- \
-      "$java" "@$work/before-7.jvmargs" ${AETHER_MONITOR_OPTS:-} "${dynamic[@]}" vm monitor \
+      "$java" "@$work/before-7.jvmargs" ${AETHER_MONITOR_OPTS:-} "${dynamic[@]}" vm monitor --no-page-merging \
   --label "6. + the monitor's own static class-data archive" -- \
-      "$java" "@$work/before-7.jvmargs" ${AETHER_MONITOR_OPTS:-} "-XX:SharedArchiveFile=$work/monitor.jsa" -jar "$root/cli/target/aether.jar" vm monitor \
+      "$java" "@$work/before-7.jvmargs" ${AETHER_MONITOR_OPTS:-} "-XX:SharedArchiveFile=$work/monitor.jsa" -jar "$root/cli/target/aether.jar" vm monitor --no-page-merging \
   --label "7. + -Xms8m" -- "$java" "@$work/before-7.jvmargs" -Xms8m ${AETHER_MONITOR_OPTS:-} "-XX:SharedArchiveFile=$work/monitor.jsa" \
-      -jar "$root/cli/target/aether.jar" vm monitor \
-  --label "8. + no finalizer thread (dev/monitor.jvmargs now, as ./aether runs it)" -- "${aether[@]}" vm monitor \
+      -jar "$root/cli/target/aether.jar" vm monitor --no-page-merging \
+  --label "8. + no finalizer thread (dev/monitor.jvmargs, as ./aether runs it, with --no-page-merging)" -- \
+      "${aether[@]}" vm monitor --no-page-merging \
+  --label "9. + the monitor's own memory offered to KSM (now)" -- "${aether[@]}" vm monitor \
   --label "pool:from the warm pool (now)" -- "${aether[@]}" vm monitor \
   --label "pool:from the warm pool, before step 6" -- "$java" "@$work/before-7.jvmargs" ${AETHER_MONITOR_OPTS:-} "${dynamic[@]}" vm monitor \
+      --no-page-merging \
   --label "floor:IdleJvm with the monitor's options" -- "${idle[@]}" -cp "$work/idle.jar" io.aether.bench.vm.IdleJvm \
   --label "floor:IdleJvm, the JDK's least footprint" -- "${idle[@]}" -Xint -Xms1m -Xmn1m -Xss256k -XX:ReservedCodeCacheSize=2496k \
       -cp "$work/idle.jar" io.aether.bench.vm.IdleJvm \

@@ -12,11 +12,13 @@ import io.prometheus.metrics.model.snapshots.GaugeSnapshot;
 import io.prometheus.metrics.model.snapshots.Labels;
 import io.prometheus.metrics.model.snapshots.MetricSnapshot;
 import io.prometheus.metrics.model.snapshots.MetricSnapshots;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -31,7 +33,8 @@ import java.util.function.ToDoubleFunction;
  * The agent's {@code /metrics}: the monitor-api's {@link NodeMetrics} families, fed by asking every
  * running VM's monitor for its counters at once (each under {@link #MONITOR_DEADLINE}, so a slow
  * or stuck monitor costs a scrape that long and no more, and its VM's series are left out), plus
- * each VM's cgroup accounting, the warm pool, and a count of the monitors that did not answer.
+ * each VM's cgroup accounting, the warm pool, a count of the monitors that did not answer, and the
+ * host's same-page merging ({@link Ksm}: whether it runs, each VM's monitor's pages merged).
  */
 final class AgentMetrics implements MultiCollector {
 
@@ -43,21 +46,25 @@ final class AgentMetrics implements MultiCollector {
      *
      * @param socket its monitor's control socket, while it has a monitor
      * @param usage its cgroup's accounting, where it has a group
+     * @param monitorPid its monitor's process, while it has one
      */
-    record Subject(String id, VmState state, int vcpus, long memoryBytes, Optional<Path> socket, Optional<VmInfo.Usage> usage) {
+    record Subject(String id, VmState state, int vcpus, long memoryBytes, Optional<Path> socket, Optional<VmInfo.Usage> usage,
+                   OptionalLong monitorPid) {
     }
 
     private final Supplier<List<Subject>> vms;
     private final NodeInfo.Capacity capacity;
     private final Supplier<NodeInfo.Pool> pool;
     private final Duration deadline;
+    private final Ksm ksm;
     private final LongAdder unanswered = new LongAdder();
 
-    AgentMetrics(Supplier<List<Subject>> vms, NodeInfo.Capacity capacity, Supplier<NodeInfo.Pool> pool, Duration deadline) {
+    AgentMetrics(Supplier<List<Subject>> vms, NodeInfo.Capacity capacity, Supplier<NodeInfo.Pool> pool, Duration deadline, Ksm ksm) {
         this.vms = vms;
         this.capacity = capacity;
         this.pool = pool;
         this.deadline = deadline;
+        this.ksm = ksm;
     }
 
     @Override
@@ -78,10 +85,28 @@ final class AgentMetrics implements MultiCollector {
         out.add(single("aether_node_pool_size", "Standby monitors the agent keeps (--warm-pool).", p.size()));
         out.add(single("aether_node_pool_ready", "Standby monitors ready to take a VM now.", p.ready()));
         out.add(single("aether_node_pool_memory_bytes", "Private memory of the ready standby monitors.", p.memoryBytes()));
+        ksmRunning().ifPresent(running -> out.add(single("aether_node_ksm_running",
+                "Whether the host's same-page merging runs (/sys/kernel/mm/ksm/run is 1; aether node --ksm starts it).", running ? 1 : 0)));
+        GaugeSnapshot.Builder merged = GaugeSnapshot.builder().name("aether_vm_monitor_merged_pages")
+                .help("Pages of the VM's monitor process shared with identical pages elsewhere by the host's same-page merging (never the guest's).");
+        for (Subject s : subjects) {
+            OptionalLong pages = s.monitorPid().isPresent() ? ksm.mergingPages(s.monitorPid().getAsLong()) : OptionalLong.empty();
+            pages.ifPresent(n -> merged.dataPoint(GaugeSnapshot.GaugeDataPointSnapshot.builder().labels(Labels.of("vm", s.id())).value(n).build()));
+        }
+        out.add(merged.build());
         out.add(CounterSnapshot.builder().name("aether_node_monitors_unanswered")
                 .help("Monitors that did not answer a scrape within its deadline, or answered something unreadable.")
                 .dataPoint(CounterSnapshot.CounterDataPointSnapshot.builder().value(unanswered.sum()).build()).build());
         return new MetricSnapshots(out);
+    }
+
+    /** Whether the host's merging runs; empty where the kernel has no KSM or its setting cannot be read. */
+    private Optional<Boolean> ksmRunning() {
+        try {
+            return ksm.run().map(r -> r == Ksm.Run.RUNNING);
+        } catch (IOException e) {
+            return Optional.empty();
+        }
     }
 
     /** Every VM with what its monitor answered in time; a VM without a monitor, or whose monitor did not answer, without metrics. */

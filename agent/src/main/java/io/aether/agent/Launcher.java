@@ -110,6 +110,9 @@ final class Launcher implements AutoCloseable {
         }
     }
 
+    /** The monitor's option that keeps its own memory out of the host's same-page merging ({@code PageMerging.OFF_OPTION}). */
+    static final String NO_PAGE_MERGING = "--no-page-merging";
+
     /**
      * The system property by which the {@code aether} launcher names the monitor's class-data
      * archive, made for the class path this JVM runs with: the classes a monitor loads, the JDK's

@@ -432,7 +432,8 @@ final class Node implements AutoCloseable {
             boolean answers = run != null && (state == VmState.RUNNING || state == VmState.PAUSED);
             return new AgentMetrics.Subject(vm.id, state, vm.spec.vcpus(), vm.spec.memory().bytes(),
                     answers ? Optional.of(data.socket(vm.id)) : Optional.empty(),
-                    run == null ? Optional.empty() : run.group.flatMap(Quotas::usage));
+                    run == null ? Optional.empty() : run.group.flatMap(Quotas::usage),
+                    run == null ? java.util.OptionalLong.empty() : java.util.OptionalLong.of(run.pid));
         }).toList();
     }
 

@@ -107,6 +107,16 @@ public final class NodeAgent implements AutoCloseable {
             return new Options(data, monitorCommand, cpus, memoryBytes, overcommit, listen, clientCertificates, cgroupParent, size, volumeCapacityBytes);
         }
 
+        /**
+         * Monitors that keep their own memory out of the host's same-page merging (the
+         * monitor's {@code --no-page-merging}, added to their command; see {@link Ksm}).
+         */
+        public Options withoutPageMerging() {
+            List<String> command = new ArrayList<>(monitorCommand);
+            command.add(Launcher.NO_PAGE_MERGING);
+            return withMonitorCommand(command);
+        }
+
         /** What the node's volumes may add up to; {@link #DEFAULT_VOLUME_CAPACITY}: the data directory's free space when the agent starts. */
         public Options withVolumeCapacity(long bytes) {
             return new Options(data, monitorCommand, cpus, memoryBytes, overcommit, listen, clientCertificates, cgroupParent, warmPool, bytes);
@@ -163,6 +173,14 @@ public final class NodeAgent implements AutoCloseable {
         }
     }
 
+    /**
+     * One line on this host's same-page merging for the agent's start-up log; with {@code start}
+     * ({@code aether node --ksm}) it first starts KSM where it is stopped (a host setting, needs root).
+     */
+    public static String pageMerging(boolean start) {
+        return Ksm.HOST.startUp(start);
+    }
+
     /** The API's Unix socket. */
     public Path socket() {
         return socket;
@@ -188,7 +206,7 @@ public final class NodeAgent implements AutoCloseable {
     static Router routes(Node node, Volumes volumes) {
         String openApi = openApiDocument();
         PrometheusRegistry metrics = new PrometheusRegistry();
-        metrics.register(new AgentMetrics(node::metricsSubjects, node.node().capacity(), () -> node.node().pool(), AgentMetrics.MONITOR_DEADLINE));
+        metrics.register(new AgentMetrics(node::metricsSubjects, node.node().capacity(), () -> node.node().pool(), AgentMetrics.MONITOR_DEADLINE, Ksm.HOST));
         return new Router()
                 .get("/openapi.json", req -> new Response.Text(200, "application/json", openApi))
                 .get("/metrics", MetricsEndpoint.of(metrics))

@@ -104,6 +104,18 @@ final class NodeCommand implements Callable<Integer> {
                     + " booted (at most 10 s later); standbys warm up at the lowest CPU weight where quotas are enforced.")
     int warmPool;
 
+    @Option(names = "--no-page-merging",
+            description = "Start the monitors with --no-page-merging: their own memory stays out of the host's same-page merging"
+                    + " (KSM). By default they offer it, so that the pages identical in every monitor are shared where the host"
+                    + " runs KSM; the guests' memory never is. A monitor's heap may hold copies of guest data (console output).")
+    boolean noPageMerging;
+
+    @Option(names = "--ksm",
+            description = "Start the host's same-page merging where it is stopped (/sys/kernel/mm/ksm/run = 1; needs root). A host"
+                    + " setting: said in the start-up log, and left on when the agent stops. Without it the agent only reports it"
+                    + " (the log, /metrics).")
+    boolean ksm;
+
     @Option(names = "--join", paramLabel = "HOST:PORT",
             description = "Join the fabric through the controller's TLS listener here (with --token), and from then on pull"
                     + " desired state from it over mutual TLS with the node certificate it issues.")
@@ -130,6 +142,7 @@ final class NodeCommand implements Callable<Integer> {
             NodeAgent.Options defaults = NodeAgent.Options.defaults(data);
             options = defaults.withCapacity(cpus != null ? cpus : defaults.cpus(),
                     memory != null ? parseMemory(memory) : defaults.memoryBytes(), overcommit).withWarmPool(warmPool);
+            if (noPageMerging) options = options.withoutPageMerging();
             if (volumeCapacity != null) options = options.withVolumeCapacity(parseSize("--volume-capacity", volumeCapacity));
             if (listen != null) options = options.withListen(listen, new HashSet<>(clientCertificates));
             else if (!clientCertificates.isEmpty()) throw new IllegalArgumentException("--client-cert: only with --listen");
@@ -138,6 +151,8 @@ final class NodeCommand implements Callable<Integer> {
             return VmRunCommand.STATUS_BAD_ARGUMENTS;
         }
         StopSignals signals = StopSignals.install(); // a stop on request ends the agent cleanly, with status 0
+        // Before the agent starts its first monitors: --ksm's setting is the host's, said in any case.
+        System.out.println("aether node: " + NodeAgent.pageMerging(ksm) + (noPageMerging ? "; --no-page-merging: the monitors offer it nothing" : ""));
         NodeAgent agent;
         try {
             agent = NodeAgent.start(options);

@@ -2,6 +2,7 @@ package io.aether.cli;
 
 import io.aether.common.ByteSize;
 import io.aether.common.FieldException;
+import io.aether.monitor.PageMerging;
 import io.aether.sys.Libc;
 import io.aether.sys.NativeCallException;
 import io.aether.sys.Terminal;
@@ -74,6 +75,8 @@ final class VmRunCommand {
                                      traced with its ESR_EL2 decoded. Implies --trace-exits.
                   --on-reboot exit|restart
                                      What a guest reboot does (default: exit).
+                  --no-page-merging  Keep this process's own memory out of the kernel's same-page
+                                     merging (KSM; the guest's memory never is in it).
               -h, --help             Show this help and exit.
             An option's value may follow it as the next argument or after '=' (--mem=512M).
 
@@ -117,12 +120,13 @@ final class VmRunCommand {
      * option not given (its default depends on the guest: see {@link #spec}).
      */
     record Options(boolean help, String stub, Path kernel, Path initrd, String cmdline, String mem, int vcpus,
-                   List<String> disks, String tap, boolean traceExits, boolean debug, String onReboot) {
+                   List<String> disks, String tap, boolean traceExits, boolean debug, String onReboot, boolean pageMerging) {
 
         static Options parse(List<String> args) {
             boolean help = false;
             boolean traceExits = false;
             boolean debug = false;
+            boolean pageMerging = true;
             String stub = null;
             List<String> disks = new ArrayList<>();
             java.util.Map<String, String> values = new java.util.HashMap<>();
@@ -148,6 +152,12 @@ final class VmRunCommand {
                             throw new UsageException("--debug takes no value");
                         }
                         debug = true;
+                    }
+                    case PageMerging.OFF_OPTION -> {
+                        if (value != null) {
+                            throw new UsageException(PageMerging.OFF_OPTION + " takes no value");
+                        }
+                        pageMerging = false;
                     }
                     case "--stub" -> {
                         // The program is optional: taken from the next argument unless that is an option.
@@ -176,7 +186,8 @@ final class VmRunCommand {
             }
             return new Options(help, stub, path(values.get("--kernel")), path(values.get("--initrd")),
                     values.get("--cmdline"), values.get("--mem"),
-                    vcpus, List.copyOf(disks), values.get("--net"), traceExits, debug, values.getOrDefault("--on-reboot", "exit"));
+                    vcpus, List.copyOf(disks), values.get("--net"), traceExits, debug, values.getOrDefault("--on-reboot", "exit"),
+                    pageMerging);
         }
 
         private static String next(List<String> args, int i, String name, String what) {
@@ -278,6 +289,7 @@ final class VmRunCommand {
                 System.out.flush();
                 return 0;
             }
+            if (options.pageMerging()) PageMerging.enable("aether vm run", System.err);
             spec = withMacs(options.spec(), () -> UUID.randomUUID().toString());
             // Files first, so that a missing kernel is named before what the host can boot.
             spec.checkHost(VmSpec.MAX_VCPUS);

@@ -252,6 +252,7 @@ class NodeAgentTest {
         String out = Files.readString(dir.resolve("agent.out"));
         assertEquals(0, second.exitValue(), out);
         assertTrue(out.contains("aether node: TERM received; stopping (the VMs keep running)"), out);
+        assertTrue(out.contains("aether node: page merging: "), "the start-up log says whether the host runs KSM: " + out);
         assertTrue(ProcessHandle.of(b.pid()).orElseThrow().isAlive(), "the VMs outlive a stopped agent");
     }
 

@@ -42,6 +42,8 @@ class VmRunOptionsTest {
         assertNull(o.tap());
         assertFalse(o.traceExits());
         assertFalse(o.help());
+        assertTrue(o.pageMerging());
+        assertFalse(parse("--stub", "--no-page-merging").pageMerging());
         assertTrue(VmRunCommand.HELP.contains("(default: 256M)") && VmRunCommand.HELP.contains("(default: 1)")
                 && VmRunCommand.HELP.contains("(default: exit)") && VmRunCommand.HELP.contains(VmSpec.DEFAULT_CMDLINE));
         assertEquals(VmSpec.linux(Path.of("vmlinuz")), o.spec());
@@ -164,7 +166,7 @@ class VmRunOptionsTest {
         for (String name : VmRunCommand.VALUED) {
             assertTrue(VmRunCommand.HELP.contains("  " + name + " "), name + " is in the help");
         }
-        for (String name : List.of("--stub[=PROGRAM]", "--disk PATH[,ro|,rw]", "--trace-exits", "-h, --help")) {
+        for (String name : List.of("--stub[=PROGRAM]", "--disk PATH[,ro|,rw]", "--trace-exits", "--no-page-merging", "-h, --help")) {
             assertTrue(VmRunCommand.HELP.contains(name), name + " is in the help");
         }
     }

@@ -1,6 +1,8 @@
 package io.aether.memory;
 
+import io.aether.sys.Errno;
 import io.aether.sys.Libc;
+import io.aether.sys.NativeCallException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.VarHandle;
@@ -37,12 +39,28 @@ final class MappedGuestMemory implements GuestMemory {
                 MemorySegment host = Libc.mmap("mmap guest memory (" + spec.size() + " bytes)", spec.size(),
                         Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_PRIVATE | Libc.MAP_ANONYMOUS | Libc.MAP_NORESERVE, -1, 0);
                 regions.add(new MemoryRegion(regions.size(), spec, host));
+                neverMerged(host);
             }
         } catch (RuntimeException e) {
             regions.forEach(r -> Libc.munmap(r.host()));
             throw e;
         }
         return new MappedGuestMemory(regions);
+    }
+
+    /**
+     * Keeps the guest's pages out of the kernel's same-page merging (KSM), even where the monitor
+     * made all of its own memory mergeable ({@code PR_SET_MEMORY_MERGE}; the advice wins over it):
+     * a page shared with another tenant's guest would tell either, by the time a write to it takes
+     * (a copy), what the other holds, and every guest write to a merged page costs a copy fault.
+     * A kernel without KSM answers EINVAL: nothing there is ever merged.
+     */
+    private static void neverMerged(MemorySegment host) {
+        try {
+            Libc.madvise("madvise guest memory MADV_UNMERGEABLE", host, Libc.MADV_UNMERGEABLE);
+        } catch (NativeCallException e) {
+            if (e.errno() != Errno.EINVAL) throw e;
+        }
     }
 
     /** The regions in guest-physical order, refused if there are none or two overlap. */
@@ -84,6 +102,7 @@ final class MappedGuestMemory implements GuestMemory {
                 MemorySegment host = Libc.mmap("mmap " + file + " (" + spec.size() + " bytes at " + offset + ")", spec.size(),
                         Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_PRIVATE | Libc.MAP_NORESERVE, fd, offset);
                 regions.add(new MemoryRegion(regions.size(), spec, host));
+                neverMerged(host);
                 offset += spec.size();
             }
         } catch (RuntimeException e) {

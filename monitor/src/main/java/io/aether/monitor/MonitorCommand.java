@@ -50,9 +50,9 @@ public final class MonitorCommand {
     static final long CONSOLE_LOG_BYTES = 16L << 20;
 
     public static final String HELP = """
-            Usage: aether vm monitor --spec FILE --socket PATH [--console-log FILE]
-                   aether vm monitor --restore DIR --socket PATH [--console-log FILE] [--paused] [--allow-clone]
-               or: aether vm monitor --standby --socket PATH
+            Usage: aether vm monitor --spec FILE --socket PATH [--console-log FILE] [--no-page-merging]
+                   aether vm monitor --restore DIR --socket PATH [--console-log FILE] [--paused] [--allow-clone] [--no-page-merging]
+               or: aether vm monitor --standby --socket PATH [--no-page-merging]
 
             Run one microVM in the background and control it through a Unix socket: the node
             agent's way to run VMs, one monitor process each. With --restore, the VM is the
@@ -106,6 +106,12 @@ public final class MonitorCommand {
                                   Also append the console output to FILE; at\s""" + (CONSOLE_LOG_BYTES >> 20) + """
             \sMiB it becomes
                                   FILE.1 (replacing the last one) and FILE starts again.
+                  --no-page-merging
+                                  Keep the monitor's own memory out of the kernel's same-page
+                                  merging (KSM). By default it is offered (the guest's memory
+                                  never is): where the host runs KSM, the pages that are the
+                                  same in every monitor are shared between them. Its heap may
+                                  hold copies of guest data (console output, device buffers).
               -h, --help          Show this help and exit.
 
             Exit status (as for 'aether vm run'):
@@ -132,7 +138,8 @@ public final class MonitorCommand {
         return signalled;
     }
 
-    record Options(boolean help, boolean standby, Path spec, Path socket, Path consoleLog, Path restore, boolean paused, boolean allowClone) {
+    record Options(boolean help, boolean standby, Path spec, Path socket, Path consoleLog, Path restore, boolean paused, boolean allowClone,
+                   boolean pageMerging) {
 
         static Options parse(List<String> args) {
             boolean help = false;
@@ -143,6 +150,7 @@ public final class MonitorCommand {
             Path restore = null;
             boolean paused = false;
             boolean allowClone = false;
+            boolean pageMerging = true;
             for (int i = 0; i < args.size(); i++) {
                 String arg = args.get(i);
                 int eq = arg.startsWith("--") ? arg.indexOf('=') : -1;
@@ -152,6 +160,7 @@ public final class MonitorCommand {
                     case "--standby" -> standby = true;
                     case "--paused" -> paused = true;
                     case "--allow-clone" -> allowClone = true;
+                    case PageMerging.OFF_OPTION -> pageMerging = false;
                     case "--spec", "--socket", "--console-log", "--restore" -> {
                         String value = eq >= 0 ? arg.substring(eq + 1) : i + 1 < args.size() ? args.get(++i) : null;
                         if (value == null || value.isEmpty()) throw new IllegalArgumentException(name + " needs a path");
@@ -181,7 +190,7 @@ public final class MonitorCommand {
                 throw new IllegalArgumentException((paused ? "--paused" : "--allow-clone") + " goes with --restore");
             }
             if (!help && socket == null) throw new IllegalArgumentException("--socket is required");
-            return new Options(help, standby, spec, socket, consoleLog, restore, paused, allowClone);
+            return new Options(help, standby, spec, socket, consoleLog, restore, paused, allowClone, pageMerging);
         }
     }
 
@@ -222,6 +231,7 @@ public final class MonitorCommand {
             System.out.flush();
             return 0;
         }
+        if (options.pageMerging()) PageMerging.enable("aether vm monitor", System.err);
         if (options.restore() != null) return restore(options);
         if (options.standby()) return runStandby(options.socket());
         VmSpec spec;

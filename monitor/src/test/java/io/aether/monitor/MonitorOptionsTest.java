@@ -18,12 +18,14 @@ class MonitorOptionsTest {
 
     @Test
     void aStandbyTakesOnlyItsSocket() {
-        assertEquals(new MonitorCommand.Options(false, true, null, Path.of("/run/s.sock"), null, null, false, false),
+        assertEquals(new MonitorCommand.Options(false, true, null, Path.of("/run/s.sock"), null, null, false, false, true),
                 MonitorCommand.Options.parse(List.of("--standby", "--socket", "/run/s.sock")));
         assertEquals("--standby takes no --spec or --restore: the launch request carries the spec", refusal("--standby", "--spec", "vm.json", "--socket", "s"));
         assertEquals("--standby takes no --spec or --restore: the launch request carries the spec", refusal("--standby", "--restore", "snap", "--socket", "s"));
         assertEquals("--standby takes no --console-log: the launch request carries it",
                 refusal("--standby", "--console-log", "c.log", "--socket", "s"));
+        assertEquals(new MonitorCommand.Options(false, true, null, Path.of("/run/s.sock"), null, null, false, false, false),
+                MonitorCommand.Options.parse(List.of("--standby", "--no-page-merging", "--socket", "/run/s.sock")));
         assertEquals("--socket is required", refusal("--standby"));
         assertEquals("--spec is required (or --restore, or --standby)", refusal("--socket", "s"));
     }

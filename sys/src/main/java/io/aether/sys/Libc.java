@@ -37,6 +37,8 @@ public final class Libc {
     public static final int MAP_PRIVATE = 0x02;
     public static final int MAP_ANONYMOUS = 0x20;
     public static final int MAP_NORESERVE = 0x4000;
+    /** {@code madvise}: never merge this range's pages with other identical pages (KSM), and split any merged. */
+    public static final int MADV_UNMERGEABLE = 13;
 
     private static final Linker LINKER = Linker.nativeLinker();
     private static final SymbolLookup LIBC = LINKER.defaultLookup();
@@ -92,6 +94,8 @@ public final class Libc {
         static final MemorySegment PTHREAD_KILL = symbol("pthread_kill");
         static final MemorySegment SIGACTION = symbol("sigaction");
         static final MemorySegment GETPID = symbol("getpid");
+        static final MemorySegment MADVISE = symbol("madvise");
+        static final MemorySegment PRCTL = symbol("prctl");
 
         private static MemorySegment symbol(String name) {
             return LIBC.find(name).orElseThrow(() -> new UnsatisfiedLinkError("libc has no " + name));
@@ -260,6 +264,29 @@ public final class Libc {
         MemorySegment capture = CAPTURE.get();
         int r = (int) call(Functions.MUNMAP, capture, addressOf(mapping), mapping.byteSize(), 0);
         if (r < 0) throw new NativeCallException("munmap", lastErrno(capture));
+    }
+
+    /** {@code madvise(mapping, its size, advice)}; {@code name} names the call in errors. */
+    public static void madvise(String name, MemorySegment mapping, int advice) {
+        MemorySegment capture = CAPTURE.get();
+        int r = (int) call(Functions.MADVISE, capture, addressOf(mapping), mapping.byteSize(), advice);
+        if (r < 0) throw new NativeCallException(name, lastErrno(capture));
+    }
+
+    /** {@code prctl}'s option for all of a process's anonymous memory mergeable by KSM (Linux 6.4). */
+    private static final int PR_SET_MEMORY_MERGE = 67;
+
+    /**
+     * Makes every anonymous page of this process, present and future, a candidate for the
+     * kernel's same-page merging (KSM): pages equal to another process's are then shared until
+     * written. A mapping advised {@link #MADV_UNMERGEABLE} afterwards stays out.
+     *
+     * @throws NativeCallException EINVAL where the kernel has no KSM or predates 6.4, EPERM where it is refused
+     */
+    public static void setMemoryMerge(boolean merge) {
+        MemorySegment capture = CAPTURE.get();
+        int r = (int) call(Functions.PRCTL, capture, PR_SET_MEMORY_MERGE, merge ? 1 : 0, 0);
+        if (r < 0) throw new NativeCallException("prctl(PR_SET_MEMORY_MERGE)", lastErrno(capture));
     }
 
     public static final short POLLIN = 0x1;

@@ -11,7 +11,8 @@
  * properties that do not set their own. {@link io.aether.testkit.Prerequisites} is the CI policy
  * for tests that need what a machine may lack (skip here, fail under {@code CI=true});
  * {@link io.aether.testkit.HeadlessChromium} and {@link io.aether.testkit.DevToolsPage} load and
- * drive a page in Debian's Chromium (the dashboard tests of fabric and cli). Its only
+ * drive a page in Debian's Chromium (the dashboard tests of fabric and cli);
+ * {@link io.aether.testkit.ProcessMappings} reads a process's mappings and KSM state from /proc. Its only
  * dependency is JUnit's API; modules add it with test scope.
  */
 package io.aether.testkit;

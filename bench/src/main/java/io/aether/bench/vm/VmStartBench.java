@@ -44,7 +44,8 @@ import java.util.concurrent.TimeUnit;
  * {@code /proc/PID/smaps_rollup}. A {@code pool:} label starts N standby monitors with that
  * command, measures them, launches a VM on each and measures them again. A {@code floor:} label
  * starts N processes of its command as it is ({@link IdleJvm}: no VM) and measures them once each
- * has printed its first line.
+ * has printed its first line. Where the host runs KSM, each row is read once the pages merged of
+ * its processes have settled; the last column is their merged pages.
  */
 public final class VmStartBench {
 
@@ -267,8 +268,8 @@ public final class VmStartBench {
 
     // ---- memory ----
 
-    /** One process's memory from smaps_rollup, in KiB. */
-    record Memory(long rss, long pss, long uss) {
+    /** One process's memory from smaps_rollup, in KiB, and its pages merged by KSM ({@code /proc/PID/ksm_merging_pages}, in KiB). */
+    record Memory(long rss, long pss, long uss, long merged) {
         static Memory of(long pid) throws IOException {
             long rss = 0;
             long pss = 0;
@@ -283,22 +284,73 @@ public final class VmStartBench {
                     default -> { }
                 }
             }
-            return new Memory(rss, pss, priv);
+            return new Memory(rss, pss, priv, mergedPages(pid) * PAGE_KIB);
         }
+    }
+
+    private static final Path KSM = Path.of("/sys/kernel/mm/ksm");
+    /** This benchmark's host (x86-64): 4 KiB pages. */
+    private static final long PAGE_KIB = 4;
+    /** How long the merged pages may take to settle where KSM runs. */
+    private static final long KSM_SETTLE_LIMIT = TimeUnit.MINUTES.toNanos(3);
+
+    private static long mergedPages(long pid) throws IOException {
+        Path file = Path.of("/proc/" + pid + "/ksm_merging_pages");
+        return Files.exists(file) ? Long.parseLong(Files.readString(file).strip()) : 0;
+    }
+
+    private static long ksmNumber(String name) throws IOException {
+        return Long.parseLong(Files.readString(KSM.resolve(name)).strip());
+    }
+
+    /** Whether any of the process's memory is offered to KSM ({@code ksm_stat}'s "ksm_mergeable: yes"). */
+    private static boolean mergeable(long pid) throws IOException {
+        Path file = Path.of("/proc/" + pid + "/ksm_stat");
+        return Files.exists(file) && Files.readAllLines(file).contains("ksm_mergeable: yes");
+    }
+
+    /**
+     * {@code pids} once they have idled past the JVM's start-up and, where the host runs KSM and
+     * they offer it memory, once the pages merged of them have not changed over two full scans of
+     * the kernel's merging thread (at most {@link #KSM_SETTLE_LIMIT}; a scan covers every
+     * mergeable process of the host, another's large guest too).
+     */
+    private static List<Long> settled(List<Long> pids) throws IOException, InterruptedException {
+        Thread.sleep(SETTLE_MILLIS);
+        if (!Files.exists(KSM.resolve("run")) || ksmNumber("run") != 1) return pids;
+        boolean offered = false;
+        for (long pid : pids) offered |= mergeable(pid);
+        if (!offered) return pids;
+        long start = System.nanoTime();
+        long merged = -1;
+        long scansAtChange = 0;
+        while (System.nanoTime() - start < KSM_SETTLE_LIMIT) {
+            long now = 0;
+            for (long pid : pids) now += mergedPages(pid);
+            if (now != merged) {
+                merged = now;
+                scansAtChange = ksmNumber("full_scans");
+            } else if (ksmNumber("full_scans") >= scansAtChange + 2) {
+                System.err.printf(Locale.ROOT, "KSM settled after %.1f s more%n", (System.nanoTime() - start) / 1e9);
+                return pids;
+            }
+            Thread.sleep(250);
+        }
+        System.err.println("KSM did not settle within " + TimeUnit.NANOSECONDS.toSeconds(KSM_SETTLE_LIMIT) + " s: read as it is");
+        return pids;
     }
 
     static String memory(int vms, Path dir, List<Command> commands) throws Throwable {
         Path spec = Files.writeString(dir.resolve("echo.json"), "{\"boot\": {\"stub\": \"echo\"}, \"memory\": \"16M\"}");
         StringBuilder table = new StringBuilder();
-        table.append("| what | processes | USS median (MiB) | PSS median (MiB) | RSS median (MiB) | USS sum (MiB) |\n");
-        table.append("|---|---:|---:|---:|---:|---:|\n");
+        table.append("| what | processes | USS median (MiB) | PSS median (MiB) | RSS median (MiB) | USS sum (MiB) | merged by KSM, median (MiB) |\n");
+        table.append("|---|---:|---:|---:|---:|---:|---:|\n");
         for (Command c : commands) {
             if (c.label().startsWith("qemu") || c.label().startsWith("floor:")) {
                 List<Process> ps = new ArrayList<>();
                 try {
                     for (int k = 0; k < vms; k++) ps.add(startedPrinting(c.argv(), c.label().startsWith("qemu") ? "Aether stub guest" : "idle"));
-                    Thread.sleep(SETTLE_MILLIS);
-                    table.append(memoryRow(c.label(), ps.stream().map(Process::pid).toList()));
+                    table.append(memoryRow(c.label(), settled(ps.stream().map(Process::pid).toList())));
                 } finally {
                     ps.forEach(Process::destroyForcibly);
                     for (Process p : ps) p.waitFor();
@@ -308,8 +360,7 @@ public final class VmStartBench {
                 List<ProcessHandle> launched = new ArrayList<>();
                 try (WarmPool pool = WarmPool.start(new WarmPool.Config(c.argv(), poolDir, vms, Duration.ofSeconds(120)))) {
                     awaitFull(pool, vms);
-                    Thread.sleep(SETTLE_MILLIS);
-                    table.append(memoryRow(c.label() + " standby (no VM)", pool.readyPids()));
+                    table.append(memoryRow(c.label() + " standby (no VM)", settled(pool.readyPids())));
                     List<Path> sockets = new ArrayList<>();
                     for (int k = 0; k < vms; k++) {
                         Path socket = dir.resolve("mem-pool-" + k + ".sock");
@@ -318,8 +369,7 @@ public final class VmStartBench {
                     }
                     pool.close(); // its refills are not measured
                     for (Path s : sockets) firstByte(new MonitorClient(s, CLIENT));
-                    Thread.sleep(SETTLE_MILLIS);
-                    table.append(memoryRow(c.label() + " launched", launched.stream().map(ProcessHandle::pid).toList()));
+                    table.append(memoryRow(c.label() + " launched", settled(launched.stream().map(ProcessHandle::pid).toList())));
                     for (int k = 0; k < vms; k++) stop(new MonitorClient(sockets.get(k), CLIENT), launched.get(k));
                 } finally {
                     launched.forEach(ProcessHandle::destroyForcibly);
@@ -344,8 +394,7 @@ public final class VmStartBench {
                         }
                         firstByte(new MonitorClient(s, CLIENT));
                     }
-                    Thread.sleep(SETTLE_MILLIS);
-                    table.append(memoryRow(c.label(), ps.stream().map(Process::pid).toList()));
+                    table.append(memoryRow(c.label(), settled(ps.stream().map(Process::pid).toList())));
                     for (int k = 0; k < vms; k++) stop(new MonitorClient(sockets.get(k), CLIENT), ps.get(k).toHandle());
                 } finally {
                     ps.forEach(Process::destroyForcibly);
@@ -368,9 +417,10 @@ public final class VmStartBench {
         List<Memory> ms = new ArrayList<>();
         for (long pid : pids) ms.add(Memory.of(pid));
         System.err.println(label + ": " + ms);
-        return String.format(Locale.ROOT, "| %s | %d | %.1f | %.1f | %.1f | %.1f |%n", label, ms.size(),
+        return String.format(Locale.ROOT, "| %s | %d | %.1f | %.1f | %.1f | %.1f | %.1f |%n", label, ms.size(),
                 median(ms.stream().map(m -> m.uss() / 1024.0).toList()), median(ms.stream().map(m -> m.pss() / 1024.0).toList()),
-                median(ms.stream().map(m -> m.rss() / 1024.0).toList()), ms.stream().mapToLong(Memory::uss).sum() / 1024.0);
+                median(ms.stream().map(m -> m.rss() / 1024.0).toList()), ms.stream().mapToLong(Memory::uss).sum() / 1024.0,
+                median(ms.stream().map(m -> m.merged() / 1024.0).toList()));
     }
 
     // ---- figures ----
