@@ -24,16 +24,19 @@ public final class PageMerging {
     }
 
     /**
-     * Makes this process's memory mergeable. Where the kernel refuses (no KSM, older than 6.4,
-     * EPERM) says so in one line on {@code err} and returns false: the process runs unmerged.
+     * Makes this process's memory mergeable and returns whether it is. A kernel without it (no KSM,
+     * or older than 6.4: EINVAL) is no fault of the user's and is passed over in silence, since
+     * every VM would say it again (the agent's start-up log says whether the host runs KSM); any
+     * other refusal is said in one line on {@code err}. Either way the process runs unmerged.
      */
     public static boolean enable(String command, PrintStream err) {
         try {
             Libc.setMemoryMerge(true);
             return true;
         } catch (NativeCallException e) {
-            String why = e.errno() == Errno.EINVAL ? "this kernel has no KSM or predates Linux 6.4" : e.getMessage();
-            err.println(command + ": page merging unavailable (" + why + "): running unmerged");
+            if (e.errno() != Errno.EINVAL) {
+                err.println(command + ": page merging unavailable (" + e.getMessage() + "): running unmerged");
+            }
             return false;
         }
     }
