@@ -7,12 +7,16 @@ import io.aether.http.HttpServer;
 import io.aether.http.Limits;
 import io.aether.http.Listener;
 import io.aether.http.Router;
+import io.aether.monitorapi.ControlCodec;
+import io.aether.monitorapi.ControlRequest;
 import io.aether.vmspec.VmSpec;
+import io.aether.vmspec.VmSpecJson;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -24,8 +28,9 @@ import java.util.logging.Logger;
  * routes over a Unix socket of their own, each named as a VM whose name the warm-up holds
  * ({@link Node#holdFreshName}): it runs the client's encoding, the HTTP server's parsing and
  * hand-off, the body's read and binding, the spec's checks and the quota, and is refused as a
- * conflict before anything is made. Nothing is left behind: no VM, folder or event, and the API's
- * own counters untouched (the warm-up's server is another one, removed after).
+ * conflict before anything is made; then what a start goes on to encode (the folder's files, the
+ * launch's line to a standby) is encoded and dropped. Nothing is left behind: no VM, folder or
+ * event, and the API's own counters untouched (the warm-up's server is another one, removed after).
  */
 final class RequestWarmUp {
 
@@ -52,6 +57,8 @@ final class RequestWarmUp {
             VmSpec stub = VmSpec.stub(VmSpec.StubProgram.ECHO);
             // Node.create's answer to a name taken: any other refusal stopped the path before its last check.
             String heldConflict = ": a VM named " + name + " exists";
+            VmRecord record = new VmRecord(name, Map.of(), RestartPolicy.NEVER.id(), "running", "created", null, null, 0, null, null);
+            ControlRequest.Launch launch = new ControlRequest.Launch(stub, Optional.of(socket), Optional.of(socket));
             for (int i = 0; i < rounds; i++) {
                 if (Thread.currentThread().isInterrupted()) return i;
                 try {
@@ -66,6 +73,10 @@ final class RequestWarmUp {
                         return i;
                     }
                 }
+                // What a start goes on to encode after the checks: the folder's files, the launch's line to a standby.
+                VmSpecJson.write(stub);
+                DataDir.json(record);
+                ControlCodec.write(launch);
             }
             return rounds;
         } catch (IOException e) {
