@@ -120,6 +120,8 @@ public final class NodeAgent implements AutoCloseable {
     private final Optional<String> fingerprint;
     /** The request path's warm-up, started with a warm pool; null without one. */
     private volatile Thread warmUp;
+    /** Set by {@link #close}: the warm-up stops after its round (an interrupt would cut its server's stop short). */
+    private volatile boolean closing;
 
     private NodeAgent(Node node, HttpServer server, Router routes, Path socket, Optional<String> fingerprint) {
         this.node = node;
@@ -200,15 +202,15 @@ public final class NodeAgent implements AutoCloseable {
 
     /** Runs {@code rounds} of the create request's path ({@link RequestWarmUp}); returns how many ran. */
     int warmUpRequestPath(int rounds) {
-        return RequestWarmUp.run(routes, node, socket.resolveSibling(RequestWarmUp.SOCKET), rounds);
+        return RequestWarmUp.run(routes, node, socket.resolveSibling(RequestWarmUp.SOCKET), rounds, () -> closing);
     }
 
     /** Stops serving; the monitors run on. */
     @Override
     public void close() {
+        closing = true;
         Thread w = warmUp;
         if (w != null) {
-            w.interrupt();
             try {
                 w.join(Duration.ofSeconds(10));
             } catch (InterruptedException e) {

@@ -17,6 +17,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.BooleanSupplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -48,9 +49,9 @@ final class RequestWarmUp {
     /**
      * Sends {@code rounds} creates to {@code routes} served on {@code socket}; returns how many
      * were refused as the held name's conflict. It stops early, with fewer, at any other answer,
-     * when its thread is interrupted (the agent closing), or when the socket cannot be served.
+     * once {@code stopping} says so (the agent closing), or when the socket cannot be served.
      */
-    static int run(Router routes, Node node, Path socket, int rounds) {
+    static int run(Router routes, Node node, Path socket, int rounds, BooleanSupplier stopping) {
         String name = node.holdFreshName();
         try (HttpServer server = HttpServer.start(List.of(new Listener.UnixSocket(socket)), routes, Limits.DEFAULTS)) {
             AgentClient client = new AgentClient(ApiClient.unix(socket, TIMEOUT));
@@ -60,7 +61,7 @@ final class RequestWarmUp {
             VmRecord record = new VmRecord(name, Map.of(), RestartPolicy.NEVER.id(), "running", "created", null, null, 0, null, null);
             ControlRequest.Launch launch = new ControlRequest.Launch(stub, Optional.of(socket), Optional.of(socket));
             for (int i = 0; i < rounds; i++) {
-                if (Thread.currentThread().isInterrupted()) return i;
+                if (stopping.getAsBoolean()) return i;
                 try {
                     client.create(stub, Map.of(), RestartPolicy.NEVER, name, true);
                     // Cannot happen while the name is held; a VM made would be the user's to see.
@@ -69,7 +70,7 @@ final class RequestWarmUp {
                 } catch (IOException e) {
                     String why = String.valueOf(e.getMessage());
                     if (!why.startsWith("409 ") || !why.endsWith(heldConflict)) {
-                        LOG.log(Level.INFO, "the request path's warm-up stopped after " + i + " rounds: " + e.getMessage());
+                        LOG.log(Level.INFO, "the request path's warm-up stopped after " + i + " rounds: " + e);
                         return i;
                     }
                 }
@@ -80,7 +81,7 @@ final class RequestWarmUp {
             }
             return rounds;
         } catch (IOException e) {
-            LOG.log(Level.INFO, "the request path's warm-up did not run: " + e.getMessage());
+            LOG.log(Level.INFO, "the request path's warm-up did not run: " + e);
             return 0;
         } finally {
             node.releaseName(name);
