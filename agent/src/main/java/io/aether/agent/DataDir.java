@@ -141,6 +141,11 @@ final class DataDir implements AutoCloseable {
         return ids;
     }
 
+    /** A record as its file holds it. */
+    static byte[] json(VmRecord record) throws IOException {
+        return MAPPER.writeValueAsBytes(record);
+    }
+
     /**
      * Creates the folder of VM {@code record.id()} whole, visible at once to any process but not
      * yet durable: {@link #sync} makes it so. Kept apart so that the VM's monitor can start while
@@ -148,11 +153,6 @@ final class DataDir implements AutoCloseable {
      *
      * @throws java.nio.file.FileAlreadyExistsException if a VM of that id exists
      */
-    /** A record as its file holds it. */
-    static byte[] json(VmRecord record) throws IOException {
-        return MAPPER.writeValueAsBytes(record);
-    }
-
     void create(VmSpec spec, VmRecord record) throws IOException {
         Path temp = vms.resolve(TEMP_PREFIX + record.id() + "-" + UUID.randomUUID());
         Files.createDirectory(temp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
