@@ -141,6 +141,11 @@ final class DataDir implements AutoCloseable {
         return ids;
     }
 
+    /** A record as its file holds it. */
+    static byte[] json(VmRecord record) throws IOException {
+        return MAPPER.writeValueAsBytes(record);
+    }
+
     /**
      * Creates the folder of VM {@code record.id()} whole, visible at once to any process but not
      * yet durable: {@link #sync} makes it so. Kept apart so that the VM's monitor can start while
@@ -154,7 +159,7 @@ final class DataDir implements AutoCloseable {
         try {
             // The folder appears whole by its rename: its files need no renames of their own.
             Files.write(temp.resolve("spec.json"), VmSpecJson.write(spec).getBytes(StandardCharsets.UTF_8), StandardOpenOption.CREATE_NEW);
-            Files.write(temp.resolve("record.json"), MAPPER.writeValueAsBytes(record), StandardOpenOption.CREATE_NEW);
+            Files.write(temp.resolve("record.json"), json(record), StandardOpenOption.CREATE_NEW);
             Path target = folder(record.id());
             if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)) throw new java.nio.file.FileAlreadyExistsException(target.toString());
             // rename(2) onto a directory that is not empty fails, so two creates cannot both win.
@@ -183,7 +188,7 @@ final class DataDir implements AutoCloseable {
 
     /** Writes the record whole and durably: the rename once the file is synced, then the folder synced. */
     void write(VmRecord record) throws IOException {
-        writeAtomically(folder(record.id()).resolve("record.json"), MAPPER.writeValueAsBytes(record));
+        writeAtomically(folder(record.id()).resolve("record.json"), json(record));
     }
 
     /**
@@ -191,7 +196,7 @@ final class DataDir implements AutoCloseable {
      * crash of its own reads it; after the machine's crash the last synced record stands.
      */
     void writeUnsynced(VmRecord record) throws IOException {
-        replace(folder(record.id()).resolve("record.json"), MAPPER.writeValueAsBytes(record), false);
+        replace(folder(record.id()).resolve("record.json"), json(record), false);
     }
 
     /** One VM's spec and record as the folder holds them. */

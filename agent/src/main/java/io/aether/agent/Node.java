@@ -885,6 +885,25 @@ final class Node implements AutoCloseable {
         }
     }
 
+    /**
+     * Holds a fresh VM name as a create in flight holds its VM's, until {@link #releaseName}: a
+     * create of that name runs every check a create makes and is then refused as a conflict,
+     * before anything is made ({@link RequestWarmUp}'s creates).
+     */
+    String holdFreshName() {
+        synchronized (creating) {
+            String id = freshId();
+            creating.add(id);
+            return id;
+        }
+    }
+
+    void releaseName(String id) {
+        synchronized (creating) {
+            creating.remove(id);
+        }
+    }
+
     private String freshId() {
         while (true) {
             String id = "vm-" + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt());

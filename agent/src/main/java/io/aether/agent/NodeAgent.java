@@ -125,12 +125,18 @@ public final class NodeAgent implements AutoCloseable {
 
     private final Node node;
     private final HttpServer server;
+    private final Router routes;
     private final Path socket;
     private final Optional<String> fingerprint;
+    /** The request path's warm-up, started with a warm pool; null without one. */
+    private volatile Thread warmUp;
+    /** Set by {@link #close}: the warm-up stops after its round (an interrupt would cut its server's stop short). */
+    private volatile boolean closing;
 
-    private NodeAgent(Node node, HttpServer server, Path socket, Optional<String> fingerprint) {
+    private NodeAgent(Node node, HttpServer server, Router routes, Path socket, Optional<String> fingerprint) {
         this.node = node;
         this.server = server;
+        this.routes = routes;
         this.socket = socket;
         this.fingerprint = fingerprint;
     }
@@ -166,7 +172,14 @@ public final class NodeAgent implements AutoCloseable {
             long volumeCapacity = options.volumeCapacityBytes() != DEFAULT_VOLUME_CAPACITY ? options.volumeCapacityBytes()
                     : Files.getFileStore(data.root()).getUsableSpace();
             Volumes volumes = new Volumes(VolumeStore.open(data.root(), volumeCapacity), node);
-            return new NodeAgent(node, HttpServer.start(listeners, routes(node, volumes), Limits.DEFAULTS), socket, fingerprint);
+            Router routes = routes(node, volumes);
+            NodeAgent agent = new NodeAgent(node, HttpServer.start(listeners, routes, Limits.DEFAULTS), routes, socket, fingerprint);
+            // A pool is asked for fast starts: the create's path is warmed up too, in the background
+            // while the pool fills (its standbys take seconds to warm up themselves).
+            if (options.warmPool() > 0) {
+                agent.warmUp = Thread.ofPlatform().daemon().name("agent-warm-up").start(() -> agent.warmUpRequestPath(RequestWarmUp.ROUNDS));
+            }
+            return agent;
         } catch (IOException | RuntimeException e) {
             node.close();
             throw e;
@@ -196,9 +209,32 @@ public final class NodeAgent implements AutoCloseable {
         return fingerprint;
     }
 
+    /** The API server's counters. */
+    io.aether.http.Stats apiStats() {
+        return server.stats();
+    }
+
+    Events events() {
+        return node.events();
+    }
+
+    /** Runs {@code rounds} of the create request's path ({@link RequestWarmUp}); returns how many ran. */
+    int warmUpRequestPath(int rounds) {
+        return RequestWarmUp.run(routes, node, socket.resolveSibling(RequestWarmUp.SOCKET), rounds, () -> closing);
+    }
+
     /** Stops serving; the monitors run on. */
     @Override
     public void close() {
+        closing = true;
+        Thread w = warmUp;
+        if (w != null) {
+            try {
+                w.join(Duration.ofSeconds(10));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         node.close();
         server.close();
     }

@@ -23,7 +23,9 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -58,6 +60,8 @@ final class ControlServer implements AutoCloseable {
     private final AtomicLong refused = new AtomicLong();
     private final Thread acceptor;
     private final ConnectionDeadlines deadlines = new ConnectionDeadlines();
+    /** The acceptor's thread id in the kernel, known once it runs (the threads it starts inherit its priority). */
+    private final CompletableFuture<Integer> acceptorTid = new CompletableFuture<>();
     private volatile boolean closing;
 
     private ControlServer(Path path, ServerSocketChannel server, Function<ControlRequest, ControlResponse> handler, ConsoleRing console)
@@ -162,7 +166,21 @@ final class ControlServer implements AutoCloseable {
         }
     }
 
+    /** The acceptor's thread id in the kernel, waited for until it has started. */
+    int acceptorTid() {
+        try {
+            return acceptorTid.join();
+        } catch (CompletionException e) {
+            throw new IllegalStateException("the acceptor's thread id is unknown: " + e.getCause().getMessage(), e.getCause());
+        }
+    }
+
     private void acceptLoop() {
+        try {
+            acceptorTid.complete(StandbyPriority.callerTid());
+        } catch (RuntimeException e) {
+            acceptorTid.completeExceptionally(e);
+        }
         while (!closing) {
             SocketChannel client;
             try {
@@ -210,12 +228,14 @@ final class ControlServer implements AutoCloseable {
         // Buffered: the request's line is read a byte at a time, and each byte unbuffered is a read(2) (0.2 to 2 ms a line here).
         InputStream in = new BufferedInputStream(Channels.newInputStream(client));
         ControlRequest request;
+        long read;
         // A client that sends nothing, or trickles, is cut off: the read ends when the channel closes.
         ConnectionDeadlines.Deadline deadline = deadlines.closeAfter(client, REQUEST_MILLIS);
         try {
             String line = ControlCodec.readLine(in, ControlCodec.MAX_REQUEST_LINE);
             if (line == null) return;
             request = ControlCodec.readRequest(line);
+            read = LaunchTrace.now();
         } catch (IOException e) {
             refused.incrementAndGet();
             refuse(client, in, ControlResponse.Refused.BAD_REQUEST, "request: " + e.getMessage());
@@ -236,8 +256,7 @@ final class ControlServer implements AutoCloseable {
             VmSnapshot.Progress progress = (done, total) -> answer(client, new ControlResponse.Progress(done, total));
             answer(client, ScopedValue.where(PROGRESS, progress).call(() -> handler.apply(request)));
         } else if (request instanceof ControlRequest.Handover) {
-            LaunchTrace.begin(accepted);
-            LaunchTrace.mark("request-read");
+            LaunchTrace.begin(accepted, read);
             ControlResponse response = handler.apply(request);
             answer(client, response);
             LaunchTrace.end("answer-written");

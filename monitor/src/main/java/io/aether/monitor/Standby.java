@@ -110,10 +110,15 @@ final class Standby {
         }
         // At the normal priority from the launch's first step, not from its VM's build: on a busy
         // host each step at nice 10 waits for a core about ten times as long. Also before the
-        // VM's threads are made: they inherit this thread's priority. A refusal lowers it again.
+        // VM's threads are made: they inherit this thread's priority. A refusal lowers it again,
+        // and any thread it started (a JDK helper started on first use), but for the acceptor
+        // (see MonitorCommand.runStandby).
         if (niced) StandbyPriority.raiseCaller();
         ControlResponse response = launch(handover);
-        if (niced && monitor == null) StandbyPriority.lower();
+        if (niced && monitor == null) {
+            StandbyPriority.lower();
+            StandbyPriority.raise(server.acceptorTid());
+        }
         return response;
     }
 

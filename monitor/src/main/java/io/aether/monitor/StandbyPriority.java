@@ -41,6 +41,15 @@ final class StandbyPriority {
         Libc.setThreadNice(callerTid(), 0);
     }
 
+    /**
+     * Thread {@code tid} at nice 0 while the others wait at {@link #STANDBY_NICE}: the control
+     * socket's acceptor, whose connections' threads inherit its priority, so that a launch is
+     * accepted and read at the normal priority from its first instruction.
+     */
+    static void raise(int tid) {
+        Libc.setThreadNice(tid, 0);
+    }
+
     /** Every other thread back to nice 0: after the VM runs. */
     static void raiseAll() {
         setAll(0);
@@ -65,7 +74,8 @@ final class StandbyPriority {
         }
     }
 
-    private static int callerTid() {
+    /** The calling thread's id in the kernel. */
+    static int callerTid() {
         try {
             return Integer.parseInt(Path.of("/proc/thread-self").toRealPath().getFileName().toString());
         } catch (IOException e) {
