@@ -538,9 +538,12 @@ final class Node implements AutoCloseable {
         // the VM's as it stands; only the reply is left after the answer.
         boolean launchedRunning = started.launched().filter(status -> status.state() == VmState.RUNNING).isPresent();
         Thread syncing;
-        if (launchedRunning && recorded.matches(run.pid)) {
+        // Waited for first in every case: the record written beside the launch must not land after the one written here.
+        boolean recordedThisMonitor = recorded.matches(run.pid);
+        StartTrace.mark("record-joined");
+        if (launchedRunning && recordedThisMonitor) {
             remember(vm, recorded.written);
-            syncing = recorded.syncing;
+            syncing = null;
         } else {
             // Renamed into place at once (a restarted agent finds the monitor by it), synced while
             // the monitor builds the VM, and durable before the start is answered. A running state
@@ -557,7 +560,6 @@ final class Node implements AutoCloseable {
             }
             StartTrace.mark("running");
         } finally {
-            awaitSync(recorded.syncing);
             awaitSync(syncing);
             StartTrace.mark("record-synced");
         }
@@ -565,20 +567,21 @@ final class Node implements AutoCloseable {
 
     /**
      * The VM's record around a standby's launch, under the VM's lock: written (not yet made the
-     * VM's in memory, nor announced) with the standby as its monitor just before the launch is
-     * sent, and synced on a thread of its own while the standby launches. A standby that does not
-     * take the launch gets the record put back as it was: an agent killed after that finds the
-     * VM as it would have without the launch (a cold monitor spawned next is found by its socket).
-     * An agent killed before finds a record naming the standby: it re-adopts it, launched, by its
-     * socket, or reports the VM failed (a standby ends with its agent).
+     * VM's in memory, nor announced) with the standby as its monitor, and synced, on a thread of
+     * its own that starts just before the launch is sent, so that neither holds the launch up.
+     * A standby that does not take the launch gets the record put back as it was: an agent killed
+     * after that finds the VM as it would have without the launch (a cold monitor spawned next is
+     * found by its socket). An agent killed before finds a record naming the standby, or the one
+     * before: it re-adopts the launched standby by its socket, or reports the VM failed (a standby
+     * that got no launch ends with its agent).
      */
     private final class RecordedLaunch implements Launcher.LaunchRecord {
         private final Vm vm;
         private final VmRecord expected;
-        /** The record on disk naming the standby; null before the launch, and once put back. */
-        volatile VmRecord written;
-        /** The sync of {@link #written}; null when it was not written. */
-        volatile Thread syncing;
+        /** Writes {@link #written} and syncs it; null before the launch. */
+        private Thread writing;
+        /** The record on disk naming the standby, once {@link #writing} has written it; null until then, and once put back. */
+        private volatile VmRecord written;
 
         RecordedLaunch(Vm vm, VmRecord expected) {
             this.vm = vm;
@@ -588,20 +591,23 @@ final class Node implements AutoCloseable {
         @Override
         public void launching(long pid) {
             VmRecord next = expected.withState(expected.state(), null, pid);
-            try {
-                data.writeUnsynced(next);
-            } catch (IOException e) {
-                // Written after the answer instead, as a cold monitor's is.
-                LOG.log(Level.WARNING, "cannot write the record of " + vm.id, e);
-                return;
-            }
-            written = next;
-            StartTrace.mark("record-renamed");
-            syncing = Thread.ofVirtual().name("sync-record-" + vm.id).start(() -> syncRecord(vm));
+            writing = Thread.ofVirtual().name("record-" + vm.id).start(() -> {
+                try {
+                    data.writeUnsynced(next);
+                } catch (IOException e) {
+                    // Written after the answer instead, as a cold monitor's is.
+                    LOG.log(Level.WARNING, "cannot write the record of " + vm.id, e);
+                    return;
+                }
+                written = next;
+                syncRecord(vm);
+            });
+            StartTrace.mark("record-writing");
         }
 
         @Override
         public void notLaunched() {
+            awaitSync(writing);
             if (written == null) return;
             written = null;
             try {
@@ -611,8 +617,9 @@ final class Node implements AutoCloseable {
             }
         }
 
-        /** Whether the record on disk names monitor {@code pid}. */
+        /** Whether the record names monitor {@code pid}, on disk and durable (waited for). */
         boolean matches(long pid) {
+            awaitSync(writing);
             VmRecord r = written;
             return r != null && r.pid() == pid;
         }
