@@ -225,14 +225,28 @@ final class Launcher implements AutoCloseable {
     }
 
     /**
+     * The VM's record around a standby's launch: written with the standby as the VM's monitor
+     * just before the launch is sent (its sync then runs while the standby launches), and put
+     * back as it was when the standby does not take the launch.
+     */
+    interface LaunchRecord {
+        /** The launch is about to be sent to standby process {@code pid}. Must not fail. */
+        void launching(long pid);
+
+        /** The standby told of by {@link #launching} refused or did not answer: no monitor runs the VM through it. Must not fail. */
+        void notLaunched();
+    }
+
+    /**
      * Starts a monitor for VM {@code vmId}'s {@code source}, held to {@code quota}: a VM to boot
      * or a snapshot to restore goes to a standby monitor of the pool when one is ready, else to a
-     * cold one.
+     * cold one; {@code record} is told about a standby's launch before it is sent.
      *
      * @throws Refused when a standby refused a snapshot (nothing was started, the standby is back in the pool)
      * @throws Unconfined when the monitor could not be put under its quota (nothing runs)
      */
-    Started start(Source source, String vmId, Quota quota, Path socket, Path consoleLog, Path monitorLog) throws IOException {
+    Started start(Source source, String vmId, Quota quota, Path socket, Path consoleLog, Path monitorLog, LaunchRecord record)
+            throws IOException {
         rotate(monitorLog);
         if (pool != null) {
             ControlRequest.Handover handover = switch (source) {
@@ -241,8 +255,25 @@ final class Launcher implements AutoCloseable {
                         Optional.of(consoleLog), Optional.of(socket));
             };
             Optional<StandbyGroups.Claim> claim = standbyGroups.map(g -> g.claimFor(vmId, quota));
+            WarmPool.Claim group = claim.<WarmPool.Claim>map(c -> c).orElse(WarmPool.Claim.NONE);
+            WarmPool.Claim recorded = new WarmPool.Claim() {
+                @Override
+                public void claim(String standby) throws IOException {
+                    group.claim(standby);
+                }
+
+                @Override
+                public void unclaim(String standby) throws IOException {
+                    group.unclaim(standby);
+                }
+
+                @Override
+                public void sending(long pid) {
+                    record.launching(pid);
+                }
+            };
             try {
-                Optional<WarmPool.Launched> launched = pool.launch(handover, claim.<WarmPool.Claim>map(c -> c).orElse(WarmPool.Claim.NONE));
+                Optional<WarmPool.Launched> launched = pool.launch(handover, recorded);
                 StartTrace.mark("standby-answered");
                 if (launched.isPresent()) {
                     moveErrors(launched.get().errors(), monitorLog);
@@ -250,9 +281,11 @@ final class Launcher implements AutoCloseable {
                 }
                 LOG.info("no standby monitor is ready for " + vmId + ": starting a cold monitor");
             } catch (MonitorClient.RefusedException e) {
+                record.notLaunched();
                 if (source instanceof Restore) throw new Refused("the standby monitor refused the spec or snapshot: " + e.reason());
                 LOG.log(Level.WARNING, "the standby monitor did not take " + vmId + " (" + e.getMessage() + "): starting a cold monitor");
             } catch (IOException e) {
+                record.notLaunched();
                 // A standby that did not answer has exited (the pool waited): the group it was given goes.
                 claim.ifPresent(StandbyGroups.Claim::abandon);
                 LOG.log(Level.WARNING, "the standby monitor did not take " + vmId + " (" + e.getMessage() + "): starting a cold monitor");

@@ -509,10 +509,18 @@ final class Node implements AutoCloseable {
         }
         Launcher.Started started;
         StartTrace.mark("admitted");
+        // A monitor exists from its spawn or launch (created: building the VM), and the VM is
+        // wanted running: one that ends at once is restarted as its policy says; a restart is
+        // counted when it happens.
+        VmRecord starting = (underPolicy ? vm.record.restarted() : vm.record).withDesired("running");
+        RecordedLaunch recorded = new RecordedLaunch(vm, starting.withState("running", null, null));
         try {
             Launcher.Source source = restore.isPresent() ? restore.get() : new Launcher.Boot(vm.spec, data.specFile(vm.id));
-            started = launcher.start(source, vm.id, quota, data.socket(vm.id), data.consoleLog(vm.id), data.monitorLog(vm.id));
+            started = launcher.start(source, vm.id, quota, data.socket(vm.id), data.consoleLog(vm.id), data.monitorLog(vm.id), recorded);
             StartTrace.mark("monitor-started");
+        } catch (RuntimeException e) {
+            recorded.notLaunched();
+            throw e;
         } catch (IOException e) {
             String reason = switch (e) {
                 case Launcher.Refused r -> r.getMessage();
@@ -526,20 +534,27 @@ final class Node implements AutoCloseable {
         Run run = new Run(process.pid(), process, new MonitorClient(data.socket(vm.id), CLIENT_TIMEOUT), started.group());
         vm.run = run;
         watch(vm, run);
-        // A monitor exists from now (created: building the VM), and the VM is wanted running: one
-        // that ends at once is restarted as its policy says; a restart is counted when it happens.
-        VmRecord starting = (underPolicy ? vm.record.restarted() : vm.record).withDesired("running");
-        // A standby's launch is answered with the VM running: no second round trip to ask, and one
-        // record written, not two.
+        // A standby's launch is answered with the VM running: no second round trip to ask, and the
+        // record written before the launch (with the standby's pid, synced while it launched) is
+        // the VM's as it stands; only the reply is left after the answer.
         boolean launchedRunning = started.launched().filter(status -> status.state() == VmState.RUNNING).isPresent();
-        // Renamed into place at once (a restarted agent finds the monitor by it), synced while the
-        // monitor builds the VM (or, launched, runs it), and durable before the start is answered.
-        // A running state learnt later need not wait for the disk: after a crash of the machine
-        // the monitor is gone too, and the synced record (created or running, with its pid) makes
-        // the next agent report the VM failed either way.
-        save(vm, starting.withState(launchedRunning ? "running" : "created", null, run.pid), false);
-        StartTrace.mark("record-renamed");
-        Thread syncing = Thread.ofVirtual().name("sync-record-" + vm.id).start(() -> syncRecord(vm));
+        Thread syncing;
+        // Waited for first in every case: the record written beside the launch must not land after the one written here.
+        boolean recordedThisMonitor = recorded.matches(run.pid);
+        StartTrace.mark("record-joined");
+        if (launchedRunning && recordedThisMonitor) {
+            remember(vm, recorded.written);
+            syncing = null;
+        } else {
+            // Renamed into place at once (a restarted agent finds the monitor by it), synced while
+            // the monitor builds the VM, and durable before the start is answered. A running state
+            // learnt later need not wait for the disk: after a crash of the machine the monitor is
+            // gone too, and the synced record (created or running, with its pid) makes the next
+            // agent report the VM failed either way.
+            save(vm, starting.withState(launchedRunning ? "running" : "created", null, run.pid), false);
+            StartTrace.mark("record-renamed");
+            syncing = Thread.ofVirtual().name("sync-record-" + vm.id).start(() -> syncRecord(vm));
+        }
         try {
             if (!launchedRunning) {
                 awaitRunning(vm, run, underPolicy).ifPresent(status -> save(vm, vm.record.withState(status.state().id(), null, run.pid), false));
@@ -548,6 +563,66 @@ final class Node implements AutoCloseable {
         } finally {
             awaitSync(syncing);
             StartTrace.mark("record-synced");
+        }
+    }
+
+    /**
+     * The VM's record around a standby's launch, under the VM's lock: written (not yet made the
+     * VM's in memory, nor announced) with the standby as its monitor, and synced, on a thread of
+     * its own that starts just before the launch is sent, so that neither holds the launch up.
+     * A standby that does not take the launch gets the record put back as it was: an agent killed
+     * after that finds the VM as it would have without the launch (a cold monitor spawned next is
+     * found by its socket). An agent killed before finds a record naming the standby, or the one
+     * before: it re-adopts the launched standby by its socket, or reports the VM failed (a standby
+     * that got no launch ends with its agent).
+     */
+    private final class RecordedLaunch implements Launcher.LaunchRecord {
+        private final Vm vm;
+        private final VmRecord expected;
+        /** Writes {@link #written} and syncs it; null before the launch. */
+        private Thread writing;
+        /** The record on disk naming the standby, once {@link #writing} has written it; null until then, and once put back. */
+        private volatile VmRecord written;
+
+        RecordedLaunch(Vm vm, VmRecord expected) {
+            this.vm = vm;
+            this.expected = expected;
+        }
+
+        @Override
+        public void launching(long pid) {
+            VmRecord next = expected.withState(expected.state(), null, pid);
+            writing = Thread.ofVirtual().name("record-" + vm.id).start(() -> {
+                try {
+                    data.writeUnsynced(next);
+                } catch (IOException e) {
+                    // Written after the answer instead, as a cold monitor's is.
+                    LOG.log(Level.WARNING, "cannot write the record of " + vm.id, e);
+                    return;
+                }
+                written = next;
+                syncRecord(vm);
+            });
+            StartTrace.mark("record-writing");
+        }
+
+        @Override
+        public void notLaunched() {
+            awaitSync(writing);
+            if (written == null) return;
+            written = null;
+            try {
+                data.writeUnsynced(vm.record);
+            } catch (IOException e) {
+                LOG.log(Level.WARNING, "cannot write the record of " + vm.id + " back after a launch its standby did not take", e);
+            }
+        }
+
+        /** Whether the record names monitor {@code pid}, on disk and durable (waited for). */
+        boolean matches(long pid) {
+            awaitSync(writing);
+            VmRecord r = written;
+            return r != null && r.pid() == pid;
         }
     }
 
@@ -814,7 +889,6 @@ final class Node implements AutoCloseable {
 
     /** As {@link #save(Vm, VmRecord)}; unless {@code durable} the record is renamed into place without waiting for the disk. */
     private void save(Vm vm, VmRecord next, boolean durable) {
-        VmRecord before = vm.record;
         if (!vm.deleted) {
             try {
                 if (durable) {
@@ -827,6 +901,12 @@ final class Node implements AutoCloseable {
                 LOG.log(Level.WARNING, "cannot write the record of " + vm.id, e);
             }
         }
+        remember(vm, next);
+    }
+
+    /** Makes {@code next}, on disk already, the VM's record; a change of state is published. */
+    private void remember(Vm vm, VmRecord next) {
+        VmRecord before = vm.record;
         vm.record = next;
         boolean changed = !next.state().equals(before.state()) || !java.util.Objects.equals(next.reason(), before.reason());
         if (vm.announced && changed) events.publish(vm.id, next.state(), next.reason());

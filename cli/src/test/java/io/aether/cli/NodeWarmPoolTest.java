@@ -5,7 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.aether.agent.NodeAgent;
 import io.aether.agentapi.AgentClient;
 import io.aether.agentapi.NodeInfo;
@@ -200,5 +202,65 @@ class NodeWarmPoolTest {
         assertEquals(next, standbyPids(source.pid(), copy.pid()), "the standby that refused waits on");
         assertEquals(1, node.node().pool().ready());
         assertEquals(List.of("copy", "source"), node.list().vms().stream().map(VmInfo::id).toList());
+    }
+    @Test
+    void aStandbyThatRefusesItsLaunchHasTheRecordNamingItPutBackBeforeAColdMonitorStarts() throws Exception {
+        VmRunCommandTest.requireKvm();
+        Path folder = data().resolve("vms/w");
+        Path seen = dir.resolve("record-at-cold-spawn.json");
+        // A cold monitor (any but a standby) first copies the VM's record as the agent left it when
+        // it spawned it, and removes what made the standby refuse.
+        String script = "case \"$*\" in *--standby*) ;; *) cp '" + folder.resolve("record.json") + "' '" + seen + "'; rmdir '"
+                + folder.resolve("console.log") + "';; esac; exec \"$@\"";
+        NodeAgent.Options defaults = NodeAgentTest.options(data());
+        List<String> command = new ArrayList<>(List.of("sh", "-c", script, "sh"));
+        command.addAll(defaults.monitorCommand());
+        NodeAgent agent = NodeAgent.start(defaults.withMonitorCommand(command).withWarmPool(1));
+        open.add(agent);
+        AgentClient node = new AgentClient(ApiClient.unix(agent.socket(), CLIENT_TIMEOUT));
+        VmInfo created = node.create(NodeAgentTest.counter(), Map.of(), RestartPolicy.NEVER, "w", false);
+        awaitPool(node, p -> p.ready() == 1, "had a ready standby");
+        List<Long> standby = standbyPids();
+        assertEquals(1, standby.size(), "one standby monitor: " + standby);
+        // The standby cannot open a console log that is a directory, and refuses the launch.
+        Files.createDirectory(folder.resolve("console.log"));
+
+        VmInfo started = node.start("w");
+        assertEquals("running", started.state());
+        assertFalse(standby.contains(started.pid()), "a cold monitor runs it: " + started.pid());
+        JsonNode atSpawn = JSON.readTree(seen.toFile());
+        assertTrue(atSpawn.get("pid").isNull(), "the record that named the standby is put back: " + atSpawn);
+        assertEquals(created.state(), atSpawn.get("state").asText(), atSpawn.toString());
+        JsonNode now = JSON.readTree(folder.resolve("record.json").toFile());
+        assertEquals(started.pid().longValue(), now.get("pid").asLong(), "the cold monitor is recorded: " + now);
+        assertEquals(standby, standbyPids(started.pid()), "the standby that refused waits on");
+        node.stop("w", io.aether.agentapi.StopVm.forced());
+    }
+
+    @Test
+    void anAgentKilledAfterRecordingTheStandbyBeforeItsLaunchWasSentReportsTheVmFailed() throws Exception {
+        VmRunCommandTest.requireKvm();
+        long standby;
+        try (NodeAgent first = NodeAgent.start(NodeAgentTest.options(data()).withWarmPool(1))) {
+            AgentClient node = new AgentClient(ApiClient.unix(first.socket(), CLIENT_TIMEOUT));
+            node.create(NodeAgentTest.counter(), Map.of(), RestartPolicy.NEVER, "early", false);
+            awaitPool(node, p -> p.ready() == 1, "had a ready standby");
+            standby = standbyPids().getFirst();
+        }
+        // The standby ends with its agent (closed here; a killed agent's standby ends itself).
+        ProcessHandle.of(standby).ifPresent(p -> p.onExit().join());
+        // What the window leaves: the VM wanted running, recorded as running in the standby that
+        // the launch was about to be sent to, and nothing on the VM's socket.
+        Path file = data().resolve("vms/early/record.json");
+        ObjectNode record = (ObjectNode) JSON.readTree(file.toFile());
+        record.put("desired", "running").put("state", "running").put("pid", standby);
+        Files.write(file, JSON.writeValueAsBytes(record));
+
+        NodeAgent second = NodeAgent.start(NodeAgentTest.options(data()));
+        open.add(second);
+        VmInfo early = new AgentClient(ApiClient.unix(second.socket(), CLIENT_TIMEOUT)).get("early");
+        assertEquals("failed", early.state());
+        assertTrue(early.reason().startsWith("monitor process " + standby + " vanished"), early.reason());
+        assertTrue(early.reason().endsWith(" while the agent was down"), early.reason());
     }
 }

@@ -163,6 +163,14 @@ public final class WarmPool implements AutoCloseable {
          * standby is killed rather than kept in the pool.
          */
         void unclaim(String standby) throws IOException;
+
+        /**
+         * The claim is made and the launch is about to be sent to standby process {@code pid}
+         * (the agent writes the VM's record with that monitor now, so that its sync runs beside
+         * the launch). It must not fail: what it could not do the caller does after the answer.
+         */
+        default void sending(long pid) {
+        }
     }
 
     /**
@@ -254,6 +262,7 @@ public final class WarmPool implements AutoCloseable {
             settle(standby, true);
             throw e;
         }
+        claim.sending(standby.process().pid());
         ControlResponse.Status status;
         try {
             status = new MonitorClient(standby.socket(), LAUNCH_TIMEOUT).hand(launch);

@@ -136,6 +136,11 @@ class WarmPoolTest {
         public void unclaim(String standby) {
             calls.add("unclaim " + standby);
         }
+
+        @Override
+        public void sending(long pid) {
+            calls.add("sending to " + pid);
+        }
     }
 
     private static void await(java.util.function.BooleanSupplier done, String what) throws InterruptedException {
@@ -167,20 +172,21 @@ class WarmPoolTest {
             RecordingClaim failing = new RecordingClaim(true);
             assertEquals("cannot claim " + name, assertThrows(IOException.class,
                     () -> pool.launch(new ControlRequest.Launch(count, Optional.empty(), Optional.empty()), failing)).getMessage());
+            assertEquals(List.of("claim " + name), failing.calls(), "nothing is sent after a claim that failed");
             assertEquals(List.of(pid), pool.readyPids(), "a claim that failed sends nothing and keeps the standby");
 
             RecordingClaim refused = new RecordingClaim(false);
             VmSpec missingKernel = VmSpecJson.read("{\"boot\": {\"kernel\": \"" + dir.resolve("none") + "\"}}");
             assertThrows(MonitorClient.RefusedException.class,
                     () -> pool.launch(new ControlRequest.Launch(missingKernel, Optional.empty(), Optional.empty()), refused));
-            assertEquals(List.of("claim " + name, "unclaim " + name), refused.calls());
+            assertEquals(List.of("claim " + name, "sending to " + pid, "unclaim " + name), refused.calls());
             assertEquals(List.of(pid), pool.readyPids(), "a refused launch gives the standby back its place");
 
             RecordingClaim taken = new RecordingClaim(false);
             WarmPool.Launched launched = pool.launch(new ControlRequest.Launch(count, Optional.empty(), Optional.empty()), taken).orElseThrow();
             handedOut.add(launched.process().toHandle());
             assertEquals(pid, launched.process().pid());
-            assertEquals(List.of("claim " + name), taken.calls());
+            assertEquals(List.of("claim " + name, "sending to " + pid), taken.calls(), "told the standby's pid before the launch is sent");
 
             assertTrue(pool.awaitReady(1, READY), () -> "refilled: " + pool.stats());
             long next = pool.readyPids().getFirst();

@@ -119,7 +119,7 @@ public final class VmSnapshot {
                     .i64(Files.getLastModifiedTime(d.path()).toMillis());
         }
         out.add(disks.toSection("disks"));
-        List<Integer> msrs = VcpuState.savedMsrs(vm.kvm().msrIndexList());
+        List<Integer> msrs = VcpuState.savedMsrs(X86Arch.hostMsrs(vm.kvm()));
         for (int i = 0; i < vm.runners().size(); i++) {
             VcpuRunner runner = vm.runners().get(i);
             VcpuState state = runner.whileParked(vcpu -> {
@@ -425,7 +425,7 @@ public final class VmSnapshot {
      * @throws SnapshotException naming the CPUID register and bits, or the MSR, that this host lacks
      */
     static void checkHost(Saved saved, Kvm kvm) throws SnapshotException {
-        List<io.aether.kvm.CpuidEntry> supported = kvm.supportedCpuid();
+        List<io.aether.kvm.CpuidEntry> supported = X86Arch.hostCpuid(kvm);
         for (int i = 0; i < saved.cpuids().size(); i++) {
             List<CpuidEntry> here = X86Vcpus.guestCpuid(supported, i, saved.vcpus().size());
             for (FeatureRegister f : FEATURE_REGISTERS) {
@@ -440,7 +440,7 @@ public final class VmSnapshot {
                 }
             }
         }
-        List<Integer> msrs = VcpuState.savedMsrs(kvm.msrIndexList());
+        List<Integer> msrs = VcpuState.savedMsrs(X86Arch.hostMsrs(kvm));
         for (VcpuState v : saved.vcpus()) {
             for (var m : v.msrs()) {
                 if (!msrs.contains(m.index())) {
