@@ -129,9 +129,12 @@ final class VmBuilder {
         for (MemoryRegion r : memory.regions()) {
             vm.setUserMemoryRegion(r.slot(), r.readOnly() ? Vm.MEM_READONLY : 0, r.guestBase(), r.host());
         }
-        switch (spec.boot()) {
-            case VmSpec.Boot.Stub s -> buildStub(s.program());
-            case VmSpec.Boot.Linux linux -> buildLinux(linux);
+        // An if, not a pattern switch: each pattern switch spins a class at its first use, which no AOT
+        // cache holds, and this one runs on every monitor's start (docs/BENCHMARKS.md (f)).
+        if (spec.boot() instanceof VmSpec.Boot.Stub s) {
+            buildStub(s.program());
+        } else {
+            buildLinux((VmSpec.Boot.Linux) spec.boot());
         }
         return new MicroVm(spec, kvm, vm, memory, devices, vcpus, stopped, stub, arch, trace);
     }
