@@ -155,7 +155,7 @@ final class VmBuilder {
         eventFds = !"off".equals(System.getProperty(EVENT_FDS_PROPERTY)) && arch.eventFds(vm);
         arch.attachPlatformDevices(devices, vm, this::console, power, false);
         List<VirtioMmioWindow> windows = arch.virtioWindows(spec.disks().size() + spec.nics().size() + 1);
-        if (saved == null && arch.virtioProbedLate()) {
+        if (saved == null && virtioLate()) {
             buildVirtioLate(windows);
         } else {
             attachVirtio(windows, null);
@@ -248,6 +248,18 @@ final class VmBuilder {
                 l.bytesPerSecond() == 0 ? Optional.empty() : Optional.of(new RateLimiter.Limit(l.bytesPerSecond(), l.bytesCapacity())),
                 l.opsPerSecond() == 0 ? Optional.empty() : Optional.of(new RateLimiter.Limit(l.opsPerSecond(), l.opsCapacity())),
                 System::nanoTime), throttleTimer);
+    }
+
+    /**
+     * The system property that builds a fresh boot's virtio devices beside its vCPUs ({@code on})
+     * or before them ({@code off}) whatever the architecture's choice ({@link PlatformDescription#virtioProbedLate}):
+     * to compare, or to work around a host.
+     */
+    static final String LATE_VIRTIO_PROPERTY = "aether.virtio.late";
+
+    private boolean virtioLate() {
+        String forced = System.getProperty(LATE_VIRTIO_PROPERTY);
+        return forced == null ? arch.virtioProbedLate() : forced.equals("on");
     }
 
     /** The system property that turns ioeventfd and irqfd off ({@code off}), to compare or to work around a host. */
