@@ -6,7 +6,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Consumer;
 
 /**
  * Every device of one VM: where each sits on the two buses, its counters, its threads and
@@ -119,27 +118,52 @@ public final class DeviceManager implements AutoCloseable {
     }
 
     /**
+     * Devices built beside the running vCPUs ({@link #buildLate}). An interface and classes, not
+     * lambdas: on an emulated host each lambda's class, spun at its first use, costs tens of
+     * milliseconds, and no AOT cache trained on the stub guest holds these.
+     */
+    interface LateBuild {
+        /** Attaches devices to the places {@link #reserveMmio} reserved; may add threads and backends. */
+        void build();
+
+        /** The build threw: {@code reason} in one line. */
+        void failed(String reason);
+    }
+
+    /**
      * Runs {@code build} on a thread of its own, started now, beside whatever the VM does next,
      * its vCPUs included: it attaches devices to the places {@link #reserveMmio} reserved, and
      * may add threads (started at once if the devices have started) and backends. A build that
-     * throws has {@code failed} told the reason in one line, and its places stay nobody's. A
-     * place the build leaves empty is nobody's too once it ends. One late build per VM.
+     * throws is told the reason, and its places stay nobody's. A place the build leaves empty
+     * is nobody's too once it ends. One late build per VM.
      */
-    void buildLate(String what, Runnable build, Consumer<String> failed) {
+    void buildLate(String what, LateBuild build) {
         synchronized (membership) {
             if (lateBuilder != null) throw new IllegalStateException("the devices are already being built");
-            lateBuilder = Thread.ofPlatform().name(what).daemon().unstarted(() -> {
-                try {
-                    build.run();
-                } catch (RuntimeException | Error e) {
-                    failed.accept(e.getMessage() != null ? e.getMessage() : e.toString());
-                    if (e instanceof Error error) throw error;
-                } finally {
-                    abandonReserved();
-                    lateBuilt.countDown();
-                }
-            });
+            lateBuilder = Thread.ofPlatform().name(what).daemon().unstarted(new LateBuilder(build));
             lateBuilder.start();
+        }
+    }
+
+    /** The late build's thread. */
+    private final class LateBuilder implements Runnable {
+        private final LateBuild build;
+
+        LateBuilder(LateBuild build) {
+            this.build = build;
+        }
+
+        @Override
+        public void run() {
+            try {
+                build.build();
+            } catch (RuntimeException | Error e) {
+                build.failed(e.getMessage() != null ? e.getMessage() : e.toString());
+                if (e instanceof Error error) throw error;
+            } finally {
+                abandonReserved();
+                lateBuilt.countDown();
+            }
         }
     }
 
@@ -152,7 +176,7 @@ public final class DeviceManager implements AutoCloseable {
         synchronized (membership) {
             places = List.copyOf(reserved);
         }
-        places.forEach(LateDevice::abandon);
+        for (LateDevice place : places) place.abandon();
     }
 
     /** Waits for the late build to end, if one runs; true if none is left. */

@@ -189,9 +189,28 @@ final class VmBuilder {
             VirtioMmioWindow w = windows.get(i);
             places.add(devices.reserveMmio(w.base(), w.size(), "virtio-mmio" + i));
         }
-        stopped.thenRun(devices::abandonReserved);
-        devices.buildLate("virtio-build", () -> attachVirtio(windows, places),
-                reason -> stopped.complete(new StopReason.HostError(reason)));
+        devices.buildLate("virtio-build", new VirtioBuild(windows, places));
+    }
+
+    /** The virtio devices' late build (a class, not lambdas: see {@link DeviceManager.LateBuild}). */
+    private final class VirtioBuild implements DeviceManager.LateBuild {
+        private final List<VirtioMmioWindow> windows;
+        private final List<LateDevice> places;
+
+        VirtioBuild(List<VirtioMmioWindow> windows, List<LateDevice> places) {
+            this.windows = windows;
+            this.places = places;
+        }
+
+        @Override
+        public void build() {
+            attachVirtio(windows, places);
+        }
+
+        @Override
+        public void failed(String reason) {
+            stopped.complete(new StopReason.HostError(reason));
+        }
     }
 
     /**

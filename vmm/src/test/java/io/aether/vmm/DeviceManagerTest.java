@@ -245,6 +245,21 @@ class DeviceManagerTest {
         pump.join(5_000);
     }
 
+    /** Starts {@code build} as the VM's late build, its failure told to {@code failed}. */
+    private void buildLate(Runnable build, java.util.function.Consumer<String> failed) {
+        devices.buildLate("test-build", new DeviceManager.LateBuild() {
+            @Override
+            public void build() {
+                build.run();
+            }
+
+            @Override
+            public void failed(String reason) {
+                failed.accept(reason);
+            }
+        });
+    }
+
     /** Starts a platform thread that reads the virtio-mmio MagicValue at {@code base} into {@code into}. */
     private Thread readMagic(long base, byte[] into) {
         return Thread.ofPlatform().daemon().start(() -> devices.mmio().read(base, into));
@@ -261,7 +276,7 @@ class DeviceManagerTest {
         LateDevice place = devices.reserveMmio(0xD000_0000L, VirtioMmioTransport.REGION_SIZE, "virtio-mmio0");
         var mayBuild = new java.util.concurrent.CountDownLatch(1);
         List<String> failures = new java.util.concurrent.CopyOnWriteArrayList<>();
-        devices.buildLate("test-build", () -> {
+        buildLate(() -> {
             try {
                 mayBuild.await();
             } catch (InterruptedException e) {
@@ -285,7 +300,7 @@ class DeviceManagerTest {
         devices.attachMmio(0xC000_0000L, VirtioMmioTransport.REGION_SIZE, rng("virtio-rng9"));
         devices.reserveMmio(0xD000_0000L, VirtioMmioTransport.REGION_SIZE, "virtio-mmio0");
         var failed = new java.util.concurrent.CompletableFuture<String>();
-        devices.buildLate("test-build", () -> {
+        buildLate(() -> {
             devices.addBackend(() -> events.add("close disk0"));
             throw new VmCreationException("disks[1].path: /nowhere/disk.img: no such file", null);
         }, failed::complete);
@@ -303,7 +318,7 @@ class DeviceManagerTest {
         devices.addThread(thread("net0"));
         devices.start();
         devices.pause();
-        devices.buildLate("test-build", () -> devices.addThread(thread("net1")), reason -> events.add("failed " + reason));
+        buildLate(() -> devices.addThread(thread("net1")), reason -> events.add("failed " + reason));
         assertEquals(List.of(), devices.devices(), "no device: this build added only a thread (and devices() waited for it)");
         devices.resume();
         assertEquals(List.of("start net0", "pause net0", "start net1", "pause net1", "resume net0", "resume net1"), events);
@@ -314,7 +329,7 @@ class DeviceManagerTest {
         LateDevice place = devices.reserveMmio(0xD000_0000L, VirtioMmioTransport.REGION_SIZE, "virtio-mmio0");
         var mayBuild = new java.util.concurrent.CountDownLatch(1);
         var failed = new java.util.concurrent.CompletableFuture<String>();
-        devices.buildLate("test-build", () -> {
+        buildLate(() -> {
             try {
                 mayBuild.await();
             } catch (InterruptedException e) {
