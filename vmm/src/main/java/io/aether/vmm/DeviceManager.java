@@ -179,22 +179,15 @@ public final class DeviceManager implements AutoCloseable {
         for (LateDevice place : places) place.abandon();
     }
 
-    /** Waits for the late build to end, if one runs; true if none is left. */
-    private boolean awaitLateBuild(long millis) {
+    /** Waits for the late build to end, if one runs, at most {@code millis}; an interrupt is kept for the caller. */
+    private void awaitLateBuild(long millis) {
         synchronized (membership) {
-            if (lateBuilder == null) return true;
+            if (lateBuilder == null) return;
         }
-        boolean interrupted = false;
         try {
-            while (true) {
-                try {
-                    return lateBuilt.await(millis, TimeUnit.MILLISECONDS);
-                } catch (InterruptedException e) {
-                    interrupted = true;
-                }
-            }
-        } finally {
-            if (interrupted) Thread.currentThread().interrupt();
+            lateBuilt.await(millis, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
