@@ -132,8 +132,8 @@ final class Arm64Arch implements Arch {
     /**
      * Yes: Debian's arm64 kernel has virtio-mmio as a module, which the initramfs loads seconds
      * into the boot; until then the guest touches only the UART, the GIC and PSCI. Building the
-     * virtio devices meanwhile takes their first use of the virtio classes off the monitor's
-     * start, which on an emulated host is most of its cost (docs/BENCHMARKS.md (f)).
+     * virtio devices meanwhile takes the virtio classes' first use (none of them in an AOT cache
+     * trained on the stub guest) off the path to the first KVM_RUN (docs/BENCHMARKS.md (f)).
      */
     @Override
     public boolean virtioProbedLate() {
