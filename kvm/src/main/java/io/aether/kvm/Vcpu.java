@@ -349,13 +349,12 @@ public final class Vcpu implements AutoCloseable {
 
     /** Hands the data of an {@link VcpuExit.IoIn} or {@link VcpuExit.MmioRead} back to the guest. */
     public void complete(VcpuExit exit) {
-        switch (exit) {
-            case VcpuExit.IoIn in -> {
-                long offset = run.get(Structs.U64, RUN_EXIT + 8);
-                MemorySegment.copy(in.data(), 0, run, Structs.U8, offset, in.data().length);
-            }
-            case VcpuExit.MmioRead read -> MemorySegment.copy(read.data(), 0, run, Structs.U8, RUN_EXIT + 8, read.data().length);
-            default -> { }
+        // Ifs, not a pattern switch, which would spin a class (no AOT cache holds it) on the guest's first exit.
+        if (exit instanceof VcpuExit.MmioRead read) {
+            MemorySegment.copy(read.data(), 0, run, Structs.U8, RUN_EXIT + 8, read.data().length);
+        } else if (exit instanceof VcpuExit.IoIn in) {
+            long offset = run.get(Structs.U64, RUN_EXIT + 8);
+            MemorySegment.copy(in.data(), 0, run, Structs.U8, offset, in.data().length);
         }
     }
 

@@ -4,6 +4,8 @@ import io.aether.common.BusDevice;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Every device of one VM: where each sits on the two buses, its counters, its threads and
@@ -14,9 +16,11 @@ import java.util.List;
  * model but the network's receive side, are out of the guest (the VM sees to that), the device
  * threads hold still, and console input waits on the host's side (the UART takes none).
  *
- * <p>Threading: attaching happens on the assembling thread before any vCPU runs. The buses are
- * read without locks afterwards (see {@link Bus}); each device guards its own state, so
- * {@link #devices()} and the counters may be read from any thread. Console input may come from
+ * <p>Threading: attaching happens on the assembling thread before any vCPU runs, but for the
+ * devices built late ({@link #buildLate}), whose places on the bus are reserved then and which a
+ * thread of their own attaches while the vCPUs run. The buses are read without locks afterwards
+ * (see {@link Bus}); each device guards its own state, so {@link #devices()} and the counters may
+ * be read from any thread. Console input may come from
  * any thread. {@link #start}, {@link #pause}, {@link #resume} and {@link #close} belong to the
  * VM's lifecycle, called one at a time.
  */
@@ -38,6 +42,16 @@ public final class DeviceManager implements AutoCloseable {
     private Device.Uart console;
     /** Written under consoleGate: console input waits while the VM is paused. */
     private volatile boolean paused;
+    /** Guards the lists above against the late build's thread, and the flags below. */
+    private final Object membership = new Object();
+    private boolean started;
+    private boolean threadsPaused;
+    private boolean closed;
+    /** The places reserved for the late build's devices. */
+    private final List<LateDevice> reserved = new ArrayList<>();
+    /** Counted down when the late build has ended, or at once if there is none. */
+    private final CountDownLatch lateBuilt = new CountDownLatch(1);
+    private Thread lateBuilder;
 
     DeviceManager() {
     }
@@ -53,16 +67,128 @@ public final class DeviceManager implements AutoCloseable {
     }
 
     private <D extends Device> D attach(Bus bus, long base, long length, D device) {
+        synchronized (membership) {
+            requireNew(device);
+            bus.register(base, length, device.name(), device.busDevice());
+            admit(device);
+        }
+        return device;
+    }
+
+    private void requireNew(Device device) {
         if (devices.stream().anyMatch(d -> d.name().equals(device.name()))) {
             throw new IllegalArgumentException("a device named " + device.name() + " is already attached");
         }
-        if (device instanceof Device.Uart uart) {
-            if (console != null) throw new IllegalArgumentException("a VM has one console UART; " + console.name() + " is already attached");
-            console = uart;
+        if (device instanceof Device.Uart && console != null) {
+            throw new IllegalArgumentException("a VM has one console UART; " + console.name() + " is already attached");
         }
-        bus.register(base, length, device.name(), device.busDevice());
+    }
+
+    private void admit(Device device) {
+        if (device instanceof Device.Uart uart) console = uart;
         devices.add(device);
+    }
+
+    /**
+     * Reserves {@code [base, base + size)} on the MMIO bus for a device {@link #buildLate}'s
+     * build attaches there ({@link #attachReserved}); until then the guest's accesses wait.
+     */
+    LateDevice reserveMmio(long base, long size, String name) {
+        LateDevice place = new LateDevice();
+        synchronized (membership) {
+            mmio.register(base, size, name, place);
+            reserved.add(place);
+        }
+        return place;
+    }
+
+    /**
+     * Puts {@code device} in the place reserved for it; accesses waiting there go on to it.
+     *
+     * @throws IllegalStateException if the VM closed meanwhile (the caller then closes what it made)
+     */
+    <D extends Device> D attachReserved(LateDevice place, D device) {
+        synchronized (membership) {
+            if (closed) throw new IllegalStateException("the VM closed while " + device.name() + " was built");
+            requireNew(device);
+            admit(device);
+        }
+        place.bind(device.busDevice());
         return device;
+    }
+
+    /**
+     * Devices built beside the running vCPUs ({@link #buildLate}). An interface and classes, not
+     * lambdas: on an emulated host each lambda's class, spun at its first use, costs tens of
+     * milliseconds, and no AOT cache trained on the stub guest holds these.
+     */
+    interface LateBuild {
+        /** Attaches devices to the places {@link #reserveMmio} reserved; may add threads and backends. */
+        void build();
+
+        /** The build threw: {@code reason} in one line. */
+        void failed(String reason);
+    }
+
+    /**
+     * Runs {@code build} on a thread of its own, started now, beside whatever the VM does next,
+     * its vCPUs included: it attaches devices to the places {@link #reserveMmio} reserved, and
+     * may add threads (started at once if the devices have started) and backends. A build that
+     * throws is told the reason, and its places stay nobody's. A place the build leaves empty
+     * is nobody's too once it ends. One late build per VM.
+     */
+    void buildLate(String what, LateBuild build) {
+        synchronized (membership) {
+            if (lateBuilder != null) throw new IllegalStateException("the devices are already being built");
+            lateBuilder = Thread.ofPlatform().name(what).daemon().unstarted(new LateBuilder(build));
+            lateBuilder.start();
+        }
+    }
+
+    /** The late build's thread. */
+    private final class LateBuilder implements Runnable {
+        private final LateBuild build;
+
+        LateBuilder(LateBuild build) {
+            this.build = build;
+        }
+
+        @Override
+        public void run() {
+            try {
+                build.build();
+            } catch (RuntimeException | Error e) {
+                build.failed(e.getMessage() != null ? e.getMessage() : e.toString());
+                if (e instanceof Error error) throw error;
+            } finally {
+                abandonReserved();
+                lateBuilt.countDown();
+            }
+        }
+    }
+
+    /**
+     * The VM stops: accesses waiting for a device still being built are answered as nobody's,
+     * so that no vCPU waits on a build.
+     */
+    void abandonReserved() {
+        List<LateDevice> places;
+        synchronized (membership) {
+            places = List.copyOf(reserved);
+        }
+        for (LateDevice place : places) place.abandon();
+    }
+
+    /** Waits for the late build to end, if one runs, at most {@code millis}; an interrupt is kept for the caller. */
+    private void awaitLateBuild(long millis) {
+        synchronized (membership) {
+            if (lateBuilder == null) return;
+        }
+        try {
+            lateBuilt.await(millis, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /** Claims ports that the guest writes and reads for no effect (reads give zeroes), so they do not count as unclaimed. */
@@ -81,15 +207,42 @@ public final class DeviceManager implements AutoCloseable {
         }
     };
 
-    /** A thread of a device's own (started with the VM, closed with it). */
+    /**
+     * A thread of a device's own (started with the VM, closed with it; one added by a late build
+     * after the start starts at once, and holds still if the VM is paused).
+     *
+     * @throws IllegalStateException if the VM closed meanwhile; the thread is closed
+     */
     void addThread(DeviceThread thread) {
-        threads.add(thread);
-        backends.add(thread);
+        synchronized (membership) {
+            refuseIfClosed(thread);
+            threads.add(thread);
+            backends.add(thread);
+            if (started) thread.start();
+            if (threadsPaused) thread.pause();
+        }
     }
 
-    /** A backend (an open disk image, say) closed with the VM, after the devices stop. */
+    /**
+     * A backend (an open disk image, say) closed with the VM, after the devices stop.
+     *
+     * @throws IllegalStateException if the VM closed meanwhile; the backend is closed
+     */
     void addBackend(AutoCloseable backend) {
-        backends.add(backend);
+        synchronized (membership) {
+            refuseIfClosed(backend);
+            backends.add(backend);
+        }
+    }
+
+    private void refuseIfClosed(AutoCloseable made) {
+        if (!closed) return;
+        try {
+            made.close();
+        } catch (Exception e) {
+            // Refused anyway: nothing of it is used.
+        }
+        throw new IllegalStateException("the VM closed while its devices were built");
     }
 
     Bus io() {
@@ -100,14 +253,23 @@ public final class DeviceManager implements AutoCloseable {
         return mmio;
     }
 
-    /** Every device, in the order attached. */
+    /** Every device, in the order attached; waits (a bounded time) for the devices still being built. */
     public List<Device> devices() {
-        return List.copyOf(devices);
+        awaitLateBuild(LATE_BUILD_WAIT_MILLIS);
+        synchronized (membership) {
+            return List.copyOf(devices);
+        }
     }
+
+    /** How long {@link #devices()} and {@link #close()} wait for a late build (it opens files and TAPs, no more). */
+    static final long LATE_BUILD_WAIT_MILLIS = 10_000;
 
     /** Starts the devices' own threads. */
     void start() {
-        threads.forEach(DeviceThread::start);
+        synchronized (membership) {
+            started = true;
+            threads.forEach(DeviceThread::start);
+        }
     }
 
     /** Holds the device threads and console input still; returns once none is at work. */
@@ -116,13 +278,19 @@ public final class DeviceManager implements AutoCloseable {
             if (paused) throw new IllegalStateException("the devices are already paused");
             paused = true;
         }
-        threads.forEach(DeviceThread::pause);
+        synchronized (membership) {
+            threadsPaused = true;
+            threads.forEach(DeviceThread::pause);
+        }
     }
 
     /** Lets the device threads and console input go on. */
     void resume() {
         if (!paused) throw new IllegalStateException("the devices are not paused");
-        threads.forEach(DeviceThread::resume);
+        synchronized (membership) {
+            threadsPaused = false;
+            threads.forEach(DeviceThread::resume);
+        }
         synchronized (consoleGate) {
             paused = false;
         }
@@ -164,11 +332,19 @@ public final class DeviceManager implements AutoCloseable {
     /**
      * Stops the device threads and closes every backend, the last attached first. Closing is
      * best effort: one backend failing to close (a disk whose flush fails, already counted by its
-     * device) does not keep the others open.
+     * device) does not keep the others open. A late build still running is waited for a bounded
+     * time; whatever it makes after that is closed by it (see {@link #addBackend}).
      */
     @Override
     public void close() {
-        for (AutoCloseable backend : backends.reversed()) {
+        abandonReserved();
+        awaitLateBuild(LATE_BUILD_WAIT_MILLIS);
+        List<AutoCloseable> open;
+        synchronized (membership) {
+            closed = true;
+            open = List.copyOf(backends);
+        }
+        for (AutoCloseable backend : open.reversed()) {
             try {
                 backend.close();
             } catch (Exception e) {

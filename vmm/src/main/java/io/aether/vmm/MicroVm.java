@@ -75,8 +75,12 @@ public final class MicroVm implements AutoCloseable {
         this.irqchip = !haltStops;
         this.stopped = stopped;
         for (Vcpu vcpu : this.vcpus) runners.add(new VcpuRunner(vcpu, devices.io(), devices.mmio(), haltStops, arch, trace, this::requestStop));
-        // Whoever completes the future first (a power event, a crash, a request), the vCPUs stop.
-        stopped.thenRun(() -> runners.forEach(VcpuRunner::stop));
+        // Whoever completes the future first (a power event, a crash, a request), the vCPUs stop,
+        // and none waits for a device still being built (DeviceManager.buildLate).
+        stopped.thenRun(() -> {
+            runners.forEach(VcpuRunner::stop);
+            devices.abandonReserved();
+        });
     }
 
     /**

@@ -24,4 +24,11 @@ interface PlatformDescription {
      * {@code spec} describes, its virtio devices in {@code windows}, after {@link BootEntry#loadKernel}.
      */
     void describePlatform(GuestMemory memory, VmSpec spec, List<VirtioMmioWindow> windows, List<Vcpu> vcpus);
+
+    /**
+     * Whether the guest looks for its virtio devices only well into its boot, so that a fresh
+     * boot's virtio devices may be built while its vCPUs already run ({@link DeviceManager#buildLate});
+     * their windows and interrupts are described from the start all the same.
+     */
+    boolean virtioProbedLate();
 }

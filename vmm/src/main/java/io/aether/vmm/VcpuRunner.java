@@ -138,21 +138,21 @@ final class VcpuRunner implements Runnable {
             while (awaitRunnable()) {
                 VcpuExit exit = vcpu.run();
                 exits.incrementAndGet(ExitReason.of(exit).ordinal());
-                switch (ExitHandler.handle(vcpu.id(), exit, io, mmio, haltStops, arch, trace)) {
-                    case ExitHandler.Action.Resume r -> vcpu.complete(exit);
-                    case ExitHandler.Action.CheckState c -> { }
-                    case ExitHandler.Action.AnswerHypercall h -> {
-                        if (!arch.answerHypercall(vcpu, h.call())) {
-                            moveTo(RunState.STOPPED);
-                            onStop.accept(new StopReason.GuestCrash(vcpu.id(), "a call the monitor never took over, " + h.call().describe()));
-                            return;
-                        }
-                    }
-                    case ExitHandler.Action.Stop s -> {
+                // Ifs, not a pattern switch, which would spin a class (no AOT cache holds it) on the guest's
+                // first exit; CheckState has nothing to do here (the loop's condition checks the state).
+                ExitHandler.Action action = ExitHandler.handle(vcpu.id(), exit, io, mmio, haltStops, arch, trace);
+                if (action instanceof ExitHandler.Action.Resume) {
+                    vcpu.complete(exit);
+                } else if (action instanceof ExitHandler.Action.AnswerHypercall h) {
+                    if (!arch.answerHypercall(vcpu, h.call())) {
                         moveTo(RunState.STOPPED);
-                        onStop.accept(s.reason());
+                        onStop.accept(new StopReason.GuestCrash(vcpu.id(), "a call the monitor never took over, " + h.call().describe()));
                         return;
                     }
+                } else if (action instanceof ExitHandler.Action.Stop s) {
+                    moveTo(RunState.STOPPED);
+                    onStop.accept(s.reason());
+                    return;
                 }
             }
         } catch (RuntimeException e) {

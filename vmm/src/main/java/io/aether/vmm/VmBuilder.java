@@ -129,9 +129,12 @@ final class VmBuilder {
         for (MemoryRegion r : memory.regions()) {
             vm.setUserMemoryRegion(r.slot(), r.readOnly() ? Vm.MEM_READONLY : 0, r.guestBase(), r.host());
         }
-        switch (spec.boot()) {
-            case VmSpec.Boot.Stub s -> buildStub(s.program());
-            case VmSpec.Boot.Linux linux -> buildLinux(linux);
+        // An if, not a pattern switch: each pattern switch spins a class at its first use, which no AOT
+        // cache holds, and this one runs on every monitor's start (docs/BENCHMARKS.md (f)).
+        if (spec.boot() instanceof VmSpec.Boot.Stub s) {
+            buildStub(s.program());
+        } else {
+            buildLinux((VmSpec.Boot.Linux) spec.boot());
         }
         return new MicroVm(spec, kvm, vm, memory, devices, vcpus, stopped, stub, arch, trace);
     }
@@ -152,7 +155,11 @@ final class VmBuilder {
         eventFds = !"off".equals(System.getProperty(EVENT_FDS_PROPERTY)) && arch.eventFds(vm);
         arch.attachPlatformDevices(devices, vm, this::console, power, false);
         List<VirtioMmioWindow> windows = arch.virtioWindows(spec.disks().size() + spec.nics().size() + 1);
-        attachVirtio(windows);
+        if (saved == null && virtioLate()) {
+            buildVirtioLate(windows);
+        } else {
+            attachVirtio(windows, null);
+        }
         if (saved != null) {
             arch.restoreVm(vm, saved);
             createVcpus(spec.vcpus());
@@ -171,8 +178,46 @@ final class VmBuilder {
         return new Device.Uart("serial", new Serial16550(consoleOut, irq, Serial16550.DEFAULT_INPUT_CAPACITY, devices::consoleSpaceFreed));
     }
 
-    /** The disks, the NICs, then the entropy device, each in the next virtio-mmio window. */
-    private void attachVirtio(List<VirtioMmioWindow> windows) {
+    /**
+     * The virtio devices built on a thread of their own, beside the rest of the build and the
+     * vCPUs' start: their windows are reserved now (an access waits for its device), and a device
+     * that cannot be built stops the VM with the reason, as a {@link StopReason.HostError}.
+     */
+    private void buildVirtioLate(List<VirtioMmioWindow> windows) {
+        List<LateDevice> places = new ArrayList<>();
+        for (int i = 0; i < windows.size(); i++) {
+            VirtioMmioWindow w = windows.get(i);
+            places.add(devices.reserveMmio(w.base(), w.size(), "virtio-mmio" + i));
+        }
+        devices.buildLate("virtio-build", new VirtioBuild(windows, places));
+    }
+
+    /** The virtio devices' late build (a class, not lambdas: see {@link DeviceManager.LateBuild}). */
+    private final class VirtioBuild implements DeviceManager.LateBuild {
+        private final List<VirtioMmioWindow> windows;
+        private final List<LateDevice> places;
+
+        VirtioBuild(List<VirtioMmioWindow> windows, List<LateDevice> places) {
+            this.windows = windows;
+            this.places = places;
+        }
+
+        @Override
+        public void build() {
+            attachVirtio(windows, places);
+        }
+
+        @Override
+        public void failed(String reason) {
+            stopped.complete(new StopReason.HostError(reason));
+        }
+    }
+
+    /**
+     * The disks, the NICs, then the entropy device, each in the next virtio-mmio window; into the
+     * {@code places} reserved for them, or attached anew where {@code places} is null.
+     */
+    private void attachVirtio(List<VirtioMmioWindow> windows, List<LateDevice> places) {
         int next = 0;
         for (int i = 0; i < spec.disks().size(); i++) {
             VmSpec.Disk disk = spec.disks().get(i);
@@ -184,8 +229,8 @@ final class VmBuilder {
                 throw new VmCreationException(e.getMessage(), e);
             }
             devices.addBackend(block);
-            VirtioMmioWindow w = windows.get(next++);
-            devices.attachMmio(w.base(), w.size(), new Device.Block("virtio-blk" + i, block, transport("virtio-blk" + i, block, w)));
+            VirtioMmioWindow w = windows.get(next);
+            place(places, next++, w, new Device.Block("virtio-blk" + i, block, transport("virtio-blk" + i, block, w)));
         }
         for (int i = 0; i < spec.nics().size(); i++) {
             VmSpec.Nic nic = spec.nics().get(i);
@@ -194,12 +239,20 @@ final class VmBuilder {
                     () -> new IllegalArgumentException("nics[" + index + "].mac: not chosen (VmSpec.withMacsFor chooses one)")),
                     throttle(nic.rxRateLimit()), throttle(nic.txRateLimit()));
             devices.addThread(pump);
-            VirtioMmioWindow w = windows.get(next++);
-            devices.attachMmio(w.base(), w.size(), new Device.Net("virtio-net" + i, pump.device(), transport("virtio-net" + i, pump.device(), w)));
+            VirtioMmioWindow w = windows.get(next);
+            place(places, next++, w, new Device.Net("virtio-net" + i, pump.device(), transport("virtio-net" + i, pump.device(), w)));
         }
         VirtioRng rng = new VirtioRng(EntropySource.urandom());
         VirtioMmioWindow w = windows.get(next);
-        devices.attachMmio(w.base(), w.size(), new Device.Rng("virtio-rng0", rng, transport("virtio-rng0", rng, w)));
+        place(places, next, w, new Device.Rng("virtio-rng0", rng, transport("virtio-rng0", rng, w)));
+    }
+
+    private void place(List<LateDevice> places, int index, VirtioMmioWindow w, Device device) {
+        if (places == null) {
+            devices.attachMmio(w.base(), w.size(), device);
+        } else {
+            devices.attachReserved(places.get(index), device);
+        }
     }
 
     /** A device queue's throttle for the spec's limit; the VM's retry timer is made with the first. */
@@ -214,6 +267,18 @@ final class VmBuilder {
                 l.bytesPerSecond() == 0 ? Optional.empty() : Optional.of(new RateLimiter.Limit(l.bytesPerSecond(), l.bytesCapacity())),
                 l.opsPerSecond() == 0 ? Optional.empty() : Optional.of(new RateLimiter.Limit(l.opsPerSecond(), l.opsCapacity())),
                 System::nanoTime), throttleTimer);
+    }
+
+    /**
+     * The system property that builds a fresh boot's virtio devices beside its vCPUs ({@code on})
+     * or before them ({@code off}) whatever the architecture's choice ({@link PlatformDescription#virtioProbedLate}):
+     * to compare, or to work around a host.
+     */
+    static final String LATE_VIRTIO_PROPERTY = "aether.virtio.late";
+
+    private boolean virtioLate() {
+        String forced = System.getProperty(LATE_VIRTIO_PROPERTY);
+        return forced == null ? arch.virtioProbedLate() : forced.equals("on");
     }
 
     /** The system property that turns ioeventfd and irqfd off ({@code off}), to compare or to work around a host. */

@@ -160,6 +160,16 @@ final class X86Arch implements Arch {
                 new PlatformConfig(vcpus.size(), windows, true, true)));
     }
 
+    /**
+     * No: an x86 guest's virtio devices are built before it runs (its Linux has virtio-mmio
+     * built in, and probes the ACPI-described windows early; and a running VM may be
+     * snapshotted, which needs all of its devices).
+     */
+    @Override
+    public boolean virtioProbedLate() {
+        return false;
+    }
+
     @Override
     public void configureVcpus(Vm vm, List<Vcpu> vcpus, boolean stub) {
         for (Vcpu vcpu : vcpus) cpuids.add(X86Vcpus.configureCommon(vcpu, supportedCpuid, vcpus.size(), !stub));

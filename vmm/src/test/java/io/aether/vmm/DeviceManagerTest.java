@@ -244,4 +244,112 @@ class DeviceManagerTest {
         }
         pump.join(5_000);
     }
+
+    /** Starts {@code build} as the VM's late build, its failure told to {@code failed}. */
+    private void buildLate(Runnable build, java.util.function.Consumer<String> failed) {
+        devices.buildLate("test-build", new DeviceManager.LateBuild() {
+            @Override
+            public void build() {
+                build.run();
+            }
+
+            @Override
+            public void failed(String reason) {
+                failed.accept(reason);
+            }
+        });
+    }
+
+    /** Starts a platform thread that reads the virtio-mmio MagicValue at {@code base} into {@code into}. */
+    private Thread readMagic(long base, byte[] into) {
+        return Thread.ofPlatform().daemon().start(() -> devices.mmio().read(base, into));
+    }
+
+    private static void awaitWaiting(Thread thread) throws InterruptedException {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (thread.getState() != Thread.State.WAITING && System.nanoTime() < deadline) Thread.sleep(1);
+        assertEquals(Thread.State.WAITING, thread.getState(), "the access waits for the device");
+    }
+
+    @Test
+    void anAccessToADeviceStillBeingBuiltWaitsForItThenGetsTheDevicesAnswer() throws Exception {
+        LateDevice place = devices.reserveMmio(0xD000_0000L, VirtioMmioTransport.REGION_SIZE, "virtio-mmio0");
+        var mayBuild = new java.util.concurrent.CountDownLatch(1);
+        List<String> failures = new java.util.concurrent.CopyOnWriteArrayList<>();
+        buildLate(() -> {
+            try {
+                mayBuild.await();
+            } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+            devices.attachReserved(place, rng("virtio-rng0"));
+        }, failures::add);
+        byte[] magic = new byte[4];
+        Thread vcpu = readMagic(0xD000_0000L, magic);
+        awaitWaiting(vcpu);
+        mayBuild.countDown();
+        vcpu.join(10_000);
+        assertArrayEquals(new byte[] {'v', 'i', 'r', 't'}, magic, "the device's own MagicValue, not an empty bus's");
+        assertEquals(List.of("virtio-rng0"), devices.devices().stream().map(Device::name).toList());
+        assertEquals(List.of(), failures);
+        assertEquals(0, devices.mmio().unclaimedAccesses());
+    }
+
+    @Test
+    void aDeviceThatFailsToBuildTellsItsReasonAndItsPlaceIsNobodys() throws Exception {
+        devices.attachMmio(0xC000_0000L, VirtioMmioTransport.REGION_SIZE, rng("virtio-rng9"));
+        devices.reserveMmio(0xD000_0000L, VirtioMmioTransport.REGION_SIZE, "virtio-mmio0");
+        var failed = new java.util.concurrent.CompletableFuture<String>();
+        buildLate(() -> {
+            devices.addBackend(() -> events.add("close disk0"));
+            throw new VmCreationException("disks[1].path: /nowhere/disk.img: no such file", null);
+        }, failed::complete);
+        assertEquals("disks[1].path: /nowhere/disk.img: no such file", failed.get(10, java.util.concurrent.TimeUnit.SECONDS));
+        byte[] magic = new byte[4];
+        readMagic(0xD000_0000L, magic).join(10_000);
+        assertArrayEquals(new byte[] {-1, -1, -1, -1}, magic, "no device: all ones, as on an empty bus");
+        assertEquals(List.of("virtio-rng9"), devices.devices().stream().map(Device::name).toList());
+        devices.close();
+        assertEquals(List.of("close disk0"), events, "what the failed build opened closes with the VM");
+    }
+
+    @Test
+    void aThreadALateBuildAddsStartsAtOnceAndHoldsStillWhileTheVmIsPaused() throws Exception {
+        devices.addThread(thread("net0"));
+        devices.start();
+        devices.pause();
+        buildLate(() -> devices.addThread(thread("net1")), reason -> events.add("failed " + reason));
+        assertEquals(List.of(), devices.devices(), "no device: this build added only a thread (and devices() waited for it)");
+        devices.resume();
+        assertEquals(List.of("start net0", "pause net0", "start net1", "pause net1", "resume net0", "resume net1"), events);
+    }
+
+    @Test
+    void aStoppingVmsAccessWaitsForNoBuildAndItsCloseWaitsForTheBuildToCloseWhatItMade() throws Exception {
+        LateDevice place = devices.reserveMmio(0xD000_0000L, VirtioMmioTransport.REGION_SIZE, "virtio-mmio0");
+        var mayBuild = new java.util.concurrent.CountDownLatch(1);
+        var failed = new java.util.concurrent.CompletableFuture<String>();
+        buildLate(() -> {
+            try {
+                mayBuild.await();
+            } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+            devices.addBackend(() -> events.add("close disk0"));
+            devices.attachReserved(place, rng("virtio-rng0"));
+        }, failed::complete);
+        byte[] magic = new byte[4];
+        Thread vcpu = readMagic(0xD000_0000L, magic);
+        awaitWaiting(vcpu);
+        devices.abandonReserved(); // what the VM's stop does
+        vcpu.join(10_000);
+        assertArrayEquals(new byte[] {-1, -1, -1, -1}, magic, "a stopping VM's access waits for no build");
+        Thread closing = Thread.ofPlatform().daemon().start(devices::close);
+        Thread.sleep(100);
+        assertEquals(true, closing.isAlive(), "close waits for the build");
+        mayBuild.countDown();
+        closing.join(10_000);
+        assertEquals(false, closing.isAlive());
+        assertEquals(List.of("close disk0"), events);
+    }
 }

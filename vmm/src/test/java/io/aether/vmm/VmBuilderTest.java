@@ -150,4 +150,49 @@ class VmBuilderTest {
         }
         assertEquals(before, openFiles(), "KVM, VM, vCPU and disk descriptors all closed");
     }
+
+    /** Builds {@code spec} with its virtio devices built beside its vCPUs, as an arm64 boot's are. */
+    private static MicroVm createWithLateVirtio(VmSpec spec, ByteArrayOutputStream console) {
+        System.setProperty(VmBuilder.LATE_VIRTIO_PROPERTY, "on");
+        try {
+            return MicroVm.create(spec, console, null);
+        } finally {
+            System.clearProperty(VmBuilder.LATE_VIRTIO_PROPERTY);
+        }
+    }
+
+    @Test
+    void virtioDevicesBuiltBesideTheVcpusAreListedInTheirWindowsAndAnswerThere(@TempDir Path dir) throws Exception {
+        StubGuestTest.requireKvm();
+        Path disk = Files.write(dir.resolve("disk.img"), new byte[1 << 20]);
+        VmSpec spec = VmSpec.linux(PvhTestKernel.write(dir)).withMemory(io.aether.common.ByteSize.ofMiB(32))
+                .withDisks(List.of(new VmSpec.Disk(disk, true)));
+        var console = new ByteArrayOutputStream();
+        try (MicroVm vm = createWithLateVirtio(spec, console)) {
+            vm.start();
+            byte[] id = new byte[4];
+            vm.devices().mmio().read(0xD000_1008L, id);
+            assertEquals(4, id[0], "virtio-mmio DeviceID at the second window: entropy");
+            vm.devices().mmio().read(0xD000_0008L, id);
+            assertEquals(2, id[0], "the first window: block");
+            assertEquals(List.of("serial", "i8042", "acpi-power", "virtio-blk0", "virtio-rng0"),
+                    vm.devices().devices().stream().map(Device::name).toList());
+            awaitOutput(console, 3);
+            vm.requestStop(new StopReason.Requested("test"));
+            assertEquals(new StopReason.Requested("test"), vm.awaitStop());
+        }
+    }
+
+    @Test
+    void aVirtioDeviceThatFailsToBuildBesideTheVcpusStopsTheVmWithItsReason(@TempDir Path dir) throws Exception {
+        StubGuestTest.requireKvm();
+        // A NIC whose MAC nobody chose: its device cannot be built, which only the build finds.
+        VmSpec spec = VmSpec.linux(PvhTestKernel.write(dir)).withMemory(io.aether.common.ByteSize.ofMiB(32))
+                .withNics(List.of(new VmSpec.Nic("tap-none0", Optional.empty())));
+        try (MicroVm vm = createWithLateVirtio(spec, new ByteArrayOutputStream())) {
+            vm.start();
+            assertEquals(new StopReason.HostError("nics[0].mac: not chosen (VmSpec.withMacsFor chooses one)"), vm.awaitStop());
+            assertEquals(List.of("serial", "i8042", "acpi-power"), vm.devices().devices().stream().map(Device::name).toList());
+        }
+    }
 }
