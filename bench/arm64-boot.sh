@@ -5,9 +5,10 @@
 # arm64` builds to its init's ready marker and powering off. L1 is emulated: compare ratios only.
 # QEMU's arm64 packages and their closure are fetched once (private apt state, nothing installed)
 # into ~/.cache/aether/arm64-qemu.
-# Usage: bench/arm64-boot.sh [RUNS] [boot|start-up|exits] [compare|before=JAR]   (defaults 10 and boot; start-up:
+# Usage: bench/arm64-boot.sh [RUNS] [boot|start-up|exits|phases] [compare|before=JAR]   (defaults 10 and boot; start-up:
 # `aether vm run --stub` against `qemu-system-aarch64 -version`, the fixed cost of each; exits: one
-# boot with --trace-exits, its exits counted by reason and device; compare: also the monitor without
+# boot with --trace-exits, its exits counted by reason and device; phases: traced boots (-Daether.trace.boot),
+# each step of the monitor's start to its first KVM_RUN, as well; compare: also the monitor without
 # its downcalls linked ahead (-Daether.libc.linkAhead=off); before=JAR: also the monitor with JAR ahead of
 # its class path, e.g. an aether-sys jar built before a change; about 30 s per boot here)
 set -euo pipefail

@@ -9,6 +9,8 @@
 # monitors ("trace-launch STEP MS ... at NANOS": the standby's steps from the launch's connection to
 # the VM running, copied from each VM's monitor.log); NANOS is the monotonic clock all processes
 # share, on which the bench prints its request, answer and first byte ("trace-bench STEP at NANOS").
+# With CGROUP_PARENT=NAME the agents make their groups under cgroup NAME instead of the default, so
+# that two benches at once (two builds, two people) do not collide on the groups' names.
 # With WARM_ONLY=1 only the warm pool's rounds run (no cold monitor, no QEMU, no bursts): quicker
 # while iterating.
 set -euo pipefail
@@ -24,6 +26,8 @@ trace=()
 [ "${TRACE_START:-}" = 1 ] && trace=(-Daether.trace.start=true)
 only=()
 [ "${WARM_ONLY:-}" = 1 ] && only=(--warm-only)
+parent=()
+[ -n "${CGROUP_PARENT:-}" ] && parent=("-Daether.bench.cgroupParent=$CGROUP_PARENT")
 cp="bench/target/aether-bench-0.1.0-SNAPSHOT.jar:$(echo bench/target/lib/*.jar | tr ' ' ':')"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -31,7 +35,7 @@ trap 'rm -rf "$work"' EXIT
 # The monitors as the ./aether launcher runs them; a first run writes the class-data archive.
 aether=("$java" @dev/monitor.jvmargs "${trace[@]}" -XX:+AutoCreateSharedArchive "-XX:SharedArchiveFile=$work/aether.jsa" -jar cli/target/aether.jar)
 "${aether[@]}" vm run --stub > /dev/null
-"$java" "${trace[@]}" --enable-native-access=ALL-UNNAMED -cp "$cp" io.aether.bench.vm.AgentStartBench --runs "$runs" --pool "$pool" "${only[@]}" --dir "$work" \
+"$java" "${trace[@]}" "${parent[@]}" --enable-native-access=ALL-UNNAMED -cp "$cp" io.aether.bench.vm.AgentStartBench --runs "$runs" --pool "$pool" "${only[@]}" --dir "$work" \
   --monitor "${aether[@]}" vm monitor \
   --qemu qemu-system-x86_64 -M microvm -enable-kvm -m 16M -nodefaults -no-user-config -nographic -serial stdio \
          -device isa-debug-exit,iobase=0xf4,iosize=0x04 -bios "$work/hello.bin"

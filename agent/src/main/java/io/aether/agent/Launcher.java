@@ -238,15 +238,123 @@ final class Launcher implements AutoCloseable {
     }
 
     /**
+     * A standby of the pool taken for one VM, with its group claimed (the VM's limits and name),
+     * on a thread of its own when taken ahead: the caller writes the VM's folder and admits it
+     * meanwhile. {@link #start} launches on it; {@link #close} gives it back to the pool, its group
+     * the standby's again, when the start was not reached (the VM refused, or its folder failed).
+     */
+    final class Taking implements AutoCloseable {
+        private final String vmId;
+        private final Optional<StandbyGroups.Claim> group;
+        private final RecordingClaim claim;
+        /** Takes the standby; null when it was taken on the caller's thread. */
+        private final Thread thread;
+        private Optional<WarmPool.Taken> taken = Optional.empty();
+        /** Why the claim failed (the standby stays in the pool); null when it did not. */
+        private Exception failure;
+        private boolean handedOn;
+
+        private Taking(String vmId, Quota quota, boolean ahead) {
+            this.vmId = vmId;
+            this.group = standbyGroups.map(g -> g.claimFor(vmId, quota));
+            this.claim = new RecordingClaim(group.<WarmPool.Claim>map(c -> c).orElse(WarmPool.Claim.NONE));
+            this.thread = ahead ? Thread.ofVirtual().name("claim-" + vmId).start(this::take) : null;
+            if (!ahead) take();
+        }
+
+        private void take() {
+            try {
+                taken = pool.take(claim);
+            } catch (IOException | RuntimeException e) {
+                failure = e;
+            }
+        }
+
+        /** The standby taken, once its claim has ended (empty: none was ready); from now on {@link #start}'s. */
+        private Optional<WarmPool.Taken> handOn(LaunchRecord record) throws IOException {
+            handedOn = true;
+            join();
+            claim.record = record;
+            if (failure instanceof IOException e) throw e;
+            if (failure instanceof RuntimeException e) throw e;
+            return taken;
+        }
+
+        private void join() {
+            if (thread == null) return;
+            boolean interrupted = false;
+            while (true) {
+                try {
+                    thread.join();
+                    break;
+                } catch (InterruptedException e) {
+                    interrupted = true; // the claim must end before it is used or undone
+                }
+            }
+            if (interrupted) Thread.currentThread().interrupt();
+        }
+
+        /** Gives the standby back, its group the standby's again, unless {@link #start} took it over. */
+        @Override
+        public void close() {
+            if (handedOn) return;
+            handedOn = true;
+            join();
+            if (taken.isEmpty()) return;
+            try {
+                taken.get().giveBack();
+            } catch (IOException e) {
+                // The standby was killed and has exited: the group it was given for the VM goes.
+                group.ifPresent(StandbyGroups.Claim::abandon);
+                LOG.log(Level.WARNING, "cannot give the standby monitor taken for " + vmId + " back to the pool: " + e.getMessage(), e);
+            }
+        }
+    }
+
+    /** The group's claim, and the record told of the launch once {@link #start} has it. */
+    private static final class RecordingClaim implements WarmPool.Claim {
+        private final WarmPool.Claim group;
+        private LaunchRecord record;
+
+        RecordingClaim(WarmPool.Claim group) {
+            this.group = group;
+        }
+
+        @Override
+        public void claim(String standby) throws IOException {
+            group.claim(standby);
+        }
+
+        @Override
+        public void unclaim(String standby) throws IOException {
+            group.unclaim(standby);
+        }
+
+        @Override
+        public void sending(long pid) {
+            record.launching(pid);
+        }
+    }
+
+    /**
+     * Takes a standby for VM {@code vmId} under {@code quota} and claims its group, on a thread of
+     * its own, for {@link #start} to launch on; empty without a pool.
+     */
+    Optional<Taking> takeAhead(String vmId, Quota quota) {
+        return pool == null ? Optional.empty() : Optional.of(new Taking(vmId, quota, true));
+    }
+
+    /**
      * Starts a monitor for VM {@code vmId}'s {@code source}, held to {@code quota}: a VM to boot
-     * or a snapshot to restore goes to a standby monitor of the pool when one is ready, else to a
-     * cold one; {@code record} is told about a standby's launch before it is sent.
+     * or a snapshot to restore goes to a standby monitor of the pool when one is ready (the one
+     * {@code ahead} took, else one taken now), else to a cold one; {@code record} is told about a
+     * standby's launch before it is sent.
      *
      * @throws Refused when a standby refused a snapshot (nothing was started, the standby is back in the pool)
      * @throws Unconfined when the monitor could not be put under its quota (nothing runs)
      */
-    Started start(Source source, String vmId, Quota quota, Path socket, Path consoleLog, Path monitorLog, LaunchRecord record)
-            throws IOException {
+    Started start(Source source, String vmId, Quota quota, Path socket, Path consoleLog, Path monitorLog, LaunchRecord record,
+            Optional<Taking> ahead) throws IOException {
         rotate(monitorLog);
         if (pool != null) {
             ControlRequest.Handover handover = switch (source) {
@@ -254,30 +362,15 @@ final class Launcher implements AutoCloseable {
                 case Restore restore -> new ControlRequest.Restore(restore.snapshot().toAbsolutePath(), restore.allowClone(),
                         Optional.of(consoleLog), Optional.of(socket));
             };
-            Optional<StandbyGroups.Claim> claim = standbyGroups.map(g -> g.claimFor(vmId, quota));
-            WarmPool.Claim group = claim.<WarmPool.Claim>map(c -> c).orElse(WarmPool.Claim.NONE);
-            WarmPool.Claim recorded = new WarmPool.Claim() {
-                @Override
-                public void claim(String standby) throws IOException {
-                    group.claim(standby);
-                }
-
-                @Override
-                public void unclaim(String standby) throws IOException {
-                    group.unclaim(standby);
-                }
-
-                @Override
-                public void sending(long pid) {
-                    record.launching(pid);
-                }
-            };
+            Taking taking = ahead.orElseGet(() -> new Taking(vmId, quota, false));
             try {
-                Optional<WarmPool.Launched> launched = pool.launch(handover, recorded);
-                StartTrace.mark("standby-answered");
-                if (launched.isPresent()) {
-                    moveErrors(launched.get().errors(), monitorLog);
-                    return new Started(launched.get().process(), claim.flatMap(StandbyGroups.Claim::group), Optional.of(launched.get().status()));
+                Optional<WarmPool.Taken> taken = taking.handOn(record);
+                StartTrace.mark("standby-claimed");
+                if (taken.isPresent()) {
+                    WarmPool.Launched launched = taken.get().launch(handover);
+                    StartTrace.mark("standby-answered");
+                    moveErrors(launched.errors(), monitorLog);
+                    return new Started(launched.process(), taking.group.flatMap(StandbyGroups.Claim::group), Optional.of(launched.status()));
                 }
                 LOG.info("no standby monitor is ready for " + vmId + ": starting a cold monitor");
             } catch (MonitorClient.RefusedException e) {
@@ -287,7 +380,7 @@ final class Launcher implements AutoCloseable {
             } catch (IOException e) {
                 record.notLaunched();
                 // A standby that did not answer has exited (the pool waited): the group it was given goes.
-                claim.ifPresent(StandbyGroups.Claim::abandon);
+                taking.group.ifPresent(StandbyGroups.Claim::abandon);
                 LOG.log(Level.WARNING, "the standby monitor did not take " + vmId + " (" + e.getMessage() + "): starting a cold monitor");
             }
         }

@@ -162,6 +162,7 @@ final class Node implements AutoCloseable {
         Node node = new Node(data, launcher, new Admission(capacity), capabilities, quotas);
         try {
             node.adoptAll();
+            quotas.removeGroupsOtherThan(Set.copyOf(data.ids()));
         } catch (IOException | RuntimeException e) {
             node.close();
             throw e;
@@ -222,7 +223,7 @@ final class Node implements AutoCloseable {
                 throw new ApiError.BadRequest("spec." + e.field(), e.problem()).exception();
             }
         }
-        quotas.quotaFor(spec, request.resources());
+        Quota quota = quotas.quotaFor(spec, request.resources());
         String id;
         synchronized (creating) {
             id = request.id() != null ? request.id() : freshId();
@@ -234,7 +235,14 @@ final class Node implements AutoCloseable {
             }
             creating.add(id);
         }
+        // A VM started takes its standby and claims the standby's group for itself beside the
+        // folder's writing and the admission; given back below when the start is not reached.
+        Optional<Launcher.Taking> ahead = Optional.empty();
         try {
+            if (request.start()) {
+                ahead = launcher.takeAhead(id, quota);
+                StartTrace.mark("claim-begun");
+            }
             if (restore.isEmpty()) spec = spec.withMacsFor(id);
             Thread folderSync = null;
             VmRecord record = new VmRecord(id, request.labels(), request.restartPolicy(), request.start() ? "running" : "stopped",
@@ -257,7 +265,7 @@ final class Node implements AutoCloseable {
             try {
                 if (request.start()) {
                     try {
-                        start(vm, false, restore);
+                        start(vm, false, restore, ahead);
                     } catch (RuntimeException e) {
                         // Nothing half-created: the folder goes, the VM was never visible.
                         vm.deleted = true;
@@ -282,6 +290,8 @@ final class Node implements AutoCloseable {
                 vm.lock.unlock();
             }
         } finally {
+            // Before the id is free again: the standby's group may carry its name until given back.
+            ahead.ifPresent(Launcher.Taking::close);
             synchronized (creating) {
                 creating.remove(id);
             }
@@ -299,7 +309,7 @@ final class Node implements AutoCloseable {
     VmInfo start(String id) {
         StartTrace.begin();
         return locked(find(id), vm -> {
-            start(vm, false, Optional.empty());
+            start(vm, false, Optional.empty(), Optional.empty());
             VmInfo info = info(vm);
             StartTrace.end("answer");
             return info;
@@ -497,9 +507,10 @@ final class Node implements AutoCloseable {
     /**
      * Starts a monitor for the VM and returns once its VM runs; a monitor that fails leaves the VM
      * failed, with the reason. It boots the VM's spec, or restores {@code restore} (the first start
-     * of a restored VM only: a restored VM stopped and started again boots afresh).
+     * of a restored VM only: a restored VM stopped and started again boots afresh), in the standby
+     * {@code ahead} took when there is one.
      */
-    private void start(Vm vm, boolean underPolicy, Optional<Launcher.Restore> restore) {
+    private void start(Vm vm, boolean underPolicy, Optional<Launcher.Restore> restore, Optional<Launcher.Taking> ahead) {
         if (vm.run != null) throw conflict("cannot start " + vm.id + ": the VM is " + vm.record.state());
         Quota quota = quotas.quotaFor(vm.spec, vm.record.resources());
         try {
@@ -516,7 +527,7 @@ final class Node implements AutoCloseable {
         RecordedLaunch recorded = new RecordedLaunch(vm, starting.withState("running", null, null));
         try {
             Launcher.Source source = restore.isPresent() ? restore.get() : new Launcher.Boot(vm.spec, data.specFile(vm.id));
-            started = launcher.start(source, vm.id, quota, data.socket(vm.id), data.consoleLog(vm.id), data.monitorLog(vm.id), recorded);
+            started = launcher.start(source, vm.id, quota, data.socket(vm.id), data.consoleLog(vm.id), data.monitorLog(vm.id), recorded, ahead);
             StartTrace.mark("monitor-started");
         } catch (RuntimeException e) {
             recorded.notLaunched();
@@ -771,7 +782,7 @@ final class Node implements AutoCloseable {
             try {
                 if (closed || vm.deleted || vm.run != null || !vm.record.desired().equals("running")) return;
                 try {
-                    start(vm, true, Optional.empty());
+                    start(vm, true, Optional.empty(), Optional.empty());
                 } catch (ApiException e) {
                     // start recorded the failure and, as the policy says, planned the next try.
                 }

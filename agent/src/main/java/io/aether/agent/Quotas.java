@@ -12,6 +12,7 @@ import io.aether.common.FieldException;
 import io.aether.http.ApiError;
 import io.aether.vmspec.VmSpec;
 import java.util.Optional;
+import java.util.Set;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -102,6 +103,22 @@ final class Quotas {
         Optional<VmCgroup> stale = cgroups.get().find(vmId);
         if (stale.isPresent()) stale.get().remove();
         return Optional.of(cgroups.get().create(vmId, quota));
+    }
+
+    /**
+     * Removes the VM groups under the parent that belong to none of {@code vmIds} (an agent killed
+     * while it claimed a standby's group for a VM whose folder it had not written yet); standbys'
+     * groups are {@link StandbyGroups}'. One still holding a process is left, with a warning.
+     */
+    void removeGroupsOtherThan(Set<String> vmIds) {
+        if (cgroups.isEmpty()) return;
+        try {
+            for (String id : cgroups.get().vmIds()) {
+                if (!id.startsWith(StandbyGroups.PREFIX) && !vmIds.contains(id)) cgroups.get().find(id).ifPresent(Quotas::remove);
+            }
+        } catch (CgroupException e) {
+            LOG.log(Level.WARNING, "cannot list the VM groups: " + e.getMessage(), e);
+        }
     }
 
     /** The groups of the warm pool's standby monitors; empty where quotas are not enforced. */

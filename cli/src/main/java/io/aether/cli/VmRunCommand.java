@@ -6,6 +6,7 @@ import io.aether.monitor.PageMerging;
 import io.aether.sys.Libc;
 import io.aether.sys.NativeCallException;
 import io.aether.sys.Terminal;
+import io.aether.vmm.BootTrace;
 import io.aether.vmm.ConsoleSession;
 import io.aether.vmm.KvmHost;
 import io.aether.vmm.MicroVm;
@@ -59,7 +60,9 @@ final class VmRunCommand {
                                      vendor hypervisor call KVM passes on) and prints its answer.
                   --kernel PATH      Linux kernel: a bzImage (vmlinuz) or an ELF vmlinux with a PVH entry.
                   --initrd PATH      Initial ramdisk (cpio archive, optionally compressed).
-                  --cmdline STR      Kernel command line (default: %s).
+                  --cmdline STR      Kernel command line (default: %s). On x86_64 the
+                                     machine adds pci=off 8250.nr_uarts=1 (it has no PCI bus and
+                                     one UART), each unless STR sets it already.
                   --mem SIZE         Guest RAM, e.g. 256M or 2G (default: 256M).
                   --vcpus N          Number of vCPUs (default: 1).
                   --disk PATH[,ro|,rw]
@@ -278,21 +281,27 @@ final class VmRunCommand {
 
     /** Runs the command line (without the leading {@code vm run}) and returns the exit status. */
     static int run(List<String> args) throws InterruptedException {
+        BootTrace.mark("vm-run");
         // Meanwhile the options are read and the VM made (docs/BENCHMARKS.md (f)).
         Libc.linkAhead();
+        BootTrace.mark("link-ahead-started");
         Options options;
         VmSpec spec;
         try {
             options = Options.parse(args);
+            BootTrace.mark("options-parsed");
             if (options.help()) {
                 System.out.print(HELP);
                 System.out.flush();
                 return 0;
             }
             if (options.pageMerging()) PageMerging.enable("aether vm run", System.err);
+            BootTrace.mark("page-merging-asked");
             spec = withMacs(options.spec(), () -> UUID.randomUUID().toString());
+            BootTrace.mark("spec-built");
             // Files first, so that a missing kernel is named before what the host can boot.
             spec.checkHost(VmSpec.MAX_VCPUS);
+            BootTrace.mark("spec-files-checked");
         } catch (FieldException e) {
             System.err.println("aether vm run: " + inFlags(e));
             return STATUS_BAD_ARGUMENTS;
@@ -306,6 +315,7 @@ final class VmRunCommand {
             System.err.println("aether vm run: " + e.getMessage());
             return new StopReason.HostError(e.getMessage()).exitStatus();
         }
+        BootTrace.mark("spec-checked");
         return runConsole(spec, options.traceExits() || options.debug(), options.debug());
     }
 
@@ -338,6 +348,7 @@ final class VmRunCommand {
         });
         Runtime.getRuntime().addShutdownHook(hook);
         ConsoleSession keys = ConsoleSession.start(System.in, terminal != null);
+        BootTrace.mark("console-ready");
         try {
             while (true) {
                 MicroVm vm;
@@ -380,6 +391,7 @@ final class VmRunCommand {
         } catch (java.io.IOException e) {
             return 0;
         } finally {
+            BootTrace.print(System.err);
             done.countDown();
             if (terminal != null) terminal.close();
             try {

@@ -144,7 +144,7 @@ class FabricJoinTest {
         assertTrue(refused.startsWith("aether job ls: ") && refused.lines().count() == 1, refused);
 
         ApiClient local = ApiClient.unix(socket, Duration.ofSeconds(10));
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(300);
         Map<String, String> running = new TreeMap<>();
         while (running.size() < 2) {
             assertTrue(System.nanoTime() < deadline, "the replicas never ran on both nodes: " + local.get("/v1/allocations").text());
@@ -162,7 +162,7 @@ class FabricJoinTest {
         Process reused = new ProcessBuilder(aether("node", "--data", dir.resolve("n3").toString(), "--name", "n3", "--join", tls,
                 "--token", first, "--no-discovery", "--warm-pool", "0")).redirectErrorStream(true).start();
         processes.add(reused);
-        assertTrue(reused.waitFor(60, TimeUnit.SECONDS), "a node with a used token exits");
+        assertTrue(reused.waitFor(180, TimeUnit.SECONDS), "a node with a used token exits");
         String said = new String(reused.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertEquals(1, reused.exitValue(), said);
         assertTrue(said.contains("aether node: cannot join the fabric: 403 forbidden: join refused: join token already used"), said);

@@ -144,14 +144,15 @@ class MonitorCgroupTest {
                 printed, after.memory(), after.memoryPeak().orElseThrow(), after.memoryLimitHits());
         assertTrue(cpus <= 0.55, "a 0.5 CPU quota let the monitor use " + cpus + " CPU");
         assertTrue(after.throttledPeriods() > before.throttledPeriods(), "the monitor never ran out of quota");
-        assertTrue(printed > 1000, "the guest printed " + printed + " bytes in 3 s under its quota");
+        // Progress, not a rate: emulated (the nested test host), half a CPU prints about 1000 bytes in 3 s.
+        assertTrue(printed > 100, "the guest printed " + printed + " bytes in 3 s under its quota");
         assertTrue(after.memory().bytes() > GUEST_MEMORY.bytes() / 2, "the monitor's memory is charged to its group: " + after.memory());
         assertTrue(after.memoryPeak().orElseThrow().bytes() <= quota.memory().bytes());
         assertEquals(0, after.oomKills());
         assertEquals(VmState.RUNNING, client.state().state(), "the monitor runs within its memory limit");
 
         CgroupBusyException busy = assertThrows(CgroupBusyException.class, group::remove);
-        assertEquals(List.of(monitor.pid()), busy.pids());
+        assertEquals(List.of(monitor.pid()), NodeQuotaTest.processesIn(busy.pids()), busy.getMessage());
 
         assertEquals(VmState.STOPPED, client.stop(false, Duration.ZERO).state());
         assertTrue(monitor.waitFor(30, TimeUnit.SECONDS), "the monitor exits once its VM stopped");

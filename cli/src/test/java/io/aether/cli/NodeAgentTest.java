@@ -265,7 +265,13 @@ class NodeAgentTest {
 
     /** {@code aether node --data DATA OPTIONS} as a process, its output appended to {@code out}; returns once its API answers. */
     static Process startAgentProcess(Path data, Path out, String... options) throws Exception {
+        return startAgentProcess(List.of(), data, out, options);
+    }
+
+    /** As {@link #startAgentProcess(Path, Path, String...)}, its JVM given {@code jvmOptions}. */
+    static Process startAgentProcess(List<String> jvmOptions, Path data, Path out, String... options) throws Exception {
         List<String> command = new ArrayList<>(VmRunCommandTest.aether("node", "--data", data.toString()));
+        command.addAll(1, jvmOptions);
         command.addAll(List.of(options));
         Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(out.toFile())).start();
         AgentClient node = new AgentClient(ApiClient.unix(data.resolve("node.sock"), Duration.ofSeconds(5)));

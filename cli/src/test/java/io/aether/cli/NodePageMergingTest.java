@@ -56,7 +56,9 @@ class NodePageMergingTest {
         ApiClient api = ApiClient.unix(agent.socket(), Duration.ofSeconds(90));
         AgentClient node = new AgentClient(api);
         List<VmInfo> vms = startFromPoolThenCold(node);
-        for (VmInfo vm : vms) assertEquals("yes", ProcessMappings.ksmStat(vm.pid(), "ksm_merge_any"), vm.id() + "'s monitor");
+        // A kernel before 6.4 (the nested test host's 6.1) merges no whole process: the monitors run unmerged.
+        String offered = ProcessMappings.kernelMergesWholeProcesses() ? "yes" : null;
+        for (VmInfo vm : vms) assertEquals(offered, mergeAny(vm.pid()), vm.id() + "'s monitor");
 
         VmInfo warm = vms.getFirst();
         long before = mergingPages(warm.pid());
@@ -80,7 +82,11 @@ class NodePageMergingTest {
         assertEquals(PageMerging.OFF_OPTION, options.monitorCommand().getLast(), () -> "the monitor command ends: " + options.monitorCommand().reversed().subList(0, 3).reversed());
         agent = NodeAgent.start(options);
         AgentClient node = new AgentClient(ApiClient.unix(agent.socket(), Duration.ofSeconds(90)));
-        for (VmInfo vm : startFromPoolThenCold(node)) assertEquals("no", ProcessMappings.ksmStat(vm.pid(), "ksm_merge_any"), vm.id() + "'s monitor");
+        String offered = ProcessMappings.kernelMergesWholeProcesses() ? "no" : null;
+        for (VmInfo vm : startFromPoolThenCold(node)) {
+            assertEquals(offered, mergeAny(vm.pid()), vm.id() + "'s monitor");
+            assertTrue(NodeAgentTest.arguments(ProcessHandle.of(vm.pid()).orElseThrow()).contains(PageMerging.OFF_OPTION), vm.id() + "'s monitor has no " + PageMerging.OFF_OPTION);
+        }
     }
 
     /** A VM given to the pool's standby, then one that finds the pool empty (its refill takes a JVM's start). */
@@ -108,6 +114,11 @@ class NodePageMergingTest {
         ApiClient.Reply r = api.get("/metrics");
         assertEquals(200, r.status(), r.text());
         return NodeScrapeTest.parse(r.text());
+    }
+
+    /** {@code ksm_merge_any} of the process, or null where the kernel reports no such field. */
+    private static String mergeAny(long pid) throws IOException {
+        return ProcessMappings.kernelMergesWholeProcesses() ? ProcessMappings.ksmStat(pid, "ksm_merge_any") : null;
     }
 
     private static long mergingPages(long pid) throws IOException {

@@ -15,9 +15,6 @@ import io.aether.discovery.MulticastGroup;
 import io.aether.http.ApiClient;
 import io.aether.security.Identity;
 import io.aether.security.KeyId;
-import io.aether.testkit.DevToolsPage;
-import io.aether.testkit.HeadlessChromium;
-import io.aether.testkit.Prerequisites;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -35,8 +32,6 @@ import java.util.TreeMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -50,10 +45,6 @@ import org.junit.jupiter.api.io.TempDir;
 @Timeout(300)
 class UpCommandTest {
 
-    private static final ObjectMapper JSON = new ObjectMapper();
-    private static final Pattern DASHBOARD = Pattern.compile("Dashboard on (https://127\\.0\\.0\\.1:[0-9]+/) \\(TLS 1\\.3, X25519MLKEM768 preferred;"
-            + " ECDSA P-256 certificate sha256:[0-9a-f]{64}, public key sha256/base64 ([A-Za-z0-9+/]{43}=)\\)");
-    private static final Pattern LOGIN = Pattern.compile("  log in with (aether-session-[A-Za-z0-9_-]{43}) \\(role operate, until .*");
     private static final Path EXAMPLES = Path.of(System.getProperty("user.dir")).getParent().resolve("examples");
 
     @TempDir
@@ -154,63 +145,9 @@ class UpCommandTest {
         assertEquals(1, unknown.status());
         assertEquals("aether job status: 404 not_found: no job hello-stub" + System.lineSeparator(), unknown.err());
     }
-
-    /**
-     * The whole browser path: Chromium opens the dashboard URL {@code up} printed, trusting exactly
-     * the certificate's public key it printed, over X25519MLKEM768; refuses a bad login; logs in
-     * with the printed token, submits the example job and sees its replicas running on the node.
-     */
-    @Test
-    void aBrowserLogsInSubmitsAJobAndSeesItRunning() throws Exception {
-        VmRunCommandTest.requireKvm();
-        Path chromium = HeadlessChromium.find().orElse(null);
-        Prerequisites.require(chromium != null, "chromium (Debian package chromium) is not on the PATH: the end-to-end dashboard test drives it");
-        List<String> printed = up(freePort());
-        Matcher dashboard = printed.stream().map(DASHBOARD::matcher).filter(Matcher::matches).findFirst().orElseThrow(() -> new AssertionError(printed.toString()));
-        Matcher login = printed.stream().map(LOGIN::matcher).filter(Matcher::matches).findFirst().orElseThrow(() -> new AssertionError(printed.toString()));
-        String url = dashboard.group(1);
-        try (DevToolsPage page = DevToolsPage.open(chromium, "about:blank", dir, List.of("--ignore-certificate-errors-spki-list=" + dashboard.group(2)))) {
-            page.recordNetwork();
-            page.navigate(url);
-            // Until the page is there, the value says where the browser is (a certificate error page, say).
-            page.await("(() => { const form = document.getElementById('login'); return form ? !form.hidden : location.href + ' ' + document.title; })()",
-                    shown -> shown.isBoolean() && shown.asBoolean(), Duration.ofSeconds(20));
-            JsonNode security = page.events("Network.responseReceived").stream().map(e -> e.path("response"))
-                    .filter(r -> r.path("url").asText().equals(url)).findFirst().orElseThrow(() -> new AssertionError("no response of " + url)).path("securityDetails");
-            assertEquals("TLS 1.3", security.path("protocol").asText(), security.toString());
-            assertEquals("X25519MLKEM768", security.path("keyExchangeGroup").asText(), "the hybrid post-quantum group: " + security);
-
-            page.evaluate("document.getElementById('login-token').value = 'aether-session-" + "A".repeat(43) + "'");
-            page.evaluate("document.querySelector('#login button').click()");
-            page.await("document.getElementById('login-answer').textContent",
-                    answer -> answer.asText().equals("401 the session token is unknown, ended or expired: log in again"), Duration.ofSeconds(10));
-            assertEquals(true, page.evaluate("document.querySelector('main').hidden").asBoolean(), "nothing shown without a login");
-
-            page.evaluate("document.getElementById('login-token').value = '" + login.group(1) + "'");
-            page.evaluate("document.querySelector('#login button').click()");
-            page.await("document.getElementById('status').textContent", status -> status.asText().startsWith("updated "), Duration.ofSeconds(20));
-            assertEquals("", page.evaluate("document.getElementById('login-token').value").asText(), "the token does not stay in the form");
-
-            page.evaluate("document.getElementById('job-spec').value = " + JSON.writeValueAsString(Files.readString(EXAMPLES.resolve("hello-stub.json"))));
-            page.evaluate("document.querySelector('#submit-job button').click()");
-            page.await("document.getElementById('submit-answer').textContent", answer -> answer.asText().equals("submitted: job hello-stub version 1"),
-                    Duration.ofSeconds(20));
-            // The node starts the VMs on this host's KVM and reports them; the page shows what it reported.
-            page.await("[...document.querySelectorAll('#allocations tbody tr')].map(row => [...row.cells].map(cell => cell.textContent).join('|')).sort().join(',')",
-                    rows -> rows.asText().equals("hello-stub|0|n1|1|32 MiB|0|running,hello-stub|1|n1|1|32 MiB|0|running"), Duration.ofSeconds(90));
-            JsonNode chart = page.await("(() => { const figure = [...document.querySelectorAll('#charts figure')]"
-                    + ".find(f => f.querySelector('figcaption').textContent.startsWith('fabric:')); const canvas = figure.querySelector('canvas');"
-                    + " return { width: canvas.width, height: canvas.height, legend: Object.fromEntries([...figure.querySelectorAll('tr.u-series')]"
-                    + ".map(row => [row.querySelector('.u-label').textContent, row.querySelector('.u-value').textContent])) }; })()",
-                    value -> value.path("legend").path("replicas running").asText().equals("2"), Duration.ofSeconds(10));
-            assertTrue(chart.path("width").asInt() > 0 && chart.path("height").asInt() > 0, "the chart's canvas has a size: " + chart);
-            assertEquals("2", chart.path("legend").path("replicas placed").asText(), chart.toString());
-        }
-    }
-
     @Test
     void aTokenIsPrintedAloneAndBadTtlsAndSpecsAreOneLineNamingTheProblem() throws Exception {
-        VmRunCommandTest.requireKvm();
+        // No VM runs here: this runs wherever the controller and the node start, /dev/kvm or not.
         up(freePort());
         String socket = dir.resolve("data/controller/controller.sock").toString();
         VmRunCommandTest.Result token = run(new byte[0], aether("token", "create", "--ttl", "1h", "--controller", socket));
@@ -249,7 +186,7 @@ class UpCommandTest {
 
     @Test
     void nodeLsDrainAndRevokeGoThroughTheController() throws Exception {
-        VmRunCommandTest.requireKvm();
+        // No VM runs here: this runs wherever the controller and the node start, /dev/kvm or not.
         up(freePort());
         String socket = dir.resolve("data/controller/controller.sock").toString();
         VmRunCommandTest.Result ls = run(new byte[0], aether("node", "ls", "--controller", socket));
@@ -293,15 +230,21 @@ class UpCommandTest {
     }
 
     /** A job spec named roll: two replicas of the count stub, {@code boot} and {@code memory} telling versions apart. */
+    /**
+     * A good version's health timeout: a rollout goes on as soon as its replicas run, so a long one
+     * costs nothing at home, and in the nested test host a replica's cold monitor takes tens of seconds.
+     */
+    private static final int HEALTHY_WITHIN = 120;
+
     private Path rollSpec(String file, String boot, String memory, int healthTimeoutSeconds) throws IOException {
         return Files.writeString(dir.resolve(file), ("{\"name\":\"roll\",\"workload\":{\"vm\":{\"boot\":%s,\"memory\":\"%s\"}},"
                 + "\"resources\":{\"vcpus\":1,\"memory\":\"32M\"},\"replicas\":2,\"rollout\":{\"batch\":1,\"healthTimeoutSeconds\":%d}}")
                 .formatted(boot, memory, healthTimeoutSeconds));
     }
 
-    /** The job's answer from the controller once {@code done} holds for it (polled for at most 120 s). */
+    /** The job's answer from the controller once {@code done} holds for it (polled for at most 300 s). */
     private static JsonNode awaitJob(ApiClient controller, String name, Predicate<JsonNode> done, String what) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(300);
         while (true) {
             JsonNode job = controller.get("/v1/jobs/" + name).json(JsonNode.class);
             if (done.test(job)) return job;
@@ -331,7 +274,7 @@ class UpCommandTest {
         ApiClient controller = ApiClient.unix(Path.of(socket), Duration.ofSeconds(30));
         AgentClient node = new AgentClient(ApiClient.unix(Path.of(nodeSocket), Duration.ofSeconds(90)));
 
-        assertEquals(0, run(new byte[0], aether("job", "run", rollSpec("v1.json", "{\"stub\":\"count\"}", "16M", 20).toString(), "--controller", socket)).status());
+        assertEquals(0, run(new byte[0], aether("job", "run", rollSpec("v1.json", "{\"stub\":\"count\"}", "16M", HEALTHY_WITHIN).toString(), "--controller", socket)).status());
         awaitJob(controller, "roll", job -> allRunning(job, 1), "version 1 running");
         Map<String, VmInfo> first = await(node, vms -> running(vms, "roll.0", "roll.1"), "two VMs running");
         VmRunCommandTest.Result logs = run(new byte[0], aether("job", "logs", "roll", "--replica", "1", "--bytes", "200", "--controller", socket, "--node", nodeSocket));
@@ -340,7 +283,7 @@ class UpCommandTest {
         VmRunCommandTest.Result noReplica = run(new byte[0], aether("job", "logs", "roll", "--replica", "5", "--controller", socket, "--node", nodeSocket));
         assertEquals("aether job logs: replica roll.5 runs on no node" + System.lineSeparator(), noReplica.err());
 
-        VmRunCommandTest.Result updated = run(new byte[0], aether("job", "run", rollSpec("v2.json", "{\"stub\":\"count\"}", "24M", 20).toString(),
+        VmRunCommandTest.Result updated = run(new byte[0], aether("job", "run", rollSpec("v2.json", "{\"stub\":\"count\"}", "24M", HEALTHY_WITHIN).toString(),
                 "--controller", socket));
         assertTrue(updated.out().startsWith("Job roll version 2 submitted."), updated.out() + updated.err());
         awaitJob(controller, "roll", job -> job.path("job").path("rollout").path("status").asText().equals("complete") && allRunning(job, 2), "version 2 rolled out");

@@ -22,6 +22,7 @@ class VmRunStartClassesTest {
 
     /** The class loading log of {@code vm run --stub}, run to its end. */
     private static List<String> stubRunClasses(Path dir) throws IOException, InterruptedException {
+        VmRunCommandTest.requireKvm();
         Path log = dir.resolve("classes.txt");
         Path out = dir.resolve("out.txt");
         Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),

@@ -34,8 +34,14 @@ class VmSnapshotRestoreTest {
     private final List<ProcessHandle> started = new ArrayList<>();
 
     @AfterEach
-    void killLeftovers() {
+    void killLeftovers() throws IOException {
         for (ProcessHandle p : started) p.destroyForcibly();
+        // What each monitor printed, for the report of a failure (its files go with the test's folder).
+        try (var outputs = Files.list(dir)) {
+            for (Path out : outputs.filter(f -> f.toString().endsWith(".out")).sorted().toList()) {
+                System.out.println("== " + out.getFileName() + " ==\n" + Files.readString(out));
+            }
+        }
     }
 
     private Process monitor(String name, String... args) throws IOException {

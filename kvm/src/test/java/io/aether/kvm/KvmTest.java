@@ -1,5 +1,6 @@
 package io.aether.kvm;
 
+import io.aether.testkit.Prerequisites;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -8,20 +9,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.aether.sys.Libc;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /** Runs a tiny real-mode guest on the host's /dev/kvm: the bindings end to end. */
 class KvmTest {
 
     static void requireKvm() {
-        boolean present = Files.isReadable(Path.of(Kvm.DEFAULT_DEVICE)) && Files.isWritable(Path.of(Kvm.DEFAULT_DEVICE));
-        if ("true".equals(System.getenv("CI"))) {
-            assertTrue(present, "CI=true but /dev/kvm is not usable by this user");
-        }
-        Assumptions.assumeTrue(present, "/dev/kvm is not usable here");
+        Prerequisites.requireKvm();
     }
 
     /** 64 KiB of anonymous memory for a guest at physical address 0. */
@@ -88,7 +82,9 @@ class KvmTest {
             }
             assertEquals(0x2A, ram.get(ValueLayout.JAVA_BYTE, 0x5000));
             long bitmap = vm.dirtyLog(0, 16)[0];
-            assertEquals(1L << 5 | 1L << 9, bitmap, "pages 5 and 9 written: " + Long.toBinaryString(bitmap));
+            // The code page may count too: KVM on nested SVM (the nested test host) marks the page it
+            // emulated an instruction from.
+            assertEquals(1L << 5 | 1L << 9, bitmap & ~(1L << 1), "pages 5 and 9 written: " + Long.toBinaryString(bitmap));
             assertEquals(0, vm.dirtyLog(0, 16)[0], "reading the log clears it");
             Libc.munmap(ram);
         }

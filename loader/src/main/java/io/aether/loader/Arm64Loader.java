@@ -2,9 +2,6 @@ package io.aether.loader;
 
 import io.aether.memory.GuestMemory;
 import io.aether.memory.GuestMemoryException;
-import java.io.IOException;
-import java.io.InputStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
 
@@ -37,7 +34,7 @@ public final class Arm64Loader {
         String name = kernel.toString();
         long size = KernelLoader.size(kernel);
         if (size > limit) throw new LoadException(name, size + " bytes is larger than the " + limit + "-byte limit for a kernel");
-        byte[] head = readHead(kernel, (int) Math.min(size, HEAD_SIZE));
+        byte[] head = KernelLoader.readHead(kernel, (int) Math.min(size, KernelLoader.HEAD));
         Arm64Image image;
         if (Decompressor.Method.detect(head, 0, head.length) == Decompressor.Method.GZIP) {
             byte[] file = KernelLoader.readCapped(kernel, limit);
@@ -77,19 +74,6 @@ public final class Arm64Loader {
         }
         if (initrd.isPresent()) Initrd.read(memory, initrd.get(), initrdAddress, initrdSize);
         return new Arm64Kernel(start, kernelEnd, initrdAddress, initrdSize, ramEnd, image.pageSize.bytes);
-    }
-
-    /** Enough of a file to tell its format (an x86 bzImage's header ends at 0x264) and read an arm64 Image header. */
-    static final int HEAD_SIZE = 4096;
-
-    private static byte[] readHead(Path file, int length) throws LoadException {
-        try (InputStream in = Files.newInputStream(file)) {
-            byte[] head = in.readNBytes(length);
-            if (head.length != length) throw new LoadException(file.toString(), "file shrank to " + head.length + " bytes while it was read");
-            return head;
-        } catch (IOException e) {
-            throw new LoadException(file.toString(), "cannot read: " + e, e);
-        }
     }
 
     /**

@@ -3,6 +3,7 @@ package io.aether.loader;
 import io.aether.memory.GuestMemory;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.file.Path;
 import java.util.Arrays;
 
 /**
@@ -54,12 +55,18 @@ final class BzImage {
     final long payloadLength;
     final long prefAddress;
     final long initSize;
+    /** The file's first bytes (at least its setup header), or all of it. */
     private final byte[] file;
+    private final long fileLength;
     private final int headerEnd;
 
-    private BzImage(String name, byte[] file) throws LoadException {
+    private BzImage(String name, byte[] file, long fileLength) throws LoadException {
         this.name = name;
         this.file = file;
+        this.fileLength = fileLength;
+        if (file.length < Math.min(fileLength, HEADER_AREA_END)) {
+            throw new IllegalArgumentException(file.length + " bytes of a " + fileLength + "-byte file do not hold its setup header");
+        }
         ByteBuffer b = ByteBuffer.wrap(file).order(ByteOrder.LITTLE_ENDIAN);
         if (file.length < HEADER + 6) {
             throw new LoadException(name, "truncated: " + file.length + " bytes cannot hold a bzImage setup header");
@@ -75,7 +82,7 @@ final class BzImage {
                     version >> 8, version & 0xFF));
         }
         if (file.length < MIN_LENGTH) {
-            throw new LoadException(name, "truncated: " + file.length + " bytes end inside the setup header (0x" + Integer.toHexString(MIN_LENGTH) + " needed)");
+            throw new LoadException(name, "truncated: " + fileLength + " bytes end inside the setup header (0x" + Integer.toHexString(MIN_LENGTH) + " needed)");
         }
         if ((b.get(LOADFLAGS) & LOADED_HIGH) == 0) throw new LoadException(name, "not a bzImage: loadflags lacks LOADED_HIGH (a zImage?)");
         if ((b.getShort(XLOADFLAGS) & XLF_KERNEL_64) == 0) {
@@ -85,9 +92,9 @@ final class BzImage {
         setupSize = ((sects == 0 ? 4 : sects) + 1) * 512;
         kernelSize = (b.getInt(SYSSIZE) & 0xFFFF_FFFFL) * 16;
         if (kernelSize == 0) throw new LoadException(name, "syssize is 0: no protected-mode kernel");
-        if (setupSize + kernelSize > file.length) {
+        if (setupSize + kernelSize > fileLength) {
             throw new LoadException(name, "truncated: setup_sects " + sects + " and syssize say " + (setupSize + kernelSize)
-                    + " bytes, the file has " + file.length);
+                    + " bytes, the file has " + fileLength);
         }
         initrdAddrMax = b.getInt(INITRD_ADDR_MAX) & 0xFFFF_FFFFL;
         kernelAlignment = b.getInt(KERNEL_ALIGNMENT) & 0xFFFF_FFFFL;
@@ -106,7 +113,15 @@ final class BzImage {
     }
 
     static BzImage parse(String name, byte[] file) throws LoadException {
-        return new BzImage(name, file);
+        return new BzImage(name, file, file.length);
+    }
+
+    /**
+     * Parses the setup header from the file's first bytes, {@code head} (all of a file shorter
+     * than {@link BzImage#HEADER_AREA_END}); {@link #load} then reads the kernel from the file.
+     */
+    static BzImage parseHead(String name, byte[] head, long fileLength) throws LoadException {
+        return new BzImage(name, head, fileLength);
     }
 
     /** Whether the file carries the bzImage magic numbers (boot_flag and "HdrS"). */
@@ -122,12 +137,13 @@ final class BzImage {
     }
 
     /**
-     * Loads the protected-mode kernel at {@code loadAddress} and returns the end of the memory the
+     * Loads the protected-mode kernel at {@code loadAddress}, from the bytes parsed where they hold
+     * it, else from {@code source} (the file they came from), and returns the end of the memory the
      * kernel needs: its decompressor relocates to the load address rounded up to
      * kernel_alignment, or to pref_address if that is higher (always pref_address when not
      * relocatable), and uses init_size bytes from there.
      */
-    long load(GuestMemory memory, long loadAddress, long ramEnd) throws LoadException {
+    long load(GuestMemory memory, long loadAddress, long ramEnd, Path source) throws LoadException {
         if (loadAddress + kernelSize > ramEnd) {
             throw new LoadException(name, "the " + kernelSize + "-byte kernel does not fit guest RAM at 0x" + Long.toHexString(loadAddress)
                     + " (RAM ends at 0x" + Long.toHexString(ramEnd) + ")");
@@ -139,7 +155,13 @@ final class BzImage {
             throw new LoadException(name, "the kernel needs " + initSize + " bytes (init_size) from 0x" + Long.toHexString(runAddress)
                     + " to decompress, guest RAM ends at 0x" + Long.toHexString(ramEnd) + ": give the guest more memory");
         }
-        memory.write(loadAddress, file, setupSize, (int) kernelSize);
+        if (file.length >= setupSize + kernelSize) {
+            memory.write(loadAddress, file, setupSize, (int) kernelSize);
+        } else {
+            // Straight from the file into guest memory: through the heap, an 8 MiB kernel was read and copied
+            // three times (docs/BENCHMARKS.md (a)).
+            Initrd.read(memory, source, setupSize, loadAddress, kernelSize);
+        }
         return Math.max(loadAddress + kernelSize, runAddress + initSize);
     }
 
@@ -150,6 +172,7 @@ final class BzImage {
 
     /** Decompresses the payload: the kernel's own ELF vmlinux (followed by relocation data). */
     byte[] extractVmlinux(long limit) throws LoadException {
+        if (file.length != fileLength) throw new IllegalStateException("the payload is in the file, and only its head was read");
         if (payloadLength == 0 || payloadOffset > kernelSize || payloadLength > kernelSize - payloadOffset) {
             throw new LoadException(name, "payload_offset 0x" + Long.toHexString(payloadOffset) + " + payload_length " + payloadLength
                     + " point outside the " + kernelSize + "-byte kernel");

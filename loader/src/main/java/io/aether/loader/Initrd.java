@@ -40,12 +40,18 @@ final class Initrd {
      * {@link ByteBuffer} holds less than 2 GiB, and an initrd may be larger.
      */
     static void read(GuestMemory memory, Path file, long address, long size) throws LoadException {
+        read(memory, file, 0, address, size);
+    }
+
+    /** Reads {@code size} bytes of the file from {@code offset} into guest memory at {@code address}, as {@link #read(GuestMemory, Path, long, long)}. */
+    static void read(GuestMemory memory, Path file, long offset, long address, long size) throws LoadException {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            ch.position(offset);
             for (long done = 0; done < size; ) {
                 ByteBuffer target = memory.sliceForWrite(address + done, Math.min(SLICE, size - done)).asByteBuffer();
                 while (target.hasRemaining()) {
                     if (ch.read(target) < 0) {
-                        throw new LoadException(file.toString(), "file shrank to " + (done + target.position()) + " bytes while it was read");
+                        throw new LoadException(file.toString(), "file shrank to " + (offset + done + target.position()) + " bytes while it was read");
                     }
                 }
                 done += target.capacity();

@@ -51,50 +51,53 @@ public final class KernelLoader {
     static LoadedKernel load(GuestMemory memory, LoadRequest request, long limit) throws LoadException {
         String name = request.kernel().toString();
         LoadAddresses at = request.addresses();
-        byte[] image = readCapped(request.kernel(), limit);
+        long fileSize = size(request.kernel());
+        if (fileSize > limit) throw new LoadException(name, fileSize + " bytes is larger than the " + limit + "-byte limit for a kernel");
+        byte[] head = readHead(request.kernel(), (int) Math.min(fileSize, HEAD));
         long ramEnd = ramEnd(memory, at.kernelStart(), name);
-        KernelFormat format;
-        KernelEntry entry;
-        long kernelEnd;
-        long initrdAddrMax;
-        long cmdlineMax;
+        Placed kernel;
         try {
-            if (ElfKernel.looksLike(image)) {
-                format = KernelFormat.ELF;
-                ElfKernel elf = ElfKernel.parse(name, image);
-                kernelEnd = elf.load(memory, at.kernelStart());
-                entry = elfEntry(elf, request.mode());
-                initrdAddrMax = DEFAULT_INITRD_ADDR_MAX;
-                cmdlineMax = Cmdline.DEFAULT_MAX;
-            } else if (BzImage.looksLike(image)) {
-                format = KernelFormat.BZIMAGE;
-                BzImage bz = BzImage.parse(name, image);
-                if (request.mode() == BootMode.PVH) {
-                    ElfKernel elf = ElfKernel.parse(name + " (vmlinux inside)", bz.extractVmlinux(limit));
-                    kernelEnd = elf.load(memory, at.kernelStart());
-                    entry = elfEntry(elf, BootMode.PVH);
-                } else {
-                    kernelEnd = bz.load(memory, at.kernelStart(), ramEnd);
-                    entry = new KernelEntry.Linux64(BzImage.entry64(at.kernelStart()), bz.setupHeader());
-                }
-                initrdAddrMax = bz.initrdAddrMax;
-                cmdlineMax = bz.cmdlineSize;
+            if (BzImage.looksLike(head) && request.mode() != BootMode.PVH) {
+                // The usual boot: the setup header from the file's head, the kernel read from the file into guest memory.
+                BzImage bz = BzImage.parseHead(name, head, fileSize);
+                kernel = new Placed(KernelFormat.BZIMAGE, new KernelEntry.Linux64(BzImage.entry64(at.kernelStart()), bz.setupHeader()),
+                        bz.load(memory, at.kernelStart(), ramEnd, request.kernel()), bz.initrdAddrMax, bz.cmdlineSize);
             } else {
-                throw new LoadException(name, "not a Linux kernel: neither a bzImage (0xAA55 and \"HdrS\" at 0x1FE) nor an ELF file");
+                kernel = loadWhole(memory, request, fileSize == head.length ? head : readCapped(request.kernel(), limit), limit);
             }
         } catch (GuestMemoryException e) {
             throw new LoadException(name, "does not fit guest memory: " + e.getMessage(), e);
         }
-        int cmdlineLength = Cmdline.write(memory, at.cmdlineAddress(), request.cmdline(), cmdlineMax, at.cmdlineCapacity());
+        int cmdlineLength = Cmdline.write(memory, at.cmdlineAddress(), request.cmdline(), kernel.cmdlineMax, at.cmdlineCapacity());
         long initrdAddress = 0;
         long initrdSize = 0;
         if (request.initrd().isPresent()) {
             Path initrd = request.initrd().get();
             initrdSize = size(initrd);
-            initrdAddress = Initrd.place(initrd.toString(), initrdSize, kernelEnd, ramEnd, initrdAddrMax);
+            initrdAddress = Initrd.place(initrd.toString(), initrdSize, kernel.end, ramEnd, kernel.initrdAddrMax);
             Initrd.read(memory, initrd, initrdAddress, initrdSize);
         }
-        return new LoadedKernel(format, entry, kernelEnd, at.cmdlineAddress(), cmdlineLength, initrdAddress, initrdSize);
+        return new LoadedKernel(kernel.format, kernel.entry, kernel.end, at.cmdlineAddress(), cmdlineLength, initrdAddress, initrdSize);
+    }
+
+    /** A kernel in guest memory: its format, entry, end, and the limits its header sets for the initrd and the command line. */
+    private record Placed(KernelFormat format, KernelEntry entry, long end, long initrdAddrMax, long cmdlineMax) {
+    }
+
+    /** An ELF vmlinux, or a bzImage booted through its PVH entry (the vmlinux inside it, decompressed), from the whole file. */
+    private static Placed loadWhole(GuestMemory memory, LoadRequest request, byte[] image, long limit) throws LoadException {
+        String name = request.kernel().toString();
+        long start = request.addresses().kernelStart();
+        if (ElfKernel.looksLike(image)) {
+            ElfKernel elf = ElfKernel.parse(name, image);
+            return new Placed(KernelFormat.ELF, elfEntry(elf, request.mode()), elf.load(memory, start), DEFAULT_INITRD_ADDR_MAX, Cmdline.DEFAULT_MAX);
+        }
+        if (BzImage.looksLike(image)) {
+            BzImage bz = BzImage.parse(name, image);
+            ElfKernel elf = ElfKernel.parse(name + " (vmlinux inside)", bz.extractVmlinux(limit));
+            return new Placed(KernelFormat.BZIMAGE, elfEntry(elf, BootMode.PVH), elf.load(memory, start), bz.initrdAddrMax, bz.cmdlineSize);
+        }
+        throw new LoadException(name, "not a Linux kernel: neither a bzImage (0xAA55 and \"HdrS\" at 0x1FE) nor an ELF file");
     }
 
     private static KernelEntry elfEntry(ElfKernel elf, BootMode mode) throws LoadException {
@@ -126,16 +129,27 @@ public final class KernelLoader {
         }
     }
 
-    /** Reads a whole file of at most {@code limit} bytes, refusing larger ones before reading them. */
-    static byte[] readCapped(Path file, long limit) throws LoadException {
-        long size = size(file);
-        if (size > limit) throw new LoadException(file.toString(), size + " bytes is larger than the " + limit + "-byte limit for a kernel");
+    /**
+     * How much of a kernel file is read to tell its format and parse its header: a bzImage's setup
+     * header ends by 0x290, an arm64 Image's header is its first 64 bytes.
+     */
+    static final int HEAD = 4096;
+
+    /** The file's first {@code length} bytes. */
+    static byte[] readHead(Path file, int length) throws LoadException {
         try (InputStream in = Files.newInputStream(file)) {
-            byte[] data = in.readNBytes((int) size);
-            if (data.length != size) throw new LoadException(file.toString(), "file shrank to " + data.length + " bytes while it was read");
+            byte[] data = in.readNBytes(length);
+            if (data.length != length) throw new LoadException(file.toString(), "file shrank to " + data.length + " bytes while it was read");
             return data;
         } catch (IOException e) {
             throw new LoadException(file.toString(), "cannot read: " + e, e);
         }
+    }
+
+    /** Reads a whole file of at most {@code limit} bytes, refusing larger ones before reading them. */
+    static byte[] readCapped(Path file, long limit) throws LoadException {
+        long size = size(file);
+        if (size > limit) throw new LoadException(file.toString(), size + " bytes is larger than the " + limit + "-byte limit for a kernel");
+        return readHead(file, (int) size);
     }
 }

@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.aether.memory.GuestMemory;
 import io.aether.memory.RegionSpec;
 import java.nio.ByteBuffer;
+import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.function.Consumer;
@@ -24,6 +25,9 @@ class BzImageTest {
     void close() {
         memory.close();
     }
+
+    /** The source of a bzImage whose bytes are all in hand: never opened. */
+    private static final Path NOT_READ = Path.of("/nonexistent/vmlinuz");
 
     private static String problem(byte[] file) {
         LoadException e = assertThrows(LoadException.class, () -> BzImage.parse("vmlinuz", file));
@@ -57,7 +61,7 @@ class BzImageTest {
         byte[] file = TestImages.bzImage(0, TestImages.gzip(new byte[10]), b -> { });
         BzImage bz = BzImage.parse("vmlinuz", file);
         assertEquals(5 * 512, bz.setupSize);
-        bz.load(memory, MIB, 32 * MIB);
+        bz.load(memory, MIB, 32 * MIB, NOT_READ);
         assertArrayEquals(Arrays.copyOfRange(file, 5 * 512, 5 * 512 + 64), memory.read(MIB, 64));
     }
 
@@ -65,7 +69,7 @@ class BzImageTest {
     void protectedModeKernelLandsAtTheLoadAddress() throws Exception {
         byte[] file = image(b -> { });
         BzImage bz = BzImage.parse("vmlinuz", file);
-        long end = bz.load(memory, MIB, 32 * MIB);
+        long end = bz.load(memory, MIB, 32 * MIB, NOT_READ);
         assertArrayEquals(Arrays.copyOfRange(file, 1024, file.length), memory.read(MIB, file.length - 1024));
         assertEquals(0, memory.readLong(MIB - 8), "nothing below the load address");
         assertEquals(0x100_0000 + 0x10_0000, end, "pref_address (16 MiB) + init_size: where the decompressor works");
@@ -76,21 +80,21 @@ class BzImageTest {
     void decompressionAreaFollowsAlignmentAndRelocatability() throws Exception {
         // Relocatable with pref_address below the aligned load address: run at the aligned address.
         BzImage low = BzImage.parse("vmlinuz", image(b -> b.putLong(0x258, 0x10_0000)));
-        assertEquals(0x20_0000 + 0x10_0000, low.load(memory, MIB, 32 * MIB));
+        assertEquals(0x20_0000 + 0x10_0000, low.load(memory, MIB, 32 * MIB, NOT_READ));
         // Not relocatable: always pref_address.
         BzImage fixed = BzImage.parse("vmlinuz", image(b -> b.put(0x234, (byte) 0).putLong(0x258, 0x80_0000)));
-        assertEquals(0x80_0000 + 0x10_0000, fixed.load(memory, MIB, 32 * MIB));
+        assertEquals(0x80_0000 + 0x10_0000, fixed.load(memory, MIB, 32 * MIB, NOT_READ));
     }
 
     @Test
     void kernelsThatNeedMoreRamAreRefused() throws Exception {
         BzImage big = BzImage.parse("vmlinuz", image(b -> b.putInt(0x260, 0x200_0000)));
-        LoadException e = assertThrows(LoadException.class, () -> big.load(memory, MIB, 32 * MIB));
+        LoadException e = assertThrows(LoadException.class, () -> big.load(memory, MIB, 32 * MIB, NOT_READ));
         assertTrue(e.getMessage().contains("init_size"), e.getMessage());
         BzImage far = BzImage.parse("vmlinuz", image(b -> b.putLong(0x258, -MIB)));
-        assertThrows(LoadException.class, () -> far.load(memory, MIB, 32 * MIB));
+        assertThrows(LoadException.class, () -> far.load(memory, MIB, 32 * MIB, NOT_READ));
         BzImage ok = BzImage.parse("vmlinuz", image(b -> { }));
-        e = assertThrows(LoadException.class, () -> ok.load(memory, 32 * MIB - 512, 32 * MIB));
+        e = assertThrows(LoadException.class, () -> ok.load(memory, 32 * MIB - 512, 32 * MIB, NOT_READ));
         assertTrue(e.getMessage().contains("does not fit guest RAM"), e.getMessage());
     }
 

@@ -62,7 +62,7 @@ class HostileImageTest {
                     if (elf.pvhEntry.isEmpty()) elf.physicalEntry();
                 } else {
                     BzImage bz = BzImage.parse("fuzz", image);
-                    end = bz.load(memory, MIB, 32 * MIB);
+                    end = bz.load(memory, MIB, 32 * MIB, java.nio.file.Path.of("/nonexistent/fuzz")); // all bytes in hand: never read
                     ElfKernel inner = ElfKernel.parse("fuzz", bz.extractVmlinux(4 * MIB));
                     inner.load(memory, MIB);
                 }

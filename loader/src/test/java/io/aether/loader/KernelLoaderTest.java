@@ -68,6 +68,39 @@ class KernelLoaderTest {
         assertArrayEquals(initrd, memory.read(k.initrdAddress(), 10_000));
     }
 
+    /**
+     * A bzImage's protected-mode kernel goes from the file to guest memory: only its first
+     * {@link KernelLoader#HEAD} bytes pass through the heap (Debian's 8 MiB kernel was read into
+     * a byte array through a buffer and then copied: three copies). The bytes in guest memory are
+     * the file's, from the end of its setup sectors.
+     */
+    @Test
+    void aBzImagesKernelGoesToGuestMemoryWithoutACopyInTheHeap() throws Exception {
+        int payload = 8 * (int) MIB;
+        byte[] image = TestImages.bzImage(TestImages.pattern(payload, 7));
+        Path path = file("vmlinuz", image);
+        var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        long before = threads.getCurrentThreadAllocatedBytes();
+        LoadedKernel k = load(path, null, "quiet", BootMode.AUTO);
+        long allocated = threads.getCurrentThreadAllocatedBytes() - before;
+        assertTrue(allocated < payload / 8, allocated + " bytes allocated in the heap to load a " + image.length + "-byte bzImage");
+        assertEquals(KernelFormat.BZIMAGE, k.format());
+        int setup = ((image[0x1F1] & 0xFF) + 1) * 512;
+        assertArrayEquals(Arrays.copyOfRange(image, setup, image.length), memory.read(0x10_0000, image.length - setup));
+        assertArrayEquals(Arrays.copyOfRange(image, 0x1F1, 0x26C), ((KernelEntry.Linux64) k.entry()).setupHeader());
+    }
+
+    @Test
+    void aBzImageThatShrinksAfterItsHeaderWasReadIsRefused() throws Exception {
+        byte[] image = TestImages.bzImage(TestImages.pattern(64 * 1024, 8));
+        // The header says what the whole file said; the file now ends 100 bytes short of it.
+        byte[] head = Arrays.copyOf(image, KernelLoader.HEAD);
+        Path shorter = file("vmlinuz", Arrays.copyOf(image, image.length - 100));
+        BzImage bz = BzImage.parseHead(shorter.toString(), head, image.length);
+        LoadException e = assertThrows(LoadException.class, () -> bz.load(memory, 0x10_0000, RAM, shorter));
+        assertEquals(shorter + ": file shrank to " + (image.length - 100) + " bytes while it was read", e.getMessage());
+    }
+
     @Test
     void bzImageBootsThroughPvhByExtractingItsVmlinux() throws Exception {
         byte[] vmlinux = TestImages.vmlinux(true);

@@ -159,8 +159,8 @@ public final class WarmPool implements AutoCloseable {
         void claim(String standby) throws IOException;
 
         /**
-         * The standby refused the launch: gives it back its place as a standby. On failure the
-         * standby is killed rather than kept in the pool.
+         * The standby refused the launch, or was given back before one was sent: gives it back its
+         * place as a standby. On failure the standby is killed rather than kept in the pool.
          */
         void unclaim(String standby) throws IOException;
 
@@ -254,6 +254,18 @@ public final class WarmPool implements AutoCloseable {
      *     stays in the pool); when the monitor did not answer it is killed and has exited
      */
     public Optional<Launched> launch(ControlRequest.Handover launch, Claim claim) throws IOException {
+        Optional<Taken> taken = take(claim);
+        return taken.isEmpty() ? Optional.empty() : Optional.of(taken.get().launch(launch));
+    }
+
+    /**
+     * Takes a ready standby monitor and makes {@code claim} on it, ahead of its launch, so that the
+     * caller can do its own steps meanwhile (the agent: the VM's folder); empty when none is ready.
+     * The standby is counted as launching until {@link Taken#launch} or {@link Taken#giveBack}.
+     *
+     * @throws IOException when the claim failed: nothing changed, the standby stays in the pool
+     */
+    public Optional<Taken> take(Claim claim) throws IOException {
         Standby standby = take();
         if (standby == null) return Optional.empty();
         try {
@@ -262,30 +274,75 @@ public final class WarmPool implements AutoCloseable {
             settle(standby, true);
             throw e;
         }
-        claim.sending(standby.process().pid());
-        ControlResponse.Status status;
-        try {
-            status = new MonitorClient(standby.socket(), LAUNCH_TIMEOUT).hand(launch);
-        } catch (MonitorClient.RefusedException e) {
-            boolean placedAgain;
+        return Optional.of(new Taken(standby, claim));
+    }
+
+    /** A standby monitor taken and claimed for one launch: launched once, or given back. */
+    public final class Taken {
+        private final Standby standby;
+        private final Claim claim;
+        private boolean done;
+
+        private Taken(Standby standby, Claim claim) {
+            this.standby = standby;
+            this.claim = claim;
+        }
+
+        /**
+         * Hands {@code launch}'s VM to the standby, as {@link WarmPool#launch(ControlRequest.Handover, Claim)}
+         * once its claim is made.
+         */
+        public Launched launch(ControlRequest.Handover launch) throws IOException {
+            finish();
+            claim.sending(standby.process().pid());
+            ControlResponse.Status status;
+            try {
+                status = new MonitorClient(standby.socket(), LAUNCH_TIMEOUT).hand(launch);
+            } catch (MonitorClient.RefusedException e) {
+                IOException notPlaced = putBack();
+                if (notPlaced != null) e.addSuppressed(notPlaced);
+                throw e;
+            } catch (IOException | RuntimeException e) {
+                settle(standby, false);
+                // Waited for, so that what the claim made for the VM is empty when the caller cleans it up.
+                destroyAndWait(standby.process());
+                throw e;
+            }
+            settle(standby, false);
+            return new Launched(standby.process(), launch.socket().orElse(standby.socket()), standby.errors(), status);
+        }
+
+        /**
+         * No launch comes (the caller refused the VM, or failed before its launch): the claim is
+         * undone and the standby is ready again.
+         *
+         * @throws IOException when the claim could not be undone: the standby is killed and has exited
+         */
+        public void giveBack() throws IOException {
+            finish();
+            IOException notPlaced = putBack();
+            if (notPlaced != null) throw notPlaced;
+        }
+
+        private void finish() {
+            if (done) throw new IllegalStateException("standby monitor " + standby.name() + " was launched or given back already");
+            done = true;
+        }
+
+        /** Undoes the claim and readies the standby again; when that fails, kills it and returns why. */
+        private IOException putBack() {
+            IOException failed = null;
             try {
                 claim.unclaim(standby.name());
-                placedAgain = true;
-            } catch (IOException | RuntimeException u) {
-                e.addSuppressed(u);
-                placedAgain = false;
+            } catch (IOException e) {
+                failed = e;
+            } catch (RuntimeException e) {
+                failed = new IOException(e.toString(), e);
             }
-            settle(standby, placedAgain);
-            if (!placedAgain) destroyAndWait(standby.process());
-            throw e;
-        } catch (IOException | RuntimeException e) {
-            settle(standby, false);
-            // Waited for, so that what the claim made for the VM is empty when the caller cleans it up.
-            destroyAndWait(standby.process());
-            throw e;
+            settle(standby, failed == null);
+            if (failed != null) destroyAndWait(standby.process());
+            return failed;
         }
-        settle(standby, false);
-        return Optional.of(new Launched(standby.process(), launch.socket().orElse(standby.socket()), standby.errors(), status));
     }
 
     private static void destroyAndWait(Process process) {

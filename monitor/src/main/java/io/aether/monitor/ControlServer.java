@@ -63,6 +63,8 @@ final class ControlServer implements AutoCloseable {
     /** The acceptor's thread id in the kernel, known once it runs (the threads it starts inherit its priority). */
     private final CompletableFuture<Integer> acceptorTid = new CompletableFuture<>();
     private volatile boolean closing;
+    /** Run once a handover's answer has been written (or could not be). */
+    private volatile Runnable afterHandover = () -> { };
 
     private ControlServer(Path path, ServerSocketChannel server, Function<ControlRequest, ControlResponse> handler, ConsoleRing console)
             throws IOException {
@@ -72,6 +74,11 @@ final class ControlServer implements AutoCloseable {
         this.handler = handler;
         this.console = console;
         this.acceptor = Thread.ofPlatform().name("control-accept").daemon().unstarted(this::acceptLoop);
+    }
+
+    /** What to do once each handover's answer is written: work that must not hold the answer up. */
+    void afterHandoverAnswered(Runnable action) {
+        afterHandover = action;
     }
 
     /**
@@ -257,9 +264,13 @@ final class ControlServer implements AutoCloseable {
             answer(client, ScopedValue.where(PROGRESS, progress).call(() -> handler.apply(request)));
         } else if (request instanceof ControlRequest.Handover) {
             LaunchTrace.begin(accepted, read);
-            ControlResponse response = handler.apply(request);
-            answer(client, response);
-            LaunchTrace.end("answer-written");
+            try {
+                ControlResponse response = handler.apply(request);
+                answer(client, response);
+                LaunchTrace.end("answer-written");
+            } finally {
+                afterHandover.run();
+            }
         } else {
             answer(client, handler.apply(request));
         }

@@ -1,5 +1,6 @@
 package io.aether.monitor;
 
+import io.aether.vmm.BootTrace;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -52,6 +53,8 @@ final class LaunchTrace {
         }
         lastThread = Thread.currentThread().threadId();
         lastClock = threadClock();
+        // With -Daether.trace.boot as well, the VM's build is split into its steps (BootTrace's lines, printed at the end).
+        BootTrace.reset();
         last = System.nanoTime();
     }
 
@@ -70,6 +73,7 @@ final class LaunchTrace {
         }
         lastThread = Thread.currentThread().threadId();
         lastClock = threadClock();
+        BootTrace.restartClock();
         last = System.nanoTime();
     }
 
@@ -102,5 +106,6 @@ final class LaunchTrace {
             LINES.forEach(System.err::println);
             LINES.clear();
         }
+        BootTrace.print(System.err);
     }
 }

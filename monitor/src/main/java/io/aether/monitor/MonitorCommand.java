@@ -10,10 +10,12 @@ import io.aether.sys.Errno;
 import io.aether.sys.Libc;
 import io.aether.sys.NativeCallException;
 import io.aether.vmm.ConsoleSession;
+import io.aether.vmm.ExitPathWarmUp;
 import io.aether.vmm.KvmHost;
 import io.aether.vmm.MicroVm;
 import io.aether.vmm.StopReason;
 import io.aether.vmm.VmCreationException;
+import io.aether.vmm.VmShell;
 import io.aether.vmm.VmSnapshot;
 import io.aether.snapshot.SnapshotException;
 import io.aether.vmspec.VmSpec;
@@ -58,19 +60,20 @@ public final class MonitorCommand {
             agent's way to run VMs, one monitor process each. With --restore, the VM is the
             snapshot in DIR (written by the socket's snapshot request), going on where it stopped.
 
-            With --standby the monitor starts without a VM: it warms up (it runs throwaway
-            stub VMs and builds a Linux-shaped one, so that KVM, every native call and the
-            kernel's load path are ready), serves the socket, prints
+            With --standby the monitor starts without a VM: it warms up (it runs throwaway stub
+            VMs, builds a Linux-shaped one and hands a Linux boot's kinds of device access to
+            throwaway devices, so that KVM, every native call, the kernel's load path and the
+            exits' paths are ready), makes the next VM's shell (on x86, the KVM VM and its first
+            vCPU, which a stub guest's launch or restore builds on), serves the socket, prints
             'standby PID PATH' on standard output, and waits for a launch request carrying the
             spec, or a restore request naming a snapshot directory (either optionally with a
-            console log and a new socket path, to which the socket is renamed). It then runs
-            that VM as if started with --spec or --restore, and answers the request once the
-            VM runs: a VM starts in a few milliseconds instead of the JVM's start-up. A
-            request that is refused (a bad spec or snapshot, a VM the host will not build, a
-            snapshot restored and running already, a log or path it cannot take) leaves it on
-            standby. A standby monitor exits (status 0,
-            socket removed) when its parent process dies; once launched it no longer depends
-            on its parent.
+            console log and a new socket path, to which the socket is renamed). It then runs that
+            VM as if started with --spec or --restore, and answers the request once the VM runs: a
+            VM starts in a few milliseconds instead of the JVM's start-up. A request that is
+            refused (a bad spec or snapshot, a VM the host will not build, a snapshot restored and
+            running already, a log or path it cannot take) leaves it on standby. A standby monitor
+            exits (status 0, socket removed) when its parent process dies; once launched it no
+            longer depends on its parent.
 
             The monitor leaves its parent's session (setsid), reads nothing from standard input,
             and keeps running when whoever started it dies. The guest's console output is kept
@@ -125,6 +128,8 @@ public final class MonitorCommand {
     /** Rounds of a standby's warm-up through the request path, and throwaway VMs it runs. */
     static final int WARM_UP_ROUNDS = 300;
     static final int WARM_UP_VMS = 2;
+    /** Bytes the warm-up's counting stub prints before it is snapshotted: past the JIT's threshold in exits. */
+    static final int WARM_UP_COUNTER_BYTES = 150;
     /** How often a standby monitor checks that its parent lives. */
     static final long PARENT_POLL_MILLIS = 100;
 
@@ -265,7 +270,12 @@ public final class MonitorCommand {
 
     /** The guest's console: the ring first (attached clients), then the log, flushed by line. */
     static OutputStream console(ConsoleRing ring, ConsoleLog log) {
-        return ConsoleSession.lineFlushing(log == null ? ring : tee(ring, log));
+        return ConsoleSession.lineFlushing(consoleTarget(ring, log));
+    }
+
+    /** Where {@link #console}'s bytes go: the ring, and the log when there is one. */
+    static OutputStream consoleTarget(ConsoleRing ring, ConsoleLog log) {
+        return log == null ? ring : tee(ring, log);
     }
 
     private static ConsoleLog openLog(Options options) throws IOException {
@@ -362,7 +372,7 @@ public final class MonitorCommand {
             return new StopReason.HostError(e.getMessage()).exitStatus();
         }
         ConsoleRing ring = new ConsoleRing(CONSOLE_RING_BYTES);
-        Standby standby = new Standby(ring, CONSOLE_LOG_BYTES, niced);
+        Standby standby = new Standby(ring, CONSOLE_LOG_BYTES, niced, shellAhead());
         ControlServer server;
         try {
             server = ControlServer.start(socket, standby::handle, ring);
@@ -405,6 +415,20 @@ public final class MonitorCommand {
         } finally {
             // Held until the process ends, as --restore holds it.
             Reference.reachabilityFence(l.restoreLock());
+        }
+    }
+
+    /**
+     * The launch's VM made ahead as far as no spec decides ({@link VmShell}): after the warm-up's
+     * VMs are closed, so that none of their teardown is left for it. None where the host makes
+     * none or refuses it now (the launch then builds its whole VM).
+     */
+    private static VmShell shellAhead() {
+        try {
+            return VmShell.prebuild().orElse(null);
+        } catch (RuntimeException e) {
+            System.err.println("aether vm monitor: standby: cannot make the VM's shell ahead: " + e.getMessage());
+            return null;
         }
     }
 
@@ -463,7 +487,11 @@ public final class MonitorCommand {
                 log.close();
             }
             warmUpRestore(dir.resolve("snapshot"));
-            if (LINUX_WARM_UP_ARCH.equals(System.getProperty("os.arch"))) warmUpLinuxBuild(dir);
+            if (LINUX_WARM_UP_ARCH.equals(System.getProperty("os.arch"))) {
+                warmUpLinuxBuild(dir);
+                // The device accesses of a Linux boot that the stubs never make, compiled before a boot waits on them.
+                ExitPathWarmUp.run(WARM_UP_ROUNDS);
+            }
         } catch (IOException e) {
             throw new IllegalStateException("the warm-up's console log, snapshot or restore failed: " + e.getMessage(), e);
         } finally {
@@ -485,10 +513,15 @@ public final class MonitorCommand {
      * file mapped, every device's state loaded) is then loaded and linked.
      */
     private static void warmUpRestore(Path snapshot) throws IOException, InterruptedException {
-        CountDownLatch counted = new CountDownLatch(1);
+        // Two exits a byte (LSR, THR): enough that the vCPU's own exit loop (KVM_RUN, the exit's
+        // decoding and completion) is compiled before a launched boot's exits wait on it.
+        CountDownLatch counted = new CountDownLatch(WARM_UP_COUNTER_BYTES);
         try (MicroVm vm = MicroVm.create(VmSpec.stub(VmSpec.StubProgram.COUNT), signal(counted), null)) {
             vm.start(false);
-            if (!counted.await(10, TimeUnit.SECONDS)) throw new IllegalStateException("the warm-up counter printed nothing");
+            if (!counted.await(10, TimeUnit.SECONDS)) {
+                throw new IllegalStateException("the warm-up counter printed " + (WARM_UP_COUNTER_BYTES - counted.getCount()) + " of "
+                        + WARM_UP_COUNTER_BYTES + " bytes");
+            }
             vm.pause();
             vm.snapshot(snapshot, null);
         }
@@ -502,6 +535,9 @@ public final class MonitorCommand {
             RestoreLock.release(lock);
         }
     }
+
+    /** The protected-mode kernel's size in {@link #minimalBzImage}. */
+    static final int MINIMAL_KERNEL_BYTES = 8192;
 
     /** The architecture whose Linux boot path {@link #warmUpLinuxBuild} knows (a bzImage's). */
     static final String LINUX_WARM_UP_ARCH = "amd64";
@@ -519,19 +555,30 @@ public final class MonitorCommand {
         VmSpec spec = VmSpec.linux(kernel)
                 .withBoot(new VmSpec.Boot.Linux(kernel, Optional.of(initrd), VmSpec.DEFAULT_CMDLINE))
                 .withDisks(List.of(new VmSpec.Disk(disk, false)));
+        // A Linux launch's request and checks, as warmUp's stub launch: in the nested host, cold, reading a
+        // Linux spec's fields was 10 to 20 ms of a launch. (The host's Linux check is not asked: on a PVM host
+        // it reads /proc/cpuinfo with java.util.regex, which a standby would then hold for nothing.)
+        String line = ControlCodec.write(new ControlRequest.Launch(spec, Optional.of(dir.resolve("console.log")),
+                Optional.of(Path.of("/vm.sock")))).strip();
+        for (int i = 0; i < WARM_UP_ROUNDS; i++) {
+            ControlRequest.Launch launch = (ControlRequest.Launch) ControlCodec.readRequest(line);
+            launch.spec().withMacsFor(UUID.randomUUID().toString()).checkHost(VmSpec.MAX_VCPUS);
+        }
         try (MicroVm vm = MicroVm.create(spec, OutputStream.nullOutputStream(), null)) {
             vm.state();
         }
     }
 
     /**
-     * The smallest file Linux's boot protocol (2.15, the x86 boot.rst) accepts as a bzImage with a
-     * 64-bit entry: one setup sector, then 16 bytes of protected-mode code (never run).
+     * A small file Linux's boot protocol (2.15, the x86 boot.rst) accepts as a bzImage with a
+     * 64-bit entry: one setup sector, then 8 KiB of protected-mode code (zeros, never run): more
+     * than the loader reads of a kernel to parse its header, so that it is loaded from the file
+     * into guest memory as a real kernel is.
      */
     static byte[] minimalBzImage() {
-        ByteBuffer image = ByteBuffer.allocate(2 * 512 + 16).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer image = ByteBuffer.allocate(2 * 512 + MINIMAL_KERNEL_BYTES).order(java.nio.ByteOrder.LITTLE_ENDIAN);
         image.put(0x1F1, (byte) 1);                 // setup_sects
-        image.putInt(0x1F4, 1);                      // syssize, in 16-byte paragraphs
+        image.putInt(0x1F4, MINIMAL_KERNEL_BYTES / 16); // syssize, in 16-byte paragraphs
         image.putShort(0x1FE, (short) 0xAA55);       // boot_flag
         image.put(0x200, (byte) 0xEB).put(0x201, (byte) 0x66); // jump over the header, which ends at 0x268
         image.putInt(0x202, 0x5372_6448);            // "HdrS"
@@ -546,7 +593,7 @@ public final class MonitorCommand {
         return image.array();
     }
 
-    /** A console that counts down {@code printed} at the guest's first byte, and drops what it prints. */
+    /** A console that counts {@code printed} down by each byte the guest prints, and drops them. */
     private static OutputStream signal(CountDownLatch printed) {
         return new OutputStream() {
             @Override
@@ -556,7 +603,7 @@ public final class MonitorCommand {
 
             @Override
             public void write(byte[] data, int offset, int length) {
-                printed.countDown();
+                for (int i = 0; i < length; i++) printed.countDown();
             }
         };
     }

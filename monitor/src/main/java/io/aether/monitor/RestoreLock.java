@@ -7,11 +7,13 @@ import java.nio.channels.FileLock;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
 
 /**
  * The guard against restoring one snapshot into two running VMs: the restored monitor holds an
  * exclusive lock on {@value #FILE} in the snapshot's directory for as long as its process lives,
- * and writes its process id there. A second restore finds the lock taken and is refused.
+ * and writes its process id there, padded with spaces to a record of {@value #RECORD_BYTES} bytes.
+ * A second restore finds the lock taken and is refused.
  *
  * <p>Why: two guests from one snapshot start from the same memory, so they share the state of
  * their random number generators (the same "random" keys, nonces and TCP sequence numbers),
@@ -25,7 +27,9 @@ import java.nio.file.StandardOpenOption;
 final class RestoreLock {
 
     static final String FILE = "restore.lock";
-    /** A process id in decimal, and then some. */
+    /** A process id in decimal (at most 19 digits), spaces, a newline. */
+    static final int RECORD_BYTES = 20;
+    /** What a refused restore reads of the holder's record: the record, and then some. */
     private static final int MAX_HOLDER_BYTES = 32;
 
     private RestoreLock() {
@@ -56,13 +60,27 @@ final class RestoreLock {
                         + (pid.matches("[0-9]{1,19}") ? pid : "unknown") + "); two restores would share random state, MAC addresses"
                         + " and secrets; --allow-clone restores it anyway");
             }
-            channel.truncate(0);
-            channel.write(ByteBuffer.wrap((ProcessHandle.current().pid() + "\n").getBytes(StandardCharsets.US_ASCII)), 0);
+            // The same length each time, written over the last holder's record: truncating the file
+            // first cost ext4 about a millisecond a restore (freeing its block), writing over it a few µs.
+            ByteBuffer record = record(ProcessHandle.current().pid());
+            while (record.hasRemaining()) channel.write(record, record.position());
+            // Longer only if something other than a monitor wrote it: an older monitor's record was shorter.
+            if (channel.size() > RECORD_BYTES) channel.truncate(RECORD_BYTES);
             return channel;
         } catch (IOException | RuntimeException e) {
             channel.close();
             throw e;
         }
+    }
+
+    /** {@code pid}'s record: its digits, spaces up to {@value #RECORD_BYTES} bytes with the newline. */
+    static ByteBuffer record(long pid) {
+        byte[] record = new byte[RECORD_BYTES];
+        Arrays.fill(record, (byte) ' ');
+        byte[] digits = Long.toString(pid).getBytes(StandardCharsets.US_ASCII);
+        System.arraycopy(digits, 0, record, 0, digits.length);
+        record[RECORD_BYTES - 1] = '\n';
+        return ByteBuffer.wrap(record);
     }
 
     /** Lets go of a lock taken for a restore that was then refused; null does nothing. */

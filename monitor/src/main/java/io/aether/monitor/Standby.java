@@ -6,13 +6,16 @@ import io.aether.monitorapi.ControlRequest;
 import io.aether.monitorapi.ControlResponse;
 import io.aether.snapshot.SnapshotException;
 import io.aether.sys.NativeCallException;
+import io.aether.vmm.ConsoleSession;
 import io.aether.vmm.KvmHost;
 import io.aether.vmm.MicroVm;
 import io.aether.vmm.VmCreationException;
+import io.aether.vmm.VmShell;
 import io.aether.vmm.VmSnapshot;
 import io.aether.vmspec.VmSpec;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.lang.invoke.MethodHandles;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -41,22 +44,55 @@ final class Standby {
     }
 
     private final ConsoleRing ring;
+    /** Where the console's bytes go: nowhere until a launch points it at the ring and the VM's log. */
+    private final Redirectable consoleTarget = new Redirectable();
+    /**
+     * The VM's console, made on standby: its flusher thread's start was most of a launch's log
+     * step (0.3 to 0.8 ms of the launching thread, traced).
+     */
+    private final OutputStream console = ConsoleSession.lineFlushing(consoleTarget);
     private final long consoleLogLimit;
     /** Whether this standby waits at {@link StandbyPriority#STANDBY_NICE}, which its launch undoes (with {@link #raiseAll}). */
     private final boolean niced;
     /** The launch, or empty when the standby was given up (its parent died, a signal). */
     private final CompletableFuture<Optional<Launched>> outcome = new CompletableFuture<>();
     private volatile Monitor monitor;
+    /** The launch accepted, until its answer is written and the run loop is handed it ({@link #answered}). */
+    private Launched accepted;
     private ControlServer server;
+    /**
+     * The launch's VM made ahead as far as no spec decides (see {@link VmShell}), or null where
+     * the host makes none; a launch that used it and was refused makes the next one.
+     */
+    private VmShell shell;
 
-    Standby(ConsoleRing ring, long consoleLogLimit, boolean niced) {
+    Standby(ConsoleRing ring, long consoleLogLimit, boolean niced, VmShell shell) {
         this.ring = ring;
         this.consoleLogLimit = consoleLogLimit;
         this.niced = niced;
+        this.shell = shell;
+        // Loaded on standby: the launch's first use of the record was about 0.5 ms of its answer (traced).
+        try {
+            MethodHandles.lookup().ensureInitialized(Launched.class);
+        } catch (IllegalAccessException e) {
+            throw new IllegalStateException("cannot load " + Launched.class.getName(), e);
+        }
     }
 
     synchronized void serving(ControlServer server) {
         this.server = server;
+        server.afterHandoverAnswered(this::answered);
+    }
+
+    /**
+     * Hands the accepted launch, if any, to the run loop, once its answer is written: woken
+     * before, the run loop's thread (which raises every thread's priority) ran beside the answer,
+     * on a busy host in its place.
+     */
+    synchronized void answered() {
+        if (accepted == null) return;
+        outcome.complete(Optional.of(accepted));
+        accepted = null;
     }
 
     ControlResponse handle(ControlRequest request) {
@@ -158,18 +194,18 @@ final class Standby {
             RestoreLock.release(lock);
             return new ControlResponse.Refused(ControlResponse.Refused.BAD_REQUEST, "consoleLog: " + logFile + ": cannot open: " + e.getMessage());
         }
-        OutputStream console = MonitorCommand.console(ring, log);
+        consoleTarget.to(MonitorCommand.consoleTarget(ring, log));
         LaunchTrace.mark("log-opened");
         MicroVm vm = null;
         ControlResponse.Refused refused = null;
         try {
             if (handover instanceof ControlRequest.Restore restore) {
-                vm = VmSnapshot.restore(restore.snapshot(), console, null, System.err);
+                vm = VmSnapshot.restore(restore.snapshot(), console, null, System.err, shell);
                 spec = vm.spec();
                 KvmHost.requireLinuxBootable(spec, Path.of("/"));
                 LaunchTrace.mark("snapshot-restored");
             } else {
-                vm = MicroVm.create(spec, console, null);
+                vm = MicroVm.create(spec, console, null, shell);
                 LaunchTrace.mark("vm-built");
             }
         } catch (SnapshotException e) {
@@ -181,6 +217,7 @@ final class Standby {
         }
         if (refused != null) {
             undo(vm, log, logFile, logExisted, lock);
+            renewShell();
             return refused;
         }
         if (handover.socket().isPresent()) {
@@ -188,6 +225,7 @@ final class Standby {
                 server.moveTo(handover.socket().get());
             } catch (IOException e) {
                 undo(vm, log, logFile, logExisted, lock);
+                renewShell();
                 return new ControlResponse.Refused(ControlResponse.Refused.BAD_REQUEST, "socket: " + e.getMessage());
             }
             LaunchTrace.mark("socket-moved");
@@ -199,22 +237,61 @@ final class Standby {
         vm.start(false);
         m.started();
         LaunchTrace.mark("vm-started");
-        // The run loop's thread, which wakes for this, brings the other threads back to nice 0:
-        // off the answer's path (a thread each, a millisecond or two here).
-        outcome.complete(Optional.of(new Launched(spec, m, log, console, vm, lock)));
+        // The run loop's thread, handed this once the answer is written, brings the other threads
+        // back to nice 0: off the answer's path (a thread each, a millisecond or two here).
+        accepted = new Launched(spec, m, log, console, vm, lock);
         ControlResponse.Status status = m.status();
         LaunchTrace.mark("handed-over");
         return status;
     }
 
+    /**
+     * A new shell for the next launch if the refused one's VM took this one (closed with that VM);
+     * without one if the host refuses it now: the next launch then builds its whole VM.
+     */
+    private void renewShell() {
+        if (shell == null || !shell.taken()) return;
+        shell = null;
+        try {
+            shell = VmShell.prebuild().orElse(null);
+        } catch (RuntimeException e) {
+            System.err.println("aether vm monitor: standby: cannot make the next VM's shell: " + e.getMessage());
+        }
+    }
+
     /** What a refused handover had made goes: the VM, the log (the file too, if it made it), the restore lock. */
-    private static void undo(MicroVm vm, ConsoleLog log, Path logFile, boolean logExisted, FileChannel lock) {
+    private void undo(MicroVm vm, ConsoleLog log, Path logFile, boolean logExisted, FileChannel lock) {
         if (vm != null) vm.close();
+        consoleTarget.to(OutputStream.nullOutputStream());
         if (log != null) {
             log.close();
             if (!logExisted) deleteQuietly(logFile);
         }
         RestoreLock.release(lock);
+    }
+
+    /** An output stream whose bytes go where it was last pointed. */
+    private static final class Redirectable extends OutputStream {
+        private volatile OutputStream target = OutputStream.nullOutputStream();
+
+        void to(OutputStream next) {
+            target = next;
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            target.write(b);
+        }
+
+        @Override
+        public void write(byte[] data, int offset, int length) throws IOException {
+            target.write(data, offset, length);
+        }
+
+        @Override
+        public void flush() throws IOException {
+            target.flush();
+        }
     }
 
     private static void deleteQuietly(Path file) {

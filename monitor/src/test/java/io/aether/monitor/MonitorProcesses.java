@@ -1,7 +1,6 @@
 package io.aether.monitor;
 
 import io.aether.testkit.Prerequisites;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -30,7 +29,6 @@ final class MonitorProcesses {
     }
 
     static void requireKvm() {
-        Path kvm = Path.of("/dev/kvm");
-        Prerequisites.require(Files.isReadable(kvm) && Files.isWritable(kvm), "/dev/kvm is not usable here");
+        Prerequisites.requireKvm();
     }
 }

@@ -11,12 +11,9 @@ import io.aether.vmm.StopReason;
 import io.aether.vmspec.VmSpec;
 import io.aether.vmm.MicroVm;
 import java.io.ByteArrayOutputStream;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -83,9 +80,7 @@ class MonitorTest {
 
     @Test
     void metricsOfARunningVmHaveItsVcpusAndDevices() throws Exception {
-        boolean kvm = Files.isReadable(Path.of("/dev/kvm")) && Files.isWritable(Path.of("/dev/kvm"));
-        if ("true".equals(System.getenv("CI"))) assertTrue(kvm, "CI=true but /dev/kvm is not usable");
-        Assumptions.assumeTrue(kvm, "/dev/kvm is not usable here");
+        MonitorProcesses.requireKvm();
         Monitor monitor = new Monitor(VmSpec.stub(VmSpec.StubProgram.HELLO), new ConsoleRing(256), null);
         try (MicroVm vm = MicroVm.create(VmSpec.stub(VmSpec.StubProgram.HELLO), new ByteArrayOutputStream(), null)) {
             monitor.running(vm, false);

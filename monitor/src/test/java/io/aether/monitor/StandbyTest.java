@@ -26,6 +26,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
@@ -99,7 +100,10 @@ class StandbyTest {
         Path log = vmDir.resolve("console.log");
         VmSpec spec = VmSpec.stub(VmSpec.StubProgram.COUNT);
         MonitorClient.Console early = standby.attachConsole(false);
+        Set<Integer> flushersOnStandby = new TreeSet<>(niceByThread(s.pid(), "console-flush").keySet());
         ControlResponse.Status launched = standby.launch(new ControlRequest.Launch(spec, Optional.of(log), Optional.of(socket)));
+        assertEquals(flushersOnStandby, new TreeSet<>(niceByThread(s.pid(), "console-flush").keySet()),
+                "the launch started no console thread: the VM's console was made on standby");
         assertEquals(s.pid(), launched.pid());
         assertEquals(new VmSpec.Boot.Stub(VmSpec.StubProgram.COUNT), launched.spec().boot());
         assertEquals(VmState.RUNNING, launched.state(), "the launch is answered once the VM runs: no await-started needed");
@@ -124,6 +128,98 @@ class StandbyTest {
         assertEquals(0, s.process().exitValue(), read(dir.resolve("standby.err")));
         assertFalse(Files.exists(socket, LinkOption.NOFOLLOW_LINKS), "the moved socket is removed on exit");
         assertTrue(Files.readString(log).startsWith("Aether stub guest: hello from 64-bit long mode\r\n0123456789\r\n"), "the console log");
+    }
+
+    @Test
+    void aStandbyHasLoadedTheRecordItsLaunchHandsOverBeforeItSaysItIsReady() throws Exception {
+        MonitorProcesses.requireKvm();
+        Path classLog = dir.resolve("classes.log");
+        Path socket = dir.resolve("standby.sock");
+        List<String> command = MonitorProcesses.command();
+        command.add(1, "-Xlog:class+load=info:file=" + classLog);
+        command.addAll(List.of("--standby", "--socket", socket.toString()));
+        Process p = new ProcessBuilder(command).redirectError(dir.resolve("standby.err").toFile()).start();
+        started.add(p.toHandle());
+        awaitReadyLine(p, socket);
+        // Loaded on the launch's path it was about 0.5 ms of the launch's answer.
+        assertTrue(Files.readString(classLog).contains(" " + Standby.Launched.class.getName() + " source:"),
+                "the standby loaded " + Standby.Launched.class.getName() + " while it warmed up");
+    }
+
+    /**
+     * The descriptors of process {@code pid} that are KVM VMs ({@code vm}) or vCPUs, by number:
+     * a standby holds one of each, its next VM's shell, while it waits (x86_64).
+     */
+    private static Set<Integer> kvmFds(long pid, String kind) throws IOException {
+        Set<Integer> fds = new java.util.TreeSet<>();
+        try (Stream<Path> all = Files.list(Path.of("/proc/" + pid + "/fd"))) {
+            for (Path fd : all.toList()) {
+                String target;
+                try {
+                    target = Files.readSymbolicLink(fd).toString();
+                } catch (NoSuchFileException closed) {
+                    continue;
+                }
+                if (target.startsWith("anon_inode:kvm-" + kind)) fds.add(Integer.parseInt(fd.getFileName().toString()));
+            }
+        }
+        return fds;
+    }
+
+    /** Waits until {@code log} holds at least {@code bytes}. */
+    private static void awaitBytes(Path log, long bytes) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!Files.exists(log) || Files.size(log) < bytes) {
+            assertTrue(System.nanoTime() < deadline, log + ": the guest printed " + (Files.exists(log) ? Files.size(log) : 0) + " bytes");
+            Thread.sleep(5);
+        }
+    }
+
+    @Test
+    void aLaunchesVmIsBuiltOnTheShellTheStandbyMadeWhileWaiting() throws Exception {
+        MonitorProcesses.requireKvm();
+        Started s = standby(dir.resolve("standby.sock"));
+        Set<Integer> vm = kvmFds(s.pid(), "vm");
+        Set<Integer> vcpu = kvmFds(s.pid(), "vcpu");
+        assertEquals(1, vm.size(), "a waiting standby holds its next VM's shell: " + vm);
+        assertEquals(1, vcpu.size(), "and the shell's first vCPU: " + vcpu);
+        MonitorClient standby = new MonitorClient(s.socket(), CLIENT_TIMEOUT);
+        standby.launch(new ControlRequest.Launch(VmSpec.stub(VmSpec.StubProgram.COUNT), Optional.empty(), Optional.empty()));
+        awaitRunning(standby);
+        assertEquals(vm, kvmFds(s.pid(), "vm"), "the launched VM is the shell's KVM VM, and no other was made");
+        assertEquals(vcpu, kvmFds(s.pid(), "vcpu"), "its vCPU is the shell's");
+        assertEquals(VmState.STOPPED, standby.stop(false, Duration.ZERO).state());
+        assertTrue(s.process().waitFor(30, TimeUnit.SECONDS));
+    }
+
+    @Test
+    void aSnapshotRestoredInAStandbyIsBuiltOnItsShellAndCountsOn() throws Exception {
+        MonitorProcesses.requireKvm();
+        Started counting = standby(dir.resolve("counting.sock"));
+        MonitorClient first = new MonitorClient(counting.socket(), CLIENT_TIMEOUT);
+        Path counted = dir.resolve("counted.log");
+        first.launch(new ControlRequest.Launch(VmSpec.stub(VmSpec.StubProgram.COUNT), Optional.of(counted), Optional.empty()));
+        awaitRunning(first);
+        // Past its greeting before the snapshot: a restored guest that printed it again would have started over.
+        awaitBytes(counted, 200);
+        Path snapshot = dir.resolve("snapshot");
+        first.snapshot(snapshot, false, null);
+        assertEquals(VmState.STOPPED, first.stop(false, Duration.ZERO).state());
+        assertTrue(counting.process().waitFor(30, TimeUnit.SECONDS));
+
+        Started s = standby(dir.resolve("standby.sock"));
+        Set<Integer> vm = kvmFds(s.pid(), "vm");
+        assertEquals(1, vm.size(), "a waiting standby holds its next VM's shell: " + vm);
+        MonitorClient standby = new MonitorClient(s.socket(), CLIENT_TIMEOUT);
+        Path log = dir.resolve("restored.log");
+        assertEquals(VmState.RUNNING, standby.hand(new ControlRequest.Restore(snapshot, false, Optional.of(log), Optional.empty())).state());
+        assertEquals(vm, kvmFds(s.pid(), "vm"), "the restored VM is the shell's KVM VM");
+        awaitBytes(log, 200);
+        String after = Files.readString(log, StandardCharsets.US_ASCII);
+        assertFalse(after.startsWith("Aether stub guest"), "the restored guest counts on, it does not start again: " + after.substring(0, 40));
+        assertTrue(after.chars().allMatch(c -> Character.isDigit(c) || c == '\r' || c == '\n'), after.substring(0, 40));
+        assertEquals(VmState.STOPPED, standby.stop(false, Duration.ZERO).state());
+        assertTrue(s.process().waitFor(30, TimeUnit.SECONDS));
     }
 
     /** The nice value of every thread of process {@code pid}, by thread id ({@code /proc/PID/task/TID/stat}, field 19). */
@@ -238,9 +334,13 @@ class StandbyTest {
                 () -> standby.launch(new ControlRequest.Launch(missingKernel, Optional.of(log), Optional.empty())));
         assertEquals("bad_request", badSpec.code());
         assertTrue(badSpec.getMessage().startsWith("bad_request: spec.boot.kernel: "), badSpec.getMessage());
+        Set<Integer> shell = kvmFds(s.pid(), "vm");
+        assertEquals(1, shell.size(), "a spec refused before the VM's build leaves the shell: " + shell);
         MonitorClient.RefusedException badSocket = assertThrows(MonitorClient.RefusedException.class,
                 () -> standby.launch(new ControlRequest.Launch(stub, Optional.of(log), Optional.of(dir.resolve("missing/monitor.sock")))));
         assertEquals("bad_request: socket: " + dir.resolve("missing/monitor.sock") + ": no such directory", badSocket.getMessage());
+        // That launch's VM was built on the shell, then closed: the standby made the next launch's.
+        assertEquals(1, kvmFds(s.pid(), "vm").size(), "a VM refused after its build leaves a new shell");
         Path file = Files.writeString(dir.resolve("taken"), "not a socket");
         assertEquals("bad_request: socket: " + file + ": exists and is not a socket", assertThrows(MonitorClient.RefusedException.class,
                 () -> standby.launch(new ControlRequest.Launch(stub, Optional.empty(), Optional.of(file)))).getMessage());
@@ -254,8 +354,10 @@ class StandbyTest {
         // A launch runs at nice 0 from its first step; a refused one leaves every thread as the standby waits.
         assertWaitingPriorities(s.pid(), privileged() ? StandbyPriority.STANDBY_NICE : 0);
 
+        Set<Integer> next = kvmFds(s.pid(), "vm");
         assertEquals(s.pid(), standby.launch(new ControlRequest.Launch(stub, Optional.empty(), Optional.empty())).pid());
         awaitRunning(standby);
+        assertEquals(next, kvmFds(s.pid(), "vm"), "the next launch's VM is the shell's");
         assertEquals(VmState.STOPPED, standby.stop(false, Duration.ZERO).state());
         assertTrue(s.process().waitFor(30, TimeUnit.SECONDS));
     }

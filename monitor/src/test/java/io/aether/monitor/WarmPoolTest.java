@@ -182,6 +182,15 @@ class WarmPoolTest {
             assertEquals(List.of("claim " + name, "sending to " + pid, "unclaim " + name), refused.calls());
             assertEquals(List.of(pid), pool.readyPids(), "a refused launch gives the standby back its place");
 
+            RecordingClaim ahead = new RecordingClaim(false);
+            WarmPool.Taken given = pool.take(ahead).orElseThrow();
+            assertEquals(List.of(), pool.readyPids(), "a standby taken ahead of its launch is not ready for another");
+            assertEquals(0, pool.stats().starting(), "nor replaced while taken: " + pool.stats());
+            given.giveBack();
+            assertEquals(List.of("claim " + name, "unclaim " + name), ahead.calls(), "given back: its claim undone, nothing sent");
+            assertEquals(List.of(pid), pool.readyPids(), "a standby given back is ready again");
+            assertThrows(IllegalStateException.class, given::giveBack, "a standby is given back once");
+
             RecordingClaim taken = new RecordingClaim(false);
             WarmPool.Launched launched = pool.launch(new ControlRequest.Launch(count, Optional.empty(), Optional.empty()), taken).orElseThrow();
             handedOut.add(launched.process().toHandle());

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
@@ -139,6 +140,36 @@ class GuestConsoleTest {
         assertTrue(e.getMessage().startsWith("the emulated host failed (L1's kernel reported: [   20.000000] Kernel panic"
                 + " - not syncing: sysrq triggered crash), so the console ended (QEMU exited with status 0) before a line"
                 + " matching /READY/ appeared"), e.getMessage());
+    }
+
+    @Test
+    void aNestedGuestThatResetsBeforeItsInitIsTheEmulatorsFailure() {
+        var watched = nested(Duration.ofMinutes(5), Duration.ofMinutes(5));
+        watched.received("AETHER-L1-READY\n[    0.564896] PCI: Fatal: No config space access function found\n\n"
+                + "aether: guest crashed on vCPU 0: triple fault\n\nAETHER-L1-EXIT 3\n");
+        watched.end("QEMU exited with status 0");
+        var e = assertThrows(HostStalledException.class,
+                () -> watched.expectLine(Pattern.compile("AETHER-GUEST-READY"), Duration.ofHours(1)));
+        assertTrue(e.getMessage().startsWith("the emulated host reset the guest while its kernel booted (aether: guest crashed"
+                + " on vCPU 0: triple fault), so the console ended (QEMU exited with status 0) before a line matching"
+                + " /AETHER-GUEST-READY/ appeared"), e.getMessage());
+    }
+
+    @Test
+    void aTripleFaultOnlyCountsAsTheEmulatorsWhileTheGuestBootsAndOnlyInANestedRun() {
+        String crash = "aether: guest crashed on vCPU 1: triple fault\n";
+        // A second boot in the same scenario resets: after the last ready marker, so the emulator's.
+        assertEquals(Optional.of("aether: guest crashed on vCPU 1: triple fault"),
+                GuestConsole.bootTripleFault("AETHER-GUEST-READY\n/ # exit\n" + crash));
+        // Before the marker of a guest that then booted, or anywhere but at a line's start: not this boot's.
+        assertEquals(Optional.empty(), GuestConsole.bootTripleFault(crash + "AETHER-GUEST-READY\n/ # "));
+        assertEquals(Optional.empty(), GuestConsole.bootTripleFault("echo aether: guest crashed on vCPU 0: triple fault\n"));
+        assertEquals(Optional.empty(), GuestConsole.bootTripleFault("aether: guest crashed on vCPU 0: KVM emulation failure\n"));
+
+        console.received(crash);
+        console.end("QEMU exited with status 0");
+        var direct = assertThrows(AssertionError.class, () -> console.expectLine(Pattern.compile("READY"), Duration.ofHours(1)));
+        assertFalse(direct instanceof HostStalledException, "on hardware KVM a reset is the monitor's or the guest's: " + direct.getMessage());
     }
 
     @Test

@@ -1,5 +1,7 @@
 package io.aether.testkit;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Map;
 import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.Assumptions;
@@ -32,6 +34,32 @@ public final class Prerequisites {
         if (!met) {
             missing(reason);
         }
+    }
+
+    /**
+     * What a test that needs {@code /dev/kvm} says when it hands itself to the nested test host: the
+     * words {@code run-tests} looks for in the skipped tests' reports, to run exactly those there.
+     */
+    public static final String KVM_IN_NESTED_HOST = "needs /dev/kvm, which this machine lacks: run-tests runs it inside the nested test host";
+
+    /**
+     * Continues when {@code /dev/kvm} is usable by this user. Otherwise, where {@code run-tests}
+     * will run the test inside the nested test host ({@code AETHER_KVM_TESTS=nested}: a machine
+     * whose {@code /dev/kvm} is missing, such as a PVM guest), skips it with
+     * {@link #KVM_IN_NESTED_HOST}; anywhere else the policy of {@link #missing} applies.
+     */
+    public static void requireKvm() {
+        requireKvm(Path.of("/dev/kvm"), System.getenv());
+    }
+
+    static void requireKvm(Path device, Map<String, String> env) {
+        if (Files.isReadable(device) && Files.isWritable(device)) {
+            return;
+        }
+        if ("nested".equals(env.get("AETHER_KVM_TESTS"))) {
+            Assumptions.abort(KVM_IN_NESTED_HOST);
+        }
+        missing(device + " is not usable by this user");
     }
 
     /** Fails the test in CI, skips it elsewhere; never returns. */

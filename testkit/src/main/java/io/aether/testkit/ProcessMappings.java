@@ -50,6 +50,16 @@ public final class ProcessMappings {
         return out;
     }
 
+    /**
+     * Whether this kernel merges whole processes ({@code PR_SET_MEMORY_MERGE}, Linux 6.4 and
+     * later): its {@code ksm_stat} then reports {@code ksm_merge_any}. Read from the kernel, not
+     * from the code under test.
+     */
+    public static boolean kernelMergesWholeProcesses() throws IOException {
+        Path stat = Path.of("/proc/self/ksm_stat");
+        return Files.exists(stat) && Files.readString(stat).contains("ksm_merge_any");
+    }
+
     /** A field of {@code /proc/PID/ksm_stat}, whose lines read "ksm_merging_pages 0" or "ksm_merge_any: yes". */
     public static String ksmStat(long pid, String field) throws IOException {
         for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/ksm_stat"))) {

@@ -12,6 +12,14 @@ import io.aether.kvm.Kvm;
 sealed interface Arch extends MemoryLayout, InterruptController, PlatformDescription, VcpuSetup, BootEntry,
         ExitDecoding, Hypercalls, Snapshots permits X86Arch, Arm64Arch {
 
+    /**
+     * Whether a {@link VmShell} is made ahead of a VM: x86 creates its VM, reserved areas and
+     * first vCPU before anything the spec decides; elsewhere nothing is built ahead.
+     */
+    default boolean buildsShellAhead() {
+        return false;
+    }
+
     /** The architecture {@code osArch} (the JVM's {@code os.arch}: KVM runs guests of its host's only). */
     static Arch of(String osArch, Kvm kvm) {
         return switch (osArch) {

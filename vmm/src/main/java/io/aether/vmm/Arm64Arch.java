@@ -86,6 +86,7 @@ final class Arm64Arch implements Arch {
         try (VgicV3 gic = vm.createVgicV3(Layout.GIC_DISTRIBUTOR_BASE, Layout.GIC_REDISTRIBUTOR_BASE)) {
             gic.initialize();
         }
+        BootTrace.mark("gic-ready");
     }
 
     /** The console is a 16550 on MMIO (ns16550a); power-off and reset are PSCI calls KVM answers. */
@@ -102,13 +103,16 @@ final class Arm64Arch implements Arch {
         } catch (LoadException e) {
             throw new VmCreationException(e.getMessage(), e);
         }
+        BootTrace.mark("kernel-loaded");
     }
 
     @Override
     public void describePlatform(GuestMemory memory, VmSpec spec, List<VirtioMmioWindow> windows, List<Vcpu> vcpus) {
         List<Long> mpidrs = new ArrayList<>();
         for (Vcpu vcpu : vcpus) mpidrs.add(vcpu.register(Arm64Register.MPIDR_EL1));
+        BootTrace.mark("mpidrs-read");
         deviceTreeAddress = placeDeviceTree(memory, spec, windows.size(), mpidrs);
+        BootTrace.mark("device-tree-written");
     }
 
     /**
@@ -146,6 +150,7 @@ final class Arm64Arch implements Arch {
         int target = vm.armPreferredTarget();
         for (int i = 0; i < vcpus.size(); i++) vcpus.get(i).armInit(target, i > 0);
         forwardHypercalls(vm);
+        BootTrace.mark("vcpus-initialized");
     }
 
     /**
@@ -202,6 +207,7 @@ final class Arm64Arch implements Arch {
         for (int i = 1; i <= 3; i++) boot.setRegister(Arm64Register.x(i), 0);
         boot.setRegister(Arm64Register.PSTATE, BOOT_PSTATE);
         boot.setRegister(Arm64Register.PC, kernel.entry());
+        BootTrace.mark("registers-set");
     }
 
     /** A debug exit's ESR_EL2 and FAR_EL2, and an undecodable abort's syndrome, by name. */

@@ -105,7 +105,9 @@ public final class ConsoleSession {
      * each line end, or at the latest after a short delay (prompts end without a newline). The
      * first byte after a quiet spell goes through at once: a VM's first output (what a start is
      * measured by) and a prompt's first character then wait for no other thread to wake; the
-     * bytes that follow it within the delay are gathered as before.
+     * bytes that follow it within the delay are gathered as before. Only the first byte of a
+     * gathering wakes the flusher thread: woken for each byte (a futex call and a switch of
+     * threads per byte, at every port exit that prints), it also sent the line piece by piece.
      */
     public static OutputStream lineFlushing(OutputStream out) {
         return new OutputStream() {
@@ -119,7 +121,7 @@ public final class ConsoleSession {
                 if (count == buffer.length) flush();
                 buffer[count++] = (byte) b;
                 if (b == '\n' || System.nanoTime() - lastFlush >= TimeUnit.MILLISECONDS.toNanos(FLUSH_DELAY_MILLIS)) flush();
-                else notifyAll();
+                else if (count == 1) notifyAll();
             }
 
             @Override
@@ -137,7 +139,8 @@ public final class ConsoleSession {
                     try {
                         if (count == 0) wait();
                         wait(FLUSH_DELAY_MILLIS);
-                        flush();
+                        // A line end may have sent them meanwhile: then there is nothing to send, and no quiet spell ended.
+                        if (count > 0) flush();
                     } catch (InterruptedException | IOException e) {
                         return;
                     }

@@ -94,7 +94,16 @@ public final class MicroVm implements AutoCloseable {
      * @throws VmCreationException when the host refuses something while building the VM
      */
     public static MicroVm create(VmSpec spec, OutputStream consoleOut, PrintStream trace) {
-        return VmBuilder.build(spec, consoleOut, trace);
+        return VmBuilder.build(spec, consoleOut, trace, null);
+    }
+
+    /**
+     * As {@link #create(VmSpec, OutputStream, PrintStream)}, on {@code shell} where it fits the
+     * spec (the VM then owns it); a shell that does not fit, or a spec refused before the VM is
+     * made, leaves it as it was.
+     */
+    public static MicroVm create(VmSpec spec, OutputStream consoleOut, PrintStream trace, VmShell shell) {
+        return VmBuilder.build(spec, consoleOut, trace, shell);
     }
 
     /**

@@ -135,7 +135,12 @@ final class VcpuRunner implements Runnable {
     public void run() {
         try {
             vcpu.bindToCurrentThread();
+            boolean first = true;
             while (awaitRunnable()) {
+                if (first) {
+                    first = false;
+                    BootTrace.mark("first-kvm-run");
+                }
                 VcpuExit exit = vcpu.run();
                 exits.incrementAndGet(ExitReason.of(exit).ordinal());
                 // Ifs, not a pattern switch, which would spin a class (no AOT cache holds it) on the guest's

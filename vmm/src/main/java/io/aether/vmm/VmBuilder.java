@@ -45,6 +45,12 @@ final class VmBuilder {
     private final List<AutoCloseable> made = new ArrayList<>();
     /** The snapshot being restored, or null for a fresh boot. */
     private final VmSnapshot.Saved saved;
+    /** The shell made ahead, or null: taken in {@link #assemble} if it fits the spec. */
+    private final VmShell shell;
+    /** The shell's first vCPU, until {@link #createVcpus} uses it. */
+    private Vcpu prebuiltVcpu;
+    /** Whether the first vCPU came from the shell configured as a stub's (see {@link VmShell}). */
+    private boolean firstConfigured;
     private Arch arch;
     private Vm vm;
     private GuestMemory memory;
@@ -64,16 +70,19 @@ final class VmBuilder {
     };
     /** Whether virtio notifications and interrupts go through ioeventfd and irqfd (see {@link VirtioNotifier}). */
     private boolean eventFds;
+    /** A Linux boot's kernel and initrd on their way into guest memory. */
+    private KernelLoad kernelLoad;
 
-    private VmBuilder(VmSpec spec, OutputStream consoleOut, VmSnapshot.Saved saved) {
+    private VmBuilder(VmSpec spec, OutputStream consoleOut, VmSnapshot.Saved saved, VmShell shell) {
         this.spec = spec;
         this.consoleOut = consoleOut;
         this.saved = saved;
+        this.shell = shell;
     }
 
-    /** See {@link MicroVm#create}. */
-    static MicroVm build(VmSpec spec, OutputStream consoleOut, PrintStream trace) {
-        VmBuilder builder = new VmBuilder(spec, consoleOut, null);
+    /** See {@link MicroVm#create(VmSpec, OutputStream, PrintStream, VmShell)}. */
+    static MicroVm build(VmSpec spec, OutputStream consoleOut, PrintStream trace, VmShell shell) {
+        VmBuilder builder = new VmBuilder(spec, consoleOut, null, shell);
         try {
             return builder.assemble(trace);
         } catch (RuntimeException e) {
@@ -87,8 +96,8 @@ final class VmBuilder {
      * copy-on-write, the guest's code not loaded again, every vCPU, chip and device state loaded.
      * See {@link VmSnapshot#restore}.
      */
-    static MicroVm restore(VmSnapshot.Saved saved, OutputStream consoleOut, PrintStream trace) throws SnapshotException {
-        VmBuilder builder = new VmBuilder(saved.spec(), consoleOut, saved);
+    static MicroVm restore(VmSnapshot.Saved saved, OutputStream consoleOut, PrintStream trace, VmShell shell) throws SnapshotException {
+        VmBuilder builder = new VmBuilder(saved.spec(), consoleOut, saved, shell);
         try {
             MicroVm vm = builder.assemble(trace);
             VmSnapshot.restoreDevices(saved, builder.devices);
@@ -104,11 +113,22 @@ final class VmBuilder {
     }
 
     private MicroVm assemble(PrintStream trace) {
-        Kvm kvm = Kvm.open();
-        made.add(kvm);
-        int maxVcpus = Math.max(kvm.checkExtension(Capability.MAX_VCPUS), kvm.checkExtension(Capability.NR_VCPUS));
+        // The shell is only looked at until the checks pass: a refused spec or snapshot leaves it for the next VM.
+        VmShell.Parts prebuilt = shell == null ? null : shell.fitting(spec);
+        Kvm kvm;
+        int maxVcpus;
+        if (prebuilt == null) {
+            kvm = Kvm.open();
+            made.add(kvm);
+            maxVcpus = Math.max(kvm.checkExtension(Capability.MAX_VCPUS), kvm.checkExtension(Capability.NR_VCPUS));
+            BootTrace.mark("kvm-opened");
+        } else {
+            kvm = prebuilt.kvm();
+            maxVcpus = prebuilt.maxVcpus();
+        }
         spec.checkHost(maxVcpus);
-        arch = Arch.of(System.getProperty("os.arch"), kvm);
+        // A restore loads the snapshot's CPUID: an architecture of its own, without the shell's vCPU's.
+        arch = prebuilt == null || saved != null ? Arch.of(System.getProperty("os.arch"), kvm) : prebuilt.arch();
         boolean stub = spec.boot() instanceof VmSpec.Boot.Stub;
         if (saved != null) {
             arch.requireSnapshots("restore a snapshot");
@@ -122,13 +142,31 @@ final class VmBuilder {
         List<RegionSpec> regions = arch.memoryRegions(spec.boot(), spec.memory().bytes());
         memory = saved == null ? GuestMemory.anonymous(regions) : GuestMemory.privateFile(regions, saved.memoryFile());
         made.add(memory);
-        vm = kvm.createVm();
-        made.add(vm);
+        BootTrace.mark("memory-mapped");
+        if (saved == null && spec.boot() instanceof VmSpec.Boot.Linux linux) {
+            kernelLoad = KernelLoad.start(arch, memory, linux);
+            // Released before the memory it writes: a build that fails waits for the copy to end first.
+            made.add(kernelLoad);
+        }
+        if (prebuilt == null) {
+            vm = kvm.createVm();
+            made.add(vm);
+            arch.reserveKvmAreas(vm);
+        } else {
+            shell.take(prebuilt);
+            // The build's own from here: released as the rest is, the last made first, if it fails.
+            made.add(kvm);
+            vm = prebuilt.vm();
+            made.add(vm);
+            prebuiltVcpu = prebuilt.first();
+            made.add(prebuiltVcpu);
+            firstConfigured = saved == null;
+        }
         made.add(devices);
-        arch.reserveKvmAreas(vm);
         for (MemoryRegion r : memory.regions()) {
             vm.setUserMemoryRegion(r.slot(), r.readOnly() ? Vm.MEM_READONLY : 0, r.guestBase(), r.host());
         }
+        BootTrace.mark("vm-created");
         // An if, not a pattern switch: each pattern switch spins a class at its first use, which no AOT
         // cache holds, and this one runs on every monitor's start (docs/BENCHMARKS.md (f)).
         if (spec.boot() instanceof VmSpec.Boot.Stub s) {
@@ -146,7 +184,7 @@ final class VmBuilder {
             arch.restoreVcpu(vcpus.getFirst(), saved);
             return;
         }
-        arch.configureVcpus(vm, vcpus, true);
+        if (!firstConfigured) arch.configureVcpus(vm, vcpus, true);
         arch.loadStub(memory, program, vcpus.getFirst());
     }
 
@@ -154,22 +192,25 @@ final class VmBuilder {
         arch.createInterruptController(vm);
         eventFds = !"off".equals(System.getProperty(EVENT_FDS_PROPERTY)) && arch.eventFds(vm);
         arch.attachPlatformDevices(devices, vm, this::console, power, false);
+        BootTrace.mark("platform-devices-attached");
         List<VirtioMmioWindow> windows = arch.virtioWindows(spec.disks().size() + spec.nics().size() + 1);
         if (saved == null && virtioLate()) {
             buildVirtioLate(windows);
         } else {
             attachVirtio(windows, null);
         }
+        BootTrace.mark("devices-placed");
         if (saved != null) {
             arch.restoreVm(vm, saved);
             createVcpus(spec.vcpus());
             vcpus.forEach(vcpu -> arch.restoreVcpu(vcpu, saved));
             return;
         }
-        arch.loadKernel(memory, linux);
         createVcpus(spec.vcpus());
         arch.configureVcpus(vm, vcpus, false);
         arch.finishInterruptController(vm);
+        kernelLoad.join();
+        BootTrace.mark("kernel-load-joined");
         arch.describePlatform(memory, spec, windows, vcpus);
         arch.enterKernel(vcpus.getFirst());
     }
@@ -304,6 +345,11 @@ final class VmBuilder {
 
     private void createVcpus(int count) {
         for (int id = 0; id < count; id++) {
+            if (id == 0 && prebuiltVcpu != null) {
+                vcpus.add(prebuiltVcpu);
+                prebuiltVcpu = null;
+                continue;
+            }
             Vcpu vcpu = vm.createVcpu(id);
             vcpus.add(vcpu);
             made.add(vcpu);
@@ -311,6 +357,70 @@ final class VmBuilder {
     }
 
     /** Closes what was made, the last first; a failure to close one does not keep the rest open. */
+    /**
+     * A Linux kernel and its initrd copied into guest memory on a thread of their own, from when
+     * the memory is mapped, while the KVM VM, its interrupt controller, devices and vCPUs are
+     * made: the copy (an 8 MiB kernel and its initrd on x86, a 31 MiB Image on arm64) was the
+     * largest step of a launch's build in the emulated hosts (docs/BENCHMARKS.md (a), (f)). Joined
+     * before the platform's description, which needs where they went. A class, not a lambda: see
+     * {@link DeviceManager.LateBuild}.
+     */
+    private static final class KernelLoad implements Runnable, AutoCloseable {
+        private final Arch arch;
+        private final GuestMemory memory;
+        private final VmSpec.Boot.Linux linux;
+        private Thread thread;
+        /** What the copy threw; read after the thread's end. */
+        private Throwable failure;
+
+        private KernelLoad(Arch arch, GuestMemory memory, VmSpec.Boot.Linux linux) {
+            this.arch = arch;
+            this.memory = memory;
+            this.linux = linux;
+        }
+
+        static KernelLoad start(Arch arch, GuestMemory memory, VmSpec.Boot.Linux linux) {
+            KernelLoad load = new KernelLoad(arch, memory, linux);
+            load.thread = Thread.ofPlatform().name("kernel-load").start(load);
+            return load;
+        }
+
+        @Override
+        public void run() {
+            try {
+                arch.loadKernel(memory, linux);
+            } catch (RuntimeException | Error e) {
+                failure = e;
+            }
+        }
+
+        /** Waits for the copy and throws what it threw: the load's refusal (a {@link VmCreationException} naming the file). */
+        void join() {
+            awaitEnd();
+            if (failure instanceof RuntimeException e) throw e;
+            if (failure instanceof Error e) throw e;
+        }
+
+        /** Waits for the copy's end, so that the memory it writes outlives it. */
+        @Override
+        public void close() {
+            awaitEnd();
+        }
+
+        private void awaitEnd() {
+            boolean interrupted = false;
+            while (true) {
+                try {
+                    thread.join();
+                    break;
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            if (interrupted) Thread.currentThread().interrupt();
+        }
+    }
+
     private void release() {
         for (AutoCloseable r : made.reversed()) {
             try {

@@ -426,8 +426,9 @@ public final class VmSnapshot {
      */
     static void checkHost(Saved saved, Kvm kvm) throws SnapshotException {
         List<io.aether.kvm.CpuidEntry> supported = X86Arch.hostCpuid(kvm);
+        boolean tscDeadline = X86Arch.hostTscDeadline(kvm);
         for (int i = 0; i < saved.cpuids().size(); i++) {
-            List<CpuidEntry> here = X86Vcpus.guestCpuid(supported, i, saved.vcpus().size());
+            List<CpuidEntry> here = X86Vcpus.guestCpuid(supported, i, saved.vcpus().size(), tscDeadline);
             for (FeatureRegister f : FEATURE_REGISTERS) {
                 Optional<CpuidEntry> theirs = leaf(saved.cpuids().get(i), f.function(), f.index());
                 if (theirs.isEmpty()) continue;
@@ -525,9 +526,18 @@ public final class VmSnapshot {
      *     its files lack; nothing is left created
      */
     public static MicroVm restore(Path dir, OutputStream consoleOut, PrintStream trace, PrintStream warnings) throws SnapshotException {
+        return restore(dir, consoleOut, trace, warnings, null);
+    }
+
+    /**
+     * As {@link #restore(Path, OutputStream, PrintStream, PrintStream)}, on {@code shell} where it
+     * fits the snapshot's VM (see {@link MicroVm#create(VmSpec, OutputStream, PrintStream, VmShell)}).
+     */
+    public static MicroVm restore(Path dir, OutputStream consoleOut, PrintStream trace, PrintStream warnings, VmShell shell)
+            throws SnapshotException {
         Saved saved = read(dir);
         if (warnings != null) saved.warnings().forEach(w -> warnings.println("warning: " + w));
-        return VmBuilder.restore(saved, consoleOut, trace);
+        return VmBuilder.restore(saved, consoleOut, trace, shell);
     }
 
     /** The spec of the snapshot in {@code dir}, once the whole snapshot has been checked. */

@@ -43,6 +43,7 @@ final class X86Arch implements Arch {
     private static final long IDENTITY_MAP_ADDRESS = 0xFFFB_C000L;
 
     private final List<CpuidEntry> supportedCpuid;
+    private final boolean tscDeadline;
     /** The CPUID each vCPU was given, in vCPU order (a snapshot keeps it). */
     private final List<List<CpuidEntry>> cpuids = new ArrayList<>();
     /** Set by {@link #loadKernel}, then {@link #describePlatform}, then read by {@link #enterKernel}. */
@@ -57,13 +58,23 @@ final class X86Arch implements Arch {
      */
     private static volatile List<CpuidEntry> hostCpuid;
 
+    /** Whether KVM's in-kernel APIC runs the TSC-deadline timer, asked once per process as {@link #hostCpuid} is. */
+    private static volatile Boolean hostTscDeadline;
+
     X86Arch(Kvm kvm) {
         this.supportedCpuid = hostCpuid(kvm);
+        this.tscDeadline = hostTscDeadline(kvm);
     }
 
     static List<CpuidEntry> hostCpuid(Kvm kvm) {
         List<CpuidEntry> known = hostCpuid;
         if (known == null) hostCpuid = known = List.copyOf(kvm.supportedCpuid());
+        return known;
+    }
+
+    static boolean hostTscDeadline(Kvm kvm) {
+        Boolean known = hostTscDeadline;
+        if (known == null) hostTscDeadline = known = kvm.checkExtension(Capability.TSC_DEADLINE_TIMER) > 0;
         return known;
     }
 
@@ -96,6 +107,11 @@ final class X86Arch implements Arch {
     }
 
     @Override
+    public boolean buildsShellAhead() {
+        return true;
+    }
+
+    @Override
     public void reserveKvmAreas(Vm vm) {
         vm.setTssAddress(TSS_ADDRESS);
         vm.setIdentityMapAddress(IDENTITY_MAP_ADDRESS);
@@ -105,6 +121,7 @@ final class X86Arch implements Arch {
     public void createInterruptController(Vm vm) {
         vm.createIrqchip();
         vm.createPit2(true);
+        BootTrace.mark("irqchip-created");
     }
 
     @Override
@@ -142,11 +159,12 @@ final class X86Arch implements Arch {
     @Override
     public void loadKernel(GuestMemory memory, VmSpec.Boot.Linux linux) {
         try {
-            kernel = KernelLoader.load(memory, new LoadRequest(linux.kernel(), linux.initrd(), linux.cmdline(),
+            kernel = KernelLoader.load(memory, new LoadRequest(linux.kernel(), linux.initrd(), MachineCmdline.x86(linux.cmdline()),
                     BootMode.AUTO, new LoadAddresses(Layout.KERNEL_START, Layout.CMDLINE_ADDRESS, Layout.CMDLINE_CAPACITY)));
         } catch (LoadException e) {
             throw new VmCreationException(e.getMessage(), e);
         }
+        BootTrace.mark("kernel-loaded");
     }
 
     @Override
@@ -158,6 +176,7 @@ final class X86Arch implements Arch {
         boot = BootConfigurator.configureSystem(memory, new BootPlan(entry, spec.memory().bytes(),
                 kernel.cmdlineAddress(), kernel.initrdAddress(), kernel.initrdSize(),
                 new PlatformConfig(vcpus.size(), windows, true, true)));
+        BootTrace.mark("platform-described");
     }
 
     /**
@@ -172,7 +191,8 @@ final class X86Arch implements Arch {
 
     @Override
     public void configureVcpus(Vm vm, List<Vcpu> vcpus, boolean stub) {
-        for (Vcpu vcpu : vcpus) cpuids.add(X86Vcpus.configureCommon(vcpu, supportedCpuid, vcpus.size(), !stub));
+        for (Vcpu vcpu : vcpus) cpuids.add(X86Vcpus.configureCommon(vcpu, supportedCpuid, vcpus.size(), !stub, tscDeadline));
+        BootTrace.mark("vcpus-initialized");
     }
 
     @Override
@@ -198,6 +218,7 @@ final class X86Arch implements Arch {
     @Override
     public void enterKernel(Vcpu vcpu) {
         X86Vcpus.loadBootState(vcpu, boot);
+        BootTrace.mark("registers-set");
     }
 
     @Override

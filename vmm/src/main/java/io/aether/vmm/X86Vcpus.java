@@ -22,22 +22,26 @@ final class X86Vcpus {
     private X86Vcpus() {
     }
 
-    /** The CPUID a guest's vCPU {@code index} of {@code count} gets on a host that supports {@code supported}. */
-    static List<CpuidEntry> guestCpuid(List<CpuidEntry> supported, int index, int count) {
+    /**
+     * The CPUID a guest's vCPU {@code index} of {@code count} gets on a host that supports
+     * {@code supported}, with the TSC-deadline timer where {@code tscDeadline} (KVM's in-kernel APIC).
+     */
+    static List<CpuidEntry> guestCpuid(List<CpuidEntry> supported, int index, int count, boolean tscDeadline) {
         List<io.aether.arch.x86_64.CpuidEntry> host = supported.stream()
                 .map(e -> new io.aether.arch.x86_64.CpuidEntry(e.function(), e.index(), e.flags(), e.eax(), e.ebx(), e.ecx(), e.edx()))
                 .toList();
-        return Cpuid.forVcpu(host, index, count).stream()
+        return Cpuid.forVcpu(host, index, count, tscDeadline).stream()
                 .map(e -> new CpuidEntry(e.function(), e.index(), e.flags(), e.eax(), e.ebx(), e.ecx(), e.edx()))
                 .toList();
     }
 
     /**
      * CPUID with this vCPU's place in the topology, boot MSRs, FPU, and LAPIC LINT pins; returns
-     * the CPUID set (a snapshot keeps it).
+     * the CPUID set (a snapshot keeps it). {@code tscDeadline}: the in-kernel APIC can run the
+     * TSC-deadline timer (KVM_CAP_TSC_DEADLINE_TIMER), which the guest's CPUID then announces.
      */
-    static List<CpuidEntry> configureCommon(Vcpu vcpu, List<CpuidEntry> supported, int count, boolean lapic) {
-        List<CpuidEntry> cpuid = guestCpuid(supported, vcpu.id(), count);
+    static List<CpuidEntry> configureCommon(Vcpu vcpu, List<CpuidEntry> supported, int count, boolean lapic, boolean tscDeadline) {
+        List<CpuidEntry> cpuid = guestCpuid(supported, vcpu.id(), count, lapic && tscDeadline);
         vcpu.setCpuid(cpuid);
         vcpu.setMsrs(Msr.bootDefaults().stream().map(m -> new MsrEntry(m.index(), m.value())).toList());
         vcpu.setFpu(FpuState.INITIAL.fcw(), FpuState.INITIAL.mxcsr());

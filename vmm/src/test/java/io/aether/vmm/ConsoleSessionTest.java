@@ -2,7 +2,10 @@ package io.aether.vmm;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.aether.common.InterruptLine;
+import io.aether.devices.serial.Serial16550;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -58,6 +61,41 @@ class ConsoleSessionTest {
         Thread.sleep(3 * ConsoleSession.FLUSH_DELAY_MILLIS);
         console.write('x');
         assertArrayEquals("> $x".getBytes(StandardCharsets.US_ASCII), bytesOf(written));
+    }
+
+    /**
+     * The 8250 console transmits a line byte by byte, one port exit each: the line reaches the
+     * console's sink (the monitor's log, a terminal) in a write or two, not one write call per
+     * byte (a system call each, in the vCPU's exit path), and every byte in order.
+     */
+    @Test
+    void aLineTheUartTransmitsReachesTheSinkInAFewWritesNotOnePerByte() throws Exception {
+        ByteArrayOutputStream written = new ByteArrayOutputStream();
+        int[] writes = {0};
+        OutputStream sink = new OutputStream() {
+            @Override
+            public void write(int b) {
+                write(new byte[] {(byte) b}, 0, 1);
+            }
+
+            @Override
+            public void write(byte[] b, int off, int len) {
+                synchronized (written) {
+                    writes[0]++;
+                    written.write(b, off, len);
+                }
+            }
+        };
+        Serial16550 uart = new Serial16550(ConsoleSession.lineFlushing(sink), InterruptLine.NONE);
+        byte[] line = "[    1.234567] a line of the guest's console, sixty-four bytes\n".getBytes(StandardCharsets.US_ASCII);
+        for (byte b : line) uart.write(0, new byte[] {b}); // THR, as the guest's OUT to port 0x3F8 reaches it
+        // The line end sends it at once, on the writing thread.
+        assertArrayEquals(line, bytesOf(written));
+        synchronized (written) {
+            // The first byte after a quiet spell goes at once, the rest with the line end; a slow
+            // machine may let the flusher send a piece between them.
+            assertTrue(writes[0] <= 4, writes[0] + " writes for a line of " + line.length + " bytes");
+        }
     }
 
     private static OutputStream synchronizedOn(ByteArrayOutputStream target) {

@@ -1,5 +1,6 @@
 package io.aether.vmm;
 
+import io.aether.testkit.Prerequisites;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -10,9 +11,6 @@ import io.aether.vmspec.VmSpec;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -21,9 +19,7 @@ import org.junit.jupiter.api.Timeout;
 class StubGuestTest {
 
     static void requireKvm() {
-        boolean present = Files.isReadable(Path.of("/dev/kvm")) && Files.isWritable(Path.of("/dev/kvm"));
-        if ("true".equals(System.getenv("CI"))) assertTrue(present, "CI=true but /dev/kvm is not usable");
-        Assumptions.assumeTrue(present, "/dev/kvm is not usable here");
+        Prerequisites.requireKvm();
     }
 
     @Test

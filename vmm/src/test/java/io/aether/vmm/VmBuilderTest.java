@@ -56,7 +56,7 @@ class VmBuilderTest {
             // ids (leaves 1, 0xB, 0x1F: whichever CPU ran the ioctl), which a guest's CPUID replaces.
             for (int count : new int[] {1, 2}) {
                 for (int index = 0; index < count; index++) {
-                    assertEquals(X86Vcpus.guestCpuid(second.supportedCpuid(), index, count), X86Vcpus.guestCpuid(asked, index, count),
+                    assertEquals(X86Vcpus.guestCpuid(second.supportedCpuid(), index, count, true), X86Vcpus.guestCpuid(asked, index, count, true),
                             "vCPU " + index + " of " + count + ": the guest's CPUID");
                 }
             }
@@ -89,6 +89,32 @@ class VmBuilderTest {
             assertTrue(uart.bytesOut() >= 3, uart.toString());
         }
         assertTrue(console.toString().chars().allMatch(c -> c == '!'), console.toString());
+    }
+
+    /**
+     * A Linux guest's vCPUs announce the TSC-deadline timer (CPUID.01H:ECX bit 24, Intel SDM Vol. 2A),
+     * which KVM's in-kernel APIC runs whether or not this kernel's KVM_GET_SUPPORTED_CPUID lists it
+     * (older ones, such as the nested test host's 6.1, do not): without it Linux calibrates its APIC
+     * timer against the PIT at boot. The stub runs without an APIC and is not told of it.
+     */
+    @Test
+    void aLinuxGuestIsToldOfTheTscDeadlineTimerAndTheStubIsNot(@TempDir Path dir) throws Exception {
+        StubGuestTest.requireKvm();
+        int tscDeadline = 1 << 24;
+        try (Kvm kvm = Kvm.open()) {
+            assertTrue(kvm.checkExtension(io.aether.kvm.Capability.TSC_DEADLINE_TIMER) > 0, "this host's KVM runs the TSC-deadline timer");
+        }
+        VmSpec linux = VmSpec.linux(PvhTestKernel.write(dir)).withMemory(io.aether.common.ByteSize.ofMiB(32)).withVcpus(2);
+        try (MicroVm vm = MicroVm.create(linux, new ByteArrayOutputStream(), null)) {
+            for (List<CpuidEntry> cpuid : vm.cpuids()) assertEquals(tscDeadline, leafOne(cpuid).ecx() & tscDeadline);
+        }
+        try (MicroVm vm = MicroVm.create(VmSpec.stub(VmSpec.StubProgram.HELLO), new ByteArrayOutputStream(), null)) {
+            assertEquals(0, leafOne(vm.cpuids().getFirst()).ecx() & tscDeadline);
+        }
+    }
+
+    private static CpuidEntry leafOne(List<CpuidEntry> cpuid) {
+        return cpuid.stream().filter(e -> e.function() == 1).findFirst().orElseThrow();
     }
 
     @Test

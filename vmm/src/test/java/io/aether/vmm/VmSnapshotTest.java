@@ -65,6 +65,24 @@ class VmSnapshotTest {
     }
 
     @Test
+    void aCountingGuestRestoredOnAShellMadeAheadCountsOn() throws Exception {
+        Path snapshot = dir.resolve("snap");
+        String before = countAndSnapshot(snapshot, StubGuest.MESSAGE.length() + 1000 + 7);
+        var console = new ByteArrayOutputStream();
+        try (VmShell shell = VmShell.prebuild().orElseThrow();
+             MicroVm vm = VmSnapshot.restore(snapshot, console, null, null, shell)) {
+            assertTrue(shell.taken(), "the restore took the shell");
+            vm.start();
+            VmBuilderTest.awaitOutput(console, 500);
+            vm.requestStop(new StopReason.Requested("test"));
+            vm.awaitStop();
+        }
+        String after = console.toString(StandardCharsets.US_ASCII);
+        assertTrue(!after.startsWith(StubGuest.MESSAGE), "the restored guest does not start again: " + after.substring(0, 20));
+        MicroVmPauseTest.assertCountedInOrder(before + after);
+    }
+
+    @Test
     void aPauseThatLandsWhileAnOutputIsBeingHandledNeitherLosesNorRepeatsIt() throws Exception {
         StubGuestTest.requireKvm();
         Path snapshot = dir.resolve("snap");
@@ -245,6 +263,69 @@ class VmSnapshotTest {
             return s;
         });
         assertEquals(state + ": section serial is missing", refusal(snapshot));
+    }
+
+    @Test
+    void aRestoreRefusedByTheHostCheckLeavesTheShellForTheNextVm() throws Exception {
+        Path good = dir.resolve("good");
+        countAndSnapshot(good, 100);
+        Path foreign = dir.resolve("foreign");
+        countAndSnapshot(foreign, 100);
+        rewrite(foreign, sections -> {
+            byte[] cpuid = section(sections, "vcpu0.cpuid").payload();
+            ByteBuffer b = ByteBuffer.wrap(cpuid);
+            for (int i = 0; i < b.getInt(0); i++) {
+                int at = 4 + i * 28;
+                if (b.getInt(at) == 7 && b.getInt(at + 4) == 0) b.putInt(at + 16, b.getInt(at + 16) | 0x8000_0000);
+            }
+            return replaced(sections, new Section("vcpu0.cpuid", cpuid));
+        });
+        try (VmShell shell = VmShell.prebuild().orElseThrow()) {
+            // Refused inside the build, after the shell was looked at: by then nothing of it may be used.
+            SnapshotException refused = assertThrows(SnapshotException.class,
+                    () -> VmSnapshot.restore(foreign, new ByteArrayOutputStream(), null, null, shell));
+            assertTrue(refused.getMessage().contains("this host's CPU lacks"), refused.getMessage());
+            assertTrue(!shell.taken(), "a refused restore leaves the shell");
+            var console = new ByteArrayOutputStream();
+            try (MicroVm vm = VmSnapshot.restore(good, console, null, null, shell)) {
+                assertTrue(shell.taken());
+                vm.start();
+                VmBuilderTest.awaitOutput(console, 200);
+            }
+        }
+    }
+
+    @Test
+    void aGuestRestoredOnAShellRunsWithTheSnapshotsCpuidNotTheShells() throws Exception {
+        Path snapshot = dir.resolve("snap");
+        countAndSnapshot(snapshot, 100);
+        // A guest that saw less than this host offers (CPUID.7.0:EBX's lowest feature bit cleared): the shell's vCPU was given all of it.
+        rewrite(snapshot, sections -> {
+            byte[] cpuid = section(sections, "vcpu0.cpuid").payload();
+            ByteBuffer b = ByteBuffer.wrap(cpuid);
+            boolean cleared = false;
+            for (int i = 0; i < b.getInt(0); i++) {
+                int at = 4 + i * 28;
+                int ebx = b.getInt(at + 16);
+                if (b.getInt(at) == 7 && b.getInt(at + 4) == 0 && ebx != 0) {
+                    b.putInt(at + 16, ebx & (ebx - 1));
+                    cleared = true;
+                }
+            }
+            assertTrue(cleared, "the guest's CPUID has features in leaf 7");
+            return replaced(sections, new Section("vcpu0.cpuid", cpuid));
+        });
+        List<io.aether.kvm.CpuidEntry> saved = VmSnapshot.read(snapshot).cpuids().getFirst();
+        var console = new ByteArrayOutputStream();
+        try (VmShell shell = VmShell.prebuild().orElseThrow();
+             MicroVm vm = VmSnapshot.restore(snapshot, console, null, null, shell)) {
+            assertTrue(shell.taken());
+            vm.start();
+            VmBuilderTest.awaitOutput(console, 100);
+            vm.pause();
+            vm.snapshot(dir.resolve("again"), null);
+        }
+        assertEquals(List.of(saved), VmSnapshot.read(dir.resolve("again")).cpuids(), "the restored guest's CPUID, once");
     }
 
     @Test

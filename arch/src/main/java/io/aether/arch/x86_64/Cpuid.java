@@ -15,6 +15,10 @@ import java.util.List;
  * <ul>
  *   <li>1: initial APIC id (EBX 31:24), logical processor count (EBX 23:16), HTT when more
  *       than one vCPU, the hypervisor bit (ECX 31); PDCM cleared (no perfmon capabilities MSR);
+ *       TSC-deadline (ECX 24) set where the in-kernel local APIC runs that timer mode and cleared
+ *       elsewhere: older kernels' KVM_GET_SUPPORTED_CPUID leaves it out, as it depends on
+ *       KVM_CREATE_IRQCHIP (KVM's api.rst), and says it through KVM_CAP_TSC_DEADLINE_TIMER instead.
+ *       Without it Linux calibrates the APIC timer against the PIT at boot;
  *   <li>4 (Intel): cores per package (EAX 31:26) and threads sharing each cache (EAX 25:14):
  *       one for L1/L2, all vCPUs for L3;
  *   <li>6: only ARAT (always-running APIC timer) kept;
@@ -44,6 +48,7 @@ public final class Cpuid {
     static final int LEAF_AMD_PERFMON_V2 = 0x8000_0022;
 
     static final int ECX_PDCM = 1 << 15;
+    static final int ECX_TSC_DEADLINE = 1 << 24;
     static final int ECX_HYPERVISOR = 1 << 31;
     static final int EDX_HTT = 1 << 28;
     static final int EAX_ARAT = 1 << 2;
@@ -63,10 +68,12 @@ public final class Cpuid {
      * The CPUID entries for vCPU {@code index} of {@code count}.
      *
      * @param supported what KVM_GET_SUPPORTED_CPUID returned on this host
+     * @param tscDeadline whether the vCPU's local APIC can run in TSC-deadline mode (KVM's in-kernel
+     *     APIC where KVM_CAP_TSC_DEADLINE_TIMER is present)
      * @throws IllegalArgumentException if {@code count} is not in 1..{@link PlatformConfig#MAX_VCPUS}
      *     or {@code index} not in 0..count-1
      */
-    public static List<CpuidEntry> forVcpu(List<CpuidEntry> supported, int index, int count) {
+    public static List<CpuidEntry> forVcpu(List<CpuidEntry> supported, int index, int count, boolean tscDeadline) {
         if (count < 1 || count > PlatformConfig.MAX_VCPUS) throw new IllegalArgumentException("vCPU count " + count + " is not in 1.." + PlatformConfig.MAX_VCPUS);
         if (index < 0 || index >= count) throw new IllegalArgumentException("vCPU index " + index + " is not in 0.." + (count - 1));
         Vendor vendor = vendor(supported);
@@ -77,7 +84,7 @@ public final class Cpuid {
         boolean topologyV2Done = false;
         for (CpuidEntry e : supported) {
             switch (e.function()) {
-                case LEAF_FEATURES -> out.add(features(e, index, count));
+                case LEAF_FEATURES -> out.add(features(e, index, count, tscDeadline));
                 case LEAF_CACHE -> out.add(vendor == Vendor.INTEL ? cacheSharing(e, count, true) : e);
                 case LEAF_THERMAL_POWER -> out.add(e.withRegisters(e.eax() & EAX_ARAT, 0, 0, 0));
                 case LEAF_PERFMON -> out.add(e.withRegisters(0, 0, 0, 0));
@@ -114,9 +121,10 @@ public final class Cpuid {
         return Vendor.OTHER;
     }
 
-    private static CpuidEntry features(CpuidEntry e, int index, int count) {
+    private static CpuidEntry features(CpuidEntry e, int index, int count, boolean tscDeadline) {
         int ebx = (index << 24) | (Math.min(count, 0xFF) << 16) | (e.ebx() & 0xFFFF);
         int ecx = (e.ecx() | ECX_HYPERVISOR) & ~ECX_PDCM;
+        ecx = tscDeadline ? ecx | ECX_TSC_DEADLINE : ecx & ~ECX_TSC_DEADLINE;
         int edx = count > 1 ? e.edx() | EDX_HTT : e.edx() & ~EDX_HTT;
         return e.withRegisters(e.eax(), ebx, ecx, edx);
     }

@@ -85,21 +85,21 @@ class CpuidTest {
 
     @Test
     void intelLeafOneCarriesApicIdCountHttAndHypervisorBit() {
-        CpuidEntry l1 = one(Cpuid.forVcpu(INTEL, 2, 4), 0x1);
+        CpuidEntry l1 = one(Cpuid.forVcpu(INTEL, 2, 4, false), 0x1);
         assertEquals(0x0009_06EA, l1.eax());
         assertEquals(0x0204_0800, l1.ebx(), "APIC id 2, 4 logical processors, CLFLUSH size kept");
-        assertEquals((0x7FFA_FBFF | (1 << 31)) & ~(1 << 15), l1.ecx(), "hypervisor bit set, PDCM cleared");
+        assertEquals((0x7FFA_FBFF | (1 << 31)) & ~(1 << 15) & ~(1 << 24), l1.ecx(), "hypervisor bit set, PDCM and TSC-deadline cleared");
         assertTrue(l1.ecx() < 0, "ECX bit 31");
         assertEquals(0, l1.ecx() & (1 << 15), "PDCM cleared with the PMU");
         assertEquals(1 << 28, l1.edx() & (1 << 28), "HTT with more than one vCPU");
-        CpuidEntry single = one(Cpuid.forVcpu(INTEL, 0, 1), 0x1);
+        CpuidEntry single = one(Cpuid.forVcpu(INTEL, 0, 1, false), 0x1);
         assertEquals(0x0001_0800, single.ebx());
         assertEquals(0, single.edx() & (1 << 28), "no HTT for a single vCPU");
     }
 
     @Test
     void intelCacheLeafSharesL1AndL2PerCoreAndL3AcrossAll() {
-        List<CpuidEntry> caches = all(Cpuid.forVcpu(INTEL, 2, 4), 0x4);
+        List<CpuidEntry> caches = all(Cpuid.forVcpu(INTEL, 2, 4, false), 0x4);
         assertEquals(5, caches.size());
         assertEquals((3 << 26) | 0x121, caches.get(0).eax(), "L1d: 4 cores, 1 thread sharing");
         assertEquals((3 << 26) | 0x122, caches.get(1).eax());
@@ -111,7 +111,7 @@ class CpuidTest {
 
     @Test
     void powerManagementAndPerfmonAreRemoved() {
-        List<CpuidEntry> out = Cpuid.forVcpu(INTEL, 0, 2);
+        List<CpuidEntry> out = Cpuid.forVcpu(INTEL, 0, 2, false);
         CpuidEntry l6 = one(out, 0x6);
         assertEquals(new CpuidEntry(0x6, 0, 0, 0x4, 0, 0, 0), l6, "only ARAT stays");
         assertEquals(new CpuidEntry(0xA, 0, 0, 0, 0, 0, 0), one(out, 0xA));
@@ -119,7 +119,7 @@ class CpuidTest {
 
     @Test
     void extendedTopologyIsRebuiltForOneSocketOfCores() {
-        List<CpuidEntry> out = Cpuid.forVcpu(INTEL, 5, 6);
+        List<CpuidEntry> out = Cpuid.forVcpu(INTEL, 5, 6, false);
         for (int leaf : new int[] {0xB, 0x1F}) {
             assertEquals(List.of(
                     new CpuidEntry(leaf, 0, SIG, 0, 1, 0x100, 5),
@@ -130,7 +130,7 @@ class CpuidTest {
 
     @Test
     void everythingElseIsPassedOnUnchanged() {
-        List<CpuidEntry> out = Cpuid.forVcpu(INTEL, 1, 2);
+        List<CpuidEntry> out = Cpuid.forVcpu(INTEL, 1, 2, false);
         for (int leaf : new int[] {0x0, 0x7, 0x4000_0000, 0x4000_0001, 0x8000_0000, 0x8000_0001, 0x8000_0008}) {
             assertEquals(all(INTEL, leaf), all(out, leaf), "leaf 0x" + Integer.toHexString(leaf));
         }
@@ -139,7 +139,7 @@ class CpuidTest {
 
     @Test
     void amdTopologyLeavesDescribeTheSameCores() {
-        List<CpuidEntry> out = Cpuid.forVcpu(AMD, 3, 6);
+        List<CpuidEntry> out = Cpuid.forVcpu(AMD, 3, 6, false);
         assertEquals(0x0001_0000 | (3 << 12) | 5, one(out, 0x8000_0008).ecx(), "6 cores, 3-bit core id, perf TSC size kept");
         assertEquals(0x3030, one(out, 0x8000_0008).eax());
         assertEquals(new CpuidEntry(0x8000_001E, 0, 0, 3, 3, 0, 0), one(out, 0x8000_001E), "APIC id 3, core 3, 1 thread, node 0");
@@ -163,7 +163,7 @@ class CpuidTest {
 
     @Test
     void singleVcpuAmdHasNoCmpLegacyAndZeroCoreBits() {
-        List<CpuidEntry> out = Cpuid.forVcpu(AMD, 0, 1);
+        List<CpuidEntry> out = Cpuid.forVcpu(AMD, 0, 1, false);
         assertEquals(0, one(out, 0x8000_0001).ecx() & 2);
         assertEquals(0x0001_0000, one(out, 0x8000_0008).ecx());
     }
@@ -172,18 +172,38 @@ class CpuidTest {
     void unknownVendorsGetOnlyTheCommonChanges() {
         List<CpuidEntry> host = List.of(leaf(0, 0xB, 1, 2, 3), leaf(0x1, 0x1, 0, 0, 0), sub(0x4, 0, 0x121, 0, 0, 0),
                 leaf(0x8000_0008, 0x3030, 0, 0x700F, 0));
-        List<CpuidEntry> out = Cpuid.forVcpu(host, 1, 2);
+        List<CpuidEntry> out = Cpuid.forVcpu(host, 1, 2, false);
         assertEquals(0x0102_0000, one(out, 0x1).ebx());
         assertEquals(host.get(2), one(out, 0x4));
         assertEquals(host.get(3), one(out, 0x8000_0008));
     }
 
+    /**
+     * CPUID.01H:ECX bit 24 is TSC-Deadline (Intel SDM Vol. 2A, table "Feature Information Returned
+     * in the ECX Register"); an older KVM's supported list leaves it clear (api.rst, KVM_GET_SUPPORTED_CPUID).
+     */
+    @Test
+    void theTscDeadlineTimerIsAnnouncedOnlyWhereTheApicRunsIt() {
+        int tscDeadline = 0x0100_0000;
+        for (List<CpuidEntry> host : List.of(INTEL, AMD)) {
+            List<CpuidEntry> kvmLike = host.stream()
+                    .map(e -> e.function() == 0x1 ? e.withRegisters(e.eax(), e.ebx(), e.ecx() & ~tscDeadline, e.edx()) : e)
+                    .toList();
+            CpuidEntry with = one(Cpuid.forVcpu(kvmLike, 0, 1, true), 0x1);
+            CpuidEntry without = one(Cpuid.forVcpu(kvmLike, 0, 1, false), 0x1);
+            assertEquals(tscDeadline, with.ecx() & tscDeadline, "announced with the in-kernel APIC");
+            assertEquals(0, without.ecx() & tscDeadline, "not announced without it");
+            assertEquals(without.ecx(), with.ecx() & ~tscDeadline, "no other bit of ECX changes");
+            assertEquals(List.of(without.eax(), without.ebx(), without.edx()), List.of(with.eax(), with.ebx(), with.edx()));
+        }
+    }
+
     @Test
     void badIndicesAreRefused() {
-        assertThrows(IllegalArgumentException.class, () -> Cpuid.forVcpu(INTEL, 2, 2));
-        assertThrows(IllegalArgumentException.class, () -> Cpuid.forVcpu(INTEL, -1, 2));
-        assertThrows(IllegalArgumentException.class, () -> Cpuid.forVcpu(INTEL, 0, 0));
-        assertThrows(IllegalArgumentException.class, () -> Cpuid.forVcpu(INTEL, 0, 256));
+        assertThrows(IllegalArgumentException.class, () -> Cpuid.forVcpu(INTEL, 2, 2, false));
+        assertThrows(IllegalArgumentException.class, () -> Cpuid.forVcpu(INTEL, -1, 2, false));
+        assertThrows(IllegalArgumentException.class, () -> Cpuid.forVcpu(INTEL, 0, 0, false));
+        assertThrows(IllegalArgumentException.class, () -> Cpuid.forVcpu(INTEL, 0, 256, false));
     }
 
     @Test
@@ -191,7 +211,7 @@ class CpuidTest {
         Property.forAll(Gen.ints(1, 255), Gen.ints(0, 254)).tries(300).check((count, rawIndex) -> {
             int index = rawIndex % count;
             for (List<CpuidEntry> host : List.of(INTEL, AMD)) {
-                List<CpuidEntry> out = Cpuid.forVcpu(host, index, count);
+                List<CpuidEntry> out = Cpuid.forVcpu(host, index, count, false);
                 assertEquals(index, one(out, 0x1).ebx() >>> 24);
                 CpuidEntry core = all(out, 0xB).get(1);
                 int shift = core.eax() & 0x1F;

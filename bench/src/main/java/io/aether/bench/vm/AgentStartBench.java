@@ -69,9 +69,18 @@ public final class AgentStartBench {
         System.exit(0);
     }
 
+    /**
+     * The cgroup under which the agents make their VMs' and standbys' groups: the system property
+     * {@code aether.bench.cgroupParent}, so that two benches run at once (two builds, two people)
+     * do not take each other's group names; the agent's default without it.
+     */
+    static final String CGROUP_PARENT_PROPERTY = "aether.bench.cgroupParent";
+
     /** An agent of this JVM with room for every VM the benchmark starts. */
     private static NodeAgent agent(Path data, List<String> monitor, int pool) throws Exception {
-        return NodeAgent.start(NodeAgent.Options.defaults(data).withMonitorCommand(monitor).withCapacity(64, 64L << 30, 1.0).withWarmPool(pool));
+        NodeAgent.Options options = NodeAgent.Options.defaults(data).withMonitorCommand(monitor).withCapacity(64, 64L << 30, 1.0).withWarmPool(pool);
+        String parent = System.getProperty(CGROUP_PARENT_PROPERTY);
+        return NodeAgent.start(parent == null ? options : options.withCgroupParent(parent));
     }
 
     /** With {@code warmOnly}, only the warm pool's rounds: no cold monitor, no QEMU, no bursts (quicker while iterating). */

@@ -19,6 +19,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
@@ -36,7 +37,7 @@ import java.util.regex.Pattern;
  * the guest {@code aether guest fetch --arch arm64} builds to its init's ready marker and power
  * off, interleaved; {@link BootBench} measures each process from its start. Aether runs as the
  * launcher runs it on arm64: JDK 25's AOT cache in place of the class-data archive (trained in L1
- * by a {@code --stub} run, as the launcher trains it) and a lazy JIT ({@link #LAZY_JIT}). QEMU
+ * as the launcher trains it, by booting an Image that powers off at once) and a lazy JIT ({@link #LAZY_JIT}). QEMU
  * gets the same devices as Aether: the console and a virtio-rng device.
  *
  * <p>QEMU is not installed anywhere: {@code qemu-system-arm} and the closure apt's resolver names
@@ -49,7 +50,11 @@ import java.util.regex.Pattern;
  * aether vm run --stub} (the JVM's start, the VM's creation, the stub's line and its PSCI
  * power-off) against {@code qemu-system-aarch64 -version} (the process and its libraries).
  *
- * <p>With {@code exits}, one boot with {@code --trace-exits}: its exits to the monitor counted by
+ * <p>With {@code phases}, a boot whose monitors are traced ({@code -Daether.trace.boot=true}:
+ * where the time from the process's start to the first {@code KVM_RUN} goes, step by step; with
+ * {@code compare} or {@code before=JAR}, both monitors): prints each step's medians too.
+ *
+ * <p>With {@code exits}, one boot with {@code --trace-exits} (and its start traced): its exits to the monitor counted by
  * reason and by the device register they touched (each costs ~1-2 ms in L1).
  *
  * <p>With {@code compare} after the mode, the monitor also runs without linking its downcalls ahead
@@ -58,7 +63,7 @@ import java.util.regex.Pattern;
  * interpreted, {@code -Djdk.internal.foreign.DowncallLinker.USE_SPEC=false}, and an AOT cache trained
  * on the boot itself instead of the stub: docs/BENCHMARKS.md (f).)
  *
- * <p>Usage: {@code Arm64BootBench [RUNS] [boot|start-up|exits] [compare|before=JAR]} (defaults 10 and boot). Prints the table.
+ * <p>Usage: {@code Arm64BootBench [RUNS] [boot|start-up|exits|phases] [compare|before=JAR]} (defaults 10 and boot). Prints the table.
  */
 public final class Arm64BootBench {
 
@@ -76,6 +81,8 @@ public final class Arm64BootBench {
     static final String LAZY_JIT = "-XX:CompileThresholdScaling=100";
     /** The monitor's downcalls linked by the calls that first need them, as before {@code Libc.linkAhead}. */
     static final String NO_LINK_AHEAD = "-D" + Libc.LINK_AHEAD_PROPERTY + "=off";
+    /** The monitor's start traced, step by step ({@code io.aether.vmm.BootTrace}). */
+    static final String TRACE_BOOT = "-Daether.trace.boot=true";
     /** The third argument's prefix that names a jar to run ahead of the class path, as a second monitor. */
     static final String BEFORE = "before=";
 
@@ -89,8 +96,8 @@ public final class Arm64BootBench {
         }
         int runs = args.length > 0 ? Integer.parseInt(args[0]) : 10;
         String mode = args.length > 1 ? args[1] : "boot";
-        if (!mode.equals("boot") && !mode.equals("start-up") && !mode.equals("exits")) {
-            throw new IllegalArgumentException("the mode is boot, start-up or exits, not '" + mode + "'");
+        if (!mode.equals("boot") && !mode.equals("start-up") && !mode.equals("exits") && !mode.equals("phases")) {
+            throw new IllegalArgumentException("the mode is boot, start-up, exits or phases, not '" + mode + "'");
         }
         boolean compare = args.length > 2 && args[2].equals("compare");
         Path before = args.length > 2 && args[2].startsWith(BEFORE) ? Path.of(args[2].substring(BEFORE.length())) : null;
@@ -178,6 +185,7 @@ public final class Arm64BootBench {
     private static void inL1(String[] args) throws Throwable {
         boolean startUp = args[1].equals("start-up");
         boolean exits = args[1].equals("exits");
+        boolean phases = args[1].equals("phases");
         boolean compare = args[2].equals("compare");
         String before = args[2].startsWith(BEFORE) ? args[2].substring(BEFORE.length()) : null;
         int runs = Integer.parseInt(args[3]);
@@ -223,7 +231,8 @@ public final class Arm64BootBench {
                 // As the launcher runs it, and which classes the AOT cache did not hold on the boot path.
                 Variant launcher = variants.getFirst();
                 Path classes = Path.of("/tmp/aether-classes.txt");
-                List<String> traced = with(with(with(launcher.start(), "-Xlog:class+load=info:file=" + classes), launcher.monitor()), boot);
+                List<String> traced = with(with(with(launcher.start(), List.of("-Xlog:class+load=info:file=" + classes, TRACE_BOOT)),
+                        launcher.monitor()), boot);
                 System.out.print(exitCounts(traced, Path.of("/tmp/aether-exits.txt")));
                 System.out.print(classSources(classes));
                 status = 0;
@@ -247,6 +256,22 @@ public final class Arm64BootBench {
                     "-device", "virtio-rng-device",
                     "-kernel", kernel, "-initrd", initrd, "-append", "console=ttyAMA0 " + GUEST_CMDLINE));
             System.out.println("arm64 bench: qemu-virt: " + String.join(" ", qemu));
+            if (phases) {
+                List<String> labels = new ArrayList<>();
+                List<Path> traces = new ArrayList<>();
+                for (Variant v : variants) {
+                    Path trace = Path.of("/tmp/trace-" + v.label() + ".txt");
+                    labels.add(v.label());
+                    traces.add(trace);
+                    List<String> traced = with(with(with(v.start(), TRACE_BOOT), v.monitor()), boot);
+                    commands.add(new BootBench.Command(v.label(), tracedTo(trace.toString(), traced)));
+                }
+                commands.add(new BootBench.Command("qemu-virt", qemu));
+                System.out.print(BootBench.compare(commands, runs, GuestInit.READY_MARKER, timeout));
+                System.out.print(phaseTable(labels, traces));
+                status = 0;
+                return;
+            }
             for (Variant v : variants) {
                 System.out.println("arm64 bench: " + v.label() + ": " + String.join(" ", v.command(boot)));
                 commands.add(new BootBench.Command(v.label(), v.command(boot)));
@@ -280,7 +305,10 @@ public final class Arm64BootBench {
         }
         Map<String, Integer> counts = new TreeMap<>();
         int total = 0;
+        StringBuilder steps = new StringBuilder();
         for (String line : Files.readAllLines(traceFile)) {
+            // The start's steps (BootTrace), to set beside the class log's uptimes.
+            if (line.startsWith("trace-boot ")) steps.append("| ").append(line).append(" |\n");
             if (!line.startsWith("[vcpu ")) continue;
             total++;
             counts.merge(exitKind(line.substring(line.indexOf(']') + 2)), 1, Integer::sum);
@@ -291,12 +319,17 @@ public final class Arm64BootBench {
                 .forEach(e -> table.append("| ").append(e.getKey()).append(" | ").append(e.getValue()).append(" |\n"));
         table.append(String.format(Locale.ROOT, "| all, in a boot of %.1f s (status %d) | %d |%n",
                 (System.nanoTime() - t0) / 1e9, p.exitValue(), total));
-        return table.toString();
+        return table.append(steps).toString();
     }
 
-    /** How many classes the JVM loaded from each source (the AOT cache, the runtime image, the jars), as table lines. */
+    /**
+     * How many classes the JVM loaded from each source (the AOT cache, the runtime image, the jars), as table lines,
+     * then the product's classes that came from its jars, in load order with the JVM's uptime then: what the trained
+     * AOT cache does not hold.
+     */
     private static String classSources(Path log) throws IOException {
         Map<String, Integer> counts = new TreeMap<>();
+        List<String> fromProductJars = new ArrayList<>();
         for (String line : Files.readAllLines(log)) {
             int at = line.indexOf(" source: ");
             if (at < 0) continue;
@@ -304,9 +337,16 @@ public final class Arm64BootBench {
             String kind = source.startsWith("shared objects file") ? "AOT cache" : source.startsWith("jrt:/") ? "runtime image (jrt)"
                     : source.endsWith(".jar") ? "jar " + source.substring(source.lastIndexOf('/') + 1) : "other (" + source.split(" ")[0] + ")";
             counts.merge(kind, 1, Integer::sum);
+            if (source.endsWith(".jar") && source.contains("aether-")) {
+                // "[UPTIME][info][class,load] NAME source: ...": the name, and when the JVM loaded it.
+                String loaded = line.substring(0, at);
+                String uptime = line.startsWith("[") ? line.substring(1, line.indexOf(']')) : "?";
+                fromProductJars.add(loaded.substring(loaded.lastIndexOf(' ') + 1) + "@" + uptime);
+            }
         }
         StringBuilder table = new StringBuilder(String.format(Locale.ROOT, "| classes loaded from | count |%n|---|---:|%n"));
         counts.forEach((kind, n) -> table.append("| ").append(kind).append(" | ").append(n).append(" |\n"));
+        table.append("| the product's classes from its jars, in load order | ").append(String.join(" ", fromProductJars)).append(" |\n");
         return table.toString();
     }
 
@@ -324,6 +364,51 @@ public final class Arm64BootBench {
             return reason + " virtio-mmio " + window + " +0x" + Long.toHexString(address % Layout.VIRTIO_MMIO_STRIDE);
         }
         return reason + " 0x" + Long.toHexString(address);
+    }
+
+    /** {@code command} through a shell that sends its standard error to the end of {@code file}, then becomes it. */
+    private static List<String> tracedTo(String file, List<String> command) {
+        return with(List.of("sh", "-c", "exec \"$0\" \"$@\" 2>>" + file), command);
+    }
+
+    /**
+     * Per step of the monitor's start, for each of {@code labels}: the medians of the step's
+     * milliseconds and of its end since the process started, from the {@code trace-boot} lines of
+     * every run in its file but the first (the warm-up).
+     */
+    private static String phaseTable(List<String> labels, List<Path> files) throws IOException {
+        List<Map<String, List<double[]>>> byLabel = new ArrayList<>();
+        List<String> steps = new ArrayList<>();
+        for (Path file : files) {
+            Map<String, List<double[]>> byStep = new TreeMap<>();
+            int run = 0;
+            for (String line : Files.readAllLines(file)) {
+                String[] f = line.split(" ");
+                if (f.length != 4 || !f[0].equals("trace-boot")) continue;
+                if (f[1].equals("vm-run")) run++;
+                if (run < 2) continue;
+                if (!steps.contains(f[1])) steps.add(f[1]);
+                byStep.computeIfAbsent(f[1], s -> new ArrayList<>()).add(new double[] {Double.parseDouble(f[2]), Double.parseDouble(f[3])});
+            }
+            byLabel.add(byStep);
+        }
+        StringBuilder table = new StringBuilder("| step (median ms: the step, its end since the process started) |");
+        labels.forEach(l -> table.append(' ').append(l).append(" |"));
+        table.append("\n|---|").append("---:|".repeat(labels.size())).append('\n');
+        for (String step : steps) {
+            table.append("| ").append(step).append(" |");
+            for (Map<String, List<double[]>> byStep : byLabel) {
+                List<double[]> values = byStep.getOrDefault(step, List.of());
+                if (values.isEmpty()) {
+                    table.append(" - |");
+                    continue;
+                }
+                table.append(String.format(Locale.ROOT, " %.1f, %.1f |", BootBench.median(values.stream().mapToDouble(v -> v[0]).toArray()),
+                        BootBench.median(values.stream().mapToDouble(v -> v[1]).toArray())));
+            }
+            table.append('\n');
+        }
+        return table.toString();
     }
 
     private static List<String> with(List<String> command, List<String> arguments) {
@@ -364,12 +449,25 @@ public final class Arm64BootBench {
     }
 
     /**
+     * The launcher's training "kernel" on arm64 (see {@code aether}): an Image header whose code
+     * branches over it to {@code movz x0, #0x8; movk x0, #0x8400, lsl 16; hvc #0; b .}, PSCI
+     * SYSTEM_OFF; image_size 64 KiB, 4 KiB pages, little-endian.
+     */
+    private static final byte[] TRAINING_IMAGE = HexFormat.of().parseHex(
+            "1000001400000000" + "0000000000000000" + "0000010000000000" + "0200000000000000"
+            + "0000000000000000".repeat(3) + "41524d6400000000"
+            + "000180d2" + "0080b0f2" + "020000d4" + "00000014");
+
+    /**
      * The AOT cache's training run, as the {@code aether} launcher makes it on arm64: the monitor
-     * runs {@code --stub} once (the launcher has no guest of its own to boot) and, at its exit, the JVM assembles the cache in a second JVM. Its output goes to L1's console.
+     * boots {@link #TRAINING_IMAGE} once (a Linux boot's classes, no kernel's time) and, at its
+     * exit, the JVM assembles the cache in a second JVM. Its output goes to L1's console.
      */
     private static void train(Variant v) throws IOException, InterruptedException {
         long t0 = System.nanoTime();
-        Process p = new ProcessBuilder(with(with(v.training(), v.monitor()), "--stub")).inheritIO().start();
+        Path image = Files.write(Path.of("/tmp/aether-arm64-training.Image"), TRAINING_IMAGE);
+        Process p = new ProcessBuilder(with(with(v.training(), v.monitor()), List.of("--kernel", image.toString())))
+                .inheritIO().start();
         if (!p.waitFor(15, TimeUnit.MINUTES)) {
             p.destroyForcibly();
             throw new IOException("the AOT cache's training run did not end within 15 minutes");

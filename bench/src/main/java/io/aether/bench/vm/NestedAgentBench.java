@@ -47,7 +47,10 @@ public final class NestedAgentBench {
         int runs = args.length > 0 ? Integer.parseInt(args[0]) : 10;
         int pool = args.length > 1 ? Integer.parseInt(args[1]) : 1;
         String cmdline = Scenario.GUEST_CMDLINE + " " + GuestInit.POWEROFF_PARAMETER;
-        String qemu = Scenario.qemuMicrovmCommand(cmdline).replace("-smp 2", "-smp 1");
+        // QEMU_MACHINE_PARAMETERS=1: QEMU's guest is also told what Aether's x86 machine tells its own
+        // (MachineCmdline), so that the two boots probe the same ports.
+        String qemuCmdline = "1".equals(System.getenv("QEMU_MACHINE_PARAMETERS")) ? cmdline + " pci=off 8250.nr_uarts=1" : cmdline;
+        String qemu = Scenario.qemuMicrovmCommand(qemuCmdline).replace("-smp 2", "-smp 1");
         // TRACE_START=1: the agent prints where each create's time goes (docs/BENCHMARKS.md (d)).
         boolean trace = "1".equals(System.getenv("TRACE_START"));
         // CGROUPS=1: the test host's L1 mounts no cgroup; this mounts cgroup v2 for the agent, which
@@ -62,7 +65,7 @@ public final class NestedAgentBench {
                 heartbeat=$!
                 %s
                 sed -e 's/io[.]aether[.]cli[.]Main/%sio.aether.cli.Main/' "$AETHER" > agent && chmod +x agent
-                ./agent node --data node --warm-pool %d >> node.log 2>&1 &
+                %s./agent node --data node --warm-pool %d >> node.log 2>&1 &
                 agent=$!
                 waited=0
                 until [ -S node/node.sock ]; do
@@ -78,7 +81,9 @@ public final class NestedAgentBench {
                 echo "BENCH-STATUS=$status"
                 kill $agent $heartbeat
                 wait $agent
-                """.formatted(cgroups ? "mount -t cgroup2 cgroup2 /sys/fs/cgroup" : ":", trace ? "-Daether.trace.start=true " : "", pool, runs, pool, Scenario.quote(cmdline), Scenario.quote("exec " + qemu));
+                """.formatted(cgroups ? "mount -t cgroup2 cgroup2 /sys/fs/cgroup" : ":", trace ? "-Daether.trace.start=true " : "",
+                // The standbys the agent spawns inherit the environment, not its system properties.
+                trace ? "JAVA_TOOL_OPTIONS='-Daether.trace.start=true -Daether.trace.boot=true' " : "", pool, runs, pool, Scenario.quote(cmdline), Scenario.quote("exec " + qemu));
         Duration limit = Duration.ofMinutes(20 + 8L * runs);
         Scenario scenario = Scenario.script(script).withQemu().jvmOptions(NestedBootBench.monitorJvmOptions()).timeout(limit).build();
         TestHost.open().retryingStalls(host -> {
@@ -193,13 +198,44 @@ public final class NestedAgentBench {
         long t0 = System.nanoTime();
         node.create(spec, Map.of(), RestartPolicy.NEVER, id, true);
         long created = System.nanoTime();
+        int waits = 0;
         while (watcher.isAlive()) {
             watcher.join(20_000);
-            if (watcher.isAlive()) System.out.println(id + ": waiting for the ready marker"); // a silent console looks like a hang
+            if (watcher.isAlive()) {
+                System.out.println(id + ": waiting for the ready marker"); // a silent console looks like a hang
+                // A boot takes seconds here: after a minute, say what the VM is doing, twice, 10 s apart.
+                if (++waits == 3 || waits == 4) describeSlowVm(node, data, id);
+            }
         }
         if (seen[0] < 0) throw new IllegalStateException(id + " never printed " + GuestInit.READY_MARKER);
+        // A traced standby's side of the launch (TRACE_START=1), before the VM's folder goes.
+        try (var lines = Files.lines(data.resolve("vms").resolve(id).resolve("monitor.log"), StandardCharsets.ISO_8859_1)) {
+            lines.filter(l -> l.startsWith("trace-launch ") || l.startsWith("trace-boot "))
+                    .forEach(l -> System.out.println("trace: " + (l.startsWith("trace-boot ") ? "build " + l.substring(11) : "launch " + l.substring(13))));
+        } catch (java.io.IOException | java.io.UncheckedIOException e) {
+            System.out.println(id + ": no monitor log: " + e);
+        }
         node.delete(id, true);
         return new double[] {(created - t0) / 1e6, (seen[0] - t0) / 1e6};
+    }
+
+    /** What a VM that has not printed its marker in a minute is doing: its state, its counters, its console and monitor log. */
+    private static void describeSlowVm(AgentClient node, Path data, String id) {
+        String prefix = "slow " + id + "| ";
+        try {
+            System.out.println(prefix + "state: " + node.get(id));
+            node.metrics().lines().filter(l -> l.contains(id) && !l.startsWith("#")).forEach(l -> System.out.println(prefix + l));
+        } catch (java.io.IOException | RuntimeException e) {
+            System.out.println(prefix + "the agent does not say: " + e);
+        }
+        for (String file : List.of("console.log", "monitor.log")) {
+            try {
+                String text = Files.readString(data.resolve("vms").resolve(id).resolve(file), StandardCharsets.ISO_8859_1);
+                text.substring(Math.max(0, text.length() - 4000)).lines().forEach(l -> System.out.println(prefix + file + ": " + l));
+            } catch (java.io.IOException | RuntimeException e) {
+                System.out.println(prefix + file + ": " + e);
+            }
+        }
     }
 
     /** The VM's group's CPU throttling up to its marker, where the agent made one (CGROUPS=1). */

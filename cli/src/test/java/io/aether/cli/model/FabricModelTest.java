@@ -12,6 +12,9 @@ import io.aether.ai.Tensor;
 import io.aether.ai.onnx.OnnxModelBuilder;
 import io.aether.cli.Main;
 import io.aether.http.ApiClient;
+import io.aether.testkit.DevToolsPage;
+import io.aether.testkit.HeadlessChromium;
+import io.aether.testkit.Prerequisites;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -28,6 +31,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -47,11 +52,17 @@ class FabricModelTest {
     private static final String JAVA = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Path EXAMPLES = Path.of(System.getProperty("user.dir")).getParent().resolve("examples");
+    private static final Pattern DASHBOARD = Pattern.compile("Dashboard on (https://127\\.0\\.0\\.1:[0-9]+/) \\(TLS 1\\.3, X25519MLKEM768 preferred;"
+            + " ECDSA P-256 certificate sha256:[0-9a-f]{64}, public key sha256/base64 ([A-Za-z0-9+/]{43}=)\\)");
+    private static final Pattern LOGIN = Pattern.compile("  log in with (aether-session-[A-Za-z0-9_-]{43}) \\(role operate, until .*");
 
     @TempDir
     Path tmp;
 
     private final List<Process> ups = new ArrayList<>();
+
+    /** What {@code up} printed on its standard output, up to its "Try:" line. */
+    private final List<String> printed = new ArrayList<>();
 
     @AfterEach
     void stopEverything() throws Exception {
@@ -96,6 +107,7 @@ class FabricModelTest {
         BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
         String line;
         while ((line = out.readLine()) != null) {
+            printed.add(line);
             if (line.startsWith("Try: ")) return tmp.resolve("data/controller/controller.sock");
         }
         throw new AssertionError("aether up ended: " + Files.readString(tmp.resolve("up.err")));
@@ -151,15 +163,32 @@ class FabricModelTest {
         throw new AssertionError(job + " never " + what + ": " + allocation);
     }
 
-    @Test
-    void aModelJobServesAPredictionRefusesUntrustedAndUnreachableRepositoriesAndStopEndsTheServer() throws Exception {
+    /** HOME's repository (see {@link #repository}) served on loopback, and {@code up} with a node that trusts HOME's key. */
+    private record Fabric(Path home, Path repo, ModelCliTest.Server server, Path controller) {
+    }
+
+    private Fabric serveAndUp() throws Exception {
         Path home = tmp.resolve("home");
         Path repo = repository(home, tmp.resolve("rogue"));
         ModelCliTest.Server server = ModelCliTest.Server.start(home, repo, "--public-read");
         try {
             Path nodeHome = tmp.resolve("node-home");
             ModelCliTest.run("model", "trust", home.resolve("keys/identity.pub").toString(), "--home", nodeHome.toString()).ok();
-            Path socket = up(nodeHome);
+            return new Fabric(home, repo, server, up(nodeHome));
+        } catch (Exception | AssertionError e) {
+            server.stop();
+            throw e;
+        }
+    }
+
+    @Test
+    void aModelJobServesAPredictionRefusesUntrustedAndUnreachableRepositoriesAndStopEndsTheServer() throws Exception {
+        Fabric fabric = serveAndUp();
+        Path home = fabric.home();
+        Path repo = fabric.repo();
+        ModelCliTest.Server server = fabric.server();
+        try {
+            Path socket = fabric.controller();
             ApiClient controller = ApiClient.unix(socket, Duration.ofSeconds(30));
             String url = "https://127.0.0.1:" + server.port();
 
@@ -214,6 +243,66 @@ class FabricModelTest {
             JsonNode unreachable = await(controller, "away", a -> a.path("state").asText().matches("failed: try [3-9] in [0-9]+ s: sync of .* failed: .*"),
                     "failed and was retried");
             assertTrue(unreachable.path("state").asText().contains("https://127.0.0.1:" + closed), unreachable.toString());
+        } finally {
+            server.stop();
+        }
+    }
+
+    /**
+     * The whole browser path: Chromium opens the dashboard URL {@code up} printed, trusting exactly
+     * the certificate's public key it printed, over X25519MLKEM768; refuses a bad login; logs in
+     * with the printed token, submits the README's model job (pointed at this test's repository)
+     * and sees it running, in the allocations table and the fabric's chart. A model job needs no
+     * {@code /dev/kvm}: this test runs wherever Chromium does (the nested test host has none).
+     */
+    @Test
+    void aBrowserLogsInSubmitsTheExampleModelJobAndSeesItRunning() throws Exception {
+        Path chromium = HeadlessChromium.find().orElse(null);
+        Prerequisites.require(chromium != null, "chromium (Debian package chromium) is not on the PATH: the end-to-end dashboard test drives it");
+        Fabric fabric = serveAndUp();
+        ModelCliTest.Server server = fabric.server();
+        try {
+            Matcher dashboard = printed.stream().map(DASHBOARD::matcher).filter(Matcher::matches).findFirst().orElseThrow(() -> new AssertionError(printed.toString()));
+            Matcher login = printed.stream().map(LOGIN::matcher).filter(Matcher::matches).findFirst().orElseThrow(() -> new AssertionError(printed.toString()));
+            String url = dashboard.group(1);
+            String spec = Files.readString(EXAMPLES.resolve("hello-model.json")).replace("https://127.0.0.1:7443", "https://127.0.0.1:" + server.port());
+            try (DevToolsPage page = DevToolsPage.open(chromium, "about:blank", tmp, List.of("--ignore-certificate-errors-spki-list=" + dashboard.group(2)))) {
+                page.recordNetwork();
+                page.navigate(url);
+                // Until the page is there, the value says where the browser is (a certificate error page, say).
+                page.await("(() => { const form = document.getElementById('login'); return form ? !form.hidden : location.href + ' ' + document.title; })()",
+                        shown -> shown.isBoolean() && shown.asBoolean(), Duration.ofSeconds(20));
+                JsonNode security = page.events("Network.responseReceived").stream().map(e -> e.path("response"))
+                        .filter(r -> r.path("url").asText().equals(url)).findFirst().orElseThrow(() -> new AssertionError("no response of " + url)).path("securityDetails");
+                assertEquals("TLS 1.3", security.path("protocol").asText(), security.toString());
+                assertEquals("X25519MLKEM768", security.path("keyExchangeGroup").asText(), "the hybrid post-quantum group: " + security);
+
+                page.evaluate("document.getElementById('login-token').value = 'aether-session-" + "A".repeat(43) + "'");
+                page.evaluate("document.querySelector('#login button').click()");
+                page.await("document.getElementById('login-answer').textContent",
+                        answer -> answer.asText().equals("401 the session token is unknown, ended or expired: log in again"), Duration.ofSeconds(10));
+                assertEquals(true, page.evaluate("document.querySelector('main').hidden").asBoolean(), "nothing shown without a login");
+
+                page.evaluate("document.getElementById('login-token').value = '" + login.group(1) + "'");
+                page.evaluate("document.querySelector('#login button').click()");
+                page.await("document.getElementById('status').textContent", status -> status.asText().startsWith("updated "), Duration.ofSeconds(20));
+                assertEquals("", page.evaluate("document.getElementById('login-token').value").asText(), "the token does not stay in the form");
+
+                page.evaluate("document.getElementById('job-spec').value = " + JSON.writeValueAsString(spec));
+                page.evaluate("document.querySelector('#submit-job button').click()");
+                page.await("document.getElementById('submit-answer').textContent", answer -> answer.asText().equals("submitted: job hello-model version 1"),
+                        Duration.ofSeconds(20));
+                // The node syncs the model, checks its signature and serves it; the page shows what it reported.
+                page.await("[...document.querySelectorAll('#allocations tbody tr')].map(row => [...row.cells].map(cell => cell.textContent).join('|')).sort().join(',')",
+                        rows -> rows.asText().equals("hello-model|0|n1|1|512 MiB|0|running"), Duration.ofSeconds(90));
+                JsonNode chart = page.await("(() => { const figure = [...document.querySelectorAll('#charts figure')]"
+                        + ".find(f => f.querySelector('figcaption').textContent.startsWith('fabric:')); const canvas = figure.querySelector('canvas');"
+                        + " return { width: canvas.width, height: canvas.height, legend: Object.fromEntries([...figure.querySelectorAll('tr.u-series')]"
+                        + ".map(row => [row.querySelector('.u-label').textContent, row.querySelector('.u-value').textContent])) }; })()",
+                        value -> value.path("legend").path("replicas running").asText().equals("1"), Duration.ofSeconds(10));
+                assertTrue(chart.path("width").asInt() > 0 && chart.path("height").asInt() > 0, "the chart's canvas has a size: " + chart);
+                assertEquals("1", chart.path("legend").path("replicas placed").asText(), chart.toString());
+            }
         } finally {
             server.stop();
         }

@@ -16,8 +16,8 @@ import java.util.Objects;
  * 0x3FF, IRQ {@value #COM1_IRQ}): eight byte-wide registers, 16-byte receive FIFO, scratch
  * register, divisor latch and the loopback mode that the driver's autoconfiguration checks.
  *
- * <p>Transmission is instant: each byte written to THR goes to the output stream at once, so
- * THRE and TEMT always read 1. Received bytes come from the host through {@link #enqueueInput},
+ * <p>Transmission is instant: each byte written to THR goes to the output stream at once (which
+ * is not flushed: the stream's owner flushes), so THRE and TEMT always read 1. Received bytes come from the host through {@link #enqueueInput},
  * into a bounded backlog that feeds the receive FIFO as the guest reads; when the backlog is full
  * the call accepts fewer bytes, which is how the monitor applies back-pressure. The FIFO trigger
  * level and the character timeout are not emulated: "received data available" is pending
@@ -421,8 +421,9 @@ public final class Serial16550 implements BusDevice {
             }
         } else {
             try {
+                // Not flushed: the stream decides when its bytes reach their sink (the monitor's
+                // console gathers a line into one write), rather than a write call per byte.
                 out.write(b);
-                out.flush();
                 bytesOut++;
             } catch (IOException e) {
                 outputErrors++;

@@ -1,0 +1,111 @@
+import io.aether.testhost.*;
+import java.nio.file.*;
+import java.time.Duration;
+import java.util.*;
+import java.util.regex.Pattern;
+
+/**
+ * Boots the nested test host with the class path in the file {@code args[0]} and runs
+ * {@code NestedJunit} on the test classes that follow, then prints what it printed: the part of
+ * {@code dev/nested-unit-tests.sh} that runs here. With {@code --expect FILE} (one CLASS#method a
+ * line: the tests run-tests handed over) the run passes only when every one of them passed there
+ * and no test failed, was aborted or was skipped.
+ */
+public class NestedTests {
+    /** A JVM's fatal error report whose problematic frame is JIT-compiled Java code ("# J 2516 c1 ..."), its lines as printed or joined with ", ". */
+    static final Pattern JIT_CODE_FAULT = Pattern.compile("(SIGILL|SIGSEGV) \\(0x[0-9a-f]+\\) at pc=[\\s\\S]{0,600}?Problematic frame:[,\\s#]*J \\d+ c[12] ");
+
+    public static void main(String[] args) throws Exception {
+        List<String> rest = new ArrayList<>(List.of(args));
+        List<Path> cp = new ArrayList<>();
+        for (String e : Files.readString(Path.of(rest.removeFirst())).strip().split(":")) if (!e.isBlank()) cp.add(Path.of(e));
+        Set<String> expected = new TreeSet<>();
+        if (!rest.isEmpty() && rest.getFirst().equals("--expect")) {
+            rest.removeFirst();
+            expected.addAll(Files.readAllLines(Path.of(rest.removeFirst())).stream().filter(l -> !l.isBlank()).toList());
+        }
+        String tests = String.join(" ", rest);
+        String transcript = runInL1(cp, expected, tests);
+        boolean passed = report(transcript, expected);
+        // QEMU's multi-threaded TCG now and then runs a stale translation of code a JIT has just
+        // written: a JVM in L1 dies of SIGILL or SIGSEGV in a freshly compiled method. That is the
+        // emulator's fault, not the test's: the tests that did not pass run once more, in a fresh L1.
+        if (!passed && !expected.isEmpty() && JIT_CODE_FAULT.matcher(transcript).find()) {
+            Set<String> again = new TreeSet<>(expected);
+            again.removeAll(passedIn(transcript));
+            System.out.println("NESTED: a JVM in the nested test host died in its JIT's code (the emulator's fault): the " + again.size()
+                + " tests that did not pass run once more");
+            String classes = String.join(" ", again.stream().map(t -> t.substring(0, t.indexOf('#'))).collect(java.util.stream.Collectors.toCollection(TreeSet::new)));
+            passed = report(runInL1(cp, again, classes), again);
+        }
+        System.exit(passed ? 0 : 1);
+    }
+
+    /** Runs NestedJunit on {@code tests} (classes) in one nested test host, only the {@code expected} methods where any; its transcript. */
+    static String runInL1(List<Path> cp, Set<String> expected, String tests) throws Exception {
+        // What the tests find at home and L1 lacks: util-linux's script (a terminal for
+        // VmRunCommandTest; the host's own, beside its libc), a loopback that carries multicast
+        // (discovery), cgroup v1's cpu, cpuacct and memory controllers mounted as on the host, and
+        // the repository's files that tests read beside their module (../examples, ../dev).
+        String script = """
+                mkdir -p tools && cp script-binary tools/script && chmod +x tools/script && export PATH="$PWD/tools:$PATH"
+                ip link set lo up && ip link set lo multicast on && ip route add 224.0.0.0/4 dev lo
+                mount -t tmpfs cgroup /sys/fs/cgroup
+                mkdir /sys/fs/cgroup/cpu,cpuacct /sys/fs/cgroup/memory && ln -s cpu,cpuacct /sys/fs/cgroup/cpu && ln -s cpu,cpuacct /sys/fs/cgroup/cpuacct
+                mount -t cgroup -o cpu,cpuacct cgroup /sys/fs/cgroup/cpu,cpuacct && mount -t cgroup -o memory cgroup /sys/fs/cgroup/memory
+                sed -e 's/io[.]aether[.]cli[.]Main/NestedJunit/' -e 's/aether-bench[.]jsa/nestedjunit.jsa/' "$AETHER" > nestedjunit && chmod +x nestedjunit
+                here=$PWD && mkdir -p repo/module && cd repo/module
+                (while sleep 30; do echo "nestedjunit: still running"; done) &
+                # Not on the console's terminal: the tests run as under Maven at home, where the CLI sees no terminal.
+                "$here/nestedjunit" %s </dev/null
+                echo "L1-STATUS=$?"
+                """.formatted((expected.isEmpty() ? "" : "--only \"$here/handed-over.txt\" ") + tests);
+        Duration limit = Duration.ofMinutes(60);
+        Scenario.Builder scenario = Scenario.script(script).file("script-binary", Path.of("/usr/bin/script")).classpath(cp).timeout(limit);
+        scenario.file("repo/dev/monitor.jvmargs", Path.of("dev/monitor.jvmargs"));
+        if (!expected.isEmpty()) scenario.text("handed-over.txt", String.join("\n", expected) + "\n");
+        try (var examples = Files.list(Path.of("examples"))) {
+            for (Path e : examples.sorted().toList()) scenario.file("repo/examples/" + e.getFileName(), e);
+        }
+        String[] transcript = {""};
+        TestHost.open().retryingStalls(host -> {
+            try (GuestRun run = host.start(scenario.build())) {
+                GuestConsole console = run.console();
+                console.expectLine(Pattern.compile("L1-STATUS=\\d+"), limit);
+                transcript[0] = console.transcript();
+            }
+        });
+        return transcript[0];
+    }
+
+    /** Prints the tests' results; with {@code expected}, whether each of them passed and nothing else failed. */
+    static boolean report(String transcript, Set<String> expected) {
+        System.out.println("\n== the tests' results, inside the nested test host ==");
+        List<String> lines = transcript.lines().map(String::strip).filter(l -> l.startsWith("L1")).toList();
+        lines.forEach(System.out::println);
+        boolean passed = transcript.contains("L1-STATUS=0");
+        if (!expected.isEmpty()) {
+            Set<String> ok = passedIn(transcript);
+            List<String> bad = lines.stream().filter(l -> l.startsWith("L1TEST ") && !l.startsWith("L1TEST SUCCESSFUL ")).toList();
+            // Only the handed-over tests ran there (NestedJunit --only): each must have passed.
+            Set<String> missing = new TreeSet<>(expected);
+            missing.removeAll(ok);
+            missing.forEach(t -> System.out.println("NESTED-MISSING " + t + ": handed over, but it did not pass in the nested test host"));
+            bad.forEach(l -> System.out.println("NESTED-NOT-PASSED " + l));
+            passed = passed && missing.isEmpty() && bad.isEmpty();
+            System.out.println("NESTED " + (passed ? "PASSED" : "FAILED") + ": " + (expected.size() - missing.size()) + " of the " + expected.size()
+                + " tests handed over passed inside the nested test host (" + ok.size() + " passed there in all)");
+        }
+        return passed;
+    }
+
+    /** CLASS#method of every test that passed in the transcript. */
+    static Set<String> passedIn(String transcript) {
+        Set<String> ok = new TreeSet<>();
+        for (String l : transcript.lines().map(String::strip).toList()) {
+            String[] words = l.split(" ", 4);
+            if (words.length >= 3 && words[0].equals("L1TEST") && words[1].equals("SUCCESSFUL")) ok.add(words[2]);
+        }
+        return ok;
+    }
+}
