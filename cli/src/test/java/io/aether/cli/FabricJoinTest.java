@@ -1,7 +1,6 @@
 package io.aether.cli;
 
 import static io.aether.cli.VmRunCommandTest.aether;
-import static io.aether.cli.VmRunCommandTest.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -10,6 +9,7 @@ import io.aether.http.ApiClient;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
+import java.io.UncheckedIOException;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -18,7 +18,10 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -36,7 +39,7 @@ import org.junit.jupiter.api.io.TempDir;
  * over TLS do what their role allows and no more, and a revoked one is refused. A reused token is
  * refused and the node started with it exits.
  */
-/** Eleven JVMs start one after another; a loaded machine takes minutes. */
+/** Four daemons' JVMs start one after another; a loaded machine takes minutes. */
 @Timeout(600)
 class FabricJoinTest {
 
@@ -51,6 +54,9 @@ class FabricJoinTest {
 
     private final List<Process> processes = new ArrayList<>();
 
+    /** How long a daemon may take to say it is ready: minutes where the test runs emulated. */
+    private static final Duration READY_WITHIN = Duration.ofMinutes(4);
+
     @AfterEach
     void stopEverything() {
         processes.forEach(Process::destroyForcibly);
@@ -63,41 +69,55 @@ class FabricJoinTest {
         }
     }
 
-    /** Starts {@code aether ARGS} and returns once it printed a line containing {@code ready}; the lines it printed so far. */
-    private List<String> started(String ready, String log, String... args) throws IOException {
+    /**
+     * Starts {@code aether ARGS} and returns once it printed a line containing {@code ready} (within
+     * {@link #READY_WITHIN}); the lines it printed so far.
+     */
+    private List<String> started(String ready, String log, String... args) throws Exception {
         Process p = new ProcessBuilder(aether(args)).redirectError(dir.resolve(log).toFile()).start();
         processes.add(p);
-        List<String> lines = new ArrayList<>();
-        BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-        String line;
-        while ((line = out.readLine()) != null) {
-            lines.add(line);
-            if (line.contains(ready)) {
-                Thread.ofVirtual().start(() -> out.lines().forEach(l -> { })); // keep draining
-                return lines;
+        BlockingQueue<Optional<String>> printed = new LinkedBlockingQueue<>();
+        Thread.ofVirtual().start(() -> {
+            try (BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+                out.lines().forEach(l -> printed.add(Optional.of(l)));
+            } catch (IOException | UncheckedIOException e) {
+                // the process ended
             }
+            printed.add(Optional.empty());
+        });
+        List<String> lines = new ArrayList<>();
+        long deadline = System.nanoTime() + READY_WITHIN.toNanos();
+        Optional<String> line;
+        while ((line = printed.poll(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) != null && line.isPresent()) {
+            lines.add(line.get());
+            if (line.get().contains(ready)) return lines;
         }
         Path controllerLog = dir.resolve("controller.err");
-        throw new AssertionError("aether " + List.of(args) + " ended: " + lines + " " + Files.readString(dir.resolve(log))
+        throw new AssertionError("aether " + List.of(args) + (line == null ? " did not say '" + ready + "' within " + READY_WITHIN : " ended") + ": "
+                + lines + " " + Files.readString(dir.resolve(log))
                 + (Files.exists(controllerLog) && !log.equals("controller.err") ? "\ncontroller: " + Files.readString(controllerLog) : ""));
     }
 
-    private String token(Path socket) throws Exception {
-        VmRunCommandTest.Result r = run(new byte[0], aether("token", "create", "--ttl", "10m", "--controller", socket.toString()));
+    private String token(Path socket) {
+        VmClientCommandsTest.Result r = VmClientCommandsTest.run("token", "create", "--ttl", "10m", "--controller", socket.toString());
         assertEquals(0, r.status(), r.err());
         return r.out().strip();
     }
 
-    private List<String> node(String name, String token, String... how) throws IOException {
+    private List<String> node(String name, String token, String... how) throws Exception {
         List<String> args = new ArrayList<>(List.of("node", "--data", dir.resolve(name).toString(), "--name", name, "--token", token,
                 "--warm-pool", "0", "--cpus", "1", "--memory", "1G"));
         args.addAll(List.of(how));
         return started("joined;", name + ".err", args.toArray(String[]::new));
     }
 
-    /** {@code aether ARGS}, which must end with {@code status}; what it printed on stdout and stderr. */
-    private static String expect(int status, String... args) throws Exception {
-        VmRunCommandTest.Result r = run(new byte[0], aether(args));
+    /**
+     * {@code aether ARGS}, which must end with {@code status}; what it printed on stdout and stderr.
+     * Run in this JVM: the client's commands are the same code either way, and a JVM's start for
+     * each would cost minutes where this test runs emulated (the daemons are processes of their own).
+     */
+    private static String expect(int status, String... args) {
+        VmClientCommandsTest.Result r = VmClientCommandsTest.run(args);
         assertEquals(status, r.status(), List.of(args) + ": " + r.out() + r.err());
         return r.out() + r.err();
     }

@@ -1,7 +1,6 @@
 package io.aether.cli;
 
 import static io.aether.cli.VmRunCommandTest.aether;
-import static io.aether.cli.VmRunCommandTest.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -44,6 +43,16 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @Timeout(300)
 class UpCommandTest {
+
+    /**
+     * {@code aether ARGS}, the client's commands, run in this JVM against the {@code up} process:
+     * the same code either way, and a JVM's start for each would cost minutes where this test runs
+     * emulated.
+     */
+    private static VmRunCommandTest.Result cli(String... args) {
+        VmClientCommandsTest.Result r = VmClientCommandsTest.run(args);
+        return new VmRunCommandTest.Result(r.status(), r.out(), r.err());
+    }
 
     private static final Path EXAMPLES = Path.of(System.getProperty("user.dir")).getParent().resolve("examples");
 
@@ -108,8 +117,8 @@ class UpCommandTest {
         assertTrue(printed.stream().anyMatch(l -> l.matches("Dashboard on https://127\\.0\\.0\\.1:[0-9]+/ \\(TLS 1\\.3, X25519MLKEM768 preferred; ECDSA P-256 certificate sha256:[0-9a-f]{64}, .*")), printed.toString());
         assertTrue(printed.stream().anyMatch(l -> l.matches("  log in with aether-session-[A-Za-z0-9_-]{43} \\(role operate, until .*")), printed.toString());
 
-        VmRunCommandTest.Result submitted = run(new byte[0], aether("job", "run", EXAMPLES.resolve("hello-stub.json").toString(),
-                "--controller", controllerSocket.toString()));
+        VmRunCommandTest.Result submitted = cli("job", "run", EXAMPLES.resolve("hello-stub.json").toString(),
+                "--controller", controllerSocket.toString());
         assertEquals(0, submitted.status(), submitted.err());
         assertTrue(submitted.out().startsWith("Job hello-stub version 1 submitted."), submitted.out());
         assertTrue(submitted.out().contains("hello-stub.0  n1"), submitted.out());
@@ -129,7 +138,7 @@ class UpCommandTest {
             assertTrue(System.nanoTime() < deadline, "the node never reported its VMs running");
             Thread.sleep(200);
         }
-        VmRunCommandTest.Result ls = run(new byte[0], aether("job", "ls", "--controller", controllerSocket.toString()));
+        VmRunCommandTest.Result ls = cli("job", "ls", "--controller", controllerSocket.toString());
         assertTrue(ls.out().lines().anyMatch(l -> l.matches("hello-stub +1 +2 +2 +2")), ls.out());
 
         ups.getLast().destroyForcibly().waitFor();
@@ -138,10 +147,10 @@ class UpCommandTest {
         Map<String, VmInfo> again = await(node, vms -> running(vms, "hello-stub.0", "hello-stub.1"), "two VMs running after the restart");
         for (String id : first.keySet()) assertEquals(first.get(id).pid(), again.get(id).pid(), id + " was started again");
 
-        VmRunCommandTest.Result stopped = run(new byte[0], aether("job", "stop", "hello-stub", "--controller", controllerSocket.toString()));
+        VmRunCommandTest.Result stopped = cli("job", "stop", "hello-stub", "--controller", controllerSocket.toString());
         assertEquals(0, stopped.status(), stopped.err());
         await(node, Map::isEmpty, "the VMs removed");
-        VmRunCommandTest.Result unknown = run(new byte[0], aether("job", "status", "hello-stub", "--controller", controllerSocket.toString()));
+        VmRunCommandTest.Result unknown = cli("job", "status", "hello-stub", "--controller", controllerSocket.toString());
         assertEquals(1, unknown.status());
         assertEquals("aether job status: 404 not_found: no job hello-stub" + System.lineSeparator(), unknown.err());
     }
@@ -150,36 +159,36 @@ class UpCommandTest {
         // No VM runs here: this runs wherever the controller and the node start, /dev/kvm or not.
         up(freePort());
         String socket = dir.resolve("data/controller/controller.sock").toString();
-        VmRunCommandTest.Result token = run(new byte[0], aether("token", "create", "--ttl", "1h", "--controller", socket));
+        VmRunCommandTest.Result token = cli("token", "create", "--ttl", "1h", "--controller", socket);
         assertEquals(0, token.status(), token.err());
         assertTrue(token.out().matches("aether-join-[A-Za-z0-9_-]{43}\\R"), token.out());
-        VmRunCommandTest.Result bad = run(new byte[0], aether("token", "create", "--ttl", "forever", "--controller", socket));
+        VmRunCommandTest.Result bad = cli("token", "create", "--ttl", "forever", "--controller", socket);
         assertEquals(2, bad.status());
         assertEquals("aether token create: --ttl: 'forever' is not a duration like 90s, 30m, 1h or 2d" + System.lineSeparator(), bad.err());
-        VmRunCommandTest.Result tooLong = run(new byte[0], aether("token", "create", "--ttl", "30d", "--controller", socket));
+        VmRunCommandTest.Result tooLong = cli("token", "create", "--ttl", "30d", "--controller", socket);
         assertEquals(1, tooLong.status());
         assertTrue(tooLong.err().startsWith("aether token create: 400 bad_request: ttlSeconds: "), tooLong.err());
 
-        VmRunCommandTest.Result login = run(new byte[0], aether("token", "create", "--dashboard", "--role", "read", "--ttl", "30m", "--controller", socket));
+        VmRunCommandTest.Result login = cli("token", "create", "--dashboard", "--role", "read", "--ttl", "30m", "--controller", socket);
         assertEquals(0, login.status(), login.err());
         assertTrue(login.out().matches("aether-session-[A-Za-z0-9_-]{43}\\R"), login.out());
         assertTrue(login.err().matches("Log in at https://127\\.0\\.0\\.1:[0-9]+/ with it \\(role read\\) until \\S+; session [0-9a-f]{16}\\.\\R"), login.err());
-        VmRunCommandTest.Result roleAlone = run(new byte[0], aether("token", "create", "--role", "read", "--controller", socket));
+        VmRunCommandTest.Result roleAlone = cli("token", "create", "--role", "read", "--controller", socket);
         assertEquals(2, roleAlone.status());
         assertEquals("aether token create: --role: only with --dashboard" + System.lineSeparator(), roleAlone.err());
-        VmRunCommandTest.Result longLogin = run(new byte[0], aether("token", "create", "--dashboard", "--ttl", "2h", "--controller", socket));
+        VmRunCommandTest.Result longLogin = cli("token", "create", "--dashboard", "--ttl", "2h", "--controller", socket);
         assertEquals(1, longLogin.status());
         assertEquals("aether token create: 400 bad_request: ttlSeconds: 7200 is out of range (10 to 3600)" + System.lineSeparator(), longLogin.err());
 
         Path noReplicas = Files.writeString(dir.resolve("bad.json"), "{\"name\":\"a\",\"workload\":{\"vm\":{\"boot\":{\"stub\":\"count\"}}},\"replicas\":0}");
-        VmRunCommandTest.Result badSpec = run(new byte[0], aether("job", "run", noReplicas.toString(), "--controller", socket));
+        VmRunCommandTest.Result badSpec = cli("job", "run", noReplicas.toString(), "--controller", socket);
         assertEquals(1, badSpec.status());
         assertEquals(1, badSpec.err().lines().count(), badSpec.err());
         assertTrue(badSpec.err().startsWith("aether job run: " + noReplicas + ": 400 bad_request: replicas: "), badSpec.err());
         Path notJson = Files.writeString(dir.resolve("notes.txt"), "replicas: 2");
-        VmRunCommandTest.Result notSpec = run(new byte[0], aether("job", "run", notJson.toString(), "--controller", socket));
+        VmRunCommandTest.Result notSpec = cli("job", "run", notJson.toString(), "--controller", socket);
         assertTrue(notSpec.err().startsWith("aether job run: " + notJson + ": not JSON ("), notSpec.err());
-        VmRunCommandTest.Result missing = run(new byte[0], aether("job", "run", dir.resolve("absent.json").toString(), "--controller", socket));
+        VmRunCommandTest.Result missing = cli("job", "run", dir.resolve("absent.json").toString(), "--controller", socket);
         assertEquals("aether job run: " + dir.resolve("absent.json") + ": no such file" + System.lineSeparator(), missing.err());
         assertEquals("{\"jobs\":[]}", ApiClient.unix(Path.of(socket), Duration.ofSeconds(30)).get("/v1/jobs").requireOk().text(), "nothing was submitted");
     }
@@ -189,11 +198,18 @@ class UpCommandTest {
         // No VM runs here: this runs wherever the controller and the node start, /dev/kvm or not.
         up(freePort());
         String socket = dir.resolve("data/controller/controller.sock").toString();
-        VmRunCommandTest.Result ls = run(new byte[0], aether("node", "ls", "--controller", socket));
+        // The node reports its volumes' free space with its first pull: until then the column says "-".
+        String row = "n1 +[0-9a-f]{12} +ready +[0-9]+ vCPU, \\S+ +0 vCPU, \\S+ +\\S+ of \\S+ +0 +([0-9]+s ago|never) *";
+        long reported = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        VmRunCommandTest.Result ls = cli("node", "ls", "--controller", socket);
+        while (ls.out().lines().skip(1).noneMatch(l -> l.matches(row)) && System.nanoTime() < reported) {
+            Thread.sleep(200);
+            ls = cli("node", "ls", "--controller", socket);
+        }
         assertEquals(0, ls.status(), ls.err());
         List<String> lines = ls.out().lines().toList();
         assertEquals(List.of("NAME", "KEY", "STATE", "CAPACITY", "USED", "VOLUMES", "FREE", "ALLOCATIONS", "LAST", "CONTACT"), List.of(lines.get(0).trim().split(" +")), ls.out());
-        assertTrue(lines.get(1).matches("n1 +[0-9a-f]{12} +ready +[0-9]+ vCPU, \\S+ +0 vCPU, \\S+ +\\S+ of \\S+ +0 +([0-9]+s ago|never) *"), ls.out());
+        assertTrue(lines.get(1).matches(row), ls.out());
 
         String[] group = discoveryGroup.split(":");
         KeyId stranger = KeyId.of(Identity.generate().publicKey());
@@ -203,27 +219,27 @@ class UpCommandTest {
             String listed;
             do {
                 Thread.sleep(200);
-                listed = run(new byte[0], aether("node", "ls", "--controller", socket)).out();
+                listed = cli("node", "ls", "--controller", socket).out();
                 assertTrue(System.nanoTime() < deadline, "never pending: " + listed);
             } while (!listed.contains("edge-9"));
             assertTrue(listed.lines().anyMatch(l -> l.matches("edge-9 +" + stranger.hex().substring(0, 12) + " +pending +- +- +- +- +[0-9]+s ago, heard from [0-9.]+ *")),
                     listed);
         }
 
-        VmRunCommandTest.Result drained = run(new byte[0], aether("node", "drain", "n1", "--controller", socket));
+        VmRunCommandTest.Result drained = cli("node", "drain", "n1", "--controller", socket);
         assertEquals(0, drained.status(), drained.err());
         assertEquals("Node n1 is draining; its replicas move to other nodes." + System.lineSeparator(), drained.out());
-        VmRunCommandTest.Result json = run(new byte[0], aether("node", "ls", "--json", "--controller", socket));
+        VmRunCommandTest.Result json = cli("node", "ls", "--json", "--controller", socket);
         JsonNode nodes = new ObjectMapper().readTree(json.out()).path("nodes");
         assertEquals("DRAINING", nodes.get(0).path("status").asText(), json.out());
 
-        VmRunCommandTest.Result revoked = run(new byte[0], aether("node", "revoke", "n1", "--controller", socket));
+        VmRunCommandTest.Result revoked = cli("node", "revoke", "n1", "--controller", socket);
         assertEquals(0, revoked.status(), revoked.err());
-        assertTrue(run(new byte[0], aether("node", "ls", "--controller", socket)).out().lines().skip(1).findFirst().orElseThrow().contains(" revoked "));
-        VmRunCommandTest.Result unknown = run(new byte[0], aether("node", "drain", "nobody", "--controller", socket));
+        assertTrue(cli("node", "ls", "--controller", socket).out().lines().skip(1).findFirst().orElseThrow().contains(" revoked "));
+        VmRunCommandTest.Result unknown = cli("node", "drain", "nobody", "--controller", socket);
         assertEquals(1, unknown.status());
         assertEquals("aether node drain: 404 not_found: no node nobody" + System.lineSeparator(), unknown.err());
-        VmRunCommandTest.Result again = run(new byte[0], aether("node", "drain", "n1", "--controller", socket));
+        VmRunCommandTest.Result again = cli("node", "drain", "n1", "--controller", socket);
         assertEquals("aether node drain: 409 conflict: node n1 is revoked" + System.lineSeparator(), again.err());
         String events = ApiClient.unix(Path.of(socket), Duration.ofSeconds(30)).get("/v1/events?after=0").requireOk().text();
         assertTrue(events.contains("\"NODE_REVOKED\""), events);
@@ -274,26 +290,26 @@ class UpCommandTest {
         ApiClient controller = ApiClient.unix(Path.of(socket), Duration.ofSeconds(30));
         AgentClient node = new AgentClient(ApiClient.unix(Path.of(nodeSocket), Duration.ofSeconds(90)));
 
-        assertEquals(0, run(new byte[0], aether("job", "run", rollSpec("v1.json", "{\"stub\":\"count\"}", "16M", HEALTHY_WITHIN).toString(), "--controller", socket)).status());
+        assertEquals(0, cli("job", "run", rollSpec("v1.json", "{\"stub\":\"count\"}", "16M", HEALTHY_WITHIN).toString(), "--controller", socket).status());
         awaitJob(controller, "roll", job -> allRunning(job, 1), "version 1 running");
         Map<String, VmInfo> first = await(node, vms -> running(vms, "roll.0", "roll.1"), "two VMs running");
-        VmRunCommandTest.Result logs = run(new byte[0], aether("job", "logs", "roll", "--replica", "1", "--bytes", "200", "--controller", socket, "--node", nodeSocket));
+        VmRunCommandTest.Result logs = cli("job", "logs", "roll", "--replica", "1", "--bytes", "200", "--controller", socket, "--node", nodeSocket);
         assertEquals(0, logs.status(), logs.err());
         assertTrue(logs.out().contains("0123456789"), "the count stub's output: " + logs.out());
-        VmRunCommandTest.Result noReplica = run(new byte[0], aether("job", "logs", "roll", "--replica", "5", "--controller", socket, "--node", nodeSocket));
+        VmRunCommandTest.Result noReplica = cli("job", "logs", "roll", "--replica", "5", "--controller", socket, "--node", nodeSocket);
         assertEquals("aether job logs: replica roll.5 runs on no node" + System.lineSeparator(), noReplica.err());
 
-        VmRunCommandTest.Result updated = run(new byte[0], aether("job", "run", rollSpec("v2.json", "{\"stub\":\"count\"}", "24M", HEALTHY_WITHIN).toString(),
-                "--controller", socket));
+        VmRunCommandTest.Result updated = cli("job", "run", rollSpec("v2.json", "{\"stub\":\"count\"}", "24M", HEALTHY_WITHIN).toString(),
+                "--controller", socket);
         assertTrue(updated.out().startsWith("Job roll version 2 submitted."), updated.out() + updated.err());
         awaitJob(controller, "roll", job -> job.path("job").path("rollout").path("status").asText().equals("complete") && allRunning(job, 2), "version 2 rolled out");
         Map<String, VmInfo> second = await(node, vms -> running(vms, "roll.0", "roll.1"), "two VMs of version 2 running");
         for (String id : first.keySet()) assertTrue(first.get(id).pid() != second.get(id).pid(), id + " was not replaced");
-        VmRunCommandTest.Result status = run(new byte[0], aether("job", "status", "roll", "--controller", socket));
+        VmRunCommandTest.Result status = cli("job", "status", "roll", "--controller", socket);
         assertTrue(status.out().contains("Rollout: version 1 to 2, complete (2 of 2 replicas on version 2)"), status.out());
 
-        VmRunCommandTest.Result broken = run(new byte[0], aether("job", "run", rollSpec("v3.json", "{\"kernel\":\"/nonexistent/vmlinuz\"}", "24M", 3).toString(),
-                "--controller", socket));
+        VmRunCommandTest.Result broken = cli("job", "run", rollSpec("v3.json", "{\"kernel\":\"/nonexistent/vmlinuz\"}", "24M", 3).toString(),
+                "--controller", socket);
         assertTrue(broken.out().startsWith("Job roll version 3 submitted."), broken.out() + broken.err());
         JsonNode back = awaitJob(controller, "roll", job -> job.path("job").path("rollout").path("status").asText().equals("rolled back") && allRunning(job, 2),
                 "version 3 rolled back");
@@ -302,37 +318,37 @@ class UpCommandTest {
         assertEquals("count", back.path("job").path("spec").path("workload").path("vm").path("boot").path("stub").asText(), back.toString());
         String events = controller.get("/v1/events?after=0").requireOk().text();
         for (String kind : List.of("ROLLOUT_STARTED", "ROLLOUT_BATCH", "ROLLOUT_COMPLETED", "ROLLOUT_ROLLED_BACK")) assertTrue(events.contains(kind), kind + " in " + events);
-        status = run(new byte[0], aether("job", "status", "roll", "--controller", socket));
+        status = cli("job", "status", "roll", "--controller", socket);
         assertTrue(status.out().contains("Rollout: version 2 to 3, rolled back: replica roll.0 "), status.out());
 
-        assertEquals(0, run(new byte[0], aether("job", "stop", "roll", "--controller", socket)).status());
+        assertEquals(0, cli("job", "stop", "roll", "--controller", socket).status());
         await(node, Map::isEmpty, "the VMs removed");
         int vcpus = controller.get("/v1/nodes").json(JsonNode.class).path("nodes").get(0).path("vcpus").asInt();
         String job = "{\"name\":\"%s\",\"workload\":{\"vm\":{\"boot\":{\"stub\":\"count\"},\"memory\":\"16M\"}},\"resources\":{\"vcpus\":%d,\"memory\":\"32M\"},"
                 + "\"priority\":%d,\"preempt\":%b}";
-        assertEquals(0, run(new byte[0], aether("job", "run", Files.writeString(dir.resolve("filler.json"), job.formatted("filler", vcpus, 1, false)).toString(),
-                "--controller", socket)).status());
+        assertEquals(0, cli("job", "run", Files.writeString(dir.resolve("filler.json"), job.formatted("filler", vcpus, 1, false)).toString(),
+                "--controller", socket).status());
         await(node, vms -> running(vms, "filler.0"), "the filler running");
-        VmRunCommandTest.Result polite = run(new byte[0], aether("job", "run", Files.writeString(dir.resolve("polite.json"), job.formatted("polite", 1, 10, false))
-                .toString(), "--controller", socket));
+        VmRunCommandTest.Result polite = cli("job", "run", Files.writeString(dir.resolve("polite.json"), job.formatted("polite", 1, 10, false))
+                .toString(), "--controller", socket);
         assertTrue(polite.out().contains("Pending: 1 of 1 replicas have no node: 1 node without 1 vCPUs and 32M free"), polite.out() + polite.err());
-        assertEquals(0, run(new byte[0], aether("job", "stop", "polite", "--controller", socket)).status());
+        assertEquals(0, cli("job", "stop", "polite", "--controller", socket).status());
         assertTrue(running(await(node, vms -> vms.containsKey("filler.0"), "the filler"), "filler.0"), "without preempt nothing was stopped");
 
-        assertEquals(0, run(new byte[0], aether("job", "run", Files.writeString(dir.resolve("urgent.json"), job.formatted("urgent", 1, 10, true)).toString(),
-                "--controller", socket)).status());
+        assertEquals(0, cli("job", "run", Files.writeString(dir.resolve("urgent.json"), job.formatted("urgent", 1, 10, true)).toString(),
+                "--controller", socket).status());
         await(node, vms -> running(vms, "urgent.0"), "the urgent job running instead of the filler");
         JsonNode filler = awaitJob(controller, "filler", j -> j.path("job").path("pending").asText().startsWith("1 of 1 replicas have no node: preempted by urgent; "),
                 "the filler pending");
         assertEquals(0, filler.path("allocations").size(), filler.toString());
 
         Path huge = Files.writeString(dir.resolve("huge.json"), job.formatted("huge", vcpus + 1, 0, false));
-        VmRunCommandTest.Result strict = run(new byte[0], aether("job", "run", "--strict", huge.toString(), "--controller", socket));
+        VmRunCommandTest.Result strict = cli("job", "run", "--strict", huge.toString(), "--controller", socket);
         assertEquals(1, strict.status());
         assertEquals("aether job run: " + huge + ": 409 conflict: job huge can never fit: 1 node smaller than " + (vcpus + 1) + " vCPUs and 32M"
                 + System.lineSeparator(), strict.err());
         assertEquals(404, controller.get("/v1/jobs/huge").status(), "nothing was submitted");
-        VmRunCommandTest.Result lenient = run(new byte[0], aether("job", "run", huge.toString(), "--controller", socket));
+        VmRunCommandTest.Result lenient = cli("job", "run", huge.toString(), "--controller", socket);
         assertTrue(lenient.out().contains("Pending: 1 of 1 replicas have no node: 1 node without " + (vcpus + 1) + " vCPUs"), lenient.out() + lenient.err());
     }
 }

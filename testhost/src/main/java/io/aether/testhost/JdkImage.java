@@ -19,7 +19,7 @@ import java.util.stream.Stream;
 /**
  * A small Java runtime made with {@code jlink} from the JDK running the build, cached so that
  * repeated nested runs do not link it again. The cache key covers the JDK's path, its
- * version, the size and time of its module image, and the module list.
+ * version, the size and time of its module image, the module list and the linked-in options.
  */
 final class JdkImage {
 
@@ -31,6 +31,15 @@ final class JdkImage {
      */
     static final List<String> MODULES = List.of("java.base", "java.logging", "java.management", "jdk.unsupported",
             "java.net.http", "jdk.crypto.ec", "java.naming", "java.sql");
+
+    /**
+     * Options every JVM of the image starts with, whoever starts it (a test's child processes, an
+     * agent's monitors): under emulation a JVM mostly interprets and compiles, and C2's compiles,
+     * G1's threads and perf data cost emulated time that short-lived processes never win back.
+     * Linked in ({@code jlink --add-options}), so that no JVM prints the "Picked up ..." note an
+     * environment variable would make it print. Options on a command line still win.
+     */
+    static final String DEFAULT_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:-UsePerfData";
 
     private JdkImage() {
     }
@@ -57,6 +66,7 @@ final class JdkImage {
             long t0 = System.nanoTime();
             List<String> command = new ArrayList<>(List.of(jlink.toString(), "--add-modules", String.join(",", modules),
                     "--strip-debug", "--no-man-pages", "--no-header-files", "--generate-cds-archive",
+                    "--add-options=" + DEFAULT_OPTIONS,
                     "--output", out.toString()));
             HostCommand.require("linking the Java runtime", command, null, Duration.ofMinutes(10));
             // The CDS archive for uncompressed oops serves heaps over 32 GiB only; the test host has 3 GiB.
@@ -82,7 +92,7 @@ final class JdkImage {
         Path image = javaHome.resolve("lib/modules");
         String stamp = Files.isRegularFile(image)
                 ? Files.size(image) + "@" + Files.getLastModifiedTime(image).toMillis() : "no-image";
-        String text = javaHome.toAbsolutePath().normalize() + "\n" + version + "\n" + stamp + "\n" + modules;
+        String text = javaHome.toAbsolutePath().normalize() + "\n" + version + "\n" + stamp + "\n" + modules + "\n" + DEFAULT_OPTIONS;
         try {
             byte[] d = MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
             return HexFormat.of().formatHex(d, 0, 8);
