@@ -10,8 +10,9 @@ import java.util.*;
  * line: the part of {@code dev/nested-unit-tests.sh} that runs inside the nested test host.
  * Exits 0 when nothing failed.
  * <p>{@code --only FILE}: of the classes' tests, only those named there (CLASS#method a line).
- * {@code --passed FILE}: appends each test that passed to FILE as it passes, and runs none that
- * FILE names already (a class run again after its JVM died runs only what did not pass).
+ * {@code --done FILE}: runs none of the tests FILE names, and appends each test that passes to it
+ * as it passes (a class run again after its JVM died runs only what did not pass; a run that goes
+ * on after the emulator stalled is handed the tests that had a result).
  * {@code --jit-fault LOG}: exits 0 when LOG holds a JVM's fatal error report whose problematic
  * frame is JIT-compiled Java code, 1 otherwise.
  */
@@ -37,14 +38,14 @@ public class NestedJunit {
             rest.removeFirst();
             only.addAll(java.nio.file.Files.readAllLines(java.nio.file.Path.of(rest.removeFirst())));
         }
-        java.nio.file.Path passedFile = null;
-        Set<String> passedBefore = new HashSet<>();
-        if (!rest.isEmpty() && rest.getFirst().equals("--passed")) {
+        java.nio.file.Path doneFile = null;
+        Set<String> doneBefore = new HashSet<>();
+        if (!rest.isEmpty() && rest.getFirst().equals("--done")) {
             rest.removeFirst();
-            passedFile = java.nio.file.Path.of(rest.removeFirst());
-            if (java.nio.file.Files.exists(passedFile)) passedBefore.addAll(java.nio.file.Files.readAllLines(passedFile));
+            doneFile = java.nio.file.Path.of(rest.removeFirst());
+            if (java.nio.file.Files.exists(doneFile)) doneBefore.addAll(java.nio.file.Files.readAllLines(doneFile));
         }
-        java.nio.file.Path passed = passedFile;
+        java.nio.file.Path done = doneFile;
         List<org.junit.platform.engine.DiscoverySelector> sel = new ArrayList<>();
         for (String a : rest) {
             if (a.contains("#")) sel.add(selectMethod(a)); else sel.add(selectClass(a));
@@ -54,7 +55,7 @@ public class NestedJunit {
         // (the script runs each class in a JVM of its own, and goes on with the next).
         PostDiscoveryFilter named = d -> d.getSource().filter(org.junit.platform.engine.support.descriptor.MethodSource.class::isInstance)
             .map(org.junit.platform.engine.support.descriptor.MethodSource.class::cast).map(m -> m.getClassName() + "#" + m.getMethodName())
-            .map(n -> (only.isEmpty() || only.contains(n)) && !passedBefore.contains(n)
+            .map(n -> (only.isEmpty() || only.contains(n)) && !doneBefore.contains(n)
                 ? org.junit.platform.engine.FilterResult.included(n) : org.junit.platform.engine.FilterResult.excluded(n))
             .orElse(org.junit.platform.engine.FilterResult.included("not a test method"));
         LauncherDiscoveryRequest req = LauncherDiscoveryRequestBuilder.request().selectors(sel).filters(named)
@@ -77,9 +78,9 @@ public class NestedJunit {
                 if (limit != null) limit.cancel(false);
                 if (!id.isTest()) return;
                 System.out.println("L1TEST " + r.getStatus() + " " + name(id) + r.getThrowable().map(t -> " :: " + t).orElse(""));
-                if (passed != null && r.getStatus() == org.junit.platform.engine.TestExecutionResult.Status.SUCCESSFUL) {
+                if (done != null && r.getStatus() == org.junit.platform.engine.TestExecutionResult.Status.SUCCESSFUL) {
                     try {
-                        java.nio.file.Files.writeString(passed, name(id) + "\n", java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
+                        java.nio.file.Files.writeString(done, name(id) + "\n", java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
                     } catch (java.io.IOException e) {
                         throw new java.io.UncheckedIOException(e);
                     }
