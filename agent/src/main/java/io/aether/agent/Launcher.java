@@ -4,6 +4,7 @@ import io.aether.agentapi.NodeInfo;
 import io.aether.cgroups.CgroupException;
 import io.aether.cgroups.Quota;
 import io.aether.cgroups.VmCgroup;
+import io.aether.common.Uninterruptibly;
 import io.aether.monitorapi.ControlRequest;
 import io.aether.monitorapi.ControlResponse;
 import io.aether.monitorapi.MonitorClient;
@@ -281,17 +282,7 @@ final class Launcher implements AutoCloseable {
         }
 
         private void join() {
-            if (thread == null) return;
-            boolean interrupted = false;
-            while (true) {
-                try {
-                    thread.join();
-                    break;
-                } catch (InterruptedException e) {
-                    interrupted = true; // the claim must end before it is used or undone
-                }
-            }
-            if (interrupted) Thread.currentThread().interrupt();
+            if (thread != null) Uninterruptibly.join(thread); // the claim must end before it is used or undone
         }
 
         /** Gives the standby back, its group the standby's again, unless {@link #start} took it over. */

@@ -1,6 +1,7 @@
 package io.aether.vmm;
 
 import io.aether.common.BusDevice;
+import io.aether.common.Uninterruptibly;
 import java.util.Arrays;
 import java.util.concurrent.CountDownLatch;
 
@@ -30,17 +31,8 @@ final class LateDevice implements BusDevice {
     private BusDevice await() {
         BusDevice built = device;
         if (built != null) return built;
-        boolean interrupted = false;
-        while (true) {
-            try {
-                settled.await();
-                break;
-            } catch (InterruptedException e) {
-                // A vCPU thread is stopped by the VM's stop, which abandons this; keep the flag for it.
-                interrupted = true;
-            }
-        }
-        if (interrupted) Thread.currentThread().interrupt();
+        // A vCPU thread is stopped by the VM's stop, which abandons this; the interrupt is kept for it.
+        Uninterruptibly.await(settled);
         return device;
     }
 

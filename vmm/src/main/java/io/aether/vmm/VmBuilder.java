@@ -2,6 +2,7 @@ package io.aether.vmm;
 
 import io.aether.arch.VirtioMmioWindow;
 import io.aether.common.InterruptLine;
+import io.aether.common.Uninterruptibly;
 import io.aether.devices.PowerEvents;
 import io.aether.devices.block.VirtioBlock;
 import io.aether.devices.ratelimit.RateLimiter;
@@ -408,16 +409,7 @@ final class VmBuilder {
         }
 
         private void awaitEnd() {
-            boolean interrupted = false;
-            while (true) {
-                try {
-                    thread.join();
-                    break;
-                } catch (InterruptedException e) {
-                    interrupted = true;
-                }
-            }
-            if (interrupted) Thread.currentThread().interrupt();
+            Uninterruptibly.join(thread);
         }
     }
 
