@@ -17,6 +17,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
@@ -97,14 +98,26 @@ class NodeScrapeTest {
         node.create(NodeAgentTest.counter(), Map.of(), RestartPolicy.NEVER, "c", true);
         Map<String, String> c = Map.of("vm", "c");
 
+        // A scrape waits a second for each monitor's answer, and leaves out (and counts) a VM whose
+        // monitor did not answer in time: a monitor that has just started, on a slow (emulated)
+        // host, can miss the first scrapes.
         List<Sample> first = scrape(api);
+        int missed = 0;
+        long answered = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (first.stream().noneMatch(x -> x.name().equals("aether_vm_monitor_rss_bytes") && "c".equals(x.labels().get("vm")))) {
+            assertTrue(System.nanoTime() < answered, "the monitor never answered a scrape: " + first);
+            missed++;
+            Thread.sleep(200);
+            first = scrape(api);
+        }
         assertEquals(3, sum(first, "aether_node_vcpus_capacity", Map.of()));
         assertEquals(3L << 30, sum(first, "aether_node_memory_capacity_bytes", Map.of()));
         assertEquals(1, sum(first, "aether_node_vcpus_allocated", Map.of()));
         assertEquals(16L << 20, sum(first, "aether_node_memory_allocated_bytes", Map.of()));
         assertEquals(1, sum(first, "aether_node_vms", Map.of("state", "running")));
-        assertTrue(sum(first, "aether_vm_monitor_rss_bytes", c) > 16 << 20, "a monitor holds its JVM and the guest's touched pages");
-        assertEquals(0, sum(first, "aether_node_monitors_unanswered_total", Map.of()));
+        assertTrue(sum(first, "aether_vm_monitor_rss_bytes", c) > 16 << 20, "a monitor holds its JVM and the guest's touched pages: " + first);
+        double unanswered = sum(first, "aether_node_monitors_unanswered_total", Map.of());
+        assertTrue(unanswered <= missed, unanswered + " unanswered in " + missed + " scrapes without the VM's metrics");
         double exits = sum(first, "aether_vm_exits_total", c);
         Thread.sleep(300);
         List<Sample> second = scrape(api);
