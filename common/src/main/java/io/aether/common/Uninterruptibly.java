@@ -14,24 +14,24 @@ public final class Uninterruptibly {
 
     /** Waits until {@code thread} ends. */
     public static void join(Thread thread) {
-        boolean interrupted = false;
-        while (true) {
-            try {
-                thread.join();
-                break;
-            } catch (InterruptedException e) {
-                interrupted = true;
-            }
-        }
-        if (interrupted) Thread.currentThread().interrupt();
+        waitFor(thread::join);
     }
 
     /** Waits until {@code latch} counts down to zero. */
     public static void await(CountDownLatch latch) {
+        waitFor(latch::await);
+    }
+
+    /** A wait that an interrupt ends early. */
+    private interface Wait {
+        void run() throws InterruptedException;
+    }
+
+    private static void waitFor(Wait wait) {
         boolean interrupted = false;
         while (true) {
             try {
-                latch.await();
+                wait.run();
                 break;
             } catch (InterruptedException e) {
                 interrupted = true;
