@@ -61,14 +61,14 @@ public final class KernelLoader {
                 // The usual boot: the setup header from the file's head, the kernel read from the file into guest memory.
                 BzImage bz = BzImage.parseHead(name, head, fileSize);
                 kernel = new Placed(KernelFormat.BZIMAGE, new KernelEntry.Linux64(BzImage.entry64(at.kernelStart()), bz.setupHeader()),
-                        bz.load(memory, at.kernelStart(), ramEnd, request.kernel()), bz.initrdAddrMax, bz.cmdlineSize);
+                        bz.load(memory, at.kernelStart(), ramEnd, request.kernel()), bz.initrdAddrMax, bz.cmdlineSize, headerSays(name));
             } else {
                 kernel = loadWhole(memory, request, fileSize == head.length ? head : readCapped(request.kernel(), limit), limit);
             }
         } catch (GuestMemoryException e) {
             throw new LoadException(name, "does not fit guest memory: " + e.getMessage(), e);
         }
-        int cmdlineLength = Cmdline.write(memory, at.cmdlineAddress(), request.cmdline(), kernel.cmdlineMax, at.cmdlineCapacity());
+        int cmdlineLength = Cmdline.write(memory, at.cmdlineAddress(), request.cmdline(), kernel.cmdlineMax, kernel.cmdlineMaxSource, at.cmdlineCapacity());
         long initrdAddress = 0;
         long initrdSize = 0;
         if (request.initrd().isPresent()) {
@@ -81,7 +81,11 @@ public final class KernelLoader {
     }
 
     /** A kernel in guest memory: its format, entry, end, and the limits its header sets for the initrd and the command line. */
-    private record Placed(KernelFormat format, KernelEntry entry, long end, long initrdAddrMax, long cmdlineMax) {
+    private record Placed(KernelFormat format, KernelEntry entry, long end, long initrdAddrMax, long cmdlineMax, String cmdlineMaxSource) {
+    }
+
+    private static String headerSays(String kernel) {
+        return "the cmdline_size in " + kernel + "'s setup header";
     }
 
     /** An ELF vmlinux, or a bzImage booted through its PVH entry (the vmlinux inside it, decompressed), from the whole file. */
@@ -90,12 +94,13 @@ public final class KernelLoader {
         long start = request.addresses().kernelStart();
         if (ElfKernel.looksLike(image)) {
             ElfKernel elf = ElfKernel.parse(name, image);
-            return new Placed(KernelFormat.ELF, elfEntry(elf, request.mode()), elf.load(memory, start), DEFAULT_INITRD_ADDR_MAX, Cmdline.DEFAULT_MAX);
+            return new Placed(KernelFormat.ELF, elfEntry(elf, request.mode()), elf.load(memory, start), DEFAULT_INITRD_ADDR_MAX, Cmdline.DEFAULT_MAX,
+                    Cmdline.DEFAULT_MAX_SOURCE);
         }
         if (BzImage.looksLike(image)) {
             BzImage bz = BzImage.parse(name, image);
             ElfKernel elf = ElfKernel.parse(name + " (vmlinux inside)", bz.extractVmlinux(limit));
-            return new Placed(KernelFormat.BZIMAGE, elfEntry(elf, BootMode.PVH), elf.load(memory, start), bz.initrdAddrMax, bz.cmdlineSize);
+            return new Placed(KernelFormat.BZIMAGE, elfEntry(elf, BootMode.PVH), elf.load(memory, start), bz.initrdAddrMax, bz.cmdlineSize, headerSays(name));
         }
         throw new LoadException(name, "not a Linux kernel: neither a bzImage (0xAA55 and \"HdrS\" at 0x1FE) nor an ELF file");
     }

@@ -179,14 +179,17 @@ class KernelLoaderTest {
         load(kernel, null, "a".repeat(16), BootMode.AUTO);
         assertEquals("a".repeat(16), cmdlineAt(0x2_0000));
         LoadException e = assertThrows(LoadException.class, () -> load(kernel, null, "a".repeat(17), BootMode.AUTO));
-        assertEquals("command line: 17 bytes is longer than the kernel accepts (16 bytes)", e.getMessage());
+        assertEquals("command line: 17 bytes is longer than the kernel accepts (16 bytes, the cmdline_size in " + kernel + "'s setup header)",
+                e.getMessage());
         e = assertThrows(LoadException.class, () -> load(kernel, null, "a\0b", BootMode.AUTO));
         assertEquals("command line: contains a NUL character at byte 1", e.getMessage());
         Path elf = file("vmlinux", TestImages.vmlinux(true));
         load(elf, null, "x".repeat(2047), BootMode.AUTO);
-        assertThrows(LoadException.class, () -> load(elf, null, "x".repeat(2048), BootMode.AUTO), "2048 is COMMAND_LINE_SIZE with the NUL");
+        e = assertThrows(LoadException.class, () -> load(elf, null, "x".repeat(2048), BootMode.AUTO), "2048 is COMMAND_LINE_SIZE with the NUL");
+        assertEquals("command line: 2048 bytes is longer than the kernel accepts (2047 bytes, Linux's COMMAND_LINE_SIZE)", e.getMessage());
         Path generous = file("vmlinuz", TestImages.bzImage(1, TestImages.gzip(new byte[10]), b -> b.putInt(0x238, -1)));
-        assertThrows(LoadException.class, () -> load(generous, null, "y".repeat(0x1_0000), BootMode.AUTO), "capped by the platform's room");
+        e = assertThrows(LoadException.class, () -> load(generous, null, "y".repeat(0x1_0000), BootMode.AUTO), "capped by the platform's room");
+        assertTrue(e.getMessage().startsWith("command line: 65536 bytes is longer than the platform's room for it ("), e.getMessage());
     }
 
     @Test
