@@ -7,7 +7,8 @@
 # With TRACE_START=1 the agents also print where each start's time goes ("trace-start STEP MS at
 # NANOS" on standard error, once the create has ended; see docs/BENCHMARKS.md (d)), and so do the
 # monitors ("trace-launch STEP MS ... at NANOS": the standby's steps from the launch's connection to
-# the VM running, copied from each VM's monitor.log); NANOS is the monotonic clock all processes
+# the VM running, and "trace-boot STEP MS SINCE": the VM's build or restore split into its steps,
+# copied from each VM's monitor.log); NANOS is the monotonic clock all processes
 # share, on which the bench prints its request, answer and first byte ("trace-bench STEP at NANOS").
 # With CGROUP_PARENT=NAME the agents make their groups under cgroup NAME instead of the default, so
 # that two benches at once (two builds, two people) do not collide on the groups' names.
@@ -23,7 +24,7 @@ pool=${2:-2}
 ./mvnw -q -B -DskipTests -Dmaven.javadoc.skip=true -pl bench -am package
 java="$JAVA_HOME/bin/java"
 trace=()
-[ "${TRACE_START:-}" = 1 ] && trace=(-Daether.trace.start=true)
+[ "${TRACE_START:-}" = 1 ] && trace=(-Daether.trace.start=true -Daether.trace.boot=true)
 only=()
 [ "${WARM_ONLY:-}" = 1 ] && only=(--warm-only)
 parent=()

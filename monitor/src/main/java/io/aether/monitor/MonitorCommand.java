@@ -128,6 +128,8 @@ public final class MonitorCommand {
     /** Rounds of a standby's warm-up through the request path, and throwaway VMs it runs. */
     static final int WARM_UP_ROUNDS = 300;
     static final int WARM_UP_VMS = 2;
+    /** Throwaway restores of the warm-up's snapshot: the VM's restore (KVM's state loaded, each device's) compiled, not only linked. */
+    static final int WARM_UP_RESTORES = 8;
     /** Bytes the warm-up's counting stub prints before it is snapshotted: past the JIT's threshold in exits. */
     static final int WARM_UP_COUNTER_BYTES = 150;
     /** How often a standby monitor checks that its parent lives. */
@@ -525,14 +527,26 @@ public final class MonitorCommand {
             vm.pause();
             vm.snapshot(snapshot, null);
         }
-        CountDownLatch countedOn = new CountDownLatch(1);
-        // Taken as a restore's launch takes it: on cold code the lock was about 6 ms of each restore.
-        FileChannel lock = RestoreLock.acquire(snapshot);
-        try (MicroVm vm = VmSnapshot.restore(snapshot, signal(countedOn), null, null)) {
-            vm.start(false);
-            if (!countedOn.await(10, TimeUnit.SECONDS)) throw new IllegalStateException("the restored warm-up counter printed nothing");
-        } finally {
-            RestoreLock.release(lock);
+        // A restore's launch request, its lock and its state file's read and checks, often enough
+        // for the JIT to compile them: with one restore here a launched restore still ran them
+        // cold, 2 to 3 ms of its time (docs/BENCHMARKS.md (d), "The restore path warmed").
+        String request = ControlCodec.write(new ControlRequest.Restore(snapshot.toAbsolutePath(), false, Optional.empty(),
+                Optional.of(Path.of("/vm.sock")))).strip();
+        for (int i = 0; i < WARM_UP_ROUNDS; i++) {
+            ControlRequest.Restore restore = (ControlRequest.Restore) ControlCodec.readRequest(request);
+            RestoreLock.release(RestoreLock.acquire(restore.snapshot()));
+            VmSnapshot.spec(restore.snapshot());
+        }
+        for (int i = 0; i < WARM_UP_RESTORES; i++) {
+            CountDownLatch countedOn = new CountDownLatch(1);
+            // Taken as a restore's launch takes it: on cold code the lock was about 6 ms of each restore.
+            FileChannel lock = RestoreLock.acquire(snapshot);
+            try (MicroVm vm = VmSnapshot.restore(snapshot, signal(countedOn), null, null)) {
+                vm.start(false);
+                if (!countedOn.await(10, TimeUnit.SECONDS)) throw new IllegalStateException("the restored warm-up counter printed nothing");
+            } finally {
+                RestoreLock.release(lock);
+            }
         }
     }
 

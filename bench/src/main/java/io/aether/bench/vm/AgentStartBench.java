@@ -90,6 +90,7 @@ public final class AgentStartBench {
         List<double[]> warmRestore = new ArrayList<>(); // {create answered (running), first output}
         List<double[]> coldRestore = new ArrayList<>();
         List<Double> qemuFirst = new ArrayList<>();
+        List<Double> floor = new ArrayList<>(); // a GET of one VM's record: the API's own way in and out
         try (NodeAgent warmAgent = agent(dir.resolve("warm"), monitor, poolSize); NodeAgent coldAgent = agent(dir.resolve("cold"), monitor, 0)) {
             AgentClient warmNode = new AgentClient(ApiClient.unix(warmAgent.socket(), Duration.ofSeconds(90)));
             AgentClient coldNode = new AgentClient(ApiClient.unix(coldAgent.socket(), Duration.ofSeconds(90)));
@@ -104,6 +105,9 @@ public final class AgentStartBench {
                 double[] wr = start(warmNode, dir.resolve("warm"), "rw" + (r + 3), "ws");
                 double[] cr = warmOnly ? NOT_RUN : start(coldNode, dir.resolve("cold"), "rc" + (r + 3), "cs");
                 double q = warmOnly ? Double.NaN : Spawn.run(qemu, "", TIMEOUT).firstOutput() / 1e6;
+                long g0 = System.nanoTime();
+                warmNode.get("ws");
+                double g = (System.nanoTime() - g0) / 1e6;
                 System.err.printf(Locale.ROOT, "run %d: warm answered %.1f ms, first byte %.1f ms; cold answered %.1f ms, first byte %.1f ms; "
                         + "restore warm running %.1f ms, output %.1f ms; restore cold running %.1f ms, output %.1f ms; qemu %.1f ms%n",
                         r + 1, w[0], w[1], c[0], c[1], wr[0], wr[1], cr[0], cr[1], q);
@@ -113,6 +117,7 @@ public final class AgentStartBench {
                 warmRestore.add(wr);
                 coldRestore.add(cr);
                 qemuFirst.add(q);
+                floor.add(g);
             }
             warmNode.delete("ws", true);
             if (!warmOnly) coldNode.delete("cs", true);
@@ -129,6 +134,7 @@ public final class AgentStartBench {
             }
             VmStartBench.row(table, "API restore (256 MiB stub), warm pool: request → running (create answered)", warmRestore.stream().map(w -> w[0]).toList(), q);
             VmStartBench.row(table, "  request → first output after the restore", warmRestore.stream().map(w -> w[1]).toList(), q);
+            VmStartBench.row(table, "the API's floor: GET /v1/vms/ID of an existing VM, request → answer", floor, q);
             if (!warmOnly) {
                 VmStartBench.row(table, "API restore (256 MiB stub), no pool (cold monitor): request → running", coldRestore.stream().map(c -> c[0]).toList(), q);
                 VmStartBench.row(table, "  request → first output after the restore", coldRestore.stream().map(c -> c[1]).toList(), q);
@@ -185,7 +191,7 @@ public final class AgentStartBench {
     private static void copyLaunchTrace(Path monitorLog) throws java.io.IOException {
         if (!Files.exists(monitorLog)) return;
         try (java.util.stream.Stream<String> lines = Files.lines(monitorLog)) {
-            lines.filter(l -> l.startsWith("trace-launch ")).forEach(System.err::println);
+            lines.filter(l -> l.startsWith("trace-launch ") || l.startsWith("trace-boot ")).forEach(System.err::println);
         }
     }
 
