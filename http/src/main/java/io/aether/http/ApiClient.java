@@ -1,5 +1,6 @@
 package io.aether.http;
 
+import io.aether.common.Watchdog;
 import io.aether.security.ServerCredentials;
 import io.aether.security.ServerTrust;
 import io.aether.security.Tls;
@@ -236,7 +237,8 @@ public final class ApiClient {
         private final String host;
         private int status;
         private final Map<String, String> headers = new HashMap<>();
-        private volatile Thread alarm;
+        private volatile Watchdog.Armed alarm;
+        /** Whether a deadline of this connection passed and closed it. */
         private volatile boolean expired;
 
         Exchange(Closeable connection, InputStream in, OutputStream out, String host) {
@@ -249,22 +251,16 @@ public final class ApiClient {
         /** Closes the connection if it is still open after {@code within}: every blocked read or write then fails. */
         void arm(Duration within) {
             disarm();
-            expired = false;
-            alarm = Thread.ofVirtual().start(() -> {
-                try {
-                    Thread.sleep(within);
-                    expired = true;
-                    connection.close();
-                } catch (InterruptedException | IOException disarmed) {
-                    // finished in time, or already closed
-                }
-            });
+            alarm = Watchdog.arm(() -> {
+                expired = true;
+                connection.close();
+            }, within);
         }
 
         void disarm() {
-            Thread a = alarm;
+            Watchdog.Armed a = alarm;
             if (a != null) {
-                a.interrupt();
+                a.close();
                 alarm = null;
             }
         }

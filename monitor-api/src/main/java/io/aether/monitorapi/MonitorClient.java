@@ -1,5 +1,6 @@
 package io.aether.monitorapi;
 
+import io.aether.common.Watchdog;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -263,21 +264,12 @@ public final class MonitorClient {
 
     /** Closes the channel when the time is up, so that a blocked read or write ends. */
     private static final class Deadline implements AutoCloseable {
-        private final Thread timer;
-        private volatile boolean expired;
+        private final Watchdog.Armed armed;
         private final Duration limit;
 
         private Deadline(SocketChannel channel, Duration limit) {
             this.limit = limit;
-            this.timer = Thread.ofVirtual().start(() -> {
-                try {
-                    Thread.sleep(limit);
-                    expired = true;
-                    channel.close();
-                } catch (InterruptedException | IOException e) {
-                    // Finished in time, or the channel is closed already.
-                }
-            });
+            this.armed = Watchdog.arm(channel, limit);
         }
 
         static Deadline start(SocketChannel channel, Duration limit) {
@@ -286,18 +278,13 @@ public final class MonitorClient {
 
         /** Throws the timeout if it passed (a failed read or write was then its doing). */
         void check() throws IOException {
-            timer.interrupt();
-            try {
-                timer.join();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-            if (expired) throw new IOException("the monitor did not answer within " + limit.toMillis() + " ms");
+            armed.close();
+            if (armed.expired()) throw new IOException("the monitor did not answer within " + limit.toMillis() + " ms");
         }
 
         @Override
         public void close() {
-            timer.interrupt();
+            armed.close();
         }
     }
 }
