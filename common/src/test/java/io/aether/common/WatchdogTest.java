@@ -88,6 +88,8 @@ class WatchdogTest {
             armed[i].close();
         }
         assertEquals(0, Watchdog.armed(), "every deadline fired or was disarmed");
+        assertEquals(1, Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().equals("aether-watchdog")).count(),
+                "one thread for every deadline");
     }
 
     @Test

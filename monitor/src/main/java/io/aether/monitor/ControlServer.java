@@ -1,5 +1,6 @@
 package io.aether.monitor;
 
+import io.aether.common.Watchdog;
 import io.aether.monitorapi.ControlCodec;
 import io.aether.monitorapi.ControlRequest;
 import io.aether.monitorapi.ControlResponse;
@@ -22,6 +23,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -59,7 +61,6 @@ final class ControlServer implements AutoCloseable {
     private final Set<SocketChannel> open = ConcurrentHashMap.newKeySet();
     private final AtomicLong refused = new AtomicLong();
     private final Thread acceptor;
-    private final ConnectionDeadlines deadlines = new ConnectionDeadlines();
     /** The acceptor's thread id in the kernel, known once it runs (the threads it starts inherit its priority). */
     private final CompletableFuture<Integer> acceptorTid = new CompletableFuture<>();
     private volatile boolean closing;
@@ -203,14 +204,17 @@ final class ControlServer implements AutoCloseable {
                     closeQuietly(client); // a flood: not even an answer
                     continue;
                 }
-                // Platform threads, not virtual ones: see ConnectionDeadlines.
+                // Platform threads, not virtual ones: a virtual thread would start the JDK's
+                // virtual-thread scheduler in every monitor a client ever reached (its carriers, its
+                // unparker and the master poller, five threads and ~35 classes kept for the
+                // process's life: docs/BENCHMARKS.md (d)).
                 Thread.ofPlatform().name("control-busy").daemon().start(() -> {
-                    ConnectionDeadlines.Deadline deadline = deadlines.closeAfter(client, BUSY_MILLIS);
+                    Watchdog.Armed deadline = Watchdog.arm(client, Duration.ofMillis(BUSY_MILLIS));
                     try {
                         refuse(client, Channels.newInputStream(client), ControlResponse.Refused.BUSY,
                                 "the monitor serves " + MAX_CONNECTIONS + " connections at once; try again");
                     } finally {
-                        deadline.cancel();
+                        deadline.close();
                         closeQuietly(client);
                         busySlots.release();
                     }
@@ -237,7 +241,7 @@ final class ControlServer implements AutoCloseable {
         ControlRequest request;
         long read;
         // A client that sends nothing, or trickles, is cut off: the read ends when the channel closes.
-        ConnectionDeadlines.Deadline deadline = deadlines.closeAfter(client, REQUEST_MILLIS);
+        Watchdog.Armed deadline = Watchdog.arm(client, Duration.ofMillis(REQUEST_MILLIS));
         try {
             String line = ControlCodec.readLine(in, ControlCodec.MAX_REQUEST_LINE);
             if (line == null) return;
@@ -252,7 +256,7 @@ final class ControlServer implements AutoCloseable {
             refuse(client, in, ControlResponse.Refused.BAD_REQUEST, e.getMessage());
             return;
         } finally {
-            deadline.cancel();
+            deadline.close();
         }
         if (request instanceof ControlRequest.ConsoleAttach attach) {
             streamConsole(client, in, attach.replay());
@@ -377,7 +381,6 @@ final class ControlServer implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         open.forEach(ControlServer::closeQuietly);
-        deadlines.close();
     }
 
     @Override
