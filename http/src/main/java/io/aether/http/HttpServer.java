@@ -111,10 +111,7 @@ public final class HttpServer implements AutoCloseable {
                     case Listener.UnixSocket u -> {
                         UnixSocketFile file = UnixSocketFile.prepare(u.path());
                         socketFiles.add(file);
-                        // No acceptor thread: the selector accepts, so a new connection's request is read
-                        // without an acceptor waking first and then waking the selector to register it (every
-                        // CLI command and agent request is a new connection over this socket).
-                        var unix = new UnixDomainServerConnector(server, 0, 1, new HttpConnectionFactory(http));
+                        var unix = new UnixDomainServerConnector(server, 1, 1, new HttpConnectionFactory(http));
                         unix.setUnixDomainPath(file.bindPath());
                         yield unix;
                     }
