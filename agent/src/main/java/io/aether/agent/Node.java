@@ -283,7 +283,7 @@ final class Node implements AutoCloseable {
                 vms.put(id, vm);
                 vm.announced = true;
                 events.publish(id, vm.record.state(), vm.record.reason());
-                VmInfo info = info(vm);
+                VmInfo info = started(vm);
                 StartTrace.end("answer");
                 return info;
             } finally {
@@ -310,7 +310,7 @@ final class Node implements AutoCloseable {
         StartTrace.begin();
         return locked(find(id), vm -> {
             start(vm, false, Optional.empty(), Optional.empty());
-            VmInfo info = info(vm);
+            VmInfo info = started(vm);
             StartTrace.end("answer");
             return info;
         });
@@ -866,9 +866,20 @@ final class Node implements AutoCloseable {
     // ---- helpers ----
 
     private VmInfo info(Vm vm) {
-        VmRecord r = vm.record;
         Run run = vm.run;
-        VmInfo.Usage usage = run == null ? null : run.group.flatMap(Quotas::usage).orElse(null);
+        return info(vm, run == null ? null : run.group.flatMap(Quotas::usage).orElse(null));
+    }
+
+    /**
+     * A create's or start's answer: without the usage of a VM that has run for milliseconds.
+     * Reading it (6 or 7 files of the cgroup) was 0.3 to 0.6 ms of the answer's path; a GET reads it.
+     */
+    private VmInfo started(Vm vm) {
+        return info(vm, null);
+    }
+
+    private VmInfo info(Vm vm, VmInfo.Usage usage) {
+        VmRecord r = vm.record;
         return new VmInfo(vm.id, r.state(), r.reason(), r.pid(), r.labels(), r.restartPolicy(), r.restarts(), r.lastFailure(), vm.specJson,
                 quotas.report(vm.spec, r.resources()), usage);
     }

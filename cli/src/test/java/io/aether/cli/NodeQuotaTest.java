@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -136,6 +137,7 @@ class NodeQuotaTest {
         VmInfo vm = created.json(VmInfo.class);
         // 16M of guest RAM plus the monitor's 96M
         assertEquals(new VmInfo.Quota(0.3, 112L << 20, true), vm.quota());
+        assertNull(vm.usage(), "a create's answer leaves the just-started VM's usage to a GET");
 
         Cgroups cgroups = Cgroups.under(layout, parent);
         VmCgroup group = cgroups.find("burner").orElseThrow();
