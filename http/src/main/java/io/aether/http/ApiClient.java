@@ -13,6 +13,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
@@ -23,11 +24,16 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentLinkedDeque;
 import javax.net.ssl.SSLContext;
 
 /**
- * A small HTTP/1.1 client for Aether's servers, over a Unix socket or post-quantum TLS: one
- * connection per request, JSON bodies, and server-sent event streams.
+ * A small HTTP/1.1 client for Aether's servers, over a Unix socket or post-quantum TLS: JSON
+ * bodies and server-sent event streams. Over a Unix socket a request's connection is kept for the
+ * next request for up to {@link #KEEP_IDLE} (at most {@link #MAX_KEPT} of them): a new connection
+ * costs the server an accept and a registration with its selector, two thread hand-offs on the
+ * request's path (docs/BENCHMARKS.md (d), "A kept connection"). Over TLS each request has its own
+ * connection.
  *
  * <p>Not the JDK's {@code HttpClient}: it cannot connect to a Unix socket, and it does not pass
  * the named-group restriction on to the TLS engine ({@code Utils.copySSLParameters} drops named
@@ -40,6 +46,10 @@ public final class ApiClient {
 
     private static final int MAX_HEAD_BYTES = 64 << 10;
     private static final long MAX_BODY_BYTES = Limits.MAX_BODY_LIMIT;
+    /** How long an idle connection is kept for the next request: well under any server's idle timeout. */
+    static final Duration KEEP_IDLE = Duration.ofSeconds(2);
+    /** Idle connections kept at most; a client that sent more requests at once closes the rest. */
+    static final int MAX_KEPT = 2;
 
     private sealed interface Transport {
         record Unix(Path socket) implements Transport { }
@@ -49,6 +59,8 @@ public final class ApiClient {
 
     private final Transport transport;
     private final Duration timeout;
+    /** Idle Unix-socket connections, the most recently used first; a closed one is dropped when met. */
+    private final ConcurrentLinkedDeque<Exchange> kept = new ConcurrentLinkedDeque<>();
 
     private ApiClient(Transport transport, Duration timeout) {
         Limits.positive("client timeout", timeout);
@@ -115,9 +127,45 @@ public final class ApiClient {
 
     /** Sends {@code body} (null for none) as JSON and reads the whole answer. */
     public Reply send(String method, String path, Object body) throws IOException {
-        try (Exchange x = open(method, path, body == null ? null : Json.write(body), "application/json", timeout)) {
-            return new Reply(x.status, x.headers, x.readBody());
+        Exchange x = open(method, path, body == null ? null : Json.write(body), "application/json", timeout, true);
+        try {
+            Reply reply = new Reply(x.status, x.headers, x.readBody());
+            if (x.reusable()) {
+                keep(x);
+                x = null;
+            }
+            return reply;
+        } finally {
+            if (x != null) x.close();
         }
+    }
+
+    /** Puts an answered connection aside for the next request; the watchdog closes it once it has idled {@link #KEEP_IDLE}. */
+    private void keep(Exchange x) throws IOException {
+        kept.removeIf(k -> !k.channel.isOpen());
+        if (kept.size() >= MAX_KEPT) {
+            x.close();
+            return;
+        }
+        x.closeWhenIdle(KEEP_IDLE);
+        kept.addFirst(x);
+    }
+
+    /**
+     * A kept connection that is still open and has nothing unread, or null: a server that closed
+     * it (its idle timeout, a restart) shows as the end of the stream, read without blocking.
+     */
+    private Exchange reuse() {
+        for (Exchange x; (x = kept.pollFirst()) != null; ) {
+            x.disarm();
+            if (x.idleAndOpen()) return x;
+            try {
+                x.close();
+            } catch (IOException e) {
+                // A dead connection's close: nothing left to do.
+            }
+        }
+        return null;
     }
 
     /**
@@ -125,7 +173,7 @@ public final class ApiClient {
      * The connect and the head of the answer must arrive within the client's timeout.
      */
     public EventStream events(String path) throws IOException {
-        Exchange x = open("GET", path, null, "text/event-stream", timeout);
+        Exchange x = open("GET", path, null, "text/event-stream", timeout, false);
         if (x.status != 200) {
             try (x) {
                 throw new IOException(x.status + " " + JsonReader.errorLine(x.readBody()));
@@ -185,14 +233,65 @@ public final class ApiClient {
         }
     }
 
-    private Exchange open(String method, String path, byte[] body, String accept, Duration within) throws IOException {
+    /**
+     * Sends the request on a kept connection when {@code keepAlive} and one is there, else on a
+     * new one; a kept connection that fails before any byte of the answer (the server closed it
+     * just then) is replaced by a new one once.
+     */
+    private Exchange open(String method, String path, byte[] body, String accept, Duration within, boolean keepAlive) throws IOException {
         if (!path.startsWith("/") || path.chars().anyMatch(c -> c <= ' ' || c >= 0x7f)) {
             throw new IllegalArgumentException("request path must start with '/' and hold no spaces or control characters: '" + path + "'");
         }
-        Exchange x = switch (transport) {
+        boolean kept = keepAlive && transport instanceof Transport.Unix;
+        byte[] request = request(method, path, body, accept, kept);
+        Exchange reused = kept ? reuse() : null;
+        if (reused != null) {
+            reused.arm(within);
+            try {
+                reused.send(request);
+                return reused;
+            } catch (Exchange.NoAnswer stale) {
+                reused.close();
+            } catch (IOException | RuntimeException e) {
+                reused.close();
+                throw e;
+            }
+        }
+        Exchange x = connect(within);
+        try {
+            x.send(request);
+            return x;
+        } catch (IOException | RuntimeException e) {
+            x.close();
+            throw e;
+        }
+    }
+
+    /** The request's head and body in one buffer: one write, so that the server finds the body with the head. */
+    private byte[] request(String method, String path, byte[] body, String accept, boolean keepAlive) {
+        String host = switch (transport) {
+            case Transport.Unix u -> "localhost";
+            case Transport.Tcp t -> t.host() + ":" + t.port();
+        };
+        StringBuilder head = new StringBuilder().append(method).append(' ').append(path).append(" HTTP/1.1\r\n")
+                .append("Host: ").append(host).append("\r\nAccept: ").append(accept).append("\r\n");
+        if (!keepAlive) head.append("Connection: close\r\n");
+        if (body != null) {
+            head.append("Content-Type: application/json\r\nContent-Length: ").append(body.length).append("\r\n");
+        }
+        byte[] h = head.append("\r\n").toString().getBytes(StandardCharsets.US_ASCII);
+        if (body == null) return h;
+        byte[] all = java.util.Arrays.copyOf(h, h.length + body.length);
+        System.arraycopy(body, 0, all, h.length, body.length);
+        return all;
+    }
+
+    /** A new connection, its deadline armed from before the connect. */
+    private Exchange connect(Duration within) throws IOException {
+        return switch (transport) {
             case Transport.Unix u -> {
                 SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
-                Exchange e = new Exchange(ch, Channels.newInputStream(ch), Channels.newOutputStream(ch), "localhost");
+                Exchange e = new Exchange(ch, ch, Channels.newInputStream(ch), Channels.newOutputStream(ch), "localhost");
                 e.arm(within);
                 try {
                     ch.connect(UnixDomainSocketAddress.of(u.socket()));
@@ -204,34 +303,18 @@ public final class ApiClient {
             }
             case Transport.Tcp t -> {
                 var socket = Tls.connect(t.tls(), t.host(), t.port(), (int) Math.min(Integer.MAX_VALUE, within.toMillis()));
-                Exchange e = new Exchange(socket, socket.getInputStream(), socket.getOutputStream(), t.host() + ":" + t.port());
+                Exchange e = new Exchange(socket, null, socket.getInputStream(), socket.getOutputStream(), t.host() + ":" + t.port());
                 e.arm(within);
                 yield e;
             }
         };
-        try {
-            StringBuilder head = new StringBuilder().append(method).append(' ').append(path).append(" HTTP/1.1\r\n")
-                    .append("Host: ").append(x.host).append("\r\nAccept: ").append(accept).append("\r\nConnection: close\r\n");
-            if (body != null) {
-                head.append("Content-Type: application/json\r\nContent-Length: ").append(body.length).append("\r\n");
-            }
-            OutputStream out = x.out;
-            out.write(head.append("\r\n").toString().getBytes(StandardCharsets.US_ASCII));
-            if (body != null) {
-                out.write(body);
-            }
-            out.flush();
-            x.readHead();
-            return x;
-        } catch (IOException | RuntimeException e) {
-            x.close();
-            throw e;
-        }
     }
 
     /** One connection: the request written, the answer being read, all of it under a deadline that closes the connection. */
     private static final class Exchange implements Closeable {
         private final Closeable connection;
+        /** The connection when it is a Unix socket's (kept between requests), else null. */
+        private final SocketChannel channel;
         private final InputStream in;
         private final OutputStream out;
         private final String host;
@@ -240,9 +323,19 @@ public final class ApiClient {
         private volatile Watchdog.Armed alarm;
         /** Whether a deadline of this connection passed and closed it. */
         private volatile boolean expired;
+        /** Whether the answer's body was read to its end as delimited (a length or the last chunk): the next answer may follow. */
+        private boolean delimitedEnd;
 
-        Exchange(Closeable connection, InputStream in, OutputStream out, String host) {
+        /** A kept connection that failed before the first byte of its answer: the server had closed it. */
+        static final class NoAnswer extends IOException {
+            NoAnswer(String message, Throwable cause) {
+                super(message, cause);
+            }
+        }
+
+        Exchange(Closeable connection, SocketChannel channel, InputStream in, OutputStream out, String host) {
             this.connection = connection;
+            this.channel = channel;
             this.in = new BufferedInputStream(in);
             this.out = out;
             this.host = host;
@@ -257,6 +350,16 @@ public final class ApiClient {
             }, within);
         }
 
+        /**
+         * Closes the connection once it has idled {@code idle}, without taking it for an answer
+         * that came too late: if that close races with the connection's reuse, the request on it
+         * fails before its answer and goes out on a new connection.
+         */
+        void closeWhenIdle(Duration idle) {
+            disarm();
+            alarm = Watchdog.arm(connection, idle);
+        }
+
         void disarm() {
             Watchdog.Armed a = alarm;
             if (a != null) {
@@ -265,9 +368,52 @@ public final class ApiClient {
             }
         }
 
-        void readHead() throws IOException {
-            String statusLine = line(in, false);
-            if (statusLine == null || !statusLine.matches("HTTP/1\\.[01] \\d{3}( .*)?")) {
+        /**
+         * Writes the request and reads the answer's head. On a kept connection (one whose head
+         * was read before) a failure before the answer's first byte is a {@link NoAnswer}.
+         */
+        void send(byte[] request) throws IOException {
+            boolean again = status != 0;
+            status = 0;
+            headers.clear();
+            delimitedEnd = false;
+            String statusLine;
+            try {
+                out.write(request);
+                out.flush();
+                statusLine = line(in, false);
+            } catch (IOException e) {
+                if (again && !expired) throw new NoAnswer(host + ": the kept connection failed: " + e.getMessage(), e);
+                throw e;
+            }
+            if (statusLine == null && again && !expired) throw new NoAnswer(host + ": the kept connection was closed", null);
+            readHead(statusLine);
+        }
+
+        /** Whether nothing is unread and the server has not closed its end; checked without blocking. */
+        boolean idleAndOpen() {
+            if (channel == null || !channel.isOpen()) return false;
+            try {
+                if (in.available() > 0) return false;
+                channel.configureBlocking(false);
+                try {
+                    return channel.read(ByteBuffer.allocate(1)) == 0;
+                } finally {
+                    channel.configureBlocking(true);
+                }
+            } catch (IOException | RuntimeException e) {
+                return false;
+            }
+        }
+
+        /** Whether the answer was read to its delimited end and neither side asked to close: the connection may carry another request. */
+        boolean reusable() {
+            return channel != null && delimitedEnd && !expired && status >= 200
+                    && !headers.getOrDefault("connection", "").toLowerCase(Locale.ROOT).contains("close");
+        }
+
+        private void readHead(String statusLine) throws IOException {
+            if (!isStatusLine(statusLine)) {
                 throw new IOException(host + ": not an HTTP answer: '" + abbreviate(statusLine) + "'");
             }
             status = Integer.parseInt(statusLine.substring(9, 12));
@@ -291,6 +437,9 @@ public final class ApiClient {
         }
 
         InputStream bodyStream() throws IOException {
+            if (status < 200 || status == 204 || status == 304) {
+                return InputStream.nullInputStream(); // never a body (RFC 9112 section 6.3)
+            }
             if ("chunked".equalsIgnoreCase(headers.get("transfer-encoding"))) {
                 return new Chunked(this);
             }
@@ -320,6 +469,7 @@ public final class ApiClient {
                 }
                 all.write(buf, 0, r);
             }
+            delimitedEnd = body != in;
             return all.toByteArray();
         }
 
@@ -460,6 +610,18 @@ public final class ApiClient {
             }
             return abbreviate(new String(body, StandardCharsets.UTF_8).lines().findFirst().orElse(""));
         }
+    }
+
+    /** {@code HTTP/1.0} or {@code HTTP/1.1}, a space, three digits, then the end or a space and a reason. */
+    static boolean isStatusLine(String line) {
+        if (line == null || line.length() < 12 || !line.startsWith("HTTP/1.") || (line.charAt(7) != '0' && line.charAt(7) != '1')
+                || line.charAt(8) != ' ') {
+            return false;
+        }
+        for (int i = 9; i < 12; i++) {
+            if (line.charAt(i) < '0' || line.charAt(i) > '9') return false;
+        }
+        return line.length() == 12 || line.charAt(12) == ' ';
     }
 
     private static String abbreviate(String s) {
