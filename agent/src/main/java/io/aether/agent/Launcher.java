@@ -255,19 +255,33 @@ final class Launcher implements AutoCloseable {
         private Exception failure;
         private boolean handedOn;
 
-        private Taking(String vmId, Quota quota, boolean ahead) {
+        /** Takes a standby, ahead on a thread of its own when {@code prepare} is the handover to send it there (null: now). */
+        private Taking(String vmId, Quota quota, ControlRequest.Handover prepare) {
             this.vmId = vmId;
             this.group = standbyGroups.map(g -> g.claimFor(vmId, quota));
             this.claim = new RecordingClaim(group.<WarmPool.Claim>map(c -> c).orElse(WarmPool.Claim.NONE));
-            this.thread = ahead ? Thread.ofVirtual().name("claim-" + vmId).start(this::take) : null;
-            if (!ahead) take();
+            this.thread = prepare != null ? Thread.ofVirtual().name("claim-" + vmId).start(() -> take(prepare)) : null;
+            if (prepare == null) take(null);
         }
 
-        private void take() {
+        /**
+         * Takes the standby and, when {@code prepare}, sends it the handover awaiting its go: the
+         * standby checks and builds the VM while the caller writes the VM's folder.
+         */
+        private void take(ControlRequest.Handover prepare) {
             try {
                 taken = pool.take(claim);
             } catch (IOException | RuntimeException e) {
                 failure = e;
+                return;
+            }
+            if (prepare == null || taken.isEmpty()) return;
+            try {
+                taken.get().prepare(prepare);
+                StartTrace.markOn("prepare-sent");
+            } catch (IOException e) {
+                // Not sent: the launch sends the handover whole, and meets the same failure there.
+                LOG.log(Level.FINE, "cannot send the handover of " + vmId + " ahead: " + e.getMessage(), e);
             }
         }
 
@@ -331,8 +345,17 @@ final class Launcher implements AutoCloseable {
      * Takes a standby for VM {@code vmId} under {@code quota} and claims its group, on a thread of
      * its own, for {@link #start} to launch on; empty without a pool.
      */
-    Optional<Taking> takeAhead(String vmId, Quota quota) {
-        return pool == null ? Optional.empty() : Optional.of(new Taking(vmId, quota, true));
+    Optional<Taking> takeAhead(String vmId, Quota quota, Source source, Path socket, Path consoleLog) {
+        return pool == null ? Optional.empty() : Optional.of(new Taking(vmId, quota, handover(source, consoleLog, socket)));
+    }
+
+    /** What a standby is sent for {@code source}: the VM's console log and socket in its folder. */
+    private static ControlRequest.Handover handover(Source source, Path consoleLog, Path socket) {
+        return switch (source) {
+            case Boot boot -> new ControlRequest.Launch(boot.spec(), Optional.of(consoleLog), Optional.of(socket));
+            case Restore restore -> new ControlRequest.Restore(restore.snapshot().toAbsolutePath(), restore.allowClone(),
+                    Optional.of(consoleLog), Optional.of(socket));
+        };
     }
 
     /**
@@ -348,12 +371,8 @@ final class Launcher implements AutoCloseable {
             Optional<Taking> ahead) throws IOException {
         rotate(monitorLog);
         if (pool != null) {
-            ControlRequest.Handover handover = switch (source) {
-                case Boot boot -> new ControlRequest.Launch(boot.spec(), Optional.of(consoleLog), Optional.of(socket));
-                case Restore restore -> new ControlRequest.Restore(restore.snapshot().toAbsolutePath(), restore.allowClone(),
-                        Optional.of(consoleLog), Optional.of(socket));
-            };
-            Taking taking = ahead.orElseGet(() -> new Taking(vmId, quota, false));
+            ControlRequest.Handover handover = handover(source, consoleLog, socket);
+            Taking taking = ahead.orElseGet(() -> new Taking(vmId, quota, null));
             try {
                 Optional<WarmPool.Taken> taken = taking.handOn(record);
                 StartTrace.mark("standby-claimed");

@@ -239,11 +239,12 @@ final class Node implements AutoCloseable {
         // folder's writing and the admission; given back below when the start is not reached.
         Optional<Launcher.Taking> ahead = Optional.empty();
         try {
+            if (restore.isEmpty()) spec = spec.withMacsFor(id);
             if (request.start()) {
-                ahead = launcher.takeAhead(id, quota);
+                Launcher.Source source = restore.isPresent() ? restore.get() : new Launcher.Boot(spec, data.specFile(id));
+                ahead = launcher.takeAhead(id, quota, source, data.socket(id), data.consoleLog(id));
                 StartTrace.mark("claim-begun");
             }
-            if (restore.isEmpty()) spec = spec.withMacsFor(id);
             Thread folderSync = null;
             VmRecord record = new VmRecord(id, request.labels(), request.restartPolicy(), request.start() ? "running" : "stopped",
                     "created", null, null, 0, null, request.resources());

@@ -43,6 +43,13 @@ final class StartTrace {
         c.last = now;
     }
 
+    /** Step {@code step} of a create ended on another thread than the create's (the standby taken ahead): printed at once. */
+    static void markOn(String step) {
+        if (!ON) return;
+        long now = System.nanoTime();
+        System.err.print("trace-start " + step + " - at " + now + "\n");
+    }
+
     /** The create has ended with step {@code step}: its lines are printed. */
     static void end(String step) {
         mark(step);

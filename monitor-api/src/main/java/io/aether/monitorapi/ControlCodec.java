@@ -66,12 +66,15 @@ public final class ControlCodec {
                 o.put("spec", VmSpecJson.tree(l.spec()));
                 l.consoleLog().ifPresent(p -> o.put("consoleLog", p.toString()));
                 l.socket().ifPresent(p -> o.put("socket", p.toString()));
+                if (l.awaitGo()) o.put("awaitGo", true);
             }
             case ControlRequest.Restore r -> {
                 o.put("snapshot", r.snapshot().toString()).put("allowClone", r.allowClone());
                 r.consoleLog().ifPresent(p -> o.put("consoleLog", p.toString()));
                 r.socket().ifPresent(p -> o.put("socket", p.toString()));
+                if (r.awaitGo()) o.put("awaitGo", true);
             }
+            case ControlRequest.Go g -> { }
             case ControlRequest.Snapshot s -> o.put("directory", s.directory().toString()).put("resume", s.resume())
                     .put("progress", s.progress());
             case ControlRequest.State s -> { }
@@ -97,6 +100,7 @@ public final class ControlCodec {
             case ControlRequest.Launch l -> "launch";
             case ControlRequest.Restore r -> "restore";
             case ControlRequest.Snapshot s -> "snapshot";
+            case ControlRequest.Go g -> "go";
         };
     }
 
@@ -136,6 +140,7 @@ public final class ControlCodec {
             case "resume" -> f.only(new ControlRequest.Resume());
             case "metrics" -> f.only(new ControlRequest.Metrics());
             case "console-detach" -> f.only(new ControlRequest.ConsoleDetach());
+            case "go" -> f.only(new ControlRequest.Go());
             case "console-attach" -> f.only(new ControlRequest.ConsoleAttach(f.bool("replay")), "replay");
             case "await-started" -> {
                 long millis = f.number("timeoutMillis");
@@ -162,13 +167,17 @@ public final class ControlCodec {
             case "restore" -> {
                 Path snapshot = f.path("snapshot");
                 boolean allowClone = f.node.has("allowClone") && f.bool("allowClone");
-                yield f.only(new ControlRequest.Restore(snapshot, allowClone, f.optionalPath("consoleLog"), f.optionalPath("socket")),
-                        "snapshot", "allowClone", "consoleLog", "socket");
+                boolean awaitGo = f.node.has("awaitGo") && f.bool("awaitGo");
+                yield f.only(new ControlRequest.Restore(snapshot, allowClone, f.optionalPath("consoleLog"), f.optionalPath("socket"), awaitGo),
+                        "snapshot", "allowClone", "consoleLog", "socket", "awaitGo");
             }
-            case "launch" -> f.only(new ControlRequest.Launch(f.spec(), f.optionalPath("consoleLog"), f.optionalPath("socket")),
-                    "spec", "consoleLog", "socket");
+            case "launch" -> {
+                boolean awaitGo = f.node.has("awaitGo") && f.bool("awaitGo");
+                yield f.only(new ControlRequest.Launch(f.spec(), f.optionalPath("consoleLog"), f.optionalPath("socket"), awaitGo),
+                        "spec", "consoleLog", "socket", "awaitGo");
+            }
             default -> throw new IllegalArgumentException("op: unknown operation '" + printable(op)
-                    + "' (known: state, await-started, pause, resume, stop, metrics, snapshot, console-attach, console-detach, launch, restore)");
+                    + "' (known: state, await-started, pause, resume, stop, metrics, snapshot, console-attach, console-detach, launch, restore, go)");
         };
     }
 

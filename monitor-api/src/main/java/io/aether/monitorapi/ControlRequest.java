@@ -98,11 +98,22 @@ public sealed interface ControlRequest {
      * @param socket where the control socket moves (it is renamed: the same directory tree and
      *     file system as the standby socket), so that each VM's folder holds its own; empty keeps
      *     the standby path
+     * @param awaitGo see {@link Handover#awaitGo}
      */
-    record Launch(VmSpec spec, Optional<Path> consoleLog, Optional<Path> socket) implements Handover {
+    record Launch(VmSpec spec, Optional<Path> consoleLog, Optional<Path> socket, boolean awaitGo) implements Handover {
         public Launch {
             Objects.requireNonNull(spec, "spec");
             Handover.checkPaths(consoleLog, socket);
+        }
+
+        /** A launch that goes on at once. */
+        public Launch(VmSpec spec, Optional<Path> consoleLog, Optional<Path> socket) {
+            this(spec, consoleLog, socket, false);
+        }
+
+        @Override
+        public Launch awaitingGo() {
+            return new Launch(spec, consoleLog, socket, true);
         }
     }
 
@@ -114,11 +125,28 @@ public sealed interface ControlRequest {
      * changed, or already restored and running is refused with the reason, and the monitor stays
      * on standby, unchanged. {@code consoleLog} and {@code socket} are {@link Launch}'s.
      */
-    record Restore(Path snapshot, boolean allowClone, Optional<Path> consoleLog, Optional<Path> socket) implements Handover {
+    record Restore(Path snapshot, boolean allowClone, Optional<Path> consoleLog, Optional<Path> socket, boolean awaitGo) implements Handover {
         public Restore {
             if (snapshot == null || !snapshot.isAbsolute()) throw new IllegalArgumentException("snapshot: " + snapshot + " is not an absolute path");
             Handover.checkPaths(consoleLog, socket);
         }
+
+        /** A restore that goes on at once. */
+        public Restore(Path snapshot, boolean allowClone, Optional<Path> consoleLog, Optional<Path> socket) {
+            this(snapshot, allowClone, consoleLog, socket, false);
+        }
+
+        @Override
+        public Restore awaitingGo() {
+            return new Restore(snapshot, allowClone, consoleLog, socket, true);
+        }
+    }
+
+    /**
+     * The second line of a handover sent with {@link Handover#awaitGo}, on the same connection:
+     * the VM prepared may take its console log and socket and run. Anywhere else it is refused.
+     */
+    record Go() implements ControlRequest {
     }
 
     /** What hands a standby monitor its VM: one to boot, or a snapshot to restore. */
@@ -126,6 +154,18 @@ public sealed interface ControlRequest {
         Optional<Path> consoleLog();
 
         Optional<Path> socket();
+
+        /**
+         * Whether the standby prepares the VM (every check, the restore lock, the VM built or
+         * restored) and then waits, on the same connection, for a {@link Go} before it touches the
+         * console log's and the socket's directory and starts the VM: the agent sends the handover
+         * while it still writes that directory, and the two overlap. A connection that ends (or
+         * sends anything else) before its go undoes the preparation; the standby stays on standby.
+         */
+        boolean awaitGo();
+
+        /** The same handover, awaiting its {@link Go}. */
+        Handover awaitingGo();
 
         private static void checkPaths(Optional<Path> consoleLog, Optional<Path> socket) {
             Objects.requireNonNull(consoleLog, "consoleLog");

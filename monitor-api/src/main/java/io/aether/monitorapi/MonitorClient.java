@@ -162,6 +162,77 @@ public final class MonitorClient {
     }
 
     /**
+     * Sends {@code handover} {@linkplain ControlRequest.Handover#awaitGo awaiting its go} and
+     * returns once it is written: the standby prepares the VM while the caller gets the VM's
+     * folder ready; {@link Prepared#go} then lets it run and reads the answer, and closing a
+     * {@link Prepared} without its go undoes the preparation. The client's time limit runs from now.
+     */
+    public Prepared prepare(ControlRequest.Handover handover) throws IOException {
+        byte[] line = encode(handover.awaitingGo());
+        SocketChannel channel = connect();
+        Deadline deadline = Deadline.start(channel, timeout);
+        try {
+            OutputStream out = Channels.newOutputStream(channel);
+            out.write(line);
+            out.flush();
+            return new Prepared(channel, deadline);
+        } catch (IOException | RuntimeException e) {
+            deadline.close();
+            channel.close();
+            if (e instanceof IOException) deadline.check();
+            throw e;
+        }
+    }
+
+    /** A handover sent and being prepared by the standby: {@link #go} once, or {@link #close} to give it up. */
+    public static final class Prepared implements AutoCloseable {
+        private final SocketChannel channel;
+        private final Deadline deadline;
+
+        private Prepared(SocketChannel channel, Deadline deadline) {
+            this.channel = channel;
+            this.deadline = deadline;
+        }
+
+        /**
+         * Lets the prepared VM run and returns its status (running); a standby that refused the
+         * handover while preparing it answers the refusal here.
+         *
+         * @throws RefusedException when the standby refused the handover (it stays on standby)
+         * @throws IOException if the standby cannot be reached or does not answer within the client's time
+         */
+        public ControlResponse.Status go() throws IOException {
+            try (channel; deadline) {
+                InputStream in = lines(channel);
+                IOException notSent = null;
+                try {
+                    OutputStream out = Channels.newOutputStream(channel);
+                    out.write(encode(new ControlRequest.Go()));
+                    out.flush();
+                } catch (IOException e) {
+                    notSent = e; // a standby that refused while preparing may have answered and closed: its answer is read below
+                }
+                try {
+                    return expect(readAnswer(in), ControlResponse.Status.class);
+                } catch (RefusedException e) {
+                    throw e;
+                } catch (IOException e) {
+                    if (notSent != null) e.addSuppressed(notSent);
+                    deadline.check();
+                    throw e;
+                }
+            }
+        }
+
+        /** Gives the handover up, unless {@link #go} ended it already: the standby undoes what it prepared. */
+        @Override
+        public void close() throws IOException {
+            deadline.close();
+            channel.close();
+        }
+    }
+
+    /**
      * Attaches to the guest's console: what {@link Console#output()} reads is the recent output
      * the monitor kept (when {@code replay}), then the guest's output as it comes.
      */

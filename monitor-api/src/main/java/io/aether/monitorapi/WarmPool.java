@@ -282,6 +282,9 @@ public final class WarmPool implements AutoCloseable {
         private final Standby standby;
         private final Claim claim;
         private boolean done;
+        /** The handover sent ahead by {@link #prepare}, awaiting its go; null if none was. */
+        private ControlRequest.Handover preparedHandover;
+        private MonitorClient.Prepared prepared;
 
         private Taken(Standby standby, Claim claim) {
             this.standby = standby;
@@ -294,10 +297,16 @@ public final class WarmPool implements AutoCloseable {
          */
         public Launched launch(ControlRequest.Handover launch) throws IOException {
             finish();
+            MonitorClient.Prepared ahead = prepared;
+            if (ahead != null && !preparedHandover.equals(launch.awaitingGo())) {
+                // Not what was prepared (the caller changed its mind): that one is given up first.
+                ahead.close();
+                ahead = null;
+            }
             claim.sending(standby.process().pid());
             ControlResponse.Status status;
             try {
-                status = new MonitorClient(standby.socket(), LAUNCH_TIMEOUT).hand(launch);
+                status = ahead != null ? ahead.go() : new MonitorClient(standby.socket(), LAUNCH_TIMEOUT).hand(launch);
             } catch (MonitorClient.RefusedException e) {
                 IOException notPlaced = putBack();
                 if (notPlaced != null) e.addSuppressed(notPlaced);
@@ -320,8 +329,23 @@ public final class WarmPool implements AutoCloseable {
          */
         public void giveBack() throws IOException {
             finish();
+            // Without its go the standby undoes what it prepared; its next handover waits for that.
+            if (prepared != null) prepared.close();
             IOException notPlaced = putBack();
             if (notPlaced != null) throw notPlaced;
+        }
+
+        /**
+         * Sends {@code launch} to the standby ahead of {@link #launch}, awaiting its go
+         * ({@link ControlRequest.Handover#awaitGo}): the standby checks and builds (or restores)
+         * the VM while the caller gets the folder that holds the console log and the socket ready.
+         * {@link #launch} with the same handover then lets it go; {@link #giveBack} gives it up.
+         * Once per standby taken; a failure to send leaves {@link #launch} to send it whole.
+         */
+        public void prepare(ControlRequest.Handover launch) throws IOException {
+            if (done || prepared != null) throw new IllegalStateException("standby monitor " + standby.name() + " was prepared, launched or given back already");
+            prepared = new MonitorClient(standby.socket(), LAUNCH_TIMEOUT).prepare(launch);
+            preparedHandover = launch.awaitingGo();
         }
 
         private void finish() {

@@ -1,8 +1,10 @@
 package io.aether.monitorapi;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.aether.vmspec.VmSpec;
 import java.io.ByteArrayInputStream;
@@ -58,7 +60,7 @@ class ControlCodecTest {
     @Test
     void badRequestsNameTheField() {
         String[][] cases = {
-            {"{\"op\":\"reboot\"}", "op: unknown operation 'reboot' (known: state, await-started, pause, resume, stop, metrics, snapshot, console-attach, console-detach, launch, restore)"},
+            {"{\"op\":\"reboot\"}", "op: unknown operation 'reboot' (known: state, await-started, pause, resume, stop, metrics, snapshot, console-attach, console-detach, launch, restore, go)"},
             {"{\"op\":\"pause\",\"now\":true}", "now: unknown field"},
             {"{\"op\":\"stop\",\"graceful\":false}", "timeoutMillis: missing"},
             {"{\"op\":\"await-started\",\"timeoutMillis\":60001}", "timeoutMillis: 60001 is out of range (0 to 60000)"},
@@ -170,5 +172,24 @@ class ControlCodecTest {
                 ControlCodec.readRequest("{\"allowClone\":true,\"op\":\"restore\",\"snapshot\":\"/s\"}"));
         assertEquals(new ControlRequest.Restore(Path.of("/s"), false, Optional.empty(), Optional.empty()),
                 ControlCodec.readRequest("{\"op\":\"restore\",\"snapshot\":\"/s\"}"));
+    }
+
+    @Test
+    void aHandoverAwaitingItsGoSaysSoAndTheGoIsALineOfItsOwn() {
+        assertEquals("{\"op\":\"restore\",\"snapshot\":\"/d/snap\",\"allowClone\":false,\"socket\":\"/d/m.sock\",\"awaitGo\":true}\n",
+                ControlCodec.write(new ControlRequest.Restore(Path.of("/d/snap"), false, Optional.empty(), Optional.of(Path.of("/d/m.sock"))).awaitingGo()));
+        assertEquals(new ControlRequest.Restore(Path.of("/s"), false, Optional.empty(), Optional.empty(), true),
+                ControlCodec.readRequest("{\"op\":\"restore\",\"snapshot\":\"/s\",\"awaitGo\":true}"));
+        ControlRequest.Launch launch = new ControlRequest.Launch(VmSpec.stub(VmSpec.StubProgram.HELLO), Optional.empty(), Optional.empty());
+        assertFalse(launch.awaitGo());
+        ControlRequest.Launch awaiting = launch.awaitingGo();
+        assertTrue(ControlCodec.write(awaiting).endsWith(",\"awaitGo\":true}\n"), ControlCodec.write(awaiting));
+        assertEquals(awaiting, ControlCodec.readRequest(ControlCodec.write(awaiting).strip()));
+        assertEquals(launch, ControlCodec.readRequest(ControlCodec.write(launch).strip()));
+        assertEquals("{\"op\":\"go\"}\n", ControlCodec.write(new ControlRequest.Go()));
+        assertEquals(new ControlRequest.Go(), ControlCodec.readRequest("{\"op\":\"go\"}"));
+        assertEquals("awaitGo: expected true or false", assertThrows(IllegalArgumentException.class,
+                () -> ControlCodec.readRequest("{\"op\":\"restore\",\"snapshot\":\"/s\",\"awaitGo\":1}")).getMessage());
+        assertThrows(IllegalArgumentException.class, () -> ControlCodec.readRequest("{\"op\":\"go\",\"now\":true}"));
     }
 }

@@ -266,18 +266,67 @@ final class ControlServer implements AutoCloseable {
             // Progress lines go out on this connection while the handler works; the answer follows them.
             VmSnapshot.Progress progress = (done, total) -> answer(client, new ControlResponse.Progress(done, total));
             answer(client, ScopedValue.where(PROGRESS, progress).call(() -> handler.apply(request)));
-        } else if (request instanceof ControlRequest.Handover) {
+        } else if (request instanceof ControlRequest.Go) {
+            refused.incrementAndGet();
+            answer(client, new ControlResponse.Refused(ControlResponse.Refused.BAD_REQUEST, "op: go is sent on a handover's connection, after it"));
+        } else if (request instanceof ControlRequest.Handover handover) {
             LaunchTrace.begin(accepted, read);
+            boolean[] goRead = {false};
+            if (handover.awaitGo()) {
+                GO.set(() -> {
+                    goRead[0] = true;
+                    return readGo(client, in);
+                });
+            }
             try {
                 ControlResponse response = handler.apply(request);
+                GO.remove();
                 answer(client, response);
+                // Refused before its go was read: the go the client sends next is read before the
+                // connection closes, or closing with it unread would reset the connection under
+                // the refusal (a Unix socket closed with unread data errs its peer's reads).
+                if (handover.awaitGo() && !goRead[0]) readGo(client, in);
                 LaunchTrace.end("answer-written");
             } finally {
+                GO.remove();
                 afterHandover.run();
             }
         } else {
             answer(client, handler.apply(request));
         }
+    }
+
+    /**
+     * The go of the handover being prepared on this thread, if it awaits one: reads its line. A
+     * thread-local, not a scoped value: the first scoped value of a standby's life loaded its
+     * classes on the launch's path (1.5 ms).
+     */
+    private static final ThreadLocal<java.util.function.BooleanSupplier> GO = new ThreadLocal<>();
+
+    /**
+     * For the handover handled on this thread: whether it may go on now. A handover that awaits
+     * its go waits here for the go line (within {@link #REQUEST_MILLIS}); false when its client
+     * gave it up (the connection ended, or sent something else). Any other handover goes on at once.
+     */
+    static boolean awaitGo() {
+        java.util.function.BooleanSupplier go = GO.get();
+        return go == null || go.getAsBoolean();
+    }
+
+    /** Reads the line after a handover: true for a go, false for anything else, the end of the connection, or none in time. */
+    private boolean readGo(SocketChannel client, InputStream in) {
+        Watchdog.Armed deadline = Watchdog.arm(client, Duration.ofMillis(REQUEST_MILLIS));
+        try {
+            String line = ControlCodec.readLine(in, ControlCodec.MAX_REQUEST_LINE);
+            if (line == null) return false; // given up: not a fault
+            if (ControlCodec.readRequest(line) instanceof ControlRequest.Go) return true;
+        } catch (IOException | IllegalArgumentException e) {
+            // Late, broken or malformed: counted below.
+        } finally {
+            deadline.close();
+        }
+        refused.incrementAndGet();
+        return false;
     }
 
     /** Where the request being handled on this thread reports progress, if its client asked for it. */

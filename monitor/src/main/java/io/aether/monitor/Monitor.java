@@ -116,6 +116,7 @@ final class Monitor {
                 case ControlRequest.Metrics m -> new ControlResponse.Metrics(metrics());
                 case ControlRequest.ConsoleAttach a -> throw new IllegalStateException("the server streams the console itself");
                 case ControlRequest.ConsoleDetach d -> throw new IllegalStateException("the server streams the console itself");
+                case ControlRequest.Go g -> throw new IllegalStateException("the server reads a go after its handover itself");
                 case ControlRequest.Handover h -> throw new IllegalStateException("cannot launch: this monitor already runs a VM");
             };
         } catch (IllegalStateException e) {

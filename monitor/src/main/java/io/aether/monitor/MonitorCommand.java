@@ -5,6 +5,7 @@ import io.aether.monitorapi.ControlCodec;
 import io.aether.monitorapi.ControlRequest;
 import io.aether.monitorapi.ControlResponse;
 import io.aether.monitorapi.MonitorClient;
+import io.aether.monitorapi.VmState;
 import io.aether.monitorapi.WarmPool;
 import io.aether.sys.Errno;
 import io.aether.sys.Libc;
@@ -130,6 +131,8 @@ public final class MonitorCommand {
     static final int WARM_UP_VMS = 2;
     /** Throwaway restores of the warm-up's snapshot: the VM's restore (KVM's state loaded, each device's) compiled, not only linked. */
     static final int WARM_UP_RESTORES = 8;
+    /** Handovers awaiting their go sent to a scratch socket: the go's classes loaded and its path linked. */
+    static final int WARM_UP_GOS = 50;
     /** Bytes the warm-up's counting stub prints before it is snapshotted: past the JIT's threshold in exits. */
     static final int WARM_UP_COUNTER_BYTES = 150;
     /** How often a standby monitor checks that its parent lives. */
@@ -631,7 +634,13 @@ public final class MonitorCommand {
         Path scratch = socket.resolveSibling(socket.getFileName() + ".warm-up");
         try {
             for (int i = 0; i < WARM_UP_ROUNDS; i++) self.call(new ControlRequest.State());
-            try (ControlServer moved = ControlServer.start(scratch, r -> new ControlResponse.Standby(0), new ConsoleRing(64))) {
+            // A handover awaiting its go, as the agent sends one: the go's read on the server's side.
+            VmSpec spec = VmSpec.stub(VmSpec.StubProgram.HELLO);
+            ControlResponse.Status prepared = new ControlResponse.Status(VmState.RUNNING, Optional.empty(), spec, 0);
+            try (ControlServer moved = ControlServer.start(scratch, r -> ControlServer.awaitGo() ? prepared : new ControlResponse.Standby(0),
+                    new ConsoleRing(64))) {
+                MonitorClient scratchClient = new MonitorClient(scratch, Duration.ofSeconds(5));
+                for (int i = 0; i < WARM_UP_GOS; i++) scratchClient.prepare(new ControlRequest.Launch(spec, Optional.empty(), Optional.empty())).go();
                 moved.moveTo(scratch.resolveSibling(scratch.getFileName() + ".moved"));
             }
         } catch (IOException e) {

@@ -185,17 +185,8 @@ final class Standby {
             }
             LaunchTrace.mark("restore-locked");
         }
-        ConsoleLog log = null;
-        Path logFile = handover.consoleLog().orElse(null);
-        boolean logExisted = logFile != null && Files.exists(logFile, LinkOption.NOFOLLOW_LINKS);
-        try {
-            if (logFile != null) log = new ConsoleLog(logFile, consoleLogLimit);
-        } catch (IOException e) {
-            RestoreLock.release(lock);
-            return new ControlResponse.Refused(ControlResponse.Refused.BAD_REQUEST, "consoleLog: " + logFile + ": cannot open: " + e.getMessage());
-        }
-        consoleTarget.to(MonitorCommand.consoleTarget(ring, log));
-        LaunchTrace.mark("log-opened");
+        // Built before the console log and the socket are touched: a handover that awaits its go
+        // is prepared up to here while the agent still writes the folder that holds them.
         MicroVm vm = null;
         ControlResponse.Refused refused = null;
         try {
@@ -216,10 +207,27 @@ final class Standby {
             refused = new ControlResponse.Refused(ControlResponse.Refused.FAILED, e.getMessage());
         }
         if (refused != null) {
-            undo(vm, log, logFile, logExisted, lock);
+            undo(vm, null, null, false, lock);
             renewShell();
             return refused;
         }
+        if (!ControlServer.awaitGo()) {
+            undo(vm, null, null, false, lock);
+            renewShell();
+            return new ControlResponse.Refused(ControlResponse.Refused.CONFLICT, "the launch was given up before its go");
+        }
+        ConsoleLog log = null;
+        Path logFile = handover.consoleLog().orElse(null);
+        boolean logExisted = logFile != null && Files.exists(logFile, LinkOption.NOFOLLOW_LINKS);
+        try {
+            if (logFile != null) log = new ConsoleLog(logFile, consoleLogLimit);
+        } catch (IOException e) {
+            undo(vm, null, null, false, lock);
+            renewShell();
+            return new ControlResponse.Refused(ControlResponse.Refused.BAD_REQUEST, "consoleLog: " + logFile + ": cannot open: " + e.getMessage());
+        }
+        consoleTarget.to(MonitorCommand.consoleTarget(ring, log));
+        LaunchTrace.mark("log-opened");
         if (handover.socket().isPresent()) {
             try {
                 server.moveTo(handover.socket().get());

@@ -363,6 +363,70 @@ class StandbyTest {
     }
 
     @Test
+    void aHandoverAwaitingItsGoIsPreparedBeforeItsFolderExistsAndRunsOnItsGo() throws Exception {
+        MonitorProcesses.requireKvm();
+        Started s = standby(dir.resolve("standby.sock"));
+        MonitorClient standby = new MonitorClient(s.socket(), CLIENT_TIMEOUT);
+        // The VM's folder does not exist yet: the standby must not touch it before the go.
+        Path vmDir = dir.resolve("vm-1");
+        Path socket = vmDir.resolve("monitor.sock");
+        Path log = vmDir.resolve("console.log");
+        MonitorClient.Prepared prepared = standby.prepare(new ControlRequest.Launch(VmSpec.stub(VmSpec.StubProgram.COUNT), Optional.of(log), Optional.of(socket)));
+        Thread.sleep(300); // time to prepare: a launch that opened its log first is refused by now
+        Files.createDirectory(vmDir);
+        ControlResponse.Status launched = prepared.go();
+        assertEquals(VmState.RUNNING, launched.state());
+        assertEquals(s.pid(), launched.pid());
+        assertFalse(Files.exists(s.socket(), LinkOption.NOFOLLOW_LINKS), "the socket moved");
+        MonitorClient vm = new MonitorClient(socket, CLIENT_TIMEOUT);
+        try (MonitorClient.Console console = vm.attachConsole(true)) {
+            String expected = "Aether stub guest: hello from 64-bit long mode\r\n0123456789\r\n";
+            assertEquals(expected, new String(console.output().readNBytes(expected.length()), StandardCharsets.US_ASCII));
+        }
+        assertEquals(VmState.STOPPED, vm.stop(false, Duration.ZERO).state());
+        assertTrue(s.process().waitFor(30, TimeUnit.SECONDS));
+        assertTrue(Files.readString(log).startsWith("Aether stub guest: hello from 64-bit long mode\r\n"), "the console log");
+    }
+
+    @Test
+    void aHandoverGivenUpBeforeItsGoIsUndoneAndTheStandbyWaitsOn() throws Exception {
+        MonitorProcesses.requireKvm();
+        Started s = standby(dir.resolve("standby.sock"));
+        MonitorClient standby = new MonitorClient(s.socket(), CLIENT_TIMEOUT);
+        Path vmDir = Files.createDirectory(dir.resolve("vm-1"));
+        VmSpec stub = VmSpec.stub(VmSpec.StubProgram.COUNT);
+        ControlRequest.Launch launch = new ControlRequest.Launch(stub, Optional.of(vmDir.resolve("console.log")), Optional.of(vmDir.resolve("monitor.sock")));
+
+        // Given up by closing the connection: the VM built on the shell goes, a new shell is made.
+        standby.prepare(launch).close();
+        assertEquals(new ControlResponse.Standby(s.pid()), standby.call(new ControlRequest.State()), "still on standby");
+        // Given up by sending something else: refused, and nothing of the VM is left.
+        try (java.nio.channels.SocketChannel raw = java.nio.channels.SocketChannel.open(java.net.StandardProtocolFamily.UNIX)) {
+            raw.connect(java.net.UnixDomainSocketAddress.of(s.socket()));
+            raw.write(java.nio.ByteBuffer.wrap((io.aether.monitorapi.ControlCodec.write(launch.awaitingGo()) + "{\"op\":\"state\"}\n")
+                    .getBytes(StandardCharsets.UTF_8)));
+            String answer = new BufferedReader(new InputStreamReader(java.nio.channels.Channels.newInputStream(raw), StandardCharsets.UTF_8)).readLine();
+            assertEquals("{\"error\":\"conflict\",\"message\":\"the launch was given up before its go\"}", answer);
+        }
+        assertFalse(Files.exists(vmDir.resolve("console.log")), "no console log was made");
+        assertFalse(Files.exists(vmDir.resolve("monitor.sock"), LinkOption.NOFOLLOW_LINKS), "the socket did not move");
+        // A go on a connection of its own is refused.
+        assertEquals(new ControlResponse.Refused("bad_request", "op: go is sent on a handover's connection, after it"),
+                standby.call(new ControlRequest.Go()));
+        // A handover refused while it is prepared is answered on its go; the standby waits on.
+        VmSpec missingKernel = VmSpecJson.read("{\"boot\": {\"kernel\": \"" + dir.resolve("no-such-kernel") + "\"}, \"memory\": \"64M\"}");
+        MonitorClient.Prepared bad = standby.prepare(new ControlRequest.Launch(missingKernel, Optional.empty(), Optional.empty()));
+        MonitorClient.RefusedException refused = assertThrows(MonitorClient.RefusedException.class, bad::go);
+        assertTrue(refused.getMessage().startsWith("bad_request: spec.boot.kernel: "), refused.getMessage());
+
+        MonitorClient.Prepared good = standby.prepare(launch);
+        assertEquals(VmState.RUNNING, good.go().state(), "the standby still takes a launch");
+        MonitorClient vm = new MonitorClient(vmDir.resolve("monitor.sock"), CLIENT_TIMEOUT);
+        assertEquals(VmState.STOPPED, vm.stop(false, Duration.ZERO).state());
+        assertTrue(s.process().waitFor(30, TimeUnit.SECONDS));
+    }
+
+    @Test
     void aStandbyWhoseParentDiesExitsAndRemovesItsSocket() throws Exception {
         MonitorProcesses.requireKvm();
         Path socket = dir.resolve("standby.sock");
