@@ -154,6 +154,28 @@ class NodeWarmPoolTest {
     }
 
     @Test
+    void aVmRefusedAfterItsStandbyWasSentTheHandoverLeavesTheStandbyReadyForTheNext() throws Exception {
+        VmRunCommandTest.requireKvm();
+        // The standby is taken and sent the handover before the admission: a VM that does not fit
+        // is refused there, and the standby, which prepared it, undoes it and waits on in the pool.
+        NodeAgent agent = NodeAgent.start(NodeAgentTest.options(data()).withCapacity(2, 64L << 20, 1.0).withWarmPool(1));
+        open.add(agent);
+        ApiClient api = ApiClient.unix(agent.socket(), CLIENT_TIMEOUT);
+        AgentClient node = new AgentClient(api);
+        awaitPool(node, p -> p.ready() == 1, "had a ready standby");
+        List<Long> standby = standbyPids();
+        assertRefused(api, "big", "{\"id\": \"big\", \"spec\": {\"boot\": {\"stub\": \"count\"}, \"memory\": \"128M\"}}",
+                "does not fit: memory: 128M asked");
+        assertEquals(1, node.node().pool().ready(), "the standby is back in the pool");
+        assertEquals(standby, standbyPids(), "the same standby");
+        VmInfo vm = node.create(NodeAgentTest.counter(), Map.of(), RestartPolicy.NEVER, "fits", true);
+        assertEquals("running", vm.state());
+        assertEquals(standby.getFirst(), vm.pid(), "the next VM runs in the standby that prepared the refused one");
+        NodeSnapshotTest.awaitLog(node, "fits", 100);
+        assertEquals("paused", node.pause("fits").state()); // it burns a CPU
+    }
+
+    @Test
     void withNoStandbyReadyAVmStartsInAColdMonitor() throws Exception {
         VmRunCommandTest.requireKvm();
         // Every standby monitor fails to start (a wrapper ends it); a monitor given a VM runs.
