@@ -104,7 +104,8 @@ public final class MonitorCommand {
                                   Requests, one JSON line each: state,
                                   await-started, pause, resume, stop, metrics,
                                   snapshot, console-attach, console-detach,
-                                  launch, restore.
+                                  launch, restore (awaitGo: then go on the
+                                  same connection; monitor-api/README.md).
                   --standby       Start without a VM and wait for a launch or restore request.
                   --console-log FILE
                                   Also append the console output to FILE; at\s""" + (CONSOLE_LOG_BYTES >> 20) + """
