@@ -32,7 +32,7 @@ import javax.net.ssl.SSLContext;
  * bodies and server-sent event streams. Over a Unix socket a request's connection is kept for the
  * next request for up to {@link #KEEP_IDLE} (at most {@link #MAX_KEPT} of them): a new connection
  * costs the server an accept and a registration with its selector, two thread hand-offs on the
- * request's path (docs/BENCHMARKS.md (d), "A kept connection"). Over TLS each request has its own
+ * request's path (docs/BENCHMARKS.md (d), "The handover sent ahead and a kept connection"). Over TLS each request has its own
  * connection.
  *
  * <p>Not the JDK's {@code HttpClient}: it cannot connect to a Unix socket, and it does not pass

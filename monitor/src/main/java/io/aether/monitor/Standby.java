@@ -206,15 +206,9 @@ final class Standby {
         } catch (VmCreationException | NativeCallException e) {
             refused = new ControlResponse.Refused(ControlResponse.Refused.FAILED, e.getMessage());
         }
-        if (refused != null) {
-            undo(vm, null, null, false, lock);
-            renewShell();
-            return refused;
-        }
+        if (refused != null) return undone(vm, lock, refused);
         if (!ControlServer.awaitGo()) {
-            undo(vm, null, null, false, lock);
-            renewShell();
-            return new ControlResponse.Refused(ControlResponse.Refused.CONFLICT, "the launch was given up before its go");
+            return undone(vm, lock, new ControlResponse.Refused(ControlResponse.Refused.CONFLICT, "the launch was given up before its go"));
         }
         ConsoleLog log = null;
         Path logFile = handover.consoleLog().orElse(null);
@@ -222,9 +216,8 @@ final class Standby {
         try {
             if (logFile != null) log = new ConsoleLog(logFile, consoleLogLimit);
         } catch (IOException e) {
-            undo(vm, null, null, false, lock);
-            renewShell();
-            return new ControlResponse.Refused(ControlResponse.Refused.BAD_REQUEST, "consoleLog: " + logFile + ": cannot open: " + e.getMessage());
+            return undone(vm, lock, new ControlResponse.Refused(ControlResponse.Refused.BAD_REQUEST,
+                    "consoleLog: " + logFile + ": cannot open: " + e.getMessage()));
         }
         consoleTarget.to(MonitorCommand.consoleTarget(ring, log));
         LaunchTrace.mark("log-opened");
@@ -265,6 +258,13 @@ final class Standby {
         } catch (RuntimeException e) {
             System.err.println("aether vm monitor: standby: cannot make the next VM's shell: " + e.getMessage());
         }
+    }
+
+    /** {@code refusal}, once what the handover made before its console log goes (the VM, the restore lock) and a new shell is made. */
+    private ControlResponse.Refused undone(MicroVm vm, FileChannel lock, ControlResponse.Refused refusal) {
+        undo(vm, null, null, false, lock);
+        renewShell();
+        return refusal;
     }
 
     /** What a refused handover had made goes: the VM, the log (the file too, if it made it), the restore lock. */
